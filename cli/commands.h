@@ -1,0 +1,19 @@
+#pragma once
+// Each subcommand lives in its own file and registers itself on the CLI11 app: it adds its
+// options and sets `action` to the function main runs when that subcommand is chosen.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace trig::cli {
+
+using Action = std::function<int()>;
+
+void addCheckCommand(CLI::App& app, Action& action);
+
+// Exit codes of the CLI contract.
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // rule errors, failing tests, --strict warnings
+constexpr int kExitUsage = 2;   // usage or I/O errors
+
+}  // namespace trig::cli

@@ -1,0 +1,94 @@
+#include "compiler/driver/driver.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "compiler/parse/parse.h"
+#include "compiler/sema/sema.h"
+#include "stdlib/stdlib.h"
+
+namespace trig {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Loader {
+ public:
+  explicit Loader(Compilation& c) : c_(c) {}
+
+  void loadStdlib() {
+    for (const auto& f : stdlib::files()) {
+      FileId id = c_.sources.add(std::string(f.path), std::string(f.text));
+      ast::File file = parse::parseFile(c_.sources.file(id), id, c_.program.arena, c_.diags);
+      file.isStdlib = true;
+      c_.program.files.push_back(std::move(file));
+    }
+  }
+
+  // Loads `path` after its imports (depth-first); each file once.
+  void load(const std::string& path, Loc importedFrom) {
+    std::string key = canonical(path);
+    if (!loaded_.insert(key).second) return;  // each file once
+    std::ifstream in(path, std::ios::binary);
+    if (!in || fs::is_directory(path)) {
+      if (importedFrom.valid())
+        c_.diags.report(DiagKind::ImportNotFound, importedFrom, "cannot find imported file '{}'", path);
+      else
+        c_.diags.report(DiagKind::IoError, Loc{}, "cannot read '{}'", path);
+      return;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    loading_.push_back(key);
+    // The file is appended after its imports, so declaration order is imports first.
+    FileId id = c_.sources.add(displayPath(path), ss.str());
+    ast::File file = parse::parseFile(c_.sources.file(id), id, c_.program.arena, c_.diags);
+    fs::path dir = fs::path(path).parent_path();
+    for (const auto& imp : file.imports) {
+      fs::path target = dir / imp.path.value;
+      std::string tkey = canonical(target.string());
+      if (inProgress(tkey)) {  // before `loaded_`: a cycle, not a repeat
+        c_.diags.report(DiagKind::ImportCycle, imp.loc, "import cycle: '{}' is already being loaded",
+                        imp.path.value);
+        continue;
+      }
+      load(target.string(), imp.path.loc);
+    }
+    loading_.pop_back();
+    c_.program.files.push_back(std::move(file));
+  }
+
+ private:
+  static std::string canonical(const std::string& p) {
+    std::error_code ec;
+    fs::path c = fs::weakly_canonical(p, ec);
+    return ec ? p : c.string();
+  }
+  static std::string displayPath(const std::string& p) {
+    fs::path n = fs::path(p).lexically_normal();
+    return n.string();
+  }
+  bool inProgress(const std::string& key) const {
+    return std::find(loading_.begin(), loading_.end(), key) != loading_.end();
+  }
+
+  Compilation& c_;
+  std::vector<std::string> loading_;
+  std::set<std::string> loaded_;
+};
+
+}  // namespace
+
+std::unique_ptr<Compilation> compile(const std::vector<std::string>& paths) {
+  auto c = std::make_unique<Compilation>();
+  Loader loader(*c);
+  loader.loadStdlib();
+  for (const auto& p : paths) loader.load(p, Loc{});
+  c->model = sema::analyze(c->program, c->sources, c->diags);
+  return c;
+}
+
+}  // namespace trig

@@ -1,0 +1,900 @@
+// Lexing, declaration splitting, syntax errors in words, and the parse tree -> AST builder.
+#include "compiler/parse/parse.h"
+
+#include <antlr4-runtime.h>
+
+#include <algorithm>
+#include <set>
+
+#include "TrigLexer.h"
+#include "TrigParser.h"
+
+namespace trig::parse {
+namespace {
+
+using grammar::TrigLexer;
+using grammar::TrigParser;
+using antlr4::Token;
+
+// Deeper nesting than this is refused before parsing, so recursion stays bounded.
+constexpr int kMaxNesting = 64;
+
+// ANTLR decodes its input as UTF-8 into code points. We hand it each byte as one code point
+// (Latin-1 re-encoded), so token indices are byte offsets into the original text, which keeps
+// locations exact for any text, valid UTF-8 or not. Identifiers and numbers are ASCII; strings
+// and comments are sliced from the original bytes.
+std::string bytesAsCodePoints(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (unsigned char c : text) {
+    if (c < 0x80) {
+      out += static_cast<char>(c == 0 ? ' ' : c);
+    } else {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+// Reports the first byte sequence that is not UTF-8.
+void checkUtf8(const SourceFile& src, FileId id, DiagEngine& diags) {
+  std::string_view t = src.text();
+  for (size_t i = 0; i < t.size();) {
+    auto c = static_cast<unsigned char>(t[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= t.size();
+    for (size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(t[i + k]) & 0xC0) == 0x80;
+    if (!ok) {
+      diags.report(DiagKind::InvalidUtf8, Loc{id, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1)},
+                   "this file is not valid UTF-8 (byte 0x{:02x})", c)
+          .help("save the file as UTF-8");
+      return;
+    }
+    i += n;
+  }
+}
+
+std::string describeToken(size_t type, const antlr4::dfa::Vocabulary& vocab) {
+  switch (type) {
+    case Token::EOF: return "the end of the declaration";
+    case TrigParser::IDENT: return "a name";
+    case TrigParser::STRING: return "a quoted string";
+    case TrigParser::INT: return "a whole number";
+    case TrigParser::DECIMAL: return "a decimal number";
+    case TrigParser::DURATION: return "a duration such as 15m";
+    case TrigParser::PERCENT: return "a percentage such as 50%";
+    case TrigParser::TIMESTAMP: return "a timestamp such as 2026-01-01T10:00:00Z";
+    case TrigParser::TIME_RANGE: return "a time range such as 22:00-08:00";
+    case TrigParser::TIME_OF_DAY: return "a time of day such as 22:00";
+    default: break;
+  }
+  std::string lit = vocab.getLiteralName(type);
+  if (!lit.empty()) {
+    if (lit.front() == '\'') lit = lit.substr(1, lit.size() - 2);
+    return "'" + lit + "'";
+  }
+  return vocab.getSymbolicName(type);
+}
+
+bool isContextualKeyword(size_t t) {
+  switch (t) {
+    case TrigParser::SUBJECT: case TrigParser::BODY: case TrigParser::FILE: case TrigParser::PASSIVE:
+    case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
+    case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
+    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isReservedWord(size_t t) { return t >= TrigParser::WHEN && t <= TrigParser::LAST; }
+
+// Turns ANTLR's syntax errors into one diagnostic per declaration, in words.
+class ErrorListener : public antlr4::BaseErrorListener {
+ public:
+  ErrorListener(const SourceFile& src, FileId id, DiagEngine& diags)
+      : src_(src), id_(id), diags_(diags) {}
+  void reset() { reported_ = false; }
+  bool reported() const { return reported_; }
+
+  void syntaxError(antlr4::Recognizer* recognizer, Token* tok, size_t, size_t, const std::string&,
+                   std::exception_ptr) override {
+    if (reported_ || tok == nullptr) return;
+    reported_ = true;
+    auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+    size_t type = tok->getType();
+    Loc loc{id_, static_cast<uint32_t>(tok->getStartIndex()),
+            static_cast<uint32_t>(tok->getStopIndex() + 1)};
+    if (type == Token::EOF) loc.end = loc.begin;
+    std::string text(src_.text().substr(loc.begin, loc.end - loc.begin));
+
+    if (type == TrigParser::BAD_NUMBER) {
+      reportBadNumber(text, loc);
+      return;
+    }
+    if (type == TrigParser::UNTERMINATED_STRING) {
+      diags_.report(DiagKind::UnterminatedString, loc, "missing closing quote of this string")
+          .help("strings end on the line they start; write \\n for a line break");
+      return;
+    }
+
+    std::vector<std::string> expected;
+    bool wantsName = false;
+    if (parser != nullptr) {
+      try {
+        auto set = parser->getExpectedTokens();
+        for (size_t t : set.toList()) {
+          if (t == TrigParser::IDENT) wantsName = true;
+          // Contextual keywords are names too; listing them would only confuse.
+          if (isContextualKeyword(t) || t == TrigParser::BAD_NUMBER ||
+              t == TrigParser::UNTERMINATED_STRING)
+            continue;
+          expected.push_back(describeToken(t, parser->getVocabulary()));
+        }
+      } catch (...) {
+        expected.clear();
+      }
+    }
+    std::string found = type == Token::EOF ? "the declaration ends here"
+                        : type == TrigParser::BAD_CHAR ? "unexpected character '" + text + "'"
+                                                       : "unexpected '" + text + "'";
+    std::string msg = found;
+    if (!expected.empty() && expected.size() <= 8) {
+      msg += "; expected ";
+      for (size_t i = 0; i < expected.size(); ++i) {
+        if (i > 0) msg += i + 1 == expected.size() ? " or " : ", ";
+        msg += expected[i];
+      }
+    } else if (!expected.empty()) {
+      msg += "; expected a value or a condition";
+    }
+    auto b = diags_.add(DiagKind::SyntaxError, loc, msg);
+    if (wantsName && isReservedWord(type))
+      b.help("'" + text + "' is a reserved word of the language; choose another name");
+  }
+
+ private:
+  void reportBadNumber(const std::string& text, Loc loc) {
+    size_t digits = 0;
+    while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+      ++digits;
+    std::string unit = text.substr(digits);
+    auto b = diags_.report(DiagKind::BadDuration, loc, "'{}' is not a duration: unknown unit '{}'", text, unit);
+    static const std::vector<std::pair<std::string, char>> kUnits = {
+        {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'}, {"min", 'm'},
+        {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'}, {"hr", 'h'}, {"hrs", 'h'},
+        {"hour", 'h'}, {"hours", 'h'}, {"day", 'd'}, {"days", 'd'}, {"week", 'w'}, {"weeks", 'w'}};
+    for (const auto& [word, c] : kUnits)
+      if (unit == word) {
+        b.help(fmt::format("did you mean '{}{}'?", text.substr(0, digits), c));
+        return;
+      }
+    b.help("durations are whole numbers with a unit s, m, h, d or w, such as 15m, 1h30m or 30d");
+  }
+
+  const SourceFile& src_;
+  FileId id_;
+  DiagEngine& diags_;
+  bool reported_ = false;
+};
+
+// ---- Parse tree -> AST --------------------------------------------------------------------------
+
+class Builder {
+ public:
+  Builder(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags)
+      : src_(src), id_(id), arena_(arena), diags_(diags) {}
+
+  void build(TrigParser::FileContext* file, ast::File& out) {
+    for (auto* d : file->decl()) decl(d, out);
+  }
+
+ private:
+  Loc loc(Token* t) const {
+    if (t == nullptr) return Loc{id_, 0, 0};
+    if (t->getType() == Token::EOF) return Loc{id_, static_cast<uint32_t>(t->getStartIndex()),
+                                               static_cast<uint32_t>(t->getStartIndex())};
+    return Loc{id_, static_cast<uint32_t>(t->getStartIndex()),
+               static_cast<uint32_t>(t->getStopIndex() + 1)};
+  }
+  Loc loc(antlr4::tree::TerminalNode* n) const { return loc(n ? n->getSymbol() : nullptr); }
+  Loc loc(antlr4::ParserRuleContext* c) const {
+    Loc b = loc(c->getStart());
+    Token* stop = c->getStop();
+    if (stop != nullptr && stop->getType() != Token::EOF &&
+        stop->getStopIndex() + 1 >= c->getStart()->getStartIndex())
+      b.end = static_cast<uint32_t>(stop->getStopIndex() + 1);
+    return b;
+  }
+  Loc span(Loc a, Loc b) const { return Loc{id_, a.begin, std::max(a.end, b.end)}; }
+  std::string text(Loc l) const { return std::string(src_.text().substr(l.begin, l.end - l.begin)); }
+  std::string text(antlr4::tree::TerminalNode* n) const { return n ? text(loc(n)) : std::string(); }
+
+  ast::Ident ident(TrigParser::IdentContext* c) const {
+    if (c == nullptr) return {};
+    Loc l = loc(c);
+    return {text(l), l};
+  }
+
+  ast::StringLit stringLit(antlr4::tree::TerminalNode* n) {
+    Loc l = loc(n);
+    ast::StringLit s;
+    s.loc = l;
+    if (l.end >= l.begin + 2)
+      s.value = decodeString(src_.text().substr(l.begin + 1, l.end - l.begin - 2), id_, l.begin + 1, diags_);
+    return s;
+  }
+
+  ast::TemplateText templateText(antlr4::tree::TerminalNode* n) {
+    Loc l = loc(n);
+    if (l.end < l.begin + 2) return {};
+    return parseTemplate(src_.text().substr(l.begin + 1, l.end - l.begin - 2), id_, l.begin + 1,
+                         true, diags_);
+  }
+
+  ast::Duration duration(antlr4::tree::TerminalNode* n) {
+    ast::Duration d;
+    d.loc = loc(n);
+    auto ms = parseDuration(text(n));
+    if (!ms) {
+      diags_.report(DiagKind::BadDuration, d.loc, "duration '{}' is too large", text(n));
+      d.ms = 0;
+    } else {
+      d.ms = *ms;
+    }
+    return d;
+  }
+
+  int64_t integer(antlr4::tree::TerminalNode* n) {
+    std::string t = text(n);
+    int64_t v = 0;
+    for (char c : t) {
+      if (v > (INT64_MAX - 9) / 10) {
+        diags_.report(DiagKind::BadNumber, loc(n), "number '{}' is too large", t);
+        return 0;
+      }
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  }
+
+  void decl(TrigParser::DeclContext* d, ast::File& out) {
+    if (auto* im = d->importDecl()) {
+      out.imports.push_back({stringLit(im->STRING()), loc(im)});
+    } else if (auto* ev = d->eventDecl()) {
+      auto* e = arena_.make<ast::EventDecl>();
+      e->name = ident(ev->ident());
+      e->passive = ev->PASSIVE() != nullptr;
+      for (auto* s : ev->STRING()) e->aliases.push_back(stringLit(s));
+      fields(ev->fieldList(), e->fields);
+      e->loc = loc(ev);
+      out.events.push_back(e);
+    } else if (auto* cu = d->customerDecl()) {
+      auto* decl = arena_.make<ast::CustomerDecl>();
+      fields(cu->fieldList(), decl->fields);
+      decl->loc = loc(cu);
+      out.customers.push_back(decl);
+    } else if (auto* tp = d->templateDecl()) {
+      out.templates.push_back(templateDecl(tp));
+    } else if (auto* st = d->settingsDecl()) {
+      out.settings.push_back(settingsDecl(st));
+    } else if (auto* tr = d->triggerDecl()) {
+      ast::Rule* r = rule(tr->ruleDecl());
+      r->name = ident(tr->ident());
+      r->anonymous = false;
+      if (tr->STRING()) r->title = stringLit(tr->STRING());
+      r->loc = loc(tr);
+      out.rules.push_back(r);
+    } else if (auto* ru = d->ruleDecl()) {
+      ast::Rule* r = rule(ru);
+      r->anonymous = true;
+      out.rules.push_back(r);
+    } else if (auto* te = d->testDecl()) {
+      out.tests.push_back(testDecl(te));
+    }
+  }
+
+  void fields(TrigParser::FieldListContext* c, std::vector<ast::FieldDecl>& out) {
+    if (c == nullptr) return;
+    for (auto* f : c->field()) {
+      ast::FieldDecl fd;
+      fd.name = ident(f->ident());
+      fd.optional = f->optional != nullptr;
+      fd.type = typeRef(f->typeRef());
+      if (f->expr()) fd.defaultValue = expr(f->expr());
+      fd.loc = loc(f);
+      out.push_back(std::move(fd));
+    }
+  }
+
+  ast::TypeRef typeRef(TrigParser::TypeRefContext* c) {
+    ast::TypeRef t;
+    if (c == nullptr) return t;
+    t.loc = loc(c);
+    if (c->typeRef()) {
+      ast::TypeRef inner = typeRef(c->typeRef());
+      t.name = inner.name;
+      t.isList = true;
+      if (inner.isList)
+        diags_.report(DiagKind::UnknownType, t.loc, "lists of lists are not supported");
+    } else {
+      t.name = ident(c->ident()).text;
+    }
+    return t;
+  }
+
+  ast::TemplateDecl* templateDecl(TrigParser::TemplateDeclContext* c) {
+    auto* t = arena_.make<ast::TemplateDecl>();
+    t->name = ident(c->ident());
+    t->loc = loc(c);
+    for (auto* part : c->templatePart()) {
+      Loc pl = loc(part);
+      auto duplicate = [&](const char* what) {
+        diags_.report(DiagKind::BadTemplateDecl, pl, "template '{}' has more than one {}",
+                      t->name.text, what);
+      };
+      if (auto* s = dynamic_cast<TrigParser::SubjectPartContext*>(part)) {
+        if (t->subject) duplicate("subject");
+        t->subject = templateText(s->STRING());
+      } else if (auto* b = dynamic_cast<TrigParser::BodyPartContext*>(part)) {
+        if (t->body || t->bodyFile) duplicate("body");
+        t->body = templateText(b->STRING());
+      } else if (auto* f = dynamic_cast<TrigParser::BodyFilePartContext*>(part)) {
+        if (t->body || t->bodyFile) duplicate("body");
+        t->bodyFile = stringLit(f->STRING());
+      }
+    }
+    return t;
+  }
+
+  ast::SettingsDecl* settingsDecl(TrigParser::SettingsDeclContext* c) {
+    auto* s = arena_.make<ast::SettingsDecl>();
+    s->loc = loc(c);
+    for (auto* st : c->setting()) {
+      ast::SettingDecl sd;
+      sd.name = ident(st->ident());
+      sd.loc = loc(st);
+      for (auto* a : st->settingArg()) {
+        ast::SettingArg arg;
+        arg.loc = loc(a);
+        arg.text = text(arg.loc);
+        switch (a->getStart()->getType()) {
+          case TrigParser::INT: arg.kind = ast::SettingArgKind::Int; break;
+          case TrigParser::DECIMAL: arg.kind = ast::SettingArgKind::Decimal; break;
+          case TrigParser::DURATION: arg.kind = ast::SettingArgKind::Duration; break;
+          case TrigParser::TIME_RANGE: arg.kind = ast::SettingArgKind::TimeRange; break;
+          case TrigParser::TIME_OF_DAY: arg.kind = ast::SettingArgKind::TimeOfDay; break;
+          case TrigParser::PER: arg.kind = ast::SettingArgKind::Per; break;
+          case TrigParser::STRING:
+            arg.kind = ast::SettingArgKind::String;
+            arg.text = stringLit(a->STRING()).value;
+            break;
+          default: arg.kind = ast::SettingArgKind::Bad; break;
+        }
+        sd.args.push_back(std::move(arg));
+      }
+      s->settings.push_back(std::move(sd));
+    }
+    return s;
+  }
+
+  ast::EventRef* eventRef(TrigParser::EventRefContext* c) {
+    auto* r = arena_.make<ast::EventRef>();
+    r->name = ident(c->ident());
+    r->loc = loc(c);
+    filter(c->filter(), r);
+    return r;
+  }
+
+  void filter(TrigParser::FilterContext* f, ast::EventRef* r) {
+    if (f == nullptr) return;
+    if (auto* s = dynamic_cast<TrigParser::SameFilterContext*>(f)) {
+      for (auto* id : s->ident()) r->same.push_back(ident(id));
+    } else if (auto* e = dynamic_cast<TrigParser::ExprFilterContext*>(f)) {
+      r->filter = expr(e->expr());
+    }
+  }
+
+  ast::Rule* rule(TrigParser::RuleDeclContext* c) {
+    auto* r = arena_.make<ast::Rule>();
+    r->loc = loc(c);
+    if (auto* a = dynamic_cast<TrigParser::SingleAnchorContext*>(c->anchor())) {
+      r->anchor.events.push_back(eventRef(a->eventRef()));
+      if (a->ident()) r->anchor.alias = ident(a->ident());
+      r->anchor.loc = loc(a);
+    } else if (auto* any = dynamic_cast<TrigParser::AnyAnchorContext*>(c->anchor())) {
+      for (auto* e : any->eventRef()) r->anchor.events.push_back(eventRef(e));
+      r->anchor.loc = loc(any);
+    }
+    for (auto* t : c->terms) r->terms.push_back(notExpr(t));
+    for (auto* u : c->unlessExpr) r->unless.push_back(expr(u));
+    for (auto* o : c->ruleOption()) {
+      Loc ol = loc(o);
+      if (auto* p = dynamic_cast<TrigParser::PriorityOptionContext*>(o)) {
+        if (r->priority) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'priority'");
+        int64_t v = integer(p->INT());
+        r->priority = p->sign ? -v : v;
+        r->priorityLoc = ol;
+      } else if (auto* l = dynamic_cast<TrigParser::LimitOptionContext*>(o)) {
+        if (r->limit) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'limit'");
+        r->limit = ast::Rule::Limit{integer(l->INT()), duration(l->DURATION()), ol};
+      } else if (auto* g = dynamic_cast<TrigParser::GoalOptionContext*>(o)) {
+        if (r->goal) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'goal'");
+        r->goal = ast::Rule::Goal{eventRef(g->eventRef()), duration(g->DURATION()), ol};
+      }
+    }
+    r->steps = steps(c->steps());
+    // An anonymous rule is named after its first template in source order.
+    r->name = firstTemplate(r->steps);
+    return r;
+  }
+
+  static ast::Ident firstTemplate(const std::vector<ast::Step>& steps) {
+    for (const auto& s : steps) {
+      if (s.action == ast::ActionKind::Send && !s.templateName.text.empty()) return s.templateName;
+      for (const auto& v : s.variants) {
+        ast::Ident n = firstTemplate(v.steps);
+        if (!n.text.empty()) return n;
+      }
+    }
+    return {};
+  }
+
+  std::vector<ast::Step> steps(TrigParser::StepsContext* c) {
+    std::vector<ast::Step> out;
+    if (c == nullptr) return out;
+    for (auto* s : c->step()) {
+      ast::Step st;
+      st.loc = loc(s);
+      if (s->AFTER()) st.after = duration(s->DURATION());
+      for (auto* u : s->expr()) st.unless.push_back(expr(u));
+      if (auto* a = dynamic_cast<TrigParser::SendActionContext*>(s->action())) {
+        st.action = ast::ActionKind::Send;
+        st.templateName = ident(a->ident());
+        for (auto* b : a->binding()) st.bindings.push_back({ident(b->ident()), expr(b->expr())});
+      } else if (auto* sp = dynamic_cast<TrigParser::SplitActionContext*>(s->action())) {
+        st.action = ast::ActionKind::Split;
+        st.splitName = ident(sp->ident());
+        for (auto* v : sp->variant()) {
+          ast::Variant var;
+          var.percentLoc = loc(v->PERCENT());
+          std::string p = text(v->PERCENT());
+          if (!p.empty()) p.pop_back();
+          var.percent = Decimal::parse(p).value_or(Decimal{});
+          var.name = ident(v->ident());
+          var.steps = steps(v->steps());
+          var.loc = loc(v);
+          st.variants.push_back(std::move(var));
+        }
+      }
+      out.push_back(std::move(st));
+    }
+    return out;
+  }
+
+  // ---- expressions ----
+
+  ast::Expr* binary(ast::Op op, ast::Expr* l, ast::Expr* r) {
+    ast::Expr* e = arena_.newExpr(ast::ExprKind::Binary, span(l->loc, r->loc));
+    e->op = op;
+    e->lhs = l;
+    e->rhs = r;
+    return e;
+  }
+
+  ast::Expr* errorExpr(antlr4::ParserRuleContext* c) {
+    return arena_.newExpr(ast::ExprKind::Error, c ? loc(c) : Loc{id_, 0, 0});
+  }
+
+  ast::Expr* expr(TrigParser::ExprContext* c) {
+    if (c == nullptr || c->andExpr().empty()) return errorExpr(c);
+    ast::Expr* e = andExpr(c->andExpr(0));
+    for (size_t i = 1; i < c->andExpr().size(); ++i) e = binary(ast::Op::Or, e, andExpr(c->andExpr(i)));
+    return e;
+  }
+
+  ast::Expr* andExpr(TrigParser::AndExprContext* c) {
+    if (c == nullptr || c->notExpr().empty()) return errorExpr(c);
+    ast::Expr* e = notExpr(c->notExpr(0));
+    for (size_t i = 1; i < c->notExpr().size(); ++i) e = binary(ast::Op::And, e, notExpr(c->notExpr(i)));
+    return e;
+  }
+
+  ast::Expr* notExpr(TrigParser::NotExprContext* c) {
+    if (c == nullptr) return errorExpr(c);
+    if (c->NOT()) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Unary, loc(c));
+      e->op = ast::Op::Not;
+      e->lhs = notExpr(c->notExpr());
+      return e;
+    }
+    return cmpExpr(c->cmpExpr());
+  }
+
+  ast::Expr* cmpExpr(TrigParser::CmpExprContext* c) {
+    if (c == nullptr || c->addExpr().empty()) return errorExpr(c);
+    ast::Expr* l = addExpr(c->addExpr(0));
+    if (c->cmpOp() == nullptr || c->addExpr().size() < 2) return l;
+    ast::Op op = ast::Op::Eq;
+    switch (c->cmpOp()->getStart()->getType()) {
+      case TrigParser::EQ: op = ast::Op::Eq; break;
+      case TrigParser::NE: op = ast::Op::Ne; break;
+      case TrigParser::LT: op = ast::Op::Lt; break;
+      case TrigParser::LE: op = ast::Op::Le; break;
+      case TrigParser::GT: op = ast::Op::Gt; break;
+      case TrigParser::GE: op = ast::Op::Ge; break;
+      case TrigParser::IN: op = ast::Op::In; break;
+      case TrigParser::CONTAINS: op = ast::Op::Contains; break;
+      case TrigParser::STARTS_WITH: op = ast::Op::StartsWith; break;
+      default: break;
+    }
+    ast::Expr* e = binary(op, l, addExpr(c->addExpr(1)));
+    e->loc = loc(c);
+    return e;
+  }
+
+  ast::Expr* addExpr(TrigParser::AddExprContext* c) {
+    if (c == nullptr || c->mulExpr().empty()) return errorExpr(c);
+    ast::Expr* e = mulExpr(c->mulExpr(0));
+    for (size_t i = 1; i < c->mulExpr().size() && i - 1 < c->op.size(); ++i)
+      e = binary(c->op[i - 1]->getType() == TrigParser::PLUS ? ast::Op::Add : ast::Op::Sub, e,
+                 mulExpr(c->mulExpr(i)));
+    return e;
+  }
+
+  ast::Expr* mulExpr(TrigParser::MulExprContext* c) {
+    if (c == nullptr || c->unaryExpr().empty()) return errorExpr(c);
+    ast::Expr* e = unaryExpr(c->unaryExpr(0));
+    for (size_t i = 1; i < c->unaryExpr().size() && i - 1 < c->op.size(); ++i)
+      e = binary(c->op[i - 1]->getType() == TrigParser::STAR ? ast::Op::Mul : ast::Op::Div, e,
+                 unaryExpr(c->unaryExpr(i)));
+    return e;
+  }
+
+  ast::Expr* unaryExpr(TrigParser::UnaryExprContext* c) {
+    if (c == nullptr) return errorExpr(c);
+    if (c->MINUS()) {
+      ast::Expr* inner = unaryExpr(c->unaryExpr());
+      // Fold `-3` and `-49.99` into literals, so negative numbers are plain values.
+      if (inner->kind == ast::ExprKind::IntLit || inner->kind == ast::ExprKind::DecimalLit) {
+        inner->intValue = -inner->intValue;
+        inner->decimalValue.units = -inner->decimalValue.units;
+        inner->text = "-" + inner->text;
+        inner->loc = loc(c);
+        return inner;
+      }
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Unary, loc(c));
+      e->op = ast::Op::Neg;
+      e->lhs = inner;
+      return e;
+    }
+    return primary(c->primary());
+  }
+
+  std::optional<ast::Duration> window(antlr4::tree::TerminalNode* within, antlr4::tree::TerminalNode* d) {
+    if (within == nullptr || d == nullptr) return std::nullopt;
+    return duration(d);
+  }
+
+  ast::Expr* primary(TrigParser::PrimaryContext* c) {
+    if (c == nullptr) return errorExpr(c);
+    Loc l = loc(c);
+    if (auto* p = dynamic_cast<TrigParser::ParenExprContext*>(c)) return expr(p->expr());
+    if (auto* p = dynamic_cast<TrigParser::IdleExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Idle, l);
+      e->window = duration(p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::CountExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Aggregate, l);
+      e->agg = ast::AggFn::Count;
+      e->event = eventRef(p->eventRef());
+      e->window = window(p->WITHIN(), p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::AggExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Aggregate, l);
+      switch (p->aggFn()->getStart()->getType()) {
+        case TrigParser::SUM: e->agg = ast::AggFn::Sum; break;
+        case TrigParser::MIN: e->agg = ast::AggFn::Min; break;
+        case TrigParser::MAX: e->agg = ast::AggFn::Max; break;
+        default: e->agg = ast::AggFn::Avg; break;
+      }
+      e->event = eventRef(p->eventRef());
+      e->field = ident(p->ident());
+      e->window = window(p->WITHIN(), p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::LastExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Last, l);
+      e->event = eventRef(p->eventRef());
+      e->field = ident(p->ident());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::TraitExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Trait, l);
+      e->field = ident(p->ident());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::CallExprContext*>(c)) {
+      ast::Ident name = ident(p->ident());
+      // `exists(x)` is a function; any other `name(...)` is an event reference with a filter.
+      if (name.text == "exists" && p->WITHIN() == nullptr) {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::Call, l);
+        e->callee = name;
+        if (auto* f = dynamic_cast<TrigParser::ExprFilterContext*>(p->filter()))
+          e->items.push_back(expr(f->expr()));
+        return e;
+      }
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::EventTerm, l);
+      auto* r = arena_.make<ast::EventRef>();
+      r->name = name;
+      r->loc = span(name.loc, loc(p->RPAREN()));
+      filter(p->filter(), r);
+      e->event = r;
+      e->window = window(p->WITHIN(), p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::WithinExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::EventTerm, l);
+      auto* r = arena_.make<ast::EventRef>();
+      r->name = ident(p->ident());
+      r->loc = r->name.loc;
+      e->event = r;
+      e->window = window(p->WITHIN(), p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::NameExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Name, l);
+      for (auto* id : p->ident()) e->path.push_back(ident(id));
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::ListExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::List, l);
+      for (auto* x : p->expr()) e->items.push_back(expr(x));
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::LiteralExprContext*>(c)) return literal(p->literal());
+    return errorExpr(c);
+  }
+
+  ast::Expr* literal(TrigParser::LiteralContext* c) {
+    Loc l = loc(c);
+    std::string t = text(l);
+    switch (c->getStart()->getType()) {
+      case TrigParser::INT: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::IntLit, l);
+        e->intValue = integer(c->INT());
+        e->decimalValue = Decimal::fromInt(e->intValue);
+        e->text = t;
+        return e;
+      }
+      case TrigParser::DECIMAL: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::DecimalLit, l);
+        auto d = Decimal::parse(t);
+        if (!d) diags_.report(DiagKind::BadNumber, l, "'{}' has more than six decimals or is too large", t);
+        e->decimalValue = d.value_or(Decimal{});
+        e->text = t;
+        return e;
+      }
+      case TrigParser::STRING: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::StringLit, l);
+        e->text = stringLit(c->STRING()).value;
+        return e;
+      }
+      case TrigParser::TRUE:
+      case TrigParser::FALSE: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::BoolLit, l);
+        e->boolValue = c->TRUE() != nullptr;
+        return e;
+      }
+      case TrigParser::DURATION: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::DurationLit, l);
+        e->intValue = duration(c->DURATION()).ms;
+        e->text = t;
+        return e;
+      }
+      case TrigParser::PERCENT: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::PercentLit, l);
+        e->decimalValue = Decimal::parse(t.substr(0, t.size() - 1)).value_or(Decimal{});
+        e->text = t;
+        return e;
+      }
+      case TrigParser::TIMESTAMP: {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::TimeLit, l);
+        auto ts = parseTimestamp(t);
+        if (!ts) diags_.report(DiagKind::BadTimestamp, l, "'{}' is not a valid timestamp", t);
+        e->intValue = ts.value_or(0);
+        e->text = t;
+        return e;
+      }
+      default: {
+        // BAD_NUMBER in value position: `10q`.
+        diags_.report(DiagKind::BadNumber, l, "'{}' is not a number, duration or percentage", t)
+            .help("durations use the units s, m, h, d, w (15m); percentages end in %");
+        return arena_.newExpr(ast::ExprKind::Error, l);
+      }
+    }
+  }
+
+  // ---- tests ----
+
+  std::optional<TimeMs> timestamp(antlr4::tree::TerminalNode* n) {
+    auto ts = parseTimestamp(text(n));
+    if (!ts) diags_.report(DiagKind::BadTimestamp, loc(n), "'{}' is not a valid timestamp", text(n));
+    return ts;
+  }
+
+  void props(TrigParser::PropsContext* c, std::vector<ast::Prop>& out) {
+    if (c == nullptr) return;
+    for (auto* p : c->prop()) out.push_back({ident(p->ident()), expr(p->expr())});
+  }
+
+  ast::TestDecl* testDecl(TrigParser::TestDeclContext* c) {
+    auto* t = arena_.make<ast::TestDecl>();
+    t->name = stringLit(c->STRING());
+    t->loc = loc(c);
+    for (auto* s : c->testStmt()) {
+      ast::TestStmt st;
+      st.loc = loc(s);
+      if (auto* p = dynamic_cast<TrigParser::TestCustomerContext*>(s)) {
+        st.kind = ast::TestStmtKind::Customer;
+        st.customer = stringLit(p->STRING());
+        st.hasCustomer = true;
+        props(p->props(), st.props);
+      } else if (auto* ev = dynamic_cast<TrigParser::TestEventContext*>(s)) {
+        st.kind = ast::TestStmtKind::Event;
+        if (ev->TIMESTAMP()) st.atAbsolute = timestamp(ev->TIMESTAMP());
+        if (ev->DURATION()) st.atRelative = duration(ev->DURATION());
+        if (!st.atAbsolute && !st.atRelative) st.atRelative = ast::Duration{0, loc(ev->AT())};
+        st.event = ident(ev->ident());
+        st.customer = stringLit(ev->STRING());
+        st.hasCustomer = true;
+        props(ev->props(), st.props);
+      } else if (auto* ex = dynamic_cast<TrigParser::TestExpectSendContext*>(s)) {
+        st.kind = ast::TestStmtKind::ExpectSend;
+        st.templateName = ident(ex->ident(0));
+        if (ex->FROM() && ex->ident().size() > 1) st.fromRule = ident(ex->ident(1));
+        if (ex->TO()) {
+          st.customer = stringLit(ex->STRING());
+          st.hasCustomer = true;
+        }
+        if (ex->TIMESTAMP()) st.expectAt = timestamp(ex->TIMESTAMP());
+      } else if (auto* nx = dynamic_cast<TrigParser::TestExpectNoSendContext*>(s)) {
+        st.kind = ast::TestStmtKind::ExpectNoSend;
+        st.templateName = ident(nx->ident(0));
+        if (nx->FROM() && nx->ident().size() > 1) st.fromRule = ident(nx->ident(1));
+        if (nx->TO()) {
+          st.customer = stringLit(nx->STRING());
+          st.hasCustomer = true;
+        }
+      } else {
+        continue;
+      }
+      t->stmts.push_back(std::move(st));
+    }
+    return t;
+  }
+
+  const SourceFile& src_;
+  FileId id_;
+  ast::AstArena& arena_;
+  DiagEngine& diags_;
+};
+
+// Where each top-level declaration starts: a declaration keyword at bracket depth 0 (`when` only
+// when it does not follow `trigger NAME [title] :`, `customer` only when not `customer.x`).
+std::vector<size_t> declarationStarts(const std::vector<Token*>& toks) {
+  std::vector<size_t> starts;
+  int depth = 0;
+  for (size_t i = 0; i < toks.size(); ++i) {
+    size_t t = toks[i]->getType();
+    if (depth == 0) {
+      bool start = false;
+      switch (t) {
+        case TrigParser::IMPORT: case TrigParser::EVENT: case TrigParser::TEMPLATE:
+        case TrigParser::SETTINGS: case TrigParser::TRIGGER: case TrigParser::TEST:
+          start = true;
+          break;
+        case TrigParser::CUSTOMER:
+          start = i + 1 >= toks.size() || toks[i + 1]->getType() != TrigParser::DOT;
+          break;
+        case TrigParser::WHEN:
+          start = i == 0 || toks[i - 1]->getType() != TrigParser::COLON;
+          break;
+        default:
+          break;
+      }
+      if (start || i == 0) starts.push_back(i);
+    }
+    if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth;
+    if ((t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) && depth > 0)
+      --depth;
+  }
+  return starts;
+}
+
+// The deepest bracket/prefix-operator nesting must stay bounded: the parser recurses on it.
+bool checkNesting(const std::vector<Token*>& toks, size_t b, size_t e, FileId id, DiagEngine& diags) {
+  int depth = 0;
+  int prefixRun = 0;
+  for (size_t i = b; i < e; ++i) {
+    size_t t = toks[i]->getType();
+    if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth;
+    if (t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) --depth;
+    prefixRun = (t == TrigParser::NOT || t == TrigParser::MINUS) ? prefixRun + 1 : 0;
+    if (depth + prefixRun > kMaxNesting) {
+      diags.report(DiagKind::NestingTooDeep,
+                   Loc{id, static_cast<uint32_t>(toks[i]->getStartIndex()),
+                       static_cast<uint32_t>(toks[i]->getStopIndex() + 1)},
+                   "expression nested more than {} levels deep", kMaxNesting)
+          .help("split the condition into simpler parts");
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags) {
+  ast::File file;
+  file.id = id;
+  checkUtf8(src, id, diags);
+
+  antlr4::ANTLRInputStream input(bytesAsCodePoints(src.text()));
+  TrigLexer lexer(&input);
+  lexer.removeErrorListeners();
+  antlr4::CommonTokenStream stream(&lexer);
+  try {
+    stream.fill();
+  } catch (...) {
+    diags.report(DiagKind::SyntaxError, Loc{id, 0, 0}, "this file could not be read as trig source");
+    return file;
+  }
+  std::vector<Token*> toks;
+  for (Token* t : stream.getTokens())
+    if (t->getChannel() == Token::DEFAULT_CHANNEL && t->getType() != Token::EOF) toks.push_back(t);
+
+  std::vector<size_t> starts = declarationStarts(toks);
+  ErrorListener listener(src, id, diags);
+  Builder builder(src, id, arena, diags);
+  for (size_t k = 0; k < starts.size(); ++k) {
+    size_t b = starts[k];
+    size_t e = k + 1 < starts.size() ? starts[k + 1] : toks.size();
+    if (!checkNesting(toks, b, e, id, diags)) continue;
+
+    std::vector<std::unique_ptr<Token>> chunk;
+    chunk.reserve(e - b + 1);
+    for (size_t i = b; i < e; ++i) chunk.push_back(std::make_unique<antlr4::CommonToken>(toks[i]));
+    auto eof = std::make_unique<antlr4::CommonToken>(Token::EOF, "<EOF>");
+    size_t end = toks[e - 1]->getStopIndex() + 1;
+    eof->setStartIndex(end);
+    eof->setStopIndex(end - 1);
+    chunk.push_back(std::move(eof));
+
+    antlr4::ListTokenSource source(std::move(chunk));
+    antlr4::CommonTokenStream chunkStream(&source);
+    TrigParser parser(&chunkStream);
+    parser.removeErrorListeners();
+    listener.reset();
+    parser.addErrorListener(&listener);
+    try {
+      TrigParser::FileContext* tree = parser.file();
+      // A declaration with a syntax error did not parse: it is not built, so later passes
+      // check every declaration that parsed without a cascade from the broken one.
+      if (!listener.reported()) builder.build(tree, file);
+    } catch (const std::exception& ex) {
+      diags.report(DiagKind::SyntaxError,
+                   Loc{id, static_cast<uint32_t>(toks[b]->getStartIndex()),
+                       static_cast<uint32_t>(toks[b]->getStopIndex() + 1)},
+                   "could not parse this declaration");
+    }
+  }
+  return file;
+}
+
+}  // namespace trig::parse

@@ -1,0 +1,55 @@
+#pragma once
+// Source files and locations: every AST node and diagnostic points at a byte range of a file.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trig {
+
+using FileId = uint32_t;
+constexpr FileId kNoFile = 0xffffffff;
+
+// A half-open byte range [begin, end) in one file.
+struct Loc {
+  FileId file = kNoFile;
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  bool valid() const { return file != kNoFile; }
+};
+
+struct LineCol {
+  uint32_t line = 0;    // 1-based
+  uint32_t column = 0;  // 1-based, in bytes
+};
+
+class SourceFile {
+ public:
+  SourceFile(std::string path, std::string text);
+  const std::string& path() const { return path_; }
+  std::string_view text() const { return text_; }
+  LineCol lineCol(uint32_t offset) const;
+  // The text of a 1-based line, without its line break.
+  std::string_view lineText(uint32_t line) const;
+  uint32_t lineCount() const { return static_cast<uint32_t>(lineStarts_.size()); }
+
+ private:
+  std::string path_;
+  std::string text_;
+  std::vector<uint32_t> lineStarts_;
+};
+
+class SourceManager {
+ public:
+  FileId add(std::string path, std::string text);
+  const SourceFile& file(FileId id) const { return *files_.at(id); }
+  size_t size() const { return files_.size(); }
+  // The id of a file already added under this path, or kNoFile.
+  FileId find(std::string_view path) const;
+
+ private:
+  std::vector<std::unique_ptr<SourceFile>> files_;
+};
+
+}  // namespace trig

@@ -1,0 +1,29 @@
+#pragma once
+// Exact decimal numbers for `money`: a signed 64-bit count of millionths. 49.99 is exactly
+// 49990000 units, so money compares and adds without binary floating point error.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace trig {
+
+struct Decimal {
+  static constexpr int kScaleDigits = 6;
+  static constexpr int64_t kScale = 1'000'000;
+  int64_t units = 0;  // value * kScale
+
+  static Decimal fromInt(int64_t v) { return Decimal{v * kScale}; }
+  // Parses "-12", "49.99", "0.000001" exactly; nullopt for anything else (exponents, more than
+  // six decimals that are not zero, overflow).
+  static std::optional<Decimal> parse(std::string_view text);
+  double toDouble() const { return static_cast<double>(units) / kScale; }
+  // Money renders with two decimals (half away from zero), as templates show it.
+  std::string toMoneyString() const;
+  // The shortest exact text ("49.99", "3", "-0.5").
+  std::string toString() const;
+
+  friend auto operator<=>(const Decimal&, const Decimal&) = default;
+};
+
+}  // namespace trig

@@ -1,0 +1,30 @@
+#pragma once
+// Event time and durations: signed 64-bit milliseconds (since the Unix epoch for times).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace trig {
+
+using TimeMs = int64_t;
+using DurationMs = int64_t;
+
+constexpr DurationMs kSecond = 1000;
+constexpr DurationMs kMinute = 60 * kSecond;
+constexpr DurationMs kHour = 60 * kMinute;
+constexpr DurationMs kDay = 24 * kHour;
+constexpr DurationMs kWeek = 7 * kDay;
+
+// RFC 3339: "2026-01-01T10:00:00Z", fractional seconds and numeric offsets accepted.
+std::optional<TimeMs> parseTimestamp(std::string_view text);
+// Always UTC with a Z; milliseconds only when non-zero.
+std::string formatTimestamp(TimeMs t);
+// "15m", "1h30m", "30d", "0s": one or more <int><unit>, units s m h d w.
+std::optional<DurationMs> parseDuration(std::string_view text);
+// The shortest canonical text of a duration ("1h30m").
+std::string formatDuration(DurationMs d);
+// "22:00" -> minutes since midnight.
+std::optional<int> parseTimeOfDay(std::string_view text);
+
+}  // namespace trig

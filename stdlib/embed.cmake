@@ -1,0 +1,10 @@
+# Writes OUT: one (name, text) entry per file in FILES, as raw string literals.
+string(REPLACE " " ";" FILES "${FILES}")
+set(body "#include \"stdlib/stdlib.h\"\nnamespace trig::stdlib {\nconst std::vector<EmbeddedFile>& files() {\n  static const std::vector<EmbeddedFile> kFiles = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} text)
+  string(APPEND body "    {\"<stdlib>/${name}\", R\"TRIG__(${text})TRIG__\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kFiles;\n}\n}  // namespace trig::stdlib\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Runs the shared contract examples (../shared/conformance) and the project's own suite
+(tests/conformance) against build/trig, with both engines where the engine flag exists.
+
+Known failures are listed, with the reason, in tests/conformance/KNOWN_FAILURES; a listed case
+that passes, or an unlisted case that fails, fails this test, so the list can only shrink honestly.
+
+usage: conformance_shared.py TRIG SHARED_DIR
+"""
+import os, subprocess, sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+trig, shared = sys.argv[1], sys.argv[2]
+runner = os.path.join(shared, "tools", "conformance.py")
+known = set()
+kf = os.path.join(here, "conformance", "KNOWN_FAILURES")
+if os.path.exists(kf):
+    for line in open(kf):
+        line = line.split("#")[0].strip()
+        if line:
+            known.add(line)
+
+suites = [("shared", os.path.join(shared, "conformance")), ("own", os.path.join(here, "conformance"))]
+bad = 0
+total = 0
+for label, d in suites:
+    if not os.path.isdir(d):
+        continue
+    p = subprocess.run([sys.executable, runner, trig, d], capture_output=True, text=True, timeout=600)
+    for line in p.stdout.splitlines():
+        if ":" not in line or line.startswith("conformance:"):
+            continue
+        name, verdict = line.split(":", 1)
+        key = f"{label}/{name}"
+        total += 1
+        ok = verdict.strip() == "ok"
+        if ok and key in known:
+            print(f"FAIL {key}: passes now; remove it from KNOWN_FAILURES")
+            bad += 1
+        elif not ok and key not in known:
+            print(f"FAIL {key}:{verdict}")
+            bad += 1
+        else:
+            print(f"{'ok  ' if ok else 'known'} {key}")
+print(f"conformance: {total - bad} passed, {bad} failed")
+sys.exit(1 if bad or total == 0 else 0)

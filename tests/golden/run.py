@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Golden diagnostics: every tests/golden/*.trig ends with its expected diagnostics.
+
+Each expectation is a comment line at the end of the file:
+    # EXPECT: 3:10 error unknown-event: unknown event 'purchasd'
+The runner runs `trig check --format json FILE` and compares. TRIG_REGEN=1 rewrites the
+expectations from the actual output. The suite also fails when a diagnostic kind listed in
+compiler/diag/kinds.def has no golden case (a kind is covered when some EXPECT line names it).
+
+usage: run.py TRIG GOLDEN_DIR
+"""
+import json, os, re, subprocess, sys
+
+MARK = "# EXPECT: "
+# Kinds that cannot come from a single file and are covered by CLI tests instead.
+EXEMPT = {"io-error"}
+
+
+def actual(trig, path):
+    p = subprocess.run([trig, "check", "--format", "json", os.path.basename(path)],
+                       cwd=os.path.dirname(path), capture_output=True, text=True, timeout=60)
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        return None, f"not JSON (exit {p.returncode}): {p.stdout[:200]} {p.stderr[:200]}"
+    lines = []
+    for d in doc["diagnostics"]:
+        where = f"{d['line']}:{d['column']}"
+        if d["file"] != os.path.basename(path):
+            where = f"{d['file']}:{where}"
+        lines.append(f"{where} {d['severity']} {d['kind']}: {d['message']}")
+    return lines, None
+
+
+def main():
+    trig, root = os.path.abspath(sys.argv[1]), sys.argv[2]
+    regen = os.environ.get("TRIG_REGEN") == "1"
+    kinds_def = os.path.join(os.path.dirname(__file__), "..", "..", "compiler", "diag", "kinds.def")
+    kinds = re.findall(r'^DIAG\(\w+, \w+, "([^"]+)"\)', open(kinds_def).read(), re.M)
+    covered = set()
+    failures = 0
+    files = sorted(f for f in os.listdir(root) if f.endswith(".trig"))
+    for name in files:
+        path = os.path.join(root, name)
+        text = open(path, encoding="utf-8", errors="surrogateescape").read()
+        body = [l for l in text.split("\n") if not l.startswith(MARK)]
+        while body and body[-1] == "":
+            body.pop()
+        expected = [l[len(MARK):] for l in text.split("\n") if l.startswith(MARK)]
+        got, err = actual(trig, path)
+        if err:
+            print(f"FAIL {name}: {err}")
+            failures += 1
+            continue
+        for line in got:
+            m = re.match(r"^(?:\S+:)?\d+:\d+ \w+ ([\w-]+):", line)
+            if m:
+                covered.add(m.group(1))
+        if regen:
+            with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write("\n".join(body) + "\n\n" + "".join(MARK + l + "\n" for l in got))
+            continue
+        if got != expected:
+            failures += 1
+            print(f"FAIL {name}")
+            for l in expected:
+                if l not in got:
+                    print(f"   missing: {l}")
+            for l in got:
+                if l not in expected:
+                    print(f"  unexpected: {l}")
+        else:
+            print(f"ok   {name}")
+    missing = [k for k in kinds if k not in covered and k not in EXEMPT]
+    if missing:
+        failures += 1
+        print("FAIL diagnostic kinds without a golden case: " + ", ".join(missing))
+    print(f"golden: {len(files) - min(failures, len(files))} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+main()
