@@ -1,0 +1,47 @@
+#pragma once
+// How conditions are evaluated, whatever the engine: the reference interpreter (compiler/interp)
+// or the JIT (compiler/lower + runtime/jit). The runtime builds an EvalEnv for one customer at
+// one instant and asks an Evaluator whether a condition holds or what an expression's value is.
+#include <functional>
+
+#include "compiler/ast/ast.h"
+#include "compiler/interp/value.h"
+#include "compiler/sema/model.h"
+#include "runtime/core/event.h"
+
+namespace trig {
+
+// What a condition can ask about one customer's past. Implemented by the runtime's
+// per-customer state (and by test fixtures).
+class History {
+ public:
+  virtual ~History() = default;
+  // Calls `f` for each remembered event of `type` stamped in [from, to], oldest first (input
+  // order for equal stamps), until `f` returns false.
+  virtual void forEach(uint32_t type, TimeMs from, TimeMs to,
+                       const std::function<bool(const Event&)>& f) const = 0;
+};
+
+struct EvalEnv {
+  const Event* anchor = nullptr;             // the rule's anchor event
+  const std::vector<Value>* traits = nullptr;  // the profile, by sema trait slot
+  const History* history = nullptr;
+  TimeMs now = 0;                            // the evaluation time t
+  // Step conditions: an event term without a window means "since the rule fired", i.e. in
+  // [firedAt, now]. Unset (INT64_MIN) at rule level.
+  TimeMs firedAt = INT64_MIN;
+  const Event* subject = nullptr;            // inside E(filter): the E being tested
+  // Template/step bindings (`with name = expr`), when evaluating inside a send.
+  const std::vector<std::pair<std::string, Value>>* bindings = nullptr;
+};
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // Whether a boolean condition holds (an absent result does not hold).
+  virtual bool test(const ast::Expr& cond, const EvalEnv& env) = 0;
+  // The value of any expression (bindings, template variables).
+  virtual Value value(const ast::Expr& e, const EvalEnv& env) = 0;
+};
+
+}  // namespace trig
