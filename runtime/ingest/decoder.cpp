@@ -331,7 +331,7 @@ struct Decoder::Impl {
   // Reads the value at the scanner into `out` as type `t` (not a list).
   bool readScalar(json::Scanner& sc, sema::TypeKind t, Value& out, const Subject& subj) {
     using sema::TypeKind;
-    json::Kind k;
+    json::Kind k = json::Kind::Null;
     if (!sc.peekKind(k)) return jsonError(sc);
     const sema::Type want = sema::Type::of(t);
     switch (t) {
@@ -444,7 +444,7 @@ struct Decoder::Impl {
 
   bool readTyped(json::Scanner& sc, sema::Type t, Value& out, const Subject& subj) {
     if (t.kind != sema::TypeKind::List) return readScalar(sc, t.kind, out, subj);
-    json::Kind k;
+    json::Kind k = json::Kind::Null;
     if (!sc.peekKind(k)) return jsonError(sc);
     if (k != json::Kind::Array) return gotOther(sc, k, subj, t);
     clearValue(out);
@@ -454,7 +454,7 @@ struct Decoder::Impl {
     Subject item = subj;
     item.item = 0;
     do {
-      json::Kind ik;
+      json::Kind ik = json::Kind::Null;
       if (!sc.peekKind(ik)) return jsonError(sc);
       if (ik == json::Kind::Null) return fail(describe(item) + " is null");
       out.list.emplace_back();
@@ -468,7 +468,7 @@ struct Decoder::Impl {
   // An undeclared trait, typed by its JSON value. Returns false only on malformed JSON; sets
   // `keep` to false for values a profile cannot hold (objects, nulls inside lists).
   bool readUntyped(json::Scanner& sc, Value& out, bool& keep, int depth) {
-    json::Kind k;
+    json::Kind k = json::Kind::Null;
     if (!sc.peekKind(k)) return jsonError(sc);
     switch (k) {
       case json::Kind::String: {
@@ -580,7 +580,7 @@ struct Decoder::Impl {
             continue;
           }
           const sema::FieldInfo& f = *table.fields[idx];
-          json::Kind k;
+          json::Kind k = json::Kind::Null;
           if (!sc.peekKind(k)) return jsonError(sc);
           if (k == json::Kind::Null) {
             // null is "not sent" (a later duplicate key may still send it).
@@ -622,7 +622,7 @@ struct Decoder::Impl {
       std::string_view name;
       if (!readKey(sc, name)) return false;
       const uint32_t idx = lookup(traits, name);
-      json::Kind k;
+      json::Kind k = json::Kind::Null;
       if (!sc.peekKind(k)) return jsonError(sc);
       if (idx != sema::kNone) {
         const sema::FieldInfo& f = *traits.fields[idx];
@@ -656,12 +656,20 @@ struct Decoder::Impl {
 
   bool decode(std::string_view line, Event& out, std::optional<TimeMs> receivedAt) {
     json::Scanner sc(line);
-    json::Kind k;
+    json::Kind k = json::Kind::Null;
     if (!sc.peekKind(k)) {
       if (sc.pos() >= line.size()) return fail("empty line");
       return jsonError(sc);
     }
-    if (k != json::Kind::Object) return fail(std::string("expected a JSON object, got ") + json::kindName(k));
+    if (k != json::Kind::Object) {
+      // Malformed input is reported as such, whatever its first character.
+      if (!sc.skipValue()) return jsonError(sc);
+      if (!sc.atEnd()) {
+        sc.failUnexpected("the end of the line");
+        return jsonError(sc);
+      }
+      return fail(std::string("expected a JSON object, got ") + json::kindName(k));
+    }
 
     // The top-level members we use, as raw spans; the object is validated as a whole first
     // because its keys may come in any order (`properties` before `event`).

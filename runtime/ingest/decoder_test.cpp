@@ -387,7 +387,8 @@ TEST_CASE("decoder: malformed JSON gives a position and a reason") {
   CHECK(f.reject("{\"a\":\"\xc0\xaf\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
   CHECK(f.reject("{\"a\":\"\xed\xa0\x80\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
   CHECK(f.reject("\xef\xbb\xbf{}") == "malformed JSON at column 1: unexpected byte 0xef, expected a value");
-  CHECK(f.reject(std::string(300, '[') + std::string(300, ']')) == "expected a JSON object, got list");
+  CHECK(f.reject(std::string(300, '[') + std::string(300, ']')) == "malformed JSON at column 257: nesting too deep");
+  CHECK(f.reject("[1,2] x") == "malformed JSON at column 7: unexpected 'x', expected the end of the line");
   std::string deep = R"({"event":"x","userId":"c","timestamp":"2026-01-01T10:00:00Z","p":)" +
                      std::string(300, '[') + std::string(300, ']') + "}";
   CHECK(f.reject(deep).find("nesting too deep") != std::string::npos);

@@ -238,7 +238,7 @@ class Scanner {
   }
 
   bool skip(int depth) {
-    Kind k;
+    Kind k = Kind::Null;
     if (!peekKind(k)) return false;
     switch (k) {
       case Kind::String: {
