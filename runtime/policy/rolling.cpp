@@ -40,14 +40,15 @@ bool RollingCounter::allows(const std::string& key, TimeMs t) const {
 void RollingCounter::record(const std::string& key, TimeMs t) {
   windows_[key].record(t, window_, limit_);
   latest_ = std::max(latest_, t);
-  // Amortised pruning: a sweep costs O(keys), so run it once the map has had as many records
-  // as it has keys.
-  if (++recordsSincePrune_ >= std::max<size_t>(1024, windows_.size())) prune(latest_);
+  // Amortised pruning: a sweep costs O(keys), so run it after as many records as there were
+  // keys left by the previous sweep (at least 1024): memory stays within twice the live keys.
+  if (++recordsSincePrune_ >= pruneEvery_) prune(latest_);
 }
 
 void RollingCounter::prune(TimeMs now) {
   recordsSincePrune_ = 0;
   std::erase_if(windows_, [&](const auto& kv) { return kv.second.expired(now, window_); });
+  pruneEvery_ = std::max<uint64_t>(1024, windows_.size());
 }
 
 }  // namespace trig::policy
