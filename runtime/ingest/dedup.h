@@ -15,6 +15,7 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "compiler/support/time.h"
 #include "runtime/core/event.h"
@@ -43,13 +44,17 @@ class Deduplicator {
   DurationMs idMemory_;
   TimeMs latest_ = INT64_MIN;
 
-  // messageId -> stamp of the accepted event; expiry queue in admission order.
-  std::unordered_map<std::string, TimeMs> ids_;
-  std::deque<std::pair<TimeMs, std::string>> idQueue_;
+  // messageId -> stamp of the accepted event. The expiry queue (admission order) points at the
+  // map's nodes, which stay put until erased; each node has exactly one queue entry.
+  using IdMap = std::unordered_map<std::string, TimeMs>;
+  IdMap ids_;
+  std::deque<std::pair<TimeMs, IdMap::value_type*>> idQueue_;
 
-  // Normalised content key -> stamps of the accepted events with that content (ascending).
-  std::unordered_map<std::string, std::deque<TimeMs>> contents_;
-  std::deque<std::pair<TimeMs, std::string>> contentQueue_;
+  // Normalised content key -> stamps of the accepted events with that content (ascending). Each
+  // stamp has one queue entry; a node is erased when its last stamp expires.
+  using ContentMap = std::unordered_map<std::string, std::vector<TimeMs>>;
+  ContentMap contents_;
+  std::deque<std::pair<TimeMs, ContentMap::value_type*>> contentQueue_;
   std::string scratch_;
 
   uint64_t droppedById_ = 0;

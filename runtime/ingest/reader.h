@@ -24,8 +24,9 @@ namespace trig::ingest {
 // A line longer than the reader's limit is kept up to the limit, with "truncated":true.
 class DeadLetterWriter {
  public:
-  // Opens (appends to) `path`; check ok() / error().
-  explicit DeadLetterWriter(const std::string& path);
+  enum class Mode : uint8_t { Truncate, Append };
+  // Opens `path` (a batch run starts it afresh; a server appends); check ok() / error().
+  explicit DeadLetterWriter(const std::string& path, Mode mode = Mode::Truncate);
   ~DeadLetterWriter();
   DeadLetterWriter(const DeadLetterWriter&) = delete;
   DeadLetterWriter& operator=(const DeadLetterWriter&) = delete;

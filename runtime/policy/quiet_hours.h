@@ -41,7 +41,12 @@ class QuietHours {
 
   sema::Settings::Quiet quiet_;
   UnknownZoneReporter reportUnknown_;
-  std::unordered_map<std::string, const date::time_zone*> zones_;  // nullptr: unknown (UTC)
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Resolved names; nullptr for unknown ones (already reported) and UTC.
+  std::unordered_map<std::string, const date::time_zone*, NameHash, std::equal_to<>> zones_;
 };
 
 // Whether `name` is a zone of the system tz database.

@@ -52,6 +52,7 @@ class RollingCounter {
   DurationMs window_;
   std::unordered_map<std::string, RollingWindow> windows_;
   uint64_t recordsSincePrune_ = 0;
+  uint64_t pruneEvery_ = 1024;
   TimeMs latest_ = INT64_MIN;
 };
 
