@@ -13,6 +13,7 @@
 #include <llvm/IR/Function.h>
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
@@ -57,8 +58,6 @@ Value::Kind valueKind(TypeKind k) {
   return Value::Kind::Absent;
 }
 
-bool isIntLike(TypeKind k) { return k == TypeKind::Int || k == TypeKind::Time || k == TypeKind::Duration; }
-
 class Lowerer {
  public:
   Lowerer(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
@@ -70,6 +69,7 @@ class Lowerer {
     i8_ = b_.getInt8Ty();
     i32_ = b_.getInt32Ty();
     i64_ = b_.getInt64Ty();
+    i128_ = b_.getInt128Ty();
     f64_ = b_.getDoubleTy();
     ptr_ = b_.getPtrTy();
     // A zeroed record reads as an absent Value: field reads out of range point here.
@@ -90,6 +90,7 @@ class Lowerer {
 
   void lowerRule(const sema::RuleInfo& ri) {
     rule_ = &ri;
+    ruleIndex_ = static_cast<uint32_t>(&ri - model_.rules.data());
     prefix_ = "trig.rule." + ri.name + ".";
     filters_ = 0;
     const ast::Rule* r = ri.rule;
@@ -165,20 +166,21 @@ class Lowerer {
       out_.fallbacks.push_back({e->id, symbol, u.reason, u.loc});
       return;
     }
-    out_.entries.push_back({e->id, symbol, EntryKind::Predicate, typeOf(e)});
+    out_.entries.push_back({e->id, symbol, EntryKind::Predicate, Type::of(TypeKind::Bool), ruleIndex_});
   }
 
   void valueFunction(const ast::Expr* e, const std::string& symbol) {
     auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_, ptr_, ptr_}, false), true);
+    Type kind;
     try {
       withFunction({fn, fn->getArg(0)}, [&] {
         LV x = lower(e);
-        llvm::Value* out = fn->getArg(1);
+        kind = x.type;
         if (x.type.kind == TypeKind::List) {
           if (x.listLiteral != nullptr) throw Unsupported{"a list literal as a value", e->loc};
           b_.CreateStore(x.v, fn->getArg(2));
         } else {
-          storeScalar(out, x);
+          storeScalar(fn->getArg(1), x);
         }
         b_.CreateRet(b_.CreateZExt(presentOf(x), i8_));
       });
@@ -187,52 +189,66 @@ class Lowerer {
       out_.fallbacks.push_back({e->id, symbol, u.reason, u.loc});
       return;
     }
-    out_.entries.push_back({e->id, symbol, EntryKind::Value, typeOf(e)});
+    out_.entries.push_back({e->id, symbol, EntryKind::Value, kind, ruleIndex_});
   }
 
   // An anchor's or goal's `E(filter)`: tested by the runtime against an incoming event.
   void standaloneFilter(const ast::EventRef* ref) {
-    if (ref == nullptr || (ref->filter == nullptr && ref->same.empty())) return;
-    uint32_t event = refEvent(ref, nullptr);
+    if (ref == nullptr || ref->filter == nullptr) return;
     try {
-      filterFunction(ref, nullptr, event);
-    } catch (const Unsupported&) {
-      // Recorded as a fallback by filterFunction.
+      filterFunction(ref, nullptr, refEvent(ref, nullptr));
+    } catch (const Unsupported& u) {
+      // filterFunction lists its own failures; an unresolved event is listed here.
+      if (out_.fallbacks.empty() || out_.fallbacks.back().exprId != ref->filter->id)
+        out_.fallbacks.push_back({ref->filter->id, prefix_ + "filter", u.reason, u.loc});
     }
   }
 
-  // Builds the filter function of `ref` (an event reference with a filter or `same` list),
-  // `owner` being the EventTerm/Aggregate/Last it belongs to (null for anchors and goals).
+  // Builds the filter function of `ref`. Inside an event term, aggregate or `last` (`owner`) it
+  // tests the `same` list and then the filter, as the interpreter's match does; an anchor's or
+  // goal's filter (owner null) is the filter expression alone, which is what the runtime asks.
   llvm::Function* filterFunction(const ast::EventRef* ref, const ast::Expr* owner, uint32_t event) {
     std::string symbol = prefix_ + "filter." + std::to_string(filters_++);
     auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_, ptr_, i64_}, false), true);
     const sema::EventInfo* info = event < model_.events.size() ? &model_.events[event] : nullptr;
     try {
       withFunction({fn, fn->getArg(0), fn->getArg(1), fn->getArg(2)}, [&] {
-        llvm::Value* ok = b_.getTrue();
-        if (ref->filter != nullptr) {
-          ok = truth(lower(ref->filter));
-        } else {
-          const std::vector<sema::SameInfo>* same = sameList(ref, owner);
-          if (same == nullptr || info == nullptr)
-            throw Unsupported{"`same` without its resolution", ref->loc};
+        const std::vector<sema::SameInfo>* same = owner != nullptr ? sameList(ref, owner) : nullptr;
+        auto* rejectBB = llvm::BasicBlock::Create(llctx_, "reject", fn);
+        if (same != nullptr) {
+          if (info == nullptr) throw Unsupported{"`same` on an unresolved event", ref->loc};
           for (const sema::SameInfo& s : *same) {
-            if (s.eventField >= info->fields.size()) throw Unsupported{"`same` field out of range", ref->loc};
-            Type t = info->fields[s.eventField].type;
+            Type t = s.eventField < info->fields.size() ? info->fields[s.eventField].type : Type{};
+            if (t.isError()) throw Unsupported{"`same` on an unresolved field", ref->loc};
             LV mine = readValue(fieldPtr(fn_.subject, fn_.subjectCount, b_.getInt64(s.eventField)), t);
-            LV theirs = anchorFieldByName(s.anchorField, t, ref->loc);
-            ok = b_.CreateAnd(ok, compare(ast::Op::Eq, mine, theirs, ref->loc));
+            LV theirs = anchorFieldByName(s.anchorField, anchorFieldType(s.anchorField, t), ref->loc);
+            auto* next = llvm::BasicBlock::Create(llctx_, "same.ok", fn);
+            b_.CreateCondBr(compare(ast::Op::Eq, mine, theirs, ref->loc), next, rejectBB);
+            b_.SetInsertPoint(next);
           }
         }
+        llvm::Value* ok = ref->filter != nullptr ? truth(lower(ref->filter)) : b_.getTrue();
         b_.CreateRet(b_.CreateZExt(ok, i8_));
+        b_.SetInsertPoint(rejectBB);
+        b_.CreateRet(b_.getInt8(0));
       });
     } catch (const Unsupported& u) {
       fn->eraseFromParent();
       if (ref->filter != nullptr) out_.fallbacks.push_back({ref->filter->id, symbol, u.reason, u.loc});
       throw;
     }
-    if (ref->filter != nullptr) out_.entries.push_back({ref->filter->id, symbol, EntryKind::Filter, typeOf(ref->filter)});
+    if (ref->filter != nullptr && owner == nullptr)
+      out_.entries.push_back({ref->filter->id, symbol, EntryKind::Filter, Type::of(TypeKind::Bool), ruleIndex_, event});
     return fn;
+  }
+
+  // The declared type of the anchor's field `name` (the first alternative that has it).
+  Type anchorFieldType(const std::string& name, Type otherwise) const {
+    if (rule_ != nullptr)
+      for (uint32_t ev : rule_->anchorEvents)
+        if (ev < model_.events.size())
+          if (uint32_t s = model_.events[ev].fieldIndex(name); s != sema::kNone) return model_.events[ev].fields[s].type;
+    return otherwise;
   }
 
   const std::vector<sema::SameInfo>* sameList(const ast::EventRef* ref, const ast::Expr* owner) {
@@ -278,7 +294,7 @@ class Lowerer {
       }
       case ast::ExprKind::Name:
       case ast::ExprKind::Trait: return name(e, t);
-      case ast::ExprKind::Unary: return unary(e, t);
+      case ast::ExprKind::Unary: return unary(e);
       case ast::ExprKind::Binary: return binary(e, t);
       case ast::ExprKind::EventTerm: return eventTerm(e);
       case ast::ExprKind::Aggregate: return aggregate(e, t);
@@ -287,39 +303,51 @@ class Lowerer {
         if (e->callee.text != "exists" || e->items.size() != 1)
           throw Unsupported{"call of '" + e->callee.text + "'", e->loc};
         LV x = lower(e->items[0]);
-        if (x.listLiteral != nullptr) return {Type::of(TypeKind::Bool), nullptr, b_.getTrue()};
-        return {Type::of(TypeKind::Bool), nullptr, presentOf(x)};
+        return {Type::of(TypeKind::Bool), nullptr, x.listLiteral != nullptr ? b_.getTrue() : presentOf(x)};
       }
-      case ast::ExprKind::Idle: throw Unsupported{"`idle` inside a condition (the runtime schedules it)", e->loc};
+      // The engine schedules `idle`; by the time a condition is evaluated the period has passed.
+      case ast::ExprKind::Idle: return {Type::of(TypeKind::Bool), nullptr, b_.getTrue()};
       case ast::ExprKind::Error: break;
     }
     throw Unsupported{"an expression that did not check", e->loc};
   }
 
+  // Literals take the type sema gave them, as the interpreter converts them: an int becomes
+  // money or float, a decimal is money unless it is a float, a percentage is a fraction.
   LV numberLiteral(const ast::Expr* e, Type t) {
-    // IntLit carries decimalValue = intValue too; percentages are hundredths.
-    int64_t units = e->decimalValue.units;
-    if (e->kind == ast::ExprKind::IntLit) units = e->intValue * Decimal::kScale;
-    bool percent = e->kind == ast::ExprKind::PercentLit;
-    switch (t.kind) {
-      case TypeKind::Int:
-        if (e->kind == ast::ExprKind::IntLit) return {t, nullptr, b_.getInt64(e->intValue)};
-        if (!percent && units % Decimal::kScale == 0) return {t, nullptr, b_.getInt64(units / Decimal::kScale)};
-        break;
-      case TypeKind::Float: {
-        double d = e->kind == ast::ExprKind::IntLit ? static_cast<double>(e->intValue) : Decimal{units}.toDouble();
-        if (percent) d /= 100;
-        return {t, nullptr, llvm::ConstantFP::get(f64_, d)};
+    if (e->kind == ast::ExprKind::IntLit) {
+      if (t.kind == TypeKind::Float)
+        return {Type::of(TypeKind::Float), nullptr, llvm::ConstantFP::get(f64_, static_cast<double>(e->intValue))};
+      if (t.kind == TypeKind::Money) {
+        int64_t units = 0;
+        if (__builtin_mul_overflow(e->intValue, Decimal::kScale, &units)) return absentOf(TypeKind::Money);
+        return {Type::of(TypeKind::Money), nullptr, b_.getInt64(units)};
       }
-      case TypeKind::Money:
-        if (percent) {
-          if (units % 100 != 0) break;
-          units /= 100;
-        }
-        return {t, nullptr, b_.getInt64(units)};
-      default: break;
+      return {Type::of(TypeKind::Int), nullptr, b_.getInt64(e->intValue)};
     }
-    throw Unsupported{"a number literal of type " + sema::typeName(t), e->loc};
+    bool percent = e->kind == ast::ExprKind::PercentLit;
+    if (t.kind == TypeKind::Float) {
+      double d = e->decimalValue.toDouble();
+      if (percent) d /= 100;
+      return {Type::of(TypeKind::Float), nullptr, llvm::ConstantFP::get(f64_, d)};
+    }
+    int64_t units = percent ? e->decimalValue.units / 100 : e->decimalValue.units;
+    return {Type::of(TypeKind::Money), nullptr, b_.getInt64(units)};
+  }
+
+  LV absentOf(TypeKind k) {
+    LV x{Type::of(k), b_.getFalse()};
+    switch (k) {
+      case TypeKind::Float: x.v = llvm::ConstantFP::get(f64_, 0.0); break;
+      case TypeKind::Bool: x.v = b_.getFalse(); break;
+      case TypeKind::String:
+        x.v = llvm::ConstantPointerNull::get(ptr_);
+        x.n = b_.getInt64(0);
+        break;
+      case TypeKind::List: x.v = absent_; break;
+      default: x.v = b_.getInt64(0); break;
+    }
+    return x;
   }
 
   LV stringLiteral(const std::string& s) {
@@ -350,26 +378,30 @@ class Lowerer {
         return anchorFieldByName(ref->name, t, e->loc);
       case sema::RefKind::EventField:
         if (fn_.subject == nullptr) throw Unsupported{"an event field outside its filter", e->loc};
+        if (ref->field == sema::kNone) return absentOf(t.kind);
         return readValue(fieldPtr(fn_.subject, fn_.subjectCount, b_.getInt64(ref->field)), t);
       case sema::RefKind::Trait:
+        if (ref->field == sema::kNone) return absentOf(t.kind);
         return readValue(fieldPtr(loadCtx(abi::kCtxTraits, ptr_), loadCtx(abi::kCtxTraitCount, i64_),
                                   b_.getInt64(ref->field)),
                          t);
       case sema::RefKind::BareEvent: {
         // `unless purchased` in a step: some such event since the rule fired.
-        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_},
+        if (ref->event == sema::kNone) return {Type::of(TypeKind::Bool), nullptr, b_.getFalse()};
+        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
                                   {fn_.ctx, b_.getInt32(ref->event), loadCtx(abi::kCtxFiredAt, i64_),
-                                   loadCtx(abi::kCtxNow, i64_), llvm::ConstantPointerNull::get(ptr_)});
+                                   loadCtx(abi::kCtxNow, i64_), llvm::ConstantPointerNull::get(ptr_), b_.getInt32(1)});
         return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
       }
-      case sema::RefKind::Binding: throw Unsupported{"a `with` binding inside a condition", e->loc};
+      case sema::RefKind::Binding: throw Unsupported{"a `with` binding (known only when sending)", e->loc};
       case sema::RefKind::None: break;
     }
     throw Unsupported{"an unresolved name", e->loc};
   }
 
-  // The anchor's field `name` when the anchor has alternatives `(A or B)`: its slot depends on
-  // which event armed the rule.
+  // The anchor's field `name` looked up by name: its slot depends on which of the anchor's
+  // alternatives `(A or B)` armed the rule. (The evaluator only calls compiled code for anchors
+  // of the rule's own event types.)
   LV anchorFieldByName(const std::string& field, Type t, Loc loc) {
     if (rule_ == nullptr || rule_->anchorEvents.empty()) throw Unsupported{"an anchor field without an anchor", loc};
     llvm::Value* slot = b_.getInt64(sema::kNone);  // out of range: absent
@@ -387,18 +419,23 @@ class Lowerer {
     return readValue(fieldPtr(loadCtx(abi::kCtxAnchor, ptr_), loadCtx(abi::kCtxAnchorCount, i64_), slot), t);
   }
 
-  LV unary(const ast::Expr* e, Type t) {
+  LV unary(const ast::Expr* e) {
     if (e->lhs == nullptr) throw Unsupported{"an incomplete expression", e->loc};
     if (e->op == ast::Op::Not) return {Type::of(TypeKind::Bool), nullptr, b_.CreateNot(truth(lower(e->lhs)))};
     LV x = lower(e->lhs);
     switch (x.type.kind) {
       case TypeKind::Int:
       case TypeKind::Duration:
-      case TypeKind::Money: return {x.type, x.present, b_.CreateSub(b_.getInt64(0), x.v)};
+      case TypeKind::Money: {
+        // -INT64_MIN does not exist: absent, like any overflow.
+        LV y{x.type, b_.CreateAnd(presentOf(x), b_.CreateICmpNE(x.v, b_.getInt64(INT64_MIN))),
+             b_.CreateSub(b_.getInt64(0), x.v)};
+        return y;
+      }
       case TypeKind::Float: return {x.type, x.present, b_.CreateFNeg(x.v)};
       default: break;
     }
-    throw Unsupported{"negation of " + sema::typeName(t), e->loc};
+    return absentOf(x.type.kind == TypeKind::List ? TypeKind::Int : x.type.kind);
   }
 
   LV binary(const ast::Expr* e, Type t) {
@@ -409,7 +446,11 @@ class Lowerer {
       case ast::Op::Add:
       case ast::Op::Sub:
       case ast::Op::Mul:
-      case ast::Op::Div: return arithmetic(e->op, lower(e->lhs), lower(e->rhs), t, e->loc);
+      case ast::Op::Div: {
+        LV l = lower(e->lhs);
+        LV r = lower(e->rhs);
+        return arithmetic(e->op, l, r, t.kind);
+      }
       default: break;
     }
     LV l = lower(e->lhs);
@@ -441,99 +482,122 @@ class Lowerer {
 
   // ---- history ----
 
-  std::pair<llvm::Value*, llvm::Value*> window(const ast::Expr* e) {
+  struct Range {
+    llvm::Value* from;
+    llvm::Value* to;
+    llvm::Value* sinceFiring;  // i32: skip the events stamped at the firing that preceded it
+  };
+
+  Range window(const ast::Expr* e) {
     llvm::Value* now = loadCtx(abi::kCtxNow, i64_);
-    if (e->window) return {b_.CreateSub(now, b_.getInt64(e->window->ms)), now};
+    if (e->window) return {b_.CreateSub(now, b_.getInt64(e->window->ms)), now, b_.getInt32(0)};
     // No window: since the rule fired (steps); INT64_MIN at rule level, i.e. all history.
-    return {loadCtx(abi::kCtxFiredAt, i64_), now};
+    llvm::Value* firedAt = loadCtx(abi::kCtxFiredAt, i64_);
+    llvm::Value* since = b_.CreateZExt(b_.CreateICmpNE(firedAt, b_.getInt64(INT64_MIN)), i32_);
+    return {firedAt, now, since};
   }
 
   llvm::Value* filterPointer(const ast::Expr* e, uint32_t event) {
     const ast::EventRef* ref = e->event;
-    if (ref == nullptr || (ref->filter == nullptr && ref->same.empty()))
-      return llvm::ConstantPointerNull::get(ptr_);
+    if (ref == nullptr) return llvm::ConstantPointerNull::get(ptr_);
+    const std::vector<sema::SameInfo>* same = sameList(ref, e);
+    if (ref->filter == nullptr && (same == nullptr || same->empty())) return llvm::ConstantPointerNull::get(ptr_);
     return filterFunction(ref, e, event);
   }
 
   LV eventTerm(const ast::Expr* e) {
     uint32_t event = refEvent(e->event, e);
     llvm::Value* filter = filterPointer(e, event);
-    auto [from, to] = window(e);
-    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_},
-                              {fn_.ctx, b_.getInt32(event), from, to, filter});
+    Range w = window(e);
+    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
+                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring});
     return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
+  }
+
+  uint32_t fieldSlot(const ast::Expr* e, uint32_t event) const {
+    if (e->id < model_.exprField.size() && model_.exprField[e->id] != sema::kNone) return model_.exprField[e->id];
+    if (event < model_.events.size()) return model_.events[event].fieldIndex(e->field.text);
+    return sema::kNone;
+  }
+
+  // The kind of value sum/min/max/avg yields over a field of kind `field` (the interpreter's rule:
+  // sum, min and max keep the field's kind; avg of money is money, of int or float a float,
+  // unless sema typed the average otherwise).
+  static TypeKind aggregateKind(ast::AggFn fn, TypeKind field, TypeKind hint) {
+    if (fn != ast::AggFn::Avg) return field;
+    if (field == TypeKind::Float) return TypeKind::Float;
+    if (hint == TypeKind::Error || hint == TypeKind::Int) hint = field == TypeKind::Money ? TypeKind::Money : TypeKind::Float;
+    if (hint == TypeKind::Float) return TypeKind::Float;
+    if (field == TypeKind::Int) return hint == TypeKind::Money ? TypeKind::Money : TypeKind::Int;
+    return TypeKind::Money;
   }
 
   LV aggregate(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
     llvm::Value* filter = filterPointer(e, event);
-    auto [from, to] = window(e);
+    Range w = window(e);
     if (e->agg == ast::AggFn::Count) {
-      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_},
-                            {fn_.ctx, b_.getInt32(event), from, to, filter});
+      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
+                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring});
       return {Type::of(TypeKind::Int), nullptr, n};
     }
-    uint32_t slot = e->id < model_.exprField.size() ? model_.exprField[e->id] : sema::kNone;
+    uint32_t slot = fieldSlot(e, event);
     if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
       throw Unsupported{"an aggregate over an unresolved field", e->loc};
-    Type fieldType = model_.events[event].fields[slot].type;
-    if (!fieldType.isNumeric() && !isIntLike(fieldType.kind))
-      throw Unsupported{"an aggregate over a " + sema::typeName(fieldType) + " field", e->loc};
-    if (!t.isNumeric() && !isIntLike(t.kind)) throw Unsupported{"an aggregate of type " + sema::typeName(t), e->loc};
+    TypeKind field = model_.events[event].fields[slot].type.kind;
+    if (!Type::of(field).isNumeric()) throw Unsupported{"an aggregate over a " + sema::typeKindName(field) + " field", e->loc};
     abi::AggOp op = e->agg == ast::AggFn::Sum   ? abi::AggOp::Sum
                     : e->agg == ast::AggFn::Min ? abi::AggOp::Min
                     : e->agg == ast::AggFn::Max ? abi::AggOp::Max
                                                 : abi::AggOp::Avg;
     llvm::Value* out = scalarSlot();
-    llvm::Value* present = call(
-        "trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_, i32_, i32_, ptr_},
-        {fn_.ctx, b_.getInt32(event), from, to, filter, b_.getInt32(slot), b_.getInt32(static_cast<uint32_t>(op)),
-         b_.getInt32(static_cast<uint32_t>(valueKind(fieldType.kind))),
-         b_.getInt32(static_cast<uint32_t>(valueKind(t.kind))), out});
-    LV x{t, b_.CreateICmpNE(present, b_.getInt8(0))};
-    x.v = t.kind == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
+    llvm::Value* present =
+        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_, i32_, i32_, ptr_},
+             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring, b_.getInt32(slot),
+              b_.getInt32(static_cast<uint32_t>(op)), b_.getInt32(static_cast<uint32_t>(t.kind)), out});
+    TypeKind k = aggregateKind(e->agg, field, t.kind);
+    LV x{Type::of(k), b_.CreateICmpNE(present, b_.getInt8(0))};
+    x.v = k == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
     return x;
   }
 
   LV last(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
-    uint32_t slot = e->id < model_.exprField.size() ? model_.exprField[e->id] : sema::kNone;
+    uint32_t slot = fieldSlot(e, event);
     if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
       throw Unsupported{"`last` of an unresolved field", e->loc};
     llvm::Value* filter = filterPointer(e, event);
     llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, i32_},
                           {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter,
                            b_.getInt32(slot), b_.getInt32(scratch_++)});
-    return readValue(v, t);
+    Type ft = model_.events[event].fields[slot].type;
+    return readValue(v, ft.isError() ? t : ft);
   }
 
-  // ---- comparisons ----
+  // ---- comparisons (compiler/interp/ops.cpp is the reference) ----
 
-  // The type two numeric operands are compared or combined in.
-  static TypeKind commonNumeric(TypeKind a, TypeKind b) {
-    if (a == b) return a;
-    if ((a == TypeKind::Money && b == TypeKind::Int) || (a == TypeKind::Int && b == TypeKind::Money)) return TypeKind::Money;
-    if ((a == TypeKind::Float && b == TypeKind::Int) || (a == TypeKind::Int && b == TypeKind::Float)) return TypeKind::Float;
-    return TypeKind::Error;
-  }
+  static bool numeric(TypeKind k) { return k == TypeKind::Int || k == TypeKind::Float || k == TypeKind::Money; }
 
-  LV convert(const LV& x, TypeKind to, Loc loc) {
-    if (x.type.kind == to) return x;
-    LV y = x;
-    y.type = Type::of(to);
-    if (x.type.kind == TypeKind::Int && to == TypeKind::Float) {
-      y.v = b_.CreateSIToFP(x.v, f64_);
-    } else if (x.type.kind == TypeKind::Int && to == TypeKind::Money) {
-      y.v = b_.CreateMul(x.v, b_.getInt64(Decimal::kScale));
-    } else if (x.type.kind == TypeKind::Money && to == TypeKind::Float) {
-      y.v = b_.CreateFDiv(b_.CreateSIToFP(x.v, f64_), llvm::ConstantFP::get(f64_, static_cast<double>(Decimal::kScale)));
-    } else {
-      throw Unsupported{"a " + sema::typeName(x.type) + " used as " + sema::typeKindName(to), loc};
+  // A numeric value as the interpreter's asDouble sees it.
+  llvm::Value* asDouble(const LV& x) {
+    switch (x.type.kind) {
+      case TypeKind::Float: return x.v;
+      case TypeKind::Int: return b_.CreateSIToFP(x.v, f64_);
+      case TypeKind::Money:
+        return b_.CreateFDiv(b_.CreateSIToFP(x.v, f64_), llvm::ConstantFP::get(f64_, static_cast<double>(Decimal::kScale)));
+      default: break;
     }
-    return y;
+    return llvm::ConstantFP::get(f64_, 0.0);
   }
 
-  // The i1 result of `l op r`; false when either side is absent.
+  // An int or money value in millionths, exactly (128 bits).
+  llvm::Value* scaled(const LV& x) {
+    llvm::Value* wide = b_.CreateSExt(x.v, i128_);
+    if (x.type.kind == TypeKind::Money) return wide;
+    return b_.CreateMul(wide, llvm::ConstantInt::get(i128_, Decimal::kScale));
+  }
+
+  // The i1 result of `l op r`; false when either side is absent or the kinds do not compare.
   llvm::Value* compare(ast::Op op, const LV& l, const LV& r, Loc loc) {
     if (op == ast::Op::In) {
       if (r.listLiteral != nullptr) {
@@ -542,68 +606,79 @@ class Lowerer {
         for (const ast::Expr* item : r.listLiteral->items) any = b_.CreateOr(any, compare(ast::Op::Eq, l, lower(item), loc));
         return any;
       }
-      return listHas(r, l, loc);
+      if (r.type.kind != TypeKind::List) return b_.getFalse();
+      return listOp(op, r, l, loc);
     }
-    if (op == ast::Op::Contains && l.type.kind == TypeKind::List) return listHas(l, r, loc);
+    if (op == ast::Op::Contains && l.type.kind == TypeKind::List) {
+      if (l.listLiteral != nullptr) {
+        llvm::Value* any = b_.getFalse();
+        for (const ast::Expr* item : l.listLiteral->items) any = b_.CreateOr(any, compare(ast::Op::Eq, lower(item), r, loc));
+        return any;
+      }
+      return listOp(op, l, r, loc);
+    }
+    if (l.listLiteral != nullptr || r.listLiteral != nullptr) throw Unsupported{"a comparison with a list literal", loc};
     llvm::Value* both = b_.CreateAnd(presentOf(l), presentOf(r));
-    return b_.CreateAnd(both, compareValues(op, l, r, loc));
+    return b_.CreateAnd(both, compareValues(op, l, r));
   }
 
-  llvm::Value* listHas(const LV& list, const LV& x, Loc loc) {
-    if (list.type.kind != TypeKind::List || list.listLiteral != nullptr)
-      throw Unsupported{"membership in a " + sema::typeName(list.type), loc};
+  // `x in list` / `list contains x` against a list Value (a field, `last`).
+  llvm::Value* listOp(ast::Op op, const LV& list, const LV& x, Loc loc) {
     if (x.type.kind == TypeKind::List) throw Unsupported{"a list inside a list", loc};
     llvm::Value* s = scalarSlot();
     storeScalar(s, x);
-    llvm::Value* has = call("trig_abi_list_has", i8_, {ptr_, ptr_}, {list.v, s});
+    llvm::Value* has = call("trig_abi_list_op", i8_, {i32_, ptr_, ptr_}, {b_.getInt32(static_cast<uint32_t>(op)), list.v, s});
     return b_.CreateAnd(b_.CreateAnd(presentOf(list), presentOf(x)), b_.CreateICmpNE(has, b_.getInt8(0)));
   }
 
-  llvm::Value* compareValues(ast::Op op, const LV& l, const LV& r, Loc loc) {
+  llvm::Value* compareValues(ast::Op op, const LV& l, const LV& r) {
     TypeKind lk = l.type.kind, rk = r.type.kind;
-    if (lk == TypeKind::String && rk == TypeKind::String) return compareStrings(op, l, r, loc);
-    if (op == ast::Op::Contains || op == ast::Op::StartsWith)
-      throw Unsupported{std::string("`") + ast::opSpelling(op) + "` on " + sema::typeName(l.type), loc};
-    if (lk == TypeKind::List || rk == TypeKind::List) {
-      if (lk != rk || l.listLiteral != nullptr || r.listLiteral != nullptr || (op != ast::Op::Eq && op != ast::Op::Ne))
-        throw Unsupported{"this comparison of lists", loc};
-      llvm::Value* eq = b_.CreateICmpNE(call("trig_abi_value_eq", i8_, {ptr_, ptr_}, {l.v, r.v}), b_.getInt8(0));
-      return op == ast::Op::Eq ? eq : b_.CreateNot(eq);
+    if (op == ast::Op::Contains || op == ast::Op::StartsWith) {
+      if (lk != TypeKind::String || rk != TypeKind::String) return b_.getFalse();
+      return compareStrings(op, l, r);
     }
-    if (lk == TypeKind::Bool && rk == TypeKind::Bool) {
-      if (op == ast::Op::Eq) return b_.CreateICmpEQ(l.v, r.v);
-      if (op == ast::Op::Ne) return b_.CreateICmpNE(l.v, r.v);
-      throw Unsupported{"ordering of bools", loc};
-    }
-    TypeKind k = lk == rk ? lk : commonNumeric(lk, rk);
-    if (k == TypeKind::Error || k == TypeKind::Bool || k == TypeKind::String)
-      throw Unsupported{"comparison of " + sema::typeName(l.type) + " with " + sema::typeName(r.type), loc};
-    LV a = convert(l, k, loc), c = convert(r, k, loc);
-    if (k == TypeKind::Float) {
-      switch (op) {
-        case ast::Op::Eq: return b_.CreateFCmpOEQ(a.v, c.v);
-        case ast::Op::Ne: return b_.CreateFCmpUNE(a.v, c.v);
-        case ast::Op::Lt: return b_.CreateFCmpOLT(a.v, c.v);
-        case ast::Op::Le: return b_.CreateFCmpOLE(a.v, c.v);
-        case ast::Op::Gt: return b_.CreateFCmpOGT(a.v, c.v);
-        case ast::Op::Ge: return b_.CreateFCmpOGE(a.v, c.v);
-        default: break;
+    if (numeric(lk) && numeric(rk)) {
+      if (lk == TypeKind::Float || rk == TypeKind::Float) {
+        llvm::Value *x = asDouble(l), *y = asDouble(r);
+        switch (op) {
+          case ast::Op::Eq: return b_.CreateFCmpOEQ(x, y);
+          case ast::Op::Ne: return b_.CreateFCmpONE(x, y);  // NaN compares with nothing
+          case ast::Op::Lt: return b_.CreateFCmpOLT(x, y);
+          case ast::Op::Le: return b_.CreateFCmpOLE(x, y);
+          case ast::Op::Gt: return b_.CreateFCmpOGT(x, y);
+          default: return b_.CreateFCmpOGE(x, y);
+        }
       }
-    } else {
-      switch (op) {
-        case ast::Op::Eq: return b_.CreateICmpEQ(a.v, c.v);
-        case ast::Op::Ne: return b_.CreateICmpNE(a.v, c.v);
-        case ast::Op::Lt: return b_.CreateICmpSLT(a.v, c.v);
-        case ast::Op::Le: return b_.CreateICmpSLE(a.v, c.v);
-        case ast::Op::Gt: return b_.CreateICmpSGT(a.v, c.v);
-        case ast::Op::Ge: return b_.CreateICmpSGE(a.v, c.v);
-        default: break;
-      }
+      if (lk == TypeKind::Int && rk == TypeKind::Int) return intCompare(op, l.v, r.v, true);
+      return intCompare(op, scaled(l), scaled(r), true);
     }
-    throw Unsupported{std::string("`") + ast::opSpelling(op) + "` here", loc};
+    if (lk != rk) return b_.getFalse();
+    switch (lk) {
+      case TypeKind::String: return compareStrings(op, l, r);
+      case TypeKind::Bool: return intCompare(op, l.v, r.v, false);
+      case TypeKind::Time:
+      case TypeKind::Duration: return intCompare(op, l.v, r.v, true);
+      case TypeKind::List:
+        return b_.CreateICmpNE(call("trig_abi_value_cmp", i8_, {i32_, ptr_, ptr_},
+                                    {b_.getInt32(static_cast<uint32_t>(op)), l.v, r.v}),
+                               b_.getInt8(0));
+      default: break;
+    }
+    return b_.getFalse();
   }
 
-  llvm::Value* compareStrings(ast::Op op, const LV& l, const LV& r, Loc loc) {
+  llvm::Value* intCompare(ast::Op op, llvm::Value* x, llvm::Value* y, bool isSigned) {
+    switch (op) {
+      case ast::Op::Eq: return b_.CreateICmpEQ(x, y);
+      case ast::Op::Ne: return b_.CreateICmpNE(x, y);
+      case ast::Op::Lt: return isSigned ? b_.CreateICmpSLT(x, y) : b_.CreateICmpULT(x, y);
+      case ast::Op::Le: return isSigned ? b_.CreateICmpSLE(x, y) : b_.CreateICmpULE(x, y);
+      case ast::Op::Gt: return isSigned ? b_.CreateICmpSGT(x, y) : b_.CreateICmpUGT(x, y);
+      default: return isSigned ? b_.CreateICmpSGE(x, y) : b_.CreateICmpUGE(x, y);
+    }
+  }
+
+  llvm::Value* compareStrings(ast::Op op, const LV& l, const LV& r) {
     std::vector<llvm::Type*> sig{ptr_, i64_, ptr_, i64_};
     std::vector<llvm::Value*> args{l.v, l.n, r.v, r.n};
     auto flag = [&](const char* helper) { return b_.CreateICmpNE(call(helper, i8_, sig, args), b_.getInt8(0)); };
@@ -631,90 +706,141 @@ class Lowerer {
       default: break;
     }
     llvm::Value* c = call("trig_abi_str_cmp", i32_, sig, args);
-    llvm::Value* zero = b_.getInt32(0);
+    return intCompare(op, c, b_.getInt32(0), true);
+  }
+
+  // ---- arithmetic (interp::arithmetic is the reference) ----
+
+  // The kind `a op b` yields for operand kinds `a`, `b` and sema's type `hint` of the whole
+  // expression; Error when the combination is always absent.
+  static TypeKind arithmeticKind(ast::Op op, TypeKind a, TypeKind b, TypeKind hint) {
+    using K = TypeKind;
+    if (numeric(a) && numeric(b)) {
+      if (a == K::Float || b == K::Float) return K::Float;
+      if (a == K::Int && b == K::Int) {
+        if (op != ast::Op::Div) return K::Int;
+        return hint == K::Float ? K::Float : hint == K::Money ? K::Money : K::Int;
+      }
+      if (op != ast::Op::Div) return K::Money;
+      if (hint == K::Float) return K::Float;
+      if (a == K::Money && b == K::Money && hint == K::Int) return K::Int;
+      return K::Money;
+    }
     switch (op) {
-      case ast::Op::Lt: return b_.CreateICmpSLT(c, zero);
-      case ast::Op::Le: return b_.CreateICmpSLE(c, zero);
-      case ast::Op::Gt: return b_.CreateICmpSGT(c, zero);
-      case ast::Op::Ge: return b_.CreateICmpSGE(c, zero);
-      default: break;
-    }
-    throw Unsupported{std::string("`") + ast::opSpelling(op) + "` on strings", loc};
-  }
-
-  // ---- arithmetic ----
-
-  LV arithmetic(ast::Op op, const LV& l, const LV& r, Type t, Loc loc) {
-    if (l.listLiteral != nullptr || r.listLiteral != nullptr) throw Unsupported{"arithmetic on lists", loc};
-    LV x{t, b_.CreateAnd(presentOf(l), presentOf(r))};
-    TypeKind lk = l.type.kind, rk = r.type.kind;
-    switch (t.kind) {
-      case TypeKind::Float: {
-        LV a = convert(l, TypeKind::Float, loc), c = convert(r, TypeKind::Float, loc);
-        switch (op) {
-          case ast::Op::Add: x.v = b_.CreateFAdd(a.v, c.v); break;
-          case ast::Op::Sub: x.v = b_.CreateFSub(a.v, c.v); break;
-          case ast::Op::Mul: x.v = b_.CreateFMul(a.v, c.v); break;
-          default:
-            x.v = b_.CreateFDiv(a.v, c.v);
-            x.present = b_.CreateAnd(x.present, b_.CreateFCmpUNE(c.v, llvm::ConstantFP::get(f64_, 0.0)));
-            break;
-        }
-        return x;
-      }
-      case TypeKind::Money: {
-        if (op == ast::Op::Add || op == ast::Op::Sub) {
-          LV a = convert(l, TypeKind::Money, loc), c = convert(r, TypeKind::Money, loc);
-          x.v = op == ast::Op::Add ? b_.CreateAdd(a.v, c.v) : b_.CreateSub(a.v, c.v);
-          return x;
-        }
-        if (op == ast::Op::Mul && lk == TypeKind::Money && rk == TypeKind::Money)
-          return moneyHelper("trig_abi_money_mul", x, l.v, r.v);
-        if (op == ast::Op::Mul && (lk == TypeKind::Int || rk == TypeKind::Int)) {
-          x.v = b_.CreateMul(l.v, r.v);
-          return x;
-        }
-        if (op == ast::Op::Div && lk == TypeKind::Money && rk == TypeKind::Int) return intDivide(x, l.v, r.v);
-        if (op == ast::Op::Div) {
-          LV a = convert(l, TypeKind::Money, loc), c = convert(r, TypeKind::Money, loc);
-          return moneyHelper("trig_abi_money_div", x, a.v, c.v);
-        }
+      case ast::Op::Add:
+        if ((a == K::Time && b == K::Duration) || (a == K::Duration && b == K::Time)) return K::Time;
+        if (a == K::Duration && b == K::Duration) return K::Duration;
         break;
-      }
-      case TypeKind::Int:
-      case TypeKind::Time:
-      case TypeKind::Duration: {
-        if (!isIntLike(lk) || !isIntLike(rk)) break;
-        switch (op) {
-          case ast::Op::Add: x.v = b_.CreateAdd(l.v, r.v); return x;
-          case ast::Op::Sub: x.v = b_.CreateSub(l.v, r.v); return x;
-          case ast::Op::Mul: x.v = b_.CreateMul(l.v, r.v); return x;
-          default: return intDivide(x, l.v, r.v);
-        }
-      }
+      case ast::Op::Sub:
+        if (a == K::Time && b == K::Duration) return K::Time;
+        if (a == K::Time && b == K::Time) return K::Duration;
+        if (a == K::Duration && b == K::Duration) return K::Duration;
+        break;
+      case ast::Op::Mul:
+        if ((a == K::Duration && b == K::Int) || (a == K::Int && b == K::Duration)) return K::Duration;
+        break;
+      case ast::Op::Div:
+        if (a == K::Duration && b == K::Int) return K::Duration;
+        if (a == K::Duration && b == K::Duration) return K::Float;
+        break;
       default: break;
     }
-    throw Unsupported{std::string("`") + ast::opSpelling(op) + "` of " + sema::typeName(l.type) + " and " +
-                          sema::typeName(r.type),
-                      loc};
+    return K::Error;
   }
 
-  // a / b truncating; absent when b is zero. INT64_MIN / -1 wraps instead of trapping.
-  LV intDivide(LV x, llvm::Value* a, llvm::Value* c) {
-    llvm::Value* zero = b_.CreateICmpEQ(c, b_.getInt64(0));
-    llvm::Value* minusOne = b_.CreateICmpEQ(c, b_.getInt64(-1));
-    llvm::Value* safe = b_.CreateSelect(b_.CreateOr(zero, minusOne), b_.getInt64(1), c);
-    llvm::Value* q = b_.CreateSDiv(a, safe);
-    x.v = b_.CreateSelect(minusOne, b_.CreateSub(b_.getInt64(0), a), q);
-    x.present = b_.CreateAnd(x.present, b_.CreateNot(zero));
+  LV arithmetic(ast::Op op, const LV& l, const LV& r, TypeKind hint) {
+    if (l.listLiteral != nullptr || r.listLiteral != nullptr) return absentOf(hint == TypeKind::Error ? TypeKind::Int : hint);
+    TypeKind lk = l.type.kind, rk = r.type.kind;
+    TypeKind k = arithmeticKind(op, lk, rk, hint);
+    if (k == TypeKind::Error) return absentOf(hint == TypeKind::Error || hint == TypeKind::List ? TypeKind::Int : hint);
+    LV x{Type::of(k), b_.CreateAnd(presentOf(l), presentOf(r))};
+    if (numeric(lk) && numeric(rk)) {
+      // A float side, or a quotient sema typed as float: in doubles.
+      if (k == TypeKind::Float) return floatArithmetic(op, asDouble(l), asDouble(r), x);
+      if (lk == TypeKind::Int && rk == TypeKind::Int) {
+        if (op == ast::Op::Div && k == TypeKind::Money) return helperArithmetic(op, l, r, hint, x);
+        return intArithmetic(op, l.v, r.v, x);
+      }
+      // Money with money or int.
+      if (op == ast::Op::Add || op == ast::Op::Sub) {
+        llvm::Value* v = op == ast::Op::Add ? b_.CreateAdd(scaled(l), scaled(r)) : b_.CreateSub(scaled(l), scaled(r));
+        return fitInt64(x, v);
+      }
+      if (op == ast::Op::Mul && (lk == TypeKind::Int || rk == TypeKind::Int)) {
+        // An int factor multiplies the other side's millionths exactly.
+        llvm::Value* v = b_.CreateMul(b_.CreateSExt(l.v, i128_), b_.CreateSExt(r.v, i128_));
+        return fitInt64(x, v);
+      }
+      return helperArithmetic(op, l, r, hint, x);
+    }
+    // Times and durations.
+    if (k == TypeKind::Float) {  // duration / duration
+      llvm::Value* y = b_.CreateSIToFP(r.v, f64_);
+      return floatArithmetic(op, b_.CreateSIToFP(l.v, f64_), y, x);
+    }
+    return intArithmetic(op, l.v, r.v, x);
+  }
+
+  // i64 + - * / with the interpreter's rules: overflow and division by zero are absent.
+  LV intArithmetic(ast::Op op, llvm::Value* a, llvm::Value* c, LV x) {
+    if (op == ast::Op::Div) {
+      llvm::Value* zero = b_.CreateICmpEQ(c, b_.getInt64(0));
+      // INT64_MIN / -1 does not fit (and would trap): absent.
+      llvm::Value* wraps = b_.CreateAnd(b_.CreateICmpEQ(a, b_.getInt64(INT64_MIN)), b_.CreateICmpEQ(c, b_.getInt64(-1)));
+      llvm::Value* bad = b_.CreateOr(zero, wraps);
+      x.v = b_.CreateSDiv(a, b_.CreateSelect(bad, b_.getInt64(1), c));
+      x.present = b_.CreateAnd(x.present, b_.CreateNot(bad));
+      return x;
+    }
+    llvm::Intrinsic::ID id = op == ast::Op::Add   ? llvm::Intrinsic::sadd_with_overflow
+                             : op == ast::Op::Sub ? llvm::Intrinsic::ssub_with_overflow
+                                                  : llvm::Intrinsic::smul_with_overflow;
+    llvm::Value* res = b_.CreateBinaryIntrinsic(id, a, c);
+    x.v = b_.CreateExtractValue(res, 0);
+    x.present = b_.CreateAnd(x.present, b_.CreateNot(b_.CreateExtractValue(res, 1)));
     return x;
   }
 
-  LV moneyHelper(const char* helper, LV x, llvm::Value* a, llvm::Value* c) {
-    llvm::Value* out = int64Slot();
-    llvm::Value* ok = call(helper, i8_, {i64_, i64_, ptr_}, {a, c, out});
-    x.v = b_.CreateLoad(i64_, out);
+  // double + - * /: division by zero and non-finite results are absent.
+  LV floatArithmetic(ast::Op op, llvm::Value* a, llvm::Value* c, LV x) {
+    llvm::Value* ok = x.present;
+    switch (op) {
+      case ast::Op::Add: x.v = b_.CreateFAdd(a, c); break;
+      case ast::Op::Sub: x.v = b_.CreateFSub(a, c); break;
+      case ast::Op::Mul: x.v = b_.CreateFMul(a, c); break;
+      default:
+        x.v = b_.CreateFDiv(a, c);
+        ok = b_.CreateAnd(ok, b_.CreateFCmpUNE(c, llvm::ConstantFP::get(f64_, 0.0)));
+        break;
+    }
+    llvm::Value* magnitude = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x.v);
+    llvm::Value* finite = b_.CreateFCmpOLT(magnitude, llvm::ConstantFP::getInfinity(f64_));
+    x.present = b_.CreateAnd(ok, finite);
+    return x;
+  }
+
+  // A 128-bit exact result that must fit in 64 bits to be present.
+  LV fitInt64(LV x, llvm::Value* wide) {
+    llvm::Value* lo = llvm::ConstantInt::get(i128_, INT64_MIN, true);
+    llvm::Value* hi = llvm::ConstantInt::get(i128_, INT64_MAX, true);
+    llvm::Value* fits = b_.CreateAnd(b_.CreateICmpSGE(wide, lo), b_.CreateICmpSLE(wide, hi));
+    x.v = b_.CreateTrunc(wide, i64_);
+    x.present = b_.CreateAnd(x.present, fits);
+    return x;
+  }
+
+  // Money products and quotients round half away from zero: the helper runs the interpreter's
+  // own operator (rare in conditions, exact where it matters).
+  LV helperArithmetic(ast::Op op, const LV& l, const LV& r, TypeKind hint, LV x) {
+    llvm::Value* a = scalarSlot();
+    llvm::Value* c = scalarSlot();
+    llvm::Value* out = scalarSlot();
+    storeScalar(a, l);
+    storeScalar(c, r);
+    llvm::Value* ok = call("trig_abi_arith", i8_, {i32_, ptr_, ptr_, i32_, ptr_},
+                           {b_.getInt32(static_cast<uint32_t>(op)), a, c, b_.getInt32(static_cast<uint32_t>(hint)), out});
     x.present = b_.CreateAnd(x.present, b_.CreateICmpNE(ok, b_.getInt8(0)));
+    x.v = x.type.kind == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
     return x;
   }
 
@@ -806,12 +932,13 @@ class Lowerer {
   llvm::IRBuilder<> b_;
   LoweredRuleSet out_;
   llvm::Module* m_ = nullptr;
-  llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_;
+  llvm::Type *i1_, *i8_, *i32_, *i64_, *i128_, *f64_;
   llvm::PointerType* ptr_;
   llvm::GlobalVariable* absent_ = nullptr;
   std::map<std::string, llvm::Constant*> strings_;
   FnState fn_;
   const sema::RuleInfo* rule_ = nullptr;
+  uint32_t ruleIndex_ = sema::kNone;
   std::string prefix_;
   uint32_t filters_ = 0;
   uint32_t scratch_ = 0;

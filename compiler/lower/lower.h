@@ -38,7 +38,9 @@ struct Entry {
   uint32_t exprId = 0;
   std::string symbol;
   EntryKind kind = EntryKind::Predicate;
-  sema::Type type;  // the expression's type (Value entries)
+  sema::Type type;              // the expression's type (Value entries: the kind they return)
+  uint32_t rule = sema::kNone;  // index in Model::rules
+  uint32_t event = sema::kNone; // Filter entries: the event type the filter tests
 };
 
 // An expression left to the interpreter.

@@ -10,12 +10,12 @@
 #include <string_view>
 
 #include "compiler/interp/eval.h"
+#include "compiler/interp/ops.h"
 
 namespace trig::abi {
 namespace {
 
-// Exact intermediate products of millionths (GCC and Clang both have it).
-__extension__ typedef __int128 Int128;
+__extension__ typedef __int128 Int128;  // __extension__: no -Wpedantic noise
 
 std::string_view view(const char* p, uint64_t n) { return n == 0 ? std::string_view{} : std::string_view(p, n); }
 
@@ -25,12 +25,52 @@ void fail(Ctx* ctx) noexcept {
   if (slot != nullptr && !*slot) *slot = std::current_exception();
 }
 
-// Calls `f(event)` for each event of `type` in [from, to] that passes `filter`, until f returns
-// false or a filter call failed.
+const Value& fieldOrAbsent(const Event& ev, uint32_t slot) {
+  static const Value kAbsent;
+  return slot < ev.fields.size() ? ev.fields[slot] : kAbsent;
+}
+
+Value toValue(const Scalar& x) {
+  using K = Value::Kind;
+  switch (static_cast<K>(x.kind)) {
+    case K::String: return Value::str(std::string(view(x.p, x.n)));
+    case K::Int: return Value::integer(x.i);
+    case K::Float: return Value::flt(x.f);
+    case K::Money: return Value::money(Decimal{x.i});
+    case K::Bool: return Value::boolean(x.b != 0);
+    case K::Time: return Value::time(x.i);
+    case K::Duration: return Value::duration(x.i);
+    case K::List:
+    case K::Absent: break;
+  }
+  return Value::absent();
+}
+
+// A present non-string, non-list Value as a scalar; false otherwise.
+bool toScalar(const Value& v, Scalar* out) {
+  using K = Value::Kind;
+  out->kind = static_cast<uint8_t>(v.kind);
+  switch (v.kind) {
+    case K::Int:
+    case K::Time:
+    case K::Duration: out->i = v.i; return true;
+    case K::Money: out->i = v.m.units; return true;
+    case K::Float: out->f = v.f; return true;
+    case K::Bool: out->b = v.b; return true;
+    case K::String:
+    case K::List:
+    case K::Absent: break;
+  }
+  return false;
+}
+
+// Calls `f(event)` for each event of `type` in [from, to] that is not excluded by the firing
+// (see trig_abi_exists) and passes `filter`, until f returns false or a filter call failed.
 template <typename F>
-void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, F&& f) {
+void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring, F&& f) {
   if (ctx->history == nullptr || from > to) return;
   ctx->history->forEach(type, from, to, [&](const Event& e) {
+    if (sinceFiring != 0 && e.time == ctx->firedAt && static_cast<int64_t>(e.seq) <= ctx->firedAfterSeq) return true;
     if (filter != nullptr) {
       bool match = filter(ctx, e.fields.data(), e.fields.size()) != 0;
       if (ctx->failed) return false;
@@ -39,64 +79,6 @@ void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn fi
     return f(e);
   });
 }
-
-bool scalarEquals(const Value& v, const Scalar& x) {
-  using K = Value::Kind;
-  auto k = static_cast<K>(x.kind);
-  if (v.kind == K::Absent || k == K::Absent) return false;
-  switch (k) {
-    case K::String: return v.kind == K::String && v.s == view(x.p, x.n);
-    case K::Bool: return v.kind == K::Bool && v.b == (x.b != 0);
-    case K::Int:
-      if (v.kind == K::Int) return v.i == x.i;
-      if (v.kind == K::Float) return v.f == static_cast<double>(x.i);
-      if (v.kind == K::Money) return v.m.units == x.i * Decimal::kScale;
-      return false;
-    case K::Float:
-      if (v.kind == K::Float) return v.f == x.f;
-      if (v.kind == K::Int) return static_cast<double>(v.i) == x.f;
-      return false;
-    case K::Money:
-      if (v.kind == K::Money) return v.m.units == x.i;
-      if (v.kind == K::Int) return v.i * Decimal::kScale == x.i;
-      return false;
-    case K::Time:
-    case K::Duration: return v.kind == k && v.i == x.i;
-    case K::List:
-    case K::Absent: return false;
-  }
-  return false;
-}
-
-// Numeric accumulation for sum/min/max/avg, in the field's own representation.
-struct Accumulator {
-  Value::Kind kind;
-  uint64_t n = 0;
-  int64_t i = 0;   // Int, Time, Duration, Money units
-  double f = 0;    // Float
-
-  void add(const Value& v, AggOp op) {
-    using K = Value::Kind;
-    if (v.kind == K::Absent) return;
-    int64_t iv = kind == K::Money ? v.m.units : v.i;
-    double fv = v.f;
-    if (n == 0) {
-      i = iv;
-      f = fv;
-    } else {
-      switch (op) {
-        case AggOp::Sum:
-        case AggOp::Avg:
-          i = static_cast<int64_t>(static_cast<uint64_t>(i) + static_cast<uint64_t>(iv));
-          f += fv;
-          break;
-        case AggOp::Min: i = std::min(i, iv); f = std::min(f, fv); break;
-        case AggOp::Max: i = std::max(i, iv); f = std::max(f, fv); break;
-      }
-    }
-    ++n;
-  }
-};
 
 }  // namespace
 
@@ -107,10 +89,9 @@ const HelperSymbol* helperSymbols(size_t* count) {
       {"trig_abi_str_eq", reinterpret_cast<void*>(&trig_abi_str_eq)},
       {"trig_abi_str_contains", reinterpret_cast<void*>(&trig_abi_str_contains)},
       {"trig_abi_str_starts_with", reinterpret_cast<void*>(&trig_abi_str_starts_with)},
-      {"trig_abi_list_has", reinterpret_cast<void*>(&trig_abi_list_has)},
-      {"trig_abi_value_eq", reinterpret_cast<void*>(&trig_abi_value_eq)},
-      {"trig_abi_money_mul", reinterpret_cast<void*>(&trig_abi_money_mul)},
-      {"trig_abi_money_div", reinterpret_cast<void*>(&trig_abi_money_div)},
+      {"trig_abi_list_op", reinterpret_cast<void*>(&trig_abi_list_op)},
+      {"trig_abi_value_cmp", reinterpret_cast<void*>(&trig_abi_value_cmp)},
+      {"trig_abi_arith", reinterpret_cast<void*>(&trig_abi_arith)},
       {"trig_abi_exists", reinterpret_cast<void*>(&trig_abi_exists)},
       {"trig_abi_count", reinterpret_cast<void*>(&trig_abi_count)},
       {"trig_abi_aggregate", reinterpret_cast<void*>(&trig_abi_aggregate)},
@@ -158,38 +139,31 @@ uint8_t trig_abi_str_starts_with(const char* a, uint64_t an, const char* b, uint
   return trig::abi::view(a, an).starts_with(trig::abi::view(b, bn));
 }
 
-uint8_t trig_abi_list_has(const Value* list, const Scalar* x) {
-  if (list == nullptr || list->kind != Value::Kind::List) return 0;
-  for (const Value& v : list->list)
-    if (trig::abi::scalarEquals(v, *x)) return 1;
-  return 0;
+uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {
+  try {
+    Value item = trig::abi::toValue(*x);
+    auto o = static_cast<trig::ast::Op>(op);
+    return o == trig::ast::Op::In ? trig::interp::compare(o, item, *list) : trig::interp::compare(o, *list, item);
+  } catch (...) {
+    // Only allocation can fail here; no context to report to, and false is what absent gives.
+    return 0;
+  }
 }
 
-uint8_t trig_abi_value_eq(const Value* a, const Value* b) {
-  if (a == nullptr || b == nullptr || a->isAbsent() || b->isAbsent()) return 0;
-  return *a == *b;
+uint8_t trig_abi_value_cmp(uint32_t op, const Value* a, const Value* b) {
+  return trig::interp::compare(static_cast<trig::ast::Op>(op), *a, *b);
 }
 
-uint8_t trig_abi_money_mul(int64_t a, int64_t b, int64_t* out) {
-  // Exact product of millionths, truncated toward zero back to millionths.
-  trig::abi::Int128 p = static_cast<trig::abi::Int128>(a) * b / trig::Decimal::kScale;
-  if (p > std::numeric_limits<int64_t>::max() || p < std::numeric_limits<int64_t>::min()) return 0;
-  *out = static_cast<int64_t>(p);
-  return 1;
+uint8_t trig_abi_arith(uint32_t op, const Scalar* a, const Scalar* b, uint32_t hint, Scalar* out) {
+  Value r = trig::interp::arithmetic(static_cast<trig::ast::Op>(op), trig::abi::toValue(*a), trig::abi::toValue(*b),
+                                     static_cast<trig::sema::TypeKind>(hint));
+  return trig::abi::toScalar(r, out);
 }
 
-uint8_t trig_abi_money_div(int64_t a, int64_t b, int64_t* out) {
-  if (b == 0) return 0;
-  trig::abi::Int128 q = static_cast<trig::abi::Int128>(a) * trig::Decimal::kScale / b;
-  if (q > std::numeric_limits<int64_t>::max() || q < std::numeric_limits<int64_t>::min()) return 0;
-  *out = static_cast<int64_t>(q);
-  return 1;
-}
-
-uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter) {
+uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring) {
   try {
     bool found = false;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, [&](const trig::Event&) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event&) {
       found = true;
       return false;
     });
@@ -200,10 +174,10 @@ uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Filte
   }
 }
 
-int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter) {
+int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring) {
   try {
     int64_t n = 0;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, [&](const trig::Event&) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event&) {
       ++n;
       return true;
     });
@@ -214,60 +188,77 @@ int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Filter
   }
 }
 
-uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter,
-                           uint32_t slot, uint32_t op, uint32_t fieldKind, uint32_t resultKind,
-                           Scalar* out) {
+// The same computation as the interpreter's aggregate (compiler/interp/interp.cpp): exact sums
+// of int and money with an overflow bound, float sums, min/max by the language's ordering, and
+// avg as the sum divided by the count with the interpreter's choice of result type.
+uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring,
+                           uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
   using K = Value::Kind;
+  using trig::abi::Int128;
   try {
     auto aggOp = static_cast<AggOp>(op);
-    trig::abi::Accumulator acc{static_cast<K>(fieldKind)};
-    trig::abi::forEachMatch(ctx, type, from, to, filter, [&](const trig::Event& e) {
-      if (slot < e.fields.size()) acc.add(e.fields[slot], aggOp);
+    int64_t n = 0;
+    K kind = K::Absent;
+    Int128 exact = 0;
+    double real = 0;
+    bool overflow = false;
+    Value best;
+    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event& x) {
+      const Value& v = trig::abi::fieldOrAbsent(x, slot);
+      if (v.isAbsent()) return true;
+      ++n;
+      kind = v.kind;
+      switch (aggOp) {
+        case AggOp::Sum:
+        case AggOp::Avg:
+          if (v.kind == K::Int) exact += v.i;
+          else if (v.kind == K::Money) exact += v.m.units;
+          else if (v.kind == K::Float) real += v.f;
+          if (exact > static_cast<Int128>(INT64_MAX) * 1024 || exact < static_cast<Int128>(INT64_MIN) * 1024)
+            overflow = true;
+          break;
+        case AggOp::Min:
+          if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Lt, v, best)) best = v;
+          break;
+        case AggOp::Max:
+          if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Gt, v, best)) best = v;
+          break;
+      }
       return true;
     });
-    if (acc.n == 0) return 0;
-    auto rk = static_cast<K>(resultKind);
-    out->kind = static_cast<uint8_t>(rk);
-    bool isFloat = acc.kind == K::Float;
-    if (aggOp == AggOp::Avg) {
-      auto n = static_cast<int64_t>(acc.n);
-      if (rk == K::Float) {
-        out->f = isFloat ? acc.f / static_cast<double>(acc.n)
-                         : (acc.kind == K::Money ? static_cast<double>(acc.i) / trig::Decimal::kScale
-                                                 : static_cast<double>(acc.i)) /
-                               static_cast<double>(acc.n);
-      } else {
-        out->i = acc.i / n;
-      }
-      return 1;
-    }
-    if (rk == K::Float) {
-      out->f = isFloat ? acc.f
-                       : (acc.kind == K::Money ? static_cast<double>(acc.i) / trig::Decimal::kScale
-                                               : static_cast<double>(acc.i));
-    } else {
-      out->i = acc.i;
-    }
-    return 1;
+    if (ctx->failed || n == 0 || overflow) return 0;
+    if (aggOp == AggOp::Min || aggOp == AggOp::Max) return trig::abi::toScalar(best, out);
+    Value total;
+    if (kind == K::Float) total = Value::flt(real);
+    else if (exact > INT64_MAX || exact < INT64_MIN) return 0;
+    else if (kind == K::Money) total = Value::money(trig::Decimal{static_cast<int64_t>(exact)});
+    else total = Value::integer(static_cast<int64_t>(exact));
+    if (aggOp == AggOp::Sum) return trig::abi::toScalar(total, out);
+    auto h = static_cast<trig::sema::TypeKind>(hint);
+    if (h == trig::sema::TypeKind::Error || h == trig::sema::TypeKind::Int)
+      h = kind == K::Money ? trig::sema::TypeKind::Money : trig::sema::TypeKind::Float;
+    return trig::abi::toScalar(trig::interp::arithmetic(trig::ast::Op::Div, total, Value::integer(n), h), out);
   } catch (...) {
     trig::abi::fail(ctx);
     return 0;
   }
 }
 
-const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, FilterFn filter, uint32_t slot,
-                           uint32_t scratchIndex) {
+const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, FilterFn filter, uint32_t slot, uint32_t scratchIndex) {
   Value& result = ctx->scratch[scratchIndex];
   try {
-    const trig::Event* last = nullptr;
-    trig::abi::forEachMatch(ctx, type, std::numeric_limits<int64_t>::min(), to, filter,
-                            [&](const trig::Event& e) {
-                              // Oldest first: each match is more recent than the previous one.
-                              result = slot < e.fields.size() ? e.fields[slot] : Value{};
-                              last = &e;
-                              return true;
-                            });
-    if (last == nullptr) result = Value{};
+    result = Value{};
+    if (ctx->history == nullptr) return &result;
+    // The most recent E (matching its filter) at or before t, at any age.
+    ctx->history->forEachNewestFirst(type, INT64_MIN, to, [&](const trig::Event& e) {
+      if (filter != nullptr) {
+        bool match = filter(ctx, e.fields.data(), e.fields.size()) != 0;
+        if (ctx->failed) return false;
+        if (!match) return true;
+      }
+      result = trig::abi::fieldOrAbsent(e, slot);
+      return false;
+    });
   } catch (...) {
     trig::abi::fail(ctx);
     result = Value{};

@@ -42,6 +42,7 @@ struct Ctx {
   uint64_t traitCount;
   int64_t now;              // evaluation time t
   int64_t firedAt;          // step conditions: the firing time; INT64_MIN at rule level
+  int64_t firedAfterSeq;    // of the events stamped firedAt, those with seq > this came after
   uint32_t anchorType;      // sema event index of the anchor (alternatives: `(A or B)`)
   uint32_t failed;          // set by a helper that caught an exception
   const History* history;   // opaque to generated code
@@ -56,6 +57,7 @@ constexpr uint64_t kCtxTraits = offsetof(Ctx, traits);
 constexpr uint64_t kCtxTraitCount = offsetof(Ctx, traitCount);
 constexpr uint64_t kCtxNow = offsetof(Ctx, now);
 constexpr uint64_t kCtxFiredAt = offsetof(Ctx, firedAt);
+constexpr uint64_t kCtxFiredAfterSeq = offsetof(Ctx, firedAfterSeq);
 constexpr uint64_t kCtxAnchorType = offsetof(Ctx, anchorType);
 
 // A scalar passed to or returned from a helper. `kind` is a Value::Kind.
@@ -113,30 +115,31 @@ uint8_t trig_abi_str_eq(const char* a, uint64_t an, const char* b, uint64_t bn);
 uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_t bn);
 uint8_t trig_abi_str_starts_with(const char* a, uint64_t an, const char* b, uint64_t bn);
 
-// ---- lists ----
-// Whether the List Value `list` has an element equal to `x` (absent elements never match).
-uint8_t trig_abi_list_has(const trig::Value* list, const trig::abi::Scalar* x);
-// Whether two present Values are equal (lists element-wise).
-uint8_t trig_abi_value_eq(const trig::Value* a, const trig::Value* b);
-
-// ---- money ----
-// a * b of two money amounts (units are millionths); 0 when the result does not fit.
-uint8_t trig_abi_money_mul(int64_t a, int64_t b, int64_t* out);
-// a / b of two money amounts as money; 0 when b is zero or the result does not fit.
-uint8_t trig_abi_money_div(int64_t a, int64_t b, int64_t* out);
+// ---- operators the generated code does not inline (interp/ops.h defines their meaning) ----
+// `x in list` (op In) or `list contains x` (op Contains) for a List Value and a present scalar.
+uint8_t trig_abi_list_op(uint32_t op, const trig::Value* list, const trig::abi::Scalar* x);
+// `a op b` for two Values (lists); false when either is absent.
+uint8_t trig_abi_value_cmp(uint32_t op, const trig::Value* a, const trig::Value* b);
+// `a op b` (+ - * /) of two present scalars with sema's type `hint` for the whole expression
+// (money products and quotients, int quotients as money). Returns 0 when the result is absent.
+uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi::Scalar* b, uint32_t hint,
+                       trig::abi::Scalar* out);
 
 // ---- history ----
+// `sinceFiring`: skip the events stamped ctx->firedAt with seq <= ctx->firedAfterSeq (they did
+// not happen after the firing).
 // Whether some event of `type` stamped in [from, to] matches `filter` (null: every event).
 uint8_t trig_abi_exists(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                        trig::abi::FilterFn filter);
+                        trig::abi::FilterFn filter, uint32_t sinceFiring);
 // How many such events there are.
 int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                       trig::abi::FilterFn filter);
-// sum/min/max/avg of field `slot` over such events, as a value of `resultKind`. Events whose
-// field is absent are skipped; over nothing the result is absent (returns 0).
+                       trig::abi::FilterFn filter, uint32_t sinceFiring);
+// sum/min/max/avg (abi::AggOp) of field `slot` over such events; events whose field is absent
+// are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
+// (over nothing, overflow), else fills `out` (its kind says which payload).
 uint8_t trig_abi_aggregate(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                           trig::abi::FilterFn filter, uint32_t slot, uint32_t op,
-                           uint32_t fieldKind, uint32_t resultKind, trig::abi::Scalar* out);
+                           trig::abi::FilterFn filter, uint32_t sinceFiring, uint32_t slot, uint32_t op,
+                           uint32_t hint, trig::abi::Scalar* out);
 // Field `slot` of the most recent matching event stamped at or before `to`, copied into
 // ctx->scratch[scratchIndex]; that Value is Absent when there is no such event.
 const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to,

@@ -46,11 +46,7 @@ T check(llvm::Expected<T> v, const std::string& what) {
   if (!v) fail(what, v.takeError());
   return std::move(*v);
 }
-template <typename T>
-T& checkRef(llvm::Expected<T&> v, const std::string& what) {
-  if (!v) fail(what, v.takeError());
-  return *v;
-}
+
 
 llvm::CodeGenOptLevel codeGenLevel(unsigned opt) {
   switch (opt) {
@@ -78,13 +74,10 @@ class ProcessJit {
 
  private:
   ProcessJit() : jtmb_(init()) {
-    // No process symbols: compiled code may call the helpers and nothing else.
-    jit_ = check(llvm::orc::LLJITBuilder()
-                     .setJITTargetMachineBuilder(jtmb_)
-                     .setLinkProcessSymbolsByDefault(false)
-                     .create(),
-                 "cannot create the JIT");
-    abi_ = &checkRef(jit_->createJITDylib("trig.abi"), "cannot create the helper library");
+    jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb_).create(), "cannot create the JIT");
+    // Bare libraries, outside LLJIT's default link order: compiled rules may call the helpers
+    // registered here and nothing else of the process.
+    abi_ = &jit_->getExecutionSession().createBareJITDylib("trig.abi");
     llvm::orc::SymbolMap symbols;
     size_t n = 0;
     const abi::HelperSymbol* helpers = abi::helperSymbols(&n);
@@ -276,8 +269,7 @@ std::unique_ptr<RuleSetCode> compileRuleSet(const ast::Program& program, const s
   std::lock_guard<std::mutex> lock(pj.mutex());
   llvm::orc::LLJIT& jit = pj.lljit();
   code->handle_ = std::make_unique<RuleSetCode::Handle>();
-  llvm::orc::JITDylib& jd = checkRef(jit.createJITDylib("trig.ruleset." + std::to_string(pj.nextId())),
-                                  "cannot create the rule set's library");
+  llvm::orc::JITDylib& jd = jit.getExecutionSession().createBareJITDylib("trig.ruleset." + std::to_string(pj.nextId()));
   code->handle_->dylib = &jd;
   jd.addToLinkOrder(pj.abiDylib());
   code->handle_->tracker = jd.createResourceTracker();

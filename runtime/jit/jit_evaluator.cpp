@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "compiler/interp/interp.h"
 #include "runtime/abi/abi.h"
 
 namespace trig::jit {
@@ -20,6 +21,7 @@ abi::Ctx makeCtx(const EvalEnv& env, std::vector<Value>& scratch, std::exception
   }
   ctx.now = env.now;
   ctx.firedAt = env.firedAt;
+  ctx.firedAfterSeq = env.firedAfterSeq;
   ctx.history = env.history;
   ctx.scratch = scratch.data();
   ctx.error = error;
@@ -46,11 +48,17 @@ Value fromScalar(const abi::Scalar& s) {
 
 JitEvaluator::JitEvaluator(const ast::Program& program, const sema::Model& model, const JitOptions& options,
                            std::unique_ptr<Evaluator> fallback)
-    : code_(compileRuleSet(program, model, options)), fallback_(std::move(fallback)) {
+    : code_(compileRuleSet(program, model, options)),
+      fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(model)) {
   slots_.resize(program.arena.exprCount());
   for (const lower::Entry& e : code_->entries()) {
     if (e.exprId >= slots_.size()) continue;
-    slots_[e.exprId] = {code_->address(e.symbol), e.kind, e.type};
+    Slot& s = slots_[e.exprId];
+    s.fn = code_->address(e.symbol);
+    s.kind = e.kind;
+    s.type = e.type;
+    s.event = e.event;
+    if (e.rule < model.rules.size()) s.anchorEvents = &model.rules[e.rule].anchorEvents;
   }
   scratch_.resize(code_->scratchSlots());
 }
@@ -59,16 +67,27 @@ JitEvaluator::~JitEvaluator() = default;
 
 bool JitEvaluator::compiled(const ast::Expr& e) const { return e.id < slots_.size() && slots_[e.id].fn != nullptr; }
 
-Evaluator& JitEvaluator::fallback(const ast::Expr& e) {
-  if (!fallback_)
-    throw JitError("no native code for the expression at offset " + std::to_string(e.loc.begin) +
-                   " and no interpreter to fall back on");
+Evaluator& JitEvaluator::fallback(const ast::Expr&) {
   ++fallbackCalls_;
   return *fallback_;
 }
 
+// The compiled code reads the anchor's fields at the slots of the rule's own anchor events and a
+// filter's subject at the slots of its event; the interpreter also copes with other events (by
+// field name), so those rare calls go to it.
+bool JitEvaluator::native(const Slot& s, const EvalEnv& env) const {
+  if (s.fn == nullptr) return false;
+  if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track && s.anchorEvents != nullptr) {
+    bool ours = false;
+    for (uint32_t ev : *s.anchorEvents) ours = ours || ev == env.anchor->type;
+    if (!ours) return false;
+  }
+  if (s.kind == lower::EntryKind::Filter && env.subject != nullptr && env.subject->type != s.event) return false;
+  return true;
+}
+
 bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
-  if (!compiled(cond)) return fallback(cond).test(cond, env);
+  if (cond.id >= slots_.size() || !native(slots_[cond.id], env)) return fallback(cond).test(cond, env);
   const Slot& s = slots_[cond.id];
   std::exception_ptr error;
   abi::Ctx ctx = makeCtx(env, scratch_, &error);
@@ -93,7 +112,7 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
-  if (!compiled(e)) return fallback(e).value(e, env);
+  if (e.id >= slots_.size() || !native(slots_[e.id], env)) return fallback(e).value(e, env);
   const Slot& s = slots_[e.id];
   if (s.kind != lower::EntryKind::Value) return Value::boolean(test(e, env));
   std::exception_ptr error;

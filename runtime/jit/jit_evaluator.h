@@ -1,7 +1,8 @@
 #pragma once
 // The JIT Evaluator: answers Evaluator::test/value by calling the native function compiled for
 // each condition, filter and binding of the rule set (runtime/jit/jit.h). An expression without
-// compiled code (see lower::Fallback) goes to the fallback evaluator, normally the interpreter.
+// compiled code (see lower::Fallback) goes to the fallback evaluator: the interpreter unless the
+// caller gives another.
 #include <cstdint>
 #include <memory>
 
@@ -15,7 +16,8 @@ namespace trig::jit {
 class JitEvaluator : public Evaluator {
  public:
   // Compiles the rule set (or loads it from the cache). `program` and `model` must outlive the
-  // evaluator. Throws JitError when code generation fails.
+  // evaluator. `fallback` null: the reference interpreter. Throws JitError when code generation
+  // fails.
   JitEvaluator(const ast::Program& program, const sema::Model& model, const JitOptions& options,
                std::unique_ptr<Evaluator> fallback);
   ~JitEvaluator() override;
@@ -34,7 +36,10 @@ class JitEvaluator : public Evaluator {
     void* fn = nullptr;
     lower::EntryKind kind = lower::EntryKind::Predicate;
     sema::Type type;
+    uint32_t event = sema::kNone;                       // filters: the subject's event type
+    const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
   };
+  bool native(const Slot& s, const EvalEnv& env) const;
   Evaluator& fallback(const ast::Expr& e);
 
   std::unique_ptr<RuleSetCode> code_;
