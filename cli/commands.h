@@ -10,6 +10,7 @@ namespace trig::cli {
 using Action = std::function<int()>;
 
 void addCheckCommand(CLI::App& app, Action& action);
+void addCompileCommand(CLI::App& app, Action& action);
 
 // Exit codes of the CLI contract.
 constexpr int kExitOk = 0;

@@ -17,6 +17,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -178,7 +179,7 @@ class Lowerer {
         kind = x.type;
         if (x.type.kind == TypeKind::List) {
           if (x.listLiteral != nullptr) throw Unsupported{"a list literal as a value", e->loc};
-          b_.CreateStore(x.v, fn->getArg(2));
+          store(x.v, fn->getArg(2));
         } else {
           storeScalar(fn->getArg(1), x);
         }
@@ -855,9 +856,15 @@ class Lowerer {
   }
 
   llvm::Value* load(llvm::Value* base, uint64_t offset, llvm::Type* t) {
-    return b_.CreateLoad(t, b_.CreateConstGEP1_64(i8_, base, offset));
+    return b_.CreateAlignedLoad(t, b_.CreateConstGEP1_64(i8_, base, offset), naturalAlign(t));
   }
   llvm::Value* loadCtx(uint64_t offset, llvm::Type* t) { return load(fn_.ctx, offset, t); }
+  // Every field the generated code touches is naturally aligned (C++ layout of Value, Ctx, Scalar).
+  static llvm::Align naturalAlign(llvm::Type* t) {
+    if (t->isPointerTy()) return llvm::Align(alignof(void*));
+    return llvm::Align(std::max<uint64_t>(1, t->getPrimitiveSizeInBits() / 8));
+  }
+  void store(llvm::Value* v, llvm::Value* p) { b_.CreateAlignedStore(v, p, naturalAlign(v->getType())); }
 
   // &fields[slot], or the absent record when the slot is past the end.
   llvm::Value* fieldPtr(llvm::Value* base, llvm::Value* count, llvm::Value* slot) {
@@ -890,18 +897,18 @@ class Lowerer {
 
   void storeScalar(llvm::Value* out, const LV& x) {
     Value::Kind k = valueKind(x.type.kind);
-    b_.CreateStore(b_.getInt8(static_cast<uint8_t>(k)), b_.CreateConstGEP1_64(i8_, out, abi::kScalarKind));
+    store(b_.getInt8(static_cast<uint8_t>(k)), b_.CreateConstGEP1_64(i8_, out, abi::kScalarKind));
     auto at = [&](uint64_t off) { return b_.CreateConstGEP1_64(i8_, out, off); };
     switch (x.type.kind) {
       case TypeKind::Int:
       case TypeKind::Time:
       case TypeKind::Duration:
-      case TypeKind::Money: b_.CreateStore(x.v, at(abi::kScalarInt)); break;
-      case TypeKind::Float: b_.CreateStore(x.v, at(abi::kScalarFloat)); break;
-      case TypeKind::Bool: b_.CreateStore(b_.CreateZExt(x.v, i8_), at(abi::kScalarBool)); break;
+      case TypeKind::Money: store(x.v, at(abi::kScalarInt)); break;
+      case TypeKind::Float: store(x.v, at(abi::kScalarFloat)); break;
+      case TypeKind::Bool: store(b_.CreateZExt(x.v, i8_), at(abi::kScalarBool)); break;
       case TypeKind::String:
-        b_.CreateStore(x.v, at(abi::kScalarPtr));
-        b_.CreateStore(x.n, at(abi::kScalarLen));
+        store(x.v, at(abi::kScalarPtr));
+        store(x.n, at(abi::kScalarLen));
         break;
       case TypeKind::List:
       case TypeKind::Error: throw Unsupported{"a " + sema::typeName(x.type) + " as a scalar", Loc{}};
