@@ -7,9 +7,11 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
 #include "compiler/interp/eval.h"
 
@@ -37,8 +39,17 @@ inline std::unique_ptr<Compilation> compileText(const std::string& source) {
   std::ofstream(file) << source;
   auto c = compile({file.string()});
   if (!c->ok()) {
+    std::vector<Diagnostic> errors;
     for (const auto& d : c->diags.sorted(c->sources))
-      if (d.severity == Severity::Error) MESSAGE(d.message);
+      if (d.severity == Severity::Error) errors.push_back(d);
+    std::ostringstream out;
+    renderText(out, errors, c->sources, false);
+    for (const auto& d : errors)
+      if (d.loc.valid()) {
+        const SourceFile& f = c->sources.file(d.loc.file);
+        out << "in: " << f.lineText(f.lineCol(d.loc.begin).line) << "\n";
+      }
+    MESSAGE(out.str());
   }
   REQUIRE(c->ok());
   return c;
