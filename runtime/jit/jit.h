@@ -10,9 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/ast/ast.h"
+#include "compiler/driver/driver.h"
 #include "compiler/lower/lower.h"
-#include "compiler/sema/model.h"
 
 namespace trig::jit {
 
@@ -27,14 +26,18 @@ struct JitOptions {
   unsigned optLevel = 2;  // 0..3: the IR pipeline and the code generator's level
   bool useCache = true;
   std::string cacheDir;   // empty: DiskObjectCache::defaultDirectory
+  bool verify = false;    // run LLVM's verifier on the lowered module (tests always do)
+  lower::Granularity granularity = lower::Granularity::PerCondition;
 };
 
-// What one compile did (benchmarks, `trig compile`).
+// What one compile did (benchmarks, `trig compile`). Phases are CPU time of the compiling
+// thread; `wallMs` is the elapsed time of the whole compile.
 struct CompileStats {
   double lowerMs = 0;     // AST -> IR, verification and the cache key
   double optimizeMs = 0;  // IR pipeline (0 on a cache hit)
   double codegenMs = 0;   // IR -> object (0 on a cache hit)
   double linkMs = 0;      // JIT link and symbol lookup
+  double wallMs = 0;
   bool cacheHit = false;
   std::string cacheKey;
   std::string cachePath;   // the object file, when the cache is on
@@ -49,35 +52,39 @@ class RuleSetCode {
   RuleSetCode(const RuleSetCode&) = delete;
   RuleSetCode& operator=(const RuleSetCode&) = delete;
 
-  // The address of an entry's symbol, or null if it has none.
-  void* address(const std::string& symbol) const;
+  // The entry of that name (trig.rule.R.when.0) and the address of its function, or null.
+  const lower::Entry* find(const std::string& name) const;
+  void* address(const std::string& name) const;
   const std::vector<lower::Entry>& entries() const { return entries_; }
+  void* entryAddress(size_t i) const { return addresses_[i]; }
   const std::vector<lower::Fallback>& fallbacks() const { return fallbacks_; }
   uint32_t scratchSlots() const { return scratchSlots_; }
   const CompileStats& stats() const { return stats_; }
 
  private:
-  friend std::unique_ptr<RuleSetCode> compileRuleSet(const ast::Program&, const sema::Model&, const JitOptions&);
+  friend class RuleSetLoader;
+  friend std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation&, const JitOptions&);
   RuleSetCode() = default;
 
   std::vector<lower::Entry> entries_;
   std::vector<lower::Fallback> fallbacks_;
   uint32_t scratchSlots_ = 0;
-  std::map<std::string, void*> addresses_;
+  std::vector<void*> addresses_;  // by entry
   CompileStats stats_;
   struct Handle;
   std::unique_ptr<Handle> handle_;  // JITDylib + ResourceTracker
 };
 
-// Lowers, optimises and compiles (or loads from the cache) every rule of a checked program and
-// links it into the process JIT. Throws JitError on an internal failure.
-std::unique_ptr<RuleSetCode> compileRuleSet(const ast::Program& program, const sema::Model& model,
-                                            const JitOptions& options);
+// Compiles every rule of a checked program (or loads the code from the cache) and links it into
+// the process JIT. The cache key hashes the program's sources with the identity of this trig
+// build, LLVM, the target and the options, so a hit needs no lowering at all: the object carries
+// a manifest of its entries. `c` must outlive the result. Throws JitError on an internal failure.
+std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options);
 
 // `trig compile --emit llvm|asm`: the module after the IR pipeline of options.optLevel, as
 // textual IR or as the host's assembly.
-std::string emitLLVM(const ast::Program& program, const sema::Model& model, const JitOptions& options);
-std::string emitAssembly(const ast::Program& program, const sema::Model& model, const JitOptions& options);
+std::string emitLLVM(const Compilation& c, const JitOptions& options);
+std::string emitAssembly(const Compilation& c, const JitOptions& options);
 
 // The host target as the JIT compiles for it ("x86_64-pc-linux-gnu", CPU name).
 std::string hostTriple();

@@ -9,17 +9,16 @@
 #include "compiler/ast/ast.h"
 #include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
+#include "runtime/abi/abi.h"
 #include "runtime/jit/jit.h"
 
 namespace trig::jit {
 
 class JitEvaluator : public Evaluator {
  public:
-  // Compiles the rule set (or loads it from the cache). `program` and `model` must outlive the
-  // evaluator. `fallback` null: the reference interpreter. Throws JitError when code generation
+  // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator. `fallback` null: the reference interpreter. Throws JitError when code generation
   // fails.
-  JitEvaluator(const ast::Program& program, const sema::Model& model, const JitOptions& options,
-               std::unique_ptr<Evaluator> fallback);
+  JitEvaluator(const Compilation& c, const JitOptions& options, std::unique_ptr<Evaluator> fallback = nullptr);
   ~JitEvaluator() override;
 
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
@@ -33,24 +32,29 @@ class JitEvaluator : public Evaluator {
 
  private:
   struct Slot {
-    void* fn = nullptr;
+    abi::EntryFn fn = nullptr;
+    uint32_t which = 0;
     lower::EntryKind kind = lower::EntryKind::Predicate;
     sema::Type type;
     uint32_t event = sema::kNone;                       // filters: the subject's event type
     const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
   };
-  bool native(const Slot& s, const EvalEnv& env) const;
+  bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
   Evaluator& fallback(const ast::Expr& e);
 
+  const sema::Model& model_;
   std::unique_ptr<RuleSetCode> code_;
   std::vector<Slot> slots_;  // by Expr id
   std::vector<Value> scratch_;
+  std::vector<uint32_t> fieldCounts_;  // by event type
+  std::vector<Value> absentRow_;       // all absent, as long as the longest row
+  std::vector<Value> paddedAnchor_, paddedTraits_, paddedSubject_;  // copies of short rows
   std::unique_ptr<Evaluator> fallback_;
   uint64_t fallbackCalls_ = 0;
 };
 
 // The factory the runtime calls for `--engine jit`.
-std::unique_ptr<Evaluator> makeJitEvaluator(const ast::Program& program, const sema::Model& model,
-                                            const JitOptions& options, std::unique_ptr<Evaluator> fallback);
+std::unique_ptr<Evaluator> makeJitEvaluator(const Compilation& c, const JitOptions& options,
+                                            std::unique_ptr<Evaluator> fallback = nullptr);
 
 }  // namespace trig::jit
