@@ -63,10 +63,11 @@ int runCompile(const CompileOptions& o) {
   }
   auto code = jit::compileRuleSet(*c, jo);
   const jit::CompileStats& s = code->stats();
-  std::cout << c->model.rules.size() << (c->model.rules.size() == 1 ? " rule, " : " rules, ") << s.functions
-            << " native functions, O" << o.optLevel << ", " << jit::hostTriple() << "\n";
+  std::cout << fmt::format("{} {}, {} conditions/filters/bindings in {} native functions ({} module{}), O{}, {}\n",
+                           c->model.rules.size(), c->model.rules.size() == 1 ? "rule" : "rules", s.entries, s.functions,
+                           s.chunks, s.chunks == 1 ? "" : "s", o.optLevel, jit::hostTriple());
   if (s.cacheHit) {
-    std::cout << fmt::format("loaded from the cache {} in {:.1f} ms (CPU: lower {:.1f}, link {:.1f})\n", s.cachePath,
+    std::cout << fmt::format("loaded from the cache ({}) in {:.1f} ms (CPU: key {:.1f}, link {:.1f})\n", s.cachePath,
                              s.wallMs, s.lowerMs, s.linkMs);
   } else {
     std::cout << fmt::format("compiled in {:.1f} ms (CPU: lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",

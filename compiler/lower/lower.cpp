@@ -85,7 +85,8 @@ class Lowerer {
   }
 
   LoweredRuleSet run() {
-    for (const auto& rule : model_.rules) lowerRule(rule);
+    uint32_t end = std::min<uint32_t>(options_.endRule, static_cast<uint32_t>(model_.rules.size()));
+    for (uint32_t i = options_.firstRule; i < end; ++i) lowerRule(model_.rules[i]);
     out_.scratchSlots = scratch_;
     return std::move(out_);
   }

@@ -46,6 +46,7 @@ struct Entry {
   sema::Type type;              // the expression's type (Value entries: the kind they return)
   uint32_t rule = sema::kNone;  // index in Model::rules
   uint32_t event = sema::kNone; // Filter entries: the event type the filter tests
+  uint32_t scratchBase = 0;     // where this entry's module's `last` slots start (set by the JIT)
 };
 
 // An expression left to the interpreter.
@@ -60,7 +61,7 @@ struct LoweredRuleSet {
   std::unique_ptr<llvm::Module> module;
   std::vector<Entry> entries;       // in source order of the rules
   std::vector<Fallback> fallbacks;  // in source order of the rules
-  uint32_t scratchSlots = 0;        // Values the ctx must provide for `last(E).f`
+  uint32_t scratchSlots = 0;        // Values the ctx must provide for `last(E).f` (from 0)
 };
 
 enum class Granularity : uint8_t { PerCondition, PerRule };
@@ -73,6 +74,9 @@ struct LowerOptions {
   bool inlineStrings = false;
   uint64_t stringDataOffset = 0;
   uint64_t stringSizeOffset = 0;
+  // Lower only Model::rules[firstRule, endRule) (the JIT compiles large rule sets in chunks).
+  uint32_t firstRule = 0;
+  uint32_t endRule = UINT32_MAX;
 };
 
 // Lowers every rule of `model` into one module in `context`. The module has no target triple or

@@ -487,6 +487,7 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
     // Both code generator levels and both granularities (the fast tier is -O0 per rule).
     options.optLevel = batch % 3 == 0 ? 0 : 2;
     options.granularity = batch % 2 == 0 ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
+    options.chunkRules = batch % 4 == 1 ? 7 : 0;  // several modules, each numbering its own `last` slots
     jit::JitEvaluator jit(*c, options);
     interp::Interpreter interp(c->model);
     CHECK(jit.code().fallbacks().empty());

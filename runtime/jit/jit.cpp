@@ -33,6 +33,7 @@
 #include <sstream>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <mutex>
 #include <set>
 
@@ -156,12 +157,18 @@ void verify(const llvm::Module& m) {
   if (llvm::verifyModule(m, &os)) throw JitError("the lowering produced invalid IR:\n" + msg);
 }
 
-void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel) {
+// The IR pipeline of `optLevel`. A set `cancel` skips the passes that remain (optional passes
+// only, so the module stays valid), which ends a cancelled background compile quickly.
+void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel, const std::atomic<bool>* cancel = nullptr) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
+  llvm::PassInstrumentationCallbacks pic;
+  if (cancel != nullptr)
+    pic.registerShouldRunOptionalPassCallback(
+        [cancel](llvm::StringRef, llvm::Any) { return !cancel->load(std::memory_order_relaxed); });
+  llvm::PassBuilder pb(&tm, llvm::PipelineTuningOptions(), std::nullopt, &pic);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -248,7 +255,7 @@ std::string cacheKey(const Compilation& c, const llvm::TargetMachine& tm, const 
 //   E exprId kind typeKind elemKind rule event which name symbol
 //   F exprId file begin end name<TAB>reason
 
-constexpr const char* kManifestSymbol = "trig.manifest";
+std::string manifestSymbol(size_t chunk) { return "trig.manifest." + std::to_string(chunk); }
 
 std::string manifest(const lower::LoweredRuleSet& set) {
   std::string m = "trig-manifest 1\nscratch " + std::to_string(set.scratchSlots) + "\n";
@@ -260,9 +267,10 @@ std::string manifest(const lower::LoweredRuleSet& set) {
   return m;
 }
 
-void embedManifest(llvm::Module& m, const lower::LoweredRuleSet& set) {
+void embedManifest(llvm::Module& m, const lower::LoweredRuleSet& set, size_t chunk) {
   auto* init = llvm::ConstantDataArray::getString(m.getContext(), manifest(set), true);
-  auto* gv = new llvm::GlobalVariable(m, init->getType(), true, llvm::GlobalValue::ExternalLinkage, init, kManifestSymbol);
+  auto* gv = new llvm::GlobalVariable(m, init->getType(), true, llvm::GlobalValue::ExternalLinkage, init,
+                                      manifestSymbol(chunk));
   gv->setAlignment(llvm::Align(1));
 }
 
@@ -306,11 +314,14 @@ struct Lowered {
 };
 
 // A fresh context per compile: rule sets share nothing and can be freed independently.
-std::unique_ptr<Lowered> lowerForHost(const Compilation& c, const JitOptions& o, bool verifyIt, bool forPeople = false) {
+std::unique_ptr<Lowered> lowerForHost(const Compilation& c, const JitOptions& o, bool verifyIt, bool forPeople = false,
+                                      uint32_t firstRule = 0, uint32_t endRule = UINT32_MAX) {
   auto l = std::make_unique<Lowered>();
   auto lock = l->context.getLock();
   lower::LowerOptions lo;
   lo.granularity = o.granularity;
+  lo.firstRule = firstRule;
+  lo.endRule = endRule;
   if (auto layout = abi::stringLayout()) {
     lo.inlineStrings = true;
     lo.stringDataOffset = layout->data;
@@ -358,16 +369,23 @@ void* RuleSetCode::address(const std::string& name) const {
 
 std::string hostTriple() { return ProcessJit::get().lljit().getTargetTriple().str(); }
 
-// Links object code into a fresh JITDylib of the process JIT and resolves a rule set's entries.
+// One chunk of a rule set: rules [first, end), its object code and, when it was compiled here
+// rather than loaded, its lowering's entry list (else the object's manifest has it).
+struct Chunk {
+  uint32_t first = 0, end = 0;
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::unique_ptr<Lowered> lowered;
+  bool fromCache = false;
+};
+
+// Links the chunks' object code into a fresh JITDylib of the process JIT and resolves the
+// entries. Returns null when a cached object does not fit this program (treated as a miss).
 class RuleSetLoader {
  public:
-  // Loads `object` for `c`: its entries come from `set`, or, when `set` is null, from the
-  // manifest inside the object. Returns null when a cached object does not fit (a miss).
-  static std::unique_ptr<RuleSetCode> load(const Compilation& c, std::unique_ptr<llvm::MemoryBuffer> object,
-                                           const lower::LoweredRuleSet* set, CompileStats stats) {
+  static std::unique_ptr<RuleSetCode> load(const Compilation& c, std::vector<Chunk>& chunks, CompileStats stats) {
     ProcessJit& pj = ProcessJit::get();
     std::unique_ptr<RuleSetCode> code(new RuleSetCode());
-    std::lock_guard<std::mutex> lock(pj.mutex());
+    std::unique_lock<std::mutex> lock(pj.mutex());
     llvm::orc::LLJIT& jit = pj.lljit();
     llvm::orc::ExecutionSession& es = jit.getExecutionSession();
     code->handle_ = std::make_unique<RuleSetCode::Handle>();
@@ -375,44 +393,54 @@ class RuleSetLoader {
     code->handle_->dylib = &jd;
     jd.addToLinkOrder(pj.abiDylib());
     code->handle_->tracker = jd.createResourceTracker();
-    auto unlockAndDrop = [&]() -> std::unique_ptr<RuleSetCode> {
-      // The handle's destructor takes the JIT lock: release it around the drop.
-      pj.mutex().unlock();
-      code.reset();
-      pj.mutex().lock();
+    auto miss = [&]() -> std::unique_ptr<RuleSetCode> {
+      lock.unlock();  // the handle's destructor takes the JIT lock
       return nullptr;
     };
-    if (llvm::Error err = jit.addObjectFile(code->handle_->tracker, std::move(object))) {
+    for (Chunk& ch : chunks) {
+      if (llvm::Error err = jit.addObjectFile(code->handle_->tracker, std::move(ch.object))) {
+        if (ch.fromCache) {
+          llvm::consumeError(std::move(err));
+          return miss();
+        }
+        fail("cannot load the rule set's code", std::move(err));
+      }
+    }
+    uint32_t scratch = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      Chunk& ch = chunks[i];
+      lower::LoweredRuleSet fromManifest;
+      const lower::LoweredRuleSet* set = ch.lowered ? &ch.lowered->set : nullptr;
       if (set == nullptr) {
-        llvm::consumeError(std::move(err));
-        return unlockAndDrop();
+        auto addr = jit.lookup(jd, manifestSymbol(i));
+        if (!addr) {
+          llvm::consumeError(addr.takeError());
+          return miss();
+        }
+        if (!parseManifest(addr->toPtr<const char*>(), c, fromManifest)) return miss();
+        set = &fromManifest;
       }
-      fail("cannot load the rule set's code", std::move(err));
-    }
-    lower::LoweredRuleSet fromManifest;
-    if (set == nullptr) {
-      auto addr = jit.lookup(jd, kManifestSymbol);
-      if (!addr) {
-        llvm::consumeError(addr.takeError());
-        return unlockAndDrop();
+      for (lower::Entry e : set->entries) {
+        e.scratchBase = scratch;
+        code->entries_.push_back(std::move(e));
       }
-      if (!parseManifest(addr->toPtr<const char*>(), c, fromManifest)) return unlockAndDrop();
-      set = &fromManifest;
+      for (const auto& f : set->fallbacks) code->fallbacks_.push_back(f);
+      scratch += set->scratchSlots;
     }
-    code->entries_ = set->entries;
-    code->fallbacks_ = set->fallbacks;
-    code->scratchSlots_ = set->scratchSlots;
-    stats.functions = set->entries.size();
+    code->scratchSlots_ = scratch;
+    stats.functions = 0;
+    stats.entries = code->entries_.size();
     if (!code->entries_.empty()) {
       llvm::orc::SymbolLookupSet names;
       std::set<std::string> symbols;
       for (const lower::Entry& e : code->entries_)
         if (symbols.insert(e.symbol).second) names.add(jit.mangleAndIntern(e.symbol));
+      stats.functions = symbols.size();
       auto found = es.lookup(llvm::orc::makeJITDylibSearchOrder(&jd), std::move(names));
       if (!found) {
         if (stats.cacheHit) {
           llvm::consumeError(found.takeError());
-          return unlockAndDrop();
+          return miss();
         }
         fail("cannot link the rule set", found.takeError());
       }
@@ -423,62 +451,84 @@ class RuleSetLoader {
       }
     }
     code->stats_ = std::move(stats);
+    lock.unlock();
     return code;
   }
 };
 
-std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options) {
+std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options,
+                                            const std::atomic<bool>* cancel) {
   ProcessJit::get();  // the target is initialised before anything asks about it
   auto wall0 = Clock::now();
+  auto cancelled = [&] { return cancel != nullptr && cancel->load(std::memory_order_relaxed); };
   CompileStats stats;
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(options.optLevel);
+
+  // Chunks of rules, compiled (and cached) one at a time: a cancelled compile stops between
+  // chunks and keeps the ones it finished.
+  const auto ruleCount = static_cast<uint32_t>(c.model.rules.size());
+  const uint32_t per = options.chunkRules == 0 ? std::max<uint32_t>(ruleCount, 1) : options.chunkRules;
+  std::vector<Chunk> chunks;
+  for (uint32_t first = 0; first < ruleCount || chunks.empty(); first += per)
+    chunks.push_back({first, std::min(ruleCount, first + per), nullptr, nullptr, false});
+  stats.chunks = chunks.size();
 
   std::unique_ptr<DiskObjectCache> cache;
   if (options.useCache)
     if (auto dir = DiskObjectCache::defaultDirectory(options.cacheDir)) cache = std::make_unique<DiskObjectCache>(*dir);
+  auto chunkKey = [&](size_t i) { return chunks.size() == 1 ? stats.cacheKey : stats.cacheKey + "-" + std::to_string(i); };
+  bool allCached = false;
   if (cache) {
     double t = threadCpuMs();
     stats.cacheKey = cacheKey(c, *tm, options);
-    stats.cachePath = cache->pathFor(stats.cacheKey);
-    std::unique_ptr<llvm::MemoryBuffer> object = cache->lookup(stats.cacheKey);
+    stats.cachePath = cache->pathFor(chunkKey(0));
+    allCached = true;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      chunks[i].object = cache->lookup(chunkKey(i));
+      chunks[i].fromCache = chunks[i].object != nullptr;
+      allCached = allCached && chunks[i].fromCache;
+    }
     stats.lowerMs = threadCpuMs() - t;
-    if (object) {
-      // A hit: no lowering, no compiling; the object's manifest lists its entries.
-      double t1 = threadCpuMs();
-      CompileStats hit = stats;
-      hit.cacheHit = true;
-      auto code = RuleSetLoader::load(c, std::move(object), nullptr, hit);
-      if (code) {
-        code->stats_.linkMs = threadCpuMs() - t1;
-        code->stats_.wallMs = msSince(wall0);
-        return code;
-      }
-      stats.cacheError = "ignoring a cache entry that does not fit this program: " + stats.cachePath;
+  }
+  if (options.cachedOnly && !allCached) return nullptr;
+
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    Chunk& ch = chunks[i];
+    if (ch.object) continue;
+    if (cancelled()) return nullptr;
+    double t0 = threadCpuMs();
+    ch.lowered = lowerForHost(c, options, options.verify, false, ch.first, ch.end);
+    llvm::Module& m = *ch.lowered->set.module;
+    embedManifest(m, ch.lowered->set, i);
+    m.setModuleIdentifier(stats.cacheKey.empty() ? "trig.rules" : chunkKey(i));
+    stats.lowerMs += threadCpuMs() - t0;
+    double t1 = threadCpuMs();
+    optimize(m, *tm, options.optLevel, cancel);
+    if (cancelled()) return nullptr;
+    if (options.verify) verify(m);
+    stats.optimizeMs += threadCpuMs() - t1;
+    double t2 = threadCpuMs();
+    llvm::orc::SimpleCompiler compiler(*tm);
+    ch.object = check(compiler(m), "cannot compile the rule set");
+    stats.codegenMs += threadCpuMs() - t2;
+    if (cache) {
+      cache->notifyObjectCompiled(&m, ch.object->getMemBufferRef());
+      if (!cache->lastError.empty()) stats.cacheError = cache->lastError;
     }
   }
-
-  double t0 = threadCpuMs();
-  std::unique_ptr<Lowered> l = lowerForHost(c, options, options.verify);
-  llvm::Module& m = *l->set.module;
-  embedManifest(m, l->set);
-  m.setModuleIdentifier(stats.cacheKey.empty() ? "trig.rules" : stats.cacheKey);
-  stats.lowerMs += threadCpuMs() - t0;
-
-  double t1 = threadCpuMs();
-  optimize(m, *tm, options.optLevel);
-  if (options.verify) verify(m);
-  stats.optimizeMs = threadCpuMs() - t1;
-  double t2 = threadCpuMs();
-  llvm::orc::SimpleCompiler compiler(*tm);
-  std::unique_ptr<llvm::MemoryBuffer> object = check(compiler(m), "cannot compile the rule set");
-  stats.codegenMs = threadCpuMs() - t2;
-  if (cache) {
-    cache->notifyObjectCompiled(&m, object->getMemBufferRef());
-    if (!cache->lastError.empty()) stats.cacheError = cache->lastError;
-  }
+  stats.cacheHit = allCached;
 
   double t3 = threadCpuMs();
-  auto code = RuleSetLoader::load(c, std::move(object), &l->set, stats);
+  auto code = RuleSetLoader::load(c, chunks, stats);
+  if (!code) {
+    // A cached object that does not fit (another program hashing alike is practically
+    // impossible; a damaged file is not): compile everything afresh, without the cache.
+    JitOptions fresh = options;
+    fresh.useCache = false;
+    auto again = compileRuleSet(c, fresh, cancel);
+    if (again) again->stats_.cacheError = "ignored a cache entry that does not fit this program: " + stats.cachePath;
+    return again;
+  }
   code->stats_.linkMs = threadCpuMs() - t3;
   code->stats_.wallMs = msSince(wall0);
   return code;

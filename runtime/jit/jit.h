@@ -3,6 +3,7 @@
 // compiler/lower), compiled at -O2 by default, cached on disk as object code, and linked into its
 // own JITDylib with a ResourceTracker so that a rule set can be unloaded or replaced while the
 // process runs. The extern "C" helpers of runtime/abi are the only symbols the code can call.
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +29,14 @@ struct JitOptions {
   std::string cacheDir;   // empty: DiskObjectCache::defaultDirectory
   bool verify = false;    // run LLVM's verifier on the lowered module (tests always do)
   lower::Granularity granularity = lower::Granularity::PerCondition;
+  // Rules per module: compiled and cached one module at a time (0: all in one).
+  uint32_t chunkRules = 256;
+  // compileRuleSet: return null unless every module is in the cache (compile nothing).
+  bool cachedOnly = false;
+  // JitEvaluator: unless the code of these options is cached, start on a fast tier (-O0, one
+  // function per rule: compiled in a fraction of the time) and build these options' code in a
+  // background thread, switching to it when it is ready.
+  bool tiered = false;
 };
 
 // What one compile did (benchmarks, `trig compile`). Phases are CPU time of the compiling
@@ -42,7 +51,9 @@ struct CompileStats {
   std::string cacheKey;
   std::string cachePath;   // the object file, when the cache is on
   std::string cacheError;  // a problem with the cache (reported, never fatal)
-  size_t functions = 0;
+  size_t functions = 0;   // native functions
+  size_t entries = 0;     // conditions, filters and bindings compiled
+  size_t chunks = 0;      // modules (see JitOptions::chunkRules)
 };
 
 // One rule set's native code. Destroying it unloads the code from the process.
@@ -63,7 +74,7 @@ class RuleSetCode {
 
  private:
   friend class RuleSetLoader;
-  friend std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation&, const JitOptions&);
+  friend std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation&, const JitOptions&, const std::atomic<bool>*);
   RuleSetCode() = default;
 
   std::vector<lower::Entry> entries_;
@@ -79,7 +90,10 @@ class RuleSetCode {
 // the process JIT. The cache key hashes the program's sources with the identity of this trig
 // build, LLVM, the target and the options, so a hit needs no lowering at all: the object carries
 // a manifest of its entries. `c` must outlive the result. Throws JitError on an internal failure.
-std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options);
+// A set `cancel` stops the compile between modules (and skips the remaining optimisation
+// passes); the result is then null.
+std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options,
+                                            const std::atomic<bool>* cancel = nullptr);
 
 // `trig compile --emit llvm|asm`: the module after the IR pipeline of options.optLevel, as
 // textual IR or as the host's assembly.

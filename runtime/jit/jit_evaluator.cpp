@@ -1,6 +1,8 @@
 #include "runtime/jit/jit_evaluator.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <exception>
 
 #include "compiler/interp/interp.h"
@@ -36,32 +38,106 @@ const Value* atLeast(const std::vector<Value>& row, size_t need, std::vector<Val
 }  // namespace
 
 JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options, std::unique_ptr<Evaluator> fallback)
-    : model_(c.model),
-      code_(compileRuleSet(c, options)),
-      fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
-  const sema::Model& model = c.model;
+    : model_(c.model), fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
   slots_.resize(c.program.arena.exprCount());
-  for (size_t i = 0; i < code_->entries().size(); ++i) {
-    const lower::Entry& e = code_->entries()[i];
-    if (e.exprId >= slots_.size()) continue;
-    Slot& s = slots_[e.exprId];
-    s.fn = reinterpret_cast<abi::EntryFn>(code_->entryAddress(i));
-    s.which = e.which;
-    s.kind = e.kind;
-    s.type = e.type;
-    s.event = e.event;
-    if (e.rule < model.rules.size()) s.anchorEvents = &model.rules[e.rule].anchorEvents;
-  }
-  scratch_.resize(code_->scratchSlots());
-  size_t longest = model.traits.size();
-  for (const auto& ev : model.events) {
+  size_t longest = model_.traits.size();
+  for (const auto& ev : model_.events) {
     fieldCounts_.push_back(static_cast<uint32_t>(ev.fields.size()));
     longest = std::max(longest, ev.fields.size());
   }
   absentRow_.resize(std::max<size_t>(longest, 1));
+
+  if (!options.tiered) {
+    install(compileRuleSet(c, options));
+    return;
+  }
+  // Tiered: the requested code if it is cached, else the fast tier now and the requested code
+  // from a background thread.
+  if (options.useCache) {
+    JitOptions probe = options;
+    probe.cachedOnly = true;
+    if (auto cached = compileRuleSet(c, probe)) {
+      install(std::move(cached));
+      return;
+    }
+  }
+  JitOptions fast = options;
+  fast.optLevel = 0;
+  fast.granularity = lower::Granularity::PerRule;
+  fast.chunkRules = 0;
+  install(compileRuleSet(c, fast));
+  tier_ = std::make_unique<Tier>();
+  Tier* tier = tier_.get();
+  tier->thread = std::thread([tier, &c, options] {
+    std::unique_ptr<RuleSetCode> code;
+    std::string error;
+    try {
+      code = compileRuleSet(c, options, &tier->cancel);
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown error";
+    }
+    std::lock_guard<std::mutex> lock(tier->mutex);
+    tier->code = std::move(code);
+    tier->error = std::move(error);
+    tier->done.store(true, std::memory_order_release);
+  });
 }
 
-JitEvaluator::~JitEvaluator() = default;
+JitEvaluator::~JitEvaluator() {
+  if (tier_) {
+    // The compile stops at its next module boundary; what it finished stays in the cache.
+    tier_->cancel.store(true, std::memory_order_relaxed);
+    tier_->thread.join();
+  }
+}
+
+void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
+  for (Slot& s : slots_) s = Slot{};
+  for (size_t i = 0; i < code->entries().size(); ++i) {
+    const lower::Entry& e = code->entries()[i];
+    if (e.exprId >= slots_.size()) continue;
+    Slot& s = slots_[e.exprId];
+    s.fn = reinterpret_cast<abi::EntryFn>(code->entryAddress(i));
+    s.which = e.which;
+    s.kind = e.kind;
+    s.type = e.type;
+    s.event = e.event;
+    s.scratchBase = e.scratchBase;
+    if (e.rule < model_.rules.size()) s.anchorEvents = &model_.rules[e.rule].anchorEvents;
+  }
+  scratch_.assign(code->scratchSlots(), Value{});
+  // The previous tier's code is unloaded here: nothing runs it any more (one thread calls us).
+  code_ = std::move(code);
+}
+
+// Switches to the background tier's code once it is done (called on the evaluator's thread,
+// between evaluations, so no compiled code of the old tier is running).
+void JitEvaluator::adoptTier() {
+  std::unique_ptr<RuleSetCode> next;
+  std::string error;
+  {
+    std::lock_guard<std::mutex> lock(tier_->mutex);
+    next = std::move(tier_->code);
+    error = std::move(tier_->error);
+  }
+  tier_->thread.join();
+  tier_.reset();
+  if (next) {
+    install(std::move(next));
+  } else if (!error.empty()) {
+    // The fast tier keeps answering correctly; say why it was not replaced.
+    std::fprintf(stderr, "trig: warning: the optimised JIT code could not be built (%s); staying on the fast tier\n",
+                 error.c_str());
+  }
+}
+
+void JitEvaluator::waitForTier() {
+  if (!tier_) return;
+  while (!tier_->done.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  adoptTier();
+}
 
 bool JitEvaluator::compiled(const ast::Expr& e) const { return e.id < slots_.size() && slots_[e.id].fn != nullptr; }
 
@@ -98,13 +174,14 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, con
   ctx.firedAfterSeq = env.firedAfterSeq;
   ctx.failed = 0;
   ctx.history = env.history;
-  ctx.scratch = scratch_.data();
+  ctx.scratch = scratch_.data() + s.scratchBase;
   ctx.fieldCounts = fieldCounts_.data();
   ctx.eventTypes = static_cast<uint32_t>(fieldCounts_.size());
   return true;
 }
 
 bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
   if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject)) return fallback(cond).test(cond, env);
@@ -120,6 +197,7 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
   if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject)) return fallback(e).value(e, env);

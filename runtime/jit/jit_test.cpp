@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 
@@ -275,5 +276,76 @@ TEST_CASE("JIT: rule sets unload and reload in one process") {
     EvalEnv env;
     env.anchor = &e;
     CHECK(both.test(*rule(*c, "lists").conditions.at(0), env));
+  }
+}
+
+TEST_CASE("JIT: rule sets compile in modules of a few rules; a cancelled compile keeps what it finished") {
+  auto c = compileText(kRules);
+  TempDir dir;
+  jit::JitOptions o;
+  o.cacheDir = dir.path.string();
+  o.verify = true;
+  o.chunkRules = 2;
+  std::atomic<bool> cancel{true};
+  CHECK(jit::compileRuleSet(*c, o, &cancel) == nullptr);
+  o.cachedOnly = true;
+  CHECK(jit::compileRuleSet(*c, o) == nullptr);  // nothing was finished, nothing is cached
+  o.cachedOnly = false;
+  auto code = jit::compileRuleSet(*c, o);
+  CHECK(code->stats().chunks == (c->model.rules.size() + 1) / 2);
+  CHECK_FALSE(code->stats().cacheHit);
+  o.cachedOnly = true;
+  auto again = jit::compileRuleSet(*c, o);
+  REQUIRE(again != nullptr);
+  CHECK(again->stats().cacheHit);
+  CHECK(again->entries().size() == code->entries().size());
+
+  // Entries of every module answer, `last` slots included (each module numbers its own).
+  Both both(*c, o);
+  VectorHistory h;
+  h.events.push_back(event(*c, "product_view", 0, {{"product_id", Value::str("p")}, {"category", Value::str("lamps")}}, 1));
+  h.events.push_back(event(*c, "cart_add", 0, {{"product_id", Value::str("p")}, {"price", Value::money(Decimal{20'000'000})}}, 2));
+  h.events.push_back(event(*c, "cart_add", 0, {{"product_id", Value::str("p")}}, 3));
+  EvalEnv env;
+  env.anchor = &h.events.back();
+  env.history = &h;
+  for (const auto* cond : rule(*c, "seen").conditions) CHECK(both.test(*cond, env));
+}
+
+TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the optimised code") {
+  auto c = compileText(kRules);
+  TempDir dir;
+  jit::JitOptions o;
+  o.cacheDir = dir.path.string();
+  o.verify = true;
+  o.tiered = true;
+  o.chunkRules = 3;
+  Event e = event(*c, "visit", 0, {{"page", Value::str("/a")}});
+  EvalEnv env;
+  env.anchor = &e;
+  const ast::Expr& cond = *rule(*c, "lists").conditions.at(0);
+  {
+    Both both(*c, o);
+    CHECK(both.jit.tierPending());
+    CHECK(both.jit.code().find("trig.rule.lists.when.0")->symbol == "trig.rule.lists");  // one function per rule
+    CHECK(both.test(cond, env));
+    both.jit.waitForTier();
+    CHECK_FALSE(both.jit.tierPending());
+    CHECK(both.jit.code().find("trig.rule.lists.when.0")->symbol == "trig.rule.lists.when.0");
+    CHECK(both.test(cond, env));
+  }
+  {
+    // The optimised code is cached now: no tiers.
+    Both both(*c, o);
+    CHECK_FALSE(both.jit.tierPending());
+    CHECK(both.jit.code().stats().cacheHit);
+    CHECK(both.test(cond, env));
+  }
+  {
+    // An evaluator destroyed while its tier compiles cancels it cleanly.
+    jit::JitOptions other = o;
+    other.optLevel = 3;
+    jit::JitEvaluator quick(*c, other);
+    CHECK(quick.tierPending());
   }
 }
