@@ -747,7 +747,9 @@ class Builder {
         props(p->props(), st.props);
       } else if (auto* ev = dynamic_cast<TrigParser::TestEventContext*>(s)) {
         st.kind = ast::TestStmtKind::Event;
-        if (ev->TIMESTAMP()) st.atAbsolute = timestamp(ev->TIMESTAMP());
+        // A timestamp that does not parse was reported; it still counts as absolute, so the
+        // checker does not add "the first event needs an absolute time" to that error.
+        if (ev->TIMESTAMP()) st.atAbsolute = timestamp(ev->TIMESTAMP()).value_or(0);
         if (ev->DURATION()) st.atRelative = duration(ev->DURATION());
         if (!st.atAbsolute && !st.atRelative) st.atRelative = ast::Duration{0, loc(ev->AT())};
         st.event = ident(ev->ident());
