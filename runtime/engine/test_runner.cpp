@@ -143,6 +143,21 @@ std::string describeRecord(const Record& r, const sema::Model& model) {
   return "";
 }
 
+void templatesOf(const std::vector<ast::Step>& steps, std::vector<std::string>& out) {
+  for (const auto& s : steps) {
+    if (s.action == ast::ActionKind::Send) out.push_back(s.templateName.text);
+    for (const auto& v : s.variants) templatesOf(v.steps, out);
+  }
+}
+
+// Whether rule `r` has a step that sends template `t`.
+bool sends(const sema::RuleInfo& r, const std::string& t) {
+  if (r.rule == nullptr) return false;
+  std::vector<std::string> ts;
+  templatesOf(r.rule->steps, ts);
+  return std::find(ts.begin(), ts.end(), t) != ts.end();
+}
+
 }  // namespace
 
 std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const ast::TestDecl*>& tests,
@@ -153,7 +168,15 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
     out.test = test;
     out.name = test->name.value;
     std::vector<Record> records;
+    // Why rules did not fire, to explain a missing send.
+    std::vector<TraceEntry> misses;
     EngineOptions eo;
+    eo.trace = [&](const TraceEntry& t) {
+      using K = TraceEntry::Kind;
+      if (t.kind == K::Cancelled || t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter ||
+          t.kind == K::Replaced)
+        misses.push_back(t);
+    };
     eo.explain = true;
     eo.coverage = coverage;
     eo.sink = [&](const Record& r) { records.push_back(r); };
@@ -191,6 +214,16 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
             happened.push_back(describeRecord(r, c.model));
         if (happened.empty()) {
           msg += ", but no rule sent or tried to send it";
+          for (const auto& t : misses) {
+            if (t.rule >= c.model.rules.size() || !sends(c.model.rules[t.rule], s.templateName.text)) continue;
+            if (s.hasCustomer && t.customer != s.customer.value) continue;
+            msg += fmt::format("\n    {} at {} for \"{}\": {}", c.model.rules[t.rule].name, when(t.time), t.customer, t.text);
+            if (t.loc.valid()) {
+              const SourceFile& f = c.sources.file(t.loc.file);
+              LineCol lc = f.lineCol(t.loc.begin);
+              msg += fmt::format(" ({}:{}:{})", f.path(), lc.line, lc.column);
+            }
+          }
           std::vector<std::string> others;
           for (const auto& r : records)
             if (r.decision == Decision::Send && (!s.hasCustomer || r.customer == s.customer.value))
