@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   addRunCommand(app, action);
   addTestCommand(app, action);
   addExplainCommand(app, action);
+  addDiffCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
