@@ -75,6 +75,7 @@ struct Flow {
   Event anchor;
   uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
   bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
+  TimeMs lastSentAt = INT64_MIN;  // the latest send of this instance that went out
   std::string variant;
   // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
   // index of the next step in each.
@@ -829,6 +830,10 @@ struct Engine::Impl {
       c.window->closes = now + model.settings.arbitration;
       c.window->timer = decisions.schedule(c.window->closes, &c);
     }
+    if (model.settings.arbitration > 0)
+      trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc,
+            fmt::format("{} (step {}) is due: it competes in the arbitration window until {}", ps.ast->templateName.text,
+                        ps.step, formatTimestamp(c.window->closes)));
     c.window->members.push_back(std::move(ps));
   }
 
@@ -907,6 +912,7 @@ struct Engine::Impl {
     ++rs.sends;
     ++rs.variants[ps.variant].sends;
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
+    f.lastSentAt = now;
     if (rule.goalEvent)
       c.sent.push_back(SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
     preempt(c, rule.priority, f.rule);
@@ -940,34 +946,42 @@ struct Engine::Impl {
 
   // ---- goals --------------------------------------------------------------------------------
 
+  // A goal event: it converts the latest send of the rule within D before it (counted once per
+  // send, by variant), and it ends the rule's active flow when it comes within D of the flow's
+  // firing or of its latest send: the customer did what the flow was for, so the flow stops
+  // (`converted`), even when its first send is still pending.
   void goals(Customer& c, const Event& e) {
     for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
       const auto& rule = model.rules[ri];
       if (!rule.goalEvent || *rule.goalEvent != e.type || rule.rule == nullptr || !rule.rule->goal) continue;
-      // The latest send of the rule that this event converts: within D after it.
+      const ast::EventRef& goalRef = *rule.rule->goal->event;
       SentLog* hit = nullptr;
       for (auto it = c.sent.rbegin(); it != c.sent.rend(); ++it) {
         if (it->rule != ri || it->time > e.time) continue;
         if (e.time - it->time > rule.goalWithin) break;
         if (it->converted) continue;
-        if (!refMatches(*rule.rule->goal->event, e, &it->flow->anchor, c)) continue;
+        if (!refMatches(goalRef, e, &it->flow->anchor, c)) continue;
         hit = &*it;
         break;
       }
-      if (hit == nullptr) continue;
-      for (auto& s : c.sent)
-        if (s.flow == hit->flow) s.converted = true;
-      auto& rs = stats.rules[ri];
-      ++rs.conversions;
-      ++rs.variants[hit->variant].conversions;
-      trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
-            fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e), hit->templateName,
-                        formatTimestamp(hit->time), hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
+      if (hit != nullptr) {
+        for (auto& s : c.sent)
+          if (s.flow == hit->flow) s.converted = true;
+        auto& rs = stats.rules[ri];
+        ++rs.conversions;
+        ++rs.variants[hit->variant].conversions;
+        trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
+              fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e), hit->templateName,
+                          formatTimestamp(hit->time), hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
+      }
       Flow* active = activeFlow(c, ri);
-      if (active != nullptr && active == hit->flow.get())
-        cancelFlow(*active, Reason::Converted,
-                   fmt::format("the goal was reached: {} within {} of a send", anchorName(e),
-                               formatDuration(rule.goalWithin)));
+      if (active == nullptr) continue;
+      TimeMs since = std::max(active->firedAt, active->lastSentAt);
+      if (e.time - since > rule.goalWithin) continue;
+      if (hit == nullptr && !refMatches(goalRef, e, &active->anchor, c)) continue;
+      cancelFlow(*active, Reason::Converted,
+                 fmt::format("the goal was reached: {} within {} of the {}", anchorName(e), formatDuration(rule.goalWithin),
+                             active->lastSentAt == INT64_MIN ? "firing" : "last send"));
     }
   }
 
