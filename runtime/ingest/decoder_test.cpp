@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+
 #include "runtime/ingest/test_model.h"
 
 using namespace trig;
@@ -444,4 +447,84 @@ TEST_CASE("literalValue converts declaration defaults") {
   list->items = {const_cast<ast::Expr*>(tm.strLit("a")), const_cast<ast::Expr*>(tm.strLit("b"))};
   CHECK(ingest::literalValue(*list, Type::listOf(TypeKind::String))->list.size() == 2);
   CHECK_FALSE(ingest::literalValue(*list, Type::listOf(TypeKind::Int)));
+}
+
+TEST_CASE("decoder: fuzzed lines never crash, and malformed JSON is always reported as such") {
+  Fixture f;
+  const std::vector<std::string> seeds = {
+      kCartAdd,
+      R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"email":"a@b","firstName":"A","tags":["x"],"subscribed":true,"score":1.5,"x":{"y":[1]}}})",
+      R"({"event":"Order Completed","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":{"total":12.5,"items":["a","b"],"placedAt":"2026-01-01T09:00:00Z","rating":2e1,"gift":false,"wait":"15m","scores":[1,2]}})",
+  };
+  std::mt19937 rng(777);
+  const std::string alphabet = "{}[]\",:\\ -.eE019tfnul\x01\xc3\xa9\xff";
+  int accepted = 0, rejected = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string s = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 2);
+    for (int k = 0; k < edits && !s.empty(); ++k) {
+      const size_t pos = rng() % s.size();
+      switch (rng() % 4) {
+        case 0: s[pos] = alphabet[rng() % alphabet.size()]; break;
+        case 1: s.erase(pos, 1); break;
+        case 2: s.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+        case 3: s.resize(pos); break;
+      }
+    }
+    const bool valid = nlohmann::json::accept(s.begin(), s.end());
+    const bool ok = f.decoder.decode(s, f.e, f.reason);
+    if (ok) {
+      ++accepted;
+      if (!valid) FAIL_CHECK("decoded malformed JSON: " << s);
+    } else {
+      ++rejected;
+      if (!valid && !s.starts_with("\xef\xbb\xbf") && !s.empty() &&
+          !f.reason.starts_with("malformed JSON"))
+        FAIL_CHECK("malformed JSON not reported as such: " << s << " -> " << f.reason);
+      if (f.reason.empty()) FAIL_CHECK("no reason for: " << s);
+    }
+  }
+  // The mutations must exercise both outcomes.
+  CHECK(accepted > 100);
+  CHECK(rejected > 100);
+}
+
+TEST_CASE("decoder: member order does not change the outcome") {
+  Fixture f;
+  const std::string ts = R"("timestamp":"2026-01-01T10:00:00Z")";
+  // Properties decoded in the first pass, then the event name repeated: the last one counts.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"url":"/x"},"event":"page_view"})"),
+                  f.reason);
+  CHECK(f.e.name == "page_view");
+  CHECK(f.field("url") == Value::str("/x"));
+  // A type error for the first event name does not count for the second.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"product_id":5,"url":"/y"},"event":"page_view"})"),
+                  f.reason);
+  CHECK(f.field("url") == Value::str("/y"));
+  // ... and is reported when the event stays.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":5},"messageId":"m"})") ==
+        "property 'product_id' of event 'cart_add' must be string, got number");
+  // A later "type":"identify" makes the properties irrelevant.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"product_id":5},"type":"identify","traits":{"vip":true}})"),
+                  f.reason);
+  CHECK(f.e.kind == Event::Kind::Identify);
+  CHECK(f.e.traits.size() == 1);
+  // A repeated "properties": the last one counts.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"product_id":5},"properties":{"product_id":"p"}})"),
+                  f.reason);
+  CHECK(f.field("product_id") == Value::str("p"));
+  // Malformed JSON after a type error is still malformed JSON.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":5,"x":[}})")
+            .starts_with("malformed JSON"));
+  // Properties first, event after: the same result as the usual order.
+  REQUIRE(f.decode(R"({"properties":{"productId":"p1","price":1.5},"event":"cart_add","userId":"c1",)" +
+                   ts + "}"));
+  CHECK(f.field("product_id") == Value::str("p1"));
+  CHECK(f.field("price").m.units == 1'500'000);
 }
