@@ -65,6 +65,18 @@ using StepList = std::vector<ast::Step>;
 
 struct Customer;
 
+// What the engine keeps of an anchor: what conditions and templates read (type, time, fields,
+// input order), not the identity strings the customer's state already has.
+Event anchorCopy(const Event& e) {
+  Event a;
+  a.kind = e.kind;
+  a.type = e.type;
+  a.time = e.time;
+  a.seq = e.seq;
+  a.fields = e.fields;
+  return a;
+}
+
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
   uint64_t id = 0;
@@ -125,9 +137,10 @@ struct Customer {
     TimerHandle timer;
   };
   std::optional<Window> window;
-  policy::RollingWindow cap;
+  // Allocated on first use: most customers never get a send, and an empty window is not free.
+  std::unique_ptr<policy::RollingWindow> cap;
   std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
-  std::deque<SentLog> sent;  // sends still inside the longest goal window
+  std::vector<SentLog> sent;  // sends still inside the longest goal window, oldest first
 };
 
 struct Timer {
@@ -462,7 +475,7 @@ struct Engine::Impl {
     }
     Customer::Idle p;
     p.rule = ri;
-    p.anchor = e;
+    p.anchor = anchorCopy(e);
     p.timer = timers.schedule(e.time + *rule.idle, Timer{Timer::Kind::Idle, &c, ri});
     trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc,
           fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})", anchorName(e),
@@ -549,7 +562,7 @@ struct Engine::Impl {
     f->customer = &c;
     f->firedAt = now;
     f->firedAfterSeq = firedAfterSeq;
-    f->anchor = anchor;
+    f->anchor = anchorCopy(anchor);
     f->pos.emplace_back(&ar.steps, 0);
     c.flows.push_back(f);
     trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc,
@@ -876,9 +889,9 @@ struct Engine::Impl {
       return;
     }
     if (const auto& cap = model.settings.cap) {
-      if (!c.cap.allows(now, cap->count, cap->per)) {
+      if (c.cap && !c.cap->allows(now, cap->count, cap->per)) {
         suppress(ps, Reason::FrequencyCap,
-                 fmt::format("the customer already got {} message(s) within {}", c.cap.count(now, cap->per),
+                 fmt::format("the customer already got {} message(s) within {}", c.cap->count(now, cap->per),
                              formatDuration(cap->per)));
         decided(ps, Reason::FrequencyCap);
         return;
@@ -905,7 +918,10 @@ struct Engine::Impl {
     r.detail = fmt::format("sent {}", ps.ast->templateName.text);
     emit(std::move(r));
     const auto& rule = model.rules[f.rule];
-    if (const auto& cap = model.settings.cap) c.cap.record(now, cap->per, cap->count);
+    if (const auto& cap = model.settings.cap) {
+      if (!c.cap) c.cap = std::make_unique<policy::RollingWindow>();
+      c.cap->record(now, cap->per, cap->count);
+    }
     if (ps.step == 1 && rule.rule->limit)
       limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
     auto& rs = stats.rules[f.rule];
@@ -986,7 +1002,9 @@ struct Engine::Impl {
   }
 
   void pruneSent(Customer& c) {
-    while (!c.sent.empty() && c.sent.front().time < now - longestGoal) c.sent.pop_front();
+    size_t stale = 0;
+    while (stale < c.sent.size() && c.sent[stale].time < now - longestGoal) ++stale;
+    if (stale > 0) c.sent.erase(c.sent.begin(), c.sent.begin() + static_cast<std::ptrdiff_t>(stale));
   }
 
   // ---- timers -------------------------------------------------------------------------------
