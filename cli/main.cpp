@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   addTestCommand(app, action);
   addExplainCommand(app, action);
   addDiffCommand(app, action);
+  addCompileCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
