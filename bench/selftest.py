@@ -96,6 +96,44 @@ def check_trig_record_counting(t: Tally, tmp: str) -> None:
     t.check("trig records: firings are first-step sends and suppressions", got == {"a": 2}, str(got))
 
 
+def check_baseline_reader(t: Tally, tmp: str) -> None:
+    """The baseline's JSON reader on shapes the generator never writes: keys in another order,
+    camelCase keys, escapes, nulls, extra and nested properties, numbers as integers."""
+    lines = [
+        '{"properties":{"productId":"p1","category":"sh\\u006fes","price":120},"event":"product_view",'
+        '"userId":"c1","timestamp":"2026-01-01T00:00:00Z"}',
+        '{"type":"track","event":"product_view","userId":"c1","timestamp":"2026-01-01T00:00:01.5Z",'
+        '"properties":{"product_id":"p1","extra":{"a":[1,2,{"b":null}]},"category":"shoes","price":99.5}}',
+        '{"event":"product_view","userId":"c\\"2","timestamp":"2026-01-01T01:00:02+01:00",'
+        '"properties":{"product_id":"p1","category":null,"price":150.00}}',
+        '{"event":"cart_add","userId":"c2","timestamp":"2026-01-01T00:00:03Z",'
+        '"properties":{"product_id":"p1","quantity":2,"cartValue":"12"}}',
+    ]
+    path = os.path.join(tmp, "shapes.jsonl")
+    with open(path, "w") as f:
+        f.write("\n".join(lines[:3]) + "\n")
+    rules = [workload.Rule("shoes", "product_view", (workload.Cmp("category", "==", "shoes"),)),
+             workload.Rule("dear", "product_view", (workload.Cmp("price", ">=", workload.Money(10000)),)),
+             workload.Rule("absent", "product_view", (workload.Cmp("category", "!=", "bags"),))]
+    expected = run_reference(rules, open(path))["fired"]
+    t.check("baseline reader: the reference reads the shapes", expected == {"shoes": 2, "dear": 2, "absent": 2},
+            str(expected))
+    cpp = CppBaseline(os.path.join(tmp, "cpp-shapes"))
+    try:
+        cpp.prepare(rules, os.path.join(tmp, "shapes"))
+        got = cpp.run(path, 3).fired
+        t.check("baseline reader: order, camelCase, escapes, nulls, nesting", got == expected, str(got))
+        with open(path, "a") as f:
+            f.write(lines[3] + "\n")  # a string where money is declared: invalid
+        try:
+            cpp.run(path, 3)
+            t.check("baseline reader: rejects a string where money is declared", False, "accepted")
+        except EngineError as e:
+            t.check("baseline reader: rejects a string where money is declared", "exited 1" in str(e), str(e))
+    except EngineError as e:
+        t.check("baseline reader", False, str(e))
+
+
 def workloads(tmp: str) -> list[tuple[str, list, str, int]]:
     """(name, rules, stream path, events)."""
     s = StreamSpec("selftest", 4000, 120, seed=3, span_ms=30 * MS_DAY)
@@ -122,6 +160,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="trig-bench-selftest-") as tmp:
         check_generator(t, tmp)
         check_trig_record_counting(t, tmp)
+        check_baseline_reader(t, tmp)
         cpp = CppBaseline(os.path.join(tmp, "cpp"))
         peers = [Clips(lambda path, n: _facts(path, n)), JsonRulesEngine()]
         if args.trig:

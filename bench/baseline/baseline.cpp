@@ -67,6 +67,7 @@ struct Ev {
   uint32_t present = 0;  // bit per Field
   std::string_view s[F_STRING_END];
   int64_t n[kNumFields];  // money in millionths, int as is
+  uint32_t product = 0;   // interned product_id, when a rule counts views
   bool has(Field f) const { return (present >> f) & 1u; }
   std::string_view str(Field f) const { return s[f]; }
   int64_t num(Field f) const { return n[f - F_STRING_END]; }
@@ -102,20 +103,29 @@ const TypeSpec kTypes[T_COUNT] = {
 };
 
 Field fieldByName(std::string_view k) {
-  static const std::pair<std::string_view, Field> names[] = {
-      {"url", F_URL},           {"title", F_TITLE},           {"category", F_CATEGORY},
-      {"product_id", F_PRODUCT_ID}, {"product_name", F_PRODUCT_NAME}, {"order_id", F_ORDER_ID},
-      {"message_id", F_MESSAGE_ID}, {"rule", F_RULE},             {"price", F_PRICE},
-      {"cart_value", F_CART_VALUE}, {"revenue", F_REVENUE},        {"quantity", F_QUANTITY}};
-  for (const auto& [n, f] : names)
-    if (n == k) return f;
-  return F_UNKNOWN;
+  switch (k.size()) {
+    case 3: return k == "url" ? F_URL : F_UNKNOWN;
+    case 4: return k == "rule" ? F_RULE : F_UNKNOWN;
+    case 5: return k == "title" ? F_TITLE : k == "price" ? F_PRICE : F_UNKNOWN;
+    case 7: return k == "revenue" ? F_REVENUE : F_UNKNOWN;
+    case 8: return k == "category" ? F_CATEGORY : k == "order_id" ? F_ORDER_ID : k == "quantity" ? F_QUANTITY : F_UNKNOWN;
+    case 10:
+      return k == "product_id" ? F_PRODUCT_ID : k == "message_id" ? F_MESSAGE_ID : k == "cart_value" ? F_CART_VALUE : F_UNKNOWN;
+    case 12: return k == "product_name" ? F_PRODUCT_NAME : F_UNKNOWN;
+    default: return F_UNKNOWN;
+  }
 }
 
 int typeByName(std::string_view k) {
-  for (int i = 0; i < T_COUNT; ++i)
-    if (kTypes[i].name == k) return i;
-  return -1;
+  switch (k.size()) {
+    case 8: return k == "cart_add" ? T_CART_ADD : -1;
+    case 9: return k == "page_view" ? T_PAGE_VIEW : k == "purchased" ? T_PURCHASED : -1;
+    case 10: return k == "email_open" ? T_EMAIL_OPEN : -1;
+    case 11: return k == "email_click" ? T_EMAIL_CLICK : -1;
+    case 12: return k == "product_view" ? T_PRODUCT_VIEW : -1;
+    case 14: return k == "checkout_start" ? T_CHECKOUT_START : -1;
+    default: return -1;
+  }
 }
 
 // --- Customers -----------------------------------------------------------------------------
@@ -133,56 +143,60 @@ struct Cust {
   uint32_t gen[8] = {};  // per idle rule: bumped when a pending evaluation is cancelled or replaced
 };
 
-// Open addressing, linear probing: string -> dense index.
+// Open addressing, linear probing: string -> dense index. A slot is 8 bytes (the high half of
+// the key's hash as a tag, and the index), so that the table of a million customers stays small.
 class Interner {
  public:
   uint32_t intern(std::string_view key, bool& added) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    uint64_t h = hash(key);
-    size_t mask = slots_.size() - 1;
+    if ((keys_.size() + 1) * 2 > slots_.size()) grow();
+    const uint64_t h = hash(key);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    const size_t mask = slots_.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.index == kEmpty) {
-        s.hash = h;
-        s.index = static_cast<uint32_t>(keys_.size());
+        s = Slot{tag, static_cast<uint32_t>(keys_.size())};
         keys_.emplace_back(key);
-        ++size_;
         added = true;
         return s.index;
       }
-      if (s.hash == h && keys_[s.index] == key) {
+      if (s.tag == tag && keys_[s.index] == key) {
         added = false;
         return s.index;
       }
     }
   }
-  size_t size() const { return size_; }
+  size_t size() const { return keys_.size(); }
 
  private:
   static constexpr uint32_t kEmpty = 0xffffffffu;
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t tag = 0;
     uint32_t index = kEmpty;
   };
   static uint64_t hash(std::string_view k) {
+    // FNV-1a over the bytes, then murmur's finaliser: the low bits index the table, and ids
+    // such as "c123" and "c124" must not land next to each other (linear probing clusters).
     uint64_t h = 0xcbf29ce484222325ull;
     for (unsigned char ch : k) h = (h ^ ch) * 0x100000001b3ull;
-    return h ^ (h >> 29);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
   }
   void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
-    size_t mask = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (s.index == kEmpty) continue;
-      size_t i = s.hash & mask;
+    slots_.assign(slots_.empty() ? 1024 : slots_.size() * 2, Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t idx = 0; idx < keys_.size(); ++idx) {
+      const uint64_t h = hash(keys_[idx]);
+      size_t i = h & mask;
       while (slots_[i].index != kEmpty) i = (i + 1) & mask;
-      slots_[i] = s;
+      slots_[i] = Slot{static_cast<uint32_t>(h >> 32), idx};
     }
   }
   std::vector<Slot> slots_;
   std::vector<std::string> keys_;
-  size_t size_ = 0;
 };
 
 Interner customers;
@@ -215,9 +229,7 @@ void recordView(Cust& c, uint32_t product, int64_t t, int64_t window) {
 }
 
 // The number of views of `product` in [t - window, t], counted up to the ring size.
-int viewsWithin(const Cust& c, std::string_view productId, int64_t t, int64_t window) {
-  bool added = false;
-  uint32_t product = products.intern(productId, added);
+[[maybe_unused]] int viewsWithin(const Cust& c, uint32_t product, int64_t t, int64_t window) {
   for (const ViewHist& v : c.views) {
     if (v.product != product) continue;
     int n = 0;
@@ -229,7 +241,7 @@ int viewsWithin(const Cust& c, std::string_view productId, int64_t t, int64_t wi
   return 0;
 }
 
-bool purchasedWithin(const Cust& c, int64_t t, int64_t window) {
+[[maybe_unused]] bool purchasedWithin(const Cust& c, int64_t t, int64_t window) {
   return c.lastPurchase >= t - window && c.lastPurchase <= t;
 }
 
@@ -295,6 +307,13 @@ struct Parser {
     ws();
     if (p >= end || *p != '"') return false;
     const char* s = ++p;
+    const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+    if (q && !std::memchr(p, '\\', static_cast<size_t>(q - p))) {
+      p = q;
+      out = {s, static_cast<size_t>(p - s)};
+      ++p;
+      return true;
+    }
     while (p < end && *p != '"' && *p != '\\') ++p;
     if (p < end && *p == '"') {
       out = {s, static_cast<size_t>(p - s)};
@@ -485,15 +504,56 @@ Field propertyField(std::string_view k, std::string& tmp) {
   return fieldByName(tmp);
 }
 
-// Decodes one line into `e`. Returns false for an invalid event (counted, never processed).
+// The properties object of an event of type `t`, into `ev`. False when it is malformed or a
+// declared field has the wrong type (the event is then invalid).
+bool decodeProperties(Parser& Q, int t, Ev& ev) {
+  uint32_t declared = 0;
+  for (const auto& f : kTypes[t].fields) declared |= 1u << f.field;
+  if (!Q.lit('{')) return false;
+  if (Q.lit('}')) return true;
+  std::string tmp;
+  do {
+    std::string_view k;
+    if (!Q.str(k) || !Q.lit(':')) return false;
+    Field f = propertyField(k, tmp);
+    if (f == F_UNKNOWN || !((declared >> f) & 1u)) {
+      if (!Q.skip()) return false;
+      continue;
+    }
+    Q.ws();
+    if (Q.p < Q.end && Q.p[0] == 'n') {  // null: absent
+      if (!Q.skip()) return false;
+      continue;
+    }
+    if (f < F_STRING_END) {
+      if (!Q.str(ev.s[f])) return false;  // a number where a string is declared: invalid
+    } else {
+      int64_t milli, whole;
+      bool integral;
+      if (!Q.number(milli, whole, integral)) return false;
+      if (f == F_QUANTITY) {
+        if (!integral) return false;
+        ev.n[f - F_STRING_END] = whole;
+      } else {
+        ev.n[f - F_STRING_END] = milli;
+      }
+    }
+    ev.present |= 1u << f;
+  } while (Q.lit(','));
+  return Q.lit('}');
+}
+
+// Decodes one line into `ev`. Returns false for an invalid event (counted, never processed).
 bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
   Parser P{b, e, scratch};
   scratch[0].clear();
   // Decoded strings are never longer than the line: no reallocation moves a decoded view.
   scratch[0].reserve(static_cast<size_t>(e - b));
   std::string_view type = "track", event, user, ts;
-  bool haveProps = false;
-  const char* propsBegin = nullptr;
+  const char* propsBegin = nullptr;  // properties seen before the event name: decoded after
+  bool propsDone = false;
+  int t = -1;
+  ev.present = 0;
   if (!P.lit('{')) return false;
   if (!P.lit('}')) {
     do {
@@ -501,13 +561,20 @@ bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
       if (!P.str(k) || !P.lit(':')) return false;
       if (k == "properties") {
         P.ws();
-        propsBegin = P.p;
-        haveProps = true;
-        if (!P.skip()) return false;
-      } else if (k == "type" || k == "event" || k == "userId" || k == "timestamp") {
+        if (t >= 0) {
+          if (!decodeProperties(P, t, ev)) return false;
+          propsDone = true;
+        } else {
+          propsBegin = P.p;
+          if (!P.skip()) return false;
+        }
+      } else if (k == "event") {
+        if (!P.str(event)) return false;
+        t = typeByName(event);
+      } else if (k == "type" || k == "userId" || k == "timestamp") {
         std::string_view v;
         if (!P.str(v)) return false;
-        (k == "type" ? type : k == "event" ? event : k == "userId" ? user : ts) = v;
+        (k == "type" ? type : k == "userId" ? user : ts) = v;
       } else if (!P.skip()) {
         return false;
       }
@@ -515,51 +582,14 @@ bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
     if (!P.lit('}')) return false;
   }
   if (type != "track") return false;  // the workloads send no identify calls
-  int t = typeByName(event);
   if (t < 0 || user.empty() || !parseTime(ts, ev.time)) return false;
   ev.type = static_cast<EventType>(t);
   ev.customer = user;
-  ev.present = 0;
-  const TypeSpec& spec = kTypes[t];
-  uint32_t declared = 0;
-  for (const auto& f : spec.fields) declared |= 1u << f.field;
-  if (haveProps) {
+  if (!propsDone && propsBegin) {
     Parser Q{propsBegin, e, scratch};
-    if (!Q.lit('{')) return false;
-    std::string tmp;
-    if (!Q.lit('}')) {
-      do {
-        std::string_view k;
-        if (!Q.str(k) || !Q.lit(':')) return false;
-        Field f = propertyField(k, tmp);
-        if (f == F_UNKNOWN || !((declared >> f) & 1u)) {
-          if (!Q.skip()) return false;
-          continue;
-        }
-        Q.ws();
-        if (Q.p < Q.end && Q.p[0] == 'n') {  // null: absent
-          if (!Q.skip()) return false;
-          continue;
-        }
-        if (f < F_STRING_END) {
-          if (!Q.str(ev.s[f])) return false;  // a number where a string is declared: invalid
-        } else {
-          int64_t milli, whole;
-          bool integral;
-          if (!Q.number(milli, whole, integral)) return false;
-          if (f == F_QUANTITY) {
-            if (!integral) return false;
-            ev.n[f - F_STRING_END] = whole;
-          } else {
-            ev.n[f - F_STRING_END] = milli;
-          }
-        }
-        ev.present |= 1u << f;
-      } while (Q.lit(','));
-      if (!Q.lit('}')) return false;
-    }
+    if (!decodeProperties(Q, t, ev)) return false;
   }
-  for (const auto& f : spec.fields)
+  for (const auto& f : kTypes[t].fields)
     if (f.required && !ev.has(f.field)) return false;
   return true;
 }
@@ -630,10 +660,8 @@ int main(int argc, char** argv) {
         if (ev.type == T_PURCHASED) c.lastPurchase = ev.time;
       }
       if constexpr (kNeedViews) {
-        if (ev.type == T_PRODUCT_VIEW) {
-          uint32_t product = products.intern(ev.str(F_PRODUCT_ID), added);
-          recordView(c, product, ev.time, kViewWindow);
-        }
+        if (ev.has(F_PRODUCT_ID)) ev.product = products.intern(ev.str(F_PRODUCT_ID), added);
+        if (ev.type == T_PRODUCT_VIEW) recordView(c, ev.product, ev.time, kViewWindow);
       }
       if constexpr (kIdleCount > 0) {
         if (!kTypes[ev.type].passive && c.armed) {

@@ -115,7 +115,7 @@ def _cpp_filters(r: Rule) -> str:
 def _cpp_state(r: Rule, t: str) -> str:
     conds = []
     if r.count_min:
-        conds.append(f"e.has(F_PRODUCT_ID) && viewsWithin(c, e.str(F_PRODUCT_ID), {t}, "
+        conds.append(f"e.has(F_PRODUCT_ID) && viewsWithin(c, e.product, {t}, "
                      f"{r.count_days} * kMsDay) >= {r.count_min}")
     if r.unless_purchased_days:
         conds.append(f"!purchasedWithin(c, {t}, {r.unless_purchased_days} * kMsDay)")

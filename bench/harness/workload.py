@@ -434,7 +434,8 @@ def parse_line(line: str) -> tuple[str, str, int, dict]:
     fields = EVENT_FIELDS[et]
     props = {}
     for k, v in obj.get("properties", {}).items():
-        if k not in fields:
+        k = _snake(k)
+        if k not in fields or v is None:
             continue
         t = fields[k][0]
         if t == "money":
@@ -442,6 +443,11 @@ def parse_line(line: str) -> tuple[str, str, int, dict]:
         else:
             props[k] = v
     return et, obj["userId"], parse_ts(obj["timestamp"]), props
+
+
+def _snake(key: str) -> str:
+    """camelCase property keys match snake_case fields (spec section 8)."""
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in key)
 
 
 def _cents(v) -> int:
@@ -452,8 +458,7 @@ def _cents(v) -> int:
 
 
 def parse_ts(text: str) -> int:
-    """RFC 3339 as the generator writes it (UTC, optional milliseconds) -> ms since the epoch."""
+    """RFC 3339 -> ms since the epoch."""
     import datetime
-    base, _, frac = text.rstrip("Z").partition(".")
-    dt = datetime.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
-    return int(dt.timestamp()) * 1000 + (int((frac + "000")[:3]) if frac else 0)
+    dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    return (dt - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(milliseconds=1)
