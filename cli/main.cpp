@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "trig 0.1.0");
   Action action;
   addCheckCommand(app, action);
+  addRunCommand(app, action);
+  addTestCommand(app, action);
+  addExplainCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,6 +3,7 @@
 // or the JIT (compiler/lower + runtime/jit). The runtime builds an EvalEnv for one customer at
 // one instant and asks an Evaluator whether a condition holds or what an expression's value is.
 #include <functional>
+#include <vector>
 
 #include "compiler/ast/ast.h"
 #include "compiler/interp/value.h"
@@ -20,6 +21,18 @@ class History {
   // order for equal stamps), until `f` returns false.
   virtual void forEach(uint32_t type, TimeMs from, TimeMs to,
                        const std::function<bool(const Event&)>& f) const = 0;
+  // The same, newest first (`last(E)`). The default collects forEach's events and walks them
+  // backwards; the runtime's state overrides it with a direct reverse walk.
+  virtual void forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
+                                  const std::function<bool(const Event&)>& f) const {
+    std::vector<const Event*> seen;
+    forEach(type, from, to, [&](const Event& e) {
+      seen.push_back(&e);
+      return true;
+    });
+    for (auto it = seen.rbegin(); it != seen.rend(); ++it)
+      if (!f(**it)) return;
+  }
 };
 
 struct EvalEnv {
@@ -30,6 +43,10 @@ struct EvalEnv {
   // Step conditions: an event term without a window means "since the rule fired", i.e. in
   // [firedAt, now]. Unset (INT64_MIN) at rule level.
   TimeMs firedAt = INT64_MIN;
+  // Of the events stamped exactly `firedAt`, only those with Event::seq > firedAfterSeq happened
+  // after the firing (the anchor of a rule without `idle` and the events before it did not).
+  // -1: all of them (a firing by a timer comes before the events stamped at its instant).
+  int64_t firedAfterSeq = -1;
   const Event* subject = nullptr;            // inside E(filter): the E being tested
   // Template/step bindings (`with name = expr`), when evaluating inside a send.
   const std::vector<std::pair<std::string, Value>>* bindings = nullptr;

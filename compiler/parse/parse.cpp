@@ -90,6 +90,13 @@ bool isContextualKeyword(size_t t) {
   }
 }
 
+// A stray character, quoted when printable and shown as a byte value otherwise (binary junk).
+std::string describeBadChar(const std::string& text) {
+  auto c = static_cast<unsigned char>(text.empty() ? 0 : text[0]);
+  if (c >= 0x21 && c < 0x7f) return "unexpected character '" + text + "'";
+  return fmt::format("unexpected byte 0x{:02x}", c);
+}
+
 bool isReservedWord(size_t t) { return t >= TrigParser::WHEN && t <= TrigParser::LAST; }
 
 // Turns ANTLR's syntax errors into one diagnostic per declaration, in words.
@@ -139,10 +146,13 @@ class ErrorListener : public antlr4::BaseErrorListener {
       }
     }
     std::string found = type == Token::EOF ? "the declaration ends here"
-                        : type == TrigParser::BAD_CHAR ? "unexpected character '" + text + "'"
+                        : type == TrigParser::BAD_CHAR ? describeBadChar(text)
                                                        : "unexpected '" + text + "'";
     std::string msg = found;
-    if (!expected.empty() && expected.size() <= 8) {
+    if (tok->getTokenIndex() == 0 && type != Token::EOF) {
+      // Nothing of a declaration parsed yet: say what may begin one.
+      msg += "; expected a declaration (event, customer, template, settings, trigger, when, test or import)";
+    } else if (!expected.empty() && expected.size() <= 8) {
       msg += "; expected ";
       for (size_t i = 0; i < expected.size(); ++i) {
         if (i > 0) msg += i + 1 == expected.size() ? " or " : ", ";
@@ -152,11 +162,42 @@ class ErrorListener : public antlr4::BaseErrorListener {
       msg += "; expected a value or a condition";
     }
     auto b = diags_.add(DiagKind::SyntaxError, loc, msg);
-    if (wantsName && isReservedWord(type))
+    if (wantsName && isReservedWord(type)) {
       b.help("'" + text + "' is a reserved word of the language; choose another name");
+    } else if (type == TrigParser::OR && std::find(expected.begin(), expected.end(), "'and'") != expected.end()) {
+      b.help("after `when ...`, each `and` term is one condition: put an `or` in parentheses, "
+             "as in `and (price > 10 or quantity > 2)`");
+    } else if (type == Token::EOF && std::find(expected.begin(), expected.end(), "'send'") != expected.end()) {
+      b.help("a rule ends with what it does, such as `send cart_reminder`");
+    }
+    if (parser != nullptr) noteUnclosed(b, *parser, tok, expected);
   }
 
  private:
+  // When a closing bracket is expected, points at the bracket that is still open.
+  void noteUnclosed(DiagEngine::Builder& b, antlr4::Parser& parser, Token* tok,
+                    const std::vector<std::string>& expected) {
+    auto* stream = parser.getTokenStream();
+    if (stream == nullptr) return;
+    std::vector<Token*> open;
+    for (size_t i = 0; i < tok->getTokenIndex() && i < stream->size(); ++i) {
+      Token* t = stream->get(i);
+      switch (t->getType()) {
+        case TrigParser::LPAREN: case TrigParser::LBRACE: case TrigParser::LBRACK: open.push_back(t); break;
+        case TrigParser::RPAREN: case TrigParser::RBRACE: case TrigParser::RBRACK:
+          if (!open.empty()) open.pop_back();
+          break;
+        default: break;
+      }
+    }
+    if (open.empty()) return;
+    Token* o = open.back();
+    std::string closer = o->getType() == TrigParser::LPAREN ? "')'" : o->getType() == TrigParser::LBRACE ? "'}'" : "']'";
+    if (std::find(expected.begin(), expected.end(), closer) == expected.end()) return;
+    b.note(Loc{id_, static_cast<uint32_t>(o->getStartIndex()), static_cast<uint32_t>(o->getStopIndex() + 1)},
+           "this '" + o->getText() + "' is not closed");
+  }
+
   void reportBadNumber(const std::string& text, Loc loc) {
     size_t digits = 0;
     while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
@@ -747,7 +788,9 @@ class Builder {
         props(p->props(), st.props);
       } else if (auto* ev = dynamic_cast<TrigParser::TestEventContext*>(s)) {
         st.kind = ast::TestStmtKind::Event;
-        if (ev->TIMESTAMP()) st.atAbsolute = timestamp(ev->TIMESTAMP());
+        // A timestamp that does not parse was reported; it still counts as absolute, so the
+        // checker does not add "the first event needs an absolute time" to that error.
+        if (ev->TIMESTAMP()) st.atAbsolute = timestamp(ev->TIMESTAMP()).value_or(0);
         if (ev->DURATION()) st.atRelative = duration(ev->DURATION());
         if (!st.atAbsolute && !st.atRelative) st.atRelative = ast::Duration{0, loc(ev->AT())};
         st.event = ident(ev->ident());
@@ -792,6 +835,14 @@ std::vector<size_t> declarationStarts(const std::vector<Token*>& toks) {
   int depth = 0;
   for (size_t i = 0; i < toks.size(); ++i) {
     size_t t = toks[i]->getType();
+    // These words only ever begin a declaration: seen inside brackets, the brackets before them
+    // were left open, and the declaration that left them open ends here.
+    bool topLevelOnly = t == TrigParser::IMPORT || t == TrigParser::EVENT || t == TrigParser::TEMPLATE ||
+                        t == TrigParser::SETTINGS || t == TrigParser::TRIGGER || t == TrigParser::TEST ||
+                        (t == TrigParser::CUSTOMER && i + 1 < toks.size() &&
+                         toks[i + 1]->getType() == TrigParser::LBRACE) ||
+                        (t == TrigParser::WHEN && (i == 0 || toks[i - 1]->getType() != TrigParser::COLON));
+    if (depth > 0 && topLevelOnly) depth = 0;
     if (depth == 0) {
       bool start = false;
       switch (t) {
@@ -865,7 +916,33 @@ ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, Diag
   for (size_t k = 0; k < starts.size(); ++k) {
     size_t b = starts[k];
     size_t e = k + 1 < starts.size() ? starts[k + 1] : toks.size();
-    if (!checkNesting(toks, b, e, id, diags)) continue;
+    // Remembers the name of a declaration that is dropped for a syntax error.
+    auto dropped = [&] {
+      size_t kw = toks[b]->getType();
+      const char* keyword = kw == TrigParser::EVENT ? "event" : kw == TrigParser::TEMPLATE ? "template"
+                            : kw == TrigParser::TRIGGER ? "trigger" : nullptr;
+      if (keyword != nullptr && b + 1 < e && toks[b + 1]->getType() == TrigParser::IDENT)
+        file.unparsed.push_back({keyword, toks[b + 1]->getText()});
+    };
+    if (!checkNesting(toks, b, e, id, diags)) {
+      dropped();
+      continue;
+    }
+    // A string without its closing quote swallows what follows; whatever syntax error comes
+    // next is a consequence, so the string is what gets reported.
+    auto unterminated = std::find_if(toks.begin() + static_cast<std::ptrdiff_t>(b),
+                                     toks.begin() + static_cast<std::ptrdiff_t>(e), [](Token* t) {
+                                       return t->getType() == TrigParser::UNTERMINATED_STRING;
+                                     });
+    if (unterminated != toks.begin() + static_cast<std::ptrdiff_t>(e)) {
+      Token* t = *unterminated;
+      diags.report(DiagKind::UnterminatedString,
+                   Loc{id, static_cast<uint32_t>(t->getStartIndex()), static_cast<uint32_t>(t->getStopIndex() + 1)},
+                   "missing closing quote of this string")
+          .help("strings end on the line they start; write \\n for a line break");
+      dropped();
+      continue;
+    }
 
     std::vector<std::unique_ptr<Token>> chunk;
     chunk.reserve(e - b + 1);
@@ -887,11 +964,13 @@ ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, Diag
       // A declaration with a syntax error did not parse: it is not built, so later passes
       // check every declaration that parsed without a cascade from the broken one.
       if (!listener.reported()) builder.build(tree, file);
+      else dropped();
     } catch (const std::exception& ex) {
       diags.report(DiagKind::SyntaxError,
                    Loc{id, static_cast<uint32_t>(toks[b]->getStartIndex()),
                        static_cast<uint32_t>(toks[b]->getStopIndex() + 1)},
                    "could not parse this declaration");
+      dropped();
     }
   }
   return file;

@@ -1,5 +1,7 @@
-// Skeleton: declarations only. Name resolution, type checking, templates and lint are to come.
+// The semantic analysis pipeline: one Context, one pass per file, in a fixed order.
 #include "compiler/sema/sema.h"
+
+#include "compiler/sema/context.h"
 
 namespace trig::sema {
 
@@ -30,23 +32,39 @@ const EventInfo* Model::findEvent(std::string_view n) const {
   return nullptr;
 }
 
-Model analyze(const ast::Program& program, SourceManager&, DiagEngine&) {
+namespace detail {
+
+std::string didYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best = closestMatch(word, candidates);
+  return best.empty() ? std::string() : "did you mean '" + best + "'?";
+}
+
+Loc ruleLoc(const ast::Rule& r) {
+  if (!r.anonymous && r.name.loc.valid()) return r.name.loc;
+  return Loc{r.loc.file, r.loc.begin, r.loc.begin + 4};
+}
+
+}  // namespace detail
+
+Model analyze(const ast::Program& program, SourceManager& sources, DiagEngine& diags) {
   Model m;
-  m.exprType.resize(program.arena.exprCount());
-  m.exprMaybeAbsent.resize(program.arena.exprCount());
-  m.exprRef.resize(program.arena.exprCount());
-  m.exprEvent.assign(program.arena.exprCount(), kNone);
-  m.exprField.assign(program.arena.exprCount(), kNone);
-  uint32_t order = 0;
-  for (const auto& f : program.files) {
-    for (const auto* r : f.rules) {
-      RuleInfo ri;
-      ri.rule = r;
-      ri.name = r->name.text;
-      ri.order = order++;
-      m.rules.push_back(ri);
-    }
-  }
+  size_t n = program.arena.exprCount();
+  m.exprType.assign(n, Type{});
+  m.exprMaybeAbsent.assign(n, 0);
+  m.exprRef.assign(n, Ref{});
+  m.exprEvent.assign(n, kNone);
+  m.exprField.assign(n, kNone);
+
+  detail::Context c(program, sources, diags, m);
+  detail::declare(c);
+  detail::declareSettings(c);
+  detail::resolveRules(c);
+  detail::checkForms(c);
+  detail::checkSplits(c);
+  detail::checkTemplates(c);
+  detail::checkTests(c);
+  detail::computeRetention(c);
+  detail::lint(c);
   return m;
 }
 

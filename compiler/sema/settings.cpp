@@ -1,0 +1,132 @@
+// `settings { ... }`: arbitration D, cap N per D, quiet_hours HH:MM-HH:MM, dedup D.
+// Each setting is validated and stored in Model::settings; a setting given twice is an error.
+#include <algorithm>
+#include <map>
+
+#include "compiler/sema/context.h"
+
+namespace trig::sema::detail {
+namespace {
+
+const std::vector<std::string> kSettingNames = {"arbitration", "cap", "dedup", "quiet_hours"};
+
+using Kind = ast::SettingArgKind;
+
+bool shapeIs(const ast::SettingDecl& s, std::initializer_list<Kind> kinds) {
+  if (s.args.size() != kinds.size()) return false;
+  size_t i = 0;
+  for (Kind k : kinds)
+    if (s.args[i++].kind != k) return false;
+  return true;
+}
+
+Loc argsLoc(const ast::SettingDecl& s) {
+  if (s.args.empty()) return s.name.loc;
+  return Loc{s.loc.file, s.args.front().loc.begin, s.args.back().loc.end};
+}
+
+// A duration argument that may be 0s (arbitration, dedup): nullopt after reporting.
+std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, const char* example) {
+  if (s.args.size() == 1 && s.args[0].kind == Kind::Bad) {
+    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "'{}' is not a duration", s.args[0].text)
+        .help("durations are whole numbers with a unit s, m, h, d or w, such as 10s, 5m or 1h");
+    return std::nullopt;
+  }
+  if (!shapeIs(s, {Kind::Duration})) {
+    c.diags.report(DiagKind::BadSetting, argsLoc(s), "'{}' takes one duration", s.name.text)
+        .help(fmt::format("for example: {}", example));
+    return std::nullopt;
+  }
+  auto d = parseDuration(s.args[0].text);
+  if (!d) {
+    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "duration '{}' is too large", s.args[0].text);
+    return std::nullopt;
+  }
+  return d;
+}
+
+void cap(Context& c, const ast::SettingDecl& s) {
+  if (!shapeIs(s, {Kind::Int, Kind::Per, Kind::Duration})) {
+    c.diags.report(DiagKind::BadSetting, argsLoc(s), "'cap' takes a count and a period")
+        .help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
+    return;
+  }
+  const auto& countText = s.args[0].text;
+  int64_t n = countText.size() > 9 ? INT64_MAX : std::stoll(countText);
+  auto d = parseDuration(s.args[2].text);
+  bool ok = true;
+  if (n < 1) {
+    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "a cap of {} sends would never send anything", n)
+        .help("the count of 'cap N per D' must be at least 1");
+    ok = false;
+  }
+  if (!d) {
+    c.diags.report(DiagKind::BadSetting, s.args[2].loc, "duration '{}' is too large", s.args[2].text);
+    ok = false;
+  } else if (*d <= 0) {
+    c.diags.report(DiagKind::NonPositiveDuration, s.args[2].loc, "the period of a cap must be longer than 0s");
+    ok = false;
+  }
+  if (ok) c.model.settings.cap = Settings::Cap{n, *d};
+}
+
+void quietHours(Context& c, const ast::SettingDecl& s) {
+  if (!shapeIs(s, {Kind::TimeRange})) {
+    c.diags.report(DiagKind::BadSetting, argsLoc(s), "'quiet_hours' takes a time range")
+        .help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
+    return;
+  }
+  const std::string& t = s.args[0].text;
+  auto start = parseTimeOfDay(std::string_view(t).substr(0, 5));
+  auto end = parseTimeOfDay(std::string_view(t).substr(6, 5));
+  if (!start || !end) {
+    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "'{}' is not a valid time range", t)
+        .help("hours go from 00 to 23 and minutes from 00 to 59");
+    return;
+  }
+  if (*start == *end) {
+    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "quiet hours '{}' start and end at the same time", t)
+        .help("remove the setting to send at any hour");
+    return;
+  }
+  c.model.settings.quietHours = Settings::Quiet{*start, *end};
+}
+
+}  // namespace
+
+void declareSettings(Context& c) {
+  std::map<std::string, Loc> seen;
+  for (const auto& file : c.program.files) {
+    for (const ast::SettingsDecl* block : file.settings) {
+      for (const ast::SettingDecl& s : block->settings) {
+        const std::string& name = s.name.text;
+        bool known = std::find(kSettingNames.begin(), kSettingNames.end(), name) != kSettingNames.end();
+        if (!known) {
+          auto b = c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
+          if (auto hint = didYouMean(name, kSettingNames); !hint.empty()) b.help(hint);
+          else b.help("the settings are arbitration, cap, quiet_hours and dedup");
+          continue;
+        }
+        if (auto it = seen.find(name); it != seen.end()) {
+          c.diags.report(DiagKind::DuplicateDecl, s.name.loc, "setting '{}' is already set", name)
+              .note(it->second, "previously set here");
+          continue;
+        }
+        seen.emplace(name, s.name.loc);
+        if (name == "arbitration") {
+          if (auto d = durationArg(c, s, "arbitration 5m (0s: only sends due at the same instant compete)"))
+            c.model.settings.arbitration = *d;
+        } else if (name == "dedup") {
+          if (auto d = durationArg(c, s, "dedup 10s (drop repeats of an event within 10 seconds; 0s: off)"))
+            c.model.settings.dedup = *d;
+        } else if (name == "cap") {
+          cap(c, s);
+        } else {
+          quietHours(c, s);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace trig::sema::detail

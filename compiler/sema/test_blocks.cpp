@@ -1,0 +1,168 @@
+// `test` blocks (section 10): the events, traits, templates and rules a test names exist;
+// properties are declared fields (or traits, for `customer` and `identify`) holding constants of
+// the declared type; required properties are given; the first event has an absolute time.
+#include <algorithm>
+#include <map>
+
+#include "compiler/sema/context.h"
+
+namespace trig::sema::detail {
+namespace {
+
+class TestCheck {
+ public:
+  explicit TestCheck(Context& c) : c_(c), m_(c.model) {
+    for (const auto& r : m_.rules) ruleNames_.push_back(r.name);
+    for (const auto& t : m_.traits) traitNames_.push_back(t.name);
+  }
+
+  void test(const ast::TestDecl& t) {
+    bool firstEvent = true;
+    for (const auto& st : t.stmts) {
+      switch (st.kind) {
+        case ast::TestStmtKind::Customer:
+          traitProps(st.props);
+          break;
+        case ast::TestStmtKind::Event:
+          event(st, firstEvent);
+          firstEvent = false;
+          break;
+        case ast::TestStmtKind::ExpectSend:
+        case ast::TestStmtKind::ExpectNoSend:
+          expectation(st);
+          break;
+      }
+    }
+  }
+
+ private:
+  void event(const ast::TestStmt& st, bool first) {
+    if (first && !st.atAbsolute) {
+      c_.diags.report(DiagKind::BadTest, st.loc, "the first event of a test needs an absolute time")
+          .help("for example: at 2026-01-01T10:00:00Z cart_add \"c1\" { ... }; later events may use at +20m");
+    }
+    if (st.atRelative && st.atRelative->ms <= 0 && st.atRelative->loc.valid()) {
+      std::string_view text = c_.sources.file(st.atRelative->loc.file).text().substr(
+          st.atRelative->loc.begin, st.atRelative->loc.end - st.atRelative->loc.begin);
+      if (parseDuration(text))
+        c_.diags.report(DiagKind::NonPositiveDuration, st.atRelative->loc, "a relative time must be later than +0s")
+            .help("to stamp two events at one instant, give both the same absolute time");
+    }
+    if (st.event.text == "identify") {
+      traitProps(st.props);
+      return;
+    }
+    auto it = m_.eventByName.find(st.event.text);
+    if (it == m_.eventByName.end()) {
+      if (c_.unparsedEvents.count(st.event.text) != 0) return;
+      auto b = c_.diags.report(DiagKind::UnknownEvent, st.event.loc, "unknown event '{}'", st.event.text);
+      if (auto hint = didYouMean(st.event.text, c_.eventNames); !hint.empty()) b.help(hint);
+      else b.help("a test event is a declared event, or identify to set traits");
+      return;
+    }
+    const EventInfo& ev = m_.events[it->second];
+    std::map<std::string, Loc> given;
+    for (const auto& p : st.props) {
+      uint32_t i = ev.fieldIndex(p.name.text);
+      if (i == kNone) {
+        std::vector<std::string> names;
+        for (const auto& f : ev.fields) names.push_back(f.name);
+        auto b = c_.diags.report(DiagKind::UnknownField, p.name.loc, "event '{}' has no field '{}'", ev.name,
+                                 p.name.text);
+        if (auto hint = didYouMean(p.name.text, names); !hint.empty()) b.help(hint);
+        continue;
+      }
+      if (!unique(given, p)) continue;
+      value(p, ev.fields[i], fmt::format("field '{}' of '{}'", p.name.text, ev.name));
+    }
+    for (const auto& f : ev.fields) {
+      if (f.optional || f.defaultValue != nullptr || given.count(f.name) != 0) continue;
+      c_.diags.report(DiagKind::BadTest, st.event.loc, "this '{}' lacks its required property '{}'", ev.name, f.name)
+          .help(fmt::format("add it: {{ {}: ... }} (the runtime would reject the event)", f.name));
+    }
+  }
+
+  void traitProps(const std::vector<ast::Prop>& props) {
+    std::map<std::string, Loc> given;
+    for (const auto& p : props) {
+      uint32_t i = m_.traitIndex(p.name.text);
+      if (i == kNone) {
+        auto b = c_.diags.report(DiagKind::UnknownTrait, p.name.loc, "the customer profile has no trait '{}'",
+                                 p.name.text);
+        if (auto hint = didYouMean(p.name.text, traitNames_); !hint.empty()) b.help(hint);
+        else b.help(fmt::format("declare it: customer {{ {}: string }}", p.name.text));
+        continue;
+      }
+      if (!unique(given, p)) continue;
+      value(p, m_.traits[i], fmt::format("trait '{}'", p.name.text));
+    }
+  }
+
+  bool unique(std::map<std::string, Loc>& given, const ast::Prop& p) {
+    auto [it, fresh] = given.emplace(p.name.text, p.name.loc);
+    if (!fresh)
+      c_.diags.report(DiagKind::DuplicateDecl, p.name.loc, "'{}' is already given", p.name.text)
+          .note(it->second, "previously given here");
+    return fresh;
+  }
+
+  // `what`: "field 'price' of 'cart_add'" or "trait 'email'".
+  void value(const ast::Prop& p, const FieldInfo& f, const std::string& what) {
+    if (p.value == nullptr) return;
+    if (!isConstant(*p.value)) {
+      c_.diags.report(DiagKind::BadTest, p.value->loc, "a test value must be a constant")
+          .help("write a value such as \"p1\", 49.99, 3, true or 1h");
+      return;
+    }
+    Typed t = checkExpr(c_, *p.value, Scope{});
+    if (t.type.isError() || f.type.isError()) return;
+    if (!assignable(t.type, t.flexible, f.type)) {
+      c_.diags.report(DiagKind::BadTest, p.value->loc, "{} is {}, but this value is {}", what,
+                      typeName(f.type), typeName(t.type));
+      return;
+    }
+    settleFlexible(c_, *p.value, f.type);
+  }
+
+  void expectation(const ast::TestStmt& st) {
+    const ast::Ident& name = st.templateName;
+    if (!name.text.empty() && findTemplate(c_, name.text, name.loc.file) == kNone &&
+        c_.unparsedTemplates.count(name.text) == 0) {
+      auto b = c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
+      if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty()) b.help(hint);
+    }
+    if (st.fromRule) {
+      const std::string& r = st.fromRule->text;
+      if (std::find(ruleNames_.begin(), ruleNames_.end(), r) == ruleNames_.end() &&
+          c_.unparsedRules.count(r) == 0) {
+        auto b = c_.diags.report(DiagKind::UnknownRule, st.fromRule->loc, "unknown rule '{}'", r);
+        if (auto hint = didYouMean(r, ruleNames_); !hint.empty()) b.help(hint);
+        else b.help("a rule is named by `trigger NAME:`, or after its first template when it has no name");
+      }
+    }
+  }
+
+  Context& c_;
+  Model& m_;
+  std::vector<std::string> ruleNames_;
+  std::vector<std::string> traitNames_;
+};
+
+}  // namespace
+
+void checkTests(Context& c) {
+  TestCheck check(c);
+  std::map<std::string, Loc> names;
+  for (const auto& file : c.program.files) {
+    for (const ast::TestDecl* t : file.tests) {
+      c.model.tests.push_back(t);
+      auto [it, fresh] = names.emplace(t->name.value, t->name.loc);
+      if (!fresh)
+        c.diags.report(DiagKind::DuplicateDecl, t->name.loc, "a test named \"{}\" is already declared", t->name.value)
+            .note(it->second, "previous declaration is here");
+      check.test(*t);
+    }
+  }
+}
+
+}  // namespace trig::sema::detail

@@ -1,0 +1,63 @@
+#pragma once
+// Rendering template texts (spec section 7). `{{ path }}` placeholders are resolved through a
+// lookup callback (the engine resolves `with` bindings, anchor fields and `customer.x` traits);
+// values are formatted the one way the language shows them:
+//   money  two decimals, half away from zero ("49.90")
+//   float  shortest form that reads back exactly (std::to_chars: "0.1", "1e+21")
+//   int    as is; bool true/false; time RFC 3339 UTC; duration canonical ("1h30m")
+//   list   items formatted the same way, joined by ", "
+// `{{ x | default "text" }}` applies when x is absent, never when it is an empty string. An
+// absent variable without a default makes rendering fail, naming the variable: the engine then
+// suppresses the send as `missing_data` instead of sending an empty hole.
+// HTML bodies escape values (`& < > " '`); subjects and text bodies never do. Literal template
+// text and default texts are written as authored.
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "compiler/ast/ast.h"
+#include "compiler/interp/value.h"
+#include "compiler/sema/model.h"
+
+namespace trig::deliver {
+
+// Returns the value of a placeholder, or nullptr (or a pointer to an Absent value) when it has
+// none. The pointer must stay valid until the callback is called again.
+using Lookup = std::function<const Value*(const ast::Placeholder&)>;
+
+enum class Escape : uint8_t { None, Html };
+
+struct RenderError {
+  std::string variable;  // "product_name", "customer.first_name"
+  Loc loc;               // the placeholder
+};
+
+// Appends the rendered text to `out`. On a missing variable returns false with `error` set;
+// `out` then holds a partial rendering the caller must discard.
+bool render(const ast::TemplateText& text, const Lookup& lookup, Escape escape, std::string& out,
+            RenderError& error);
+
+struct RenderedTemplate {
+  std::string subject;  // empty when the template has none
+  std::string body;
+};
+// Renders a template's subject (never escaped) and body (HTML-escaped when info.html).
+bool renderTemplate(const sema::TemplateInfo& info, const Lookup& lookup, RenderedTemplate& out,
+                    RenderError& error);
+
+// The placeholder's variable name as written: path joined by ".".
+std::string variableName(const ast::Placeholder& p);
+
+// A value as templates show it (see above); Absent renders as "".
+std::string formatValue(const Value& v);
+void appendValue(std::string& out, const Value& v);
+
+void appendHtmlEscaped(std::string& out, std::string_view text);
+// A JSON string literal (quotes included) of UTF-8 text: `"` `\` and control characters escaped;
+// bytes that are not valid UTF-8 become U+FFFD so the output is always valid JSON.
+void appendJsonString(std::string& out, std::string_view text);
+// A value as JSON: strings/time quoted, numbers as their exact text (money "49.9" -> 49.9),
+// bools, lists as arrays, Absent as null.
+void appendJsonValue(std::string& out, const Value& v);
+
+}  // namespace trig::deliver

@@ -1,0 +1,164 @@
+#include "runtime/deliver/render.h"
+
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+
+using namespace trig;
+using namespace trig::deliver;
+
+namespace {
+
+ast::TemplatePiece lit(std::string text) {
+  ast::TemplatePiece p;
+  p.text = std::move(text);
+  return p;
+}
+ast::TemplatePiece var(std::vector<std::string> path, std::optional<std::string> def = {}) {
+  ast::TemplatePiece p;
+  p.isPlaceholder = true;
+  for (auto& s : path) p.placeholder.path.push_back({std::move(s), {}});
+  p.placeholder.defaultText = std::move(def);
+  p.placeholder.loc = Loc{0, 10, 20};
+  return p;
+}
+ast::TemplateText text(std::vector<ast::TemplatePiece> pieces) {
+  ast::TemplateText t;
+  t.pieces = std::move(pieces);
+  return t;
+}
+
+// Variables by dotted name.
+struct Vars {
+  std::map<std::string, Value> values;
+  Lookup lookup() {
+    return [this](const ast::Placeholder& p) -> const Value* {
+      auto it = values.find(variableName(p));
+      return it == values.end() ? nullptr : &it->second;
+    };
+  }
+};
+
+Value list(std::vector<Value> items) {
+  Value v;
+  v.kind = Value::Kind::List;
+  v.list = std::move(items);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("formatValue: each kind renders the one way templates show it") {
+  CHECK(formatValue(Value::money(*Decimal::parse("49.9"))) == "49.90");
+  CHECK(formatValue(Value::money(*Decimal::parse("49.99"))) == "49.99");
+  CHECK(formatValue(Value::money(Decimal::fromInt(150))) == "150.00");
+  CHECK(formatValue(Value::money(*Decimal::parse("0.005"))) == "0.01");
+  CHECK(formatValue(Value::money(*Decimal::parse("-1.005"))) == "-1.01");
+  CHECK(formatValue(Value::flt(0.1)) == "0.1");
+  CHECK(formatValue(Value::flt(2.5)) == "2.5");
+  CHECK(formatValue(Value::flt(100.0)) == "100");
+  CHECK(formatValue(Value::flt(1.0 / 3)) == "0.3333333333333333");
+  CHECK(formatValue(Value::flt(1e21)) == "1e+21");
+  CHECK(formatValue(Value::integer(-42)) == "-42");
+  CHECK(formatValue(Value::integer(std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
+  CHECK(formatValue(Value::boolean(true)) == "true");
+  CHECK(formatValue(Value::boolean(false)) == "false");
+  CHECK(formatValue(Value::time(*parseTimestamp("2026-01-01T10:15:00Z"))) == "2026-01-01T10:15:00Z");
+  CHECK(formatValue(Value::duration(90 * kMinute)) == "1h30m");
+  CHECK(formatValue(Value::str("Lamp")) == "Lamp");
+  CHECK(formatValue(list({Value::str("a"), Value::str("b"), Value::str("c")})) == "a, b, c");
+  CHECK(formatValue(list({Value::money(Decimal::fromInt(1)), Value::money(*Decimal::parse("2.5"))})) ==
+        "1.00, 2.50");
+  CHECK(formatValue(list({})) == "");
+  CHECK(formatValue(Value::absent()) == "");
+}
+
+TEST_CASE("render: placeholders, defaults, missing variables") {
+  Vars vars;
+  vars.values["product_name"] = Value::str("Lamp");
+  vars.values["customer.first_name"] = Value::str("");
+  vars.values["price"] = Value::money(*Decimal::parse("49.9"));
+  vars.values["gone"] = Value::absent();
+  RenderError err;
+  std::string out;
+  auto t = text({lit("Still thinking about "), var({"product_name"}), lit("? Only "), var({"price"}),
+                 lit(", "), var({"customer", "first_name"}, "friend"), lit("!")});
+  REQUIRE(render(t, vars.lookup(), Escape::None, out, err));
+  // The default applies to absent values, not to an empty string.
+  CHECK(out == "Still thinking about Lamp? Only 49.90, !");
+
+  out.clear();
+  REQUIRE(render(text({var({"missing"}, "something"), lit("/"), var({"gone"}, "x")}), vars.lookup(),
+                 Escape::None, out, err));
+  CHECK(out == "something/x");
+
+  out.clear();
+  CHECK_FALSE(render(text({lit("Hi "), var({"customer", "last_name"})}), vars.lookup(), Escape::None,
+                     out, err));
+  CHECK(err.variable == "customer.last_name");
+  CHECK(err.loc.begin == 10);
+  CHECK_FALSE(render(text({var({"gone"})}), vars.lookup(), Escape::None, out, err));
+  CHECK(err.variable == "gone");
+  // No lookup at all: every placeholder is missing.
+  CHECK_FALSE(render(text({var({"x"})}), Lookup{}, Escape::None, out, err));
+  out.clear();
+  CHECK(render(text({}), vars.lookup(), Escape::None, out, err));
+  CHECK(out.empty());
+}
+
+TEST_CASE("render: HTML escaping applies to values in HTML bodies only") {
+  Vars vars;
+  vars.values["name"] = Value::str("<b>Tom & \"Jerry's\"</b>");
+  vars.values["tags"] = list({Value::str("a<b"), Value::str("c&d")});
+  sema::TemplateInfo info;
+  info.subject = text({lit("For "), var({"name"})});
+  info.body = text({lit("<p>"), var({"name"}), lit("</p><i>"), var({"tags"}), lit("</i>"),
+                    var({"nope"}, "<em>default</em>")});
+  RenderedTemplate out;
+  RenderError err;
+  info.html = true;
+  REQUIRE(renderTemplate(info, vars.lookup(), out, err));
+  CHECK(out.subject == "For <b>Tom & \"Jerry's\"</b>");
+  CHECK(out.body ==
+        "<p>&lt;b&gt;Tom &amp; &quot;Jerry&#39;s&quot;&lt;/b&gt;</p><i>a&lt;b, c&amp;d</i>"
+        "<em>default</em>");
+  info.html = false;
+  REQUIRE(renderTemplate(info, vars.lookup(), out, err));
+  CHECK(out.body == "<p><b>Tom & \"Jerry's\"</b></p><i>a<b, c&d</i><em>default</em>");
+  // A missing variable in the body fails the whole template.
+  info.body = text({var({"nope"})});
+  CHECK_FALSE(renderTemplate(info, vars.lookup(), out, err));
+  CHECK(err.variable == "nope");
+  // A template without a subject renders an empty one.
+  info.subject.reset();
+  info.body = text({lit("x")});
+  REQUIRE(renderTemplate(info, vars.lookup(), out, err));
+  CHECK(out.subject.empty());
+  CHECK(out.body == "x");
+}
+
+TEST_CASE("appendHtmlEscaped") {
+  std::string out;
+  appendHtmlEscaped(out, "a&b<c>d\"e'f");
+  CHECK(out == "a&amp;b&lt;c&gt;d&quot;e&#39;f");
+  out.clear();
+  appendHtmlEscaped(out, "");
+  CHECK(out.empty());
+}
+
+TEST_CASE("JSON output helpers produce valid JSON") {
+  std::string s;
+  appendJsonString(s, "q\"b\\n\n\t\x01\x7f caf\xc3\xa9 \xff!");
+  auto parsed = nlohmann::json::parse(s);
+  CHECK(parsed == "q\"b\\n\n\t\x01\x7f caf\xc3\xa9 \xef\xbf\xbd!");
+  s.clear();
+  Value v = list({Value::money(*Decimal::parse("49.9")), Value::flt(0.1), Value::integer(-3),
+                  Value::boolean(true), Value::absent(), Value::str("x"),
+                  Value::time(0), Value::duration(kHour),
+                  Value::flt(std::numeric_limits<double>::infinity())});
+  appendJsonValue(s, v);
+  CHECK(s == R"([49.9,0.1,-3,true,null,"x","1970-01-01T00:00:00Z","1h",null])");
+  CHECK(nlohmann::json::parse(s).size() == 9);
+}

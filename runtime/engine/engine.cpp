@@ -1,0 +1,1029 @@
+#include "runtime/engine/engine.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <deque>
+
+#include <fmt/format.h>
+
+#include "runtime/deliver/render.h"
+#include "runtime/ingest/dedup.h"
+#include "runtime/policy/quiet_hours.h"
+#include "runtime/policy/rolling.h"
+#include "runtime/policy/split.h"
+#include "runtime/state/history.h"
+#include "runtime/state/profile.h"
+#include "runtime/state/retention.h"
+#include "runtime/timers/timer_queue.h"
+
+namespace trig::engine {
+
+const char* reasonName(Reason r) {
+  switch (r) {
+    case Reason::None: return "none";
+    case Reason::OptedOut: return "opted_out";
+    case Reason::NoEmail: return "no_email";
+    case Reason::MissingData: return "missing_data";
+    case Reason::RuleLimit: return "rule_limit";
+    case Reason::Outranked: return "outranked";
+    case Reason::Preempted: return "preempted";
+    case Reason::Restarted: return "restarted";
+    case Reason::Converted: return "converted";
+    case Reason::FrequencyCap: return "frequency_cap";
+    case Reason::Condition: return "condition";
+    case Reason::DuplicateId: return "duplicate_message_id";
+    case Reason::DuplicateContent: return "duplicate_content";
+  }
+  return "?";
+}
+
+const char* decisionName(Decision d) {
+  switch (d) {
+    case Decision::Send: return "send";
+    case Decision::Suppressed: return "suppressed";
+    case Decision::Deferred: return "deferred";
+    case Decision::Dropped: return "dropped";
+  }
+  return "?";
+}
+
+std::string messageId(std::string_view rule, std::string_view customer, uint32_t step, TimeMs firedAt) {
+  std::string key;
+  key.reserve(rule.size() + customer.size() + 32);
+  key.append(rule).push_back('\x1f');
+  key.append(customer).push_back('\x1f');
+  key.append(std::to_string(step)).push_back('\x1f');
+  key.append(std::to_string(firedAt));
+  return fmt::format("trig-{:016x}", policy::fnv1a64(key));
+}
+
+namespace {
+
+using timers::TimerHandle;
+using StepList = std::vector<ast::Step>;
+
+struct Customer;
+
+// One flow instance: a firing of a rule for a customer, walking its steps.
+struct Flow {
+  uint64_t id = 0;
+  uint32_t rule = 0;
+  Customer* customer = nullptr;
+  TimeMs firedAt = 0;
+  int64_t firedAfterSeq = -1;
+  Event anchor;
+  uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
+  bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
+  std::string variant;
+  // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
+  // index of the next step in each.
+  std::vector<std::pair<const StepList*, size_t>> pos;
+  enum class State : uint8_t { Running, WaitingStep, InWindow, Deferred, Done } state = State::Running;
+  TimerHandle timer;  // WaitingStep, Deferred
+};
+
+// A send on its way through the delivery policy.
+struct PendingSend {
+  std::shared_ptr<Flow> flow;
+  uint32_t step = 0;
+  const ast::Step* ast = nullptr;
+  uint32_t templateIndex = sema::kNone;
+  std::string variant;
+  std::string messageId;
+  deliver::RenderedTemplate rendered;
+  TimeMs dueAt = 0;
+  uint64_t order = 0;
+};
+
+struct SentLog {
+  TimeMs time;
+  uint32_t rule;
+  uint32_t step;
+  std::string templateName;
+  std::string variant;
+  std::shared_ptr<Flow> flow;
+  bool converted = false;
+};
+
+struct Customer {
+  std::string id;
+  state::Profile profile;
+  state::EventHistory history;
+  struct Idle {
+    uint32_t rule;
+    Event anchor;
+    TimerHandle timer;
+  };
+  std::vector<Idle> idle;
+  std::vector<std::shared_ptr<Flow>> flows;  // active instances, at most one per rule
+  struct Window {
+    TimeMs opened = 0;
+    TimeMs closes = 0;
+    std::vector<PendingSend> members;
+    TimerHandle timer;
+  };
+  std::optional<Window> window;
+  policy::RollingWindow cap;
+  std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
+  std::deque<SentLog> sent;  // sends still inside the longest goal window
+};
+
+struct Timer {
+  enum class Kind : uint8_t { Idle, Step, Deferred } kind = Kind::Idle;
+  Customer* customer = nullptr;
+  uint32_t rule = 0;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  const sema::Model& model;
+  Evaluator& eval;
+  EngineOptions opt;
+  state::RetentionPlan plan;
+  std::vector<Value> defaults;
+  ingest::Deduplicator dedup;
+  std::optional<policy::QuietHours> quiet;
+  std::unordered_map<std::string, std::unique_ptr<Customer>> customers;
+  timers::TimerQueue<Timer> timers;
+  timers::TimerQueue<Customer*> decisions;
+  std::vector<Record> buffer;
+  Stats stats;
+  TimeMs now = INT64_MIN;
+  uint64_t nextOrder = 0;
+  uint64_t nextFlowId = 0;
+  DurationMs longestGoal = 0;
+  uint32_t traitEmail, traitSubscribed, traitTimezone;
+  uint32_t unsubscribeEvent = sema::kNone;
+
+  Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
+      : model(m), eval(e), opt(std::move(o)), plan(state::RetentionPlan::build(m)),
+        defaults(state::defaultTraits(m)), dedup(m.settings.dedup) {
+    if (m.settings.quietHours)
+      quiet.emplace(*m.settings.quietHours, [this](std::string_view zone) {
+        if (opt.warn)
+          opt.warn(fmt::format("unknown time zone '{}': quiet hours use UTC for it", zone));
+      });
+    for (const auto& r : m.rules)
+      if (r.goalEvent) longestGoal = std::max(longestGoal, r.goalWithin);
+    traitEmail = m.traitIndex("email");
+    traitSubscribed = m.traitIndex("subscribed");
+    traitTimezone = m.traitIndex("timezone");
+    if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end()) unsubscribeEvent = it->second;
+    stats.rules.resize(m.rules.size());
+    if (opt.coverage) {
+      opt.coverage->ruleArmed.resize(m.rules.size());
+      opt.coverage->ruleFired.resize(m.rules.size());
+      opt.coverage->ruleSent.resize(m.rules.size());
+    }
+  }
+
+  // ---- clock -------------------------------------------------------------------------------
+
+  void setNow(TimeMs t) {
+    if (t > now) {
+      flush();
+      now = t;
+    }
+  }
+
+  // Runs timers due at or before `t` and decisions due before `t` (or at `t` too).
+  void runUntil(TimeMs t, bool decisionsAtT) {
+    for (;;) {
+      TimeMs tn = timers.nextTime(), td = decisions.nextTime();
+      if (tn <= t && tn <= td) {
+        TimeMs at;
+        Timer tm = timers.pop(&at);
+        setNow(at);
+        fireTimer(tm);
+        continue;
+      }
+      if (td < t || (decisionsAtT && td <= t)) {
+        TimeMs at;
+        Customer* c = decisions.pop(&at);
+        setNow(at);
+        decide(*c);
+        continue;
+      }
+      break;
+    }
+  }
+
+  void flush() {
+    if (buffer.empty()) return;
+    std::stable_sort(buffer.begin(), buffer.end(), [this](const Record& a, const Record& b) {
+      if (a.time != b.time) return a.time < b.time;
+      if (a.customer != b.customer) return a.customer < b.customer;
+      uint64_t ra = a.rule == sema::kNone ? 0 : model.rules[a.rule].order + 1ull;
+      uint64_t rb = b.rule == sema::kNone ? 0 : model.rules[b.rule].order + 1ull;
+      if (ra != rb) return ra < rb;
+      if (a.step != b.step) return a.step < b.step;
+      return a.order < b.order;
+    });
+    if (opt.sink)
+      for (const auto& r : buffer) opt.sink(r);
+    buffer.clear();
+  }
+
+  // ---- records and tracing -----------------------------------------------------------------
+
+  bool tracing(const std::string& customer) const {
+    return opt.trace && (opt.traceCustomer.empty() || opt.traceCustomer == customer);
+  }
+
+  void trace(TraceEntry::Kind kind, const std::string& customer, uint32_t rule, Loc loc, std::string text) {
+    if (!tracing(customer)) return;
+    TraceEntry t;
+    t.kind = kind;
+    t.time = now;
+    t.customer = customer;
+    t.rule = rule;
+    t.loc = loc;
+    t.text = std::move(text);
+    opt.trace(t);
+  }
+
+  void emit(Record r) {
+    r.order = nextOrder++;
+    r.time = now;
+    switch (r.decision) {
+      case Decision::Send: ++stats.sends; break;
+      case Decision::Deferred: ++stats.deferred; break;
+      case Decision::Suppressed: ++stats.suppressed[reasonName(r.reason)]; break;
+      case Decision::Dropped: break;
+    }
+    if (tracing(r.customer)) {
+      TraceEntry t;
+      t.kind = TraceEntry::Kind::Decision;
+      t.time = now;
+      t.customer = r.customer;
+      t.rule = r.rule;
+      t.loc = r.loc;
+      t.text = r.detail;
+      t.record = &r;
+      opt.trace(t);
+    }
+    if (r.decision == Decision::Send || opt.explain) buffer.push_back(std::move(r));
+  }
+
+  const std::string& ruleName(uint32_t rule) const { return model.rules[rule].name; }
+
+  void noteCondition(const ast::Expr& e, bool held) {
+    if (opt.coverage) opt.coverage->conditions[e.id] |= held ? 1 : 2;
+  }
+
+  // ---- customers ----------------------------------------------------------------------------
+
+  Customer& customer(const std::string& id) {
+    auto& slot = customers[id];
+    if (!slot) {
+      slot = std::make_unique<Customer>();
+      slot->id = id;
+      slot->profile.traits = defaults;
+    }
+    return *slot;
+  }
+
+  Flow* activeFlow(Customer& c, uint32_t rule) {
+    for (auto& f : c.flows)
+      if (f->rule == rule) return f.get();
+    return nullptr;
+  }
+
+  std::shared_ptr<Flow> activeFlowPtr(Customer& c, uint32_t rule) {
+    for (auto& f : c.flows)
+      if (f->rule == rule) return f;
+    return nullptr;
+  }
+
+  TimeMs oldestFiring(const Customer& c) const {
+    TimeMs t = INT64_MAX;
+    for (const auto& f : c.flows) t = std::min(t, f->firedAt);
+    return t;
+  }
+
+  const Value& trait(const Customer& c, uint32_t slot) const {
+    static const Value kAbsent;
+    return slot < c.profile.traits.size() ? c.profile.traits[slot] : kAbsent;
+  }
+
+  EvalEnv ruleEnv(Customer& c, const Event& anchor) const {
+    EvalEnv env;
+    env.anchor = &anchor;
+    env.traits = &c.profile.traits;
+    env.history = &c.history;
+    env.now = now;
+    return env;
+  }
+
+  EvalEnv flowEnv(Flow& f) const {
+    EvalEnv env = ruleEnv(*f.customer, f.anchor);
+    env.firedAt = f.firedAt;
+    env.firedAfterSeq = f.firedAfterSeq;
+    return env;
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  void process(const Event& e) {
+    runUntil(e.time, false);
+    setNow(e.time);
+    auto verdict = dedup.admit(e);
+    if (verdict != ingest::Deduplicator::Verdict::Accept) {
+      Record r;
+      r.decision = Decision::Dropped;
+      r.customer = e.customer;
+      r.reason = verdict == ingest::Deduplicator::Verdict::DuplicateId ? Reason::DuplicateId : Reason::DuplicateContent;
+      (r.reason == Reason::DuplicateId ? stats.droppedById : stats.droppedByContent)++;
+      r.event = e.kind == Event::Kind::Identify ? "identify" : e.name;
+      r.source = e.source;
+      r.detail = r.reason == Reason::DuplicateId
+                     ? fmt::format("dropped: messageId '{}' was already accepted", e.messageId)
+                     : fmt::format("dropped: same content as an event accepted within {}",
+                                   formatDuration(model.settings.dedup));
+      emit(std::move(r));
+      return;
+    }
+    ++stats.events;
+    Customer& c = customer(e.customer);
+    switch (e.kind) {
+      case Event::Kind::Identify: {
+        std::string changed;
+        for (const auto& [name, v] : e.traits) {
+          c.profile.apply(model, defaults, name, v);
+          if (!changed.empty()) changed += ", ";
+          changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
+        }
+        trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{}, fmt::format("identify ({}): {}", e.source, changed));
+        return;
+      }
+      case Event::Kind::Undeclared:
+        ++stats.undeclared;
+        trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{},
+              fmt::format("event '{}' ({}) is not declared: activity only", e.name, e.source));
+        cancelIdle(c, e);
+        return;
+      case Event::Kind::Track: break;
+    }
+    if (e.type >= model.events.size()) return;
+    const auto& info = model.events[e.type];
+    trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{},
+          fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "", e.source));
+    c.history.append(e, plan, oldestFiring(c));
+    if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
+      c.profile.traits[traitSubscribed] = Value::boolean(false);
+    }
+    if (!info.passive) cancelIdle(c, e);
+    goals(c, e);
+    anchors(c, e);
+    pruneSent(c);
+  }
+
+  void cancelIdle(Customer& c, const Event& e) {
+    for (auto& p : c.idle) {
+      timers.cancel(p.timer);
+      trace(TraceEntry::Kind::Cancelled, c.id, p.rule, model.rules[p.rule].rule->loc,
+            fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}", anchorName(p.anchor),
+                        formatTimestamp(p.anchor.time), e.kind == Event::Kind::Undeclared ? e.name : anchorName(e)));
+    }
+    c.idle.clear();
+  }
+
+  std::string anchorName(const Event& e) const {
+    return e.type < model.events.size() ? model.events[e.type].name : e.name;
+  }
+
+  // Whether `e` passes the EventRef's `same` list and filter (anchor refs have only a filter).
+  bool refMatches(const ast::EventRef& ref, const Event& e, const Event* anchor, Customer& c) {
+    if (auto it = model.eventRefSame.find(&ref); it != model.eventRefSame.end() && anchor != nullptr) {
+      for (const auto& s : it->second) {
+        const Value& mine = s.eventField < e.fields.size() ? e.fields[s.eventField] : Value{};
+        Value theirs;
+        if (anchor->type < model.events.size()) {
+          uint32_t idx = model.events[anchor->type].fieldIndex(s.anchorField);
+          if (idx != sema::kNone && idx < anchor->fields.size()) theirs = anchor->fields[idx];
+        }
+        if (mine.isAbsent() || theirs.isAbsent() || !(mine == theirs)) return false;
+      }
+    }
+    if (ref.filter == nullptr) return true;
+    EvalEnv env = ruleEnv(c, anchor ? *anchor : e);
+    env.subject = &e;
+    return eval.test(*ref.filter, env);
+  }
+
+  uint32_t refEvent(const ast::EventRef& ref) const {
+    if (auto it = model.eventRefEvent.find(&ref); it != model.eventRefEvent.end()) return it->second;
+    if (const auto* info = model.findEvent(ref.name.text)) return info->index;
+    return sema::kNone;
+  }
+
+  void anchors(Customer& c, const Event& e) {
+    for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
+      const auto& rule = model.rules[ri];
+      if (rule.rule == nullptr) continue;
+      if (std::find(rule.anchorEvents.begin(), rule.anchorEvents.end(), e.type) == rule.anchorEvents.end()) continue;
+      bool passed = false;
+      const ast::EventRef* failed = nullptr;
+      for (const auto* ref : rule.rule->anchor.events) {
+        if (refEvent(*ref) != e.type) continue;
+        if (refMatches(*ref, e, &e, c)) {
+          passed = true;
+          break;
+        }
+        failed = ref;
+      }
+      if (!passed) {
+        if (failed != nullptr && failed->filter != nullptr)
+          trace(TraceEntry::Kind::AnchorFilter, c.id, ri, failed->filter->loc,
+                fmt::format("{} is not an anchor: its filter did not hold", anchorName(e)));
+        continue;
+      }
+      if (opt.coverage) ++opt.coverage->ruleArmed[ri];
+      if (rule.idle) {
+        arm(c, ri, e);
+      } else {
+        evaluate(c, ri, e, static_cast<int64_t>(e.seq));
+      }
+    }
+  }
+
+  void arm(Customer& c, uint32_t ri, const Event& e) {
+    const auto& rule = model.rules[ri];
+    for (auto it = c.idle.begin(); it != c.idle.end(); ++it) {
+      if (it->rule != ri) continue;
+      timers.cancel(it->timer);
+      trace(TraceEntry::Kind::Replaced, c.id, ri, rule.rule->loc,
+            fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor", formatTimestamp(it->anchor.time)));
+      c.idle.erase(it);
+      break;
+    }
+    Customer::Idle p;
+    p.rule = ri;
+    p.anchor = e;
+    p.timer = timers.schedule(e.time + *rule.idle, Timer{Timer::Kind::Idle, &c, ri});
+    trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc,
+          fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})", anchorName(e),
+                      formatTimestamp(e.time + *rule.idle), formatDuration(*rule.idle)));
+    c.idle.push_back(std::move(p));
+  }
+
+  std::string conditionValues(const ast::Expr& cond, const EvalEnv& env) {
+    if (cond.kind != ast::ExprKind::Binary || cond.op == ast::Op::And || cond.op == ast::Op::Or) return "";
+    if (cond.op == ast::Op::Add || cond.op == ast::Op::Sub || cond.op == ast::Op::Mul || cond.op == ast::Op::Div)
+      return "";
+    auto show = [](const Value& v) { return v.isAbsent() ? std::string("absent") : deliver::formatValue(v); };
+    return fmt::format(" (left side {}, right side {})", show(eval.value(*cond.lhs, env)), show(eval.value(*cond.rhs, env)));
+  }
+
+  // Evaluates the rule's conditions now (its anchor was just processed, or its idle period
+  // passed) and fires it when they hold.
+  void evaluate(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq) {
+    const auto& rule = model.rules[ri];
+    EvalEnv env = ruleEnv(c, anchor);
+    for (const auto* cond : rule.conditions) {
+      bool held = eval.test(*cond, env);
+      noteCondition(*cond, held);
+      if (!held) {
+        if (tracing(c.id))
+          trace(TraceEntry::Kind::NotHeld, c.id, ri, cond->loc,
+                "did not fire: this condition did not hold" + conditionValues(*cond, env));
+        return;
+      }
+    }
+    for (const auto* u : rule.unless) {
+      bool held = eval.test(*u, env);
+      noteCondition(*u, held);
+      if (held) {
+        if (tracing(c.id))
+          trace(TraceEntry::Kind::UnlessHeld, c.id, ri, u->loc,
+                "did not fire: this `unless` held" + conditionValues(*u, env));
+        return;
+      }
+    }
+    fire(c, ri, anchor, firedAfterSeq);
+  }
+
+  // The template and variant the step at `steps[index]` would send (splits resolved for `c`).
+  std::pair<std::string, std::string> describeStep(const Customer& c, uint32_t ri, const StepList& steps, size_t index) {
+    if (index >= steps.size()) return {};
+    const ast::Step& s = steps[index];
+    if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
+    if (s.variants.empty()) return {};
+    size_t v = policy::chooseVariant(policy::splitBucket(c.id, ruleName(ri), s.splitName.text), s.variants);
+    auto inner = describeStep(c, ri, s.variants[v].steps, 0);
+    return {inner.first, s.variants[v].name.text};
+  }
+
+  void fire(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq) {
+    const auto& rule = model.rules[ri];
+    const ast::Rule& ar = *rule.rule;
+    if (ar.limit) {
+      policy::RollingWindow& w = limitWindow(c, ri);
+      if (!w.allows(now, ar.limit->count, ar.limit->per.ms)) {
+        Record r;
+        r.decision = Decision::Suppressed;
+        r.reason = Reason::RuleLimit;
+        r.customer = c.id;
+        r.rule = ri;
+        r.step = 1;
+        auto [tmpl, variant] = describeStep(c, ri, ar.steps, 0);
+        r.templateName = tmpl;
+        r.variant = variant;
+        r.loc = ar.limit->loc;
+        r.messageId = messageId(rule.name, c.id, 1, now);
+        r.detail = fmt::format("the rule already sent {} first message(s) to this customer within {}",
+                               w.count(now, ar.limit->per.ms), formatDuration(ar.limit->per.ms));
+        emit(std::move(r));
+        return;
+      }
+    }
+    if (auto old = activeFlowPtr(c, ri)) cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
+    ++stats.rules[ri].fired;
+    if (opt.coverage) ++opt.coverage->ruleFired[ri];
+    auto f = std::make_shared<Flow>();
+    f->id = nextFlowId++;
+    f->rule = ri;
+    f->customer = &c;
+    f->firedAt = now;
+    f->firedAfterSeq = firedAfterSeq;
+    f->anchor = anchor;
+    f->pos.emplace_back(&ar.steps, 0);
+    c.flows.push_back(f);
+    trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc,
+          fmt::format("fired (anchor {} at {})", anchorName(anchor), formatTimestamp(anchor.time)));
+    advance(f, now);
+  }
+
+  policy::RollingWindow& limitWindow(Customer& c, uint32_t ri) {
+    for (auto& [r, w] : c.limits)
+      if (r == ri) return w;
+    c.limits.emplace_back(ri, policy::RollingWindow{});
+    return c.limits.back().second;
+  }
+
+  // ---- flows --------------------------------------------------------------------------------
+
+  void endFlow(Flow& f) {
+    f.state = Flow::State::Done;
+    timers.cancel(f.timer);
+    auto& flows = f.customer->flows;
+    std::erase_if(flows, [&](const std::shared_ptr<Flow>& x) { return x.get() == &f; });
+  }
+
+  // Walks the flow from `base` (the firing, or the decision of the previous send) to its next
+  // pending step: schedules it, or runs it now when it has no `after`.
+  void advance(const std::shared_ptr<Flow>& fp, TimeMs base) {
+    Flow& f = *fp;
+    for (;;) {
+      if (f.state == Flow::State::Done) return;
+      while (!f.pos.empty() && f.pos.back().second >= f.pos.back().first->size()) f.pos.pop_back();
+      if (f.pos.empty()) {
+        endFlow(f);
+        return;
+      }
+      const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
+      if (s.after) {
+        f.state = Flow::State::WaitingStep;
+        f.timer = timers.schedule(base + s.after->ms, Timer{Timer::Kind::Step, f.customer, f.rule});
+        if (tracing(f.customer->id)) {
+          auto [tmpl, variant] = describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
+          trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc,
+                fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
+                            tmpl.empty() ? "split" : "send " + tmpl, formatTimestamp(base + s.after->ms),
+                            formatDuration(s.after->ms)));
+        }
+        return;
+      }
+      if (!execute(fp, s)) return;
+    }
+  }
+
+  // Runs the step now. True when the flow goes on at once (a split entered its variant).
+  bool execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) {
+    Flow& f = *fp;
+    f.state = Flow::State::Running;
+    ++f.pos.back().second;
+    if (s.action == ast::ActionKind::Split) {
+      if (s.variants.empty()) return true;
+      uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
+      size_t v = policy::chooseVariant(bucket, s.variants);
+      f.variant = s.variants[v].name.text;
+      trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc,
+            fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket, f.variant));
+      f.pos.emplace_back(&s.variants[v].steps, 0);
+      return true;
+    }
+    ++f.stepsTaken;
+    PendingSend ps;
+    ps.flow = fp;
+    ps.step = f.stepsTaken;
+    ps.ast = &s;
+    ps.variant = f.variant;
+    if (auto it = model.templateByName.find(s.templateName.text); it != model.templateByName.end())
+      ps.templateIndex = it->second;
+    ps.messageId = messageId(ruleName(f.rule), f.customer->id, ps.step, f.firedAt);
+    ps.order = nextOrder++;
+    becomeDue(std::move(ps), true);
+    return false;
+  }
+
+  void onStepTimer(Customer& c, uint32_t ri) {
+    auto fp = activeFlowPtr(c, ri);
+    if (!fp || fp->state != Flow::State::WaitingStep) return;
+    Flow& f = *fp;
+    f.timer = TimerHandle{};
+    const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
+    EvalEnv env = flowEnv(f);
+    for (const auto* u : s.unless) {
+      bool held = eval.test(*u, env);
+      noteCondition(*u, held);
+      if (!held) continue;
+      ++f.pos.back().second;
+      ++f.stepsTaken;
+      auto [tmpl, variant] = describeStep(c, ri, *f.pos.back().first, f.pos.back().second - 1);
+      Record r;
+      r.decision = Decision::Suppressed;
+      r.reason = Reason::Condition;
+      r.customer = c.id;
+      r.rule = ri;
+      r.step = f.stepsTaken;
+      r.templateName = tmpl;
+      r.variant = variant.empty() ? f.variant : variant;
+      r.loc = u->loc;
+      r.messageId = messageId(ruleName(ri), c.id, r.step, f.firedAt);
+      r.detail = "the step's `unless` held when it was due" + conditionValues(*u, env);
+      f.anySendDecided = true;
+      emit(std::move(r));
+      advance(fp, now);
+      return;
+    }
+    if (execute(fp, s)) advance(fp, now);
+  }
+
+  // Records the cancellation of the flow's pending step (if any) and ends the flow.
+  void cancelFlow(Flow& f, Reason reason, const std::string& detail) {
+    Customer& c = *f.customer;
+    Record r;
+    r.decision = Decision::Suppressed;
+    r.reason = reason;
+    r.customer = c.id;
+    r.rule = f.rule;
+    r.detail = detail;
+    bool pending = true;
+    switch (f.state) {
+      case Flow::State::WaitingStep: {
+        auto [tmpl, variant] = describeStep(c, f.rule, *f.pos.back().first, f.pos.back().second);
+        r.step = f.stepsTaken + 1;
+        r.templateName = tmpl;
+        r.variant = variant.empty() ? f.variant : variant;
+        r.loc = (*f.pos.back().first)[f.pos.back().second].loc;
+        break;
+      }
+      case Flow::State::InWindow:
+      case Flow::State::Deferred: {
+        PendingSend* ps = pendingSendOf(f);
+        if (ps == nullptr) {
+          pending = false;
+          break;
+        }
+        r.step = ps->step;
+        r.templateName = ps->ast->templateName.text;
+        r.variant = ps->variant;
+        r.loc = ps->ast->loc;
+        if (f.state == Flow::State::InWindow) removeFromWindow(c, f);
+        else deferred.erase(&f);
+        break;
+      }
+      default: pending = false; break;
+    }
+    if (pending) {
+      r.messageId = messageId(ruleName(f.rule), c.id, r.step, f.firedAt);
+      emit(std::move(r));
+    }
+    endFlow(f);
+  }
+
+  // Sends waiting for quiet hours to end, by flow.
+  std::unordered_map<const Flow*, PendingSend> deferred;
+
+  PendingSend* pendingSendOf(Flow& f) {
+    if (f.state == Flow::State::Deferred) {
+      auto it = deferred.find(&f);
+      return it == deferred.end() ? nullptr : &it->second;
+    }
+    if (f.state == Flow::State::InWindow && f.customer->window)
+      for (auto& m : f.customer->window->members)
+        if (m.flow.get() == &f) return &m;
+    return nullptr;
+  }
+
+  void removeFromWindow(Customer& c, Flow& f) {
+    if (!c.window) return;
+    std::erase_if(c.window->members, [&](const PendingSend& m) { return m.flow.get() == &f; });
+  }
+
+  // ---- delivery policy ----------------------------------------------------------------------
+
+  Record sendRecord(const PendingSend& ps, Decision d, Reason reason) {
+    Flow& f = *ps.flow;
+    Record r;
+    r.decision = d;
+    r.reason = reason;
+    r.customer = f.customer->id;
+    r.rule = f.rule;
+    r.step = ps.step;
+    r.templateName = ps.ast->templateName.text;
+    r.variant = ps.variant;
+    r.messageId = ps.messageId;
+    r.loc = ps.ast->loc;
+    return r;
+  }
+
+  // The opt-out rule (policy 1): never to a customer who unsubscribed or has no email.
+  bool optedOut(const PendingSend& ps) {
+    Customer& c = *ps.flow->customer;
+    const Value& sub = trait(c, traitSubscribed);
+    if (sub.kind == Value::Kind::Bool && !sub.b) {
+      suppress(ps, Reason::OptedOut, "the customer is not subscribed");
+      return true;
+    }
+    const Value& email = trait(c, traitEmail);
+    if (email.kind != Value::Kind::String || email.s.empty()) {
+      suppress(ps, Reason::NoEmail, "the customer has no email address");
+      return true;
+    }
+    return false;
+  }
+
+  void suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc = Loc{}) {
+    Record r = sendRecord(ps, Decision::Suppressed, reason);
+    r.detail = std::move(detail);
+    if (loc.valid()) r.loc = loc;
+    emit(std::move(r));
+  }
+
+  bool render(PendingSend& ps) {
+    Flow& f = *ps.flow;
+    Customer& c = *f.customer;
+    if (ps.templateIndex == sema::kNone) {
+      suppress(ps, Reason::MissingData, fmt::format("template '{}' does not exist", ps.ast->templateName.text));
+      return false;
+    }
+    EvalEnv env = flowEnv(f);
+    std::vector<std::pair<std::string, Value>> bindings;
+    for (const auto& b : ps.ast->bindings) bindings.emplace_back(b.name.text, eval.value(*b.value, env));
+    Value scratch;
+    deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
+      if (p.path.empty()) return nullptr;
+      if (p.path.size() == 1) {
+        for (const auto& [n, v] : bindings)
+          if (n == p.path[0].text) return &v;
+        scratch = anchorFieldByName(f.anchor, p.path[0].text);
+        return &scratch;
+      }
+      if (p.path.size() == 2 && p.path[0].text == "customer") {
+        uint32_t slot = model.traitIndex(p.path[1].text);
+        if (slot != sema::kNone) return &trait(c, slot);
+        auto it = c.profile.extra.find(p.path[1].text);
+        return it == c.profile.extra.end() ? nullptr : &it->second;
+      }
+      if (p.path.size() == 2) {
+        // `{{ v.product_id }}`: the anchor named by its alias or event name.
+        scratch = anchorFieldByName(f.anchor, p.path[1].text);
+        return &scratch;
+      }
+      return nullptr;
+    };
+    deliver::RenderError err;
+    if (!deliver::renderTemplate(model.templates[ps.templateIndex], lookup, ps.rendered, err)) {
+      suppress(ps, Reason::MissingData,
+               fmt::format("template variable '{}' has no value and no default", err.variable), err.loc);
+      return false;
+    }
+    return true;
+  }
+
+  Value anchorFieldByName(const Event& anchor, const std::string& name) const {
+    if (anchor.type >= model.events.size()) return Value::absent();
+    uint32_t idx = model.events[anchor.type].fieldIndex(name);
+    return idx != sema::kNone && idx < anchor.fields.size() ? anchor.fields[idx] : Value::absent();
+  }
+
+  // A send becomes due now: opt-out, missing data, then it joins (or opens) the customer's
+  // arbitration window. `fresh` is false for a send coming back after a quiet-hours deferral
+  // (already rendered).
+  void becomeDue(PendingSend ps, bool fresh) {
+    Flow& f = *ps.flow;
+    Customer& c = *f.customer;
+    ps.dueAt = now;
+    if (optedOut(ps) || (fresh && !render(ps))) {
+      decided(ps, Reason::None);
+      return;
+    }
+    f.state = Flow::State::InWindow;
+    if (!c.window) {
+      c.window.emplace();
+      c.window->opened = now;
+      c.window->closes = now + model.settings.arbitration;
+      c.window->timer = decisions.schedule(c.window->closes, &c);
+    }
+    c.window->members.push_back(std::move(ps));
+  }
+
+  static int64_t priorityOf(const sema::RuleInfo& r) { return r.priority; }
+
+  // The arbitration window of `c` closes now: the winner goes on through the cap and quiet
+  // hours, every other member is outranked.
+  void decide(Customer& c) {
+    if (!c.window) return;
+    std::vector<PendingSend> members = std::move(c.window->members);
+    c.window.reset();
+    if (members.empty()) return;
+    std::stable_sort(members.begin(), members.end(), [this](const PendingSend& a, const PendingSend& b) {
+      const auto& ra = model.rules[a.flow->rule];
+      const auto& rb = model.rules[b.flow->rule];
+      if (ra.priority != rb.priority) return ra.priority > rb.priority;
+      if (a.flow->anchor.time != b.flow->anchor.time) return a.flow->anchor.time > b.flow->anchor.time;
+      if (ra.order != rb.order) return ra.order < rb.order;
+      if (a.step != b.step) return a.step < b.step;
+      return a.order < b.order;
+    });
+    const PendingSend& winner = members.front();
+    for (size_t i = 1; i < members.size(); ++i) {
+      PendingSend& loser = members[i];
+      suppress(loser, Reason::Outranked,
+               fmt::format("outranked by {} (priority {}, step {})", ruleName(winner.flow->rule),
+                           model.rules[winner.flow->rule].priority, winner.step));
+      decided(loser, Reason::Outranked);
+    }
+    deliver(std::move(members.front()));
+  }
+
+  // The arbitration winner: frequency cap, quiet hours, then it goes out.
+  void deliver(PendingSend ps) {
+    Flow& f = *ps.flow;
+    Customer& c = *f.customer;
+    if (f.state == Flow::State::Done) return;  // its flow ended while it waited
+    if (optedOut(ps)) {
+      decided(ps, Reason::None);
+      return;
+    }
+    if (const auto& cap = model.settings.cap) {
+      if (!c.cap.allows(now, cap->count, cap->per)) {
+        suppress(ps, Reason::FrequencyCap,
+                 fmt::format("the customer already got {} message(s) within {}", c.cap.count(now, cap->per),
+                             formatDuration(cap->per)));
+        decided(ps, Reason::FrequencyCap);
+        return;
+      }
+    }
+    if (quiet) {
+      const Value& tz = trait(c, traitTimezone);
+      auto q = quiet->check(now, tz.kind == Value::Kind::String ? std::string_view(tz.s) : std::string_view());
+      if (q.quiet) {
+        Record r = sendRecord(ps, Decision::Deferred, Reason::None);
+        r.until = q.until;
+        r.detail = fmt::format("quiet hours: deferred until {}", formatTimestamp(q.until));
+        emit(std::move(r));
+        f.state = Flow::State::Deferred;
+        f.timer = timers.schedule(q.until, Timer{Timer::Kind::Deferred, &c, f.rule});
+        deferred[&f] = std::move(ps);
+        return;
+      }
+    }
+    Record r = sendRecord(ps, Decision::Send, Reason::None);
+    r.to = trait(c, traitEmail).s;
+    r.subject = ps.rendered.subject;
+    r.body = ps.rendered.body;
+    r.detail = fmt::format("sent {}", ps.ast->templateName.text);
+    emit(std::move(r));
+    const auto& rule = model.rules[f.rule];
+    if (const auto& cap = model.settings.cap) c.cap.record(now, cap->per, cap->count);
+    if (ps.step == 1 && rule.rule->limit)
+      limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
+    auto& rs = stats.rules[f.rule];
+    ++rs.sends;
+    ++rs.variants[ps.variant].sends;
+    if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
+    if (rule.goalEvent)
+      c.sent.push_back(SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
+    preempt(c, rule.priority, f.rule);
+    decided(ps, Reason::None);
+  }
+
+  // A send with priority p went out: pending later steps of lower-priority flows are cancelled.
+  void preempt(Customer& c, int64_t p, uint32_t by) {
+    std::vector<std::shared_ptr<Flow>> victims;
+    for (auto& f : c.flows)
+      if (model.rules[f->rule].priority < p && f->state != Flow::State::Running) victims.push_back(f);
+    for (auto& f : victims)
+      cancelFlow(*f, Reason::Preempted,
+                 fmt::format("preempted by a send of {} (priority {})", ruleName(by), p));
+  }
+
+  // The send was decided (sent or suppressed) now: its flow goes on from here, except that a
+  // flow whose first send is outranked does not start.
+  void decided(const PendingSend& ps, Reason outcome) {
+    std::shared_ptr<Flow> fp = ps.flow;
+    Flow& f = *fp;
+    if (f.state == Flow::State::Done) return;
+    if (outcome == Reason::Outranked && !f.anySendDecided) {
+      endFlow(f);
+      return;
+    }
+    f.anySendDecided = true;
+    f.state = Flow::State::Running;
+    advance(fp, now);
+  }
+
+  // ---- goals --------------------------------------------------------------------------------
+
+  void goals(Customer& c, const Event& e) {
+    for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
+      const auto& rule = model.rules[ri];
+      if (!rule.goalEvent || *rule.goalEvent != e.type || rule.rule == nullptr || !rule.rule->goal) continue;
+      // The latest send of the rule that this event converts: within D after it.
+      SentLog* hit = nullptr;
+      for (auto it = c.sent.rbegin(); it != c.sent.rend(); ++it) {
+        if (it->rule != ri || it->time > e.time) continue;
+        if (e.time - it->time > rule.goalWithin) break;
+        if (it->converted) continue;
+        if (!refMatches(*rule.rule->goal->event, e, &it->flow->anchor, c)) continue;
+        hit = &*it;
+        break;
+      }
+      if (hit == nullptr) continue;
+      for (auto& s : c.sent)
+        if (s.flow == hit->flow) s.converted = true;
+      auto& rs = stats.rules[ri];
+      ++rs.conversions;
+      ++rs.variants[hit->variant].conversions;
+      trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
+            fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e), hit->templateName,
+                        formatTimestamp(hit->time), hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
+      Flow* active = activeFlow(c, ri);
+      if (active != nullptr && active == hit->flow.get())
+        cancelFlow(*active, Reason::Converted,
+                   fmt::format("the goal was reached: {} within {} of a send", anchorName(e),
+                               formatDuration(rule.goalWithin)));
+    }
+  }
+
+  void pruneSent(Customer& c) {
+    while (!c.sent.empty() && c.sent.front().time < now - longestGoal) c.sent.pop_front();
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  void fireTimer(const Timer& t) {
+    Customer& c = *t.customer;
+    switch (t.kind) {
+      case Timer::Kind::Idle: {
+        auto it = std::find_if(c.idle.begin(), c.idle.end(), [&](const Customer::Idle& p) { return p.rule == t.rule; });
+        if (it == c.idle.end()) return;
+        Event anchor = std::move(it->anchor);
+        c.idle.erase(it);
+        // A firing by a timer comes before every event stamped at its instant.
+        evaluate(c, t.rule, anchor, -1);
+        break;
+      }
+      case Timer::Kind::Step: onStepTimer(c, t.rule); break;
+      case Timer::Kind::Deferred: {
+        auto fp = activeFlowPtr(c, t.rule);
+        if (!fp || fp->state != Flow::State::Deferred) return;
+        auto it = deferred.find(fp.get());
+        if (it == deferred.end()) return;
+        PendingSend ps = std::move(it->second);
+        deferred.erase(it);
+        fp->timer = TimerHandle{};
+        becomeDue(std::move(ps), false);
+        break;
+      }
+    }
+    c.history.prune(now, plan, oldestFiring(c));
+  }
+};
+
+Engine::Engine(const sema::Model& model, Evaluator& evaluator, EngineOptions options)
+    : impl_(std::make_unique<Impl>(model, evaluator, std::move(options))) {}
+Engine::~Engine() = default;
+
+void Engine::process(const Event& e) { impl_->process(e); }
+
+void Engine::advanceTo(TimeMs t) {
+  impl_->runUntil(t, true);
+  impl_->setNow(t);
+}
+
+void Engine::finish(std::optional<TimeMs> until) {
+  impl_->runUntil(until.value_or(INT64_MAX - 1), true);
+  impl_->flush();
+}
+
+TimeMs Engine::now() const { return impl_->now; }
+size_t Engine::pendingTimers() const { return impl_->timers.size() + impl_->decisions.size(); }
+const Stats& Engine::stats() const { return impl_->stats; }
+
+}  // namespace trig::engine

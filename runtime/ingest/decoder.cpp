@@ -1,0 +1,860 @@
+#include "runtime/ingest/decoder.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <unordered_map>
+
+#include "runtime/ingest/json_scan.h"
+
+namespace trig::ingest {
+
+// ---- JSON scanner helpers -----------------------------------------------------------------------
+
+namespace json {
+
+const char* kindName(Kind k) {
+  switch (k) {
+    case Kind::Object: return "object";
+    case Kind::Array: return "list";
+    case Kind::String: return "string";
+    case Kind::Number: return "number";
+    case Kind::True:
+    case Kind::False: return "bool";
+    case Kind::Null: return "null";
+  }
+  return "?";
+}
+
+bool Scanner::failUnexpected(const char* expected) {
+  if (i_ >= s_.size()) return failAt(i_, std::string("unexpected end of input, expected ") + expected);
+  const auto c = static_cast<unsigned char>(s_[i_]);
+  std::string what = "unexpected ";
+  if (c >= 0x21 && c < 0x7f) {
+    what += '\'';
+    what += static_cast<char>(c);
+    what += '\'';
+  } else {
+    static constexpr char kHex[] = "0123456789abcdef";
+    what += "byte 0x";
+    what += kHex[c >> 4];
+    what += kHex[c & 0xF];
+  }
+  what += ", expected ";
+  what += expected;
+  return failAt(i_, std::move(what));
+}
+
+}  // namespace json
+
+// ---- Names and literals -------------------------------------------------------------------------
+
+namespace {
+
+bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool isLower(char c) { return c >= 'a' && c <= 'z'; }
+bool isDigitChar(char c) { return c >= '0' && c <= '9'; }
+
+void snakeCaseInto(std::string_view key, std::string& out) {
+  out.clear();
+  for (size_t k = 0; k < key.size(); ++k) {
+    const char c = key[k];
+    if (isUpper(c)) {
+      // A word starts at an upper-case letter after a lower-case letter or digit (`productId`),
+      // or at the last capital of an acronym followed by lower case (`HTMLParser`).
+      const bool afterLower = k > 0 && (isLower(key[k - 1]) || isDigitChar(key[k - 1]));
+      const bool acronymEnd =
+          k > 0 && isUpper(key[k - 1]) && k + 1 < key.size() && isLower(key[k + 1]);
+      if ((afterLower || acronymEnd) && !out.empty() && out.back() != '_') out.push_back('_');
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+bool hasUpper(std::string_view key) {
+  for (char c : key)
+    if (isUpper(c)) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string snakeCase(std::string_view key) {
+  std::string out;
+  snakeCaseInto(key, out);
+  return out;
+}
+
+std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type) {
+  using sema::TypeKind;
+  switch (expr.kind) {
+    case ast::ExprKind::IntLit:
+      if (type.kind == TypeKind::Int) return Value::integer(expr.intValue);
+      if (type.kind == TypeKind::Money) return Value::money(Decimal::fromInt(expr.intValue));
+      if (type.kind == TypeKind::Float) return Value::flt(static_cast<double>(expr.intValue));
+      return std::nullopt;
+    case ast::ExprKind::DecimalLit:
+      if (type.kind == TypeKind::Money) return Value::money(expr.decimalValue);
+      if (type.kind == TypeKind::Float) {
+        double d = 0;
+        auto r = std::from_chars(expr.text.data(), expr.text.data() + expr.text.size(), d);
+        if (expr.text.empty() || r.ec != std::errc()) d = expr.decimalValue.toDouble();
+        return Value::flt(d);
+      }
+      return std::nullopt;
+    case ast::ExprKind::StringLit:
+      if (type.kind == TypeKind::String) return Value::str(expr.text);
+      return std::nullopt;
+    case ast::ExprKind::BoolLit:
+      if (type.kind == TypeKind::Bool) return Value::boolean(expr.boolValue);
+      return std::nullopt;
+    case ast::ExprKind::DurationLit:
+      if (type.kind == TypeKind::Duration) return Value::duration(expr.intValue);
+      return std::nullopt;
+    case ast::ExprKind::TimeLit:
+      if (type.kind == TypeKind::Time) return Value::time(expr.intValue);
+      return std::nullopt;
+    case ast::ExprKind::Unary: {
+      if (expr.op != ast::Op::Neg || !expr.lhs) return std::nullopt;
+      auto inner = literalValue(*expr.lhs, type);
+      if (!inner) return std::nullopt;
+      switch (inner->kind) {
+        case Value::Kind::Int: inner->i = -inner->i; return inner;
+        case Value::Kind::Float: inner->f = -inner->f; return inner;
+        case Value::Kind::Money: inner->m.units = -inner->m.units; return inner;
+        default: return std::nullopt;
+      }
+    }
+    case ast::ExprKind::List: {
+      if (type.kind != TypeKind::List) return std::nullopt;
+      Value list;
+      list.kind = Value::Kind::List;
+      for (const ast::Expr* item : expr.items) {
+        if (!item) return std::nullopt;
+        auto v = literalValue(*item, sema::Type::of(type.elem));
+        if (!v) return std::nullopt;
+        list.list.push_back(std::move(*v));
+      }
+      return list;
+    }
+    default: return std::nullopt;
+  }
+}
+
+// ---- The decoder --------------------------------------------------------------------------------
+
+namespace {
+
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameMap = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
+
+// The declared fields of one event (or the customer traits), ready for lookups by wire name.
+struct FieldTable {
+  NameMap byName;  // declared name -> position in `fields`
+  std::vector<const sema::FieldInfo*> fields;
+  std::vector<std::optional<Value>> defaults;
+  size_t width = 0;  // slots in the flat layout
+
+  void build(const std::vector<sema::FieldInfo>& infos) {
+    for (const auto& f : infos) {
+      width = std::max<size_t>(width, size_t{f.slot} + 1);
+      byName.emplace(f.name, static_cast<uint32_t>(fields.size()));
+      fields.push_back(&f);
+      std::optional<Value> d;
+      if (f.defaultValue) d = literalValue(*f.defaultValue, f.type);
+      defaults.push_back(std::move(d));
+    }
+  }
+};
+
+// Resets a value to Absent keeping its buffers (fields are compared whole, so every member must
+// be back to its default).
+void clearValue(Value& v) {
+  v.kind = Value::Kind::Absent;
+  v.b = false;
+  v.i = 0;
+  v.f = 0;
+  v.m = Decimal{};
+  v.s.clear();
+  v.list.clear();
+}
+
+// -Wpedantic rejects __int128 unless marked as an extension.
+__extension__ typedef unsigned __int128 U128;
+
+// Exact money from JSON number text (which may have a fraction and an exponent).
+enum class MoneyParse { Ok, TooPrecise, OutOfRange };
+MoneyParse parseMoney(std::string_view text, Decimal& out) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < text.size() && text[i] == '-') {
+    neg = true;
+    ++i;
+  }
+  // Significant digits, without leading zeros; `exp10` scales them.
+  U128 mant = 0;
+  int digits = 0;
+  int64_t exp10 = 0;
+  int64_t droppedZeros = 0;  // trailing zeros not yet multiplied in
+  auto addDigit = [&](char c, bool fraction) {
+    if (fraction) --exp10;
+    if (c == '0') {
+      if (digits > 0) ++droppedZeros;
+      return true;
+    }
+    // Multiply in the zeros seen since the last non-zero digit, then this digit.
+    for (; droppedZeros > 0; --droppedZeros) {
+      mant *= 10;
+      if (++digits > 30) return false;
+    }
+    mant = mant * 10 + static_cast<unsigned>(c - '0');
+    return ++digits <= 30;
+  };
+  for (; i < text.size() && isDigitChar(text[i]); ++i)
+    if (!addDigit(text[i], false)) return MoneyParse::OutOfRange;
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && isDigitChar(text[i]); ++i)
+      if (!addDigit(text[i], true)) return MoneyParse::OutOfRange;
+  }
+  // Trailing zeros that were never multiplied in raise the exponent instead.
+  exp10 += droppedZeros;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool eneg = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) eneg = text[i++] == '-';
+    int64_t e = 0;
+    for (; i < text.size() && isDigitChar(text[i]); ++i) {
+      e = e * 10 + (text[i] - '0');
+      if (e > 100000) {
+        // Absurd exponents: zero stays zero, anything else is out of range or too precise.
+        if (mant == 0) {
+          out = Decimal{};
+          return MoneyParse::Ok;
+        }
+        return eneg ? MoneyParse::TooPrecise : MoneyParse::OutOfRange;
+      }
+    }
+    exp10 += eneg ? -e : e;
+  }
+  if (mant == 0) {
+    out = Decimal{};
+    return MoneyParse::Ok;
+  }
+  int64_t scale = exp10 + Decimal::kScaleDigits;
+  if (scale < 0) return MoneyParse::TooPrecise;
+  constexpr U128 kMax = static_cast<U128>(INT64_MAX);
+  for (; scale > 0; --scale) {
+    mant *= 10;
+    if (mant > kMax) return MoneyParse::OutOfRange;
+  }
+  if (mant > kMax) return MoneyParse::OutOfRange;
+  out.units = neg ? -static_cast<int64_t>(mant) : static_cast<int64_t>(mant);
+  return MoneyParse::Ok;
+}
+
+bool isIntegerText(std::string_view text) {
+  for (char c : text)
+    if (c == '.' || c == 'e' || c == 'E') return false;
+  return true;
+}
+
+}  // namespace
+
+struct Decoder::Impl {
+  const sema::Model& model;
+  std::vector<FieldTable> events;
+  FieldTable traits;
+  NameMap eventIndex;  // declared names, then `from` aliases (a name wins over an alias)
+
+  std::string key;      // decoded property name
+  std::string snake;    // its snake_case spelling
+  std::string str;      // decoded string value
+  std::vector<uint8_t> seen;
+  std::string* reason = nullptr;
+
+  explicit Impl(const sema::Model& m) : model(m) {
+    events.resize(m.events.size());
+    for (size_t k = 0; k < m.events.size(); ++k) events[k].build(m.events[k].fields);
+    traits.build(m.traits);
+    // Positions in model.events (which sema keeps equal to EventInfo::index).
+    const auto count = static_cast<uint32_t>(m.events.size());
+    for (uint32_t k = 0; k < count; ++k) eventIndex.emplace(m.events[k].name, k);
+    for (uint32_t k = 0; k < count; ++k)
+      for (const auto& alias : m.events[k].aliases) eventIndex.emplace(alias, k);
+    for (const auto& [alias, index] : m.eventByAlias) eventIndex.emplace(alias, index);
+  }
+
+  // ---- messages ----
+
+  bool fail(std::string text) {
+    *reason = std::move(text);
+    return false;
+  }
+  bool jsonError(const json::Scanner& sc) {
+    return fail("malformed JSON at column " + std::to_string(sc.errorPos() + 1) + ": " +
+                sc.error());
+  }
+
+  // "property 'price' of event 'cart_add'" / "trait 'email'"
+  struct Subject {
+    const char* what;        // "property", "trait"
+    std::string_view name;   // the field or trait
+    std::string_view event;  // empty for traits
+    int item = -1;           // list item (0-based), or -1
+  };
+  static std::string describe(const Subject& s) {
+    std::string d;
+    if (s.item >= 0) d = "item " + std::to_string(s.item + 1) + " of ";
+    d += s.what;
+    d += " '";
+    d += s.name;
+    d += '\'';
+    if (!s.event.empty()) {
+      d += " of event '";
+      d += s.event;
+      d += '\'';
+    }
+    return d;
+  }
+  bool typeError(const Subject& s, sema::Type want, std::string got) {
+    return fail(describe(s) + " must be " + sema::typeName(want) + ", got " + got);
+  }
+
+  // ---- typed values ----
+
+  // Reads the value at the scanner into `out` as type `t` (not a list).
+  bool readScalar(json::Scanner& sc, sema::TypeKind t, Value& out, const Subject& subj) {
+    using sema::TypeKind;
+    json::Kind k = json::Kind::Null;
+    if (!sc.peekKind(k)) return jsonError(sc);
+    const sema::Type want = sema::Type::of(t);
+    switch (t) {
+      case TypeKind::String:
+      case TypeKind::Time:
+      case TypeKind::Duration: {
+        if (k != json::Kind::String) return gotOther(sc, k, subj, want);
+        std::string_view raw;
+        bool esc;
+        if (!sc.string(raw, esc)) return jsonError(sc);
+        if (t == TypeKind::String) {
+          clearValue(out);
+          out.kind = Value::Kind::String;
+          json::Scanner::decode(raw, esc, out.s);
+          return true;
+        }
+        json::Scanner::decode(raw, esc, str);
+        if (t == TypeKind::Time) {
+          auto tm = parseTimestamp(str);
+          if (!tm) return fail(describe(subj) + " must be an RFC 3339 time, got \"" + str + "\"");
+          clearValue(out);
+          out.kind = Value::Kind::Time;
+          out.i = *tm;
+          return true;
+        }
+        auto d = parseDuration(str);
+        if (!d) return fail(describe(subj) + " must be a duration such as \"15m\", got \"" + str + "\"");
+        clearValue(out);
+        out.kind = Value::Kind::Duration;
+        out.i = *d;
+        return true;
+      }
+      case TypeKind::Bool:
+        if (k != json::Kind::True && k != json::Kind::False) return gotOther(sc, k, subj, want);
+        if (!sc.literal(k)) return jsonError(sc);
+        clearValue(out);
+        out.kind = Value::Kind::Bool;
+        out.b = k == json::Kind::True;
+        return true;
+      case TypeKind::Int:
+      case TypeKind::Float:
+      case TypeKind::Money: {
+        if (k != json::Kind::Number) return gotOther(sc, k, subj, want);
+        std::string_view text;
+        if (!sc.number(text)) return jsonError(sc);
+        clearValue(out);
+        if (t == TypeKind::Int) {
+          if (!isIntegerText(text)) return typeError(subj, want, std::string(text));
+          int64_t v = 0;
+          auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+            return fail(describe(subj) + " is out of the range of int: " + std::string(text));
+          out.kind = Value::Kind::Int;
+          out.i = v;
+          return true;
+        }
+        if (t == TypeKind::Float) {
+          double v = 0;
+          auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (r.ec != std::errc() || !std::isfinite(v))
+            return fail(describe(subj) + " is out of the range of float: " + std::string(text));
+          out.kind = Value::Kind::Float;
+          out.f = v;
+          return true;
+        }
+        Decimal m;
+        switch (parseMoney(text, m)) {
+          case MoneyParse::Ok: break;
+          case MoneyParse::TooPrecise:
+            return fail(describe(subj) + " must be money with at most 6 decimal places, got " +
+                        std::string(text));
+          case MoneyParse::OutOfRange:
+            return fail(describe(subj) + " is out of the range of money: " + std::string(text));
+        }
+        out.kind = Value::Kind::Money;
+        out.m = m;
+        return true;
+      }
+      case TypeKind::List:
+      case TypeKind::Error: break;
+    }
+    // A field whose type sema could not resolve: accept nothing rather than guess.
+    return fail(describe(subj) + " has no usable declared type");
+  }
+
+  // A value of the wrong JSON kind; strings are quoted in the message (shortened) because
+  // `"150"` for a number is the usual mistake.
+  bool gotOther(json::Scanner& sc, json::Kind k, const Subject& subj, sema::Type want) {
+    std::string got = json::kindName(k);
+    if (k == json::Kind::String) {
+      std::string_view raw;
+      bool esc;
+      if (!sc.string(raw, esc)) return jsonError(sc);
+      json::Scanner::decode(raw, esc, str);
+      constexpr size_t kShown = 40;
+      got += " \"";
+      if (str.size() > kShown) {
+        size_t cut = kShown;
+        // Do not cut a UTF-8 sequence in half.
+        while (cut > 0 && (static_cast<unsigned char>(str[cut]) & 0xC0) == 0x80) --cut;
+        got.append(str, 0, cut);
+        got += "...";
+      } else {
+        got += str;
+      }
+      got += '"';
+    }
+    return typeError(subj, want, std::move(got));
+  }
+
+  bool readTyped(json::Scanner& sc, sema::Type t, Value& out, const Subject& subj) {
+    if (t.kind != sema::TypeKind::List) return readScalar(sc, t.kind, out, subj);
+    json::Kind k = json::Kind::Null;
+    if (!sc.peekKind(k)) return jsonError(sc);
+    if (k != json::Kind::Array) return gotOther(sc, k, subj, t);
+    clearValue(out);
+    out.kind = Value::Kind::List;
+    sc.expect('[', "'['");
+    if (sc.take(']')) return true;
+    Subject item = subj;
+    item.item = 0;
+    do {
+      json::Kind ik = json::Kind::Null;
+      if (!sc.peekKind(ik)) return jsonError(sc);
+      if (ik == json::Kind::Null) return fail(describe(item) + " is null");
+      out.list.emplace_back();
+      if (!readScalar(sc, t.elem, out.list.back(), item)) return false;
+      ++item.item;
+    } while (sc.take(','));
+    if (!sc.expect(']', "',' or ']'")) return jsonError(sc);
+    return true;
+  }
+
+  // An undeclared trait, typed by its JSON value. Returns false only on malformed JSON; sets
+  // `keep` to false for values a profile cannot hold (objects, nulls inside lists).
+  bool readUntyped(json::Scanner& sc, Value& out, bool& keep, int depth) {
+    json::Kind k = json::Kind::Null;
+    if (!sc.peekKind(k)) return jsonError(sc);
+    switch (k) {
+      case json::Kind::String: {
+        std::string_view raw;
+        bool esc;
+        if (!sc.string(raw, esc)) return jsonError(sc);
+        out = Value::str({});
+        json::Scanner::decode(raw, esc, out.s);
+        return true;
+      }
+      case json::Kind::Number: {
+        std::string_view text;
+        if (!sc.number(text)) return jsonError(sc);
+        int64_t iv = 0;
+        if (isIntegerText(text)) {
+          auto r = std::from_chars(text.data(), text.data() + text.size(), iv);
+          if (r.ec == std::errc()) {
+            out = Value::integer(iv);
+            return true;
+          }
+        }
+        double d = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+        if (r.ec != std::errc() || !std::isfinite(d)) keep = false;
+        out = Value::flt(d);
+        return true;
+      }
+      case json::Kind::True:
+      case json::Kind::False:
+        if (!sc.literal(k)) return jsonError(sc);
+        out = Value::boolean(k == json::Kind::True);
+        return true;
+      case json::Kind::Null:
+        if (!sc.literal(k)) return jsonError(sc);
+        keep = false;
+        return true;
+      case json::Kind::Array: {
+        out = Value{};
+        out.kind = Value::Kind::List;
+        if (depth > 0) keep = false;  // lists of lists have no trig type
+        sc.expect('[', "'['");
+        if (sc.take(']')) return true;
+        do {
+          out.list.emplace_back();
+          if (!readUntyped(sc, out.list.back(), keep, depth + 1)) return false;
+        } while (sc.take(','));
+        if (!sc.expect(']', "',' or ']'")) return jsonError(sc);
+        // A list's items must share one type to be a trig list.
+        for (const auto& v : out.list)
+          if (v.kind != out.list.front().kind || v.kind == Value::Kind::List) keep = false;
+        return true;
+      }
+      case json::Kind::Object:
+        keep = false;
+        if (!sc.skipValue()) return jsonError(sc);
+        return true;
+    }
+    return true;
+  }
+
+  // Reads a property or trait name at the scanner; `name` views the decoded text.
+  bool readKey(json::Scanner& sc, std::string_view& name) {
+    sc.ws();
+    if (sc.pos() >= sc.text().size() || sc.text()[sc.pos()] != '"') {
+      sc.failUnexpected("a property name");
+      return jsonError(sc);
+    }
+    std::string_view raw;
+    bool esc;
+    if (!sc.string(raw, esc)) return jsonError(sc);
+    if (esc) {
+      json::Scanner::decode(raw, esc, key);
+      name = key;
+    } else {
+      name = raw;
+    }
+    if (!sc.expect(':', "':'")) return jsonError(sc);
+    return true;
+  }
+
+  // The position of a wire name in a table: exact name first, then its snake_case spelling.
+  uint32_t lookup(const FieldTable& table, std::string_view name) {
+    if (auto it = table.byName.find(name); it != table.byName.end()) return it->second;
+    if (!hasUpper(name)) return sema::kNone;
+    snakeCaseInto(name, snake);
+    if (auto it = table.byName.find(std::string_view(snake)); it != table.byName.end())
+      return it->second;
+    return sema::kNone;
+  }
+
+  // ---- track properties ----
+
+  // Reads the properties object at the scanner (or none, when `sc` is null) into out.fields.
+  bool readProperties(json::Scanner* sc, uint32_t eventPos, Event& out) {
+    const sema::EventInfo& info = model.events[eventPos];
+    const FieldTable& table = events[eventPos];
+    const size_t n = table.fields.size();
+    out.fields.resize(table.width);
+    seen.assign(n, 0);
+    if (sc) {
+      sc->expect('{', "'{'");
+      if (!sc->take('}')) {
+        do {
+          std::string_view name;
+          if (!readKey(*sc, name)) return false;
+          const uint32_t idx = lookup(table, name);
+          if (idx == sema::kNone) {
+            if (!sc->skipValue()) return jsonError(*sc);
+            continue;
+          }
+          const sema::FieldInfo& f = *table.fields[idx];
+          json::Kind k = json::Kind::Null;
+          if (!sc->peekKind(k)) return jsonError(*sc);
+          if (k == json::Kind::Null) {
+            // null is "not sent" (a later duplicate key may still send it).
+            sc->literal(k);
+            seen[idx] = 0;
+            continue;
+          }
+          Subject subj{"property", f.name, info.name, -1};
+          if (!readTyped(*sc, f.type, out.fields[f.slot], subj)) return false;
+          seen[idx] = 1;
+        } while (sc->take(','));
+        if (!sc->expect('}', "',' or '}'")) return jsonError(*sc);
+      }
+    }
+    for (size_t k = 0; k < n; ++k) {
+      if (seen[k]) continue;
+      const sema::FieldInfo& f = *table.fields[k];
+      Value& v = out.fields[f.slot];
+      if (table.defaults[k]) {
+        v = *table.defaults[k];
+      } else if (f.optional) {
+        clearValue(v);
+      } else {
+        return fail("missing required property '" + f.name + "' of event '" + info.name + "'");
+      }
+    }
+    return true;
+  }
+
+  bool readProperties(std::string_view objText, uint32_t eventPos, Event& out) {
+    if (objText.empty()) return readProperties(nullptr, eventPos, out);
+    json::Scanner sc(objText);
+    return readProperties(&sc, eventPos, out);
+  }
+
+  // ---- identify traits ----
+
+  bool readTraits(std::string_view objText, Event& out) {
+    out.traits.clear();
+    if (objText.empty()) return true;
+    json::Scanner sc(objText);
+    sc.expect('{', "'{'");
+    if (sc.take('}')) return true;
+    do {
+      std::string_view name;
+      if (!readKey(sc, name)) return false;
+      const uint32_t idx = lookup(traits, name);
+      json::Kind k = json::Kind::Null;
+      if (!sc.peekKind(k)) return jsonError(sc);
+      if (idx != sema::kNone) {
+        const sema::FieldInfo& f = *traits.fields[idx];
+        if (k == json::Kind::Null) {
+          sc.literal(k);
+          out.traits.emplace_back(f.name, Value::absent());
+          continue;
+        }
+        Value v;
+        Subject subj{"trait", f.name, {}, -1};
+        if (!readTyped(sc, f.type, v, subj)) return false;
+        out.traits.emplace_back(f.name, std::move(v));
+        continue;
+      }
+      std::string traitName(name);
+      if (k == json::Kind::Null) {
+        sc.literal(k);
+        out.traits.emplace_back(std::move(traitName), Value::absent());
+        continue;
+      }
+      Value v;
+      bool keep = true;
+      if (!readUntyped(sc, v, keep, 0)) return false;
+      if (keep) out.traits.emplace_back(std::move(traitName), std::move(v));
+    } while (sc.take(','));
+    if (!sc.expect('}', "',' or '}'")) return jsonError(sc);
+    return true;
+  }
+
+  // ---- one line ----
+
+  struct Member {
+    bool present = false;
+    json::Kind kind = json::Kind::Null;
+    std::string_view raw;  // strings: the text between quotes; objects: the whole object
+    bool escaped = false;
+  };
+
+  // Properties decoded during the first pass over the line.
+  struct Inlined {
+    bool done = false;
+    bool ok = false;
+    bool malformed = false;  // the JSON itself is broken: the reason is final
+    uint32_t event = 0;
+    std::string reason;
+  };
+
+  // When `event` came before `properties` (the usual order), decodes the properties in the same
+  // pass that validates the line instead of scanning them twice. Type errors are kept aside: they
+  // only count if the line turns out to be a track of that event (a later "type":"identify" or
+  // a repeated "event" key changes that). Returns false when it did not apply.
+  bool tryInline(json::Scanner& sc, const Member& type, const Member& event, Event& out,
+                 Inlined& inlined) {
+    if (!event.present || event.kind != json::Kind::String || event.escaped) return false;
+    if (type.present && !(type.kind == json::Kind::String && type.raw == "track")) return false;
+    auto found = eventIndex.find(event.raw);
+    if (found == eventIndex.end()) return false;
+    sc.ws();
+    const size_t start = sc.pos();
+    std::string* finalReason = reason;
+    reason = &inlined.reason;
+    inlined.ok = readProperties(&sc, found->second, out);
+    reason = finalReason;
+    inlined.done = true;
+    inlined.event = found->second;
+    if (inlined.ok) return true;
+    if (!sc.error().empty()) {
+      inlined.malformed = true;
+      *reason = std::move(inlined.reason);
+      return true;
+    }
+    // A type error: validate the rest of the object as JSON and go on.
+    sc.seek(start);
+    if (!sc.skipValue()) {
+      inlined.malformed = true;
+      jsonError(sc);
+    }
+    return true;
+  }
+
+  bool decode(std::string_view line, Event& out, std::optional<TimeMs> receivedAt) {
+    json::Scanner sc(line);
+    json::Kind k = json::Kind::Null;
+    if (!sc.peekKind(k)) {
+      if (sc.pos() >= line.size()) return fail("empty line");
+      return jsonError(sc);
+    }
+    if (k != json::Kind::Object) {
+      // Malformed input is reported as such, whatever its first character.
+      if (!sc.skipValue()) return jsonError(sc);
+      if (!sc.atEnd()) {
+        sc.failUnexpected("the end of the line");
+        return jsonError(sc);
+      }
+      return fail(std::string("expected a JSON object, got ") + json::kindName(k));
+    }
+
+    // The top-level members we use, as raw spans; the object is validated as a whole first
+    // because its keys may come in any order (`properties` before `event`).
+    Member type, event, userId, timestamp, messageId, properties, traitsM;
+    Inlined inlined;
+    sc.expect('{', "'{'");
+    if (!sc.take('}')) {
+      do {
+        std::string_view name;
+        if (!readKey(sc, name)) return false;
+        Member* m = nullptr;
+        if (name == "type") m = &type;
+        else if (name == "event") m = &event;
+        else if (name == "userId") m = &userId;
+        else if (name == "timestamp") m = &timestamp;
+        else if (name == "messageId") m = &messageId;
+        else if (name == "properties") m = &properties;
+        else if (name == "traits") m = &traitsM;
+        if (!m) {
+          if (!sc.skipValue()) return jsonError(sc);
+          continue;
+        }
+        if (m == &event) inlined.done = false;  // a repeated "event" invalidates it
+        if (!sc.peekKind(m->kind)) return jsonError(sc);
+        if (m == &properties) {
+          inlined.done = false;
+          sc.ws();
+          const size_t start = sc.pos();
+          if (m->kind == json::Kind::Object && tryInline(sc, type, event, out, inlined)) {
+            if (!inlined.ok && inlined.malformed) return false;
+            m->present = true;
+            m->raw = line.substr(start, sc.pos() - start);
+            continue;
+          }
+        }
+        m->present = m->kind != json::Kind::Null;
+        m->escaped = false;
+        if (m->kind == json::Kind::String) {
+          if (!sc.string(m->raw, m->escaped)) return jsonError(sc);
+        } else {
+          sc.ws();
+          const size_t start = sc.pos();
+          if (!sc.skipValue()) return jsonError(sc);
+          m->raw = line.substr(start, sc.pos() - start);
+        }
+      } while (sc.take(','));
+      if (!sc.expect('}', "',' or '}'")) return jsonError(sc);
+    }
+    if (!sc.atEnd()) {
+      sc.failUnexpected("the end of the line after the object");
+      return jsonError(sc);
+    }
+
+    auto stringMember = [&](const Member& m, const char* name, std::string& dest) {
+      if (m.kind != json::Kind::String)
+        return fail(std::string(name) + " must be a string, got " + json::kindName(m.kind));
+      json::Scanner::decode(m.raw, m.escaped, dest);
+      return true;
+    };
+
+    // type
+    bool identify = false;
+    if (type.present) {
+      if (!stringMember(type, "type", str)) return false;
+      if (str == "identify") {
+        identify = true;
+      } else if (str != "track") {
+        return fail("unsupported type '" + str + "' (expected \"track\" or \"identify\")");
+      }
+    }
+    // userId
+    if (!userId.present) return fail("missing userId");
+    if (!stringMember(userId, "userId", out.customer)) return false;
+    if (out.customer.empty()) return fail("userId is empty");
+    // timestamp
+    if (timestamp.present) {
+      if (!stringMember(timestamp, "timestamp", str)) return false;
+      auto t = parseTimestamp(str);
+      if (!t) return fail("unparsable timestamp \"" + str + "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
+      out.time = *t;
+    } else if (receivedAt) {
+      out.time = *receivedAt;
+    } else {
+      return fail("missing timestamp");
+    }
+    // messageId
+    out.messageId.clear();
+    if (messageId.present && !stringMember(messageId, "messageId", out.messageId)) return false;
+
+    if (identify) {
+      out.kind = Event::Kind::Identify;
+      out.type = sema::kNone;
+      out.name = "identify";
+      out.fields.clear();
+      if (traitsM.present && traitsM.kind != json::Kind::Object)
+        return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
+      return readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out);
+    }
+
+    out.traits.clear();
+    if (!event.present) return fail("missing event name (\"event\")");
+    if (!stringMember(event, "event", out.name)) return false;
+    if (out.name.empty()) return fail("event name is empty");
+    if (properties.present && properties.kind != json::Kind::Object)
+      return fail(std::string("properties must be an object, got ") + json::kindName(properties.kind));
+    auto found = eventIndex.find(std::string_view(out.name));
+    if (found == eventIndex.end()) {
+      out.kind = Event::Kind::Undeclared;
+      out.type = sema::kNone;
+      out.fields.clear();
+      return true;
+    }
+    out.kind = Event::Kind::Track;
+    out.type = found->second;
+    if (inlined.done && inlined.event == found->second) {
+      if (!inlined.ok) *reason = std::move(inlined.reason);
+      return inlined.ok;
+    }
+    return readProperties(properties.present ? properties.raw : std::string_view{}, found->second,
+                          out);
+  }
+};
+
+Decoder::Decoder(const sema::Model& model) : impl_(std::make_unique<Impl>(model)) {}
+Decoder::~Decoder() = default;
+
+bool Decoder::decode(std::string_view line, Event& out, std::string& reason,
+                     std::optional<TimeMs> receivedAt) {
+  impl_->reason = &reason;
+  return impl_->decode(line, out, receivedAt);
+}
+
+}  // namespace trig::ingest

@@ -1,0 +1,80 @@
+#pragma once
+// Decoding one wire event (a JSON object in the shape of the Segment tracking spec, spec section 8)
+// into a trig::Event, validated against the program's declared events and customer traits.
+//
+//   {"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",
+//    "messageId":"m-1","properties":{"productId":"p1","cart_value":49.99}}
+//   {"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",
+//    "traits":{"email":"ann@example.com","first_name":"Ann","nickname":null}}
+//
+// Rules (the contract the reader, the HTTP ingest and the engine rely on):
+// - `type` defaults to "track"; "identify" carries `traits`; any other type is invalid.
+// - `userId` must be a non-empty string; `timestamp` an RFC 3339 string; `messageId`, when
+//   present, a string (kept in Event::messageId; empty when not sent).
+// - `event` is looked up among declared names, then `from` aliases. An unknown name decodes
+//   to Event::Kind::Undeclared (not an error; its properties are not checked).
+// - Property keys match fields by exact name, else by their snake_case spelling (`productId`
+//   -> `product_id`). Extra properties are ignored. `null` counts as not sent.
+// - Values must have the declared type: a string is never accepted for a number, a number never
+//   for a string. Numbers are read exactly from their decimal text: money accepts any number
+//   with at most 6 decimals (49.99 is exactly 49.99, 150 is 150.00); int accepts integer text
+//   only (no fraction, no exponent); float accepts any number (correctly rounded). `time` is an
+//   RFC 3339 string; `duration` a duration string ("15m"); `[T]` an array whose items are T.
+// - An absent field takes its declared default; otherwise an optional field is
+//   Value::absent() and a required one makes the event invalid.
+// - identify: each trait is matched against the declared customer traits the same way
+//   (camelCase mapped) and must have the declared type; `null` removes the trait (an Absent
+//   value in Event::traits). Undeclared traits are kept under their name as sent, typed by
+//   their JSON value (string, bool, int for integer text that fits, float for other numbers,
+//   lists of one such type); values with no trig type (objects such as Segment's `address`,
+//   nested or mixed lists) are ignored like extra properties, and `null` removes. No rule or
+//   template can name an undeclared trait, so they only reach the profile (and `--explain`).
+//   Traits appear in the order sent: applied in order, a repeated trait's last value wins.
+// - Duplicate keys: the last one wins (as in most JSON parsers).
+// - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
+//   a byte order mark, is "malformed JSON at column N: ...".
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "compiler/ast/ast.h"
+#include "compiler/interp/value.h"
+#include "compiler/sema/model.h"
+#include "runtime/core/event.h"
+
+namespace trig::ingest {
+
+class Decoder {
+ public:
+  // The model must outlive the decoder.
+  explicit Decoder(const sema::Model& model);
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Decodes one line into `out`, reusing its buffers (call it with the same Event object to
+  // avoid allocations). Sets kind, type, name, customer, time, messageId, fields or traits; leaves
+  // `seq` and `source` to the caller. On failure returns false and sets `reason` to a sentence
+  // naming the offending property ("property 'price' of event 'cart_add' must be money, got
+  // string"); `out` is then unspecified.
+  // `receivedAt`, when given, stands in for a missing `timestamp` (live ingest); without it a
+  // missing timestamp is an error.
+  bool decode(std::string_view line, Event& out, std::string& reason,
+              std::optional<TimeMs> receivedAt = std::nullopt);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The value of a default written in a declaration (`subscribed: bool = true`), converted to the
+// field's type (an int literal for a money or float field becomes money or float). nullopt when
+// the expression is not a literal of a compatible type (sema reports that case).
+std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type);
+
+// `productId` -> `product_id`, `URL` -> `url`, `cartValue2` -> `cart_value2`; already
+// snake_case names are returned unchanged.
+std::string snakeCase(std::string_view key);
+
+}  // namespace trig::ingest

@@ -1,0 +1,530 @@
+#include "runtime/ingest/decoder.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "runtime/ingest/test_model.h"
+
+using namespace trig;
+using trig::ingest::Decoder;
+
+namespace {
+
+struct Fixture {
+  testing::TestModel tm;
+  Decoder decoder{tm.model};
+  Event e;
+  std::string reason;
+
+  bool decode(std::string_view line) {
+    reason.clear();
+    return decoder.decode(line, e, reason);
+  }
+  // Decodes a line that must fail and returns the reason.
+  std::string reject(std::string_view line) {
+    bool ok = decode(line);
+    CHECK_MESSAGE(!ok, line);
+    CHECK_FALSE(reason.empty());
+    return reason;
+  }
+  const Value& field(const std::string& name) {
+    REQUIRE(e.kind == Event::Kind::Track);
+    uint32_t slot = tm.model.events[e.type].fieldIndex(name);
+    REQUIRE(slot != sema::kNone);
+    return e.fields.at(slot);
+  }
+  const Value* trait(const std::string& name) {
+    for (const auto& [n, v] : e.traits)
+      if (n == name) return &v;
+    return nullptr;
+  }
+};
+
+const char* kCartAdd =
+    R"({"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+    R"("messageId":"m-1","properties":{"product_id":"p1","cart_value":49.99}})";
+
+}  // namespace
+
+TEST_CASE("decoder: the spec's track example") {
+  Fixture f;
+  REQUIRE_MESSAGE(f.decode(kCartAdd), f.reason);
+  CHECK(f.e.kind == Event::Kind::Track);
+  CHECK(f.e.type == f.tm.eventIndex("cart_add"));
+  CHECK(f.e.name == "cart_add");
+  CHECK(f.e.customer == "c1");
+  CHECK(f.e.time == *parseTimestamp("2026-01-01T10:00:00Z"));
+  CHECK(f.e.messageId == "m-1");
+  CHECK(f.e.fields.size() == 6);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  CHECK(f.field("cart_value") == Value::money(*Decimal::parse("49.99")));
+  CHECK(f.field("cart_value").m.units == 49'990'000);
+  CHECK(f.field("product_name").isAbsent());
+  CHECK(f.field("price").isAbsent());
+  CHECK(f.field("quantity").isAbsent());
+}
+
+TEST_CASE("decoder: type defaults to track, keys in any order") {
+  Fixture f;
+  REQUIRE_MESSAGE(f.decode(R"({"properties":{"url":"/"},"userId":"c2","event":"page_view",)"
+                           R"("timestamp":"2026-01-01T10:00:00.250+01:00"})"),
+                  f.reason);
+  CHECK(f.e.kind == Event::Kind::Track);
+  CHECK(f.e.name == "page_view");
+  CHECK(f.e.time == *parseTimestamp("2026-01-01T09:00:00.250Z"));
+  CHECK(f.e.messageId.empty());
+  CHECK(f.field("url") == Value::str("/"));
+}
+
+TEST_CASE("decoder: the spec's identify example, null removes, undeclared traits kept") {
+  Fixture f;
+  REQUIRE_MESSAGE(
+      f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
+               R"("traits":{"email":"ann@example.com","firstName":"Ann","vip":null,)"
+               R"("subscribed":false,"score":4.5,"lifetimeValue":1200,"tags":["a","b"],)"
+               R"("plan":"gold","age":42,"ratio":0.25,"beta":true,"nums":[1,2],)"
+               R"("address":{"city":"Paris"},"mixed":[1,"a"],"gone":null}})"),
+      f.reason);
+  CHECK(f.e.kind == Event::Kind::Identify);
+  CHECK(f.e.type == sema::kNone);
+  CHECK(f.e.customer == "c1");
+  CHECK(f.e.fields.empty());
+  REQUIRE(f.trait("email"));
+  CHECK(*f.trait("email") == Value::str("ann@example.com"));
+  // camelCase matched to the declared snake_case trait, stored under the declared name.
+  REQUIRE(f.trait("first_name"));
+  CHECK(*f.trait("first_name") == Value::str("Ann"));
+  CHECK(f.trait("firstName") == nullptr);
+  REQUIRE(f.trait("vip"));
+  CHECK(f.trait("vip")->isAbsent());
+  CHECK(*f.trait("subscribed") == Value::boolean(false));
+  CHECK(*f.trait("score") == Value::flt(4.5));
+  CHECK(*f.trait("lifetime_value") == Value::money(Decimal::fromInt(1200)));
+  REQUIRE(f.trait("tags"));
+  CHECK(f.trait("tags")->list.size() == 2);
+  // Undeclared: typed by their JSON value; objects and mixed lists are not kept; null removes.
+  CHECK(*f.trait("plan") == Value::str("gold"));
+  CHECK(*f.trait("age") == Value::integer(42));
+  CHECK(*f.trait("ratio") == Value::flt(0.25));
+  CHECK(*f.trait("beta") == Value::boolean(true));
+  CHECK(f.trait("nums")->list == std::vector<Value>{Value::integer(1), Value::integer(2)});
+  CHECK(f.trait("address") == nullptr);
+  CHECK(f.trait("mixed") == nullptr);
+  REQUIRE(f.trait("gone"));
+  CHECK(f.trait("gone")->isAbsent());
+  // In the order sent, so a repeated trait's last value wins when applied in order.
+  CHECK(f.e.traits.front().first == "email");
+}
+
+TEST_CASE("decoder: identify without traits, and trait type errors") {
+  Fixture f;
+  REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z"})"));
+  CHECK(f.e.traits.empty());
+  CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
+                 R"("traits":{"subscribed":"yes"}})") ==
+        "trait 'subscribed' must be bool, got string \"yes\"");
+  CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
+                 R"("traits":[1]})") == "traits must be an object, got list");
+}
+
+TEST_CASE("decoder: event names match declared names and from aliases") {
+  Fixture f;
+  const std::string tail =
+      R"(,"userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":{"total":10,"items":[]}})";
+  REQUIRE_MESSAGE(f.decode(R"({"event":"Order Completed")" + tail), f.reason);
+  CHECK(f.e.type == f.tm.eventIndex("order_placed"));
+  CHECK(f.e.name == "Order Completed");
+  REQUIRE(f.decode(R"({"event":"Checkout Done")" + tail));
+  CHECK(f.e.type == f.tm.eventIndex("order_placed"));
+  REQUIRE(f.decode(R"({"event":"order_placed")" + tail));
+  CHECK(f.e.type == f.tm.eventIndex("order_placed"));
+  // Names are case-sensitive.
+  REQUIRE(f.decode(R"({"event":"order completed")" + tail));
+  CHECK(f.e.kind == Event::Kind::Undeclared);
+}
+
+TEST_CASE("decoder: undeclared event names are not errors, and not checked") {
+  Fixture f;
+  REQUIRE(f.decode(R"({"event":"Video Played","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("messageId":"v1","properties":{"anything":{"goes":[1,2]}}})"));
+  CHECK(f.e.kind == Event::Kind::Undeclared);
+  CHECK(f.e.type == sema::kNone);
+  CHECK(f.e.name == "Video Played");
+  CHECK(f.e.messageId == "v1");
+  CHECK(f.e.fields.empty());
+  // Still malformed JSON inside is an error.
+  CHECK(f.reject(R"({"event":"Video Played","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("properties":{"a":[1,}})")
+            .starts_with("malformed JSON"));
+}
+
+TEST_CASE("decoder: camelCase property keys map to snake_case fields; extras ignored") {
+  Fixture f;
+  REQUIRE_MESSAGE(
+      f.decode(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+               R"("properties":{"productId":"p9","productName":"Lamp","cartValue":"ignored?",)"
+               R"("unknownThing":{"x":1},"extra":[1,2,3]}})") == false,
+      "a wrong-typed known property must fail");
+  CHECK(f.reason == "property 'cart_value' of event 'cart_add' must be money, got string "
+                    "\"ignored?\"");
+  REQUIRE_MESSAGE(
+      f.decode(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+               R"("properties":{"productId":"p9","productName":"Lamp","HTMLUrl":"x",)"
+               R"("unknownThing":{"x":1},"extra":[1,2,3]}})"),
+      f.reason);
+  CHECK(f.field("product_id") == Value::str("p9"));
+  CHECK(f.field("product_name") == Value::str("Lamp"));
+}
+
+TEST_CASE("decoder: snakeCase") {
+  using ingest::snakeCase;
+  CHECK(snakeCase("productId") == "product_id");
+  CHECK(snakeCase("product_id") == "product_id");
+  CHECK(snakeCase("URL") == "url");
+  CHECK(snakeCase("htmlURL") == "html_url");
+  CHECK(snakeCase("HTMLUrl") == "html_url");
+  CHECK(snakeCase("cartValue2") == "cart_value2");
+  CHECK(snakeCase("item2Name") == "item2_name");
+  CHECK(snakeCase("already_Snake") == "already_snake");
+  CHECK(snakeCase("") == "");
+}
+
+TEST_CASE("decoder: numbers are exact and typed") {
+  Fixture f;
+  auto order = [&](const std::string& props) {
+    return f.decode(
+        R"({"event":"order_placed","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":)" +
+        props + "}");
+  };
+  SUBCASE("money") {
+    REQUIRE(order(R"({"total":49.99,"items":[]})"));
+    CHECK(f.field("total").kind == Value::Kind::Money);
+    CHECK(f.field("total").m.units == 49'990'000);
+    REQUIRE(order(R"({"total":150,"items":[]})"));
+    CHECK(f.field("total").m == Decimal::fromInt(150));
+    REQUIRE(order(R"({"total":-0.000001,"items":[]})"));
+    CHECK(f.field("total").m.units == -1);
+    REQUIRE(order(R"({"total":4.999e1,"items":[]})"));
+    CHECK(f.field("total").m.units == 49'990'000);
+    REQUIRE(order(R"({"total":1.50000000000,"items":[]})"));
+    CHECK(f.field("total").m.units == 1'500'000);
+    REQUIRE(order(R"({"total":12E-2,"items":[]})"));
+    CHECK(f.field("total").m.units == 120'000);
+    REQUIRE(order(R"({"total":0e999999999,"items":[]})"));
+    CHECK(f.field("total").m.units == 0);
+    REQUIRE(order(R"({"total":0.1,"items":[]})"));
+    CHECK(f.field("total").m.units == 100'000);
+    REQUIRE(order(R"({"total":9223372036854.775807,"items":[]})"));
+    CHECK(f.field("total").m.units == INT64_MAX);
+    CHECK_FALSE(order(R"({"total":0.0000001,"items":[]})"));
+    CHECK(f.reason == "property 'total' of event 'order_placed' must be money with at most 6 "
+                      "decimal places, got 0.0000001");
+    CHECK_FALSE(order(R"({"total":9223372036855,"items":[]})"));
+    CHECK(f.reason.find("out of the range of money") != std::string::npos);
+    CHECK_FALSE(order(R"({"total":1e30,"items":[]})"));
+    CHECK_FALSE(order(R"({"total":"49.99","items":[]})"));
+    CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got string "
+                      "\"49.99\"");
+    CHECK_FALSE(order(R"({"total":true,"items":[]})"));
+    CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got bool");
+  }
+  SUBCASE("int") {
+    REQUIRE(order(R"({"total":1,"items":[],"count":-42})"));
+    CHECK(f.field("count") == Value::integer(-42));
+    REQUIRE(order(R"({"total":1,"items":[],"count":9223372036854775807})"));
+    CHECK(f.field("count").i == INT64_MAX);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":9223372036854775808})"));
+    CHECK(f.reason.find("out of the range of int") != std::string::npos);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":1.5})"));
+    CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got 1.5");
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":2.0})"));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":1e2})"));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"3"})"));
+  }
+  SUBCASE("float") {
+    REQUIRE(order(R"({"total":1,"items":[],"rating":0.1})"));
+    CHECK(f.field("rating") == Value::flt(0.1));
+    REQUIRE(order(R"({"total":1,"items":[],"rating":3})"));
+    CHECK(f.field("rating") == Value::flt(3.0));
+    REQUIRE(order(R"({"total":1,"items":[],"rating":-2.5E-3})"));
+    CHECK(f.field("rating") == Value::flt(-0.0025));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"rating":1e999})"));
+    CHECK(f.reason.find("out of the range of float") != std::string::npos);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"rating":"0.1"})"));
+  }
+}
+
+TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
+  Fixture f;
+  auto order = [&](const std::string& props) {
+    return f.decode(
+        R"({"event":"order_placed","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":)" +
+        props + "}");
+  };
+  REQUIRE_MESSAGE(order(R"({"total":1,"items":["a\"b","\u00e9\ud83d\ude00",""],)"
+                        R"("placedAt":"2026-01-01T09:59:00Z","gift":true,"wait":"1h30m",)"
+                        R"("scores":[1,-2,3]})"),
+                  f.reason);
+  const Value& items = f.field("items");
+  REQUIRE(items.kind == Value::Kind::List);
+  REQUIRE(items.list.size() == 3);
+  CHECK(items.list[0] == Value::str("a\"b"));
+  CHECK(items.list[1] == Value::str("\xc3\xa9\xf0\x9f\x98\x80"));
+  CHECK(items.list[2] == Value::str(""));
+  CHECK(f.field("placed_at") == Value::time(*parseTimestamp("2026-01-01T09:59:00Z")));
+  CHECK(f.field("gift") == Value::boolean(true));
+  CHECK(f.field("wait") == Value::duration(90 * kMinute));
+  CHECK(f.field("scores").list ==
+        std::vector<Value>{Value::integer(1), Value::integer(-2), Value::integer(3)});
+  // Defaults when absent (or null); optional absent otherwise.
+  REQUIRE(order(R"({"total":1,"items":[],"gift":null})"));
+  CHECK(f.field("gift") == Value::boolean(false));
+  CHECK(f.field("count") == Value::integer(1));
+  CHECK(f.field("discount") == Value::money(*Decimal::parse("5.5")));
+  CHECK(f.field("placed_at").isAbsent());
+  CHECK(f.field("rating").isAbsent());
+  CHECK(f.field("scores").isAbsent());
+  // Failures.
+  CHECK_FALSE(order(R"({"total":1,"items":["a",2]})"));
+  CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' must be string, got number");
+  CHECK_FALSE(order(R"({"total":1,"items":["a",null]})"));
+  CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' is null");
+  CHECK_FALSE(order(R"({"total":1,"items":"a"})"));
+  CHECK(f.reason == "property 'items' of event 'order_placed' must be [string], got string \"a\"");
+  CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":"yesterday"})"));
+  CHECK(f.reason == "property 'placed_at' of event 'order_placed' must be an RFC 3339 time, got "
+                    "\"yesterday\"");
+  CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":1767261540000})"));
+  CHECK_FALSE(order(R"({"total":1,"items":[],"wait":"soon"})"));
+  CHECK(f.reason.find("must be a duration") != std::string::npos);
+  CHECK_FALSE(order(R"({"total":1,"items":[],"gift":"true"})"));
+  CHECK_FALSE(order(R"({"total":1,"items":[],"gift":1})"));
+  CHECK_FALSE(order(R"({"total":1,"items":[{"a":1}]})"));
+}
+
+TEST_CASE("decoder: required properties") {
+  Fixture f;
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "missing required property 'product_id' of event 'cart_add'");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("properties":{"product_id":null}})") ==
+        "missing required property 'product_id' of event 'cart_add'");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("properties":{"product_id":7}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got number");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("properties":"p1"})") == "properties must be an object, got string");
+  // An event without fields needs no properties.
+  REQUIRE(f.decode(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})"));
+  CHECK(f.e.fields.empty());
+  // null properties count as none.
+  REQUIRE(f.decode(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("properties":null})"));
+}
+
+TEST_CASE("decoder: envelope errors") {
+  Fixture f;
+  CHECK(f.reject(R"({"event":"cart_add","timestamp":"2026-01-01T10:00:00Z"})") == "missing userId");
+  CHECK(f.reject(R"({"event":"cart_add","userId":null,"timestamp":"2026-01-01T10:00:00Z"})") ==
+        "missing userId");
+  CHECK(f.reject(R"({"event":"cart_add","userId":12,"timestamp":"2026-01-01T10:00:00Z"})") ==
+        "userId must be a string, got number");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "userId is empty");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1"})") == "missing timestamp");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-13-01T10:00:00Z"})")
+            .starts_with("unparsable timestamp \"2026-13-01T10:00:00Z\""));
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":1767261600})") ==
+        "timestamp must be a string, got number");
+  CHECK(f.reject(R"({"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "missing event name (\"event\")");
+  CHECK(f.reject(R"({"event":"","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "event name is empty");
+  CHECK(f.reject(R"({"event":["x"],"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "event must be a string, got list");
+  CHECK(f.reject(R"({"type":"page","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "unsupported type 'page' (expected \"track\" or \"identify\")");
+  CHECK(f.reject(R"({"type":1,"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "type must be a string, got number");
+  CHECK(f.reject(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("messageId":5})") == "messageId must be a string, got number");
+  CHECK(f.reject("[1,2]") == "expected a JSON object, got list");
+  CHECK(f.reject("\"x\"") == "expected a JSON object, got string");
+  CHECK(f.reject("") == "empty line");
+}
+
+TEST_CASE("decoder: receivedAt stands in for a missing timestamp") {
+  Fixture f;
+  std::string reason;
+  REQUIRE(f.decoder.decode(R"({"event":"unsubscribe","userId":"c1"})", f.e, reason, 1234));
+  CHECK(f.e.time == 1234);
+  // An explicit timestamp wins.
+  REQUIRE(f.decoder.decode(
+      R"({"event":"unsubscribe","userId":"c1","timestamp":"1970-01-01T00:00:01Z"})", f.e, reason,
+      1234));
+  CHECK(f.e.time == 1000);
+}
+
+TEST_CASE("decoder: malformed JSON gives a position and a reason") {
+  Fixture f;
+  CHECK(f.reject("{") == "malformed JSON at column 2: unexpected end of input, expected a property name");
+  CHECK(f.reject(R"({"userId":"c1",})") ==
+        "malformed JSON at column 16: unexpected '}', expected a property name");
+  CHECK(f.reject(R"({"userId" "c1"})") == "malformed JSON at column 11: unexpected '\"', expected ':'");
+  CHECK(f.reject(R"({"userId":"c1"} x)") ==
+        "malformed JSON at column 17: unexpected 'x', expected the end of the line after the object");
+  CHECK(f.reject(R"({"userId":"c1)") == "malformed JSON at column 11: unterminated string");
+  CHECK(f.reject(R"({"a":01})").starts_with("malformed JSON at column 7: unexpected '1'"));
+  CHECK(f.reject(R"({"a":1.})") == "malformed JSON at column 6: malformed number");
+  CHECK(f.reject(R"({"a":-})") == "malformed JSON at column 6: malformed number");
+  CHECK(f.reject(R"({"a":tru})").starts_with("malformed JSON at column 6: unexpected 't'"));
+  CHECK(f.reject(R"({"a":"\x"})") == "malformed JSON at column 7: invalid escape in a string");
+  CHECK(f.reject(R"({"a":"\ud800"})") == "malformed JSON at column 7: unpaired surrogate in \\u escape");
+  CHECK(f.reject(R"({"a":"\udc00"})") == "malformed JSON at column 7: unpaired surrogate in \\u escape");
+  CHECK(f.reject(R"({"a":"\u12G4"})") == "malformed JSON at column 9: malformed \\u escape");
+  CHECK(f.reject("{\"a\":\"tab\there\"}") ==
+        "malformed JSON at column 10: control character in a string (escape it)");
+  CHECK(f.reject("{\"a\":\"\xff\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
+  CHECK(f.reject("{\"a\":\"\xc0\xaf\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
+  CHECK(f.reject("{\"a\":\"\xed\xa0\x80\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
+  CHECK(f.reject("\xef\xbb\xbf{}") == "malformed JSON at column 1: unexpected byte 0xef, expected a value");
+  CHECK(f.reject(std::string(300, '[') + std::string(300, ']')) == "malformed JSON at column 257: nesting too deep");
+  CHECK(f.reject("[1,2] x") == "malformed JSON at column 7: unexpected 'x', expected the end of the line");
+  std::string deep = R"({"event":"x","userId":"c","timestamp":"2026-01-01T10:00:00Z","p":)" +
+                     std::string(300, '[') + std::string(300, ']') + "}";
+  CHECK(f.reject(deep).find("nesting too deep") != std::string::npos);
+}
+
+TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
+  Fixture f;
+  REQUIRE(f.decode(R"({"\u0065vent":"cart_add","user\u0049d":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("messageId":"m1","properties":{"product\u005fid":"p1","price":2,"quantity":3}})"));
+  CHECK(f.e.customer == "c1");
+  CHECK(f.field("product_id") == Value::str("p1"));
+  CHECK(f.field("quantity") == Value::integer(3));
+  // Same Event object again: absent fields must be exactly absent, messageId cleared.
+  REQUIRE(f.decode(R"({"event":"cart_add","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("properties":{"product_id":"p2"}})"));
+  CHECK(f.e.messageId.empty());
+  CHECK(f.field("quantity") == Value::absent());
+  CHECK(f.field("price") == Value::absent());
+  // Switching between events of different widths and kinds.
+  REQUIRE(f.decode(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})"));
+  CHECK(f.e.fields.empty());
+  REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z","traits":{"vip":true}})"));
+  CHECK(f.e.fields.empty());
+  REQUIRE(f.decode(kCartAdd));
+  CHECK(f.e.traits.empty());
+  CHECK(f.e.kind == Event::Kind::Track);
+}
+
+TEST_CASE("decoder: duplicate keys, last one wins") {
+  Fixture f;
+  REQUIRE(f.decode(R"({"event":"cart_add","userId":"c1","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("properties":{"product_id":"p1","productId":"p2"}})"));
+  CHECK(f.e.customer == "c2");
+  CHECK(f.field("product_id") == Value::str("p2"));
+}
+
+TEST_CASE("literalValue converts declaration defaults") {
+  testing::TestModel tm;
+  using sema::Type;
+  using sema::TypeKind;
+  CHECK(*ingest::literalValue(*tm.intLit(5), Type::of(TypeKind::Money)) ==
+        Value::money(Decimal::fromInt(5)));
+  CHECK(*ingest::literalValue(*tm.intLit(5), Type::of(TypeKind::Float)) == Value::flt(5));
+  CHECK(*ingest::literalValue(*tm.decimalLit("0.1"), Type::of(TypeKind::Float)) == Value::flt(0.1));
+  CHECK(*ingest::literalValue(*tm.strLit("x"), Type::of(TypeKind::String)) == Value::str("x"));
+  CHECK_FALSE(ingest::literalValue(*tm.strLit("x"), Type::of(TypeKind::Int)));
+  CHECK_FALSE(ingest::literalValue(*tm.decimalLit("1.5"), Type::of(TypeKind::Int)));
+  ast::Expr* neg = tm.arena.newExpr(ast::ExprKind::Unary, {});
+  neg->op = ast::Op::Neg;
+  neg->lhs = const_cast<ast::Expr*>(tm.decimalLit("2.25"));
+  CHECK(ingest::literalValue(*neg, Type::of(TypeKind::Money))->m.units == -2'250'000);
+  ast::Expr* list = tm.arena.newExpr(ast::ExprKind::List, {});
+  list->items = {const_cast<ast::Expr*>(tm.strLit("a")), const_cast<ast::Expr*>(tm.strLit("b"))};
+  CHECK(ingest::literalValue(*list, Type::listOf(TypeKind::String))->list.size() == 2);
+  CHECK_FALSE(ingest::literalValue(*list, Type::listOf(TypeKind::Int)));
+}
+
+TEST_CASE("decoder: fuzzed lines never crash, and malformed JSON is always reported as such") {
+  Fixture f;
+  const std::vector<std::string> seeds = {
+      kCartAdd,
+      R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"email":"a@b","firstName":"A","tags":["x"],"subscribed":true,"score":1.5,"x":{"y":[1]}}})",
+      R"({"event":"Order Completed","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":{"total":12.5,"items":["a","b"],"placedAt":"2026-01-01T09:00:00Z","rating":2e1,"gift":false,"wait":"15m","scores":[1,2]}})",
+  };
+  std::mt19937 rng(777);
+  const std::string alphabet = "{}[]\",:\\ -.eE019tfnul\x01\xc3\xa9\xff";
+  int accepted = 0, rejected = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string s = seeds[rng() % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 2);
+    for (int k = 0; k < edits && !s.empty(); ++k) {
+      const size_t pos = rng() % s.size();
+      switch (rng() % 4) {
+        case 0: s[pos] = alphabet[rng() % alphabet.size()]; break;
+        case 1: s.erase(pos, 1); break;
+        case 2: s.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+        case 3: s.resize(pos); break;
+      }
+    }
+    const bool valid = nlohmann::json::accept(s.begin(), s.end());
+    const bool ok = f.decoder.decode(s, f.e, f.reason);
+    if (ok) {
+      ++accepted;
+      if (!valid) FAIL_CHECK("decoded malformed JSON: " << s);
+    } else {
+      ++rejected;
+      if (!valid && !s.starts_with("\xef\xbb\xbf") && !s.empty() &&
+          !f.reason.starts_with("malformed JSON"))
+        FAIL_CHECK("malformed JSON not reported as such: " << s << " -> " << f.reason);
+      if (f.reason.empty()) FAIL_CHECK("no reason for: " << s);
+    }
+  }
+  // The mutations must exercise both outcomes.
+  CHECK(accepted > 100);
+  CHECK(rejected > 100);
+}
+
+TEST_CASE("decoder: member order does not change the outcome") {
+  Fixture f;
+  const std::string ts = R"("timestamp":"2026-01-01T10:00:00Z")";
+  // Properties decoded in the first pass, then the event name repeated: the last one counts.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"url":"/x"},"event":"page_view"})"),
+                  f.reason);
+  CHECK(f.e.name == "page_view");
+  CHECK(f.field("url") == Value::str("/x"));
+  // A type error for the first event name does not count for the second.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"product_id":5,"url":"/y"},"event":"page_view"})"),
+                  f.reason);
+  CHECK(f.field("url") == Value::str("/y"));
+  // ... and is reported when the event stays.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":5},"messageId":"m"})") ==
+        "property 'product_id' of event 'cart_add' must be string, got number");
+  // A later "type":"identify" makes the properties irrelevant.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"product_id":5},"type":"identify","traits":{"vip":true}})"),
+                  f.reason);
+  CHECK(f.e.kind == Event::Kind::Identify);
+  CHECK(f.e.traits.size() == 1);
+  // A repeated "properties": the last one counts.
+  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+                           R"(,"properties":{"product_id":5},"properties":{"product_id":"p"}})"),
+                  f.reason);
+  CHECK(f.field("product_id") == Value::str("p"));
+  // Malformed JSON after a type error is still malformed JSON.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":5,"x":[}})")
+            .starts_with("malformed JSON"));
+  // Properties first, event after: the same result as the usual order.
+  REQUIRE(f.decode(R"({"properties":{"productId":"p1","price":1.5},"event":"cart_add","userId":"c1",)" +
+                   ts + "}"));
+  CHECK(f.field("product_id") == Value::str("p1"));
+  CHECK(f.field("price").m.units == 1'500'000);
+}

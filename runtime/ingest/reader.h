@@ -1,0 +1,97 @@
+#pragma once
+// Reading wire events from JSONL files or standard input ("-"), one object per line, without
+// loading the input whole. Valid events are handed out in input order with `seq` (a counter over
+// every event this reader produced, across files) and `source` ("FILE:LINE") set. Each invalid
+// line is reported on the diagnostics stream as `FILE:LINE: error: REASON`, appended to the
+// dead-letter file when one is configured, counted, and skipped: it never stops the stream.
+// Blank lines (only whitespace) are skipped silently. A trailing "\r" is ignored.
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "runtime/core/event.h"
+#include "runtime/ingest/decoder.h"
+
+namespace trig::ingest {
+
+// The dead-letter record of a rejected event, one JSON object per line:
+//   {"file":"events.jsonl","line":12,"reason":"...","event":"<the original line>"}
+// A line that is not valid UTF-8 is kept byte for byte as "event_base64" instead of "event".
+// A line longer than the reader's limit is kept up to the limit, with "truncated":true.
+class DeadLetterWriter {
+ public:
+  enum class Mode : uint8_t { Truncate, Append };
+  // Opens `path` (a batch run starts it afresh; a server appends); check ok() / error().
+  explicit DeadLetterWriter(const std::string& path, Mode mode = Mode::Truncate);
+  ~DeadLetterWriter();
+  DeadLetterWriter(const DeadLetterWriter&) = delete;
+  DeadLetterWriter& operator=(const DeadLetterWriter&) = delete;
+
+  bool ok() const { return file_ != nullptr; }
+  const std::string& error() const { return error_; }
+  // Writes one record; returns false on an I/O error.
+  bool write(std::string_view file, uint64_t line, std::string_view reason, std::string_view text,
+             bool truncated = false);
+  bool flush();
+
+  // The record as a JSON line without the trailing newline (shared with the HTTP ingest).
+  static std::string record(std::string_view file, uint64_t line, std::string_view reason,
+                            std::string_view text, bool truncated = false);
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::string error_;
+};
+
+struct ReaderOptions {
+  std::ostream* diagnostics = nullptr;  // where `FILE:LINE: error: REASON` goes; null: nowhere
+  DeadLetterWriter* deadLetter = nullptr;  // null: no dead-letter file
+  size_t maxLineBytes = 16u << 20;      // longer lines are rejected ("line too long")
+};
+
+struct ReadStats {
+  uint64_t lines = 0;     // physical lines read, blank ones included
+  uint64_t blank = 0;
+  uint64_t accepted = 0;  // decoded events handed out
+  uint64_t rejected = 0;  // invalid lines
+};
+
+class EventReader {
+ public:
+  EventReader(Decoder& decoder, ReaderOptions options);
+  ~EventReader();
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
+
+  // Starts reading `path` ("-" is standard input); closes the previous input. Returns false,
+  // with the message in `error`, when the file cannot be opened.
+  bool open(const std::string& path, std::string& error);
+  // The next valid event of the current input, skipping (and reporting) invalid lines. Returns
+  // false at the end of the input or on a read error (see readError()).
+  bool next(Event& out);
+  // Set when the last next() stopped because of an I/O error rather than the end of the input.
+  const std::string& readError() const { return readError_; }
+
+  // Convenience: open `path` and hand every valid event to `sink`. Returns false (message in
+  // `error`) when the file cannot be opened or read.
+  bool readAll(const std::string& path, const std::function<void(Event&)>& sink,
+               std::string& error);
+
+  const ReadStats& stats() const { return stats_; }
+
+ private:
+  struct Input;
+  Decoder& decoder_;
+  ReaderOptions options_;
+  std::unique_ptr<Input> input_;
+  ReadStats stats_;
+  uint64_t nextSeq_ = 0;
+  std::string reason_;
+  std::string readError_;
+};
+
+}  // namespace trig::ingest

@@ -1,0 +1,56 @@
+#pragma once
+// Quiet hours (spec section 6, rule 6): `quiet_hours 22:00-08:00` defers a send that falls inside
+// the local period to its end, in the customer's IANA timezone (default UTC). The period is
+// [start, end) in local wall-clock time; start > end crosses midnight; start == end is empty.
+// Time zones come from the system tz database (/usr/share/zoneinfo, via date::locate_zone; the
+// library is built with USE_OS_TZDB and can never download). An unknown zone name is treated as
+// UTC and reported once per name through the callback.
+// DST: the end of the period is the local end time of the right day converted to an instant;
+// when that local time does not exist (spring forward) it is the instant the clocks jump, when
+// it exists twice (fall back) it is the first occurrence after t.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "compiler/sema/model.h"
+#include "compiler/support/time.h"
+
+namespace date {
+class time_zone;
+}
+
+namespace trig::policy {
+
+struct QuietDecision {
+  bool quiet = false;
+  TimeMs until = 0;  // when quiet: the instant the period ends (> t)
+};
+
+// Not thread-safe (it caches zone lookups): one per engine thread.
+class QuietHours {
+ public:
+  using UnknownZoneReporter = std::function<void(std::string_view name)>;
+
+  QuietHours(sema::Settings::Quiet quiet, UnknownZoneReporter reportUnknown);
+
+  // `timezone` empty means UTC.
+  QuietDecision check(TimeMs t, std::string_view timezone);
+
+ private:
+  const date::time_zone* zone(std::string_view name);  // nullptr: UTC
+
+  sema::Settings::Quiet quiet_;
+  UnknownZoneReporter reportUnknown_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Resolved names; nullptr for unknown ones (already reported) and UTC.
+  std::unordered_map<std::string, const date::time_zone*, NameHash, std::equal_to<>> zones_;
+};
+
+// Whether `name` is a zone of the system tz database.
+bool isKnownTimezone(std::string_view name);
+
+}  // namespace trig::policy

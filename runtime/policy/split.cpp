@@ -1,0 +1,50 @@
+#include "runtime/policy/split.h"
+
+namespace trig::policy {
+
+namespace {
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+uint64_t fnvAppend(uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+  return h;
+}
+}  // namespace
+
+uint64_t fnv1a64(std::string_view bytes) { return fnvAppend(kFnvOffset, bytes); }
+
+uint32_t splitBucket(std::string_view customer, std::string_view rule, std::string_view split) {
+  // Hashing the pieces in sequence equals hashing their concatenation, without building it.
+  uint64_t h = fnvAppend(kFnvOffset, customer);
+  h = fnvAppend(h, "/");
+  h = fnvAppend(h, rule);
+  h = fnvAppend(h, "/");
+  h = fnvAppend(h, split);
+  return static_cast<uint32_t>(h % 100);
+}
+
+size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents) {
+  const Decimal b = Decimal::fromInt(bucket);
+  Decimal upper;
+  for (size_t i = 0; i < percents.size(); ++i) {
+    upper.units += percents[i].units;
+    if (b < upper) return i;
+  }
+  return percents.empty() ? 0 : percents.size() - 1;
+}
+
+size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants) {
+  const Decimal b = Decimal::fromInt(bucket);
+  Decimal upper;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    upper.units += variants[i].percent.units;
+    if (b < upper) return i;
+  }
+  return variants.empty() ? 0 : variants.size() - 1;
+}
+
+}  // namespace trig::policy

@@ -1,0 +1,26 @@
+#pragma once
+// A/B splits (spec section 5): the bucket of a customer in a rule's split, and the variant that
+// bucket selects.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "compiler/ast/ast.h"
+#include "compiler/support/decimal.h"
+
+namespace trig::policy {
+
+// FNV-1a, 64 bits (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
+uint64_t fnv1a64(std::string_view bytes);
+// FNV-1a-64 of `customer + "/" + rule + "/" + split`, modulo 100 ("c4/checkout/delay" -> 23).
+uint32_t splitBucket(std::string_view customer, std::string_view rule, std::string_view split);
+// Variants take consecutive bucket ranges in declared order: variant i holds the buckets b with
+// sum(p[0..i)) <= b < sum(p[0..i]) (percentages, exact decimals: 50/50 gives 0-49 and 50-99).
+// A bucket beyond the sum (the percentages sum below 100, which sema rejects) goes to the last
+// variant. `percents` must not be empty.
+size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents);
+size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants);
+
+}  // namespace trig::policy

@@ -1,0 +1,43 @@
+#pragma once
+// One customer's remembered events, per type, in processing (timestamp) order: what the rules'
+// windows, aggregates and `last` read through the History interface. Only the types and the
+// ages the RetentionPlan asks for are kept; prune() drops the rest as the clock moves on.
+#include <cstdint>
+#include <vector>
+
+#include "compiler/interp/eval.h"
+#include "runtime/state/retention.h"
+
+namespace trig::state {
+
+class EventHistory final : public History {
+ public:
+  // Remembers `e` if the plan stores its type, and prunes that type. Events of one customer
+  // arrive in non-decreasing time. Identity fields the rules never read (customer, source,
+  // message id, traits) are not kept.
+  void append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring);
+  // Drops what no rule can ask about any more at `now`. `oldestFiring` is the firing time of the
+  // customer's oldest active flow (INT64_MAX when none), for "since the rule fired" steps.
+  void prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFiring);
+
+  void forEach(uint32_t type, TimeMs from, TimeMs to,
+               const std::function<bool(const Event&)>& f) const override;
+  void forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
+                          const std::function<bool(const Event&)>& f) const override;
+
+  size_t size() const;  // events remembered, all types
+  bool empty() const { return size() == 0; }
+
+ private:
+  struct Store {
+    uint32_t type = 0;
+    std::vector<Event> events;  // [head, size) are live, ascending time
+    size_t head = 0;
+  };
+  const Store* find(uint32_t type) const;
+  static void pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs oldestFiring);
+
+  std::vector<Store> stores_;  // few types per customer: a linear search beats a map
+};
+
+}  // namespace trig::state

@@ -1,0 +1,93 @@
+#include "runtime/state/history.h"
+
+#include <doctest/doctest.h>
+
+
+using namespace trig;
+
+namespace {
+
+Event ev(uint32_t type, TimeMs t, uint64_t seq) {
+  Event e;
+  e.type = type;
+  e.time = t;
+  e.seq = seq;
+  e.customer = "c1";
+  e.fields = {Value::integer(static_cast<int64_t>(seq))};
+  return e;
+}
+
+std::vector<uint64_t> seqs(const History& h, uint32_t type, TimeMs from, TimeMs to, bool newestFirst = false) {
+  std::vector<uint64_t> out;
+  auto f = [&](const Event& e) {
+    out.push_back(e.seq);
+    return true;
+  };
+  if (newestFirst) h.forEachNewestFirst(type, from, to, f);
+  else h.forEach(type, from, to, f);
+  return out;
+}
+
+// A model with three event types: a (looked back at for 10ms), b (`last` only), c (nothing).
+struct Fixture {
+  struct {
+    sema::Model model;
+  } tm;
+  state::RetentionPlan plan;
+  Fixture() {
+    for (const char* name : {"a", "b", "c"}) {
+      sema::EventInfo info;
+      info.index = static_cast<uint32_t>(tm.model.events.size());
+      info.name = name;
+      tm.model.events.push_back(info);
+    }
+    tm.model.events[0].lookback = 10;
+    tm.model.events[1].keepLast = true;
+    plan = state::RetentionPlan::build(tm.model);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("history windows are inclusive at both ends and stay in input order") {
+  Fixture fx;
+  state::EventHistory h;
+  h.append(ev(0, 100, 1), fx.plan, INT64_MAX);
+  h.append(ev(0, 105, 2), fx.plan, INT64_MAX);
+  h.append(ev(0, 105, 3), fx.plan, INT64_MAX);
+  h.append(ev(0, 110, 4), fx.plan, INT64_MAX);
+  CHECK(seqs(h, 0, 100, 110) == std::vector<uint64_t>{1, 2, 3, 4});
+  CHECK(seqs(h, 0, 105, 105) == std::vector<uint64_t>{2, 3});
+  CHECK(seqs(h, 0, 101, 110, true) == std::vector<uint64_t>{4, 3, 2});
+  CHECK(seqs(h, 1, 0, 200).empty());
+}
+
+TEST_CASE("history keeps only what the rules can ask about") {
+  Fixture fx;
+  state::EventHistory h;
+  h.append(ev(0, 100, 1), fx.plan, INT64_MAX);
+  h.append(ev(0, 111, 2), fx.plan, INT64_MAX);  // 100 is now older than 111 - 10
+  CHECK(seqs(h, 0, 0, 200) == std::vector<uint64_t>{2});
+  h.append(ev(1, 100, 3), fx.plan, INT64_MAX);
+  h.append(ev(1, 5000, 4), fx.plan, INT64_MAX);
+  CHECK(seqs(h, 1, INT64_MIN, 10000) == std::vector<uint64_t>{4});  // the newest, at any age
+  h.append(ev(2, 100, 5), fx.plan, INT64_MAX);
+  CHECK(seqs(h, 2, INT64_MIN, 10000).empty());  // nothing looks at c
+  h.prune(1000000, fx.plan, INT64_MAX);
+  CHECK(seqs(h, 0, INT64_MIN, INT64_MAX).empty());
+  CHECK(seqs(h, 1, INT64_MIN, INT64_MAX) == std::vector<uint64_t>{4});
+}
+
+TEST_CASE("events since the oldest active firing are kept for step conditions") {
+  Fixture fx;
+  fx.tm.model.events[2].sinceFiring = true;
+  fx.plan = state::RetentionPlan::build(fx.tm.model);
+  state::EventHistory h;
+  h.append(ev(2, 100, 1), fx.plan, 50);
+  h.append(ev(2, 200, 2), fx.plan, 50);
+  CHECK(seqs(h, 2, 50, 300) == std::vector<uint64_t>{1, 2});
+  h.prune(300, fx.plan, 150);
+  CHECK(seqs(h, 2, 0, 300) == std::vector<uint64_t>{2});
+  h.prune(300, fx.plan, INT64_MAX);
+  CHECK(h.empty());
+}

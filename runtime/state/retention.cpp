@@ -1,0 +1,78 @@
+#include "runtime/state/retention.h"
+
+#include <algorithm>
+
+namespace trig::state {
+
+RetentionPlan RetentionPlan::build(const sema::Model& model) {
+  RetentionPlan p;
+  p.types_.resize(model.events.size());
+  for (const auto& ev : model.events) {
+    Retention& r = p.types_[ev.index];
+    r.window = std::max(r.window, ev.lookback);
+    r.keepLast = r.keepLast || ev.keepLast;
+    r.sinceFiring = r.sinceFiring || ev.sinceFiring;
+  }
+  for (const auto& rule : model.rules) {
+    if (rule.rule == nullptr) continue;
+    for (const auto* t : rule.rule->terms) p.scan(model, t);
+    for (const auto* u : rule.rule->unless) p.scan(model, u);
+    for (const auto* r : rule.rule->anchor.events)
+      if (r->filter) p.scan(model, r->filter);
+    if (rule.rule->goal && rule.rule->goal->event->filter) p.scan(model, rule.rule->goal->event->filter);
+    p.scanSteps(model, rule.rule->steps);
+  }
+  for (const auto& r : p.types_) p.anySinceFiring_ = p.anySinceFiring_ || r.sinceFiring;
+  return p;
+}
+
+void RetentionPlan::scanSteps(const sema::Model& model, const std::vector<ast::Step>& steps) {
+  for (const auto& s : steps) {
+    for (const auto* u : s.unless) scan(model, u);
+    for (const auto& b : s.bindings) scan(model, b.value);
+    for (const auto& v : s.variants) scanSteps(model, v.steps);
+  }
+}
+
+void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
+  if (e == nullptr) return;
+  auto eventOf = [&](const ast::Expr& x) -> uint32_t {
+    if (x.id < model.exprEvent.size() && model.exprEvent[x.id] != sema::kNone) return model.exprEvent[x.id];
+    if (x.event != nullptr)
+      if (const auto* info = model.findEvent(x.event->name.text)) return info->index;
+    return sema::kNone;
+  };
+  switch (e->kind) {
+    case ast::ExprKind::EventTerm:
+    case ast::ExprKind::Aggregate: {
+      uint32_t t = eventOf(*e);
+      if (t < types_.size()) {
+        if (e->window) types_[t].window = std::max(types_[t].window, e->window->ms);
+        else types_[t].sinceFiring = true;
+      }
+      if (e->event != nullptr) scan(model, e->event->filter);
+      break;
+    }
+    case ast::ExprKind::Last: {
+      uint32_t t = eventOf(*e);
+      if (t < types_.size()) {
+        bool filtered = e->event != nullptr && (e->event->filter != nullptr || !e->event->same.empty());
+        if (filtered) types_[t].keepAll = true;
+        else types_[t].keepLast = true;
+      }
+      if (e->event != nullptr) scan(model, e->event->filter);
+      break;
+    }
+    case ast::ExprKind::Name:
+      if (e->id < model.exprRef.size() && model.exprRef[e->id].kind == sema::RefKind::BareEvent &&
+          model.exprRef[e->id].event < types_.size())
+        types_[model.exprRef[e->id].event].sinceFiring = true;
+      break;
+    default: break;
+  }
+  scan(model, e->lhs);
+  scan(model, e->rhs);
+  for (const auto* item : e->items) scan(model, item);
+}
+
+}  // namespace trig::state
