@@ -208,7 +208,7 @@ class Harness:
                 log(f"  {eng.key:12s} error: {e}")
                 continue
             res = throughput(eng, reference, prefix, info["events"], self.mode["target_s"], self.mode["repeats"],
-                             start_n=10_000, log=log)
+                             start_n=2_000, log=log)
             if res.status == "ok":
                 ref_n = reference.at(res.events)
                 res.extra["customers_in_prefix"] = ref_n.extra.get("customers")

@@ -39,12 +39,12 @@ def main(src, dst):
         if xs:
             ax1.bar(xs, ys, width, label=LABELS[k], color=COLORS[k])
     ax1.axhline(1.0, color="black", lw=1)
-    ax1.text(len(ws) - 0.5, 1.05, "hand-written C++", ha="right", va="bottom", fontsize=8)
+    ax1.text(-0.45, 1.05, "hand-written C++ = 1", ha="left", va="bottom", fontsize=8)
     ax1.set_yscale("log")
     ax1.set_xticks(range(len(ws)), ids, rotation=30, ha="right")
     ax1.set_ylabel("events/s relative to hand-written C++ (log)")
     ax1.set_title("Throughput on one core, relative to the baseline")
-    ax1.legend(fontsize=8)
+    ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4)
 
     peers = [("cpp", "vs C++"), ("clips", "vs CLIPS"), ("jre", "vs json-rules-engine")]
     any_trig = False
@@ -66,7 +66,7 @@ def main(src, dst):
     ax2.set_ylabel("trig JIT rate / peer rate (log); dashed: targets")
     ax2.set_title("trig's ratio to each peer")
     if any_trig:
-        ax2.legend(fontsize=8)
+        ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     else:
         why = res["meta"]["engines"].get("trig-jit", {}).get("reason", "")
         ax2.text(0.5, 0.5, "trig unavailable in this run:\n" + why, ha="center", va="center",
