@@ -410,6 +410,12 @@ class Harness:
                 log(f"plot failed: {r.stderr.strip()[-500:]}")
         else:
             log("no matplotlib: ratios.png not drawn (apt-get install python3-matplotlib)")
+        if self.args.update_docs:
+            docs = os.path.join(REPO, "docs", "performance.md")
+            if report.update_docs(docs, results):
+                log(f"updated {docs}")
+            else:
+                log(f"{docs}: no results markers; not updated")
         log(f"\nwrote {os.path.join(self.out, 'results.md')} ({meta['elapsed_s']} s)\n")
         print(md)
         bad = [(e["id"], k) for e in entries for k, r in e["results"].items() if r["status"] in ("disagree", "error")]
@@ -429,6 +435,8 @@ def main() -> int:
                     help="comma-separated subset of trig-jit,trig-interp,clips,jre (the baseline always runs)")
     ap.add_argument("--events", type=int, help="cap every stream at this many events (smoke runs)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing peers")
+    ap.add_argument("--update-docs", action="store_true",
+                    help="copy the tables into docs/performance.md (between its bench:results markers)")
     args = ap.parse_args()
     args.trig = os.path.abspath(args.trig)
     return Harness(args).main()

@@ -396,3 +396,37 @@ def render(res: dict) -> str:
             f"{s['span_ms'] / 86_400_000:.3g} days of event time, seed {s['seed']}.")
     add("")
     return "\n".join(out) + "\n"
+
+
+DOCS_BEGIN = "<!-- bench:results:begin -->"
+DOCS_END = "<!-- bench:results:end -->"
+
+
+def summary(res: dict) -> str:
+    """The part of results.md that docs/performance.md carries: the machine and engines, then the
+    throughput, ratio, target, memory and compile tables (headings one level down)."""
+    md = render(res)
+    keep = ("## Throughput", "## Ratios", "## Targets", "## W3", "## Memory", "## Compile")
+    out, on = [], True
+    for line in md.splitlines():
+        if line.startswith("## "):
+            on = line.startswith(keep)
+        if line.startswith("# "):
+            line = f"**{line[2:]}**"
+        elif line.startswith("## "):
+            line = "##" + line
+        if on:
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
+
+
+def update_docs(path: str, res: dict) -> bool:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    a, b = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    if a < 0 or b < a:
+        return False
+    text = text[:a + len(DOCS_BEGIN)] + "\n" + summary(res) + text[b:]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return True
