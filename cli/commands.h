@@ -10,6 +10,10 @@ namespace trig::cli {
 using Action = std::function<int()>;
 
 void addCheckCommand(CLI::App& app, Action& action);
+void addRunCommand(CLI::App& app, Action& action);
+void addTestCommand(CLI::App& app, Action& action);
+void addExplainCommand(CLI::App& app, Action& action);
+void addDiffCommand(CLI::App& app, Action& action);
 void addCompileCommand(CLI::App& app, Action& action);
 
 // Exit codes of the CLI contract.

@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "trig 0.1.0");
   Action action;
   addCheckCommand(app, action);
+  addRunCommand(app, action);
+  addTestCommand(app, action);
+  addExplainCommand(app, action);
+  addDiffCommand(app, action);
   addCompileCommand(app, action);
   try {
     app.parse(argc, argv);

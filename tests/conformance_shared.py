@@ -20,13 +20,22 @@ if os.path.exists(kf):
         if line:
             known.add(line)
 
-suites = [("shared", os.path.join(shared, "conformance")), ("own", os.path.join(here, "conformance"))]
+# The examples are run cases too (examples/*/rules.trig + events.jsonl + expected.tsv).
+suites = [("shared", os.path.join(shared, "conformance")), ("own", os.path.join(here, "conformance")),
+          ("examples", os.path.join(here, "..", "examples"))]
+# Every suite runs once with the default engine and once more with each other engine `trig run`
+# offers, so the JIT and the reference interpreter are held to the same contract.
+run_help = subprocess.run([trig, "run", "--help"], capture_output=True, text=True).stdout
+passes = [("", [])]
+if "--engine" in run_help:
+    passes.append(("+interp", ["--engine", "interp"]))
 bad = 0
 total = 0
-for label, d in suites:
+for (label, d), (suffix, extra) in [(s, p) for p in passes for s in suites]:
+    label += suffix
     if not os.path.isdir(d):
         continue
-    p = subprocess.run([sys.executable, runner, trig, d], capture_output=True, text=True, timeout=600)
+    p = subprocess.run([sys.executable, runner, trig, d] + extra, capture_output=True, text=True, timeout=1200)
     for line in p.stdout.splitlines():
         if ":" not in line or line.startswith("conformance:"):
             continue

@@ -271,6 +271,14 @@ struct File {
   std::vector<SettingsDecl*> settings;
   std::vector<Rule*> rules;
   std::vector<TestDecl*> tests;
+  // Declarations that did not parse (an error was reported): their keyword (`event`, `template`,
+  // `trigger`) and name, so that later passes stay silent about uses of those names instead of
+  // calling them unknown.
+  struct Unparsed {
+    std::string keyword;
+    std::string name;
+  };
+  std::vector<Unparsed> unparsed;
 };
 
 // Owns every node of a program (all its files). Addresses are stable.

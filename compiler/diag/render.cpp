@@ -38,7 +38,11 @@ void renderSnippet(std::ostream& out, const SourceManager& sm, Loc loc) {
   std::string num = std::to_string(b.line);
   std::string pad(num.size(), ' ');
   std::string shown;
-  for (char c : line) shown += c == '\t' ? ' ' : c;
+  // Control characters (binary junk) are shown as spaces, so a snippet never drives the terminal.
+  for (char c : line) {
+    auto u = static_cast<unsigned char>(c);
+    shown += (u < 0x20 || u == 0x7f) ? ' ' : c;
+  }
   out << "    " << num << " | " << shown << "\n";
   size_t startCol = b.column - 1;
   size_t endByte = loc.end > loc.begin ? loc.end : loc.begin + 1;

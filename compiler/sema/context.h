@@ -4,6 +4,7 @@
 //
 //   declare -> settings -> resolveRules -> checkForms -> checkSplits -> checkTemplates
 //           -> checkTests -> computeRetention -> lint
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,9 @@
 namespace trig::sema::detail {
 
 struct Context {
+  Context(const ast::Program& p, SourceManager& s, DiagEngine& d, Model& m)
+      : program(p), sources(s), diags(d), model(m) {}
+
   const ast::Program& program;
   SourceManager& sources;
   DiagEngine& diags;
@@ -25,6 +29,12 @@ struct Context {
   std::vector<std::string> eventNames;     // declared event names, declaration order (did-you-mean)
   std::vector<std::string> templateNames;  // declared template names
   std::vector<Loc> templateDeclLoc;        // by template index (invalid for template files)
+  // Names of declarations that did not parse: their uses are not reported as unknown.
+  std::set<std::string> unparsedEvents, unparsedTemplates, unparsedRules;
+  // Whether some event or template reference did not resolve: the "unused" lints stay quiet
+  // then, since the misspelt reference was probably meant for the "unused" declaration.
+  bool unknownEventSeen = false;
+  bool unknownTemplateSeen = false;
   // Filled by resolveRules: whether every event of a rule's anchor resolved (by rule index).
   // When it did not, names that would be anchor fields are left unresolved without a cascade.
   std::vector<uint8_t> anchorResolved;

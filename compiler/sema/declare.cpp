@@ -186,6 +186,13 @@ void declareRules(Context& c) {
 }  // namespace
 
 void declare(Context& c) {
+  for (const auto& file : c.program.files) {
+    for (const auto& u : file.unparsed) {
+      if (u.keyword == "event") c.unparsedEvents.insert(u.name);
+      else if (u.keyword == "template") c.unparsedTemplates.insert(u.name);
+      else if (u.keyword == "trigger") c.unparsedRules.insert(u.name);
+    }
+  }
   declareTraits(c);
   declareEvents(c);
   declareTemplates(c);

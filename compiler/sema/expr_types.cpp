@@ -79,6 +79,8 @@ class Checker {
   // ---- diagnostics helpers ----
 
   void reportUnknownEvent(const ast::Ident& name) {
+    c_.unknownEventSeen = true;
+    if (c_.unparsedEvents.count(name.text) != 0) return;  // its declaration has a syntax error
     auto b = c_.diags.report(DiagKind::UnknownEvent, name.loc, "unknown event '{}'", name.text);
     if (auto a = m_.eventByAlias.find(name.text); a != m_.eventByAlias.end()) {
       b.help(fmt::format("'{}' is a name events arrive under; rules use the declared name '{}'", name.text,
@@ -343,9 +345,9 @@ class Checker {
                                      !((af.first->type.kind == TypeKind::Money && mine->type.kind == TypeKind::Float) ||
                                        (af.first->type.kind == TypeKind::Float && mine->type.kind == TypeKind::Money))));
       if (!typeOk) {
-        c_.diags.report(DiagKind::SameMismatch, f.loc, "'same {}' compares {} '{}' with {} '{}'", f.text,
-                        typeName(mine->type), m_.events[ev].name,
-                        af.sameType ? typeName(af.first->type) : "differently typed", anchorName)
+        c_.diags.report(DiagKind::SameMismatch, f.loc, "'same {}': '{}' is {} in '{}' but {} in the anchor '{}'",
+                        f.text, f.text, typeName(mine->type), m_.events[ev].name,
+                        af.sameType ? typeName(af.first->type) : "of different types", anchorName)
             .help("`same f` needs the field f with the same type in both events");
         ok = false;
         continue;

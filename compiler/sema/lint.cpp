@@ -1,6 +1,7 @@
 // Lint (warnings): templates nothing sends, events no rule uses, rules that can never fire
 // because their own `unless` always excludes their anchor, and rules on one anchor event with one
 // priority, whose precedence falls to declaration order.
+#include <algorithm>
 #include <map>
 
 #include "compiler/sema/context.h"
@@ -10,14 +11,14 @@ namespace {
 
 void unusedDeclarations(Context& c) {
   const Model& m = c.model;
-  for (size_t i = 0; i < m.templates.size(); ++i) {
+  for (size_t i = 0; i < m.templates.size() && !c.unknownTemplateSeen; ++i) {
     const TemplateInfo& t = m.templates[i];
     if (t.decl == nullptr || (i < c.templateSent.size() && c.templateSent[i])) continue;
     c.diags.report(DiagKind::UnusedTemplate, t.loc, "template '{}' is never sent", t.name)
         .help("send it from a rule, or remove it");
   }
   for (const auto& ev : m.events) {
-    if (ev.stdlib || ev.usedByRules) continue;
+    if (ev.stdlib || ev.usedByRules || c.unknownEventSeen) continue;
     c.diags.report(DiagKind::UnusedEvent, ev.decl->name.loc, "event '{}' is not used by any rule", ev.name)
         .help("use it in a rule, or remove it");
   }
@@ -56,11 +57,13 @@ void neverFires(Context& c, const RuleInfo& ri) {
   }
   for (uint8_t x : excluded)
     if (!x) return;
-  const std::string& anchor = c.model.events[ri.anchorEvents.front()].name;
+  std::string arms = ri.anchorEvents.size() == 1
+                         ? "the '" + c.model.events[ri.anchorEvents.front()].name + "' that arms it"
+                         : "every event that arms it";
   c.diags.report(DiagKind::RuleNeverFires, culprit->loc,
-                 "rule '{}' can never fire: the '{}' that arms it always counts for this 'unless'", ri.name, anchor)
+                 "rule '{}' can never fire: {} always counts for its own 'unless'", ri.name, arms)
       .note(ri.rule->anchor.loc, "the anchor is here")
-      .help("narrow the condition with a filter, e.g. purchased(same product_id) within 1d, or remove it");
+      .help("narrow the condition with a filter or `same f` (only other events then count), or remove it");
 }
 
 void ambiguousPriority(Context& c) {
@@ -84,7 +87,13 @@ void ambiguousPriority(Context& c) {
 }  // namespace
 
 void lint(Context& c) {
-  unusedDeclarations(c);
+  // A declaration that did not parse is missing from the program: it may be what uses the
+  // template or event, so "unused" would be a false alarm on top of the syntax error.
+  bool dropped = std::any_of(c.diags.all().begin(), c.diags.all().end(), [](const Diagnostic& d) {
+    return d.kind == DiagKind::SyntaxError || d.kind == DiagKind::UnterminatedString ||
+           d.kind == DiagKind::NestingTooDeep || d.kind == DiagKind::BadDuration;
+  });
+  if (!dropped) unusedDeclarations(c);
   for (const auto& ri : c.model.rules) neverFires(c, ri);
   ambiguousPriority(c);
 }

@@ -55,7 +55,7 @@ Model analyze(const ast::Program& program, SourceManager& sources, DiagEngine& d
   m.exprEvent.assign(n, kNone);
   m.exprField.assign(n, kNone);
 
-  detail::Context c{program, sources, diags, m, {}, {}, {}, {}, {}};
+  detail::Context c(program, sources, diags, m);
   detail::declare(c);
   detail::declareSettings(c);
   detail::resolveRules(c);

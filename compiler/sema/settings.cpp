@@ -27,6 +27,11 @@ Loc argsLoc(const ast::SettingDecl& s) {
 
 // A duration argument that may be 0s (arbitration, dedup): nullopt after reporting.
 std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, const char* example) {
+  if (s.args.size() == 1 && s.args[0].kind == Kind::Bad) {
+    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "'{}' is not a duration", s.args[0].text)
+        .help("durations are whole numbers with a unit s, m, h, d or w, such as 10s, 5m or 1h");
+    return std::nullopt;
+  }
   if (!shapeIs(s, {Kind::Duration})) {
     c.diags.report(DiagKind::BadSetting, argsLoc(s), "'{}' takes one duration", s.name.text)
         .help(fmt::format("for example: {}", example));

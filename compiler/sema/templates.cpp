@@ -26,6 +26,8 @@ class TemplateCheck {
     if (name.text.empty()) return;
     uint32_t idx = findTemplate(c_, name.text, name.loc.file);
     if (idx == kNone) {
+      c_.unknownTemplateSeen = true;
+      if (c_.unparsedTemplates.count(name.text) != 0) return;  // its declaration has a syntax error
       auto b = c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
       if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty()) b.help(hint);
       else
@@ -136,10 +138,13 @@ class TemplateCheck {
                                rule_.name);
       b.note(st.templateName.loc, fmt::format("rule '{}' sends '{}' here", rule_.name, t.name));
       if (auto hint = didYouMean(var, candidates(st)); !hint.empty()) b.help(hint);
-      else
+      else if (ph.path.size() == 1)
         b.help(fmt::format("a template variable is a `with` binding of the send (send {} with {} = ...), "
                            "a field of the rule's anchor event, or customer.<trait>",
                            t.name, var));
+      else
+        b.help("a dotted template variable is customer.<trait>, or the anchor's field through its alias "
+               "or event name");
       return;
     }
     if (r.maybeAbsent && !ph.defaultText) {

@@ -54,6 +54,7 @@ class TestCheck {
     }
     auto it = m_.eventByName.find(st.event.text);
     if (it == m_.eventByName.end()) {
+      if (c_.unparsedEvents.count(st.event.text) != 0) return;
       auto b = c_.diags.report(DiagKind::UnknownEvent, st.event.loc, "unknown event '{}'", st.event.text);
       if (auto hint = didYouMean(st.event.text, c_.eventNames); !hint.empty()) b.help(hint);
       else b.help("a test event is a declared event, or identify to set traits");
@@ -72,7 +73,7 @@ class TestCheck {
         continue;
       }
       if (!unique(given, p)) continue;
-      value(p, ev.fields[i], "'" + ev.name + "'");
+      value(p, ev.fields[i], fmt::format("field '{}' of '{}'", p.name.text, ev.name));
     }
     for (const auto& f : ev.fields) {
       if (f.optional || f.defaultValue != nullptr || given.count(f.name) != 0) continue;
@@ -93,7 +94,7 @@ class TestCheck {
         continue;
       }
       if (!unique(given, p)) continue;
-      value(p, m_.traits[i], "the trait");
+      value(p, m_.traits[i], fmt::format("trait '{}'", p.name.text));
     }
   }
 
@@ -105,7 +106,8 @@ class TestCheck {
     return fresh;
   }
 
-  void value(const ast::Prop& p, const FieldInfo& f, const std::string& owner) {
+  // `what`: "field 'price' of 'cart_add'" or "trait 'email'".
+  void value(const ast::Prop& p, const FieldInfo& f, const std::string& what) {
     if (p.value == nullptr) return;
     if (!isConstant(*p.value)) {
       c_.diags.report(DiagKind::BadTest, p.value->loc, "a test value must be a constant")
@@ -115,7 +117,7 @@ class TestCheck {
     Typed t = checkExpr(c_, *p.value, Scope{});
     if (t.type.isError() || f.type.isError()) return;
     if (!assignable(t.type, t.flexible, f.type)) {
-      c_.diags.report(DiagKind::BadTest, p.value->loc, "'{}' of {} is {}, but this value is {}", f.name, owner,
+      c_.diags.report(DiagKind::BadTest, p.value->loc, "{} is {}, but this value is {}", what,
                       typeName(f.type), typeName(t.type));
       return;
     }
@@ -124,13 +126,15 @@ class TestCheck {
 
   void expectation(const ast::TestStmt& st) {
     const ast::Ident& name = st.templateName;
-    if (!name.text.empty() && findTemplate(c_, name.text, name.loc.file) == kNone) {
+    if (!name.text.empty() && findTemplate(c_, name.text, name.loc.file) == kNone &&
+        c_.unparsedTemplates.count(name.text) == 0) {
       auto b = c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
       if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty()) b.help(hint);
     }
     if (st.fromRule) {
       const std::string& r = st.fromRule->text;
-      if (std::find(ruleNames_.begin(), ruleNames_.end(), r) == ruleNames_.end()) {
+      if (std::find(ruleNames_.begin(), ruleNames_.end(), r) == ruleNames_.end() &&
+          c_.unparsedRules.count(r) == 0) {
         auto b = c_.diags.report(DiagKind::UnknownRule, st.fromRule->loc, "unknown rule '{}'", r);
         if (auto hint = didYouMean(r, ruleNames_); !hint.empty()) b.help(hint);
         else b.help("a rule is named by `trigger NAME:`, or after its first template when it has no name");

@@ -28,7 +28,8 @@ const char* kindName(Kind k) {
 }
 
 bool Scanner::failUnexpected(const char* expected) {
-  if (i_ >= s_.size()) return failAt(i_, std::string("unexpected end of input, expected ") + expected);
+  if (i_ >= s_.size())
+    return failAt(i_, std::string("unexpected end of input, expected ") + expected);
   const auto c = static_cast<unsigned char>(s_[i_]);
   std::string what = "unexpected ";
   if (c >= 0x21 && c < 0x7f) {
@@ -52,9 +53,15 @@ bool Scanner::failUnexpected(const char* expected) {
 
 namespace {
 
-bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool isLower(char c) { return c >= 'a' && c <= 'z'; }
-bool isDigitChar(char c) { return c >= '0' && c <= '9'; }
+bool isUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool isLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool isDigitChar(char c) {
+  return c >= '0' && c <= '9';
+}
 
 void snakeCaseInto(std::string_view key, std::string& out) {
   out.clear();
@@ -272,9 +279,9 @@ struct Decoder::Impl {
   FieldTable traits;
   NameMap eventIndex;  // declared names, then `from` aliases (a name wins over an alias)
 
-  std::string key;      // decoded property name
-  std::string snake;    // its snake_case spelling
-  std::string str;      // decoded string value
+  std::string key;    // decoded property name
+  std::string snake;  // its snake_case spelling
+  std::string str;    // decoded string value
   std::vector<uint8_t> seen;
   std::string* reason = nullptr;
 
@@ -358,7 +365,8 @@ struct Decoder::Impl {
           return true;
         }
         auto d = parseDuration(str);
-        if (!d) return fail(describe(subj) + " must be a duration such as \"15m\", got \"" + str + "\"");
+        if (!d)
+          return fail(describe(subj) + " must be a duration such as \"15m\", got \"" + str + "\"");
         clearValue(out);
         out.kind = Value::Kind::Duration;
         out.i = *d;
@@ -561,38 +569,38 @@ struct Decoder::Impl {
 
   // ---- track properties ----
 
-  bool readProperties(std::string_view objText, uint32_t eventPos, Event& out) {
+  // Reads the properties object at the scanner (or none, when `sc` is null) into out.fields.
+  bool readProperties(json::Scanner* sc, uint32_t eventPos, Event& out) {
     const sema::EventInfo& info = model.events[eventPos];
     const FieldTable& table = events[eventPos];
     const size_t n = table.fields.size();
     out.fields.resize(table.width);
     seen.assign(n, 0);
-    if (!objText.empty()) {
-      json::Scanner sc(objText);
-      sc.expect('{', "'{'");
-      if (!sc.take('}')) {
+    if (sc) {
+      sc->expect('{', "'{'");
+      if (!sc->take('}')) {
         do {
           std::string_view name;
-          if (!readKey(sc, name)) return false;
+          if (!readKey(*sc, name)) return false;
           const uint32_t idx = lookup(table, name);
           if (idx == sema::kNone) {
-            if (!sc.skipValue()) return jsonError(sc);
+            if (!sc->skipValue()) return jsonError(*sc);
             continue;
           }
           const sema::FieldInfo& f = *table.fields[idx];
           json::Kind k = json::Kind::Null;
-          if (!sc.peekKind(k)) return jsonError(sc);
+          if (!sc->peekKind(k)) return jsonError(*sc);
           if (k == json::Kind::Null) {
             // null is "not sent" (a later duplicate key may still send it).
-            sc.literal(k);
+            sc->literal(k);
             seen[idx] = 0;
             continue;
           }
           Subject subj{"property", f.name, info.name, -1};
-          if (!readTyped(sc, f.type, out.fields[f.slot], subj)) return false;
+          if (!readTyped(*sc, f.type, out.fields[f.slot], subj)) return false;
           seen[idx] = 1;
-        } while (sc.take(','));
-        if (!sc.expect('}', "',' or '}'")) return jsonError(sc);
+        } while (sc->take(','));
+        if (!sc->expect('}', "',' or '}'")) return jsonError(*sc);
       }
     }
     for (size_t k = 0; k < n; ++k) {
@@ -608,6 +616,12 @@ struct Decoder::Impl {
       }
     }
     return true;
+  }
+
+  bool readProperties(std::string_view objText, uint32_t eventPos, Event& out) {
+    if (objText.empty()) return readProperties(nullptr, eventPos, out);
+    json::Scanner sc(objText);
+    return readProperties(&sc, eventPos, out);
   }
 
   // ---- identify traits ----
@@ -654,6 +668,55 @@ struct Decoder::Impl {
 
   // ---- one line ----
 
+  struct Member {
+    bool present = false;
+    json::Kind kind = json::Kind::Null;
+    std::string_view raw;  // strings: the text between quotes; objects: the whole object
+    bool escaped = false;
+  };
+
+  // Properties decoded during the first pass over the line.
+  struct Inlined {
+    bool done = false;
+    bool ok = false;
+    bool malformed = false;  // the JSON itself is broken: the reason is final
+    uint32_t event = 0;
+    std::string reason;
+  };
+
+  // When `event` came before `properties` (the usual order), decodes the properties in the same
+  // pass that validates the line instead of scanning them twice. Type errors are kept aside: they
+  // only count if the line turns out to be a track of that event (a later "type":"identify" or
+  // a repeated "event" key changes that). Returns false when it did not apply.
+  bool tryInline(json::Scanner& sc, const Member& type, const Member& event, Event& out,
+                 Inlined& inlined) {
+    if (!event.present || event.kind != json::Kind::String || event.escaped) return false;
+    if (type.present && !(type.kind == json::Kind::String && type.raw == "track")) return false;
+    auto found = eventIndex.find(event.raw);
+    if (found == eventIndex.end()) return false;
+    sc.ws();
+    const size_t start = sc.pos();
+    std::string* finalReason = reason;
+    reason = &inlined.reason;
+    inlined.ok = readProperties(&sc, found->second, out);
+    reason = finalReason;
+    inlined.done = true;
+    inlined.event = found->second;
+    if (inlined.ok) return true;
+    if (!sc.error().empty()) {
+      inlined.malformed = true;
+      *reason = std::move(inlined.reason);
+      return true;
+    }
+    // A type error: validate the rest of the object as JSON and go on.
+    sc.seek(start);
+    if (!sc.skipValue()) {
+      inlined.malformed = true;
+      jsonError(sc);
+    }
+    return true;
+  }
+
   bool decode(std::string_view line, Event& out, std::optional<TimeMs> receivedAt) {
     json::Scanner sc(line);
     json::Kind k = json::Kind::Null;
@@ -673,31 +736,45 @@ struct Decoder::Impl {
 
     // The top-level members we use, as raw spans; the object is validated as a whole first
     // because its keys may come in any order (`properties` before `event`).
-    struct Member {
-      bool present = false;
-      json::Kind kind = json::Kind::Null;
-      std::string_view raw;  // strings: the text between quotes; objects: the whole object
-      bool escaped = false;
-    };
     Member type, event, userId, timestamp, messageId, properties, traitsM;
+    Inlined inlined;
     sc.expect('{', "'{'");
     if (!sc.take('}')) {
       do {
         std::string_view name;
         if (!readKey(sc, name)) return false;
         Member* m = nullptr;
-        if (name == "type") m = &type;
-        else if (name == "event") m = &event;
-        else if (name == "userId") m = &userId;
-        else if (name == "timestamp") m = &timestamp;
-        else if (name == "messageId") m = &messageId;
-        else if (name == "properties") m = &properties;
-        else if (name == "traits") m = &traitsM;
+        if (name == "type")
+          m = &type;
+        else if (name == "event")
+          m = &event;
+        else if (name == "userId")
+          m = &userId;
+        else if (name == "timestamp")
+          m = &timestamp;
+        else if (name == "messageId")
+          m = &messageId;
+        else if (name == "properties")
+          m = &properties;
+        else if (name == "traits")
+          m = &traitsM;
         if (!m) {
           if (!sc.skipValue()) return jsonError(sc);
           continue;
         }
+        if (m == &event) inlined.done = false;  // a repeated "event" invalidates it
         if (!sc.peekKind(m->kind)) return jsonError(sc);
+        if (m == &properties) {
+          inlined.done = false;
+          sc.ws();
+          const size_t start = sc.pos();
+          if (m->kind == json::Kind::Object && tryInline(sc, type, event, out, inlined)) {
+            if (!inlined.ok && inlined.malformed) return false;
+            m->present = true;
+            m->raw = line.substr(start, sc.pos() - start);
+            continue;
+          }
+        }
         m->present = m->kind != json::Kind::Null;
         m->escaped = false;
         if (m->kind == json::Kind::String) {
@@ -741,7 +818,9 @@ struct Decoder::Impl {
     if (timestamp.present) {
       if (!stringMember(timestamp, "timestamp", str)) return false;
       auto t = parseTimestamp(str);
-      if (!t) return fail("unparsable timestamp \"" + str + "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
+      if (!t)
+        return fail("unparsable timestamp \"" + str +
+                    "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
       out.time = *t;
     } else if (receivedAt) {
       out.time = *receivedAt;
@@ -767,7 +846,8 @@ struct Decoder::Impl {
     if (!stringMember(event, "event", out.name)) return false;
     if (out.name.empty()) return fail("event name is empty");
     if (properties.present && properties.kind != json::Kind::Object)
-      return fail(std::string("properties must be an object, got ") + json::kindName(properties.kind));
+      return fail(std::string("properties must be an object, got ") +
+                  json::kindName(properties.kind));
     auto found = eventIndex.find(std::string_view(out.name));
     if (found == eventIndex.end()) {
       out.kind = Event::Kind::Undeclared;
@@ -777,6 +857,10 @@ struct Decoder::Impl {
     }
     out.kind = Event::Kind::Track;
     out.type = found->second;
+    if (inlined.done && inlined.event == found->second) {
+      if (!inlined.ok) *reason = std::move(inlined.reason);
+      return inlined.ok;
+    }
     return readProperties(properties.present ? properties.raw : std::string_view{}, found->second,
                           out);
   }

@@ -25,9 +25,14 @@
 // - identify: each trait is matched against the declared customer traits the same way
 //   (camelCase mapped) and must have the declared type; `null` removes the trait (an Absent
 //   value in Event::traits). Undeclared traits are kept under their name as sent, typed by
-//   their JSON value (string, bool, int for integer text, float for other numbers, lists of
-//   those); a nested object is invalid. No rule or template can name an undeclared trait, so
-//   they only reach the profile (and `--explain`).
+//   their JSON value (string, bool, int for integer text that fits, float for other numbers,
+//   lists of one such type); values with no trig type (objects such as Segment's `address`,
+//   nested or mixed lists) are ignored like extra properties, and `null` removes. No rule or
+//   template can name an undeclared trait, so they only reach the profile (and `--explain`).
+//   Traits appear in the order sent: applied in order, a repeated trait's last value wins.
+// - Duplicate keys: the last one wins (as in most JSON parsers).
+// - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
+//   a byte order mark, is "malformed JSON at column N: ...".
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +45,7 @@
 
 namespace trig::ingest {
 
+// Keeps scratch buffers between calls: one decoder per thread.
 class Decoder {
  public:
   // The model must outlive the decoder.

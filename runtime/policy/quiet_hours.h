@@ -27,6 +27,7 @@ struct QuietDecision {
   TimeMs until = 0;  // when quiet: the instant the period ends (> t)
 };
 
+// Not thread-safe (it caches zone lookups): one per engine thread.
 class QuietHours {
  public:
   using UnknownZoneReporter = std::function<void(std::string_view name)>;

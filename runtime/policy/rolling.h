@@ -16,7 +16,9 @@ namespace trig::policy {
 // One key's window; small enough to live in per-customer state.
 class RollingWindow {
  public:
-  // Stamps recorded in (t - window, t].
+  // Stamps recorded in (t - window, t], exact up to the `keep` given to record() (beyond it the
+  // older stamps are gone). Query times must not go back before the latest recorded stamp by
+  // more than the window (the clock only moves forward).
   int64_t count(TimeMs t, DurationMs window) const;
   // Whether fewer than `limit` stamps are in (t - window, t].
   bool allows(TimeMs t, int64_t limit, DurationMs window) const { return count(t, window) < limit; }

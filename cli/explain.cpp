@@ -1,0 +1,166 @@
+// `trig explain FILE... --events EVENTS.jsonl --customer ID`: a readable timeline of what the
+// engine did for one customer, and for each rule why it did or did not send (including the
+// rule-level conditions that did not hold, which `run --explain` does not print).
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/run_common.h"
+#include "runtime/engine/record_json.h"
+
+namespace trig::cli {
+namespace {
+
+struct ExplainOptions {
+  std::vector<std::string> files;
+  std::vector<std::string> events;
+  std::string customer;
+  std::string until;
+  std::string engine = engine::kDefaultEngine;
+};
+
+struct RuleStory {
+  uint64_t armed = 0;
+  uint64_t fired = 0;
+  std::vector<std::string> sends;
+  std::vector<std::string> suppressed;
+  std::string lastMiss;  // the last reason it did not fire
+};
+
+std::string snippet(const SourceManager& sm, Loc loc) {
+  if (!loc.valid() || loc.file >= sm.size()) return "";
+  std::string_view t = sm.file(loc.file).text().substr(loc.begin, loc.end - loc.begin);
+  std::string s(t.substr(0, 100));
+  for (auto& ch : s)
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  return s;
+}
+
+int runExplain(const ExplainOptions& o) {
+  std::optional<TimeMs> until;
+  if (!o.until.empty()) {
+    until = parseTimestamp(o.until);
+    if (!until) {
+      std::cerr << "trig explain: --until '" << o.until << "' is not an RFC 3339 timestamp\n";
+      return kExitUsage;
+    }
+  }
+  auto c = compile(o.files);
+  if (int rc = refuseIfBroken(*c, "explain"); rc != kExitOk) return rc;
+  std::string note, error;
+  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  if (!evaluator) {
+    std::cerr << "trig explain: " << error << "\n";
+    return kExitUsage;
+  }
+  const auto& model = c->model;
+  std::vector<RuleStory> stories(model.rules.size());
+  uint64_t entries = 0;
+  TimeMs lastTime = INT64_MIN;
+  auto ruleLabel = [&](uint32_t r) { return r < model.rules.size() ? model.rules[r].name : std::string(); };
+
+  engine::EngineOptions eo;
+  eo.explain = true;
+  eo.traceCustomer = o.customer;
+  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << w << "\n"; };
+  eo.trace = [&](const engine::TraceEntry& t) {
+    using K = engine::TraceEntry::Kind;
+    ++entries;
+    std::string stamp = t.time != lastTime ? formatTimestamp(t.time) : std::string();
+    lastTime = t.time;
+    std::string who = t.rule == sema::kNone ? "" : ruleLabel(t.rule) + ": ";
+    std::string text = t.text;
+    if (t.record != nullptr) {
+      const auto& r = *t.record;
+      std::string what = r.templateName.empty() ? "step " + std::to_string(r.step)
+                                                : fmt::format("{} (step {})", r.templateName, r.step);
+      if (!r.variant.empty()) what += ", variant " + r.variant;
+      switch (r.decision) {
+        case engine::Decision::Send:
+          text = fmt::format("SENT {} to {}: \"{}\"", what, r.to, r.subject);
+          if (t.rule < stories.size()) stories[t.rule].sends.push_back(fmt::format("{} at {}", r.templateName, formatTimestamp(r.time)));
+          break;
+        case engine::Decision::Suppressed:
+          text = fmt::format("SUPPRESSED {}: {} — {}", what, engine::reasonName(r.reason), r.detail);
+          if (t.rule < stories.size())
+            stories[t.rule].suppressed.push_back(fmt::format("{} at {}: {}", what, formatTimestamp(r.time), engine::reasonName(r.reason)));
+          break;
+        case engine::Decision::Deferred: text = fmt::format("DEFERRED {}: {}", what, r.detail); break;
+        case engine::Decision::Dropped: text = fmt::format("DROPPED {} ({}): {}", r.event, r.source, r.detail); break;
+      }
+    }
+    if (t.rule < stories.size()) {
+      auto& s = stories[t.rule];
+      if (t.kind == K::Armed) ++s.armed;
+      if (t.kind == K::Fired) {
+        ++s.fired;
+        if (!model.rules[t.rule].idle) ++s.armed;
+      }
+      if (t.kind == K::NotHeld || t.kind == K::UnlessHeld) {
+        if (!model.rules[t.rule].idle) ++s.armed;
+        s.lastMiss = fmt::format("{} at {}: `{}` ({})", t.text, formatTimestamp(t.time), snippet(c->sources, t.loc),
+                                 engine::formatLoc(t.loc, c->sources));
+      }
+      if (t.kind == K::Cancelled) s.lastMiss = t.text + " at " + formatTimestamp(t.time);
+    }
+    std::cout << fmt::format("{:<22}{}{}\n", stamp, who, text);
+    if ((t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter) && t.loc.valid())
+      std::cout << fmt::format("{:<22}    {}  {}\n", "", engine::formatLoc(t.loc, c->sources), snippet(c->sources, t.loc));
+  };
+  std::cout << "Customer \"" << o.customer << "\"\n\n";
+  engine::Engine eng(model, *evaluator, eo);
+  engine::ReplayOptions ro;
+  ro.eventFiles = o.events;
+  ro.until = until;
+  ro.diagnostics = &std::cerr;
+  auto rr = engine::replay(eng, model, ro);
+  if (!rr.ioError.empty()) {
+    std::cerr << "trig explain: " << rr.ioError << "\n";
+    return kExitUsage;
+  }
+  if (entries == 0) std::cout << "(no event of this customer)\n";
+
+  std::cout << "\nWhy each rule did or did not send to \"" << o.customer << "\":\n";
+  for (size_t i = 0; i < model.rules.size(); ++i) {
+    const auto& ri = model.rules[i];
+    const auto& s = stories[i];
+    std::string head = fmt::format("  {} ({})", ri.name, engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, c->sources));
+    if (!s.sends.empty()) {
+      std::cout << head << ": sent " << s.sends.size() << ": ";
+      for (size_t k = 0; k < s.sends.size(); ++k) std::cout << (k ? ", " : "") << s.sends[k];
+      std::cout << "\n";
+    } else if (s.fired > 0) {
+      std::cout << head << ": fired " << s.fired << " time(s) but sent nothing\n";
+    } else if (s.armed > 0) {
+      std::cout << head << ": never fired; " << (s.lastMiss.empty() ? "its conditions did not hold" : s.lastMiss) << "\n";
+    } else {
+      std::string anchors;
+      for (uint32_t ev : ri.anchorEvents)
+        anchors += (anchors.empty() ? "" : " or ") + (ev < model.events.size() ? model.events[ev].name : "?");
+      std::cout << head << ": never armed: no " << (anchors.empty() ? "anchor" : anchors)
+                << " from this customer passed the anchor\n";
+    }
+    for (const auto& sup : s.suppressed) std::cout << "      suppressed " << sup << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void addExplainCommand(CLI::App& app, Action& action) {
+  auto o = std::make_shared<ExplainOptions>();
+  auto* cmd = app.add_subcommand("explain", "Tell, step by step, why each rule did or did not send to one customer");
+  cmd->add_option("files", o->files, "The .trig files (imports are followed)")->required();
+  cmd->add_option("--events", o->events, "Events as JSON lines; - for standard input")->required();
+  cmd->add_option("--customer", o->customer, "The customer id (userId)")->required();
+  cmd->add_option("--until", o->until, "Stop the clock at this RFC 3339 time");
+  cmd->add_option("--engine", o->engine,
+                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
+                  "the reference interpreter)")
+      ->check(CLI::IsMember({"jit", "interp"}));
+  cmd->callback([o, &action] { action = [o] { return runExplain(*o); }; });
+}
+
+}  // namespace trig::cli

@@ -1,0 +1,21 @@
+#pragma once
+// What `run`, `test` and `explain` share: refusing rule sets that fail `check`, and the run
+// summary `--explain` prints on standard error.
+#include <ostream>
+#include <string>
+
+#include "compiler/driver/driver.h"
+#include "runtime/engine/engine.h"
+#include "runtime/engine/evaluators.h"
+#include "runtime/engine/replay.h"
+
+namespace trig::cli {
+
+// Prints the diagnostics and returns the exit code when the compilation has errors (1) or an
+// I/O error (2); kExitOk when it can run.
+int refuseIfBroken(const Compilation& c, const std::string& command);
+
+void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engine::Stats& s,
+                  const sema::Model& model);
+
+}  // namespace trig::cli

@@ -1,0 +1,23 @@
+#pragma once
+// The evaluator behind `--engine jit|interp`. One place decides which implementation a name
+// means, so `run`, `test`, `explain` (and later `diff`, `serve`) agree.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "compiler/driver/driver.h"
+#include "compiler/interp/eval.h"
+
+namespace trig::engine {
+
+// The names `--engine` accepts.
+inline constexpr const char* kEngineNames[] = {"jit", "interp"};
+inline constexpr const char* kDefaultEngine = "jit";
+
+// Builds the evaluator for `name` over a compilation without errors. The JIT is not part of the
+// build yet: "jit" currently yields the reference interpreter too (`note` says so for --help and
+// --explain). Returns null, with `error` set, for an unknown name.
+std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
+                                         std::string& error);
+
+}  // namespace trig::engine

@@ -1,0 +1,38 @@
+#pragma once
+// Replay: read event files (JSONL, "-" for standard input), order the events by timestamp
+// (stable: input order for equal stamps), feed them to an engine and run its clock on. Shared by
+// `trig run`, `trig explain` and `trig diff`. Invalid lines are reported on `diagnostics` with
+// file and line, written to the dead-letter file when configured, counted, and skipped; an event
+// of an undeclared name is reported once per name.
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/sema/model.h"
+#include "runtime/engine/engine.h"
+
+namespace trig::engine {
+
+struct ReplayOptions {
+  std::vector<std::string> eventFiles;  // "-" is standard input
+  std::optional<TimeMs> until;          // stop the clock here (events after it are not processed)
+  std::string deadLetter;               // "" for none
+  std::ostream* diagnostics = nullptr;  // invalid lines and warnings
+};
+
+struct ReplayResult {
+  uint64_t lines = 0;
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+  uint64_t afterUntil = 0;  // events stamped after --until, not processed
+  std::set<std::string> undeclared;
+  std::string ioError;      // set when a file could not be opened or read (exit 2)
+};
+
+// Reads every event file, then replays them through `engine` and finishes it.
+ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options);
+
+}  // namespace trig::engine
