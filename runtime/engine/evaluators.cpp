@@ -1,6 +1,7 @@
 #include "runtime/engine/evaluators.h"
 
 #include "compiler/interp/interp.h"
+#include "runtime/jit/jit_evaluator.h"
 
 namespace trig::engine {
 
@@ -8,8 +9,20 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
                                          std::string& error) {
   if (name == "interp") return std::make_unique<interp::Interpreter>(c.model);
   if (name == "jit") {
-    note = "the JIT is not built yet: --engine jit uses the reference interpreter";
-    return std::make_unique<interp::Interpreter>(c.model);
+    // Optimised code from the compiled-code cache ($TRIG_CACHE_DIR, `off` to disable), else
+    // compiled now; a large rule set starts on a fast tier while it compiles (runtime/jit).
+    jit::JitOptions o;
+    o.tiered = true;
+    try {
+      auto jitEval = std::make_unique<jit::JitEvaluator>(c, o);
+      if (size_t n = jitEval->code().fallbacks().size(); n > 0)
+        note = std::to_string(n) + (n == 1 ? " expression runs" : " expressions run") +
+               " in the interpreter (see trig compile)";
+      return jitEval;
+    } catch (const jit::JitError& e) {
+      error = std::string("the JIT could not compile the rules (internal error): ") + e.what();
+      return nullptr;
+    }
   }
   error = "unknown engine '" + std::string(name) + "' (expected jit or interp)";
   return nullptr;

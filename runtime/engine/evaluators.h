@@ -14,9 +14,10 @@ namespace trig::engine {
 inline constexpr const char* kEngineNames[] = {"jit", "interp"};
 inline constexpr const char* kDefaultEngine = "jit";
 
-// Builds the evaluator for `name` over a compilation without errors. The JIT is not part of the
-// build yet: "jit" currently yields the reference interpreter too (`note` says so for --help and
-// --explain). Returns null, with `error` set, for an unknown name.
+// Builds the evaluator for `name` over a compilation without errors: "jit" the native code of
+// runtime/jit (which hands the rare expression it does not compile to the interpreter),
+// "interp" the reference interpreter. `note` carries anything --explain should mention. Returns
+// null, with `error` set, for an unknown name or a JIT failure. `c` must outlive the evaluator.
 std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
                                          std::string& error);
 
