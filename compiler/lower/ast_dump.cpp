@@ -43,16 +43,14 @@ class Dumper {
       out_ << "  goal " << r->goal->event->name.text << " within " << formatDuration(r->goal->within.ms) << "\n";
       if (r->goal->event->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (goal)", r->goal->event->filter, 1);
     }
-    if (r != nullptr) {
-      uint32_t n = 0;
-      steps(r->steps, prefix, n, 1);
-    }
+    if (r != nullptr) steps(r->steps, prefix, 0, 1);
   }
 
  private:
-  void steps(const std::vector<ast::Step>& list, const std::string& prefix, uint32_t& n, int depth) {
+  // Numbered as the lowering names them (see lowerSteps in lower.cpp).
+  void steps(const std::vector<ast::Step>& list, const std::string& path, uint32_t n, int depth) {
     for (const ast::Step& s : list) {
-      std::string sp = prefix + "step." + std::to_string(++n) + ".";
+      std::string sp = path + "step." + std::to_string(++n) + ".";
       indent(depth);
       out_ << "step " << n << ":";
       if (s.after) out_ << " after " << formatDuration(s.after->ms);
@@ -64,7 +62,7 @@ class Dumper {
       for (const ast::Variant& v : s.variants) {
         indent(depth + 1);
         out_ << "variant " << v.name.text << " " << v.percent.toString() << "%\n";
-        steps(v.steps, prefix, n, depth + 2);
+        steps(v.steps, path + s.splitName.text + "." + v.name.text + ".", n, depth + 2);
       }
     }
   }

@@ -111,8 +111,7 @@ class Lowerer {
       predicate(ri.unless[i], prefix_ + "unless." + std::to_string(i));
     if (r != nullptr) {
       if (r->goal) standaloneFilter(r->goal->event);
-      uint32_t step = 0;
-      lowerSteps(r->steps, step);
+      lowerSteps(r->steps, 0, prefix_);
     }
     finishRuleFunction();
   }
@@ -153,14 +152,18 @@ class Lowerer {
     ruleFn_ = nullptr;
   }
 
-  void lowerSteps(const std::vector<ast::Step>& steps, uint32_t& number) {
+  // Steps are numbered by their position in the flow, as the runtime counts them (a split is a
+  // step; its variants' steps continue the count), under the names of the split and variant
+  // they belong to: trig.rule.R.step.2.unless.0, trig.rule.R.delay.fast.step.2.unless.0.
+  void lowerSteps(const std::vector<ast::Step>& steps, uint32_t position, const std::string& path) {
     for (const ast::Step& s : steps) {
-      std::string stepPrefix = prefix_ + "step." + std::to_string(++number) + ".";
+      std::string stepPrefix = path + "step." + std::to_string(++position) + ".";
       for (size_t i = 0; i < s.unless.size(); ++i)
         predicate(s.unless[i], stepPrefix + "unless." + std::to_string(i));
       for (const ast::Binding& bnd : s.bindings)
         if (bnd.value != nullptr) valueFunction(bnd.value, stepPrefix + "with." + bnd.name.text);
-      for (const ast::Variant& v : s.variants) lowerSteps(v.steps, number);
+      for (const ast::Variant& v : s.variants)
+        lowerSteps(v.steps, position, path + s.splitName.text + "." + v.name.text + ".");
     }
   }
 

@@ -6,8 +6,9 @@
 //   trig.rule.R.when.N          the N-th `and` term of rule R (0-based, `idle` excluded)
 //   trig.rule.R.unless.N        the N-th rule-level `unless` condition (the condition itself;
 //                               the runtime negates it)
-//   trig.rule.R.step.S.unless.N the N-th `unless` of step S (1-based, steps numbered in source
-//                               order, a split's variant steps included)
+//   trig.rule.R.step.S.unless.N the N-th `unless` of the step at position S of the flow (1-based;
+//                               a split is a step, its variants' steps continue the count and
+//                               are named under the split and variant: R.delay.fast.step.2...)
 //   trig.rule.R.step.S.with.B   the value of the `with B = ...` binding of step S
 //   trig.rule.R.filter.N        the N-th `E(filter)` / `E(same f)` of rule R, in source order
 // Every entry has the signature of abi::EntryFn. With per-condition granularity (the default,
