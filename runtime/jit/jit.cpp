@@ -10,6 +10,9 @@
 #include <llvm/ExecutionEngine/Orc/Core.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/MapperJITLinkMemoryManager.h>
+#include <llvm/ExecutionEngine/Orc/MemoryMapper.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
@@ -96,7 +99,19 @@ class ProcessJit {
 
  private:
   ProcessJit() : jtmb_(init()) {
-    jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb_).create(), "cannot create the JIT");
+    jit_ = check(llvm::orc::LLJITBuilder()
+                     .setJITTargetMachineBuilder(jtmb_)
+                     .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& es, const llvm::Triple&)
+                                                       -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+                       // Code and data of many small objects share large reservations instead of
+                       // mapping (and unmapping) pages for each object.
+                       auto mm = llvm::orc::MapperJITLinkMemoryManager::CreateWithMapper<llvm::orc::InProcessMemoryMapper>(
+                           size_t{64} << 20);
+                       if (!mm) return mm.takeError();
+                       return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, std::move(*mm));
+                     })
+                     .create(),
+                 "cannot create the JIT");
     // Bare libraries, outside LLJIT's default link order: compiled rules may call the helpers
     // registered here and nothing else of the process.
     abi_ = &jit_->getExecutionSession().createBareJITDylib("trig.abi");
@@ -409,18 +424,34 @@ class RuleSetLoader {
         fail("cannot load the rule set's code", std::move(err));
       }
     }
+    // The manifests of the cached chunks, in one lookup (each lookup is a round trip through
+    // the session).
+    std::vector<const char*> manifests(chunks.size(), nullptr);
+    {
+      llvm::orc::SymbolLookupSet names;
+      for (size_t i = 0; i < chunks.size(); ++i)
+        if (!chunks[i].lowered) names.add(jit.mangleAndIntern(manifestSymbol(i)));
+      if (!names.empty()) {
+        auto found = es.lookup(llvm::orc::makeJITDylibSearchOrder(&jd), std::move(names));
+        if (!found) {
+          llvm::consumeError(found.takeError());
+          return miss();
+        }
+        for (size_t i = 0; i < chunks.size(); ++i) {
+          if (chunks[i].lowered) continue;
+          auto it = found->find(jit.mangleAndIntern(manifestSymbol(i)));
+          if (it == found->end()) return miss();
+          manifests[i] = it->second.getAddress().toPtr<const char*>();
+        }
+      }
+    }
     uint32_t scratch = 0;
     for (size_t i = 0; i < chunks.size(); ++i) {
       Chunk& ch = chunks[i];
       lower::LoweredRuleSet fromManifest;
       const lower::LoweredRuleSet* set = ch.lowered ? &ch.lowered->set : nullptr;
       if (set == nullptr) {
-        auto addr = jit.lookup(jd, manifestSymbol(i));
-        if (!addr) {
-          llvm::consumeError(addr.takeError());
-          return miss();
-        }
-        if (!parseManifest(addr->toPtr<const char*>(), c, fromManifest)) return miss();
+        if (!parseManifest(manifests[i], c, fromManifest)) return miss();
         set = &fromManifest;
       }
       for (lower::Entry e : set->entries) {
