@@ -1,6 +1,6 @@
 // `trig compile FILE... [--emit ast|llvm|asm]`: shows what the compiler makes of a rule set. Without
-// --emit it compiles the rule set into the JIT (and its cache, so a later `run` starts warm) and
-// prints a summary.
+// --emit it compiles the rule set as `run --engine jit` would at start-up, into the compiled-code
+// cache (so a later `run` starts warm: a deploy step), and reports the times.
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -23,6 +23,7 @@ struct CompileOptions {
   std::string cacheDir;
   bool noCache = false;
   std::string granularity = "condition";
+  bool explicitShape = false;  // -O or --granularity given
 };
 
 std::string where(const Compilation& c, Loc loc) {
@@ -31,6 +32,8 @@ std::string where(const Compilation& c, Loc loc) {
   LineCol lc = f.lineCol(loc.begin);
   return f.path() + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
 }
+
+int report(const Compilation& c, const jit::RuleSetCode& code, const char* what, unsigned optLevel);
 
 int runCompile(const CompileOptions& o) {
   auto c = compile(o.files);
@@ -61,22 +64,43 @@ int runCompile(const CompileOptions& o) {
     std::cout << jit::emitAssembly(*c, jo);
     return kExitOk;
   }
+  // Without -O or --granularity: what `run --engine jit` does at start-up. The optimised code
+  // (-O2, a function per condition) from the cache if it is there; else the fast tier it would
+  // start on, then the optimised code it would build in the background (cached for next time).
+  bool asTheRuntime = !o.explicitShape && c->model.rules.size() >= jo.tierFromRules;
+  if (asTheRuntime && jo.useCache) {
+    jit::JitOptions probe = jo;
+    probe.cachedOnly = true;
+    if (auto cached = jit::compileRuleSet(*c, probe)) return report(*c, *cached, "", o.optLevel);
+  }
+  if (asTheRuntime) {
+    jit::JitOptions fast = jo;
+    fast.optLevel = 0;
+    fast.granularity = lower::Granularity::PerRule;
+    fast.chunkRules = 0;
+    auto code = jit::compileRuleSet(*c, fast);
+    report(*c, *code, "fast tier: ", 0);
+  }
   auto code = jit::compileRuleSet(*c, jo);
-  const jit::CompileStats& s = code->stats();
-  std::cout << fmt::format("{} {}, {} conditions/filters/bindings in {} native functions ({} module{}), O{}, {}\n",
-                           c->model.rules.size(), c->model.rules.size() == 1 ? "rule" : "rules", s.entries, s.functions,
-                           s.chunks, s.chunks == 1 ? "" : "s", o.optLevel, jit::hostTriple());
+  return report(*c, *code, asTheRuntime ? "optimised: " : "", o.optLevel);
+}
+
+int report(const Compilation& c, const jit::RuleSetCode& code, const char* what, unsigned optLevel) {
+  const jit::CompileStats& s = code.stats();
+  std::cout << fmt::format("{}{} {}, {} conditions/filters/bindings in {} native functions ({} module{}), O{}, {}\n", what,
+                           c.model.rules.size(), c.model.rules.size() == 1 ? "rule" : "rules", s.entries, s.functions,
+                           s.chunks, s.chunks == 1 ? "" : "s", optLevel, jit::hostTriple());
   if (s.cacheHit) {
-    std::cout << fmt::format("loaded from the cache ({}) in {:.1f} ms (CPU: key {:.1f}, link {:.1f})\n", s.cachePath,
-                             s.wallMs, s.lowerMs, s.linkMs);
+    std::cout << fmt::format("{}loaded from the cache ({}) in {:.1f} ms (CPU: key {:.1f}, link {:.1f})\n", what,
+                             s.cachePath, s.wallMs, s.lowerMs, s.linkMs);
   } else {
-    std::cout << fmt::format("compiled in {:.1f} ms (CPU: lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",
-                             s.wallMs, s.lowerMs, s.optimizeMs, s.codegenMs, s.linkMs);
-    if (!s.cachePath.empty() && s.cacheError.empty()) std::cout << "cached as " << s.cachePath << "\n";
+    std::cout << fmt::format("{}compiled in {:.1f} ms (CPU: lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",
+                             what, s.wallMs, s.lowerMs, s.optimizeMs, s.codegenMs, s.linkMs);
+    if (!s.cachePath.empty() && s.cacheError.empty()) std::cout << what << "cached as " << s.cachePath << "\n";
   }
   if (!s.cacheError.empty()) std::cerr << "trig: warning: " << s.cacheError << "\n";
-  for (const auto& f : code->fallbacks())
-    std::cout << where(*c, f.loc) << ": note: " << f.name << " runs in the interpreter: " << f.reason << "\n";
+  for (const auto& f : code.fallbacks())
+    std::cout << where(c, f.loc) << ": note: " << f.name << " runs in the interpreter: " << f.reason << "\n";
   return kExitOk;
 }
 
@@ -95,7 +119,10 @@ void addCompileCommand(CLI::App& app, Action& action) {
   cmd->add_option("--granularity", o->granularity,
                   "One native function per condition (default), or one per rule (the fast tier's shape)")
       ->check(CLI::IsMember({"condition", "rule"}));
-  cmd->callback([o, &action] { action = [o] { return runCompile(*o); }; });
+  cmd->callback([o, cmd, &action] {
+    o->explicitShape = cmd->count("--opt-level") > 0 || cmd->count("--granularity") > 0;
+    action = [o] { return runCompile(*o); };
+  });
 }
 
 }  // namespace trig::cli
