@@ -49,5 +49,39 @@ p = run(["check", "no-such-file.trig"], d)
 check("check of a missing file exits 2 (io-error)", p.returncode == 2 and "no-such-file.trig" in p.stdout + p.stderr, p.stdout)
 p = run(["frobnicate"], d)
 check("an unknown subcommand exits 2", p.returncode == 2)
+
+# trig compile: what the compiler made, and the compiled-code cache.
+import shutil, tempfile
+compile_dir = tempfile.mkdtemp()
+open(os.path.join(compile_dir, "rules.trig"), "w").write(
+    'template t { subject "s" body "b" }\n'
+    'trigger browse: when product_view as v and price > 10 unless purchased(product_id == v.product_id) within 7d send t\n')
+p = run(["compile", "rules.trig", "--emit", "ast"], compile_dir)
+check("compile --emit ast shows entries with types",
+      p.returncode == 0 and "trig.rule.browse.when.0" in p.stdout and " : bool" in p.stdout, p.stdout + p.stderr)
+p = run(["compile", "rules.trig", "--emit", "llvm"], compile_dir)
+check("compile --emit llvm prints the module",
+      p.returncode == 0 and "define " in p.stdout and "@trig.rule.browse.unless.0" in p.stdout, p.stdout + p.stderr)
+p = run(["compile", "rules.trig", "--emit", "asm"], compile_dir)
+check("compile --emit asm prints assembly", p.returncode == 0 and "trig.rule.browse.filter.0:" in p.stdout, p.stderr)
+with tempfile.TemporaryDirectory() as cache:
+    first = run(["compile", "old.trig", "--cache-dir", cache], d)
+    second = run(["compile", "old.trig", "--cache-dir", cache], d)
+    check("compile fills the cache, and a second compile loads from it",
+          first.returncode == 0 and "compiled in" in first.stdout and "loaded from the cache" in second.stdout,
+          first.stdout + second.stdout + second.stderr)
+with tempfile.TemporaryDirectory() as tmp:
+    broken = os.path.join(tmp, "broken.trig")
+    open(broken, "w").write("when cart_add and pric > 1 send t\n")
+    p = run(["compile", broken, "--emit", "llvm"], tmp)
+    check("compile of rules with errors exits 1 and compiles nothing", p.returncode == 1 and p.stdout == "", p.stdout + p.stderr)
+shutil.rmtree(compile_dir)
+for example in ["browse_abandonment", "cart_abandonment", "priorities"]:
+    ex = os.path.join(here, "..", "..", "examples", example)
+    jit = run(["run", "rules.trig", "--events", "events.jsonl", "--explain", "--engine", "jit"], ex)
+    interp = run(["run", "rules.trig", "--events", "events.jsonl", "--explain", "--engine", "interp"], ex)
+    check(f"run --engine jit and --engine interp print the same records ({example})",
+          jit.returncode == 0 and jit.stdout == interp.stdout and jit.stdout != "", jit.stderr + interp.stderr)
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
