@@ -19,10 +19,6 @@ using antlr4::Token;
 // Deeper nesting than this is refused before parsing, so recursion stays bounded.
 constexpr int kMaxNesting = 64;
 
-// ANTLR decodes its input as UTF-8 into code points. We hand it each byte as one code point
-// (Latin-1 re-encoded), so token indices are byte offsets into the original text, which keeps
-// locations exact for any text, valid UTF-8 or not. Identifiers and numbers are ASCII; strings
-// and comments are sliced from the original bytes.
 // The hand-written lexer as an ANTLR token source: the parser's error recovery asks tokens for
 // their source (to make "missing" tokens) and their text (through the input stream).
 class TokenSourceAdapter : public antlr4::TokenSource {
@@ -60,7 +56,9 @@ class TokenSourceAdapter : public antlr4::TokenSource {
   size_t column_ = 0;
 };
 
-// The code points are filled in directly (no UTF-8 round trip: large files lex faster).
+// The parser reads token text through a character stream holding each byte as one code point,
+// so token indices are byte offsets into the original text, which keeps locations exact for any
+// text, valid UTF-8 or not. (NUL is read as a space, as the lexer does.)
 class ByteInputStream : public antlr4::ANTLRInputStream {
  public:
   explicit ByteInputStream(std::string_view text) {
