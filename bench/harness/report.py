@@ -1,0 +1,432 @@
+"""results.json -> results.md: the tables of one benchmark run, and the targets of the issue
+checked against them. Nothing here measures; an engine without a measurement shows why."""
+from __future__ import annotations
+
+ENGINES = ["cpp", "trig-jit", "trig-interp", "clips", "jre"]
+LABELS = {"cpp": "hand-written C++", "trig-jit": "trig (JIT)", "trig-interp": "trig (interp)",
+          "clips": "CLIPS", "jre": "json-rules-engine"}
+TRIG = "trig-jit"
+
+
+def _rate(r: dict | None) -> float | None:
+    return r["rate"] if r and r.get("status") == "ok" else None
+
+
+def _cell(r: dict | None) -> str:
+    if not r:
+        return "—"
+    st = r["status"]
+    if st == "ok":
+        mark = "" if not r.get("reason") else " (≥)"
+        return f"{r['rate']:,.0f}{mark}"
+    if st == "unsupported":
+        return "n/a"
+    if st == "unavailable":
+        return "unavailable"
+    if st == "disagree":
+        return "**disagrees**"
+    return "**error**"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "—"
+    x = a / b
+    return f"{x:,.0f}×" if x >= 100 else f"{x:,.1f}×" if x >= 10 else f"{x:.2f}×"
+
+
+def _bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    return f"{n:,.0f} B" if n < 10_000 else f"{n / 1024:,.1f} KiB"
+
+
+def targets(res: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for each target of the issue."""
+    rows = []
+    ws = {w["id"]: w for w in res["workloads"]}
+
+    def verdict(ok: bool | None) -> str:
+        return "not measured" if ok is None else ("met" if ok else "**missed**")
+
+    for w in res["workloads"]:
+        if w["kind"] not in ("W1", "W2") or w["nrules"] != 100:
+            continue
+        t = _rate(w["results"].get(TRIG))
+        for peer, want, text in (("clips", 20, "≥ 20× CLIPS"), ("jre", 1000, "≥ 1000× json-rules-engine")):
+            p = _rate(w["results"].get(peer))
+            ok = None if t is None or p is None else t / p >= want
+            rows.append((f"{w['id']}: trig {text}", _ratio(t, p), verdict(ok)))
+        c = _rate(w["results"].get("cpp"))
+        ok = None if t is None or c is None else c / t <= 2
+        rows.append((f"{w['id']}: trig within 2× of hand-written C++", _ratio(t, c) + " of C++" if t and c else "—",
+                     verdict(ok)))
+    for w in res["workloads"]:
+        if w["kind"] == "W2" and w["stream"] == "c1m" and w["nrules"] == 100:
+            t = _rate(w["results"].get(TRIG))
+            rows.append((f"{w['id']}: ≥ 1,000,000 events/s", f"{t:,.0f}/s" if t else "—",
+                         verdict(None if t is None else t >= 1_000_000)))
+    mem = res.get("memory", {}).get("100", {}).get(TRIG)
+    bpc = mem.get("bytes_per_customer") if mem else None
+    rows.append(("W2, 1M customers: < 1 KiB state per customer", _bytes(bpc),
+                 verdict(None if bpc is None else bpc < 1024)))
+    comp = res.get("compile", {})
+    row = next((r for r in comp.get("rows", []) if r["rules"] == 1000), None)
+    for key, limit, text in (("check_s", 0.1, "1,000 rules: parse+check < 100 ms"),
+                             ("jit_cold_s", 0.5, "1,000 rules: JIT < 500 ms cold"),
+                             ("jit_cached_s", 0.05, "1,000 rules: JIT < 50 ms cached")):
+        v = row.get(key) if row else None
+        if key != "check_s" and row and row.get("jit_measure") != "reported by trig compile":
+            # Without `trig compile` the JIT's share is a difference of two noisy start-ups, and
+            # with a JIT that falls back to the interpreter it is no JIT time at all.
+            rows.append((text, "—", "not measured: this build has no `trig compile` to time the JIT"))
+            continue
+        rows.append((text, f"{v * 1000:,.0f} ms" if v is not None else "—",
+                     verdict(None if v is None else v < limit)))
+    lat = res.get("latency", {})
+    rows.append(("latency p50/p99/p99.9 at half the max rate", "—", lat.get("status", "not measured")))
+    _ = ws
+    return rows
+
+
+def render(res: dict) -> str:
+    meta = res["meta"]
+    out = []
+    add = out.append
+    add(f"# trig side by side ({meta['mode']} run, {meta['date']})")
+    add("")
+    m = meta["machine"]
+    add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}. "
+        f"Every engine {'pinned to core 0 (`taskset -c 0`)' if meta['pinned'] else 'unpinned (no taskset)'}; "
+        f"rates are events per CPU second (user + system) beyond the engine's start-up, best of "
+        f"{meta['repeats']}. Seed {meta['seed']}. Harness time {meta.get('elapsed_s', '?')} s.")
+    add("")
+    add("Engines:")
+    for k in ENGINES:
+        e = meta["engines"].get(k)
+        if not e:
+            continue
+        extra = f", {e['version']}" if e.get("version") else ""
+        state = "" if e["available"] else f" — **unavailable**: {e['reason']}"
+        note = f" (note from trig: {e['note']})" if e.get("note") else ""
+        add(f"- {LABELS[k]}{extra}{state}{note}")
+    if meta.get("trig_version"):
+        add(f"- trig version: {meta['trig_version']}")
+    add("")
+
+    add("## Throughput (events/s on one core)")
+    add("")
+    add("Each cell comes from a run whose fired count of every rule equals the baseline's on the same "
+        "events; `(≥)` marks a run too short to be more than a lower bound.")
+    add("")
+    add("| workload | stream events | fired/event | " + " | ".join(LABELS[k] for k in ENGINES) + " |")
+    add("|---|---:|---:|" + "---:|" * len(ENGINES))
+    for w in res["workloads"]:
+        add(f"| {w['title']} | {w['stream_events']:,} | {w['fired_per_event']:.3f} | "
+            + " | ".join(_cell(w["results"].get(k)) for k in ENGINES) + " |")
+    add("")
+
+    add("## Ratios (trig JIT's rate over each peer's)")
+    add("")
+    note = meta["engines"].get(TRIG, {}).get("note")
+    if note:
+        add(f"Note: in this build `--engine jit` said: *{note}*.")
+        add("")
+    add("| workload | vs hand-written C++ | vs CLIPS | vs json-rules-engine | trig interp vs C++ |")
+    add("|---|---:|---:|---:|---:|")
+    for w in res["workloads"]:
+        r = w["results"]
+        t = _rate(r.get(TRIG))
+        add(f"| {w['id']} | {_ratio(t, _rate(r.get('cpp')))} | {_ratio(t, _rate(r.get('clips')))} | "
+            f"{_ratio(t, _rate(r.get('jre')))} | {_ratio(_rate(r.get('trig-interp')), _rate(r.get('cpp')))} |")
+    add("")
+
+    add("## Targets")
+    add("")
+    add("| target | measured | verdict |")
+    add("|---|---:|---|")
+    for t, mval, v in targets(res):
+        add(f"| {t} | {mval} | {v} |")
+    add("")
+
+    add("## Agreement and runs")
+    add("")
+    add("| workload | engine | events run | fired | start-up CPU | max RSS | status |")
+    add("|---|---|---:|---:|---:|---:|---|")
+    for w in res["workloads"]:
+        for k in ENGINES:
+            r = w["results"].get(k)
+            if not r:
+                continue
+            if r["status"] == "ok":
+                status = "agrees with the baseline" + (f"; {r['reason']}" if r.get("reason") else "")
+                add(f"| {w['id']} | {LABELS[k]} | {r['events']:,} | {r['fired_total']:,} | "
+                    f"{r['startup_cpu_s']:.3f} s | {r['maxrss_kb'] / 1024:,.0f} MiB | {status} |")
+            else:
+                detail = r["reason"]
+                if r.get("mismatches"):
+                    detail += ": " + "; ".join(r["mismatches"][:5])
+                add(f"| {w['id']} | {LABELS[k]} | {r.get('events') or '—'} | — | — | — | "
+                    f"{r['status']}: {detail.replace('|', '/')} |")
+    add("")
+
+    w3 = [w for w in res["workloads"] if w["kind"] == "W3"]
+    if w3:
+        add("## W3: timers")
+        add("")
+        for w in w3:
+            add(f"{w['stream_events']:,} events over {w['stream_customers']:,} customers (uniform) in "
+                f"{res['meta']['streams'][w['stream']]['span_ms'] // 60000} minutes of event time: "
+                f"peak {w['peak_pending']:,} idle evaluations pending at once (counted by the baseline); "
+                f"{w['fired_per_event']:.3f} firings per event. CLIPS and json-rules-engine have no timers "
+                f"and are not run on W3.")
+        add("")
+
+    mem = res.get("memory", {})
+    if mem:
+        add("## Memory: state per customer (W2)")
+        add("")
+        add("The same number of events over 10k and over 1M customers; the difference in peak RSS over "
+            "the difference in customers seen. Buffers that grow with events cancel out.")
+        add("")
+        add("| rules | engine | events | max RSS 10k | customers 10k | max RSS 1M | customers 1M | bytes/customer |")
+        add("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for nr, byeng in mem.items():
+            for k in ENGINES:
+                row = byeng.get(k)
+                if not row:
+                    continue
+                if "error" in row:
+                    add(f"| {nr} | {LABELS[k]} | {row['events']:,} | error: {row['error']} | | | | |")
+                    continue
+                a, b = row["c10k"], row["c1m"]
+                add(f"| {nr} | {LABELS[k]} | {row['events']:,} | {a['maxrss_kb'] / 1024:,.0f} MiB | "
+                    f"{a['customers']:,} | {b['maxrss_kb'] / 1024:,.0f} MiB | {b['customers']:,} | "
+                    f"{_bytes(row.get('bytes_per_customer'))} |")
+        add("")
+
+    comp = res.get("compile", {})
+    add("## Compile time (trig, W2 rule sets)")
+    add("")
+    if comp.get("status") != "ok":
+        add(f"Not measured: {comp.get('reason', 'not run')}.")
+    else:
+        add("Wall time, best of 3. *parse+check* is the whole `trig check` process. *JIT cold / cached* is "
+            "the compile time `trig compile` reports with an empty object cache and with the cache filled "
+            "(when this build has `trig compile`); the *end to end* columns are the start-up of `trig run "
+            "--engine jit` on no events minus that of `--engine interp`, i.e. what the JIT adds to a run.")
+        if comp.get("jit_note"):
+            add(f"Note from trig: {comp['jit_note']}")
+        add("")
+        add("| rules | parse+check | JIT cold | JIT cached | how | end to end: JIT cold | end to end: JIT cached | "
+            "`run`, no events, interp |")
+        add("|---:|---:|---:|---:|---|---:|---:|---:|")
+
+        def ms(v):
+            return f"{v * 1000:,.0f} ms" if isinstance(v, float) else "—"
+        for r in comp["rows"]:
+            if "error" in r:
+                add(f"| {r['rules']} | error: {r['error']} | | | | | | |")
+                continue
+            add(f"| {r['rules']} | {ms(r.get('check_s'))} | {ms(r.get('jit_cold_s'))} | {ms(r.get('jit_cached_s'))} | "
+                f"{r.get('jit_measure', '—')} | {ms(r.get('e2e_jit_cold_s'))} | {ms(r.get('e2e_jit_cached_s'))} | "
+                f"{ms(r.get('run0_interp_s'))} |")
+    add("")
+
+    lat = res.get("latency", {})
+    rows.append(("latency p50/p99/p99.9 at half the max rate", "—", lat.get("status", "not measured")))
+    _ = ws
+    return rows
+
+
+def render(res: dict) -> str:
+    meta = res["meta"]
+    out = []
+    add = out.append
+    add(f"# trig side by side ({meta['mode']} run, {meta['date']})")
+    add("")
+    m = meta["machine"]
+    add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}. "
+        f"Every engine {'pinned to core 0 (`taskset -c 0`)' if meta['pinned'] else 'unpinned (no taskset)'}; "
+        f"rates are events per CPU second (user + system) beyond the engine's start-up, best of "
+        f"{meta['repeats']}. Seed {meta['seed']}. Harness time {meta.get('elapsed_s', '?')} s.")
+    add("")
+    add("Engines:")
+    for k in ENGINES:
+        e = meta["engines"].get(k)
+        if not e:
+            continue
+        extra = f", {e['version']}" if e.get("version") else ""
+        state = "" if e["available"] else f" — **unavailable**: {e['reason']}"
+        note = f" (note from trig: {e['note']})" if e.get("note") else ""
+        add(f"- {LABELS[k]}{extra}{state}{note}")
+    if meta.get("trig_version"):
+        add(f"- trig version: {meta['trig_version']}")
+    add("")
+
+    add("## Throughput (events/s on one core)")
+    add("")
+    add("Each cell comes from a run whose fired count of every rule equals the baseline's on the same "
+        "events; `(≥)` marks a run too short to be more than a lower bound.")
+    add("")
+    add("| workload | stream events | fired/event | " + " | ".join(LABELS[k] for k in ENGINES) + " |")
+    add("|---|---:|---:|" + "---:|" * len(ENGINES))
+    for w in res["workloads"]:
+        add(f"| {w['title']} | {w['stream_events']:,} | {w['fired_per_event']:.3f} | "
+            + " | ".join(_cell(w["results"].get(k)) for k in ENGINES) + " |")
+    add("")
+
+    add("## Ratios (trig JIT's rate over each peer's)")
+    add("")
+    note = meta["engines"].get(TRIG, {}).get("note")
+    if note:
+        add(f"Note: in this build `--engine jit` said: *{note}*.")
+        add("")
+    add("| workload | vs hand-written C++ | vs CLIPS | vs json-rules-engine | trig interp vs C++ |")
+    add("|---|---:|---:|---:|---:|")
+    for w in res["workloads"]:
+        r = w["results"]
+        t = _rate(r.get(TRIG))
+        add(f"| {w['id']} | {_ratio(t, _rate(r.get('cpp')))} | {_ratio(t, _rate(r.get('clips')))} | "
+            f"{_ratio(t, _rate(r.get('jre')))} | {_ratio(_rate(r.get('trig-interp')), _rate(r.get('cpp')))} |")
+    add("")
+
+    add("## Targets")
+    add("")
+    add("| target | measured | verdict |")
+    add("|---|---:|---|")
+    for t, mval, v in targets(res):
+        add(f"| {t} | {mval} | {v} |")
+    add("")
+
+    add("## Agreement and runs")
+    add("")
+    add("| workload | engine | events run | fired | start-up CPU | max RSS | status |")
+    add("|---|---|---:|---:|---:|---:|---|")
+    for w in res["workloads"]:
+        for k in ENGINES:
+            r = w["results"].get(k)
+            if not r:
+                continue
+            if r["status"] == "ok":
+                status = "agrees with the baseline" + (f"; {r['reason']}" if r.get("reason") else "")
+                add(f"| {w['id']} | {LABELS[k]} | {r['events']:,} | {r['fired_total']:,} | "
+                    f"{r['startup_cpu_s']:.3f} s | {r['maxrss_kb'] / 1024:,.0f} MiB | {status} |")
+            else:
+                detail = r["reason"]
+                if r.get("mismatches"):
+                    detail += ": " + "; ".join(r["mismatches"][:5])
+                add(f"| {w['id']} | {LABELS[k]} | {r.get('events') or '—'} | — | — | — | "
+                    f"{r['status']}: {detail.replace('|', '/')} |")
+    add("")
+
+    w3 = [w for w in res["workloads"] if w["kind"] == "W3"]
+    if w3:
+        add("## W3: timers")
+        add("")
+        for w in w3:
+            add(f"{w['stream_events']:,} events over {w['stream_customers']:,} customers (uniform) in "
+                f"{res['meta']['streams'][w['stream']]['span_ms'] // 60000} minutes of event time: "
+                f"peak {w['peak_pending']:,} idle evaluations pending at once (counted by the baseline); "
+                f"{w['fired_per_event']:.3f} firings per event. CLIPS and json-rules-engine have no timers "
+                f"and are not run on W3.")
+        add("")
+
+    mem = res.get("memory", {})
+    if mem:
+        add("## Memory: state per customer (W2)")
+        add("")
+        add("The same number of events over 10k and over 1M customers; the difference in peak RSS over "
+            "the difference in customers seen. Buffers that grow with events cancel out.")
+        add("")
+        add("| rules | engine | events | max RSS 10k | customers 10k | max RSS 1M | customers 1M | bytes/customer |")
+        add("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for nr, byeng in mem.items():
+            for k in ENGINES:
+                row = byeng.get(k)
+                if not row:
+                    continue
+                if "error" in row:
+                    add(f"| {nr} | {LABELS[k]} | {row['events']:,} | error: {row['error']} | | | | |")
+                    continue
+                a, b = row["c10k"], row["c1m"]
+                add(f"| {nr} | {LABELS[k]} | {row['events']:,} | {a['maxrss_kb'] / 1024:,.0f} MiB | "
+                    f"{a['customers']:,} | {b['maxrss_kb'] / 1024:,.0f} MiB | {b['customers']:,} | "
+                    f"{_bytes(row.get('bytes_per_customer'))} |")
+        add("")
+
+    comp = res.get("compile", {})
+    add("## Compile time (trig, W2 rule sets)")
+    add("")
+    if comp.get("status") != "ok":
+        add(f"Not measured: {comp.get('reason', 'not run')}.")
+    else:
+        add("Wall time, best of 3. parse+check is `trig check`; the JIT's share is the start-up of "
+            "`trig run --engine jit` on no events minus that of `--engine interp`, cold with an empty "
+            "object cache (`TRIG_CACHE_DIR`) and again with the cache filled.")
+        if comp.get("jit_note"):
+            add(f"Note from trig: {comp['jit_note']}")
+        add("")
+        add("| rules | parse+check | run, no events (interp) | run, no events (JIT cold) | JIT cold | "
+            "run, no events (JIT cached) | JIT cached |")
+        add("|---:|---:|---:|---:|---:|---:|---:|")
+
+        def ms(v):
+            return f"{v * 1000:,.0f} ms" if isinstance(v, float) else "—"
+        for r in comp["rows"]:
+            if "error" in r:
+                add(f"| {r['rules']} | error: {r['error']} | | | | | |")
+                continue
+            add(f"| {r['rules']} | {ms(r.get('check_s'))} | {ms(r.get('run0_interp_s'))} | "
+                f"{ms(r.get('run0_jit_cold_s'))} | {ms(r.get('jit_cold_s'))} | {ms(r.get('run0_jit_cached_s'))} | "
+                f"{ms(r.get('jit_cached_s'))} |")
+    add("")
+
+    lat = res.get("latency", {})
+    add("## Latency (event → decision)")
+    add("")
+    add(f"{lat.get('status', 'not measured').capitalize()}: {lat.get('reason', '')}.")
+    add("")
+
+    add("## Streams")
+    add("")
+    for name, s in meta["streams"].items():
+        add(f"- `{name}`: {s['events']:,} events, {s['customers']:,} customers "
+            f"({'Zipf s=' + str(s['zipf_s']) if s['zipf_s'] else 'uniform'}), "
+            f"{s['span_ms'] / 86_400_000:.3g} days of event time, seed {s['seed']}.")
+    add("")
+    return "\n".join(out) + "\n"
+
+
+DOCS_BEGIN = "<!-- bench:results:begin -->"
+DOCS_END = "<!-- bench:results:end -->"
+
+
+def summary(res: dict) -> str:
+    """The part of results.md that docs/performance.md carries: the machine and engines, then the
+    throughput, ratio, target, memory and compile tables (headings one level down)."""
+    md = render(res)
+    keep = ("## Throughput", "## Ratios", "## Targets", "## W3", "## Memory", "## Compile")
+    out, on = [], True
+    for line in md.splitlines():
+        if line.startswith("## "):
+            on = line.startswith(keep)
+        if line.startswith("# "):
+            line = f"**{line[2:]}**"
+        elif line.startswith("## "):
+            line = "##" + line
+        if on:
+            out.append(line)
+    return "\n".join(out).strip() + "\n"
+
+
+def update_docs(path: str, res: dict) -> bool:
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    a, b = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    if a < 0 or b < a:
+        return False
+    text = text[:a + len(DOCS_BEGIN)] + "\n" + summary(res) + text[b:]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return True

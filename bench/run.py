@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""trig side by side with CLIPS, json-rules-engine and a hand-written C++ baseline, in one run.
+
+    python3 bench/run.py --quick        # a few minutes
+    python3 bench/run.py                # the full suite (longer streams, all W2 sizes, 3 repeats)
+
+Installs the peers it needs (Debian `clips` and `python3-matplotlib` when run as root, the pinned
+json-rules-engine into bench/node_modules with `npm ci`), generates the seeded workloads, checks
+that every engine fires the same rules the same number of times as the baseline, measures, and
+writes bench/out/results.md, bench/out/results.json and bench/out/ratios.png.
+See docs/performance.md for what each figure means and bounds.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, BENCH_DIR)
+
+from harness import report, workload  # noqa: E402
+from harness.engines import Clips, CppBaseline, EngineError, JsonRulesEngine, Trig, measure as measure_cmd  # noqa: E402
+from harness.measure import Reference, Result, snap, throughput  # noqa: E402
+from harness.streams import Streams  # noqa: E402
+from harness.workload import MS_DAY, MS_MINUTE, StreamSpec  # noqa: E402
+
+# Workload sizes. Streams are shared: W1 and W2 at 10k customers read the same events.
+MODES = {
+    "quick": {
+        "streams": {
+            "c10k": dict(events=1_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0),
+            "c1m": dict(events=1_000_000, customers=1_000_000, span_ms=60 * MS_DAY, zipf_s=1.0),
+            "timers": dict(events=1_000_000, customers=1_000_000, span_ms=15 * MS_MINUTE, zipf_s=0.0),
+        },
+        "w1_rules": [10, 100, 1000],
+        "w2": [(100, "c10k"), (100, "c1m")],
+        "compile_rules": [10, 100, 1000],
+        "target_s": 1.0,
+        "repeats": 1,
+    },
+    "full": {
+        "streams": {
+            "c10k": dict(events=5_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0),
+            "c1m": dict(events=5_000_000, customers=1_000_000, span_ms=60 * MS_DAY, zipf_s=1.0),
+            "timers": dict(events=8_000_000, customers=5_000_000, span_ms=20 * MS_MINUTE, zipf_s=0.0),
+        },
+        "w1_rules": [10, 100, 1000],
+        "w2": [(10, "c10k"), (100, "c10k"), (1000, "c10k"), (10, "c1m"), (100, "c1m"), (1000, "c1m")],
+        "compile_rules": [10, 100, 1000],
+        "target_s": 4.0,
+        "repeats": 3,
+    },
+}
+
+STREAM_TITLES = {"c10k": "10k customers", "c1m": "1M customers", "timers": "timers"}
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ------------------------------------------------------------------------------------ install
+
+def _apt_install(pkg: str) -> bool:
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        log(f"  cannot install {pkg}: not root or no apt-get")
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log(f"  apt-get install -y {pkg}")
+    r = subprocess.run(["apt-get", "install", "-y", "-q", pkg], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env)
+        r = subprocess.run(["apt-get", "install", "-y", "-q", pkg], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        log(f"  apt-get install {pkg} failed: {r.stderr.strip().splitlines()[-1:]}")
+    return r.returncode == 0
+
+
+def plot_python() -> str | None:
+    """An interpreter that can import matplotlib (Debian's, when this one is a separate install)."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if py and os.path.exists(py) and subprocess.run([py, "-c", "import matplotlib"],
+                                                        capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def install_peers() -> None:
+    log("peers:")
+    if not os.path.exists("/usr/bin/time"):
+        _apt_install("time")  # peak RSS of each engine (engines.measure)
+    if not shutil.which("clips"):
+        _apt_install("clips")
+    if not shutil.which("node"):
+        _apt_install("nodejs")
+    if shutil.which("node") and not os.path.exists(os.path.join(BENCH_DIR, "node_modules", "json-rules-engine")):
+        npm = shutil.which("npm")
+        if not npm and _apt_install("npm"):
+            npm = shutil.which("npm")
+        if npm:
+            log("  npm ci (json-rules-engine, pinned by bench/package-lock.json)")
+            r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BENCH_DIR, capture_output=True, text=True)
+            if r.returncode != 0:
+                log(f"  npm ci failed: {r.stderr.strip()[-400:]}")
+    if not plot_python():
+        _apt_install("python3-matplotlib")
+
+
+# --------------------------------------------------------------------------------------- main
+
+def machine_info() -> dict:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "python": platform.python_version(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+def trig_version(binary: str) -> str:
+    try:
+        r = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+        v = (r.stdout or r.stderr).strip().splitlines()
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        return f"{v[0] if v else '?'} (commit {rev.stdout.strip() or '?'})"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+class Harness:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.mode = MODES["quick" if args.quick else "full"]
+        self.out = os.path.abspath(args.out)
+        self.work = os.path.join(self.out, "work")
+        os.makedirs(self.work, exist_ok=True)
+        self.streams = Streams(os.path.join(self.work, "streams"), log)
+        self.cpp = CppBaseline(os.path.join(self.work, "cpp-bin"))
+        self.trig_jit = Trig(args.trig, "jit", os.path.join(self.work, "trig"))
+        self.trig_interp = Trig(args.trig, "interp", os.path.join(self.work, "trig"))
+        self.clips = Clips(lambda path, n: self.streams.clips_facts(path, n))
+        self.jre = JsonRulesEngine()
+        self.peers = [self.trig_jit, self.trig_interp, self.clips, self.jre]
+        self.specs = {name: StreamSpec(name, seed=args.seed, **kw) for name, kw in self.mode["streams"].items()}
+        if args.events:
+            for s in self.specs.values():
+                s.events = min(s.events, args.events)
+
+    def workloads(self) -> list[dict]:
+        ws = []
+        for n in self.mode["w1_rules"]:
+            ws.append(dict(id=f"W1-{n}", kind="W1", title=f"W1 stateless, {n} rules", nrules=n, stream="c10k",
+                           rules=workload.make_rules(n, self.args.seed, stateful=False)))
+        for n, s in self.mode["w2"]:
+            ws.append(dict(id=f"W2-{n}-{s}", kind="W2", title=f"W2 stateful, {n} rules, {STREAM_TITLES[s]}",
+                           nrules=n, stream=s, rules=workload.make_rules(n, self.args.seed, stateful=True)))
+        timer_rules = workload.timer_rules()
+        ws.append(dict(id="W3", kind="W3", title=f"W3 idle timers, {len(timer_rules)} rules", nrules=len(timer_rules),
+                       stream="timers", rules=timer_rules))
+        only = set(self.args.only.split(",")) if self.args.only else None
+        return [w for w in ws if not only or w["kind"] in only or w["id"] in only]
+
+    def run_workload(self, w: dict) -> dict:
+        spec = self.specs[w["stream"]]
+        path, info = self.streams.full(spec)
+        wdir = os.path.join(self.work, "runs", w["id"])
+        log(f"{w['id']}: {w['title']} ({info['events']:,} events in the stream)")
+        prefix = lambda n: self.streams.prefix(spec, n)  # noqa: E731
+        entry = {k: w[k] for k in ("id", "kind", "title", "nrules", "stream")}
+        entry.update(stream_events=info["events"], stream_customers=spec.customers, results={})
+        self.cpp.prepare(w["rules"], os.path.join(wdir, "cpp"))
+        reference = Reference(self.cpp, prefix)
+        full_ref = reference.at(info["events"])
+        entry["fired_per_event"] = sum(full_ref.fired.values()) / max(1, info["events"])
+        entry["rules_never_fired"] = sum(1 for v in full_ref.fired.values() if v == 0)
+        entry["distinct_customers"] = full_ref.extra.get("customers")
+        entry["peak_pending"] = full_ref.extra.get("peak_pending")
+        engines = [self.cpp] + [e for e in self.peers if self.args.engines is None or e.key in self.args.engines]
+        for eng in engines:
+            ok, why = eng.available
+            if not ok:
+                entry["results"][eng.key] = Result(eng.key, "unavailable", why).to_json()
+                log(f"  {eng.key:12s} unavailable: {why}")
+                continue
+            ok, why = eng.supports(w["rules"])
+            if not ok:
+                entry["results"][eng.key] = Result(eng.key, "unsupported", why).to_json()
+                continue
+            try:
+                eng.prepare(w["rules"], os.path.join(wdir, eng.key))
+            except EngineError as e:
+                entry["results"][eng.key] = Result(eng.key, "error", str(e)).to_json()
+                log(f"  {eng.key:12s} error: {e}")
+                continue
+            res = throughput(eng, reference, prefix, info["events"], self.mode["target_s"], self.mode["repeats"],
+                             start_n=2_000, log=log)
+            if res.status == "ok":
+                ref_n = reference.at(res.events)
+                res.extra["customers_in_prefix"] = ref_n.extra.get("customers")
+                log(f"  {eng.key:12s} {res.rate:>14,.0f} events/s  ({res.events:,} events, "
+                    f"{res.cpu_s - res.startup_cpu_s:.2f} s CPU + {res.startup_cpu_s:.2f} s start-up, "
+                    f"max RSS {res.maxrss_kb / 1024:.0f} MiB, fired {res.fired_total:,}: same as baseline)")
+            else:
+                log(f"  {eng.key:12s} {res.status}: {res.reason} {res.mismatches[:3]}")
+            entry["results"][eng.key] = res.to_json()
+        return entry
+
+    def memory(self, entries: list[dict]) -> dict:
+        """Marginal state per customer: the same number of events over 10k and over 1M customers;
+        the difference in peak RSS over the difference in customers seen. Per-event buffers (trig
+        reads the whole stream before replaying it) cancel out."""
+        out = {}
+        pairs = {}
+        for e in entries:
+            if e["kind"] == "W2":
+                pairs.setdefault(e["nrules"], {})[e["stream"]] = e
+        for nrules, byst in sorted(pairs.items()):
+            if "c10k" not in byst or "c1m" not in byst:
+                continue
+            rules = workload.make_rules(nrules, self.args.seed, stateful=True)
+            for eng in [self.cpp] + self.peers:
+                r10 = byst["c10k"]["results"].get(eng.key, {})
+                r1m = byst["c1m"]["results"].get(eng.key, {})
+                if r10.get("status") != "ok" or r1m.get("status") != "ok":
+                    continue
+                n = min(r10["events"], r1m["events"])
+                row = {"events": n}
+                for s in ("c10k", "c1m"):
+                    spec = self.specs[s]
+                    wdir = os.path.join(self.work, "runs", f"mem-{nrules}-{s}")
+                    src = byst[s]["results"][eng.key]
+                    if src["events"] == n:
+                        rss, cust = src["maxrss_kb"], src["extra"].get("customers_in_prefix")
+                    else:
+                        try:
+                            eng.prepare(rules, os.path.join(wdir, eng.key))
+                            run = eng.run(self.streams.prefix(spec, n), n)
+                            self.cpp.prepare(rules, os.path.join(wdir, "cpp"))
+                            cust = self.cpp.run(self.streams.prefix(spec, n), n).extra["customers"]
+                            rss = run.maxrss_kb
+                        except EngineError as ex:
+                            row["error"] = str(ex)
+                            break
+                    row[s] = {"maxrss_kb": rss, "customers": cust}
+                if "error" not in row and row["c1m"]["customers"] and row["c10k"]["customers"]:
+                    dc = row["c1m"]["customers"] - row["c10k"]["customers"]
+                    if dc > 0:
+                        row["bytes_per_customer"] = (row["c1m"]["maxrss_kb"] - row["c10k"]["maxrss_kb"]) * 1024 / dc
+                out.setdefault(str(nrules), {})[eng.key] = row
+                bpc = row.get("bytes_per_customer")
+                log(f"  memory W2-{nrules} {eng.key:12s} "
+                    + (f"{bpc:,.0f} bytes/customer" if bpc is not None else f"n/a {row.get('error', '')}"))
+        return out
+
+    def compile_times(self) -> dict:
+        """trig's compile time, wall clock, best of three: parse+check is `trig check`. The JIT is
+        measured two ways when `trig compile` exists: the time it reports for the compile itself
+        (cold: an empty object cache; cached: the same cache again), and end to end, as the
+        start-up of `trig run --engine jit` on no events minus that of `--engine interp`."""
+        ok, why = self.trig_interp.available
+        if not ok:
+            return {"status": "unavailable", "reason": why}
+        jit_ok, jit_why = self.trig_jit.available
+        res = {"status": "ok", "rows": [], "jit_note": self.trig_jit.note if jit_ok else jit_why}
+        r = subprocess.run([self.args.trig, "compile", "--help"], capture_output=True, text=True)
+        has_compile = r.returncode == 0 and "--cache-dir" in r.stdout
+        res["trig_compile"] = has_compile
+        base = os.path.join(self.work, "compile")
+        empty = self.streams.empty
+        for n in self.mode["compile_rules"]:
+            rules = workload.make_rules(n, self.args.seed, stateful=True)
+            d = os.path.join(base, f"r{n}")
+            self.trig_interp.prepare(rules, d)
+            self.trig_jit.prepare(rules, d)
+            row = {"rules": n}
+
+            def best(cmd, env=None, fresh_cache=False, reported=None):
+                """Best wall time of three runs (and of the time trig reports, if `reported`
+                parses it from standard output)."""
+                walls, own = [], []
+                for _ in range(3):
+                    e = dict(env or os.environ)
+                    c = list(cmd)
+                    if fresh_cache:
+                        cache = os.path.join(d, f"cold-cache-{time.monotonic_ns()}")
+                        e["TRIG_CACHE_DIR"] = cache
+                        c = [x if x != "{CACHE}" else cache for x in c]
+                    out = os.path.join(d, "compile.out")
+                    rc, cpu, wall, rss, err = measure_cmd(c, out, env=e)
+                    if fresh_cache:
+                        shutil.rmtree(e["TRIG_CACHE_DIR"], ignore_errors=True)
+                    if rc != 0:
+                        raise EngineError(f"{' '.join(c[:2])} exited {rc}: {err.strip()[-300:]}")
+                    walls.append(wall)
+                    if reported:
+                        with open(out) as f:
+                            v = reported(f.read())
+                        if v is not None:
+                            own.append(v)
+                return min(walls), (min(own) if own else None)
+
+            def compiled_ms(text):
+                m = re.search(r"(?:compiled|loaded from the cache .*?) in ([0-9.]+) ms", text)
+                return float(m.group(1)) / 1000 if m else None
+
+            try:
+                row["check_s"], _ = best([self.args.trig, "check", self.trig_interp.rules_path])
+                row["run0_interp_s"], _ = best(self.trig_interp.command(empty))
+                if jit_ok:
+                    warm_env = self.trig_jit._env()
+                    row["run0_jit_cold_s"], _ = best(self.trig_jit.command(empty), fresh_cache=True)
+                    best(self.trig_jit.command(empty), env=warm_env)  # fill the cache
+                    row["run0_jit_cached_s"], _ = best(self.trig_jit.command(empty), env=warm_env)
+                    row["e2e_jit_cold_s"] = max(0.0, row["run0_jit_cold_s"] - row["run0_interp_s"])
+                    row["e2e_jit_cached_s"] = max(0.0, row["run0_jit_cached_s"] - row["run0_interp_s"])
+                    row["jit_cold_s"], row["jit_cached_s"] = row["e2e_jit_cold_s"], row["e2e_jit_cached_s"]
+                    row["jit_measure"] = "end to end"
+                if jit_ok and has_compile:
+                    cmd = [self.args.trig, "compile", self.trig_jit.rules_path, "--cache-dir", "{CACHE}"]
+                    row["compile_cold_wall_s"], cold = best(cmd, fresh_cache=True, reported=compiled_ms)
+                    warm = os.path.join(d, "warm-cache")
+                    cmd = [self.args.trig, "compile", self.trig_jit.rules_path, "--cache-dir", warm]
+                    best(cmd)
+                    row["compile_cached_wall_s"], cached = best(cmd, reported=compiled_ms)
+                    if cold is not None and cached is not None:
+                        row["jit_cold_s"], row["jit_cached_s"] = cold, cached
+                        row["jit_measure"] = "reported by trig compile"
+            except EngineError as e:
+                row["error"] = str(e)
+            res["rows"].append(row)
+            log(f"  compile {n:5d} rules: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()
+                                                         if isinstance(v, float)))
+        return res
+
+    def latency(self) -> dict:
+        """Event -> decision latency needs a way to feed events at a scheduled rate and to see each
+        decision as it is made. `trig run` replays a finished log in timestamp order (it reads all
+        events before deciding anything), so it offers none; `trig serve` would."""
+        ok, _ = self.trig_interp.available
+        if ok and os.path.exists(self.args.trig):
+            r = subprocess.run([self.args.trig, "serve", "--help"], capture_output=True, text=True)
+            if r.returncode == 0:
+                return {"status": "not measured",
+                        "reason": "`trig serve` exists, but this harness does not drive it yet; "
+                                  "`trig run` is a batch replay (reads every event, then decides), so it "
+                                  "has no per-event latency to measure"}
+        return {"status": "not measured",
+                "reason": "trig offers no streaming interface to measure it with: `trig run` is a batch "
+                          "replay (it reads every event before it decides anything) and `trig serve` "
+                          "does not exist in this build"}
+
+    def main(self) -> int:
+        started = time.time()
+        if not self.args.no_install:
+            install_peers()
+        meta = {"mode": "quick" if self.args.quick else "full", "seed": self.args.seed,
+                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "machine": machine_info(), "pinned": bool(shutil.which("taskset")),
+                "target_s": self.mode["target_s"], "repeats": self.mode["repeats"],
+                "streams": {k: vars(v) for k, v in self.specs.items()}}
+        log(f"trig: {self.args.trig}")
+        for eng in [self.cpp] + self.peers:
+            ok, why = eng.available
+            log(f"  {eng.key:12s} {'available' if ok else 'unavailable: ' + why}")
+        meta["engines"] = {e.key: {"label": e.label, "available": e.available[0], "reason": e.available[1]}
+                           for e in [self.cpp] + self.peers}
+        if self.trig_jit.available[0]:
+            meta["trig_version"] = trig_version(self.args.trig)
+            meta["engines"]["trig-jit"]["note"] = self.trig_jit.note
+        if self.clips.available[0]:
+            meta["engines"]["clips"]["version"] = self.clips.version()
+        if self.jre.available[0]:
+            meta["engines"]["jre"]["version"] = self.jre.version()
+        entries = [self.run_workload(w) for w in self.workloads()]
+        results = {"meta": meta, "workloads": entries}
+        if not self.args.only or "W2" in self.args.only:
+            log("memory:")
+            results["memory"] = self.memory(entries)
+        if not self.args.only or "compile" in self.args.only:
+            log("compile:")
+            results["compile"] = self.compile_times()
+        results["latency"] = self.latency()
+        meta["elapsed_s"] = round(time.time() - started, 1)
+        with open(os.path.join(self.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        md = report.render(results)
+        with open(os.path.join(self.out, "results.md"), "w") as f:
+            f.write(md)
+        py = plot_python()
+        png = os.path.join(self.out, "ratios.png")
+        if py:
+            r = subprocess.run([py, os.path.join(BENCH_DIR, "harness", "plot.py"),
+                                os.path.join(self.out, "results.json"), png], capture_output=True, text=True)
+            if r.returncode != 0:
+                log(f"plot failed: {r.stderr.strip()[-500:]}")
+        else:
+            log("no matplotlib: ratios.png not drawn (apt-get install python3-matplotlib)")
+        if self.args.update_docs:
+            docs = os.path.join(REPO, "docs", "performance.md")
+            if report.update_docs(docs, results):
+                log(f"updated {docs}")
+            else:
+                log(f"{docs}: no results markers; not updated")
+        log(f"\nwrote {os.path.join(self.out, 'results.md')} ({meta['elapsed_s']} s)\n")
+        print(md)
+        bad = [(e["id"], k) for e in entries for k, r in e["results"].items() if r["status"] in ("disagree", "error")]
+        if bad:
+            log("engines that disagreed or failed: " + ", ".join(f"{w}/{k}" for w, k in bad))
+        return 1 if bad else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small streams, one repeat (a few minutes)")
+    ap.add_argument("--trig", default=os.path.join(REPO, "build", "trig"), help="the trig binary (default build/trig)")
+    ap.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="output directory (default bench/out)")
+    ap.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
+    ap.add_argument("--only", help="comma-separated: W1, W2, W3, compile, or workload ids such as W1-100")
+    ap.add_argument("--engines", type=lambda s: s.split(","),
+                    help="comma-separated subset of trig-jit,trig-interp,clips,jre (the baseline always runs)")
+    ap.add_argument("--events", type=int, help="cap every stream at this many events (smoke runs)")
+    ap.add_argument("--no-install", action="store_true", help="do not install missing peers")
+    ap.add_argument("--update-docs", action="store_true",
+                    help="copy the tables into docs/performance.md (between its bench:results markers)")
+    args = ap.parse_args()
+    args.trig = os.path.abspath(args.trig)
+    return Harness(args).main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

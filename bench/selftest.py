@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Self-test of the benchmark harness, without any timing: on tiny seeded workloads, the Python
+reference model, the hand-written C++ baseline and every translated peer (CLIPS,
+json-rules-engine, and trig when a binary is given) must fire every rule the same number of times.
+
+    python3 bench/selftest.py [--trig build/trig] [--require clips,jre,trig]
+
+A peer that is not installed is skipped (and named), unless --require lists it. Ends with the
+line `N passed, N failed, N skipped`; exit status 1 on any failure.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH_DIR)
+
+from harness import translate, workload  # noqa: E402
+from harness.engines import Clips, CppBaseline, EngineError, JsonRulesEngine, Trig, count_trig_records  # noqa: E402
+from harness.measure import compare  # noqa: E402
+from harness.reference import run_reference  # noqa: E402
+from harness.workload import MS_DAY, MS_HOUR, StreamSpec  # noqa: E402
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.passed = self.failed = self.skipped = 0
+
+    def check(self, name: str, ok: bool, detail: str = "") -> None:
+        if ok:
+            self.passed += 1
+            print(f"ok      {name}")
+        else:
+            self.failed += 1
+            print(f"FAILED  {name}: {detail}")
+
+    def skip(self, name: str, why: str) -> None:
+        self.skipped += 1
+        print(f"skipped {name}: {why}")
+
+
+def check_generator(t: Tally, tmp: str) -> None:
+    spec = StreamSpec("selftest-gen", 2000, 150, seed=7, span_ms=3 * MS_DAY)
+    a, b = os.path.join(tmp, "a.jsonl"), os.path.join(tmp, "b.jsonl")
+    workload.write_stream(spec, a)
+    workload.write_stream(spec, b)
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        t.check("generator: same seed, same bytes", fa.read() == fb.read())
+    other = StreamSpec("selftest-gen", 2000, 150, seed=8, span_ms=3 * MS_DAY)
+    c = os.path.join(tmp, "c.jsonl")
+    workload.write_stream(other, c)
+    with open(a, "rb") as fa, open(c, "rb") as fc:
+        t.check("generator: another seed, another stream", fa.read() != fc.read())
+    last_time, last_by_customer, problems, types = None, {}, [], set()
+    with open(a, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            et, user, ts, props = workload.parse_line(line)
+            types.add(et)
+            if last_time is not None and ts < last_time:
+                problems.append(f"line {i}: out of time order")
+            if last_by_customer.get(user) == ts:
+                problems.append(f"line {i}: two events of {user} at one stamp")
+            for k, (typ, optional) in workload.EVENT_FIELDS[et].items():
+                if not optional and k not in props:
+                    problems.append(f"line {i}: required {k} missing")
+            if "\\" in line:
+                problems.append(f"line {i}: an escape (the converters assume none)")
+            again = workload.segment_line(et, user, workload.format_ts(ts), props)
+            if again != line.rstrip("\n"):
+                problems.append(f"line {i}: does not round-trip")
+            last_time, last_by_customer[user] = ts, ts
+    t.check("generator: time order, one stamp per customer, required fields, round trip", not problems,
+            "; ".join(problems[:5]))
+    t.check("generator: every event type occurs", types == set(workload.EVENT_TYPES), str(sorted(types)))
+    t.check("rules: the first 10 of 100 are the 10-rule set",
+            workload.make_rules(10, 1, False) == workload.make_rules(100, 1, False)[:10])
+    w1, w2 = workload.make_rules(50, 1, False), workload.make_rules(50, 1, True)
+    t.check("rules: W2 is W1 plus history conditions",
+            all(a.filters == b.filters and a.anchor == b.anchor for a, b in zip(w1, w2))
+            and any(r.count_min for r in w2) and any(r.unless_purchased_days for r in w2))
+
+
+def check_trig_record_counting(t: Tally, tmp: str) -> None:
+    path = os.path.join(tmp, "records.jsonl")
+    with open(path, "w") as f:
+        f.write('{"decision":"suppressed","time":"2026-01-01T00:00:00Z","customer":"c1","rule":"a","step":1,'
+                '"reason":"no_email"}\n'
+                '{"decision":"send","time":"2026-01-01T00:00:00Z","customer":"c2","rule":"a","step":1}\n'
+                '{"decision":"suppressed","time":"2026-01-01T00:00:00Z","customer":"c2","rule":"b","step":1,'
+                '"reason":"restarted"}\n'
+                '{"decision":"send","time":"2026-01-01T00:00:00Z","customer":"c2","rule":"b","step":2}\n')
+    got = count_trig_records(path)
+    t.check("trig records: firings are first-step sends and suppressions", got == {"a": 2}, str(got))
+
+
+def check_baseline_reader(t: Tally, tmp: str) -> None:
+    """The baseline's JSON reader on shapes the generator never writes: keys in another order,
+    camelCase keys, escapes, nulls, extra and nested properties, numbers as integers."""
+    lines = [
+        '{"properties":{"productId":"p1","category":"sh\\u006fes","price":120},"event":"product_view",'
+        '"userId":"c1","timestamp":"2026-01-01T00:00:00Z"}',
+        '{"type":"track","event":"product_view","userId":"c1","timestamp":"2026-01-01T00:00:01.5Z",'
+        '"properties":{"product_id":"p1","extra":{"a":[1,2,{"b":null}]},"category":"shoes","price":99.5}}',
+        '{"event":"product_view","userId":"c\\"2","timestamp":"2026-01-01T01:00:02+01:00",'
+        '"properties":{"product_id":"p1","category":null,"price":150.00}}',
+        '{"event":"cart_add","userId":"c2","timestamp":"2026-01-01T00:00:03Z",'
+        '"properties":{"product_id":"p1","quantity":2,"cartValue":"12"}}',
+    ]
+    path = os.path.join(tmp, "shapes.jsonl")
+    with open(path, "w") as f:
+        f.write("\n".join(lines[:3]) + "\n")
+    rules = [workload.Rule("shoes", "product_view", (workload.Cmp("category", "==", "shoes"),)),
+             workload.Rule("dear", "product_view", (workload.Cmp("price", ">=", workload.Money(10000)),)),
+             workload.Rule("absent", "product_view", (workload.Cmp("category", "!=", "bags"),))]
+    expected = run_reference(rules, open(path))["fired"]
+    t.check("baseline reader: the reference reads the shapes", expected == {"shoes": 2, "dear": 2, "absent": 2},
+            str(expected))
+    cpp = CppBaseline(os.path.join(tmp, "cpp-shapes"))
+    try:
+        cpp.prepare(rules, os.path.join(tmp, "shapes"))
+        got = cpp.run(path, 3).fired
+        t.check("baseline reader: order, camelCase, escapes, nulls, nesting", got == expected, str(got))
+        with open(path, "a") as f:
+            f.write(lines[3] + "\n")  # a string where money is declared: invalid
+        try:
+            cpp.run(path, 3)
+            t.check("baseline reader: rejects a string where money is declared", False, "accepted")
+        except EngineError as e:
+            t.check("baseline reader: rejects a string where money is declared", "exited 1" in str(e), str(e))
+    except EngineError as e:
+        t.check("baseline reader", False, str(e))
+
+
+def workloads(tmp: str) -> list[tuple[str, list, str, int]]:
+    """(name, rules, stream path, events)."""
+    s = StreamSpec("selftest", 4000, 120, seed=3, span_ms=30 * MS_DAY)
+    timers = StreamSpec("selftest-timers", 3000, 400, seed=3, span_ms=4 * MS_HOUR, zipf_s=0.5)
+    out = []
+    for spec in (s, timers):
+        path = os.path.join(tmp, spec.key() + ".jsonl")
+        workload.write_stream(spec, path)
+        if spec is s:
+            out.append(("W1", workload.make_rules(40, 5, stateful=False), path, spec.events))
+            out.append(("W2", workload.make_rules(40, 5, stateful=True), path, spec.events))
+        else:
+            out.append(("W3", workload.timer_rules(), path, spec.events))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trig", help="a trig binary to check as well (both engines)")
+    ap.add_argument("--require", default="", help="comma-separated peers whose absence is a failure: clips,jre,trig")
+    args = ap.parse_args()
+    required = {x for x in args.require.split(",") if x}
+    t = Tally()
+    with tempfile.TemporaryDirectory(prefix="trig-bench-selftest-") as tmp:
+        check_generator(t, tmp)
+        check_trig_record_counting(t, tmp)
+        check_baseline_reader(t, tmp)
+        cpp = CppBaseline(os.path.join(tmp, "cpp"))
+        peers = [Clips(lambda path, n: _facts(path, n)), JsonRulesEngine()]
+        if args.trig:
+            peers += [Trig(os.path.abspath(args.trig), "jit", os.path.join(tmp, "trig")),
+                      Trig(os.path.abspath(args.trig), "interp", os.path.join(tmp, "trig"))]
+        elif "trig" in required:
+            t.check("trig", False, "--require trig needs --trig BINARY")
+        for name, rules, path, n in workloads(tmp):
+            expected = run_reference(rules, open(path, encoding="utf-8"))
+            fired = expected["fired"]
+            t.check(f"{name}: the workload is not vacuous (rules fire, with different counts)",
+                    len(set(fired.values())) >= 3, str(fired))
+            if name == "W3":
+                t.check("W3: timers are pending at once and some are cancelled",
+                        expected["peak_pending"] > 10 and sum(fired.values()) < sum(
+                            1 for line in open(path) if '"cart_add"' in line or '"checkout_start"' in line),
+                        f"peak {expected['peak_pending']}")
+            try:
+                cpp.prepare(rules, os.path.join(tmp, name, "cpp"))
+                run = cpp.run(path, n)
+                diffs = compare(fired, run.fired)
+                t.check(f"{name}: hand-written C++ agrees with the reference", not diffs, "; ".join(diffs[:5]))
+            except EngineError as e:
+                t.check(f"{name}: hand-written C++", False, str(e))
+            for eng in peers:
+                label = f"{name}: {eng.label}"
+                ok, why = eng.available
+                if not ok:
+                    short = "trig" if eng.key.startswith("trig") else eng.key
+                    if short in required:
+                        t.check(label, False, f"required but unavailable: {why}")
+                    else:
+                        t.skip(label, why)
+                    continue
+                ok, why = eng.supports(rules)
+                if not ok:
+                    continue
+                try:
+                    eng.prepare(rules, os.path.join(tmp, name, eng.key))
+                    run = eng.run(path, n)
+                    diffs = compare(fired, run.fired)
+                    t.check(f"{label} agrees with the reference", not diffs, "; ".join(diffs[:5]))
+                except EngineError as e:
+                    t.check(label, False, str(e))
+    print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
+    return 1 if t.failed else 0
+
+
+def _facts(path: str, n: int) -> str:
+    out = path + ".clp"
+    if not os.path.exists(out):
+        translate.jsonl_to_clips(path, out, limit=n)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
