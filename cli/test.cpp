@@ -177,6 +177,7 @@ int runTest(const TestOptions& o) {
       std::cerr << "trig test: " << error << "\n";
       return kExitUsage;
     }
+    if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
     engine::Coverage cov;
     auto outcomes = engine::runTests(*c, tests, *evaluator, o.coverage ? &cov : nullptr);
     for (const auto& out : outcomes) {
@@ -203,8 +204,7 @@ void addTestCommand(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("test", "Run the test blocks of .trig files (directories: every .trig file inside)");
   cmd->add_option("paths", o->paths, "Files or directories (default: the current directory)");
   cmd->add_option("--engine", o->engine,
-                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
-                  "the reference interpreter)")
+                  "Condition evaluator: jit (native code, the default) or interp (the reference interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->add_flag("--coverage", o->coverage, "List the rules and conditions no test exercised");
   cmd->callback([o, &action] { action = [o] { return runTest(*o); }; });
