@@ -212,6 +212,7 @@ class Harness:
             if res.status == "ok":
                 ref_n = reference.at(res.events)
                 res.extra["customers_in_prefix"] = ref_n.extra.get("customers")
+                res.extra["peak_pending_in_prefix"] = ref_n.extra.get("peak_pending")
                 log(f"  {eng.key:12s} {res.rate:>14,.0f} events/s  ({res.events:,} events, "
                     f"{res.cpu_s - res.startup_cpu_s:.2f} s CPU + {res.startup_cpu_s:.2f} s start-up, "
                     f"max RSS {res.maxrss_kb / 1024:.0f} MiB, fired {res.fired_total:,}: same as baseline)")

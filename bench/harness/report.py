@@ -180,6 +180,15 @@ def render(res: dict) -> str:
                 f"peak {w['peak_pending']:,} idle evaluations pending at once (counted by the baseline); "
                 f"{w['fired_per_event']:.3f} firings per event. CLIPS and json-rules-engine have no timers "
                 f"and are not run on W3.")
+            runs = [(k, r) for k, r in w["results"].items() if r.get("status") == "ok"]
+            if runs:
+                add("")
+                add("| engine | events run | peak pending in those events | events/s |")
+                add("|---|---:|---:|---:|")
+                for k, r in runs:
+                    pend = r.get("extra", {}).get("peak_pending_in_prefix")
+                    add(f"| {LABELS[k]} | {r['events']:,} | {pend:,} | {r['rate']:,.0f} |" if pend is not None else
+                        f"| {LABELS[k]} | {r['events']:,} | — | {r['rate']:,.0f} |")
         add("")
 
     mem = res.get("memory", {})
@@ -330,6 +339,15 @@ def render(res: dict) -> str:
                 f"peak {w['peak_pending']:,} idle evaluations pending at once (counted by the baseline); "
                 f"{w['fired_per_event']:.3f} firings per event. CLIPS and json-rules-engine have no timers "
                 f"and are not run on W3.")
+            runs = [(k, r) for k, r in w["results"].items() if r.get("status") == "ok"]
+            if runs:
+                add("")
+                add("| engine | events run | peak pending in those events | events/s |")
+                add("|---|---:|---:|---:|")
+                for k, r in runs:
+                    pend = r.get("extra", {}).get("peak_pending_in_prefix")
+                    add(f"| {LABELS[k]} | {r['events']:,} | {pend:,} | {r['rate']:,.0f} |" if pend is not None else
+                        f"| {LABELS[k]} | {r['events']:,} | — | {r['rate']:,.0f} |")
         add("")
 
     mem = res.get("memory", {})
