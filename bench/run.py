@@ -51,7 +51,7 @@ MODES = {
         "streams": {
             "c10k": dict(events=5_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0),
             "c1m": dict(events=5_000_000, customers=1_000_000, span_ms=60 * MS_DAY, zipf_s=1.0),
-            "timers": dict(events=8_000_000, customers=5_000_000, span_ms=20 * MS_MINUTE, zipf_s=0.0),
+            "timers": dict(events=8_000_000, customers=8_000_000, span_ms=20 * MS_MINUTE, zipf_s=0.0),
         },
         "w1_rules": [10, 100, 1000],
         "w2": [(10, "c10k"), (100, "c10k"), (1000, "c10k"), (10, "c1m"), (100, "c1m"), (1000, "c1m")],
