@@ -354,8 +354,8 @@ class Harness:
         events before deciding anything), so it offers none; `trig serve` would."""
         ok, _ = self.trig_interp.available
         if ok and os.path.exists(self.args.trig):
-            r = subprocess.run([self.args.trig, "serve", "--help"], capture_output=True, text=True)
-            if r.returncode == 0:
+            r = subprocess.run([self.args.trig, "--help"], capture_output=True, text=True)
+            if re.search(r"^\s+serve\s", r.stdout, re.M):
                 return {"status": "not measured",
                         "reason": "`trig serve` exists, but this harness does not drive it yet; "
                                   "`trig run` is a batch replay (reads every event, then decides), so it "
