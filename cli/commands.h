@@ -13,6 +13,8 @@ void addCheckCommand(CLI::App& app, Action& action);
 void addRunCommand(CLI::App& app, Action& action);
 void addTestCommand(CLI::App& app, Action& action);
 void addExplainCommand(CLI::App& app, Action& action);
+void addDiffCommand(CLI::App& app, Action& action);
+void addCompileCommand(CLI::App& app, Action& action);
 
 // Exit codes of the CLI contract.
 constexpr int kExitOk = 0;

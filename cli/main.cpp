@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   addRunCommand(app, action);
   addTestCommand(app, action);
   addExplainCommand(app, action);
+  addDiffCommand(app, action);
+  addCompileCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -21,9 +21,10 @@ int refuseIfBroken(const Compilation& c, const std::string& command) {
                [](const Diagnostic& d) { return d.severity == Severity::Error; });
   renderText(std::cerr, errors, c.sources, isatty(STDERR_FILENO) != 0);
   bool io = std::any_of(errors.begin(), errors.end(), [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
+  if (io) return kExitUsage;
   std::cerr << "trig " << command << ": the rules have " << errors.size()
             << (errors.size() == 1 ? " error" : " errors") << "; fix them first (trig check)\n";
-  return io ? kExitUsage : kExitFailed;
+  return kExitFailed;
 }
 
 void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engine::Stats& s,

@@ -20,7 +20,9 @@ if os.path.exists(kf):
         if line:
             known.add(line)
 
-suites = [("shared", os.path.join(shared, "conformance")), ("own", os.path.join(here, "conformance"))]
+# The examples are run cases too (examples/*/rules.trig + events.jsonl + expected.tsv).
+suites = [("shared", os.path.join(shared, "conformance")), ("own", os.path.join(here, "conformance")),
+          ("examples", os.path.join(here, "..", "examples"))]
 # Every suite runs once with the default engine and once more with each other engine `trig run`
 # offers, so the JIT and the reference interpreter are held to the same contract.
 run_help = subprocess.run([trig, "run", "--help"], capture_output=True, text=True).stdout

@@ -4,15 +4,15 @@
 #include <antlr4-runtime.h>
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
-#include "TrigLexer.h"
 #include "TrigParser.h"
+#include "compiler/parse/lexer.h"
 
 namespace trig::parse {
 namespace {
 
-using grammar::TrigLexer;
 using grammar::TrigParser;
 using antlr4::Token;
 
@@ -23,19 +23,55 @@ constexpr int kMaxNesting = 64;
 // (Latin-1 re-encoded), so token indices are byte offsets into the original text, which keeps
 // locations exact for any text, valid UTF-8 or not. Identifiers and numbers are ASCII; strings
 // and comments are sliced from the original bytes.
-std::string bytesAsCodePoints(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (unsigned char c : text) {
-    if (c < 0x80) {
-      out += static_cast<char>(c == 0 ? ' ' : c);
-    } else {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
+// The hand-written lexer as an ANTLR token source: the parser's error recovery asks tokens for
+// their source (to make "missing" tokens) and their text (through the input stream).
+class TokenSourceAdapter : public antlr4::TokenSource {
+ public:
+  TokenSourceAdapter(std::string_view text, antlr4::CharStream& input, std::string name)
+      : lexer_(text), input_(input), name_(std::move(name)) {}
+
+  // The next default-channel token; comments and white space never reach the parser.
+  std::unique_ptr<Token> nextToken() override {
+    for (LexedToken t; lexer_.next(t);) {
+      if (t.hidden) continue;
+      line_ = t.line;
+      column_ = t.column;
+      auto tok = std::make_unique<antlr4::CommonToken>(std::make_pair<antlr4::TokenSource*, antlr4::CharStream*>(this, &input_),
+                                                       t.type, Token::DEFAULT_CHANNEL, t.start, t.stop);
+      return tok;
     }
+    auto eof = std::make_unique<antlr4::CommonToken>(std::make_pair<antlr4::TokenSource*, antlr4::CharStream*>(this, &input_),
+                                                     Token::EOF, Token::DEFAULT_CHANNEL, input_.size(), input_.size() - 1);
+    return eof;
   }
-  return out;
-}
+  size_t getLine() const override { return line_; }
+  size_t getCharPositionInLine() override { return column_; }
+  antlr4::CharStream* getInputStream() override { return &input_; }
+  std::string getSourceName() override { return name_; }
+  antlr4::TokenFactory<antlr4::CommonToken>* getTokenFactory() override {
+    return antlr4::CommonTokenFactory::DEFAULT.get();
+  }
+
+ private:
+  Lexer lexer_;
+  antlr4::CharStream& input_;
+  std::string name_;
+  size_t line_ = 1;
+  size_t column_ = 0;
+};
+
+// The code points are filled in directly (no UTF-8 round trip: large files lex faster).
+class ByteInputStream : public antlr4::ANTLRInputStream {
+ public:
+  explicit ByteInputStream(std::string_view text) {
+    _data.resize(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      auto c = static_cast<unsigned char>(text[i]);
+      _data[i] = c == 0 ? U' ' : static_cast<char32_t>(c);
+    }
+    p = 0;
+  }
+};
 
 // Reports the first byte sequence that is not UTF-8.
 void checkUtf8(const SourceFile& src, FileId id, DiagEngine& diags) {
@@ -530,22 +566,41 @@ class Builder {
     return arena_.newExpr(ast::ExprKind::Error, c ? loc(c) : Loc{id_, 0, 0});
   }
 
+  // Each generated accessor such as c->andExpr() scans the children with dynamic_cast (across
+  // a shared library, so with string compares): on large files that was most of the builder's
+  // time. The lists are fetched once, and the common case of an expression level with a single
+  // child (a plain `price` goes through seven levels) takes that child directly: the tree of a
+  // declaration that parsed without error has the grammar's shape.
+  template <typename T>
+  static T* soleChild(antlr4::ParserRuleContext* c) {
+    if (c->children.size() != 1) return nullptr;
+    assert(dynamic_cast<T*>(c->children[0]) != nullptr);
+    return static_cast<T*>(c->children[0]);
+  }
+
   ast::Expr* expr(TrigParser::ExprContext* c) {
-    if (c == nullptr || c->andExpr().empty()) return errorExpr(c);
-    ast::Expr* e = andExpr(c->andExpr(0));
-    for (size_t i = 1; i < c->andExpr().size(); ++i) e = binary(ast::Op::Or, e, andExpr(c->andExpr(i)));
+    if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::AndExprContext>(c)) return andExpr(only);
+    auto parts = c->andExpr();
+    if (parts.empty()) return errorExpr(c);
+    ast::Expr* e = andExpr(parts[0]);
+    for (size_t i = 1; i < parts.size(); ++i) e = binary(ast::Op::Or, e, andExpr(parts[i]));
     return e;
   }
 
   ast::Expr* andExpr(TrigParser::AndExprContext* c) {
-    if (c == nullptr || c->notExpr().empty()) return errorExpr(c);
-    ast::Expr* e = notExpr(c->notExpr(0));
-    for (size_t i = 1; i < c->notExpr().size(); ++i) e = binary(ast::Op::And, e, notExpr(c->notExpr(i)));
+    if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::NotExprContext>(c)) return notExpr(only);
+    auto parts = c->notExpr();
+    if (parts.empty()) return errorExpr(c);
+    ast::Expr* e = notExpr(parts[0]);
+    for (size_t i = 1; i < parts.size(); ++i) e = binary(ast::Op::And, e, notExpr(parts[i]));
     return e;
   }
 
   ast::Expr* notExpr(TrigParser::NotExprContext* c) {
     if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::CmpExprContext>(c)) return cmpExpr(only);
     if (c->NOT()) {
       ast::Expr* e = arena_.newExpr(ast::ExprKind::Unary, loc(c));
       e->op = ast::Op::Not;
@@ -556,11 +611,16 @@ class Builder {
   }
 
   ast::Expr* cmpExpr(TrigParser::CmpExprContext* c) {
-    if (c == nullptr || c->addExpr().empty()) return errorExpr(c);
-    ast::Expr* l = addExpr(c->addExpr(0));
-    if (c->cmpOp() == nullptr || c->addExpr().size() < 2) return l;
+    if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::AddExprContext>(c)) return addExpr(only);
+    auto parts = c->addExpr();
+    if (parts.empty()) return errorExpr(c);
+    ast::Expr* l = addExpr(parts[0]);
+    if (parts.size() < 2) return l;
+    auto* cmp = c->cmpOp();
+    if (cmp == nullptr) return l;
     ast::Op op = ast::Op::Eq;
-    switch (c->cmpOp()->getStart()->getType()) {
+    switch (cmp->getStart()->getType()) {
       case TrigParser::EQ: op = ast::Op::Eq; break;
       case TrigParser::NE: op = ast::Op::Ne; break;
       case TrigParser::LT: op = ast::Op::Lt; break;
@@ -572,31 +632,36 @@ class Builder {
       case TrigParser::STARTS_WITH: op = ast::Op::StartsWith; break;
       default: break;
     }
-    ast::Expr* e = binary(op, l, addExpr(c->addExpr(1)));
+    ast::Expr* e = binary(op, l, addExpr(parts[1]));
     e->loc = loc(c);
     return e;
   }
 
   ast::Expr* addExpr(TrigParser::AddExprContext* c) {
-    if (c == nullptr || c->mulExpr().empty()) return errorExpr(c);
-    ast::Expr* e = mulExpr(c->mulExpr(0));
-    for (size_t i = 1; i < c->mulExpr().size() && i - 1 < c->op.size(); ++i)
-      e = binary(c->op[i - 1]->getType() == TrigParser::PLUS ? ast::Op::Add : ast::Op::Sub, e,
-                 mulExpr(c->mulExpr(i)));
+    if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::MulExprContext>(c)) return mulExpr(only);
+    auto parts = c->mulExpr();
+    if (parts.empty()) return errorExpr(c);
+    ast::Expr* e = mulExpr(parts[0]);
+    for (size_t i = 1; i < parts.size() && i - 1 < c->op.size(); ++i)
+      e = binary(c->op[i - 1]->getType() == TrigParser::PLUS ? ast::Op::Add : ast::Op::Sub, e, mulExpr(parts[i]));
     return e;
   }
 
   ast::Expr* mulExpr(TrigParser::MulExprContext* c) {
-    if (c == nullptr || c->unaryExpr().empty()) return errorExpr(c);
-    ast::Expr* e = unaryExpr(c->unaryExpr(0));
-    for (size_t i = 1; i < c->unaryExpr().size() && i - 1 < c->op.size(); ++i)
-      e = binary(c->op[i - 1]->getType() == TrigParser::STAR ? ast::Op::Mul : ast::Op::Div, e,
-                 unaryExpr(c->unaryExpr(i)));
+    if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::UnaryExprContext>(c)) return unaryExpr(only);
+    auto parts = c->unaryExpr();
+    if (parts.empty()) return errorExpr(c);
+    ast::Expr* e = unaryExpr(parts[0]);
+    for (size_t i = 1; i < parts.size() && i - 1 < c->op.size(); ++i)
+      e = binary(c->op[i - 1]->getType() == TrigParser::STAR ? ast::Op::Mul : ast::Op::Div, e, unaryExpr(parts[i]));
     return e;
   }
 
   ast::Expr* unaryExpr(TrigParser::UnaryExprContext* c) {
     if (c == nullptr) return errorExpr(c);
+    if (auto* only = soleChild<TrigParser::PrimaryContext>(c)) return primary(only);
     if (c->MINUS()) {
       ast::Expr* inner = unaryExpr(c->unaryExpr());
       // Fold `-3` and `-49.99` into literals, so negative numbers are plain values.
@@ -623,12 +688,47 @@ class Builder {
   ast::Expr* primary(TrigParser::PrimaryContext* c) {
     if (c == nullptr) return errorExpr(c);
     Loc l = loc(c);
-    if (auto* p = dynamic_cast<TrigParser::ParenExprContext*>(c)) return expr(p->expr());
-    if (auto* p = dynamic_cast<TrigParser::IdleExprContext*>(c)) {
-      ast::Expr* e = arena_.newExpr(ast::ExprKind::Idle, l);
-      e->window = duration(p->DURATION());
+    // The most frequent alternatives first: each test is a dynamic_cast.
+    if (auto* p = dynamic_cast<TrigParser::LiteralExprContext*>(c)) return literal(p->literal());
+    if (auto* p = dynamic_cast<TrigParser::NameExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Name, l);
+      for (auto* id : p->ident()) e->path.push_back(ident(id));
       return e;
     }
+    if (auto* p = dynamic_cast<TrigParser::WithinExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::EventTerm, l);
+      auto* r = arena_.make<ast::EventRef>();
+      r->name = ident(p->ident());
+      r->loc = r->name.loc;
+      e->event = r;
+      e->window = window(p->WITHIN(), p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::CallExprContext*>(c)) {
+      ast::Ident name = ident(p->ident());
+      // `exists(x)` is a function; any other `name(...)` is an event reference with a filter.
+      if (name.text == "exists" && p->WITHIN() == nullptr) {
+        ast::Expr* e = arena_.newExpr(ast::ExprKind::Call, l);
+        e->callee = name;
+        if (auto* f = dynamic_cast<TrigParser::ExprFilterContext*>(p->filter()))
+          e->items.push_back(expr(f->expr()));
+        return e;
+      }
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::EventTerm, l);
+      auto* r = arena_.make<ast::EventRef>();
+      r->name = name;
+      r->loc = span(name.loc, loc(p->RPAREN()));
+      filter(p->filter(), r);
+      e->event = r;
+      e->window = window(p->WITHIN(), p->DURATION());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::TraitExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Trait, l);
+      e->field = ident(p->ident());
+      return e;
+    }
+    if (auto* p = dynamic_cast<TrigParser::ParenExprContext*>(c)) return expr(p->expr());
     if (auto* p = dynamic_cast<TrigParser::CountExprContext*>(c)) {
       ast::Expr* e = arena_.newExpr(ast::ExprKind::Aggregate, l);
       e->agg = ast::AggFn::Count;
@@ -655,42 +755,9 @@ class Builder {
       e->field = ident(p->ident());
       return e;
     }
-    if (auto* p = dynamic_cast<TrigParser::TraitExprContext*>(c)) {
-      ast::Expr* e = arena_.newExpr(ast::ExprKind::Trait, l);
-      e->field = ident(p->ident());
-      return e;
-    }
-    if (auto* p = dynamic_cast<TrigParser::CallExprContext*>(c)) {
-      ast::Ident name = ident(p->ident());
-      // `exists(x)` is a function; any other `name(...)` is an event reference with a filter.
-      if (name.text == "exists" && p->WITHIN() == nullptr) {
-        ast::Expr* e = arena_.newExpr(ast::ExprKind::Call, l);
-        e->callee = name;
-        if (auto* f = dynamic_cast<TrigParser::ExprFilterContext*>(p->filter()))
-          e->items.push_back(expr(f->expr()));
-        return e;
-      }
-      ast::Expr* e = arena_.newExpr(ast::ExprKind::EventTerm, l);
-      auto* r = arena_.make<ast::EventRef>();
-      r->name = name;
-      r->loc = span(name.loc, loc(p->RPAREN()));
-      filter(p->filter(), r);
-      e->event = r;
-      e->window = window(p->WITHIN(), p->DURATION());
-      return e;
-    }
-    if (auto* p = dynamic_cast<TrigParser::WithinExprContext*>(c)) {
-      ast::Expr* e = arena_.newExpr(ast::ExprKind::EventTerm, l);
-      auto* r = arena_.make<ast::EventRef>();
-      r->name = ident(p->ident());
-      r->loc = r->name.loc;
-      e->event = r;
-      e->window = window(p->WITHIN(), p->DURATION());
-      return e;
-    }
-    if (auto* p = dynamic_cast<TrigParser::NameExprContext*>(c)) {
-      ast::Expr* e = arena_.newExpr(ast::ExprKind::Name, l);
-      for (auto* id : p->ident()) e->path.push_back(ident(id));
+    if (auto* p = dynamic_cast<TrigParser::IdleExprContext*>(c)) {
+      ast::Expr* e = arena_.newExpr(ast::ExprKind::Idle, l);
+      e->window = duration(p->DURATION());
       return e;
     }
     if (auto* p = dynamic_cast<TrigParser::ListExprContext*>(c)) {
@@ -698,7 +765,6 @@ class Builder {
       for (auto* x : p->expr()) e->items.push_back(expr(x));
       return e;
     }
-    if (auto* p = dynamic_cast<TrigParser::LiteralExprContext*>(c)) return literal(p->literal());
     return errorExpr(c);
   }
 
@@ -828,59 +894,58 @@ class Builder {
   DiagEngine& diags_;
 };
 
-// Where each top-level declaration starts: a declaration keyword at bracket depth 0 (`when` only
-// when it does not follow `trigger NAME [title] :`, `customer` only when not `customer.x`).
-std::vector<size_t> declarationStarts(const std::vector<Token*>& toks) {
-  std::vector<size_t> starts;
-  int depth = 0;
-  for (size_t i = 0; i < toks.size(); ++i) {
-    size_t t = toks[i]->getType();
-    // These words only ever begin a declaration: seen inside brackets, the brackets before them
-    // were left open, and the declaration that left them open ends here.
+// Splits the token stream into top-level declarations as it is lexed. A declaration starts at
+// a declaration keyword at bracket depth 0 (`when` only when it does not follow
+// `trigger NAME [title] :`, `customer` only when not `customer.x`). Keywords that only ever begin
+// a declaration start one at any depth: the brackets before them were left open.
+class DeclarationSplitter {
+ public:
+  // Whether `t` (after `prev`, before `next`) starts a new declaration; updates the depth.
+  bool starts(size_t t, size_t prev, size_t next, bool first) {
     bool topLevelOnly = t == TrigParser::IMPORT || t == TrigParser::EVENT || t == TrigParser::TEMPLATE ||
                         t == TrigParser::SETTINGS || t == TrigParser::TRIGGER || t == TrigParser::TEST ||
-                        (t == TrigParser::CUSTOMER && i + 1 < toks.size() &&
-                         toks[i + 1]->getType() == TrigParser::LBRACE) ||
-                        (t == TrigParser::WHEN && (i == 0 || toks[i - 1]->getType() != TrigParser::COLON));
-    if (depth > 0 && topLevelOnly) depth = 0;
-    if (depth == 0) {
-      bool start = false;
+                        (t == TrigParser::CUSTOMER && next == TrigParser::LBRACE) ||
+                        (t == TrigParser::WHEN && prev != TrigParser::COLON);
+    if (depth_ > 0 && topLevelOnly) depth_ = 0;
+    bool start = first;
+    if (depth_ == 0) {
       switch (t) {
         case TrigParser::IMPORT: case TrigParser::EVENT: case TrigParser::TEMPLATE:
         case TrigParser::SETTINGS: case TrigParser::TRIGGER: case TrigParser::TEST:
           start = true;
           break;
         case TrigParser::CUSTOMER:
-          start = i + 1 >= toks.size() || toks[i + 1]->getType() != TrigParser::DOT;
+          start = start || next != TrigParser::DOT;
           break;
         case TrigParser::WHEN:
-          start = i == 0 || toks[i - 1]->getType() != TrigParser::COLON;
+          start = start || prev != TrigParser::COLON;
           break;
         default:
           break;
       }
-      if (start || i == 0) starts.push_back(i);
     }
-    if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth;
-    if ((t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) && depth > 0)
-      --depth;
+    if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth_;
+    if ((t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) && depth_ > 0) --depth_;
+    return start;
   }
-  return starts;
-}
+
+ private:
+  int depth_ = 0;
+};
 
 // The deepest bracket/prefix-operator nesting must stay bounded: the parser recurses on it.
-bool checkNesting(const std::vector<Token*>& toks, size_t b, size_t e, FileId id, DiagEngine& diags) {
+bool checkNesting(const std::vector<std::unique_ptr<Token>>& toks, FileId id, DiagEngine& diags) {
   int depth = 0;
   int prefixRun = 0;
-  for (size_t i = b; i < e; ++i) {
-    size_t t = toks[i]->getType();
+  for (const auto& tok : toks) {
+    size_t t = tok->getType();
     if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth;
     if (t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) --depth;
     prefixRun = (t == TrigParser::NOT || t == TrigParser::MINUS) ? prefixRun + 1 : 0;
     if (depth + prefixRun > kMaxNesting) {
       diags.report(DiagKind::NestingTooDeep,
-                   Loc{id, static_cast<uint32_t>(toks[i]->getStartIndex()),
-                       static_cast<uint32_t>(toks[i]->getStopIndex() + 1)},
+                   Loc{id, static_cast<uint32_t>(tok->getStartIndex()),
+                       static_cast<uint32_t>(tok->getStopIndex() + 1)},
                    "expression nested more than {} levels deep", kMaxNesting)
           .help("split the condition into simpler parts");
       return false;
@@ -889,6 +954,75 @@ bool checkNesting(const std::vector<Token*>& toks, size_t b, size_t e, FileId id
   return true;
 }
 
+Loc tokenLoc(FileId id, const Token& t) {
+  return Loc{id, static_cast<uint32_t>(t.getStartIndex()), static_cast<uint32_t>(t.getStopIndex() + 1)};
+}
+
+// Parses one declaration's tokens (which it consumes) and builds its AST into `file`.
+class DeclarationParser {
+ public:
+  DeclarationParser(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags, ast::File& file)
+      : id_(id), diags_(diags), file_(file), listener_(src, id, diags), builder_(src, id, arena, diags) {}
+
+  void parse(std::vector<std::unique_ptr<Token>> toks) {
+    if (toks.empty()) return;
+    // The name of a declaration dropped for a syntax error, so its uses are not "unknown".
+    std::string keyword, name;
+    size_t kw = toks[0]->getType();
+    if ((kw == TrigParser::EVENT || kw == TrigParser::TEMPLATE || kw == TrigParser::TRIGGER) && toks.size() > 1 &&
+        toks[1]->getType() == TrigParser::IDENT) {
+      keyword = kw == TrigParser::EVENT ? "event" : kw == TrigParser::TEMPLATE ? "template" : "trigger";
+      name = toks[1]->getText();
+    }
+    auto dropped = [&] {
+      if (!keyword.empty()) file_.unparsed.push_back({keyword, name});
+    };
+    if (!checkNesting(toks, id_, diags_)) {
+      dropped();
+      return;
+    }
+    // A string without its closing quote swallows what follows; whatever syntax error comes
+    // next is a consequence, so the string is what gets reported.
+    for (const auto& t : toks) {
+      if (t->getType() != TrigParser::UNTERMINATED_STRING) continue;
+      diags_.report(DiagKind::UnterminatedString, tokenLoc(id_, *t), "missing closing quote of this string")
+          .help("strings end on the line they start; write \\n for a line break");
+      dropped();
+      return;
+    }
+    Loc first = tokenLoc(id_, *toks.front());
+    size_t end = toks.back()->getStopIndex() + 1;
+    auto eof = std::make_unique<antlr4::CommonToken>(Token::EOF, "<EOF>");
+    eof->setStartIndex(end);
+    eof->setStopIndex(end - 1);
+    toks.push_back(std::move(eof));
+
+    antlr4::ListTokenSource source(std::move(toks));
+    antlr4::CommonTokenStream stream(&source);
+    TrigParser parser(&stream);
+    parser.removeErrorListeners();
+    listener_.reset();
+    parser.addErrorListener(&listener_);
+    try {
+      TrigParser::FileContext* tree = parser.file();
+      // A declaration with a syntax error did not parse: it is not built, so later passes
+      // check every declaration that parsed without a cascade from the broken one.
+      if (!listener_.reported()) builder_.build(tree, file_);
+      else dropped();
+    } catch (const std::exception&) {
+      diags_.report(DiagKind::SyntaxError, first, "could not parse this declaration");
+      dropped();
+    }
+  }
+
+ private:
+  FileId id_;
+  DiagEngine& diags_;
+  ast::File& file_;
+  ErrorListener listener_;
+  Builder builder_;
+};
+
 }  // namespace
 
 ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags) {
@@ -896,82 +1030,32 @@ ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, Diag
   file.id = id;
   checkUtf8(src, id, diags);
 
-  antlr4::ANTLRInputStream input(bytesAsCodePoints(src.text()));
-  TrigLexer lexer(&input);
-  lexer.removeErrorListeners();
-  antlr4::CommonTokenStream stream(&lexer);
+  // The parser reads token text through this stream (error messages, names).
+  ByteInputStream input(src.text());
+  TokenSourceAdapter tokens(src.text(), input, src.path());
+  DeclarationParser declarations(src, id, arena, diags, file);
+  DeclarationSplitter splitter;
+  // Declarations are parsed as they are lexed, so only one declaration's tokens are alive at a
+  // time.
+  auto next = [&] { return tokens.nextToken(); };
   try {
-    stream.fill();
+    std::vector<std::unique_ptr<Token>> chunk;
+    std::unique_ptr<Token> cur = next();
+    size_t prev = Token::INVALID_TYPE;
+    bool first = true;
+    while (cur->getType() != Token::EOF) {
+      std::unique_ptr<Token> ahead = next();
+      size_t type = cur->getType();
+      if (splitter.starts(type, prev, ahead->getType(), first) && !chunk.empty())
+        declarations.parse(std::exchange(chunk, {}));
+      first = false;
+      prev = type;
+      chunk.push_back(std::move(cur));
+      cur = std::move(ahead);
+    }
+    declarations.parse(std::move(chunk));
   } catch (...) {
     diags.report(DiagKind::SyntaxError, Loc{id, 0, 0}, "this file could not be read as trig source");
-    return file;
-  }
-  std::vector<Token*> toks;
-  for (Token* t : stream.getTokens())
-    if (t->getChannel() == Token::DEFAULT_CHANNEL && t->getType() != Token::EOF) toks.push_back(t);
-
-  std::vector<size_t> starts = declarationStarts(toks);
-  ErrorListener listener(src, id, diags);
-  Builder builder(src, id, arena, diags);
-  for (size_t k = 0; k < starts.size(); ++k) {
-    size_t b = starts[k];
-    size_t e = k + 1 < starts.size() ? starts[k + 1] : toks.size();
-    // Remembers the name of a declaration that is dropped for a syntax error.
-    auto dropped = [&] {
-      size_t kw = toks[b]->getType();
-      const char* keyword = kw == TrigParser::EVENT ? "event" : kw == TrigParser::TEMPLATE ? "template"
-                            : kw == TrigParser::TRIGGER ? "trigger" : nullptr;
-      if (keyword != nullptr && b + 1 < e && toks[b + 1]->getType() == TrigParser::IDENT)
-        file.unparsed.push_back({keyword, toks[b + 1]->getText()});
-    };
-    if (!checkNesting(toks, b, e, id, diags)) {
-      dropped();
-      continue;
-    }
-    // A string without its closing quote swallows what follows; whatever syntax error comes
-    // next is a consequence, so the string is what gets reported.
-    auto unterminated = std::find_if(toks.begin() + static_cast<std::ptrdiff_t>(b),
-                                     toks.begin() + static_cast<std::ptrdiff_t>(e), [](Token* t) {
-                                       return t->getType() == TrigParser::UNTERMINATED_STRING;
-                                     });
-    if (unterminated != toks.begin() + static_cast<std::ptrdiff_t>(e)) {
-      Token* t = *unterminated;
-      diags.report(DiagKind::UnterminatedString,
-                   Loc{id, static_cast<uint32_t>(t->getStartIndex()), static_cast<uint32_t>(t->getStopIndex() + 1)},
-                   "missing closing quote of this string")
-          .help("strings end on the line they start; write \\n for a line break");
-      dropped();
-      continue;
-    }
-
-    std::vector<std::unique_ptr<Token>> chunk;
-    chunk.reserve(e - b + 1);
-    for (size_t i = b; i < e; ++i) chunk.push_back(std::make_unique<antlr4::CommonToken>(toks[i]));
-    auto eof = std::make_unique<antlr4::CommonToken>(Token::EOF, "<EOF>");
-    size_t end = toks[e - 1]->getStopIndex() + 1;
-    eof->setStartIndex(end);
-    eof->setStopIndex(end - 1);
-    chunk.push_back(std::move(eof));
-
-    antlr4::ListTokenSource source(std::move(chunk));
-    antlr4::CommonTokenStream chunkStream(&source);
-    TrigParser parser(&chunkStream);
-    parser.removeErrorListeners();
-    listener.reset();
-    parser.addErrorListener(&listener);
-    try {
-      TrigParser::FileContext* tree = parser.file();
-      // A declaration with a syntax error did not parse: it is not built, so later passes
-      // check every declaration that parsed without a cascade from the broken one.
-      if (!listener.reported()) builder.build(tree, file);
-      else dropped();
-    } catch (const std::exception& ex) {
-      diags.report(DiagKind::SyntaxError,
-                   Loc{id, static_cast<uint32_t>(toks[b]->getStartIndex()),
-                       static_cast<uint32_t>(toks[b]->getStopIndex() + 1)},
-                   "could not parse this declaration");
-      dropped();
-    }
   }
   return file;
 }

@@ -65,12 +65,13 @@ TEST_CASE("formatValue: each kind renders the one way templates show it") {
   CHECK(formatValue(Value::integer(std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
   CHECK(formatValue(Value::boolean(true)) == "true");
   CHECK(formatValue(Value::boolean(false)) == "false");
-  CHECK(formatValue(Value::time(*parseTimestamp("2026-01-01T10:15:00Z"))) == "2026-01-01T10:15:00Z");
+  CHECK(formatValue(Value::time(*parseTimestamp("2026-01-01T10:15:00Z"))) ==
+        "2026-01-01T10:15:00Z");
   CHECK(formatValue(Value::duration(90 * kMinute)) == "1h30m");
   CHECK(formatValue(Value::str("Lamp")) == "Lamp");
   CHECK(formatValue(list({Value::str("a"), Value::str("b"), Value::str("c")})) == "a, b, c");
-  CHECK(formatValue(list({Value::money(Decimal::fromInt(1)), Value::money(*Decimal::parse("2.5"))})) ==
-        "1.00, 2.50");
+  CHECK(formatValue(list({Value::money(Decimal::fromInt(1)),
+                          Value::money(*Decimal::parse("2.5"))})) == "1.00, 2.50");
   CHECK(formatValue(list({})) == "");
   CHECK(formatValue(Value::absent()) == "");
 }
@@ -83,8 +84,8 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
   vars.values["gone"] = Value::absent();
   RenderError err;
   std::string out;
-  auto t = text({lit("Still thinking about "), var({"product_name"}), lit("? Only "), var({"price"}),
-                 lit(", "), var({"customer", "first_name"}, "friend"), lit("!")});
+  auto t = text({lit("Still thinking about "), var({"product_name"}), lit("? Only "),
+                 var({"price"}), lit(", "), var({"customer", "first_name"}, "friend"), lit("!")});
   REQUIRE(render(t, vars.lookup(), Escape::None, out, err));
   // The default applies to absent values, not to an empty string.
   CHECK(out == "Still thinking about Lamp? Only 49.90, !");
@@ -95,8 +96,8 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
   CHECK(out == "something/x");
 
   out.clear();
-  CHECK_FALSE(render(text({lit("Hi "), var({"customer", "last_name"})}), vars.lookup(), Escape::None,
-                     out, err));
+  CHECK_FALSE(render(text({lit("Hi "), var({"customer", "last_name"})}), vars.lookup(),
+                     Escape::None, out, err));
   CHECK(err.variable == "customer.last_name");
   CHECK(err.loc.begin == 10);
   CHECK_FALSE(render(text({var({"gone"})}), vars.lookup(), Escape::None, out, err));
@@ -155,9 +156,8 @@ TEST_CASE("JSON output helpers produce valid JSON") {
   CHECK(parsed == "q\"b\\n\n\t\x01\x7f caf\xc3\xa9 \xef\xbf\xbd!");
   s.clear();
   Value v = list({Value::money(*Decimal::parse("49.9")), Value::flt(0.1), Value::integer(-3),
-                  Value::boolean(true), Value::absent(), Value::str("x"),
-                  Value::time(0), Value::duration(kHour),
-                  Value::flt(std::numeric_limits<double>::infinity())});
+                  Value::boolean(true), Value::absent(), Value::str("x"), Value::time(0),
+                  Value::duration(kHour), Value::flt(std::numeric_limits<double>::infinity())});
   appendJsonValue(s, v);
   CHECK(s == R"([49.9,0.1,-3,true,null,"x","1970-01-01T00:00:00Z","1h",null])");
   CHECK(nlohmann::json::parse(s).size() == 9);

@@ -65,6 +65,18 @@ using StepList = std::vector<ast::Step>;
 
 struct Customer;
 
+// What the engine keeps of an anchor: what conditions and templates read (type, time, fields,
+// input order), not the identity strings the customer's state already has.
+Event anchorCopy(const Event& e) {
+  Event a;
+  a.kind = e.kind;
+  a.type = e.type;
+  a.time = e.time;
+  a.seq = e.seq;
+  a.fields = e.fields;
+  return a;
+}
+
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
   uint64_t id = 0;
@@ -75,6 +87,7 @@ struct Flow {
   Event anchor;
   uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
   bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
+  TimeMs lastSentAt = INT64_MIN;  // the latest send of this instance that went out
   std::string variant;
   // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
   // index of the next step in each.
@@ -124,9 +137,10 @@ struct Customer {
     TimerHandle timer;
   };
   std::optional<Window> window;
-  policy::RollingWindow cap;
+  // Allocated on first use: most customers never get a send, and an empty window is not free.
+  std::unique_ptr<policy::RollingWindow> cap;
   std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
-  std::deque<SentLog> sent;  // sends still inside the longest goal window
+  std::vector<SentLog> sent;  // sends still inside the longest goal window, oldest first
 };
 
 struct Timer {
@@ -461,7 +475,7 @@ struct Engine::Impl {
     }
     Customer::Idle p;
     p.rule = ri;
-    p.anchor = e;
+    p.anchor = anchorCopy(e);
     p.timer = timers.schedule(e.time + *rule.idle, Timer{Timer::Kind::Idle, &c, ri});
     trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc,
           fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})", anchorName(e),
@@ -548,7 +562,7 @@ struct Engine::Impl {
     f->customer = &c;
     f->firedAt = now;
     f->firedAfterSeq = firedAfterSeq;
-    f->anchor = anchor;
+    f->anchor = anchorCopy(anchor);
     f->pos.emplace_back(&ar.steps, 0);
     c.flows.push_back(f);
     trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc,
@@ -829,6 +843,10 @@ struct Engine::Impl {
       c.window->closes = now + model.settings.arbitration;
       c.window->timer = decisions.schedule(c.window->closes, &c);
     }
+    if (model.settings.arbitration > 0)
+      trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc,
+            fmt::format("{} (step {}) is due: it competes in the arbitration window until {}", ps.ast->templateName.text,
+                        ps.step, formatTimestamp(c.window->closes)));
     c.window->members.push_back(std::move(ps));
   }
 
@@ -871,9 +889,9 @@ struct Engine::Impl {
       return;
     }
     if (const auto& cap = model.settings.cap) {
-      if (!c.cap.allows(now, cap->count, cap->per)) {
+      if (c.cap && !c.cap->allows(now, cap->count, cap->per)) {
         suppress(ps, Reason::FrequencyCap,
-                 fmt::format("the customer already got {} message(s) within {}", c.cap.count(now, cap->per),
+                 fmt::format("the customer already got {} message(s) within {}", c.cap->count(now, cap->per),
                              formatDuration(cap->per)));
         decided(ps, Reason::FrequencyCap);
         return;
@@ -900,13 +918,17 @@ struct Engine::Impl {
     r.detail = fmt::format("sent {}", ps.ast->templateName.text);
     emit(std::move(r));
     const auto& rule = model.rules[f.rule];
-    if (const auto& cap = model.settings.cap) c.cap.record(now, cap->per, cap->count);
+    if (const auto& cap = model.settings.cap) {
+      if (!c.cap) c.cap = std::make_unique<policy::RollingWindow>();
+      c.cap->record(now, cap->per, cap->count);
+    }
     if (ps.step == 1 && rule.rule->limit)
       limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
     auto& rs = stats.rules[f.rule];
     ++rs.sends;
     ++rs.variants[ps.variant].sends;
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
+    f.lastSentAt = now;
     if (rule.goalEvent)
       c.sent.push_back(SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
     preempt(c, rule.priority, f.rule);
@@ -940,39 +962,49 @@ struct Engine::Impl {
 
   // ---- goals --------------------------------------------------------------------------------
 
+  // A goal event: it converts the latest send of the rule within D before it (counted once per
+  // send, by variant), and it ends the rule's active flow when it comes within D of the flow's
+  // firing or of its latest send: the customer did what the flow was for, so the flow stops
+  // (`converted`), even when its first send is still pending.
   void goals(Customer& c, const Event& e) {
     for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
       const auto& rule = model.rules[ri];
       if (!rule.goalEvent || *rule.goalEvent != e.type || rule.rule == nullptr || !rule.rule->goal) continue;
-      // The latest send of the rule that this event converts: within D after it.
+      const ast::EventRef& goalRef = *rule.rule->goal->event;
       SentLog* hit = nullptr;
       for (auto it = c.sent.rbegin(); it != c.sent.rend(); ++it) {
         if (it->rule != ri || it->time > e.time) continue;
         if (e.time - it->time > rule.goalWithin) break;
         if (it->converted) continue;
-        if (!refMatches(*rule.rule->goal->event, e, &it->flow->anchor, c)) continue;
+        if (!refMatches(goalRef, e, &it->flow->anchor, c)) continue;
         hit = &*it;
         break;
       }
-      if (hit == nullptr) continue;
-      for (auto& s : c.sent)
-        if (s.flow == hit->flow) s.converted = true;
-      auto& rs = stats.rules[ri];
-      ++rs.conversions;
-      ++rs.variants[hit->variant].conversions;
-      trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
-            fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e), hit->templateName,
-                        formatTimestamp(hit->time), hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
+      if (hit != nullptr) {
+        for (auto& s : c.sent)
+          if (s.flow == hit->flow) s.converted = true;
+        auto& rs = stats.rules[ri];
+        ++rs.conversions;
+        ++rs.variants[hit->variant].conversions;
+        trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
+              fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e), hit->templateName,
+                          formatTimestamp(hit->time), hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
+      }
       Flow* active = activeFlow(c, ri);
-      if (active != nullptr && active == hit->flow.get())
-        cancelFlow(*active, Reason::Converted,
-                   fmt::format("the goal was reached: {} within {} of a send", anchorName(e),
-                               formatDuration(rule.goalWithin)));
+      if (active == nullptr) continue;
+      TimeMs since = std::max(active->firedAt, active->lastSentAt);
+      if (e.time - since > rule.goalWithin) continue;
+      if (hit == nullptr && !refMatches(goalRef, e, &active->anchor, c)) continue;
+      cancelFlow(*active, Reason::Converted,
+                 fmt::format("the goal was reached: {} within {} of the {}", anchorName(e), formatDuration(rule.goalWithin),
+                             active->lastSentAt == INT64_MIN ? "firing" : "last send"));
     }
   }
 
   void pruneSent(Customer& c) {
-    while (!c.sent.empty() && c.sent.front().time < now - longestGoal) c.sent.pop_front();
+    size_t stale = 0;
+    while (stale < c.sent.size() && c.sent[stale].time < now - longestGoal) ++stale;
+    if (stale > 0) c.sent.erase(c.sent.begin(), c.sent.begin() + static_cast<std::ptrdiff_t>(stale));
   }
 
   // ---- timers -------------------------------------------------------------------------------

@@ -1,10 +1,119 @@
 #include "runtime/engine/replay.h"
 
 #include <algorithm>
+#include <fstream>
 
 #include "runtime/ingest/reader.h"
 
 namespace trig::engine {
+namespace {
+
+// ---- a cheap look at the timestamps, to replay sorted files without holding them ----------
+
+void skipSpace(std::string_view s, size_t& i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+}
+
+// Skips a JSON string at s[i] == '"'; false when it does not end on the line.
+bool skipString(std::string_view s, size_t& i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') {
+      ++i;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Skips any JSON value (objects and arrays by bracket depth, strings aware of escapes).
+bool skipValue(std::string_view s, size_t& i) {
+  skipSpace(s, i);
+  if (i >= s.size()) return false;
+  if (s[i] == '"') return skipString(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      char c = s[i];
+      if (c == '"') {
+        if (!skipString(s, i)) return false;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') --depth;
+      ++i;
+      if (depth == 0) return true;
+    }
+    return false;
+  }
+  size_t b = i;
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') ++i;
+  return i > b;
+}
+
+// The top-level "timestamp" of a wire event line (the last one, as the decoder takes the last
+// of duplicate keys), without decoding the rest. False when the line does not have the plain
+// shape this scan understands; the caller then does not rely on it.
+bool scanTimestamp(std::string_view s, TimeMs& out) {
+  size_t i = 0;
+  skipSpace(s, i);
+  if (i >= s.size() || s[i] != '{') return false;
+  ++i;
+  bool found = false;
+  for (;;) {
+    skipSpace(s, i);
+    if (i < s.size() && s[i] == '}') return found;
+    if (i >= s.size() || s[i] != '"') return false;
+    size_t keyBegin = i + 1;
+    if (!skipString(s, i)) return false;
+    std::string_view key = s.substr(keyBegin, i - 1 - keyBegin);
+    skipSpace(s, i);
+    if (i >= s.size() || s[i] != ':') return false;
+    ++i;
+    skipSpace(s, i);
+    if (key == "timestamp") {
+      if (i >= s.size() || s[i] != '"') return false;
+      size_t vb = i + 1;
+      if (!skipString(s, i)) return false;
+      std::string_view v = s.substr(vb, i - 1 - vb);
+      if (v.find('\\') != std::string_view::npos) return false;
+      auto t = parseTimestamp(v);
+      if (!t) return false;
+      out = *t;
+      found = true;
+    } else if (key.find('\\') != std::string_view::npos || !skipValue(s, i)) {
+      return false;
+    }
+    skipSpace(s, i);
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < s.size() && s[i] == '}') return found;
+    return false;
+  }
+}
+
+// Whether every line of every file has a plain timestamp, in non-decreasing order across the
+// files: then the events can be decoded and processed one at a time.
+bool filesAreSorted(const std::vector<std::string>& paths) {
+  TimeMs last = INT64_MIN;
+  std::string line;
+  for (const auto& p : paths) {
+    if (p == "-") return false;
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return false;
+    while (std::getline(in, line)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      TimeMs t = 0;
+      if (!scanTimestamp(line, t) || t < last) return false;
+      last = t;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options) {
   ReplayResult result;
@@ -21,10 +130,32 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   ro.diagnostics = options.diagnostics;
   ro.deadLetter = dead.get();
   ingest::EventReader reader(decoder, ro);
+
+  auto feed = [&](Event& e) {
+    if (options.until && e.time > *options.until) {
+      ++result.afterUntil;
+      return;
+    }
+    if (e.kind == Event::Kind::Undeclared && result.undeclared.insert(e.name).second && options.diagnostics)
+      *options.diagnostics << e.source << ": warning: event '" << e.name
+                           << "' is not declared; it counts as activity and is otherwise ignored\n";
+    engine.process(e);
+  };
+
+  // Replay is in timestamp order, stable for equal stamps. Files already in that order (the
+  // usual case for logs) stream through one event at a time; anything else is read whole and
+  // sorted first.
+  const bool streaming = filesAreSorted(options.eventFiles);
   std::vector<Event> events;
   for (const auto& path : options.eventFiles) {
     std::string error;
-    bool ok = reader.readAll(path, [&](Event& e) { events.push_back(std::move(e)); }, error);
+    bool ok = reader.readAll(
+        path,
+        [&](Event& e) {
+          if (streaming) feed(e);
+          else events.push_back(std::move(e));
+        },
+        error);
     if (!ok) {
       result.ioError = error;
       return result;
@@ -34,17 +165,13 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   result.lines = reader.stats().lines;
   result.accepted = reader.stats().accepted;
   result.rejected = reader.stats().rejected;
-  // Replay processes events in timestamp order, stable for equal stamps.
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.time < b.time; });
-  for (const auto& e : events) {
-    if (options.until && e.time > *options.until) {
-      ++result.afterUntil;
-      continue;
+  if (!streaming) {
+    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.time < b.time; });
+    for (auto& e : events) {
+      feed(e);
+      // The engine keeps what it needs; the input's memory goes back as the state grows.
+      e = Event{};
     }
-    if (e.kind == Event::Kind::Undeclared && result.undeclared.insert(e.name).second && options.diagnostics)
-      *options.diagnostics << e.source << ": warning: event '" << e.name
-                           << "' is not declared; it counts as activity and is otherwise ignored\n";
-    engine.process(e);
   }
   engine.finish(options.until);
   return result;

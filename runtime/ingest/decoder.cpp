@@ -28,7 +28,8 @@ const char* kindName(Kind k) {
 }
 
 bool Scanner::failUnexpected(const char* expected) {
-  if (i_ >= s_.size()) return failAt(i_, std::string("unexpected end of input, expected ") + expected);
+  if (i_ >= s_.size())
+    return failAt(i_, std::string("unexpected end of input, expected ") + expected);
   const auto c = static_cast<unsigned char>(s_[i_]);
   std::string what = "unexpected ";
   if (c >= 0x21 && c < 0x7f) {
@@ -52,9 +53,15 @@ bool Scanner::failUnexpected(const char* expected) {
 
 namespace {
 
-bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool isLower(char c) { return c >= 'a' && c <= 'z'; }
-bool isDigitChar(char c) { return c >= '0' && c <= '9'; }
+bool isUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool isLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool isDigitChar(char c) {
+  return c >= '0' && c <= '9';
+}
 
 void snakeCaseInto(std::string_view key, std::string& out) {
   out.clear();
@@ -272,9 +279,9 @@ struct Decoder::Impl {
   FieldTable traits;
   NameMap eventIndex;  // declared names, then `from` aliases (a name wins over an alias)
 
-  std::string key;      // decoded property name
-  std::string snake;    // its snake_case spelling
-  std::string str;      // decoded string value
+  std::string key;    // decoded property name
+  std::string snake;  // its snake_case spelling
+  std::string str;    // decoded string value
   std::vector<uint8_t> seen;
   std::string* reason = nullptr;
 
@@ -358,7 +365,8 @@ struct Decoder::Impl {
           return true;
         }
         auto d = parseDuration(str);
-        if (!d) return fail(describe(subj) + " must be a duration such as \"15m\", got \"" + str + "\"");
+        if (!d)
+          return fail(describe(subj) + " must be a duration such as \"15m\", got \"" + str + "\"");
         clearValue(out);
         out.kind = Value::Kind::Duration;
         out.i = *d;
@@ -736,13 +744,20 @@ struct Decoder::Impl {
         std::string_view name;
         if (!readKey(sc, name)) return false;
         Member* m = nullptr;
-        if (name == "type") m = &type;
-        else if (name == "event") m = &event;
-        else if (name == "userId") m = &userId;
-        else if (name == "timestamp") m = &timestamp;
-        else if (name == "messageId") m = &messageId;
-        else if (name == "properties") m = &properties;
-        else if (name == "traits") m = &traitsM;
+        if (name == "type")
+          m = &type;
+        else if (name == "event")
+          m = &event;
+        else if (name == "userId")
+          m = &userId;
+        else if (name == "timestamp")
+          m = &timestamp;
+        else if (name == "messageId")
+          m = &messageId;
+        else if (name == "properties")
+          m = &properties;
+        else if (name == "traits")
+          m = &traitsM;
         if (!m) {
           if (!sc.skipValue()) return jsonError(sc);
           continue;
@@ -803,7 +818,9 @@ struct Decoder::Impl {
     if (timestamp.present) {
       if (!stringMember(timestamp, "timestamp", str)) return false;
       auto t = parseTimestamp(str);
-      if (!t) return fail("unparsable timestamp \"" + str + "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
+      if (!t)
+        return fail("unparsable timestamp \"" + str +
+                    "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
       out.time = *t;
     } else if (receivedAt) {
       out.time = *receivedAt;
@@ -829,7 +846,8 @@ struct Decoder::Impl {
     if (!stringMember(event, "event", out.name)) return false;
     if (out.name.empty()) return fail("event name is empty");
     if (properties.present && properties.kind != json::Kind::Object)
-      return fail(std::string("properties must be an object, got ") + json::kindName(properties.kind));
+      return fail(std::string("properties must be an object, got ") +
+                  json::kindName(properties.kind));
     auto found = eventIndex.find(std::string_view(out.name));
     if (found == eventIndex.end()) {
       out.kind = Event::Kind::Undeclared;

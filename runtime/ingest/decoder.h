@@ -45,6 +45,7 @@
 
 namespace trig::ingest {
 
+// Keeps scratch buffers between calls: one decoder per thread.
 class Decoder {
  public:
   // The model must outlive the decoder.

@@ -167,8 +167,9 @@ TEST_CASE("decoder: camelCase property keys map to snake_case fields; extras ign
                R"("properties":{"productId":"p9","productName":"Lamp","cartValue":"ignored?",)"
                R"("unknownThing":{"x":1},"extra":[1,2,3]}})") == false,
       "a wrong-typed known property must fail");
-  CHECK(f.reason == "property 'cart_value' of event 'cart_add' must be money, got string "
-                    "\"ignored?\"");
+  CHECK(f.reason ==
+        "property 'cart_value' of event 'cart_add' must be money, got string "
+        "\"ignored?\"");
   REQUIRE_MESSAGE(
       f.decode(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
                R"("properties":{"productId":"p9","productName":"Lamp","HTMLUrl":"x",)"
@@ -219,14 +220,16 @@ TEST_CASE("decoder: numbers are exact and typed") {
     REQUIRE(order(R"({"total":9223372036854.775807,"items":[]})"));
     CHECK(f.field("total").m.units == INT64_MAX);
     CHECK_FALSE(order(R"({"total":0.0000001,"items":[]})"));
-    CHECK(f.reason == "property 'total' of event 'order_placed' must be money with at most 6 "
-                      "decimal places, got 0.0000001");
+    CHECK(f.reason ==
+          "property 'total' of event 'order_placed' must be money with at most 6 "
+          "decimal places, got 0.0000001");
     CHECK_FALSE(order(R"({"total":9223372036855,"items":[]})"));
     CHECK(f.reason.find("out of the range of money") != std::string::npos);
     CHECK_FALSE(order(R"({"total":1e30,"items":[]})"));
     CHECK_FALSE(order(R"({"total":"49.99","items":[]})"));
-    CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got string "
-                      "\"49.99\"");
+    CHECK(f.reason ==
+          "property 'total' of event 'order_placed' must be money, got string "
+          "\"49.99\"");
     CHECK_FALSE(order(R"({"total":true,"items":[]})"));
     CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got bool");
   }
@@ -288,14 +291,16 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
   CHECK(f.field("scores").isAbsent());
   // Failures.
   CHECK_FALSE(order(R"({"total":1,"items":["a",2]})"));
-  CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' must be string, got number");
+  CHECK(f.reason ==
+        "item 2 of property 'items' of event 'order_placed' must be string, got number");
   CHECK_FALSE(order(R"({"total":1,"items":["a",null]})"));
   CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' is null");
   CHECK_FALSE(order(R"({"total":1,"items":"a"})"));
   CHECK(f.reason == "property 'items' of event 'order_placed' must be [string], got string \"a\"");
   CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":"yesterday"})"));
-  CHECK(f.reason == "property 'placed_at' of event 'order_placed' must be an RFC 3339 time, got "
-                    "\"yesterday\"");
+  CHECK(f.reason ==
+        "property 'placed_at' of event 'order_placed' must be an RFC 3339 time, got "
+        "\"yesterday\"");
   CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":1767261540000})"));
   CHECK_FALSE(order(R"({"total":1,"items":[],"wait":"soon"})"));
   CHECK(f.reason.find("must be a duration") != std::string::npos);
@@ -369,29 +374,39 @@ TEST_CASE("decoder: receivedAt stands in for a missing timestamp") {
 
 TEST_CASE("decoder: malformed JSON gives a position and a reason") {
   Fixture f;
-  CHECK(f.reject("{") == "malformed JSON at column 2: unexpected end of input, expected a property name");
+  CHECK(f.reject("{") ==
+        "malformed JSON at column 2: unexpected end of input, expected a property name");
   CHECK(f.reject(R"({"userId":"c1",})") ==
         "malformed JSON at column 16: unexpected '}', expected a property name");
-  CHECK(f.reject(R"({"userId" "c1"})") == "malformed JSON at column 11: unexpected '\"', expected ':'");
-  CHECK(f.reject(R"({"userId":"c1"} x)") ==
-        "malformed JSON at column 17: unexpected 'x', expected the end of the line after the object");
+  CHECK(f.reject(R"({"userId" "c1"})") ==
+        "malformed JSON at column 11: unexpected '\"', expected ':'");
+  CHECK(
+      f.reject(R"({"userId":"c1"} x)") ==
+      "malformed JSON at column 17: unexpected 'x', expected the end of the line after the object");
   CHECK(f.reject(R"({"userId":"c1)") == "malformed JSON at column 11: unterminated string");
   CHECK(f.reject(R"({"a":01})").starts_with("malformed JSON at column 7: unexpected '1'"));
   CHECK(f.reject(R"({"a":1.})") == "malformed JSON at column 6: malformed number");
   CHECK(f.reject(R"({"a":-})") == "malformed JSON at column 6: malformed number");
   CHECK(f.reject(R"({"a":tru})").starts_with("malformed JSON at column 6: unexpected 't'"));
   CHECK(f.reject(R"({"a":"\x"})") == "malformed JSON at column 7: invalid escape in a string");
-  CHECK(f.reject(R"({"a":"\ud800"})") == "malformed JSON at column 7: unpaired surrogate in \\u escape");
-  CHECK(f.reject(R"({"a":"\udc00"})") == "malformed JSON at column 7: unpaired surrogate in \\u escape");
+  CHECK(f.reject(R"({"a":"\ud800"})") ==
+        "malformed JSON at column 7: unpaired surrogate in \\u escape");
+  CHECK(f.reject(R"({"a":"\udc00"})") ==
+        "malformed JSON at column 7: unpaired surrogate in \\u escape");
   CHECK(f.reject(R"({"a":"\u12G4"})") == "malformed JSON at column 9: malformed \\u escape");
   CHECK(f.reject("{\"a\":\"tab\there\"}") ==
         "malformed JSON at column 10: control character in a string (escape it)");
   CHECK(f.reject("{\"a\":\"\xff\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
-  CHECK(f.reject("{\"a\":\"\xc0\xaf\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
-  CHECK(f.reject("{\"a\":\"\xed\xa0\x80\"}") == "malformed JSON at column 7: invalid UTF-8 in a string");
-  CHECK(f.reject("\xef\xbb\xbf{}") == "malformed JSON at column 1: unexpected byte 0xef, expected a value");
-  CHECK(f.reject(std::string(300, '[') + std::string(300, ']')) == "malformed JSON at column 257: nesting too deep");
-  CHECK(f.reject("[1,2] x") == "malformed JSON at column 7: unexpected 'x', expected the end of the line");
+  CHECK(f.reject("{\"a\":\"\xc0\xaf\"}") ==
+        "malformed JSON at column 7: invalid UTF-8 in a string");
+  CHECK(f.reject("{\"a\":\"\xed\xa0\x80\"}") ==
+        "malformed JSON at column 7: invalid UTF-8 in a string");
+  CHECK(f.reject("\xef\xbb\xbf{}") ==
+        "malformed JSON at column 1: unexpected byte 0xef, expected a value");
+  CHECK(f.reject(std::string(300, '[') + std::string(300, ']')) ==
+        "malformed JSON at column 257: nesting too deep");
+  CHECK(f.reject("[1,2] x") ==
+        "malformed JSON at column 7: unexpected 'x', expected the end of the line");
   std::string deep = R"({"event":"x","userId":"c","timestamp":"2026-01-01T10:00:00Z","p":)" +
                      std::string(300, '[') + std::string(300, ']') + "}";
   CHECK(f.reject(deep).find("nesting too deep") != std::string::npos);
@@ -399,8 +414,9 @@ TEST_CASE("decoder: malformed JSON gives a position and a reason") {
 
 TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
   Fixture f;
-  REQUIRE(f.decode(R"({"\u0065vent":"cart_add","user\u0049d":"c1","timestamp":"2026-01-01T10:00:00Z",)"
-                   R"("messageId":"m1","properties":{"product\u005fid":"p1","price":2,"quantity":3}})"));
+  REQUIRE(f.decode(
+      R"({"\u0065vent":"cart_add","user\u0049d":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+      R"("messageId":"m1","properties":{"product\u005fid":"p1","price":2,"quantity":3}})"));
   CHECK(f.e.customer == "c1");
   CHECK(f.field("product_id") == Value::str("p1"));
   CHECK(f.field("quantity") == Value::integer(3));
@@ -413,7 +429,8 @@ TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
   // Switching between events of different widths and kinds.
   REQUIRE(f.decode(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})"));
   CHECK(f.e.fields.empty());
-  REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z","traits":{"vip":true}})"));
+  REQUIRE(f.decode(
+      R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z","traits":{"vip":true}})"));
   CHECK(f.e.fields.empty());
   REQUIRE(f.decode(kCartAdd));
   CHECK(f.e.traits.empty());
@@ -422,8 +439,9 @@ TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
 
 TEST_CASE("decoder: duplicate keys, last one wins") {
   Fixture f;
-  REQUIRE(f.decode(R"({"event":"cart_add","userId":"c1","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
-                   R"("properties":{"product_id":"p1","productId":"p2"}})"));
+  REQUIRE(f.decode(
+      R"({"event":"cart_add","userId":"c1","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
+      R"("properties":{"product_id":"p1","productId":"p2"}})"));
   CHECK(f.e.customer == "c2");
   CHECK(f.field("product_id") == Value::str("p2"));
 }
@@ -508,9 +526,10 @@ TEST_CASE("decoder: member order does not change the outcome") {
                  R"(,"properties":{"product_id":5},"messageId":"m"})") ==
         "property 'product_id' of event 'cart_add' must be string, got number");
   // A later "type":"identify" makes the properties irrelevant.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"product_id":5},"type":"identify","traits":{"vip":true}})"),
-                  f.reason);
+  REQUIRE_MESSAGE(
+      f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
+               R"(,"properties":{"product_id":5},"type":"identify","traits":{"vip":true}})"),
+      f.reason);
   CHECK(f.e.kind == Event::Kind::Identify);
   CHECK(f.e.traits.size() == 1);
   // A repeated "properties": the last one counts.
@@ -523,8 +542,9 @@ TEST_CASE("decoder: member order does not change the outcome") {
                  R"(,"properties":{"product_id":5,"x":[}})")
             .starts_with("malformed JSON"));
   // Properties first, event after: the same result as the usual order.
-  REQUIRE(f.decode(R"({"properties":{"productId":"p1","price":1.5},"event":"cart_add","userId":"c1",)" +
-                   ts + "}"));
+  REQUIRE(
+      f.decode(R"({"properties":{"productId":"p1","price":1.5},"event":"cart_add","userId":"c1",)" +
+               ts + "}"));
   CHECK(f.field("product_id") == Value::str("p1"));
   CHECK(f.field("price").m.units == 1'500'000);
 }

@@ -11,7 +11,9 @@ namespace {
 void putBytes(std::string& out, const void* p, size_t n) {
   out.append(static_cast<const char*>(p), n);
 }
-void putU64(std::string& out, uint64_t v) { putBytes(out, &v, sizeof v); }
+void putU64(std::string& out, uint64_t v) {
+  putBytes(out, &v, sizeof v);
+}
 // Length-prefixed, so ("ab","c") and ("a","bc") differ.
 void putString(std::string& out, std::string_view s) {
   putU64(out, s.size());
@@ -120,7 +122,8 @@ Deduplicator::Verdict Deduplicator::admit(const Event& e) {
     idQueue_.emplace_back(e.time, &*it);
   }
   if (contentWindow_ > 0) {
-    if (content == contents_.end()) content = contents_.emplace(scratch_, std::vector<TimeMs>{}).first;
+    if (content == contents_.end())
+      content = contents_.emplace(scratch_, std::vector<TimeMs>{}).first;
     auto& stamps = content->second;
     stamps.insert(std::upper_bound(stamps.begin(), stamps.end(), e.time), e.time);
     contentQueue_.emplace_back(e.time, &*content);

@@ -60,8 +60,8 @@ TEST_CASE("dedup: a dropped duplicate does not refresh the id") {
 TEST_CASE("dedup: content within D before it, inclusive") {
   Deduplicator d(10 * kSecond);
   CHECK(d.admit(track("c1", 0)) == V::Accept);
-  CHECK(d.admit(track("c1", 10 * kSecond)) == V::DuplicateContent);  // exactly D: inclusive
-  CHECK(d.admit(track("c1", 10 * kSecond + 1)) == V::Accept);        // D after the accepted one
+  CHECK(d.admit(track("c1", 10 * kSecond)) == V::DuplicateContent);      // exactly D: inclusive
+  CHECK(d.admit(track("c1", 10 * kSecond + 1)) == V::Accept);            // D after the accepted one
   CHECK(d.admit(track("c1", 10 * kSecond + 1)) == V::DuplicateContent);  // same instant
   // Different customer, different properties, different type: not duplicates.
   CHECK(d.admit(track("c2", 10 * kSecond + 2)) == V::Accept);
@@ -126,13 +126,14 @@ TEST_CASE("dedup: field boundaries are unambiguous") {
 
 TEST_CASE("dedup: content memory is bounded and out-of-order stamps are handled") {
   Deduplicator d(10);
-  for (int k = 0; k < 1000; ++k) CHECK(d.admit(track("c" + std::to_string(k), k * 100)) == V::Accept);
+  for (int k = 0; k < 1000; ++k)
+    CHECK(d.admit(track("c" + std::to_string(k), k * 100)) == V::Accept);
   // Everything older than the window of the latest stamp is forgotten.
   CHECK(d.rememberedContents() == 1);
   // Out of order: an accepted stamp after t is not "before" t.
   Deduplicator o(10);
   CHECK(o.admit(track("c1", 100)) == V::Accept);
   CHECK(o.admit(track("c1", 95)) == V::Accept);
-  CHECK(o.admit(track("c1", 96)) == V::DuplicateContent);  // 95 is in [86, 96]
-  CHECK(o.admit(track("c1", 104)) == V::DuplicateContent); // 100 is in [94, 104]
+  CHECK(o.admit(track("c1", 96)) == V::DuplicateContent);   // 95 is in [86, 96]
+  CHECK(o.admit(track("c1", 104)) == V::DuplicateContent);  // 100 is in [94, 104]
 }

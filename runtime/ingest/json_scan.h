@@ -196,8 +196,8 @@ class Scanner {
       const uint64_t quote = x ^ (kOnes * '"');
       const uint64_t slash = x ^ (kOnes * '\\');
       // A byte is zero in v exactly when (v - 1) sets its high bit while v's is clear.
-      const uint64_t special = ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) |
-                               ((x - kOnes * 0x20) & ~x) | x;
+      const uint64_t special =
+          ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | ((x - kOnes * 0x20) & ~x) | x;
       if (special & kHigh) return;
       i_ += 8;
     }

@@ -41,11 +41,45 @@ TEST_CASE("json scanner: agrees with nlohmann on valid seeds") {
 
 TEST_CASE("json scanner: agrees with nlohmann on hand-picked invalid input") {
   const std::vector<std::string> bad = {
-      "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", ".5", "-",
-      "+1", "1e", "1e+", "0x10", "NaN", "Infinity", "tru", "nul", "\"abc", "\"\\x\"",
-      "\"\\u12\"", "\"\\ud800\"", "\"\\ud800\\u0041\"", "\"\\udc00\"", "\"a\x01\"",
-      "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
-      "\"\xc3\"", "1 2", "{} {}", "[1 2]", "{\"a\":1 \"b\":2}", "'x'", "[\x7f]",
+      "",
+      " ",
+      "{",
+      "}",
+      "[1,]",
+      "{\"a\":1,}",
+      "{\"a\" 1}",
+      "{a:1}",
+      "01",
+      "1.",
+      ".5",
+      "-",
+      "+1",
+      "1e",
+      "1e+",
+      "0x10",
+      "NaN",
+      "Infinity",
+      "tru",
+      "nul",
+      "\"abc",
+      "\"\\x\"",
+      "\"\\u12\"",
+      "\"\\ud800\"",
+      "\"\\ud800\\u0041\"",
+      "\"\\udc00\"",
+      "\"a\x01\"",
+      "\"\xff\"",
+      "\"\xc0\xaf\"",
+      "\"\xe0\x80\xaf\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xf4\x90\x80\x80\"",
+      "\"\xc3\"",
+      "1 2",
+      "{} {}",
+      "[1 2]",
+      "{\"a\":1 \"b\":2}",
+      "'x'",
+      "[\x7f]",
   };
   for (const auto& s : bad) {
     CHECK_MESSAGE(!nlohmannAccepts(s), s);
@@ -58,7 +92,8 @@ TEST_CASE("json scanner: differential test against nlohmann on mutated input") {
   // parsers must agree on every one. Inputs starting with a UTF-8 byte order mark are skipped:
   // nlohmann ignores a BOM, and the decoder rejects it on purpose.
   std::mt19937 rng(12345);
-  const std::string alphabet = "{}[]\",:\\ -+.eE0123456789tfnulrsaubx\x01\x7f\xc3\xa9\xed\xff\t\r\n";
+  const std::string alphabet =
+      "{}[]\",:\\ -+.eE0123456789tfnulrsaubx\x01\x7f\xc3\xa9\xed\xff\t\r\n";
   int checked = 0;
   for (int round = 0; round < 20000; ++round) {
     std::string s = kSeeds[rng() % kSeeds.size()];
@@ -86,8 +121,13 @@ TEST_CASE("json scanner: differential test against nlohmann on mutated input") {
 
 TEST_CASE("json scanner: string decoding matches nlohmann") {
   const std::vector<std::string> strings = {
-      R"("plain")", R"("")", R"("a\"b\\c\/d\b\f\n\r\t")", R"("\u0041\u00e9\u20ac")",
-      R"("\ud83d\ude00 smile")", "\"caf\xc3\xa9\"", R"("\u0000nul")",
+      R"("plain")",
+      R"("")",
+      R"("a\"b\\c\/d\b\f\n\r\t")",
+      R"("\u0041\u00e9\u20ac")",
+      R"("\ud83d\ude00 smile")",
+      "\"caf\xc3\xa9\"",
+      R"("\u0000nul")",
   };
   for (const auto& s : strings) {
     Scanner sc(s);
@@ -101,8 +141,8 @@ TEST_CASE("json scanner: string decoding matches nlohmann") {
 }
 
 TEST_CASE("json scanner: numbers keep their exact text") {
-  for (std::string text : {"0", "-0", "49.99", "150", "1e400", "-12.500E-3",
-                           "123456789012345678901234567890"}) {
+  for (std::string text :
+       {"0", "-0", "49.99", "150", "1e400", "-12.500E-3", "123456789012345678901234567890"}) {
     Scanner sc(text);
     std::string_view got;
     REQUIRE(sc.number(got));

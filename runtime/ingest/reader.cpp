@@ -1,11 +1,11 @@
 #include "runtime/ingest/reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/utf8.h"
@@ -80,7 +80,9 @@ bool DeadLetterWriter::write(std::string_view file, uint64_t line, std::string_v
   return std::fwrite(rec.data(), 1, rec.size(), file_) == rec.size();
 }
 
-bool DeadLetterWriter::flush() { return file_ && std::fflush(file_) == 0; }
+bool DeadLetterWriter::flush() {
+  return file_ && std::fflush(file_) == 0;
+}
 
 // ---- Line input ---------------------------------------------------------------------------------
 

@@ -48,13 +48,13 @@ class DeadLetterWriter {
 };
 
 struct ReaderOptions {
-  std::ostream* diagnostics = nullptr;  // where `FILE:LINE: error: REASON` goes; null: nowhere
+  std::ostream* diagnostics = nullptr;     // where `FILE:LINE: error: REASON` goes; null: nowhere
   DeadLetterWriter* deadLetter = nullptr;  // null: no dead-letter file
-  size_t maxLineBytes = 16u << 20;      // longer lines are rejected ("line too long")
+  size_t maxLineBytes = 16u << 20;         // longer lines are rejected ("line too long")
 };
 
 struct ReadStats {
-  uint64_t lines = 0;     // physical lines read, blank ones included
+  uint64_t lines = 0;  // physical lines read, blank ones included
   uint64_t blank = 0;
   uint64_t accepted = 0;  // decoded events handed out
   uint64_t rejected = 0;  // invalid lines

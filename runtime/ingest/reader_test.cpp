@@ -1,7 +1,6 @@
 #include "runtime/ingest/reader.h"
 
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -67,15 +66,16 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
   TempDir dir;
   testing::TestModel tm;
   Decoder decoder(tm.model);
-  const std::string content = pageView("c1", "/a") + "\n" +            // 1 ok
-                              "\n" +                                  // 2 blank
-                              "  \t \r\n" +                           // 3 blank
-                              "{not json\n" +                         // 4 bad
-                              pageView("c2", "/b") + "\r\n" +         // 5 ok (CRLF)
-                              R"({"event":"page_view","userId":"c3","timestamp":"2026-01-01T10:00:00Z"})" +
-                              "\n" +                                  // 6 missing url
-                              "[\"bad \xff utf8\"]\n" +               // 7 invalid UTF-8
-                              pageView("c3", "/c");                   // 8 ok, no final newline
+  const std::string content =
+      pageView("c1", "/a") + "\n" +    // 1 ok
+      "\n" +                           // 2 blank
+      "  \t \r\n" +                    // 3 blank
+      "{not json\n" +                  // 4 bad
+      pageView("c2", "/b") + "\r\n" +  // 5 ok (CRLF)
+      R"({"event":"page_view","userId":"c3","timestamp":"2026-01-01T10:00:00Z"})" +
+      "\n" +                     // 6 missing url
+      "[\"bad \xff utf8\"]\n" +  // 7 invalid UTF-8
+      pageView("c3", "/c");      // 8 ok, no final newline
   const std::string events = dir.write("events.jsonl", content);
   const std::string deadPath = (dir.path / "dead.jsonl").string();
   DeadLetterWriter dead(deadPath);
@@ -84,7 +84,8 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
   EventReader reader(decoder, {&diags, &dead});
   std::vector<Event> got;
   std::string error;
-  REQUIRE(reader.readAll(events, [&](Event& e) { got.push_back(e); }, error));
+  REQUIRE(reader.readAll(
+      events, [&](Event& e) { got.push_back(e); }, error));
   REQUIRE(dead.flush());
 
   REQUIRE(got.size() == 3);
@@ -108,7 +109,8 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
   REQUIRE(diagLines.size() == 3);
   CHECK(diagLines[0].starts_with(events + ":4: error: malformed JSON at column 2"));
   CHECK(diagLines[1] == events + ":6: error: missing required property 'url' of event 'page_view'");
-  CHECK(diagLines[2] == events + ":7: error: malformed JSON at column 7: invalid UTF-8 in a string");
+  CHECK(diagLines[2] ==
+        events + ":7: error: malformed JSON at column 7: invalid UTF-8 in a string");
 
   auto deadLines = lines(slurp(deadPath));
   REQUIRE(deadLines.size() == 3);
@@ -132,13 +134,20 @@ TEST_CASE("reader: seq continues across files; missing files and directories are
   testing::TestModel tm;
   Decoder decoder(tm.model);
   EventReader reader(decoder, {});
-  const std::string a = dir.write("a.jsonl", pageView("c1", "/1") + "\n" + pageView("c1", "/2") + "\n");
+  const std::string a =
+      dir.write("a.jsonl", pageView("c1", "/1") + "\n" + pageView("c1", "/2") + "\n");
   const std::string b = dir.write("b.jsonl", pageView("c2", "/3") + "\n");
   std::vector<uint64_t> seqs;
   std::vector<std::string> sources;
   std::string error;
   for (const auto& p : {a, b})
-    REQUIRE(reader.readAll(p, [&](Event& e) { seqs.push_back(e.seq); sources.push_back(e.source); }, error));
+    REQUIRE(reader.readAll(
+        p,
+        [&](Event& e) {
+          seqs.push_back(e.seq);
+          sources.push_back(e.source);
+        },
+        error));
   CHECK(seqs == std::vector<uint64_t>{0, 1, 2});
   CHECK(sources == std::vector<std::string>{a + ":1", a + ":2", b + ":1"});
 
@@ -147,7 +156,8 @@ TEST_CASE("reader: seq continues across files; missing files and directories are
   CHECK(error.find("No such file") != std::string::npos);
 
   error.clear();
-  CHECK_FALSE(reader.readAll(dir.path.string(), [](Event&) {}, error));
+  CHECK_FALSE(reader.readAll(
+      dir.path.string(), [](Event&) {}, error));
   CHECK(error.find("cannot read") != std::string::npos);
 }
 
@@ -156,7 +166,8 @@ TEST_CASE("reader: lines longer than the limit are rejected, kept truncated, and
   testing::TestModel tm;
   Decoder decoder(tm.model);
   const std::string longLine = pageView("c1", std::string(5000, 'x'));
-  const std::string path = dir.write("long.jsonl", longLine + "\n" + pageView("c2", "/ok") + "\n" + longLine);
+  const std::string path =
+      dir.write("long.jsonl", longLine + "\n" + pageView("c2", "/ok") + "\n" + longLine);
   const std::string deadPath = (dir.path / "dead.jsonl").string();
   DeadLetterWriter dead(deadPath);
   std::ostringstream diags;
@@ -164,7 +175,8 @@ TEST_CASE("reader: lines longer than the limit are rejected, kept truncated, and
   EventReader reader(decoder, opts);
   std::vector<std::string> customers;
   std::string error;
-  REQUIRE(reader.readAll(path, [&](Event& e) { customers.push_back(e.customer); }, error));
+  REQUIRE(reader.readAll(
+      path, [&](Event& e) { customers.push_back(e.customer); }, error));
   dead.flush();
   CHECK(customers == std::vector<std::string>{"c2"});
   CHECK(reader.stats().rejected == 2);
@@ -226,7 +238,8 @@ TEST_CASE("reader: standard input is '-'") {
   EventReader reader(decoder, {&diags, nullptr});
   std::vector<std::string> sources;
   std::string error;
-  const bool ok = reader.readAll("-", [&](Event& e) { sources.push_back(e.source); }, error);
+  const bool ok = reader.readAll(
+      "-", [&](Event& e) { sources.push_back(e.source); }, error);
   ::dup2(saved, STDIN_FILENO);
   ::close(saved);
   REQUIRE(ok);
@@ -235,17 +248,21 @@ TEST_CASE("reader: standard input is '-'") {
 }
 
 TEST_CASE("dead-letter records are valid JSON for any text") {
-  std::string rec = DeadLetterWriter::record("f.jsonl", 3, "bad \"quote\"\n", "line\twith \x01 control");
+  std::string rec =
+      DeadLetterWriter::record("f.jsonl", 3, "bad \"quote\"\n", "line\twith \x01 control");
   auto j = nlohmann::json::parse(rec);
   CHECK(j["reason"] == "bad \"quote\"\n");
   CHECK(j["event"] == "line\twith \x01 control");
   CHECK_FALSE(j.contains("truncated"));
-  for (std::string bytes : {std::string("\xff"), std::string("ab\xc3"), std::string("abc\x80\x80")}) {
+  for (std::string bytes :
+       {std::string("\xff"), std::string("ab\xc3"), std::string("abc\x80\x80")}) {
     auto k = nlohmann::json::parse(DeadLetterWriter::record("f", 1, "r", bytes));
     CHECK(k.contains("event_base64"));
   }
-  CHECK(nlohmann::json::parse(DeadLetterWriter::record("f", 1, "r", "a\xff"))["event_base64"] == "Yf8=");
-  CHECK(nlohmann::json::parse(DeadLetterWriter::record("f", 1, "r", "ab\xff"))["event_base64"] == "YWL/");
+  CHECK(nlohmann::json::parse(DeadLetterWriter::record("f", 1, "r", "a\xff"))["event_base64"] ==
+        "Yf8=");
+  CHECK(nlohmann::json::parse(DeadLetterWriter::record("f", 1, "r", "ab\xff"))["event_base64"] ==
+        "YWL/");
   DeadLetterWriter bad("/nonexistent-dir/dead.jsonl");
   CHECK_FALSE(bad.ok());
   CHECK(bad.error().find("cannot open dead-letter file") != std::string::npos);

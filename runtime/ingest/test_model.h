@@ -64,7 +64,8 @@ struct TestModel {
     using sema::TypeKind;
     const Type str = Type::of(TypeKind::String), money = Type::of(TypeKind::Money),
                integer = Type::of(TypeKind::Int);
-    event("page_view", {field("url", str), field("title", str, true), field("category", str, true)});
+    event("page_view",
+          {field("url", str), field("title", str, true), field("category", str, true)});
     event("cart_add", {field("product_id", str), field("product_name", str, true),
                        field("category", str, true), field("price", money, true),
                        field("quantity", integer, true), field("cart_value", money, true)});
@@ -77,12 +78,12 @@ struct TestModel {
            field("wait", Type::of(TypeKind::Duration), true),
            field("count", integer, false, intLit(1)),
            field("discount", money, false, decimalLit("5.5")),
-           field("scores", Type::listOf(TypeKind::Int), true),
-           field("html_url", str, true)},
+           field("scores", Type::listOf(TypeKind::Int), true), field("html_url", str, true)},
           {"Order Completed", "Checkout Done"});
     event("unsubscribe", {});
 
-    model.traits = {field("email", str, true), field("first_name", str, true),
+    model.traits = {field("email", str, true),
+                    field("first_name", str, true),
                     field("timezone", str, true),
                     field("subscribed", Type::of(TypeKind::Bool), false, boolLit(true)),
                     field("vip", Type::of(TypeKind::Bool), true),

@@ -46,7 +46,9 @@ inline size_t firstInvalid(std::string_view s) {
   return std::string_view::npos;
 }
 
-inline bool valid(std::string_view s) { return firstInvalid(s) == std::string_view::npos; }
+inline bool valid(std::string_view s) {
+  return firstInvalid(s) == std::string_view::npos;
+}
 
 // Appends code point `cp` (<= 0x10FFFF, not a surrogate) encoded as UTF-8.
 template <typename String>

@@ -1,9 +1,9 @@
 #include "runtime/policy/quiet_hours.h"
 
+#include <date/tz.h>
+
 #include <chrono>
 #include <exception>
-
-#include <date/tz.h>
 
 // The tz database must come from the system (/usr/share/zoneinfo): a build that could fetch it
 // over the network would make runs depend on the network.
@@ -87,6 +87,8 @@ QuietDecision QuietHours::check(TimeMs t, std::string_view timezone) {
   return {true, until};
 }
 
-bool isKnownTimezone(std::string_view name) { return findZone(name) != nullptr; }
+bool isKnownTimezone(std::string_view name) {
+  return findZone(name) != nullptr;
+}
 
 }  // namespace trig::policy

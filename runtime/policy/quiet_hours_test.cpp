@@ -9,7 +9,9 @@ using namespace trig::policy;
 
 namespace {
 
-TimeMs at(const char* rfc3339) { return *parseTimestamp(rfc3339); }
+TimeMs at(const char* rfc3339) {
+  return *parseTimestamp(rfc3339);
+}
 
 struct Fixture {
   std::vector<std::string> unknown;
@@ -104,7 +106,7 @@ TEST_CASE("quiet hours: DST change days") {
     Fixture f(kTen, 60 + 30);  // 22:00-01:30; 01:30 happens twice on 2026-11-01
     auto first = f.quiet.check(at("2026-11-01T05:10:00Z"), "America/New_York");  // 01:10 EDT
     CHECK(first.quiet);
-    CHECK(first.until == at("2026-11-01T05:30:00Z"));  // 01:30 EDT
+    CHECK(first.until == at("2026-11-01T05:30:00Z"));                             // 01:30 EDT
     auto second = f.quiet.check(at("2026-11-01T06:10:00Z"), "America/New_York");  // 01:10 EST
     CHECK(second.quiet);
     CHECK(second.until == at("2026-11-01T06:30:00Z"));  // 01:30 EST

@@ -15,7 +15,9 @@ uint64_t fnvAppend(uint64_t h, std::string_view bytes) {
 }
 }  // namespace
 
-uint64_t fnv1a64(std::string_view bytes) { return fnvAppend(kFnvOffset, bytes); }
+uint64_t fnv1a64(std::string_view bytes) {
+  return fnvAppend(kFnvOffset, bytes);
+}
 
 uint32_t splitBucket(std::string_view customer, std::string_view rule, std::string_view split) {
   // Hashing the pieces in sequence equals hashing their concatenation, without building it.

@@ -8,7 +8,9 @@ using namespace trig;
 using namespace trig::policy;
 
 namespace {
-Decimal pct(const char* text) { return *Decimal::parse(text); }
+Decimal pct(const char* text) {
+  return *Decimal::parse(text);
+}
 }  // namespace
 
 TEST_CASE("fnv1a64: reference vectors") {

@@ -1,0 +1,95 @@
+// `trig compile FILE... [--emit ast|llvm|asm]`: shows what the compiler makes of a rule set. Without
+// --emit it compiles the rule set into the JIT (and its cache, so a later `run` starts warm) and
+// prints a summary.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "compiler/diag/render.h"
+#include "compiler/driver/driver.h"
+#include "compiler/lower/ast_dump.h"
+#include "runtime/jit/jit.h"
+
+namespace trig::cli {
+namespace {
+
+struct CompileOptions {
+  std::vector<std::string> files;
+  std::string emit;
+  unsigned optLevel = 2;
+  std::string cacheDir;
+  bool noCache = false;
+};
+
+std::string where(const Compilation& c, Loc loc) {
+  if (!loc.valid()) return "?";
+  const SourceFile& f = c.sources.file(loc.file);
+  LineCol lc = f.lineCol(loc.begin);
+  return f.path() + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
+}
+
+int runCompile(const CompileOptions& o) {
+  auto c = compile(o.files);
+  auto diags = c->diags.sorted(c->sources);
+  bool io = std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
+  if (!c->ok()) {
+    std::vector<Diagnostic> errors;
+    for (const auto& d : diags)
+      if (d.severity == Severity::Error) errors.push_back(d);
+    renderText(std::cerr, errors, c->sources, isatty(STDERR_FILENO) != 0);
+    std::cerr << "trig compile: the rules have errors; nothing was compiled\n";
+    return io ? kExitUsage : kExitFailed;
+  }
+  jit::JitOptions jo;
+  jo.optLevel = o.optLevel;
+  jo.cacheDir = o.cacheDir;
+  jo.useCache = !o.noCache;
+  if (o.emit == "ast") {
+    lower::dumpAst(std::cout, c->program, c->model, c->sources);
+    return kExitOk;
+  }
+  if (o.emit == "llvm") {
+    std::cout << jit::emitLLVM(c->program, c->model, jo);
+    return kExitOk;
+  }
+  if (o.emit == "asm") {
+    std::cout << jit::emitAssembly(c->program, c->model, jo);
+    return kExitOk;
+  }
+  auto code = jit::compileRuleSet(c->program, c->model, jo);
+  const jit::CompileStats& s = code->stats();
+  std::cout << c->model.rules.size() << (c->model.rules.size() == 1 ? " rule, " : " rules, ") << s.functions
+            << " native functions, O" << o.optLevel << ", " << jit::hostTriple() << "\n";
+  if (s.cacheHit) {
+    std::cout << fmt::format("loaded from the cache {} in {:.1f} ms\n", s.cachePath, s.lowerMs + s.linkMs);
+  } else {
+    std::cout << fmt::format("compiled in {:.1f} ms (lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",
+                             s.lowerMs + s.optimizeMs + s.codegenMs + s.linkMs, s.lowerMs, s.optimizeMs, s.codegenMs,
+                             s.linkMs);
+    if (!s.cachePath.empty() && s.cacheError.empty()) std::cout << "cached as " << s.cachePath << "\n";
+  }
+  if (!s.cacheError.empty()) std::cerr << "trig: warning: " << s.cacheError << "\n";
+  for (const auto& f : code->fallbacks())
+    std::cout << where(*c, f.loc) << ": note: " << f.symbol << " runs in the interpreter: " << f.reason << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void addCompileCommand(CLI::App& app, Action& action) {
+  auto o = std::make_shared<CompileOptions>();
+  auto* cmd = app.add_subcommand("compile", "Compile rules to native code, or show the AST, LLVM IR or assembly");
+  cmd->add_option("files", o->files, "The .trig files (imports are followed)")->required();
+  cmd->add_option("--emit", o->emit, "Print the checked AST with types, the LLVM IR, or the native assembly")
+      ->check(CLI::IsMember({"ast", "llvm", "asm"}));
+  cmd->add_option("-O,--opt-level", o->optLevel, "Optimisation level (default 2)")->check(CLI::Range(0, 3));
+  cmd->add_option("--cache-dir", o->cacheDir,
+                  "Where compiled code is cached (default $TRIG_CACHE_DIR, $XDG_CACHE_HOME/trig or ~/.cache/trig)");
+  cmd->add_flag("--no-cache", o->noCache, "Neither read nor write the compiled-code cache");
+  cmd->callback([o, &action] { action = [o] { return runCompile(*o); }; });
+}
+
+}  // namespace trig::cli

@@ -1,0 +1,961 @@
+// AST + sema::Model -> LLVM IR. One pass over the rules in declaration order; each condition,
+// binding and filter becomes one function (see lower.h for the names and signatures).
+//
+// Values are lowered as (present, payload) pairs: `present` is an i1 (null when the value can
+// never be absent), the payload an i64 (int, time, duration, money in millionths), a double
+// (float), an i1 (bool), a (pointer, length) pair (string) or a pointer to a trig::Value (list).
+// Absent semantics follow the language: a comparison with an absent side is false, `not` of it
+// is true, arithmetic with an absent side or a division by zero is absent.
+#include "compiler/lower/lower.h"
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/GlobalVariable.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "runtime/abi/abi.h"
+
+namespace trig::lower {
+namespace {
+
+using sema::Type;
+using sema::TypeKind;
+
+// Thrown inside the lowering (never across JIT frames) when an expression uses a form this
+// lowering does not handle; the function being built is dropped and listed as a fallback.
+struct Unsupported {
+  std::string reason;
+  Loc loc;
+};
+
+struct LV {
+  Type type;
+  llvm::Value* present = nullptr;  // i1; null: always present
+  llvm::Value* v = nullptr;        // payload (see the file comment)
+  llvm::Value* n = nullptr;        // string length
+  const ast::Expr* listLiteral = nullptr;  // `[a, b]`: items are lowered where they are used
+};
+
+Value::Kind valueKind(TypeKind k) {
+  switch (k) {
+    case TypeKind::String: return Value::Kind::String;
+    case TypeKind::Int: return Value::Kind::Int;
+    case TypeKind::Float: return Value::Kind::Float;
+    case TypeKind::Money: return Value::Kind::Money;
+    case TypeKind::Bool: return Value::Kind::Bool;
+    case TypeKind::Time: return Value::Kind::Time;
+    case TypeKind::Duration: return Value::Kind::Duration;
+    case TypeKind::List: return Value::Kind::List;
+    case TypeKind::Error: break;
+  }
+  return Value::Kind::Absent;
+}
+
+class Lowerer {
+ public:
+  Lowerer(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
+          const std::string& moduleName)
+      : program_(program), model_(model), llctx_(context), b_(context) {
+    out_.module = std::make_unique<llvm::Module>(moduleName, context);
+    m_ = out_.module.get();
+    i1_ = b_.getInt1Ty();
+    i8_ = b_.getInt8Ty();
+    i32_ = b_.getInt32Ty();
+    i64_ = b_.getInt64Ty();
+    i128_ = b_.getInt128Ty();
+    f64_ = b_.getDoubleTy();
+    ptr_ = b_.getPtrTy();
+    // A zeroed record reads as an absent Value: field reads out of range point here.
+    auto* absentTy = llvm::ArrayType::get(i8_, abi::kValueSize);
+    absent_ = new llvm::GlobalVariable(*m_, absentTy, true, llvm::GlobalValue::PrivateLinkage,
+                                       llvm::ConstantAggregateZero::get(absentTy), "trig.absent");
+    absent_->setAlignment(llvm::Align(alignof(Value)));
+  }
+
+  LoweredRuleSet run() {
+    for (const auto& rule : model_.rules) lowerRule(rule);
+    out_.scratchSlots = scratch_;
+    return std::move(out_);
+  }
+
+ private:
+  // ---- rules ----
+
+  void lowerRule(const sema::RuleInfo& ri) {
+    rule_ = &ri;
+    ruleIndex_ = static_cast<uint32_t>(&ri - model_.rules.data());
+    prefix_ = "trig.rule." + ri.name + ".";
+    filters_ = 0;
+    const ast::Rule* r = ri.rule;
+    if (r != nullptr)
+      for (const ast::EventRef* ref : r->anchor.events) standaloneFilter(ref);
+    for (size_t i = 0; i < ri.conditions.size(); ++i)
+      predicate(ri.conditions[i], prefix_ + "when." + std::to_string(i));
+    for (size_t i = 0; i < ri.unless.size(); ++i)
+      predicate(ri.unless[i], prefix_ + "unless." + std::to_string(i));
+    if (r == nullptr) return;
+    if (r->goal) standaloneFilter(r->goal->event);
+    uint32_t step = 0;
+    lowerSteps(r->steps, step);
+  }
+
+  void lowerSteps(const std::vector<ast::Step>& steps, uint32_t& number) {
+    for (const ast::Step& s : steps) {
+      std::string stepPrefix = prefix_ + "step." + std::to_string(++number) + ".";
+      for (size_t i = 0; i < s.unless.size(); ++i)
+        predicate(s.unless[i], stepPrefix + "unless." + std::to_string(i));
+      for (const ast::Binding& bnd : s.bindings)
+        if (bnd.value != nullptr) valueFunction(bnd.value, stepPrefix + "with." + bnd.name.text);
+      for (const ast::Variant& v : s.variants) lowerSteps(v.steps, number);
+    }
+  }
+
+  // ---- functions ----
+
+  struct FnState {
+    llvm::Function* fn = nullptr;
+    llvm::Value* ctx = nullptr;
+    llvm::Value* subject = nullptr;  // filters: the tested event's fields
+    llvm::Value* subjectCount = nullptr;
+    llvm::BasicBlock* entry = nullptr;
+  };
+
+  llvm::Function* newFunction(const std::string& name, llvm::FunctionType* ty, bool exported) {
+    auto* fn = llvm::Function::Create(
+        ty, exported ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage, name, m_);
+    fn->addFnAttr(llvm::Attribute::NoUnwind);
+    return fn;
+  }
+
+  // Runs `body` with the builder inside a fresh function state, restoring the outer one after
+  // (filters are built while their enclosing function is half done).
+  void withFunction(FnState st, const std::function<void()>& body) {
+    FnState saved = fn_;
+    auto savedIP = b_.saveIP();
+    fn_ = st;
+    fn_.entry = llvm::BasicBlock::Create(llctx_, "entry", st.fn);
+    b_.SetInsertPoint(fn_.entry);
+    try {
+      body();
+    } catch (...) {
+      fn_ = saved;
+      b_.restoreIP(savedIP);
+      throw;
+    }
+    fn_ = saved;
+    b_.restoreIP(savedIP);
+  }
+
+  void predicate(const ast::Expr* e, const std::string& symbol) {
+    if (e == nullptr) return;
+    auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_}, false), true);
+    try {
+      withFunction({fn, fn->getArg(0)}, [&] {
+        llvm::Value* t = truth(lower(e));
+        b_.CreateRet(b_.CreateZExt(t, i8_));
+      });
+    } catch (const Unsupported& u) {
+      fn->eraseFromParent();
+      out_.fallbacks.push_back({e->id, symbol, u.reason, u.loc});
+      return;
+    }
+    out_.entries.push_back({e->id, symbol, EntryKind::Predicate, Type::of(TypeKind::Bool), ruleIndex_});
+  }
+
+  void valueFunction(const ast::Expr* e, const std::string& symbol) {
+    auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_, ptr_, ptr_}, false), true);
+    Type kind;
+    try {
+      withFunction({fn, fn->getArg(0)}, [&] {
+        LV x = lower(e);
+        kind = x.type;
+        if (x.type.kind == TypeKind::List) {
+          if (x.listLiteral != nullptr) throw Unsupported{"a list literal as a value", e->loc};
+          store(x.v, fn->getArg(2));
+        } else {
+          storeScalar(fn->getArg(1), x);
+        }
+        b_.CreateRet(b_.CreateZExt(presentOf(x), i8_));
+      });
+    } catch (const Unsupported& u) {
+      fn->eraseFromParent();
+      out_.fallbacks.push_back({e->id, symbol, u.reason, u.loc});
+      return;
+    }
+    out_.entries.push_back({e->id, symbol, EntryKind::Value, kind, ruleIndex_});
+  }
+
+  // An anchor's or goal's `E(filter)`: tested by the runtime against an incoming event.
+  void standaloneFilter(const ast::EventRef* ref) {
+    if (ref == nullptr || ref->filter == nullptr) return;
+    try {
+      filterFunction(ref, nullptr, refEvent(ref, nullptr));
+    } catch (const Unsupported& u) {
+      // filterFunction lists its own failures; an unresolved event is listed here.
+      if (out_.fallbacks.empty() || out_.fallbacks.back().exprId != ref->filter->id)
+        out_.fallbacks.push_back({ref->filter->id, prefix_ + "filter", u.reason, u.loc});
+    }
+  }
+
+  // Builds the filter function of `ref`. Inside an event term, aggregate or `last` (`owner`) it
+  // tests the `same` list and then the filter, as the interpreter's match does; an anchor's or
+  // goal's filter (owner null) is the filter expression alone, which is what the runtime asks.
+  llvm::Function* filterFunction(const ast::EventRef* ref, const ast::Expr* owner, uint32_t event) {
+    std::string symbol = prefix_ + "filter." + std::to_string(filters_++);
+    auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_, ptr_, i64_}, false), true);
+    const sema::EventInfo* info = event < model_.events.size() ? &model_.events[event] : nullptr;
+    try {
+      withFunction({fn, fn->getArg(0), fn->getArg(1), fn->getArg(2)}, [&] {
+        const std::vector<sema::SameInfo>* same = owner != nullptr ? sameList(ref, owner) : nullptr;
+        auto* rejectBB = llvm::BasicBlock::Create(llctx_, "reject", fn);
+        if (same != nullptr) {
+          if (info == nullptr) throw Unsupported{"`same` on an unresolved event", ref->loc};
+          for (const sema::SameInfo& s : *same) {
+            Type t = s.eventField < info->fields.size() ? info->fields[s.eventField].type : Type{};
+            if (t.isError()) throw Unsupported{"`same` on an unresolved field", ref->loc};
+            LV mine = readValue(fieldPtr(fn_.subject, fn_.subjectCount, b_.getInt64(s.eventField)), t);
+            LV theirs = anchorFieldByName(s.anchorField, anchorFieldType(s.anchorField, t), ref->loc);
+            auto* next = llvm::BasicBlock::Create(llctx_, "same.ok", fn);
+            b_.CreateCondBr(compare(ast::Op::Eq, mine, theirs, ref->loc), next, rejectBB);
+            b_.SetInsertPoint(next);
+          }
+        }
+        llvm::Value* ok = ref->filter != nullptr ? truth(lower(ref->filter)) : b_.getTrue();
+        b_.CreateRet(b_.CreateZExt(ok, i8_));
+        b_.SetInsertPoint(rejectBB);
+        b_.CreateRet(b_.getInt8(0));
+      });
+    } catch (const Unsupported& u) {
+      fn->eraseFromParent();
+      if (ref->filter != nullptr) out_.fallbacks.push_back({ref->filter->id, symbol, u.reason, u.loc});
+      throw;
+    }
+    if (ref->filter != nullptr && owner == nullptr)
+      out_.entries.push_back({ref->filter->id, symbol, EntryKind::Filter, Type::of(TypeKind::Bool), ruleIndex_, event});
+    return fn;
+  }
+
+  // The declared type of the anchor's field `name` (the first alternative that has it).
+  Type anchorFieldType(const std::string& name, Type otherwise) const {
+    if (rule_ != nullptr)
+      for (uint32_t ev : rule_->anchorEvents)
+        if (ev < model_.events.size())
+          if (uint32_t s = model_.events[ev].fieldIndex(name); s != sema::kNone) return model_.events[ev].fields[s].type;
+    return otherwise;
+  }
+
+  const std::vector<sema::SameInfo>* sameList(const ast::EventRef* ref, const ast::Expr* owner) {
+    if (owner != nullptr) {
+      auto it = model_.exprSame.find(owner->id);
+      if (it != model_.exprSame.end()) return &it->second;
+    }
+    auto it = model_.eventRefSame.find(ref);
+    return it == model_.eventRefSame.end() ? nullptr : &it->second;
+  }
+
+  uint32_t refEvent(const ast::EventRef* ref, const ast::Expr* owner) {
+    if (owner != nullptr && owner->id < model_.exprEvent.size() && model_.exprEvent[owner->id] != sema::kNone)
+      return model_.exprEvent[owner->id];
+    auto it = model_.eventRefEvent.find(ref);
+    if (it != model_.eventRefEvent.end()) return it->second;
+    if (ref != nullptr)
+      if (const sema::EventInfo* ev = model_.findEvent(ref->name.text)) return ev->index;
+    throw Unsupported{"an event reference without its resolution", ref != nullptr ? ref->loc : Loc{}};
+  }
+
+  // ---- expressions ----
+
+  Type typeOf(const ast::Expr* e) const {
+    return e->id < model_.exprType.size() ? model_.exprType[e->id] : Type{};
+  }
+
+  LV lower(const ast::Expr* e) {
+    Type t = typeOf(e);
+    switch (e->kind) {
+      case ast::ExprKind::IntLit:
+      case ast::ExprKind::DecimalLit:
+      case ast::ExprKind::PercentLit: return numberLiteral(e, t);
+      case ast::ExprKind::StringLit: return stringLiteral(e->text);
+      case ast::ExprKind::BoolLit: return {Type::of(TypeKind::Bool), nullptr, b_.getInt1(e->boolValue)};
+      case ast::ExprKind::DurationLit: return {Type::of(TypeKind::Duration), nullptr, b_.getInt64(e->intValue)};
+      case ast::ExprKind::TimeLit: return {Type::of(TypeKind::Time), nullptr, b_.getInt64(e->intValue)};
+      case ast::ExprKind::List: {
+        LV x;
+        x.type = t.kind == TypeKind::List ? t : Type::listOf(TypeKind::Error);
+        x.listLiteral = e;
+        return x;
+      }
+      case ast::ExprKind::Name:
+      case ast::ExprKind::Trait: return name(e, t);
+      case ast::ExprKind::Unary: return unary(e);
+      case ast::ExprKind::Binary: return binary(e, t);
+      case ast::ExprKind::EventTerm: return eventTerm(e);
+      case ast::ExprKind::Aggregate: return aggregate(e, t);
+      case ast::ExprKind::Last: return last(e, t);
+      case ast::ExprKind::Call: {
+        if (e->callee.text != "exists" || e->items.size() != 1)
+          throw Unsupported{"call of '" + e->callee.text + "'", e->loc};
+        LV x = lower(e->items[0]);
+        return {Type::of(TypeKind::Bool), nullptr, x.listLiteral != nullptr ? b_.getTrue() : presentOf(x)};
+      }
+      // The engine schedules `idle`; by the time a condition is evaluated the period has passed.
+      case ast::ExprKind::Idle: return {Type::of(TypeKind::Bool), nullptr, b_.getTrue()};
+      case ast::ExprKind::Error: break;
+    }
+    throw Unsupported{"an expression that did not check", e->loc};
+  }
+
+  // Literals take the type sema gave them, as the interpreter converts them: an int becomes
+  // money or float, a decimal is money unless it is a float, a percentage is a fraction.
+  LV numberLiteral(const ast::Expr* e, Type t) {
+    if (e->kind == ast::ExprKind::IntLit) {
+      if (t.kind == TypeKind::Float)
+        return {Type::of(TypeKind::Float), nullptr, llvm::ConstantFP::get(f64_, static_cast<double>(e->intValue))};
+      if (t.kind == TypeKind::Money) {
+        int64_t units = 0;
+        if (__builtin_mul_overflow(e->intValue, Decimal::kScale, &units)) return absentOf(TypeKind::Money);
+        return {Type::of(TypeKind::Money), nullptr, b_.getInt64(units)};
+      }
+      return {Type::of(TypeKind::Int), nullptr, b_.getInt64(e->intValue)};
+    }
+    bool percent = e->kind == ast::ExprKind::PercentLit;
+    if (t.kind == TypeKind::Float) {
+      double d = e->decimalValue.toDouble();
+      if (percent) d /= 100;
+      return {Type::of(TypeKind::Float), nullptr, llvm::ConstantFP::get(f64_, d)};
+    }
+    int64_t units = percent ? e->decimalValue.units / 100 : e->decimalValue.units;
+    return {Type::of(TypeKind::Money), nullptr, b_.getInt64(units)};
+  }
+
+  LV absentOf(TypeKind k) {
+    LV x{Type::of(k), b_.getFalse()};
+    switch (k) {
+      case TypeKind::Float: x.v = llvm::ConstantFP::get(f64_, 0.0); break;
+      case TypeKind::Bool: x.v = b_.getFalse(); break;
+      case TypeKind::String:
+        x.v = llvm::ConstantPointerNull::get(ptr_);
+        x.n = b_.getInt64(0);
+        break;
+      case TypeKind::List: x.v = absent_; break;
+      default: x.v = b_.getInt64(0); break;
+    }
+    return x;
+  }
+
+  LV stringLiteral(const std::string& s) {
+    auto it = strings_.find(s);
+    llvm::Constant* g;
+    if (it != strings_.end()) {
+      g = it->second;
+    } else {
+      auto* init = llvm::ConstantDataArray::getString(llctx_, s, false);
+      auto* gv = new llvm::GlobalVariable(*m_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init, "trig.str");
+      gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+      gv->setAlignment(llvm::Align(1));
+      strings_.emplace(s, gv);
+      g = gv;
+    }
+    return {Type::of(TypeKind::String), nullptr, g, b_.getInt64(s.size())};
+  }
+
+  LV name(const ast::Expr* e, Type t) {
+    const sema::Ref* ref = e->id < model_.exprRef.size() ? &model_.exprRef[e->id] : nullptr;
+    if (ref == nullptr) throw Unsupported{"an unresolved name", e->loc};
+    switch (ref->kind) {
+      case sema::RefKind::AnchorField:
+        if (ref->event != sema::kNone && ref->field != sema::kNone)
+          return readValue(fieldPtr(loadCtx(abi::kCtxAnchor, ptr_), loadCtx(abi::kCtxAnchorCount, i64_),
+                                    b_.getInt64(ref->field)),
+                           t);
+        return anchorFieldByName(ref->name, t, e->loc);
+      case sema::RefKind::EventField:
+        if (fn_.subject == nullptr) throw Unsupported{"an event field outside its filter", e->loc};
+        if (ref->field == sema::kNone) return absentOf(t.kind);
+        return readValue(fieldPtr(fn_.subject, fn_.subjectCount, b_.getInt64(ref->field)), t);
+      case sema::RefKind::Trait:
+        if (ref->field == sema::kNone) return absentOf(t.kind);
+        return readValue(fieldPtr(loadCtx(abi::kCtxTraits, ptr_), loadCtx(abi::kCtxTraitCount, i64_),
+                                  b_.getInt64(ref->field)),
+                         t);
+      case sema::RefKind::BareEvent: {
+        // `unless purchased` in a step: some such event since the rule fired.
+        if (ref->event == sema::kNone) return {Type::of(TypeKind::Bool), nullptr, b_.getFalse()};
+        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
+                                  {fn_.ctx, b_.getInt32(ref->event), loadCtx(abi::kCtxFiredAt, i64_),
+                                   loadCtx(abi::kCtxNow, i64_), llvm::ConstantPointerNull::get(ptr_), b_.getInt32(1)});
+        return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
+      }
+      case sema::RefKind::Binding: throw Unsupported{"a `with` binding (known only when sending)", e->loc};
+      case sema::RefKind::None: break;
+    }
+    throw Unsupported{"an unresolved name", e->loc};
+  }
+
+  // The anchor's field `name` looked up by name: its slot depends on which of the anchor's
+  // alternatives `(A or B)` armed the rule. (The evaluator only calls compiled code for anchors
+  // of the rule's own event types.)
+  LV anchorFieldByName(const std::string& field, Type t, Loc loc) {
+    if (rule_ == nullptr || rule_->anchorEvents.empty()) throw Unsupported{"an anchor field without an anchor", loc};
+    llvm::Value* slot = b_.getInt64(sema::kNone);  // out of range: absent
+    llvm::Value* type = rule_->anchorEvents.size() > 1 ? loadCtx(abi::kCtxAnchorType, i32_) : nullptr;
+    for (uint32_t ev : rule_->anchorEvents) {
+      if (ev >= model_.events.size()) continue;
+      uint32_t s = model_.events[ev].fieldIndex(field);
+      if (s == sema::kNone) continue;
+      if (type == nullptr) {
+        slot = b_.getInt64(s);
+      } else {
+        slot = b_.CreateSelect(b_.CreateICmpEQ(type, b_.getInt32(ev)), b_.getInt64(s), slot);
+      }
+    }
+    return readValue(fieldPtr(loadCtx(abi::kCtxAnchor, ptr_), loadCtx(abi::kCtxAnchorCount, i64_), slot), t);
+  }
+
+  LV unary(const ast::Expr* e) {
+    if (e->lhs == nullptr) throw Unsupported{"an incomplete expression", e->loc};
+    if (e->op == ast::Op::Not) return {Type::of(TypeKind::Bool), nullptr, b_.CreateNot(truth(lower(e->lhs)))};
+    LV x = lower(e->lhs);
+    switch (x.type.kind) {
+      case TypeKind::Int:
+      case TypeKind::Duration:
+      case TypeKind::Money: {
+        // -INT64_MIN does not exist: absent, like any overflow.
+        LV y{x.type, b_.CreateAnd(presentOf(x), b_.CreateICmpNE(x.v, b_.getInt64(INT64_MIN))),
+             b_.CreateSub(b_.getInt64(0), x.v)};
+        return y;
+      }
+      case TypeKind::Float: return {x.type, x.present, b_.CreateFNeg(x.v)};
+      default: break;
+    }
+    return absentOf(x.type.kind == TypeKind::List ? TypeKind::Int : x.type.kind);
+  }
+
+  LV binary(const ast::Expr* e, Type t) {
+    if (e->lhs == nullptr || e->rhs == nullptr) throw Unsupported{"an incomplete expression", e->loc};
+    switch (e->op) {
+      case ast::Op::And:
+      case ast::Op::Or: return logical(e);
+      case ast::Op::Add:
+      case ast::Op::Sub:
+      case ast::Op::Mul:
+      case ast::Op::Div: {
+        LV l = lower(e->lhs);
+        LV r = lower(e->rhs);
+        return arithmetic(e->op, l, r, t.kind);
+      }
+      default: break;
+    }
+    LV l = lower(e->lhs);
+    LV r = lower(e->rhs);
+    return {Type::of(TypeKind::Bool), nullptr, compare(e->op, l, r, e->loc)};
+  }
+
+  // `and` / `or` short-circuit: the right side may ask the history, which costs.
+  LV logical(const ast::Expr* e) {
+    bool isAnd = e->op == ast::Op::And;
+    llvm::Value* l = truth(lower(e->lhs));
+    llvm::BasicBlock* lhsEnd = b_.GetInsertBlock();
+    auto* rhsBB = llvm::BasicBlock::Create(llctx_, isAnd ? "and.rhs" : "or.rhs", fn_.fn);
+    auto* join = llvm::BasicBlock::Create(llctx_, isAnd ? "and.end" : "or.end", fn_.fn);
+    if (isAnd)
+      b_.CreateCondBr(l, rhsBB, join);
+    else
+      b_.CreateCondBr(l, join, rhsBB);
+    b_.SetInsertPoint(rhsBB);
+    llvm::Value* r = truth(lower(e->rhs));
+    llvm::BasicBlock* rhsEnd = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    auto* phi = b_.CreatePHI(i1_, 2);
+    phi->addIncoming(b_.getInt1(!isAnd), lhsEnd);
+    phi->addIncoming(r, rhsEnd);
+    return {Type::of(TypeKind::Bool), nullptr, phi};
+  }
+
+  // ---- history ----
+
+  struct Range {
+    llvm::Value* from;
+    llvm::Value* to;
+    llvm::Value* sinceFiring;  // i32: skip the events stamped at the firing that preceded it
+  };
+
+  Range window(const ast::Expr* e) {
+    llvm::Value* now = loadCtx(abi::kCtxNow, i64_);
+    if (e->window) return {b_.CreateSub(now, b_.getInt64(e->window->ms)), now, b_.getInt32(0)};
+    // No window: since the rule fired (steps); INT64_MIN at rule level, i.e. all history.
+    llvm::Value* firedAt = loadCtx(abi::kCtxFiredAt, i64_);
+    llvm::Value* since = b_.CreateZExt(b_.CreateICmpNE(firedAt, b_.getInt64(INT64_MIN)), i32_);
+    return {firedAt, now, since};
+  }
+
+  llvm::Value* filterPointer(const ast::Expr* e, uint32_t event) {
+    const ast::EventRef* ref = e->event;
+    if (ref == nullptr) return llvm::ConstantPointerNull::get(ptr_);
+    const std::vector<sema::SameInfo>* same = sameList(ref, e);
+    if (ref->filter == nullptr && (same == nullptr || same->empty())) return llvm::ConstantPointerNull::get(ptr_);
+    return filterFunction(ref, e, event);
+  }
+
+  LV eventTerm(const ast::Expr* e) {
+    uint32_t event = refEvent(e->event, e);
+    llvm::Value* filter = filterPointer(e, event);
+    Range w = window(e);
+    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
+                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring});
+    return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
+  }
+
+  uint32_t fieldSlot(const ast::Expr* e, uint32_t event) const {
+    if (e->id < model_.exprField.size() && model_.exprField[e->id] != sema::kNone) return model_.exprField[e->id];
+    if (event < model_.events.size()) return model_.events[event].fieldIndex(e->field.text);
+    return sema::kNone;
+  }
+
+  // The kind of value sum/min/max/avg yields over a field of kind `field` (the interpreter's rule:
+  // sum, min and max keep the field's kind; avg of money is money, of int or float a float,
+  // unless sema typed the average otherwise).
+  static TypeKind aggregateKind(ast::AggFn fn, TypeKind field, TypeKind hint) {
+    if (fn != ast::AggFn::Avg) return field;
+    if (field == TypeKind::Float) return TypeKind::Float;
+    if (hint == TypeKind::Error || hint == TypeKind::Int) hint = field == TypeKind::Money ? TypeKind::Money : TypeKind::Float;
+    if (hint == TypeKind::Float) return TypeKind::Float;
+    if (field == TypeKind::Int) return hint == TypeKind::Money ? TypeKind::Money : TypeKind::Int;
+    return TypeKind::Money;
+  }
+
+  LV aggregate(const ast::Expr* e, Type t) {
+    uint32_t event = refEvent(e->event, e);
+    llvm::Value* filter = filterPointer(e, event);
+    Range w = window(e);
+    if (e->agg == ast::AggFn::Count) {
+      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
+                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring});
+      return {Type::of(TypeKind::Int), nullptr, n};
+    }
+    uint32_t slot = fieldSlot(e, event);
+    if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
+      throw Unsupported{"an aggregate over an unresolved field", e->loc};
+    TypeKind field = model_.events[event].fields[slot].type.kind;
+    if (!Type::of(field).isNumeric()) throw Unsupported{"an aggregate over a " + sema::typeKindName(field) + " field", e->loc};
+    abi::AggOp op = e->agg == ast::AggFn::Sum   ? abi::AggOp::Sum
+                    : e->agg == ast::AggFn::Min ? abi::AggOp::Min
+                    : e->agg == ast::AggFn::Max ? abi::AggOp::Max
+                                                : abi::AggOp::Avg;
+    llvm::Value* out = scalarSlot();
+    llvm::Value* present =
+        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_, i32_, i32_, ptr_},
+             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring, b_.getInt32(slot),
+              b_.getInt32(static_cast<uint32_t>(op)), b_.getInt32(static_cast<uint32_t>(t.kind)), out});
+    TypeKind k = aggregateKind(e->agg, field, t.kind);
+    LV x{Type::of(k), b_.CreateICmpNE(present, b_.getInt8(0))};
+    x.v = k == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
+    return x;
+  }
+
+  LV last(const ast::Expr* e, Type t) {
+    uint32_t event = refEvent(e->event, e);
+    uint32_t slot = fieldSlot(e, event);
+    if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
+      throw Unsupported{"`last` of an unresolved field", e->loc};
+    llvm::Value* filter = filterPointer(e, event);
+    llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, i32_},
+                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter,
+                           b_.getInt32(slot), b_.getInt32(scratch_++)});
+    Type ft = model_.events[event].fields[slot].type;
+    return readValue(v, ft.isError() ? t : ft);
+  }
+
+  // ---- comparisons (compiler/interp/ops.cpp is the reference) ----
+
+  static bool numeric(TypeKind k) { return k == TypeKind::Int || k == TypeKind::Float || k == TypeKind::Money; }
+
+  // A numeric value as the interpreter's asDouble sees it.
+  llvm::Value* asDouble(const LV& x) {
+    switch (x.type.kind) {
+      case TypeKind::Float: return x.v;
+      case TypeKind::Int: return b_.CreateSIToFP(x.v, f64_);
+      case TypeKind::Money:
+        return b_.CreateFDiv(b_.CreateSIToFP(x.v, f64_), llvm::ConstantFP::get(f64_, static_cast<double>(Decimal::kScale)));
+      default: break;
+    }
+    return llvm::ConstantFP::get(f64_, 0.0);
+  }
+
+  // An int or money value in millionths, exactly (128 bits).
+  llvm::Value* scaled(const LV& x) {
+    llvm::Value* wide = b_.CreateSExt(x.v, i128_);
+    if (x.type.kind == TypeKind::Money) return wide;
+    return b_.CreateMul(wide, llvm::ConstantInt::get(i128_, Decimal::kScale));
+  }
+
+  // The i1 result of `l op r`; false when either side is absent or the kinds do not compare.
+  llvm::Value* compare(ast::Op op, const LV& l, const LV& r, Loc loc) {
+    if (op == ast::Op::In) {
+      if (r.listLiteral != nullptr) {
+        // An or-chain of equalities; the items are usually literals and fold.
+        llvm::Value* any = b_.getFalse();
+        for (const ast::Expr* item : r.listLiteral->items) any = b_.CreateOr(any, compare(ast::Op::Eq, l, lower(item), loc));
+        return any;
+      }
+      if (r.type.kind != TypeKind::List) return b_.getFalse();
+      return listOp(op, r, l, loc);
+    }
+    if (op == ast::Op::Contains && l.type.kind == TypeKind::List) {
+      if (l.listLiteral != nullptr) {
+        llvm::Value* any = b_.getFalse();
+        for (const ast::Expr* item : l.listLiteral->items) any = b_.CreateOr(any, compare(ast::Op::Eq, lower(item), r, loc));
+        return any;
+      }
+      return listOp(op, l, r, loc);
+    }
+    if (l.listLiteral != nullptr || r.listLiteral != nullptr) throw Unsupported{"a comparison with a list literal", loc};
+    llvm::Value* both = b_.CreateAnd(presentOf(l), presentOf(r));
+    return b_.CreateAnd(both, compareValues(op, l, r));
+  }
+
+  // `x in list` / `list contains x` against a list Value (a field, `last`).
+  llvm::Value* listOp(ast::Op op, const LV& list, const LV& x, Loc loc) {
+    if (x.type.kind == TypeKind::List) throw Unsupported{"a list inside a list", loc};
+    llvm::Value* s = scalarSlot();
+    storeScalar(s, x);
+    llvm::Value* has = call("trig_abi_list_op", i8_, {i32_, ptr_, ptr_}, {b_.getInt32(static_cast<uint32_t>(op)), list.v, s});
+    return b_.CreateAnd(b_.CreateAnd(presentOf(list), presentOf(x)), b_.CreateICmpNE(has, b_.getInt8(0)));
+  }
+
+  llvm::Value* compareValues(ast::Op op, const LV& l, const LV& r) {
+    TypeKind lk = l.type.kind, rk = r.type.kind;
+    if (op == ast::Op::Contains || op == ast::Op::StartsWith) {
+      if (lk != TypeKind::String || rk != TypeKind::String) return b_.getFalse();
+      return compareStrings(op, l, r);
+    }
+    if (numeric(lk) && numeric(rk)) {
+      if (lk == TypeKind::Float || rk == TypeKind::Float) {
+        llvm::Value *x = asDouble(l), *y = asDouble(r);
+        switch (op) {
+          case ast::Op::Eq: return b_.CreateFCmpOEQ(x, y);
+          case ast::Op::Ne: return b_.CreateFCmpONE(x, y);  // NaN compares with nothing
+          case ast::Op::Lt: return b_.CreateFCmpOLT(x, y);
+          case ast::Op::Le: return b_.CreateFCmpOLE(x, y);
+          case ast::Op::Gt: return b_.CreateFCmpOGT(x, y);
+          default: return b_.CreateFCmpOGE(x, y);
+        }
+      }
+      if (lk == TypeKind::Int && rk == TypeKind::Int) return intCompare(op, l.v, r.v, true);
+      return intCompare(op, scaled(l), scaled(r), true);
+    }
+    if (lk != rk) return b_.getFalse();
+    switch (lk) {
+      case TypeKind::String: return compareStrings(op, l, r);
+      case TypeKind::Bool: return intCompare(op, l.v, r.v, false);
+      case TypeKind::Time:
+      case TypeKind::Duration: return intCompare(op, l.v, r.v, true);
+      case TypeKind::List:
+        return b_.CreateICmpNE(call("trig_abi_value_cmp", i8_, {i32_, ptr_, ptr_},
+                                    {b_.getInt32(static_cast<uint32_t>(op)), l.v, r.v}),
+                               b_.getInt8(0));
+      default: break;
+    }
+    return b_.getFalse();
+  }
+
+  llvm::Value* intCompare(ast::Op op, llvm::Value* x, llvm::Value* y, bool isSigned) {
+    switch (op) {
+      case ast::Op::Eq: return b_.CreateICmpEQ(x, y);
+      case ast::Op::Ne: return b_.CreateICmpNE(x, y);
+      case ast::Op::Lt: return isSigned ? b_.CreateICmpSLT(x, y) : b_.CreateICmpULT(x, y);
+      case ast::Op::Le: return isSigned ? b_.CreateICmpSLE(x, y) : b_.CreateICmpULE(x, y);
+      case ast::Op::Gt: return isSigned ? b_.CreateICmpSGT(x, y) : b_.CreateICmpUGT(x, y);
+      default: return isSigned ? b_.CreateICmpSGE(x, y) : b_.CreateICmpUGE(x, y);
+    }
+  }
+
+  llvm::Value* compareStrings(ast::Op op, const LV& l, const LV& r) {
+    std::vector<llvm::Type*> sig{ptr_, i64_, ptr_, i64_};
+    std::vector<llvm::Value*> args{l.v, l.n, r.v, r.n};
+    auto flag = [&](const char* helper) { return b_.CreateICmpNE(call(helper, i8_, sig, args), b_.getInt8(0)); };
+    switch (op) {
+      case ast::Op::Eq:
+      case ast::Op::Ne: {
+        // Lengths first, inline: most unequal strings never reach the byte comparison.
+        llvm::Value* sameLen = b_.CreateICmpEQ(l.n, r.n);
+        llvm::BasicBlock* before = b_.GetInsertBlock();
+        auto* bytes = llvm::BasicBlock::Create(llctx_, "str.bytes", fn_.fn);
+        auto* join = llvm::BasicBlock::Create(llctx_, "str.eq", fn_.fn);
+        b_.CreateCondBr(sameLen, bytes, join);
+        b_.SetInsertPoint(bytes);
+        llvm::Value* eqBytes = flag("trig_abi_str_eq");
+        llvm::BasicBlock* bytesEnd = b_.GetInsertBlock();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        auto* phi = b_.CreatePHI(i1_, 2);
+        phi->addIncoming(b_.getFalse(), before);
+        phi->addIncoming(eqBytes, bytesEnd);
+        return op == ast::Op::Eq ? static_cast<llvm::Value*>(phi) : b_.CreateNot(phi);
+      }
+      case ast::Op::Contains: return flag("trig_abi_str_contains");
+      case ast::Op::StartsWith: return flag("trig_abi_str_starts_with");
+      default: break;
+    }
+    llvm::Value* c = call("trig_abi_str_cmp", i32_, sig, args);
+    return intCompare(op, c, b_.getInt32(0), true);
+  }
+
+  // ---- arithmetic (interp::arithmetic is the reference) ----
+
+  // The kind `a op b` yields for operand kinds `a`, `b` and sema's type `hint` of the whole
+  // expression; Error when the combination is always absent.
+  static TypeKind arithmeticKind(ast::Op op, TypeKind a, TypeKind b, TypeKind hint) {
+    using K = TypeKind;
+    if (numeric(a) && numeric(b)) {
+      if (a == K::Float || b == K::Float) return K::Float;
+      if (a == K::Int && b == K::Int) {
+        if (op != ast::Op::Div) return K::Int;
+        return hint == K::Float ? K::Float : hint == K::Money ? K::Money : K::Int;
+      }
+      if (op != ast::Op::Div) return K::Money;
+      if (hint == K::Float) return K::Float;
+      if (a == K::Money && b == K::Money && hint == K::Int) return K::Int;
+      return K::Money;
+    }
+    switch (op) {
+      case ast::Op::Add:
+        if ((a == K::Time && b == K::Duration) || (a == K::Duration && b == K::Time)) return K::Time;
+        if (a == K::Duration && b == K::Duration) return K::Duration;
+        break;
+      case ast::Op::Sub:
+        if (a == K::Time && b == K::Duration) return K::Time;
+        if (a == K::Time && b == K::Time) return K::Duration;
+        if (a == K::Duration && b == K::Duration) return K::Duration;
+        break;
+      case ast::Op::Mul:
+        if ((a == K::Duration && b == K::Int) || (a == K::Int && b == K::Duration)) return K::Duration;
+        break;
+      case ast::Op::Div:
+        if (a == K::Duration && b == K::Int) return K::Duration;
+        if (a == K::Duration && b == K::Duration) return K::Float;
+        break;
+      default: break;
+    }
+    return K::Error;
+  }
+
+  LV arithmetic(ast::Op op, const LV& l, const LV& r, TypeKind hint) {
+    if (l.listLiteral != nullptr || r.listLiteral != nullptr) return absentOf(hint == TypeKind::Error ? TypeKind::Int : hint);
+    TypeKind lk = l.type.kind, rk = r.type.kind;
+    TypeKind k = arithmeticKind(op, lk, rk, hint);
+    if (k == TypeKind::Error) return absentOf(hint == TypeKind::Error || hint == TypeKind::List ? TypeKind::Int : hint);
+    LV x{Type::of(k), b_.CreateAnd(presentOf(l), presentOf(r))};
+    if (numeric(lk) && numeric(rk)) {
+      // A float side, or a quotient sema typed as float: in doubles.
+      if (k == TypeKind::Float) return floatArithmetic(op, asDouble(l), asDouble(r), x);
+      if (lk == TypeKind::Int && rk == TypeKind::Int) {
+        if (op == ast::Op::Div && k == TypeKind::Money) return helperArithmetic(op, l, r, hint, x);
+        return intArithmetic(op, l.v, r.v, x);
+      }
+      // Money with money or int.
+      if (op == ast::Op::Add || op == ast::Op::Sub) {
+        llvm::Value* v = op == ast::Op::Add ? b_.CreateAdd(scaled(l), scaled(r)) : b_.CreateSub(scaled(l), scaled(r));
+        return fitInt64(x, v);
+      }
+      if (op == ast::Op::Mul && (lk == TypeKind::Int || rk == TypeKind::Int)) {
+        // An int factor multiplies the other side's millionths exactly.
+        llvm::Value* v = b_.CreateMul(b_.CreateSExt(l.v, i128_), b_.CreateSExt(r.v, i128_));
+        return fitInt64(x, v);
+      }
+      return helperArithmetic(op, l, r, hint, x);
+    }
+    // Times and durations.
+    if (k == TypeKind::Float) {  // duration / duration
+      llvm::Value* y = b_.CreateSIToFP(r.v, f64_);
+      return floatArithmetic(op, b_.CreateSIToFP(l.v, f64_), y, x);
+    }
+    return intArithmetic(op, l.v, r.v, x);
+  }
+
+  // i64 + - * / with the interpreter's rules: overflow and division by zero are absent.
+  LV intArithmetic(ast::Op op, llvm::Value* a, llvm::Value* c, LV x) {
+    if (op == ast::Op::Div) {
+      llvm::Value* zero = b_.CreateICmpEQ(c, b_.getInt64(0));
+      // INT64_MIN / -1 does not fit (and would trap): absent.
+      llvm::Value* wraps = b_.CreateAnd(b_.CreateICmpEQ(a, b_.getInt64(INT64_MIN)), b_.CreateICmpEQ(c, b_.getInt64(-1)));
+      llvm::Value* bad = b_.CreateOr(zero, wraps);
+      x.v = b_.CreateSDiv(a, b_.CreateSelect(bad, b_.getInt64(1), c));
+      x.present = b_.CreateAnd(x.present, b_.CreateNot(bad));
+      return x;
+    }
+    llvm::Intrinsic::ID id = op == ast::Op::Add   ? llvm::Intrinsic::sadd_with_overflow
+                             : op == ast::Op::Sub ? llvm::Intrinsic::ssub_with_overflow
+                                                  : llvm::Intrinsic::smul_with_overflow;
+    llvm::Value* res = b_.CreateBinaryIntrinsic(id, a, c);
+    x.v = b_.CreateExtractValue(res, 0);
+    x.present = b_.CreateAnd(x.present, b_.CreateNot(b_.CreateExtractValue(res, 1)));
+    return x;
+  }
+
+  // double + - * /: division by zero and non-finite results are absent.
+  LV floatArithmetic(ast::Op op, llvm::Value* a, llvm::Value* c, LV x) {
+    llvm::Value* ok = x.present;
+    switch (op) {
+      case ast::Op::Add: x.v = b_.CreateFAdd(a, c); break;
+      case ast::Op::Sub: x.v = b_.CreateFSub(a, c); break;
+      case ast::Op::Mul: x.v = b_.CreateFMul(a, c); break;
+      default:
+        x.v = b_.CreateFDiv(a, c);
+        ok = b_.CreateAnd(ok, b_.CreateFCmpUNE(c, llvm::ConstantFP::get(f64_, 0.0)));
+        break;
+    }
+    llvm::Value* magnitude = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x.v);
+    llvm::Value* finite = b_.CreateFCmpOLT(magnitude, llvm::ConstantFP::getInfinity(f64_));
+    x.present = b_.CreateAnd(ok, finite);
+    return x;
+  }
+
+  // A 128-bit exact result that must fit in 64 bits to be present.
+  LV fitInt64(LV x, llvm::Value* wide) {
+    llvm::Value* lo = llvm::ConstantInt::get(i128_, INT64_MIN, true);
+    llvm::Value* hi = llvm::ConstantInt::get(i128_, INT64_MAX, true);
+    llvm::Value* fits = b_.CreateAnd(b_.CreateICmpSGE(wide, lo), b_.CreateICmpSLE(wide, hi));
+    x.v = b_.CreateTrunc(wide, i64_);
+    x.present = b_.CreateAnd(x.present, fits);
+    return x;
+  }
+
+  // Money products and quotients round half away from zero: the helper runs the interpreter's
+  // own operator (rare in conditions, exact where it matters).
+  LV helperArithmetic(ast::Op op, const LV& l, const LV& r, TypeKind hint, LV x) {
+    llvm::Value* a = scalarSlot();
+    llvm::Value* c = scalarSlot();
+    llvm::Value* out = scalarSlot();
+    storeScalar(a, l);
+    storeScalar(c, r);
+    llvm::Value* ok = call("trig_abi_arith", i8_, {i32_, ptr_, ptr_, i32_, ptr_},
+                           {b_.getInt32(static_cast<uint32_t>(op)), a, c, b_.getInt32(static_cast<uint32_t>(hint)), out});
+    x.present = b_.CreateAnd(x.present, b_.CreateICmpNE(ok, b_.getInt8(0)));
+    x.v = x.type.kind == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
+    return x;
+  }
+
+  // ---- values in memory ----
+
+  llvm::Value* presentOf(const LV& x) { return x.present != nullptr ? x.present : b_.getTrue(); }
+
+  // A condition's truth: a present true bool.
+  llvm::Value* truth(const LV& x) {
+    if (x.type.kind != TypeKind::Bool || x.v == nullptr) throw Unsupported{"a condition that is not a bool", Loc{}};
+    return x.present != nullptr ? b_.CreateAnd(x.present, x.v) : x.v;
+  }
+
+  llvm::Value* load(llvm::Value* base, uint64_t offset, llvm::Type* t) {
+    return b_.CreateAlignedLoad(t, b_.CreateConstGEP1_64(i8_, base, offset), naturalAlign(t));
+  }
+  llvm::Value* loadCtx(uint64_t offset, llvm::Type* t) { return load(fn_.ctx, offset, t); }
+  // Every field the generated code touches is naturally aligned (C++ layout of Value, Ctx, Scalar).
+  static llvm::Align naturalAlign(llvm::Type* t) {
+    if (t->isPointerTy()) return llvm::Align(alignof(void*));
+    return llvm::Align(std::max<uint64_t>(1, t->getPrimitiveSizeInBits() / 8));
+  }
+  void store(llvm::Value* v, llvm::Value* p) { b_.CreateAlignedStore(v, p, naturalAlign(v->getType())); }
+
+  // &fields[slot], or the absent record when the slot is past the end.
+  llvm::Value* fieldPtr(llvm::Value* base, llvm::Value* count, llvm::Value* slot) {
+    llvm::Value* inRange = b_.CreateICmpULT(slot, count);
+    llvm::Value* p = b_.CreateGEP(i8_, base, b_.CreateMul(slot, b_.getInt64(abi::kValueSize)));
+    return b_.CreateSelect(inRange, p, absent_);
+  }
+
+  LV readValue(llvm::Value* vp, Type t) {
+    LV x{t, b_.CreateICmpNE(load(vp, abi::kValueKindOffset, i8_), b_.getInt8(0))};
+    switch (t.kind) {
+      case TypeKind::Int:
+      case TypeKind::Time:
+      case TypeKind::Duration: x.v = load(vp, abi::kValueIntOffset, i64_); break;
+      case TypeKind::Float: x.v = load(vp, abi::kValueFloatOffset, f64_); break;
+      case TypeKind::Money: x.v = load(vp, abi::kValueMoneyOffset, i64_); break;
+      case TypeKind::Bool: x.v = b_.CreateICmpNE(load(vp, abi::kValueBoolOffset, i8_), b_.getInt8(0)); break;
+      case TypeKind::String: {
+        llvm::Value* s = strSlot();
+        call("trig_abi_str_view", b_.getVoidTy(), {ptr_, ptr_}, {vp, s});
+        x.v = load(s, abi::kStrPtr, ptr_);
+        x.n = load(s, abi::kStrLen, i64_);
+        break;
+      }
+      case TypeKind::List: x.v = vp; break;
+      case TypeKind::Error: throw Unsupported{"a value without a type", Loc{}};
+    }
+    return x;
+  }
+
+  void storeScalar(llvm::Value* out, const LV& x) {
+    Value::Kind k = valueKind(x.type.kind);
+    store(b_.getInt8(static_cast<uint8_t>(k)), b_.CreateConstGEP1_64(i8_, out, abi::kScalarKind));
+    auto at = [&](uint64_t off) { return b_.CreateConstGEP1_64(i8_, out, off); };
+    switch (x.type.kind) {
+      case TypeKind::Int:
+      case TypeKind::Time:
+      case TypeKind::Duration:
+      case TypeKind::Money: store(x.v, at(abi::kScalarInt)); break;
+      case TypeKind::Float: store(x.v, at(abi::kScalarFloat)); break;
+      case TypeKind::Bool: store(b_.CreateZExt(x.v, i8_), at(abi::kScalarBool)); break;
+      case TypeKind::String:
+        store(x.v, at(abi::kScalarPtr));
+        store(x.n, at(abi::kScalarLen));
+        break;
+      case TypeKind::List:
+      case TypeKind::Error: throw Unsupported{"a " + sema::typeName(x.type) + " as a scalar", Loc{}};
+    }
+  }
+
+  // Stack slots live in the entry block so LLVM promotes or reuses them.
+  llvm::Value* entryAlloca(uint64_t size, uint64_t align) {
+    llvm::IRBuilder<> eb(fn_.entry, fn_.entry->begin());
+    auto* a = eb.CreateAlloca(llvm::ArrayType::get(i8_, size));
+    a->setAlignment(llvm::Align(align));
+    return a;
+  }
+  llvm::Value* scalarSlot() { return entryAlloca(sizeof(abi::Scalar), alignof(abi::Scalar)); }
+  llvm::Value* strSlot() { return entryAlloca(sizeof(abi::Str), alignof(abi::Str)); }
+  llvm::Value* int64Slot() { return entryAlloca(8, 8); }
+
+  llvm::Value* call(const char* helper, llvm::Type* ret, std::vector<llvm::Type*> params,
+                    std::vector<llvm::Value*> args) {
+    llvm::FunctionCallee f = m_->getOrInsertFunction(helper, llvm::FunctionType::get(ret, params, false));
+    if (auto* decl = llvm::dyn_cast<llvm::Function>(f.getCallee())) decl->addFnAttr(llvm::Attribute::NoUnwind);
+    return b_.CreateCall(f, args);
+  }
+
+  const ast::Program& program_;
+  const sema::Model& model_;
+  llvm::LLVMContext& llctx_;
+  llvm::IRBuilder<> b_;
+  LoweredRuleSet out_;
+  llvm::Module* m_ = nullptr;
+  llvm::Type *i1_, *i8_, *i32_, *i64_, *i128_, *f64_;
+  llvm::PointerType* ptr_;
+  llvm::GlobalVariable* absent_ = nullptr;
+  std::map<std::string, llvm::Constant*> strings_;
+  FnState fn_;
+  const sema::RuleInfo* rule_ = nullptr;
+  uint32_t ruleIndex_ = sema::kNone;
+  std::string prefix_;
+  uint32_t filters_ = 0;
+  uint32_t scratch_ = 0;
+};
+
+}  // namespace
+
+LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
+                           const std::string& moduleName) {
+  return Lowerer(program, model, context, moduleName).run();
+}
+
+}  // namespace trig::lower

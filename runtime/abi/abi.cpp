@@ -1,0 +1,269 @@
+// The extern "C" helpers that JIT-compiled predicates call (see abi.h). Each helper that can
+// meet a C++ exception (allocation, a History implementation) catches it here, at the edge of
+// the JIT frames, and records it in the context for the caller of the compiled code to rethrow.
+#include "runtime/abi/abi.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <string_view>
+
+#include "compiler/interp/eval.h"
+#include "compiler/interp/ops.h"
+
+namespace trig::abi {
+namespace {
+
+__extension__ typedef __int128 Int128;  // __extension__: no -Wpedantic noise
+
+std::string_view view(const char* p, uint64_t n) { return n == 0 ? std::string_view{} : std::string_view(p, n); }
+
+void fail(Ctx* ctx) noexcept {
+  ctx->failed = 1;
+  auto* slot = static_cast<std::exception_ptr*>(ctx->error);
+  if (slot != nullptr && !*slot) *slot = std::current_exception();
+}
+
+const Value& fieldOrAbsent(const Event& ev, uint32_t slot) {
+  static const Value kAbsent;
+  return slot < ev.fields.size() ? ev.fields[slot] : kAbsent;
+}
+
+Value toValue(const Scalar& x) {
+  using K = Value::Kind;
+  switch (static_cast<K>(x.kind)) {
+    case K::String: return Value::str(std::string(view(x.p, x.n)));
+    case K::Int: return Value::integer(x.i);
+    case K::Float: return Value::flt(x.f);
+    case K::Money: return Value::money(Decimal{x.i});
+    case K::Bool: return Value::boolean(x.b != 0);
+    case K::Time: return Value::time(x.i);
+    case K::Duration: return Value::duration(x.i);
+    case K::List:
+    case K::Absent: break;
+  }
+  return Value::absent();
+}
+
+// A present non-string, non-list Value as a scalar; false otherwise.
+bool toScalar(const Value& v, Scalar* out) {
+  using K = Value::Kind;
+  out->kind = static_cast<uint8_t>(v.kind);
+  switch (v.kind) {
+    case K::Int:
+    case K::Time:
+    case K::Duration: out->i = v.i; return true;
+    case K::Money: out->i = v.m.units; return true;
+    case K::Float: out->f = v.f; return true;
+    case K::Bool: out->b = v.b; return true;
+    case K::String:
+    case K::List:
+    case K::Absent: break;
+  }
+  return false;
+}
+
+// Calls `f(event)` for each event of `type` in [from, to] that is not excluded by the firing
+// (see trig_abi_exists) and passes `filter`, until f returns false or a filter call failed.
+template <typename F>
+void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring, F&& f) {
+  if (ctx->history == nullptr || from > to) return;
+  ctx->history->forEach(type, from, to, [&](const Event& e) {
+    if (sinceFiring != 0 && e.time == ctx->firedAt && static_cast<int64_t>(e.seq) <= ctx->firedAfterSeq) return true;
+    if (filter != nullptr) {
+      bool match = filter(ctx, e.fields.data(), e.fields.size()) != 0;
+      if (ctx->failed) return false;
+      if (!match) return true;
+    }
+    return f(e);
+  });
+}
+
+}  // namespace
+
+const HelperSymbol* helperSymbols(size_t* count) {
+  static const HelperSymbol symbols[] = {
+      {"trig_abi_str_view", reinterpret_cast<void*>(&trig_abi_str_view)},
+      {"trig_abi_str_cmp", reinterpret_cast<void*>(&trig_abi_str_cmp)},
+      {"trig_abi_str_eq", reinterpret_cast<void*>(&trig_abi_str_eq)},
+      {"trig_abi_str_contains", reinterpret_cast<void*>(&trig_abi_str_contains)},
+      {"trig_abi_str_starts_with", reinterpret_cast<void*>(&trig_abi_str_starts_with)},
+      {"trig_abi_list_op", reinterpret_cast<void*>(&trig_abi_list_op)},
+      {"trig_abi_value_cmp", reinterpret_cast<void*>(&trig_abi_value_cmp)},
+      {"trig_abi_arith", reinterpret_cast<void*>(&trig_abi_arith)},
+      {"trig_abi_exists", reinterpret_cast<void*>(&trig_abi_exists)},
+      {"trig_abi_count", reinterpret_cast<void*>(&trig_abi_count)},
+      {"trig_abi_aggregate", reinterpret_cast<void*>(&trig_abi_aggregate)},
+      {"trig_abi_last", reinterpret_cast<void*>(&trig_abi_last)},
+  };
+  *count = sizeof(symbols) / sizeof(symbols[0]);
+  return symbols;
+}
+
+}  // namespace trig::abi
+
+using trig::Value;
+using trig::abi::AggOp;
+using trig::abi::Ctx;
+using trig::abi::FilterFn;
+using trig::abi::Scalar;
+using trig::abi::Str;
+
+extern "C" {
+
+void trig_abi_str_view(const Value* v, Str* out) {
+  if (v != nullptr && v->kind == Value::Kind::String) {
+    out->p = v->s.data();
+    out->n = v->s.size();
+  } else {
+    out->p = "";
+    out->n = 0;
+  }
+}
+
+int32_t trig_abi_str_cmp(const char* a, uint64_t an, const char* b, uint64_t bn) {
+  int c = trig::abi::view(a, an).compare(trig::abi::view(b, bn));
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+uint8_t trig_abi_str_eq(const char* a, uint64_t an, const char* b, uint64_t bn) {
+  return an == bn && (an == 0 || std::memcmp(a, b, an) == 0);
+}
+
+uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_t bn) {
+  return trig::abi::view(a, an).find(trig::abi::view(b, bn)) != std::string_view::npos;
+}
+
+uint8_t trig_abi_str_starts_with(const char* a, uint64_t an, const char* b, uint64_t bn) {
+  return trig::abi::view(a, an).starts_with(trig::abi::view(b, bn));
+}
+
+uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {
+  try {
+    Value item = trig::abi::toValue(*x);
+    auto o = static_cast<trig::ast::Op>(op);
+    return o == trig::ast::Op::In ? trig::interp::compare(o, item, *list) : trig::interp::compare(o, *list, item);
+  } catch (...) {
+    // Only allocation can fail here; no context to report to, and false is what absent gives.
+    return 0;
+  }
+}
+
+uint8_t trig_abi_value_cmp(uint32_t op, const Value* a, const Value* b) {
+  return trig::interp::compare(static_cast<trig::ast::Op>(op), *a, *b);
+}
+
+uint8_t trig_abi_arith(uint32_t op, const Scalar* a, const Scalar* b, uint32_t hint, Scalar* out) {
+  Value r = trig::interp::arithmetic(static_cast<trig::ast::Op>(op), trig::abi::toValue(*a), trig::abi::toValue(*b),
+                                     static_cast<trig::sema::TypeKind>(hint));
+  return trig::abi::toScalar(r, out);
+}
+
+uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring) {
+  try {
+    bool found = false;
+    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event&) {
+      found = true;
+      return false;
+    });
+    return found;
+  } catch (...) {
+    trig::abi::fail(ctx);
+    return 0;
+  }
+}
+
+int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring) {
+  try {
+    int64_t n = 0;
+    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event&) {
+      ++n;
+      return true;
+    });
+    return n;
+  } catch (...) {
+    trig::abi::fail(ctx);
+    return 0;
+  }
+}
+
+// The same computation as the interpreter's aggregate (compiler/interp/interp.cpp): exact sums
+// of int and money with an overflow bound, float sums, min/max by the language's ordering, and
+// avg as the sum divided by the count with the interpreter's choice of result type.
+uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring,
+                           uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
+  using K = Value::Kind;
+  using trig::abi::Int128;
+  try {
+    auto aggOp = static_cast<AggOp>(op);
+    int64_t n = 0;
+    K kind = K::Absent;
+    Int128 exact = 0;
+    double real = 0;
+    bool overflow = false;
+    Value best;
+    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event& x) {
+      const Value& v = trig::abi::fieldOrAbsent(x, slot);
+      if (v.isAbsent()) return true;
+      ++n;
+      kind = v.kind;
+      switch (aggOp) {
+        case AggOp::Sum:
+        case AggOp::Avg:
+          if (v.kind == K::Int) exact += v.i;
+          else if (v.kind == K::Money) exact += v.m.units;
+          else if (v.kind == K::Float) real += v.f;
+          if (exact > static_cast<Int128>(INT64_MAX) * 1024 || exact < static_cast<Int128>(INT64_MIN) * 1024)
+            overflow = true;
+          break;
+        case AggOp::Min:
+          if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Lt, v, best)) best = v;
+          break;
+        case AggOp::Max:
+          if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Gt, v, best)) best = v;
+          break;
+      }
+      return true;
+    });
+    if (ctx->failed || n == 0 || overflow) return 0;
+    if (aggOp == AggOp::Min || aggOp == AggOp::Max) return trig::abi::toScalar(best, out);
+    Value total;
+    if (kind == K::Float) total = Value::flt(real);
+    else if (exact > INT64_MAX || exact < INT64_MIN) return 0;
+    else if (kind == K::Money) total = Value::money(trig::Decimal{static_cast<int64_t>(exact)});
+    else total = Value::integer(static_cast<int64_t>(exact));
+    if (aggOp == AggOp::Sum) return trig::abi::toScalar(total, out);
+    auto h = static_cast<trig::sema::TypeKind>(hint);
+    if (h == trig::sema::TypeKind::Error || h == trig::sema::TypeKind::Int)
+      h = kind == K::Money ? trig::sema::TypeKind::Money : trig::sema::TypeKind::Float;
+    return trig::abi::toScalar(trig::interp::arithmetic(trig::ast::Op::Div, total, Value::integer(n), h), out);
+  } catch (...) {
+    trig::abi::fail(ctx);
+    return 0;
+  }
+}
+
+const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, FilterFn filter, uint32_t slot, uint32_t scratchIndex) {
+  Value& result = ctx->scratch[scratchIndex];
+  try {
+    result = Value{};
+    if (ctx->history == nullptr) return &result;
+    // The most recent E (matching its filter) at or before t, at any age.
+    ctx->history->forEachNewestFirst(type, INT64_MIN, to, [&](const trig::Event& e) {
+      if (filter != nullptr) {
+        bool match = filter(ctx, e.fields.data(), e.fields.size()) != 0;
+        if (ctx->failed) return false;
+        if (!match) return true;
+      }
+      result = trig::abi::fieldOrAbsent(e, slot);
+      return false;
+    });
+  } catch (...) {
+    trig::abi::fail(ctx);
+    result = Value{};
+  }
+  return &result;
+}
+
+}  // extern "C"

@@ -1,0 +1,147 @@
+#pragma once
+// The C ABI between JIT-compiled predicates (compiler/lower) and the C++ runtime.
+//
+// Generated code reads trig::Value records in place: an event's fields are a contiguous array of
+// Values (Event::fields.data()), one per sema slot, and the profile's traits likewise. A field is
+// present when its `kind` byte is not Absent; numeric payloads are read at the fixed offsets below.
+// Anything that needs C++ (strings, lists, the History) goes through the extern "C" helpers
+// declared here, which the JIT registers as absolute symbols. No C++ exception ever crosses a
+// JIT frame: every helper catches, records the exception in the context and returns a neutral
+// value; the caller of the compiled function rethrows it after the call returns.
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "compiler/interp/value.h"
+
+namespace trig {
+class History;
+}
+
+namespace trig::abi {
+
+static_assert(std::is_standard_layout_v<Value>, "generated code reads Value at fixed offsets");
+
+// Byte offsets of a Value's parts, as the generated code reads them.
+constexpr uint64_t kValueSize = sizeof(Value);
+constexpr uint64_t kValueKindOffset = offsetof(Value, kind);
+constexpr uint64_t kValueBoolOffset = offsetof(Value, b);
+constexpr uint64_t kValueIntOffset = offsetof(Value, i);  // Int, Time, Duration
+constexpr uint64_t kValueFloatOffset = offsetof(Value, f);
+constexpr uint64_t kValueMoneyOffset = offsetof(Value, m);  // Decimal::units
+static_assert(sizeof(Value::kind) == 1 && sizeof(Value::b) == 1);
+// Generated code treats a zero kind byte as absent (and reads a zeroed record as an absent Value).
+static_assert(static_cast<int>(Value::Kind::Absent) == 0);
+static_assert(sizeof(Decimal) == sizeof(int64_t));
+
+// Everything a compiled predicate sees. Built by the JIT Evaluator from an EvalEnv for each call.
+struct Ctx {
+  const Value* anchor;      // the anchor's fields by slot (may be null with anchorCount 0)
+  uint64_t anchorCount;
+  const Value* traits;      // the profile by trait slot
+  uint64_t traitCount;
+  int64_t now;              // evaluation time t
+  int64_t firedAt;          // step conditions: the firing time; INT64_MIN at rule level
+  int64_t firedAfterSeq;    // of the events stamped firedAt, those with seq > this came after
+  uint32_t anchorType;      // sema event index of the anchor (alternatives: `(A or B)`)
+  uint32_t failed;          // set by a helper that caught an exception
+  const History* history;   // opaque to generated code
+  Value* scratch;           // one Value per `last(E).f` of the rule set (helpers write there)
+  void* error;              // std::exception_ptr*: the first exception a helper caught
+};
+
+// Offsets of the Ctx members the generated code loads.
+constexpr uint64_t kCtxAnchor = offsetof(Ctx, anchor);
+constexpr uint64_t kCtxAnchorCount = offsetof(Ctx, anchorCount);
+constexpr uint64_t kCtxTraits = offsetof(Ctx, traits);
+constexpr uint64_t kCtxTraitCount = offsetof(Ctx, traitCount);
+constexpr uint64_t kCtxNow = offsetof(Ctx, now);
+constexpr uint64_t kCtxFiredAt = offsetof(Ctx, firedAt);
+constexpr uint64_t kCtxFiredAfterSeq = offsetof(Ctx, firedAfterSeq);
+constexpr uint64_t kCtxAnchorType = offsetof(Ctx, anchorType);
+
+// A scalar passed to or returned from a helper. `kind` is a Value::Kind.
+struct Scalar {
+  uint8_t kind;
+  uint8_t b;
+  int64_t i;          // Int, Time, Duration, Money (units)
+  double f;           // Float
+  const char* p;      // String bytes
+  uint64_t n;         // String length
+};
+constexpr uint64_t kScalarKind = offsetof(Scalar, kind);
+constexpr uint64_t kScalarBool = offsetof(Scalar, b);
+constexpr uint64_t kScalarInt = offsetof(Scalar, i);
+constexpr uint64_t kScalarFloat = offsetof(Scalar, f);
+constexpr uint64_t kScalarPtr = offsetof(Scalar, p);
+constexpr uint64_t kScalarLen = offsetof(Scalar, n);
+
+// A string as generated code holds it: bytes and length (not NUL-terminated).
+struct Str {
+  const char* p;
+  uint64_t n;
+};
+constexpr uint64_t kStrPtr = offsetof(Str, p);
+constexpr uint64_t kStrLen = offsetof(Str, n);
+
+// A compiled `E(filter)`: whether the event whose fields are `subject` matches.
+using FilterFn = uint8_t (*)(Ctx* ctx, const Value* subject, uint64_t count);
+// A compiled condition.
+using PredicateFn = uint8_t (*)(Ctx* ctx);
+// A compiled expression value (`with` bindings, template variables): returns 0 when absent,
+// else fills `out` (scalars) or points `*outValue` at a Value to copy (fields, lists).
+using ValueFn = uint8_t (*)(Ctx* ctx, Scalar* out, const Value** outValue);
+
+// The aggregate functions of `trig_abi_aggregate` (AggFn without Count).
+enum class AggOp : uint32_t { Sum = 1, Min = 2, Max = 3, Avg = 4 };
+
+// The helpers and their addresses, for the JIT to register. Names are the C symbol names.
+struct HelperSymbol {
+  const char* name;
+  void* address;
+};
+// Every helper below, in declaration order.
+const HelperSymbol* helperSymbols(size_t* count);
+
+}  // namespace trig::abi
+
+extern "C" {
+// ---- strings ----
+// The bytes of a String Value (any other kind gives an empty string).
+void trig_abi_str_view(const trig::Value* v, trig::abi::Str* out);
+// Byte-wise three-way comparison (std::string order): <0, 0, >0.
+int32_t trig_abi_str_cmp(const char* a, uint64_t an, const char* b, uint64_t bn);
+uint8_t trig_abi_str_eq(const char* a, uint64_t an, const char* b, uint64_t bn);
+uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_t bn);
+uint8_t trig_abi_str_starts_with(const char* a, uint64_t an, const char* b, uint64_t bn);
+
+// ---- operators the generated code does not inline (interp/ops.h defines their meaning) ----
+// `x in list` (op In) or `list contains x` (op Contains) for a List Value and a present scalar.
+uint8_t trig_abi_list_op(uint32_t op, const trig::Value* list, const trig::abi::Scalar* x);
+// `a op b` for two Values (lists); false when either is absent.
+uint8_t trig_abi_value_cmp(uint32_t op, const trig::Value* a, const trig::Value* b);
+// `a op b` (+ - * /) of two present scalars with sema's type `hint` for the whole expression
+// (money products and quotients, int quotients as money). Returns 0 when the result is absent.
+uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi::Scalar* b, uint32_t hint,
+                       trig::abi::Scalar* out);
+
+// ---- history ----
+// `sinceFiring`: skip the events stamped ctx->firedAt with seq <= ctx->firedAfterSeq (they did
+// not happen after the firing).
+// Whether some event of `type` stamped in [from, to] matches `filter` (null: every event).
+uint8_t trig_abi_exists(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
+                        trig::abi::FilterFn filter, uint32_t sinceFiring);
+// How many such events there are.
+int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
+                       trig::abi::FilterFn filter, uint32_t sinceFiring);
+// sum/min/max/avg (abi::AggOp) of field `slot` over such events; events whose field is absent
+// are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
+// (over nothing, overflow), else fills `out` (its kind says which payload).
+uint8_t trig_abi_aggregate(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
+                           trig::abi::FilterFn filter, uint32_t sinceFiring, uint32_t slot, uint32_t op,
+                           uint32_t hint, trig::abi::Scalar* out);
+// Field `slot` of the most recent matching event stamped at or before `to`, copied into
+// ctx->scratch[scratchIndex]; that Value is Absent when there is no such event.
+const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to,
+                                 trig::abi::FilterFn filter, uint32_t slot, uint32_t scratchIndex);
+}

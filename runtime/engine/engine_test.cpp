@@ -1,0 +1,285 @@
+// The engine, driven with events built in memory: what the conformance cases cannot see
+// (record order and fields, message ids, safety nets, stats, many timers).
+#include "runtime/engine/engine.h"
+
+#include <doctest/doctest.h>
+
+#include "compiler/interp/interp.h"
+#include "compiler/interp/test_fixture.h"
+
+namespace trig::engine {
+namespace {
+
+using testing::at;
+using testing::CheckedProgram;
+
+struct Run {
+  CheckedProgram p;
+  interp::Interpreter interp{p.model};
+  std::vector<Record> records;
+  std::vector<std::string> warnings;
+  std::unique_ptr<Engine> engine;
+  uint64_t seq = 0;
+
+  explicit Run(const std::string& rules, bool allowErrors = false) : p(rules, allowErrors) {
+    EngineOptions o;
+    o.explain = true;
+    o.sink = [this](const Record& r) { records.push_back(r); };
+    o.warn = [this](const std::string& w) { warnings.push_back(w); };
+    engine = std::make_unique<Engine>(p.model, interp, o);
+  }
+  void identify(const std::string& customer, TimeMs t, std::vector<std::pair<std::string, Value>> traits) {
+    Event e;
+    e.kind = Event::Kind::Identify;
+    e.customer = customer;
+    e.time = t;
+    e.seq = seq++;
+    e.traits = std::move(traits);
+    engine->process(e);
+  }
+  void email(const std::string& customer, TimeMs t = 0) {
+    identify(customer, t, {{"email", Value::str(customer + "@example.com")}});
+  }
+  void track(const std::string& customer, const std::string& name, TimeMs t,
+             std::initializer_list<std::pair<const char*, Value>> fields = {}) {
+    Event e = p.event(name, t, fields, seq++, customer);
+    engine->process(e);
+  }
+  std::string summary() {
+    engine->finish();
+    std::string out;
+    for (const auto& r : records) {
+      if (r.decision == Decision::Dropped) continue;
+      out += fmt::format("{} {} {} {} {}", formatTimestamp(r.time).substr(11, 5), r.customer,
+                         p.model.rules[r.rule].name, r.step, r.templateName);
+      if (!r.variant.empty()) out += "/" + r.variant;
+      out += r.decision == Decision::Send ? " sent" : r.decision == Decision::Deferred ? " deferred" : std::string(" ") + reasonName(r.reason);
+      out += "\n";
+    }
+    return out;
+  }
+};
+
+const TimeMs T0 = at("2026-03-02T10:00:00Z");
+
+}  // namespace
+
+TEST_CASE("records come out by time, customer id bytes, rule declaration order, step") {
+  Run run(R"(
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+trigger second_declared_first_named: when page_view priority 1 send a then send b
+trigger zz_first: when page_view send b
+)");
+  for (const char* c : {"b", "a", "B"}) run.email(c);
+  for (const char* c : {"b", "a", "B"}) run.track(c, "page_view", T0, {{"url", Value::str("/")}});
+  CHECK(run.summary() ==
+        "10:00 B second_declared_first_named 1 a sent\n"
+        "10:00 B second_declared_first_named 2 b sent\n"
+        "10:00 B zz_first 1 b outranked\n"
+        "10:00 a second_declared_first_named 1 a sent\n"
+        "10:00 a second_declared_first_named 2 b sent\n"
+        "10:00 a zz_first 1 b outranked\n"
+        "10:00 b second_declared_first_named 1 a sent\n"
+        "10:00 b second_declared_first_named 2 b sent\n"
+        "10:00 b zz_first 1 b outranked\n");
+}
+
+TEST_CASE("message ids depend on rule, customer, step and firing time only") {
+  CHECK(messageId("r", "c1", 1, 5) == messageId("r", "c1", 1, 5));
+  CHECK(messageId("r", "c1", 1, 5) != messageId("r", "c1", 2, 5));
+  CHECK(messageId("r", "c1", 1, 5) != messageId("r", "c2", 1, 5));
+  CHECK(messageId("r", "c1", 1, 5) != messageId("r", "c1", 1, 6));
+  CHECK(messageId("r", "c1", 1, 5) != messageId("q", "c1", 1, 5));
+  // A replay prints the same ids, and a deferred send keeps its id.
+  std::vector<std::string> ids[2];
+  for (auto& out : ids) {
+    Run run(R"(
+settings { quiet_hours 22:00-08:00 }
+template a { subject "A" body "." }
+trigger late: when page_view send a then after 1h send a
+)");
+    run.email("c1");
+    run.track("c1", "page_view", at("2026-03-02T21:30:00Z"), {{"url", Value::str("/")}});
+    run.engine->finish();
+    for (const auto& r : run.records) out.push_back(r.messageId);
+  }
+  CHECK(ids[0] == ids[1]);
+  REQUIRE(ids[0].size() == 3);  // sent, deferred, sent after the deferral
+  CHECK(ids[0][1] == ids[0][2]);
+  CHECK(ids[0][0] != ids[0][1]);
+}
+
+TEST_CASE("quiet hours: a deferral is a record with `until`, and the send goes out then") {
+  Run run(R"(
+settings { quiet_hours 22:00-08:00 }
+template a { subject "A" body "." }
+trigger hi: when page_view send a
+)");
+  run.identify("c1", 0, {{"email", Value::str("x@example.com")}, {"timezone", Value::str("Nowhere/Special")}});
+  run.identify("c2", 0, {{"email", Value::str("y@example.com")}, {"timezone", Value::str("Nowhere/Special")}});
+  run.track("c1", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
+  run.track("c2", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
+  run.engine->finish();
+  REQUIRE(run.records.size() == 4);
+  CHECK(run.records[0].decision == Decision::Deferred);
+  CHECK(run.records[0].until == at("2026-03-03T08:00:00Z"));
+  CHECK(run.records[2].decision == Decision::Send);
+  CHECK(run.records[2].time == at("2026-03-03T08:00:00Z"));
+  // An unknown zone is UTC, reported once per name.
+  CHECK(run.warnings.size() == 1);
+  CHECK(run.warnings[0].find("Nowhere/Special") != std::string::npos);
+}
+
+TEST_CASE("a template variable without a value is suppressed as missing_data, never sent with a hole") {
+  // `check` refuses this rule set; the runtime's suppression is the safety net.
+  Run run(R"(
+template a { subject "About {{ product_name }}" body "." }
+trigger r: when cart_add send a
+)", true);
+  run.email("c1");
+  run.track("c1", "cart_add", T0, {{"product_id", Value::str("p")}});
+  run.track("c1", "cart_add", T0 + kHour, {{"product_id", Value::str("p")}, {"product_name", Value::str("Lamp")}});
+  CHECK(run.summary() == "10:00 c1 r 1 a missing_data\n11:00 c1 r 1 a sent\n");
+  CHECK(run.records[1].subject == "About Lamp");
+  CHECK(run.records[0].detail.find("product_name") != std::string::npos);
+}
+
+TEST_CASE("steps count every step reached, a split's variant continuing the count") {
+  Run run(R"(
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+template c { subject "C" body "." }
+trigger flow:
+  when page_view
+  send a
+  then split s { 50% x: after 1h send b  50% y: after 2h send b }
+  then after 1h unless purchased send c
+)");
+  run.email("c1");
+  run.track("c1", "page_view", T0, {{"url", Value::str("/")}});
+  std::string s = run.summary();
+  // Either variant: step 2 is the variant's send, step 3 the last one.
+  bool x = s == "10:00 c1 flow 1 a sent\n11:00 c1 flow 2 b/x sent\n12:00 c1 flow 3 c/x sent\n";
+  bool y = s == "10:00 c1 flow 1 a sent\n12:00 c1 flow 2 b/y sent\n13:00 c1 flow 3 c/y sent\n";
+  CHECK_MESSAGE((x || y), s);
+}
+
+TEST_CASE("a new firing restarts a flow whose send waits in an open arbitration window") {
+  Run run(R"(
+settings { arbitration 1h }
+template a { subject "A" body "." }
+trigger r: when page_view send a
+)");
+  run.email("c1");
+  run.track("c1", "page_view", T0, {{"url", Value::str("/")}});
+  run.track("c1", "page_view", T0 + 10 * kMinute, {{"url", Value::str("/")}});
+  // The first send is withdrawn at the new firing; the second waits for the window opened at 10:00.
+  CHECK(run.summary() == "10:10 c1 r 1 a restarted\n11:00 c1 r 1 a sent\n");
+}
+
+TEST_CASE("sends deferred by quiet hours become due again together and compete") {
+  Run run(R"(
+settings { quiet_hours 22:00-08:00 }
+template low_t { subject "L" body "." }
+template high_t { subject "H" body "." }
+trigger low: when page_view priority 1 send low_t
+trigger high: when cart_add priority 2 send high_t
+)");
+  run.email("c1");
+  run.track("c1", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
+  run.track("c1", "cart_add", at("2026-03-03T07:00:00Z"), {{"product_id", Value::str("p")}});
+  CHECK(run.summary() == "23:00 c1 low 1 low_t deferred\n07:00 c1 high 1 high_t deferred\n"
+                         "08:00 c1 low 1 low_t outranked\n08:00 c1 high 1 high_t sent\n");
+}
+
+TEST_CASE("preemption cancels a lower-priority send deferred by quiet hours") {
+  Run run(R"(
+settings { quiet_hours 22:00-08:00 }
+template low_t { subject "L" body "." }
+template high_t { subject "H" body "." }
+trigger low: when page_view priority 1 send low_t
+trigger high: when cart_add priority 2 send high_t
+)");
+  run.email("c1");
+  run.track("c1", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
+  // The customer moves to Tokyo, where 02:00Z is 11:00: the high-priority send goes out at once
+  // and cancels the deferred one.
+  run.identify("c1", at("2026-03-03T01:00:00Z"), {{"timezone", Value::str("Asia/Tokyo")}});
+  run.track("c1", "cart_add", at("2026-03-03T02:00:00Z"), {{"product_id", Value::str("p")}});
+  CHECK(run.summary() == "23:00 c1 low 1 low_t deferred\n02:00 c1 low 1 low_t preempted\n02:00 c1 high 1 high_t sent\n");
+}
+
+TEST_CASE("goal conversions are attributed to the send and its variant") {
+  Run run(R"(
+template a { subject "A" body "." }
+trigger r:
+  when page_view
+  goal purchased within 1d
+  split s { 50% x: send a  50% y: send a }
+)");
+  for (const char* c : {"c1", "c2", "c3", "c4"}) {
+    run.email(c);
+    run.track(c, "page_view", T0, {{"url", Value::str("/")}});
+  }
+  run.track("c1", "purchased", T0 + kHour, {{"order_id", Value::str("o")}});
+  run.track("c1", "purchased", T0 + 2 * kHour, {{"order_id", Value::str("o2")}});  // counted once
+  run.track("c2", "purchased", T0 + 2 * kDay, {{"order_id", Value::str("o")}});    // too late
+  run.engine->finish();
+  const auto& st = run.engine->stats().rules.at(0);
+  CHECK(st.sends == 4);
+  CHECK(st.conversions == 1);
+  uint64_t variantConversions = 0, variantSends = 0;
+  for (const auto& [name, v] : st.variants) {
+    CHECK((name == "x" || name == "y"));
+    variantConversions += v.conversions;
+    variantSends += v.sends;
+  }
+  CHECK(variantConversions == 1);
+  CHECK(variantSends == 4);
+}
+
+TEST_CASE("a hundred thousand pending idle evaluations all fire, in time order") {
+  Run run(R"(
+template a { subject "A" body "." }
+trigger r: when cart_add and idle 1h send a
+)");
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    std::string c = "c" + std::to_string(i);
+    run.email(c, T0);
+    run.track(c, "cart_add", T0 + i * 10, {{"product_id", Value::str("p")}});
+  }
+  CHECK(run.engine->pendingTimers() == static_cast<size_t>(n));
+  run.engine->finish();
+  CHECK(run.engine->pendingTimers() == 0);
+  REQUIRE(run.records.size() == static_cast<size_t>(n));
+  bool ordered = true;
+  for (size_t i = 1; i < run.records.size(); ++i) ordered = ordered && run.records[i - 1].time <= run.records[i].time;
+  CHECK(ordered);
+  CHECK(run.records.back().time == T0 + (n - 1) * 10 + kHour);
+}
+
+TEST_CASE("events that are not declared count as activity; identify and passive events do not") {
+  Run run(R"(
+template a { subject "A" body "." }
+trigger r: when cart_add and idle 1h send a
+)");
+  for (const char* c : {"c1", "c2", "c3"}) {
+    run.email(c);
+    run.track(c, "cart_add", T0, {{"product_id", Value::str("p")}});
+  }
+  Event other;
+  other.kind = Event::Kind::Undeclared;
+  other.name = "video_play";
+  other.customer = "c1";
+  other.time = T0 + kMinute;
+  other.seq = 1000;
+  run.engine->process(other);
+  run.identify("c2", T0 + kMinute, {{"first_name", Value::str("Bo")}});
+  run.track("c3", "email_open", T0 + kMinute, {{"message_id", Value::str("m")}});
+  CHECK(run.summary() == "11:00 c2 r 1 a sent\n11:00 c3 r 1 a sent\n");
+  CHECK(run.engine->stats().undeclared == 1);
+}
+
+}  // namespace trig::engine

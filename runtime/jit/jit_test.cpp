@@ -1,0 +1,262 @@
+// The JIT end to end: .trig text -> native predicates, run over hand-built events and histories,
+// checked against the expected answer and against the reference interpreter.
+#include "runtime/jit/jit.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "compiler/interp/interp.h"
+#include "runtime/jit/jit_evaluator.h"
+#include "runtime/jit/jit_test_support.h"
+
+using namespace trig;
+using namespace trig::jit::testing;
+
+namespace {
+
+jit::JitOptions noCache() {
+  jit::JitOptions o;
+  o.useCache = false;
+  return o;
+}
+
+// Both evaluators on one environment; they must agree, and the JIT must not have fallen back.
+struct Both {
+  const Compilation& c;
+  jit::JitEvaluator jit;
+  interp::Interpreter interp;
+  explicit Both(const Compilation& comp, jit::JitOptions o = noCache())
+      : c(comp), jit(comp.program, comp.model, o, nullptr), interp(comp.model) {}
+
+  bool test(const ast::Expr& e, const EvalEnv& env) {
+    REQUIRE(jit.compiled(e));
+    bool a = jit.test(e, env);
+    bool b = interp.test(e, env);
+    CHECK(a == b);
+    return a;
+  }
+};
+
+const char* kRules = R"(
+event visit { page: string, score?: int, ratio?: float, spend?: money, vip?: bool, tags?: [string], at?: time, stay?: duration }
+
+trigger numbers: when visit and score > 3 and spend >= 49.99 and ratio < 0.5 send t
+trigger strings: when visit and page starts_with "/shop" and page contains "shoe" and page != "/shop/x" send t
+trigger lists: when visit and page in ["/a", "/b"] and "red" in tags send t
+trigger absent: when visit and not (score > 3) and not exists(spend) send t
+trigger bools: when visit and vip and customer.subscribed send t
+trigger arith: when visit and spend * 2 > 100 and score / 0 == 1 send t
+trigger times: when visit and at + 1h > 2026-01-01T10:00:00Z and stay >= 30m send t
+trigger history: when visit and count(cart_add) within 7d >= 2 unless purchased within 1d send t
+trigger seen: when cart_add and count(cart_add(same product_id)) within 7d >= 2 and sum(cart_add.price) within 7d > 10 and last(product_view).category == "lamps" send t
+
+template t { subject "s" body "b" }
+)";
+
+}  // namespace
+
+TEST_CASE("JIT: comparisons on every type agree with the interpreter") {
+  auto c = compileText(kRules);
+  Both both(*c);
+  auto visit = [&](std::vector<std::pair<std::string, Value>> f) { return event(*c, "visit", 1000, std::move(f)); };
+  auto cond = [&](const char* r, size_t i) -> const ast::Expr& { return *rule(*c, r).conditions.at(i); };
+  std::vector<Value> traits(c->model.traits.size());
+  traits[c->model.traitIndex("subscribed")] = Value::boolean(true);
+
+  Event full = visit({{"page", Value::str("/shop/shoes")},
+                      {"score", Value::integer(4)},
+                      {"ratio", Value::flt(0.25)},
+                      {"spend", Value::money(Decimal{49'990'000})},
+                      {"vip", Value::boolean(true)},
+                      {"at", Value::time(1767261600000 - 30 * kMinute)},
+                      {"stay", Value::duration(30 * kMinute)}});
+  EvalEnv env;
+  env.anchor = &full;
+  env.traits = &traits;
+  env.now = 1000;
+
+  SUBCASE("numbers: money is exact at 49.99") {
+    CHECK(both.test(cond("numbers", 0), env));
+    CHECK(both.test(cond("numbers", 1), env));
+    CHECK(both.test(cond("numbers", 2), env));
+    full.fields[c->model.findEvent("visit")->fieldIndex("spend")] = Value::money(Decimal{49'989'999});
+    CHECK_FALSE(both.test(cond("numbers", 1), env));
+  }
+  SUBCASE("strings") {
+    CHECK(both.test(cond("strings", 0), env));
+    CHECK(both.test(cond("strings", 1), env));
+    CHECK(both.test(cond("strings", 2), env));
+    full.fields[0] = Value::str("/shop/x");
+    CHECK_FALSE(both.test(cond("strings", 1), env));
+    CHECK_FALSE(both.test(cond("strings", 2), env));
+  }
+  SUBCASE("in-lists, literal and field") {
+    CHECK_FALSE(both.test(cond("lists", 0), env));
+    full.fields[0] = Value::str("/b");
+    CHECK(both.test(cond("lists", 0), env));
+    CHECK_FALSE(both.test(cond("lists", 1), env));  // tags absent
+    Value tags;
+    tags.kind = Value::Kind::List;
+    tags.list = {Value::str("blue"), Value::str("red")};
+    full.fields[c->model.findEvent("visit")->fieldIndex("tags")] = tags;
+    CHECK(both.test(cond("lists", 1), env));
+  }
+  SUBCASE("absent: a comparison with an absent side is false, its negation true") {
+    Event bare = visit({{"page", Value::str("/")}});
+    env.anchor = &bare;
+    CHECK(both.test(cond("absent", 0), env));
+    CHECK(both.test(cond("absent", 1), env));
+    env.anchor = &full;
+    CHECK_FALSE(both.test(cond("absent", 0), env));
+    CHECK_FALSE(both.test(cond("absent", 1), env));
+  }
+  SUBCASE("bool fields and traits") {
+    CHECK(both.test(cond("bools", 0), env));
+    CHECK(both.test(cond("bools", 1), env));
+    traits[c->model.traitIndex("subscribed")] = Value{};
+    CHECK_FALSE(both.test(cond("bools", 1), env));
+  }
+  SUBCASE("arithmetic: money products, division by zero is absent") {
+    CHECK_FALSE(both.test(cond("arith", 0), env));  // 99.98 > 100
+    full.fields[c->model.findEvent("visit")->fieldIndex("spend")] = Value::money(Decimal{50'000'001});
+    CHECK(both.test(cond("arith", 0), env));
+    CHECK_FALSE(both.test(cond("arith", 1), env));
+  }
+  SUBCASE("time and duration") {
+    CHECK(both.test(cond("times", 0), env));
+    CHECK(both.test(cond("times", 1), env));
+  }
+}
+
+TEST_CASE("JIT: history terms, same, aggregates and last agree with the interpreter") {
+  auto c = compileText(kRules);
+  Both both(*c);
+  VectorHistory h;
+  auto add = [&](const char* name, TimeMs t, std::vector<std::pair<std::string, Value>> f) {
+    h.events.push_back(event(*c, name, t, std::move(f), h.events.size() + 1));
+  };
+  add("product_view", 10 * kDay, {{"product_id", Value::str("p1")}, {"category", Value::str("lamps")}});
+  add("cart_add", 10 * kDay, {{"product_id", Value::str("p1")}, {"price", Value::money(Decimal{6'000'000})}});
+  add("cart_add", 11 * kDay, {{"product_id", Value::str("p2")}, {"price", Value::money(Decimal{5'000'000})}});
+  add("cart_add", 12 * kDay, {{"product_id", Value::str("p1")}});
+  const Event& anchor = h.events.back();
+  EvalEnv env;
+  env.anchor = &anchor;
+  env.history = &h;
+  env.now = 12 * kDay;
+  const auto& seen = rule(*c, "seen");
+  CHECK(both.test(*seen.conditions.at(0), env));   // two p1 adds
+  CHECK(both.test(*seen.conditions.at(1), env));   // 6 + 5 > 10 (the absent price is skipped)
+  CHECK(both.test(*seen.conditions.at(2), env));   // last product_view was lamps
+  env.now = 18 * kDay;                             // the first add falls out of the window
+  CHECK_FALSE(both.test(*seen.conditions.at(0), env));
+  CHECK_FALSE(both.test(*seen.conditions.at(1), env));
+  add("product_view", 18 * kDay, {{"product_id", Value::str("p1")}});
+  CHECK_FALSE(both.test(*seen.conditions.at(2), env));  // the newest view has no category
+
+  const auto& hist = rule(*c, "history");
+  CHECK_FALSE(both.test(*hist.unless.at(0), env));
+  add("purchased", 18 * kDay - kHour, {{"order_id", Value::str("o1")}});
+  CHECK(both.test(*hist.unless.at(0), env));
+}
+
+TEST_CASE("JIT: stable symbol names, one per condition, filter and binding") {
+  auto c = compileText(R"(
+trigger cart_abandon "Cart abandonment":
+  when cart_add and idle 15m
+  unless purchased within 30d
+  priority 2
+  send cart_reminder
+  then after 24h unless purchased send cart_followup
+    with last_viewed_category = last(product_view).category
+
+trigger browse_abandon:
+  when product_view as v and count(product_view(same product_id)) within 7d >= 3
+  unless cart_add(same product_id) within 7d
+  unless purchased(product_id == v.product_id) within 30d
+  send browse_reminder
+
+template cart_reminder { subject "s" body "b" }
+template cart_followup { subject "s" body "{{ last_viewed_category | default "x" }}" }
+template browse_reminder { subject "s" body "b" }
+)");
+  auto code = jit::compileRuleSet(c->program, c->model, noCache());
+  for (const char* sym : {"trig.rule.cart_abandon.unless.0", "trig.rule.cart_abandon.step.2.unless.0",
+                          "trig.rule.cart_abandon.step.2.with.last_viewed_category", "trig.rule.browse_abandon.when.0",
+                          "trig.rule.browse_abandon.unless.0", "trig.rule.browse_abandon.unless.1"}) {
+    CAPTURE(sym);
+    CHECK(code->address(sym) != nullptr);
+  }
+  CHECK(code->fallbacks().empty());
+  CHECK(code->scratchSlots() == 1);
+}
+
+TEST_CASE("JIT: a History that throws: the exception crosses no JIT frame and reaches the caller") {
+  auto c = compileText(kRules);
+  jit::JitEvaluator jit(c->program, c->model, noCache(), nullptr);
+  struct Throwing final : History {
+    void forEach(uint32_t, TimeMs, TimeMs, const std::function<bool(const Event&)>&) const override {
+      throw std::runtime_error("store unavailable");
+    }
+  } h;
+  Event anchor = event(*c, "cart_add", 0, {{"product_id", Value::str("p")}});
+  EvalEnv env;
+  env.anchor = &anchor;
+  env.history = &h;
+  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(0), env), "store unavailable", std::runtime_error);
+  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(2), env), "store unavailable", std::runtime_error);
+}
+
+TEST_CASE("JIT: the object cache makes an unchanged rule set load without compiling") {
+  auto c = compileText(kRules);
+  TempDir dir;
+  jit::JitOptions o;
+  o.cacheDir = dir.path.string();
+  auto first = jit::compileRuleSet(c->program, c->model, o);
+  CHECK_FALSE(first->stats().cacheHit);
+  CHECK(first->stats().cacheError.empty());
+  CHECK(std::filesystem::exists(first->stats().cachePath));
+  auto second = jit::compileRuleSet(c->program, c->model, o);
+  CHECK(second->stats().cacheHit);
+  CHECK(second->stats().cacheKey == first->stats().cacheKey);
+  CHECK(second->stats().codegenMs == 0);
+  // Other options are another key.
+  o.optLevel = 0;
+  auto third = jit::compileRuleSet(c->program, c->model, o);
+  CHECK_FALSE(third->stats().cacheHit);
+  CHECK(third->stats().cacheKey != first->stats().cacheKey);
+
+  // Both copies run (each in its own JITDylib), and the cached one still answers correctly.
+  Both cached(*c, [&] {
+    jit::JitOptions again;
+    again.cacheDir = dir.path.string();
+    return again;
+  }());
+  CHECK(cached.jit.code().stats().cacheHit);
+  Event e = event(*c, "visit", 0, {{"page", Value::str("/b")}});
+  EvalEnv env;
+  env.anchor = &e;
+  CHECK(cached.test(*rule(*c, "lists").conditions.at(0), env));
+
+  // A corrupt entry is a miss, not a crash, and is replaced.
+  std::ofstream(first->stats().cachePath, std::ios::trunc) << "not an object file";
+  jit::JitOptions again;
+  again.cacheDir = dir.path.string();
+  auto fourth = jit::compileRuleSet(c->program, c->model, again);
+  CHECK_FALSE(fourth->stats().cacheHit);
+  auto fifth = jit::compileRuleSet(c->program, c->model, again);
+  CHECK(fifth->stats().cacheHit);
+}
+
+TEST_CASE("JIT: rule sets unload and reload in one process") {
+  auto c = compileText(kRules);
+  for (int i = 0; i < 3; ++i) {
+    Both both(*c);
+    Event e = event(*c, "visit", 0, {{"page", Value::str("/a")}});
+    EvalEnv env;
+    env.anchor = &e;
+    CHECK(both.test(*rule(*c, "lists").conditions.at(0), env));
+  }
+}
