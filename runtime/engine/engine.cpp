@@ -78,6 +78,13 @@ Event anchorCopy(const Event& e) {
   return a;
 }
 
+// t + d, saturating: a due time past the end of representable time never wraps into the past.
+TimeMs later(TimeMs t, DurationMs d) {
+  TimeMs out;
+  if (__builtin_add_overflow(t, d, &out)) return d > 0 ? INT64_MAX - 1 : INT64_MIN;
+  return std::min<TimeMs>(out, INT64_MAX - 1);
+}
+
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
   uint64_t id = 0;
@@ -497,10 +504,10 @@ struct Engine::Impl {
     Customer::Idle p;
     p.rule = ri;
     p.anchor = anchorCopy(e);
-    p.timer = timers.schedule(e.time + *rule.idle, Timer{Timer::Kind::Idle, &c, ri});
+    p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
     trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc,
           fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})",
-                      anchorName(e), formatTimestamp(e.time + *rule.idle),
+                      anchorName(e), formatTimestamp(later(e.time, *rule.idle)),
                       formatDuration(*rule.idle)));
     c.idle.push_back(std::move(p));
   }
@@ -631,14 +638,16 @@ struct Engine::Impl {
       const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
       if (s.after) {
         f.state = Flow::State::WaitingStep;
-        f.timer = timers.schedule(base + s.after->ms, Timer{Timer::Kind::Step, f.customer, f.rule});
+        f.timer =
+            timers.schedule(later(base, s.after->ms), Timer{Timer::Kind::Step, f.customer, f.rule});
         if (tracing(f.customer->id)) {
           auto [tmpl, variant] =
               describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
-          trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc,
-                fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
-                            tmpl.empty() ? "split" : "send " + tmpl,
-                            formatTimestamp(base + s.after->ms), formatDuration(s.after->ms)));
+          trace(
+              TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc,
+              fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
+                          tmpl.empty() ? "split" : "send " + tmpl,
+                          formatTimestamp(later(base, s.after->ms)), formatDuration(s.after->ms)));
         }
         return;
       }
@@ -884,7 +893,7 @@ struct Engine::Impl {
     if (!c.window) {
       c.window.emplace();
       c.window->opened = now;
-      c.window->closes = now + model.settings.arbitration;
+      c.window->closes = later(now, model.settings.arbitration);
       c.window->timer = decisions.schedule(c.window->closes, &c);
     }
     if (model.settings.arbitration > 0)
