@@ -18,7 +18,7 @@ inline constexpr const char* kDefaultEngine = "jit";
 // condition to native code (falling back to the reference interpreter, with `note` saying why,
 // if code generation fails), "interp" is the reference interpreter. Returns null, with `error`
 // set, for an unknown name.
-std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
-                                         std::string& error);
+std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
+                                         std::string& note, std::string& error);
 
 }  // namespace trig::engine
