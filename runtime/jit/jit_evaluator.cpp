@@ -47,7 +47,7 @@ JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options, std:
   }
   absentRow_.resize(std::max<size_t>(longest, 1));
 
-  if (!options.tiered) {
+  if (!options.tiered || c.model.rules.size() < options.tierFromRules) {
     install(compileRuleSet(c, options));
     return;
   }
