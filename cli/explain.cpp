@@ -55,6 +55,7 @@ int runExplain(const ExplainOptions& o) {
     std::cerr << "trig explain: " << error << "\n";
     return kExitUsage;
   }
+  if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
   const auto& model = c->model;
   std::vector<RuleStory> stories(model.rules.size());
   uint64_t entries = 0;
@@ -157,8 +158,7 @@ void addExplainCommand(CLI::App& app, Action& action) {
   cmd->add_option("--customer", o->customer, "The customer id (userId)")->required();
   cmd->add_option("--until", o->until, "Stop the clock at this RFC 3339 time");
   cmd->add_option("--engine", o->engine,
-                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
-                  "the reference interpreter)")
+                  "Condition evaluator: jit (native code, the default) or interp (the reference interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->callback([o, &action] { action = [o] { return runExplain(*o); }; });
 }

@@ -39,7 +39,7 @@ int runRun(const RunOptions& o) {
     std::cerr << "trig run: " << error << "\n";
     return kExitUsage;
   }
-  if (o.explain && !note.empty()) std::cerr << "trig: note: " << note << "\n";
+  if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
 
   std::string line;
   engine::EngineOptions eo;
@@ -82,8 +82,7 @@ void addRunCommand(CLI::App& app, Action& action) {
   cmd->add_flag("--explain", o->explain, "Also print suppressed and deferred sends and dropped duplicates, with reasons");
   cmd->add_option("--until", o->until, "Stop the clock at this RFC 3339 time instead of running every timer");
   cmd->add_option("--engine", o->engine,
-                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
-                  "the reference interpreter)")
+                  "Condition evaluator: jit (native code, the default) or interp (the reference interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->add_option("--dead-letter", o->deadLetter, "Append rejected events to this file (JSON lines)");
   cmd->add_flag("--strict", o->strict, "Exit 1 when any event was rejected");

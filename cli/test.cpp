@@ -35,8 +35,14 @@ struct CoverageReport {
     std::string text;
     uint8_t outcomes = 0;
   };
+  struct StepCov {
+    std::string rule;
+    std::string what;  // "send cart_followup", "variant slow of split delay"
+    uint64_t reached = 0;
+  };
   std::map<std::string, RuleCov> rules;
   std::map<std::string, CondCov> conditions;
+  std::map<std::string, StepCov> steps;
 };
 
 std::string snippet(const SourceManager& sm, Loc loc) {
@@ -59,6 +65,23 @@ void collectStepConditions(const std::vector<ast::Step>& steps, std::vector<cons
   }
 }
 
+void mergeSteps(CoverageReport& report, const Compilation& c, const engine::Coverage& cov, const std::string& rule,
+                const std::vector<ast::Step>& steps) {
+  for (const auto& s : steps) {
+    auto& sc = report.steps[engine::formatLoc(s.loc, c.sources)];
+    sc.rule = rule;
+    sc.what = s.action == ast::ActionKind::Send ? "send " + s.templateName.text : "split " + s.splitName.text;
+    if (auto it = cov.steps.find(&s); it != cov.steps.end()) sc.reached += it->second;
+    for (const auto& v : s.variants) {
+      auto& vc = report.steps[engine::formatLoc(v.loc, c.sources)];
+      vc.rule = rule;
+      vc.what = "variant " + v.name.text + " of split " + s.splitName.text;
+      if (auto it = cov.variants.find(&v); it != cov.variants.end()) vc.reached += it->second;
+      mergeSteps(report, c, cov, rule, v.steps);
+    }
+  }
+}
+
 void mergeCoverage(CoverageReport& report, const Compilation& c, const engine::Coverage& cov) {
   for (size_t i = 0; i < c.model.rules.size(); ++i) {
     const auto& ri = c.model.rules[i];
@@ -72,6 +95,7 @@ void mergeCoverage(CoverageReport& report, const Compilation& c, const engine::C
     for (const auto* e : ri.conditions) collectConditions(e, conds);
     for (const auto* e : ri.unless) collectConditions(e, conds);
     collectStepConditions(ri.rule->steps, conds);
+    mergeSteps(report, c, cov, ri.name, ri.rule->steps);
     for (const auto* e : conds) {
       auto& cc = report.conditions[engine::formatLoc(e->loc, c.sources)];
       cc.rule = ri.name;
@@ -89,6 +113,11 @@ void printCoverage(const CoverageReport& report) {
   for (const auto& [loc, r] : report.rules)
     if (r.fired == 0) std::cout << "  " << loc << ": rule " << r.name << " never fired\n";
     else if (r.sent == 0) std::cout << "  " << loc << ": rule " << r.name << " fired but never sent\n";
+  size_t reached = 0;
+  for (const auto& [loc, sc] : report.steps) reached += sc.reached > 0;
+  std::cout << "  steps and split variants reached: " << reached << " of " << report.steps.size() << "\n";
+  for (const auto& [loc, sc] : report.steps)
+    if (sc.reached == 0) std::cout << "  " << loc << ": " << sc.what << " (" << sc.rule << ") never reached\n";
   size_t full = 0;
   for (const auto& [loc, cc] : report.conditions) full += cc.outcomes == 3;
   std::cout << "  conditions seen both holding and not holding: " << full << " of " << report.conditions.size()
@@ -148,6 +177,7 @@ int runTest(const TestOptions& o) {
       std::cerr << "trig test: " << error << "\n";
       return kExitUsage;
     }
+    if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
     engine::Coverage cov;
     auto outcomes = engine::runTests(*c, tests, *evaluator, o.coverage ? &cov : nullptr);
     for (const auto& out : outcomes) {
@@ -174,8 +204,7 @@ void addTestCommand(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("test", "Run the test blocks of .trig files (directories: every .trig file inside)");
   cmd->add_option("paths", o->paths, "Files or directories (default: the current directory)");
   cmd->add_option("--engine", o->engine,
-                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
-                  "the reference interpreter)")
+                  "Condition evaluator: jit (native code, the default) or interp (the reference interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->add_flag("--coverage", o->coverage, "List the rules and conditions no test exercised");
   cmd->callback([o, &action] { action = [o] { return runTest(*o); }; });

@@ -624,12 +624,17 @@ struct Engine::Impl {
       uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
       size_t v = policy::chooseVariant(bucket, s.variants);
       f.variant = s.variants[v].name.text;
+      if (opt.coverage) {
+        ++opt.coverage->steps[&s];
+        ++opt.coverage->variants[&s.variants[v]];
+      }
       trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc,
             fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket, f.variant));
       f.pos.emplace_back(&s.variants[v].steps, 0);
       return true;
     }
     ++f.stepsTaken;
+    if (opt.coverage) ++opt.coverage->steps[&s];
     PendingSend ps;
     ps.flow = fp;
     ps.step = f.stepsTaken;
@@ -654,6 +659,7 @@ struct Engine::Impl {
       bool held = eval.test(*u, env);
       noteCondition(*u, held);
       if (!held) continue;
+      if (opt.coverage) ++opt.coverage->steps[&s];
       ++f.pos.back().second;
       ++f.stepsTaken;
       auto [tmpl, variant] = describeStep(c, ri, *f.pos.back().first, f.pos.back().second - 1);

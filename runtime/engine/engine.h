@@ -102,6 +102,9 @@ struct Coverage {
   std::vector<uint64_t> ruleSent;
   // Condition expression id -> bit 1: it held at least once, bit 2: it did not hold at least once.
   std::unordered_map<uint32_t, uint8_t> conditions;
+  // Flow steps reached (sent, suppressed or split), and split variants chosen.
+  std::unordered_map<const ast::Step*, uint64_t> steps;
+  std::unordered_map<const ast::Variant*, uint64_t> variants;
 };
 
 struct Stats {

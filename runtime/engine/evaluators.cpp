@@ -1,6 +1,7 @@
 #include "runtime/engine/evaluators.h"
 
 #include "compiler/interp/interp.h"
+#include "runtime/jit/jit_evaluator.h"
 
 namespace trig::engine {
 
@@ -8,8 +9,14 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
                                          std::string& error) {
   if (name == "interp") return std::make_unique<interp::Interpreter>(c.model);
   if (name == "jit") {
-    note = "the JIT is not built yet: --engine jit uses the reference interpreter";
-    return std::make_unique<interp::Interpreter>(c.model);
+    try {
+      return jit::makeJitEvaluator(c.program, c.model, jit::JitOptions{}, nullptr);
+    } catch (const jit::JitError& e) {
+      // An internal failure of code generation must not cost the user the run: the interpreter
+      // gives the same answers, only slower.
+      note = std::string("the JIT failed (") + e.what() + "); using the reference interpreter";
+      return std::make_unique<interp::Interpreter>(c.model);
+    }
   }
   error = "unknown engine '" + std::string(name) + "' (expected jit or interp)";
   return nullptr;

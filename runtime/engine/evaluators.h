@@ -14,9 +14,10 @@ namespace trig::engine {
 inline constexpr const char* kEngineNames[] = {"jit", "interp"};
 inline constexpr const char* kDefaultEngine = "jit";
 
-// Builds the evaluator for `name` over a compilation without errors. The JIT is not part of the
-// build yet: "jit" currently yields the reference interpreter too (`note` says so for --help and
-// --explain). Returns null, with `error` set, for an unknown name.
+// Builds the evaluator for `name` over a compilation without errors: "jit" compiles every
+// condition to native code (falling back to the reference interpreter, with `note` saying why,
+// if code generation fails), "interp" is the reference interpreter. Returns null, with `error`
+// set, for an unknown name.
 std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
                                          std::string& error);
 
