@@ -10,7 +10,7 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
   if (name == "interp") return std::make_unique<interp::Interpreter>(c.model);
   if (name == "jit") {
     try {
-      return jit::makeJitEvaluator(c.program, c.model, jit::JitOptions{}, nullptr);
+      return jit::makeJitEvaluator(c, jit::JitOptions{}, nullptr);
     } catch (const jit::JitError& e) {
       // An internal failure of code generation must not cost the user the run: the interpreter
       // gives the same answers, only slower.
