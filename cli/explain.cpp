@@ -1,10 +1,10 @@
 // `trig explain FILE... --events EVENTS.jsonl --customer ID`: a readable timeline of what the
 // engine did for one customer, and for each rule why it did or did not send (including the
 // rule-level conditions that did not hold, which `run --explain` does not print).
+#include <fmt/format.h>
+
 #include <iostream>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/run_common.h"
@@ -55,11 +55,14 @@ int runExplain(const ExplainOptions& o) {
     std::cerr << "trig explain: " << error << "\n";
     return kExitUsage;
   }
+  if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
   const auto& model = c->model;
   std::vector<RuleStory> stories(model.rules.size());
   uint64_t entries = 0;
   TimeMs lastTime = INT64_MIN;
-  auto ruleLabel = [&](uint32_t r) { return r < model.rules.size() ? model.rules[r].name : std::string(); };
+  auto ruleLabel = [&](uint32_t r) {
+    return r < model.rules.size() ? model.rules[r].name : std::string();
+  };
 
   engine::EngineOptions eo;
   eo.explain = true;
@@ -74,21 +77,30 @@ int runExplain(const ExplainOptions& o) {
     std::string text = t.text;
     if (t.record != nullptr) {
       const auto& r = *t.record;
-      std::string what = r.templateName.empty() ? "step " + std::to_string(r.step)
-                                                : fmt::format("{} (step {})", r.templateName, r.step);
+      std::string what = r.templateName.empty()
+                             ? "step " + std::to_string(r.step)
+                             : fmt::format("{} (step {})", r.templateName, r.step);
       if (!r.variant.empty()) what += ", variant " + r.variant;
       switch (r.decision) {
         case engine::Decision::Send:
           text = fmt::format("SENT {} to {}: \"{}\"", what, r.to, r.subject);
-          if (t.rule < stories.size()) stories[t.rule].sends.push_back(fmt::format("{} at {}", r.templateName, formatTimestamp(r.time)));
+          if (t.rule < stories.size())
+            stories[t.rule].sends.push_back(
+                fmt::format("{} at {}", r.templateName, formatTimestamp(r.time)));
           break;
         case engine::Decision::Suppressed:
-          text = fmt::format("SUPPRESSED {}: {} — {}", what, engine::reasonName(r.reason), r.detail);
+          text =
+              fmt::format("SUPPRESSED {}: {} — {}", what, engine::reasonName(r.reason), r.detail);
           if (t.rule < stories.size())
-            stories[t.rule].suppressed.push_back(fmt::format("{} at {}: {}", what, formatTimestamp(r.time), engine::reasonName(r.reason)));
+            stories[t.rule].suppressed.push_back(fmt::format(
+                "{} at {}: {}", what, formatTimestamp(r.time), engine::reasonName(r.reason)));
           break;
-        case engine::Decision::Deferred: text = fmt::format("DEFERRED {}: {}", what, r.detail); break;
-        case engine::Decision::Dropped: text = fmt::format("DROPPED {} ({}): {}", r.event, r.source, r.detail); break;
+        case engine::Decision::Deferred:
+          text = fmt::format("DEFERRED {}: {}", what, r.detail);
+          break;
+        case engine::Decision::Dropped:
+          text = fmt::format("DROPPED {} ({}): {}", r.event, r.source, r.detail);
+          break;
       }
     }
     if (t.rule < stories.size()) {
@@ -100,14 +112,16 @@ int runExplain(const ExplainOptions& o) {
       }
       if (t.kind == K::NotHeld || t.kind == K::UnlessHeld) {
         if (!model.rules[t.rule].idle) ++s.armed;
-        s.lastMiss = fmt::format("{} at {}: `{}` ({})", t.text, formatTimestamp(t.time), snippet(c->sources, t.loc),
-                                 engine::formatLoc(t.loc, c->sources));
+        s.lastMiss = fmt::format("{} at {}: `{}` ({})", t.text, formatTimestamp(t.time),
+                                 snippet(c->sources, t.loc), engine::formatLoc(t.loc, c->sources));
       }
       if (t.kind == K::Cancelled) s.lastMiss = t.text + " at " + formatTimestamp(t.time);
     }
     std::cout << fmt::format("{:<22}{}{}\n", stamp, who, text);
-    if ((t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter) && t.loc.valid())
-      std::cout << fmt::format("{:<22}    {}  {}\n", "", engine::formatLoc(t.loc, c->sources), snippet(c->sources, t.loc));
+    if ((t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter) &&
+        t.loc.valid())
+      std::cout << fmt::format("{:<22}    {}  {}\n", "", engine::formatLoc(t.loc, c->sources),
+                               snippet(c->sources, t.loc));
   };
   std::cout << "Customer \"" << o.customer << "\"\n\n";
   engine::Engine eng(model, *evaluator, eo);
@@ -126,7 +140,8 @@ int runExplain(const ExplainOptions& o) {
   for (size_t i = 0; i < model.rules.size(); ++i) {
     const auto& ri = model.rules[i];
     const auto& s = stories[i];
-    std::string head = fmt::format("  {} ({})", ri.name, engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, c->sources));
+    std::string head = fmt::format("  {} ({})", ri.name,
+                                   engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, c->sources));
     if (!s.sends.empty()) {
       std::cout << head << ": sent " << s.sends.size() << ": ";
       for (size_t k = 0; k < s.sends.size(); ++k) std::cout << (k ? ", " : "") << s.sends[k];
@@ -134,11 +149,13 @@ int runExplain(const ExplainOptions& o) {
     } else if (s.fired > 0) {
       std::cout << head << ": fired " << s.fired << " time(s) but sent nothing\n";
     } else if (s.armed > 0) {
-      std::cout << head << ": never fired; " << (s.lastMiss.empty() ? "its conditions did not hold" : s.lastMiss) << "\n";
+      std::cout << head << ": never fired; "
+                << (s.lastMiss.empty() ? "its conditions did not hold" : s.lastMiss) << "\n";
     } else {
       std::string anchors;
       for (uint32_t ev : ri.anchorEvents)
-        anchors += (anchors.empty() ? "" : " or ") + (ev < model.events.size() ? model.events[ev].name : "?");
+        anchors += (anchors.empty() ? "" : " or ") +
+                   (ev < model.events.size() ? model.events[ev].name : "?");
       std::cout << head << ": never armed: no " << (anchors.empty() ? "anchor" : anchors)
                 << " from this customer passed the anchor\n";
     }
@@ -151,14 +168,15 @@ int runExplain(const ExplainOptions& o) {
 
 void addExplainCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<ExplainOptions>();
-  auto* cmd = app.add_subcommand("explain", "Tell, step by step, why each rule did or did not send to one customer");
+  auto* cmd = app.add_subcommand(
+      "explain", "Tell, step by step, why each rule did or did not send to one customer");
   cmd->add_option("files", o->files, "The .trig files (imports are followed)")->required();
   cmd->add_option("--events", o->events, "Events as JSON lines; - for standard input")->required();
   cmd->add_option("--customer", o->customer, "The customer id (userId)")->required();
   cmd->add_option("--until", o->until, "Stop the clock at this RFC 3339 time");
   cmd->add_option("--engine", o->engine,
-                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
-                  "the reference interpreter)")
+                  "Condition evaluator: jit (native code, the default) or interp (the reference "
+                  "interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->callback([o, &action] { action = [o] { return runExplain(*o); }; });
 }

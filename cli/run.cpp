@@ -27,7 +27,8 @@ int runRun(const RunOptions& o) {
   if (!o.until.empty()) {
     until = parseTimestamp(o.until);
     if (!until) {
-      std::cerr << "trig run: --until '" << o.until << "' is not an RFC 3339 timestamp (2026-01-01T10:00:00Z)\n";
+      std::cerr << "trig run: --until '" << o.until
+                << "' is not an RFC 3339 timestamp (2026-01-01T10:00:00Z)\n";
       return kExitUsage;
     }
   }
@@ -39,7 +40,7 @@ int runRun(const RunOptions& o) {
     std::cerr << "trig run: " << error << "\n";
     return kExitUsage;
   }
-  if (o.explain && !note.empty()) std::cerr << "trig: note: " << note << "\n";
+  if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
 
   std::string line;
   engine::EngineOptions eo;
@@ -75,17 +76,22 @@ int runRun(const RunOptions& o) {
 
 void addRunCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<RunOptions>();
-  auto* cmd = app.add_subcommand("run", "Replay events through the rules and print the sends as JSON lines");
+  auto* cmd = app.add_subcommand(
+      "run", "Replay events through the rules and print the sends as JSON lines");
   cmd->add_option("files", o->files, "The .trig files (imports are followed)")->required();
-  cmd->add_option("--events", o->events, "Events as JSON lines (Segment track/identify); - for standard input")
+  cmd->add_option("--events", o->events,
+                  "Events as JSON lines (Segment track/identify); - for standard input")
       ->required();
-  cmd->add_flag("--explain", o->explain, "Also print suppressed and deferred sends and dropped duplicates, with reasons");
-  cmd->add_option("--until", o->until, "Stop the clock at this RFC 3339 time instead of running every timer");
+  cmd->add_flag("--explain", o->explain,
+                "Also print suppressed and deferred sends and dropped duplicates, with reasons");
+  cmd->add_option("--until", o->until,
+                  "Stop the clock at this RFC 3339 time instead of running every timer");
   cmd->add_option("--engine", o->engine,
-                  "Condition evaluator: jit or interp (default jit; the JIT is not built yet, so both use "
-                  "the reference interpreter)")
+                  "Condition evaluator: jit (native code, the default) or interp (the reference "
+                  "interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
-  cmd->add_option("--dead-letter", o->deadLetter, "Append rejected events to this file (JSON lines)");
+  cmd->add_option("--dead-letter", o->deadLetter,
+                  "Append rejected events to this file (JSON lines)");
   cmd->add_flag("--strict", o->strict, "Exit 1 when any event was rejected");
   cmd->callback([o, &action] { action = [o] { return runRun(*o); }; });
 }

@@ -1,11 +1,10 @@
 #include "cli/run_common.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "compiler/diag/render.h"
@@ -20,7 +19,8 @@ int refuseIfBroken(const Compilation& c, const std::string& command) {
   std::copy_if(diags.begin(), diags.end(), std::back_inserter(errors),
                [](const Diagnostic& d) { return d.severity == Severity::Error; });
   renderText(std::cerr, errors, c.sources, isatty(STDERR_FILENO) != 0);
-  bool io = std::any_of(errors.begin(), errors.end(), [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
+  bool io = std::any_of(errors.begin(), errors.end(),
+                        [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
   if (io) return kExitUsage;
   std::cerr << "trig " << command << ": the rules have " << errors.size()
             << (errors.size() == 1 ? " error" : " errors") << "; fix them first (trig check)\n";
@@ -29,9 +29,11 @@ int refuseIfBroken(const Compilation& c, const std::string& command) {
 
 void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engine::Stats& s,
                   const sema::Model& model) {
-  out << fmt::format("trig: {} event line(s): {} accepted, {} rejected; {} duplicate(s) dropped ({} by messageId, {} by content)",
-                     rr.lines, rr.accepted, rr.rejected, s.droppedById + s.droppedByContent, s.droppedById,
-                     s.droppedByContent);
+  out << fmt::format(
+      "trig: {} event line(s): {} accepted, {} rejected; {} duplicate(s) dropped ({} by messageId, "
+      "{} by content)",
+      rr.lines, rr.accepted, rr.rejected, s.droppedById + s.droppedByContent, s.droppedById,
+      s.droppedByContent);
   if (rr.afterUntil > 0) out << fmt::format("; {} after --until not processed", rr.afterUntil);
   out << "\n";
   uint64_t suppressed = 0;
@@ -45,12 +47,14 @@ void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engin
   for (size_t i = 0; i < s.rules.size() && i < model.rules.size(); ++i) {
     const auto& r = s.rules[i];
     if (r.fired == 0 && r.sends == 0) continue;
-    std::string line = fmt::format("trig: rule {}: fired {}, sent {}", model.rules[i].name, r.fired, r.sends);
+    std::string line =
+        fmt::format("trig: rule {}: fired {}, sent {}", model.rules[i].name, r.fired, r.sends);
     if (model.rules[i].goalEvent) {
       line += fmt::format(", converted {}", r.conversions);
       for (const auto& [variant, v] : r.variants)
         if (!variant.empty())
-          line += fmt::format("; variant {}: {} sent, {} converted", variant, v.sends, v.conversions);
+          line +=
+              fmt::format("; variant {}: {} sent, {} converted", variant, v.sends, v.conversions);
     }
     out << line << "\n";
   }

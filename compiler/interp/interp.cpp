@@ -31,16 +31,19 @@ sema::TypeKind Interpreter::typeOf(const ast::Expr& e) const {
 }
 
 uint32_t Interpreter::eventOf(const ast::Expr& e) const {
-  if (e.id < model_.exprEvent.size() && model_.exprEvent[e.id] != sema::kNone) return model_.exprEvent[e.id];
+  if (e.id < model_.exprEvent.size() && model_.exprEvent[e.id] != sema::kNone)
+    return model_.exprEvent[e.id];
   if (e.event != nullptr) {
-    if (auto it = model_.eventRefEvent.find(e.event); it != model_.eventRefEvent.end()) return it->second;
+    if (auto it = model_.eventRefEvent.find(e.event); it != model_.eventRefEvent.end())
+      return it->second;
     if (const auto* info = model_.findEvent(e.event->name.text)) return info->index;
   }
   return sema::kNone;
 }
 
 uint32_t Interpreter::fieldOf(const ast::Expr& e, uint32_t event) const {
-  if (e.id < model_.exprField.size() && model_.exprField[e.id] != sema::kNone) return model_.exprField[e.id];
+  if (e.id < model_.exprField.size() && model_.exprField[e.id] != sema::kNone)
+    return model_.exprField[e.id];
   if (event < model_.events.size()) return model_.events[event].fieldIndex(e.field.text);
   return sema::kNone;
 }
@@ -58,9 +61,11 @@ void Interpreter::range(const ast::Expr& e, const EvalEnv& env, TimeMs& from, Ti
 
 bool Interpreter::matches(const ast::Expr& term, const Event& ev, const EvalEnv& env) {
   const std::vector<sema::SameInfo>* same = nullptr;
-  if (auto it = model_.exprSame.find(term.id); it != model_.exprSame.end()) same = &it->second;
+  if (auto it = model_.exprSame.find(term.id); it != model_.exprSame.end())
+    same = &it->second;
   else if (term.event != nullptr)
-    if (auto rit = model_.eventRefSame.find(term.event); rit != model_.eventRefSame.end()) same = &rit->second;
+    if (auto rit = model_.eventRefSame.find(term.event); rit != model_.eventRefSame.end())
+      same = &rit->second;
   if (same != nullptr) {
     for (const auto& s : *same) {
       Value mine = fieldOrAbsent(ev, s.eventField);
@@ -86,7 +91,8 @@ void Interpreter::forEachMatch(const ast::Expr& e, const EvalEnv& env,
   if (from > to) return;
   const bool sinceFiring = !e.window && env.firedAt != INT64_MIN;
   env.history->forEach(ev, from, to, [&](const Event& x) {
-    if (sinceFiring && x.time == env.firedAt && static_cast<int64_t>(x.seq) <= env.firedAfterSeq) return true;
+    if (sinceFiring && x.time == env.firedAt && static_cast<int64_t>(x.seq) <= env.firedAfterSeq)
+      return true;
     if (!matches(e, x, env)) return true;
     return f(x);
   });
@@ -118,7 +124,7 @@ Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
   i128 exact = 0;   // int and money, in their own units (int) or millionths (money)
   double real = 0;  // float
   bool overflow = false;
-  Value best;       // min / max
+  Value best;  // min / max
   forEachMatch(e, env, [&](const Event& x) {
     const Value& v = fieldOrAbsent(x, field);
     if (v.isAbsent()) return true;
@@ -127,10 +133,15 @@ Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
     switch (e.agg) {
       case ast::AggFn::Sum:
       case ast::AggFn::Avg:
-        if (v.kind == Kind::Int) exact += v.i;
-        else if (v.kind == Kind::Money) exact += v.m.units;
-        else if (v.kind == Kind::Float) real += v.f;
-        if (exact > static_cast<i128>(INT64_MAX) * 1024 || exact < static_cast<i128>(INT64_MIN) * 1024) overflow = true;
+        if (v.kind == Kind::Int)
+          exact += v.i;
+        else if (v.kind == Kind::Money)
+          exact += v.m.units;
+        else if (v.kind == Kind::Float)
+          real += v.f;
+        if (exact > static_cast<i128>(INT64_MAX) * 1024 ||
+            exact < static_cast<i128>(INT64_MIN) * 1024)
+          overflow = true;
         break;
       case ast::AggFn::Min:
         if (best.isAbsent() || compare(ast::Op::Lt, v, best)) best = v;
@@ -145,10 +156,14 @@ Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
   if (n == 0 || overflow) return Value::absent();  // over nothing: absent
   if (e.agg == ast::AggFn::Min || e.agg == ast::AggFn::Max) return best;
   Value total;
-  if (kind == Kind::Float) total = Value::flt(real);
-  else if (exact > INT64_MAX || exact < INT64_MIN) return Value::absent();
-  else if (kind == Kind::Money) total = Value::money(Decimal{static_cast<int64_t>(exact)});
-  else total = Value::integer(static_cast<int64_t>(exact));
+  if (kind == Kind::Float)
+    total = Value::flt(real);
+  else if (exact > INT64_MAX || exact < INT64_MIN)
+    return Value::absent();
+  else if (kind == Kind::Money)
+    total = Value::money(Decimal{static_cast<int64_t>(exact)});
+  else
+    total = Value::integer(static_cast<int64_t>(exact));
   if (e.agg == ast::AggFn::Sum) return total;
   // avg: money stays exact money; int and float average to a float unless sema typed it else.
   sema::TypeKind hint = typeOf(e);
@@ -176,7 +191,8 @@ Value Interpreter::name(const ast::Expr& e, const EvalEnv& env) {
   if (e.id >= model_.exprRef.size()) return Value::absent();
   const sema::Ref& ref = model_.exprRef[e.id];
   switch (ref.kind) {
-    case sema::RefKind::AnchorField: return anchorField(model_, env.anchor, ref.event, ref.field, ref.name);
+    case sema::RefKind::AnchorField:
+      return anchorField(model_, env.anchor, ref.event, ref.field, ref.name);
     case sema::RefKind::EventField:
       if (env.subject == nullptr) return Value::absent();
       if (env.subject->type == ref.event || ref.event == sema::kNone)
@@ -211,7 +227,8 @@ Value Interpreter::literal(const ast::Expr& e) {
   switch (e.kind) {
     case ast::ExprKind::IntLit: return convertNumeric(Value::integer(e.intValue), t);
     case ast::ExprKind::DecimalLit:
-      return t == sema::TypeKind::Float ? Value::flt(e.decimalValue.toDouble()) : Value::money(e.decimalValue);
+      return t == sema::TypeKind::Float ? Value::flt(e.decimalValue.toDouble())
+                                        : Value::money(e.decimalValue);
     case ast::ExprKind::PercentLit: {
       // 50% is the fraction 0.5.
       Value frac = Value::money(Decimal{e.decimalValue.units / 100});
@@ -253,7 +270,8 @@ Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
         case ast::Op::Add:
         case ast::Op::Sub:
         case ast::Op::Mul:
-        case ast::Op::Div: return arithmetic(e.op, value(*e.lhs, env), value(*e.rhs, env), typeOf(e));
+        case ast::Op::Div:
+          return arithmetic(e.op, value(*e.lhs, env), value(*e.rhs, env), typeOf(e));
         default: return Value::boolean(compare(e.op, value(*e.lhs, env), value(*e.rhs, env)));
       }
     // `idle` is the engine's business (a timer, not a value): when a condition is evaluated the
@@ -263,7 +281,8 @@ Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
     case ast::ExprKind::Aggregate: return aggregate(e, env);
     case ast::ExprKind::Last: return last(e, env);
     case ast::ExprKind::Call:
-      if (e.callee.text == "exists" && e.items.size() == 1) return Value::boolean(!value(*e.items[0], env).isAbsent());
+      if (e.callee.text == "exists" && e.items.size() == 1)
+        return Value::boolean(!value(*e.items[0], env).isAbsent());
       return Value::absent();
     case ast::ExprKind::Error: return Value::absent();
   }

@@ -22,7 +22,8 @@ class Interpreter final : public Evaluator {
   // The [from, to] range an event term, aggregate or last() looks at.
   static void range(const ast::Expr& e, const EvalEnv& env, TimeMs& from, TimeMs& to);
   // Calls `f` for each event the term selects (type, window, `same`, filter), oldest first.
-  void forEachMatch(const ast::Expr& e, const EvalEnv& env, const std::function<bool(const Event&)>& f);
+  void forEachMatch(const ast::Expr& e, const EvalEnv& env,
+                    const std::function<bool(const Event&)>& f);
   bool anyMatch(const ast::Expr& e, const EvalEnv& env);
   Value aggregate(const ast::Expr& e, const EvalEnv& env);
   Value last(const ast::Expr& e, const EvalEnv& env);

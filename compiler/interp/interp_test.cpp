@@ -89,11 +89,13 @@ TEST_CASE("a comparison with an absent side is false, and `not` of it is true") 
   CHECK(f.holds("not_gt", none, T0));
   CHECK_FALSE(f.holds("ne", none, T0));
   CHECK_FALSE(f.holds("has_price", none, T0));
-  Event three = f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"quantity", Value::integer(3)}});
+  Event three =
+      f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"quantity", Value::integer(3)}});
   CHECK(f.holds("gt", three, T0));
   CHECK_FALSE(f.holds("not_gt", three, T0));
   CHECK(f.holds("ne", three, T0));
-  Event priced = f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"price", money("1")}});
+  Event priced =
+      f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"price", money("1")}});
   CHECK(f.holds("has_price", priced, T0));
 }
 
@@ -121,7 +123,8 @@ TEST_CASE("windows are [t - D, t], inclusive at both ends") {
 TEST_CASE("`same f` compares with the anchor's field and is false when either lacks it") {
   Fixture f;
   Event v1 = f.p.event("product_view", T0 - kDay, {{"product_id", Value::str("p1")}});
-  Event v2 = f.p.event("product_view", T0 - kHour, {{"product_id", Value::str("p2")}, {"category", Value::str("shoes")}});
+  Event v2 = f.p.event("product_view", T0 - kHour,
+                       {{"product_id", Value::str("p2")}, {"category", Value::str("shoes")}});
   Event anchor = f.p.event("product_view", T0, {{"product_id", Value::str("p1")}});
   f.history.add(v1);
   f.history.add(v2);
@@ -132,16 +135,20 @@ TEST_CASE("`same f` compares with the anchor's field and is false when either la
   CHECK(f.value("count(product_view(same product_id)) within 7d", p2, T0) == Value::integer(1));
   // The anchor has no category: `same category` matches nothing, not even events without one.
   CHECK(f.value("count(product_view(same category)) within 7d", anchor, T0) == Value::integer(0));
-  Event shoes = f.p.event("product_view", T0, {{"product_id", Value::str("p3")}, {"category", Value::str("shoes")}});
+  Event shoes = f.p.event("product_view", T0,
+                          {{"product_id", Value::str("p3")}, {"category", Value::str("shoes")}});
   CHECK(f.value("count(product_view(same category)) within 7d", shoes, T0) == Value::integer(1));
 }
 
 TEST_CASE("a filter sees the filtered event's fields and the anchor by its alias") {
   Fixture f;
-  f.history.add(f.p.event("purchased", T0 - kDay, {{"order_id", Value::str("o")}, {"product_id", Value::str("p1")}}));
+  f.history.add(f.p.event("purchased", T0 - kDay,
+                          {{"order_id", Value::str("o")}, {"product_id", Value::str("p1")}}));
   f.history.add(f.p.event("purchased", T0 - kDay, {{"order_id", Value::str("o2")}}));
-  CHECK(f.holds("bought_it", f.p.event("product_view", T0, {{"product_id", Value::str("p1")}}), T0));
-  CHECK_FALSE(f.holds("bought_it", f.p.event("product_view", T0, {{"product_id", Value::str("p9")}}), T0));
+  CHECK(
+      f.holds("bought_it", f.p.event("product_view", T0, {{"product_id", Value::str("p1")}}), T0));
+  CHECK_FALSE(
+      f.holds("bought_it", f.p.event("product_view", T0, {{"product_id", Value::str("p9")}}), T0));
 }
 
 TEST_CASE("sum, min, max and avg: exact money, absent over nothing; count is 0 over nothing") {
@@ -153,7 +160,8 @@ TEST_CASE("sum, min, max and avg: exact money, absent over nothing; count is 0 o
   CHECK_FALSE(f.holds("spend", anchor, T0));
   CHECK_FALSE(f.holds("hi", anchor, T0));
   for (const char* r : {"60", "40.01", "0.01"})
-    f.history.add(f.p.event("purchased", T0 - kDay, {{"order_id", Value::str("o")}, {"revenue", money(r)}}));
+    f.history.add(
+        f.p.event("purchased", T0 - kDay, {{"order_id", Value::str("o")}, {"revenue", money(r)}}));
   // A purchase without revenue is skipped, not counted as zero.
   f.history.add(f.p.event("purchased", T0 - kDay, {{"order_id", Value::str("o")}}));
   Value sum = f.value("sum(purchased.revenue) within 30d", anchor, T0);
@@ -168,8 +176,10 @@ TEST_CASE("sum, min, max and avg: exact money, absent over nothing; count is 0 o
   CHECK(f.value("avg(purchased.revenue) within 30d", anchor, T0) == money("33.34"));
   CHECK(f.holds("mean", anchor, T0));
   // The average of ints is a float: (1 + 2) / 2 = 1.5.
-  f.history.add(f.p.event("cart_add", T0 - kHour, {{"product_id", Value::str("p")}, {"quantity", Value::integer(1)}}));
-  f.history.add(f.p.event("cart_add", T0 - kHour, {{"product_id", Value::str("p")}, {"quantity", Value::integer(2)}}));
+  f.history.add(f.p.event("cart_add", T0 - kHour,
+                          {{"product_id", Value::str("p")}, {"quantity", Value::integer(1)}}));
+  f.history.add(f.p.event("cart_add", T0 - kHour,
+                          {{"product_id", Value::str("p")}, {"quantity", Value::integer(2)}}));
   Value avg = f.value("avg(cart_add.quantity) within 30d", anchor, T0);
   CHECK(avg.kind == Value::Kind::Float);
   CHECK(avg.f == doctest::Approx(1.5));
@@ -181,9 +191,12 @@ TEST_CASE("last(E).f is the newest E at or before t, absent when there is none")
   Event anchor = f.p.event("search", T0, {{"query", Value::str("q")}});
   CHECK(f.value("last(product_view).category", anchor, T0).isAbsent());
   CHECK_FALSE(f.holds("last_cat", anchor, T0));
-  f.history.add(f.p.event("product_view", T0 - 3 * kDay, {{"product_id", Value::str("s1")}, {"category", Value::str("shoes")}}));
-  f.history.add(f.p.event("product_view", T0 - kDay, {{"product_id", Value::str("h1")}, {"category", Value::str("hats")}}));
-  f.history.add(f.p.event("product_view", T0 + kDay, {{"product_id", Value::str("s2")}, {"category", Value::str("shoes")}}));
+  f.history.add(f.p.event("product_view", T0 - 3 * kDay,
+                          {{"product_id", Value::str("s1")}, {"category", Value::str("shoes")}}));
+  f.history.add(f.p.event("product_view", T0 - kDay,
+                          {{"product_id", Value::str("h1")}, {"category", Value::str("hats")}}));
+  f.history.add(f.p.event("product_view", T0 + kDay,
+                          {{"product_id", Value::str("s2")}, {"category", Value::str("shoes")}}));
   CHECK(f.value("last(product_view).category", anchor, T0) == Value::str("hats"));
   CHECK_FALSE(f.holds("last_cat", anchor, T0));
   CHECK(f.holds("last_shoe", anchor, T0));  // the newest shoe at or before t is s1, at any age
@@ -192,22 +205,35 @@ TEST_CASE("last(E).f is the newest E at or before t, absent when there is none")
 
 TEST_CASE("division by zero is absent; int division gives a fraction") {
   Fixture f;
-  Event zero = f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"cart_value", money("100")}, {"quantity", Value::integer(0)}});
+  Event zero = f.p.event("cart_add", T0,
+                         {{"product_id", Value::str("p")},
+                          {"cart_value", money("100")},
+                          {"quantity", Value::integer(0)}});
   CHECK(f.value("cart_value / quantity", zero, T0).isAbsent());
   CHECK_FALSE(f.holds("per_item", zero, T0));
-  Event five = f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"cart_value", money("100")}, {"quantity", Value::integer(5)}});
+  Event five = f.p.event("cart_add", T0,
+                         {{"product_id", Value::str("p")},
+                          {"cart_value", money("100")},
+                          {"quantity", Value::integer(5)}});
   CHECK(f.value("cart_value / quantity", five, T0) == money("20"));
   CHECK(f.holds("per_item", five, T0));
-  Event seats = f.p.event("trial", T0, {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}, {"seats", Value::integer(3)}});
+  Event seats = f.p.event(
+      "trial", T0,
+      {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}, {"seats", Value::integer(3)}});
   CHECK(f.holds("int_div", seats, T0));
-  Event ratio = f.p.event("trial", T0, {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}, {"ratio", Value::flt(0.6)}});
+  Event ratio = f.p.event(
+      "trial", T0,
+      {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}, {"ratio", Value::flt(0.6)}});
   CHECK(f.holds("float_ratio", ratio, T0));
 }
 
 TEST_CASE("money is exact: 49.99 is 49.99 and 33.34 * 3 is 100.02") {
   Fixture f;
   auto cart = [&](const char* price, int64_t qty) {
-    return f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"price", money(price)}, {"quantity", Value::integer(qty)}});
+    return f.p.event("cart_add", T0,
+                     {{"product_id", Value::str("p")},
+                      {"price", money(price)},
+                      {"quantity", Value::integer(qty)}});
   };
   CHECK(f.holds("exact", cart("49.99", 1), T0));
   CHECK_FALSE(f.holds("exact", cart("49.98", 1), T0));
@@ -221,14 +247,28 @@ TEST_CASE("starts_with, contains and in") {
   CHECK_FALSE(f.holds("sale", f.p.event("page_view", T0, {{"url", Value::str("/x/sale")}}), T0));
   CHECK(f.holds("shoe_search", f.p.event("search", T0, {{"query", Value::str("red shoes")}}), T0));
   CHECK_FALSE(f.holds("shoe_search", f.p.event("search", T0, {{"query", Value::str("hat")}}), T0));
-  CHECK(f.holds("cats", f.p.event("product_view", T0, {{"product_id", Value::str("p")}, {"category", Value::str("bags")}}), T0));
-  CHECK_FALSE(f.holds("cats", f.p.event("product_view", T0, {{"product_id", Value::str("p")}, {"category", Value::str("hats")}}), T0));
-  CHECK_FALSE(f.holds("cats", f.p.event("product_view", T0, {{"product_id", Value::str("p")}}), T0));
+  CHECK(f.holds("cats",
+                f.p.event("product_view", T0,
+                          {{"product_id", Value::str("p")}, {"category", Value::str("bags")}}),
+                T0));
+  CHECK_FALSE(
+      f.holds("cats",
+              f.p.event("product_view", T0,
+                        {{"product_id", Value::str("p")}, {"category", Value::str("hats")}}),
+              T0));
+  CHECK_FALSE(
+      f.holds("cats", f.p.event("product_view", T0, {{"product_id", Value::str("p")}}), T0));
   Value tags;
   tags.kind = Value::Kind::List;
   tags.list = {Value::str("alpha"), Value::str("beta")};
-  CHECK(f.holds("tagged", f.p.event("trial", T0, {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}, {"tags", tags}}), T0));
-  CHECK_FALSE(f.holds("tagged", f.p.event("trial", T0, {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}}), T0));
+  CHECK(
+      f.holds("tagged",
+              f.p.event("trial", T0,
+                        {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}, {"tags", tags}}),
+              T0));
+  CHECK_FALSE(f.holds(
+      "tagged", f.p.event("trial", T0, {{"ends_at", Value::time(T0)}, {"plan", Value::str("x")}}),
+      T0));
 }
 
 TEST_CASE("time plus or minus a duration") {
@@ -254,9 +294,13 @@ TEST_CASE("traits: a bool trait is a condition; an absent trait compares false")
 
 TEST_CASE("an anchor with alternatives reads its fields by name") {
   Fixture f;
-  CHECK(f.holds("either", f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"cart_value", money("11")}}), T0));
+  CHECK(f.holds(
+      "either",
+      f.p.event("cart_add", T0, {{"product_id", Value::str("p")}, {"cart_value", money("11")}}),
+      T0));
   CHECK(f.holds("either", f.p.event("checkout_start", T0, {{"cart_value", money("11")}}), T0));
-  CHECK_FALSE(f.holds("either", f.p.event("checkout_start", T0, {{"cart_value", money("10")}}), T0));
+  CHECK_FALSE(
+      f.holds("either", f.p.event("checkout_start", T0, {{"cart_value", money("10")}}), T0));
   CHECK_FALSE(f.holds("either", f.p.event("checkout_start", T0, {}), T0));
 }
 

@@ -9,7 +9,9 @@ namespace {
 using Kind = Value::Kind;
 __extension__ typedef __int128 i128;  // __extension__: no -Wpedantic noise
 
-bool isNumeric(Kind k) { return k == Kind::Int || k == Kind::Float || k == Kind::Money; }
+bool isNumeric(Kind k) {
+  return k == Kind::Int || k == Kind::Float || k == Kind::Money;
+}
 
 // Exact numeric value in millionths (int and money); floats are handled apart.
 i128 scaled(const Value& v) {
@@ -79,7 +81,8 @@ Value numericArithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKi
       case ast::Op::Mul: return intOrAbsent(x * y);
       case ast::Op::Div:
         if (y == 0) return Value::absent();
-        if (hint == sema::TypeKind::Float) return floatOrAbsent(static_cast<double>(a.i) / static_cast<double>(b.i));
+        if (hint == sema::TypeKind::Float)
+          return floatOrAbsent(static_cast<double>(a.i) / static_cast<double>(b.i));
         if (hint == sema::TypeKind::Money) return moneyOrAbsent(divRound(x * Decimal::kScale, y));
         return intOrAbsent(x / y);  // truncates toward zero, like the integers of most languages
       default: return Value::absent();
@@ -183,8 +186,12 @@ Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint
   if (a.isAbsent() || b.isAbsent()) return Value::absent();
   if (isNumeric(a.kind) && isNumeric(b.kind)) return numericArithmetic(op, a, b, hint);
   const i128 x = a.i, y = b.i;
-  auto timeOrAbsent = [](i128 v) { return fitsInt64(v) ? Value::time(static_cast<int64_t>(v)) : Value::absent(); };
-  auto durOrAbsent = [](i128 v) { return fitsInt64(v) ? Value::duration(static_cast<int64_t>(v)) : Value::absent(); };
+  auto timeOrAbsent = [](i128 v) {
+    return fitsInt64(v) ? Value::time(static_cast<int64_t>(v)) : Value::absent();
+  };
+  auto durOrAbsent = [](i128 v) {
+    return fitsInt64(v) ? Value::duration(static_cast<int64_t>(v)) : Value::absent();
+  };
   switch (op) {
     case ast::Op::Add:
       if (a.kind == Kind::Time && b.kind == Kind::Duration) return timeOrAbsent(x + y);
@@ -201,9 +208,11 @@ Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint
       if (a.kind == Kind::Int && b.kind == Kind::Duration) return durOrAbsent(x * y);
       break;
     case ast::Op::Div:
-      if (a.kind == Kind::Duration && b.kind == Kind::Int) return y == 0 ? Value::absent() : durOrAbsent(x / y);
+      if (a.kind == Kind::Duration && b.kind == Kind::Int)
+        return y == 0 ? Value::absent() : durOrAbsent(x / y);
       if (a.kind == Kind::Duration && b.kind == Kind::Duration)
-        return y == 0 ? Value::absent() : floatOrAbsent(static_cast<double>(a.i) / static_cast<double>(b.i));
+        return y == 0 ? Value::absent()
+                      : floatOrAbsent(static_cast<double>(a.i) / static_cast<double>(b.i));
       break;
     default: break;
   }
@@ -212,11 +221,14 @@ Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint
 
 Value negate(const Value& a) {
   switch (a.kind) {
-    case Kind::Int: return a.i == std::numeric_limits<int64_t>::min() ? Value::absent() : Value::integer(-a.i);
+    case Kind::Int:
+      return a.i == std::numeric_limits<int64_t>::min() ? Value::absent() : Value::integer(-a.i);
     case Kind::Float: return Value::flt(-a.f);
     case Kind::Money:
-      return a.m.units == std::numeric_limits<int64_t>::min() ? Value::absent() : Value::money(Decimal{-a.m.units});
-    case Kind::Duration: return a.i == std::numeric_limits<int64_t>::min() ? Value::absent() : Value::duration(-a.i);
+      return a.m.units == std::numeric_limits<int64_t>::min() ? Value::absent()
+                                                              : Value::money(Decimal{-a.m.units});
+    case Kind::Duration:
+      return a.i == std::numeric_limits<int64_t>::min() ? Value::absent() : Value::duration(-a.i);
     default: return Value::absent();
   }
 }

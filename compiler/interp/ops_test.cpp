@@ -8,11 +8,14 @@ using ast::Op;
 using sema::TypeKind;
 
 namespace {
-Value money(const char* s) { return Value::money(*Decimal::parse(s)); }
+Value money(const char* s) {
+  return Value::money(*Decimal::parse(s));
+}
 }  // namespace
 
 TEST_CASE("an absent side makes every comparison false") {
-  for (Op op : {Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::In, Op::Contains, Op::StartsWith}) {
+  for (Op op :
+       {Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::In, Op::Contains, Op::StartsWith}) {
     CHECK_FALSE(compare(op, Value::absent(), Value::integer(1)));
     CHECK_FALSE(compare(op, Value::str("a"), Value::absent()));
     CHECK_FALSE(compare(op, Value::absent(), Value::absent()));
@@ -59,7 +62,8 @@ TEST_CASE("in, contains and starts_with") {
   CHECK_FALSE(compare(Op::StartsWith, Value::str("/x/sale"), Value::str("/sale")));
 }
 
-TEST_CASE("arithmetic: exact money, int division by the type sema chose, division by zero is absent") {
+TEST_CASE(
+    "arithmetic: exact money, int division by the type sema chose, division by zero is absent") {
   Value t = arithmetic(Op::Mul, money("19.99"), Value::integer(3), TypeKind::Money);
   CHECK(t.kind == Value::Kind::Money);
   CHECK(t.m.toString() == "59.97");
@@ -73,7 +77,8 @@ TEST_CASE("arithmetic: exact money, int division by the type sema chose, divisio
   CHECK(arithmetic(Op::Div, money("1"), money("0"), TypeKind::Money).isAbsent());
   CHECK(arithmetic(Op::Div, Value::flt(1), Value::flt(0), TypeKind::Float).isAbsent());
   CHECK(arithmetic(Op::Add, Value::absent(), Value::integer(1), TypeKind::Int).isAbsent());
-  CHECK(arithmetic(Op::Add, Value::integer(INT64_MAX), Value::integer(1), TypeKind::Int).isAbsent());
+  CHECK(
+      arithmetic(Op::Add, Value::integer(INT64_MAX), Value::integer(1), TypeKind::Int).isAbsent());
   CHECK(arithmetic(Op::Sub, Value::integer(5), Value::integer(7), TypeKind::Int).i == -2);
   CHECK(arithmetic(Op::Mul, money("0.5"), money("0.5"), TypeKind::Money).m.toString() == "0.25");
   CHECK(arithmetic(Op::Add, Value::str("a"), Value::str("b"), TypeKind::Error).isAbsent());

@@ -23,7 +23,8 @@ struct CheckedProgram {
   DiagEngine diags;
   sema::Model model;
 
-  // `allowErrors`: keep going with a program that fails `check` (to test the runtime's safety nets).
+  // `allowErrors`: keep going with a program that fails `check` (to test the runtime's safety
+  // nets).
   explicit CheckedProgram(const std::string& text, bool allowErrors = false) {
     for (const auto& f : stdlib::files()) {
       FileId id = sources.add(std::string(f.path), std::string(f.text));
@@ -61,8 +62,9 @@ struct CheckedProgram {
   }
 
   // A track event with fields given by name (the others absent).
-  Event event(const std::string& name, TimeMs t, std::initializer_list<std::pair<const char*, Value>> fields,
-              uint64_t seq = 0, const std::string& customer = "c1") const {
+  Event event(const std::string& name, TimeMs t,
+              std::initializer_list<std::pair<const char*, Value>> fields, uint64_t seq = 0,
+              const std::string& customer = "c1") const {
     Event e;
     const sema::EventInfo* info = model.findEvent(name);
     REQUIRE(info != nullptr);
@@ -97,7 +99,8 @@ struct CheckedProgram {
 class VectorHistory final : public History {
  public:
   void add(Event e) { events_.push_back(std::move(e)); }
-  void forEach(uint32_t type, TimeMs from, TimeMs to, const std::function<bool(const Event&)>& f) const override {
+  void forEach(uint32_t type, TimeMs from, TimeMs to,
+               const std::function<bool(const Event&)>& f) const override {
     for (const auto& e : events_)
       if (e.type == type && e.time >= from && e.time <= to && !f(e)) return;
   }
@@ -106,7 +109,11 @@ class VectorHistory final : public History {
   std::vector<Event> events_;
 };
 
-inline Value money(const char* text) { return Value::money(*Decimal::parse(text)); }
-inline TimeMs at(const char* rfc3339) { return *parseTimestamp(rfc3339); }
+inline Value money(const char* text) {
+  return Value::money(*Decimal::parse(text));
+}
+inline TimeMs at(const char* rfc3339) {
+  return *parseTimestamp(rfc3339);
+}
 
 }  // namespace trig::testing

@@ -1,11 +1,11 @@
 #include "runtime/engine/engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <deque>
-
-#include <fmt/format.h>
 
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/dedup.h"
@@ -48,7 +48,8 @@ const char* decisionName(Decision d) {
   return "?";
 }
 
-std::string messageId(std::string_view rule, std::string_view customer, uint32_t step, TimeMs firedAt) {
+std::string messageId(std::string_view rule, std::string_view customer, uint32_t step,
+                      TimeMs firedAt) {
   std::string key;
   key.reserve(rule.size() + customer.size() + 32);
   key.append(rule).push_back('\x1f');
@@ -77,6 +78,13 @@ Event anchorCopy(const Event& e) {
   return a;
 }
 
+// t + d, saturating: a due time past the end of representable time never wraps into the past.
+TimeMs later(TimeMs t, DurationMs d) {
+  TimeMs out;
+  if (__builtin_add_overflow(t, d, &out)) return d > 0 ? INT64_MAX - 1 : INT64_MIN;
+  return std::min<TimeMs>(out, INT64_MAX - 1);
+}
+
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
   uint64_t id = 0;
@@ -85,14 +93,20 @@ struct Flow {
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
   Event anchor;
-  uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
-  bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
+  uint32_t stepsTaken = 0;        // steps reached (the record's `step`)
+  bool anySendDecided = false;    // "a flow whose first send is outranked does not start"
   TimeMs lastSentAt = INT64_MIN;  // the latest send of this instance that went out
   std::string variant;
   // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
   // index of the next step in each.
   std::vector<std::pair<const StepList*, size_t>> pos;
-  enum class State : uint8_t { Running, WaitingStep, InWindow, Deferred, Done } state = State::Running;
+  enum class State : uint8_t {
+    Running,
+    WaitingStep,
+    InWindow,
+    Deferred,
+    Done
+  } state = State::Running;
   TimerHandle timer;  // WaitingStep, Deferred
 };
 
@@ -172,8 +186,12 @@ struct Engine::Impl {
   uint32_t unsubscribeEvent = sema::kNone;
 
   Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
-      : model(m), eval(e), opt(std::move(o)), plan(state::RetentionPlan::build(m)),
-        defaults(state::defaultTraits(m)), dedup(m.settings.dedup) {
+      : model(m),
+        eval(e),
+        opt(std::move(o)),
+        plan(state::RetentionPlan::build(m)),
+        defaults(state::defaultTraits(m)),
+        dedup(m.settings.dedup) {
     if (m.settings.quietHours)
       quiet.emplace(*m.settings.quietHours, [this](std::string_view zone) {
         if (opt.warn)
@@ -184,7 +202,8 @@ struct Engine::Impl {
     traitEmail = m.traitIndex("email");
     traitSubscribed = m.traitIndex("subscribed");
     traitTimezone = m.traitIndex("timezone");
-    if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end()) unsubscribeEvent = it->second;
+    if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end())
+      unsubscribeEvent = it->second;
     stats.rules.resize(m.rules.size());
     if (opt.coverage) {
       opt.coverage->ruleArmed.resize(m.rules.size());
@@ -246,7 +265,8 @@ struct Engine::Impl {
     return opt.trace && (opt.traceCustomer.empty() || opt.traceCustomer == customer);
   }
 
-  void trace(TraceEntry::Kind kind, const std::string& customer, uint32_t rule, Loc loc, std::string text) {
+  void trace(TraceEntry::Kind kind, const std::string& customer, uint32_t rule, Loc loc,
+             std::string text) {
     if (!tracing(customer)) return;
     TraceEntry t;
     t.kind = kind;
@@ -348,7 +368,8 @@ struct Engine::Impl {
       Record r;
       r.decision = Decision::Dropped;
       r.customer = e.customer;
-      r.reason = verdict == ingest::Deduplicator::Verdict::DuplicateId ? Reason::DuplicateId : Reason::DuplicateContent;
+      r.reason = verdict == ingest::Deduplicator::Verdict::DuplicateId ? Reason::DuplicateId
+                                                                       : Reason::DuplicateContent;
       (r.reason == Reason::DuplicateId ? stats.droppedById : stats.droppedByContent)++;
       r.event = e.kind == Event::Kind::Identify ? "identify" : e.name;
       r.source = e.source;
@@ -369,7 +390,8 @@ struct Engine::Impl {
           if (!changed.empty()) changed += ", ";
           changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
         }
-        trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{}, fmt::format("identify ({}): {}", e.source, changed));
+        trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{},
+              fmt::format("identify ({}): {}", e.source, changed));
         return;
       }
       case Event::Kind::Undeclared:
@@ -398,8 +420,9 @@ struct Engine::Impl {
     for (auto& p : c.idle) {
       timers.cancel(p.timer);
       trace(TraceEntry::Kind::Cancelled, c.id, p.rule, model.rules[p.rule].rule->loc,
-            fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}", anchorName(p.anchor),
-                        formatTimestamp(p.anchor.time), e.kind == Event::Kind::Undeclared ? e.name : anchorName(e)));
+            fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}",
+                        anchorName(p.anchor), formatTimestamp(p.anchor.time),
+                        e.kind == Event::Kind::Undeclared ? e.name : anchorName(e)));
     }
     c.idle.clear();
   }
@@ -410,7 +433,8 @@ struct Engine::Impl {
 
   // Whether `e` passes the EventRef's `same` list and filter (anchor refs have only a filter).
   bool refMatches(const ast::EventRef& ref, const Event& e, const Event* anchor, Customer& c) {
-    if (auto it = model.eventRefSame.find(&ref); it != model.eventRefSame.end() && anchor != nullptr) {
+    if (auto it = model.eventRefSame.find(&ref);
+        it != model.eventRefSame.end() && anchor != nullptr) {
       for (const auto& s : it->second) {
         const Value& mine = s.eventField < e.fields.size() ? e.fields[s.eventField] : Value{};
         Value theirs;
@@ -428,7 +452,8 @@ struct Engine::Impl {
   }
 
   uint32_t refEvent(const ast::EventRef& ref) const {
-    if (auto it = model.eventRefEvent.find(&ref); it != model.eventRefEvent.end()) return it->second;
+    if (auto it = model.eventRefEvent.find(&ref); it != model.eventRefEvent.end())
+      return it->second;
     if (const auto* info = model.findEvent(ref.name.text)) return info->index;
     return sema::kNone;
   }
@@ -437,7 +462,9 @@ struct Engine::Impl {
     for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
       const auto& rule = model.rules[ri];
       if (rule.rule == nullptr) continue;
-      if (std::find(rule.anchorEvents.begin(), rule.anchorEvents.end(), e.type) == rule.anchorEvents.end()) continue;
+      if (std::find(rule.anchorEvents.begin(), rule.anchorEvents.end(), e.type) ==
+          rule.anchorEvents.end())
+        continue;
       bool passed = false;
       const ast::EventRef* failed = nullptr;
       for (const auto* ref : rule.rule->anchor.events) {
@@ -469,26 +496,33 @@ struct Engine::Impl {
       if (it->rule != ri) continue;
       timers.cancel(it->timer);
       trace(TraceEntry::Kind::Replaced, c.id, ri, rule.rule->loc,
-            fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor", formatTimestamp(it->anchor.time)));
+            fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor",
+                        formatTimestamp(it->anchor.time)));
       c.idle.erase(it);
       break;
     }
     Customer::Idle p;
     p.rule = ri;
     p.anchor = anchorCopy(e);
-    p.timer = timers.schedule(e.time + *rule.idle, Timer{Timer::Kind::Idle, &c, ri});
+    p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
     trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc,
-          fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})", anchorName(e),
-                      formatTimestamp(e.time + *rule.idle), formatDuration(*rule.idle)));
+          fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})",
+                      anchorName(e), formatTimestamp(later(e.time, *rule.idle)),
+                      formatDuration(*rule.idle)));
     c.idle.push_back(std::move(p));
   }
 
   std::string conditionValues(const ast::Expr& cond, const EvalEnv& env) {
-    if (cond.kind != ast::ExprKind::Binary || cond.op == ast::Op::And || cond.op == ast::Op::Or) return "";
-    if (cond.op == ast::Op::Add || cond.op == ast::Op::Sub || cond.op == ast::Op::Mul || cond.op == ast::Op::Div)
+    if (cond.kind != ast::ExprKind::Binary || cond.op == ast::Op::And || cond.op == ast::Op::Or)
       return "";
-    auto show = [](const Value& v) { return v.isAbsent() ? std::string("absent") : deliver::formatValue(v); };
-    return fmt::format(" (left side {}, right side {})", show(eval.value(*cond.lhs, env)), show(eval.value(*cond.rhs, env)));
+    if (cond.op == ast::Op::Add || cond.op == ast::Op::Sub || cond.op == ast::Op::Mul ||
+        cond.op == ast::Op::Div)
+      return "";
+    auto show = [](const Value& v) {
+      return v.isAbsent() ? std::string("absent") : deliver::formatValue(v);
+    };
+    return fmt::format(" (left side {}, right side {})", show(eval.value(*cond.lhs, env)),
+                       show(eval.value(*cond.rhs, env)));
   }
 
   // Evaluates the rule's conditions now (its anchor was just processed, or its idle period
@@ -520,12 +554,14 @@ struct Engine::Impl {
   }
 
   // The template and variant the step at `steps[index]` would send (splits resolved for `c`).
-  std::pair<std::string, std::string> describeStep(const Customer& c, uint32_t ri, const StepList& steps, size_t index) {
+  std::pair<std::string, std::string> describeStep(const Customer& c, uint32_t ri,
+                                                   const StepList& steps, size_t index) {
     if (index >= steps.size()) return {};
     const ast::Step& s = steps[index];
     if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
     if (s.variants.empty()) return {};
-    size_t v = policy::chooseVariant(policy::splitBucket(c.id, ruleName(ri), s.splitName.text), s.variants);
+    size_t v = policy::chooseVariant(policy::splitBucket(c.id, ruleName(ri), s.splitName.text),
+                                     s.variants);
     auto inner = describeStep(c, ri, s.variants[v].steps, 0);
     return {inner.first, s.variants[v].name.text};
   }
@@ -547,13 +583,15 @@ struct Engine::Impl {
         r.variant = variant;
         r.loc = ar.limit->loc;
         r.messageId = messageId(rule.name, c.id, 1, now);
-        r.detail = fmt::format("the rule already sent {} first message(s) to this customer within {}",
-                               w.count(now, ar.limit->per.ms), formatDuration(ar.limit->per.ms));
+        r.detail =
+            fmt::format("the rule already sent {} first message(s) to this customer within {}",
+                        w.count(now, ar.limit->per.ms), formatDuration(ar.limit->per.ms));
         emit(std::move(r));
         return;
       }
     }
-    if (auto old = activeFlowPtr(c, ri)) cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
+    if (auto old = activeFlowPtr(c, ri))
+      cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
     ++stats.rules[ri].fired;
     if (opt.coverage) ++opt.coverage->ruleFired[ri];
     auto f = std::make_shared<Flow>();
@@ -600,13 +638,16 @@ struct Engine::Impl {
       const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
       if (s.after) {
         f.state = Flow::State::WaitingStep;
-        f.timer = timers.schedule(base + s.after->ms, Timer{Timer::Kind::Step, f.customer, f.rule});
+        f.timer =
+            timers.schedule(later(base, s.after->ms), Timer{Timer::Kind::Step, f.customer, f.rule});
         if (tracing(f.customer->id)) {
-          auto [tmpl, variant] = describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
-          trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc,
-                fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
-                            tmpl.empty() ? "split" : "send " + tmpl, formatTimestamp(base + s.after->ms),
-                            formatDuration(s.after->ms)));
+          auto [tmpl, variant] =
+              describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
+          trace(
+              TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc,
+              fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
+                          tmpl.empty() ? "split" : "send " + tmpl,
+                          formatTimestamp(later(base, s.after->ms)), formatDuration(s.after->ms)));
         }
         return;
       }
@@ -624,12 +665,18 @@ struct Engine::Impl {
       uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
       size_t v = policy::chooseVariant(bucket, s.variants);
       f.variant = s.variants[v].name.text;
+      if (opt.coverage) {
+        ++opt.coverage->steps[&s];
+        ++opt.coverage->variants[&s.variants[v]];
+      }
       trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc,
-            fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket, f.variant));
+            fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
+                        f.variant));
       f.pos.emplace_back(&s.variants[v].steps, 0);
       return true;
     }
     ++f.stepsTaken;
+    if (opt.coverage) ++opt.coverage->steps[&s];
     PendingSend ps;
     ps.flow = fp;
     ps.step = f.stepsTaken;
@@ -654,6 +701,7 @@ struct Engine::Impl {
       bool held = eval.test(*u, env);
       noteCondition(*u, held);
       if (!held) continue;
+      if (opt.coverage) ++opt.coverage->steps[&s];
       ++f.pos.back().second;
       ++f.stepsTaken;
       auto [tmpl, variant] = describeStep(c, ri, *f.pos.back().first, f.pos.back().second - 1);
@@ -706,8 +754,10 @@ struct Engine::Impl {
         r.templateName = ps->ast->templateName.text;
         r.variant = ps->variant;
         r.loc = ps->ast->loc;
-        if (f.state == Flow::State::InWindow) removeFromWindow(c, f);
-        else deferred.erase(&f);
+        if (f.state == Flow::State::InWindow)
+          removeFromWindow(c, f);
+        else
+          deferred.erase(&f);
         break;
       }
       default: pending = false; break;
@@ -782,12 +832,14 @@ struct Engine::Impl {
     Flow& f = *ps.flow;
     Customer& c = *f.customer;
     if (ps.templateIndex == sema::kNone) {
-      suppress(ps, Reason::MissingData, fmt::format("template '{}' does not exist", ps.ast->templateName.text));
+      suppress(ps, Reason::MissingData,
+               fmt::format("template '{}' does not exist", ps.ast->templateName.text));
       return false;
     }
     EvalEnv env = flowEnv(f);
     std::vector<std::pair<std::string, Value>> bindings;
-    for (const auto& b : ps.ast->bindings) bindings.emplace_back(b.name.text, eval.value(*b.value, env));
+    for (const auto& b : ps.ast->bindings)
+      bindings.emplace_back(b.name.text, eval.value(*b.value, env));
     Value scratch;
     deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
       if (p.path.empty()) return nullptr;
@@ -813,7 +865,8 @@ struct Engine::Impl {
     deliver::RenderError err;
     if (!deliver::renderTemplate(model.templates[ps.templateIndex], lookup, ps.rendered, err)) {
       suppress(ps, Reason::MissingData,
-               fmt::format("template variable '{}' has no value and no default", err.variable), err.loc);
+               fmt::format("template variable '{}' has no value and no default", err.variable),
+               err.loc);
       return false;
     }
     return true;
@@ -840,13 +893,13 @@ struct Engine::Impl {
     if (!c.window) {
       c.window.emplace();
       c.window->opened = now;
-      c.window->closes = now + model.settings.arbitration;
+      c.window->closes = later(now, model.settings.arbitration);
       c.window->timer = decisions.schedule(c.window->closes, &c);
     }
     if (model.settings.arbitration > 0)
       trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc,
-            fmt::format("{} (step {}) is due: it competes in the arbitration window until {}", ps.ast->templateName.text,
-                        ps.step, formatTimestamp(c.window->closes)));
+            fmt::format("{} (step {}) is due: it competes in the arbitration window until {}",
+                        ps.ast->templateName.text, ps.step, formatTimestamp(c.window->closes)));
     c.window->members.push_back(std::move(ps));
   }
 
@@ -859,15 +912,17 @@ struct Engine::Impl {
     std::vector<PendingSend> members = std::move(c.window->members);
     c.window.reset();
     if (members.empty()) return;
-    std::stable_sort(members.begin(), members.end(), [this](const PendingSend& a, const PendingSend& b) {
-      const auto& ra = model.rules[a.flow->rule];
-      const auto& rb = model.rules[b.flow->rule];
-      if (ra.priority != rb.priority) return ra.priority > rb.priority;
-      if (a.flow->anchor.time != b.flow->anchor.time) return a.flow->anchor.time > b.flow->anchor.time;
-      if (ra.order != rb.order) return ra.order < rb.order;
-      if (a.step != b.step) return a.step < b.step;
-      return a.order < b.order;
-    });
+    std::stable_sort(members.begin(), members.end(),
+                     [this](const PendingSend& a, const PendingSend& b) {
+                       const auto& ra = model.rules[a.flow->rule];
+                       const auto& rb = model.rules[b.flow->rule];
+                       if (ra.priority != rb.priority) return ra.priority > rb.priority;
+                       if (a.flow->anchor.time != b.flow->anchor.time)
+                         return a.flow->anchor.time > b.flow->anchor.time;
+                       if (ra.order != rb.order) return ra.order < rb.order;
+                       if (a.step != b.step) return a.step < b.step;
+                       return a.order < b.order;
+                     });
     const PendingSend& winner = members.front();
     for (size_t i = 1; i < members.size(); ++i) {
       PendingSend& loser = members[i];
@@ -891,15 +946,16 @@ struct Engine::Impl {
     if (const auto& cap = model.settings.cap) {
       if (c.cap && !c.cap->allows(now, cap->count, cap->per)) {
         suppress(ps, Reason::FrequencyCap,
-                 fmt::format("the customer already got {} message(s) within {}", c.cap->count(now, cap->per),
-                             formatDuration(cap->per)));
+                 fmt::format("the customer already got {} message(s) within {}",
+                             c.cap->count(now, cap->per), formatDuration(cap->per)));
         decided(ps, Reason::FrequencyCap);
         return;
       }
     }
     if (quiet) {
       const Value& tz = trait(c, traitTimezone);
-      auto q = quiet->check(now, tz.kind == Value::Kind::String ? std::string_view(tz.s) : std::string_view());
+      auto q = quiet->check(
+          now, tz.kind == Value::Kind::String ? std::string_view(tz.s) : std::string_view());
       if (q.quiet) {
         Record r = sendRecord(ps, Decision::Deferred, Reason::None);
         r.until = q.until;
@@ -930,7 +986,8 @@ struct Engine::Impl {
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
     f.lastSentAt = now;
     if (rule.goalEvent)
-      c.sent.push_back(SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
+      c.sent.push_back(
+          SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
     preempt(c, rule.priority, f.rule);
     decided(ps, Reason::None);
   }
@@ -939,7 +996,8 @@ struct Engine::Impl {
   void preempt(Customer& c, int64_t p, uint32_t by) {
     std::vector<std::shared_ptr<Flow>> victims;
     for (auto& f : c.flows)
-      if (model.rules[f->rule].priority < p && f->state != Flow::State::Running) victims.push_back(f);
+      if (model.rules[f->rule].priority < p && f->state != Flow::State::Running)
+        victims.push_back(f);
     for (auto& f : victims)
       cancelFlow(*f, Reason::Preempted,
                  fmt::format("preempted by a send of {} (priority {})", ruleName(by), p));
@@ -969,7 +1027,8 @@ struct Engine::Impl {
   void goals(Customer& c, const Event& e) {
     for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
       const auto& rule = model.rules[ri];
-      if (!rule.goalEvent || *rule.goalEvent != e.type || rule.rule == nullptr || !rule.rule->goal) continue;
+      if (!rule.goalEvent || *rule.goalEvent != e.type || rule.rule == nullptr || !rule.rule->goal)
+        continue;
       const ast::EventRef& goalRef = *rule.rule->goal->event;
       SentLog* hit = nullptr;
       for (auto it = c.sent.rbegin(); it != c.sent.rend(); ++it) {
@@ -987,8 +1046,9 @@ struct Engine::Impl {
         ++rs.conversions;
         ++rs.variants[hit->variant].conversions;
         trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
-              fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e), hit->templateName,
-                          formatTimestamp(hit->time), hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
+              fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e),
+                          hit->templateName, formatTimestamp(hit->time),
+                          hit->variant.empty() ? "" : " (variant " + hit->variant + ")"));
       }
       Flow* active = activeFlow(c, ri);
       if (active == nullptr) continue;
@@ -996,7 +1056,8 @@ struct Engine::Impl {
       if (e.time - since > rule.goalWithin) continue;
       if (hit == nullptr && !refMatches(goalRef, e, &active->anchor, c)) continue;
       cancelFlow(*active, Reason::Converted,
-                 fmt::format("the goal was reached: {} within {} of the {}", anchorName(e), formatDuration(rule.goalWithin),
+                 fmt::format("the goal was reached: {} within {} of the {}", anchorName(e),
+                             formatDuration(rule.goalWithin),
                              active->lastSentAt == INT64_MIN ? "firing" : "last send"));
     }
   }
@@ -1004,7 +1065,8 @@ struct Engine::Impl {
   void pruneSent(Customer& c) {
     size_t stale = 0;
     while (stale < c.sent.size() && c.sent[stale].time < now - longestGoal) ++stale;
-    if (stale > 0) c.sent.erase(c.sent.begin(), c.sent.begin() + static_cast<std::ptrdiff_t>(stale));
+    if (stale > 0)
+      c.sent.erase(c.sent.begin(), c.sent.begin() + static_cast<std::ptrdiff_t>(stale));
   }
 
   // ---- timers -------------------------------------------------------------------------------
@@ -1013,7 +1075,8 @@ struct Engine::Impl {
     Customer& c = *t.customer;
     switch (t.kind) {
       case Timer::Kind::Idle: {
-        auto it = std::find_if(c.idle.begin(), c.idle.end(), [&](const Customer::Idle& p) { return p.rule == t.rule; });
+        auto it = std::find_if(c.idle.begin(), c.idle.end(),
+                               [&](const Customer::Idle& p) { return p.rule == t.rule; });
         if (it == c.idle.end()) return;
         Event anchor = std::move(it->anchor);
         c.idle.erase(it);
@@ -1042,7 +1105,9 @@ Engine::Engine(const sema::Model& model, Evaluator& evaluator, EngineOptions opt
     : impl_(std::make_unique<Impl>(model, evaluator, std::move(options))) {}
 Engine::~Engine() = default;
 
-void Engine::process(const Event& e) { impl_->process(e); }
+void Engine::process(const Event& e) {
+  impl_->process(e);
+}
 
 void Engine::advanceTo(TimeMs t) {
   impl_->runUntil(t, true);
@@ -1054,8 +1119,14 @@ void Engine::finish(std::optional<TimeMs> until) {
   impl_->flush();
 }
 
-TimeMs Engine::now() const { return impl_->now; }
-size_t Engine::pendingTimers() const { return impl_->timers.size() + impl_->decisions.size(); }
-const Stats& Engine::stats() const { return impl_->stats; }
+TimeMs Engine::now() const {
+  return impl_->now;
+}
+size_t Engine::pendingTimers() const {
+  return impl_->timers.size() + impl_->decisions.size();
+}
+const Stats& Engine::stats() const {
+  return impl_->stats;
+}
 
 }  // namespace trig::engine

@@ -32,16 +32,16 @@ enum class Decision : uint8_t { Send, Suppressed, Deferred, Dropped };
 // Why a send (or a firing) did not go out. The names are the CLI contract (section 9).
 enum class Reason : uint8_t {
   None,
-  OptedOut,      // `subscribed` is false
-  NoEmail,       // no `email` trait
-  MissingData,   // a template variable with no value and no default
-  RuleLimit,     // `limit N per D`: the firing was stopped
-  Outranked,     // lost arbitration
-  Preempted,     // a higher-priority send went out while this step was pending
-  Restarted,     // a new firing of the rule replaced this flow
-  Converted,     // the rule's goal was reached
-  FrequencyCap,  // `cap N per D`
-  Condition,     // the step's own `unless` held when it was due
+  OptedOut,          // `subscribed` is false
+  NoEmail,           // no `email` trait
+  MissingData,       // a template variable with no value and no default
+  RuleLimit,         // `limit N per D`: the firing was stopped
+  Outranked,         // lost arbitration
+  Preempted,         // a higher-priority send went out while this step was pending
+  Restarted,         // a new firing of the rule replaced this flow
+  Converted,         // the rule's goal was reached
+  FrequencyCap,      // `cap N per D`
+  Condition,         // the step's own `unless` held when it was due
   DuplicateId,       // Dropped: same messageId as an accepted event
   DuplicateContent,  // Dropped: same content within the `dedup` window
 };
@@ -52,21 +52,21 @@ struct Record {
   Decision decision = Decision::Send;
   TimeMs time = 0;
   std::string customer;
-  uint32_t rule = sema::kNone;  // index into Model::rules (kNone for Dropped)
-  uint32_t step = 0;            // 1-based step of the flow instance (0: none)
-  std::string templateName;     // empty: none
-  std::string variant;          // empty: none
-  std::string to;               // Send
-  std::string subject;          // Send
-  std::string body;             // Send
-  std::string messageId;        // Send, Suppressed and Deferred sends
-  Reason reason = Reason::None; // Suppressed, Dropped
-  TimeMs until = 0;             // Deferred: when the send becomes due again
-  Loc loc;                      // the rule, step or option that made it so
-  std::string detail;           // one sentence for people ("outranked by cart_abandon (priority 2)")
-  std::string event;            // Dropped: the event name
-  std::string source;           // Dropped: "events.jsonl:12"
-  uint64_t order = 0;           // production order (the last tie-break)
+  uint32_t rule = sema::kNone;   // index into Model::rules (kNone for Dropped)
+  uint32_t step = 0;             // 1-based step of the flow instance (0: none)
+  std::string templateName;      // empty: none
+  std::string variant;           // empty: none
+  std::string to;                // Send
+  std::string subject;           // Send
+  std::string body;              // Send
+  std::string messageId;         // Send, Suppressed and Deferred sends
+  Reason reason = Reason::None;  // Suppressed, Dropped
+  TimeMs until = 0;              // Deferred: when the send becomes due again
+  Loc loc;                       // the rule, step or option that made it so
+  std::string detail;  // one sentence for people ("outranked by cart_abandon (priority 2)")
+  std::string event;   // Dropped: the event name
+  std::string source;  // Dropped: "events.jsonl:12"
+  uint64_t order = 0;  // production order (the last tie-break)
 };
 
 // A step of the engine's reasoning about one customer, for `trig explain`.
@@ -90,8 +90,8 @@ struct TraceEntry {
   TimeMs time = 0;
   std::string customer;
   uint32_t rule = sema::kNone;
-  Loc loc;           // the condition, step or rule concerned
-  std::string text;  // what happened, in words
+  Loc loc;                         // the condition, step or rule concerned
+  std::string text;                // what happened, in words
   const Record* record = nullptr;  // Decision entries
 };
 
@@ -102,10 +102,13 @@ struct Coverage {
   std::vector<uint64_t> ruleSent;
   // Condition expression id -> bit 1: it held at least once, bit 2: it did not hold at least once.
   std::unordered_map<uint32_t, uint8_t> conditions;
+  // Flow steps reached (sent, suppressed or split), and split variants chosen.
+  std::unordered_map<const ast::Step*, uint64_t> steps;
+  std::unordered_map<const ast::Variant*, uint64_t> variants;
 };
 
 struct Stats {
-  uint64_t events = 0;       // accepted events processed (track, identify, undeclared)
+  uint64_t events = 0;  // accepted events processed (track, identify, undeclared)
   uint64_t undeclared = 0;
   uint64_t droppedById = 0;
   uint64_t droppedByContent = 0;
@@ -165,6 +168,7 @@ class Engine {
 };
 
 // A deterministic message id from (rule, customer, step, firing time): a replay prints the same.
-std::string messageId(std::string_view rule, std::string_view customer, uint32_t step, TimeMs firedAt);
+std::string messageId(std::string_view rule, std::string_view customer, uint32_t step,
+                      TimeMs firedAt);
 
 }  // namespace trig::engine

@@ -28,7 +28,8 @@ struct Run {
     o.warn = [this](const std::string& w) { warnings.push_back(w); };
     engine = std::make_unique<Engine>(p.model, interp, o);
   }
-  void identify(const std::string& customer, TimeMs t, std::vector<std::pair<std::string, Value>> traits) {
+  void identify(const std::string& customer, TimeMs t,
+                std::vector<std::pair<std::string, Value>> traits) {
     Event e;
     e.kind = Event::Kind::Identify;
     e.customer = customer;
@@ -53,7 +54,9 @@ struct Run {
       out += fmt::format("{} {} {} {} {}", formatTimestamp(r.time).substr(11, 5), r.customer,
                          p.model.rules[r.rule].name, r.step, r.templateName);
       if (!r.variant.empty()) out += "/" + r.variant;
-      out += r.decision == Decision::Send ? " sent" : r.decision == Decision::Deferred ? " deferred" : std::string(" ") + reasonName(r.reason);
+      out += r.decision == Decision::Send       ? " sent"
+             : r.decision == Decision::Deferred ? " deferred"
+                                                : std::string(" ") + reasonName(r.reason);
       out += "\n";
     }
     return out;
@@ -116,8 +119,12 @@ settings { quiet_hours 22:00-08:00 }
 template a { subject "A" body "." }
 trigger hi: when page_view send a
 )");
-  run.identify("c1", 0, {{"email", Value::str("x@example.com")}, {"timezone", Value::str("Nowhere/Special")}});
-  run.identify("c2", 0, {{"email", Value::str("y@example.com")}, {"timezone", Value::str("Nowhere/Special")}});
+  run.identify(
+      "c1", 0,
+      {{"email", Value::str("x@example.com")}, {"timezone", Value::str("Nowhere/Special")}});
+  run.identify(
+      "c2", 0,
+      {{"email", Value::str("y@example.com")}, {"timezone", Value::str("Nowhere/Special")}});
   run.track("c1", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
   run.track("c2", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
   run.engine->finish();
@@ -131,15 +138,18 @@ trigger hi: when page_view send a
   CHECK(run.warnings[0].find("Nowhere/Special") != std::string::npos);
 }
 
-TEST_CASE("a template variable without a value is suppressed as missing_data, never sent with a hole") {
+TEST_CASE(
+    "a template variable without a value is suppressed as missing_data, never sent with a hole") {
   // `check` refuses this rule set; the runtime's suppression is the safety net.
   Run run(R"(
 template a { subject "About {{ product_name }}" body "." }
 trigger r: when cart_add send a
-)", true);
+)",
+          true);
   run.email("c1");
   run.track("c1", "cart_add", T0, {{"product_id", Value::str("p")}});
-  run.track("c1", "cart_add", T0 + kHour, {{"product_id", Value::str("p")}, {"product_name", Value::str("Lamp")}});
+  run.track("c1", "cart_add", T0 + kHour,
+            {{"product_id", Value::str("p")}, {"product_name", Value::str("Lamp")}});
   CHECK(run.summary() == "10:00 c1 r 1 a missing_data\n11:00 c1 r 1 a sent\n");
   CHECK(run.records[1].subject == "About Lamp");
   CHECK(run.records[0].detail.find("product_name") != std::string::npos);
@@ -189,8 +199,9 @@ trigger high: when cart_add priority 2 send high_t
   run.email("c1");
   run.track("c1", "page_view", at("2026-03-02T23:00:00Z"), {{"url", Value::str("/")}});
   run.track("c1", "cart_add", at("2026-03-03T07:00:00Z"), {{"product_id", Value::str("p")}});
-  CHECK(run.summary() == "23:00 c1 low 1 low_t deferred\n07:00 c1 high 1 high_t deferred\n"
-                         "08:00 c1 low 1 low_t outranked\n08:00 c1 high 1 high_t sent\n");
+  CHECK(run.summary() ==
+        "23:00 c1 low 1 low_t deferred\n07:00 c1 high 1 high_t deferred\n"
+        "08:00 c1 low 1 low_t outranked\n08:00 c1 high 1 high_t sent\n");
 }
 
 TEST_CASE("preemption cancels a lower-priority send deferred by quiet hours") {
@@ -207,7 +218,9 @@ trigger high: when cart_add priority 2 send high_t
   // and cancels the deferred one.
   run.identify("c1", at("2026-03-03T01:00:00Z"), {{"timezone", Value::str("Asia/Tokyo")}});
   run.track("c1", "cart_add", at("2026-03-03T02:00:00Z"), {{"product_id", Value::str("p")}});
-  CHECK(run.summary() == "23:00 c1 low 1 low_t deferred\n02:00 c1 low 1 low_t preempted\n02:00 c1 high 1 high_t sent\n");
+  CHECK(run.summary() ==
+        "23:00 c1 low 1 low_t deferred\n02:00 c1 low 1 low_t preempted\n02:00 c1 high 1 high_t "
+        "sent\n");
 }
 
 TEST_CASE("goal conversions are attributed to the send and its variant") {
@@ -255,7 +268,8 @@ trigger r: when cart_add and idle 1h send a
   CHECK(run.engine->pendingTimers() == 0);
   REQUIRE(run.records.size() == static_cast<size_t>(n));
   bool ordered = true;
-  for (size_t i = 1; i < run.records.size(); ++i) ordered = ordered && run.records[i - 1].time <= run.records[i].time;
+  for (size_t i = 1; i < run.records.size(); ++i)
+    ordered = ordered && run.records[i - 1].time <= run.records[i].time;
   CHECK(ordered);
   CHECK(run.records.back().time == T0 + (n - 1) * 10 + kHour);
 }

@@ -27,8 +27,10 @@ void str(std::string& out, const char* k, std::string_view v) {
 
 void strOrNull(std::string& out, const char* k, std::string_view v) {
   key(out, k);
-  if (v.empty()) out += "null";
-  else deliver::appendJsonString(out, v);
+  if (v.empty())
+    out += "null";
+  else
+    deliver::appendJsonString(out, v);
 }
 
 }  // namespace

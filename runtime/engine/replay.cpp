@@ -17,7 +17,8 @@ void skipSpace(std::string_view s, size_t& i) {
 // Skips a JSON string at s[i] == '"'; false when it does not end on the line.
 bool skipString(std::string_view s, size_t& i) {
   for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
+    if (s[i] == '\\')
+      ++i;
     else if (s[i] == '"') {
       ++i;
       return true;
@@ -47,7 +48,9 @@ bool skipValue(std::string_view s, size_t& i) {
     return false;
   }
   size_t b = i;
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' && s[i] != '\r') ++i;
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+         s[i] != '\r')
+    ++i;
   return i > b;
 }
 
@@ -136,7 +139,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
       ++result.afterUntil;
       return;
     }
-    if (e.kind == Event::Kind::Undeclared && result.undeclared.insert(e.name).second && options.diagnostics)
+    if (e.kind == Event::Kind::Undeclared && result.undeclared.insert(e.name).second &&
+        options.diagnostics)
       *options.diagnostics << e.source << ": warning: event '" << e.name
                            << "' is not declared; it counts as activity and is otherwise ignored\n";
     engine.process(e);
@@ -152,8 +156,10 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
     bool ok = reader.readAll(
         path,
         [&](Event& e) {
-          if (streaming) feed(e);
-          else events.push_back(std::move(e));
+          if (streaming)
+            feed(e);
+          else
+            events.push_back(std::move(e));
         },
         error);
     if (!ok) {
@@ -166,7 +172,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   result.accepted = reader.stats().accepted;
   result.rejected = reader.stats().rejected;
   if (!streaming) {
-    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.time < b.time; });
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Event& a, const Event& b) { return a.time < b.time; });
     for (auto& e : events) {
       feed(e);
       // The engine keeps what it needs; the input's memory goes back as the state grows.

@@ -29,7 +29,7 @@ struct ReplayResult {
   uint64_t rejected = 0;
   uint64_t afterUntil = 0;  // events stamped after --until, not processed
   std::set<std::string> undeclared;
-  std::string ioError;      // set when a file could not be opened or read (exit 2)
+  std::string ioError;  // set when a file could not be opened or read (exit 2)
 };
 
 // Reads every event file, then replays them through `engine` and finishes it.

@@ -1,8 +1,8 @@
 #include "runtime/engine/test_runner.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/decoder.h"
@@ -18,7 +18,9 @@ void appendLiteralJson(std::string& out, const ast::Expr& e) {
     case ast::ExprKind::StringLit: deliver::appendJsonString(out, e.text); break;
     case ast::ExprKind::BoolLit: out += e.boolValue ? "true" : "false"; break;
     case ast::ExprKind::TimeLit: deliver::appendJsonString(out, formatTimestamp(e.intValue)); break;
-    case ast::ExprKind::DurationLit: deliver::appendJsonString(out, formatDuration(e.intValue)); break;
+    case ast::ExprKind::DurationLit:
+      deliver::appendJsonString(out, formatDuration(e.intValue));
+      break;
     case ast::ExprKind::PercentLit: out += e.decimalValue.toString(); break;
     case ast::ExprKind::List: {
       out += '[';
@@ -54,13 +56,17 @@ void appendProps(std::string& out, const std::vector<ast::Prop>& props) {
     if (i) out += ',';
     deliver::appendJsonString(out, props[i].name.text);
     out += ':';
-    if (props[i].value) appendLiteralJson(out, *props[i].value);
-    else out += "null";
+    if (props[i].value)
+      appendLiteralJson(out, *props[i].value);
+    else
+      out += "null";
   }
   out += '}';
 }
 
-std::string when(TimeMs t) { return formatTimestamp(t); }
+std::string when(TimeMs t) {
+  return formatTimestamp(t);
+}
 
 }  // namespace
 
@@ -85,8 +91,10 @@ std::vector<TestEvent> testEvents(const ast::TestDecl& test) {
       appendProps(te.json, s.props);
       te.json += '}';
     } else if (s.kind == ast::TestStmtKind::Event) {
-      if (s.atAbsolute) clock = *s.atAbsolute;
-      else if (s.atRelative) clock += s.atRelative->ms;
+      if (s.atAbsolute)
+        clock = *s.atAbsolute;
+      else if (s.atRelative)
+        clock += s.atRelative->ms;
       te.time = clock;
       bool identify = s.event.text == "identify";
       te.json = identify ? R"({"type":"identify","userId":)" : R"({"type":"track","event":)";
@@ -95,7 +103,8 @@ std::vector<TestEvent> testEvents(const ast::TestDecl& test) {
         te.json += R"(,"userId":)";
       }
       deliver::appendJsonString(te.json, s.customer.value);
-      te.json += R"(,"timestamp":")" + when(te.time) + (identify ? R"(","traits":)" : R"(","properties":)");
+      te.json += R"(,"timestamp":")" + when(te.time) +
+                 (identify ? R"(","traits":)" : R"(","properties":)");
       appendProps(te.json, s.props);
       te.json += '}';
     } else {
@@ -115,7 +124,8 @@ struct Expectation {
 bool sameRecordTarget(const Record& r, const ast::TestStmt& s, const sema::Model& model) {
   if (r.templateName != s.templateName.text) return false;
   if (s.hasCustomer && r.customer != s.customer.value) return false;
-  if (s.fromRule && (r.rule >= model.rules.size() || model.rules[r.rule].name != s.fromRule->text)) return false;
+  if (s.fromRule && (r.rule >= model.rules.size() || model.rules[r.rule].name != s.fromRule->text))
+    return false;
   return true;
 }
 
@@ -130,14 +140,14 @@ std::string describeRecord(const Record& r, const sema::Model& model) {
   std::string rule = r.rule < model.rules.size() ? model.rules[r.rule].name : "?";
   switch (r.decision) {
     case Decision::Send:
-      return fmt::format("sent to \"{}\" at {} by {} (step {}{})", r.customer, when(r.time), rule, r.step,
-                         r.variant.empty() ? "" : ", variant " + r.variant);
+      return fmt::format("sent to \"{}\" at {} by {} (step {}{})", r.customer, when(r.time), rule,
+                         r.step, r.variant.empty() ? "" : ", variant " + r.variant);
     case Decision::Suppressed:
-      return fmt::format("suppressed for \"{}\" at {} by {} (step {}): {} — {}", r.customer, when(r.time), rule,
-                         r.step, reasonName(r.reason), r.detail);
+      return fmt::format("suppressed for \"{}\" at {} by {} (step {}): {} — {}", r.customer,
+                         when(r.time), rule, r.step, reasonName(r.reason), r.detail);
     case Decision::Deferred:
-      return fmt::format("deferred for \"{}\" at {} by {} until {} (quiet hours)", r.customer, when(r.time), rule,
-                         when(r.until));
+      return fmt::format("deferred for \"{}\" at {} by {} until {} (quiet hours)", r.customer,
+                         when(r.time), rule, when(r.until));
     case Decision::Dropped: return fmt::format("dropped event at {}", when(r.time));
   }
   return "";
@@ -160,7 +170,8 @@ bool sends(const sema::RuleInfo& r, const std::string& t) {
 
 }  // namespace
 
-std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const ast::TestDecl*>& tests,
+std::vector<TestOutcome> runTests(const Compilation& c,
+                                  const std::vector<const ast::TestDecl*>& tests,
                                   Evaluator& evaluator, Coverage* coverage) {
   std::vector<TestOutcome> outcomes;
   for (const auto* test : tests) {
@@ -173,8 +184,8 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
     EngineOptions eo;
     eo.trace = [&](const TraceEntry& t) {
       using K = TraceEntry::Kind;
-      if (t.kind == K::Cancelled || t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter ||
-          t.kind == K::Replaced)
+      if (t.kind == K::Cancelled || t.kind == K::NotHeld || t.kind == K::UnlessHeld ||
+          t.kind == K::AnchorFilter || t.kind == K::Replaced)
         misses.push_back(t);
     };
     eo.explain = true;
@@ -195,7 +206,8 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
       e.source = "test";
       events.push_back(std::move(e));
     }
-    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.time < b.time; });
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Event& a, const Event& b) { return a.time < b.time; });
     for (const auto& e : events) engine.process(e);
     engine.finish();
 
@@ -203,7 +215,8 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
       if (s.kind == ast::TestStmtKind::ExpectSend) {
         bool found = false;
         for (const auto& r : records)
-          if (r.decision == Decision::Send && sameRecordTarget(r, s, c.model) && (!s.expectAt || r.time == *s.expectAt))
+          if (r.decision == Decision::Send && sameRecordTarget(r, s, c.model) &&
+              (!s.expectAt || r.time == *s.expectAt))
             found = true;
         if (found) continue;
         std::string msg = "expected a send of " + describeTarget(s);
@@ -215,9 +228,12 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
         if (happened.empty()) {
           msg += ", but no rule sent or tried to send it";
           for (const auto& t : misses) {
-            if (t.rule >= c.model.rules.size() || !sends(c.model.rules[t.rule], s.templateName.text)) continue;
+            if (t.rule >= c.model.rules.size() ||
+                !sends(c.model.rules[t.rule], s.templateName.text))
+              continue;
             if (s.hasCustomer && t.customer != s.customer.value) continue;
-            msg += fmt::format("\n    {} at {} for \"{}\": {}", c.model.rules[t.rule].name, when(t.time), t.customer, t.text);
+            msg += fmt::format("\n    {} at {} for \"{}\": {}", c.model.rules[t.rule].name,
+                               when(t.time), t.customer, t.text);
             if (t.loc.valid()) {
               const SourceFile& f = c.sources.file(t.loc.file);
               LineCol lc = f.lineCol(t.loc.begin);
@@ -240,7 +256,8 @@ std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const 
       } else if (s.kind == ast::TestStmtKind::ExpectNoSend) {
         std::vector<std::string> sent;
         for (const auto& r : records)
-          if (r.decision == Decision::Send && sameRecordTarget(r, s, c.model)) sent.push_back(describeRecord(r, c.model));
+          if (r.decision == Decision::Send && sameRecordTarget(r, s, c.model))
+            sent.push_back(describeRecord(r, c.model));
         if (sent.empty()) continue;
         std::string msg = "expected no send of " + describeTarget(s) + ", but it was:";
         for (const auto& h : sent) msg += "\n    " + h;

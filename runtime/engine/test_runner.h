@@ -26,7 +26,8 @@ struct TestOutcome {
 
 // Runs the given tests (normally the test blocks of the compilation's own file) against the
 // compilation's rules. `coverage`, when given, accumulates what the tests exercised.
-std::vector<TestOutcome> runTests(const Compilation& c, const std::vector<const ast::TestDecl*>& tests,
+std::vector<TestOutcome> runTests(const Compilation& c,
+                                  const std::vector<const ast::TestDecl*>& tests,
                                   Evaluator& evaluator, Coverage* coverage);
 
 // The events of a test block as wire JSON lines (so they go through the same decoder as a real

@@ -57,7 +57,8 @@ void EventHistory::forEach(uint32_t type, TimeMs from, TimeMs to,
   const Store* s = find(type);
   if (s == nullptr) return;
   auto begin = s->events.begin() + static_cast<std::ptrdiff_t>(s->head);
-  auto it = std::lower_bound(begin, s->events.end(), from, [](const Event& e, TimeMs t) { return e.time < t; });
+  auto it = std::lower_bound(begin, s->events.end(), from,
+                             [](const Event& e, TimeMs t) { return e.time < t; });
   for (; it != s->events.end() && it->time <= to; ++it)
     if (!f(*it)) return;
 }
@@ -67,7 +68,8 @@ void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
   const Store* s = find(type);
   if (s == nullptr) return;
   auto begin = s->events.begin() + static_cast<std::ptrdiff_t>(s->head);
-  auto end = std::upper_bound(begin, s->events.end(), to, [](TimeMs t, const Event& e) { return t < e.time; });
+  auto end = std::upper_bound(begin, s->events.end(), to,
+                              [](TimeMs t, const Event& e) { return t < e.time; });
   while (end != begin) {
     --end;
     if (end->time < from) return;

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-
 using namespace trig;
 
 namespace {
@@ -17,14 +16,17 @@ Event ev(uint32_t type, TimeMs t, uint64_t seq) {
   return e;
 }
 
-std::vector<uint64_t> seqs(const History& h, uint32_t type, TimeMs from, TimeMs to, bool newestFirst = false) {
+std::vector<uint64_t> seqs(const History& h, uint32_t type, TimeMs from, TimeMs to,
+                           bool newestFirst = false) {
   std::vector<uint64_t> out;
   auto f = [&](const Event& e) {
     out.push_back(e.seq);
     return true;
   };
-  if (newestFirst) h.forEachNewestFirst(type, from, to, f);
-  else h.forEach(type, from, to, f);
+  if (newestFirst)
+    h.forEachNewestFirst(type, from, to, f);
+  else
+    h.forEach(type, from, to, f);
   return out;
 }
 

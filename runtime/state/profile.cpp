@@ -14,13 +14,15 @@ std::vector<Value> defaultTraits(const sema::Model& model) {
   return out;
 }
 
-void Profile::apply(const sema::Model& model, const std::vector<Value>& defaults, const std::string& name,
-                    const Value& v) {
+void Profile::apply(const sema::Model& model, const std::vector<Value>& defaults,
+                    const std::string& name, const Value& v) {
   if (traits.size() < model.traits.size()) traits.resize(model.traits.size());
   uint32_t slot = model.traitIndex(name);
   if (slot == sema::kNone) {
-    if (v.isAbsent()) extra.erase(name);
-    else extra[name] = v;
+    if (v.isAbsent())
+      extra.erase(name);
+    else
+      extra[name] = v;
     return;
   }
   traits[slot] = v.isAbsent() ? defaults[slot] : v;

@@ -19,7 +19,8 @@ RetentionPlan RetentionPlan::build(const sema::Model& model) {
     for (const auto* u : rule.rule->unless) p.scan(model, u);
     for (const auto* r : rule.rule->anchor.events)
       if (r->filter) p.scan(model, r->filter);
-    if (rule.rule->goal && rule.rule->goal->event->filter) p.scan(model, rule.rule->goal->event->filter);
+    if (rule.rule->goal && rule.rule->goal->event->filter)
+      p.scan(model, rule.rule->goal->event->filter);
     p.scanSteps(model, rule.rule->steps);
   }
   for (const auto& r : p.types_) p.anySinceFiring_ = p.anySinceFiring_ || r.sinceFiring;
@@ -37,7 +38,8 @@ void RetentionPlan::scanSteps(const sema::Model& model, const std::vector<ast::S
 void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
   if (e == nullptr) return;
   auto eventOf = [&](const ast::Expr& x) -> uint32_t {
-    if (x.id < model.exprEvent.size() && model.exprEvent[x.id] != sema::kNone) return model.exprEvent[x.id];
+    if (x.id < model.exprEvent.size() && model.exprEvent[x.id] != sema::kNone)
+      return model.exprEvent[x.id];
     if (x.event != nullptr)
       if (const auto* info = model.findEvent(x.event->name.text)) return info->index;
     return sema::kNone;
@@ -47,8 +49,10 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
     case ast::ExprKind::Aggregate: {
       uint32_t t = eventOf(*e);
       if (t < types_.size()) {
-        if (e->window) types_[t].window = std::max(types_[t].window, e->window->ms);
-        else types_[t].sinceFiring = true;
+        if (e->window)
+          types_[t].window = std::max(types_[t].window, e->window->ms);
+        else
+          types_[t].sinceFiring = true;
       }
       if (e->event != nullptr) scan(model, e->event->filter);
       break;
@@ -56,9 +60,12 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
     case ast::ExprKind::Last: {
       uint32_t t = eventOf(*e);
       if (t < types_.size()) {
-        bool filtered = e->event != nullptr && (e->event->filter != nullptr || !e->event->same.empty());
-        if (filtered) types_[t].keepAll = true;
-        else types_[t].keepLast = true;
+        bool filtered =
+            e->event != nullptr && (e->event->filter != nullptr || !e->event->same.empty());
+        if (filtered)
+          types_[t].keepAll = true;
+        else
+          types_[t].keepLast = true;
       }
       if (e->event != nullptr) scan(model, e->event->filter);
       break;

@@ -50,13 +50,16 @@ class TimerQueue {
   }
 
   bool isPending(const TimerHandle& h) const {
-    return h.valid() && h.slot < slots_.size() && slots_[h.slot].live && slots_[h.slot].generation == h.generation;
+    return h.valid() && h.slot < slots_.size() && slots_[h.slot].live &&
+           slots_[h.slot].generation == h.generation;
   }
 
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
   // Due time of the earliest timer; max() when none is pending.
-  TimeMs nextTime() const { return heap_.empty() ? std::numeric_limits<TimeMs>::max() : heap_[0].at; }
+  TimeMs nextTime() const {
+    return heap_.empty() ? std::numeric_limits<TimeMs>::max() : heap_[0].at;
+  }
   // The due time of a pending timer.
   TimeMs dueTime(const TimerHandle& h) const { return heap_[slots_[h.slot].pos].at; }
 
@@ -83,7 +86,9 @@ class TimerQueue {
     bool live = false;
   };
 
-  static bool before(const Entry& a, const Entry& b) { return a.at != b.at ? a.at < b.at : a.seq < b.seq; }
+  static bool before(const Entry& a, const Entry& b) {
+    return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+  }
 
   void place(size_t i, Entry e) {
     heap_[i] = e;
@@ -128,8 +133,10 @@ class TimerQueue {
     heap_.pop_back();
     if (i < heap_.size()) {
       place(i, lastEntry);
-      if (i > 0 && before(heap_[i], heap_[(i - 1) / kArity])) siftUp(i);
-      else siftDown(i);
+      if (i > 0 && before(heap_[i], heap_[(i - 1) / kArity]))
+        siftUp(i);
+      else
+        siftDown(i);
     }
   }
 

@@ -41,3 +41,26 @@ trigger hi: when page_view send hi_t
     ("d8 12:00", "ny", "hi", "hi_t"),
     ("d1 13:00", "ny2", "hi", "hi_t"),
 ])
+
+case("goal-ends-flow", '''
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+# The goal ends the flow when it comes within D of the firing or of the flow's last send, even
+# before the first send; later than that it converts nothing and the flow goes on.
+trigger nurture:
+  when page_view
+  goal purchased within 1d
+  after 2d send a
+  then after 5d send b
+''', emails("d1 08:00", "c1", "c2", "c3") + [
+    ev("d1 10:00", "page_view", "c1", url="/"),
+    ev("d1 11:00", "purchased", "c1", order_id="o"),
+    ev("d1 10:00", "page_view", "c2", url="/"),
+    ev("d5 10:00", "purchased", "c2", order_id="o"),
+    ev("d1 10:00", "page_view", "c3", url="/"),
+    ev("d4 09:00", "purchased", "c3", order_id="o"),
+], [
+    ("d3 10:00", "c2", "nurture", "a"),
+    ("d8 10:00", "c2", "nurture", "b"),
+    ("d3 10:00", "c3", "nurture", "a"),
+], explain(("c1", "nurture", "converted"), ("c3", "nurture", "converted")))
