@@ -37,6 +37,10 @@ demo: build
 conformance: build
 	python3 ../shared/tools/conformance.py $(BUILD)/trig ../shared/conformance
 
+# Benchmarks (numbers, not pass/fail); figures are recorded in docs/performance.md.
+bench: build
+	$(BUILD)/bench/trig_bench_jit
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 

@@ -51,7 +51,7 @@ MODES = {
         "streams": {
             "c10k": dict(events=5_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0),
             "c1m": dict(events=5_000_000, customers=1_000_000, span_ms=60 * MS_DAY, zipf_s=1.0),
-            "timers": dict(events=8_000_000, customers=5_000_000, span_ms=20 * MS_MINUTE, zipf_s=0.0),
+            "timers": dict(events=8_000_000, customers=8_000_000, span_ms=20 * MS_MINUTE, zipf_s=0.0),
         },
         "w1_rules": [10, 100, 1000],
         "w2": [(10, "c10k"), (100, "c10k"), (1000, "c10k"), (10, "c1m"), (100, "c1m"), (1000, "c1m")],
@@ -212,6 +212,7 @@ class Harness:
             if res.status == "ok":
                 ref_n = reference.at(res.events)
                 res.extra["customers_in_prefix"] = ref_n.extra.get("customers")
+                res.extra["peak_pending_in_prefix"] = ref_n.extra.get("peak_pending")
                 log(f"  {eng.key:12s} {res.rate:>14,.0f} events/s  ({res.events:,} events, "
                     f"{res.cpu_s - res.startup_cpu_s:.2f} s CPU + {res.startup_cpu_s:.2f} s start-up, "
                     f"max RSS {res.maxrss_kb / 1024:.0f} MiB, fired {res.fired_total:,}: same as baseline)")
@@ -353,8 +354,8 @@ class Harness:
         events before deciding anything), so it offers none; `trig serve` would."""
         ok, _ = self.trig_interp.available
         if ok and os.path.exists(self.args.trig):
-            r = subprocess.run([self.args.trig, "serve", "--help"], capture_output=True, text=True)
-            if r.returncode == 0:
+            r = subprocess.run([self.args.trig, "--help"], capture_output=True, text=True)
+            if re.search(r"^\s+serve\s", r.stdout, re.M):
                 return {"status": "not measured",
                         "reason": "`trig serve` exists, but this harness does not drive it yet; "
                                   "`trig run` is a batch replay (reads every event, then decides), so it "

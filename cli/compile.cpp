@@ -22,6 +22,7 @@ struct CompileOptions {
   unsigned optLevel = 2;
   std::string cacheDir;
   bool noCache = false;
+  std::string granularity = "condition";
 };
 
 std::string where(const Compilation& c, Loc loc) {
@@ -47,33 +48,35 @@ int runCompile(const CompileOptions& o) {
   jo.optLevel = o.optLevel;
   jo.cacheDir = o.cacheDir;
   jo.useCache = !o.noCache;
+  jo.granularity = o.granularity == "rule" ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
   if (o.emit == "ast") {
     lower::dumpAst(std::cout, c->program, c->model, c->sources);
     return kExitOk;
   }
   if (o.emit == "llvm") {
-    std::cout << jit::emitLLVM(c->program, c->model, jo);
+    std::cout << jit::emitLLVM(*c, jo);
     return kExitOk;
   }
   if (o.emit == "asm") {
-    std::cout << jit::emitAssembly(c->program, c->model, jo);
+    std::cout << jit::emitAssembly(*c, jo);
     return kExitOk;
   }
-  auto code = jit::compileRuleSet(c->program, c->model, jo);
+  auto code = jit::compileRuleSet(*c, jo);
   const jit::CompileStats& s = code->stats();
-  std::cout << c->model.rules.size() << (c->model.rules.size() == 1 ? " rule, " : " rules, ") << s.functions
-            << " native functions, O" << o.optLevel << ", " << jit::hostTriple() << "\n";
+  std::cout << fmt::format("{} {}, {} conditions/filters/bindings in {} native functions ({} module{}), O{}, {}\n",
+                           c->model.rules.size(), c->model.rules.size() == 1 ? "rule" : "rules", s.entries, s.functions,
+                           s.chunks, s.chunks == 1 ? "" : "s", o.optLevel, jit::hostTriple());
   if (s.cacheHit) {
-    std::cout << fmt::format("loaded from the cache {} in {:.1f} ms\n", s.cachePath, s.lowerMs + s.linkMs);
+    std::cout << fmt::format("loaded from the cache ({}) in {:.1f} ms (CPU: key {:.1f}, link {:.1f})\n", s.cachePath,
+                             s.wallMs, s.lowerMs, s.linkMs);
   } else {
-    std::cout << fmt::format("compiled in {:.1f} ms (lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",
-                             s.lowerMs + s.optimizeMs + s.codegenMs + s.linkMs, s.lowerMs, s.optimizeMs, s.codegenMs,
-                             s.linkMs);
+    std::cout << fmt::format("compiled in {:.1f} ms (CPU: lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",
+                             s.wallMs, s.lowerMs, s.optimizeMs, s.codegenMs, s.linkMs);
     if (!s.cachePath.empty() && s.cacheError.empty()) std::cout << "cached as " << s.cachePath << "\n";
   }
   if (!s.cacheError.empty()) std::cerr << "trig: warning: " << s.cacheError << "\n";
   for (const auto& f : code->fallbacks())
-    std::cout << where(*c, f.loc) << ": note: " << f.symbol << " runs in the interpreter: " << f.reason << "\n";
+    std::cout << where(*c, f.loc) << ": note: " << f.name << " runs in the interpreter: " << f.reason << "\n";
   return kExitOk;
 }
 
@@ -89,6 +92,9 @@ void addCompileCommand(CLI::App& app, Action& action) {
   cmd->add_option("--cache-dir", o->cacheDir,
                   "Where compiled code is cached (default $TRIG_CACHE_DIR, $XDG_CACHE_HOME/trig or ~/.cache/trig)");
   cmd->add_flag("--no-cache", o->noCache, "Neither read nor write the compiled-code cache");
+  cmd->add_option("--granularity", o->granularity,
+                  "One native function per condition (default), or one per rule (the fast tier's shape)")
+      ->check(CLI::IsMember({"condition", "rule"}));
   cmd->callback([o, &action] { action = [o] { return runCompile(*o); }; });
 }
 

@@ -44,7 +44,6 @@ def _bytes(n: float | None) -> str:
 def targets(res: dict) -> list[tuple[str, str, str]]:
     """(target, measured, verdict) for each target of the issue."""
     rows = []
-    ws = {w["id"]: w for w in res["workloads"]}
 
     def verdict(ok: bool | None) -> str:
         return "not measured" if ok is None else ("met" if ok else "**missed**")
@@ -85,7 +84,6 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
                      verdict(None if v is None else v < limit)))
     lat = res.get("latency", {})
     rows.append(("latency p50/p99/p99.9 at half the max rate", "—", lat.get("status", "not measured")))
-    _ = ws
     return rows
 
 
@@ -180,6 +178,15 @@ def render(res: dict) -> str:
                 f"peak {w['peak_pending']:,} idle evaluations pending at once (counted by the baseline); "
                 f"{w['fired_per_event']:.3f} firings per event. CLIPS and json-rules-engine have no timers "
                 f"and are not run on W3.")
+            runs = [(k, r) for k, r in w["results"].items() if r.get("status") == "ok"]
+            if runs:
+                add("")
+                add("| engine | events run | peak pending in those events | events/s |")
+                add("|---|---:|---:|---:|")
+                for k, r in runs:
+                    pend = r.get("extra", {}).get("peak_pending_in_prefix")
+                    add(f"| {LABELS[k]} | {r['events']:,} | {pend:,} | {r['rate']:,.0f} |" if pend is not None else
+                        f"| {LABELS[k]} | {r['events']:,} | — | {r['rate']:,.0f} |")
         add("")
 
     mem = res.get("memory", {})
@@ -200,9 +207,10 @@ def render(res: dict) -> str:
                     add(f"| {nr} | {LABELS[k]} | {row['events']:,} | error: {row['error']} | | | | |")
                     continue
                 a, b = row["c10k"], row["c1m"]
+                rough = " (rough: few customers)" if b["customers"] - a["customers"] < 20_000 else ""
                 add(f"| {nr} | {LABELS[k]} | {row['events']:,} | {a['maxrss_kb'] / 1024:,.0f} MiB | "
                     f"{a['customers']:,} | {b['maxrss_kb'] / 1024:,.0f} MiB | {b['customers']:,} | "
-                    f"{_bytes(row.get('bytes_per_customer'))} |")
+                    f"{_bytes(row.get('bytes_per_customer'))}{rough} |")
         add("")
 
     comp = res.get("compile", {})
@@ -231,155 +239,6 @@ def render(res: dict) -> str:
             add(f"| {r['rules']} | {ms(r.get('check_s'))} | {ms(r.get('jit_cold_s'))} | {ms(r.get('jit_cached_s'))} | "
                 f"{r.get('jit_measure', '—')} | {ms(r.get('e2e_jit_cold_s'))} | {ms(r.get('e2e_jit_cached_s'))} | "
                 f"{ms(r.get('run0_interp_s'))} |")
-    add("")
-
-    lat = res.get("latency", {})
-    rows.append(("latency p50/p99/p99.9 at half the max rate", "—", lat.get("status", "not measured")))
-    _ = ws
-    return rows
-
-
-def render(res: dict) -> str:
-    meta = res["meta"]
-    out = []
-    add = out.append
-    add(f"# trig side by side ({meta['mode']} run, {meta['date']})")
-    add("")
-    m = meta["machine"]
-    add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}. "
-        f"Every engine {'pinned to core 0 (`taskset -c 0`)' if meta['pinned'] else 'unpinned (no taskset)'}; "
-        f"rates are events per CPU second (user + system) beyond the engine's start-up, best of "
-        f"{meta['repeats']}. Seed {meta['seed']}. Harness time {meta.get('elapsed_s', '?')} s.")
-    add("")
-    add("Engines:")
-    for k in ENGINES:
-        e = meta["engines"].get(k)
-        if not e:
-            continue
-        extra = f", {e['version']}" if e.get("version") else ""
-        state = "" if e["available"] else f" — **unavailable**: {e['reason']}"
-        note = f" (note from trig: {e['note']})" if e.get("note") else ""
-        add(f"- {LABELS[k]}{extra}{state}{note}")
-    if meta.get("trig_version"):
-        add(f"- trig version: {meta['trig_version']}")
-    add("")
-
-    add("## Throughput (events/s on one core)")
-    add("")
-    add("Each cell comes from a run whose fired count of every rule equals the baseline's on the same "
-        "events; `(≥)` marks a run too short to be more than a lower bound.")
-    add("")
-    add("| workload | stream events | fired/event | " + " | ".join(LABELS[k] for k in ENGINES) + " |")
-    add("|---|---:|---:|" + "---:|" * len(ENGINES))
-    for w in res["workloads"]:
-        add(f"| {w['title']} | {w['stream_events']:,} | {w['fired_per_event']:.3f} | "
-            + " | ".join(_cell(w["results"].get(k)) for k in ENGINES) + " |")
-    add("")
-
-    add("## Ratios (trig JIT's rate over each peer's)")
-    add("")
-    note = meta["engines"].get(TRIG, {}).get("note")
-    if note:
-        add(f"Note: in this build `--engine jit` said: *{note}*.")
-        add("")
-    add("| workload | vs hand-written C++ | vs CLIPS | vs json-rules-engine | trig interp vs C++ |")
-    add("|---|---:|---:|---:|---:|")
-    for w in res["workloads"]:
-        r = w["results"]
-        t = _rate(r.get(TRIG))
-        add(f"| {w['id']} | {_ratio(t, _rate(r.get('cpp')))} | {_ratio(t, _rate(r.get('clips')))} | "
-            f"{_ratio(t, _rate(r.get('jre')))} | {_ratio(_rate(r.get('trig-interp')), _rate(r.get('cpp')))} |")
-    add("")
-
-    add("## Targets")
-    add("")
-    add("| target | measured | verdict |")
-    add("|---|---:|---|")
-    for t, mval, v in targets(res):
-        add(f"| {t} | {mval} | {v} |")
-    add("")
-
-    add("## Agreement and runs")
-    add("")
-    add("| workload | engine | events run | fired | start-up CPU | max RSS | status |")
-    add("|---|---|---:|---:|---:|---:|---|")
-    for w in res["workloads"]:
-        for k in ENGINES:
-            r = w["results"].get(k)
-            if not r:
-                continue
-            if r["status"] == "ok":
-                status = "agrees with the baseline" + (f"; {r['reason']}" if r.get("reason") else "")
-                add(f"| {w['id']} | {LABELS[k]} | {r['events']:,} | {r['fired_total']:,} | "
-                    f"{r['startup_cpu_s']:.3f} s | {r['maxrss_kb'] / 1024:,.0f} MiB | {status} |")
-            else:
-                detail = r["reason"]
-                if r.get("mismatches"):
-                    detail += ": " + "; ".join(r["mismatches"][:5])
-                add(f"| {w['id']} | {LABELS[k]} | {r.get('events') or '—'} | — | — | — | "
-                    f"{r['status']}: {detail.replace('|', '/')} |")
-    add("")
-
-    w3 = [w for w in res["workloads"] if w["kind"] == "W3"]
-    if w3:
-        add("## W3: timers")
-        add("")
-        for w in w3:
-            add(f"{w['stream_events']:,} events over {w['stream_customers']:,} customers (uniform) in "
-                f"{res['meta']['streams'][w['stream']]['span_ms'] // 60000} minutes of event time: "
-                f"peak {w['peak_pending']:,} idle evaluations pending at once (counted by the baseline); "
-                f"{w['fired_per_event']:.3f} firings per event. CLIPS and json-rules-engine have no timers "
-                f"and are not run on W3.")
-        add("")
-
-    mem = res.get("memory", {})
-    if mem:
-        add("## Memory: state per customer (W2)")
-        add("")
-        add("The same number of events over 10k and over 1M customers; the difference in peak RSS over "
-            "the difference in customers seen. Buffers that grow with events cancel out.")
-        add("")
-        add("| rules | engine | events | max RSS 10k | customers 10k | max RSS 1M | customers 1M | bytes/customer |")
-        add("|---:|---|---:|---:|---:|---:|---:|---:|")
-        for nr, byeng in mem.items():
-            for k in ENGINES:
-                row = byeng.get(k)
-                if not row:
-                    continue
-                if "error" in row:
-                    add(f"| {nr} | {LABELS[k]} | {row['events']:,} | error: {row['error']} | | | | |")
-                    continue
-                a, b = row["c10k"], row["c1m"]
-                add(f"| {nr} | {LABELS[k]} | {row['events']:,} | {a['maxrss_kb'] / 1024:,.0f} MiB | "
-                    f"{a['customers']:,} | {b['maxrss_kb'] / 1024:,.0f} MiB | {b['customers']:,} | "
-                    f"{_bytes(row.get('bytes_per_customer'))} |")
-        add("")
-
-    comp = res.get("compile", {})
-    add("## Compile time (trig, W2 rule sets)")
-    add("")
-    if comp.get("status") != "ok":
-        add(f"Not measured: {comp.get('reason', 'not run')}.")
-    else:
-        add("Wall time, best of 3. parse+check is `trig check`; the JIT's share is the start-up of "
-            "`trig run --engine jit` on no events minus that of `--engine interp`, cold with an empty "
-            "object cache (`TRIG_CACHE_DIR`) and again with the cache filled.")
-        if comp.get("jit_note"):
-            add(f"Note from trig: {comp['jit_note']}")
-        add("")
-        add("| rules | parse+check | run, no events (interp) | run, no events (JIT cold) | JIT cold | "
-            "run, no events (JIT cached) | JIT cached |")
-        add("|---:|---:|---:|---:|---:|---:|---:|")
-
-        def ms(v):
-            return f"{v * 1000:,.0f} ms" if isinstance(v, float) else "—"
-        for r in comp["rows"]:
-            if "error" in r:
-                add(f"| {r['rules']} | error: {r['error']} | | | | | |")
-                continue
-            add(f"| {r['rules']} | {ms(r.get('check_s'))} | {ms(r.get('run0_interp_s'))} | "
-                f"{ms(r.get('run0_jit_cold_s'))} | {ms(r.get('jit_cold_s'))} | {ms(r.get('run0_jit_cached_s'))} | "
-                f"{ms(r.get('jit_cached_s'))} |")
     add("")
 
     lat = res.get("latency", {})

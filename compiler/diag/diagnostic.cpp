@@ -1,6 +1,7 @@
 #include "compiler/diag/diagnostic.h"
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 namespace trig {
@@ -69,45 +70,47 @@ std::vector<Diagnostic> DiagEngine::sorted(const SourceManager& sm) const {
     return std::make_tuple(path, d.loc.begin, d.loc.end, i);
   };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  // Exact duplicates (kind, place, message) are dropped; a set keeps this O(n log n), since a
+  // broken rule set can produce tens of thousands of findings.
   std::vector<Diagnostic> out;
+  std::set<std::tuple<int, FileId, uint32_t, std::string_view>> seen;
   for (size_t i : order) {
     const Diagnostic& d = diags_[i];
-    bool dup = std::any_of(out.begin(), out.end(), [&](const Diagnostic& o) {
-      return o.kind == d.kind && o.loc.file == d.loc.file && o.loc.begin == d.loc.begin &&
-             o.message == d.message;
-    });
-    if (!dup) out.push_back(d);
+    if (seen.emplace(static_cast<int>(d.kind), d.loc.file, d.loc.begin, d.message).second) out.push_back(d);
   }
   return out;
 }
 
-// Optimal string alignment distance: insert, delete, substitute, swap of neighbours.
+// Optimal string alignment distance: insert, delete, substitute, swap of neighbours. Three
+// rolling rows; the caller skips candidates whose length alone puts them out of reach.
 static size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
     }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
   }
-  return d[a.size()][b.size()];
+  return prev[b.size()];
 }
 
 std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+  size_t limit = std::max<size_t>(1, std::min<size_t>(3, (word.size() + 2) / 3));
   std::string best;
   size_t bestDist = SIZE_MAX;
   for (const auto& c : candidates) {
+    size_t gap = c.size() > word.size() ? c.size() - word.size() : word.size() - c.size();
+    if (gap > limit || gap > bestDist) continue;
     size_t d = editDistance(word, c);
     if (d < bestDist || (d == bestDist && c < best)) {
       bestDist = d;
       best = c;
     }
   }
-  size_t limit = std::max<size_t>(1, std::min<size_t>(3, (word.size() + 2) / 3));
   return bestDist <= limit ? best : std::string();
 }
 

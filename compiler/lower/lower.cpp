@@ -62,15 +62,19 @@ Value::Kind valueKind(TypeKind k) {
 class Lowerer {
  public:
   Lowerer(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
-          const std::string& moduleName)
-      : program_(program), model_(model), llctx_(context), b_(context) {
-    out_.module = std::make_unique<llvm::Module>(moduleName, context);
+          const LowerOptions& options)
+      : program_(program),
+        model_(model),
+        options_(options),
+        llctx_(context),
+        b_(context),
+        perRule_(options.granularity == Granularity::PerRule) {
+    out_.module = std::make_unique<llvm::Module>(options.moduleName, context);
     m_ = out_.module.get();
     i1_ = b_.getInt1Ty();
     i8_ = b_.getInt8Ty();
     i32_ = b_.getInt32Ty();
     i64_ = b_.getInt64Ty();
-    i128_ = b_.getInt128Ty();
     f64_ = b_.getDoubleTy();
     ptr_ = b_.getPtrTy();
     // A zeroed record reads as an absent Value: field reads out of range point here.
@@ -81,7 +85,8 @@ class Lowerer {
   }
 
   LoweredRuleSet run() {
-    for (const auto& rule : model_.rules) lowerRule(rule);
+    uint32_t end = std::min<uint32_t>(options_.endRule, static_cast<uint32_t>(model_.rules.size()));
+    for (uint32_t i = options_.firstRule; i < end; ++i) lowerRule(model_.rules[i]);
     out_.scratchSlots = scratch_;
     return std::move(out_);
   }
@@ -94,6 +99,9 @@ class Lowerer {
     ruleIndex_ = static_cast<uint32_t>(&ri - model_.rules.data());
     prefix_ = "trig.rule." + ri.name + ".";
     filters_ = 0;
+    ruleFn_ = nullptr;
+    ruleSwitch_ = nullptr;
+    nextCase_ = 0;
     const ast::Rule* r = ri.rule;
     if (r != nullptr)
       for (const ast::EventRef* ref : r->anchor.events) standaloneFilter(ref);
@@ -101,10 +109,48 @@ class Lowerer {
       predicate(ri.conditions[i], prefix_ + "when." + std::to_string(i));
     for (size_t i = 0; i < ri.unless.size(); ++i)
       predicate(ri.unless[i], prefix_ + "unless." + std::to_string(i));
-    if (r == nullptr) return;
-    if (r->goal) standaloneFilter(r->goal->event);
-    uint32_t step = 0;
-    lowerSteps(r->steps, step);
+    if (r != nullptr) {
+      if (r->goal) standaloneFilter(r->goal->event);
+      uint32_t step = 0;
+      lowerSteps(r->steps, step);
+    }
+    finishRuleFunction();
+  }
+
+  // Per rule: the dispatch on `which` becomes a binary tree of compares and branches (the fast
+  // instruction selector handles those, not `switch`); a rule without entries has no function.
+  void finishRuleFunction() {
+    if (ruleFn_ == nullptr) return;
+    if (ruleSwitch_->getNumCases() == 0) {
+      ruleFn_->eraseFromParent();
+      ruleFn_ = nullptr;
+      return;
+    }
+    std::vector<std::pair<uint32_t, llvm::BasicBlock*>> cases;
+    for (auto& c : ruleSwitch_->cases())
+      cases.emplace_back(static_cast<uint32_t>(c.getCaseValue()->getZExtValue()), c.getCaseSuccessor());
+    std::sort(cases.begin(), cases.end());
+    llvm::BasicBlock* none = ruleSwitch_->getDefaultDest();
+    llvm::Value* which = ruleFn_->getArg(1);
+    llvm::BasicBlock* entry = ruleSwitch_->getParent();
+    ruleSwitch_->eraseFromParent();
+    ruleSwitch_ = nullptr;
+    // Branches to the case `which` names among cases[lo, hi), from the end of `from`.
+    std::function<void(llvm::BasicBlock*, size_t, size_t)> tree = [&](llvm::BasicBlock* from, size_t lo, size_t hi) {
+      llvm::IRBuilder<> tb(from);
+      if (hi - lo == 1) {
+        tb.CreateCondBr(tb.CreateICmpEQ(which, tb.getInt32(cases[lo].first)), cases[lo].second, none);
+        return;
+      }
+      size_t mid = lo + (hi - lo) / 2;
+      auto* left = llvm::BasicBlock::Create(llctx_, "which.lo", ruleFn_);
+      auto* right = llvm::BasicBlock::Create(llctx_, "which.hi", ruleFn_);
+      tb.CreateCondBr(tb.CreateICmpULT(which, tb.getInt32(cases[mid].first)), left, right);
+      tree(left, lo, mid);
+      tree(right, mid, hi);
+    };
+    tree(entry, 0, cases.size());
+    ruleFn_ = nullptr;
   }
 
   void lowerSteps(const std::vector<ast::Step>& steps, uint32_t& number) {
@@ -119,128 +165,188 @@ class Lowerer {
   }
 
   // ---- functions ----
+  //
+  // Every entry (condition, binding, filter) has the signature
+  //   i8 (ptr ctx, i32 which, ptr subject, ptr out, ptr outValue)
+  // Per condition, it is a function of its own and `which` is 0; per rule, it is case `which` of
+  // the rule's one dispatch function.
 
   struct FnState {
     llvm::Function* fn = nullptr;
     llvm::Value* ctx = nullptr;
-    llvm::Value* subject = nullptr;  // filters: the tested event's fields
-    llvm::Value* subjectCount = nullptr;
+    llvm::Value* subject = nullptr;   // filters: the tested event's fields
+    llvm::Value* out = nullptr;       // values: the scalar result
+    llvm::Value* outValue = nullptr;  // values: a Value to copy (lists)
     llvm::BasicBlock* entry = nullptr;
+    std::vector<llvm::BasicBlock*> owned;  // blocks of the entry being built (dropped on failure)
   };
 
-  llvm::Function* newFunction(const std::string& name, llvm::FunctionType* ty, bool exported) {
-    auto* fn = llvm::Function::Create(
-        ty, exported ? llvm::GlobalValue::ExternalLinkage : llvm::GlobalValue::InternalLinkage, name, m_);
+  struct EntryRef {
+    llvm::Function* fn = nullptr;
+    uint32_t which = 0;
+  };
+
+  llvm::FunctionType* entryType() { return llvm::FunctionType::get(i8_, {ptr_, i32_, ptr_, ptr_, ptr_}, false); }
+
+  llvm::Function* newFunction(const std::string& name) {
+    auto* fn = llvm::Function::Create(entryType(), llvm::GlobalValue::ExternalLinkage, name, m_);
     fn->addFnAttr(llvm::Attribute::NoUnwind);
     return fn;
   }
 
-  // Runs `body` with the builder inside a fresh function state, restoring the outer one after
-  // (filters are built while their enclosing function is half done).
-  void withFunction(FnState st, const std::function<void()>& body) {
-    FnState saved = fn_;
+  llvm::BasicBlock* newBlock(const char* name) {
+    auto* bb = llvm::BasicBlock::Create(llctx_, name, fn_.fn);
+    fn_.owned.push_back(bb);
+    return bb;
+  }
+
+  // The rule's dispatch function (per-rule granularity), created with its first entry.
+  llvm::Function* ruleFunction() {
+    if (ruleFn_ != nullptr) return ruleFn_;
+    ruleFn_ = newFunction(prefix_.substr(0, prefix_.size() - 1));
+    auto* entry = llvm::BasicBlock::Create(llctx_, "entry", ruleFn_);
+    auto* none = llvm::BasicBlock::Create(llctx_, "none", ruleFn_);
+    llvm::IRBuilder<> eb(entry);
+    ruleSwitch_ = eb.CreateSwitch(ruleFn_->getArg(1), none);
+    eb.SetInsertPoint(none);
+    eb.CreateRet(eb.getInt8(0));
+    return ruleFn_;
+  }
+
+  // Builds one entry: `body` emits its code at the builder, ending in `ret`. On Unsupported the
+  // entry is removed again and the exception passes on.
+  EntryRef emitEntry(const std::string& name, const std::function<void()>& body) {
+    FnState saved = std::move(fn_);
     auto savedIP = b_.saveIP();
-    fn_ = st;
-    fn_.entry = llvm::BasicBlock::Create(llctx_, "entry", st.fn);
-    b_.SetInsertPoint(fn_.entry);
+    EntryRef ref;
+    fn_ = FnState{};
+    if (perRule_) {
+      ref = {ruleFunction(), nextCase_++};
+      fn_.fn = ref.fn;
+      fn_.entry = &ref.fn->getEntryBlock();
+    } else {
+      ref = {newFunction(name), 0};
+      fn_.fn = ref.fn;
+      fn_.entry = llvm::BasicBlock::Create(llctx_, "entry", ref.fn);
+    }
+    fn_.ctx = ref.fn->getArg(0);
+    fn_.subject = ref.fn->getArg(2);
+    fn_.out = ref.fn->getArg(3);
+    fn_.outValue = ref.fn->getArg(4);
+    if (perRule_) {
+      auto* start = newBlock("case");
+      ruleSwitch_->addCase(b_.getInt32(ref.which), start);
+      b_.SetInsertPoint(start);
+    } else {
+      b_.SetInsertPoint(fn_.entry);
+    }
     try {
       body();
     } catch (...) {
-      fn_ = saved;
+      if (perRule_) {
+        ruleSwitch_->removeCase(ruleSwitch_->findCaseValue(b_.getInt32(ref.which)));
+        for (llvm::BasicBlock* bb : fn_.owned) bb->dropAllReferences();
+        for (llvm::BasicBlock* bb : fn_.owned) bb->eraseFromParent();
+      } else {
+        ref.fn->eraseFromParent();
+      }
+      fn_ = std::move(saved);
       b_.restoreIP(savedIP);
       throw;
     }
-    fn_ = saved;
+    fn_ = std::move(saved);
     b_.restoreIP(savedIP);
+    return ref;
   }
 
-  void predicate(const ast::Expr* e, const std::string& symbol) {
+  std::string symbolOf(const EntryRef& r) const { return r.fn->getName().str(); }
+
+  void predicate(const ast::Expr* e, const std::string& name) {
     if (e == nullptr) return;
-    auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_}, false), true);
+    EntryRef ref;
     try {
-      withFunction({fn, fn->getArg(0)}, [&] {
-        llvm::Value* t = truth(lower(e));
-        b_.CreateRet(b_.CreateZExt(t, i8_));
-      });
+      ref = emitEntry(name, [&] { b_.CreateRet(b_.CreateZExt(truth(lower(e)), i8_)); });
     } catch (const Unsupported& u) {
-      fn->eraseFromParent();
-      out_.fallbacks.push_back({e->id, symbol, u.reason, u.loc});
+      out_.fallbacks.push_back({e->id, name, u.reason, u.loc});
       return;
     }
-    out_.entries.push_back({e->id, symbol, EntryKind::Predicate, Type::of(TypeKind::Bool), ruleIndex_});
+    out_.entries.push_back({e->id, name, symbolOf(ref), ref.which, EntryKind::Predicate, Type::of(TypeKind::Bool), ruleIndex_});
   }
 
-  void valueFunction(const ast::Expr* e, const std::string& symbol) {
-    auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_, ptr_, ptr_}, false), true);
+  void valueFunction(const ast::Expr* e, const std::string& name) {
     Type kind;
+    EntryRef ref;
     try {
-      withFunction({fn, fn->getArg(0)}, [&] {
+      ref = emitEntry(name, [&] {
         LV x = lower(e);
         kind = x.type;
         if (x.type.kind == TypeKind::List) {
           if (x.listLiteral != nullptr) throw Unsupported{"a list literal as a value", e->loc};
-          store(x.v, fn->getArg(2));
+          store(x.v, fn_.outValue);
         } else {
-          storeScalar(fn->getArg(1), x);
+          storeScalar(fn_.out, x);
         }
         b_.CreateRet(b_.CreateZExt(presentOf(x), i8_));
       });
     } catch (const Unsupported& u) {
-      fn->eraseFromParent();
-      out_.fallbacks.push_back({e->id, symbol, u.reason, u.loc});
+      out_.fallbacks.push_back({e->id, name, u.reason, u.loc});
       return;
     }
-    out_.entries.push_back({e->id, symbol, EntryKind::Value, kind, ruleIndex_});
+    out_.entries.push_back({e->id, name, symbolOf(ref), ref.which, EntryKind::Value, kind, ruleIndex_});
   }
 
   // An anchor's or goal's `E(filter)`: tested by the runtime against an incoming event.
   void standaloneFilter(const ast::EventRef* ref) {
     if (ref == nullptr || ref->filter == nullptr) return;
+    std::string name = prefix_ + "filter." + std::to_string(filters_);
     try {
       filterFunction(ref, nullptr, refEvent(ref, nullptr));
     } catch (const Unsupported& u) {
       // filterFunction lists its own failures; an unresolved event is listed here.
       if (out_.fallbacks.empty() || out_.fallbacks.back().exprId != ref->filter->id)
-        out_.fallbacks.push_back({ref->filter->id, prefix_ + "filter", u.reason, u.loc});
+        out_.fallbacks.push_back({ref->filter->id, name, u.reason, u.loc});
     }
   }
 
-  // Builds the filter function of `ref`. Inside an event term, aggregate or `last` (`owner`) it
+  // Builds the filter entry of `ref`. Inside an event term, aggregate or `last` (`owner`) it
   // tests the `same` list and then the filter, as the interpreter's match does; an anchor's or
   // goal's filter (owner null) is the filter expression alone, which is what the runtime asks.
-  llvm::Function* filterFunction(const ast::EventRef* ref, const ast::Expr* owner, uint32_t event) {
-    std::string symbol = prefix_ + "filter." + std::to_string(filters_++);
-    auto* fn = newFunction(symbol, llvm::FunctionType::get(i8_, {ptr_, ptr_, i64_}, false), true);
+  EntryRef filterFunction(const ast::EventRef* ref, const ast::Expr* owner, uint32_t event) {
+    std::string name = prefix_ + "filter." + std::to_string(filters_++);
     const sema::EventInfo* info = event < model_.events.size() ? &model_.events[event] : nullptr;
+    EntryRef entry;
     try {
-      withFunction({fn, fn->getArg(0), fn->getArg(1), fn->getArg(2)}, [&] {
+      entry = emitEntry(name, [&] {
         const std::vector<sema::SameInfo>* same = owner != nullptr ? sameList(ref, owner) : nullptr;
-        auto* rejectBB = llvm::BasicBlock::Create(llctx_, "reject", fn);
+        llvm::BasicBlock* rejectBB = nullptr;
         if (same != nullptr) {
           if (info == nullptr) throw Unsupported{"`same` on an unresolved event", ref->loc};
+          rejectBB = newBlock("reject");
           for (const sema::SameInfo& s : *same) {
             Type t = s.eventField < info->fields.size() ? info->fields[s.eventField].type : Type{};
             if (t.isError()) throw Unsupported{"`same` on an unresolved field", ref->loc};
-            LV mine = readValue(fieldPtr(fn_.subject, fn_.subjectCount, b_.getInt64(s.eventField)), t);
+            LV mine = readValue(fieldAt(fn_.subject, s.eventField), t);
             LV theirs = anchorFieldByName(s.anchorField, anchorFieldType(s.anchorField, t), ref->loc);
-            auto* next = llvm::BasicBlock::Create(llctx_, "same.ok", fn);
+            auto* next = newBlock("same.ok");
             b_.CreateCondBr(compare(ast::Op::Eq, mine, theirs, ref->loc), next, rejectBB);
             b_.SetInsertPoint(next);
           }
         }
         llvm::Value* ok = ref->filter != nullptr ? truth(lower(ref->filter)) : b_.getTrue();
         b_.CreateRet(b_.CreateZExt(ok, i8_));
-        b_.SetInsertPoint(rejectBB);
-        b_.CreateRet(b_.getInt8(0));
+        if (rejectBB != nullptr) {
+          b_.SetInsertPoint(rejectBB);
+          b_.CreateRet(b_.getInt8(0));
+        }
       });
     } catch (const Unsupported& u) {
-      fn->eraseFromParent();
-      if (ref->filter != nullptr) out_.fallbacks.push_back({ref->filter->id, symbol, u.reason, u.loc});
+      if (ref->filter != nullptr) out_.fallbacks.push_back({ref->filter->id, name, u.reason, u.loc});
       throw;
     }
     if (ref->filter != nullptr && owner == nullptr)
-      out_.entries.push_back({ref->filter->id, symbol, EntryKind::Filter, Type::of(TypeKind::Bool), ruleIndex_, event});
-    return fn;
+      out_.entries.push_back({ref->filter->id, name, symbolOf(entry), entry.which, EntryKind::Filter,
+                              Type::of(TypeKind::Bool), ruleIndex_, event});
+    return entry;
   }
 
   // The declared type of the anchor's field `name` (the first alternative that has it).
@@ -373,25 +479,22 @@ class Lowerer {
     switch (ref->kind) {
       case sema::RefKind::AnchorField:
         if (ref->event != sema::kNone && ref->field != sema::kNone)
-          return readValue(fieldPtr(loadCtx(abi::kCtxAnchor, ptr_), loadCtx(abi::kCtxAnchorCount, i64_),
-                                    b_.getInt64(ref->field)),
-                           t);
+          return readValue(fieldAt(loadCtx(abi::kCtxAnchor, ptr_), ref->field), t);
         return anchorFieldByName(ref->name, t, e->loc);
       case sema::RefKind::EventField:
         if (fn_.subject == nullptr) throw Unsupported{"an event field outside its filter", e->loc};
         if (ref->field == sema::kNone) return absentOf(t.kind);
-        return readValue(fieldPtr(fn_.subject, fn_.subjectCount, b_.getInt64(ref->field)), t);
+        return readValue(fieldAt(fn_.subject, ref->field), t);
       case sema::RefKind::Trait:
         if (ref->field == sema::kNone) return absentOf(t.kind);
-        return readValue(fieldPtr(loadCtx(abi::kCtxTraits, ptr_), loadCtx(abi::kCtxTraitCount, i64_),
-                                  b_.getInt64(ref->field)),
-                         t);
+        return readValue(fieldAt(loadCtx(abi::kCtxTraits, ptr_), ref->field), t);
       case sema::RefKind::BareEvent: {
         // `unless purchased` in a step: some such event since the rule fired.
         if (ref->event == sema::kNone) return {Type::of(TypeKind::Bool), nullptr, b_.getFalse()};
-        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
+        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
                                   {fn_.ctx, b_.getInt32(ref->event), loadCtx(abi::kCtxFiredAt, i64_),
-                                   loadCtx(abi::kCtxNow, i64_), llvm::ConstantPointerNull::get(ptr_), b_.getInt32(1)});
+                                   loadCtx(abi::kCtxNow, i64_), llvm::ConstantPointerNull::get(ptr_), b_.getInt32(0),
+                                   b_.getInt32(1)});
         return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
       }
       case sema::RefKind::Binding: throw Unsupported{"a `with` binding (known only when sending)", e->loc};
@@ -405,19 +508,32 @@ class Lowerer {
   // of the rule's own event types.)
   LV anchorFieldByName(const std::string& field, Type t, Loc loc) {
     if (rule_ == nullptr || rule_->anchorEvents.empty()) throw Unsupported{"an anchor field without an anchor", loc};
-    llvm::Value* slot = b_.getInt64(sema::kNone);  // out of range: absent
-    llvm::Value* type = rule_->anchorEvents.size() > 1 ? loadCtx(abi::kCtxAnchorType, i32_) : nullptr;
+    std::vector<std::pair<uint32_t, uint32_t>> slots;  // (event, slot), kNone where the event lacks it
+    bool uniform = true;
     for (uint32_t ev : rule_->anchorEvents) {
-      if (ev >= model_.events.size()) continue;
-      uint32_t s = model_.events[ev].fieldIndex(field);
-      if (s == sema::kNone) continue;
-      if (type == nullptr) {
-        slot = b_.getInt64(s);
-      } else {
-        slot = b_.CreateSelect(b_.CreateICmpEQ(type, b_.getInt32(ev)), b_.getInt64(s), slot);
-      }
+      uint32_t s = ev < model_.events.size() ? model_.events[ev].fieldIndex(field) : sema::kNone;
+      if (!slots.empty() && s != slots.front().second) uniform = false;
+      slots.emplace_back(ev, s);
     }
-    return readValue(fieldPtr(loadCtx(abi::kCtxAnchor, ptr_), loadCtx(abi::kCtxAnchorCount, i64_), slot), t);
+    llvm::Value* anchor = loadCtx(abi::kCtxAnchor, ptr_);
+    if (uniform) return slots.front().second == sema::kNone ? absentOf(t.kind) : readValue(fieldAt(anchor, slots.front().second), t);
+    // One branch per alternative, joined by a phi of the field's address.
+    llvm::Value* type = loadCtx(abi::kCtxAnchorType, i32_);
+    auto* join = newBlock("anchor.field");
+    std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> incoming;
+    for (auto [ev, slot] : slots) {
+      llvm::Value* p = slot == sema::kNone ? static_cast<llvm::Value*>(absent_) : fieldAt(anchor, slot);
+      auto* next = newBlock("anchor.next");
+      incoming.emplace_back(p, b_.GetInsertBlock());
+      b_.CreateCondBr(b_.CreateICmpEQ(type, b_.getInt32(ev)), join, next);
+      b_.SetInsertPoint(next);
+    }
+    incoming.emplace_back(absent_, b_.GetInsertBlock());
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    auto* phi = b_.CreatePHI(ptr_, static_cast<unsigned>(incoming.size()));
+    for (auto [p, bb] : incoming) phi->addIncoming(p, bb);
+    return readValue(phi, t);
   }
 
   LV unary(const ast::Expr* e) {
@@ -429,7 +545,7 @@ class Lowerer {
       case TypeKind::Duration:
       case TypeKind::Money: {
         // -INT64_MIN does not exist: absent, like any overflow.
-        LV y{x.type, b_.CreateAnd(presentOf(x), b_.CreateICmpNE(x.v, b_.getInt64(INT64_MIN))),
+        LV y{x.type, conj(presentOf(x), b_.CreateICmpNE(x.v, b_.getInt64(INT64_MIN))),
              b_.CreateSub(b_.getInt64(0), x.v)};
         return y;
       }
@@ -464,8 +580,8 @@ class Lowerer {
     bool isAnd = e->op == ast::Op::And;
     llvm::Value* l = truth(lower(e->lhs));
     llvm::BasicBlock* lhsEnd = b_.GetInsertBlock();
-    auto* rhsBB = llvm::BasicBlock::Create(llctx_, isAnd ? "and.rhs" : "or.rhs", fn_.fn);
-    auto* join = llvm::BasicBlock::Create(llctx_, isAnd ? "and.end" : "or.end", fn_.fn);
+    auto* rhsBB = newBlock(isAnd ? "and.rhs" : "or.rhs");
+    auto* join = newBlock(isAnd ? "and.end" : "or.end");
     if (isAnd)
       b_.CreateCondBr(l, rhsBB, join);
     else
@@ -498,20 +614,24 @@ class Lowerer {
     return {firedAt, now, since};
   }
 
-  llvm::Value* filterPointer(const ast::Expr* e, uint32_t event) {
+  // The filter of an event term, aggregate or `last` as the (function, case) pair the history
+  // helpers call back; a null function when every event of the type matches.
+  std::pair<llvm::Value*, llvm::Value*> filterPointer(const ast::Expr* e, uint32_t event) {
     const ast::EventRef* ref = e->event;
-    if (ref == nullptr) return llvm::ConstantPointerNull::get(ptr_);
+    std::pair<llvm::Value*, llvm::Value*> none{llvm::ConstantPointerNull::get(ptr_), b_.getInt32(0)};
+    if (ref == nullptr) return none;
     const std::vector<sema::SameInfo>* same = sameList(ref, e);
-    if (ref->filter == nullptr && (same == nullptr || same->empty())) return llvm::ConstantPointerNull::get(ptr_);
-    return filterFunction(ref, e, event);
+    if (ref->filter == nullptr && (same == nullptr || same->empty())) return none;
+    EntryRef f = filterFunction(ref, e, event);
+    return {f.fn, b_.getInt32(f.which)};
   }
 
   LV eventTerm(const ast::Expr* e) {
     uint32_t event = refEvent(e->event, e);
-    llvm::Value* filter = filterPointer(e, event);
+    auto [filter, which] = filterPointer(e, event);
     Range w = window(e);
-    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
-                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring});
+    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
+                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, which, w.sinceFiring});
     return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
   }
 
@@ -535,11 +655,11 @@ class Lowerer {
 
   LV aggregate(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
-    llvm::Value* filter = filterPointer(e, event);
+    auto [filter, which] = filterPointer(e, event);
     Range w = window(e);
     if (e->agg == ast::AggFn::Count) {
-      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_},
-                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring});
+      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
+                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, which, w.sinceFiring});
       return {Type::of(TypeKind::Int), nullptr, n};
     }
     uint32_t slot = fieldSlot(e, event);
@@ -553,8 +673,8 @@ class Lowerer {
                                                 : abi::AggOp::Avg;
     llvm::Value* out = scalarSlot();
     llvm::Value* present =
-        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_, i32_, i32_, ptr_},
-             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, w.sinceFiring, b_.getInt32(slot),
+        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_, i32_, i32_, i32_, ptr_},
+             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, which, w.sinceFiring, b_.getInt32(slot),
               b_.getInt32(static_cast<uint32_t>(op)), b_.getInt32(static_cast<uint32_t>(t.kind)), out});
     TypeKind k = aggregateKind(e->agg, field, t.kind);
     LV x{Type::of(k), b_.CreateICmpNE(present, b_.getInt8(0))};
@@ -567,9 +687,9 @@ class Lowerer {
     uint32_t slot = fieldSlot(e, event);
     if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
       throw Unsupported{"`last` of an unresolved field", e->loc};
-    llvm::Value* filter = filterPointer(e, event);
-    llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, i32_},
-                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter,
+    auto [filter, which] = filterPointer(e, event);
+    llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, i32_, i32_},
+                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter, which,
                            b_.getInt32(slot), b_.getInt32(scratch_++)});
     Type ft = model_.events[event].fields[slot].type;
     return readValue(v, ft.isError() ? t : ft);
@@ -591,11 +711,34 @@ class Lowerer {
     return llvm::ConstantFP::get(f64_, 0.0);
   }
 
-  // An int or money value in millionths, exactly (128 bits).
-  llvm::Value* scaled(const LV& x) {
-    llvm::Value* wide = b_.CreateSExt(x.v, i128_);
-    if (x.type.kind == TypeKind::Money) return wide;
-    return b_.CreateMul(wide, llvm::ConstantInt::get(i128_, Decimal::kScale));
+  // An int as money: i * 10^6 and whether that overflowed (money values never reach such a
+  // magnitude, which is what exact comparisons and sums need to know).
+  std::pair<llvm::Value*, llvm::Value*> scaleToMoney(llvm::Value* i) {
+    llvm::Value* r = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smul_with_overflow, i, b_.getInt64(Decimal::kScale));
+    return {b_.CreateExtractValue(r, 0), b_.CreateExtractValue(r, 1)};
+  }
+
+  // Compares an int or money with an int or money exactly, as the interpreter does in 128 bits:
+  // an int whose millionths overflow 64 bits is beyond any money value, on the side of its sign,
+  // so it then compares as its sign (+1 or -1) against a zero on the money side.
+  llvm::Value* compareExact(ast::Op op, const LV& l, const LV& r) {
+    bool intLeft = l.type.kind == TypeKind::Int;
+    if (l.type.kind == r.type.kind) return intCompare(op, l.v, r.v, true);
+    const LV& i = intLeft ? l : r;
+    const LV& m = intLeft ? r : l;
+    if (auto* k = llvm::dyn_cast<llvm::ConstantInt>(i.v)) {
+      // A literal: scale it now.
+      int64_t scaled = 0;
+      bool over = __builtin_mul_overflow(k->getSExtValue(), Decimal::kScale, &scaled);
+      llvm::Value* iSide = b_.getInt64(over ? (k->getSExtValue() > 0 ? 1 : -1) : scaled);
+      llvm::Value* mSide = over ? b_.getInt64(0) : m.v;
+      return intLeft ? intCompare(op, iSide, mSide, true) : intCompare(op, mSide, iSide, true);
+    }
+    auto [scaledInt, ov] = scaleToMoney(i.v);
+    llvm::Value* sign = b_.CreateSelect(b_.CreateICmpSGT(i.v, b_.getInt64(0)), b_.getInt64(1), b_.getInt64(-1));
+    llvm::Value* iSide = b_.CreateSelect(ov, sign, scaledInt);
+    llvm::Value* mSide = b_.CreateSelect(ov, b_.getInt64(0), m.v);
+    return intLeft ? intCompare(op, iSide, mSide, true) : intCompare(op, mSide, iSide, true);
   }
 
   // The i1 result of `l op r`; false when either side is absent or the kinds do not compare.
@@ -619,8 +762,7 @@ class Lowerer {
       return listOp(op, l, r, loc);
     }
     if (l.listLiteral != nullptr || r.listLiteral != nullptr) throw Unsupported{"a comparison with a list literal", loc};
-    llvm::Value* both = b_.CreateAnd(presentOf(l), presentOf(r));
-    return b_.CreateAnd(both, compareValues(op, l, r));
+    return conj(conj(presentOf(l), presentOf(r)), compareValues(op, l, r));
   }
 
   // `x in list` / `list contains x` against a list Value (a field, `last`).
@@ -629,7 +771,7 @@ class Lowerer {
     llvm::Value* s = scalarSlot();
     storeScalar(s, x);
     llvm::Value* has = call("trig_abi_list_op", i8_, {i32_, ptr_, ptr_}, {b_.getInt32(static_cast<uint32_t>(op)), list.v, s});
-    return b_.CreateAnd(b_.CreateAnd(presentOf(list), presentOf(x)), b_.CreateICmpNE(has, b_.getInt8(0)));
+    return conj(conj(presentOf(list), presentOf(x)), b_.CreateICmpNE(has, b_.getInt8(0)));
   }
 
   llvm::Value* compareValues(ast::Op op, const LV& l, const LV& r) {
@@ -651,7 +793,7 @@ class Lowerer {
         }
       }
       if (lk == TypeKind::Int && rk == TypeKind::Int) return intCompare(op, l.v, r.v, true);
-      return intCompare(op, scaled(l), scaled(r), true);
+      return compareExact(op, l, r);
     }
     if (lk != rk) return b_.getFalse();
     switch (lk) {
@@ -680,17 +822,17 @@ class Lowerer {
   }
 
   llvm::Value* compareStrings(ast::Op op, const LV& l, const LV& r) {
-    std::vector<llvm::Type*> sig{ptr_, i64_, ptr_, i64_};
-    std::vector<llvm::Value*> args{l.v, l.n, r.v, r.n};
-    auto flag = [&](const char* helper) { return b_.CreateICmpNE(call(helper, i8_, sig, args), b_.getInt8(0)); };
+    auto flag = [&](const char* helper) {
+      return b_.CreateICmpNE(call(helper, i8_, {ptr_, i64_, ptr_, i64_}, {l.v, l.n, r.v, r.n}), b_.getInt8(0));
+    };
     switch (op) {
       case ast::Op::Eq:
       case ast::Op::Ne: {
         // Lengths first, inline: most unequal strings never reach the byte comparison.
         llvm::Value* sameLen = b_.CreateICmpEQ(l.n, r.n);
         llvm::BasicBlock* before = b_.GetInsertBlock();
-        auto* bytes = llvm::BasicBlock::Create(llctx_, "str.bytes", fn_.fn);
-        auto* join = llvm::BasicBlock::Create(llctx_, "str.eq", fn_.fn);
+        auto* bytes = newBlock("str.bytes");
+        auto* join = newBlock("str.eq");
         b_.CreateCondBr(sameLen, bytes, join);
         b_.SetInsertPoint(bytes);
         llvm::Value* eqBytes = flag("trig_abi_str_eq");
@@ -706,7 +848,7 @@ class Lowerer {
       case ast::Op::StartsWith: return flag("trig_abi_str_starts_with");
       default: break;
     }
-    llvm::Value* c = call("trig_abi_str_cmp", i32_, sig, args);
+    llvm::Value* c = call("trig_abi_str_cmp", i32_, {ptr_, i64_, ptr_, i64_}, {l.v, l.n, r.v, r.n});
     return intCompare(op, c, b_.getInt32(0), true);
   }
 
@@ -754,7 +896,7 @@ class Lowerer {
     TypeKind lk = l.type.kind, rk = r.type.kind;
     TypeKind k = arithmeticKind(op, lk, rk, hint);
     if (k == TypeKind::Error) return absentOf(hint == TypeKind::Error || hint == TypeKind::List ? TypeKind::Int : hint);
-    LV x{Type::of(k), b_.CreateAnd(presentOf(l), presentOf(r))};
+    LV x{Type::of(k), conj(presentOf(l), presentOf(r))};
     if (numeric(lk) && numeric(rk)) {
       // A float side, or a quotient sema typed as float: in doubles.
       if (k == TypeKind::Float) return floatArithmetic(op, asDouble(l), asDouble(r), x);
@@ -763,14 +905,10 @@ class Lowerer {
         return intArithmetic(op, l.v, r.v, x);
       }
       // Money with money or int.
-      if (op == ast::Op::Add || op == ast::Op::Sub) {
-        llvm::Value* v = op == ast::Op::Add ? b_.CreateAdd(scaled(l), scaled(r)) : b_.CreateSub(scaled(l), scaled(r));
-        return fitInt64(x, v);
-      }
+      if (op == ast::Op::Add || op == ast::Op::Sub) return moneyAddSub(op, l, r, hint, x);
       if (op == ast::Op::Mul && (lk == TypeKind::Int || rk == TypeKind::Int)) {
-        // An int factor multiplies the other side's millionths exactly.
-        llvm::Value* v = b_.CreateMul(b_.CreateSExt(l.v, i128_), b_.CreateSExt(r.v, i128_));
-        return fitInt64(x, v);
+        // An int factor multiplies the other side's millionths exactly: present iff it fits.
+        return intArithmetic(op, l.v, r.v, x);
       }
       return helperArithmetic(op, l, r, hint, x);
     }
@@ -790,7 +928,7 @@ class Lowerer {
       llvm::Value* wraps = b_.CreateAnd(b_.CreateICmpEQ(a, b_.getInt64(INT64_MIN)), b_.CreateICmpEQ(c, b_.getInt64(-1)));
       llvm::Value* bad = b_.CreateOr(zero, wraps);
       x.v = b_.CreateSDiv(a, b_.CreateSelect(bad, b_.getInt64(1), c));
-      x.present = b_.CreateAnd(x.present, b_.CreateNot(bad));
+      x.present = conj(x.present, b_.CreateNot(bad));
       return x;
     }
     llvm::Intrinsic::ID id = op == ast::Op::Add   ? llvm::Intrinsic::sadd_with_overflow
@@ -798,7 +936,7 @@ class Lowerer {
                                                   : llvm::Intrinsic::smul_with_overflow;
     llvm::Value* res = b_.CreateBinaryIntrinsic(id, a, c);
     x.v = b_.CreateExtractValue(res, 0);
-    x.present = b_.CreateAnd(x.present, b_.CreateNot(b_.CreateExtractValue(res, 1)));
+    x.present = conj(x.present, b_.CreateNot(b_.CreateExtractValue(res, 1)));
     return x;
   }
 
@@ -811,22 +949,46 @@ class Lowerer {
       case ast::Op::Mul: x.v = b_.CreateFMul(a, c); break;
       default:
         x.v = b_.CreateFDiv(a, c);
-        ok = b_.CreateAnd(ok, b_.CreateFCmpUNE(c, llvm::ConstantFP::get(f64_, 0.0)));
+        ok = conj(ok, b_.CreateFCmpUNE(c, llvm::ConstantFP::get(f64_, 0.0)));
         break;
     }
     llvm::Value* magnitude = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x.v);
     llvm::Value* finite = b_.CreateFCmpOLT(magnitude, llvm::ConstantFP::getInfinity(f64_));
-    x.present = b_.CreateAnd(ok, finite);
+    x.present = conj(ok, finite);
     return x;
   }
 
-  // A 128-bit exact result that must fit in 64 bits to be present.
-  LV fitInt64(LV x, llvm::Value* wide) {
-    llvm::Value* lo = llvm::ConstantInt::get(i128_, INT64_MIN, true);
-    llvm::Value* hi = llvm::ConstantInt::get(i128_, INT64_MAX, true);
-    llvm::Value* fits = b_.CreateAnd(b_.CreateICmpSGE(wide, lo), b_.CreateICmpSLE(wide, hi));
-    x.v = b_.CreateTrunc(wide, i64_);
-    x.present = b_.CreateAnd(x.present, fits);
+  // money ± money|int in millionths. An int too large to scale (beyond any money value) takes
+  // the interpreter's own operator, which sums in 128 bits: rare, so off the fast path.
+  LV moneyAddSub(ast::Op op, const LV& l, const LV& r, TypeKind hint, LV x) {
+    llvm::Value* overflow = b_.getFalse();
+    auto money = [&](const LV& v) {
+      if (v.type.kind == TypeKind::Money) return v.v;
+      auto [m, ov] = scaleToMoney(v.v);
+      overflow = b_.CreateOr(overflow, ov);
+      return m;
+    };
+    llvm::Value* a = money(l);
+    llvm::Value* c = money(r);
+    LV fast = intArithmetic(op, a, c, x);
+    if (l.type.kind == TypeKind::Money && r.type.kind == TypeKind::Money) return fast;
+    llvm::BasicBlock* fastEnd = b_.GetInsertBlock();
+    auto* slowBB = newBlock("money.wide");
+    auto* join = newBlock("money.sum");
+    b_.CreateCondBr(overflow, slowBB, join);
+    b_.SetInsertPoint(slowBB);
+    LV slow = helperArithmetic(op, l, r, hint, x);
+    llvm::BasicBlock* slowEnd = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    auto* v = b_.CreatePHI(i64_, 2);
+    v->addIncoming(fast.v, fastEnd);
+    v->addIncoming(slow.v, slowEnd);
+    auto* p = b_.CreatePHI(i1_, 2);
+    p->addIncoming(fast.present, fastEnd);
+    p->addIncoming(slow.present, slowEnd);
+    x.v = v;
+    x.present = p;
     return x;
   }
 
@@ -840,7 +1002,7 @@ class Lowerer {
     storeScalar(c, r);
     llvm::Value* ok = call("trig_abi_arith", i8_, {i32_, ptr_, ptr_, i32_, ptr_},
                            {b_.getInt32(static_cast<uint32_t>(op)), a, c, b_.getInt32(static_cast<uint32_t>(hint)), out});
-    x.present = b_.CreateAnd(x.present, b_.CreateICmpNE(ok, b_.getInt8(0)));
+    x.present = conj(x.present, b_.CreateICmpNE(ok, b_.getInt8(0)));
     x.v = x.type.kind == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
     return x;
   }
@@ -852,11 +1014,21 @@ class Lowerer {
   // A condition's truth: a present true bool.
   llvm::Value* truth(const LV& x) {
     if (x.type.kind != TypeKind::Bool || x.v == nullptr) throw Unsupported{"a condition that is not a bool", Loc{}};
-    return x.present != nullptr ? b_.CreateAnd(x.present, x.v) : x.v;
+    return x.present != nullptr ? conj(x.present, x.v) : x.v;
   }
 
   llvm::Value* load(llvm::Value* base, uint64_t offset, llvm::Type* t) {
-    return b_.CreateAlignedLoad(t, b_.CreateConstGEP1_64(i8_, base, offset), naturalAlign(t));
+    llvm::Value* p = offset == 0 ? base : b_.CreateConstGEP1_64(i8_, base, offset);
+    return b_.CreateAlignedLoad(t, p, naturalAlign(t));
+  }
+
+  // a && b for i1 values, folding the constants the -O0 tier would otherwise compute at run time.
+  llvm::Value* conj(llvm::Value* a, llvm::Value* c) {
+    auto* ka = llvm::dyn_cast<llvm::ConstantInt>(a);
+    auto* kc = llvm::dyn_cast<llvm::ConstantInt>(c);
+    if (ka != nullptr) return ka->isOne() ? c : a;
+    if (kc != nullptr) return kc->isOne() ? a : c;
+    return b_.CreateAnd(a, c);
   }
   llvm::Value* loadCtx(uint64_t offset, llvm::Type* t) { return load(fn_.ctx, offset, t); }
   // Every field the generated code touches is naturally aligned (C++ layout of Value, Ctx, Scalar).
@@ -866,11 +1038,10 @@ class Lowerer {
   }
   void store(llvm::Value* v, llvm::Value* p) { b_.CreateAlignedStore(v, p, naturalAlign(v->getType())); }
 
-  // &fields[slot], or the absent record when the slot is past the end.
-  llvm::Value* fieldPtr(llvm::Value* base, llvm::Value* count, llvm::Value* slot) {
-    llvm::Value* inRange = b_.CreateICmpULT(slot, count);
-    llvm::Value* p = b_.CreateGEP(i8_, base, b_.CreateMul(slot, b_.getInt64(abi::kValueSize)));
-    return b_.CreateSelect(inRange, p, absent_);
+  // &fields[slot]. Rows are never shorter than their type's layout: the evaluator and the
+  // helpers pad short ones before compiled code sees them.
+  llvm::Value* fieldAt(llvm::Value* base, uint32_t slot) {
+    return slot == 0 ? base : b_.CreateConstGEP1_64(i8_, base, uint64_t{slot} * abi::kValueSize);
   }
 
   LV readValue(llvm::Value* vp, Type t) {
@@ -883,6 +1054,11 @@ class Lowerer {
       case TypeKind::Money: x.v = load(vp, abi::kValueMoneyOffset, i64_); break;
       case TypeKind::Bool: x.v = b_.CreateICmpNE(load(vp, abi::kValueBoolOffset, i8_), b_.getInt8(0)); break;
       case TypeKind::String: {
+        if (options_.inlineStrings) {
+          x.v = load(vp, abi::kValueStringOffset + options_.stringDataOffset, ptr_);
+          x.n = load(vp, abi::kValueStringOffset + options_.stringSizeOffset, i64_);
+          break;
+        }
         llvm::Value* s = strSlot();
         call("trig_abi_str_view", b_.getVoidTy(), {ptr_, ptr_}, {vp, s});
         x.v = load(s, abi::kStrPtr, ptr_);
@@ -926,26 +1102,36 @@ class Lowerer {
   llvm::Value* strSlot() { return entryAlloca(sizeof(abi::Str), alignof(abi::Str)); }
   llvm::Value* int64Slot() { return entryAlloca(8, 8); }
 
-  llvm::Value* call(const char* helper, llvm::Type* ret, std::vector<llvm::Type*> params,
-                    std::vector<llvm::Value*> args) {
-    llvm::FunctionCallee f = m_->getOrInsertFunction(helper, llvm::FunctionType::get(ret, params, false));
-    if (auto* decl = llvm::dyn_cast<llvm::Function>(f.getCallee())) decl->addFnAttr(llvm::Attribute::NoUnwind);
-    return b_.CreateCall(f, args);
+  llvm::Value* call(const char* helper, llvm::Type* ret, std::initializer_list<llvm::Type*> params,
+                    std::initializer_list<llvm::Value*> args) {
+    auto it = helpers_.find(helper);
+    if (it == helpers_.end()) {
+      llvm::FunctionCallee f = m_->getOrInsertFunction(helper, llvm::FunctionType::get(ret, params, false));
+      if (auto* decl = llvm::dyn_cast<llvm::Function>(f.getCallee())) decl->addFnAttr(llvm::Attribute::NoUnwind);
+      it = helpers_.emplace(helper, f).first;
+    }
+    return b_.CreateCall(it->second, args);
   }
 
   const ast::Program& program_;
   const sema::Model& model_;
+  LowerOptions options_;
   llvm::LLVMContext& llctx_;
   llvm::IRBuilder<> b_;
   LoweredRuleSet out_;
   llvm::Module* m_ = nullptr;
-  llvm::Type *i1_, *i8_, *i32_, *i64_, *i128_, *f64_;
+  llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_;
   llvm::PointerType* ptr_;
   llvm::GlobalVariable* absent_ = nullptr;
   std::map<std::string, llvm::Constant*> strings_;
+  std::map<std::string, llvm::FunctionCallee> helpers_;
   FnState fn_;
   const sema::RuleInfo* rule_ = nullptr;
   uint32_t ruleIndex_ = sema::kNone;
+  bool perRule_ = false;
+  llvm::Function* ruleFn_ = nullptr;      // per-rule granularity: the rule's dispatch function
+  llvm::SwitchInst* ruleSwitch_ = nullptr;
+  uint32_t nextCase_ = 0;
   std::string prefix_;
   uint32_t filters_ = 0;
   uint32_t scratch_ = 0;
@@ -954,8 +1140,8 @@ class Lowerer {
 }  // namespace
 
 LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
-                           const std::string& moduleName) {
-  return Lowerer(program, model, context, moduleName).run();
+                           const LowerOptions& options) {
+  return Lowerer(program, model, context, options).run();
 }
 
 }  // namespace trig::lower

@@ -19,10 +19,6 @@ using antlr4::Token;
 // Deeper nesting than this is refused before parsing, so recursion stays bounded.
 constexpr int kMaxNesting = 64;
 
-// ANTLR decodes its input as UTF-8 into code points. We hand it each byte as one code point
-// (Latin-1 re-encoded), so token indices are byte offsets into the original text, which keeps
-// locations exact for any text, valid UTF-8 or not. Identifiers and numbers are ASCII; strings
-// and comments are sliced from the original bytes.
 // The hand-written lexer as an ANTLR token source: the parser's error recovery asks tokens for
 // their source (to make "missing" tokens) and their text (through the input stream).
 class TokenSourceAdapter : public antlr4::TokenSource {
@@ -60,7 +56,9 @@ class TokenSourceAdapter : public antlr4::TokenSource {
   size_t column_ = 0;
 };
 
-// The code points are filled in directly (no UTF-8 round trip: large files lex faster).
+// The parser reads token text through a character stream holding each byte as one code point,
+// so token indices are byte offsets into the original text, which keeps locations exact for any
+// text, valid UTF-8 or not. (NUL is read as a space, as the lexer does.)
 class ByteInputStream : public antlr4::ANTLRInputStream {
  public:
   explicit ByteInputStream(std::string_view text) {
@@ -198,13 +196,19 @@ class ErrorListener : public antlr4::BaseErrorListener {
       msg += "; expected a value or a condition";
     }
     auto b = diags_.add(DiagKind::SyntaxError, loc, msg);
-    if (wantsName && isReservedWord(type)) {
+    auto* tokens = parser != nullptr ? parser->getTokenStream() : nullptr;
+    bool inTrigger = tokens != nullptr && tokens->size() > 0 && tokens->get(0)->getType() == TrigParser::TRIGGER;
+    // Only where nothing but a name fits is a reserved word there a name chosen badly.
+    bool onlyName = wantsName && expected.size() == 1;
+    if (onlyName && isReservedWord(type)) {
       b.help("'" + text + "' is a reserved word of the language; choose another name");
     } else if (type == TrigParser::OR && std::find(expected.begin(), expected.end(), "'and'") != expected.end()) {
       b.help("after `when ...`, each `and` term is one condition: put an `or` in parentheses, "
              "as in `and (price > 10 or quantity > 2)`");
     } else if (type == Token::EOF && std::find(expected.begin(), expected.end(), "'send'") != expected.end()) {
       b.help("a rule ends with what it does, such as `send cart_reminder`");
+    } else if (inTrigger && std::find(expected.begin(), expected.end(), "':'") != expected.end()) {
+      b.help("a named rule is written `trigger NAME: when ...` (or `trigger NAME \"Title\": when ...`)");
     }
     if (parser != nullptr) noteUnclosed(b, *parser, tok, expected);
   }
@@ -1002,9 +1006,23 @@ class DeclarationParser {
     TrigParser parser(&stream);
     parser.removeErrorListeners();
     listener_.reset();
-    parser.addErrorListener(&listener_);
     try {
-      TrigParser::FileContext* tree = parser.file();
+      // Two stages, as ANTLR recommends for speed: first SLL prediction without error recovery,
+      // which parses almost every declaration; only a declaration that fails it is parsed
+      // again with full LL prediction and error reporting, which finds its error.
+      auto* sim = parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
+      parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+      sim->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+      TrigParser::FileContext* tree = nullptr;
+      try {
+        tree = parser.file();
+      } catch (const antlr4::ParseCancellationException&) {
+        parser.reset();
+        parser.setErrorHandler(std::make_shared<antlr4::DefaultErrorStrategy>());
+        sim->setPredictionMode(antlr4::atn::PredictionMode::LL);
+        parser.addErrorListener(&listener_);
+        tree = parser.file();
+      }
       // A declaration with a syntax error did not parse: it is not built, so later passes
       // check every declaration that parsed without a cascade from the broken one.
       if (!listener_.reported()) builder_.build(tree, file_);

@@ -340,10 +340,7 @@ class Checker {
         ok = false;
         continue;
       }
-      bool typeOk = af.sameType && (af.first->type == mine->type ||
-                                    (af.first->type.isNumeric() && mine->type.isNumeric() &&
-                                     !((af.first->type.kind == TypeKind::Money && mine->type.kind == TypeKind::Float) ||
-                                       (af.first->type.kind == TypeKind::Float && mine->type.kind == TypeKind::Money))));
+      bool typeOk = af.sameType && af.first->type == mine->type;
       if (!typeOk) {
         c_.diags.report(DiagKind::SameMismatch, f.loc, "'same {}': '{}' is {} in '{}' but {} in the anchor '{}'",
                         f.text, f.text, typeName(mine->type), m_.events[ev].name,

@@ -13,14 +13,14 @@ std::optional<Decimal> Decimal::parse(std::string_view text) {
     ++i;
   }
   if (i >= text.size()) return std::nullopt;
-  __int128 whole = 0;
+  Int128 whole = 0;
   bool digits = false;
   for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
     whole = whole * 10 + (text[i] - '0');
     digits = true;
     if (whole > std::numeric_limits<int64_t>::max()) return std::nullopt;
   }
-  __int128 frac = 0;
+  Int128 frac = 0;
   int fracDigits = 0;
   if (i < text.size() && text[i] == '.') {
     ++i;
@@ -38,16 +38,16 @@ std::optional<Decimal> Decimal::parse(std::string_view text) {
   }
   if (!digits || i != text.size()) return std::nullopt;
   for (int k = fracDigits; k < kScaleDigits; ++k) frac *= 10;
-  __int128 total = whole * kScale + frac;
+  Int128 total = whole * kScale + frac;
   if (total > std::numeric_limits<int64_t>::max()) return std::nullopt;
   return Decimal{static_cast<int64_t>(neg ? -total : total)};
 }
 
 std::string Decimal::toMoneyString() const {
-  __int128 u = units;
+  Int128 u = units;
   bool neg = u < 0;
   if (neg) u = -u;
-  __int128 cents = (u + kScale / 200) / (kScale / 100);
+  Int128 cents = (u + kScale / 200) / (kScale / 100);
   auto whole = static_cast<long long>(cents / 100);
   auto rest = static_cast<int>(cents % 100);
   std::string s = (neg && cents != 0 ? "-" : "") + std::to_string(whole) + ".";
@@ -57,7 +57,7 @@ std::string Decimal::toMoneyString() const {
 }
 
 std::string Decimal::toString() const {
-  __int128 u = units;
+  Int128 u = units;
   bool neg = u < 0;
   if (neg) u = -u;
   std::string s = (neg ? "-" : "") + std::to_string(static_cast<long long>(u / kScale));

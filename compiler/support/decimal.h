@@ -8,6 +8,10 @@
 
 namespace trig {
 
+// 128-bit intermediate for exact overflow checks (a GCC/Clang extension; -Wpedantic wants it
+// marked as one).
+__extension__ typedef __int128 Int128;
+
 struct Decimal {
   static constexpr int kScaleDigits = 6;
   static constexpr int64_t kScale = 1'000'000;

@@ -1,4 +1,5 @@
 #include "compiler/support/time.h"
+#include "compiler/support/decimal.h"
 
 #include <date/date.h>
 
@@ -88,10 +89,10 @@ std::string formatTimestamp(TimeMs t) {
 
 std::optional<DurationMs> parseDuration(std::string_view s) {
   if (s.empty()) return std::nullopt;
-  __int128 total = 0;
+  Int128 total = 0;
   size_t i = 0;
   while (i < s.size()) {
-    __int128 n = 0;
+    Int128 n = 0;
     size_t start = i;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       n = n * 10 + (s[i] - '0');

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "compiler/interp/eval.h"
 #include "compiler/interp/ops.h"
@@ -64,15 +66,26 @@ bool toScalar(const Value& v, Scalar* out) {
   return false;
 }
 
+// Runs a compiled filter on `e`, padding a row shorter than its type's layout (compiled code
+// reads without bounds checks) with absent values.
+bool passes(Ctx* ctx, EntryFn filter, uint32_t which, uint32_t type, const Event& e) {
+  size_t need = type < ctx->eventTypes ? ctx->fieldCounts[type] : 0;
+  if (e.fields.size() >= need) return filter(ctx, which, e.fields.data(), nullptr, nullptr) != 0;
+  std::vector<Value> padded = e.fields;
+  padded.resize(need);
+  return filter(ctx, which, padded.data(), nullptr, nullptr) != 0;
+}
+
 // Calls `f(event)` for each event of `type` in [from, to] that is not excluded by the firing
 // (see trig_abi_exists) and passes `filter`, until f returns false or a filter call failed.
 template <typename F>
-void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring, F&& f) {
+void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which, uint32_t sinceFiring,
+                  F&& f) {
   if (ctx->history == nullptr || from > to) return;
   ctx->history->forEach(type, from, to, [&](const Event& e) {
     if (sinceFiring != 0 && e.time == ctx->firedAt && static_cast<int64_t>(e.seq) <= ctx->firedAfterSeq) return true;
     if (filter != nullptr) {
-      bool match = filter(ctx, e.fields.data(), e.fields.size()) != 0;
+      bool match = passes(ctx, filter, which, type, e);
       if (ctx->failed) return false;
       if (!match) return true;
     }
@@ -81,6 +94,25 @@ void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn fi
 }
 
 }  // namespace
+
+std::optional<StringLayout> stringLayout() {
+  static const std::optional<StringLayout> layout = []() -> std::optional<StringLayout> {
+    // The common layout (libstdc++, libc++'s alternate ABI aside): pointer first, then length.
+    // Verified on a short (in-place) and a long (heap) string of different lengths.
+    const StringLayout candidate{0, sizeof(const char*)};
+    if (sizeof(std::string) < candidate.size + sizeof(size_t)) return std::nullopt;
+    for (const std::string& probe : {std::string("ab"), std::string(100, 'x')}) {
+      const char* base = reinterpret_cast<const char*>(&probe);
+      const char* data = nullptr;
+      size_t size = 0;
+      std::memcpy(&data, base + candidate.data, sizeof(data));
+      std::memcpy(&size, base + candidate.size, sizeof(size));
+      if (data != probe.data() || size != probe.size()) return std::nullopt;
+    }
+    return candidate;
+  }();
+  return layout;
+}
 
 const HelperSymbol* helperSymbols(size_t* count) {
   static const HelperSymbol symbols[] = {
@@ -106,7 +138,7 @@ const HelperSymbol* helperSymbols(size_t* count) {
 using trig::Value;
 using trig::abi::AggOp;
 using trig::abi::Ctx;
-using trig::abi::FilterFn;
+using trig::abi::EntryFn;
 using trig::abi::Scalar;
 using trig::abi::Str;
 
@@ -160,10 +192,11 @@ uint8_t trig_abi_arith(uint32_t op, const Scalar* a, const Scalar* b, uint32_t h
   return trig::abi::toScalar(r, out);
 }
 
-uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring) {
+uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
+                        uint32_t sinceFiring) {
   try {
     bool found = false;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event&) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, [&](const trig::Event&) {
       found = true;
       return false;
     });
@@ -174,10 +207,11 @@ uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Filte
   }
 }
 
-int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring) {
+int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
+                       uint32_t sinceFiring) {
   try {
     int64_t n = 0;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event&) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, [&](const trig::Event&) {
       ++n;
       return true;
     });
@@ -191,8 +225,8 @@ int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Filter
 // The same computation as the interpreter's aggregate (compiler/interp/interp.cpp): exact sums
 // of int and money with an overflow bound, float sums, min/max by the language's ordering, and
 // avg as the sum divided by the count with the interpreter's choice of result type.
-uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, FilterFn filter, uint32_t sinceFiring,
-                           uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
+uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
+                           uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
   using K = Value::Kind;
   using trig::abi::Int128;
   try {
@@ -203,7 +237,7 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Fi
     double real = 0;
     bool overflow = false;
     Value best;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, sinceFiring, [&](const trig::Event& x) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, [&](const trig::Event& x) {
       const Value& v = trig::abi::fieldOrAbsent(x, slot);
       if (v.isAbsent()) return true;
       ++n;
@@ -244,7 +278,8 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Fi
   }
 }
 
-const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, FilterFn filter, uint32_t slot, uint32_t scratchIndex) {
+const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, EntryFn filter, uint32_t which, uint32_t slot,
+                           uint32_t scratchIndex) {
   Value& result = ctx->scratch[scratchIndex];
   try {
     result = Value{};
@@ -252,7 +287,7 @@ const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, FilterFn filter,
     // The most recent E (matching its filter) at or before t, at any age.
     ctx->history->forEachNewestFirst(type, INT64_MIN, to, [&](const trig::Event& e) {
       if (filter != nullptr) {
-        bool match = filter(ctx, e.fields.data(), e.fields.size()) != 0;
+        bool match = trig::abi::passes(ctx, filter, which, type, e);
         if (ctx->failed) return false;
         if (!match) return true;
       }

@@ -10,6 +10,7 @@
 // value; the caller of the compiled function rethrows it after the call returns.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 #include "compiler/interp/value.h"
@@ -29,32 +30,44 @@ constexpr uint64_t kValueBoolOffset = offsetof(Value, b);
 constexpr uint64_t kValueIntOffset = offsetof(Value, i);  // Int, Time, Duration
 constexpr uint64_t kValueFloatOffset = offsetof(Value, f);
 constexpr uint64_t kValueMoneyOffset = offsetof(Value, m);  // Decimal::units
+constexpr uint64_t kValueStringOffset = offsetof(Value, s);
+
+// Where this C++ library keeps a std::string's data pointer and length, when the JIT may read
+// them in place (checked at run time on real strings); nullopt: strings go through
+// trig_abi_str_view.
+struct StringLayout {
+  uint64_t data;
+  uint64_t size;
+};
+std::optional<StringLayout> stringLayout();
 static_assert(sizeof(Value::kind) == 1 && sizeof(Value::b) == 1);
 // Generated code treats a zero kind byte as absent (and reads a zeroed record as an absent Value).
 static_assert(static_cast<int>(Value::Kind::Absent) == 0);
 static_assert(sizeof(Decimal) == sizeof(int64_t));
 
 // Everything a compiled predicate sees. Built by the JIT Evaluator from an EvalEnv for each call.
+// Compiled code reads field rows without bounds checks: the anchor's row holds at least its event
+// type's fields and the profile at least every trait (the evaluator pads short rows, and hands
+// rows of event types the code was not compiled for to the interpreter); the helpers pad history
+// rows the same way before a filter sees them, using `fieldCounts`.
 struct Ctx {
-  const Value* anchor;      // the anchor's fields by slot (may be null with anchorCount 0)
-  uint64_t anchorCount;
-  const Value* traits;      // the profile by trait slot
-  uint64_t traitCount;
-  int64_t now;              // evaluation time t
-  int64_t firedAt;          // step conditions: the firing time; INT64_MIN at rule level
-  int64_t firedAfterSeq;    // of the events stamped firedAt, those with seq > this came after
-  uint32_t anchorType;      // sema event index of the anchor (alternatives: `(A or B)`)
-  uint32_t failed;          // set by a helper that caught an exception
-  const History* history;   // opaque to generated code
-  Value* scratch;           // one Value per `last(E).f` of the rule set (helpers write there)
-  void* error;              // std::exception_ptr*: the first exception a helper caught
+  const Value* anchor;          // the anchor's fields by slot (an all-absent row when none)
+  const Value* traits;          // the profile by trait slot
+  int64_t now;                  // evaluation time t
+  int64_t firedAt;              // step conditions: the firing time; INT64_MIN at rule level
+  int64_t firedAfterSeq;        // of the events stamped firedAt, those with seq > this came after
+  uint32_t anchorType;          // sema event index of the anchor (alternatives: `(A or B)`)
+  uint32_t failed;              // set by a helper that caught an exception
+  const History* history;       // opaque to generated code
+  Value* scratch;               // one Value per `last(E).f` of the rule set (helpers write there)
+  void* error;                  // std::exception_ptr*: the first exception a helper caught
+  const uint32_t* fieldCounts;  // fields of each event type, by sema event index
+  uint32_t eventTypes;          // entries in fieldCounts
 };
 
 // Offsets of the Ctx members the generated code loads.
 constexpr uint64_t kCtxAnchor = offsetof(Ctx, anchor);
-constexpr uint64_t kCtxAnchorCount = offsetof(Ctx, anchorCount);
 constexpr uint64_t kCtxTraits = offsetof(Ctx, traits);
-constexpr uint64_t kCtxTraitCount = offsetof(Ctx, traitCount);
 constexpr uint64_t kCtxNow = offsetof(Ctx, now);
 constexpr uint64_t kCtxFiredAt = offsetof(Ctx, firedAt);
 constexpr uint64_t kCtxFiredAfterSeq = offsetof(Ctx, firedAfterSeq);
@@ -84,13 +97,11 @@ struct Str {
 constexpr uint64_t kStrPtr = offsetof(Str, p);
 constexpr uint64_t kStrLen = offsetof(Str, n);
 
-// A compiled `E(filter)`: whether the event whose fields are `subject` matches.
-using FilterFn = uint8_t (*)(Ctx* ctx, const Value* subject, uint64_t count);
-// A compiled condition.
-using PredicateFn = uint8_t (*)(Ctx* ctx);
-// A compiled expression value (`with` bindings, template variables): returns 0 when absent,
-// else fills `out` (scalars) or points `*outValue` at a Value to copy (fields, lists).
-using ValueFn = uint8_t (*)(Ctx* ctx, Scalar* out, const Value** outValue);
+// Every compiled entry (condition, filter, binding). `which` selects the entry inside a per-rule
+// dispatch function (0 for a function of its own). Conditions and filters return whether they
+// hold (a filter tests the event whose fields are `subject`); values return 0 when absent, else
+// fill `out` (scalars) or point `*outValue` at a Value to copy (lists).
+using EntryFn = uint8_t (*)(Ctx* ctx, uint32_t which, const Value* subject, Scalar* out, const Value** outValue);
 
 // The aggregate functions of `trig_abi_aggregate` (AggFn without Count).
 enum class AggOp : uint32_t { Sum = 1, Min = 2, Max = 3, Avg = 4 };
@@ -129,19 +140,20 @@ uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi:
 // `sinceFiring`: skip the events stamped ctx->firedAt with seq <= ctx->firedAfterSeq (they did
 // not happen after the firing).
 // Whether some event of `type` stamped in [from, to] matches `filter` (null: every event).
+// `filter` (null: every event) is called back with case `which`.
 uint8_t trig_abi_exists(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                        trig::abi::FilterFn filter, uint32_t sinceFiring);
+                        trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring);
 // How many such events there are.
 int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                       trig::abi::FilterFn filter, uint32_t sinceFiring);
+                       trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring);
 // sum/min/max/avg (abi::AggOp) of field `slot` over such events; events whose field is absent
 // are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
 // (over nothing, overflow), else fills `out` (its kind says which payload).
 uint8_t trig_abi_aggregate(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                           trig::abi::FilterFn filter, uint32_t sinceFiring, uint32_t slot, uint32_t op,
+                           trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring, uint32_t slot, uint32_t op,
                            uint32_t hint, trig::abi::Scalar* out);
 // Field `slot` of the most recent matching event stamped at or before `to`, copied into
 // ctx->scratch[scratchIndex]; that Value is Absent when there is no such event.
-const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to,
-                                 trig::abi::FilterFn filter, uint32_t slot, uint32_t scratchIndex);
+const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to, trig::abi::EntryFn filter,
+                                 uint32_t which, uint32_t slot, uint32_t scratchIndex);
 }

@@ -5,17 +5,23 @@
 
 namespace trig::engine {
 
-std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
-                                         std::string& note, std::string& error) {
+std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
+                                         std::string& error) {
   if (name == "interp") return std::make_unique<interp::Interpreter>(c.model);
   if (name == "jit") {
+    // Optimised code from the compiled-code cache ($TRIG_CACHE_DIR, `off` to disable), else
+    // compiled now; a large rule set starts on a fast tier while it compiles (runtime/jit).
+    jit::JitOptions o;
+    o.tiered = true;
     try {
-      return jit::makeJitEvaluator(c.program, c.model, jit::JitOptions{}, nullptr);
+      auto jitEval = std::make_unique<jit::JitEvaluator>(c, o);
+      if (size_t n = jitEval->code().fallbacks().size(); n > 0)
+        note = std::to_string(n) + (n == 1 ? " expression runs" : " expressions run") +
+               " in the interpreter (see trig compile)";
+      return jitEval;
     } catch (const jit::JitError& e) {
-      // An internal failure of code generation must not cost the user the run: the interpreter
-      // gives the same answers, only slower.
-      note = std::string("the JIT failed (") + e.what() + "); using the reference interpreter";
-      return std::make_unique<interp::Interpreter>(c.model);
+      error = std::string("the JIT could not compile the rules (internal error): ") + e.what();
+      return nullptr;
     }
   }
   error = "unknown engine '" + std::string(name) + "' (expected jit or interp)";

@@ -14,11 +14,11 @@ namespace trig::engine {
 inline constexpr const char* kEngineNames[] = {"jit", "interp"};
 inline constexpr const char* kDefaultEngine = "jit";
 
-// Builds the evaluator for `name` over a compilation without errors: "jit" compiles every
-// condition to native code (falling back to the reference interpreter, with `note` saying why,
-// if code generation fails), "interp" is the reference interpreter. Returns null, with `error`
-// set, for an unknown name.
-std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
-                                         std::string& note, std::string& error);
+// Builds the evaluator for `name` over a compilation without errors: "jit" the native code of
+// runtime/jit (which hands the rare expression it does not compile to the interpreter),
+// "interp" the reference interpreter. `note` carries anything --explain should mention. Returns
+// null, with `error` set, for an unknown name or a JIT failure. `c` must outlive the evaluator.
+std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
+                                         std::string& error);
 
 }  // namespace trig::engine

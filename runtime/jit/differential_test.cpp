@@ -483,11 +483,15 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
 
     jit::JitOptions options;
     options.useCache = false;
-    options.optLevel = batch % 3 == 0 ? 0 : 2;  // both tiers of the code generator
-    jit::JitEvaluator jit(c->program, c->model, options, nullptr);
+    options.verify = true;
+    // Both code generator levels and both granularities (the fast tier is -O0 per rule).
+    options.optLevel = batch % 3 == 0 ? 0 : 2;
+    options.granularity = batch % 2 == 0 ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
+    options.chunkRules = batch % 4 == 1 ? 7 : 0;  // several modules, each numbering its own `last` slots
+    jit::JitEvaluator jit(*c, options);
     interp::Interpreter interp(c->model);
     CHECK(jit.code().fallbacks().empty());
-    for (const auto& f : jit.code().fallbacks()) MESSAGE(f.symbol << ": " << f.reason);
+    for (const auto& f : jit.code().fallbacks()) MESSAGE(f.name << ": " << f.reason);
 
     std::vector<Case> cases;
     for (const auto& ri : c->model.rules) {

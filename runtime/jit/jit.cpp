@@ -1,6 +1,7 @@
 // The process JIT (see jit.h). Compiling a rule set:
-//   lower (fresh ThreadSafeContext) -> verify -> cache key -> [cache hit: object from disk]
-//   -> otherwise IR pipeline -> object code -> store in the cache
+//   cache key (sources + build + target + options) -> [hit: object from disk, entries from the
+//   manifest inside it] -> otherwise lower (fresh ThreadSafeContext) -> [verify] -> manifest ->
+//   IR pipeline -> object code -> store in the cache
 //   -> link into a new JITDylib through a ResourceTracker -> look every entry symbol up at once.
 #include "runtime/jit/jit.h"
 
@@ -14,14 +15,27 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/ADT/StringExtras.h>
 #include <llvm/Support/BLAKE3.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <elf.h>
+#include <fmt/format.h>
+#include <link.h>
+#include <time.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <mutex>
+#include <set>
 
 #include "runtime/abi/abi.h"
 #include "runtime/jit/object_cache.h"
@@ -35,6 +49,13 @@ constexpr const char* kJitVersion = "trig-jit-1";
 using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// CPU time of the calling thread: what a phase costs, whatever else the machine is doing.
+double threadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 [[noreturn]] void fail(const std::string& what, llvm::Error err) {
@@ -96,10 +117,25 @@ class ProcessJit {
   }
 
   static llvm::orc::JITTargetMachineBuilder init() {
+    // TRIG_LLVM_ARGS passes options to LLVM itself (diagnosis: "-time-passes",
+    // "-fast-isel-report-on-fallback", ...), as `llc` would take them.
+    if (const char* args = std::getenv("TRIG_LLVM_ARGS"); args != nullptr && *args != '\0') {
+      static std::vector<std::string> words;
+      std::istringstream in(args);
+      for (std::string w; in >> w;) words.push_back(w);
+      std::vector<const char*> argv{"trig"};
+      for (const auto& w : words) argv.push_back(w.c_str());
+      llvm::cl::ParseCommandLineOptions(static_cast<int>(argv.size()), argv.data(), "trig JIT\n");
+    }
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
-    return check(llvm::orc::JITTargetMachineBuilder::detectHost(), "cannot detect the host target");
+    auto jtmb = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "cannot detect the host target");
+    // Small code model and PIC: JITLink places stubs for far calls, and the fast instruction
+    // selector (the -O0 tier) handles calls only in this model.
+    jtmb.setCodeModel(llvm::CodeModel::Small);
+    jtmb.setRelocationModel(llvm::Reloc::PIC_);
+    return jtmb;
   }
 
   llvm::orc::JITTargetMachineBuilder jtmb_;
@@ -121,12 +157,18 @@ void verify(const llvm::Module& m) {
   if (llvm::verifyModule(m, &os)) throw JitError("the lowering produced invalid IR:\n" + msg);
 }
 
-void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel) {
+// The IR pipeline of `optLevel`. A set `cancel` skips the passes that remain (optional passes
+// only, so the module stays valid), which ends a cancelled background compile quickly.
+void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel, const std::atomic<bool>* cancel = nullptr) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(&tm);
+  llvm::PassInstrumentationCallbacks pic;
+  if (cancel != nullptr)
+    pic.registerShouldRunOptionalPassCallback(
+        [cancel](llvm::StringRef, llvm::Any) { return !cancel->load(std::memory_order_relaxed); });
+  llvm::PassBuilder pb(&tm, llvm::PipelineTuningOptions(), std::nullopt, &pic);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -141,48 +183,129 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel) {
   mpm.run(m, mam);
 }
 
-// A raw_ostream that feeds what is printed to a hash instead of storing it.
-class HashStream : public llvm::raw_ostream {
- public:
-  explicit HashStream(llvm::BLAKE3& h) : h_(h) { SetUnbuffered(); }
+// This build of trig: the GNU build id of the executable (any change to the code that lowers or
+// runs rules changes it), or, without one, a hash of the executable file.
+const std::string& buildIdentity() {
+  static const std::string id = [] {
+    std::string found;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* out) -> int {
+          // The first object is the executable itself.
+          auto* result = static_cast<std::string*>(out);
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+            if (ph.p_type != PT_NOTE) continue;
+            const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+            const char* end = p + ph.p_memsz;
+            while (p + sizeof(ElfW(Nhdr)) <= end) {
+              const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+              const char* name = p + sizeof(ElfW(Nhdr));
+              const char* desc = name + ((note->n_namesz + 3) & ~3u);
+              if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0 &&
+                  desc + note->n_descsz <= end) {
+                *result = "build-id:" + llvm::toHex(llvm::StringRef(desc, note->n_descsz), true);
+                return 1;
+              }
+              p = desc + ((note->n_descsz + 3) & ~3u);
+            }
+          }
+          return 1;
+        },
+        &found);
+    if (!found.empty()) return found;
+    auto exe = llvm::MemoryBuffer::getFile("/proc/self/exe", false, false);
+    if (!exe) return std::string("unknown-build");
+    auto digest = llvm::BLAKE3::hash<16>(llvm::arrayRefFromStringRef((*exe)->getBuffer()));
+    return "exe:" + llvm::toHex(digest, true);
+  }();
+  return id;
+}
 
- private:
-  void write_impl(const char* p, size_t n) override {
-    h_.update(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(p), n));
-    pos_ += n;
-  }
-  uint64_t current_pos() const override { return pos_; }
-  llvm::BLAKE3& h_;
-  uint64_t pos_ = 0;
-};
-
-// The cache key: everything the object code depends on.
-std::string cacheKey(const llvm::Module& m, const llvm::TargetMachine& tm, const JitOptions& o) {
+// The cache key: everything the object code depends on. The lowering is a function of the
+// program's sources (prelude, imports and template files included, with their paths) and of
+// this build, so hashing those inputs identifies the output without producing it.
+std::string cacheKey(const Compilation& c, const llvm::TargetMachine& tm, const JitOptions& o) {
   llvm::BLAKE3 h;
   auto field = [&](llvm::StringRef s) {
+    h.update(std::to_string(s.size()) + ":");
     h.update(s);
-    h.update(llvm::StringRef("\0", 1));
   };
   field(kJitVersion);
+  field(buildIdentity());
   field(LLVM_VERSION_STRING);
   field(tm.getTargetTriple().str());
   field(tm.getTargetCPU());
   field(tm.getTargetFeatureString());
-  field("O" + std::to_string(o.optLevel));
-  field(std::to_string(abi::kValueSize) + "/" + std::to_string(sizeof(abi::Ctx)) + "/" +
-        std::to_string(sizeof(abi::Scalar)));
-  {
-    HashStream hs(h);
-    m.print(hs, nullptr);
+  field("O" + std::to_string(o.optLevel) + (o.granularity == lower::Granularity::PerRule ? "/rule" : "/condition"));
+  auto strings = abi::stringLayout();
+  field(fmt::format("{}/{}/{}/{}", abi::kValueSize, sizeof(abi::Ctx), sizeof(abi::Scalar),
+                    strings ? fmt::format("{}+{}", strings->data, strings->size) : "helper"));
+  field(std::to_string(c.sources.size()));
+  for (FileId f = 0; f < c.sources.size(); ++f) {
+    field(c.sources.file(f).path());
+    field(c.sources.file(f).text());
   }
-  auto digest = h.final<16>();
-  static const char* hex = "0123456789abcdef";
-  std::string key;
-  for (uint8_t byte : digest) {
-    key += hex[byte >> 4];
-    key += hex[byte & 15];
+  return llvm::toHex(h.final<16>(), true);
+}
+
+// ---- the manifest: what a compiled rule set contains, embedded in its object code ----
+//
+//   trig-manifest 1
+//   scratch N
+//   E exprId kind typeKind elemKind rule event which name symbol
+//   F exprId file begin end name<TAB>reason
+
+std::string manifestSymbol(size_t chunk) { return "trig.manifest." + std::to_string(chunk); }
+
+std::string manifest(const lower::LoweredRuleSet& set) {
+  std::string m = "trig-manifest 1\nscratch " + std::to_string(set.scratchSlots) + "\n";
+  for (const auto& e : set.entries)
+    m += fmt::format("E {} {} {} {} {} {} {} {} {}\n", e.exprId, static_cast<int>(e.kind), static_cast<int>(e.type.kind),
+                     static_cast<int>(e.type.elem), e.rule, e.event, e.which, e.name, e.symbol);
+  for (const auto& f : set.fallbacks)
+    m += fmt::format("F {} {} {} {} {}\t{}\n", f.exprId, f.loc.file, f.loc.begin, f.loc.end, f.name, f.reason);
+  return m;
+}
+
+void embedManifest(llvm::Module& m, const lower::LoweredRuleSet& set, size_t chunk) {
+  auto* init = llvm::ConstantDataArray::getString(m.getContext(), manifest(set), true);
+  auto* gv = new llvm::GlobalVariable(m, init->getType(), true, llvm::GlobalValue::ExternalLinkage, init,
+                                      manifestSymbol(chunk));
+  gv->setAlignment(llvm::Align(1));
+}
+
+// Reads a manifest back; false when it is not one this build wrote for `c`.
+bool parseManifest(const char* text, const Compilation& c, lower::LoweredRuleSet& out) {
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line != "trig-manifest 1") return false;
+  if (!std::getline(in, line) || std::sscanf(line.c_str(), "scratch %u", &out.scratchSlots) != 1) return false;
+  const size_t exprs = c.program.arena.exprCount();
+  while (std::getline(in, line)) {
+    if (line.size() < 2) return false;
+    std::istringstream l(line.substr(2));
+    if (line[0] == 'E') {
+      lower::Entry e;
+      int kind = 0, type = 0, elem = 0;
+      if (!(l >> e.exprId >> kind >> type >> elem >> e.rule >> e.event >> e.which >> e.name >> e.symbol)) return false;
+      if (e.exprId >= exprs || kind < 0 || kind > 2 || type < 0 || type > 8 || elem < 0 || elem > 8) return false;
+      e.kind = static_cast<lower::EntryKind>(kind);
+      e.type = {static_cast<sema::TypeKind>(type), static_cast<sema::TypeKind>(elem)};
+      out.entries.push_back(std::move(e));
+    } else if (line[0] == 'F') {
+      lower::Fallback f;
+      std::string rest;
+      if (!(l >> f.exprId >> f.loc.file >> f.loc.begin >> f.loc.end >> f.name)) return false;
+      std::getline(l, rest);
+      size_t tab = rest.find('\t');
+      f.reason = tab == std::string::npos ? rest : rest.substr(tab + 1);
+      if (f.exprId >= exprs) return false;
+      out.fallbacks.push_back(std::move(f));
+    } else {
+      return false;
+    }
   }
-  return key;
+  return true;
 }
 
 struct Lowered {
@@ -191,14 +314,26 @@ struct Lowered {
 };
 
 // A fresh context per compile: rule sets share nothing and can be freed independently.
-std::unique_ptr<Lowered> lowerForHost(const ast::Program& program, const sema::Model& model) {
+std::unique_ptr<Lowered> lowerForHost(const Compilation& c, const JitOptions& o, bool verifyIt, bool forPeople = false,
+                                      uint32_t firstRule = 0, uint32_t endRule = UINT32_MAX) {
   auto l = std::make_unique<Lowered>();
   auto lock = l->context.getLock();
-  l->set = lower::lowerToLLVM(program, model, *l->context.getContext());
+  lower::LowerOptions lo;
+  lo.granularity = o.granularity;
+  lo.firstRule = firstRule;
+  lo.endRule = endRule;
+  if (auto layout = abi::stringLayout()) {
+    lo.inlineStrings = true;
+    lo.stringDataOffset = layout->data;
+    lo.stringSizeOffset = layout->size;
+  }
+  // Names only matter to people reading --emit output.
+  if (!forPeople) l->context.getContext()->setDiscardValueNames(true);
+  l->set = lower::lowerToLLVM(c.program, c.model, *l->context.getContext(), lo);
   llvm::orc::LLJIT& jit = ProcessJit::get().lljit();
   l->set.module->setTargetTriple(jit.getTargetTriple().str());
   l->set.module->setDataLayout(jit.getDataLayout());
-  verify(*l->set.module);
+  if (verifyIt) verify(*l->set.module);
   return l;
 }
 
@@ -207,92 +342,200 @@ std::unique_ptr<Lowered> lowerForHost(const ast::Program& program, const sema::M
 struct RuleSetCode::Handle {
   llvm::orc::JITDylib* dylib = nullptr;
   llvm::orc::ResourceTrackerSP tracker;
+
+  ~Handle() {
+    if (dylib == nullptr) return;
+    ProcessJit& pj = ProcessJit::get();
+    std::lock_guard<std::mutex> lock(pj.mutex());
+    // Errors while unloading cannot be acted on in a destructor; the code is unreachable either way.
+    if (tracker) llvm::consumeError(tracker->remove());
+    llvm::consumeError(pj.lljit().getExecutionSession().removeJITDylib(*dylib));
+  }
 };
 
-RuleSetCode::~RuleSetCode() {
-  if (!handle_ || handle_->dylib == nullptr) return;
-  ProcessJit& pj = ProcessJit::get();
-  std::lock_guard<std::mutex> lock(pj.mutex());
-  // Errors while unloading cannot be acted on in a destructor; the code is unreachable either way.
-  if (handle_->tracker) llvm::consumeError(handle_->tracker->remove());
-  llvm::consumeError(pj.lljit().getExecutionSession().removeJITDylib(*handle_->dylib));
+RuleSetCode::~RuleSetCode() = default;
+
+const lower::Entry* RuleSetCode::find(const std::string& name) const {
+  for (const auto& e : entries_)
+    if (e.name == name) return &e;
+  return nullptr;
 }
 
-void* RuleSetCode::address(const std::string& symbol) const {
-  auto it = addresses_.find(symbol);
-  return it == addresses_.end() ? nullptr : it->second;
+void* RuleSetCode::address(const std::string& name) const {
+  for (size_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].name == name) return addresses_[i];
+  return nullptr;
 }
 
 std::string hostTriple() { return ProcessJit::get().lljit().getTargetTriple().str(); }
 
-std::unique_ptr<RuleSetCode> compileRuleSet(const ast::Program& program, const sema::Model& model,
-                                            const JitOptions& options) {
-  ProcessJit& pj = ProcessJit::get();
-  std::unique_ptr<RuleSetCode> code(new RuleSetCode());
-  CompileStats& stats = code->stats_;
+// One chunk of a rule set: rules [first, end), its object code and, when it was compiled here
+// rather than loaded, its lowering's entry list (else the object's manifest has it).
+struct Chunk {
+  uint32_t first = 0, end = 0;
+  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::unique_ptr<Lowered> lowered;
+  bool fromCache = false;
+};
 
-  auto t0 = Clock::now();
-  std::unique_ptr<Lowered> l = lowerForHost(program, model);
-  llvm::Module& m = *l->set.module;
+// Links the chunks' object code into a fresh JITDylib of the process JIT and resolves the
+// entries. Returns null when a cached object does not fit this program (treated as a miss).
+class RuleSetLoader {
+ public:
+  static std::unique_ptr<RuleSetCode> load(const Compilation& c, std::vector<Chunk>& chunks, CompileStats stats) {
+    ProcessJit& pj = ProcessJit::get();
+    std::unique_ptr<RuleSetCode> code(new RuleSetCode());
+    std::unique_lock<std::mutex> lock(pj.mutex());
+    llvm::orc::LLJIT& jit = pj.lljit();
+    llvm::orc::ExecutionSession& es = jit.getExecutionSession();
+    code->handle_ = std::make_unique<RuleSetCode::Handle>();
+    llvm::orc::JITDylib& jd = es.createBareJITDylib("trig.ruleset." + std::to_string(pj.nextId()));
+    code->handle_->dylib = &jd;
+    jd.addToLinkOrder(pj.abiDylib());
+    code->handle_->tracker = jd.createResourceTracker();
+    auto miss = [&]() -> std::unique_ptr<RuleSetCode> {
+      lock.unlock();  // the handle's destructor takes the JIT lock
+      return nullptr;
+    };
+    for (Chunk& ch : chunks) {
+      if (llvm::Error err = jit.addObjectFile(code->handle_->tracker, std::move(ch.object))) {
+        if (ch.fromCache) {
+          llvm::consumeError(std::move(err));
+          return miss();
+        }
+        fail("cannot load the rule set's code", std::move(err));
+      }
+    }
+    uint32_t scratch = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      Chunk& ch = chunks[i];
+      lower::LoweredRuleSet fromManifest;
+      const lower::LoweredRuleSet* set = ch.lowered ? &ch.lowered->set : nullptr;
+      if (set == nullptr) {
+        auto addr = jit.lookup(jd, manifestSymbol(i));
+        if (!addr) {
+          llvm::consumeError(addr.takeError());
+          return miss();
+        }
+        if (!parseManifest(addr->toPtr<const char*>(), c, fromManifest)) return miss();
+        set = &fromManifest;
+      }
+      for (lower::Entry e : set->entries) {
+        e.scratchBase = scratch;
+        code->entries_.push_back(std::move(e));
+      }
+      for (const auto& f : set->fallbacks) code->fallbacks_.push_back(f);
+      scratch += set->scratchSlots;
+    }
+    code->scratchSlots_ = scratch;
+    stats.functions = 0;
+    stats.entries = code->entries_.size();
+    if (!code->entries_.empty()) {
+      llvm::orc::SymbolLookupSet names;
+      std::set<std::string> symbols;
+      for (const lower::Entry& e : code->entries_)
+        if (symbols.insert(e.symbol).second) names.add(jit.mangleAndIntern(e.symbol));
+      stats.functions = symbols.size();
+      auto found = es.lookup(llvm::orc::makeJITDylibSearchOrder(&jd), std::move(names));
+      if (!found) {
+        if (stats.cacheHit) {
+          llvm::consumeError(found.takeError());
+          return miss();
+        }
+        fail("cannot link the rule set", found.takeError());
+      }
+      for (const lower::Entry& e : code->entries_) {
+        auto it = found->find(jit.mangleAndIntern(e.symbol));
+        if (it == found->end()) throw JitError("symbol " + e.symbol + " is missing from the compiled rule set");
+        code->addresses_.push_back(it->second.getAddress().toPtr<void*>());
+      }
+    }
+    code->stats_ = std::move(stats);
+    lock.unlock();
+    return code;
+  }
+};
+
+std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options,
+                                            const std::atomic<bool>* cancel) {
+  ProcessJit::get();  // the target is initialised before anything asks about it
+  auto wall0 = Clock::now();
+  auto cancelled = [&] { return cancel != nullptr && cancel->load(std::memory_order_relaxed); };
+  CompileStats stats;
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(options.optLevel);
-  stats.cacheKey = cacheKey(m, *tm, options);
-  m.setModuleIdentifier(stats.cacheKey);
-  code->entries_ = l->set.entries;
-  code->fallbacks_ = l->set.fallbacks;
-  code->scratchSlots_ = l->set.scratchSlots;
-  stats.functions = l->set.entries.size();
-  stats.lowerMs = msSince(t0);
+
+  // Chunks of rules, compiled (and cached) one at a time: a cancelled compile stops between
+  // chunks and keeps the ones it finished.
+  const auto ruleCount = static_cast<uint32_t>(c.model.rules.size());
+  const uint32_t per = options.chunkRules == 0 ? std::max<uint32_t>(ruleCount, 1) : options.chunkRules;
+  std::vector<Chunk> chunks;
+  for (uint32_t first = 0; first < ruleCount || chunks.empty(); first += per)
+    chunks.push_back({first, std::min(ruleCount, first + per), nullptr, nullptr, false});
+  stats.chunks = chunks.size();
 
   std::unique_ptr<DiskObjectCache> cache;
   if (options.useCache)
     if (auto dir = DiskObjectCache::defaultDirectory(options.cacheDir)) cache = std::make_unique<DiskObjectCache>(*dir);
-
-  std::unique_ptr<llvm::MemoryBuffer> object;
+  auto chunkKey = [&](size_t i) { return chunks.size() == 1 ? stats.cacheKey : stats.cacheKey + "-" + std::to_string(i); };
+  bool allCached = false;
   if (cache) {
-    stats.cachePath = cache->pathFor(stats.cacheKey);
-    object = cache->getObject(&m);
-    stats.cacheHit = object != nullptr;
+    double t = threadCpuMs();
+    stats.cacheKey = cacheKey(c, *tm, options);
+    stats.cachePath = cache->pathFor(chunkKey(0));
+    allCached = true;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      chunks[i].object = cache->lookup(chunkKey(i));
+      chunks[i].fromCache = chunks[i].object != nullptr;
+      allCached = allCached && chunks[i].fromCache;
+    }
+    stats.lowerMs = threadCpuMs() - t;
   }
-  if (!object) {
-    auto t1 = Clock::now();
-    optimize(m, *tm, options.optLevel);
-    stats.optimizeMs = msSince(t1);
-    auto t2 = Clock::now();
-    llvm::orc::SimpleCompiler compiler(*tm);
-    object = check(compiler(m), "cannot compile the rule set");
-    stats.codegenMs = msSince(t2);
-    if (cache) cache->notifyObjectCompiled(&m, object->getMemBufferRef());
-  }
-  if (cache) stats.cacheError = cache->lastError;
+  if (options.cachedOnly && !allCached) return nullptr;
 
-  auto t3 = Clock::now();
-  std::lock_guard<std::mutex> lock(pj.mutex());
-  llvm::orc::LLJIT& jit = pj.lljit();
-  code->handle_ = std::make_unique<RuleSetCode::Handle>();
-  llvm::orc::JITDylib& jd = jit.getExecutionSession().createBareJITDylib("trig.ruleset." + std::to_string(pj.nextId()));
-  code->handle_->dylib = &jd;
-  jd.addToLinkOrder(pj.abiDylib());
-  code->handle_->tracker = jd.createResourceTracker();
-  if (llvm::Error err = jit.addObjectFile(code->handle_->tracker, std::move(object)))
-    fail("cannot load the rule set's code", std::move(err));
-  if (!code->entries_.empty()) {
-    llvm::orc::SymbolLookupSet names;
-    for (const lower::Entry& e : code->entries_) names.add(jit.mangleAndIntern(e.symbol));
-    llvm::orc::SymbolMap found =
-        check(jit.getExecutionSession().lookup(llvm::orc::makeJITDylibSearchOrder(&jd), std::move(names)),
-              "cannot link the rule set");
-    for (const lower::Entry& e : code->entries_) {
-      auto it = found.find(jit.mangleAndIntern(e.symbol));
-      if (it == found.end()) throw JitError("symbol " + e.symbol + " is missing from the compiled rule set");
-      code->addresses_[e.symbol] = it->second.getAddress().toPtr<void*>();
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    Chunk& ch = chunks[i];
+    if (ch.object) continue;
+    if (cancelled()) return nullptr;
+    double t0 = threadCpuMs();
+    ch.lowered = lowerForHost(c, options, options.verify, false, ch.first, ch.end);
+    llvm::Module& m = *ch.lowered->set.module;
+    embedManifest(m, ch.lowered->set, i);
+    m.setModuleIdentifier(stats.cacheKey.empty() ? "trig.rules" : chunkKey(i));
+    stats.lowerMs += threadCpuMs() - t0;
+    double t1 = threadCpuMs();
+    optimize(m, *tm, options.optLevel, cancel);
+    if (cancelled()) return nullptr;
+    if (options.verify) verify(m);
+    stats.optimizeMs += threadCpuMs() - t1;
+    double t2 = threadCpuMs();
+    llvm::orc::SimpleCompiler compiler(*tm);
+    ch.object = check(compiler(m), "cannot compile the rule set");
+    stats.codegenMs += threadCpuMs() - t2;
+    if (cache) {
+      cache->notifyObjectCompiled(&m, ch.object->getMemBufferRef());
+      if (!cache->lastError.empty()) stats.cacheError = cache->lastError;
     }
   }
-  stats.linkMs = msSince(t3);
+  stats.cacheHit = allCached;
+
+  double t3 = threadCpuMs();
+  auto code = RuleSetLoader::load(c, chunks, stats);
+  if (!code) {
+    // A cached object that does not fit (another program hashing alike is practically
+    // impossible; a damaged file is not): compile everything afresh, without the cache.
+    JitOptions fresh = options;
+    fresh.useCache = false;
+    auto again = compileRuleSet(c, fresh, cancel);
+    if (again) again->stats_.cacheError = "ignored a cache entry that does not fit this program: " + stats.cachePath;
+    return again;
+  }
+  code->stats_.linkMs = threadCpuMs() - t3;
+  code->stats_.wallMs = msSince(wall0);
   return code;
 }
 
-std::string emitLLVM(const ast::Program& program, const sema::Model& model, const JitOptions& options) {
-  std::unique_ptr<Lowered> l = lowerForHost(program, model);
+std::string emitLLVM(const Compilation& c, const JitOptions& options) {
+  std::unique_ptr<Lowered> l = lowerForHost(c, options, true, true);
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(options.optLevel);
   optimize(*l->set.module, *tm, options.optLevel);
   verify(*l->set.module);
@@ -302,8 +545,8 @@ std::string emitLLVM(const ast::Program& program, const sema::Model& model, cons
   return out;
 }
 
-std::string emitAssembly(const ast::Program& program, const sema::Model& model, const JitOptions& options) {
-  std::unique_ptr<Lowered> l = lowerForHost(program, model);
+std::string emitAssembly(const Compilation& c, const JitOptions& options) {
+  std::unique_ptr<Lowered> l = lowerForHost(c, options, true, true);
   std::unique_ptr<llvm::TargetMachine> tm = targetMachine(options.optLevel);
   optimize(*l->set.module, *tm, options.optLevel);
   llvm::SmallString<0> out;

@@ -1,5 +1,8 @@
 #include "runtime/jit/jit_evaluator.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <exception>
 
 #include "compiler/interp/interp.h"
@@ -7,26 +10,6 @@
 
 namespace trig::jit {
 namespace {
-
-abi::Ctx makeCtx(const EvalEnv& env, std::vector<Value>& scratch, std::exception_ptr* error) {
-  abi::Ctx ctx{};
-  if (env.anchor != nullptr) {
-    ctx.anchor = env.anchor->fields.data();
-    ctx.anchorCount = env.anchor->fields.size();
-    ctx.anchorType = env.anchor->type;
-  }
-  if (env.traits != nullptr) {
-    ctx.traits = env.traits->data();
-    ctx.traitCount = env.traits->size();
-  }
-  ctx.now = env.now;
-  ctx.firedAt = env.firedAt;
-  ctx.firedAfterSeq = env.firedAfterSeq;
-  ctx.history = env.history;
-  ctx.scratch = scratch.data();
-  ctx.error = error;
-  return ctx;
-}
 
 Value fromScalar(const abi::Scalar& s) {
   using K = Value::Kind;
@@ -44,26 +27,117 @@ Value fromScalar(const abi::Scalar& s) {
   return Value::absent();
 }
 
+// `row` if it has at least `need` values, else a copy padded with absent values in `pad`.
+const Value* atLeast(const std::vector<Value>& row, size_t need, std::vector<Value>& pad) {
+  if (row.size() >= need) return row.data();
+  pad = row;
+  pad.resize(need);
+  return pad.data();
+}
+
 }  // namespace
 
-JitEvaluator::JitEvaluator(const ast::Program& program, const sema::Model& model, const JitOptions& options,
-                           std::unique_ptr<Evaluator> fallback)
-    : code_(compileRuleSet(program, model, options)),
-      fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(model)) {
-  slots_.resize(program.arena.exprCount());
-  for (const lower::Entry& e : code_->entries()) {
+JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options, std::unique_ptr<Evaluator> fallback)
+    : model_(c.model), fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
+  slots_.resize(c.program.arena.exprCount());
+  size_t longest = model_.traits.size();
+  for (const auto& ev : model_.events) {
+    fieldCounts_.push_back(static_cast<uint32_t>(ev.fields.size()));
+    longest = std::max(longest, ev.fields.size());
+  }
+  absentRow_.resize(std::max<size_t>(longest, 1));
+
+  if (!options.tiered) {
+    install(compileRuleSet(c, options));
+    return;
+  }
+  // Tiered: the requested code if it is cached, else the fast tier now and the requested code
+  // from a background thread.
+  if (options.useCache) {
+    JitOptions probe = options;
+    probe.cachedOnly = true;
+    if (auto cached = compileRuleSet(c, probe)) {
+      install(std::move(cached));
+      return;
+    }
+  }
+  JitOptions fast = options;
+  fast.optLevel = 0;
+  fast.granularity = lower::Granularity::PerRule;
+  fast.chunkRules = 0;
+  install(compileRuleSet(c, fast));
+  tier_ = std::make_unique<Tier>();
+  Tier* tier = tier_.get();
+  tier->thread = std::thread([tier, &c, options] {
+    std::unique_ptr<RuleSetCode> code;
+    std::string error;
+    try {
+      code = compileRuleSet(c, options, &tier->cancel);
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown error";
+    }
+    std::lock_guard<std::mutex> lock(tier->mutex);
+    tier->code = std::move(code);
+    tier->error = std::move(error);
+    tier->done.store(true, std::memory_order_release);
+  });
+}
+
+JitEvaluator::~JitEvaluator() {
+  if (tier_) {
+    // The compile stops at its next module boundary; what it finished stays in the cache.
+    tier_->cancel.store(true, std::memory_order_relaxed);
+    tier_->thread.join();
+  }
+}
+
+void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
+  for (Slot& s : slots_) s = Slot{};
+  for (size_t i = 0; i < code->entries().size(); ++i) {
+    const lower::Entry& e = code->entries()[i];
     if (e.exprId >= slots_.size()) continue;
     Slot& s = slots_[e.exprId];
-    s.fn = code_->address(e.symbol);
+    s.fn = reinterpret_cast<abi::EntryFn>(code->entryAddress(i));
+    s.which = e.which;
     s.kind = e.kind;
     s.type = e.type;
     s.event = e.event;
-    if (e.rule < model.rules.size()) s.anchorEvents = &model.rules[e.rule].anchorEvents;
+    s.scratchBase = e.scratchBase;
+    if (e.rule < model_.rules.size()) s.anchorEvents = &model_.rules[e.rule].anchorEvents;
   }
-  scratch_.resize(code_->scratchSlots());
+  scratch_.assign(code->scratchSlots(), Value{});
+  // The previous tier's code is unloaded here: nothing runs it any more (one thread calls us).
+  code_ = std::move(code);
 }
 
-JitEvaluator::~JitEvaluator() = default;
+// Switches to the background tier's code once it is done (called on the evaluator's thread,
+// between evaluations, so no compiled code of the old tier is running).
+void JitEvaluator::adoptTier() {
+  std::unique_ptr<RuleSetCode> next;
+  std::string error;
+  {
+    std::lock_guard<std::mutex> lock(tier_->mutex);
+    next = std::move(tier_->code);
+    error = std::move(tier_->error);
+  }
+  tier_->thread.join();
+  tier_.reset();
+  if (next) {
+    install(std::move(next));
+  } else if (!error.empty()) {
+    // The fast tier keeps answering correctly; say why it was not replaced.
+    std::fprintf(stderr, "trig: warning: the optimised JIT code could not be built (%s); staying on the fast tier\n",
+                 error.c_str());
+  }
+}
+
+void JitEvaluator::waitForTier() {
+  if (!tier_) return;
+  while (!tier_->done.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  adoptTier();
+}
 
 bool JitEvaluator::compiled(const ast::Expr& e) const { return e.id < slots_.size() && slots_[e.id].fn != nullptr; }
 
@@ -72,63 +146,77 @@ Evaluator& JitEvaluator::fallback(const ast::Expr&) {
   return *fallback_;
 }
 
-// The compiled code reads the anchor's fields at the slots of the rule's own anchor events and a
-// filter's subject at the slots of its event; the interpreter also copes with other events (by
-// field name), so those rare calls go to it.
-bool JitEvaluator::native(const Slot& s, const EvalEnv& env) const {
+// Fills the context for a call of `s`'s code, or returns false when the call is the
+// interpreter's: the compiled code reads the anchor at the slots of the rule's own anchor events
+// and a filter's subject at the slots of its event, while the interpreter also copes with other
+// events (by field name).
+bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject) {
   if (s.fn == nullptr) return false;
-  if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track && s.anchorEvents != nullptr) {
-    bool ours = false;
-    for (uint32_t ev : *s.anchorEvents) ours = ours || ev == env.anchor->type;
-    if (!ours) return false;
+  ctx.anchor = absentRow_.data();
+  ctx.anchorType = sema::kNone;
+  if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track) {
+    uint32_t type = env.anchor->type;
+    if (type >= fieldCounts_.size()) return false;
+    if (s.anchorEvents != nullptr && std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) == s.anchorEvents->end())
+      return false;
+    ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
+    ctx.anchorType = type;
   }
-  if (s.kind == lower::EntryKind::Filter && env.subject != nullptr && env.subject->type != s.event) return false;
+  ctx.traits = env.traits != nullptr ? atLeast(*env.traits, model_.traits.size(), paddedTraits_) : absentRow_.data();
+  subject = absentRow_.data();
+  if (s.kind == lower::EntryKind::Filter && env.subject != nullptr) {
+    if (env.subject->kind != Event::Kind::Track || env.subject->type != s.event || s.event >= fieldCounts_.size())
+      return false;
+    subject = atLeast(env.subject->fields, fieldCounts_[s.event], paddedSubject_);
+  }
+  ctx.now = env.now;
+  ctx.firedAt = env.firedAt;
+  ctx.firedAfterSeq = env.firedAfterSeq;
+  ctx.failed = 0;
+  ctx.history = env.history;
+  ctx.scratch = scratch_.data() + s.scratchBase;
+  ctx.fieldCounts = fieldCounts_.data();
+  ctx.eventTypes = static_cast<uint32_t>(fieldCounts_.size());
   return true;
 }
 
 bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
-  if (cond.id >= slots_.size() || !native(slots_[cond.id], env)) return fallback(cond).test(cond, env);
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  abi::Ctx ctx;
+  const Value* subject = nullptr;
+  if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject)) return fallback(cond).test(cond, env);
   const Slot& s = slots_[cond.id];
   std::exception_ptr error;
-  abi::Ctx ctx = makeCtx(env, scratch_, &error);
-  uint8_t r = 0;
-  switch (s.kind) {
-    case lower::EntryKind::Predicate: r = reinterpret_cast<abi::PredicateFn>(s.fn)(&ctx); break;
-    case lower::EntryKind::Filter: {
-      const Event* subject = env.subject;
-      r = reinterpret_cast<abi::FilterFn>(s.fn)(&ctx, subject != nullptr ? subject->fields.data() : nullptr,
-                                                 subject != nullptr ? subject->fields.size() : 0);
-      break;
-    }
-    case lower::EntryKind::Value: {
-      abi::Scalar out{};
-      const Value* v = nullptr;
-      r = reinterpret_cast<abi::ValueFn>(s.fn)(&ctx, &out, &v) != 0 && s.type.kind == sema::TypeKind::Bool && out.b != 0;
-      break;
-    }
-  }
+  ctx.error = &error;
+  abi::Scalar out{};
+  const Value* v = nullptr;
+  uint8_t r = s.fn(&ctx, s.which, subject, &out, &v);
+  if (s.kind == lower::EntryKind::Value) r = r != 0 && s.type.kind == sema::TypeKind::Bool && out.b != 0;
   if (ctx.failed) std::rethrow_exception(error);
   return r != 0;
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
-  if (e.id >= slots_.size() || !native(slots_[e.id], env)) return fallback(e).value(e, env);
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  abi::Ctx ctx;
+  const Value* subject = nullptr;
+  if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject)) return fallback(e).value(e, env);
   const Slot& s = slots_[e.id];
   if (s.kind != lower::EntryKind::Value) return Value::boolean(test(e, env));
   std::exception_ptr error;
-  abi::Ctx ctx = makeCtx(env, scratch_, &error);
+  ctx.error = &error;
   abi::Scalar out{};
   const Value* v = nullptr;
-  uint8_t present = reinterpret_cast<abi::ValueFn>(s.fn)(&ctx, &out, &v);
+  uint8_t present = s.fn(&ctx, s.which, subject, &out, &v);
   if (ctx.failed) std::rethrow_exception(error);
   if (present == 0) return Value::absent();
   if (s.type.kind == sema::TypeKind::List) return v != nullptr ? *v : Value::absent();
   return fromScalar(out);
 }
 
-std::unique_ptr<Evaluator> makeJitEvaluator(const ast::Program& program, const sema::Model& model,
-                                            const JitOptions& options, std::unique_ptr<Evaluator> fallback) {
-  return std::make_unique<JitEvaluator>(program, model, options, std::move(fallback));
+std::unique_ptr<Evaluator> makeJitEvaluator(const Compilation& c, const JitOptions& options,
+                                            std::unique_ptr<Evaluator> fallback) {
+  return std::make_unique<JitEvaluator>(c, options, std::move(fallback));
 }
 
 }  // namespace trig::jit

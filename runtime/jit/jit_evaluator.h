@@ -4,28 +4,35 @@
 // compiled code (see lower::Fallback) goes to the fallback evaluator: the interpreter unless the
 // caller gives another.
 #include <cstdint>
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "compiler/ast/ast.h"
 #include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
+#include "runtime/abi/abi.h"
 #include "runtime/jit/jit.h"
 
 namespace trig::jit {
 
 class JitEvaluator : public Evaluator {
  public:
-  // Compiles the rule set (or loads it from the cache). `program` and `model` must outlive the
-  // evaluator. `fallback` null: the reference interpreter. Throws JitError when code generation
+  // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator. `fallback` null: the reference interpreter. Throws JitError when code generation
   // fails.
-  JitEvaluator(const ast::Program& program, const sema::Model& model, const JitOptions& options,
-               std::unique_ptr<Evaluator> fallback);
+  JitEvaluator(const Compilation& c, const JitOptions& options, std::unique_ptr<Evaluator> fallback = nullptr);
   ~JitEvaluator() override;
 
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
   Value value(const ast::Expr& e, const EvalEnv& env) override;
 
   const RuleSetCode& code() const { return *code_; }
+  // Tiered: whether the optimised code is still being built in the background, and waits for it
+  // (and switches to it) when asked to; tests and benchmarks use this, the runtime never waits.
+  bool tierPending() const { return tier_ != nullptr; }
+  void waitForTier();
   // Whether `e` runs as native code.
   bool compiled(const ast::Expr& e) const;
   // How many calls went to the fallback evaluator.
@@ -33,24 +40,43 @@ class JitEvaluator : public Evaluator {
 
  private:
   struct Slot {
-    void* fn = nullptr;
+    abi::EntryFn fn = nullptr;
+    uint32_t which = 0;
     lower::EntryKind kind = lower::EntryKind::Predicate;
     sema::Type type;
     uint32_t event = sema::kNone;                       // filters: the subject's event type
+    uint32_t scratchBase = 0;                            // its module's `last` slots
     const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
   };
-  bool native(const Slot& s, const EvalEnv& env) const;
+  bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
   Evaluator& fallback(const ast::Expr& e);
+  void install(std::unique_ptr<RuleSetCode> code);
+  void adoptTier();
 
+  // The background compile of the optimised tier, shared with its thread.
+  struct Tier {
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> done{false};
+    std::mutex mutex;
+    std::unique_ptr<RuleSetCode> code;  // the result, once done (null on failure or cancel)
+    std::string error;
+    std::thread thread;
+  };
+
+  const sema::Model& model_;
   std::unique_ptr<RuleSetCode> code_;
   std::vector<Slot> slots_;  // by Expr id
   std::vector<Value> scratch_;
+  std::vector<uint32_t> fieldCounts_;  // by event type
+  std::vector<Value> absentRow_;       // all absent, as long as the longest row
+  std::vector<Value> paddedAnchor_, paddedTraits_, paddedSubject_;  // copies of short rows
   std::unique_ptr<Evaluator> fallback_;
   uint64_t fallbackCalls_ = 0;
+  std::unique_ptr<Tier> tier_;
 };
 
 // The factory the runtime calls for `--engine jit`.
-std::unique_ptr<Evaluator> makeJitEvaluator(const ast::Program& program, const sema::Model& model,
-                                            const JitOptions& options, std::unique_ptr<Evaluator> fallback);
+std::unique_ptr<Evaluator> makeJitEvaluator(const Compilation& c, const JitOptions& options,
+                                            std::unique_ptr<Evaluator> fallback = nullptr);
 
 }  // namespace trig::jit

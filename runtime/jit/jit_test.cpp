@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 
@@ -19,6 +20,7 @@ namespace {
 jit::JitOptions noCache() {
   jit::JitOptions o;
   o.useCache = false;
+  o.verify = true;
   return o;
 }
 
@@ -28,7 +30,7 @@ struct Both {
   jit::JitEvaluator jit;
   interp::Interpreter interp;
   explicit Both(const Compilation& comp, jit::JitOptions o = noCache())
-      : c(comp), jit(comp.program, comp.model, o, nullptr), interp(comp.model) {}
+      : c(comp), jit(comp, o), interp(comp.model) {}
 
   bool test(const ast::Expr& e, const EvalEnv& env) {
     REQUIRE(jit.compiled(e));
@@ -182,7 +184,7 @@ template cart_reminder { subject "s" body "b" }
 template cart_followup { subject "s" body "{{ last_viewed_category | default "x" }}" }
 template browse_reminder { subject "s" body "b" }
 )");
-  auto code = jit::compileRuleSet(c->program, c->model, noCache());
+  auto code = jit::compileRuleSet(*c, noCache());
   for (const char* sym : {"trig.rule.cart_abandon.unless.0", "trig.rule.cart_abandon.step.2.unless.0",
                           "trig.rule.cart_abandon.step.2.with.last_viewed_category", "trig.rule.browse_abandon.when.0",
                           "trig.rule.browse_abandon.unless.0", "trig.rule.browse_abandon.unless.1"}) {
@@ -191,11 +193,27 @@ template browse_reminder { subject "s" body "b" }
   }
   CHECK(code->fallbacks().empty());
   CHECK(code->scratchSlots() == 1);
+  for (const auto& e : code->entries()) CHECK(e.symbol == e.name);
+
+  // Per rule: one function per rule, the entries its cases; same names, same answers.
+  jit::JitOptions perRule = noCache();
+  perRule.granularity = lower::Granularity::PerRule;
+  auto fast = jit::compileRuleSet(*c, perRule);
+  REQUIRE(fast->entries().size() == code->entries().size());
+  for (size_t i = 0; i < fast->entries().size(); ++i) {
+    const auto& e = fast->entries()[i];
+    CHECK(e.name == code->entries()[i].name);
+    CHECK(e.symbol == e.name.substr(0, e.name.find('.', std::string("trig.rule.").size())));
+    // Entries of one rule share its function.
+    bool sameFunction = fast->entryAddress(i) == fast->entryAddress(0);
+    CHECK(sameFunction == (e.symbol == fast->entries()[0].symbol));
+  }
+  CHECK(fast->find("trig.rule.browse_abandon.unless.1")->which != fast->find("trig.rule.browse_abandon.unless.0")->which);
 }
 
 TEST_CASE("JIT: a History that throws: the exception crosses no JIT frame and reaches the caller") {
   auto c = compileText(kRules);
-  jit::JitEvaluator jit(c->program, c->model, noCache(), nullptr);
+  jit::JitEvaluator jit(*c, noCache());
   struct Throwing final : History {
     void forEach(uint32_t, TimeMs, TimeMs, const std::function<bool(const Event&)>&) const override {
       throw std::runtime_error("store unavailable");
@@ -214,17 +232,17 @@ TEST_CASE("JIT: the object cache makes an unchanged rule set load without compil
   TempDir dir;
   jit::JitOptions o;
   o.cacheDir = dir.path.string();
-  auto first = jit::compileRuleSet(c->program, c->model, o);
+  auto first = jit::compileRuleSet(*c, o);
   CHECK_FALSE(first->stats().cacheHit);
   CHECK(first->stats().cacheError.empty());
   CHECK(std::filesystem::exists(first->stats().cachePath));
-  auto second = jit::compileRuleSet(c->program, c->model, o);
+  auto second = jit::compileRuleSet(*c, o);
   CHECK(second->stats().cacheHit);
   CHECK(second->stats().cacheKey == first->stats().cacheKey);
   CHECK(second->stats().codegenMs == 0);
   // Other options are another key.
   o.optLevel = 0;
-  auto third = jit::compileRuleSet(c->program, c->model, o);
+  auto third = jit::compileRuleSet(*c, o);
   CHECK_FALSE(third->stats().cacheHit);
   CHECK(third->stats().cacheKey != first->stats().cacheKey);
 
@@ -244,9 +262,9 @@ TEST_CASE("JIT: the object cache makes an unchanged rule set load without compil
   std::ofstream(first->stats().cachePath, std::ios::trunc) << "not an object file";
   jit::JitOptions again;
   again.cacheDir = dir.path.string();
-  auto fourth = jit::compileRuleSet(c->program, c->model, again);
+  auto fourth = jit::compileRuleSet(*c, again);
   CHECK_FALSE(fourth->stats().cacheHit);
-  auto fifth = jit::compileRuleSet(c->program, c->model, again);
+  auto fifth = jit::compileRuleSet(*c, again);
   CHECK(fifth->stats().cacheHit);
 }
 
@@ -258,5 +276,76 @@ TEST_CASE("JIT: rule sets unload and reload in one process") {
     EvalEnv env;
     env.anchor = &e;
     CHECK(both.test(*rule(*c, "lists").conditions.at(0), env));
+  }
+}
+
+TEST_CASE("JIT: rule sets compile in modules of a few rules; a cancelled compile keeps what it finished") {
+  auto c = compileText(kRules);
+  TempDir dir;
+  jit::JitOptions o;
+  o.cacheDir = dir.path.string();
+  o.verify = true;
+  o.chunkRules = 2;
+  std::atomic<bool> cancel{true};
+  CHECK(jit::compileRuleSet(*c, o, &cancel) == nullptr);
+  o.cachedOnly = true;
+  CHECK(jit::compileRuleSet(*c, o) == nullptr);  // nothing was finished, nothing is cached
+  o.cachedOnly = false;
+  auto code = jit::compileRuleSet(*c, o);
+  CHECK(code->stats().chunks == (c->model.rules.size() + 1) / 2);
+  CHECK_FALSE(code->stats().cacheHit);
+  o.cachedOnly = true;
+  auto again = jit::compileRuleSet(*c, o);
+  REQUIRE(again != nullptr);
+  CHECK(again->stats().cacheHit);
+  CHECK(again->entries().size() == code->entries().size());
+
+  // Entries of every module answer, `last` slots included (each module numbers its own).
+  Both both(*c, o);
+  VectorHistory h;
+  h.events.push_back(event(*c, "product_view", 0, {{"product_id", Value::str("p")}, {"category", Value::str("lamps")}}, 1));
+  h.events.push_back(event(*c, "cart_add", 0, {{"product_id", Value::str("p")}, {"price", Value::money(Decimal{20'000'000})}}, 2));
+  h.events.push_back(event(*c, "cart_add", 0, {{"product_id", Value::str("p")}}, 3));
+  EvalEnv env;
+  env.anchor = &h.events.back();
+  env.history = &h;
+  for (const auto* cond : rule(*c, "seen").conditions) CHECK(both.test(*cond, env));
+}
+
+TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the optimised code") {
+  auto c = compileText(kRules);
+  TempDir dir;
+  jit::JitOptions o;
+  o.cacheDir = dir.path.string();
+  o.verify = true;
+  o.tiered = true;
+  o.chunkRules = 3;
+  Event e = event(*c, "visit", 0, {{"page", Value::str("/a")}});
+  EvalEnv env;
+  env.anchor = &e;
+  const ast::Expr& cond = *rule(*c, "lists").conditions.at(0);
+  {
+    Both both(*c, o);
+    CHECK(both.jit.tierPending());
+    CHECK(both.jit.code().find("trig.rule.lists.when.0")->symbol == "trig.rule.lists");  // one function per rule
+    CHECK(both.test(cond, env));
+    both.jit.waitForTier();
+    CHECK_FALSE(both.jit.tierPending());
+    CHECK(both.jit.code().find("trig.rule.lists.when.0")->symbol == "trig.rule.lists.when.0");
+    CHECK(both.test(cond, env));
+  }
+  {
+    // The optimised code is cached now: no tiers.
+    Both both(*c, o);
+    CHECK_FALSE(both.jit.tierPending());
+    CHECK(both.jit.code().stats().cacheHit);
+    CHECK(both.test(cond, env));
+  }
+  {
+    // An evaluator destroyed while its tier compiles cancels it cleanly.
+    jit::JitOptions other = o;
+    other.optLevel = 3;
+    jit::JitEvaluator quick(*c, other);
+    CHECK(quick.tierPending());
   }
 }

@@ -12,11 +12,11 @@
 namespace trig::jit {
 namespace {
 
-// Keys are lowercase hex digests; anything else never names a file.
+// Keys are lowercase hex digests, with a `-N` module number; anything else never names a file.
 bool validKey(const std::string& key) {
-  if (key.empty() || key.size() > 128) return false;
+  if (key.empty() || key.size() > 128 || key.front() == '-') return false;
   for (char c : key)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return false;
   return true;
 }
 
@@ -64,7 +64,10 @@ std::unique_ptr<llvm::MemoryBuffer> DiskObjectCache::lookup(const std::string& k
 }
 
 void DiskObjectCache::store(const std::string& key, llvm::MemoryBufferRef obj) {
-  if (!validKey(key)) return;
+  if (!validKey(key)) {
+    lastError = "not storing code under the malformed cache key '" + key + "'";
+    return;
+  }
   if (std::error_code ec = llvm::sys::fs::create_directories(dir_)) {
     lastError = "cannot create the JIT cache directory " + dir_ + ": " + ec.message();
     return;
