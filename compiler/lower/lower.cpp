@@ -828,28 +828,35 @@ class Lowerer {
     switch (op) {
       case ast::Op::Eq:
       case ast::Op::Ne: {
-        // Lengths first, inline: most unequal strings never reach the byte comparison.
-        llvm::Value* sameLen = b_.CreateICmpEQ(l.n, r.n);
-        llvm::BasicBlock* before = b_.GetInsertBlock();
-        auto* bytes = newBlock("str.bytes");
-        auto* join = newBlock("str.eq");
-        b_.CreateCondBr(sameLen, bytes, join);
-        b_.SetInsertPoint(bytes);
-        llvm::Value* eqBytes = flag("trig_abi_str_eq");
-        llvm::BasicBlock* bytesEnd = b_.GetInsertBlock();
-        b_.CreateBr(join);
-        b_.SetInsertPoint(join);
-        auto* phi = b_.CreatePHI(i1_, 2);
-        phi->addIncoming(b_.getFalse(), before);
-        phi->addIncoming(eqBytes, bytesEnd);
-        return op == ast::Op::Eq ? static_cast<llvm::Value*>(phi) : b_.CreateNot(phi);
+        // Lengths first, inline: most unequal strings never reach the bytes. The optimiser
+        // expands memcmp against a short literal into a few loads and compares.
+        llvm::Value* eq = prefixMatches(b_.CreateICmpEQ(l.n, r.n), l.v, r.v, r.n);
+        return op == ast::Op::Eq ? eq : b_.CreateNot(eq);
       }
+      case ast::Op::StartsWith: return prefixMatches(b_.CreateICmpUGE(l.n, r.n), l.v, r.v, r.n);
       case ast::Op::Contains: return flag("trig_abi_str_contains");
-      case ast::Op::StartsWith: return flag("trig_abi_str_starts_with");
       default: break;
     }
     llvm::Value* c = call("trig_abi_str_cmp", i32_, {ptr_, i64_, ptr_, i64_}, {l.v, l.n, r.v, r.n});
     return intCompare(op, c, b_.getInt32(0), true);
+  }
+
+  // `lengthOk && the first n bytes of a and b agree`, comparing bytes only when lengthOk.
+  llvm::Value* prefixMatches(llvm::Value* lengthOk, llvm::Value* a, llvm::Value* c, llvm::Value* n) {
+    if (auto* k = llvm::dyn_cast<llvm::ConstantInt>(n); k != nullptr && k->isZero()) return lengthOk;
+    llvm::BasicBlock* before = b_.GetInsertBlock();
+    auto* bytes = newBlock("str.bytes");
+    auto* join = newBlock("str.join");
+    b_.CreateCondBr(lengthOk, bytes, join);
+    b_.SetInsertPoint(bytes);
+    llvm::Value* same = b_.CreateICmpEQ(call("memcmp", i32_, {ptr_, ptr_, i64_}, {a, c, n}), b_.getInt32(0));
+    llvm::BasicBlock* bytesEnd = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    auto* phi = b_.CreatePHI(i1_, 2);
+    phi->addIncoming(b_.getFalse(), before);
+    phi->addIncoming(same, bytesEnd);
+    return phi;
   }
 
   // ---- arithmetic (interp::arithmetic is the reference) ----

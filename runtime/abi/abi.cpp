@@ -118,9 +118,7 @@ const HelperSymbol* helperSymbols(size_t* count) {
   static const HelperSymbol symbols[] = {
       {"trig_abi_str_view", reinterpret_cast<void*>(&trig_abi_str_view)},
       {"trig_abi_str_cmp", reinterpret_cast<void*>(&trig_abi_str_cmp)},
-      {"trig_abi_str_eq", reinterpret_cast<void*>(&trig_abi_str_eq)},
       {"trig_abi_str_contains", reinterpret_cast<void*>(&trig_abi_str_contains)},
-      {"trig_abi_str_starts_with", reinterpret_cast<void*>(&trig_abi_str_starts_with)},
       {"trig_abi_list_op", reinterpret_cast<void*>(&trig_abi_list_op)},
       {"trig_abi_value_cmp", reinterpret_cast<void*>(&trig_abi_value_cmp)},
       {"trig_abi_arith", reinterpret_cast<void*>(&trig_abi_arith)},
@@ -159,16 +157,8 @@ int32_t trig_abi_str_cmp(const char* a, uint64_t an, const char* b, uint64_t bn)
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
-uint8_t trig_abi_str_eq(const char* a, uint64_t an, const char* b, uint64_t bn) {
-  return an == bn && (an == 0 || std::memcmp(a, b, an) == 0);
-}
-
 uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_t bn) {
   return trig::abi::view(a, an).find(trig::abi::view(b, bn)) != std::string_view::npos;
-}
-
-uint8_t trig_abi_str_starts_with(const char* a, uint64_t an, const char* b, uint64_t bn) {
-  return trig::abi::view(a, an).starts_with(trig::abi::view(b, bn));
 }
 
 uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {

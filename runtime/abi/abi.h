@@ -117,14 +117,12 @@ const HelperSymbol* helperSymbols(size_t* count);
 }  // namespace trig::abi
 
 extern "C" {
-// ---- strings ----
+// ---- strings (equality and starts_with compile to inline length checks and memcmp) ----
 // The bytes of a String Value (any other kind gives an empty string).
 void trig_abi_str_view(const trig::Value* v, trig::abi::Str* out);
 // Byte-wise three-way comparison (std::string order): <0, 0, >0.
 int32_t trig_abi_str_cmp(const char* a, uint64_t an, const char* b, uint64_t bn);
-uint8_t trig_abi_str_eq(const char* a, uint64_t an, const char* b, uint64_t bn);
 uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_t bn);
-uint8_t trig_abi_str_starts_with(const char* a, uint64_t an, const char* b, uint64_t bn);
 
 // ---- operators the generated code does not inline (interp/ops.h defines their meaning) ----
 // `x in list` (op In) or `list contains x` (op Contains) for a List Value and a present scalar.

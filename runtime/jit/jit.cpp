@@ -33,6 +33,7 @@
 #include <sstream>
 #include <cstdio>
 #include <cstring>
+#include <strings.h>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -112,6 +113,8 @@ class ProcessJit {
     define("memmove", reinterpret_cast<void*>(&std::memmove));
     define("memset", reinterpret_cast<void*>(&std::memset));
     define("memcmp", reinterpret_cast<void*>(&std::memcmp));
+    // memcmp(...) == 0 becomes bcmp at -O2.
+    define("bcmp", reinterpret_cast<void*>(&::bcmp));
     if (llvm::Error err = abi_->define(llvm::orc::absoluteSymbols(std::move(symbols))))
       fail("cannot register the runtime helpers", std::move(err));
   }

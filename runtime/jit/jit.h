@@ -29,14 +29,17 @@ struct JitOptions {
   std::string cacheDir;   // empty: DiskObjectCache::defaultDirectory
   bool verify = false;    // run LLVM's verifier on the lowered module (tests always do)
   lower::Granularity granularity = lower::Granularity::PerCondition;
-  // Rules per module: compiled and cached one module at a time (0: all in one).
-  uint32_t chunkRules = 256;
+  // Rules per module: compiled and cached one module at a time (0: all in one). Small modules
+  // bound how long a cancelled background compile takes to stop.
+  uint32_t chunkRules = 32;
   // compileRuleSet: return null unless every module is in the cache (compile nothing).
   bool cachedOnly = false;
-  // JitEvaluator: unless the code of these options is cached, start on a fast tier (-O0, one
-  // function per rule: compiled in a fraction of the time) and build these options' code in a
-  // background thread, switching to it when it is ready.
+  // JitEvaluator: unless the code of these options is cached, or the rule set has fewer than
+  // `tierFromRules` rules, start on a fast tier (-O0, one function per rule: compiled in a
+  // fraction of the time) and build these options' code in a background thread, switching to it
+  // when it is ready.
   bool tiered = false;
+  uint32_t tierFromRules = 32;
 };
 
 // What one compile did (benchmarks, `trig compile`). Phases are CPU time of the compiling

@@ -47,7 +47,7 @@ JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options, std:
   }
   absentRow_.resize(std::max<size_t>(longest, 1));
 
-  if (!options.tiered) {
+  if (!options.tiered || c.model.rules.size() < options.tierFromRules) {
     install(compileRuleSet(c, options));
     return;
   }
@@ -105,7 +105,10 @@ void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
     s.type = e.type;
     s.event = e.event;
     s.scratchBase = e.scratchBase;
-    if (e.rule < model_.rules.size()) s.anchorEvents = &model_.rules[e.rule].anchorEvents;
+    if (e.rule < model_.rules.size()) {
+      s.anchorEvents = &model_.rules[e.rule].anchorEvents;
+      if (s.anchorEvents->size() == 1) s.anchorEvent = s.anchorEvents->front();
+    }
   }
   scratch_.assign(code->scratchSlots(), Value{});
   // The previous tier's code is unloaded here: nothing runs it any more (one thread calls us).
@@ -157,7 +160,10 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, con
   if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track) {
     uint32_t type = env.anchor->type;
     if (type >= fieldCounts_.size()) return false;
-    if (s.anchorEvents != nullptr && std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) == s.anchorEvents->end())
+    if (s.anchorEvent != sema::kNone ? type != s.anchorEvent
+                                     : s.anchorEvents != nullptr &&
+                                           std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) ==
+                                               s.anchorEvents->end())
       return false;
     ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
     ctx.anchorType = type;
@@ -188,10 +194,14 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   const Slot& s = slots_[cond.id];
   std::exception_ptr error;
   ctx.error = &error;
-  abi::Scalar out{};
-  const Value* v = nullptr;
-  uint8_t r = s.fn(&ctx, s.which, subject, &out, &v);
-  if (s.kind == lower::EntryKind::Value) r = r != 0 && s.type.kind == sema::TypeKind::Bool && out.b != 0;
+  if (s.kind == lower::EntryKind::Value) {
+    abi::Scalar out{};
+    const Value* v = nullptr;
+    uint8_t present = s.fn(&ctx, s.which, subject, &out, &v);
+    if (ctx.failed) std::rethrow_exception(error);
+    return present != 0 && s.type.kind == sema::TypeKind::Bool && out.b != 0;
+  }
+  uint8_t r = s.fn(&ctx, s.which, subject, nullptr, nullptr);
   if (ctx.failed) std::rethrow_exception(error);
   return r != 0;
 }

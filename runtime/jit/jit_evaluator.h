@@ -47,6 +47,7 @@ class JitEvaluator : public Evaluator {
     uint32_t event = sema::kNone;                       // filters: the subject's event type
     uint32_t scratchBase = 0;                            // its module's `last` slots
     const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
+    uint32_t anchorEvent = sema::kNone;                  // ... when there is just one
   };
   bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
   Evaluator& fallback(const ast::Expr& e);

@@ -319,6 +319,7 @@ TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the op
   o.cacheDir = dir.path.string();
   o.verify = true;
   o.tiered = true;
+  o.tierFromRules = 2;
   o.chunkRules = 3;
   Event e = event(*c, "visit", 0, {{"page", Value::str("/a")}});
   EvalEnv env;

@@ -29,7 +29,10 @@ std::string env(const char* name) {
 
 std::optional<std::string> DiskObjectCache::defaultDirectory(const std::string& explicitDir) {
   if (!explicitDir.empty()) return explicitDir;
-  if (std::string d = env("TRIG_CACHE_DIR"); !d.empty()) return d;
+  if (std::string d = env("TRIG_CACHE_DIR"); !d.empty()) {
+    if (d == "off") return std::nullopt;
+    return d;
+  }
   if (std::string x = env("XDG_CACHE_HOME"); !x.empty()) return x + "/trig";
   if (std::string h = env("HOME"); !h.empty()) return h + "/.cache/trig";
   return std::nullopt;

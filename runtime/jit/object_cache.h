@@ -16,8 +16,8 @@ class DiskObjectCache : public llvm::ObjectCache {
  public:
   explicit DiskObjectCache(std::string dir) : dir_(std::move(dir)) {}
 
-  // The directory: `explicitDir` if not empty, else $TRIG_CACHE_DIR, else $XDG_CACHE_HOME/trig,
-  // else $HOME/.cache/trig; nullopt when none can be found.
+  // The directory: `explicitDir` if not empty, else $TRIG_CACHE_DIR (`off`: no cache), else
+  // $XDG_CACHE_HOME/trig, else $HOME/.cache/trig; nullopt when there is none.
   static std::optional<std::string> defaultDirectory(const std::string& explicitDir);
 
   void notifyObjectCompiled(const llvm::Module* m, llvm::MemoryBufferRef obj) override;
