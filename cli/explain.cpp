@@ -55,7 +55,7 @@ int runExplain(const ExplainOptions& o) {
     std::cerr << "trig explain: " << error << "\n";
     return kExitUsage;
   }
-  if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
+  if (!note.empty()) std::cerr << "trig: note: " << note << "\n";
   const auto& model = c->model;
   std::vector<RuleStory> stories(model.rules.size());
   uint64_t entries = 0;

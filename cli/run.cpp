@@ -40,7 +40,7 @@ int runRun(const RunOptions& o) {
     std::cerr << "trig run: " << error << "\n";
     return kExitUsage;
   }
-  if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
+  if (o.explain && !note.empty()) std::cerr << "trig: note: " << note << "\n";
 
   std::string line;
   engine::EngineOptions eo;

@@ -194,7 +194,6 @@ int runTest(const TestOptions& o) {
       std::cerr << "trig test: " << error << "\n";
       return kExitUsage;
     }
-    if (!note.empty()) std::cerr << "trig: warning: " << note << "\n";
     engine::Coverage cov;
     auto outcomes = engine::runTests(*c, tests, *evaluator, o.coverage ? &cov : nullptr);
     for (const auto& out : outcomes) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <deque>
 
+#include "compiler/interp/ops.h"
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/quiet_hours.h"
@@ -184,6 +185,10 @@ struct Engine::Impl {
   DurationMs longestGoal = 0;
   uint32_t traitEmail, traitSubscribed, traitTimezone;
   uint32_t unsubscribeEvent = sema::kNone;
+  // By event type: the rules it anchors and the rules whose goal it is, in declaration order
+  // (an event looks only at its own rules, however many the program has).
+  std::vector<std::vector<uint32_t>> anchorRules;
+  std::vector<std::vector<uint32_t>> goalRules;
 
   Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
       : model(m),
@@ -205,6 +210,17 @@ struct Engine::Impl {
     if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end())
       unsubscribeEvent = it->second;
     stats.rules.resize(m.rules.size());
+    anchorRules.resize(m.events.size());
+    goalRules.resize(m.events.size());
+    for (uint32_t ri = 0; ri < m.rules.size(); ++ri) {
+      const auto& r = m.rules[ri];
+      if (r.rule == nullptr) continue;
+      for (uint32_t ev : r.anchorEvents)
+        if (ev < anchorRules.size() && (anchorRules[ev].empty() || anchorRules[ev].back() != ri))
+          anchorRules[ev].push_back(ri);
+      if (r.goalEvent && *r.goalEvent < goalRules.size() && r.rule->goal)
+        goalRules[*r.goalEvent].push_back(ri);
+    }
     if (opt.coverage) {
       opt.coverage->ruleArmed.resize(m.rules.size());
       opt.coverage->ruleFired.resize(m.rules.size());
@@ -442,7 +458,7 @@ struct Engine::Impl {
           uint32_t idx = model.events[anchor->type].fieldIndex(s.anchorField);
           if (idx != sema::kNone && idx < anchor->fields.size()) theirs = anchor->fields[idx];
         }
-        if (mine.isAbsent() || theirs.isAbsent() || !(mine == theirs)) return false;
+        if (!interp::compare(ast::Op::Eq, mine, theirs)) return false;
       }
     }
     if (ref.filter == nullptr) return true;
@@ -459,12 +475,8 @@ struct Engine::Impl {
   }
 
   void anchors(Customer& c, const Event& e) {
-    for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
+    for (uint32_t ri : anchorRules[e.type]) {
       const auto& rule = model.rules[ri];
-      if (rule.rule == nullptr) continue;
-      if (std::find(rule.anchorEvents.begin(), rule.anchorEvents.end(), e.type) ==
-          rule.anchorEvents.end())
-        continue;
       bool passed = false;
       const ast::EventRef* failed = nullptr;
       for (const auto* ref : rule.rule->anchor.events) {
@@ -1025,10 +1037,8 @@ struct Engine::Impl {
   // firing or of its latest send: the customer did what the flow was for, so the flow stops
   // (`converted`), even when its first send is still pending.
   void goals(Customer& c, const Event& e) {
-    for (uint32_t ri = 0; ri < model.rules.size(); ++ri) {
+    for (uint32_t ri : goalRules[e.type]) {
       const auto& rule = model.rules[ri];
-      if (!rule.goalEvent || *rule.goalEvent != e.type || rule.rule == nullptr || !rule.rule->goal)
-        continue;
       const ast::EventRef& goalRef = *rule.rule->goal->event;
       SentLog* hit = nullptr;
       for (auto it = c.sent.rbegin(); it != c.sent.rend(); ++it) {
