@@ -136,6 +136,7 @@ TEST_CASE("JIT: history terms, same, aggregates and last agree with the interpre
   auto c = compileText(kRules);
   Both both(*c);
   VectorHistory h;
+  h.events.reserve(8);  // `anchor` below refers into the vector while later events are added
   auto add = [&](const char* name, TimeMs t, std::vector<std::pair<std::string, Value>> f) {
     h.events.push_back(event(*c, name, t, std::move(f), h.events.size() + 1));
   };
