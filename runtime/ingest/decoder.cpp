@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <functional>
-#include <unordered_map>
+#include <cstring>
 
 #include "runtime/ingest/json_scan.h"
+#include "runtime/ingest/name_index.h"
+#include "runtime/ingest/timestamp.h"
 
 namespace trig::ingest {
 
@@ -155,23 +156,22 @@ std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type) {
 
 namespace {
 
-struct NameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using NameMap = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
-
 // The declared fields of one event (or the customer traits), ready for lookups by wire name.
 struct FieldTable {
-  NameMap byName;  // declared name -> position in `fields`
+  NameIndex byName;  // declared name -> position in `fields`
   std::vector<const sema::FieldInfo*> fields;
   std::vector<std::optional<Value>> defaults;
   size_t width = 0;  // slots in the flat layout
+  // The fast path's guess of the keys: `"name":` of each field, to match a key in place, and the
+  // field that came at each position of the last properties object read for this table.
+  std::vector<std::string> quotedNames;
+  std::vector<uint32_t> lastOrder;
 
   void build(const std::vector<sema::FieldInfo>& infos) {
     for (const auto& f : infos) {
       width = std::max<size_t>(width, size_t{f.slot} + 1);
-      byName.emplace(f.name, static_cast<uint32_t>(fields.size()));
+      quotedNames.push_back('"' + f.name + "\":");
+      byName.add(f.name, static_cast<uint32_t>(fields.size()));
       fields.push_back(&f);
       std::optional<Value> d;
       if (f.defaultValue) d = literalValue(*f.defaultValue, f.type);
@@ -182,7 +182,7 @@ struct FieldTable {
 
 // Resets a value to Absent keeping its buffers (fields are compared whole, so every member must
 // be back to its default).
-void clearValue(Value& v) {
+inline void clearValue(Value& v) {
   v.kind = Value::Kind::Absent;
   v.b = false;
   v.i = 0;
@@ -265,6 +265,30 @@ MoneyParse parseMoney(std::string_view text, Decimal& out) {
   return MoneyParse::Ok;
 }
 
+// parseMoney for the usual money text: at most 12 integer digits and 6 decimals, no exponent
+// (so the units fit in int64 without a check). False for anything else, parseMoney decides.
+bool parsePlainMoney(std::string_view text, Decimal& out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const bool neg = p < end && *p == '-';
+  if (neg) ++p;
+  const char* const intStart = p;
+  uint64_t units = 0;  // unsigned: too many digits wrap harmlessly before they are refused
+  for (; p < end && isDigitChar(*p); ++p) units = units * 10 + static_cast<unsigned>(*p - '0');
+  if (p - intStart > 12) return false;
+  int scale = Decimal::kScaleDigits;
+  if (p < end && *p == '.') {
+    const char* const fracStart = ++p;
+    for (; p < end && isDigitChar(*p); ++p) units = units * 10 + static_cast<unsigned>(*p - '0');
+    scale -= static_cast<int>(p - fracStart);
+    if (scale < 0) return false;
+  }
+  if (p != end) return false;
+  for (; scale > 0; --scale) units *= 10;
+  out.units = neg ? -static_cast<int64_t>(units) : static_cast<int64_t>(units);
+  return true;
+}
+
 bool isIntegerText(std::string_view text) {
   for (char c : text)
     if (c == '.' || c == 'e' || c == 'E') return false;
@@ -277,13 +301,15 @@ struct Decoder::Impl {
   const sema::Model& model;
   std::vector<FieldTable> events;
   FieldTable traits;
-  NameMap eventIndex;  // declared names, then `from` aliases (a name wins over an alias)
+  NameIndex eventIndex;  // declared names, then `from` aliases (a name wins over an alias)
 
   std::string key;    // decoded property name
   std::string snake;  // its snake_case spelling
   std::string str;    // decoded string value
   std::vector<uint8_t> seen;
   std::string* reason = nullptr;
+  bool fastPath = true;
+  TimestampParser timestamps;
 
   explicit Impl(const sema::Model& m) : model(m) {
     events.resize(m.events.size());
@@ -291,10 +317,10 @@ struct Decoder::Impl {
     traits.build(m.traits);
     // Positions in model.events (which sema keeps equal to EventInfo::index).
     const auto count = static_cast<uint32_t>(m.events.size());
-    for (uint32_t k = 0; k < count; ++k) eventIndex.emplace(m.events[k].name, k);
+    for (uint32_t k = 0; k < count; ++k) eventIndex.add(m.events[k].name, k);
     for (uint32_t k = 0; k < count; ++k)
-      for (const auto& alias : m.events[k].aliases) eventIndex.emplace(alias, k);
-    for (const auto& [alias, index] : m.eventByAlias) eventIndex.emplace(alias, index);
+      for (const auto& alias : m.events[k].aliases) eventIndex.add(alias, k);
+    for (const auto& [alias, index] : m.eventByAlias) eventIndex.add(alias, index);
   }
 
   // ---- messages ----
@@ -357,7 +383,7 @@ struct Decoder::Impl {
         }
         json::Scanner::decode(raw, esc, str);
         if (t == TypeKind::Time) {
-          auto tm = parseTimestamp(str);
+          auto tm = parseEventTimestamp(str);
           if (!tm) return fail(describe(subj) + " must be an RFC 3339 time, got \"" + str + "\"");
           clearValue(out);
           out.kind = Value::Kind::Time;
@@ -559,11 +585,10 @@ struct Decoder::Impl {
 
   // The position of a wire name in a table: exact name first, then its snake_case spelling.
   uint32_t lookup(const FieldTable& table, std::string_view name) {
-    if (auto it = table.byName.find(name); it != table.byName.end()) return it->second;
+    if (uint32_t k = table.byName.find(name); k != NameIndex::kNotFound) return k;
     if (!hasUpper(name)) return sema::kNone;
     snakeCaseInto(name, snake);
-    if (auto it = table.byName.find(std::string_view(snake)); it != table.byName.end())
-      return it->second;
+    if (uint32_t k = table.byName.find(snake); k != NameIndex::kNotFound) return k;
     return sema::kNone;
   }
 
@@ -666,6 +691,378 @@ struct Decoder::Impl {
     return true;
   }
 
+  // ---- the fast path ----
+  //
+  // Lines in the shape producers send -- a track call in compact JSON (no whitespace), strings
+  // without escapes, no null member, no repeated top-level key, `event` before `properties`,
+  // every property of its declared scalar type -- are decoded here in one tight pass over the
+  // line. On anything else, valid or not, it gives up and the general path (decode()) decides,
+  // from scratch: the general path defines the behaviour, this one only has to agree with it on
+  // the lines it accepts (decoder_test compares the two on generated lines).
+
+  struct Cursor {
+    const char* p;
+    const char* end;
+    bool at(char c) const { return p < end && *p == c; }
+    // Consumes `text` if it comes next.
+    bool take(std::string_view text) {
+      if (static_cast<size_t>(end - p) < text.size() || !sameBytes(p, text.data(), text.size()))
+        return false;
+      p += text.size();
+      return true;
+    }
+    bool take(char c) {
+      if (p < end && *p == c) {
+        ++p;
+        return true;
+      }
+      return false;
+    }
+  };
+
+  // A string without escapes or control characters, valid UTF-8: the text between the quotes.
+  [[gnu::always_inline]] static bool fastString(Cursor& c, std::string_view& out) {
+    if (!c.take('"')) return false;
+    const char* start = c.p;
+    c.p = json::skipPlain(c.p, c.end);
+    if (c.p < c.end && *c.p == '"') [[likely]] {
+      out = std::string_view(start, static_cast<size_t>(c.p - start));
+      ++c.p;
+      return true;
+    }
+    return fastStringRest(c, start, out);
+  }
+  // The rest of a string from its first byte that is not plain ASCII.
+  [[gnu::noinline]] static bool fastStringRest(Cursor& c, const char* start,
+                                               std::string_view& out) {
+    while (true) {
+      if (c.p == c.end) return false;
+      const auto b = static_cast<unsigned char>(*c.p);
+      if (b == '"') break;
+      if (b < 0x80) return false;  // a backslash or a control character
+      const size_t n =
+          utf8::sequenceLength(std::string_view(c.p, static_cast<size_t>(c.end - c.p)), 0);
+      if (n == 0) return false;
+      c.p += n;
+      c.p = json::skipPlain(c.p, c.end);
+    }
+    out = std::string_view(start, static_cast<size_t>(c.p - start));
+    ++c.p;
+    return true;
+  }
+
+  // `name == word` for a literal word, compared in one go.
+  template <size_t N>
+  static bool is(std::string_view name, const char (&word)[N]) {
+    return name.size() == N - 1 && sameBytes(name.data(), word, N - 1);
+  }
+
+  // A number in RFC 8259's grammar (the same as json::Scanner::number): its text.
+  static bool fastNumber(Cursor& c, std::string_view& out) {
+    const char* p = c.p;
+    const char* const end = c.end;
+    const auto digits = [&] {
+      if (p == end || !isDigitChar(*p)) return false;
+      do ++p;
+      while (p < end && isDigitChar(*p));
+      return true;
+    };
+    if (p < end && *p == '-') ++p;
+    if (p < end && *p == '0') {
+      ++p;
+    } else if (!digits()) {
+      return false;
+    }
+    if (p < end && *p == '.' && (++p, !digits())) return false;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      ++p;
+      if (p < end && (*p == '+' || *p == '-')) ++p;
+      if (!digits()) return false;
+    }
+    out = std::string_view(c.p, static_cast<size_t>(p - c.p));
+    c.p = p;
+    return true;
+  }
+
+  static bool fastWord(Cursor& c, std::string_view word) {
+    if (static_cast<size_t>(c.end - c.p) < word.size() ||
+        std::memcmp(c.p, word.data(), word.size()) != 0)
+      return false;
+    c.p += word.size();
+    return true;
+  }
+
+  // Skips any value, validated exactly as the general path validates it.
+  static bool fastSkip(Cursor& c, std::string_view line) {
+    json::Scanner sc(line);
+    sc.seek(static_cast<size_t>(c.p - line.data()));
+    if (!sc.skipValue()) return false;
+    c.p = line.data() + sc.pos();
+    return true;
+  }
+
+  static void setString(std::string& dest, std::string_view text) {
+    dest.clear();
+    dest.append(text);
+  }
+
+  // A value of scalar type `t` (null is the caller's business), as readScalar reads it.
+  bool fastValue(Cursor& c, sema::TypeKind t, Value& v) {
+    using sema::TypeKind;
+    switch (t) {
+      case TypeKind::String: {
+        std::string_view text;
+        if (!fastString(c, text)) return false;
+        clearValue(v);
+        v.kind = Value::Kind::String;
+        v.s.append(text);
+        return true;
+      }
+      case TypeKind::Time:
+      case TypeKind::Duration: {
+        std::string_view text;
+        if (!fastString(c, text)) return false;
+        const auto parsed = t == TypeKind::Time ? timestamps.parse(text) : parseDuration(text);
+        if (!parsed) return false;
+        clearValue(v);
+        v.kind = t == TypeKind::Time ? Value::Kind::Time : Value::Kind::Duration;
+        v.i = *parsed;
+        return true;
+      }
+      case TypeKind::Bool: {
+        bool b;
+        if (fastWord(c, "true"))
+          b = true;
+        else if (fastWord(c, "false"))
+          b = false;
+        else
+          return false;
+        clearValue(v);
+        v.kind = Value::Kind::Bool;
+        v.b = b;
+        return true;
+      }
+      case TypeKind::Int: {
+        std::string_view text;
+        if (!fastNumber(c, text) || !isIntegerText(text)) return false;
+        int64_t n = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return false;
+        clearValue(v);
+        v.kind = Value::Kind::Int;
+        v.i = n;
+        return true;
+      }
+      case TypeKind::Float: {
+        std::string_view text;
+        if (!fastNumber(c, text)) return false;
+        double d = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+        if (r.ec != std::errc() || !std::isfinite(d)) return false;
+        clearValue(v);
+        v.kind = Value::Kind::Float;
+        v.f = d;
+        return true;
+      }
+      case TypeKind::Money: {
+        std::string_view text;
+        Decimal m;
+        if (!fastNumber(c, text)) return false;
+        if (!parsePlainMoney(text, m) && parseMoney(text, m) != MoneyParse::Ok) return false;
+        clearValue(v);
+        v.kind = Value::Kind::Money;
+        v.m = m;
+        return true;
+      }
+      case TypeKind::List:
+      case TypeKind::Error: break;
+    }
+    return false;
+  }
+
+  // The properties object at the cursor (none when `c` is null), as readProperties reads it.
+  bool fastProperties(Cursor* c, std::string_view line, uint32_t eventPos, Event& out) {
+    FieldTable& table = events[eventPos];
+    const size_t n = table.fields.size();
+    if (n > 64) return false;
+    out.fields.resize(table.width);
+    uint64_t seenMask = 0;
+    if (c) {
+      if (!c->take('{')) return false;
+      if (!c->take('}')) {
+        size_t position = 0;
+        do {
+          // The key is most often the one at this position last time: `"name":` in place means
+          // that field, as reading the string and looking it up would find.
+          const size_t at = position++;
+          uint32_t idx = sema::kNone;
+          if (at < table.lastOrder.size() && c->take(table.quotedNames[table.lastOrder[at]]))
+            idx = table.lastOrder[at];
+          if (idx == sema::kNone) {
+            std::string_view name;
+            if (!fastString(*c, name) || !c->take(':')) return false;
+            idx = lookup(table, name);
+            if (idx == sema::kNone) {
+              if (!fastSkip(*c, line)) return false;
+              continue;
+            }
+            if (at < table.lastOrder.size())
+              table.lastOrder[at] = idx;
+            else if (at == table.lastOrder.size() && at < 64)
+              table.lastOrder.push_back(idx);
+          }
+          const uint64_t bit = uint64_t{1} << idx;
+          if (c->at('n')) {
+            // null is "not sent" (a later duplicate key may still send it).
+            if (!fastWord(*c, "null")) return false;
+            seenMask &= ~bit;
+            continue;
+          }
+          const sema::FieldInfo& f = *table.fields[idx];
+          if (f.type.kind == sema::TypeKind::List) return false;
+          if (!fastValue(*c, f.type.kind, out.fields[f.slot])) return false;
+          seenMask |= bit;
+        } while (c->take(','));
+        if (!c->take('}')) return false;
+      }
+    }
+    for (size_t k = 0; k < n; ++k) {
+      if (seenMask & (uint64_t{1} << k)) continue;
+      const sema::FieldInfo& f = *table.fields[k];
+      Value& v = out.fields[f.slot];
+      if (table.defaults[k])
+        v = *table.defaults[k];
+      else if (f.optional)
+        clearValue(v);
+      else
+        return false;
+    }
+    return true;
+  }
+
+  // The top-level members the fast path reads, and the order of the last line's (the guess).
+  enum TopMember : uint8_t { kType, kEvent, kUserId, kTimestamp, kMessageId, kProperties, kTraits };
+  static constexpr std::string_view kQuotedMember[] = {
+      "\"type\":",      "\"event\":",      "\"userId\":", "\"timestamp\":",
+      "\"messageId\":", "\"properties\":", "\"traits\":"};
+  static constexpr size_t kGuessedMembers = 8;
+  uint8_t lastMembers[kGuessedMembers] = {kType,      kEvent,      kUserId, kTimestamp,
+                                          kMessageId, kProperties, kTraits, kType};
+
+  bool decodeFast(std::string_view line, Event& out, std::optional<TimeMs> receivedAt) {
+    Cursor c{line.data(), line.data() + line.size()};
+    std::string_view event, userId, timestamp, messageId;
+    unsigned present = 0;  // a bit per TopMember
+    uint32_t eventPos = NameIndex::kNotFound;
+    size_t position = 0;
+    if (!c.take('{')) return false;
+    do {
+      const size_t at = position++;
+      int m = -1;
+      if (at < kGuessedMembers && c.take(kQuotedMember[lastMembers[at]])) {
+        m = lastMembers[at];
+      } else {
+        std::string_view name;
+        if (!fastString(c, name) || !c.take(':')) return false;
+        switch (name.size()) {
+          case 4:
+            if (is(name, "type")) m = kType;
+            break;
+          case 5:
+            if (is(name, "event")) m = kEvent;
+            break;
+          case 6:
+            if (is(name, "userId"))
+              m = kUserId;
+            else if (is(name, "traits"))
+              m = kTraits;
+            break;
+          case 9:
+            if (is(name, "timestamp"))
+              m = kTimestamp;
+            else if (is(name, "messageId"))
+              m = kMessageId;
+            break;
+          case 10:
+            if (is(name, "properties")) m = kProperties;
+            break;
+          default: break;
+        }
+        if (m >= 0 && at < kGuessedMembers) lastMembers[at] = static_cast<uint8_t>(m);
+      }
+      if (m < 0) {
+        if (!fastSkip(c, line)) return false;
+        continue;
+      }
+      const unsigned bit = 1u << m;
+      if (present & bit) return false;
+      present |= bit;
+      switch (m) {
+        case kType: {
+          std::string_view type;
+          if (!fastString(c, type) || !is(type, "track")) return false;
+          break;
+        }
+        case kEvent:
+          if (!fastString(c, event)) return false;
+          break;
+        case kUserId:
+          if (!fastString(c, userId)) return false;
+          break;
+        case kTimestamp:
+          if (!fastString(c, timestamp)) return false;
+          break;
+        case kMessageId:
+          if (!fastString(c, messageId)) return false;
+          break;
+        case kProperties:
+          if (!(present & (1u << kEvent)) || !c.at('{')) return false;
+          eventPos = eventIndex.find(event);
+          if (eventPos == NameIndex::kNotFound) {
+            if (!fastSkip(c, line)) return false;  // an undeclared event's are not checked
+          } else if (!fastProperties(&c, line, eventPos, out)) {
+            return false;
+          }
+          break;
+        case kTraits:
+          if (!fastSkip(c, line)) return false;  // a track call's traits are ignored
+          break;
+        default: return false;
+      }
+    } while (c.take(','));
+    if (!c.take('}') || c.p != c.end) return false;
+
+    if (!(present & (1u << kUserId)) || userId.empty()) return false;
+    if (!(present & (1u << kEvent)) || event.empty()) return false;
+    if (present & (1u << kTimestamp)) {
+      const auto t = timestamps.parse(timestamp);
+      if (!t) return false;
+      out.time = *t;
+    } else if (receivedAt) {
+      out.time = *receivedAt;
+    } else {
+      return false;
+    }
+    if (!(present & (1u << kProperties))) {
+      eventPos = eventIndex.find(event);
+      if (eventPos != NameIndex::kNotFound && !fastProperties(nullptr, line, eventPos, out))
+        return false;
+    }
+    setString(out.customer, userId);
+    setString(out.messageId, messageId);
+    setString(out.name, event);
+    out.traits.clear();
+    if (eventPos == NameIndex::kNotFound) {
+      out.kind = Event::Kind::Undeclared;
+      out.type = sema::kNone;
+      out.fields.clear();
+    } else {
+      out.kind = Event::Kind::Track;
+      out.type = eventPos;
+    }
+    return true;
+  }
+
   // ---- one line ----
 
   struct Member {
@@ -692,16 +1089,16 @@ struct Decoder::Impl {
                  Inlined& inlined) {
     if (!event.present || event.kind != json::Kind::String || event.escaped) return false;
     if (type.present && !(type.kind == json::Kind::String && type.raw == "track")) return false;
-    auto found = eventIndex.find(event.raw);
-    if (found == eventIndex.end()) return false;
+    const uint32_t found = eventIndex.find(event.raw);
+    if (found == NameIndex::kNotFound) return false;
     sc.ws();
     const size_t start = sc.pos();
     std::string* finalReason = reason;
     reason = &inlined.reason;
-    inlined.ok = readProperties(&sc, found->second, out);
+    inlined.ok = readProperties(&sc, found, out);
     reason = finalReason;
     inlined.done = true;
-    inlined.event = found->second;
+    inlined.event = found;
     if (inlined.ok) return true;
     if (!sc.error().empty()) {
       inlined.malformed = true;
@@ -744,20 +1141,30 @@ struct Decoder::Impl {
         std::string_view name;
         if (!readKey(sc, name)) return false;
         Member* m = nullptr;
-        if (name == "type")
-          m = &type;
-        else if (name == "event")
-          m = &event;
-        else if (name == "userId")
-          m = &userId;
-        else if (name == "timestamp")
-          m = &timestamp;
-        else if (name == "messageId")
-          m = &messageId;
-        else if (name == "properties")
-          m = &properties;
-        else if (name == "traits")
-          m = &traitsM;
+        switch (name.size()) {
+          case 4:
+            if (name == "type") m = &type;
+            break;
+          case 5:
+            if (name == "event") m = &event;
+            break;
+          case 6:
+            if (name == "userId")
+              m = &userId;
+            else if (name == "traits")
+              m = &traitsM;
+            break;
+          case 9:
+            if (name == "timestamp")
+              m = &timestamp;
+            else if (name == "messageId")
+              m = &messageId;
+            break;
+          case 10:
+            if (name == "properties") m = &properties;
+            break;
+          default: break;
+        }
         if (!m) {
           if (!sc.skipValue()) return jsonError(sc);
           continue;
@@ -817,7 +1224,7 @@ struct Decoder::Impl {
     // timestamp
     if (timestamp.present) {
       if (!stringMember(timestamp, "timestamp", str)) return false;
-      auto t = parseTimestamp(str);
+      auto t = parseEventTimestamp(str);
       if (!t)
         return fail("unparsable timestamp \"" + str +
                     "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
@@ -848,29 +1255,35 @@ struct Decoder::Impl {
     if (properties.present && properties.kind != json::Kind::Object)
       return fail(std::string("properties must be an object, got ") +
                   json::kindName(properties.kind));
-    auto found = eventIndex.find(std::string_view(out.name));
-    if (found == eventIndex.end()) {
+    // The inlined properties were read for the event name still in force (a later "event" key
+    // would have cancelled them), which is out.name: no need to look it up again.
+    const uint32_t found = inlined.done ? inlined.event : eventIndex.find(out.name);
+    if (found == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
       out.type = sema::kNone;
       out.fields.clear();
       return true;
     }
     out.kind = Event::Kind::Track;
-    out.type = found->second;
-    if (inlined.done && inlined.event == found->second) {
+    out.type = found;
+    if (inlined.done) {
       if (!inlined.ok) *reason = std::move(inlined.reason);
       return inlined.ok;
     }
-    return readProperties(properties.present ? properties.raw : std::string_view{}, found->second,
-                          out);
+    return readProperties(properties.present ? properties.raw : std::string_view{}, found, out);
   }
 };
 
 Decoder::Decoder(const sema::Model& model) : impl_(std::make_unique<Impl>(model)) {}
 Decoder::~Decoder() = default;
 
+void Decoder::setFastPath(bool on) {
+  impl_->fastPath = on;
+}
+
 bool Decoder::decode(std::string_view line, Event& out, std::string& reason,
                      std::optional<TimeMs> receivedAt) {
+  if (impl_->fastPath && impl_->decodeFast(line, out, receivedAt)) return true;
   impl_->reason = &reason;
   return impl_->decode(line, out, receivedAt);
 }

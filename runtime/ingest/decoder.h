@@ -64,6 +64,11 @@ class Decoder {
   bool decode(std::string_view line, Event& out, std::string& reason,
               std::optional<TimeMs> receivedAt = std::nullopt);
 
+  // Lines in the usual shape take a fast path that gives up on anything unusual; the general
+  // path then decides, so the outcome is the same either way. Off: the general path alone (for
+  // tests that compare the two, and benchmarks).
+  void setFastPath(bool on);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

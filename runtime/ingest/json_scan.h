@@ -4,11 +4,16 @@
 // caller's buffer), numbers as their exact text, so `49.99` can become exactly 49.99 money.
 // It accepts exactly RFC 8259 JSON: strict number grammar, escapes, no control characters in
 // strings, valid UTF-8 (no overlongs or surrogates; `\u` escapes must pair surrogates).
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "runtime/ingest/utf8.h"
 
@@ -19,6 +24,48 @@ enum class Kind : uint8_t { Object, Array, String, Number, True, False, Null };
 // What kind of value starts at a character (for "got ..." messages); Kind::Null also when the
 // character starts nothing valid.
 const char* kindName(Kind k);
+
+// The first byte in [p, end) that needs a look inside a string -- a quote, a backslash, a
+// control character, anything outside ASCII -- or `end`. 16 bytes at a time with SSE2, then 8
+// (SWAR): strings are most of an event line.
+inline const char* skipPlain(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote16 = _mm_set1_epi8('"');
+  const __m128i slash16 = _mm_set1_epi8('\\');
+  const __m128i space16 = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Signed bytes below 0x20 are the control characters and every byte outside ASCII.
+    const __m128i special =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote16), _mm_cmpeq_epi8(x, slash16)),
+                     _mm_cmplt_epi8(x, space16));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    uint64_t x;
+    std::memcpy(&x, p, 8);
+    if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+    const uint64_t quote = x ^ (kOnes * '"');
+    const uint64_t slash = x ^ (kOnes * '\\');
+    // A byte is zero in v exactly when (v - 1) sets its high bit while v's is clear. Bytes
+    // above the first flagged one may be flagged wrongly (borrows), the first one never is.
+    const uint64_t special =
+        (((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | ((x - kOnes * 0x20) & ~x) | x) &
+        kHigh;
+    if (special) return p + std::countr_zero(special) / 8;
+    p += 8;
+  }
+  for (; p < end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return p;
+  }
+  return end;
+}
 
 class Scanner {
  public:
@@ -37,6 +84,8 @@ class Scanner {
   size_t errorPos() const { return errorPos_; }
 
   void ws() {
+    // Compact JSON has no whitespace: one comparison decides (every whitespace byte is <= ' ').
+    if (i_ < s_.size() && static_cast<unsigned char>(s_[i_]) > ' ') return;
     while (i_ < s_.size()) {
       char c = s_[i_];
       if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
@@ -88,35 +137,23 @@ class Scanner {
   bool string(std::string_view& raw, bool& escaped) {
     if (!expect('"', "'\"'")) return false;
     const size_t start = i_;
-    escaped = false;
-    while (true) {
-      if (i_ >= s_.size()) return failAt(start - 1, "unterminated string");
-      const auto c = static_cast<unsigned char>(s_[i_]);
-      if (c == '"') break;
-      if (c == '\\') {
-        escaped = true;
-        if (!escape(nullptr)) return false;
-        continue;
-      }
-      if (c < 0x20) return failAt(i_, "control character in a string (escape it)");
-      if (c < 0x80) {
-        ++i_;
-        skipPlain();
-        continue;
-      }
-      size_t n = utf8::sequenceLength(s_, i_);
-      if (n == 0) return failAt(i_, "invalid UTF-8 in a string");
-      i_ += n;
+    // Most strings have nothing to look at before their closing quote: decide that inline.
+    skipPlain();
+    if (i_ < s_.size() && s_[i_] == '"') [[likely]] {
+      raw = std::string_view(s_.data() + start, i_ - start);
+      escaped = false;
+      ++i_;
+      return true;
     }
-    raw = s_.substr(start, i_ - start);
-    ++i_;
-    return true;
+    return stringRest(start, raw, escaped);
   }
 
   // Decodes the raw text of a string (as returned by string()) into `out` (replacing it).
   static void decode(std::string_view raw, bool escaped, std::string& out) {
     if (!escaped) {
-      out.assign(raw);
+      // clear + append reuses the buffer like assign does, by a shorter path.
+      out.clear();
+      out.append(raw);
       return;
     }
     out.clear();
@@ -154,7 +191,7 @@ class Scanner {
       if (i_ >= s_.size() || !isDigit(s_[i_])) return failAt(start, "malformed number");
       while (i_ < s_.size() && isDigit(s_[i_])) ++i_;
     }
-    text = s_.substr(start, i_ - start);
+    text = std::string_view(s_.data() + start, i_ - start);
     return true;
   }
 
@@ -185,22 +222,35 @@ class Scanner {
  private:
   static bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
-  // Skips 8 bytes at a time while none of them needs a look: no quote, no backslash, no
-  // control character, nothing outside ASCII (SWAR; strings are most of an event line).
-  void skipPlain() {
-    constexpr uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr uint64_t kHigh = 0x8080808080808080ULL;
-    while (i_ + 8 <= s_.size()) {
-      uint64_t x;
-      std::memcpy(&x, s_.data() + i_, 8);
-      const uint64_t quote = x ^ (kOnes * '"');
-      const uint64_t slash = x ^ (kOnes * '\\');
-      // A byte is zero in v exactly when (v - 1) sets its high bit while v's is clear.
-      const uint64_t special =
-          ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | ((x - kOnes * 0x20) & ~x) | x;
-      if (special & kHigh) return;
-      i_ += 8;
+  // The rest of a string from the first byte that needs a look (see string()).
+  bool stringRest(size_t start, std::string_view& raw, bool& escaped) {
+    escaped = false;
+    while (true) {
+      skipPlain();
+      if (i_ >= s_.size()) return failAt(start - 1, "unterminated string");
+      const auto c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') break;
+      if (c == '\\') {
+        escaped = true;
+        if (!escape(nullptr)) return false;
+        continue;
+      }
+      if (c < 0x20) return failAt(i_, "control character in a string (escape it)");
+      if (c < 0x80) {
+        ++i_;
+        continue;
+      }
+      size_t n = utf8::sequenceLength(s_, i_);
+      if (n == 0) return failAt(i_, "invalid UTF-8 in a string");
+      i_ += n;
     }
+    raw = std::string_view(s_.data() + start, i_ - start);
+    ++i_;
+    return true;
+  }
+
+  void skipPlain() {
+    i_ = static_cast<size_t>(json::skipPlain(s_.data() + i_, s_.data() + s_.size()) - s_.data());
   }
   static int hexValue(char c) {
     if (c >= '0' && c <= '9') return c - '0';

@@ -1,0 +1,120 @@
+#pragma once
+// RFC 3339 timestamps on the ingest hot path. Almost every producer sends the plain UTC shape
+// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.fffZ`; that shape is parsed here directly, and
+// everything else (offsets, lower-case separators, a space for `T`, more than 9 fraction digits,
+// invalid text) goes to trig::parseTimestamp, which defines the result in every case.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "compiler/support/time.h"
+
+namespace trig::ingest {
+
+namespace plain {
+
+inline unsigned digit(std::string_view s, size_t k) {
+  return static_cast<unsigned>(static_cast<unsigned char>(s[k])) - unsigned{'0'};
+}
+
+// `YYYY-MM-DDTHH:MM` at the start of `s` (at least 16 bytes): the time of that minute, when it
+// is one (parseTimestamp's checks: month 1-12, a day of that month, hour 0-23, minute 0-59).
+inline bool minute(std::string_view s, TimeMs& out) {
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':') return false;
+  const unsigned y0 = digit(s, 0), y1 = digit(s, 1), y2 = digit(s, 2), y3 = digit(s, 3),
+                 mo0 = digit(s, 5), mo1 = digit(s, 6), d0 = digit(s, 8), d1 = digit(s, 9),
+                 h0 = digit(s, 11), h1 = digit(s, 12), mi0 = digit(s, 14), mi1 = digit(s, 15);
+  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (mo0 > 9) | (mo1 > 9) | (d0 > 9) | (d1 > 9) |
+      (h0 > 9) | (h1 > 9) | (mi0 > 9) | (mi1 > 9))
+    return false;
+  const int year = static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
+  const unsigned month = mo0 * 10 + mo1, day = d0 * 10 + d1, hour = h0 * 10 + h1,
+                 min = mi0 * 10 + mi1;
+  if (month < 1 || month > 12 || hour > 23 || min > 59 || day < 1) return false;
+  static constexpr unsigned char kDaysIn[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  if (day > kDaysIn[month - 1] + (month == 2 && leap ? 1u : 0u)) return false;
+  // Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = int64_t{era} * 146097 + static_cast<int64_t>(doe) - 719468;
+  out = ((days * 24 + hour) * 60 + min) * kMinute;
+  return true;
+}
+
+// `:SS` then `Z` or `.` with 1 to 9 digits and `Z`, from byte 16 to the end of `s`: the
+// milliseconds into the minute. A leap second (60) counts as the next second, as in
+// parseTimestamp; fraction digits past the third are dropped, as there.
+inline bool seconds(std::string_view s, TimeMs& out) {
+  const size_t n = s.size();
+  if (n < 20 || n > 30 || n == 21 || s[16] != ':' || s[n - 1] != 'Z') return false;
+  const unsigned s0 = digit(s, 17), s1 = digit(s, 18);
+  if (s0 > 9 || s1 > 9 || s0 * 10 + s1 > 60) return false;
+  int64_t millis = 0;
+  if (n > 20) {
+    if (s[19] != '.') return false;
+    int kept = 0;
+    for (size_t k = 20; k + 1 < n; ++k) {
+      const unsigned f = digit(s, k);
+      if (f > 9) return false;
+      if (kept < 3) {
+        millis = millis * 10 + f;
+        ++kept;
+      }
+    }
+    for (; kept < 3; ++kept) millis *= 10;
+  }
+  out = (s0 * 10 + s1) * kSecond + millis;
+  return true;
+}
+
+}  // namespace plain
+
+// True with `out` set when `s` has the plain shape (1 to 9 fraction digits) and is a valid
+// time; false when it has another shape or is not valid (the caller must then ask
+// parseTimestamp: false does not mean invalid). Agrees with parseTimestamp wherever it is true.
+inline bool parsePlainTimestamp(std::string_view s, TimeMs& out) {
+  TimeMs m = 0, sec = 0;
+  if (s.size() < 20 || !plain::minute(s, m) || !plain::seconds(s, sec)) return false;
+  out = m + sec;
+  return true;
+}
+
+// The time of an event's `timestamp` (or a `time` property): parseTimestamp's result, faster.
+inline std::optional<TimeMs> parseEventTimestamp(std::string_view s) {
+  TimeMs t = 0;
+  if (parsePlainTimestamp(s, t)) return t;
+  return parseTimestamp(s);
+}
+
+// parseEventTimestamp for a stream of events, which mostly share the minute of the one before:
+// the last valid plain `YYYY-MM-DDTHH:MM` is kept with its time, and a stamp that starts with
+// the same 16 bytes only has its seconds read. One per thread.
+class TimestampParser {
+ public:
+  std::optional<TimeMs> parse(std::string_view s) {
+    if (s.size() >= 20) {
+      TimeMs sec = 0;
+      if (valid_ && std::memcmp(s.data(), minuteText_, 16) == 0) {
+        if (plain::seconds(s, sec)) return minuteTime_ + sec;
+      } else if (plain::minute(s, minuteTime_)) {
+        std::memcpy(minuteText_, s.data(), 16);
+        valid_ = true;
+        if (plain::seconds(s, sec)) return minuteTime_ + sec;
+      }
+    }
+    return parseTimestamp(s);
+  }
+
+ private:
+  char minuteText_[16] = {};
+  TimeMs minuteTime_ = 0;
+  bool valid_ = false;
+};
+
+}  // namespace trig::ingest
