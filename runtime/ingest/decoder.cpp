@@ -182,7 +182,7 @@ struct FieldTable {
 
 // Resets a value to Absent keeping its buffers (fields are compared whole, so every member must
 // be back to its default).
-inline void clearValue(Value& v) {
+[[gnu::always_inline]] inline void clearValue(Value& v) {
   v.kind = Value::Kind::Absent;
   v.b = false;
   v.i = 0;
@@ -265,30 +265,6 @@ MoneyParse parseMoney(std::string_view text, Decimal& out) {
   return MoneyParse::Ok;
 }
 
-// parseMoney for the usual money text: at most 12 integer digits and 6 decimals, no exponent
-// (so the units fit in int64 without a check). False for anything else, parseMoney decides.
-bool parsePlainMoney(std::string_view text, Decimal& out) {
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  const bool neg = p < end && *p == '-';
-  if (neg) ++p;
-  const char* const intStart = p;
-  uint64_t units = 0;  // unsigned: too many digits wrap harmlessly before they are refused
-  for (; p < end && isDigitChar(*p); ++p) units = units * 10 + static_cast<unsigned>(*p - '0');
-  if (p - intStart > 12) return false;
-  int scale = Decimal::kScaleDigits;
-  if (p < end && *p == '.') {
-    const char* const fracStart = ++p;
-    for (; p < end && isDigitChar(*p); ++p) units = units * 10 + static_cast<unsigned>(*p - '0');
-    scale -= static_cast<int>(p - fracStart);
-    if (scale < 0) return false;
-  }
-  if (p != end) return false;
-  for (; scale > 0; --scale) units *= 10;
-  out.units = neg ? -static_cast<int64_t>(units) : static_cast<int64_t>(units);
-  return true;
-}
-
 bool isIntegerText(std::string_view text) {
   for (char c : text)
     if (c == '.' || c == 'e' || c == 'E') return false;
@@ -309,6 +285,7 @@ struct Decoder::Impl {
   std::vector<uint8_t> seen;
   std::string* reason = nullptr;
   bool fastPath = true;
+  Stats stats;
   TimestampParser timestamps;
 
   explicit Impl(const sema::Model& m) : model(m) {
@@ -784,6 +761,32 @@ struct Decoder::Impl {
     return true;
   }
 
+  // A number in the usual shape of money and ints -- at most 12 integer digits, at most 6
+  // decimals, no exponent -- as its digits read as one integer and the count of decimals (-1:
+  // no decimal point). False for any other number, and for text that is none.
+  static bool fastDecimal(Cursor& c, int64_t& digits, int& decimals) {
+    const char* p = c.p;
+    const char* const end = c.end;
+    const bool neg = p < end && *p == '-';
+    if (neg) ++p;
+    const char* const start = p;
+    uint64_t v = 0;  // unsigned: too many digits wrap harmlessly before they are refused
+    for (; p < end && isDigitChar(*p); ++p) v = v * 10 + static_cast<unsigned>(*p - '0');
+    const auto intDigits = p - start;
+    if (intDigits == 0 || intDigits > 12 || (*start == '0' && intDigits > 1)) return false;
+    decimals = -1;
+    if (p < end && *p == '.') {
+      const char* const fraction = ++p;
+      for (; p < end && isDigitChar(*p); ++p) v = v * 10 + static_cast<unsigned>(*p - '0');
+      decimals = static_cast<int>(p - fraction);
+      if (decimals == 0 || decimals > Decimal::kScaleDigits) return false;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) return false;
+    digits = neg ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+    c.p = p;
+    return true;
+  }
+
   static bool fastWord(Cursor& c, std::string_view word) {
     if (static_cast<size_t>(c.end - c.p) < word.size() ||
         std::memcmp(c.p, word.data(), word.size()) != 0)
@@ -843,11 +846,10 @@ struct Decoder::Impl {
         return true;
       }
       case TypeKind::Int: {
-        std::string_view text;
-        if (!fastNumber(c, text) || !isIntegerText(text)) return false;
+        // Integer text only, as readScalar: a decimal point makes it the general path's case.
         int64_t n = 0;
-        auto r = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return false;
+        int decimals = 0;
+        if (!fastDecimal(c, n, decimals) || decimals >= 0) return false;
         clearValue(v);
         v.kind = Value::Kind::Int;
         v.i = n;
@@ -865,10 +867,10 @@ struct Decoder::Impl {
         return true;
       }
       case TypeKind::Money: {
-        std::string_view text;
         Decimal m;
-        if (!fastNumber(c, text)) return false;
-        if (!parsePlainMoney(text, m) && parseMoney(text, m) != MoneyParse::Ok) return false;
+        int decimals = 0;
+        if (!fastDecimal(c, m.units, decimals)) return false;
+        for (int k = decimals < 0 ? 0 : decimals; k < Decimal::kScaleDigits; ++k) m.units *= 10;
         clearValue(v);
         v.kind = Value::Kind::Money;
         v.m = m;
@@ -919,8 +921,22 @@ struct Decoder::Impl {
             continue;
           }
           const sema::FieldInfo& f = *table.fields[idx];
-          if (f.type.kind == sema::TypeKind::List) return false;
-          if (!fastValue(*c, f.type.kind, out.fields[f.slot])) return false;
+          Value& v = out.fields[f.slot];
+          if (f.type.kind == sema::TypeKind::List) {
+            // Items of the element type; a null item is the general path's error.
+            if (!c->take('[')) return false;
+            clearValue(v);
+            v.kind = Value::Kind::List;
+            if (!c->take(']')) {
+              do {
+                v.list.emplace_back();
+                if (!fastValue(*c, f.type.elem, v.list.back())) return false;
+              } while (c->take(','));
+              if (!c->take(']')) return false;
+            }
+          } else if (!fastValue(*c, f.type.kind, v)) {
+            return false;
+          }
           seenMask |= bit;
         } while (c->take(','));
         if (!c->take('}')) return false;
@@ -999,8 +1015,8 @@ struct Decoder::Impl {
       present |= bit;
       switch (m) {
         case kType: {
-          std::string_view type;
-          if (!fastString(c, type) || !is(type, "track")) return false;
+          // The whole string `"track"`: the bytes say it has no escape.
+          if (!c.take(std::string_view("\"track\""))) return false;
           break;
         }
         case kEvent:
@@ -1281,9 +1297,17 @@ void Decoder::setFastPath(bool on) {
   impl_->fastPath = on;
 }
 
+const Decoder::Stats& Decoder::stats() const {
+  return impl_->stats;
+}
+
 bool Decoder::decode(std::string_view line, Event& out, std::string& reason,
                      std::optional<TimeMs> receivedAt) {
-  if (impl_->fastPath && impl_->decodeFast(line, out, receivedAt)) return true;
+  if (impl_->fastPath && impl_->decodeFast(line, out, receivedAt)) {
+    ++impl_->stats.fast;
+    return true;
+  }
+  ++impl_->stats.general;
   impl_->reason = &reason;
   return impl_->decode(line, out, receivedAt);
 }

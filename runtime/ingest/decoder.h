@@ -33,6 +33,7 @@
 // - Duplicate keys: the last one wins (as in most JSON parsers).
 // - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
 //   a byte order mark, is "malformed JSON at column N: ...".
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,13 @@ class Decoder {
   // path then decides, so the outcome is the same either way. Off: the general path alone (for
   // tests that compare the two, and benchmarks).
   void setFastPath(bool on);
+
+  // Lines decoded by each path (the general path's count includes every rejected line).
+  struct Stats {
+    uint64_t fast = 0;
+    uint64_t general = 0;
+  };
+  const Stats& stats() const;
 
  private:
   struct Impl;

@@ -28,7 +28,7 @@ const char* kindName(Kind k);
 // The first byte in [p, end) that needs a look inside a string -- a quote, a backslash, a
 // control character, anything outside ASCII -- or `end`. 16 bytes at a time with SSE2, then 8
 // (SWAR): strings are most of an event line.
-inline const char* skipPlain(const char* p, const char* end) {
+[[gnu::always_inline]] inline const char* skipPlain(const char* p, const char* end) {
 #if defined(__SSE2__)
   const __m128i quote16 = _mm_set1_epi8('"');
   const __m128i slash16 = _mm_set1_epi8('\\');

@@ -14,7 +14,7 @@ namespace trig::ingest {
 
 // memcmp(a, b, n) == 0 without a library call for the short lengths of names: two overlapping
 // loads from each side.
-inline bool sameBytes(const char* a, const char* b, size_t n) {
+[[gnu::always_inline]] inline bool sameBytes(const char* a, const char* b, size_t n) {
   if (n >= 8 && n <= 16) {
     uint64_t a0, a1, b0, b1;
     std::memcpy(&a0, a, 8);
@@ -53,7 +53,7 @@ class NameIndex {
       place(static_cast<uint32_t>(entries_.size() - 1));
   }
 
-  uint32_t find(std::string_view name) const {
+  [[gnu::always_inline]] uint32_t find(std::string_view name) const {
     if (slots_.empty()) return kNotFound;
     const size_t mask = slots_.size() - 1;
     for (size_t h = hash(name) & mask;; h = (h + 1) & mask) {

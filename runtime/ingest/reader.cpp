@@ -94,7 +94,8 @@ struct EventReader::Input {
   int fd = -1;
   bool owned = false;
   int readErrno = 0;
-  std::string name;  // for messages: the path, or "<stdin>"
+  std::string name;          // for messages: the path, or "<stdin>"
+  std::string sourcePrefix;  // "NAME:", the start of every Event::source from this input
   uint64_t line = 0;
   std::unique_ptr<char[]> buf = std::make_unique<char[]>(kChunk);
   size_t begin = 0, end = 0;
@@ -214,6 +215,7 @@ bool EventReader::open(const std::string& path, std::string& error) {
       return false;
     }
   }
+  in->sourcePrefix = in->name + ':';
   input_ = std::move(in);
   return true;
 }
@@ -253,8 +255,13 @@ bool EventReader::next(Event& out) {
     }
     ++stats_.accepted;
     out.seq = nextSeq_++;
-    out.source.assign(input_->name);
-    out.source += ':';
+    // "FILE:LINE". The event is usually the one filled from the previous line, whose source
+    // starts with the same "FILE:": keep that part rather than copy it again.
+    const std::string& prefix = input_->sourcePrefix;
+    if (out.source.size() > prefix.size() && out.source.compare(0, prefix.size(), prefix) == 0)
+      out.source.resize(prefix.size());
+    else
+      out.source.assign(prefix);
     char digits[24];
     auto res = std::to_chars(digits, digits + sizeof digits, lineNo);
     out.source.append(digits, res.ptr);

@@ -56,7 +56,12 @@ inline bool seconds(std::string_view s, TimeMs& out) {
   const unsigned s0 = digit(s, 17), s1 = digit(s, 18);
   if (s0 > 9 || s1 > 9 || s0 * 10 + s1 > 60) return false;
   int64_t millis = 0;
-  if (n > 20) {
+  if (n == 24) {
+    // Milliseconds, the usual fraction.
+    const unsigned f0 = digit(s, 20), f1 = digit(s, 21), f2 = digit(s, 22);
+    if (s[19] != '.' || f0 > 9 || f1 > 9 || f2 > 9) return false;
+    millis = f0 * 100 + f1 * 10 + f2;
+  } else if (n > 20) {
     if (s[19] != '.') return false;
     int kept = 0;
     for (size_t k = 20; k + 1 < n; ++k) {
