@@ -189,7 +189,7 @@ struct FieldTable {
   v.f = 0;
   v.m = Decimal{};
   v.s.clear();
-  v.list.clear();
+  if (!v.list.empty()) v.list.clear();
 }
 
 // -Wpedantic rejects __int128 unless marked as an extension.
@@ -682,13 +682,13 @@ struct Decoder::Impl {
     const char* end;
     bool at(char c) const { return p < end && *p == c; }
     // Consumes `text` if it comes next.
-    bool take(std::string_view text) {
+    [[gnu::always_inline]] bool take(std::string_view text) {
       if (static_cast<size_t>(end - p) < text.size() || !sameBytes(p, text.data(), text.size()))
         return false;
       p += text.size();
       return true;
     }
-    bool take(char c) {
+    [[gnu::always_inline]] bool take(char c) {
       if (p < end && *p == c) {
         ++p;
         return true;
@@ -707,25 +707,24 @@ struct Decoder::Impl {
       ++c.p;
       return true;
     }
-    return fastStringRest(c, start, out);
-  }
-  // The rest of a string from its first byte that is not plain ASCII.
-  [[gnu::noinline]] static bool fastStringRest(Cursor& c, const char* start,
-                                               std::string_view& out) {
-    while (true) {
-      if (c.p == c.end) return false;
-      const auto b = static_cast<unsigned char>(*c.p);
-      if (b == '"') break;
-      if (b < 0x80) return false;  // a backslash or a control character
-      const size_t n =
-          utf8::sequenceLength(std::string_view(c.p, static_cast<size_t>(c.end - c.p)), 0);
-      if (n == 0) return false;
-      c.p += n;
-      c.p = json::skipPlain(c.p, c.end);
-    }
+    c.p = fastStringRest(c.p, c.end);
+    if (!c.p) return false;
     out = std::string_view(start, static_cast<size_t>(c.p - start));
     ++c.p;
     return true;
+  }
+  // From the first byte of a string that is not plain ASCII: its closing quote, or null. (The
+  // cursor is passed by value to what is not inlined, so that it can stay in registers.)
+  [[gnu::noinline]] static const char* fastStringRest(const char* p, const char* end) {
+    while (true) {
+      if (p == end) return nullptr;
+      const auto b = static_cast<unsigned char>(*p);
+      if (b == '"') return p;
+      if (b < 0x80) return nullptr;  // a backslash or a control character
+      const size_t n = utf8::sequenceLength(std::string_view(p, static_cast<size_t>(end - p)), 0);
+      if (n == 0) return nullptr;
+      p = json::skipPlain(p + n, end);
+    }
   }
 
   // `name == word` for a literal word, compared in one go.
@@ -735,7 +734,7 @@ struct Decoder::Impl {
   }
 
   // A number in RFC 8259's grammar (the same as json::Scanner::number): its text.
-  static bool fastNumber(Cursor& c, std::string_view& out) {
+  [[gnu::always_inline]] static bool fastNumber(Cursor& c, std::string_view& out) {
     const char* p = c.p;
     const char* const end = c.end;
     const auto digits = [&] {
@@ -764,7 +763,7 @@ struct Decoder::Impl {
   // A number in the usual shape of money and ints -- at most 12 integer digits, at most 6
   // decimals, no exponent -- as its digits read as one integer and the count of decimals (-1:
   // no decimal point). False for any other number, and for text that is none.
-  static bool fastDecimal(Cursor& c, int64_t& digits, int& decimals) {
+  [[gnu::always_inline]] static bool fastDecimal(Cursor& c, int64_t& digits, int& decimals) {
     const char* p = c.p;
     const char* const end = c.end;
     const bool neg = p < end && *p == '-';
@@ -787,7 +786,7 @@ struct Decoder::Impl {
     return true;
   }
 
-  static bool fastWord(Cursor& c, std::string_view word) {
+  [[gnu::always_inline]] static bool fastWord(Cursor& c, std::string_view word) {
     if (static_cast<size_t>(c.end - c.p) < word.size() ||
         std::memcmp(c.p, word.data(), word.size()) != 0)
       return false;
@@ -797,11 +796,14 @@ struct Decoder::Impl {
 
   // Skips any value, validated exactly as the general path validates it.
   static bool fastSkip(Cursor& c, std::string_view line) {
+    c.p = skipValueAt(c.p, line);
+    return c.p != nullptr;
+  }
+  [[gnu::noinline]] static const char* skipValueAt(const char* p, std::string_view line) {
     json::Scanner sc(line);
-    sc.seek(static_cast<size_t>(c.p - line.data()));
-    if (!sc.skipValue()) return false;
-    c.p = line.data() + sc.pos();
-    return true;
+    sc.seek(static_cast<size_t>(p - line.data()));
+    if (!sc.skipValue()) return nullptr;
+    return line.data() + sc.pos();
   }
 
   static void setString(std::string& dest, std::string_view text) {
@@ -810,7 +812,7 @@ struct Decoder::Impl {
   }
 
   // A value of scalar type `t` (null is the caller's business), as readScalar reads it.
-  bool fastValue(Cursor& c, sema::TypeKind t, Value& v) {
+  [[gnu::always_inline]] bool fastValue(Cursor& c, sema::TypeKind t, Value& v) {
     using sema::TypeKind;
     switch (t) {
       case TypeKind::String: {

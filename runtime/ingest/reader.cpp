@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "runtime/deliver/render.h"
@@ -97,6 +96,9 @@ struct EventReader::Input {
   std::string name;          // for messages: the path, or "<stdin>"
   std::string sourcePrefix;  // "NAME:", the start of every Event::source from this input
   uint64_t line = 0;
+  // `line` in decimal, counted up with it (cheaper than converting it for every event).
+  char lineText[24] = {'0'};
+  size_t lineTextSize = 1;
   std::unique_ptr<char[]> buf = std::make_unique<char[]>(kChunk);
   size_t begin = 0, end = 0;
   bool eof = false;
@@ -187,6 +189,14 @@ struct EventReader::Input {
 
   bool finish(std::string_view& out) {
     ++line;
+    size_t k = lineTextSize;
+    while (k > 0 && lineText[k - 1] == '9') lineText[--k] = '0';
+    if (k > 0) {
+      ++lineText[k - 1];
+    } else {
+      std::memmove(lineText + 1, lineText, lineTextSize++);
+      lineText[0] = '1';
+    }
     if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
     return true;
   }
@@ -262,9 +272,7 @@ bool EventReader::next(Event& out) {
       out.source.resize(prefix.size());
     else
       out.source.assign(prefix);
-    char digits[24];
-    auto res = std::to_chars(digits, digits + sizeof digits, lineNo);
-    out.source.append(digits, res.ptr);
+    out.source.append(input_->lineText, input_->lineTextSize);
     return true;
   }
   if (input_->failed)

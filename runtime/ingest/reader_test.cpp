@@ -212,12 +212,16 @@ TEST_CASE("reader: lines spanning read chunks, and many lines") {
     CHECK(e.fields[0].s.size() == urlLengths[k]);
   }
   int count = 0;
-  bool inOrder = true;
+  bool inOrder = true, sourcesRight = true;
   while (reader.next(e)) {
     inOrder = inOrder && e.customer == "c" + std::to_string(count);
+    // The line number counts up through 9 -> 10, 99 -> 100, ... 9999 -> 10000.
+    sourcesRight = sourcesRight && e.source == path + ":" + std::to_string(count + 7);
     ++count;
   }
   CHECK(inOrder);
+  CHECK(sourcesRight);
+  CHECK(e.source == path + ":" + std::to_string(small + 6));
   CHECK(count == small);
   CHECK(reader.readError().empty());
   CHECK(reader.stats().accepted == urlLengths.size() + small);
@@ -267,4 +271,32 @@ TEST_CASE("dead-letter records are valid JSON for any text") {
   CHECK_FALSE(bad.ok());
   CHECK(bad.error().find("cannot open dead-letter file") != std::string::npos);
   CHECK_FALSE(bad.write("f", 1, "r", "x"));
+}
+
+TEST_CASE("reader: source is FILE:LINE whatever the Event held before") {
+  TempDir dir;
+  testing::TestModel tm;
+  Decoder decoder(tm.model);
+  const std::string a =
+      dir.write("a.jsonl", pageView("c1", "/") + "\n\n" + pageView("c2", "/") + "\n");
+  // A name that starts with the other's "FILE:".
+  const std::string b = dir.write("a.jsonl:1", pageView("c3", "/") + "\n");
+  EventReader reader(decoder, {});
+  std::string error;
+  Event e;
+  REQUIRE(reader.open(a, error));
+  REQUIRE(reader.next(e));
+  CHECK(e.source == a + ":1");
+  // Changed by the caller in between: still right, not patched.
+  e.source = a + ":999999";
+  REQUIRE(reader.next(e));
+  CHECK(e.source == a + ":3");
+  e.source = "x";
+  REQUIRE(reader.open(b, error));
+  REQUIRE(reader.next(e));
+  CHECK(e.source == b + ":1");
+  REQUIRE(reader.open(a, error));
+  e.source = b + ":5";
+  REQUIRE(reader.next(e));
+  CHECK(e.source == a + ":1");
 }
