@@ -675,7 +675,7 @@ struct Decoder::Impl {
   // every property of its declared scalar type -- are decoded here in one tight pass over the
   // line. On anything else, valid or not, it gives up and the general path (decode()) decides,
   // from scratch: the general path defines the behaviour, this one only has to agree with it on
-  // the lines it accepts (decoder_test compares the two on generated lines).
+  // the lines it accepts (fast_path_test compares the two on generated lines).
 
   struct Cursor {
     const char* p;
@@ -1045,7 +1045,6 @@ struct Decoder::Impl {
         case kTraits:
           if (!fastSkip(c, line)) return false;  // a track call's traits are ignored
           break;
-        default: return false;
       }
     } while (c.take(','));
     if (!c.take('}') || c.p != c.end) return false;
