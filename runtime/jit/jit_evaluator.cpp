@@ -149,6 +149,14 @@ Evaluator& JitEvaluator::fallback(const ast::Expr&) {
   return *fallback_;
 }
 
+// Whether `s`'s code reads an anchor of type `type` (kNone: the call has no anchor) at its slots.
+bool JitEvaluator::anchorAccepts(const Slot& s, uint32_t type) {
+  if (type == sema::kNone) return true;
+  if (s.anchorEvent != sema::kNone) return type == s.anchorEvent;
+  return s.anchorEvents == nullptr ||
+         std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) != s.anchorEvents->end();
+}
+
 // Fills the context for a call of `s`'s code, or returns false when the call is the
 // interpreter's: the compiled code reads the anchor at the slots of the rule's own anchor events
 // and a filter's subject at the slots of its event, while the interpreter also copes with other
@@ -160,11 +168,7 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, con
   if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track) {
     uint32_t type = env.anchor->type;
     if (type >= fieldCounts_.size()) return false;
-    if (s.anchorEvent != sema::kNone ? type != s.anchorEvent
-                                     : s.anchorEvents != nullptr &&
-                                           std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) ==
-                                               s.anchorEvents->end())
-      return false;
+    if (!anchorAccepts(s, type)) return false;
     ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
     ctx.anchorType = type;
   }
@@ -204,6 +208,35 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   uint8_t r = s.fn(&ctx, s.which, subject, nullptr, nullptr);
   if (ctx.failed) std::rethrow_exception(error);
   return r != 0;
+}
+
+void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) {
+  if (conds.empty()) return;
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  // The context as prepare() fills it for the first condition; every other condition whose
+  // code reads the same anchor and subject rows shares it and only gets its own scratch.
+  abi::Ctx ctx;
+  const Value* subject = nullptr;
+  const Slot* first = conds[0]->id < slots_.size() ? &slots_[conds[0]->id] : nullptr;
+  bool shared = first != nullptr && prepare(*first, env, ctx, subject);
+  std::exception_ptr error;
+  ctx.error = &error;
+  for (size_t i = 0; i < conds.size(); ++i) {
+    const ast::Expr& cond = *conds[i];
+    const Slot* s = cond.id < slots_.size() ? &slots_[cond.id] : nullptr;
+    // Shareable: compiled as a filter (or predicate) of the same subject event, for a rule
+    // anchored on the same event type as the first.
+    bool same = shared && s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
+                s->kind == first->kind && s->event == first->event && anchorAccepts(*s, ctx.anchorType);
+    if (!same) {
+      out[i] = test(cond, env) ? 1 : 0;
+      continue;
+    }
+    ctx.scratch = scratch_.data() + s->scratchBase;
+    uint8_t r = s->fn(&ctx, s->which, subject, nullptr, nullptr);
+    if (ctx.failed) std::rethrow_exception(error);
+    out[i] = r != 0 ? 1 : 0;
+  }
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
