@@ -47,12 +47,18 @@ TEST_CASE("replay pre-pass: the top-level timestamp, past strings and nested obj
       R"({"timestamp":"2026-01-05T00:00:00Z","properties":{"timestamp":"2031-01-01T00:00:00Z","l":[{"timestamp":1}]}})", t));
   CHECK(t == stamp("2026-01-05T00:00:00Z"));
 
+  // A key spelled with an escape is still "timestamp" to the decoder: no shortcut past it.
+  CHECK_FALSE(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","time\u0073tamp":"2026-01-08T00:00:00Z"})", t));
+
   // Duplicate keys: the last one, as the decoder takes it.
   CHECK(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","timestamp":"2026-01-07T00:00:00Z"})", t));
   CHECK(t == stamp("2026-01-07T00:00:00Z"));
 
   // Shapes the scan does not vouch for: the caller then sorts.
   CHECK_FALSE(scanTimestamp(R"({"userId":"c1"})", t));
+  CHECK_FALSE(scanTimestamp(R"({"properties":{"timestamp":"2026-01-01T10:00:00Z"}})", t));
+  CHECK_FALSE(scanTimestamp(R"({"event":"timestamp","x":"2026-01-01T10:00:00Z"})", t));
+  CHECK_FALSE(scanTimestamp(R"({"l":["timestamp","2026-01-01T10:00:00Z"]})", t));
   CHECK_FALSE(scanTimestamp(R"({"userId":"c1,"timestamp":"2026-01-01T10:00:00Z"})", t));
   CHECK_FALSE(scanTimestamp(R"({"userId":"unterminated\"})", t));
   CHECK_FALSE(scanTimestamp(R"({"timestamp":"not a time"})", t));
