@@ -174,7 +174,8 @@ struct Engine::Impl {
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   std::optional<policy::QuietHours> quiet;
-  std::unordered_map<std::string, std::unique_ptr<Customer>> customers;
+  // Customers live in the map's nodes, which never move: timers and flows point at them.
+  std::unordered_map<std::string, Customer> customers;
   timers::TimerQueue<Timer> timers;
   timers::TimerQueue<Customer*> decisions;
   std::vector<Record> buffer;
@@ -360,13 +361,9 @@ struct Engine::Impl {
   // ---- customers ----------------------------------------------------------------------------
 
   Customer& customer(const std::string& id) {
-    auto& slot = customers[id];
-    if (!slot) {
-      slot = std::make_unique<Customer>();
-      slot->id = id;
-      slot->profile.traits = defaults;
-    }
-    return *slot;
+    auto [it, added] = customers.try_emplace(id);
+    if (added) it->second.id = id;
+    return it->second;
   }
 
   Flow* activeFlow(Customer& c, uint32_t rule) {
@@ -387,15 +384,27 @@ struct Engine::Impl {
     return t;
   }
 
+  // A customer shares the declared defaults until an identify (or an unsubscribe) changes a
+  // trait: most customers of an event stream are never identified, and a row of defaults per
+  // customer was half of the state of one who was not.
+  const std::vector<Value>& traitsOf(const Customer& c) const {
+    return c.profile.traits.empty() ? defaults : c.profile.traits;
+  }
+  std::vector<Value>& ownTraits(Customer& c) {
+    if (c.profile.traits.empty()) c.profile.traits = defaults;
+    return c.profile.traits;
+  }
+
   const Value& trait(const Customer& c, uint32_t slot) const {
     static const Value kAbsent;
-    return slot < c.profile.traits.size() ? c.profile.traits[slot] : kAbsent;
+    const auto& traits = traitsOf(c);
+    return slot < traits.size() ? traits[slot] : kAbsent;
   }
 
   EvalEnv ruleEnv(Customer& c, const Event& anchor) const {
     EvalEnv env;
     env.anchor = &anchor;
-    env.traits = &c.profile.traits;
+    env.traits = &traitsOf(c);
     env.history = &c.history;
     env.now = now;
     return env;
@@ -436,6 +445,7 @@ struct Engine::Impl {
       case Event::Kind::Identify: {
         std::string changed;
         for (const auto& [name, v] : e.traits) {
+          ownTraits(c);
           c.profile.apply(model, defaults, name, v);
           if (!changed.empty()) changed += ", ";
           changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
@@ -458,7 +468,7 @@ struct Engine::Impl {
           [&] { return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "", e.source); });
     c.history.append(e, plan, oldestFiring(c));
     if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
-      c.profile.traits[traitSubscribed] = Value::boolean(false);
+      ownTraits(c)[traitSubscribed] = Value::boolean(false);
     }
     if (!info.passive) cancelIdle(c, e);
     goals(c, e);
