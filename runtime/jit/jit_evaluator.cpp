@@ -95,6 +95,7 @@ JitEvaluator::~JitEvaluator() {
 
 void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
   for (Slot& s : slots_) s = Slot{};
+  batches_.clear();
   for (size_t i = 0; i < code->entries().size(); ++i) {
     const lower::Entry& e = code->entries()[i];
     if (e.exprId >= slots_.size()) continue;
@@ -218,25 +219,46 @@ void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEn
   abi::Ctx ctx;
   const Value* subject = nullptr;
   const Slot* first = conds[0]->id < slots_.size() ? &slots_[conds[0]->id] : nullptr;
-  bool shared = first != nullptr && prepare(*first, env, ctx, subject);
+  if (first == nullptr || !prepare(*first, env, ctx, subject)) {
+    for (size_t i = 0; i < conds.size(); ++i) out[i] = test(*conds[i], env) ? 1 : 0;
+    return;
+  }
+  const std::vector<Batched>& calls = batch(conds, *first, ctx.anchorType);
   std::exception_ptr error;
   ctx.error = &error;
-  for (size_t i = 0; i < conds.size(); ++i) {
-    const ast::Expr& cond = *conds[i];
-    const Slot* s = cond.id < slots_.size() ? &slots_[cond.id] : nullptr;
-    // Shareable: compiled as a filter (or predicate) of the same subject event, for a rule
-    // anchored on the same event type as the first.
-    bool same = shared && s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
-                s->kind == first->kind && s->event == first->event && anchorAccepts(*s, ctx.anchorType);
-    if (!same) {
-      out[i] = test(cond, env) ? 1 : 0;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Batched& b = calls[i];
+    if (b.fn == nullptr) {
+      out[i] = test(*conds[i], env) ? 1 : 0;
       continue;
     }
-    ctx.scratch = scratch_.data() + s->scratchBase;
-    uint8_t r = s->fn(&ctx, s->which, subject, nullptr, nullptr);
+    ctx.scratch = scratch_.data() + b.scratchBase;
+    uint8_t r = b.fn(&ctx, b.which, subject, nullptr, nullptr);
     if (ctx.failed) std::rethrow_exception(error);
     out[i] = r != 0 ? 1 : 0;
   }
+}
+
+// The calls of a testAll list, packed once per (list, anchor type): the runtime passes the same
+// few lists (one per event type) for every event, and reading each condition's Slot through its
+// expression id costs two cache misses per condition, where comparing the list with the packed
+// one's is a sequential read. An entry without `fn` goes through
+// test(): its code reads other rows than the first condition's (another subject event, an
+// anchor its rule does not take), or it has none.
+const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ast::Expr* const> conds,
+                                                               const Slot& first, uint32_t anchorType) {
+  for (const auto& b : batches_)
+    if (b.anchorType == anchorType && std::equal(conds.begin(), conds.end(), b.conds.begin(), b.conds.end()))
+      return b.calls;
+  BatchList list{{conds.begin(), conds.end()}, anchorType, {}};
+  for (const ast::Expr* cond : conds) {
+    const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
+    bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
+                  s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
+    list.calls.push_back(shared ? Batched{s->fn, s->which, s->scratchBase} : Batched{});
+  }
+  batches_.push_back(std::move(list));
+  return batches_.back().calls;
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
