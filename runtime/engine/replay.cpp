@@ -152,9 +152,11 @@ bool scanTimestamp(std::string_view s, TimeMs& out) {
 namespace {
 
 // Whether every line of every file has a plain timestamp, in non-decreasing order across the
-// files: then the events can be decoded and processed one at a time.
-bool filesAreSorted(const std::vector<std::string>& paths) {
+// files: then the events can be decoded and processed one at a time. `lines` counts the
+// non-blank lines seen (all of them when the answer is yes).
+bool filesAreSorted(const std::vector<std::string>& paths, uint64_t& lines) {
   TimeMs last = INT64_MIN;
+  lines = 0;
   std::string line;
   for (const auto& p : paths) {
     if (p == "-") return false;
@@ -165,6 +167,7 @@ bool filesAreSorted(const std::vector<std::string>& paths) {
       TimeMs t = 0;
       if (!scanTimestamp(line, t) || t < last) return false;
       last = t;
+      ++lines;
     }
   }
   return true;
@@ -188,7 +191,9 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   ro.deadLetter = dead.get();
   ingest::EventReader reader(decoder, ro);
 
+  uint64_t fed = 0, total = 0;
   auto feed = [&](Event& e) {
+    if (options.progress && ++fed % std::max<uint64_t>(options.progressEvery, 1) == 0) options.progress(fed, total);
     if (options.until && e.time > *options.until) {
       ++result.afterUntil;
       return;
@@ -203,7 +208,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   // Replay is in timestamp order, stable for equal stamps. Files already in that order (the
   // usual case for logs) stream through one event at a time; anything else is read whole and
   // sorted first.
-  const bool streaming = filesAreSorted(options.eventFiles);
+  const bool streaming = filesAreSorted(options.eventFiles, total);
+  if (!streaming) total = 0;
   std::vector<Event> events;
   for (const auto& path : options.eventFiles) {
     std::string error;
@@ -226,6 +232,7 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   result.accepted = reader.stats().accepted;
   result.rejected = reader.stats().rejected;
   if (!streaming) {
+    total = events.size();
     std::stable_sort(events.begin(), events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
     for (auto& e : events) {
@@ -235,6 +242,7 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
     }
   }
   engine.finish(options.until);
+  if (options.progress) options.progress(fed, fed);
   return result;
 }
 

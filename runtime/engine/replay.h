@@ -5,6 +5,7 @@
 // file and line, written to the dead-letter file when configured, counted, and skipped; an event
 // of an undeclared name is reported once per name.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -22,6 +23,10 @@ struct ReplayOptions {
   std::optional<TimeMs> until;          // stop the clock here (events after it are not processed)
   std::string deadLetter;               // "" for none
   std::ostream* diagnostics = nullptr;  // invalid lines and warnings
+  // Called every `progressEvery` events with (events processed, events in all; 0 while
+  // unknown), and once at the end with both equal.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  uint64_t progressEvery = 1 << 16;
 };
 
 struct ReplayResult {

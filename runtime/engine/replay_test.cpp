@@ -6,8 +6,13 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
+
+#include "compiler/interp/interp.h"
+#include "compiler/interp/test_fixture.h"
 
 namespace trig::engine {
 namespace {
@@ -100,6 +105,60 @@ TEST_CASE("replay pre-pass: random lines with quotes and backslashes in every st
     REQUIRE(scanTimestamp(line, got));
     CHECK(got == expected);
   }
+}
+
+// Replays `lines` (one file) through a fresh engine with rule `cart` and returns the times of
+// its firings in output order, and the progress calls.
+struct Replayed {
+  std::vector<TimeMs> sends;
+  std::vector<std::pair<uint64_t, uint64_t>> progress;
+};
+
+Replayed replayLines(const std::vector<std::string>& lines) {
+  testing::CheckedProgram p(R"(
+trigger cart: when cart_add send t
+template t { subject "s" body "b" }
+)");
+  interp::Interpreter interp(p.model);
+  Replayed out;
+  EngineOptions eo;
+  eo.explain = true;  // nobody has an email: each firing is a `no_email` record
+  eo.sink = [&](const Record& r) { out.sends.push_back(r.time); };
+  Engine engine(p.model, interp, eo);
+  auto path = std::filesystem::temp_directory_path() /
+              ("trig-replay-test-" + std::to_string(std::random_device{}()) + ".jsonl");
+  {
+    std::ofstream f(path);
+    for (const auto& l : lines) f << l << "\n";
+  }
+  ReplayOptions ro;
+  ro.eventFiles = {path.string()};
+  ro.progressEvery = 2;
+  ro.progress = [&](uint64_t done, uint64_t total) { out.progress.emplace_back(done, total); };
+  replay(engine, p.model, ro);
+  std::filesystem::remove(path);
+  return out;
+}
+
+std::string cartAdd(const std::string& customer, const char* time) {
+  return R"({"event":"cart_add","userId":")" + customer + R"(","timestamp":")" + time +
+         R"(","properties":{"product_id":"p"}})";
+}
+
+TEST_CASE("replay: sorted files stream, unsorted ones are sorted first; progress is reported") {
+  // In order: streamed, the total known from the pre-pass.
+  auto sorted = replayLines({cartAdd("a", "2026-01-01T10:00:00Z"), cartAdd("b", "2026-01-01T10:01:00Z"),
+                             cartAdd("c", "2026-01-01T10:02:00Z")});
+  CHECK(sorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z"),
+                                            stamp("2026-01-01T10:02:00Z")});
+  CHECK(sorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 3}, {3, 3}});
+
+  // Out of order (and one line the pre-pass cannot vouch for): read whole, stable-sorted.
+  auto unsorted = replayLines({cartAdd("a", "2026-01-01T10:02:00Z"), cartAdd("b\\\\", "2026-01-01T10:00:00Z"),
+                               cartAdd("c", "2026-01-01T10:01:00Z"), cartAdd("d", "2026-01-01T10:00:00Z")});
+  CHECK(unsorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:00:00Z"),
+                                              stamp("2026-01-01T10:01:00Z"), stamp("2026-01-01T10:02:00Z")});
+  CHECK(unsorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 4}, {4, 4}, {4, 4}});
 }
 
 }  // namespace
