@@ -24,6 +24,16 @@ RetentionPlan RetentionPlan::build(const sema::Model& model) {
     p.scanSteps(model, rule.rule->steps);
   }
   for (const auto& r : p.types_) p.anySinceFiring_ = p.anySinceFiring_ || r.sinceFiring;
+  for (const auto& ev : model.events) {
+    Retention& r = p.types_[ev.index];
+    r.fields = static_cast<uint32_t>(ev.fields.size());
+    if (p.allFields_) {
+      r.slots.clear();
+      for (uint32_t i = 0; i < r.fields; ++i) r.slots.push_back(i);
+    }
+    std::sort(r.slots.begin(), r.slots.end());
+    r.slots.erase(std::unique(r.slots.begin(), r.slots.end()), r.slots.end());
+  }
   return p;
 }
 
@@ -35,6 +45,13 @@ void RetentionPlan::scanSteps(const sema::Model& model, const std::vector<ast::S
   }
 }
 
+void RetentionPlan::readsField(uint32_t type, uint32_t slot) {
+  if (type < types_.size() && slot != sema::kNone) types_[type].slots.push_back(slot);
+}
+
+// Besides the windows: every field slot an expression can read of an event of the type it
+// filters or aggregates. Over-approximate (anchor filters and goals count too): a slot left
+// out would read as absent from history, silently.
 void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
   if (e == nullptr) return;
   auto eventOf = [&](const ast::Expr& x) -> uint32_t {
@@ -44,6 +61,27 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
       if (const auto* info = model.findEvent(x.event->name.text)) return info->index;
     return sema::kNone;
   };
+  if (e->kind == ast::ExprKind::EventTerm || e->kind == ast::ExprKind::Aggregate ||
+      e->kind == ast::ExprKind::Last) {
+    uint32_t t = eventOf(*e);
+    uint32_t field = e->id < model.exprField.size() ? model.exprField[e->id] : sema::kNone;
+    if (field == sema::kNone && !e->field.text.empty() && t < model.events.size())
+      field = model.events[t].fieldIndex(e->field.text);  // as the interpreter falls back
+    readsField(t, field);
+    if (auto it = model.exprSame.find(e->id); it != model.exprSame.end())
+      for (const auto& same : it->second) readsField(t, same.eventField);
+    if (e->event != nullptr)
+      if (auto it = model.eventRefSame.find(e->event); it != model.eventRefSame.end())
+        for (const auto& same : it->second) readsField(t, same.eventField);
+  }
+  if (e->kind == ast::ExprKind::Name && e->id < model.exprRef.size() &&
+      model.exprRef[e->id].kind == sema::RefKind::EventField) {
+    const sema::Ref& ref = model.exprRef[e->id];
+    if (ref.event == sema::kNone || ref.field == sema::kNone)
+      allFields_ = true;  // read by name from whatever event is filtered
+    else
+      readsField(ref.event, ref.field);
+  }
   switch (e->kind) {
     case ast::ExprKind::EventTerm:
     case ast::ExprKind::Aggregate: {
