@@ -28,13 +28,16 @@ TEST_CASE("retention: only the field slots expressions read are kept") {
   CheckedProgram p(R"(
 trigger a: when cart_add and count(product_view(same product_id)) within 7d >= 2 send t
 trigger b: when cart_add and sum(purchased.revenue) within 30d > 10 send t
+trigger c: when product_view(category == "books") unless purchased(order_id == "x") within 1d send t
 template t { subject "s" body "b" }
 )");
   RetentionPlan plan = RetentionPlan::build(p.model);
   const auto& pv = plan.of(p.model.findEvent("product_view")->index);
   CHECK(pv.slots == slotsOf(p, plan, "product_view", {"product_id"}));
   CHECK(pv.fields == p.model.findEvent("product_view")->fields.size());
-  CHECK(plan.of(p.model.findEvent("purchased")->index).slots == slotsOf(p, plan, "purchased", {"revenue"}));
+  // The anchor filter of `c` reads the incoming product_view, not a remembered one.
+  CHECK(plan.of(p.model.findEvent("purchased")->index).slots ==
+        slotsOf(p, plan, "purchased", {"revenue", "order_id"}));
 }
 
 TEST_CASE("compact history: every shape of history read answers as with whole events") {

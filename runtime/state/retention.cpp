@@ -49,10 +49,11 @@ void RetentionPlan::readsField(uint32_t type, uint32_t slot) {
   if (type < types_.size() && slot != sema::kNone) types_[type].slots.push_back(slot);
 }
 
-// Besides the windows: every field slot an expression can read of an event of the type it
-// filters or aggregates. Over-approximate (anchor filters and goals count too): a slot left
-// out would read as absent from history, silently.
-void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
+// Besides the windows: every field slot an expression can read of a remembered event: the
+// fields named inside the filter of a history term (`inHistory`: not those of an anchor's or a
+// goal's filter, which read the incoming event), `same` lists, aggregated and `last` fields.
+// A slot left out would read as absent from history, silently: when in doubt, keep it.
+void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHistory) {
   if (e == nullptr) return;
   auto eventOf = [&](const ast::Expr& x) -> uint32_t {
     if (x.id < model.exprEvent.size() && model.exprEvent[x.id] != sema::kNone)
@@ -74,7 +75,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
       if (auto it = model.eventRefSame.find(e->event); it != model.eventRefSame.end())
         for (const auto& same : it->second) readsField(t, same.eventField);
   }
-  if (e->kind == ast::ExprKind::Name && e->id < model.exprRef.size() &&
+  if (inHistory && e->kind == ast::ExprKind::Name && e->id < model.exprRef.size() &&
       model.exprRef[e->id].kind == sema::RefKind::EventField) {
     const sema::Ref& ref = model.exprRef[e->id];
     if (ref.event == sema::kNone || ref.field == sema::kNone)
@@ -92,7 +93,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
         else
           types_[t].sinceFiring = true;
       }
-      if (e->event != nullptr) scan(model, e->event->filter);
+      if (e->event != nullptr) scan(model, e->event->filter, true);
       break;
     }
     case ast::ExprKind::Last: {
@@ -105,7 +106,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
         else
           types_[t].keepLast = true;
       }
-      if (e->event != nullptr) scan(model, e->event->filter);
+      if (e->event != nullptr) scan(model, e->event->filter, true);
       break;
     }
     case ast::ExprKind::Name:
@@ -115,9 +116,9 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
       break;
     default: break;
   }
-  scan(model, e->lhs);
-  scan(model, e->rhs);
-  for (const auto* item : e->items) scan(model, item);
+  scan(model, e->lhs, inHistory);
+  scan(model, e->rhs, inHistory);
+  for (const auto* item : e->items) scan(model, item, inHistory);
 }
 
 }  // namespace trig::state

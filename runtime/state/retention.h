@@ -37,7 +37,7 @@ class RetentionPlan {
   bool anySinceFiring() const { return anySinceFiring_; }
 
  private:
-  void scan(const sema::Model& model, const ast::Expr* e);
+  void scan(const sema::Model& model, const ast::Expr* e, bool inHistory = false);
   void readsField(uint32_t type, uint32_t slot);
   void scanSteps(const sema::Model& model, const std::vector<ast::Step>& steps);
   std::vector<Retention> types_;
