@@ -408,13 +408,10 @@ class Harness:
                     res["rows"].append(row)
                     log(f"  latency {wid} {eng.key:12s} error: {e}")
                     continue
-                # The median run by p99: latency on a shared machine is noisy both ways, and the
-                # best of several would hide the noise the figure is about.
-                runs.sort(key=lambda r: r["latency_us"]["p99"])
-                run = runs[len(runs) // 2]
+                run = self._pick_latency_run(runs)
                 diffs = compare(expected, {k: v for k, v in run["fired"].items()})
                 row.update(run)
-                row["p99_all"] = [r["latency_us"]["p99"] for r in runs]
+                row["runs"] = [{"p99": r["latency_us"]["p99"], "cpu_share": r["cpu_share"]} for r in runs]
                 if diffs:
                     row.update(status="disagree", reason="fired counts differ from the baseline's",
                                mismatches=diffs[:10])
@@ -429,11 +426,22 @@ class Harness:
                 res["rows"].append(row)
         return res
 
+    @staticmethod
+    def _pick_latency_run(runs: list[dict]) -> dict:
+        """The median run by p99 among those whose thread had a core at least 95% of the time;
+        when none did (a busy machine), the least disturbed run. Never the lowest latency: that
+        would keep the luckiest of several noisy runs."""
+        calm = sorted((r for r in runs if r["cpu_share"] >= 0.95), key=lambda r: r["latency_us"]["p99"])
+        if calm:
+            return calm[(len(calm) - 1) // 2]
+        return max(runs, key=lambda r: r["cpu_share"])
+
     def _latency_run(self, binary: str, eng: Trig, path: str, n: int, cfg: dict) -> dict:
         cmd = [binary, eng.rules_path, "--events", path, "--engine", eng.mode, "--max-events", str(n),
                "--rate-fraction", str(cfg["rate_fraction"]), "--tick-us", str(cfg["tick_us"]), "--json"]
-        if shutil.which("taskset"):
-            cmd = ["taskset", "-c", "0"] + cmd
+        # Not pinned, unlike the throughput runs: the loop is one thread measured in wall time, and
+        # pinned to one core it could not move off a core a neighbour wants (the JIT's background
+        # compile is over before anything is measured).
         r = subprocess.run(cmd, capture_output=True, text=True, env=eng._env())
         if r.returncode != 0 or not r.stdout.strip():
             raise EngineError(f"trig_bench_latency exited {r.returncode}: {r.stderr.strip()[-400:]}")

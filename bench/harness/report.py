@@ -113,7 +113,7 @@ def latency_lines(res: dict) -> list[str]:
         add(f"{lat.get('status', 'not measured').capitalize()}: {lat.get('reason', '')}.")
         return out
     ts = lat["timer_stream"]
-    add(f"`bench/latency` (trig's engine in process, one thread, pinned like the rest): the first "
+    add(f"`bench/latency` (trig's engine in process, one thread, not pinned): the first "
         f"{lat['events']:,} events of each stream are decoded, processed once back to back (*max rate*, "
         f"events per CPU second), then again by a fresh engine, event i due at i / ({lat['rate_fraction']:g} × "
         f"max rate) in wall time. *Latency* is when `process` returned minus when the event was due, so "
@@ -127,7 +127,8 @@ def latency_lines(res: dict) -> list[str]:
         f"{ts['span_ms'] / 3_600_000:g} h of event time, so that its 15 min to 1 h timers fall due while "
         f"events still arrive; records due after the last event are not counted. *Core* is the share of "
         f"the paced run's wall time its thread was on a core (it never sleeps): below ~95% the machine's "
-        f"other load is in the figures. Median run by p99 of {lat['repeats']}. Times in µs.")
+        f"other load is in the figures. Of {lat['repeats']} runs, the median by p99 of those with a core "
+        f"≥ 95% of the time, else the one with the most. Times in µs.")
     add("")
     add("| workload | engine | events | max rate | paced (achieved) | p50 | p99 | p99.9 | max | "
         "records late p50 | p99 | max | core | fired |")
