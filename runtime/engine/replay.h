@@ -9,6 +9,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/sema/model.h"
@@ -31,6 +32,12 @@ struct ReplayResult {
   std::set<std::string> undeclared;
   std::string ioError;  // set when a file could not be opened or read (exit 2)
 };
+
+// The top-level "timestamp" of a wire event line (the last one, as the decoder takes the last of
+// duplicate keys), found without decoding the rest: replay's pre-pass over the files, which
+// streams them when they are already in order. False when the line does not have the plain
+// shape this scan understands (the caller then reads the files whole and sorts).
+bool scanTimestamp(std::string_view line, TimeMs& out);
 
 // Reads every event file, then replays them through `engine` and finishes it.
 ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options);
