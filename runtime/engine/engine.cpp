@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <deque>
@@ -174,8 +175,12 @@ struct Engine::Impl {
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   std::optional<policy::QuietHours> quiet;
-  // Customers live in the map's nodes, which never move: timers and flows point at them.
-  std::unordered_map<std::string, Customer> customers;
+  // Customers live in the maps' nodes, which never move: timers and flows point at them. 256
+  // maps by hash rather than one: a growing unordered_map rehashes every customer at once
+  // (about 0.3 µs each, 23 ms at 85k customers, a stall every event behind it waits for);
+  // sharded, each rehash moves 1/256 of them.
+  static constexpr size_t kCustomerShards = 256;
+  std::array<std::unordered_map<std::string, Customer>, kCustomerShards> customers;
   timers::TimerQueue<Timer> timers;
   timers::TimerQueue<Customer*> decisions;
   std::vector<Record> buffer;
@@ -361,7 +366,8 @@ struct Engine::Impl {
   // ---- customers ----------------------------------------------------------------------------
 
   Customer& customer(const std::string& id) {
-    auto [it, added] = customers.try_emplace(id);
+    auto& shard = customers[std::hash<std::string>{}(id) % kCustomerShards];
+    auto [it, added] = shard.try_emplace(id);
     if (added) it->second.id = id;
     return it->second;
   }
