@@ -37,9 +37,12 @@ demo: build
 conformance: build
 	python3 ../shared/tools/conformance.py $(BUILD)/trig ../shared/conformance
 
-# Benchmarks (numbers, not pass/fail); figures are recorded in docs/performance.md.
+# Benchmarks (numbers, not pass/fail); figures are recorded in docs/performance.md. The quick
+# side-by-side run (throughput, memory, compile time, latency; a few minutes), then the JIT's own.
+# The full run: python3 bench/run.py --trig $(BUILD)/trig [--update-docs]
 bench: build
-	$(BUILD)/bench/trig_bench_jit
+	python3 bench/run.py --quick --trig $(BUILD)/trig
+	$(BUILD)/bench/trig_bench_jit --quick
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -3,7 +3,12 @@
 reference model, the hand-written C++ baseline and every translated peer (CLIPS,
 json-rules-engine, and trig when a binary is given) must fire every rule the same number of times.
 
-    python3 bench/selftest.py [--trig build/trig] [--require clips,jre,trig]
+    python3 bench/selftest.py [--trig build/trig] [--latency build/bench/trig_bench_latency]
+                              [--require clips,jre,trig]
+
+With --latency, the latency benchmark runs each workload paced (its timers driven by the virtual
+clock) with both engines and must fire every rule as often as the reference: pacing must not
+change a decision. Only its counts are checked, never its timings.
 
 A peer that is not installed is skipped (and named), unless --require lists it. Ends with the
 line `N passed, N failed, N skipped`; exit status 1 on any failure.
@@ -11,7 +16,9 @@ line `N passed, N failed, N skipped`; exit status 1 on any failure.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -153,6 +160,7 @@ def workloads(tmp: str) -> list[tuple[str, list, str, int]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trig", help="a trig binary to check as well (both engines)")
+    ap.add_argument("--latency", help="the latency benchmark binary to check as well (counts only)")
     ap.add_argument("--require", default="", help="comma-separated peers whose absence is a failure: clips,jre,trig")
     args = ap.parse_args()
     required = {x for x in args.require.split(",") if x}
@@ -205,8 +213,34 @@ def main() -> int:
                     t.check(f"{label} agrees with the reference", not diffs, "; ".join(diffs[:5]))
                 except EngineError as e:
                     t.check(label, False, str(e))
+            if args.latency:
+                check_latency(t, os.path.abspath(args.latency), name, rules, path, fired, tmp)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
     return 1 if t.failed else 0
+
+
+def check_latency(t: Tally, binary: str, name: str, rules, path: str, fired: dict, tmp: str) -> None:
+    rules_path = os.path.join(tmp, name, "latency.trig")
+    os.makedirs(os.path.dirname(rules_path), exist_ok=True)
+    with open(rules_path, "w", encoding="utf-8") as f:
+        f.write(translate.to_trig(rules, "selftest"))
+    env = dict(os.environ, TRIG_CACHE_DIR=os.path.join(tmp, "latency-cache"))
+    for engine in ("jit", "interp"):
+        label = f"{name}: trig_bench_latency --engine {engine}, paced, fires as the reference"
+        # A fixed, modest rate and a short tick: the paced run then advances the clock between
+        # events, so timers fire from the virtual clock rather than from the next event.
+        r = subprocess.run([binary, rules_path, "--events", path, "--engine", engine, "--rate", "20000",
+                            "--tick-us", "10", "--json"], capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            t.check(label, False, f"exited {r.returncode}: {r.stderr.strip()[-300:]}")
+            continue
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        diffs = compare(fired, out["fired"])
+        if not out["agree"]:
+            diffs.append("the paced run fired differently from the unpaced one")
+        if name == "W3" and out["lateness_us"]["n"] == 0:
+            diffs.append("no timer fell due within the paced stream")
+        t.check(label, not diffs, "; ".join(diffs[:5]))
 
 
 def _facts(path: str, n: int) -> str:

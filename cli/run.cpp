@@ -58,6 +58,7 @@ int runRun(const RunOptions& o) {
   ro.until = until;
   ro.deadLetter = o.deadLetter;
   ro.diagnostics = &std::cerr;
+  ro.progress = terminalProgress();
   engine::ReplayResult rr = engine::replay(eng, c->model, ro);
   std::fflush(stdout);
   if (!rr.ioError.empty()) {

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
 #include "compiler/diag/render.h"
@@ -58,6 +61,32 @@ void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engin
     }
     out << line << "\n";
   }
+}
+
+std::function<void(uint64_t, uint64_t)> terminalProgress() {
+  if (isatty(STDERR_FILENO) == 0) return nullptr;
+  struct State {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point shown{};
+    bool drawn = false;
+  };
+  auto st = std::make_shared<State>();
+  return [st](uint64_t done, uint64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    if (total != 0 && done == total) {  // the end: erase the line
+      if (st->drawn) std::fputs("\r\033[K", stderr);
+      return;
+    }
+    if (st->drawn && now - st->shown < std::chrono::milliseconds(250)) return;
+    double secs = std::chrono::duration<double>(now - st->start).count();
+    std::string text = total != 0 ? fmt::format("trig: {} of {} events ({}%)", done, total, done * 100 / total)
+                                   : fmt::format("trig: {} events", done);
+    if (secs > 0) text += fmt::format(", {} events/s", static_cast<uint64_t>(static_cast<double>(done) / secs));
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fflush(stderr);
+    st->shown = now;
+    st->drawn = true;
+  };
 }
 
 }  // namespace trig::cli

@@ -85,9 +85,75 @@ def targets(res: dict) -> list[tuple[str, str, str]]:
             continue
         rows.append((text, f"{v * 1000:,.0f} ms" if v is not None else "—",
                      verdict(None if v is None else v < limit)))
-    lat = res.get("latency", {})
-    rows.append(("latency p50/p99/p99.9 at half the max rate", "—", lat.get("status", "not measured")))
+    lat = res.get("latency") or {}
+    got = [r for r in lat.get("rows", []) if r.get("status") == "ok" and r["engine"] == TRIG]
+    for r in got:
+        a = r["latency_us"]
+        if r["kind"] != "W3":
+            rows.append((f"{r['workload']}: latency p50/p99/p99.9 at {lat['rate_fraction']:g} × max rate",
+                         f"{a['p50']:,.0f} / {a['p99']:,.0f} / {a['p999']:,.0f} µs", "measured (no target set)"))
+        else:
+            rows.append((f"W3: timer lateness p99 at {lat['rate_fraction']:g} × max rate",
+                         f"{r['lateness_us']['p99']:,.0f} µs", "measured (no target set)"))
+    if not got:
+        rows.append(("latency p50/p99/p99.9 at half the max rate", "—",
+                     lat.get("status", "not run") if lat.get("status") != "ok" else "no trig (JIT) run"))
     return rows
+
+
+def latency_lines(res: dict) -> list[str]:
+    """The latency section's text (without its heading)."""
+    out: list[str] = []
+    add = out.append
+    lat = res.get("latency")
+    if not lat:
+        add("Not run (`--only` left it out).")
+        return out
+    if lat.get("status") != "ok":
+        add(f"{lat.get('status', 'not measured').capitalize()}: {lat.get('reason', '')}.")
+        return out
+    ts = lat["timer_stream"]
+    add(f"`bench/latency` (trig's engine in process, one thread, not pinned): the first "
+        f"{lat['events']:,} events of each stream are decoded, processed once back to back (*max rate*, "
+        f"events per CPU second), then again by a fresh engine, event i due at i / ({lat['rate_fraction']:g} × "
+        f"max rate) in wall time. *Latency* is when `process` returned minus when the event was due, so "
+        f"time spent queued behind a slow event counts. A virtual clock maps wall time onto event time "
+        f"through the events' (due, stamp) points and moves the engine's clock every {lat['tick_us']:g} µs "
+        f"while it waits, so timers run as wall time passes them. *Records late* is when a decision "
+        f"reached the output minus when its instant came on that clock: for W1 and W2 (decisions made by "
+        f"events) the event's due time, so it adds the wait for the instant to close; for W3 (every "
+        f"decision is an idle timer's) the timer's due time: **timer lateness**. W3 reads a stream of its "
+        f"own shape ({ts['events']:,} events, {ts['customers']:,} customers, uniform) spanning "
+        f"{ts['span_ms'] / 3_600_000:g} h of event time, so that its 15 min to 1 h timers fall due while "
+        f"events still arrive; records due after the last event are not counted. *Core* is the share of "
+        f"the paced run's wall time its thread was on a core (it never sleeps): below ~95% the machine's "
+        f"other load is in the figures. Of {lat['repeats']} runs, the median by p99 of those with a core "
+        f"≥ 95% of the time, else the one with the most. Times in µs.")
+    add("")
+    add("| workload | engine | events | max rate | paced (achieved) | p50 | p99 | p99.9 | max | "
+        "records late p50 | p99 | max | core | fired |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+    def us(v):
+        return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+    for r in lat["rows"]:
+        who = LABELS.get(r["engine"], r["engine"])
+        if r["status"] != "ok":
+            detail = r.get("reason", "")
+            if r.get("mismatches"):
+                detail += ": " + "; ".join(r["mismatches"][:5])
+            add(f"| {r['workload']} | {who} | | | | | | | | | | | | {r['status']}: {detail.replace('|', '/')} |")
+            continue
+        a, b = r["latency_us"], r["lateness_us"]
+        add(f"| {r['workload']} | {who} | {r['events']:,} | {r['max_rate']:,.0f}/s | {r['paced_rate']:,.0f}/s | "
+            f"{us(a['p50'])} | {us(a['p99'])} | {us(a['p999'])} | {us(a['max'])} | "
+            f"{us(b['p50'])} | {us(b['p99'])} | {us(b['max'])} | {r['cpu_share']:.0%} | "
+            f"{r['fired_total']:,}, as the baseline |")
+    tiers = sorted({r["tier"] for r in lat["rows"] if r["status"] == "ok" and r["engine"] == TRIG})
+    if tiers:
+        add("")
+        add("JIT code measured: " + "; ".join(tiers) + ".")
+    return out
 
 
 def render(res: dict) -> str:
@@ -115,32 +181,33 @@ def render(res: dict) -> str:
         add(f"- trig version: {meta['trig_version']}")
     add("")
 
-    add("## Throughput (events/s on one core)")
-    add("")
-    add("Each cell comes from a run whose fired count of every rule equals the baseline's on the same "
-        "events; `(≥)` marks a run too short to be more than a lower bound.")
-    add("")
-    add("| workload | stream events | fired/event | " + " | ".join(LABELS[k] for k in ENGINES) + " |")
-    add("|---|---:|---:|" + "---:|" * len(ENGINES))
-    for w in res["workloads"]:
-        add(f"| {w['title']} | {w['stream_events']:,} | {w['fired_per_event']:.3f} | "
-            + " | ".join(_cell(w["results"].get(k)) for k in ENGINES) + " |")
-    add("")
-
-    add("## Ratios (trig JIT's rate over each peer's)")
-    add("")
-    note = meta["engines"].get(TRIG, {}).get("note")
-    if note:
-        add(f"Note: in this build `--engine jit` said: *{note}*.")
+    if res["workloads"]:
+        add("## Throughput (events/s on one core)")
         add("")
-    add("| workload | vs hand-written C++ | vs CLIPS | vs json-rules-engine | trig interp vs C++ |")
-    add("|---|---:|---:|---:|---:|")
-    for w in res["workloads"]:
-        r = w["results"]
-        t = _rate(r.get(TRIG))
-        add(f"| {w['id']} | {_ratio(t, _rate(r.get('cpp')))} | {_ratio(t, _rate(r.get('clips')))} | "
-            f"{_ratio(t, _rate(r.get('jre')))} | {_ratio(_rate(r.get('trig-interp')), _rate(r.get('cpp')))} |")
-    add("")
+        add("Each cell comes from a run whose fired count of every rule equals the baseline's on the same "
+            "events; `(≥)` marks a run too short to be more than a lower bound.")
+        add("")
+        add("| workload | stream events | fired/event | " + " | ".join(LABELS[k] for k in ENGINES) + " |")
+        add("|---|---:|---:|" + "---:|" * len(ENGINES))
+        for w in res["workloads"]:
+            add(f"| {w['title']} | {w['stream_events']:,} | {w['fired_per_event']:.3f} | "
+                + " | ".join(_cell(w["results"].get(k)) for k in ENGINES) + " |")
+        add("")
+
+        add("## Ratios (trig JIT's rate over each peer's)")
+        add("")
+        note = meta["engines"].get(TRIG, {}).get("note")
+        if note:
+            add(f"Note: in this build `--engine jit` said: *{note}*.")
+            add("")
+        add("| workload | vs hand-written C++ | vs CLIPS | vs json-rules-engine | trig interp vs C++ |")
+        add("|---|---:|---:|---:|---:|")
+        for w in res["workloads"]:
+            r = w["results"]
+            t = _rate(r.get(TRIG))
+            add(f"| {w['id']} | {_ratio(t, _rate(r.get('cpp')))} | {_ratio(t, _rate(r.get('clips')))} | "
+                f"{_ratio(t, _rate(r.get('jre')))} | {_ratio(_rate(r.get('trig-interp')), _rate(r.get('cpp')))} |")
+        add("")
 
     add("## Targets")
     add("")
@@ -150,26 +217,27 @@ def render(res: dict) -> str:
         add(f"| {t} | {mval} | {v} |")
     add("")
 
-    add("## Agreement and runs")
-    add("")
-    add("| workload | engine | events run | fired | start-up CPU | max RSS | status |")
-    add("|---|---|---:|---:|---:|---:|---|")
-    for w in res["workloads"]:
-        for k in ENGINES:
-            r = w["results"].get(k)
-            if not r:
-                continue
-            if r["status"] == "ok":
-                status = "agrees with the baseline" + (f"; {r['reason']}" if r.get("reason") else "")
-                add(f"| {w['id']} | {LABELS[k]} | {r['events']:,} | {r['fired_total']:,} | "
-                    f"{r['startup_cpu_s']:.3f} s | {r['maxrss_kb'] / 1024:,.0f} MiB | {status} |")
-            else:
-                detail = r["reason"]
-                if r.get("mismatches"):
-                    detail += ": " + "; ".join(r["mismatches"][:5])
-                add(f"| {w['id']} | {LABELS[k]} | {r.get('events') or '—'} | — | — | — | "
-                    f"{r['status']}: {detail.replace('|', '/')} |")
-    add("")
+    if res["workloads"]:
+        add("## Agreement and runs")
+        add("")
+        add("| workload | engine | events run | fired | start-up CPU | max RSS | status |")
+        add("|---|---|---:|---:|---:|---:|---|")
+        for w in res["workloads"]:
+            for k in ENGINES:
+                r = w["results"].get(k)
+                if not r:
+                    continue
+                if r["status"] == "ok":
+                    status = "agrees with the baseline" + (f"; {r['reason']}" if r.get("reason") else "")
+                    add(f"| {w['id']} | {LABELS[k]} | {r['events']:,} | {r['fired_total']:,} | "
+                        f"{r['startup_cpu_s']:.3f} s | {r['maxrss_kb'] / 1024:,.0f} MiB | {status} |")
+                else:
+                    detail = r["reason"]
+                    if r.get("mismatches"):
+                        detail += ": " + "; ".join(r["mismatches"][:5])
+                    add(f"| {w['id']} | {LABELS[k]} | {r.get('events') or '—'} | — | — | — | "
+                        f"{r['status']}: {detail.replace('|', '/')} |")
+        add("")
 
     w3 = [w for w in res["workloads"] if w["kind"] == "W3"]
     if w3:
@@ -244,10 +312,9 @@ def render(res: dict) -> str:
                 f"{ms(r.get('run0_interp_s'))} |")
     add("")
 
-    lat = res.get("latency", {})
     add("## Latency (event → decision)")
     add("")
-    add(f"{lat.get('status', 'not measured').capitalize()}: {lat.get('reason', '')}.")
+    out.extend(latency_lines(res))
     add("")
 
     add("## Streams")
@@ -262,6 +329,10 @@ def render(res: dict) -> str:
 
 DOCS_BEGIN = "<!-- bench:results:begin -->"
 DOCS_END = "<!-- bench:results:end -->"
+# The latency table has a block of its own in docs/performance.md (its own section), so that
+# `--only latency` updates it without touching the throughput tables, and the other way round.
+LATENCY_BEGIN = "<!-- bench:latency:begin -->"
+LATENCY_END = "<!-- bench:latency:end -->"
 
 
 def summary(res: dict) -> str:
@@ -282,13 +353,40 @@ def summary(res: dict) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-def update_docs(path: str, res: dict) -> bool:
+def latency_summary(res: dict) -> str:
+    """The latency block of docs/performance.md: when and where it was measured, then the table."""
+    meta = res["meta"]
+    m = meta["machine"]
+    lines = [f"**{meta['mode'].capitalize()} run, {meta['date']}**: {m['cpu']}, {m['cores']} cores, "
+             f"{meta.get('trig_version', 'trig')}.", ""]
+    return "\n".join(lines + latency_lines(res)).strip() + "\n"
+
+
+def _replace_block(text: str, begin: str, end: str, body: str) -> str | None:
+    a, b = text.find(begin), text.find(end)
+    if a < 0 or b < a:
+        return None
+    return text[:a + len(begin)] + "\n" + body + text[b:]
+
+
+def update_docs(path: str, res: dict) -> list[str]:
+    """Copies what this run measured into docs/performance.md: the results block when it ran any
+    workload, the latency block when it measured latency. Returns the blocks updated (none when
+    the markers are missing)."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    a, b = text.find(DOCS_BEGIN), text.find(DOCS_END)
-    if a < 0 or b < a:
-        return False
-    text = text[:a + len(DOCS_BEGIN)] + "\n" + summary(res) + text[b:]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return True
+    done = []
+    if res["workloads"]:
+        new = _replace_block(text, DOCS_BEGIN, DOCS_END, summary(res))
+        if new is not None:
+            text = new
+            done.append("results")
+    if (res.get("latency") or {}).get("status") == "ok":
+        new = _replace_block(text, LATENCY_BEGIN, LATENCY_END, latency_summary(res))
+        if new is not None:
+            text = new
+            done.append("latency")
+    if done:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    return done

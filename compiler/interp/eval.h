@@ -3,6 +3,7 @@
 // or the JIT (compiler/lower + runtime/jit). The runtime builds an EvalEnv for one customer at
 // one instant and asks an Evaluator whether a condition holds or what an expression's value is.
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "compiler/ast/ast.h"
@@ -59,6 +60,12 @@ class Evaluator {
   virtual bool test(const ast::Expr& cond, const EvalEnv& env) = 0;
   // The value of any expression (bindings, template variables).
   virtual Value value(const ast::Expr& e, const EvalEnv& env) = 0;
+  // Tests every condition of `conds` in the one environment: out[i] = test(*conds[i], env).
+  // The runtime asks this for the anchor filters of all rules on an incoming event; an
+  // evaluator that can share the set-up between the calls overrides it.
+  virtual void testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) {
+    for (size_t i = 0; i < conds.size(); ++i) out[i] = test(*conds[i], env) ? 1 : 0;
+  }
 };
 
 }  // namespace trig

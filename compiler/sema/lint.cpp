@@ -1,7 +1,9 @@
 // Lint (warnings): templates nothing sends, events no rule uses, rules that can never fire
 // because their own `unless` always excludes their anchor, and rules on one anchor event with one
-// priority, whose precedence falls to declaration order.
+// priority, whose precedence falls to declaration order (unless their anchor filters pin a field
+// to different values, so that no one event anchors both).
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "compiler/sema/context.h"
@@ -66,20 +68,127 @@ void neverFires(Context& c, const RuleInfo& ri) {
       .help("narrow the condition with a filter or `same f` (only other events then count), or remove it");
 }
 
+// What a filter pins down: field -> the string (or bool) values it allows, from the `f == "x"`,
+// `"x" == f` and `f in ["x", "y"]` terms of its top-level `and`s. Other terms constrain nothing
+// here (so the answer stays on the safe side: "may overlap").
+using Pins = std::map<std::string, std::vector<std::string>>;
+
+void pins(const ast::Expr& e, Pins& out) {
+  if (e.kind != ast::ExprKind::Binary) return;
+  if (e.op == ast::Op::And) {
+    pins(*e.lhs, out);
+    pins(*e.rhs, out);
+    return;
+  }
+  auto literal = [](const ast::Expr& x, std::string& v) {
+    if (x.kind == ast::ExprKind::StringLit) v = "s" + x.text;
+    else if (x.kind == ast::ExprKind::BoolLit) v = x.boolValue ? "b1" : "b0";
+    else return false;
+    return true;
+  };
+  auto field = [](const ast::Expr& x) { return x.kind == ast::ExprKind::Name && x.path.size() == 1; };
+  std::vector<std::string> allowed;
+  const ast::Expr* name = nullptr;
+  std::string v;
+  if (e.op == ast::Op::Eq && field(*e.lhs) && literal(*e.rhs, v)) {
+    name = e.lhs;
+    allowed.push_back(v);
+  } else if (e.op == ast::Op::Eq && field(*e.rhs) && literal(*e.lhs, v)) {
+    name = e.rhs;
+    allowed.push_back(v);
+  } else if (e.op == ast::Op::In && field(*e.lhs) && e.rhs->kind == ast::ExprKind::List) {
+    for (const auto* item : e.rhs->items) {
+      if (!literal(*item, v)) return;
+      allowed.push_back(v);
+    }
+    name = e.lhs;
+  }
+  if (name == nullptr) return;
+  std::sort(allowed.begin(), allowed.end());
+  auto [it, fresh] = out.emplace(name->path[0].text, allowed);
+  if (fresh) return;
+  std::vector<std::string> both;  // `f == "a" and f in ["a", "b"]`: the intersection
+  std::set_intersection(it->second.begin(), it->second.end(), allowed.begin(), allowed.end(),
+                        std::back_inserter(both));
+  it->second = std::move(both);
+}
+
+// The pins of each of the rule's anchor references to `ev` (an unfiltered reference pins
+// nothing).
+std::vector<Pins> anchorPins(Context& c, const RuleInfo& r, uint32_t ev) {
+  std::vector<Pins> out;
+  for (const auto* ref : r.rule->anchor.events) {
+    auto it = c.model.eventRefEvent.find(ref);
+    if (it == c.model.eventRefEvent.end() || it->second != ev) continue;
+    Pins p;
+    if (ref->filter != nullptr) pins(*ref->filter, p);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Whether no single event can be an anchor of both: every pair of their references pins some
+// field to values the other excludes.
+bool disjoint(const std::vector<Pins>& a, const std::vector<Pins>& b) {
+  if (a.empty() || b.empty()) return false;
+  for (const auto& pa : a)
+    for (const auto& pb : b) {
+      bool apart = false;
+      for (const auto& [f, va] : pa) {
+        auto it = pb.find(f);
+        if (it == pb.end()) continue;
+        std::vector<std::string> common;
+        std::set_intersection(va.begin(), va.end(), it->second.begin(), it->second.end(),
+                              std::back_inserter(common));
+        if (common.empty()) {
+          apart = true;
+          break;
+        }
+      }
+      if (!apart) return false;
+    }
+  return true;
+}
+
 void ambiguousPriority(Context& c) {
-  std::map<std::pair<uint32_t, int64_t>, uint32_t> first;
-  for (const auto& ri : c.model.rules) {
+  // (anchor event, priority) -> the rules so far with their pins; a rule is reported once,
+  // with the first earlier rule that one event could anchor together with it. Past
+  // kMostCompared earlier rules the comparison stops and the first one is named (a warning too
+  // many rather than a quadratic check of thousands of same-priority rules).
+  constexpr size_t kMostCompared = 4096;
+  struct Seen {
+    uint32_t rule;
+    std::vector<Pins> pins;
+  };
+  std::map<std::pair<uint32_t, int64_t>, std::vector<Seen>> seen;
+  for (uint32_t index = 0; index < c.model.rules.size(); ++index) {
+    const RuleInfo& ri = c.model.rules[index];
+    if (ri.rule == nullptr) continue;
+    bool reported = false;
     for (uint32_t ev : ri.anchorEvents) {
-      auto [it, fresh] = first.emplace(std::make_pair(ev, ri.priority), ri.order);
-      if (fresh) continue;
-      const RuleInfo& other = c.model.rules[it->second];
+      auto& earlier = seen[std::make_pair(ev, ri.priority)];
+      if (!earlier.empty() && earlier.back().rule == index) continue;  // `(A or A(...))`
+      std::vector<Pins> mine = anchorPins(c, ri, ev);
+      const RuleInfo* clash = nullptr;
+      if (earlier.size() > kMostCompared) {
+        clash = &c.model.rules[earlier.front().rule];
+      } else {
+        for (const auto& o : earlier)
+          if (!disjoint(o.pins, mine)) {
+            clash = &c.model.rules[o.rule];
+            break;
+          }
+      }
+      earlier.push_back(Seen{index, std::move(mine)});
+      if (clash == nullptr || reported) continue;
+      reported = true;
+      const RuleInfo& other = *clash;
       c.diags.report(DiagKind::AmbiguousPriority, ruleLoc(*ri.rule),
                      "rules '{}' and '{}' both start on '{}' with priority {}: which one wins falls to "
                      "declaration order",
                      other.name, ri.name, c.model.events[ev].name, ri.priority)
           .note(ruleLoc(*other.rule), fmt::format("'{}' is declared here", other.name))
           .help("give one of them a different priority");
-      break;
     }
   }
 }

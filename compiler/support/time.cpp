@@ -71,20 +71,37 @@ std::string formatTimestamp(TimeMs t) {
   auto day = floor<days>(tp);
   date::year_month_day ymd{day};
   date::hh_mm_ss<milliseconds> hms{tp - day};
-  char buf[40];
-  int ms = static_cast<int>(hms.subseconds().count());
-  if (ms != 0) {
-    snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
-             static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-             static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-             static_cast<int>(hms.seconds().count()), ms);
-  } else {
-    snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-             static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-             static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-             static_cast<int>(hms.seconds().count()));
+  const int year = static_cast<int>(ymd.year());
+  const int ms = static_cast<int>(hms.subseconds().count());
+  const int fields[] = {static_cast<int>(static_cast<unsigned>(ymd.month())),
+                        static_cast<int>(static_cast<unsigned>(ymd.day())),
+                        static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                        static_cast<int>(hms.seconds().count())};
+  if (year < 0 || year > 9999) {  // rare: printf pads and signs these
+    char buf[48];
+    snprintf(buf, sizeof buf, ms != 0 ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" : "%04d-%02d-%02dT%02d:%02d:%02dZ",
+             year, fields[0], fields[1], fields[2], fields[3], fields[4], ms);
+    return buf;
   }
-  return buf;
+  // Every record and explanation prints times: digits by hand, not printf.
+  char buf[24] = "0000-00-00T00:00:00.000";
+  auto put = [&](int pos, int value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) buf[pos + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  put(5, fields[0], 2);
+  put(8, fields[1], 2);
+  put(11, fields[2], 2);
+  put(14, fields[3], 2);
+  put(17, fields[4], 2);
+  size_t len = 19;
+  if (ms != 0) {
+    put(20, ms, 3);
+    len = 23;
+  }
+  std::string out(buf, len);
+  out += 'Z';
+  return out;
 }
 
 std::optional<DurationMs> parseDuration(std::string_view s) {

@@ -134,6 +134,18 @@ void appendJsonString(std::string& out, std::string_view text) {
   out += '"';
   size_t i = 0;
   while (i < text.size()) {
+    // Plain printable ASCII (most of every record) is copied a run at a time.
+    size_t run = i;
+    while (run < text.size()) {
+      const auto p = static_cast<unsigned char>(text[run]);
+      if (p < 0x20 || p >= 0x7f || p == '"' || p == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       size_t n = utf8::sequenceLength(text, i);

@@ -36,7 +36,9 @@ void strOrNull(std::string& out, const char* k, std::string_view v) {
 }  // namespace
 
 std::string recordJson(const Record& r, const sema::Model& model, const SourceManager& sources) {
-  std::string out = "{";
+  std::string out;
+  out.reserve(256);
+  out += '{';
   str(out, "decision", decisionName(r.decision));
   str(out, "time", formatTimestamp(r.time));
   str(out, "customer", r.customer);

@@ -1,6 +1,7 @@
 #include "runtime/engine/replay.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include "runtime/ingest/reader.h"
@@ -14,17 +15,23 @@ void skipSpace(std::string_view s, size_t& i) {
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
 }
 
-// Skips a JSON string at s[i] == '"'; false when it does not end on the line.
+// Skips a JSON string at s[i] == '"'; false when it does not end on the line. Jumps from quote
+// to quote (memchr) and counts the backslashes before each: this pre-pass reads every byte of
+// the input once more, so it has to be cheap.
 bool skipString(std::string_view s, size_t& i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\')
-      ++i;
-    else if (s[i] == '"') {
-      ++i;
+  size_t from = i + 1;
+  for (;;) {
+    const void* q = from < s.size() ? std::memchr(s.data() + from, '"', s.size() - from) : nullptr;
+    if (q == nullptr) return false;
+    size_t k = static_cast<size_t>(static_cast<const char*>(q) - s.data());
+    size_t backslashes = 0;
+    while (k - backslashes > i + 1 && s[k - 1 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) {
+      i = k + 1;
       return true;
     }
+    from = k + 1;
   }
-  return false;
 }
 
 // Skips any JSON value (objects and arrays by bracket depth, strings aware of escapes).
@@ -54,10 +61,55 @@ bool skipValue(std::string_view s, size_t& i) {
   return i > b;
 }
 
-// The top-level "timestamp" of a wire event line (the last one, as the decoder takes the last
-// of duplicate keys), without decoding the rest. False when the line does not have the plain
-// shape this scan understands; the caller then does not rely on it.
+// The common line, cheaply: no backslash anywhere (so no escaped key can spell "timestamp"),
+// "timestamp" in quotes exactly once, and that once is a key of the top-level object. False
+// when any of that does not hold (the full scan then decides).
+bool plainTimestamp(std::string_view s, TimeMs& out) {
+  static constexpr std::string_view kKey = "\"timestamp\"";
+  if (std::memchr(s.data(), '\\', s.size()) != nullptr) return false;
+  // memmem, not string_view::find: the latter stops at every '"' of the line.
+  auto find = [&](size_t from) -> size_t {
+    const void* p = from <= s.size() ? memmem(s.data() + from, s.size() - from, kKey.data(), kKey.size()) : nullptr;
+    return p == nullptr ? std::string_view::npos : static_cast<size_t>(static_cast<const char*>(p) - s.data());
+  };
+  size_t at = find(0);
+  if (at == std::string_view::npos || find(at + kKey.size()) != std::string_view::npos) return false;
+  // The prefix: outside any string at depth 1, just after '{' or ','.
+  int depth = 0;
+  char last = 0;
+  for (size_t i = 0; i < at; ++i) {
+    char c = s[i];
+    if (c == '"') {
+      const void* q = std::memchr(s.data() + i + 1, '"', at - i - 1);
+      if (q == nullptr) return false;
+      i = static_cast<size_t>(static_cast<const char*>(q) - s.data());
+      last = '"';
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') --depth;
+    last = c;
+  }
+  if (depth != 1 || (last != '{' && last != ',')) return false;
+  size_t i = at + kKey.size();
+  skipSpace(s, i);
+  if (i >= s.size() || s[i] != ':') return false;
+  ++i;
+  skipSpace(s, i);
+  if (i >= s.size() || s[i] != '"') return false;
+  size_t end = s.find('"', i + 1);
+  if (end == std::string_view::npos) return false;
+  auto t = parseTimestamp(s.substr(i + 1, end - i - 1));
+  if (!t) return false;
+  out = *t;
+  return true;
+}
+
+}  // namespace
+
 bool scanTimestamp(std::string_view s, TimeMs& out) {
+  if (plainTimestamp(s, out)) return true;
   size_t i = 0;
   skipSpace(s, i);
   if (i >= s.size() || s[i] != '{') return false;
@@ -97,10 +149,14 @@ bool scanTimestamp(std::string_view s, TimeMs& out) {
   }
 }
 
+namespace {
+
 // Whether every line of every file has a plain timestamp, in non-decreasing order across the
-// files: then the events can be decoded and processed one at a time.
-bool filesAreSorted(const std::vector<std::string>& paths) {
+// files: then the events can be decoded and processed one at a time. `lines` counts the
+// non-blank lines seen (all of them when the answer is yes).
+bool filesAreSorted(const std::vector<std::string>& paths, uint64_t& lines) {
   TimeMs last = INT64_MIN;
+  lines = 0;
   std::string line;
   for (const auto& p : paths) {
     if (p == "-") return false;
@@ -111,6 +167,7 @@ bool filesAreSorted(const std::vector<std::string>& paths) {
       TimeMs t = 0;
       if (!scanTimestamp(line, t) || t < last) return false;
       last = t;
+      ++lines;
     }
   }
   return true;
@@ -134,7 +191,9 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   ro.deadLetter = dead.get();
   ingest::EventReader reader(decoder, ro);
 
+  uint64_t fed = 0, total = 0;
   auto feed = [&](Event& e) {
+    if (options.progress && ++fed % std::max<uint64_t>(options.progressEvery, 1) == 0) options.progress(fed, total);
     if (options.until && e.time > *options.until) {
       ++result.afterUntil;
       return;
@@ -149,7 +208,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   // Replay is in timestamp order, stable for equal stamps. Files already in that order (the
   // usual case for logs) stream through one event at a time; anything else is read whole and
   // sorted first.
-  const bool streaming = filesAreSorted(options.eventFiles);
+  const bool streaming = filesAreSorted(options.eventFiles, total);
+  if (!streaming) total = 0;
   std::vector<Event> events;
   for (const auto& path : options.eventFiles) {
     std::string error;
@@ -172,6 +232,7 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   result.accepted = reader.stats().accepted;
   result.rejected = reader.stats().rejected;
   if (!streaming) {
+    total = events.size();
     std::stable_sort(events.begin(), events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
     for (auto& e : events) {
@@ -181,6 +242,7 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
     }
   }
   engine.finish(options.until);
+  if (options.progress) options.progress(fed, fed);
   return result;
 }
 

@@ -5,10 +5,12 @@
 // file and line, written to the dead-letter file when configured, counted, and skipped; an event
 // of an undeclared name is reported once per name.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/sema/model.h"
@@ -21,6 +23,10 @@ struct ReplayOptions {
   std::optional<TimeMs> until;          // stop the clock here (events after it are not processed)
   std::string deadLetter;               // "" for none
   std::ostream* diagnostics = nullptr;  // invalid lines and warnings
+  // Called every `progressEvery` events with (events processed, events in all; 0 while
+  // unknown), and once at the end with both equal.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  uint64_t progressEvery = 1 << 16;
 };
 
 struct ReplayResult {
@@ -31,6 +37,12 @@ struct ReplayResult {
   std::set<std::string> undeclared;
   std::string ioError;  // set when a file could not be opened or read (exit 2)
 };
+
+// The top-level "timestamp" of a wire event line (the last one, as the decoder takes the last of
+// duplicate keys), found without decoding the rest: replay's pre-pass over the files, which
+// streams them when they are already in order. False when the line does not have the plain
+// shape this scan understands (the caller then reads the files whole and sorts).
+bool scanTimestamp(std::string_view line, TimeMs& out);
 
 // Reads every event file, then replays them through `engine` and finishes it.
 ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options);

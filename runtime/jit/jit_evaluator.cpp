@@ -95,6 +95,7 @@ JitEvaluator::~JitEvaluator() {
 
 void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
   for (Slot& s : slots_) s = Slot{};
+  batches_.clear();
   for (size_t i = 0; i < code->entries().size(); ++i) {
     const lower::Entry& e = code->entries()[i];
     if (e.exprId >= slots_.size()) continue;
@@ -149,6 +150,14 @@ Evaluator& JitEvaluator::fallback(const ast::Expr&) {
   return *fallback_;
 }
 
+// Whether `s`'s code reads an anchor of type `type` (kNone: the call has no anchor) at its slots.
+bool JitEvaluator::anchorAccepts(const Slot& s, uint32_t type) {
+  if (type == sema::kNone) return true;
+  if (s.anchorEvent != sema::kNone) return type == s.anchorEvent;
+  return s.anchorEvents == nullptr ||
+         std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) != s.anchorEvents->end();
+}
+
 // Fills the context for a call of `s`'s code, or returns false when the call is the
 // interpreter's: the compiled code reads the anchor at the slots of the rule's own anchor events
 // and a filter's subject at the slots of its event, while the interpreter also copes with other
@@ -160,11 +169,7 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, con
   if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track) {
     uint32_t type = env.anchor->type;
     if (type >= fieldCounts_.size()) return false;
-    if (s.anchorEvent != sema::kNone ? type != s.anchorEvent
-                                     : s.anchorEvents != nullptr &&
-                                           std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) ==
-                                               s.anchorEvents->end())
-      return false;
+    if (!anchorAccepts(s, type)) return false;
     ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
     ctx.anchorType = type;
   }
@@ -204,6 +209,56 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   uint8_t r = s.fn(&ctx, s.which, subject, nullptr, nullptr);
   if (ctx.failed) std::rethrow_exception(error);
   return r != 0;
+}
+
+void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) {
+  if (conds.empty()) return;
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  // The context as prepare() fills it for the first condition; every other condition whose
+  // code reads the same anchor and subject rows shares it and only gets its own scratch.
+  abi::Ctx ctx;
+  const Value* subject = nullptr;
+  const Slot* first = conds[0]->id < slots_.size() ? &slots_[conds[0]->id] : nullptr;
+  if (first == nullptr || !prepare(*first, env, ctx, subject)) {
+    for (size_t i = 0; i < conds.size(); ++i) out[i] = test(*conds[i], env) ? 1 : 0;
+    return;
+  }
+  const std::vector<Batched>& calls = batch(conds, *first, ctx.anchorType);
+  std::exception_ptr error;
+  ctx.error = &error;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Batched& b = calls[i];
+    if (b.fn == nullptr) {
+      out[i] = test(*conds[i], env) ? 1 : 0;
+      continue;
+    }
+    ctx.scratch = scratch_.data() + b.scratchBase;
+    uint8_t r = b.fn(&ctx, b.which, subject, nullptr, nullptr);
+    if (ctx.failed) std::rethrow_exception(error);
+    out[i] = r != 0 ? 1 : 0;
+  }
+}
+
+// The calls of a testAll list, packed once per (list, anchor type): the runtime passes the same
+// few lists (one per event type) for every event, and reading each condition's Slot through its
+// expression id costs two cache misses per condition, where comparing the list with the packed
+// one's is a sequential read. An entry without `fn` goes through
+// test(): its code reads other rows than the first condition's (another subject event, an
+// anchor its rule does not take), or it has none.
+const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ast::Expr* const> conds,
+                                                               const Slot& first, uint32_t anchorType) {
+  for (const auto& b : batches_)
+    if (b.anchorType == anchorType && std::equal(conds.begin(), conds.end(), b.conds.begin(), b.conds.end()))
+      return b.calls;
+  BatchList list{{conds.begin(), conds.end()}, anchorType, {}};
+  for (const ast::Expr* cond : conds) {
+    const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
+    bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
+                  s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
+    list.calls.push_back(shared ? Batched{s->fn, s->which, s->scratchBase} : Batched{});
+  }
+  batches_.push_back(std::move(list));
+  return batches_.back().calls;
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -27,6 +28,8 @@ class JitEvaluator : public Evaluator {
 
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
   Value value(const ast::Expr& e, const EvalEnv& env) override;
+  // One context for all of `conds` (filters of one subject): a call each, not a set-up each.
+  void testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) override;
 
   const RuleSetCode& code() const { return *code_; }
   // Tiered: whether the optimised code is still being built in the background, and waits for it
@@ -49,6 +52,18 @@ class JitEvaluator : public Evaluator {
     const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
     uint32_t anchorEvent = sema::kNone;                  // ... when there is just one
   };
+  struct Batched {
+    abi::EntryFn fn = nullptr;  // null: through test()
+    uint32_t which = 0;
+    uint32_t scratchBase = 0;
+  };
+  struct BatchList {
+    std::vector<const ast::Expr*> conds;
+    uint32_t anchorType;
+    std::vector<Batched> calls;
+  };
+  const std::vector<Batched>& batch(std::span<const ast::Expr* const> conds, const Slot& first, uint32_t anchorType);
+  static bool anchorAccepts(const Slot& s, uint32_t type);
   bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
   Evaluator& fallback(const ast::Expr& e);
   void install(std::unique_ptr<RuleSetCode> code);
@@ -67,6 +82,7 @@ class JitEvaluator : public Evaluator {
   const sema::Model& model_;
   std::unique_ptr<RuleSetCode> code_;
   std::vector<Slot> slots_;  // by Expr id
+  std::vector<BatchList> batches_;  // testAll's packed calls, until the next install()
   std::vector<Value> scratch_;
   std::vector<uint32_t> fieldCounts_;  // by event type
   std::vector<Value> absentRow_;       // all absent, as long as the longest row

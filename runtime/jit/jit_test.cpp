@@ -351,3 +351,51 @@ TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the op
     CHECK(quick.tierPending());
   }
 }
+
+TEST_CASE("JIT: testAll answers as test() would, sharing the context only where it may") {
+  auto c = compileText(R"(
+event visit { page: string, score?: int, spend?: money, vip?: bool }
+trigger f1: when visit(score > 3) send t
+trigger f2: when visit(page starts_with "/shop" and spend >= 10) send t
+trigger f3: when (visit(vip) or cart_add) send t
+trigger f4: when cart_add(price > 5) send t
+trigger f5: when visit and score > 1 and count(visit(page == "/a")) within 1d >= 1 send t
+template t { subject "s" body "b" }
+)");
+  Both both(*c);
+  auto anchorFilter = [&](const char* r, size_t i) { return rule(*c, r).rule->anchor.events.at(i)->filter; };
+  // Filters of the visit anchors, then a filter of another subject event (cart_add) and a
+  // rule-level condition: the last two must not run with the visit filter's context.
+  std::vector<const ast::Expr*> conds = {anchorFilter("f1", 0), anchorFilter("f2", 0), anchorFilter("f3", 0),
+                                         anchorFilter("f4", 0), rule(*c, "f5").conditions.at(0),
+                                         rule(*c, "f5").conditions.at(1)};
+  for (const auto* e : conds) REQUIRE(e != nullptr);
+  std::vector<Value> traits(c->model.traits.size());
+  VectorHistory h;
+  h.events.reserve(4);
+  for (int round = 0; round < 16; ++round) {
+    CAPTURE(round);
+    std::vector<std::pair<std::string, Value>> f = {{"page", Value::str(round & 1 ? "/shop/x" : "/a")}};
+    if (round & 2) f.emplace_back("score", Value::integer(round));
+    if (round & 4) f.emplace_back("spend", Value::money(Decimal{round * 2'000'000}));
+    if (round & 8) f.emplace_back("vip", Value::boolean(true));
+    h.events.clear();
+    h.events.push_back(event(*c, "visit", 1000, f, 1));
+    const Event& e = h.events.back();
+    EvalEnv env;
+    env.anchor = &e;
+    env.subject = &e;
+    env.traits = &traits;
+    env.history = &h;
+    env.now = 1000;
+    std::vector<uint8_t> out(conds.size(), 2);
+    both.jit.testAll(conds, env, out.data());
+    for (size_t i = 0; i < conds.size(); ++i) {
+      CAPTURE(i);
+      CHECK(out[i] == (both.jit.test(*conds[i], env) ? 1 : 0));
+      CHECK(out[i] == (both.interp.test(*conds[i], env) ? 1 : 0));
+    }
+    // The visit filters do answer (not all false): f1 holds exactly when score > 3.
+    CHECK(out[0] == ((round & 2) && round > 3 ? 1 : 0));
+  }
+}

@@ -1,8 +1,39 @@
 #include "runtime/state/history.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace trig::state {
+namespace {
+
+// The Events callbacks see, shared by every history of the thread: one per nesting level (a
+// filter evaluated on a remembered event may look at the history again), each reused row after
+// row, so that reading the history allocates nothing once warm.
+struct Scratch {
+  std::vector<std::unique_ptr<Event>> levels;
+  size_t depth = 0;
+};
+thread_local Scratch scratch;
+
+struct Level {
+  Event& event;
+  explicit Level(uint32_t type, uint32_t fields) : event(enter()) {
+    event.kind = Event::Kind::Track;
+    event.type = type;
+    event.fields.assign(fields, Value{});
+  }
+  ~Level() { --scratch.depth; }
+  Level(const Level&) = delete;
+  Level& operator=(const Level&) = delete;
+
+ private:
+  static Event& enter() {
+    if (scratch.depth == scratch.levels.size()) scratch.levels.push_back(std::make_unique<Event>());
+    return *scratch.levels[scratch.depth++];
+  }
+};
+
+}  // namespace
 
 const EventHistory::Store* EventHistory::find(uint32_t type) const {
   for (const auto& s : stores_)
@@ -20,13 +51,11 @@ void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs olde
     stores_.push_back(Store{});
     store = &stores_.back();
     store->type = e.type;
+    store->retention = &r;
   }
-  Event& kept = store->events.emplace_back();
-  kept.kind = e.kind;
-  kept.type = e.type;
-  kept.time = e.time;
-  kept.fields = e.fields;
-  kept.seq = e.seq;
+  store->rows.push_back(Row{e.time, e.seq});
+  for (uint32_t slot : r.slots)
+    store->values.push_back(slot < e.fields.size() ? e.fields[slot] : Value{});
   pruneStore(*store, e.time, r, oldestFiring);
 }
 
@@ -35,51 +64,75 @@ void EventHistory::pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs o
   TimeMs keepFrom = r.window > 0 ? now - r.window : now;
   if (r.sinceFiring) keepFrom = std::min(keepFrom, oldestFiring);
   if (r.window == 0 && !r.sinceFiring) keepFrom = INT64_MAX;  // only `last`: the newest one
-  size_t live = s.events.size() - s.head;
+  size_t live = s.rows.size() - s.head;
   size_t drop = 0;
-  while (drop < live && s.events[s.head + drop].time < keepFrom) ++drop;
+  while (drop < live && s.rows[s.head + drop].time < keepFrom) ++drop;
   if (r.keepLast && drop == live && live > 0) --drop;  // the newest stays, at any age
   s.head += drop;
-  // Compact when the dead prefix dominates, so appends stay amortised O(1).
-  if (s.head > 32 && s.head * 2 > s.events.size()) {
-    s.events.erase(s.events.begin(), s.events.begin() + static_cast<std::ptrdiff_t>(s.head));
+  // Compact when the dead prefix dominates, so appends stay amortised O(1); a store that is
+  // all dead is emptied at once (most customers hold one or two events of a type).
+  if (s.head == s.rows.size() || (s.head > 32 && s.head * 2 > s.rows.size())) {
+    const size_t width = r.slots.size();
+    s.rows.erase(s.rows.begin(), s.rows.begin() + static_cast<std::ptrdiff_t>(s.head));
+    s.values.erase(s.values.begin(), s.values.begin() + static_cast<std::ptrdiff_t>(s.head * width));
     s.head = 0;
   }
 }
 
 void EventHistory::prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFiring) {
   for (auto& s : stores_) pruneStore(s, now, plan.of(s.type), oldestFiring);
-  std::erase_if(stores_, [](const Store& s) { return s.head == s.events.size(); });
+  std::erase_if(stores_, [](const Store& s) { return s.head == s.rows.size(); });
+}
+
+void EventHistory::visit(const Store& s, size_t begin, size_t end, bool newestFirst,
+                         const std::function<bool(const Event&)>& f) {
+  if (begin >= end) return;
+  const Retention& r = *s.retention;
+  const size_t width = r.slots.size();
+  Level level(s.type, r.fields);
+  Event& x = level.event;
+  for (size_t n = 0; n < end - begin; ++n) {
+    size_t i = newestFirst ? end - 1 - n : begin + n;
+    x.time = s.rows[i].time;
+    x.seq = s.rows[i].seq;
+    for (size_t k = 0; k < width; ++k) {
+      uint32_t slot = r.slots[k];
+      if (slot >= x.fields.size()) x.fields.resize(slot + 1);
+      x.fields[slot] = s.values[i * width + k];
+    }
+    if (!f(x)) return;
+  }
 }
 
 void EventHistory::forEach(uint32_t type, TimeMs from, TimeMs to,
                            const std::function<bool(const Event&)>& f) const {
   const Store* s = find(type);
   if (s == nullptr) return;
-  auto begin = s->events.begin() + static_cast<std::ptrdiff_t>(s->head);
-  auto it = std::lower_bound(begin, s->events.end(), from,
-                             [](const Event& e, TimeMs t) { return e.time < t; });
-  for (; it != s->events.end() && it->time <= to; ++it)
-    if (!f(*it)) return;
+  auto first = s->rows.begin() + static_cast<std::ptrdiff_t>(s->head);
+  auto begin = std::lower_bound(first, s->rows.end(), from,
+                                [](const Row& row, TimeMs t) { return row.time < t; });
+  auto end = std::upper_bound(begin, s->rows.end(), to,
+                              [](TimeMs t, const Row& row) { return t < row.time; });
+  visit(*s, static_cast<size_t>(begin - s->rows.begin()), static_cast<size_t>(end - s->rows.begin()),
+        false, f);
 }
 
 void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
                                       const std::function<bool(const Event&)>& f) const {
   const Store* s = find(type);
   if (s == nullptr) return;
-  auto begin = s->events.begin() + static_cast<std::ptrdiff_t>(s->head);
-  auto end = std::upper_bound(begin, s->events.end(), to,
-                              [](TimeMs t, const Event& e) { return t < e.time; });
-  while (end != begin) {
-    --end;
-    if (end->time < from) return;
-    if (!f(*end)) return;
-  }
+  auto first = s->rows.begin() + static_cast<std::ptrdiff_t>(s->head);
+  auto begin = std::lower_bound(first, s->rows.end(), from,
+                                [](const Row& row, TimeMs t) { return row.time < t; });
+  auto end = std::upper_bound(begin, s->rows.end(), to,
+                              [](TimeMs t, const Row& row) { return t < row.time; });
+  visit(*s, static_cast<size_t>(begin - s->rows.begin()), static_cast<size_t>(end - s->rows.begin()),
+        true, f);
 }
 
 size_t EventHistory::size() const {
   size_t n = 0;
-  for (const auto& s : stores_) n += s.events.size() - s.head;
+  for (const auto& s : stores_) n += s.rows.size() - s.head;
   return n;
 }
 

@@ -14,7 +14,8 @@ class EventHistory final : public History {
  public:
   // Remembers `e` if the plan stores its type, and prunes that type. Events of one customer
   // arrive in non-decreasing time. Identity fields the rules never read (customer, source,
-  // message id, traits) are not kept.
+  // message id, traits), and fields no expression reads, are not kept: the Event a callback
+  // sees has them absent, and lives only until the callback returns.
   void append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring);
   // Drops what no rule can ask about any more at `now`. `oldestFiring` is the firing time of the
   // customer's oldest active flow (INT64_MAX when none), for "since the rule fired" steps.
@@ -29,14 +30,25 @@ class EventHistory final : public History {
   bool empty() const { return size() == 0; }
 
  private:
+  // One type's events, [head, rows) live in ascending time. Each row keeps its time and input
+  // order, and only the field values the plan's `slots` name (`width` of them, row-major in
+  // `values`): an event the rules look back at costs 16 bytes plus the fields they read.
+  struct Row {
+    TimeMs time;
+    uint64_t seq;
+  };
   struct Store {
     uint32_t type = 0;
-    std::vector<Event> events;  // [head, size) are live, ascending time
+    const Retention* retention = nullptr;  // the plan's, which outlives the history
+    std::vector<Row> rows;
+    std::vector<Value> values;
     size_t head = 0;
   };
   const Store* find(uint32_t type) const;
   static void pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs oldestFiring);
-
+  // Calls f with rows [begin, end) of `s` rebuilt as Events (see history.cpp).
+  static void visit(const Store& s, size_t begin, size_t end, bool newestFirst,
+                    const std::function<bool(const Event&)>& f);
   std::vector<Store> stores_;  // few types per customer: a linear search beats a map
 };
 

@@ -24,6 +24,16 @@ RetentionPlan RetentionPlan::build(const sema::Model& model) {
     p.scanSteps(model, rule.rule->steps);
   }
   for (const auto& r : p.types_) p.anySinceFiring_ = p.anySinceFiring_ || r.sinceFiring;
+  for (const auto& ev : model.events) {
+    Retention& r = p.types_[ev.index];
+    r.fields = static_cast<uint32_t>(ev.fields.size());
+    if (p.allFields_) {
+      r.slots.clear();
+      for (uint32_t i = 0; i < r.fields; ++i) r.slots.push_back(i);
+    }
+    std::sort(r.slots.begin(), r.slots.end());
+    r.slots.erase(std::unique(r.slots.begin(), r.slots.end()), r.slots.end());
+  }
   return p;
 }
 
@@ -35,7 +45,15 @@ void RetentionPlan::scanSteps(const sema::Model& model, const std::vector<ast::S
   }
 }
 
-void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
+void RetentionPlan::readsField(uint32_t type, uint32_t slot) {
+  if (type < types_.size() && slot != sema::kNone) types_[type].slots.push_back(slot);
+}
+
+// Besides the windows: every field slot an expression can read of a remembered event: the
+// fields named inside the filter of a history term (`inHistory`: not those of an anchor's or a
+// goal's filter, which read the incoming event), `same` lists, aggregated and `last` fields.
+// A slot left out would read as absent from history, silently: when in doubt, keep it.
+void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHistory) {
   if (e == nullptr) return;
   auto eventOf = [&](const ast::Expr& x) -> uint32_t {
     if (x.id < model.exprEvent.size() && model.exprEvent[x.id] != sema::kNone)
@@ -44,6 +62,27 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
       if (const auto* info = model.findEvent(x.event->name.text)) return info->index;
     return sema::kNone;
   };
+  if (e->kind == ast::ExprKind::EventTerm || e->kind == ast::ExprKind::Aggregate ||
+      e->kind == ast::ExprKind::Last) {
+    uint32_t t = eventOf(*e);
+    uint32_t field = e->id < model.exprField.size() ? model.exprField[e->id] : sema::kNone;
+    if (field == sema::kNone && !e->field.text.empty() && t < model.events.size())
+      field = model.events[t].fieldIndex(e->field.text);  // as the interpreter falls back
+    readsField(t, field);
+    if (auto it = model.exprSame.find(e->id); it != model.exprSame.end())
+      for (const auto& same : it->second) readsField(t, same.eventField);
+    if (e->event != nullptr)
+      if (auto it = model.eventRefSame.find(e->event); it != model.eventRefSame.end())
+        for (const auto& same : it->second) readsField(t, same.eventField);
+  }
+  if (inHistory && e->kind == ast::ExprKind::Name && e->id < model.exprRef.size() &&
+      model.exprRef[e->id].kind == sema::RefKind::EventField) {
+    const sema::Ref& ref = model.exprRef[e->id];
+    if (ref.event == sema::kNone || ref.field == sema::kNone)
+      allFields_ = true;  // read by name from whatever event is filtered
+    else
+      readsField(ref.event, ref.field);
+  }
   switch (e->kind) {
     case ast::ExprKind::EventTerm:
     case ast::ExprKind::Aggregate: {
@@ -54,7 +93,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
         else
           types_[t].sinceFiring = true;
       }
-      if (e->event != nullptr) scan(model, e->event->filter);
+      if (e->event != nullptr) scan(model, e->event->filter, true);
       break;
     }
     case ast::ExprKind::Last: {
@@ -67,7 +106,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
         else
           types_[t].keepLast = true;
       }
-      if (e->event != nullptr) scan(model, e->event->filter);
+      if (e->event != nullptr) scan(model, e->event->filter, true);
       break;
     }
     case ast::ExprKind::Name:
@@ -77,9 +116,9 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e) {
       break;
     default: break;
   }
-  scan(model, e->lhs);
-  scan(model, e->rhs);
-  for (const auto* item : e->items) scan(model, item);
+  scan(model, e->lhs, inHistory);
+  scan(model, e->rhs, inHistory);
+  for (const auto* item : e->items) scan(model, item, inHistory);
 }
 
 }  // namespace trig::state

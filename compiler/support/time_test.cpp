@@ -1,0 +1,40 @@
+// RFC 3339 timestamps: the one format of records, explanations and test expectations.
+#include "compiler/support/time.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+namespace trig {
+namespace {
+
+TEST_CASE("formatTimestamp: UTC, milliseconds only when there are some") {
+  CHECK(formatTimestamp(0) == "1970-01-01T00:00:00Z");
+  CHECK(formatTimestamp(1) == "1970-01-01T00:00:00.001Z");
+  CHECK(formatTimestamp(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(formatTimestamp(*parseTimestamp("2028-02-29T23:59:59.5Z")) == "2028-02-29T23:59:59.500Z");
+  CHECK(formatTimestamp(*parseTimestamp("2026-01-01T10:15:00+02:00")) == "2026-01-01T08:15:00Z");
+  CHECK(formatTimestamp(*parseTimestamp("9999-12-31T23:59:59.999Z")) == "9999-12-31T23:59:59.999Z");
+  CHECK(formatTimestamp(*parseTimestamp("0000-01-01T00:00:00Z")) == "0000-01-01T00:00:00Z");
+  // Outside four-digit years the printf path signs and widens.
+  CHECK(formatTimestamp(*parseTimestamp("9999-12-31T23:59:59.999Z") + 1) == "10000-01-01T00:00:00Z");
+}
+
+TEST_CASE("formatTimestamp and parseTimestamp round-trip") {
+  std::mt19937_64 rng(7);
+  const TimeMs lo = *parseTimestamp("0001-01-01T00:00:00Z");
+  const TimeMs hi = *parseTimestamp("9999-12-31T23:59:59.999Z");
+  for (int i = 0; i < 20000; ++i) {
+    TimeMs t = lo + static_cast<TimeMs>(rng() % static_cast<uint64_t>(hi - lo));
+    if (i % 3 == 0) t -= t % kSecond;  // whole seconds print without a fraction
+    std::string text = formatTimestamp(t);
+    CAPTURE(text);
+    CHECK(text.size() == (t % kSecond == 0 ? 20u : 24u));
+    auto back = parseTimestamp(text);
+    REQUIRE(back);
+    CHECK(*back == t);
+  }
+}
+
+}  // namespace
+}  // namespace trig

@@ -1,0 +1,165 @@
+// Replay's pre-pass: the timestamp scan that decides whether files stream in order. A wrong
+// answer would replay events out of order, so it is checked on the shapes that trip naive
+// scanners (escaped quotes and backslashes, nested "timestamp" keys, duplicate keys) and on
+// random lines whose answer is known by construction.
+#include "runtime/engine/replay.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "compiler/interp/interp.h"
+#include "compiler/interp/test_fixture.h"
+
+namespace trig::engine {
+namespace {
+
+TimeMs stamp(const char* text) {
+  auto t = parseTimestamp(text);
+  REQUIRE(t);
+  return *t;
+}
+
+std::string jsonString(const std::string& raw) {
+  std::string out = "\"";
+  for (char c : raw) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+TEST_CASE("replay pre-pass: the top-level timestamp, past strings and nested objects") {
+  TimeMs t = 0;
+  CHECK(scanTimestamp(R"({"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})", t));
+  CHECK(t == stamp("2026-01-01T10:00:00Z"));
+
+  // An escaped quote does not end the string; the "timestamp" inside it is not a key.
+  CHECK(scanTimestamp(R"({"userId":"a\",\"timestamp\":\"2030-01-01T00:00:00Z","timestamp":"2026-01-02T00:00:00Z"})", t));
+  CHECK(t == stamp("2026-01-02T00:00:00Z"));
+
+  // An escaped backslash before the closing quote: the string ends there.
+  CHECK(scanTimestamp(R"({"userId":"a\\","timestamp":"2026-01-03T00:00:00Z"})", t));
+  CHECK(t == stamp("2026-01-03T00:00:00Z"));
+  CHECK(scanTimestamp(R"({"userId":"a\\\"b\\\\","timestamp":"2026-01-04T00:00:00Z"})", t));
+  CHECK(t == stamp("2026-01-04T00:00:00Z"));
+
+  // A nested "timestamp" is a property, not the event's time.
+  CHECK(scanTimestamp(
+      R"({"timestamp":"2026-01-05T00:00:00Z","properties":{"timestamp":"2031-01-01T00:00:00Z","l":[{"timestamp":1}]}})", t));
+  CHECK(t == stamp("2026-01-05T00:00:00Z"));
+
+  // A key spelled with an escape is still "timestamp" to the decoder: no shortcut past it.
+  CHECK_FALSE(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","time\u0073tamp":"2026-01-08T00:00:00Z"})", t));
+
+  // Duplicate keys: the last one, as the decoder takes it.
+  CHECK(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","timestamp":"2026-01-07T00:00:00Z"})", t));
+  CHECK(t == stamp("2026-01-07T00:00:00Z"));
+
+  // Shapes the scan does not vouch for: the caller then sorts.
+  CHECK_FALSE(scanTimestamp(R"({"userId":"c1"})", t));
+  CHECK_FALSE(scanTimestamp(R"({"properties":{"timestamp":"2026-01-01T10:00:00Z"}})", t));
+  CHECK_FALSE(scanTimestamp(R"({"event":"timestamp","x":"2026-01-01T10:00:00Z"})", t));
+  CHECK_FALSE(scanTimestamp(R"({"l":["timestamp","2026-01-01T10:00:00Z"]})", t));
+  CHECK_FALSE(scanTimestamp(R"({"userId":"c1,"timestamp":"2026-01-01T10:00:00Z"})", t));
+  CHECK_FALSE(scanTimestamp(R"({"userId":"unterminated\"})", t));
+  CHECK_FALSE(scanTimestamp(R"({"timestamp":"not a time"})", t));
+  CHECK_FALSE(scanTimestamp(R"([1,2])", t));
+  CHECK_FALSE(scanTimestamp("", t));
+}
+
+TEST_CASE("replay pre-pass: random lines with quotes and backslashes in every string") {
+  std::mt19937 rng(20261129);
+  const char alphabet[] = {'a', 'b', '"', '\\', ' ', ':', ',', '{', '}', '[', ']', 't'};
+  auto randomRaw = [&] {
+    std::string s;
+    size_t n = rng() % 12;
+    for (size_t i = 0; i < n; ++i) s += alphabet[rng() % sizeof alphabet];
+    return s;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    CAPTURE(round);
+    TimeMs expected = stamp("2026-01-01T00:00:00Z") + static_cast<TimeMs>(rng() % 1'000'000) * 1000;
+    std::string line = "{";
+    int keys = 1 + static_cast<int>(rng() % 4);
+    int stampAt = static_cast<int>(rng() % keys);
+    for (int k = 0; k < keys; ++k) {
+      if (k > 0) line += ",";
+      if (k == stampAt) {
+        line += "\"timestamp\":\"" + formatTimestamp(expected) + "\"";
+        continue;
+      }
+      line += "\"k" + std::to_string(k) + "\":";  // keys with escapes make the scan give up
+      switch (rng() % 3) {
+        case 0: line += jsonString(randomRaw()); break;
+        case 1: line += "{\"timestamp\":" + jsonString(randomRaw()) + ",\"x\":[" + jsonString(randomRaw()) + "]}"; break;
+        default: line += std::to_string(rng() % 1000); break;
+      }
+    }
+    line += "}";
+    CAPTURE(line);
+    TimeMs got = 0;
+    REQUIRE(scanTimestamp(line, got));
+    CHECK(got == expected);
+  }
+}
+
+// Replays `lines` (one file) through a fresh engine with rule `cart` and returns the times of
+// its firings in output order, and the progress calls.
+struct Replayed {
+  std::vector<TimeMs> sends;
+  std::vector<std::pair<uint64_t, uint64_t>> progress;
+};
+
+Replayed replayLines(const std::vector<std::string>& lines) {
+  testing::CheckedProgram p(R"(
+trigger cart: when cart_add send t
+template t { subject "s" body "b" }
+)");
+  interp::Interpreter interp(p.model);
+  Replayed out;
+  EngineOptions eo;
+  eo.explain = true;  // nobody has an email: each firing is a `no_email` record
+  eo.sink = [&](const Record& r) { out.sends.push_back(r.time); };
+  Engine engine(p.model, interp, eo);
+  auto path = std::filesystem::temp_directory_path() /
+              ("trig-replay-test-" + std::to_string(std::random_device{}()) + ".jsonl");
+  {
+    std::ofstream f(path);
+    for (const auto& l : lines) f << l << "\n";
+  }
+  ReplayOptions ro;
+  ro.eventFiles = {path.string()};
+  ro.progressEvery = 2;
+  ro.progress = [&](uint64_t done, uint64_t total) { out.progress.emplace_back(done, total); };
+  replay(engine, p.model, ro);
+  std::filesystem::remove(path);
+  return out;
+}
+
+std::string cartAdd(const std::string& customer, const char* time) {
+  return R"({"event":"cart_add","userId":")" + customer + R"(","timestamp":")" + time +
+         R"(","properties":{"product_id":"p"}})";
+}
+
+TEST_CASE("replay: sorted files stream, unsorted ones are sorted first; progress is reported") {
+  // In order: streamed, the total known from the pre-pass.
+  auto sorted = replayLines({cartAdd("a", "2026-01-01T10:00:00Z"), cartAdd("b", "2026-01-01T10:01:00Z"),
+                             cartAdd("c", "2026-01-01T10:02:00Z")});
+  CHECK(sorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z"),
+                                            stamp("2026-01-01T10:02:00Z")});
+  CHECK(sorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 3}, {3, 3}});
+
+  // Out of order (and one line the pre-pass cannot vouch for): read whole, stable-sorted.
+  auto unsorted = replayLines({cartAdd("a", "2026-01-01T10:02:00Z"), cartAdd("b\\\\", "2026-01-01T10:00:00Z"),
+                               cartAdd("c", "2026-01-01T10:01:00Z"), cartAdd("d", "2026-01-01T10:00:00Z")});
+  CHECK(unsorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:00:00Z"),
+                                              stamp("2026-01-01T10:01:00Z"), stamp("2026-01-01T10:02:00Z")});
+  CHECK(unsorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 4}, {4, 4}, {4, 4}});
+}
+
+}  // namespace
+}  // namespace trig::engine
