@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "runtime/ingest/reader.h"
+#include "runtime/ingest/timestamp.h"
 
 namespace trig::engine {
 namespace {
@@ -100,7 +101,7 @@ bool plainTimestamp(std::string_view s, TimeMs& out) {
   if (i >= s.size() || s[i] != '"') return false;
   size_t end = s.find('"', i + 1);
   if (end == std::string_view::npos) return false;
-  auto t = parseTimestamp(s.substr(i + 1, end - i - 1));
+  auto t = ingest::parseEventTimestamp(s.substr(i + 1, end - i - 1));
   if (!t) return false;
   out = *t;
   return true;
@@ -132,7 +133,7 @@ bool scanTimestamp(std::string_view s, TimeMs& out) {
       if (!skipString(s, i)) return false;
       std::string_view v = s.substr(vb, i - 1 - vb);
       if (v.find('\\') != std::string_view::npos) return false;
-      auto t = parseTimestamp(v);
+      auto t = ingest::parseEventTimestamp(v);
       if (!t) return false;
       out = *t;
       found = true;
