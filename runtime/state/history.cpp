@@ -33,6 +33,21 @@ struct Level {
   }
 };
 
+// dst = src, member for member as Value's own assignment leaves them, without its calls for
+// the members a scalar does not use: rows are rebuilt for every look at the history, and the
+// generic assignment (the list's above all) was a tenth of a replay with deep windows.
+void assign(Value& dst, const Value& src) {
+  dst.kind = src.kind;
+  dst.b = src.b;
+  dst.i = src.i;
+  dst.f = src.f;
+  dst.m = src.m;
+  if (src.s.empty()) dst.s.clear();
+  else dst.s.assign(src.s);
+  if (src.list.empty()) dst.list.clear();
+  else dst.list = src.list;
+}
+
 }  // namespace
 
 const EventHistory::Store* EventHistory::find(uint32_t type) const {
@@ -98,7 +113,7 @@ void EventHistory::visit(const Store& s, size_t begin, size_t end, bool newestFi
     for (size_t k = 0; k < width; ++k) {
       uint32_t slot = r.slots[k];
       if (slot >= x.fields.size()) x.fields.resize(slot + 1);
-      x.fields[slot] = s.values[i * width + k];
+      assign(x.fields[slot], s.values[i * width + k]);
     }
     if (!f(x)) return;
   }
