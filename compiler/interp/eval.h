@@ -19,11 +19,13 @@ class History {
  public:
   virtual ~History() = default;
   // Calls `f` for each remembered event of `type` stamped in [from, to], oldest first (input
-  // order for equal stamps), until `f` returns false.
+  // order for equal stamps), until `f` returns false. The Event is valid only during the call:
+  // the runtime's history rebuilds remembered events in a reused Event.
   virtual void forEach(uint32_t type, TimeMs from, TimeMs to,
                        const std::function<bool(const Event&)>& f) const = 0;
   // The same, newest first (`last(E)`). The default collects forEach's events and walks them
-  // backwards; the runtime's state overrides it with a direct reverse walk.
+  // backwards, which only suits a history whose Events stay put (test fixtures); the runtime's
+  // state overrides it with a direct reverse walk.
   virtual void forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
                                   const std::function<bool(const Event&)>& f) const {
     std::vector<const Event*> seen;
