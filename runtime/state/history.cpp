@@ -119,30 +119,28 @@ void EventHistory::visit(const Store& s, size_t begin, size_t end, bool newestFi
   }
 }
 
+// The live rows of `s` stamped in [from, to], as [first, second) indices.
+std::pair<size_t, size_t> EventHistory::rowsIn(const Store& s, TimeMs from, TimeMs to) {
+  auto live = s.rows.begin() + static_cast<std::ptrdiff_t>(s.head);
+  auto begin = std::lower_bound(live, s.rows.end(), from, [](const Row& row, TimeMs t) { return row.time < t; });
+  auto end = std::upper_bound(begin, s.rows.end(), to, [](TimeMs t, const Row& row) { return t < row.time; });
+  return {static_cast<size_t>(begin - s.rows.begin()), static_cast<size_t>(end - s.rows.begin())};
+}
+
 void EventHistory::forEach(uint32_t type, TimeMs from, TimeMs to,
                            const std::function<bool(const Event&)>& f) const {
-  const Store* s = find(type);
-  if (s == nullptr) return;
-  auto first = s->rows.begin() + static_cast<std::ptrdiff_t>(s->head);
-  auto begin = std::lower_bound(first, s->rows.end(), from,
-                                [](const Row& row, TimeMs t) { return row.time < t; });
-  auto end = std::upper_bound(begin, s->rows.end(), to,
-                              [](TimeMs t, const Row& row) { return t < row.time; });
-  visit(*s, static_cast<size_t>(begin - s->rows.begin()), static_cast<size_t>(end - s->rows.begin()),
-        false, f);
+  if (const Store* s = find(type)) {
+    auto [begin, end] = rowsIn(*s, from, to);
+    visit(*s, begin, end, false, f);
+  }
 }
 
 void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
                                       const std::function<bool(const Event&)>& f) const {
-  const Store* s = find(type);
-  if (s == nullptr) return;
-  auto first = s->rows.begin() + static_cast<std::ptrdiff_t>(s->head);
-  auto begin = std::lower_bound(first, s->rows.end(), from,
-                                [](const Row& row, TimeMs t) { return row.time < t; });
-  auto end = std::upper_bound(begin, s->rows.end(), to,
-                              [](TimeMs t, const Row& row) { return t < row.time; });
-  visit(*s, static_cast<size_t>(begin - s->rows.begin()), static_cast<size_t>(end - s->rows.begin()),
-        true, f);
+  if (const Store* s = find(type)) {
+    auto [begin, end] = rowsIn(*s, from, to);
+    visit(*s, begin, end, true, f);
+  }
 }
 
 size_t EventHistory::size() const {

@@ -3,6 +3,7 @@
 // windows, aggregates and `last` read through the History interface. Only the types and the
 // ages the RetentionPlan asks for are kept; prune() drops the rest as the clock moves on.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "compiler/interp/eval.h"
@@ -46,6 +47,7 @@ class EventHistory final : public History {
   };
   const Store* find(uint32_t type) const;
   static void pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs oldestFiring);
+  static std::pair<size_t, size_t> rowsIn(const Store& s, TimeMs from, TimeMs to);
   // Calls f with rows [begin, end) of `s` rebuilt as Events (see history.cpp).
   static void visit(const Store& s, size_t begin, size_t end, bool newestFirst,
                     const std::function<bool(const Event&)>& f);
