@@ -152,11 +152,19 @@ struct Customer {
     std::vector<PendingSend> members;
     TimerHandle timer;
   };
-  std::optional<Window> window;
-  // Allocated on first use: most customers never get a send, and an empty window is not free.
-  std::unique_ptr<policy::RollingWindow> cap;
-  std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
-  std::vector<SentLog> sent;  // sends still inside the longest goal window, oldest first
+  std::unique_ptr<Window> window;  // while a send is due
+  // What sends leave behind, allocated by the first send (or `limit` check): most customers of
+  // an event stream never get one, and every member here costs each of them when inline.
+  struct Sends {
+    std::optional<policy::RollingWindow> cap;
+    std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
+    std::vector<SentLog> sent;  // sends still inside the longest goal window, oldest first
+  };
+  std::unique_ptr<Sends> sends;
+  Sends& sendState() {
+    if (!sends) sends = std::make_unique<Sends>();
+    return *sends;
+  }
 };
 
 struct Timer {
@@ -681,10 +689,11 @@ struct Engine::Impl {
   }
 
   policy::RollingWindow& limitWindow(Customer& c, uint32_t ri) {
-    for (auto& [r, w] : c.limits)
+    auto& limits = c.sendState().limits;
+    for (auto& [r, w] : limits)
       if (r == ri) return w;
-    c.limits.emplace_back(ri, policy::RollingWindow{});
-    return c.limits.back().second;
+    limits.emplace_back(ri, policy::RollingWindow{});
+    return limits.back().second;
   }
 
   // ---- flows --------------------------------------------------------------------------------
@@ -924,8 +933,7 @@ struct Engine::Impl {
       if (p.path.size() == 2 && p.path[0].text == "customer") {
         uint32_t slot = model.traitIndex(p.path[1].text);
         if (slot != sema::kNone) return &trait(c, slot);
-        auto it = c.profile.extra.find(p.path[1].text);
-        return it == c.profile.extra.end() ? nullptr : &it->second;
+        return c.profile.extraTrait(p.path[1].text);
       }
       if (p.path.size() == 2) {
         // `{{ v.product_id }}`: the anchor named by its alias or event name.
@@ -963,7 +971,7 @@ struct Engine::Impl {
     }
     f.state = Flow::State::InWindow;
     if (!c.window) {
-      c.window.emplace();
+      c.window = std::make_unique<Customer::Window>();
       c.window->opened = now;
       c.window->closes = later(now, model.settings.arbitration);
       c.window->timer = decisions.schedule(c.window->closes, &c);
@@ -1016,10 +1024,10 @@ struct Engine::Impl {
       return;
     }
     if (const auto& cap = model.settings.cap) {
-      if (c.cap && !c.cap->allows(now, cap->count, cap->per)) {
+      if (c.sends && c.sends->cap && !c.sends->cap->allows(now, cap->count, cap->per)) {
         suppress(ps, Reason::FrequencyCap,
                  fmt::format("the customer already got {} message(s) within {}",
-                             c.cap->count(now, cap->per), formatDuration(cap->per)));
+                             c.sends->cap->count(now, cap->per), formatDuration(cap->per)));
         decided(ps, Reason::FrequencyCap);
         return;
       }
@@ -1047,8 +1055,9 @@ struct Engine::Impl {
     emit(std::move(r));
     const auto& rule = model.rules[f.rule];
     if (const auto& cap = model.settings.cap) {
-      if (!c.cap) c.cap = std::make_unique<policy::RollingWindow>();
-      c.cap->record(now, cap->per, cap->count);
+      auto& window = c.sendState().cap;
+      if (!window) window.emplace();
+      window->record(now, cap->per, cap->count);
     }
     if (ps.step == 1 && rule.rule->limit)
       limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
@@ -1058,7 +1067,7 @@ struct Engine::Impl {
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
     f.lastSentAt = now;
     if (rule.goalEvent)
-      c.sent.push_back(
+      c.sendState().sent.push_back(
           SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
     preempt(c, rule.priority, f.rule);
     decided(ps, Reason::None);
@@ -1096,21 +1105,29 @@ struct Engine::Impl {
   // send, by variant), and it ends the rule's active flow when it comes within D of the flow's
   // firing or of its latest send: the customer did what the flow was for, so the flow stops
   // (`converted`), even when its first send is still pending.
+  // The latest send of rule `ri` within its goal window before `e` that `e` converts, if any.
+  SentLog* convertedSend(Customer& c, uint32_t ri, const Event& e) {
+    if (!c.sends) return nullptr;
+    const auto& rule = model.rules[ri];
+    const ast::EventRef& goalRef = *rule.rule->goal->event;
+    auto& sent = c.sends->sent;
+    for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
+      if (it->rule != ri || it->time > e.time) continue;
+      if (e.time - it->time > rule.goalWithin) break;
+      if (it->converted) continue;
+      if (!refMatches(goalRef, e, &it->flow->anchor, c)) continue;
+      return &*it;
+    }
+    return nullptr;
+  }
+
   void goals(Customer& c, const Event& e) {
     for (uint32_t ri : goalRules[e.type]) {
       const auto& rule = model.rules[ri];
       const ast::EventRef& goalRef = *rule.rule->goal->event;
-      SentLog* hit = nullptr;
-      for (auto it = c.sent.rbegin(); it != c.sent.rend(); ++it) {
-        if (it->rule != ri || it->time > e.time) continue;
-        if (e.time - it->time > rule.goalWithin) break;
-        if (it->converted) continue;
-        if (!refMatches(goalRef, e, &it->flow->anchor, c)) continue;
-        hit = &*it;
-        break;
-      }
+      SentLog* hit = convertedSend(c, ri, e);
       if (hit != nullptr) {
-        for (auto& s : c.sent)
+        for (auto& s : c.sends->sent)
           if (s.flow == hit->flow) s.converted = true;
         auto& rs = stats.rules[ri];
         ++rs.conversions;
@@ -1133,10 +1150,11 @@ struct Engine::Impl {
   }
 
   void pruneSent(Customer& c) {
+    if (!c.sends) return;
+    auto& sent = c.sends->sent;
     size_t stale = 0;
-    while (stale < c.sent.size() && c.sent[stale].time < now - longestGoal) ++stale;
-    if (stale > 0)
-      c.sent.erase(c.sent.begin(), c.sent.begin() + static_cast<std::ptrdiff_t>(stale));
+    while (stale < sent.size() && sent[stale].time < now - longestGoal) ++stale;
+    if (stale > 0) sent.erase(sent.begin(), sent.begin() + static_cast<std::ptrdiff_t>(stale));
   }
 
   // ---- timers -------------------------------------------------------------------------------

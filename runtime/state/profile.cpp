@@ -1,5 +1,7 @@
 #include "runtime/state/profile.h"
 
+#include <algorithm>
+
 #include "runtime/ingest/decoder.h"
 
 namespace trig::state {
@@ -19,13 +21,23 @@ void Profile::apply(const sema::Model& model, const std::vector<Value>& defaults
   if (traits.size() < model.traits.size()) traits.resize(model.traits.size());
   uint32_t slot = model.traitIndex(name);
   if (slot == sema::kNone) {
-    if (v.isAbsent())
-      extra.erase(name);
-    else
-      extra[name] = v;
+    auto it = std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == name; });
+    if (v.isAbsent()) {
+      if (it != extra.end()) extra.erase(it);
+    } else if (it != extra.end()) {
+      it->second = v;
+    } else {
+      extra.emplace_back(name, v);
+    }
     return;
   }
   traits[slot] = v.isAbsent() ? defaults[slot] : v;
+}
+
+const Value* Profile::extraTrait(std::string_view name) const {
+  for (const auto& [n, v] : extra)
+    if (n == name) return &v;
+  return nullptr;
 }
 
 }  // namespace trig::state
