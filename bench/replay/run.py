@@ -76,6 +76,8 @@ def main() -> None:
     args = ap.parse_args()
     if not os.path.exists(args.trig):
         raise SystemExit(f"no trig binary at {args.trig} (make build)")
+    if not os.path.exists("/usr/bin/time"):
+        raise SystemExit("needs /usr/bin/time for peak memory (apt-get install time)")
     os.makedirs(args.work, exist_ok=True)
 
     spec = workload.StreamSpec("replay", events=args.events, customers=args.customers, seed=args.seed,
