@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 tzdata
   antlr4 libantlr4-runtime-dev
-  llvm-19-dev
+  llvm-19-dev libzstd-dev zlib1g-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   libhowardhinnant-date-dev
 )
