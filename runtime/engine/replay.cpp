@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #if defined(__SSE2__)
@@ -182,7 +183,10 @@ bool filesAreSorted(const std::vector<std::string>& paths, uint64_t& lines) {
   lines = 0;
   std::string line;
   for (const auto& p : paths) {
-    if (p == "-") return false;
+    // Only a regular file can be read twice: a pipe (`--events <(zcat log.gz)`, a FIFO) or a
+    // device would be drained by this look and then replay nothing. Those are read once, whole.
+    std::error_code ec;
+    if (p == "-" || !std::filesystem::is_regular_file(p, ec)) return false;
     std::ifstream in(p, std::ios::binary);
     if (!in) return false;
     while (std::getline(in, line)) {

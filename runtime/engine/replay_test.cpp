@@ -11,6 +11,8 @@
 #include <random>
 #include <string>
 
+#include <unistd.h>
+
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
 
@@ -159,6 +161,31 @@ TEST_CASE("replay: sorted files stream, unsorted ones are sorted first; progress
   CHECK(unsorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:00:00Z"),
                                               stamp("2026-01-01T10:01:00Z"), stamp("2026-01-01T10:02:00Z")});
   CHECK(unsorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 4}, {4, 4}, {4, 4}});
+}
+
+TEST_CASE("replay: a pipe is read once, not drained by the ordering pre-pass") {
+  // `trig run --events <(zcat events.gz)` names a pipe: looking at it twice would lose it all.
+  testing::CheckedProgram p(R"(
+trigger cart: when cart_add send t
+template t { subject "s" body "b" }
+)");
+  interp::Interpreter interp(p.model);
+  std::vector<TimeMs> firings;
+  EngineOptions eo;
+  eo.explain = true;
+  eo.sink = [&](const Record& r) { firings.push_back(r.time); };
+  Engine engine(p.model, interp, eo);
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::string text = cartAdd("a", "2026-01-01T10:00:00Z") + "\n" + cartAdd("b", "2026-01-01T10:01:00Z") + "\n";
+  REQUIRE(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fds[1]);  // the whole stream is in the pipe: a second reader would find it empty
+  ReplayOptions ro;
+  ro.eventFiles = {"/dev/fd/" + std::to_string(fds[0])};
+  ReplayResult rr = replay(engine, p.model, ro);
+  close(fds[0]);
+  CHECK(rr.accepted == 2);
+  CHECK(firings == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z")});
 }
 
 }  // namespace
