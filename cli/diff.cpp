@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -82,27 +83,39 @@ bool same(const engine::Record& a, const engine::Record& b) {
 }
 
 int runDiff(DiffOptions o) {
-  // Both replays read the events, so standard input is saved to a temporary file first.
-  std::string stdinCopy;
+  // Both replays read the events, so standard input and pipes (`<(zcat log.gz)`), which can be
+  // read only once, are saved to temporary files first.
+  std::vector<std::string> copies;
   for (auto& f : o.events) {
-    if (f != "-") continue;
-    if (stdinCopy.empty()) {
-      char tmpl[] = "/tmp/trig-diff-XXXXXX";
-      int fd = mkstemp(tmpl);
-      if (fd < 0) {
-        std::cerr << "trig diff: cannot create a temporary file for standard input\n";
+    std::error_code ec;
+    if (f != "-" && std::filesystem::is_regular_file(f, ec)) continue;
+    char tmpl[] = "/tmp/trig-diff-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) {
+      std::cerr << "trig diff: cannot create a temporary file for " << (f == "-" ? "standard input" : f) << "\n";
+      for (const auto& c : copies) std::remove(c.c_str());
+      return kExitUsage;
+    }
+    close(fd);
+    copies.emplace_back(tmpl);
+    std::ofstream out(copies.back(), std::ios::binary);
+    if (f == "-") {
+      out << std::cin.rdbuf();
+    } else {
+      std::ifstream in(f, std::ios::binary);
+      if (!in) {
+        std::cerr << "trig diff: cannot read " << f << "\n";
+        for (const auto& c : copies) std::remove(c.c_str());
         return kExitUsage;
       }
-      close(fd);
-      stdinCopy = tmpl;
-      std::ofstream(stdinCopy, std::ios::binary) << std::cin.rdbuf();
+      out << in.rdbuf();
     }
-    f = stdinCopy;
+    f = copies.back();
   }
   std::map<Key, Send> before, after;
   int rc = kExitOk;
   bool ok = sendsOf(o.oldFile, o, true, before, rc) && sendsOf(o.newFile, o, false, after, rc);
-  if (!stdinCopy.empty()) std::remove(stdinCopy.c_str());
+  for (const auto& c : copies) std::remove(c.c_str());
   if (!ok) return rc;
 
   struct Line {
