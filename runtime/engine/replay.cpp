@@ -1,9 +1,14 @@
 #include "runtime/engine/replay.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -175,19 +180,84 @@ bool scanTimestamp(std::string_view s, TimeMs& out) {
 
 namespace {
 
+// An input as replay reads it: a regular file, or a temporary copy of one that can be read
+// only once (standard input, a pipe), named after the original in messages.
+struct Input {
+  std::string path;
+  std::string name;  // "" for the path itself
+};
+
+// Copies of inputs that can be read only once, deleted when replay is done.
+class TempCopies {
+ public:
+  ~TempCopies() {
+    for (const auto& p : paths_) std::remove(p.c_str());
+  }
+  // A regular file as it is; anything else copied to a temporary file, so that the ordering
+  // pre-pass can look at it and a log in order streams in bounded memory instead of being held
+  // whole. False (with `error`) when the copy cannot be made.
+  bool add(const std::string& path, std::vector<Input>& out, std::string& error) {
+    std::error_code ec;
+    if (path != "-" && std::filesystem::is_regular_file(path, ec)) {
+      out.push_back(Input{path, ""});
+      return true;
+    }
+    const std::string name = path == "-" ? "<stdin>" : path;
+    std::string tmpl = (std::filesystem::temp_directory_path(ec) / "trig-events-XXXXXX").string();
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) {
+      error = "cannot buffer " + name + " in a temporary file: " + std::strerror(errno);
+      return false;
+    }
+    paths_.push_back(tmpl);
+    int from = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (from < 0) {
+      error = "cannot open '" + path + "': " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    std::vector<char> buffer(1 << 20);
+    bool ok = true;
+    for (;;) {
+      ssize_t n = ::read(from, buffer.data(), buffer.size());
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        error = "cannot read " + name + ": " + std::strerror(errno);
+        ok = false;
+        break;
+      }
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = ::write(fd, buffer.data() + done, static_cast<size_t>(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          error = "cannot buffer " + name + " in " + tmpl + ": " + std::strerror(errno);
+          ok = false;
+          break;
+        }
+        done += w;
+      }
+      if (!ok) break;
+    }
+    if (from != STDIN_FILENO) ::close(from);
+    ::close(fd);
+    if (ok) out.push_back(Input{tmpl, name});
+    return ok;
+  }
+
+ private:
+  std::vector<std::string> paths_;
+};
+
 // Whether every line of every file has a plain timestamp, in non-decreasing order across the
 // files: then the events can be decoded and processed one at a time. `lines` counts the
 // non-blank lines seen (all of them when the answer is yes).
-bool filesAreSorted(const std::vector<std::string>& paths, uint64_t& lines) {
+bool filesAreSorted(const std::vector<Input>& inputs, uint64_t& lines) {
   TimeMs last = INT64_MIN;
   lines = 0;
   std::string line;
-  for (const auto& p : paths) {
-    // Only a regular file can be read twice: a pipe (`--events <(zcat log.gz)`, a FIFO) or a
-    // device would be drained by this look and then replay nothing. Those are read once, whole.
-    std::error_code ec;
-    if (p == "-" || !std::filesystem::is_regular_file(p, ec)) return false;
-    std::ifstream in(p, std::ios::binary);
+  for (const auto& input : inputs) {
+    std::ifstream in(input.path, std::ios::binary);
     if (!in) return false;
     while (std::getline(in, line)) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -232,23 +302,33 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
     engine.process(e);
   };
 
-  // Replay is in timestamp order, stable for equal stamps. Files already in that order (the
+  // Replay is in timestamp order, stable for equal stamps. Inputs already in that order (the
   // usual case for logs) stream through one event at a time; anything else is read whole and
-  // sorted first.
-  const bool streaming = filesAreSorted(options.eventFiles, total);
-  if (!streaming) total = 0;
-  std::vector<Event> events;
+  // sorted first. Standard input and pipes are copied to temporary files first: read only once,
+  // they could not be looked at before being replayed.
+  TempCopies copies;
+  std::vector<Input> inputs;
   for (const auto& path : options.eventFiles) {
     std::string error;
+    if (!copies.add(path, inputs, error)) {
+      result.ioError = error;
+      return result;
+    }
+  }
+  const bool streaming = filesAreSorted(inputs, total);
+  if (!streaming) total = 0;
+  std::vector<Event> events;
+  for (const auto& input : inputs) {
+    std::string error;
     bool ok = reader.readAll(
-        path,
+        input.path,
         [&](Event& e) {
           if (streaming)
             feed(e);
           else
             events.push_back(std::move(e));
         },
-        error);
+        error, input.name);
     if (!ok) {
       result.ioError = error;
       return result;

@@ -1,6 +1,8 @@
 #pragma once
 // Replay: read event files (JSONL, "-" for standard input), order the events by timestamp
-// (stable: input order for equal stamps), feed them to an engine and run its clock on. Shared by
+// (stable: input order for equal stamps), feed them to an engine and run its clock on. Files
+// already in order stream through in bounded memory; standard input and pipes are first copied
+// to a temporary file ($TMPDIR) so that they can be checked for order too. Shared by
 // `trig run`, `trig explain` and `trig diff`. Invalid lines are reported on `diagnostics` with
 // file and line, written to the dead-letter file when configured, counted, and skipped; an event
 // of an undeclared name is reported once per name.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -177,13 +178,20 @@ template t { subject "s" body "b" }
   Engine engine(p.model, interp, eo);
   int fds[2];
   REQUIRE(pipe(fds) == 0);
-  std::string text = cartAdd("a", "2026-01-01T10:00:00Z") + "\n" + cartAdd("b", "2026-01-01T10:01:00Z") + "\n";
+  std::string text = cartAdd("a", "2026-01-01T10:00:00Z") + "\n" + cartAdd("b", "2026-01-01T10:01:00Z") +
+                     "\n{\"broken\n";
   REQUIRE(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   close(fds[1]);  // the whole stream is in the pipe: a second reader would find it empty
   ReplayOptions ro;
-  ro.eventFiles = {"/dev/fd/" + std::to_string(fds[0])};
+  const std::string path = "/dev/fd/" + std::to_string(fds[0]);
+  ro.eventFiles = {path};
+  std::ostringstream diagnostics;
+  ro.diagnostics = &diagnostics;
   ReplayResult rr = replay(engine, p.model, ro);
   close(fds[0]);
+  // Read through a temporary copy, but reported under the name it was given.
+  CHECK(diagnostics.str().find(path + ":3: error: malformed JSON") != std::string::npos);
+  CHECK(rr.rejected == 1);
   CHECK(rr.accepted == 2);
   CHECK(firings == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z")});
 }

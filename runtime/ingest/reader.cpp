@@ -209,7 +209,7 @@ EventReader::EventReader(Decoder& decoder, ReaderOptions options)
 
 EventReader::~EventReader() = default;
 
-bool EventReader::open(const std::string& path, std::string& error) {
+bool EventReader::open(const std::string& path, std::string& error, const std::string& name) {
   input_.reset();
   readError_.clear();
   auto in = std::make_unique<Input>();
@@ -225,6 +225,7 @@ bool EventReader::open(const std::string& path, std::string& error) {
       return false;
     }
   }
+  if (!name.empty()) in->name = name;
   in->sourcePrefix = in->name + ':';
   input_ = std::move(in);
   return true;
@@ -281,8 +282,8 @@ bool EventReader::next(Event& out) {
 }
 
 bool EventReader::readAll(const std::string& path, const std::function<void(Event&)>& sink,
-                          std::string& error) {
-  if (!open(path, error)) return false;
+                          std::string& error, const std::string& name) {
+  if (!open(path, error, name)) return false;
   Event e;
   while (next(e)) sink(e);
   if (!readError_.empty()) {

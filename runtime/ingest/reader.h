@@ -68,8 +68,9 @@ class EventReader {
   EventReader& operator=(const EventReader&) = delete;
 
   // Starts reading `path` ("-" is standard input); closes the previous input. Returns false,
-  // with the message in `error`, when the file cannot be opened.
-  bool open(const std::string& path, std::string& error);
+  // with the message in `error`, when the file cannot be opened. `name`, when given, is what
+  // messages call the input (a copy of a pipe is named after the pipe).
+  bool open(const std::string& path, std::string& error, const std::string& name = "");
   // The next valid event of the current input, skipping (and reporting) invalid lines. Returns
   // false at the end of the input or on a read error (see readError()).
   bool next(Event& out);
@@ -79,7 +80,7 @@ class EventReader {
   // Convenience: open `path` and hand every valid event to `sink`. Returns false (message in
   // `error`) when the file cannot be opened or read.
   bool readAll(const std::string& path, const std::function<void(Event&)>& sink,
-               std::string& error);
+               std::string& error, const std::string& name = "");
 
   const ReadStats& stats() const { return stats_; }
 
