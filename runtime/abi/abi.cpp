@@ -32,21 +32,6 @@ const Value& fieldOrAbsent(const Event& ev, uint32_t slot) {
   return slot < ev.fields.size() ? ev.fields[slot] : kAbsent;
 }
 
-Value toValue(const Scalar& x) {
-  using K = Value::Kind;
-  switch (static_cast<K>(x.kind)) {
-    case K::String: return Value::str(std::string(view(x.p, x.n)));
-    case K::Int: return Value::integer(x.i);
-    case K::Float: return Value::flt(x.f);
-    case K::Money: return Value::money(Decimal{x.i});
-    case K::Bool: return Value::boolean(x.b != 0);
-    case K::Time: return Value::time(x.i);
-    case K::Duration: return Value::duration(x.i);
-    case K::List:
-    case K::Absent: break;
-  }
-  return Value::absent();
-}
 
 // A present non-string, non-list Value as a scalar; false otherwise.
 bool toScalar(const Value& v, Scalar* out) {
@@ -94,6 +79,22 @@ void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn fil
 }
 
 }  // namespace
+
+Value toValue(const Scalar& x) {
+  using K = Value::Kind;
+  switch (static_cast<K>(x.kind)) {
+    case K::String: return Value::str(std::string(view(x.p, x.n)));
+    case K::Int: return Value::integer(x.i);
+    case K::Float: return Value::flt(x.f);
+    case K::Money: return Value::money(Decimal{x.i});
+    case K::Bool: return Value::boolean(x.b != 0);
+    case K::Time: return Value::time(x.i);
+    case K::Duration: return Value::duration(x.i);
+    case K::List:
+    case K::Absent: break;
+  }
+  return Value::absent();
+}
 
 std::optional<StringLayout> stringLayout() {
   static const std::optional<StringLayout> layout = []() -> std::optional<StringLayout> {

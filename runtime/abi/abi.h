@@ -89,6 +89,9 @@ constexpr uint64_t kScalarFloat = offsetof(Scalar, f);
 constexpr uint64_t kScalarPtr = offsetof(Scalar, p);
 constexpr uint64_t kScalarLen = offsetof(Scalar, n);
 
+// The Value a helper's or an entry's scalar stands for (absent for List and Absent kinds).
+Value toValue(const Scalar& x);
+
 // A string as generated code holds it: bytes and length (not NUL-terminated).
 struct Str {
   const char* p;

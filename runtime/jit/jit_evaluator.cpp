@@ -11,22 +11,6 @@
 namespace trig::jit {
 namespace {
 
-Value fromScalar(const abi::Scalar& s) {
-  using K = Value::Kind;
-  switch (static_cast<K>(s.kind)) {
-    case K::String: return Value::str(std::string(s.p, s.n));
-    case K::Int: return Value::integer(s.i);
-    case K::Float: return Value::flt(s.f);
-    case K::Money: return Value::money(Decimal{s.i});
-    case K::Bool: return Value::boolean(s.b != 0);
-    case K::Time: return Value::time(s.i);
-    case K::Duration: return Value::duration(s.i);
-    case K::List:
-    case K::Absent: break;
-  }
-  return Value::absent();
-}
-
 // `row` if it has at least `need` values, else a copy padded with absent values in `pad`.
 const Value* atLeast(const std::vector<Value>& row, size_t need, std::vector<Value>& pad) {
   if (row.size() >= need) return row.data();
@@ -276,7 +260,7 @@ Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
   if (ctx.failed) std::rethrow_exception(error);
   if (present == 0) return Value::absent();
   if (s.type.kind == sema::TypeKind::List) return v != nullptr ? *v : Value::absent();
-  return fromScalar(out);
+  return abi::toValue(out);
 }
 
 std::unique_ptr<Evaluator> makeJitEvaluator(const Compilation& c, const JitOptions& options,
