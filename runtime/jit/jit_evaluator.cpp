@@ -121,6 +121,11 @@ void JitEvaluator::adoptTier() {
   }
 }
 
+// Between evaluations: the optimised code, if the background compile has finished it.
+void JitEvaluator::adoptFinishedTier() {
+  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+}
+
 void JitEvaluator::waitForTier() {
   if (!tier_) return;
   while (!tier_->done.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -176,7 +181,7 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, con
 }
 
 bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
-  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
   if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject)) return fallback(cond).test(cond, env);
@@ -197,7 +202,7 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
 
 void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) {
   if (conds.empty()) return;
-  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  adoptFinishedTier();
   // The context as prepare() fills it for the first condition; every other condition whose
   // code reads the same anchor and subject rows shares it and only gets its own scratch.
   abi::Ctx ctx;
@@ -246,7 +251,7 @@ const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const as
 }
 
 Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
-  if (tier_ && tier_->done.load(std::memory_order_acquire)) adoptTier();
+  adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
   if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject)) return fallback(e).value(e, env);

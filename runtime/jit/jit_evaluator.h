@@ -68,6 +68,7 @@ class JitEvaluator : public Evaluator {
   Evaluator& fallback(const ast::Expr& e);
   void install(std::unique_ptr<RuleSetCode> code);
   void adoptTier();
+  void adoptFinishedTier();
 
   // The background compile of the optimised tier, shared with its thread.
   struct Tier {
