@@ -8,11 +8,8 @@
 // (old only) or "added" (new only). Output: one JSON object per line, in the order of `run`.
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <map>
@@ -28,6 +25,7 @@ namespace {
 struct DiffOptions {
   std::string oldFile, newFile;
   std::vector<std::string> events;
+  std::vector<std::string> eventNames;  // what messages call them (copies of pipes keep their names)
   std::string engine = engine::kDefaultEngine;
   bool failOnChange = false;
 };
@@ -61,6 +59,7 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
   engine::Engine eng(c->model, *evaluator, eo);
   engine::ReplayOptions ro;
   ro.eventFiles = o.events;
+  ro.eventNames = o.eventNames;
   std::ostringstream quiet;  // invalid lines are reported once, by the first replay
   ro.diagnostics = reportInvalid ? &std::cerr : &quiet;
   engine::ReplayResult rr = engine::replay(eng, c->model, ro);
@@ -84,33 +83,18 @@ bool same(const engine::Record& a, const engine::Record& b) {
 
 int runDiff(DiffOptions o) {
   // Both replays read the events, so standard input and pipes (`<(zcat log.gz)`), which can be
-  // read only once, are saved to temporary files first.
+  // read only once, are saved to temporary files first; messages still name them as given.
   std::vector<std::string> copies;
   for (auto& f : o.events) {
-    std::error_code ec;
-    if (f != "-" && std::filesystem::is_regular_file(f, ec)) continue;
-    char tmpl[] = "/tmp/trig-diff-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) {
-      std::cerr << "trig diff: cannot create a temporary file for " << (f == "-" ? "standard input" : f) << "\n";
+    std::string error, readable = engine::readableTwice(f, error);
+    if (readable.empty()) {
+      std::cerr << "trig diff: " << error << "\n";
       for (const auto& c : copies) std::remove(c.c_str());
       return kExitUsage;
     }
-    close(fd);
-    copies.emplace_back(tmpl);
-    std::ofstream out(copies.back(), std::ios::binary);
-    if (f == "-") {
-      out << std::cin.rdbuf();
-    } else {
-      std::ifstream in(f, std::ios::binary);
-      if (!in) {
-        std::cerr << "trig diff: cannot read " << f << "\n";
-        for (const auto& c : copies) std::remove(c.c_str());
-        return kExitUsage;
-      }
-      out << in.rdbuf();
-    }
-    f = copies.back();
+    o.eventNames.push_back(f == "-" ? "<stdin>" : f);
+    if (readable != f) copies.push_back(readable);
+    f = readable;
   }
   std::map<Key, Send> before, after;
   int rc = kExitOk;

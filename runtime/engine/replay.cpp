@@ -178,7 +178,54 @@ bool scanTimestamp(std::string_view s, TimeMs& out) {
   }
 }
 
+std::string readableTwice(const std::string& path, std::string& error) {
+  std::error_code ec;
+  if (path != "-" && std::filesystem::is_regular_file(path, ec)) return path;
+  const std::string name = path == "-" ? "standard input" : path;
+  std::string tmpl = (std::filesystem::temp_directory_path(ec) / "trig-events-XXXXXX").string();
+  int fd = mkstemp(tmpl.data());
+  if (fd < 0) {
+    error = "cannot buffer " + name + " in a temporary file: " + std::strerror(errno);
+    return "";
+  }
+  int from = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  bool ok = from >= 0;
+  if (!ok) error = "cannot open '" + path + "': " + std::strerror(errno);
+  std::vector<char> buffer(1 << 20);
+  while (ok) {
+    ssize_t n = ::read(from, buffer.data(), buffer.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = "cannot read " + name + ": " + std::strerror(errno);
+      ok = false;
+      break;
+    }
+    for (ssize_t done = 0; ok && done < n;) {
+      ssize_t w = ::write(fd, buffer.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        error = "cannot buffer " + name + " in " + tmpl + ": " + std::strerror(errno);
+        ok = false;
+      } else {
+        done += w;
+      }
+    }
+  }
+  if (from > STDIN_FILENO) ::close(from);
+  ::close(fd);
+  if (!ok) {
+    std::remove(tmpl.c_str());
+    return "";
+  }
+  return tmpl;
+}
+
 namespace {
+
+std::string displayName(const std::string& path) {
+  return path == "-" ? "<stdin>" : path;
+}
 
 // An input as replay reads it: a regular file, or a temporary copy of one that can be read
 // only once (standard input, a pipe), named after the original in messages.
@@ -196,53 +243,13 @@ class TempCopies {
   // A regular file as it is; anything else copied to a temporary file, so that the ordering
   // pre-pass can look at it and a log in order streams in bounded memory instead of being held
   // whole. False (with `error`) when the copy cannot be made.
-  bool add(const std::string& path, std::vector<Input>& out, std::string& error) {
-    std::error_code ec;
-    if (path != "-" && std::filesystem::is_regular_file(path, ec)) {
-      out.push_back(Input{path, ""});
-      return true;
-    }
-    const std::string name = path == "-" ? "<stdin>" : path;
-    std::string tmpl = (std::filesystem::temp_directory_path(ec) / "trig-events-XXXXXX").string();
-    int fd = mkstemp(tmpl.data());
-    if (fd < 0) {
-      error = "cannot buffer " + name + " in a temporary file: " + std::strerror(errno);
-      return false;
-    }
-    paths_.push_back(tmpl);
-    int from = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (from < 0) {
-      error = "cannot open '" + path + "': " + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    std::vector<char> buffer(1 << 20);
-    bool ok = true;
-    for (;;) {
-      ssize_t n = ::read(from, buffer.data(), buffer.size());
-      if (n == 0) break;
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error = "cannot read " + name + ": " + std::strerror(errno);
-        ok = false;
-        break;
-      }
-      for (ssize_t done = 0; done < n;) {
-        ssize_t w = ::write(fd, buffer.data() + done, static_cast<size_t>(n - done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-          error = "cannot buffer " + name + " in " + tmpl + ": " + std::strerror(errno);
-          ok = false;
-          break;
-        }
-        done += w;
-      }
-      if (!ok) break;
-    }
-    if (from != STDIN_FILENO) ::close(from);
-    ::close(fd);
-    if (ok) out.push_back(Input{tmpl, name});
-    return ok;
+  bool add(const std::string& path, const std::string& name, std::vector<Input>& out,
+           std::string& error) {
+    std::string readable = readableTwice(path, error);
+    if (readable.empty()) return false;
+    if (readable != path) paths_.push_back(readable);
+    out.push_back(Input{readable, !name.empty() ? name : readable != path ? displayName(path) : ""});
+    return true;
   }
 
  private:
@@ -308,9 +315,10 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   // they could not be looked at before being replayed.
   TempCopies copies;
   std::vector<Input> inputs;
-  for (const auto& path : options.eventFiles) {
+  for (size_t i = 0; i < options.eventFiles.size(); ++i) {
     std::string error;
-    if (!copies.add(path, inputs, error)) {
+    const std::string& name = i < options.eventNames.size() ? options.eventNames[i] : "";
+    if (!copies.add(options.eventFiles[i], name, inputs, error)) {
       result.ioError = error;
       return result;
     }

@@ -22,6 +22,7 @@ namespace trig::engine {
 
 struct ReplayOptions {
   std::vector<std::string> eventFiles;  // "-" is standard input
+  std::vector<std::string> eventNames;  // what messages call each file ("" or none: its path)
   std::optional<TimeMs> until;          // stop the clock here (events after it are not processed)
   std::string deadLetter;               // "" for none
   std::ostream* diagnostics = nullptr;  // invalid lines and warnings
@@ -45,6 +46,11 @@ struct ReplayResult {
 // streams them when they are already in order. False when the line does not have the plain
 // shape this scan understands (the caller then reads the files whole and sorts).
 bool scanTimestamp(std::string_view line, TimeMs& out);
+
+// `path` itself when it is a regular file; otherwise (standard input "-", a pipe, a device) a
+// new temporary file holding what it had, which the caller deletes: a path that can be read
+// twice. Empty, with `error` set, when the copy cannot be made.
+std::string readableTwice(const std::string& path, std::string& error);
 
 // Reads every event file, then replays them through `engine` and finishes it.
 ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options);
