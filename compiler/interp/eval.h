@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/ast/ast.h"
+#include "compiler/interp/ops.h"
 #include "compiler/interp/value.h"
 #include "compiler/sema/model.h"
 #include "runtime/core/event.h"
@@ -35,6 +36,59 @@ class History {
     });
     for (auto it = seen.rbegin(); it != seen.rend(); ++it)
       if (!f(**it)) return;
+  }
+  // The walk the JIT's helpers take (no std::function, no Event per row): calls
+  // `f(data, time, seq, fields)` for each remembered event of `type` stamped in [from, to], in
+  // forEach's order or newest first, until it returns false. `fields` holds at least
+  // `minFields` Values by slot (Absent where the event had none or the history did not keep
+  // it) and is valid only during the call. The default goes through forEach and pads short
+  // rows; the runtime's state overrides it with rows it fills in place.
+  using RowVisitor = bool (*)(void* data, TimeMs time, uint64_t seq, const Value* fields);
+  virtual void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields,
+                         RowVisitor f, void* data) const {
+    std::vector<Value> padded;
+    auto one = [&](const Event& e) {
+      if (e.fields.size() >= minFields) return f(data, e.time, e.seq, e.fields.data());
+      padded = e.fields;
+      padded.resize(minFields);
+      return f(data, e.time, e.seq, padded.data());
+    };
+    if (newestFirst)
+      forEachNewestFirst(type, from, to, one);
+    else
+      forEach(type, from, to, one);
+  }
+  // `count(E(same f))` and `E(same f)` without a filter: how many of forEach's events of
+  // `type` in [from, to] have field `slot` equal to `*value` (the language's ==, as `same`
+  // compares: absent equals nothing), counting up to `limit`. With `afterFiring`, the events
+  // stamped `firedAt` with seq <= `firedAfterSeq` do not count (they preceded the firing).
+  struct EqualCount {
+    uint32_t type = 0;
+    TimeMs from = 0;
+    TimeMs to = 0;
+    uint32_t slot = 0;
+    const Value* value = nullptr;
+    bool afterFiring = false;
+    TimeMs firedAt = INT64_MIN;
+    int64_t firedAfterSeq = -1;
+    int64_t limit = INT64_MAX;
+  };
+  // The default reads the rows through visitRows; the runtime's state compares its stored
+  // cells without building rows.
+  virtual int64_t countEqual(const EqualCount& q) const {
+    if (q.value == nullptr || q.value->isAbsent() || q.limit <= 0) return 0;
+    int64_t n = 0;
+    auto visit = [&](TimeMs time, uint64_t seq, const Value* fields) {
+      if (q.afterFiring && time == q.firedAt && static_cast<int64_t>(seq) <= q.firedAfterSeq) return true;
+      if (interp::compare(ast::Op::Eq, fields[q.slot], *q.value)) ++n;
+      return n < q.limit;
+    };
+    visitRows(q.type, q.from, q.to, false, size_t{q.slot} + 1,
+              [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
+                return (*static_cast<decltype(visit)*>(data))(time, seq, fields);
+              },
+              &visit);
+    return n;
   }
 };
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "compiler/lower/lower.h"
+
 namespace trig::lower {
 namespace {
 
@@ -110,6 +112,9 @@ class Dumper {
         indent(depth + 1);
         out_ << "filter (compiled into filter." << filters_++ << ")\n";
         expr(e->event->filter, depth + 2);
+      } else if (comparesSameInHistory(*e, model_)) {
+        indent(depth + 1);
+        out_ << "same (compared in the history, no filter)\n";
       } else if (e->event != nullptr && !e->event->same.empty()) {
         indent(depth + 1);
         out_ << "same (compiled into filter." << filters_++ << ")\n";

@@ -511,6 +511,14 @@ class Lowerer {
   // of the rule's own event types.)
   LV anchorFieldByName(const std::string& field, Type t, Loc loc) {
     if (rule_ == nullptr || rule_->anchorEvents.empty()) throw Unsupported{"an anchor field without an anchor", loc};
+    bool missing = false;
+    llvm::Value* p = anchorFieldAddress(field, &missing);
+    return missing ? absentOf(t.kind) : readValue(p, t);
+  }
+
+  // The address of the anchor's field `name` (see anchorFieldByName; the rule has an anchor):
+  // the absent record where the armed alternative lacks it; `*missing` when every one does.
+  llvm::Value* anchorFieldAddress(const std::string& field, bool* missing) {
     std::vector<std::pair<uint32_t, uint32_t>> slots;  // (event, slot), kNone where the event lacks it
     bool uniform = true;
     for (uint32_t ev : rule_->anchorEvents) {
@@ -519,7 +527,10 @@ class Lowerer {
       slots.emplace_back(ev, s);
     }
     llvm::Value* anchor = loadCtx(abi::kCtxAnchor, ptr_);
-    if (uniform) return slots.front().second == sema::kNone ? absentOf(t.kind) : readValue(fieldAt(anchor, slots.front().second), t);
+    if (uniform) {
+      *missing = slots.front().second == sema::kNone;
+      return *missing ? static_cast<llvm::Value*>(absent_) : fieldAt(anchor, slots.front().second);
+    }
     // One branch per alternative, joined by a phi of the field's address.
     llvm::Value* type = loadCtx(abi::kCtxAnchorType, i32_);
     auto* join = newBlock("anchor.field");
@@ -536,7 +547,8 @@ class Lowerer {
     b_.SetInsertPoint(join);
     auto* phi = b_.CreatePHI(ptr_, static_cast<unsigned>(incoming.size()));
     for (auto [p, bb] : incoming) phi->addIncoming(p, bb);
-    return readValue(phi, t);
+    *missing = false;
+    return phi;
   }
 
   LV unary(const ast::Expr* e) {
@@ -629,8 +641,29 @@ class Lowerer {
     return {f.fn, b_.getInt32(f.which)};
   }
 
+  // `E(same f)` with `same f` as its whole filter, in an event term (`limit` 1) or a count: how
+  // many events the history finds with field f equal to the anchor's (trig_abi_count_equal),
+  // which compares its stored values instead of calling a filter on a row per event. Null for
+  // any other shape (a filter, several `same`, an unresolved field: the filter function handles
+  // and reports those).
+  llvm::Value* sameOnlyCount(const ast::Expr* e, uint32_t event, int64_t limit) {
+    const ast::EventRef* ref = e->event;
+    if (!comparesSameInHistory(*e, model_) || rule_ == nullptr || rule_->anchorEvents.empty() || event >= model_.events.size()) return nullptr;
+    const sema::SameInfo& same = sameList(ref, e)->front();
+    const sema::EventInfo& info = model_.events[event];
+    if (same.eventField >= info.fields.size() || info.fields[same.eventField].type.isError()) return nullptr;
+    bool missing = false;
+    llvm::Value* theirs = anchorFieldAddress(same.anchorField, &missing);
+    Range w = window(e);
+    return call("trig_abi_count_equal", i64_, {ptr_, i32_, i64_, i64_, i32_, i32_, ptr_, i64_},
+                {fn_.ctx, b_.getInt32(event), w.from, w.to, w.sinceFiring, b_.getInt32(same.eventField), theirs,
+                 b_.getInt64(limit)});
+  }
+
   LV eventTerm(const ast::Expr* e) {
     uint32_t event = refEvent(e->event, e);
+    if (llvm::Value* n = sameOnlyCount(e, event, 1))
+      return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(n, b_.getInt64(0))};
     auto [filter, which] = filterPointer(e, event);
     Range w = window(e);
     llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
@@ -658,6 +691,8 @@ class Lowerer {
 
   LV aggregate(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
+    if (e->agg == ast::AggFn::Count)
+      if (llvm::Value* n = sameOnlyCount(e, event, INT64_MAX)) return {Type::of(TypeKind::Int), nullptr, n};
     auto [filter, which] = filterPointer(e, event);
     Range w = window(e);
     if (e->agg == ast::AggFn::Count) {
@@ -1148,6 +1183,16 @@ class Lowerer {
 };
 
 }  // namespace
+
+bool comparesSameInHistory(const ast::Expr& e, const sema::Model& model) {
+  const bool counts = e.kind == ast::ExprKind::EventTerm || (e.kind == ast::ExprKind::Aggregate && e.agg == ast::AggFn::Count);
+  if (!counts || e.event == nullptr || e.event->filter != nullptr) return false;
+  // The `same` list as the filter function finds it (sameList): the term's own, else the ref's.
+  const std::vector<sema::SameInfo>* same = nullptr;
+  if (auto it = model.exprSame.find(e.id); it != model.exprSame.end()) same = &it->second;
+  else if (auto rit = model.eventRefSame.find(e.event); rit != model.eventRefSame.end()) same = &rit->second;
+  return same != nullptr && same->size() == 1;
+}
 
 LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
                            const LowerOptions& options) {

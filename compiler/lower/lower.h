@@ -11,6 +11,7 @@
 //                               are named under the split and variant: R.delay.fast.step.2...)
 //   trig.rule.R.step.S.with.B   the value of the `with B = ...` binding of step S
 //   trig.rule.R.filter.N        the N-th `E(filter)` / `E(same f)` of rule R, in source order
+//                               (but see comparesSameInHistory: those get no filter)
 // Every entry has the signature of abi::EntryFn. With per-condition granularity (the default,
 // what `--emit llvm` shows and the -O2 tier compiles) each entry is an extern "C" function of
 // that name; with per-rule granularity (the fast tier: a fraction of the functions, so far less
@@ -79,6 +80,11 @@ struct LowerOptions {
   uint32_t firstRule = 0;
   uint32_t endRule = UINT32_MAX;
 };
+
+// Whether `e` is an event term or a count whose whole filter is one `same f` (`E(same f) within
+// 7d`, `count(E(same f))`): lowered to trig_abi_count_equal, which lets the history compare its
+// stored field with the anchor's, with no filter entry called per remembered event.
+bool comparesSameInHistory(const ast::Expr& e, const sema::Model& model);
 
 // Lowers every rule of `model` into one module in `context`. The module has no target triple or
 // data layout yet: the JIT sets them for the machine it compiles for.

@@ -27,12 +27,6 @@ void fail(Ctx* ctx) noexcept {
   if (slot != nullptr && !*slot) *slot = std::current_exception();
 }
 
-const Value& fieldOrAbsent(const Event& ev, uint32_t slot) {
-  static const Value kAbsent;
-  return slot < ev.fields.size() ? ev.fields[slot] : kAbsent;
-}
-
-
 // A present non-string, non-list Value as a scalar; false otherwise.
 bool toScalar(const Value& v, Scalar* out) {
   using K = Value::Kind;
@@ -51,31 +45,39 @@ bool toScalar(const Value& v, Scalar* out) {
   return false;
 }
 
-// Runs a compiled filter on `e`, padding a row shorter than its type's layout (compiled code
-// reads without bounds checks) with absent values.
-bool passes(Ctx* ctx, EntryFn filter, uint32_t which, uint32_t type, const Event& e) {
+// The fields a history row must have for compiled code to read it without bounds checks:
+// its type's layout, and `slot` when a helper reads that one.
+size_t rowWidth(const Ctx* ctx, uint32_t type, uint32_t slot = 0) {
   size_t need = type < ctx->eventTypes ? ctx->fieldCounts[type] : 0;
-  if (e.fields.size() >= need) return filter(ctx, which, e.fields.data(), nullptr, nullptr) != 0;
-  std::vector<Value> padded = e.fields;
-  padded.resize(need);
-  return filter(ctx, which, padded.data(), nullptr, nullptr) != 0;
+  return std::max<size_t>(need, size_t{slot} + 1);
 }
 
-// Calls `f(event)` for each event of `type` in [from, to] that is not excluded by the firing
-// (see trig_abi_exists) and passes `filter`, until f returns false or a filter call failed.
+// Calls `f(time, seq, fields)` for each event of `type` in [from, to] (newest first if asked)
+// that is not excluded by the firing (see trig_abi_exists) and passes `filter`, until f returns
+// false or a filter call failed. Rows come from History::visitRows: no Event and no
+// std::function per row; `fields` has at least rowWidth(ctx, type, slot) Values.
 template <typename F>
 void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which, uint32_t sinceFiring,
-                  F&& f) {
+                  bool newestFirst, uint32_t slot, F&& f) {
   if (ctx->history == nullptr || from > to) return;
-  ctx->history->forEach(type, from, to, [&](const Event& e) {
-    if (sinceFiring != 0 && e.time == ctx->firedAt && static_cast<int64_t>(e.seq) <= ctx->firedAfterSeq) return true;
-    if (filter != nullptr) {
-      bool match = passes(ctx, filter, which, type, e);
-      if (ctx->failed) return false;
+  struct Walk {
+    Ctx* ctx;
+    EntryFn filter;
+    uint32_t which;
+    bool sinceFiring;
+    F* f;
+  } walk{ctx, filter, which, sinceFiring != 0, &f};
+  History::RowVisitor visit = [](void* data, TimeMs time, uint64_t seq, const Value* fields) -> bool {
+    const Walk& w = *static_cast<const Walk*>(data);
+    if (w.sinceFiring && time == w.ctx->firedAt && static_cast<int64_t>(seq) <= w.ctx->firedAfterSeq) return true;
+    if (w.filter != nullptr) {
+      bool match = w.filter(w.ctx, w.which, fields, nullptr, nullptr) != 0;
+      if (w.ctx->failed) return false;
       if (!match) return true;
     }
-    return f(e);
-  });
+    return (*w.f)(fields);
+  };
+  ctx->history->visitRows(type, from, to, newestFirst, rowWidth(ctx, type, slot), visit, &walk);
 }
 
 }  // namespace
@@ -125,6 +127,7 @@ const HelperSymbol* helperSymbols(size_t* count) {
       {"trig_abi_arith", reinterpret_cast<void*>(&trig_abi_arith)},
       {"trig_abi_exists", reinterpret_cast<void*>(&trig_abi_exists)},
       {"trig_abi_count", reinterpret_cast<void*>(&trig_abi_count)},
+      {"trig_abi_count_equal", reinterpret_cast<void*>(&trig_abi_count_equal)},
       {"trig_abi_aggregate", reinterpret_cast<void*>(&trig_abi_aggregate)},
       {"trig_abi_last", reinterpret_cast<void*>(&trig_abi_last)},
   };
@@ -187,7 +190,7 @@ uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Entry
                         uint32_t sinceFiring) {
   try {
     bool found = false;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, [&](const trig::Event&) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, false, 0, [&](const Value*) {
       found = true;
       return false;
     });
@@ -202,11 +205,33 @@ int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryF
                        uint32_t sinceFiring) {
   try {
     int64_t n = 0;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, [&](const trig::Event&) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, false, 0, [&](const Value*) {
       ++n;
       return true;
     });
     return n;
+  } catch (...) {
+    trig::abi::fail(ctx);
+    return 0;
+  }
+}
+
+int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to, uint32_t sinceFiring, uint32_t slot,
+                             const Value* value, int64_t limit) {
+  try {
+    // A zeroed record (the generated code's absent value) is read for its kind only.
+    if (ctx->history == nullptr || from > to || value == nullptr || value->kind == Value::Kind::Absent) return 0;
+    trig::History::EqualCount q;
+    q.type = type;
+    q.from = from;
+    q.to = to;
+    q.slot = slot;
+    q.value = value;
+    q.afterFiring = sinceFiring != 0;
+    q.firedAt = ctx->firedAt;
+    q.firedAfterSeq = ctx->firedAfterSeq;
+    q.limit = limit;
+    return ctx->history->countEqual(q);
   } catch (...) {
     trig::abi::fail(ctx);
     return 0;
@@ -228,8 +253,8 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, En
     double real = 0;
     bool overflow = false;
     Value best;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, [&](const trig::Event& x) {
-      const Value& v = trig::abi::fieldOrAbsent(x, slot);
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, false, slot, [&](const Value* fields) {
+      const Value& v = fields[slot];
       if (v.isAbsent()) return true;
       ++n;
       kind = v.kind;
@@ -276,13 +301,8 @@ const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, EntryFn filter, 
     result = Value{};
     if (ctx->history == nullptr) return &result;
     // The most recent E (matching its filter) at or before t, at any age.
-    ctx->history->forEachNewestFirst(type, INT64_MIN, to, [&](const trig::Event& e) {
-      if (filter != nullptr) {
-        bool match = trig::abi::passes(ctx, filter, which, type, e);
-        if (ctx->failed) return false;
-        if (!match) return true;
-      }
-      result = trig::abi::fieldOrAbsent(e, slot);
+    trig::abi::forEachMatch(ctx, type, INT64_MIN, to, filter, which, 0, true, slot, [&](const Value* fields) {
+      result = fields[slot];
       return false;
     });
   } catch (...) {

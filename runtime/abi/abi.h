@@ -147,6 +147,11 @@ uint8_t trig_abi_exists(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_
 // How many such events there are.
 int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
                        trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring);
+// `count(E(same f))` (limit INT64_MAX) and `E(same f)` (limit 1) when `same f` is the whole
+// filter: how many such events, up to `limit`, have field `slot` equal to the anchor's `*value`
+// (an absent value: none). The history compares its stored values; no filter is called.
+int64_t trig_abi_count_equal(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to, uint32_t sinceFiring,
+                             uint32_t slot, const trig::Value* value, int64_t limit);
 // sum/min/max/avg (abi::AggOp) of field `slot` over such events; events whose field is absent
 // are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
 // (over nothing, overflow), else fills `out` (its kind says which payload).

@@ -1,26 +1,198 @@
 #include "runtime/state/history.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <memory>
+#include <new>
+#include <stdexcept>
+
+#include "compiler/interp/ops.h"
 
 namespace trig::state {
 namespace {
 
-// The Events callbacks see, shared by every history of the thread: one per nesting level (a
-// filter evaluated on a remembered event may look at the history again), each reused row after
-// row, so that reading the history allocates nothing once warm.
+using Cell = EventHistory::Cell;
+using Kind = Value::Kind;
+
+// A cell's last byte is its tag: a Value::Kind for the scalars (Absent, Int, Float, Money,
+// Bool, Time, Duration: the payload in the first 8 bytes) and for a List (a pointer to an owned
+// Value in the first 8 bytes); kLongString for a string of more than 15 bytes (a pointer to an
+// owned block: its length as a size_t, then the bytes); kInlineString + length for a string of
+// up to 15 bytes, held in the first 15 bytes. Value::Kind::String itself is never a tag.
+constexpr unsigned char kTagByte = 15;
+constexpr unsigned char kLongString = 0x10;
+constexpr unsigned char kInlineString = 0x20;
+constexpr size_t kInlineMax = 15;
+static_assert(static_cast<unsigned>(Kind::List) < kLongString);
+
+unsigned char tagOf(const Cell& c) { return c.bytes[kTagByte]; }
+
+template <typename T>
+T payload(const Cell& c) {
+  static_assert(sizeof(T) <= 8);
+  T v;
+  std::memcpy(&v, c.bytes, sizeof(T));
+  return v;
+}
+
+template <typename T>
+void setPayload(Cell& c, unsigned char tag, T v) {
+  static_assert(sizeof(T) <= 8);
+  std::memset(c.bytes, 0, sizeof(c.bytes));
+  std::memcpy(c.bytes, &v, sizeof(T));
+  c.bytes[kTagByte] = tag;
+}
+
+// `c` = `v`; may allocate (a long string, a list) and throw, leaving `c` untouched.
+void encode(Cell& c, const Value& v) {
+  switch (v.kind) {
+    case Kind::Absent: setPayload<int64_t>(c, 0, 0); return;
+    case Kind::Int:
+    case Kind::Time:
+    case Kind::Duration: setPayload(c, static_cast<unsigned char>(v.kind), v.i); return;
+    case Kind::Float: setPayload(c, static_cast<unsigned char>(v.kind), v.f); return;
+    case Kind::Money: setPayload(c, static_cast<unsigned char>(v.kind), v.m.units); return;
+    case Kind::Bool: setPayload<unsigned char>(c, static_cast<unsigned char>(v.kind), v.b ? 1 : 0); return;
+    case Kind::String: {
+      const size_t n = v.s.size();
+      if (n <= kInlineMax) {
+        std::memset(c.bytes, 0, sizeof(c.bytes));
+        if (n > 0) std::memcpy(c.bytes, v.s.data(), n);
+        c.bytes[kTagByte] = static_cast<unsigned char>(kInlineString + n);
+        return;
+      }
+      if (n > std::numeric_limits<size_t>::max() - sizeof(size_t)) throw std::bad_alloc();
+      auto* block = static_cast<char*>(std::malloc(sizeof(size_t) + n));
+      if (block == nullptr) throw std::bad_alloc();
+      std::memcpy(block, &n, sizeof(size_t));
+      std::memcpy(block + sizeof(size_t), v.s.data(), n);
+      setPayload(c, kLongString, block);
+      return;
+    }
+    case Kind::List: setPayload(c, static_cast<unsigned char>(Kind::List), new Value(v)); return;
+  }
+  setPayload<int64_t>(c, 0, 0);
+}
+
+// Frees what `c` owns (a long string, a list); `c` must not be read afterwards.
+void releaseCell(const Cell& c) {
+  unsigned char tag = tagOf(c);
+  if (tag == kLongString) std::free(payload<char*>(c));
+  else if (tag == static_cast<unsigned char>(Kind::List)) delete payload<Value*>(c);
+}
+
+// Heap bytes a cell owns beyond its 16.
+size_t ownedBytes(const Cell& c) {
+  unsigned char tag = tagOf(c);
+  if (tag == kLongString) {
+    size_t n;
+    std::memcpy(&n, payload<const char*>(c), sizeof(n));
+    return sizeof(size_t) + n;
+  }
+  if (tag == static_cast<unsigned char>(Kind::List)) return sizeof(Value) + payload<const Value*>(c)->list.capacity() * sizeof(Value);
+  return 0;
+}
+
+// dst = the Value `c` holds, every member as Value's own assignment would leave it (rows are
+// compared whole), without its calls for the members a scalar does not use: rows are refilled
+// for every look at the history. A string of up to 15 bytes fits the reused Value's own buffer.
+void decode(Value& dst, const Cell& c) {
+  const unsigned char tag = tagOf(c);
+  dst.b = false;
+  dst.i = 0;
+  dst.f = 0;
+  dst.m = Decimal{};
+  if (tag >= kInlineString || tag == kLongString) {
+    dst.kind = Kind::String;
+    if (tag == kLongString) {
+      const char* block = payload<const char*>(c);
+      size_t n;
+      std::memcpy(&n, block, sizeof(n));
+      dst.s.assign(block + sizeof(size_t), n);
+    } else {
+      dst.s.assign(reinterpret_cast<const char*>(c.bytes), tag - kInlineString);
+    }
+    if (!dst.list.empty()) dst.list.clear();
+    return;
+  }
+  if (!dst.s.empty()) dst.s.clear();
+  dst.kind = static_cast<Kind>(tag);
+  switch (dst.kind) {
+    case Kind::Int:
+    case Kind::Time:
+    case Kind::Duration: dst.i = payload<int64_t>(c); break;
+    case Kind::Float: dst.f = payload<double>(c); break;
+    case Kind::Money: dst.m.units = payload<int64_t>(c); break;
+    case Kind::Bool: dst.b = payload<unsigned char>(c) != 0; break;
+    case Kind::List: dst.list = payload<const Value*>(c)->list; return;
+    case Kind::Absent:
+    case Kind::String: break;
+  }
+  if (!dst.list.empty()) dst.list.clear();
+}
+
+// Whether the value `c` holds == `v` (the language's ==; `v` present), without building it
+// when the kinds match: strings byte for byte, the exact scalars by payload. `tmp` holds the
+// built value for the rest (floats, mixed numbers, lists), which ops decides.
+bool cellEquals(const Cell& c, const Value& v, Value& tmp) {
+  const unsigned char tag = tagOf(c);
+  if (tag == 0) return false;
+  if (v.kind == Kind::String) {
+    if (tag >= kInlineString) {
+      const size_t n = tag - kInlineString;
+      return v.s.size() == n && (n == 0 || std::memcmp(c.bytes, v.s.data(), n) == 0);
+    }
+    if (tag == kLongString) {
+      const char* block = payload<const char*>(c);
+      size_t n;
+      std::memcpy(&n, block, sizeof(n));
+      return v.s.size() == n && std::memcmp(block + sizeof(size_t), v.s.data(), n) == 0;
+    }
+  } else if (tag == static_cast<unsigned char>(v.kind)) {
+    switch (v.kind) {
+      case Kind::Int:
+      case Kind::Time:
+      case Kind::Duration: return payload<int64_t>(c) == v.i;
+      case Kind::Money: return payload<int64_t>(c) == v.m.units;
+      case Kind::Bool: return (payload<unsigned char>(c) != 0) == v.b;
+      default: break;
+    }
+  }
+  decode(tmp, c);
+  return interp::compare(ast::Op::Eq, tmp, v);
+}
+
+// Back to Absent, every member at its default, keeping the buffers.
+void clear(Value& v) {
+  if (v.kind == Kind::Absent && v.s.empty() && v.list.empty()) return;
+  v.kind = Kind::Absent;
+  v.b = false;
+  v.i = 0;
+  v.f = 0;
+  v.m = Decimal{};
+  v.s.clear();
+  v.list.clear();
+}
+
+// The rows and Events callbacks see, shared by every history of the thread: one per nesting
+// level (a filter evaluated on a remembered event may look at the history again), each reused
+// row after row, so that reading the history allocates nothing once warm.
 struct Scratch {
   std::vector<std::unique_ptr<Event>> levels;
   size_t depth = 0;
 };
 thread_local Scratch scratch;
 
+// One level's Event, its fields all absent and at least `fields` of them.
 struct Level {
   Event& event;
-  explicit Level(uint32_t type, uint32_t fields) : event(enter()) {
+  Level(uint32_t type, size_t fields) : event(enter()) {
     event.kind = Event::Kind::Track;
     event.type = type;
-    event.fields.assign(fields, Value{});
+    for (Value& v : event.fields) clear(v);
+    if (event.fields.size() < fields) event.fields.resize(fields);
   }
   ~Level() { --scratch.depth; }
   Level(const Level&) = delete;
@@ -33,22 +205,26 @@ struct Level {
   }
 };
 
-// dst = src, member for member as Value's own assignment leaves them, without its calls for
-// the members a scalar does not use: rows are rebuilt for every look at the history, and the
-// generic assignment (the list's above all) was a tenth of a replay with deep windows.
-void assign(Value& dst, const Value& src) {
-  dst.kind = src.kind;
-  dst.b = src.b;
-  dst.i = src.i;
-  dst.f = src.f;
-  dst.m = src.m;
-  if (src.s.empty()) dst.s.clear();
-  else dst.s.assign(src.s);
-  if (src.list.empty()) dst.list.clear();
-  else dst.list = src.list;
+}  // namespace
+
+EventHistory::~EventHistory() {
+  for (auto& s : stores_) release(s);
 }
 
-}  // namespace
+EventHistory::EventHistory(EventHistory&& other) noexcept
+    : plan_(other.plan_), stores_(std::move(other.stores_)) {
+  other.stores_.clear();
+}
+
+EventHistory& EventHistory::operator=(EventHistory&& other) noexcept {
+  if (this != &other) {
+    for (auto& s : stores_) release(s);
+    plan_ = other.plan_;
+    stores_ = std::move(other.stores_);
+    other.stores_.clear();
+  }
+  return *this;
+}
 
 const EventHistory::Store* EventHistory::find(uint32_t type) const {
   for (const auto& s : stores_)
@@ -56,22 +232,82 @@ const EventHistory::Store* EventHistory::find(uint32_t type) const {
   return nullptr;
 }
 
+// Row `i` of the live ones (0: the oldest).
+EventHistory::Unit* EventHistory::rowAt(const Store& s, size_t i) {
+  size_t p = s.head + i;
+  if (p >= s.capacity) p -= s.capacity;
+  return s.units + p * (1 + size_t{s.width});
+}
+
+// Moves the live rows to a buffer of `capacity` rows (at least `count`), oldest first.
+void EventHistory::resize(Store& s, uint32_t capacity) {
+  const size_t stride = 1 + size_t{s.width};
+  Unit* units = capacity == 0 ? nullptr : new Unit[capacity * stride];
+  // The live rows are at most two runs of the ring: [head, capacity) and [0, rest).
+  const size_t first = std::min<size_t>(s.count, s.capacity - s.head);
+  if (first > 0) std::memcpy(units, s.units + s.head * stride, first * stride * sizeof(Unit));
+  if (s.count > first) std::memcpy(units + first * stride, s.units, (s.count - first) * stride * sizeof(Unit));
+  delete[] s.units;
+  s.units = units;
+  s.capacity = capacity;
+  s.head = 0;
+}
+
+void EventHistory::release(Store& s) {
+  dropOldest(s, s.count);
+  delete[] s.units;
+  s.units = nullptr;
+  s.capacity = 0;
+}
+
+// Forgets the `n` oldest live rows, freeing what their cells own.
+void EventHistory::dropOldest(Store& s, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const Cell* cells = &rowAt(s, i)[1].cell;
+    for (uint32_t k = 0; k < s.width; ++k) releaseCell(cells[k]);
+  }
+  size_t head = s.head + n;
+  s.head = static_cast<uint32_t>(head >= s.capacity && s.capacity > 0 ? head - s.capacity : head);
+  s.count -= static_cast<uint32_t>(n);
+}
+
 void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring) {
+  plan_ = &plan;
   const Retention& r = plan.of(e.type);
   if (e.kind != Event::Kind::Track || !r.stored()) return;
   Store* store = nullptr;
   for (auto& s : stores_)
     if (s.type == e.type) store = &s;
   if (store == nullptr) {
-    stores_.push_back(Store{});
+    Store fresh;
+    fresh.type = e.type;
+    fresh.width = static_cast<uint32_t>(r.slots.size());
+    stores_.push_back(fresh);
     store = &stores_.back();
-    store->type = e.type;
-    store->retention = &r;
   }
-  store->rows.push_back(Row{e.time, e.seq});
-  for (uint32_t slot : r.slots)
-    store->values.push_back(slot < e.fields.size() ? e.fields[slot] : Value{});
-  pruneStore(*store, e.time, r, oldestFiring);
+  Store& s = *store;
+  if (s.count == s.capacity) {
+    // Grow by half (most customers hold one or two events of a type; the deep ones, windows
+    // of tens): doubling would leave a quarter of the rows unused on average.
+    const uint32_t max = std::numeric_limits<uint32_t>::max() / (1 + s.width) / 2;
+    if (s.capacity >= max) throw std::length_error("trig: too many remembered events for one customer");
+    resize(s, std::max<uint32_t>(s.capacity + s.capacity / 2, s.capacity + 1));
+  }
+  Unit* row = rowAt(s, s.count);
+  row->row = Row{e.time, e.seq};
+  Cell* cells = &row[1].cell;
+  static const Value kAbsent;
+  for (uint32_t k = 0; k < s.width; ++k) {
+    const uint32_t slot = r.slots[k];
+    try {
+      encode(cells[k], slot < e.fields.size() ? e.fields[slot] : kAbsent);
+    } catch (...) {
+      for (uint32_t j = 0; j < k; ++j) releaseCell(cells[j]);
+      throw;
+    }
+  }
+  ++s.count;
+  pruneStore(s, e.time, r, oldestFiring);
 }
 
 void EventHistory::pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs oldestFiring) {
@@ -79,73 +315,136 @@ void EventHistory::pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs o
   TimeMs keepFrom = r.window > 0 ? now - r.window : now;
   if (r.sinceFiring) keepFrom = std::min(keepFrom, oldestFiring);
   if (r.window == 0 && !r.sinceFiring) keepFrom = INT64_MAX;  // only `last`: the newest one
-  size_t live = s.rows.size() - s.head;
   size_t drop = 0;
-  while (drop < live && s.rows[s.head + drop].time < keepFrom) ++drop;
-  if (r.keepLast && drop == live && live > 0) --drop;  // the newest stays, at any age
-  s.head += drop;
-  // Compact when the dead prefix dominates, so appends stay amortised O(1); a store that is
-  // all dead is emptied at once (most customers hold one or two events of a type).
-  if (s.head == s.rows.size() || (s.head > 32 && s.head * 2 > s.rows.size())) {
-    const size_t width = r.slots.size();
-    s.rows.erase(s.rows.begin(), s.rows.begin() + static_cast<std::ptrdiff_t>(s.head));
-    s.values.erase(s.values.begin(), s.values.begin() + static_cast<std::ptrdiff_t>(s.head * width));
+  while (drop < s.count && rowAt(s, drop)->row.time < keepFrom) ++drop;
+  if (r.keepLast && drop == s.count && s.count > 0) --drop;  // the newest stays, at any age
+  if (drop == 0) return;
+  dropOldest(s, drop);
+  // Give back what a shrunken window no longer uses (with room to grow again by half before
+  // the next move), and everything when nothing is left.
+  if (s.count == 0) {
+    delete[] s.units;
+    s.units = nullptr;
+    s.capacity = 0;
     s.head = 0;
+  } else if (s.count * 2 < s.capacity && s.capacity > 4) {
+    resize(s, s.count + (s.count + 1) / 2);
   }
 }
 
 void EventHistory::prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFiring) {
-  for (auto& s : stores_) pruneStore(s, now, plan.of(s.type), oldestFiring);
-  std::erase_if(stores_, [](const Store& s) { return s.head == s.rows.size(); });
-}
-
-void EventHistory::visit(const Store& s, size_t begin, size_t end, bool newestFirst,
-                         const std::function<bool(const Event&)>& f) {
-  if (begin >= end) return;
-  const Retention& r = *s.retention;
-  const size_t width = r.slots.size();
-  Level level(s.type, r.fields);
-  Event& x = level.event;
-  for (size_t n = 0; n < end - begin; ++n) {
-    size_t i = newestFirst ? end - 1 - n : begin + n;
-    x.time = s.rows[i].time;
-    x.seq = s.rows[i].seq;
-    for (size_t k = 0; k < width; ++k) {
-      uint32_t slot = r.slots[k];
-      if (slot >= x.fields.size()) x.fields.resize(slot + 1);
-      assign(x.fields[slot], s.values[i * width + k]);
-    }
-    if (!f(x)) return;
+  plan_ = &plan;
+  for (auto& s : stores_) {
+    pruneStore(s, now, plan.of(s.type), oldestFiring);
+    if (s.count == 0) release(s);
   }
+  std::erase_if(stores_, [](const Store& s) { return s.count == 0; });
 }
 
 // The live rows of `s` stamped in [from, to], as [first, second) indices.
 std::pair<size_t, size_t> EventHistory::rowsIn(const Store& s, TimeMs from, TimeMs to) {
-  auto live = s.rows.begin() + static_cast<std::ptrdiff_t>(s.head);
-  auto begin = std::lower_bound(live, s.rows.end(), from, [](const Row& row, TimeMs t) { return row.time < t; });
-  auto end = std::upper_bound(begin, s.rows.end(), to, [](TimeMs t, const Row& row) { return t < row.time; });
-  return {static_cast<size_t>(begin - s.rows.begin()), static_cast<size_t>(end - s.rows.begin())};
+  auto firstAfter = [&](size_t lo, auto&& before) {
+    size_t hi = s.count;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (before(rowAt(s, mid)->row.time)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  size_t begin = firstAfter(0, [&](TimeMs t) { return t < from; });
+  size_t end = firstAfter(begin, [&](TimeMs t) { return t <= to; });
+  return {begin, end};
+}
+
+// Calls f(row, cells) for rows [begin, end) of `s`, oldest or newest first, until it returns false.
+template <typename F>
+void EventHistory::walk(const Store& s, size_t begin, size_t end, bool newestFirst, F&& f) {
+  for (size_t n = 0; n < end - begin; ++n) {
+    const Unit* row = rowAt(s, newestFirst ? end - 1 - n : begin + n);
+    if (!f(row->row, &row[1].cell)) return;
+  }
+}
+
+void EventHistory::visitEvents(uint32_t type, TimeMs from, TimeMs to, bool newestFirst,
+                               const std::function<bool(const Event&)>& f) const {
+  const Store* s = find(type);
+  if (s == nullptr || plan_ == nullptr) return;
+  auto [begin, end] = rowsIn(*s, from, to);
+  if (begin >= end) return;
+  const Retention& r = plan_->of(type);
+  Level level(s->type, std::max<size_t>(r.fields, r.slots.empty() ? 0 : r.slots.back() + 1));
+  Event& x = level.event;
+  walk(*s, begin, end, newestFirst, [&](const Row& row, const Cell* cells) {
+    x.time = row.time;
+    x.seq = row.seq;
+    for (uint32_t k = 0; k < s->width; ++k) decode(x.fields[r.slots[k]], cells[k]);
+    return f(x);
+  });
 }
 
 void EventHistory::forEach(uint32_t type, TimeMs from, TimeMs to,
                            const std::function<bool(const Event&)>& f) const {
-  if (const Store* s = find(type)) {
-    auto [begin, end] = rowsIn(*s, from, to);
-    visit(*s, begin, end, false, f);
-  }
+  visitEvents(type, from, to, false, f);
 }
 
 void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
                                       const std::function<bool(const Event&)>& f) const {
-  if (const Store* s = find(type)) {
-    auto [begin, end] = rowsIn(*s, from, to);
-    visit(*s, begin, end, true, f);
-  }
+  visitEvents(type, from, to, true, f);
+}
+
+void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields,
+                             RowVisitor f, void* data) const {
+  const Store* s = find(type);
+  if (s == nullptr || plan_ == nullptr) return;
+  auto [begin, end] = rowsIn(*s, from, to);
+  if (begin >= end) return;
+  const Retention& r = plan_->of(type);
+  size_t fields = std::max<size_t>(minFields, r.fields);
+  if (!r.slots.empty()) fields = std::max<size_t>(fields, r.slots.back() + 1);
+  Level level(s->type, fields);
+  Value* values = level.event.fields.data();
+  walk(*s, begin, end, newestFirst, [&](const Row& row, const Cell* cells) {
+    for (uint32_t k = 0; k < s->width; ++k) decode(values[r.slots[k]], cells[k]);
+    return f(data, row.time, row.seq, values);
+  });
+}
+
+int64_t EventHistory::countEqual(const EqualCount& q) const {
+  if (q.value == nullptr || q.value->isAbsent() || q.limit <= 0) return 0;
+  const Store* s = find(q.type);
+  if (s == nullptr || plan_ == nullptr) return 0;
+  const Retention& r = plan_->of(q.type);
+  // A field the plan does not keep reads as absent, which equals nothing.
+  auto kept = std::lower_bound(r.slots.begin(), r.slots.end(), q.slot);
+  if (kept == r.slots.end() || *kept != q.slot) return 0;
+  const size_t k = static_cast<size_t>(kept - r.slots.begin());
+  auto [begin, end] = rowsIn(*s, q.from, q.to);
+  int64_t n = 0;
+  Value tmp;
+  walk(*s, begin, end, false, [&](const Row& row, const Cell* cells) {
+    if (q.afterFiring && row.time == q.firedAt && static_cast<int64_t>(row.seq) <= q.firedAfterSeq) return true;
+    if (cellEquals(cells[k], *q.value, tmp)) ++n;
+    return n < q.limit;
+  });
+  return n;
 }
 
 size_t EventHistory::size() const {
   size_t n = 0;
-  for (const auto& s : stores_) n += s.rows.size() - s.head;
+  for (const auto& s : stores_) n += s.count;
+  return n;
+}
+
+size_t EventHistory::heapBytes() const {
+  size_t n = stores_.capacity() * sizeof(Store);
+  for (const auto& s : stores_) {
+    n += size_t{s.capacity} * (1 + size_t{s.width}) * sizeof(Unit);
+    for (size_t i = 0; i < s.count; ++i) {
+      const Cell* cells = &rowAt(s, i)[1].cell;
+      for (uint32_t k = 0; k < s.width; ++k) n += ownedBytes(cells[k]);
+    }
+  }
   return n;
 }
 
