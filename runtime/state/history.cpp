@@ -357,12 +357,26 @@ std::pair<size_t, size_t> EventHistory::rowsIn(const Store& s, TimeMs from, Time
   return {begin, end};
 }
 
-// Calls f(row, cells) for rows [begin, end) of `s`, oldest or newest first, until it returns false.
+// Calls f(row, cells) for rows [begin, end) of `s`, oldest or newest first, until it returns
+// false. Oldest first walks the (at most two) contiguous runs of the ring by stride.
 template <typename F>
 void EventHistory::walk(const Store& s, size_t begin, size_t end, bool newestFirst, F&& f) {
-  for (size_t n = 0; n < end - begin; ++n) {
-    const Unit* row = rowAt(s, newestFirst ? end - 1 - n : begin + n);
-    if (!f(row->row, &row[1].cell)) return;
+  if (newestFirst) {
+    for (size_t i = end; i > begin; --i) {
+      const Unit* row = rowAt(s, i - 1);
+      if (!f(row->row, &row[1].cell)) return;
+    }
+    return;
+  }
+  const size_t stride = 1 + size_t{s.width};
+  for (size_t i = begin; i < end;) {
+    size_t p = s.head + i;
+    if (p >= s.capacity) p -= s.capacity;
+    const size_t run = std::min(end - i, s.capacity - p);
+    const Unit* row = s.units + p * stride;
+    for (size_t j = 0; j < run; ++j, row += stride)
+      if (!f(row->row, &row[1].cell)) return;
+    i += run;
   }
 }
 
@@ -420,11 +434,31 @@ int64_t EventHistory::countEqual(const EqualCount& q) const {
   if (kept == r.slots.end() || *kept != q.slot) return 0;
   const size_t k = static_cast<size_t>(kept - r.slots.begin());
   auto [begin, end] = rowsIn(*s, q.from, q.to);
+  const Value& v = *q.value;
+  // The value as a cell, when that encoding allocates nothing and equal values of its kind
+  // have equal cells (every byte: encode zero-fills): a row then matches when its cell's 16
+  // bytes are the probe's, and misses when its cell holds another value of the same kind (any
+  // other string); other kinds (absent aside) are left to ops. Floats (-0 == 0), long strings
+  // and lists always are.
+  Cell probe{};
+  const bool exact = v.kind != Kind::Float && v.kind != Kind::List && !(v.kind == Kind::String && v.s.size() > kInlineMax);
+  if (exact) encode(probe, v);
+  const unsigned char probeTag = tagOf(probe);
+  const bool probeString = probeTag >= kLongString;
   int64_t n = 0;
   Value tmp;
   walk(*s, begin, end, false, [&](const Row& row, const Cell* cells) {
     if (q.afterFiring && row.time == q.firedAt && static_cast<int64_t>(row.seq) <= q.firedAfterSeq) return true;
-    if (cellEquals(cells[k], *q.value, tmp)) ++n;
+    const Cell& c = cells[k];
+    bool match;
+    if (exact && std::memcmp(c.bytes, probe.bytes, sizeof(probe.bytes)) == 0) {
+      match = true;
+    } else {
+      const unsigned char tag = tagOf(c);
+      if (exact && (tag == 0 || tag == probeTag || (probeString && tag >= kLongString))) match = false;
+      else match = cellEquals(c, v, tmp);
+    }
+    if (match) ++n;
     return n < q.limit;
   });
   return n;
