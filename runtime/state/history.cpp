@@ -282,6 +282,9 @@ void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs olde
     Store fresh;
     fresh.type = e.type;
     fresh.width = static_cast<uint32_t>(r.slots.size());
+    // Exactly one more: a customer's few types arrive once each, and every spare Store is 32
+    // bytes of every customer's state.
+    stores_.reserve(stores_.size() + 1);
     stores_.push_back(fresh);
     store = &stores_.back();
   }
@@ -338,7 +341,7 @@ void EventHistory::prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFir
     pruneStore(s, now, plan.of(s.type), oldestFiring);
     if (s.count == 0) release(s);
   }
-  std::erase_if(stores_, [](const Store& s) { return s.count == 0; });
+  if (std::erase_if(stores_, [](const Store& s) { return s.count == 0; }) > 0) stores_.shrink_to_fit();
 }
 
 // The live rows of `s` stamped in [from, to], as [first, second) indices.
