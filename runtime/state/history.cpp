@@ -133,6 +133,16 @@ void decode(Value& dst, const Cell& c) {
   if (!dst.list.empty()) dst.list.clear();
 }
 
+// Whether two cells are identical, as two 8-byte words.
+bool sameBytes(const Cell& a, const Cell& b) {
+  uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.bytes, 8);
+  std::memcpy(&a1, a.bytes + 8, 8);
+  std::memcpy(&b0, b.bytes, 8);
+  std::memcpy(&b1, b.bytes + 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 // Whether the value `c` holds == `v` (the language's ==; `v` present), without building it
 // when the kinds match: strings byte for byte, the exact scalars by payload. `tmp` holds the
 // built value for the rest (floats, mixed numbers, lists), which ops decides.
@@ -447,23 +457,31 @@ int64_t EventHistory::countEqual(const EqualCount& q) const {
   const bool exact = v.kind != Kind::Float && v.kind != Kind::List && !(v.kind == Kind::String && v.s.size() > kInlineMax);
   if (exact) encode(probe, v);
   const unsigned char probeTag = tagOf(probe);
-  const bool probeString = probeTag >= kLongString;
+  // Cells that differ from an exact probe and still cannot equal it: absent ones, and those
+  // of the probe's own kind (for a string: any string, in place or not).
+  const auto settledMiss = [&](unsigned char tag) {
+    return tag == 0 || (probeTag >= kLongString ? tag >= kLongString : tag == probeTag);
+  };
   int64_t n = 0;
   Value tmp;
-  walk(*s, begin, end, false, [&](const Row& row, const Cell* cells) {
-    if (q.afterFiring && row.time == q.firedAt && static_cast<int64_t>(row.seq) <= q.firedAfterSeq) return true;
-    const Cell& c = cells[k];
-    bool match;
-    if (exact && std::memcmp(c.bytes, probe.bytes, sizeof(probe.bytes)) == 0) {
-      match = true;
-    } else {
-      const unsigned char tag = tagOf(c);
-      if (exact && (tag == 0 || tag == probeTag || (probeString && tag >= kLongString))) match = false;
-      else match = cellEquals(c, v, tmp);
+  // The rows [begin, end) as the (at most two) contiguous runs of the ring, by stride: this
+  // loop is the whole cost of `count(E(same f))` over deep histories.
+  const size_t stride = 1 + size_t{s->width};
+  for (size_t i = begin; i < end;) {
+    size_t p = s->head + i;
+    if (p >= s->capacity) p -= s->capacity;
+    const size_t run = std::min(end - i, s->capacity - p);
+    const Unit* row = s->units + p * stride;
+    for (const Unit* last = row + run * stride; row != last; row += stride) {
+      if (q.afterFiring && row->row.time == q.firedAt && static_cast<int64_t>(row->row.seq) <= q.firedAfterSeq)
+        continue;
+      const Cell& c = row[1 + k].cell;
+      bool match = exact && sameBytes(c, probe);
+      if (!match && !(exact && settledMiss(tagOf(c)))) match = cellEquals(c, v, tmp);
+      if (match && ++n >= q.limit) return n;
     }
-    if (match) ++n;
-    return n < q.limit;
-  });
+    i += run;
+  }
   return n;
 }
 
