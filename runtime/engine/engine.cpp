@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <deque>
@@ -52,13 +53,23 @@ const char* decisionName(Decision d) {
 
 std::string messageId(std::string_view rule, std::string_view customer, uint32_t step,
                       TimeMs firedAt) {
-  std::string key;
-  key.reserve(rule.size() + customer.size() + 32);
-  key.append(rule).push_back('\x1f');
-  key.append(customer).push_back('\x1f');
-  key.append(std::to_string(step)).push_back('\x1f');
-  key.append(std::to_string(firedAt));
-  return fmt::format("trig-{:016x}", policy::fnv1a64(key));
+  // FNV-1a of "rule\x1fcustomer\x1fstep\x1ffiredAt", hashed piece by piece (a send's id is
+  // made for every firing: building the key and formatting it cost more than the firing).
+  char digits[24];
+  auto number = [&](auto v) {
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    return std::string_view(digits, static_cast<size_t>(end - digits));
+  };
+  uint64_t h = policy::fnvAppend(policy::kFnvOffset, rule);
+  h = policy::fnvAppend(h, "\x1f");
+  h = policy::fnvAppend(h, customer);
+  h = policy::fnvAppend(h, "\x1f");
+  h = policy::fnvAppend(h, number(step));
+  h = policy::fnvAppend(h, "\x1f");
+  h = policy::fnvAppend(h, number(firedAt));
+  std::string id = "trig-0000000000000000";
+  for (size_t i = id.size(); h != 0; h >>= 4) id[--i] = "0123456789abcdef"[h & 15];
+  return id;
 }
 
 namespace {
@@ -136,7 +147,7 @@ struct SentLog {
 };
 
 struct Customer {
-  std::string id;
+  std::string_view id;  // the key of the map node that holds the customer (nodes never move)
   state::Profile profile;
   state::EventHistory history;
   struct Idle {
@@ -211,8 +222,10 @@ struct Engine::Impl {
     const ast::EventRef* ref;
     int32_t filter;
   };
+  static constexpr int32_t kSeveral = -3;
   struct AnchorRule {
     uint32_t rule;
+    int32_t only;  // the filter of the rule's one ref to the type, or kSeveral: see refs
     std::vector<AnchorRef> refs;
   };
   std::vector<std::vector<AnchorRule>> anchorRules;
@@ -249,7 +262,7 @@ struct Engine::Impl {
       for (uint32_t ev : r.anchorEvents) {
         if (ev >= anchorRules.size() || (!anchorRules[ev].empty() && anchorRules[ev].back().rule == ri))
           continue;
-        AnchorRule a{ri, {}};
+        AnchorRule a{ri, kSeveral, {}};
         for (const auto* ref : r.rule->anchor.events) {
           if (refEvent(*ref) != ev) continue;
           int32_t filter = kPasses;
@@ -261,6 +274,7 @@ struct Engine::Impl {
           }
           a.refs.push_back(AnchorRef{ref, filter});
         }
+        if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
         anchorRules[ev].push_back(std::move(a));
       }
       if (r.goalEvent && *r.goalEvent < goalRules.size() && r.rule->goal)
@@ -322,14 +336,14 @@ struct Engine::Impl {
 
   // ---- records and tracing -----------------------------------------------------------------
 
-  bool tracing(const std::string& customer) const {
+  bool tracing(std::string_view customer) const {
     return opt.trace && (opt.traceCustomer.empty() || opt.traceCustomer == customer);
   }
 
   // `text` makes the sentence; it runs only when this customer is traced (formatting every
   // sentence for nobody cost 40% of the replay).
   template <typename MakeText>
-  void trace(TraceEntry::Kind kind, const std::string& customer, uint32_t rule, Loc loc,
+  void trace(TraceEntry::Kind kind, std::string_view customer, uint32_t rule, Loc loc,
              MakeText&& text) {
     if (!tracing(customer)) return;
     TraceEntry t;
@@ -376,7 +390,7 @@ struct Engine::Impl {
   Customer& customer(const std::string& id) {
     auto& shard = customers[std::hash<std::string>{}(id) % kCustomerShards];
     auto [it, added] = shard.try_emplace(id);
-    if (added) it->second.id = id;
+    if (added) it->second.id = it->first;
     return it->second;
   }
 
@@ -542,21 +556,25 @@ struct Engine::Impl {
       env.subject = &e;
       eval.testAll(filters, env, filterResults.data());
     }
+    const bool traced = tracing(c.id);
     for (const AnchorRule& a : anchorRules[e.type]) {
       const uint32_t ri = a.rule;
       const auto& rule = model.rules[ri];
-      bool passed = false;
-      const ast::EventRef* failed = nullptr;
-      for (const auto& [ref, filter] : a.refs) {
-        if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
-                                              : refMatches(*ref, e, &e, c))) {
-          passed = true;
-          break;
+      // Most rules have one ref to the type, with a filter tested above or none.
+      bool passed = a.only == kPasses || (a.only >= 0 && filterResults[static_cast<size_t>(a.only)] != 0);
+      const ast::EventRef* failed = a.only == kSeveral ? nullptr : a.refs[0].ref;
+      if (a.only == kSeveral) {
+        for (const auto& [ref, filter] : a.refs) {
+          if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
+                                                : refMatches(*ref, e, &e, c))) {
+            passed = true;
+            break;
+          }
+          failed = ref;
         }
-        failed = ref;
       }
       if (!passed) {
-        if (failed != nullptr && failed->filter != nullptr)
+        if (traced && failed != nullptr && failed->filter != nullptr)
           trace(TraceEntry::Kind::AnchorFilter, c.id, ri, failed->filter->loc,
                 [&] { return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e)); });
         continue;
