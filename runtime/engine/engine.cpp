@@ -204,6 +204,7 @@ struct Engine::Impl {
   timers::TimerQueue<Customer*> decisions;
   std::vector<Record> buffer;
   Stats stats;
+  std::array<uint64_t*, static_cast<size_t>(Reason::DuplicateContent) + 1> suppressedCount{};
   TimeMs now = INT64_MIN;
   uint64_t nextOrder = 0;
   uint64_t nextFlowId = 0;
@@ -318,19 +319,25 @@ struct Engine::Impl {
     }
   }
 
+  // The records of the instant that ended, in output order. They are sorted by pointer (a
+  // Record is a few hundred bytes), and most instants hold one record.
+  std::vector<const Record*> ordered;
   void flush() {
     if (buffer.empty()) return;
-    std::stable_sort(buffer.begin(), buffer.end(), [this](const Record& a, const Record& b) {
-      if (a.time != b.time) return a.time < b.time;
-      if (a.customer != b.customer) return a.customer < b.customer;
-      uint64_t ra = a.rule == sema::kNone ? 0 : model.rules[a.rule].order + 1ull;
-      uint64_t rb = b.rule == sema::kNone ? 0 : model.rules[b.rule].order + 1ull;
-      if (ra != rb) return ra < rb;
-      if (a.step != b.step) return a.step < b.step;
-      return a.order < b.order;
-    });
+    ordered.clear();
+    for (const Record& r : buffer) ordered.push_back(&r);
+    if (ordered.size() > 1)
+      std::sort(ordered.begin(), ordered.end(), [this](const Record* a, const Record* b) {
+        if (a->time != b->time) return a->time < b->time;
+        if (a->customer != b->customer) return a->customer < b->customer;
+        uint64_t ra = a->rule == sema::kNone ? 0 : model.rules[a->rule].order + 1ull;
+        uint64_t rb = b->rule == sema::kNone ? 0 : model.rules[b->rule].order + 1ull;
+        if (ra != rb) return ra < rb;
+        if (a->step != b->step) return a->step < b->step;
+        return a->order < b->order;  // unique: the sort is total, so stable
+      });
     if (opt.sink)
-      for (const auto& r : buffer) opt.sink(r);
+      for (const Record* r : ordered) opt.sink(*r);
     buffer.clear();
   }
 
@@ -362,7 +369,13 @@ struct Engine::Impl {
     switch (r.decision) {
       case Decision::Send: ++stats.sends; break;
       case Decision::Deferred: ++stats.deferred; break;
-      case Decision::Suppressed: ++stats.suppressed[reasonName(r.reason)]; break;
+      case Decision::Suppressed: {
+        // The map's nodes stay put: each reason is looked up by name once.
+        uint64_t*& count = suppressedCount[static_cast<size_t>(r.reason)];
+        if (count == nullptr) count = &stats.suppressed[reasonName(r.reason)];
+        ++*count;
+        break;
+      }
       case Decision::Dropped: break;
     }
     if (tracing(r.customer)) {

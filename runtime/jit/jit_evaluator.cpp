@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "compiler/interp/interp.h"
@@ -215,17 +216,19 @@ void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEn
   const std::vector<Batched>& calls = batch(conds, *first, ctx.anchorType);
   std::exception_ptr error;
   ctx.error = &error;
-  for (size_t i = 0; i < calls.size(); ++i) {
-    const Batched& b = calls[i];
-    if (b.fn == nullptr) {
+  // A helper that failed records the first exception and makes its call answer false; the
+  // other calls still run (they cannot fail because of it), and the exception is rethrown once.
+  const size_t n = calls.size();
+  const Batched* b = calls.data();
+  for (size_t i = 0; i < n; ++i, ++b) {
+    if (b->fn == nullptr) [[unlikely]] {
       out[i] = test(*conds[i], env) ? 1 : 0;
       continue;
     }
-    ctx.scratch = scratch_.data() + b.scratchBase;
-    uint8_t r = b.fn(&ctx, b.which, subject, nullptr, nullptr);
-    if (ctx.failed) std::rethrow_exception(error);
-    out[i] = r != 0 ? 1 : 0;
+    ctx.scratch = b->scratch;
+    out[i] = b->fn(&ctx, b->which, subject, nullptr, nullptr) != 0 ? 1 : 0;
   }
+  if (ctx.failed) std::rethrow_exception(error);
 }
 
 // The calls of a testAll list, packed once per (list, anchor type): the runtime passes the same
@@ -237,14 +240,15 @@ void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEn
 const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ast::Expr* const> conds,
                                                                const Slot& first, uint32_t anchorType) {
   for (const auto& b : batches_)
-    if (b.anchorType == anchorType && std::equal(conds.begin(), conds.end(), b.conds.begin(), b.conds.end()))
+    if (b.anchorType == anchorType && b.conds.size() == conds.size() &&
+        std::memcmp(b.conds.data(), conds.data(), conds.size_bytes()) == 0)
       return b.calls;
   BatchList list{{conds.begin(), conds.end()}, anchorType, {}};
   for (const ast::Expr* cond : conds) {
     const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
     bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
                   s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
-    list.calls.push_back(shared ? Batched{s->fn, s->which, s->scratchBase} : Batched{});
+    list.calls.push_back(shared ? Batched{s->fn, s->which, scratch_.data() + s->scratchBase} : Batched{});
   }
   batches_.push_back(std::move(list));
   return batches_.back().calls;

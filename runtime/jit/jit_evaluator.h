@@ -55,7 +55,7 @@ class JitEvaluator : public Evaluator {
   struct Batched {
     abi::EntryFn fn = nullptr;  // null: through test()
     uint32_t which = 0;
-    uint32_t scratchBase = 0;
+    Value* scratch = nullptr;   // its module's `last` slots in scratch_
   };
   struct BatchList {
     std::vector<const ast::Expr*> conds;
