@@ -11,6 +11,7 @@
 
 #include "compiler/interp/ops.h"
 #include "runtime/deliver/render.h"
+#include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/quiet_hours.h"
 #include "runtime/policy/rolling.h"
@@ -147,7 +148,7 @@ struct SentLog {
 };
 
 struct Customer {
-  std::string_view id;  // the key of the map node that holds the customer (nodes never move)
+  std::string_view id;  // the key of the table entry that holds the customer
   state::Profile profile;
   state::EventHistory history;
   struct Idle {
@@ -194,12 +195,8 @@ struct Engine::Impl {
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   std::optional<policy::QuietHours> quiet;
-  // Customers live in the maps' nodes, which never move: timers and flows point at them. 256
-  // maps by hash rather than one: a growing unordered_map rehashes every customer at once
-  // (about 0.3 µs each, 23 ms at 85k customers, a stall every event behind it waits for);
-  // sharded, each rehash moves 1/256 of them.
-  static constexpr size_t kCustomerShards = 256;
-  std::array<std::unordered_map<std::string, Customer>, kCustomerShards> customers;
+  // Customers never move once added: timers and flows point at them (see id_table.h).
+  IdTable<Customer> customers;
   timers::TimerQueue<Timer> timers;
   timers::TimerQueue<Customer*> decisions;
   std::vector<Record> buffer;
@@ -275,6 +272,7 @@ struct Engine::Impl {
           }
           a.refs.push_back(AnchorRef{ref, filter});
         }
+        if (a.refs.empty()) continue;  // no ref names the type: never an anchor of it
         if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
         anchorRules[ev].push_back(std::move(a));
       }
@@ -401,10 +399,10 @@ struct Engine::Impl {
   // ---- customers ----------------------------------------------------------------------------
 
   Customer& customer(const std::string& id) {
-    auto& shard = customers[std::hash<std::string>{}(id) % kCustomerShards];
-    auto [it, added] = shard.try_emplace(id);
-    if (added) it->second.id = it->first;
-    return it->second;
+    bool added = false;
+    auto& entry = customers.findOrAdd(id, &added);
+    if (added) entry.value.id = entry.id;
+    return entry.value;
   }
 
   Flow* activeFlow(Customer& c, uint32_t rule) {
@@ -561,6 +559,15 @@ struct Engine::Impl {
     return sema::kNone;
   }
 
+  // Whether `e` is an anchor of a rule with several refs to its type (`(A(x) or A(y))`).
+  bool anyRefPasses(const AnchorRule& a, Customer& c, const Event& e) {
+    for (const auto& [ref, filter] : a.refs)
+      if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
+                                            : refMatches(*ref, e, &e, c)))
+        return true;
+    return false;
+  }
+
   void anchors(Customer& c, const Event& e) {
     const auto& filters = anchorFilters[e.type];
     if (!filters.empty()) {
@@ -571,27 +578,19 @@ struct Engine::Impl {
     }
     const bool traced = tracing(c.id);
     for (const AnchorRule& a : anchorRules[e.type]) {
-      const uint32_t ri = a.rule;
-      const auto& rule = model.rules[ri];
       // Most rules have one ref to the type, with a filter tested above or none.
-      bool passed = a.only == kPasses || (a.only >= 0 && filterResults[static_cast<size_t>(a.only)] != 0);
-      const ast::EventRef* failed = a.only == kSeveral ? nullptr : a.refs[0].ref;
-      if (a.only == kSeveral) {
-        for (const auto& [ref, filter] : a.refs) {
-          if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
-                                                : refMatches(*ref, e, &e, c))) {
-            passed = true;
-            break;
-          }
-          failed = ref;
-        }
-      }
+      bool passed = a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
+                                : a.only == kPasses || anyRefPasses(a, c, e);
       if (!passed) {
-        if (traced && failed != nullptr && failed->filter != nullptr)
-          trace(TraceEntry::Kind::AnchorFilter, c.id, ri, failed->filter->loc,
+        // The filter that did not hold is the last one tried.
+        const ast::EventRef* failed = a.refs.back().ref;
+        if (traced && failed->filter != nullptr)
+          trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed->filter->loc,
                 [&] { return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e)); });
         continue;
       }
+      const uint32_t ri = a.rule;
+      const auto& rule = model.rules[ri];
       if (opt.coverage) ++opt.coverage->ruleArmed[ri];
       if (rule.idle) {
         arm(c, ri, e);
