@@ -11,6 +11,7 @@
 
 #include "compiler/interp/ops.h"
 #include "runtime/deliver/render.h"
+#include "runtime/engine/filter_index.h"
 #include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/quiet_hours.h"
@@ -212,7 +213,8 @@ struct Engine::Impl {
   // (an event looks only at its own rules, however many the program has).
   // An anchor rule's references to the event type, resolved once (the hot path of every event
   // does no look-up by name or by pointer).
-  // A ref's `filter` is tested for all rules of the event type at once (Evaluator::testAll):
+  // A ref's `filter` is tested for all rules of the event type at once (Evaluator::testSome,
+  // on the filters the event can pass by FilterIndex):
   // `filter` indexes that event type's AnchorFilters::exprs, kPasses when the ref has neither
   // a filter nor a `same` list, kGeneral when it needs refMatches.
   static constexpr int32_t kPasses = -1, kGeneral = -2;
@@ -228,6 +230,8 @@ struct Engine::Impl {
   };
   std::vector<std::vector<AnchorRule>> anchorRules;
   std::vector<std::vector<const ast::Expr*>> anchorFilters;  // by event type
+  std::vector<FilterIndex> filterIndex;                     // by event type, over anchorFilters
+  std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
   std::vector<std::vector<uint32_t>> goalRules;
 
@@ -279,6 +283,8 @@ struct Engine::Impl {
       if (r.goalEvent && *r.goalEvent < goalRules.size() && r.rule->goal)
         goalRules[*r.goalEvent].push_back(ri);
     }
+    for (uint32_t ev = 0; ev < anchorFilters.size(); ++ev)
+      filterIndex.push_back(FilterIndex::build(m, ev, anchorFilters[ev]));
     if (opt.coverage) {
       opt.coverage->ruleArmed.resize(m.rules.size());
       opt.coverage->ruleFired.resize(m.rules.size());
@@ -571,10 +577,11 @@ struct Engine::Impl {
   void anchors(Customer& c, const Event& e) {
     const auto& filters = anchorFilters[e.type];
     if (!filters.empty()) {
-      filterResults.resize(filters.size());
+      filterResults.assign(filters.size(), 0);
+      filterIndex[e.type].candidates(e, candidateFilters);
       EvalEnv env = ruleEnv(c, e);
       env.subject = &e;
-      eval.testAll(filters, env, filterResults.data());
+      eval.testSome(filters, candidateFilters, env, filterResults.data());
     }
     const bool traced = tracing(c.id);
     for (const AnchorRule& a : anchorRules[e.type]) {
