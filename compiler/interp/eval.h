@@ -62,7 +62,7 @@ class Evaluator {
   virtual bool test(const ast::Expr& cond, const EvalEnv& env) = 0;
   // The value of any expression (bindings, template variables).
   virtual Value value(const ast::Expr& e, const EvalEnv& env) = 0;
-  // Tests the conditions of `conds` that `which` lists (indices into conds, ascending) in the
+  // Tests the conditions of `conds` that `which` lists (indices into conds, each once) in the
   // one environment: out[i] = test(*conds[i], env); the other entries of out stay as they are.
   // The runtime asks this for the anchor filters of an event type's rules on an incoming event
   // (`conds` is the same list every time, `which` the filters that event can pass); an

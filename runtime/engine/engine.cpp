@@ -367,7 +367,7 @@ struct Engine::Impl {
     opt.trace(t);
   }
 
-  void emit(Record r) {
+  void emit(Record&& r) {
     r.order = nextOrder++;
     r.time = now;
     switch (r.decision) {

@@ -100,7 +100,6 @@ void FilterIndex::candidates(const Event& e, std::vector<uint32_t>& out) const {
     auto it = k.byValue.find(std::string_view(e.fields[k.slot].s));
     if (it != k.byValue.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }
-  std::sort(out.begin(), out.end());
 }
 
 }  // namespace trig::engine

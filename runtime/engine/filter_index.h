@@ -18,6 +18,7 @@
 #include "compiler/ast/ast.h"
 #include "compiler/sema/model.h"
 #include "runtime/core/event.h"
+#include "runtime/engine/id_table.h"
 
 namespace trig::engine {
 
@@ -26,7 +27,8 @@ class FilterIndex {
   // Indexes `filters`, the anchor filters of event type `event` (indices into this list).
   static FilterIndex build(const sema::Model& model, uint32_t event, std::span<const ast::Expr* const> filters);
 
-  // The filters `e` can pass, ascending, into `out` (cleared first).
+  // The filters `e` can pass, each once, into `out` (cleared first): those that are always
+  // candidates, then those keyed under e's values, ascending within each group.
   void candidates(const Event& e, std::vector<uint32_t>& out) const;
 
   size_t indexed() const { return indexed_; }  // filters that are not always candidates
@@ -34,7 +36,7 @@ class FilterIndex {
  private:
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const { return hashId(s); }
   };
   // The filters that need field `slot` to equal one of their strings, by string.
   struct Keyed {
