@@ -233,6 +233,13 @@ struct Engine::Impl {
   std::vector<FilterIndex> filterIndex;                     // by event type, over anchorFilters
   std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
+  // By event type: the position in anchorRules of the rule whose one ref has filter f (kNoOwner
+  // for filters of rules with several refs), and the positions of the rules that are anchors
+  // whatever the filters say or that need anyRefPasses. An event visits only these and the
+  // owners of the filters that held.
+  static constexpr uint32_t kNoOwner = UINT32_MAX;
+  std::vector<std::vector<uint32_t>> filterOwner, unfiltered;
+  std::vector<uint32_t> visit;
   std::vector<std::vector<uint32_t>> goalRules;
 
   Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
@@ -285,6 +292,18 @@ struct Engine::Impl {
     }
     for (uint32_t ev = 0; ev < anchorFilters.size(); ++ev)
       filterIndex.push_back(FilterIndex::build(m, ev, anchorFilters[ev]));
+    filterOwner.resize(m.events.size());
+    unfiltered.resize(m.events.size());
+    for (uint32_t ev = 0; ev < anchorRules.size(); ++ev) {
+      filterOwner[ev].assign(anchorFilters[ev].size(), kNoOwner);
+      for (uint32_t pos = 0; pos < anchorRules[ev].size(); ++pos) {
+        const AnchorRule& a = anchorRules[ev][pos];
+        if (a.only >= 0)
+          filterOwner[ev][static_cast<size_t>(a.only)] = pos;
+        else
+          unfiltered[ev].push_back(pos);
+      }
+    }
     if (opt.coverage) {
       opt.coverage->ruleArmed.resize(m.rules.size());
       opt.coverage->ruleFired.resize(m.rules.size());
@@ -582,28 +601,45 @@ struct Engine::Impl {
       EvalEnv env = ruleEnv(c, e);
       env.subject = &e;
       eval.testSome(filters, candidateFilters, env, filterResults.data());
+    } else {
+      candidateFilters.clear();
     }
-    const bool traced = tracing(c.id);
-    for (const AnchorRule& a : anchorRules[e.type]) {
-      // Most rules have one ref to the type, with a filter tested above or none.
-      bool passed = a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
-                                : a.only == kPasses || anyRefPasses(a, c, e);
-      if (!passed) {
+    const auto& rules = anchorRules[e.type];
+    if (tracing(c.id)) {
+      // Every rule, so that the trace says which filters did not hold.
+      for (const AnchorRule& a : rules) {
+        if (a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
+                        : a.only == kPasses || anyRefPasses(a, c, e)) {
+          anchored(c, a.rule, e);
+          continue;
+        }
         // The filter that did not hold is the last one tried.
         const ast::EventRef* failed = a.refs.back().ref;
-        if (traced && failed->filter != nullptr)
+        if (failed->filter != nullptr)
           trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed->filter->loc,
                 [&] { return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e)); });
-        continue;
       }
-      const uint32_t ri = a.rule;
-      const auto& rule = model.rules[ri];
-      if (opt.coverage) ++opt.coverage->ruleArmed[ri];
-      if (rule.idle) {
-        arm(c, ri, e);
-      } else {
-        evaluate(c, ri, e, static_cast<int64_t>(e.seq));
-      }
+      return;
+    }
+    // Only the rules whose filter held and those without one, in declaration order.
+    visit.assign(unfiltered[e.type].begin(), unfiltered[e.type].end());
+    for (uint32_t f : candidateFilters)
+      if (filterResults[f] != 0 && filterOwner[e.type][f] != kNoOwner) visit.push_back(filterOwner[e.type][f]);
+    if (visit.size() > 1) std::sort(visit.begin(), visit.end());
+    for (uint32_t pos : visit) {
+      const AnchorRule& a = rules[pos];
+      if (a.only == kSeveral && !anyRefPasses(a, c, e)) continue;
+      anchored(c, a.rule, e);
+    }
+  }
+
+  // `e` is an anchor of rule `ri`: arm its idle timer, or evaluate it now.
+  void anchored(Customer& c, uint32_t ri, const Event& e) {
+    if (opt.coverage) ++opt.coverage->ruleArmed[ri];
+    if (model.rules[ri].idle) {
+      arm(c, ri, e);
+    } else {
+      evaluate(c, ri, e, static_cast<int64_t>(e.seq));
     }
   }
 
