@@ -86,7 +86,7 @@ bool DeadLetterWriter::flush() {
 // ---- Line input ---------------------------------------------------------------------------------
 
 LineReader::LineReader(int fd, bool owned)
-    : fd_(fd), owned_(owned), buf_(std::make_unique<char[]>(kChunk)) {}
+    : fd_(fd), owned_(owned), buf_(std::make_unique_for_overwrite<char[]>(kChunk)) {}
 
 LineReader::~LineReader() {
   if (fd_ >= 0 && owned_) ::close(fd_);
