@@ -1,6 +1,8 @@
 // `trig run FILE... --events EVENTS.jsonl`: replay events through the rules and print the sends
 // (with --explain also every suppression, deferral and dropped duplicate), one JSON object per
 // line, ordered by time, customer, rule declaration order and step.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -42,13 +44,21 @@ int runRun(const RunOptions& o) {
   }
   if (o.explain && !note.empty()) std::cerr << "trig: note: " << note << "\n";
 
-  std::string line;
+  // Records are built in one buffer and written a batch at a time (a terminal gets each line
+  // as it comes).
+  engine::RecordWriter writer(c->model, c->sources);
+  std::string out;
+  const size_t batch = isatty(STDOUT_FILENO) != 0 ? 0 : size_t{1} << 16;
+  auto writeOut = [&out] {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    out.clear();
+  };
   engine::EngineOptions eo;
   eo.explain = o.explain;
   eo.sink = [&](const engine::Record& r) {
-    line = engine::recordJson(r, c->model, c->sources);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stdout);
+    writer.append(out, r);
+    out += '\n';
+    if (out.size() > batch) writeOut();
   };
   eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << w << "\n"; };
   engine::Engine eng(c->model, *evaluator, eo);
@@ -60,6 +70,7 @@ int runRun(const RunOptions& o) {
   ro.diagnostics = &std::cerr;
   ro.progress = terminalProgress();
   engine::ReplayResult rr = engine::replay(eng, c->model, ro);
+  writeOut();
   std::fflush(stdout);
   if (!rr.ioError.empty()) {
     std::cerr << "trig run: " << rr.ioError << "\n";

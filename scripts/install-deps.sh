@@ -8,7 +8,7 @@ PACKAGES=(
   antlr4 libantlr4-runtime-dev
   llvm-19-dev libzstd-dev zlib1g-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
-  libhowardhinnant-date-dev
+  libhowardhinnant-date-dev libjemalloc-dev
 )
 
 missing=()

@@ -116,11 +116,14 @@ class Evaluator {
   virtual bool test(const ast::Expr& cond, const EvalEnv& env) = 0;
   // The value of any expression (bindings, template variables).
   virtual Value value(const ast::Expr& e, const EvalEnv& env) = 0;
-  // Tests every condition of `conds` in the one environment: out[i] = test(*conds[i], env).
-  // The runtime asks this for the anchor filters of all rules on an incoming event; an
+  // Tests the conditions of `conds` that `which` lists (indices into conds, each once) in the
+  // one environment: out[i] = test(*conds[i], env); the other entries of out stay as they are.
+  // The runtime asks this for the anchor filters of an event type's rules on an incoming event
+  // (`conds` is the same list every time, `which` the filters that event can pass); an
   // evaluator that can share the set-up between the calls overrides it.
-  virtual void testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) {
-    for (size_t i = 0; i < conds.size(); ++i) out[i] = test(*conds[i], env) ? 1 : 0;
+  virtual void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which, const EvalEnv& env,
+                        uint8_t* out) {
+    for (uint32_t i : which) out[i] = test(*conds[i], env) ? 1 : 0;
   }
 };
 

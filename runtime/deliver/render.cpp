@@ -1,7 +1,13 @@
 #include "runtime/deliver/render.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "runtime/ingest/utf8.h"
 
@@ -129,55 +135,125 @@ void appendHtmlEscaped(std::string& out, std::string_view text) {
   out.append(text, start, text.size() - start);
 }
 
-void appendJsonString(std::string& out, std::string_view text) {
+namespace {
+
+// The bytes a JSON string cannot hold as they are: a quote, a backslash, a control character,
+// DEL, or any byte outside ASCII (checked as UTF-8 by the caller). As the high bit of each byte
+// of the 8 at `p`: the first flagged byte is always right, bytes after it may be flagged wrongly
+// (borrows) but never because of a plain byte before them.
+inline uint64_t specialBytes(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+  const uint64_t quote = x ^ (kOnes * '"');
+  const uint64_t slash = x ^ (kOnes * '\\');
+  const uint64_t del = x ^ (kOnes * 0x7f);
+  // A byte is zero in v exactly when (v - 1) sets its high bit while v's is clear.
+  return (((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | ((del - kOnes) & ~del) |
+          ((x - kOnes * 0x20) & ~x) | x) &
+         (kOnes * 0x80);
+}
+
+// The first byte of [p, end) that specialBytes() flags, or `end`; `begin` (at most `p`) is where
+// the text starts, so that the last block can end at `end` by reading bytes already checked
+// again. 16 bytes at a time with SSE2, then 8: records are mostly plain text.
+const char* plainJsonRun(const char* begin, const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote16 = _mm_set1_epi8('"'), slash16 = _mm_set1_epi8('\\'),
+                space16 = _mm_set1_epi8(0x20), del16 = _mm_set1_epi8(0x7f);
+  auto special16 = [&](const char* at) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    // Signed bytes below 0x20 are the control characters and every byte outside ASCII.
+    return static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote16), _mm_cmpeq_epi8(x, slash16)),
+                     _mm_or_si128(_mm_cmplt_epi8(x, space16), _mm_cmpeq_epi8(x, del16)))));
+  };
+  while (end - p >= 16) {
+    if (const unsigned mask = special16(p); mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+  if (p < end && end - begin >= 16) {
+    // The last 16 bytes, without the ones already checked.
+    const auto checked = static_cast<unsigned>(16 - (end - p));
+    const unsigned mask = special16(end - 16) >> checked;
+    return mask != 0 ? p + __builtin_ctz(mask) : end;
+  }
+#endif
+  while (end - p >= 8) {
+    if (const uint64_t special = specialBytes(p); special != 0)
+      return p + std::countr_zero(special) / 8;
+    p += 8;
+  }
+  if (p < end && end - begin >= 8) {
+    const auto checked = static_cast<unsigned>(8 - (end - p));
+    const uint64_t special = specialBytes(end - 8) >> (8 * checked);
+    return special != 0 ? p + std::countr_zero(special) / 8 : end;
+  }
+  for (; p < end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return p;
+  }
+  return end;
+}
+
+}  // namespace
+
+char* writeJsonString(char* p, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  size_t i = 0;
-  while (i < text.size()) {
+  auto put = [&p](const char* bytes, size_t n) {
+    std::memcpy(p, bytes, n);
+    p += n;
+  };
+  *p++ = '"';
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  const char* q = begin;
+  while (q < end) {
     // Plain printable ASCII (most of every record) is copied a run at a time.
-    size_t run = i;
-    while (run < text.size()) {
-      const auto p = static_cast<unsigned char>(text[run]);
-      if (p < 0x20 || p >= 0x7f || p == '"' || p == '\\') break;
-      ++run;
+    const char* run = plainJsonRun(begin, q, end);
+    if (run > q) {
+      put(q, static_cast<size_t>(run - q));
+      q = run;
+      if (q == end) break;
     }
-    if (run > i) {
-      out.append(text.data() + i, run - i);
-      i = run;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
+    const auto c = static_cast<unsigned char>(*q);
     if (c >= 0x80) {
-      size_t n = utf8::sequenceLength(text, i);
+      const size_t n = utf8::sequenceLength(text, static_cast<size_t>(q - begin));
       if (n == 0) {
-        out += "\\ufffd";
-        ++i;
+        put("\\ufffd", 6);
+        ++q;
       } else {
-        out.append(text, i, n);
-        i += n;
+        put(q, n);
+        q += n;
       }
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
+      case '"': put("\\\"", 2); break;
+      case '\\': put("\\\\", 2); break;
+      case '\n': put("\\n", 2); break;
+      case '\r': put("\\r", 2); break;
+      case '\t': put("\\t", 2); break;
+      case '\b': put("\\b", 2); break;
+      case '\f': put("\\f", 2); break;
+      default: {
+        // The other control characters and DEL.
+        const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        put(u, 6);
+      }
     }
-    ++i;
+    ++q;
   }
-  out += '"';
+  *p++ = '"';
+  return p;
+}
+
+void appendJsonString(std::string& out, std::string_view text) {
+  const size_t start = out.size();
+  out.resize(start + jsonStringBound(text.size()));
+  char* end = writeJsonString(out.data() + start, text);
+  out.resize(static_cast<size_t>(end - out.data()));
 }
 
 void appendJsonValue(std::string& out, const Value& v) {

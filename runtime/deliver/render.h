@@ -56,6 +56,12 @@ void appendHtmlEscaped(std::string& out, std::string_view text);
 // A JSON string literal (quotes included) of UTF-8 text: `"` `\` and control characters escaped;
 // bytes that are not valid UTF-8 become U+FFFD so the output is always valid JSON.
 void appendJsonString(std::string& out, std::string_view text);
+// The same bytes written at `p`, which has room for jsonStringBound(text.size()) of them (every
+// byte escaped, and the quotes); returns the end of what was written.
+char* writeJsonString(char* p, std::string_view text);
+constexpr size_t jsonStringBound(size_t bytes) {
+  return 6 * bytes + 2;
+}
 // A value as JSON: strings/time quoted, numbers as their exact text (money "49.9" -> 49.9),
 // bools, lists as arrays, Absent as null.
 void appendJsonValue(std::string& out, const Value& v);

@@ -2,9 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <iterator>
 #include <limits>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
+
+#include "runtime/ingest/utf8.h"
 
 using namespace trig;
 using namespace trig::deliver;
@@ -161,4 +165,49 @@ TEST_CASE("JSON output helpers produce valid JSON") {
   appendJsonValue(s, v);
   CHECK(s == R"([49.9,0.1,-3,true,null,"x","1970-01-01T00:00:00Z","1h",null])");
   CHECK(nlohmann::json::parse(s).size() == 9);
+}
+
+TEST_CASE("appendJsonString: the same bytes as escaping one character at a time") {
+  // The reference: every byte looked at on its own, as the writer did before it copied runs.
+  auto reference = [](std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (size_t i = 0; i < text.size();) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x80) {
+        const size_t n = utf8::sequenceLength(text, i);
+        out += n == 0 ? std::string("\\ufffd") : std::string(text.substr(i, n));
+        i += n == 0 ? 1 : n;
+        continue;
+      }
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c == '\b') out += "\\b";
+      else if (c == '\f') out += "\\f";
+      else if (c < 0x20 || c == 0x7f) out += std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
+      else out += static_cast<char>(c);
+      ++i;
+    }
+    return out + "\"";
+  };
+  std::mt19937 rng(11);
+  // Mostly plain text, so that runs cross the 16-byte blocks, with every kind of special byte.
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9",
+                                  "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80"};
+  for (int round = 0; round < 5000; ++round) {
+    std::string text;
+    const size_t pieces = rng() % 8;
+    for (size_t k = 0; k < pieces; ++k) {
+      text += std::string(rng() % 40, static_cast<char>('a' + rng() % 26));
+      if (rng() % 2) text += specials[rng() % std::size(specials)];
+    }
+    if (rng() % 5 == 0) text += specials[rng() % std::size(specials)];
+    CAPTURE(text);
+    std::string got = "prefix";
+    appendJsonString(got, text);
+    REQUIRE(got == "prefix" + reference(text));
+  }
 }

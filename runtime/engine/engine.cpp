@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <deque>
 
 #include "compiler/interp/ops.h"
 #include "runtime/deliver/render.h"
+#include "runtime/engine/filter_index.h"
+#include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/quiet_hours.h"
 #include "runtime/policy/rolling.h"
@@ -52,13 +55,23 @@ const char* decisionName(Decision d) {
 
 std::string messageId(std::string_view rule, std::string_view customer, uint32_t step,
                       TimeMs firedAt) {
-  std::string key;
-  key.reserve(rule.size() + customer.size() + 32);
-  key.append(rule).push_back('\x1f');
-  key.append(customer).push_back('\x1f');
-  key.append(std::to_string(step)).push_back('\x1f');
-  key.append(std::to_string(firedAt));
-  return fmt::format("trig-{:016x}", policy::fnv1a64(key));
+  // FNV-1a of "rule\x1fcustomer\x1fstep\x1ffiredAt", hashed piece by piece (a send's id is
+  // made for every firing: building the key and formatting it cost more than the firing).
+  char digits[24];
+  auto number = [&](auto v) {
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    return std::string_view(digits, static_cast<size_t>(end - digits));
+  };
+  uint64_t h = policy::fnvAppend(policy::kFnvOffset, rule);
+  h = policy::fnvAppend(h, "\x1f");
+  h = policy::fnvAppend(h, customer);
+  h = policy::fnvAppend(h, "\x1f");
+  h = policy::fnvAppend(h, number(step));
+  h = policy::fnvAppend(h, "\x1f");
+  h = policy::fnvAppend(h, number(firedAt));
+  std::string id = "trig-0000000000000000";
+  for (size_t i = id.size(); h != 0; h >>= 4) id[--i] = "0123456789abcdef"[h & 15];
+  return id;
 }
 
 namespace {
@@ -136,7 +149,7 @@ struct SentLog {
 };
 
 struct Customer {
-  std::string id;
+  std::string_view id;  // the key of the table entry that holds the customer
   state::Profile profile;
   state::EventHistory history;
   struct Idle {
@@ -183,16 +196,13 @@ struct Engine::Impl {
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   std::optional<policy::QuietHours> quiet;
-  // Customers live in the maps' nodes, which never move: timers and flows point at them. 256
-  // maps by hash rather than one: a growing unordered_map rehashes every customer at once
-  // (about 0.3 µs each, 23 ms at 85k customers, a stall every event behind it waits for);
-  // sharded, each rehash moves 1/256 of them.
-  static constexpr size_t kCustomerShards = 256;
-  std::array<std::unordered_map<std::string, Customer>, kCustomerShards> customers;
+  // Customers never move once added: timers and flows point at them (see id_table.h).
+  IdTable<Customer> customers;
   timers::TimerQueue<Timer> timers;
   timers::TimerQueue<Customer*> decisions;
   std::vector<Record> buffer;
   Stats stats;
+  std::array<uint64_t*, static_cast<size_t>(Reason::DuplicateContent) + 1> suppressedCount{};
   TimeMs now = INT64_MIN;
   uint64_t nextOrder = 0;
   uint64_t nextFlowId = 0;
@@ -203,7 +213,8 @@ struct Engine::Impl {
   // (an event looks only at its own rules, however many the program has).
   // An anchor rule's references to the event type, resolved once (the hot path of every event
   // does no look-up by name or by pointer).
-  // A ref's `filter` is tested for all rules of the event type at once (Evaluator::testAll):
+  // A ref's `filter` is tested for all rules of the event type at once (Evaluator::testSome,
+  // on the filters the event can pass by FilterIndex):
   // `filter` indexes that event type's AnchorFilters::exprs, kPasses when the ref has neither
   // a filter nor a `same` list, kGeneral when it needs refMatches.
   static constexpr int32_t kPasses = -1, kGeneral = -2;
@@ -211,13 +222,24 @@ struct Engine::Impl {
     const ast::EventRef* ref;
     int32_t filter;
   };
+  static constexpr int32_t kSeveral = -3;
   struct AnchorRule {
     uint32_t rule;
+    int32_t only;  // the filter of the rule's one ref to the type, or kSeveral: see refs
     std::vector<AnchorRef> refs;
   };
   std::vector<std::vector<AnchorRule>> anchorRules;
   std::vector<std::vector<const ast::Expr*>> anchorFilters;  // by event type
+  std::vector<FilterIndex> filterIndex;                     // by event type, over anchorFilters
+  std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
+  // By event type: the position in anchorRules of the rule whose one ref has filter f (kNoOwner
+  // for filters of rules with several refs), and the positions of the rules that are anchors
+  // whatever the filters say or that need anyRefPasses. An event visits only these and the
+  // owners of the filters that held.
+  static constexpr uint32_t kNoOwner = UINT32_MAX;
+  std::vector<std::vector<uint32_t>> filterOwner, unfiltered;
+  std::vector<uint32_t> visit;
   std::vector<std::vector<uint32_t>> goalRules;
 
   Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
@@ -249,7 +271,7 @@ struct Engine::Impl {
       for (uint32_t ev : r.anchorEvents) {
         if (ev >= anchorRules.size() || (!anchorRules[ev].empty() && anchorRules[ev].back().rule == ri))
           continue;
-        AnchorRule a{ri, {}};
+        AnchorRule a{ri, kSeveral, {}};
         for (const auto* ref : r.rule->anchor.events) {
           if (refEvent(*ref) != ev) continue;
           int32_t filter = kPasses;
@@ -261,10 +283,26 @@ struct Engine::Impl {
           }
           a.refs.push_back(AnchorRef{ref, filter});
         }
+        if (a.refs.empty()) continue;  // no ref names the type: never an anchor of it
+        if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
         anchorRules[ev].push_back(std::move(a));
       }
       if (r.goalEvent && *r.goalEvent < goalRules.size() && r.rule->goal)
         goalRules[*r.goalEvent].push_back(ri);
+    }
+    for (uint32_t ev = 0; ev < anchorFilters.size(); ++ev)
+      filterIndex.push_back(FilterIndex::build(m, ev, anchorFilters[ev]));
+    filterOwner.resize(m.events.size());
+    unfiltered.resize(m.events.size());
+    for (uint32_t ev = 0; ev < anchorRules.size(); ++ev) {
+      filterOwner[ev].assign(anchorFilters[ev].size(), kNoOwner);
+      for (uint32_t pos = 0; pos < anchorRules[ev].size(); ++pos) {
+        const AnchorRule& a = anchorRules[ev][pos];
+        if (a.only >= 0)
+          filterOwner[ev][static_cast<size_t>(a.only)] = pos;
+        else
+          unfiltered[ev].push_back(pos);
+      }
     }
     if (opt.coverage) {
       opt.coverage->ruleArmed.resize(m.rules.size());
@@ -304,32 +342,38 @@ struct Engine::Impl {
     }
   }
 
+  // The records of the instant that ended, in output order. They are sorted by pointer (a
+  // Record is a few hundred bytes), and most instants hold one record.
+  std::vector<const Record*> ordered;
   void flush() {
     if (buffer.empty()) return;
-    std::stable_sort(buffer.begin(), buffer.end(), [this](const Record& a, const Record& b) {
-      if (a.time != b.time) return a.time < b.time;
-      if (a.customer != b.customer) return a.customer < b.customer;
-      uint64_t ra = a.rule == sema::kNone ? 0 : model.rules[a.rule].order + 1ull;
-      uint64_t rb = b.rule == sema::kNone ? 0 : model.rules[b.rule].order + 1ull;
-      if (ra != rb) return ra < rb;
-      if (a.step != b.step) return a.step < b.step;
-      return a.order < b.order;
-    });
+    ordered.clear();
+    for (const Record& r : buffer) ordered.push_back(&r);
+    if (ordered.size() > 1)
+      std::sort(ordered.begin(), ordered.end(), [this](const Record* a, const Record* b) {
+        if (a->time != b->time) return a->time < b->time;
+        if (a->customer != b->customer) return a->customer < b->customer;
+        uint64_t ra = a->rule == sema::kNone ? 0 : model.rules[a->rule].order + 1ull;
+        uint64_t rb = b->rule == sema::kNone ? 0 : model.rules[b->rule].order + 1ull;
+        if (ra != rb) return ra < rb;
+        if (a->step != b->step) return a->step < b->step;
+        return a->order < b->order;  // unique: the sort is total, so stable
+      });
     if (opt.sink)
-      for (const auto& r : buffer) opt.sink(r);
+      for (const Record* r : ordered) opt.sink(*r);
     buffer.clear();
   }
 
   // ---- records and tracing -----------------------------------------------------------------
 
-  bool tracing(const std::string& customer) const {
+  bool tracing(std::string_view customer) const {
     return opt.trace && (opt.traceCustomer.empty() || opt.traceCustomer == customer);
   }
 
   // `text` makes the sentence; it runs only when this customer is traced (formatting every
   // sentence for nobody cost 40% of the replay).
   template <typename MakeText>
-  void trace(TraceEntry::Kind kind, const std::string& customer, uint32_t rule, Loc loc,
+  void trace(TraceEntry::Kind kind, std::string_view customer, uint32_t rule, Loc loc,
              MakeText&& text) {
     if (!tracing(customer)) return;
     TraceEntry t;
@@ -342,13 +386,19 @@ struct Engine::Impl {
     opt.trace(t);
   }
 
-  void emit(Record r) {
+  void emit(Record&& r) {
     r.order = nextOrder++;
     r.time = now;
     switch (r.decision) {
       case Decision::Send: ++stats.sends; break;
       case Decision::Deferred: ++stats.deferred; break;
-      case Decision::Suppressed: ++stats.suppressed[reasonName(r.reason)]; break;
+      case Decision::Suppressed: {
+        // The map's nodes stay put: each reason is looked up by name once.
+        uint64_t*& count = suppressedCount[static_cast<size_t>(r.reason)];
+        if (count == nullptr) count = &stats.suppressed[reasonName(r.reason)];
+        ++*count;
+        break;
+      }
       case Decision::Dropped: break;
     }
     if (tracing(r.customer)) {
@@ -374,10 +424,10 @@ struct Engine::Impl {
   // ---- customers ----------------------------------------------------------------------------
 
   Customer& customer(const std::string& id) {
-    auto& shard = customers[std::hash<std::string>{}(id) % kCustomerShards];
-    auto [it, added] = shard.try_emplace(id);
-    if (added) it->second.id = id;
-    return it->second;
+    bool added = false;
+    auto& entry = customers.findOrAdd(id, &added);
+    if (added) entry.value.id = entry.id;
+    return entry.value;
   }
 
   Flow* activeFlow(Customer& c, uint32_t rule) {
@@ -534,39 +584,62 @@ struct Engine::Impl {
     return sema::kNone;
   }
 
+  // Whether `e` is an anchor of a rule with several refs to its type (`(A(x) or A(y))`).
+  bool anyRefPasses(const AnchorRule& a, Customer& c, const Event& e) {
+    for (const auto& [ref, filter] : a.refs)
+      if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
+                                            : refMatches(*ref, e, &e, c)))
+        return true;
+    return false;
+  }
+
   void anchors(Customer& c, const Event& e) {
     const auto& filters = anchorFilters[e.type];
     if (!filters.empty()) {
-      filterResults.resize(filters.size());
+      filterResults.assign(filters.size(), 0);
+      filterIndex[e.type].candidates(e, candidateFilters);
       EvalEnv env = ruleEnv(c, e);
       env.subject = &e;
-      eval.testAll(filters, env, filterResults.data());
+      eval.testSome(filters, candidateFilters, env, filterResults.data());
+    } else {
+      candidateFilters.clear();
     }
-    for (const AnchorRule& a : anchorRules[e.type]) {
-      const uint32_t ri = a.rule;
-      const auto& rule = model.rules[ri];
-      bool passed = false;
-      const ast::EventRef* failed = nullptr;
-      for (const auto& [ref, filter] : a.refs) {
-        if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
-                                              : refMatches(*ref, e, &e, c))) {
-          passed = true;
-          break;
+    const auto& rules = anchorRules[e.type];
+    if (tracing(c.id)) {
+      // Every rule, so that the trace says which filters did not hold.
+      for (const AnchorRule& a : rules) {
+        if (a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
+                        : a.only == kPasses || anyRefPasses(a, c, e)) {
+          anchored(c, a.rule, e);
+          continue;
         }
-        failed = ref;
-      }
-      if (!passed) {
-        if (failed != nullptr && failed->filter != nullptr)
-          trace(TraceEntry::Kind::AnchorFilter, c.id, ri, failed->filter->loc,
+        // The filter that did not hold is the last one tried.
+        const ast::EventRef* failed = a.refs.back().ref;
+        if (failed->filter != nullptr)
+          trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed->filter->loc,
                 [&] { return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e)); });
-        continue;
       }
-      if (opt.coverage) ++opt.coverage->ruleArmed[ri];
-      if (rule.idle) {
-        arm(c, ri, e);
-      } else {
-        evaluate(c, ri, e, static_cast<int64_t>(e.seq));
-      }
+      return;
+    }
+    // Only the rules whose filter held and those without one, in declaration order.
+    visit.assign(unfiltered[e.type].begin(), unfiltered[e.type].end());
+    for (uint32_t f : candidateFilters)
+      if (filterResults[f] != 0 && filterOwner[e.type][f] != kNoOwner) visit.push_back(filterOwner[e.type][f]);
+    if (visit.size() > 1) std::sort(visit.begin(), visit.end());
+    for (uint32_t pos : visit) {
+      const AnchorRule& a = rules[pos];
+      if (a.only == kSeveral && !anyRefPasses(a, c, e)) continue;
+      anchored(c, a.rule, e);
+    }
+  }
+
+  // `e` is an anchor of rule `ri`: arm its idle timer, or evaluate it now.
+  void anchored(Customer& c, uint32_t ri, const Event& e) {
+    if (opt.coverage) ++opt.coverage->ruleArmed[ri];
+    if (model.rules[ri].idle) {
+      arm(c, ri, e);
+    } else {
+      evaluate(c, ri, e, static_cast<int64_t>(e.seq));
     }
   }
 

@@ -43,7 +43,8 @@ enum class Reason : uint8_t {
   FrequencyCap,      // `cap N per D`
   Condition,         // the step's own `unless` held when it was due
   DuplicateId,       // Dropped: same messageId as an accepted event
-  DuplicateContent,  // Dropped: same content within the `dedup` window
+  DuplicateContent,  // Dropped: same content within the `dedup` window (keep it last: the
+                     // engine counts suppressions in an array up to it)
 };
 const char* reasonName(Reason r);
 const char* decisionName(Decision d);

@@ -4,8 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <tuple>
+
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
+#include "runtime/policy/split.h"
 
 namespace trig::engine {
 namespace {
@@ -94,6 +98,17 @@ TEST_CASE("message ids depend on rule, customer, step and firing time only") {
   CHECK(messageId("r", "c1", 1, 5) != messageId("r", "c2", 1, 5));
   CHECK(messageId("r", "c1", 1, 5) != messageId("r", "c1", 1, 6));
   CHECK(messageId("r", "c1", 1, 5) != messageId("q", "c1", 1, 5));
+  // The id is "trig-" and the 16 hex digits of FNV-1a-64 over "rule␟customer␟step␟firedAt"
+  // (ids printed by earlier versions stay valid), negative times and leading zero digits included.
+  for (auto [rule, customer, step, firedAt] :
+       {std::tuple{"cart_abandon", "c42", 2u, int64_t{1767225600000}}, std::tuple{"r", "", 0u, int64_t{-86400000}},
+        std::tuple{"x", "y", 4294967295u, INT64_MIN}}) {
+    std::string key = std::string(rule) + "\x1f" + customer + "\x1f" + std::to_string(step) + "\x1f" +
+                      std::to_string(firedAt);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(policy::fnv1a64(key)));
+    CHECK(messageId(rule, customer, step, firedAt) == std::string("trig-") + hex);
+  }
   // A replay prints the same ids, and a deferred send keeps its id.
   std::vector<std::string> ids[2];
   for (auto& out : ids) {

@@ -1,5 +1,7 @@
 #include "runtime/engine/record_json.h"
 
+#include <cstring>
+
 #include "runtime/deliver/render.h"
 
 namespace trig::engine {
@@ -13,69 +15,156 @@ std::string formatLoc(Loc loc, const SourceManager& sources) {
 
 namespace {
 
-void key(std::string& out, const char* k) {
-  if (out.size() > 1) out += ',';
-  out += '"';
-  out += k;
-  out += "\":";
-}
+// Writes a record at a pointer into a buffer made big enough beforehand (see bound()).
+struct Out {
+  char* p;
+  // A literal, its length known at compile time.
+  template <size_t N>
+  void lit(const char (&text)[N]) {
+    std::memcpy(p, text, N - 1);
+    p += N - 1;
+  }
+  void str(std::string_view v) { p = deliver::writeJsonString(p, v); }
+  // `,"key":"value"` (the key's text includes its quotes and colon).
+  template <size_t N>
+  void str(const char (&key)[N], std::string_view v) {
+    lit(key);
+    str(v);
+  }
+  template <size_t N>
+  void strOrNull(const char (&key)[N], std::string_view v) {
+    lit(key);
+    if (v.empty())
+      lit("null");
+    else
+      str(v);
+  }
+  void decimal(uint64_t v) {
+    char buf[20];
+    char* q = buf + sizeof buf;
+    do {
+      *--q = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    const auto n = static_cast<size_t>(buf + sizeof buf - q);
+    std::memcpy(p, q, n);
+    p += n;
+  }
+};
 
-void str(std::string& out, const char* k, std::string_view v) {
-  key(out, k);
-  deliver::appendJsonString(out, v);
-}
-
-void strOrNull(std::string& out, const char* k, std::string_view v) {
-  key(out, k);
-  if (v.empty())
-    out += "null";
-  else
-    deliver::appendJsonString(out, v);
-}
+// Room for the keys, punctuation, numbers and times of any record.
+constexpr size_t kFixedBound = 512;
 
 }  // namespace
+
+RecordWriter::RecordWriter(const sema::Model& model, const SourceManager& sources)
+    : model_(model), sources_(sources) {}
+
+const std::string& RecordWriter::location(Loc loc) {
+  const uint64_t key = (uint64_t{loc.file} << 32) | loc.begin;
+  auto it = locations_.find(key);
+  if (it == locations_.end()) it = locations_.emplace(key, formatLoc(loc, sources_)).first;
+  return it->second;
+}
+
+// formatTimestamp's text as a JSON string (it needs no escape), with the date of the last day
+// printed kept: records come in time order, many on the same day. At most 64 bytes.
+char* RecordWriter::writeTime(char* p, TimeMs t) {
+  constexpr TimeMs kDay = 86'400'000;
+  // Before 1970 and from year 10000 on: formatTimestamp's own (rare) business.
+  constexpr TimeMs kYear10000 = 253'402'300'800'000;
+  if (t < 0 || t >= kYear10000) return deliver::writeJsonString(p, formatTimestamp(t));
+  const int64_t day = t / kDay;
+  if (day != day_) {
+    std::memcpy(dayText_, formatTimestamp(day * kDay).data(), sizeof dayText_);
+    day_ = day;
+  }
+  const auto ms = static_cast<uint32_t>(t - day * kDay);
+  const uint32_t h = ms / 3'600'000, m = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+  p[0] = '"';
+  std::memcpy(p + 1, dayText_, sizeof dayText_);
+  p[11] = 'T';
+  p[12] = static_cast<char>('0' + h / 10);
+  p[13] = static_cast<char>('0' + h % 10);
+  p[14] = ':';
+  p[15] = static_cast<char>('0' + m / 10);
+  p[16] = static_cast<char>('0' + m % 10);
+  p[17] = ':';
+  p[18] = static_cast<char>('0' + s / 10);
+  p[19] = static_cast<char>('0' + s % 10);
+  p += 20;
+  if (frac != 0) {
+    p[0] = '.';
+    p[1] = static_cast<char>('0' + frac / 100);
+    p[2] = static_cast<char>('0' + frac / 10 % 10);
+    p[3] = static_cast<char>('0' + frac % 10);
+    p += 4;
+  }
+  p[0] = 'Z';
+  p[1] = '"';
+  return p + 2;
+}
+
+void RecordWriter::append(std::string& out, const Record& r) {
+  const std::string_view rule =
+      r.decision == Decision::Dropped || r.rule >= model_.rules.size() ? std::string_view{}
+                                                                         : model_.rules[r.rule].name;
+  const std::string_view loc = r.decision == Decision::Suppressed || r.decision == Decision::Deferred
+                                    ? std::string_view(location(r.loc))
+                                    : std::string_view{};
+  // Every string at its worst (all escaped), then the rest; cut to size at the end.
+  const size_t strings = r.customer.size() + r.event.size() + r.source.size() + r.detail.size() +
+                         rule.size() + r.templateName.size() + r.variant.size() + r.to.size() +
+                         r.subject.size() + r.messageId.size() + loc.size();
+  const size_t start = out.size();
+  out.resize(start + kFixedBound + deliver::jsonStringBound(strings));
+  Out o{out.data() + start};
+  o.lit("{\"decision\":");
+  o.str(decisionName(r.decision));
+  o.lit(",\"time\":");
+  o.p = writeTime(o.p, r.time);
+  o.str(",\"customer\":", r.customer);
+  if (r.decision == Decision::Dropped) {
+    o.str(",\"event\":", r.event);
+    o.str(",\"reason\":", reasonName(r.reason));
+    o.str(",\"source\":", r.source);
+    o.str(",\"detail\":", r.detail);
+  } else {
+    o.str(",\"rule\":", rule);
+    o.lit(",\"step\":");
+    o.decimal(r.step);
+    o.strOrNull(",\"template\":", r.templateName);
+    o.strOrNull(",\"variant\":", r.variant);
+    switch (r.decision) {
+      case Decision::Send:
+        o.str(",\"to\":", r.to);
+        o.strOrNull(",\"subject\":", r.subject);
+        o.str(",\"message_id\":", r.messageId);
+        break;
+      case Decision::Suppressed:
+        o.str(",\"reason\":", reasonName(r.reason));
+        o.strOrNull(",\"message_id\":", r.messageId);
+        o.str(",\"location\":", loc);
+        o.str(",\"detail\":", r.detail);
+        break;
+      case Decision::Deferred:
+        o.lit(",\"until\":");
+        o.p = writeTime(o.p, r.until);
+        o.strOrNull(",\"message_id\":", r.messageId);
+        o.str(",\"location\":", loc);
+        o.str(",\"detail\":", r.detail);
+        break;
+      case Decision::Dropped: break;
+    }
+  }
+  *o.p++ = '}';
+  out.resize(static_cast<size_t>(o.p - out.data()));
+}
 
 std::string recordJson(const Record& r, const sema::Model& model, const SourceManager& sources) {
   std::string out;
   out.reserve(256);
-  out += '{';
-  str(out, "decision", decisionName(r.decision));
-  str(out, "time", formatTimestamp(r.time));
-  str(out, "customer", r.customer);
-  if (r.decision == Decision::Dropped) {
-    str(out, "event", r.event);
-    str(out, "reason", reasonName(r.reason));
-    str(out, "source", r.source);
-    str(out, "detail", r.detail);
-    out += '}';
-    return out;
-  }
-  str(out, "rule", r.rule < model.rules.size() ? model.rules[r.rule].name : "");
-  key(out, "step");
-  out += std::to_string(r.step);
-  strOrNull(out, "template", r.templateName);
-  strOrNull(out, "variant", r.variant);
-  switch (r.decision) {
-    case Decision::Send:
-      str(out, "to", r.to);
-      strOrNull(out, "subject", r.subject);
-      str(out, "message_id", r.messageId);
-      break;
-    case Decision::Suppressed:
-      str(out, "reason", reasonName(r.reason));
-      strOrNull(out, "message_id", r.messageId);
-      str(out, "location", formatLoc(r.loc, sources));
-      str(out, "detail", r.detail);
-      break;
-    case Decision::Deferred:
-      str(out, "until", formatTimestamp(r.until));
-      strOrNull(out, "message_id", r.messageId);
-      str(out, "location", formatLoc(r.loc, sources));
-      str(out, "detail", r.detail);
-      break;
-    case Decision::Dropped: break;
-  }
-  out += '}';
+  RecordWriter(model, sources).append(out, r);
   return out;
 }
 

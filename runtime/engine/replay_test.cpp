@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,6 +17,7 @@
 
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
+#include "runtime/ingest/decoder.h"
 
 namespace trig::engine {
 namespace {
@@ -108,6 +110,89 @@ TEST_CASE("replay pre-pass: random lines with quotes and backslashes in every st
     REQUIRE(scanTimestamp(line, got));
     CHECK(got == expected);
   }
+}
+
+// Random event lines in many shapes: the usual compact track call, whitespace, escapes in
+// strings and keys, a nested or repeated "timestamp", stamps in every RFC 3339 spelling and some
+// that are none. Consecutive lines often share a minute (the scanner keeps the last one).
+std::string randomEventLine(std::mt19937& rng, TimeMs& base) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  base += pick(4) == 0 ? pick(100'000'000) : pick(5000);
+  auto stampText = [&](TimeMs t) -> std::string {
+    std::string text = formatTimestamp(t);  // "YYYY-MM-DDTHH:MM:SS[.fff]Z"
+    switch (pick(10)) {
+      case 0: return text.substr(0, 19) + "." + std::to_string(100000 + pick(900000)) + "Z";
+      case 1: return text.substr(0, 19) + "+02:00";
+      case 2: text[10] = 't'; return text;
+      case 3: text.back() = 'z'; return text;
+      case 4: text[10] = ' '; return text;
+      case 5: return text.substr(0, 19) + ".5Z";
+      case 6: return text.substr(0, 13) + ":61:00Z";  // no such minute
+      case 7: return "2026-02-30T00:00:00Z";          // no such day
+      case 8: return text.substr(0, 19) + ".1234567891Z";
+      default: return text;
+    }
+  };
+  auto plain = [&] {
+    static const char* kWords[] = {"c1", "timestamp", "t", "track", "\\\"", "a\\\\", "x y",
+                                   "\\u0074imestamp", "{", "[1]", "2026-01-01T00:00:00Z"};
+    return std::string(kWords[pick(11)]);
+  };
+  const char* sp = pick(5) == 0 ? " " : "";
+  std::vector<std::string> members;
+  members.push_back(std::string("\"type\":") + sp + "\"track\"");
+  members.push_back(std::string("\"event\":") + sp + "\"cart_add\"");
+  members.push_back(std::string("\"userId\":") + sp + "\"" + plain() + "\"");
+  members.push_back(std::string("\"timestamp\":") + sp + "\"" + stampText(base) + "\"");
+  members.push_back(std::string("\"properties\":") + sp + "{\"product_id\":\"" + plain() + "\"" +
+                    (pick(3) == 0 ? ",\"timestamp\":\"2031-01-01T00:00:00Z\"" : "") + "}");
+  switch (pick(8)) {
+    case 0: members.push_back("\"timestamp\":\"" + stampText(base + 1000) + "\""); break;
+    case 1: members.push_back("\"time\\u0073tamp\":\"" + stampText(base - 1000) + "\""); break;
+    case 2: members.push_back("\"context\":{\"timestamp\":\"2020-01-01T00:00:00Z\",\"l\":[1,{}]}"); break;
+    case 3: members.push_back("\"messageId\":\"" + plain() + "\""); break;
+    case 4: members.insert(members.begin(), "\"context\":{\"a\":[\"" + plain() + "\"]}"); break;
+    default: break;
+  }
+  std::shuffle(members.begin() + (pick(4) == 0 ? 0 : 3), members.end(), rng);
+  std::string line = pick(10) == 0 ? " {" : "{";
+  for (size_t k = 0; k < members.size(); ++k) line += (k ? std::string(",") + sp : "") + members[k];
+  line += pick(10) == 0 ? "} " : "}";
+  return line;
+}
+
+TEST_CASE("replay pre-pass: the scanner's stamp is the decoder's, on random lines") {
+  testing::CheckedProgram p(R"(
+trigger cart: when cart_add send t
+template t { subject "s" body "b" }
+)");
+  ingest::Decoder decoder(p.model);
+  TimestampScanner scanner;
+  std::mt19937 rng(7);
+  TimeMs base = stamp("2026-01-01T00:00:00Z");
+  int vouched = 0, decoded = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const std::string line = randomEventLine(rng, base);
+    CAPTURE(line);
+    TimeMs fast = 0, general = 0;
+    const bool byScanner = scanner.scan(line, fast);
+    const bool byGeneral = scanTimestampGeneral(line, general);
+    // The general scan alone never vouches for a line the scanner refuses.
+    if (byGeneral) {
+      REQUIRE(byScanner);
+      CHECK(fast == general);
+    }
+    Event e;
+    std::string reason;
+    if (!decoder.decode(line, e, reason)) continue;
+    ++decoded;
+    if (!byScanner) continue;
+    ++vouched;
+    REQUIRE(fast == e.time);
+  }
+  // The shapes above are mostly valid and mostly plain enough for the scan.
+  CHECK(decoded > 10000);
+  CHECK(vouched > 5000);
 }
 
 // Replays `lines` (one file) through a fresh engine with rule `cart` and returns the times of

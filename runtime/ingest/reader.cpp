@@ -85,110 +85,105 @@ bool DeadLetterWriter::flush() {
 
 // ---- Line input ---------------------------------------------------------------------------------
 
-// One input file read in large chunks; a line is a view into the chunk, or into `carry` when it
-// spans chunks. Memory stays at one chunk plus the longest line (capped at maxLineBytes).
-struct EventReader::Input {
-  static constexpr size_t kChunk = 1u << 20;
+LineReader::LineReader(int fd, bool owned)
+    : fd_(fd), owned_(owned), buf_(std::make_unique_for_overwrite<char[]>(kChunk)) {}
 
-  int fd = -1;
-  bool owned = false;
-  int readErrno = 0;
+LineReader::~LineReader() {
+  if (fd_ >= 0 && owned_) ::close(fd_);
+}
+
+void LineReader::appendCapped(const char* p, size_t n, size_t max, bool& truncated) {
+  if (carry_.size() >= max) {
+    truncated = truncated || n > 0;
+    return;
+  }
+  const size_t room = max - carry_.size();
+  if (n > room) {
+    truncated = true;
+    n = room;
+  }
+  carry_.append(p, n);
+}
+
+std::string_view LineReader::finish(std::string_view line) {
+  ++line_;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+bool LineReader::next(std::string_view& out, bool& truncated, size_t max) {
+  truncated = false;
+  bool carrying = false;
+  while (true) {
+    if (begin_ < end_) {
+      const char* start = buf_.get() + begin_;
+      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_));
+      if (nl) {
+        const auto len = static_cast<size_t>(nl - start);
+        begin_ += len + 1;
+        if (carrying) {
+          appendCapped(start, len, max, truncated);
+          out = finish(carry_);
+        } else if (len > max) {
+          truncated = true;
+          out = finish(std::string_view(start, max));
+        } else {
+          out = finish(std::string_view(start, len));
+        }
+        return true;
+      }
+      if (carrying || (begin_ == 0 && end_ == kChunk)) {
+        // The line is longer than what is left of the chunk: keep it aside and read on.
+        if (!carrying) carry_.clear();
+        appendCapped(start, end_ - begin_, max, truncated);
+        carrying = true;
+        begin_ = end_ = 0;
+      } else if (begin_ > 0) {
+        std::memmove(buf_.get(), start, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+    } else {
+      begin_ = end_ = 0;
+    }
+    if (eof_) {
+      if (carrying) {
+        out = finish(carry_);
+        return true;
+      }
+      if (end_ > 0) {
+        // The last line has no "\n".
+        out = finish(std::string_view(buf_.get(), std::min(end_, max)));
+        truncated = end_ > max;
+        begin_ = end_;
+        return true;
+      }
+      return false;
+    }
+    const ssize_t n = ::read(fd_, buf_.get() + end_, kChunk - end_);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      readErrno_ = errno;
+      failed_ = true;
+      eof_ = true;
+      return false;
+    }
+    if (n == 0) eof_ = true;
+    end_ += static_cast<size_t>(n);
+  }
+}
+
+// One input of the event reader: its lines, and what messages call it.
+struct EventReader::Input {
+  Input(int fd, bool owned) : lines(fd, owned) {}
+  LineReader lines;
   std::string name;          // for messages: the path, or "<stdin>"
   std::string sourcePrefix;  // "NAME:", the start of every Event::source from this input
-  uint64_t line = 0;
-  // `line` in decimal, counted up with it (cheaper than converting it for every event).
+  // The line number in decimal, counted up with it (cheaper than converting it for every event).
   char lineText[24] = {'0'};
   size_t lineTextSize = 1;
-  std::unique_ptr<char[]> buf = std::make_unique<char[]>(kChunk);
-  size_t begin = 0, end = 0;
-  bool eof = false;
-  bool failed = false;
-  std::string carry;
 
-  ~Input() {
-    if (fd >= 0 && owned) ::close(fd);
-  }
-
-  void appendCapped(const char* p, size_t n, size_t max, bool& truncated) {
-    if (carry.size() >= max) {
-      truncated = truncated || n > 0;
-      return;
-    }
-    const size_t room = max - carry.size();
-    if (n > room) {
-      truncated = true;
-      n = room;
-    }
-    carry.append(p, n);
-  }
-
-  // The next physical line without its "\n" (and a trailing "\r"); false at the end or on error.
-  bool nextLine(std::string_view& out, bool& truncated, size_t max) {
-    truncated = false;
-    bool carrying = false;
-    carry.clear();
-    while (true) {
-      if (begin < end) {
-        const char* start = buf.get() + begin;
-        const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end - begin));
-        if (nl) {
-          const auto len = static_cast<size_t>(nl - start);
-          begin += len + 1;
-          if (carrying) {
-            appendCapped(start, len, max, truncated);
-            out = carry;
-          } else if (len > max) {
-            truncated = true;
-            out = std::string_view(start, max);
-          } else {
-            out = std::string_view(start, len);
-          }
-          return finish(out);
-        }
-        if (carrying || (begin == 0 && end == kChunk)) {
-          // The line is longer than what is left of the chunk: keep it aside and read on.
-          appendCapped(start, end - begin, max, truncated);
-          carrying = true;
-          begin = end = 0;
-        } else if (begin > 0) {
-          std::memmove(buf.get(), start, end - begin);
-          end -= begin;
-          begin = 0;
-        }
-      } else {
-        begin = end = 0;
-      }
-      if (eof) {
-        if (carrying) {
-          out = carry;
-          return finish(out);
-        }
-        if (end > 0) {
-          // The last line has no "\n".
-          out = std::string_view(buf.get(), std::min(end, max));
-          truncated = end > max;
-          begin = end;
-          return finish(out);
-        }
-        return false;
-      }
-      // read(2) rather than stdio: it returns what a pipe has now, so a live producer on
-      // standard input is not held back until a whole chunk arrives.
-      const ssize_t n = ::read(fd, buf.get() + end, kChunk - end);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        readErrno = errno;
-        failed = true;
-        eof = true;
-        return false;
-      }
-      if (n == 0) eof = true;
-      end += static_cast<size_t>(n);
-    }
-  }
-
-  bool finish(std::string_view& out) {
-    ++line;
+  void countLine() {
     size_t k = lineTextSize;
     while (k > 0 && lineText[k - 1] == '9') lineText[--k] = '0';
     if (k > 0) {
@@ -197,8 +192,6 @@ struct EventReader::Input {
       std::memmove(lineText + 1, lineText, lineTextSize++);
       lineText[0] = '1';
     }
-    if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
-    return true;
   }
 };
 
@@ -212,22 +205,17 @@ EventReader::~EventReader() = default;
 bool EventReader::open(const std::string& path, std::string& error, const std::string& name) {
   input_.reset();
   readError_.clear();
-  auto in = std::make_unique<Input>();
-  if (path == "-") {
-    in->fd = STDIN_FILENO;
-    in->name = "<stdin>";
-  } else {
-    in->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    in->owned = true;
-    in->name = path;
-    if (in->fd < 0) {
+  int fd = STDIN_FILENO;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       error = "cannot open '" + path + "': " + std::strerror(errno);
       return false;
     }
   }
-  if (!name.empty()) in->name = name;
-  in->sourcePrefix = in->name + ':';
-  input_ = std::move(in);
+  input_ = std::make_unique<Input>(fd, path != "-");
+  input_->name = !name.empty() ? name : path == "-" ? "<stdin>" : path;
+  input_->sourcePrefix = input_->name + ':';
   return true;
 }
 
@@ -243,9 +231,10 @@ bool EventReader::next(Event& out) {
   if (!input_) return false;
   std::string_view line;
   bool truncated = false;
-  while (input_->nextLine(line, truncated, options_.maxLineBytes)) {
+  while (input_->lines.next(line, truncated, options_.maxLineBytes)) {
     ++stats_.lines;
-    const uint64_t lineNo = input_->line;
+    input_->countLine();
+    const uint64_t lineNo = input_->lines.lineNumber();
     bool ok;
     if (truncated) {
       ok = false;
@@ -276,8 +265,8 @@ bool EventReader::next(Event& out) {
     out.source.append(input_->lineText, input_->lineTextSize);
     return true;
   }
-  if (input_->failed)
-    readError_ = "cannot read '" + input_->name + "': " + std::strerror(input_->readErrno);
+  if (input_->lines.failed())
+    readError_ = "cannot read '" + input_->name + "': " + std::strerror(input_->lines.readErrno());
   return false;
 }
 

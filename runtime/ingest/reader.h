@@ -47,6 +47,42 @@ class DeadLetterWriter {
   std::string error_;
 };
 
+// The physical lines of one open file descriptor, read in large chunks with read(2) (which
+// returns what a pipe has now, so a live producer is not held back until a chunk fills). A line
+// is a view into the chunk, or into a side buffer when it spans chunks; it stays valid until the
+// next call. Memory stays at one chunk plus the longest line, capped at `maxLineBytes`.
+class LineReader {
+ public:
+  // Reads `fd`, closing it at the end when `owned`.
+  LineReader(int fd, bool owned);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // The next line without its "\n" (and a trailing "\r"); `truncated` when it was longer than
+  // `maxLineBytes` (`line` then holds its first maxLineBytes bytes). False at the end of the
+  // input or on a read error (see failed()).
+  bool next(std::string_view& line, bool& truncated, size_t maxLineBytes);
+  uint64_t lineNumber() const { return line_; }  // of the last line returned, from 1
+  bool failed() const { return failed_; }
+  int readErrno() const { return readErrno_; }
+
+ private:
+  static constexpr size_t kChunk = 1u << 20;
+  void appendCapped(const char* p, size_t n, size_t max, bool& truncated);
+  std::string_view finish(std::string_view line);
+
+  int fd_ = -1;
+  bool owned_ = false;
+  bool eof_ = false;
+  bool failed_ = false;
+  int readErrno_ = 0;
+  uint64_t line_ = 0;
+  std::unique_ptr<char[]> buf_;
+  size_t begin_ = 0, end_ = 0;
+  std::string carry_;
+};
+
 struct ReaderOptions {
   std::ostream* diagnostics = nullptr;     // where `FILE:LINE: error: REASON` goes; null: nowhere
   DeadLetterWriter* deadLetter = nullptr;  // null: no dead-letter file

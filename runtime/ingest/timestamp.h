@@ -48,9 +48,9 @@ inline bool minute(std::string_view s, TimeMs& out) {
 }
 
 // `:SS` then `Z` or `.` with 1 to 9 digits and `Z`, from byte 16 to the end of `s`: the
-// milliseconds into the minute. A leap second (60) counts as the next second, as in
+// milliseconds into the minute (seconds() below is the entry point). A leap second (60) counts as the next second, as in
 // parseTimestamp; fraction digits past the third are dropped, as there.
-inline bool seconds(std::string_view s, TimeMs& out) {
+inline bool secondsAnyFraction(std::string_view s, TimeMs& out) {
   const size_t n = s.size();
   if (n < 20 || n > 30 || n == 21 || s[16] != ':' || s[n - 1] != 'Z') return false;
   const unsigned s0 = digit(s, 17), s1 = digit(s, 18);
@@ -76,6 +76,22 @@ inline bool seconds(std::string_view s, TimeMs& out) {
   }
   out = (s0 * 10 + s1) * kSecond + millis;
   return true;
+}
+
+// secondsAnyFraction() for the usual shape `:SS.fffZ` in a few instructions, the others out of line.
+[[gnu::always_inline]] inline bool seconds(std::string_view s, TimeMs& out) {
+  const size_t n = s.size();
+  if (n == 24 && s[16] == ':' && s[19] == '.' && s[23] == 'Z') {
+    // `:SS.fffZ`, the usual shape: its five digits checked together.
+    const unsigned s0 = digit(s, 17), s1 = digit(s, 18), f0 = digit(s, 20), f1 = digit(s, 21),
+                   f2 = digit(s, 22);
+    if ((s0 > 9) | (s1 > 9) | (f0 > 9) | (f1 > 9) | (f2 > 9)) return false;
+    const unsigned sec = s0 * 10 + s1;
+    if (sec > 60) return false;
+    out = sec * kSecond + f0 * 100 + f1 * 10 + f2;
+    return true;
+  }
+  return secondsAnyFraction(s, out);
 }
 
 }  // namespace plain

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "compiler/interp/interp.h"
@@ -200,35 +201,38 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   return r != 0;
 }
 
-void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) {
-  if (conds.empty()) return;
+void JitEvaluator::testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which,
+                            const EvalEnv& env, uint8_t* out) {
+  if (which.empty()) return;
   adoptFinishedTier();
-  // The context as prepare() fills it for the first condition; every other condition whose
-  // code reads the same anchor and subject rows shares it and only gets its own scratch.
+  // The context as prepare() fills it for the first condition of the list; every other
+  // condition whose code reads the same anchor and subject rows shares it and only gets its own
+  // scratch.
   abi::Ctx ctx;
   const Value* subject = nullptr;
   const Slot* first = conds[0]->id < slots_.size() ? &slots_[conds[0]->id] : nullptr;
   if (first == nullptr || !prepare(*first, env, ctx, subject)) {
-    for (size_t i = 0; i < conds.size(); ++i) out[i] = test(*conds[i], env) ? 1 : 0;
+    for (uint32_t i : which) out[i] = test(*conds[i], env) ? 1 : 0;
     return;
   }
-  const std::vector<Batched>& calls = batch(conds, *first, ctx.anchorType);
+  const Batched* calls = batch(conds, *first, ctx.anchorType).data();
   std::exception_ptr error;
   ctx.error = &error;
-  for (size_t i = 0; i < calls.size(); ++i) {
+  // A helper that failed records the first exception and makes its call answer false; the
+  // other calls still run (they cannot fail because of it), and the exception is rethrown once.
+  for (uint32_t i : which) {
     const Batched& b = calls[i];
-    if (b.fn == nullptr) {
+    if (b.fn == nullptr) [[unlikely]] {
       out[i] = test(*conds[i], env) ? 1 : 0;
       continue;
     }
-    ctx.scratch = scratch_.data() + b.scratchBase;
-    uint8_t r = b.fn(&ctx, b.which, subject, nullptr, nullptr);
-    if (ctx.failed) std::rethrow_exception(error);
-    out[i] = r != 0 ? 1 : 0;
+    ctx.scratch = b.scratch;
+    out[i] = b.fn(&ctx, b.which, subject, nullptr, nullptr) != 0 ? 1 : 0;
   }
+  if (ctx.failed) std::rethrow_exception(error);
 }
 
-// The calls of a testAll list, packed once per (list, anchor type): the runtime passes the same
+// The calls of a testSome list, packed once per (list, anchor type): the runtime passes the same
 // few lists (one per event type) for every event, and reading each condition's Slot through its
 // expression id costs two cache misses per condition, where comparing the list with the packed
 // one's is a sequential read. An entry without `fn` goes through
@@ -237,14 +241,15 @@ void JitEvaluator::testAll(std::span<const ast::Expr* const> conds, const EvalEn
 const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ast::Expr* const> conds,
                                                                const Slot& first, uint32_t anchorType) {
   for (const auto& b : batches_)
-    if (b.anchorType == anchorType && std::equal(conds.begin(), conds.end(), b.conds.begin(), b.conds.end()))
+    if (b.anchorType == anchorType && b.conds.size() == conds.size() &&
+        std::memcmp(b.conds.data(), conds.data(), conds.size_bytes()) == 0)
       return b.calls;
   BatchList list{{conds.begin(), conds.end()}, anchorType, {}};
   for (const ast::Expr* cond : conds) {
     const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
     bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
                   s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
-    list.calls.push_back(shared ? Batched{s->fn, s->which, s->scratchBase} : Batched{});
+    list.calls.push_back(shared ? Batched{s->fn, s->which, scratch_.data() + s->scratchBase} : Batched{});
   }
   batches_.push_back(std::move(list));
   return batches_.back().calls;

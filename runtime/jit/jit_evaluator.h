@@ -29,7 +29,8 @@ class JitEvaluator : public Evaluator {
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
   Value value(const ast::Expr& e, const EvalEnv& env) override;
   // One context for all of `conds` (filters of one subject): a call each, not a set-up each.
-  void testAll(std::span<const ast::Expr* const> conds, const EvalEnv& env, uint8_t* out) override;
+  void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which, const EvalEnv& env,
+                uint8_t* out) override;
 
   const RuleSetCode& code() const { return *code_; }
   // Tiered: whether the optimised code is still being built in the background, and waits for it
@@ -55,7 +56,7 @@ class JitEvaluator : public Evaluator {
   struct Batched {
     abi::EntryFn fn = nullptr;  // null: through test()
     uint32_t which = 0;
-    uint32_t scratchBase = 0;
+    Value* scratch = nullptr;   // its module's `last` slots in scratch_
   };
   struct BatchList {
     std::vector<const ast::Expr*> conds;
@@ -83,7 +84,7 @@ class JitEvaluator : public Evaluator {
   const sema::Model& model_;
   std::unique_ptr<RuleSetCode> code_;
   std::vector<Slot> slots_;  // by Expr id
-  std::vector<BatchList> batches_;  // testAll's packed calls, until the next install()
+  std::vector<BatchList> batches_;  // testSome's packed calls, until the next install()
   std::vector<Value> scratch_;
   std::vector<uint32_t> fieldCounts_;  // by event type
   std::vector<Value> absentRow_;       // all absent, as long as the longest row

@@ -2,10 +2,6 @@
 
 namespace trig::policy {
 
-namespace {
-constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
-constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
-
 uint64_t fnvAppend(uint64_t h, std::string_view bytes) {
   for (unsigned char c : bytes) {
     h ^= c;
@@ -13,7 +9,6 @@ uint64_t fnvAppend(uint64_t h, std::string_view bytes) {
   }
   return h;
 }
-}  // namespace
 
 uint64_t fnv1a64(std::string_view bytes) {
   return fnvAppend(kFnvOffset, bytes);

@@ -13,7 +13,12 @@
 namespace trig::policy {
 
 // FNV-1a, 64 bits (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
 uint64_t fnv1a64(std::string_view bytes);
+// Continues a hash `h` over `bytes`: hashing pieces in sequence equals hashing their
+// concatenation, without building it.
+uint64_t fnvAppend(uint64_t h, std::string_view bytes);
 // FNV-1a-64 of `customer + "/" + rule + "/" + split`, modulo 100 ("c4/checkout/delay" -> 23).
 uint32_t splitBucket(std::string_view customer, std::string_view rule, std::string_view split);
 // Variants take consecutive bucket ranges in declared order: variant i holds the buckets b with

@@ -1,0 +1,118 @@
+#pragma once
+// Values by string id, for millions of ids: what the engine keeps per customer.
+//
+// A lookup is the hot path of every event, and with a million customers each one misses the
+// cache. std::unordered_map pays three dependent misses (bucket, the node before, the node);
+// this table pays one for the slot, which holds the full hash and a pointer, and then the
+// entry itself (which the caller reads next anyway). Entries live in chunks that never move,
+// so pointers to values stay valid (timers and flows hold them), and ids are never removed.
+// The slots are split into shards by hash: a shard that grows rehashes only its own slots (a
+// single table stalled every event behind it for milliseconds at a million customers).
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trig::engine {
+
+// A 64-bit hash of a short string, 8 bytes at a time.
+inline uint64_t hashId(std::string_view s) {
+  auto mix = [](uint64_t x) {
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ULL;
+    x ^= x >> 32;
+    return x;
+  };
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+  const char* p = s.data();
+  size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
+  }
+  return mix(h);
+}
+
+template <typename T>
+class IdTable {
+ public:
+  struct Entry {
+    std::string id;
+    T value;
+  };
+
+  // The entry of `id`, added (with a default-constructed value) when it is new.
+  Entry& findOrAdd(std::string_view id, bool* added = nullptr) {
+    const uint64_t h = hashId(id);
+    Shard& shard = shards_[h >> (64 - kShardBits)];
+    if ((shard.used + 1) * 4 > shard.slots.size() * 3) grow(shard);
+    const size_t mask = shard.slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& s = shard.slots[i];
+      if (s.entry == nullptr) {
+        s.hash = h;
+        s.entry = newEntry(id);
+        ++shard.used;
+        if (added != nullptr) *added = true;
+        return *s.entry;
+      }
+      if (s.hash == h && s.entry->id == id) {
+        if (added != nullptr) *added = false;
+        return *s.entry;
+      }
+    }
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr unsigned kShardBits = 6;
+  static constexpr size_t kFirstChunk = 16, kLargestChunk = 4096;
+  struct Slot {
+    uint64_t hash = 0;
+    Entry* entry = nullptr;  // null: empty
+  };
+  struct Shard {
+    std::vector<Slot> slots;
+    size_t used = 0;
+  };
+
+  static void grow(Shard& shard) {
+    std::vector<Slot> bigger(shard.slots.empty() ? 16 : shard.slots.size() * 2);
+    const size_t mask = bigger.size() - 1;
+    for (const Slot& s : shard.slots) {
+      if (s.entry == nullptr) continue;
+      size_t i = s.hash & mask;
+      while (bigger[i].entry != nullptr) i = (i + 1) & mask;
+      bigger[i] = s;
+    }
+    shard.slots = std::move(bigger);
+  }
+
+  Entry* newEntry(std::string_view id) {
+    if (chunks_.empty() || chunkUsed_ == chunkSize_) {
+      chunkSize_ = chunks_.empty() ? kFirstChunk : std::min(chunkSize_ * 2, kLargestChunk);
+      chunks_.push_back(std::make_unique<Entry[]>(chunkSize_));
+      chunkUsed_ = 0;
+    }
+    Entry* e = &chunks_.back()[chunkUsed_++];
+    e->id.assign(id);
+    ++size_;
+    return e;
+  }
+
+  std::array<Shard, size_t{1} << kShardBits> shards_;
+  std::vector<std::unique_ptr<Entry[]>> chunks_;
+  size_t chunkSize_ = 0, chunkUsed_ = 0, size_ = 0;
+};
+
+}  // namespace trig::engine

@@ -1,0 +1,48 @@
+#include "runtime/engine/id_table.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+#include <unordered_map>
+
+namespace trig::engine {
+
+TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a map") {
+  IdTable<int> table;
+  std::unordered_map<std::string, int*> seen;  // id -> where its value was first put
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    // Ids of every length from 1 to 40 bytes (the hash reads 8 bytes at a time, then the tail),
+    // some repeated often, with NULs and high bytes.
+    uint64_t pick = rng() % (i % 3 == 0 ? 50 : 100000);
+    std::string id = std::to_string(pick);
+    for (size_t k = 0, extra = pick % 34; k < extra; ++k) id.push_back(static_cast<char>((pick * 131 + k * 7) % 256));
+    bool added = false;
+    auto& entry = table.findOrAdd(id, &added);
+    CHECK(entry.id == id);
+    auto it = seen.find(id);
+    if (it == seen.end()) {
+      REQUIRE(added);
+      CHECK(entry.value == 0);
+      entry.value = static_cast<int>(seen.size()) + 1;
+      seen.emplace(id, &entry.value);
+    } else {
+      REQUIRE_FALSE(added);
+      CHECK(&entry.value == it->second);  // never moved, however much the table grew
+      CHECK(*it->second != 0);
+    }
+  }
+  CHECK(table.size() == seen.size());
+  CHECK(seen.size() > 50000);
+}
+
+TEST_CASE("hashId depends on every byte and on the length") {
+  CHECK(hashId("c1") != hashId("c2"));
+  CHECK(hashId(std::string_view("ab\0", 3)) != hashId("ab"));
+  CHECK(hashId("customer-000000001") != hashId("customer-000000002"));
+  CHECK(hashId("12345678x") != hashId("12345678y"));
+  CHECK(hashId("") == hashId(""));
+}
+
+}  // namespace trig::engine
