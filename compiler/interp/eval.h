@@ -37,15 +37,23 @@ class History {
     for (auto it = seen.rbegin(); it != seen.rend(); ++it)
       if (!f(**it)) return;
   }
+  // Which fields of a row a visitor reads: every one (`all`), or the `count` slots at `slots`.
+  struct Reads {
+    const uint32_t* slots = nullptr;
+    size_t count = 0;
+    bool all = true;
+  };
   // The walk the JIT's helpers take (no std::function, no Event per row): calls
   // `f(data, time, seq, fields)` for each remembered event of `type` stamped in [from, to], in
   // forEach's order or newest first, until it returns false. `fields` holds at least
   // `minFields` Values by slot (Absent where the event had none or the history did not keep
-  // it) and is valid only during the call. The default goes through forEach and pads short
-  // rows; the runtime's state overrides it with rows it fills in place.
+  // it; a field outside `reads` may read as Absent too) and is valid only during the call. The
+  // default goes through forEach and pads short rows; the runtime's state overrides it with
+  // rows it fills in place, field by field as `reads` asks.
   using RowVisitor = bool (*)(void* data, TimeMs time, uint64_t seq, const Value* fields);
-  virtual void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields,
+  virtual void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, Reads reads,
                          RowVisitor f, void* data) const {
+    (void)reads;
     std::vector<Value> padded;
     auto one = [&](const Event& e) {
       if (e.fields.size() >= minFields) return f(data, e.time, e.seq, e.fields.data());
@@ -83,7 +91,7 @@ class History {
       if (interp::compare(ast::Op::Eq, fields[q.slot], *q.value)) ++n;
       return n < q.limit;
     };
-    visitRows(q.type, q.from, q.to, false, size_t{q.slot} + 1,
+    visitRows(q.type, q.from, q.to, false, size_t{q.slot} + 1, Reads{&q.slot, 1, false},
               [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
                 return (*static_cast<decltype(visit)*>(data))(time, seq, fields);
               },

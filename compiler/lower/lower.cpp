@@ -178,6 +178,7 @@ class Lowerer {
     llvm::Function* fn = nullptr;
     llvm::Value* ctx = nullptr;
     llvm::Value* subject = nullptr;   // filters: the tested event's fields
+    std::vector<uint32_t> subjectReads;  // filters: the slots of `subject` the code reads
     llvm::Value* out = nullptr;       // values: the scalar result
     llvm::Value* outValue = nullptr;  // values: a Value to copy (lists)
     llvm::BasicBlock* entry = nullptr;
@@ -314,7 +315,9 @@ class Lowerer {
   // Builds the filter entry of `ref`. Inside an event term, aggregate or `last` (`owner`) it
   // tests the `same` list and then the filter, as the interpreter's match does; an anchor's or
   // goal's filter (owner null) is the filter expression alone, which is what the runtime asks.
-  EntryRef filterFunction(const ast::EventRef* ref, const ast::Expr* owner, uint32_t event) {
+  // `reads`, when given, receives the slots of the subject the code reads.
+  EntryRef filterFunction(const ast::EventRef* ref, const ast::Expr* owner, uint32_t event,
+                          std::vector<uint32_t>* reads = nullptr) {
     std::string name = prefix_ + "filter." + std::to_string(filters_++);
     const sema::EventInfo* info = event < model_.events.size() ? &model_.events[event] : nullptr;
     EntryRef entry;
@@ -328,6 +331,7 @@ class Lowerer {
           for (const sema::SameInfo& s : *same) {
             Type t = s.eventField < info->fields.size() ? info->fields[s.eventField].type : Type{};
             if (t.isError()) throw Unsupported{"`same` on an unresolved field", ref->loc};
+            fn_.subjectReads.push_back(s.eventField);
             LV mine = readValue(fieldAt(fn_.subject, s.eventField), t);
             LV theirs = anchorFieldByName(s.anchorField, anchorFieldType(s.anchorField, t), ref->loc);
             auto* next = newBlock("same.ok");
@@ -341,6 +345,7 @@ class Lowerer {
           b_.SetInsertPoint(rejectBB);
           b_.CreateRet(b_.getInt8(0));
         }
+        if (reads != nullptr) *reads = fn_.subjectReads;
       });
     } catch (const Unsupported& u) {
       if (ref->filter != nullptr) out_.fallbacks.push_back({ref->filter->id, name, u.reason, u.loc});
@@ -487,6 +492,7 @@ class Lowerer {
       case sema::RefKind::EventField:
         if (fn_.subject == nullptr) throw Unsupported{"an event field outside its filter", e->loc};
         if (ref->field == sema::kNone) return absentOf(t.kind);
+        fn_.subjectReads.push_back(ref->field);
         return readValue(fieldAt(fn_.subject, ref->field), t);
       case sema::RefKind::Trait:
         if (ref->field == sema::kNone) return absentOf(t.kind);
@@ -494,10 +500,10 @@ class Lowerer {
       case sema::RefKind::BareEvent: {
         // `unless purchased` in a step: some such event since the rule fired.
         if (ref->event == sema::kNone) return {Type::of(TypeKind::Bool), nullptr, b_.getFalse()};
-        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
+        llvm::Value* none = llvm::ConstantPointerNull::get(ptr_);
+        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
                                   {fn_.ctx, b_.getInt32(ref->event), loadCtx(abi::kCtxFiredAt, i64_),
-                                   loadCtx(abi::kCtxNow, i64_), llvm::ConstantPointerNull::get(ptr_), b_.getInt32(0),
-                                   b_.getInt32(1)});
+                                   loadCtx(abi::kCtxNow, i64_), none, b_.getInt32(0), none, b_.getInt32(1)});
         return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
       }
       case sema::RefKind::Binding: throw Unsupported{"a `with` binding (known only when sending)", e->loc};
@@ -629,16 +635,32 @@ class Lowerer {
     return {firedAt, now, since};
   }
 
-  // The filter of an event term, aggregate or `last` as the (function, case) pair the history
-  // helpers call back; a null function when every event of the type matches.
-  std::pair<llvm::Value*, llvm::Value*> filterPointer(const ast::Expr* e, uint32_t event) {
+  // The filter of an event term, aggregate or `last` as the history helpers take it: the
+  // function and case they call back, and the subject fields it reads (a constant array
+  // {n, slot...}: the history builds only those per remembered event). Null function and
+  // reads when every event of the type matches.
+  struct FilterArgs {
+    llvm::Value* fn;
+    llvm::Value* which;
+    llvm::Value* reads;
+  };
+  FilterArgs filterPointer(const ast::Expr* e, uint32_t event) {
     const ast::EventRef* ref = e->event;
-    std::pair<llvm::Value*, llvm::Value*> none{llvm::ConstantPointerNull::get(ptr_), b_.getInt32(0)};
+    llvm::Value* null = llvm::ConstantPointerNull::get(ptr_);
+    FilterArgs none{null, b_.getInt32(0), null};
     if (ref == nullptr) return none;
     const std::vector<sema::SameInfo>* same = sameList(ref, e);
     if (ref->filter == nullptr && (same == nullptr || same->empty())) return none;
-    EntryRef f = filterFunction(ref, e, event);
-    return {f.fn, b_.getInt32(f.which)};
+    std::vector<uint32_t> reads;
+    EntryRef f = filterFunction(ref, e, event, &reads);
+    std::sort(reads.begin(), reads.end());
+    reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
+    reads.insert(reads.begin(), static_cast<uint32_t>(reads.size()));
+    auto* init = llvm::ConstantDataArray::get(llctx_, reads);
+    auto* table = new llvm::GlobalVariable(*m_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init,
+                                           "filter.reads");
+    table->setAlignment(llvm::Align(alignof(uint32_t)));
+    return {f.fn, b_.getInt32(f.which), table};
   }
 
   // `E(same f)` with `same f` as its whole filter, in an event term (`limit` 1) or a count: how
@@ -664,10 +686,11 @@ class Lowerer {
     uint32_t event = refEvent(e->event, e);
     if (llvm::Value* n = sameOnlyCount(e, event, 1))
       return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(n, b_.getInt64(0))};
-    auto [filter, which] = filterPointer(e, event);
+    FilterArgs filter = filterPointer(e, event);
     Range w = window(e);
-    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
-                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, which, w.sinceFiring});
+    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
+                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
+                               w.sinceFiring});
     return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
   }
 
@@ -693,11 +716,12 @@ class Lowerer {
     uint32_t event = refEvent(e->event, e);
     if (e->agg == ast::AggFn::Count)
       if (llvm::Value* n = sameOnlyCount(e, event, INT64_MAX)) return {Type::of(TypeKind::Int), nullptr, n};
-    auto [filter, which] = filterPointer(e, event);
+    FilterArgs filter = filterPointer(e, event);
     Range w = window(e);
     if (e->agg == ast::AggFn::Count) {
-      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_},
-                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, which, w.sinceFiring});
+      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
+                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
+                             w.sinceFiring});
       return {Type::of(TypeKind::Int), nullptr, n};
     }
     uint32_t slot = fieldSlot(e, event);
@@ -711,8 +735,9 @@ class Lowerer {
                                                 : abi::AggOp::Avg;
     llvm::Value* out = scalarSlot();
     llvm::Value* present =
-        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, i32_, i32_, i32_, i32_, ptr_},
-             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter, which, w.sinceFiring, b_.getInt32(slot),
+        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_, i32_, i32_, i32_, ptr_},
+             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads, w.sinceFiring,
+              b_.getInt32(slot),
               b_.getInt32(static_cast<uint32_t>(op)), b_.getInt32(static_cast<uint32_t>(t.kind)), out});
     TypeKind k = aggregateKind(e->agg, field, t.kind);
     LV x{Type::of(k), b_.CreateICmpNE(present, b_.getInt8(0))};
@@ -725,10 +750,10 @@ class Lowerer {
     uint32_t slot = fieldSlot(e, event);
     if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
       throw Unsupported{"`last` of an unresolved field", e->loc};
-    auto [filter, which] = filterPointer(e, event);
-    llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, i32_, i32_},
-                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter, which,
-                           b_.getInt32(slot), b_.getInt32(scratch_++)});
+    FilterArgs filter = filterPointer(e, event);
+    llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, ptr_, i32_, i32_},
+                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter.fn, filter.which,
+                           filter.reads, b_.getInt32(slot), b_.getInt32(scratch_++)});
     Type ft = model_.events[event].fields[slot].type;
     return readValue(v, ft.isError() ? t : ft);
   }

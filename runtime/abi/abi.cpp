@@ -45,20 +45,23 @@ bool toScalar(const Value& v, Scalar* out) {
   return false;
 }
 
+constexpr uint32_t kNoSlot = UINT32_MAX;
+
 // The fields a history row must have for compiled code to read it without bounds checks:
 // its type's layout, and `slot` when a helper reads that one.
-size_t rowWidth(const Ctx* ctx, uint32_t type, uint32_t slot = 0) {
+size_t rowWidth(const Ctx* ctx, uint32_t type, uint32_t slot) {
   size_t need = type < ctx->eventTypes ? ctx->fieldCounts[type] : 0;
-  return std::max<size_t>(need, size_t{slot} + 1);
+  return slot == kNoSlot ? need : std::max<size_t>(need, size_t{slot} + 1);
 }
 
-// Calls `f(time, seq, fields)` for each event of `type` in [from, to] (newest first if asked)
-// that is not excluded by the firing (see trig_abi_exists) and passes `filter`, until f returns
-// false or a filter call failed. Rows come from History::visitRows: no Event and no
-// std::function per row; `fields` has at least rowWidth(ctx, type, slot) Values.
+// Calls `f(fields)` for each event of `type` in [from, to] (newest first if asked) that is not
+// excluded by the firing (see trig_abi_exists) and passes `filter`, until f returns false or a
+// filter call failed. Rows come from History::visitRows: no Event and no std::function per
+// row; `fields` has at least rowWidth(ctx, type, slot) Values, of which the history fills those
+// the filter reads (`reads`, see trig_abi_exists) and `slot` (kNoSlot: none), which f reads.
 template <typename F>
-void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which, uint32_t sinceFiring,
-                  bool newestFirst, uint32_t slot, F&& f) {
+void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which, const uint32_t* reads,
+                  uint32_t sinceFiring, bool newestFirst, uint32_t slot, F&& f) {
   if (ctx->history == nullptr || from > to) return;
   struct Walk {
     Ctx* ctx;
@@ -77,7 +80,22 @@ void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn fil
     }
     return (*w.f)(fields);
   };
-  ctx->history->visitRows(type, from, to, newestFirst, rowWidth(ctx, type, slot), visit, &walk);
+  // The filter's reads and the helper's slot, in one list (a long one: every field).
+  constexpr uint32_t kMaxReads = 16;
+  uint32_t list[kMaxReads + 1];
+  History::Reads want{list, 0, false};
+  if (filter != nullptr && reads == nullptr) {
+    want.all = true;
+  } else {
+    const uint32_t filterReads = filter != nullptr ? reads[0] : 0;
+    if (filterReads >= kMaxReads) {
+      want.all = true;
+    } else {
+      for (uint32_t i = 0; i < filterReads; ++i) list[want.count++] = reads[1 + i];
+      if (slot != kNoSlot) list[want.count++] = slot;
+    }
+  }
+  ctx->history->visitRows(type, from, to, newestFirst, rowWidth(ctx, type, slot), want, visit, &walk);
 }
 
 }  // namespace
@@ -187,10 +205,11 @@ uint8_t trig_abi_arith(uint32_t op, const Scalar* a, const Scalar* b, uint32_t h
 }
 
 uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
-                        uint32_t sinceFiring) {
+                        const uint32_t* reads, uint32_t sinceFiring) {
   try {
     bool found = false;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, false, 0, [&](const Value*) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, trig::abi::kNoSlot,
+                            [&](const Value*) {
       found = true;
       return false;
     });
@@ -202,10 +221,11 @@ uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Entry
 }
 
 int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
-                       uint32_t sinceFiring) {
+                       const uint32_t* reads, uint32_t sinceFiring) {
   try {
     int64_t n = 0;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, false, 0, [&](const Value*) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, trig::abi::kNoSlot,
+                            [&](const Value*) {
       ++n;
       return true;
     });
@@ -242,7 +262,7 @@ int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to, 
 // of int and money with an overflow bound, float sums, min/max by the language's ordering, and
 // avg as the sum divided by the count with the interpreter's choice of result type.
 uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
-                           uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
+                           const uint32_t* reads, uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
   using K = Value::Kind;
   using trig::abi::Int128;
   try {
@@ -253,7 +273,7 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, En
     double real = 0;
     bool overflow = false;
     Value best;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, sinceFiring, false, slot, [&](const Value* fields) {
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, slot, [&](const Value* fields) {
       const Value& v = fields[slot];
       if (v.isAbsent()) return true;
       ++n;
@@ -294,14 +314,14 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, En
   }
 }
 
-const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, EntryFn filter, uint32_t which, uint32_t slot,
-                           uint32_t scratchIndex) {
+const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, EntryFn filter, uint32_t which, const uint32_t* reads,
+                           uint32_t slot, uint32_t scratchIndex) {
   Value& result = ctx->scratch[scratchIndex];
   try {
     result = Value{};
     if (ctx->history == nullptr) return &result;
     // The most recent E (matching its filter) at or before t, at any age.
-    trig::abi::forEachMatch(ctx, type, INT64_MIN, to, filter, which, 0, true, slot, [&](const Value* fields) {
+    trig::abi::forEachMatch(ctx, type, INT64_MIN, to, filter, which, reads, 0, true, slot, [&](const Value* fields) {
       result = fields[slot];
       return false;
     });

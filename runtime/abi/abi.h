@@ -141,12 +141,14 @@ uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi:
 // `sinceFiring`: skip the events stamped ctx->firedAt with seq <= ctx->firedAfterSeq (they did
 // not happen after the firing).
 // Whether some event of `type` stamped in [from, to] matches `filter` (null: every event).
-// `filter` (null: every event) is called back with case `which`.
+// `filter` (null: every event) is called back with case `which` on rows in which the history has
+// filled the fields `reads` lists (`reads[0]` slots at reads + 1, the compiled filter's reads of
+// its subject: a row's other fields may read as absent); null with a filter: every field.
 uint8_t trig_abi_exists(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                        trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring);
+                        trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads, uint32_t sinceFiring);
 // How many such events there are.
 int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                       trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring);
+                       trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads, uint32_t sinceFiring);
 // `count(E(same f))` (limit INT64_MAX) and `E(same f)` (limit 1) when `same f` is the whole
 // filter: how many such events, up to `limit`, have field `slot` equal to the anchor's `*value`
 // (an absent value: none). The history compares its stored values; no filter is called.
@@ -156,10 +158,10 @@ int64_t trig_abi_count_equal(trig::abi::Ctx* ctx, uint32_t type, int64_t from, i
 // are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
 // (over nothing, overflow), else fills `out` (its kind says which payload).
 uint8_t trig_abi_aggregate(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                           trig::abi::EntryFn filter, uint32_t which, uint32_t sinceFiring, uint32_t slot, uint32_t op,
-                           uint32_t hint, trig::abi::Scalar* out);
+                           trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads, uint32_t sinceFiring,
+                           uint32_t slot, uint32_t op, uint32_t hint, trig::abi::Scalar* out);
 // Field `slot` of the most recent matching event stamped at or before `to`, copied into
 // ctx->scratch[scratchIndex]; that Value is Absent when there is no such event.
 const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to, trig::abi::EntryFn filter,
-                                 uint32_t which, uint32_t slot, uint32_t scratchIndex);
+                                 uint32_t which, const uint32_t* reads, uint32_t slot, uint32_t scratchIndex);
 }

@@ -420,7 +420,7 @@ void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
   visitEvents(type, from, to, true, f);
 }
 
-void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields,
+void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, Reads reads,
                              RowVisitor f, void* data) const {
   const Store* s = find(type);
   if (s == nullptr || plan_ == nullptr) return;
@@ -431,8 +431,25 @@ void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestF
   if (!r.slots.empty()) fields = std::max<size_t>(fields, r.slots.back() + 1);
   Level level(s->type, fields);
   Value* values = level.event.fields.data();
+  // The cells to fill per row: those of the fields the visitor reads (building a string Value
+  // is most of a row's cost), or every kept one. A field the plan does not keep stays absent.
+  constexpr size_t kMaxPicked = 16;
+  uint32_t picked[kMaxPicked];
+  size_t count = 0;
+  const bool all = reads.all || reads.count > kMaxPicked;
+  if (!all) {
+    for (size_t i = 0; i < reads.count; ++i) {
+      auto kept = std::lower_bound(r.slots.begin(), r.slots.end(), reads.slots[i]);
+      if (kept == r.slots.end() || *kept != reads.slots[i]) continue;
+      const auto k = static_cast<uint32_t>(kept - r.slots.begin());
+      if (std::find(picked, picked + count, k) == picked + count) picked[count++] = k;
+    }
+  }
   walk(*s, begin, end, newestFirst, [&](const Row& row, const Cell* cells) {
-    for (uint32_t k = 0; k < s->width; ++k) decode(values[r.slots[k]], cells[k]);
+    if (all)
+      for (uint32_t k = 0; k < s->width; ++k) decode(values[r.slots[k]], cells[k]);
+    else
+      for (size_t i = 0; i < count; ++i) decode(values[r.slots[picked[i]]], cells[picked[i]]);
     return f(data, row.time, row.seq, values);
   });
 }

@@ -36,8 +36,8 @@ class EventHistory final : public History {
                const std::function<bool(const Event&)>& f) const override;
   void forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
                           const std::function<bool(const Event&)>& f) const override;
-  void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, RowVisitor f,
-                 void* data) const override;
+  void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, Reads reads,
+                 RowVisitor f, void* data) const override;
   int64_t countEqual(const EqualCount& q) const override;
 
   size_t size() const;  // events remembered, all types

@@ -145,6 +145,10 @@ trigger durations: when probe and count(rich(d < 1h)) within 7d >= 2 send t
 trigger last_s: when probe and last(rich).s == "b" send t
 trigger last_tags: when probe and "x" in last(rich(i > 0)).tags send t
 trigger stepped: when probe send t then after 1h unless rich(same s) send t then after 2h unless count(rich(same i)) >= 2 send t
+trigger multi: when probe and count(rich(s == "b" and i > 0 and b and "y" in tags)) within 7d >= 1 send t
+trigger last_filtered: when probe and last(rich(b)).t > 2020-01-01T00:00:00Z send t
+trigger sum_filtered: when probe and sum(rich(s != "b").m) within 7d > 1 send t
+trigger anchor_ref: when probe as p and count(rich(i == p.i and f < p.f)) within 7d >= 1 send t
 
 template t { subject "s" body "b" }
 )";
@@ -206,7 +210,7 @@ std::vector<Row> rowsOf(const History& h, uint32_t type, TimeMs from, TimeMs to,
     size_t width;
     const std::vector<uint32_t>* kept;
   } out{{}, width, &kept};
-  h.visitRows(type, from, to, newestFirst, width,
+  h.visitRows(type, from, to, newestFirst, width, History::Reads{},
               [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
                 auto& o = *static_cast<Out*>(data);
                 Row r{time, seq, std::vector<Value>(o.width)};
