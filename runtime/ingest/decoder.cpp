@@ -283,6 +283,10 @@ struct Decoder::Impl {
   std::string snake;  // its snake_case spelling
   std::string str;    // decoded string value
   std::vector<uint8_t> seen;
+  // Field rows put aside, by width. A stream mixes event types; resizing Event::fields from one
+  // type's width to another's destroys Values and re-creates them, string buffers included, on
+  // nearly every event. Rows are swapped in and out instead, keeping their buffers.
+  std::vector<std::vector<Value>> spareRows;
   std::string* reason = nullptr;
   bool fastPath = true;
   Stats stats;
@@ -298,6 +302,9 @@ struct Decoder::Impl {
     for (uint32_t k = 0; k < count; ++k)
       for (const auto& alias : m.events[k].aliases) eventIndex.add(alias, k);
     for (const auto& [alias, index] : m.eventByAlias) eventIndex.add(alias, index);
+    size_t widest = 0;
+    for (const auto& t : events) widest = std::max(widest, t.width);
+    spareRows.resize(widest + 1);
   }
 
   // ---- messages ----
@@ -571,12 +578,33 @@ struct Decoder::Impl {
 
   // ---- track properties ----
 
+  // Event::fields as a row of `width` values, whatever they hold (every slot is then written).
+  [[gnu::always_inline]] void fieldsOfWidth(Event& out, size_t width) {
+    if (out.fields.size() == width) return;
+    resizeFields(out, width);
+  }
+  [[gnu::noinline]] void resizeFields(Event& out, size_t width) {
+    releaseFields(out);
+    if (width < spareRows.size() && spareRows[width].size() == width)
+      out.fields.swap(spareRows[width]);
+    else
+      out.fields.resize(width);
+  }
+  // Empties Event::fields, keeping the row for a later event of its width when there is room.
+  void releaseFields(Event& out) {
+    const size_t width = out.fields.size();
+    if (width == 0) return;
+    if (width < spareRows.size() && spareRows[width].empty())
+      out.fields.swap(spareRows[width]);
+    out.fields.clear();
+  }
+
   // Reads the properties object at the scanner (or none, when `sc` is null) into out.fields.
   bool readProperties(json::Scanner* sc, uint32_t eventPos, Event& out) {
     const sema::EventInfo& info = model.events[eventPos];
     const FieldTable& table = events[eventPos];
     const size_t n = table.fields.size();
-    out.fields.resize(table.width);
+    fieldsOfWidth(out, table.width);
     seen.assign(n, 0);
     if (sc) {
       sc->expect('{', "'{'");
@@ -806,9 +834,16 @@ struct Decoder::Impl {
     return line.data() + sc.pos();
   }
 
-  static void setString(std::string& dest, std::string_view text) {
-    dest.clear();
-    dest.append(text);
+  [[gnu::always_inline]] static void setString(std::string& dest, std::string_view text) {
+    if (text.empty())
+      dest.clear();
+    else
+      dest.assign(text.data(), text.size());
+  }
+  // The same, for strings that usually repeat from one event to the next (event names).
+  [[gnu::always_inline]] static void setRepeated(std::string& dest, std::string_view text) {
+    if (dest.size() != text.size() || !sameBytes(dest.data(), text.data(), text.size()))
+      dest.assign(text.data(), text.size());
   }
 
   // A value of scalar type `t` (null is the caller's business), as readScalar reads it.
@@ -889,7 +924,7 @@ struct Decoder::Impl {
     FieldTable& table = events[eventPos];
     const size_t n = table.fields.size();
     if (n > 64) return false;
-    out.fields.resize(table.width);
+    fieldsOfWidth(out, table.width);
     uint64_t seenMask = 0;
     if (c) {
       if (!c->take('{')) return false;
@@ -1067,12 +1102,12 @@ struct Decoder::Impl {
     }
     setString(out.customer, userId);
     setString(out.messageId, messageId);
-    setString(out.name, event);
+    setRepeated(out.name, event);
     out.traits.clear();
     if (eventPos == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
       out.type = sema::kNone;
-      out.fields.clear();
+      releaseFields(out);
     } else {
       out.kind = Event::Kind::Track;
       out.type = eventPos;
@@ -1259,7 +1294,7 @@ struct Decoder::Impl {
       out.kind = Event::Kind::Identify;
       out.type = sema::kNone;
       out.name = "identify";
-      out.fields.clear();
+      releaseFields(out);
       if (traitsM.present && traitsM.kind != json::Kind::Object)
         return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
       return readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out);
@@ -1278,7 +1313,7 @@ struct Decoder::Impl {
     if (found == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
       out.type = sema::kNone;
-      out.fields.clear();
+      releaseFields(out);
       return true;
     }
     out.kind = Event::Kind::Track;
