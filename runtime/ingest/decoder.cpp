@@ -163,9 +163,11 @@ struct FieldTable {
   std::vector<std::optional<Value>> defaults;
   size_t width = 0;  // slots in the flat layout
   // The fast path's guess of the keys: `"name":` of each field, to match a key in place, and the
-  // field that came at each position of the last properties object read for this table.
+  // field that followed each field (at fields.size(): that came first) the last time it was
+  // read. Optional fields come and go between events of a type, so a guess by position would
+  // miss on every key after an omitted one; a guess by predecessor misses once.
   std::vector<std::string> quotedNames;
-  std::vector<uint32_t> lastOrder;
+  std::vector<uint32_t> nextAfter;
 
   void build(const std::vector<sema::FieldInfo>& infos) {
     for (const auto& f : infos) {
@@ -177,6 +179,7 @@ struct FieldTable {
       if (f.defaultValue) d = literalValue(*f.defaultValue, f.type);
       defaults.push_back(std::move(d));
     }
+    nextAfter.assign(fields.size() + 1, sema::kNone);
   }
 };
 
@@ -929,27 +932,32 @@ struct Decoder::Impl {
     if (c) {
       if (!c->take('{')) return false;
       if (!c->take('}')) {
-        size_t position = 0;
+        auto prev = static_cast<uint32_t>(n);  // the field of the previous key (n: none yet)
         do {
-          // The key is most often the one at this position last time: `"name":` in place means
-          // that field, as reading the string and looking it up would find.
-          const size_t at = position++;
-          uint32_t idx = sema::kNone;
-          if (at < table.lastOrder.size() && c->take(table.quotedNames[table.lastOrder[at]]))
-            idx = table.lastOrder[at];
-          if (idx == sema::kNone) {
-            std::string_view name;
-            if (!fastString(*c, name) || !c->take(':')) return false;
-            idx = lookup(table, name);
-            if (idx == sema::kNone) {
-              if (!fastSkip(*c, line)) return false;
-              continue;
+          // `"name":` in place means that field, as reading the string and looking it up would
+          // find. The key is most often the one that followed the previous key last time, else
+          // a later one in declared order (producers tend to send that order, omitting some).
+          uint32_t idx = table.nextAfter[prev];
+          if (idx == sema::kNone || !c->take(table.quotedNames[idx])) {
+            idx = sema::kNone;
+            for (auto k = prev == n ? 0 : prev + 1; k < n; ++k) {
+              if (c->take(table.quotedNames[k])) {
+                idx = static_cast<uint32_t>(k);
+                break;
+              }
             }
-            if (at < table.lastOrder.size())
-              table.lastOrder[at] = idx;
-            else if (at == table.lastOrder.size() && at < 64)
-              table.lastOrder.push_back(idx);
+            if (idx == sema::kNone) {
+              std::string_view name;
+              if (!fastString(*c, name) || !c->take(':')) return false;
+              idx = lookup(table, name);
+              if (idx == sema::kNone) {
+                if (!fastSkip(*c, line)) return false;
+                continue;
+              }
+            }
+            table.nextAfter[prev] = idx;
           }
+          prev = idx;
           const uint64_t bit = uint64_t{1} << idx;
           if (c->at('n')) {
             // null is "not sent" (a later duplicate key may still send it).
