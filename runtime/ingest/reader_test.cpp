@@ -300,3 +300,16 @@ TEST_CASE("reader: source is FILE:LINE whatever the Event held before") {
   REQUIRE(reader.next(e));
   CHECK(e.source.str() == a + ":1");
 }
+
+TEST_CASE("EventSource: FILE:LINE formatted on demand, names interned") {
+  const EventSource a = EventSource::named("events.jsonl", 12);
+  CHECK(a.str() == "events.jsonl:12");
+  CHECK(EventSource::named("events.jsonl").input == a.input);
+  CHECK(EventSource::named("other.jsonl").input != a.input);
+  CHECK(EventSource::named("test").str() == "test");
+  CHECK(EventSource{}.str().empty());
+  CHECK(EventSource{}.empty());
+  std::ostringstream os;
+  os << a << '|' << EventSource::named("x") << '|' << EventSource{};
+  CHECK(os.str() == "events.jsonl:12|x|");
+}
