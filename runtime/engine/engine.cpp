@@ -495,7 +495,7 @@ struct Engine::Impl {
                                                                        : Reason::DuplicateContent;
       (r.reason == Reason::DuplicateId ? stats.droppedById : stats.droppedByContent)++;
       r.event = e.kind == Event::Kind::Identify ? "identify" : e.name;
-      r.source = e.source;
+      r.source = e.source.str();
       r.detail = r.reason == Reason::DuplicateId
                      ? fmt::format("dropped: messageId '{}' was already accepted", e.messageId)
                      : fmt::format("dropped: same content as an event accepted within {}",
@@ -515,13 +515,13 @@ struct Engine::Impl {
           changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
         }
         trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{},
-              [&] { return fmt::format("identify ({}): {}", e.source, changed); });
+              [&] { return fmt::format("identify ({}): {}", e.source.str(), changed); });
         return;
       }
       case Event::Kind::Undeclared:
         ++stats.undeclared;
         trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{},
-              [&] { return fmt::format("event '{}' ({}) is not declared: activity only", e.name, e.source); });
+              [&] { return fmt::format("event '{}' ({}) is not declared: activity only", e.name, e.source.str()); });
         cancelIdle(c, e);
         return;
       case Event::Kind::Track: break;
@@ -529,7 +529,7 @@ struct Engine::Impl {
     if (e.type >= model.events.size()) return;
     const auto& info = model.events[e.type];
     trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{},
-          [&] { return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "", e.source); });
+          [&] { return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "", e.source.str()); });
     c.history.append(e, plan, oldestFiring(c));
     if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
       ownTraits(c)[traitSubscribed] = Value::boolean(false);

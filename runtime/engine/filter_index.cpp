@@ -32,24 +32,32 @@ std::optional<uint32_t> stringField(const sema::Model& model, uint32_t event, co
 
 struct Key {
   uint32_t slot;
+  bool prefix;  // values are prefixes (`starts_with`), else whole values
   std::set<std::string> values;
 };
 
-// `f == "x"`, `"x" == f` or `f in ["x", "y"]` for a string field f of the event: the filter
-// cannot hold unless f is one of the strings (an absent f makes the comparison false).
+// `f == "x"`, `"x" == f`, `f in ["x", "y"]` or `f starts_with "x"` for a string field f of the
+// event: the filter cannot hold unless f is (starts with) one of the strings (an absent f makes
+// the comparison false).
 std::optional<Key> keyOf(const sema::Model& model, uint32_t event, const ast::Expr* c) {
   if (c->kind != ast::ExprKind::Binary) return std::nullopt;
   if (c->op == ast::Op::Eq) {
     for (auto [name, lit] : {std::pair{c->lhs, c->rhs}, std::pair{c->rhs, c->lhs}}) {
       auto slot = stringField(model, event, name);
-      if (slot && lit != nullptr && lit->kind == ast::ExprKind::StringLit) return Key{*slot, {lit->text}};
+      if (slot && lit != nullptr && lit->kind == ast::ExprKind::StringLit) return Key{*slot, false, {lit->text}};
     }
+    return std::nullopt;
+  }
+  if (c->op == ast::Op::StartsWith && c->rhs != nullptr && c->rhs->kind == ast::ExprKind::StringLit &&
+      !c->rhs->text.empty()) {
+    auto slot = stringField(model, event, c->lhs);
+    if (slot) return Key{*slot, true, {c->rhs->text}};
     return std::nullopt;
   }
   if (c->op == ast::Op::In && c->rhs != nullptr && c->rhs->kind == ast::ExprKind::List) {
     auto slot = stringField(model, event, c->lhs);
     if (!slot) return std::nullopt;
-    Key k{*slot, {}};
+    Key k{*slot, false, {}};
     for (const ast::Expr* item : c->rhs->items) {
       if (item == nullptr || item->kind != ast::ExprKind::StringLit) return std::nullopt;
       k.values.insert(item->text);
@@ -62,43 +70,96 @@ std::optional<Key> keyOf(const sema::Model& model, uint32_t event, const ast::Ex
 }  // namespace
 
 FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event, std::span<const ast::Expr* const> filters) {
-  // Each filter's keys; a filter is indexed under the field most filters of the type key on
-  // (the fewer fields, the fewer look-ups per event).
+  // Each filter's keys; a filter is filed under the (field, kind) most filters of the type key
+  // on (the fewer of them, the fewer look-ups per event).
   std::vector<std::vector<Key>> keys(filters.size());
-  std::map<uint32_t, size_t> popularity;
+  std::map<std::pair<uint32_t, bool>, size_t> popularity;
   for (size_t i = 0; i < filters.size(); ++i) {
     std::vector<const ast::Expr*> terms;
     if (filters[i] != nullptr) conjuncts(filters[i], terms);
     for (const ast::Expr* t : terms)
       if (auto k = keyOf(model, event, t)) keys[i].push_back(std::move(*k));
-    std::set<uint32_t> slots;
-    for (const Key& k : keys[i]) slots.insert(k.slot);
-    for (uint32_t s : slots) ++popularity[s];
+    std::set<std::pair<uint32_t, bool>> kinds;
+    for (const Key& k : keys[i]) kinds.insert({k.slot, k.prefix});
+    for (const auto& kind : kinds) ++popularity[kind];
+  }
+  std::vector<const Key*> chosen(filters.size(), nullptr);
+  std::map<std::pair<uint32_t, bool>, uint32_t> shortest;  // prefix kinds: the shortest prefix filed
+  for (size_t i = 0; i < filters.size(); ++i) {
+    for (const Key& k : keys[i])
+      if (chosen[i] == nullptr || popularity[{k.slot, k.prefix}] > popularity[{chosen[i]->slot, chosen[i]->prefix}])
+        chosen[i] = &k;
+    if (chosen[i] != nullptr && chosen[i]->prefix) {
+      uint32_t& len = shortest.try_emplace({chosen[i]->slot, true}, UINT32_MAX).first->second;
+      for (const std::string& v : chosen[i]->values) len = std::min(len, static_cast<uint32_t>(v.size()));
+    }
   }
   FilterIndex index;
   for (uint32_t i = 0; i < filters.size(); ++i) {
-    if (keys[i].empty()) {
+    const Key* k = chosen[i];
+    if (k == nullptr) {
       index.always_.push_back(i);
       continue;
     }
-    const Key* best = &keys[i][0];
-    for (const Key& k : keys[i])
-      if (popularity[k.slot] > popularity[best->slot]) best = &k;
-    auto it = std::find_if(index.keyed_.begin(), index.keyed_.end(), [&](const Keyed& k) { return k.slot == best->slot; });
-    if (it == index.keyed_.end()) it = index.keyed_.insert(index.keyed_.end(), Keyed{best->slot, {}});
-    for (const std::string& v : best->values) it->byValue[v].push_back(i);
+    uint32_t prefix = k->prefix ? shortest[{k->slot, true}] : 0;
+    auto it = std::find_if(index.keyed_.begin(), index.keyed_.end(),
+                           [&](const Keyed& x) { return x.slot == k->slot && x.prefix == prefix; });
+    if (it == index.keyed_.end()) {
+      it = index.keyed_.insert(index.keyed_.end(), Keyed{});
+      it->slot = k->slot;
+      it->prefix = prefix;
+    }
+    // A prefix filter is filed under its first `prefix` bytes; values that share them share a
+    // bucket (the filter runs and checks the rest).
+    std::set<std::string> filed;
+    for (const std::string& v : k->values) filed.insert(prefix == 0 ? v : v.substr(0, prefix));
+    for (const std::string& v : filed) it->add(v, i);
     ++index.indexed_;
   }
   return index;
 }
 
+// The bucket of `key` (hash `h`), or the free bucket where it would go.
+size_t FilterIndex::Keyed::probe(std::string_view key, uint64_t h) const {
+  const size_t mask = table.size() - 1;
+  size_t i = h & mask;
+  while (!table[i].filters.empty() && !(table[i].hash == h && table[i].key == key)) i = (i + 1) & mask;
+  return i;
+}
+
+const FilterIndex::Bucket* FilterIndex::Keyed::find(std::string_view key) const {
+  if (table.empty()) return nullptr;
+  const Bucket& b = table[probe(key, hashId(key))];
+  return b.filters.empty() ? nullptr : &b;
+}
+
+void FilterIndex::Keyed::add(const std::string& key, uint32_t filter) {
+  if ((used + 1) * 2 > table.size()) {  // at most half full: short probes, always a free bucket
+    std::vector<Bucket> old = std::move(table);
+    table.assign(std::max<size_t>(8, old.size() * 2), Bucket{});
+    for (Bucket& b : old)
+      if (!b.filters.empty()) table[probe(b.key, b.hash)] = std::move(b);
+  }
+  const uint64_t h = hashId(key);
+  Bucket& b = table[probe(key, h)];
+  if (b.filters.empty()) {
+    b.hash = h;
+    b.key = key;
+    ++used;
+  }
+  b.filters.push_back(filter);
+}
+
 void FilterIndex::candidates(const Event& e, std::vector<uint32_t>& out) const {
   out.assign(always_.begin(), always_.end());
-  if (keyed_.empty()) return;
   for (const Keyed& k : keyed_) {
     if (k.slot >= e.fields.size() || e.fields[k.slot].kind != Value::Kind::String) continue;
-    auto it = k.byValue.find(std::string_view(e.fields[k.slot].s));
-    if (it != k.byValue.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    std::string_view v = e.fields[k.slot].s;
+    if (k.prefix != 0) {
+      if (v.size() < k.prefix) continue;  // shorter than every prefix filed here
+      v = v.substr(0, k.prefix);
+    }
+    if (const Bucket* b = k.find(v)) out.insert(out.end(), b->filters.begin(), b->filters.end());
   }
 }
 

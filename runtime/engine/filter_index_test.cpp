@@ -27,6 +27,10 @@ trigger a2: when visit(not (page == "/a")) send t
 trigger a3: when visit(page != "/a") send t
 trigger a4: when visit(page starts_with "/") send t
 trigger a5: when visit(score >= 1) send t
+trigger p1: when visit(page starts_with "/shop/" and score > 1) send t
+trigger p2: when visit(tag starts_with "xy") send t
+trigger p3: when visit(tag starts_with "x" and tag != "xyz") send t
+trigger a6: when visit(page starts_with "") send t
 )");
   const auto& info = *p.model.findEvent("visit");
   std::vector<const ast::Expr*> filters;
@@ -34,20 +38,21 @@ trigger a5: when visit(score >= 1) send t
     if (r.rule->anchor.events.size() == 1 && r.rule->anchor.events[0]->filter != nullptr &&
         r.anchorEvents == std::vector<uint32_t>{info.index})
       filters.push_back(r.rule->anchor.events[0]->filter);
-  REQUIRE(filters.size() == 10);
+  REQUIRE(filters.size() == 14);
   FilterIndex index = FilterIndex::build(p.model, info.index, filters);
-  CHECK(index.indexed() == 5);  // k1-k5; a1-a5 are always candidates
+  // k1-k5 by value, a4, p1-p3 by prefix; a1-a3, a5 and a6 (the empty prefix) always run.
+  CHECK(index.indexed() == 9);
 
   interp::Interpreter interp(p.model);
   std::vector<Value> traits(p.model.traits.size());
   testing::VectorHistory none;
   std::mt19937 rng(11);
-  const char* pages[] = {"/a", "/b", "/c", "/d", ""};
-  const char* tags[] = {"x", "y", "z", "w"};
+  const char* pages[] = {"/a", "/b", "/c", "/d", "", "/shop/x", "/shop/", "/sho", "/"};
+  const char* tags[] = {"x", "y", "z", "w", "xy", "xyz", "xyzw", ""};
   size_t skipped = 0;
   for (int round = 0; round < 2000; ++round) {
-    std::vector<std::pair<const char*, Value>> f = {{"page", Value::str(pages[rng() % 5])}};
-    if (rng() % 3 != 0) f.emplace_back("tag", Value::str(tags[rng() % 4]));
+    std::vector<std::pair<const char*, Value>> f = {{"page", Value::str(pages[rng() % 9])}};
+    if (rng() % 3 != 0) f.emplace_back("tag", Value::str(tags[rng() % 8]));
     if (rng() % 2 != 0) f.emplace_back("score", Value::integer(static_cast<int64_t>(rng() % 5)));
     Event e = p.event("visit", 1000, {});
     for (const auto& [n, v] : f) e.fields[info.fieldIndex(n)] = v;

@@ -35,8 +35,17 @@ inline uint64_t hashId(std::string_view s) {
     h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
   }
   if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
+    // The last 1-7 bytes in at most two loads (overlapping when n is not 4), no memcpy call.
+    uint64_t w;
+    if (n >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      w = (uint64_t{hi} << 32) | lo;
+    } else {
+      w = uint64_t{static_cast<unsigned char>(p[0])} | uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+          uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
+    }
     h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
   }
   return mix(h);

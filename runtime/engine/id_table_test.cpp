@@ -43,6 +43,17 @@ TEST_CASE("hashId depends on every byte and on the length") {
   CHECK(hashId("customer-000000001") != hashId("customer-000000002"));
   CHECK(hashId("12345678x") != hashId("12345678y"));
   CHECK(hashId("") == hashId(""));
+  // Every byte counts, at every length (the tail is read in overlapping pieces).
+  for (size_t len = 1; len <= 24; ++len) {
+    std::string base(len, 'a');
+    for (size_t i = 0; i < len; ++i) {
+      std::string other = base;
+      other[i] = 'b';
+      CAPTURE(len);
+      CAPTURE(i);
+      CHECK(hashId(other) != hashId(base));
+    }
+  }
 }
 
 }  // namespace trig::engine

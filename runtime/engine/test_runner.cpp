@@ -203,7 +203,7 @@ std::vector<TestOutcome> runTests(const Compilation& c,
         continue;
       }
       e.seq = seq++;
-      e.source = "test";
+      e.source = EventSource::named("test");
       events.push_back(std::move(e));
     }
     std::stable_sort(events.begin(), events.end(),

@@ -163,9 +163,11 @@ struct FieldTable {
   std::vector<std::optional<Value>> defaults;
   size_t width = 0;  // slots in the flat layout
   // The fast path's guess of the keys: `"name":` of each field, to match a key in place, and the
-  // field that came at each position of the last properties object read for this table.
+  // field that followed each field (at fields.size(): that came first) the last time it was
+  // read. Optional fields come and go between events of a type, so a guess by position would
+  // miss on every key after an omitted one; a guess by predecessor misses once.
   std::vector<std::string> quotedNames;
-  std::vector<uint32_t> lastOrder;
+  std::vector<uint32_t> nextAfter;
 
   void build(const std::vector<sema::FieldInfo>& infos) {
     for (const auto& f : infos) {
@@ -177,6 +179,7 @@ struct FieldTable {
       if (f.defaultValue) d = literalValue(*f.defaultValue, f.type);
       defaults.push_back(std::move(d));
     }
+    nextAfter.assign(fields.size() + 1, sema::kNone);
   }
 };
 
@@ -283,6 +286,10 @@ struct Decoder::Impl {
   std::string snake;  // its snake_case spelling
   std::string str;    // decoded string value
   std::vector<uint8_t> seen;
+  // Field rows put aside, by width. A stream mixes event types; resizing Event::fields from one
+  // type's width to another's destroys Values and re-creates them, string buffers included, on
+  // nearly every event. Rows are swapped in and out instead, keeping their buffers.
+  std::vector<std::vector<Value>> spareRows;
   std::string* reason = nullptr;
   bool fastPath = true;
   Stats stats;
@@ -298,6 +305,9 @@ struct Decoder::Impl {
     for (uint32_t k = 0; k < count; ++k)
       for (const auto& alias : m.events[k].aliases) eventIndex.add(alias, k);
     for (const auto& [alias, index] : m.eventByAlias) eventIndex.add(alias, index);
+    size_t widest = 0;
+    for (const auto& t : events) widest = std::max(widest, t.width);
+    spareRows.resize(widest + 1);
   }
 
   // ---- messages ----
@@ -571,12 +581,33 @@ struct Decoder::Impl {
 
   // ---- track properties ----
 
+  // Event::fields as a row of `width` values, whatever they hold (every slot is then written).
+  [[gnu::always_inline]] void fieldsOfWidth(Event& out, size_t width) {
+    if (out.fields.size() == width) return;
+    resizeFields(out, width);
+  }
+  [[gnu::noinline]] void resizeFields(Event& out, size_t width) {
+    releaseFields(out);
+    if (width < spareRows.size() && spareRows[width].size() == width)
+      out.fields.swap(spareRows[width]);
+    else
+      out.fields.resize(width);
+  }
+  // Empties Event::fields, keeping the row for a later event of its width when there is room.
+  void releaseFields(Event& out) {
+    const size_t width = out.fields.size();
+    if (width == 0) return;
+    if (width < spareRows.size() && spareRows[width].empty())
+      out.fields.swap(spareRows[width]);
+    out.fields.clear();
+  }
+
   // Reads the properties object at the scanner (or none, when `sc` is null) into out.fields.
   bool readProperties(json::Scanner* sc, uint32_t eventPos, Event& out) {
     const sema::EventInfo& info = model.events[eventPos];
     const FieldTable& table = events[eventPos];
     const size_t n = table.fields.size();
-    out.fields.resize(table.width);
+    fieldsOfWidth(out, table.width);
     seen.assign(n, 0);
     if (sc) {
       sc->expect('{', "'{'");
@@ -806,9 +837,16 @@ struct Decoder::Impl {
     return line.data() + sc.pos();
   }
 
-  static void setString(std::string& dest, std::string_view text) {
+  // (clear() then append() is about half the instructions of libstdc++'s assign(), which
+  // handles overlapping sources.)
+  [[gnu::always_inline]] static void setString(std::string& dest, std::string_view text) {
     dest.clear();
-    dest.append(text);
+    if (!text.empty()) dest.append(text.data(), text.size());
+  }
+  // The same, for strings that often repeat from one event to the next (event names).
+  [[gnu::always_inline]] static void setRepeated(std::string& dest, std::string_view text) {
+    if (dest.size() != text.size() || !sameBytes(dest.data(), text.data(), text.size()))
+      setString(dest, text);
   }
 
   // A value of scalar type `t` (null is the caller's business), as readScalar reads it.
@@ -889,32 +927,37 @@ struct Decoder::Impl {
     FieldTable& table = events[eventPos];
     const size_t n = table.fields.size();
     if (n > 64) return false;
-    out.fields.resize(table.width);
+    fieldsOfWidth(out, table.width);
     uint64_t seenMask = 0;
     if (c) {
       if (!c->take('{')) return false;
       if (!c->take('}')) {
-        size_t position = 0;
+        auto prev = static_cast<uint32_t>(n);  // the field of the previous key (n: none yet)
         do {
-          // The key is most often the one at this position last time: `"name":` in place means
-          // that field, as reading the string and looking it up would find.
-          const size_t at = position++;
-          uint32_t idx = sema::kNone;
-          if (at < table.lastOrder.size() && c->take(table.quotedNames[table.lastOrder[at]]))
-            idx = table.lastOrder[at];
-          if (idx == sema::kNone) {
-            std::string_view name;
-            if (!fastString(*c, name) || !c->take(':')) return false;
-            idx = lookup(table, name);
-            if (idx == sema::kNone) {
-              if (!fastSkip(*c, line)) return false;
-              continue;
+          // `"name":` in place means that field, as reading the string and looking it up would
+          // find. The key is most often the one that followed the previous key last time, else
+          // a later one in declared order (producers tend to send that order, omitting some).
+          uint32_t idx = table.nextAfter[prev];
+          if (idx == sema::kNone || !c->take(table.quotedNames[idx])) {
+            idx = sema::kNone;
+            for (auto k = prev == n ? 0 : prev + 1; k < n; ++k) {
+              if (c->take(table.quotedNames[k])) {
+                idx = static_cast<uint32_t>(k);
+                break;
+              }
             }
-            if (at < table.lastOrder.size())
-              table.lastOrder[at] = idx;
-            else if (at == table.lastOrder.size() && at < 64)
-              table.lastOrder.push_back(idx);
+            if (idx == sema::kNone) {
+              std::string_view name;
+              if (!fastString(*c, name) || !c->take(':')) return false;
+              idx = lookup(table, name);
+              if (idx == sema::kNone) {
+                if (!fastSkip(*c, line)) return false;
+                continue;
+              }
+            }
+            table.nextAfter[prev] = idx;
           }
+          prev = idx;
           const uint64_t bit = uint64_t{1} << idx;
           if (c->at('n')) {
             // null is "not sent" (a later duplicate key may still send it).
@@ -1067,12 +1110,12 @@ struct Decoder::Impl {
     }
     setString(out.customer, userId);
     setString(out.messageId, messageId);
-    setString(out.name, event);
+    setRepeated(out.name, event);
     out.traits.clear();
     if (eventPos == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
       out.type = sema::kNone;
-      out.fields.clear();
+      releaseFields(out);
     } else {
       out.kind = Event::Kind::Track;
       out.type = eventPos;
@@ -1259,7 +1302,7 @@ struct Decoder::Impl {
       out.kind = Event::Kind::Identify;
       out.type = sema::kNone;
       out.name = "identify";
-      out.fields.clear();
+      releaseFields(out);
       if (traitsM.present && traitsM.kind != json::Kind::Object)
         return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
       return readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out);
@@ -1278,7 +1321,7 @@ struct Decoder::Impl {
     if (found == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
       out.type = sema::kNone;
-      out.fields.clear();
+      releaseFields(out);
       return true;
     }
     out.kind = Event::Kind::Track;

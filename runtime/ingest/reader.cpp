@@ -178,21 +178,7 @@ struct EventReader::Input {
   Input(int fd, bool owned) : lines(fd, owned) {}
   LineReader lines;
   std::string name;          // for messages: the path, or "<stdin>"
-  std::string sourcePrefix;  // "NAME:", the start of every Event::source from this input
-  // The line number in decimal, counted up with it (cheaper than converting it for every event).
-  char lineText[24] = {'0'};
-  size_t lineTextSize = 1;
-
-  void countLine() {
-    size_t k = lineTextSize;
-    while (k > 0 && lineText[k - 1] == '9') lineText[--k] = '0';
-    if (k > 0) {
-      ++lineText[k - 1];
-    } else {
-      std::memmove(lineText + 1, lineText, lineTextSize++);
-      lineText[0] = '1';
-    }
-  }
+  const std::string* sourceName = nullptr;  // `name`, interned for Event::source
 };
 
 // ---- The reader ---------------------------------------------------------------------------------
@@ -215,7 +201,7 @@ bool EventReader::open(const std::string& path, std::string& error, const std::s
   }
   input_ = std::make_unique<Input>(fd, path != "-");
   input_->name = !name.empty() ? name : path == "-" ? "<stdin>" : path;
-  input_->sourcePrefix = input_->name + ':';
+  input_->sourceName = EventSource::named(input_->name).input;
   return true;
 }
 
@@ -233,7 +219,6 @@ bool EventReader::next(Event& out) {
   bool truncated = false;
   while (input_->lines.next(line, truncated, options_.maxLineBytes)) {
     ++stats_.lines;
-    input_->countLine();
     const uint64_t lineNo = input_->lines.lineNumber();
     bool ok;
     if (truncated) {
@@ -255,14 +240,7 @@ bool EventReader::next(Event& out) {
     }
     ++stats_.accepted;
     out.seq = nextSeq_++;
-    // "FILE:LINE". The event is usually the one filled from the previous line, whose source
-    // starts with the same "FILE:": keep that part rather than copy it again.
-    const std::string& prefix = input_->sourcePrefix;
-    if (out.source.size() > prefix.size() && out.source.compare(0, prefix.size(), prefix) == 0)
-      out.source.resize(prefix.size());
-    else
-      out.source.assign(prefix);
-    out.source.append(input_->lineText, input_->lineTextSize);
+    out.source = EventSource{input_->sourceName, lineNo};
     return true;
   }
   if (input_->lines.failed())

@@ -91,13 +91,13 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
   REQUIRE(got.size() == 3);
   CHECK(got[0].customer == "c1");
   CHECK(got[0].seq == 0);
-  CHECK(got[0].source == events + ":1");
+  CHECK(got[0].source.str() == events + ":1");
   CHECK(got[1].customer == "c2");
   CHECK(got[1].seq == 1);
-  CHECK(got[1].source == events + ":5");
+  CHECK(got[1].source.str() == events + ":5");
   CHECK(got[1].fields[0] == Value::str("/b"));
   CHECK(got[2].seq == 2);
-  CHECK(got[2].source == events + ":8");
+  CHECK(got[2].source.str() == events + ":8");
 
   const auto& st = reader.stats();
   CHECK(st.lines == 8);
@@ -145,7 +145,7 @@ TEST_CASE("reader: seq continues across files; missing files and directories are
         p,
         [&](Event& e) {
           seqs.push_back(e.seq);
-          sources.push_back(e.source);
+          sources.push_back(e.source.str());
         },
         error));
   CHECK(seqs == std::vector<uint64_t>{0, 1, 2});
@@ -216,12 +216,12 @@ TEST_CASE("reader: lines spanning read chunks, and many lines") {
   while (reader.next(e)) {
     inOrder = inOrder && e.customer == "c" + std::to_string(count);
     // The line number counts up through 9 -> 10, 99 -> 100, ... 9999 -> 10000.
-    sourcesRight = sourcesRight && e.source == path + ":" + std::to_string(count + 7);
+    sourcesRight = sourcesRight && e.source.str() == path + ":" + std::to_string(count + 7);
     ++count;
   }
   CHECK(inOrder);
   CHECK(sourcesRight);
-  CHECK(e.source == path + ":" + std::to_string(small + 6));
+  CHECK(e.source.str() == path + ":" + std::to_string(small + 6));
   CHECK(count == small);
   CHECK(reader.readError().empty());
   CHECK(reader.stats().accepted == urlLengths.size() + small);
@@ -243,7 +243,7 @@ TEST_CASE("reader: standard input is '-'") {
   std::vector<std::string> sources;
   std::string error;
   const bool ok = reader.readAll(
-      "-", [&](Event& e) { sources.push_back(e.source); }, error);
+      "-", [&](Event& e) { sources.push_back(e.source.str()); }, error);
   ::dup2(saved, STDIN_FILENO);
   ::close(saved);
   REQUIRE(ok);
@@ -286,17 +286,30 @@ TEST_CASE("reader: source is FILE:LINE whatever the Event held before") {
   Event e;
   REQUIRE(reader.open(a, error));
   REQUIRE(reader.next(e));
-  CHECK(e.source == a + ":1");
+  CHECK(e.source.str() == a + ":1");
   // Changed by the caller in between: still right, not patched.
-  e.source = a + ":999999";
+  e.source = EventSource::named(a, 999999);
   REQUIRE(reader.next(e));
-  CHECK(e.source == a + ":3");
-  e.source = "x";
+  CHECK(e.source.str() == a + ":3");
+  e.source = EventSource::named("x");
   REQUIRE(reader.open(b, error));
   REQUIRE(reader.next(e));
-  CHECK(e.source == b + ":1");
+  CHECK(e.source.str() == b + ":1");
   REQUIRE(reader.open(a, error));
-  e.source = b + ":5";
+  e.source = EventSource::named(b, 5);
   REQUIRE(reader.next(e));
-  CHECK(e.source == a + ":1");
+  CHECK(e.source.str() == a + ":1");
+}
+
+TEST_CASE("EventSource: FILE:LINE formatted on demand, names interned") {
+  const EventSource a = EventSource::named("events.jsonl", 12);
+  CHECK(a.str() == "events.jsonl:12");
+  CHECK(EventSource::named("events.jsonl").input == a.input);
+  CHECK(EventSource::named("other.jsonl").input != a.input);
+  CHECK(EventSource::named("test").str() == "test");
+  CHECK(EventSource{}.str().empty());
+  CHECK(EventSource{}.empty());
+  std::ostringstream os;
+  os << a << '|' << EventSource::named("x") << '|' << EventSource{};
+  CHECK(os.str() == "events.jsonl:12|x|");
 }
