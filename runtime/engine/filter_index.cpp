@@ -84,13 +84,13 @@ FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event, std::sp
     for (const auto& kind : kinds) ++popularity[kind];
   }
   std::vector<const Key*> chosen(filters.size(), nullptr);
-  std::map<std::pair<uint32_t, bool>, uint32_t> shortest;  // prefix kinds: the shortest prefix filed
+  std::map<uint32_t, uint32_t> shortest;  // by field: the shortest prefix filed under it
   for (size_t i = 0; i < filters.size(); ++i) {
     for (const Key& k : keys[i])
       if (chosen[i] == nullptr || popularity[{k.slot, k.prefix}] > popularity[{chosen[i]->slot, chosen[i]->prefix}])
         chosen[i] = &k;
     if (chosen[i] != nullptr && chosen[i]->prefix) {
-      uint32_t& len = shortest.try_emplace({chosen[i]->slot, true}, UINT32_MAX).first->second;
+      uint32_t& len = shortest.try_emplace(chosen[i]->slot, UINT32_MAX).first->second;
       for (const std::string& v : chosen[i]->values) len = std::min(len, static_cast<uint32_t>(v.size()));
     }
   }
@@ -101,7 +101,7 @@ FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event, std::sp
       index.always_.push_back(i);
       continue;
     }
-    uint32_t prefix = k->prefix ? shortest[{k->slot, true}] : 0;
+    uint32_t prefix = k->prefix ? shortest[k->slot] : 0;
     auto it = std::find_if(index.keyed_.begin(), index.keyed_.end(),
                            [&](const Keyed& x) { return x.slot == k->slot && x.prefix == prefix; });
     if (it == index.keyed_.end()) {
