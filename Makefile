@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan test test-fast demo conformance bench clean format
+.PHONY: all deps check-deps build asan test test-fast demo conformance bench clean format
 
 all: build
 
@@ -34,8 +34,13 @@ test: test-fast asan
 demo: build
 	scripts/demo.sh $(BUILD)/trig
 
+# The project's cases, the examples, and the contract's cases when ../shared is beside the clone.
 conformance: build
-	python3 ../shared/tools/conformance.py $(BUILD)/trig ../shared/conformance
+	python3 tests/conformance_shared.py $(BUILD)/trig ../shared
+
+# The install guard: every system file the builds read comes from a package install-deps.sh installs.
+check-deps:
+	scripts/check-deps.py $(wildcard $(BUILD) $(ASAN_BUILD))
 
 # Benchmarks (numbers, not pass/fail); figures are recorded in docs/performance.md. The quick
 # side-by-side run (throughput, memory, compile time, latency; a few minutes), then the JIT's own.
