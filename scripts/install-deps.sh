@@ -9,7 +9,7 @@ PACKAGES=(
   antlr4 libantlr4-runtime-dev uuid-dev
   llvm-19-dev libzstd-dev zlib1g-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
-  libhowardhinnant-date-dev libjemalloc-dev
+  libhowardhinnant-date-dev libjemalloc-dev libssl-dev
 )
 
 if [ "${1:-}" = "--list" ]; then
