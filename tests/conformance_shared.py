@@ -21,7 +21,9 @@ if os.path.exists(kf):
             known.add(line)
 
 # The examples are run cases too (examples/*/rules.trig + events.jsonl + expected.tsv).
-suites = [("shared", os.path.join(shared, "conformance")), ("own", os.path.join(here, "conformance")),
+suites = [("shared", os.path.join(shared, "conformance")),
+          ("shared-v2", os.path.join(shared, "conformance-v2")),
+          ("own", os.path.join(here, "conformance")),
           ("examples", os.path.join(here, "..", "examples"))]
 # Every suite runs once with the default engine and once more with each other engine `trig run`
 # offers, so the JIT and the reference interpreter are held to the same contract.

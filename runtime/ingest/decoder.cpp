@@ -291,6 +291,8 @@ struct Decoder::Impl {
   // nearly every event. Rows are swapped in and out instead, keeping their buffers.
   std::vector<std::vector<Value>> spareRows;
   std::string* reason = nullptr;
+  uint32_t subscribedTrait = sema::kNone;  // position of `subscribed` in `traits`
+  bool failedClosed = false;               // see Decoder::failedClosed()
   bool fastPath = true;
   Stats stats;
   TimestampParser timestamps;
@@ -299,6 +301,10 @@ struct Decoder::Impl {
     events.resize(m.events.size());
     for (size_t k = 0; k < m.events.size(); ++k) events[k].build(m.events[k].fields);
     traits.build(m.traits);
+    subscribedTrait = traits.byName.find("subscribed");
+    if (subscribedTrait == NameIndex::kNotFound ||
+        traits.fields[subscribedTrait]->type.kind != sema::TypeKind::Bool)
+      subscribedTrait = sema::kNone;
     // Positions in model.events (which sema keeps equal to EventInfo::index).
     const auto count = static_cast<uint32_t>(m.events.size());
     for (uint32_t k = 0; k < count; ++k) eventIndex.add(m.events[k].name, k);
@@ -385,13 +391,26 @@ struct Decoder::Impl {
         out.i = *d;
         return true;
       }
-      case TypeKind::Bool:
-        if (k != json::Kind::True && k != json::Kind::False) return gotOther(sc, k, subj, want);
-        if (!sc.literal(k)) return jsonError(sc);
+      case TypeKind::Bool: {
+        bool b = k == json::Kind::True;
+        if (k == json::Kind::String) {
+          // "true" and "false" as collectors send them (spec section 8), nothing else.
+          std::string_view raw;
+          bool esc;
+          if (!sc.string(raw, esc)) return jsonError(sc);
+          json::Scanner::decode(raw, esc, str);
+          if (str != "true" && str != "false") return typeError(subj, want, shownString(str));
+          b = str == "true";
+        } else if (k != json::Kind::True && k != json::Kind::False) {
+          return gotOther(sc, k, subj, want);
+        } else if (!sc.literal(k)) {
+          return jsonError(sc);
+        }
         clearValue(out);
         out.kind = Value::Kind::Bool;
-        out.b = k == json::Kind::True;
+        out.b = b;
         return true;
+      }
       case TypeKind::Int:
       case TypeKind::Float:
       case TypeKind::Money: {
@@ -441,26 +460,28 @@ struct Decoder::Impl {
   // A value of the wrong JSON kind; strings are quoted in the message (shortened) because
   // `"150"` for a number is the usual mistake.
   bool gotOther(json::Scanner& sc, json::Kind k, const Subject& subj, sema::Type want) {
-    std::string got = json::kindName(k);
-    if (k == json::Kind::String) {
-      std::string_view raw;
-      bool esc;
-      if (!sc.string(raw, esc)) return jsonError(sc);
-      json::Scanner::decode(raw, esc, str);
-      constexpr size_t kShown = 40;
-      got += " \"";
-      if (str.size() > kShown) {
-        size_t cut = kShown;
-        // Do not cut a UTF-8 sequence in half.
-        while (cut > 0 && (static_cast<unsigned char>(str[cut]) & 0xC0) == 0x80) --cut;
-        got.append(str, 0, cut);
-        got += "...";
-      } else {
-        got += str;
-      }
-      got += '"';
+    if (k != json::Kind::String) return typeError(subj, want, json::kindName(k));
+    std::string_view raw;
+    bool esc;
+    if (!sc.string(raw, esc)) return jsonError(sc);
+    json::Scanner::decode(raw, esc, str);
+    return typeError(subj, want, shownString(str));
+  }
+  // `string "TEXT"` for a message, TEXT shortened.
+  static std::string shownString(std::string_view text) {
+    constexpr size_t kShown = 40;
+    std::string got = "string \"";
+    if (text.size() > kShown) {
+      size_t cut = kShown;
+      // Do not cut a UTF-8 sequence in half.
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      got.append(text.substr(0, cut));
+      got += "...";
+    } else {
+      got += text;
     }
-    return typeError(subj, want, std::move(got));
+    got += '"';
+    return got;
   }
 
   bool readTyped(json::Scanner& sc, sema::Type t, Value& out, const Subject& subj) {
@@ -659,12 +680,19 @@ struct Decoder::Impl {
 
   // ---- identify traits ----
 
-  bool readTraits(std::string_view objText, Event& out) {
+  // Reads the traits object (already checked to be valid JSON) into out.traits. A trait of the
+  // wrong type makes the identify invalid (the first one gives the reason), but reading goes on
+  // to the end so that `subscribed` is always seen: `unsubscribes` is then set when the line
+  // carries a `subscribed` that is not a readable `true` (opt-out fails closed, spec section 6).
+  // `subscribed: null` is no change (only a true resubscribes).
+  bool readTraits(std::string_view objText, Event& out, bool& unsubscribes) {
     out.traits.clear();
+    unsubscribes = false;
     if (objText.empty()) return true;
     json::Scanner sc(objText);
     sc.expect('{', "'{'");
     if (sc.take('}')) return true;
+    std::string firstError;
     do {
       std::string_view name;
       if (!readKey(sc, name)) return false;
@@ -675,12 +703,22 @@ struct Decoder::Impl {
         const sema::FieldInfo& f = *traits.fields[idx];
         if (k == json::Kind::Null) {
           sc.literal(k);
-          out.traits.emplace_back(f.name, Value::absent());
+          if (idx != subscribedTrait) out.traits.emplace_back(f.name, Value::absent());
           continue;
         }
         Value v;
         Subject subj{"trait", f.name, {}, -1};
-        if (!readTyped(sc, f.type, v, subj)) return false;
+        sc.ws();
+        const size_t start = sc.pos();
+        if (!readTyped(sc, f.type, v, subj)) {
+          if (!sc.error().empty()) return false;
+          if (idx == subscribedTrait) unsubscribes = true;
+          if (firstError.empty()) firstError = std::move(*reason);
+          sc.seek(start);
+          if (!sc.skipValue()) return jsonError(sc);
+          continue;
+        }
+        if (idx == subscribedTrait && !v.b) unsubscribes = true;
         out.traits.emplace_back(f.name, std::move(v));
         continue;
       }
@@ -696,7 +734,8 @@ struct Decoder::Impl {
       if (keep) out.traits.emplace_back(std::move(traitName), std::move(v));
     } while (sc.take(','));
     if (!sc.expect('}', "',' or '}'")) return jsonError(sc);
-    return true;
+    if (firstError.empty()) return true;
+    return fail(std::move(firstError));
   }
 
   // ---- the fast path ----
@@ -1174,6 +1213,34 @@ struct Decoder::Impl {
     return true;
   }
 
+  // The rest of an identify call (type, userId and timestamp are read): its traits, or when the
+  // line is invalid but says the customer is not subscribed, `failedClosed` and in `out` the
+  // change that must be applied anyway. `envelopeOk` is false when messageId was invalid.
+  bool readIdentify(const Member& traitsM, Event& out, bool envelopeOk) {
+    out.kind = Event::Kind::Identify;
+    out.type = sema::kNone;
+    out.name = "identify";
+    releaseFields(out);
+    if (traitsM.present && traitsM.kind != json::Kind::Object) {
+      out.traits.clear();
+      if (!envelopeOk) return false;
+      return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
+    }
+    std::string envelopeReason = envelopeOk ? std::string() : std::move(*reason);
+    bool unsubscribes = false;
+    const bool traitsOk =
+        readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out, unsubscribes);
+    if (envelopeOk && traitsOk) return true;
+    if (!envelopeOk) *reason = std::move(envelopeReason);
+    if (unsubscribes) {
+      failedClosed = true;
+      out.messageId.clear();
+      out.traits.clear();
+      out.traits.emplace_back(traits.fields[subscribedTrait]->name, Value::boolean(false));
+    }
+    return false;
+  }
+
   bool decode(std::string_view line, Event& out, std::optional<TimeMs> receivedAt) {
     json::Scanner sc(line);
     json::Kind k = json::Kind::Null;
@@ -1296,17 +1363,10 @@ struct Decoder::Impl {
     }
     // messageId
     out.messageId.clear();
-    if (messageId.present && !stringMember(messageId, "messageId", out.messageId)) return false;
-
-    if (identify) {
-      out.kind = Event::Kind::Identify;
-      out.type = sema::kNone;
-      out.name = "identify";
-      releaseFields(out);
-      if (traitsM.present && traitsM.kind != json::Kind::Object)
-        return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
-      return readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out);
-    }
+    const bool messageIdOk =
+        !messageId.present || stringMember(messageId, "messageId", out.messageId);
+    if (identify) return readIdentify(traitsM, out, messageIdOk);
+    if (!messageIdOk) return false;
 
     out.traits.clear();
     if (!event.present) return fail("missing event name (\"event\")");
@@ -1341,12 +1401,17 @@ void Decoder::setFastPath(bool on) {
   impl_->fastPath = on;
 }
 
+bool Decoder::failedClosed() const {
+  return impl_->failedClosed;
+}
+
 const Decoder::Stats& Decoder::stats() const {
   return impl_->stats;
 }
 
 bool Decoder::decode(std::string_view line, Event& out, std::string& reason,
                      std::optional<TimeMs> receivedAt) {
+  impl_->failedClosed = false;
   if (impl_->fastPath && impl_->decodeFast(line, out, receivedAt)) {
     ++impl_->stats.fast;
     return true;

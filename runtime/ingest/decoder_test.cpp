@@ -123,8 +123,9 @@ TEST_CASE("decoder: identify without traits, and trait type errors") {
   REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z"})"));
   CHECK(f.e.traits.empty());
   CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
-                 R"("traits":{"subscribed":"yes"}})") ==
-        "trait 'subscribed' must be bool, got string \"yes\"");
+                 R"("traits":{"vip":"yes"}})") ==
+        "trait 'vip' must be bool, got string \"yes\"");
+  CHECK_FALSE(f.decoder.failedClosed());
   CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
                  R"("traits":[1]})") == "traits must be an object, got list");
 }
@@ -304,7 +305,11 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
   CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":1767261540000})"));
   CHECK_FALSE(order(R"({"total":1,"items":[],"wait":"soon"})"));
   CHECK(f.reason.find("must be a duration") != std::string::npos);
-  CHECK_FALSE(order(R"({"total":1,"items":[],"gift":"true"})"));
+  // "true" and "false" are read as bools (spec version 2), no other text.
+  REQUIRE(order(R"({"total":1,"items":[],"gift":"true"})"));
+  CHECK(f.field("gift") == Value::boolean(true));
+  CHECK_FALSE(order(R"({"total":1,"items":[],"gift":"yes"})"));
+  CHECK(f.reason == "property 'gift' of event 'order_placed' must be bool, got string \"yes\"");
   CHECK_FALSE(order(R"({"total":1,"items":[],"gift":1})"));
   CHECK_FALSE(order(R"({"total":1,"items":[{"a":1}]})"));
 }
@@ -547,4 +552,84 @@ TEST_CASE("decoder: member order does not change the outcome") {
                ts + "}"));
   CHECK(f.field("product_id") == Value::str("p1"));
   CHECK(f.field("price").m.units == 1'500'000);
+}
+
+namespace {
+const char* kIdentifyHead =
+    R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","messageId":"m-9",)";
+}  // namespace
+
+TEST_CASE("decoder: subscribed is read from bools and the strings \"true\" and \"false\"") {
+  Fixture f;
+  for (const auto& [text, want] : std::vector<std::pair<std::string, bool>>{
+           {"true", true}, {"false", false}, {R"("true")", true}, {R"("false")", false}}) {
+    REQUIRE_MESSAGE(f.decode(kIdentifyHead + (R"("traits":{"subscribed":)" + text + "}}")),
+                    f.reason);
+    REQUIRE(f.trait("subscribed"));
+    CHECK(*f.trait("subscribed") == Value::boolean(want));
+    CHECK_FALSE(f.decoder.failedClosed());
+  }
+  // Any bool: other traits and event properties alike.
+  REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"vip":"false"}})")));
+  CHECK(*f.trait("vip") == Value::boolean(false));
+  // null leaves subscribed as it is (only a true resubscribes); it still removes other traits.
+  REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"subscribed":null,"vip":null}})")));
+  CHECK(f.trait("subscribed") == nullptr);
+  REQUIRE(f.trait("vip"));
+  CHECK(f.trait("vip")->isAbsent());
+}
+
+TEST_CASE("decoder: an unreadable subscribed rejects the identify and fails closed") {
+  Fixture f;
+  auto failsClosed = [&](const std::string& traits) {
+    CHECK_FALSE(f.decode(kIdentifyHead + (R"("traits":)" + traits + "}")));
+    REQUIRE_MESSAGE(f.decoder.failedClosed(), traits);
+    // The change to apply: this customer, this time, subscribed false and nothing else; no
+    // messageId, so that a rejected line never takes the id of a later valid one.
+    CHECK(f.e.kind == Event::Kind::Identify);
+    CHECK(f.e.customer == "c1");
+    CHECK(f.e.time == *parseTimestamp("2026-01-01T09:00:00Z"));
+    CHECK(f.e.messageId.empty());
+    REQUIRE(f.e.traits.size() == 1);
+    CHECK(f.e.traits[0].first == "subscribed");
+    CHECK(f.e.traits[0].second == Value::boolean(false));
+    return f.reason;
+  };
+  CHECK(failsClosed(R"({"email":"a@b.c","subscribed":"maybe"})") ==
+        "trait 'subscribed' must be bool, got string \"maybe\"");
+  CHECK(failsClosed(R"({"subscribed":1})") == "trait 'subscribed' must be bool, got number");
+  CHECK(failsClosed(R"({"subscribed":"TRUE"})") ==
+        "trait 'subscribed' must be bool, got string \"TRUE\"");
+  CHECK(failsClosed(R"({"subscribed":["true"]})") == "trait 'subscribed' must be bool, got list");
+  // Seen after an earlier error, which gives the reason.
+  CHECK(failsClosed(R"({"score":"high","subscribed":{}})") ==
+        "trait 'score' must be float, got string \"high\"");
+  // A valid false in an identify invalid for another reason is an opt-out all the same.
+  CHECK(failsClosed(R"({"subscribed":false,"tags":[1]})") ==
+        "item 1 of trait 'tags' must be string, got number");
+  CHECK(failsClosed(R"({"tags":"x","subscribed":"false"})") ==
+        "trait 'tags' must be [string], got string \"x\"");
+  // An invalid messageId is the reason; the opt-out still holds.
+  CHECK_FALSE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
+                       R"("messageId":7,"traits":{"subscribed":"no"}})"));
+  CHECK(f.reason == "messageId must be a string, got number");
+  CHECK(f.decoder.failedClosed());
+
+  // Nothing to apply: a true (or no subscribed) in an invalid identify, no customer, no time,
+  // malformed JSON, a track call.
+  for (const char* line : {
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":true,"vip":2}})",
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"vip":2}})",
+           R"({"type":"identify","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"}})",
+           R"({"type":"identify","userId":"c1","traits":{"subscribed":"maybe"}})",
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"})",
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":[{"subscribed":"x"}]})",
+           R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"x"}})",
+       }) {
+    CHECK_FALSE(f.decode(line));
+    CHECK_MESSAGE(!f.decoder.failedClosed(), line);
+  }
+  // A later valid line clears it.
+  REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"subscribed":true}})")));
+  CHECK_FALSE(f.decoder.failedClosed());
 }
