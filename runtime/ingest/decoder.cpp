@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 #include "runtime/ingest/json_scan.h"
 #include "runtime/ingest/name_index.h"
@@ -268,6 +269,26 @@ MoneyParse parseMoney(std::string_view text, Decimal& out) {
   return MoneyParse::Ok;
 }
 
+// The keys of one JSON object, to find one sent twice (an invalid object, spec section 8).
+class KeySet {
+ public:
+  void clear() { keys_.clear(); }
+  // False when `key` was added before.
+  bool add(std::string_view key) { return keys_.emplace(key).second; }
+
+ private:
+  std::unordered_set<std::string> keys_;
+};
+
+// "key 'K' is sent twice" + `where`.
+std::string twiceMessage(std::string_view key, std::string_view where) {
+  std::string m = "key '";
+  m += key;
+  m += "' is sent twice";
+  m += where;
+  return m;
+}
+
 bool isIntegerText(std::string_view text) {
   for (char c : text)
     if (c == '.' || c == 'e' || c == 'E') return false;
@@ -286,6 +307,9 @@ struct Decoder::Impl {
   std::string snake;  // its snake_case spelling
   std::string str;    // decoded string value
   std::vector<uint8_t> seen;
+  std::vector<uint32_t> traitAt;  // per declared trait: its entry in Event::traits, or kNone
+  KeySet topKeys, propertyKeys, traitKeys;
+  Value again;  // a field's second value, compared with its first
   // Field rows put aside, by width. A stream mixes event types; resizing Event::fields from one
   // type's width to another's destroys Values and re-creates them, string buffers included, on
   // nearly every event. Rows are swapped in and out instead, keeping their buffers.
@@ -350,6 +374,11 @@ struct Decoder::Impl {
   }
   bool typeError(const Subject& s, sema::Type want, std::string got) {
     return fail(describe(s) + " must be " + sema::typeName(want) + ", got " + got);
+  }
+  // A field filled by two keys (its name, its camelCase form) with different values.
+  static std::string filledTwice(const Subject& s, std::string_view key) {
+    return describe(s) + " is filled twice with different values (the second time from '" +
+           std::string(key) + "')";
   }
 
   // ---- typed values ----
@@ -631,11 +660,14 @@ struct Decoder::Impl {
     fieldsOfWidth(out, table.width);
     seen.assign(n, 0);
     if (sc) {
+      propertyKeys.clear();
       sc->expect('{', "'{'");
       if (!sc->take('}')) {
         do {
           std::string_view name;
           if (!readKey(*sc, name)) return false;
+          if (!propertyKeys.add(name))
+            return fail(twiceMessage(name, " in the properties of event '" + info.name + "'"));
           const uint32_t idx = lookup(table, name);
           if (idx == sema::kNone) {
             if (!sc->skipValue()) return jsonError(*sc);
@@ -645,12 +677,16 @@ struct Decoder::Impl {
           json::Kind k = json::Kind::Null;
           if (!sc->peekKind(k)) return jsonError(*sc);
           if (k == json::Kind::Null) {
-            // null is "not sent" (a later duplicate key may still send it).
+            // null is "not sent": it neither fills the field nor empties it.
             sc->literal(k);
-            seen[idx] = 0;
             continue;
           }
           Subject subj{"property", f.name, info.name, -1};
+          if (seen[idx]) {
+            if (!readTyped(*sc, f.type, again, subj)) return false;
+            if (!(again == out.fields[f.slot])) return fail(filledTwice(subj, name));
+            continue;
+          }
           if (!readTyped(*sc, f.type, out.fields[f.slot], subj)) return false;
           seen[idx] = 1;
         } while (sc->take(','));
@@ -693,32 +729,43 @@ struct Decoder::Impl {
     sc.expect('{', "'{'");
     if (sc.take('}')) return true;
     std::string firstError;
+    traitKeys.clear();
+    traitAt.assign(traits.fields.size(), sema::kNone);
     do {
       std::string_view name;
       if (!readKey(sc, name)) return false;
+      if (!traitKeys.add(name) && firstError.empty())
+        firstError = twiceMessage(name, " in the traits");
       const uint32_t idx = lookup(traits, name);
       json::Kind k = json::Kind::Null;
       if (!sc.peekKind(k)) return jsonError(sc);
       if (idx != sema::kNone) {
         const sema::FieldInfo& f = *traits.fields[idx];
-        if (k == json::Kind::Null) {
-          sc.literal(k);
-          if (idx != subscribedTrait) out.traits.emplace_back(f.name, Value::absent());
-          continue;
-        }
         Value v;
         Subject subj{"trait", f.name, {}, -1};
-        sc.ws();
-        const size_t start = sc.pos();
-        if (!readTyped(sc, f.type, v, subj)) {
-          if (!sc.error().empty()) return false;
-          if (idx == subscribedTrait) unsubscribes = true;
-          if (firstError.empty()) firstError = std::move(*reason);
-          sc.seek(start);
-          if (!sc.skipValue()) return jsonError(sc);
+        if (k == json::Kind::Null) {
+          sc.literal(k);
+          if (idx == subscribedTrait) continue;
+        } else {
+          sc.ws();
+          const size_t start = sc.pos();
+          if (!readTyped(sc, f.type, v, subj)) {
+            if (!sc.error().empty()) return false;
+            if (idx == subscribedTrait) unsubscribes = true;
+            if (firstError.empty()) firstError = std::move(*reason);
+            sc.seek(start);
+            if (!sc.skipValue()) return jsonError(sc);
+            continue;
+          }
+          if (idx == subscribedTrait && !v.b) unsubscribes = true;
+        }
+        // A null trait is a change too (it removes the trait): filled twice, both must agree.
+        if (traitAt[idx] != sema::kNone) {
+          if (!(out.traits[traitAt[idx]].second == v) && firstError.empty())
+            firstError = filledTwice(subj, name);
           continue;
         }
-        if (idx == subscribedTrait && !v.b) unsubscribes = true;
+        traitAt[idx] = static_cast<uint32_t>(out.traits.size());
         out.traits.emplace_back(f.name, std::move(v));
         continue;
       }
@@ -961,6 +1008,20 @@ struct Decoder::Impl {
     return false;
   }
 
+  // The keys of one object that the fast path skipped, to find one sent twice (the general
+  // path's case, as is a ninth).
+  struct SkippedKeys {
+    std::string_view keys[8];
+    size_t n = 0;
+    [[gnu::always_inline]] bool add(std::string_view key) {
+      for (size_t k = 0; k < n; ++k)
+        if (keys[k] == key) return false;
+      if (n == std::size(keys)) return false;
+      keys[n++] = key;
+      return true;
+    }
+  };
+
   // The properties object at the cursor (none when `c` is null), as readProperties reads it.
   bool fastProperties(Cursor* c, std::string_view line, uint32_t eventPos, Event& out) {
     FieldTable& table = events[eventPos];
@@ -968,6 +1029,8 @@ struct Decoder::Impl {
     if (n > 64) return false;
     fieldsOfWidth(out, table.width);
     uint64_t seenMask = 0;
+    uint64_t keyMask = 0;  // fields a key named, null or not: a second one is the general path's
+    SkippedKeys skipped;
     if (c) {
       if (!c->take('{')) return false;
       if (!c->take('}')) {
@@ -990,7 +1053,7 @@ struct Decoder::Impl {
               if (!fastString(*c, name) || !c->take(':')) return false;
               idx = lookup(table, name);
               if (idx == sema::kNone) {
-                if (!fastSkip(*c, line)) return false;
+                if (!skipped.add(name) || !fastSkip(*c, line)) return false;
                 continue;
               }
             }
@@ -998,10 +1061,11 @@ struct Decoder::Impl {
           }
           prev = idx;
           const uint64_t bit = uint64_t{1} << idx;
+          if (keyMask & bit) return false;
+          keyMask |= bit;
           if (c->at('n')) {
-            // null is "not sent" (a later duplicate key may still send it).
+            // null is "not sent".
             if (!fastWord(*c, "null")) return false;
-            seenMask &= ~bit;
             continue;
           }
           const sema::FieldInfo& f = *table.fields[idx];
@@ -1055,14 +1119,15 @@ struct Decoder::Impl {
     unsigned present = 0;  // a bit per TopMember
     uint32_t eventPos = NameIndex::kNotFound;
     size_t position = 0;
+    SkippedKeys skipped;
     if (!c.take('{')) return false;
     do {
       const size_t at = position++;
       int m = -1;
+      std::string_view name;  // read when the guess missed (always for members not read)
       if (at < kGuessedMembers && c.take(kQuotedMember[lastMembers[at]])) {
         m = lastMembers[at];
       } else {
-        std::string_view name;
         if (!fastString(c, name) || !c.take(':')) return false;
         switch (name.size()) {
           case 4:
@@ -1091,7 +1156,7 @@ struct Decoder::Impl {
         if (m >= 0 && at < kGuessedMembers) lastMembers[at] = static_cast<uint8_t>(m);
       }
       if (m < 0) {
-        if (!fastSkip(c, line)) return false;
+        if (!skipped.add(name) || !fastSkip(c, line)) return false;
         continue;
       }
       const unsigned bit = 1u << m;
@@ -1262,11 +1327,15 @@ struct Decoder::Impl {
     // because its keys may come in any order (`properties` before `event`).
     Member type, event, userId, timestamp, messageId, properties, traitsM;
     Inlined inlined;
+    // A key sent twice makes the line invalid, once the whole line is known to be JSON.
+    std::string twice;
+    topKeys.clear();
     sc.expect('{', "'{'");
     if (!sc.take('}')) {
       do {
         std::string_view name;
         if (!readKey(sc, name)) return false;
+        if (!topKeys.add(name) && twice.empty()) twice = twiceMessage(name, "");
         Member* m = nullptr;
         switch (name.size()) {
           case 4:
@@ -1326,6 +1395,7 @@ struct Decoder::Impl {
       sc.failUnexpected("the end of the line after the object");
       return jsonError(sc);
     }
+    if (!twice.empty()) return fail(std::move(twice));
 
     auto stringMember = [&](const Member& m, const char* name, std::string& dest) {
       if (m.kind != json::Kind::String)

@@ -30,8 +30,12 @@
 //   lists of one such type); values with no trig type (objects such as Segment's `address`,
 //   nested or mixed lists) are ignored like extra properties, and `null` removes. No rule or
 //   template can name an undeclared trait, so they only reach the profile (and `--explain`).
-//   Traits appear in the order sent: applied in order, a repeated trait's last value wins.
-// - Duplicate keys: the last one wins (as in most JSON parsers).
+//   Traits appear in the order sent.
+// - Never a silent choice: a key sent twice in the call, its properties or its traits makes the
+//   event invalid ("key 'userId' is sent twice"), whatever the values; so does a field or trait
+//   filled by two keys (`order_id`, `orderId`) with different values; the same value twice is
+//   fine. In properties `null` fills nothing; in traits it removes, so it counts as a value.
+//   (Objects the decoder skips, such as `context`, are only checked to be JSON.)
 // - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
 //   a byte order mark, is "malformed JSON at column N: ...".
 #include <cstdint>

@@ -442,13 +442,59 @@ TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
   CHECK(f.e.kind == Event::Kind::Track);
 }
 
-TEST_CASE("decoder: duplicate keys, last one wins") {
+TEST_CASE("decoder: a key sent twice, or a field filled twice with different values, is invalid") {
   Fixture f;
-  REQUIRE(f.decode(
-      R"({"event":"cart_add","userId":"c1","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
-      R"("properties":{"product_id":"p1","productId":"p2"}})"));
-  CHECK(f.e.customer == "c2");
-  CHECK(f.field("product_id") == Value::str("p2"));
+  const std::string head = R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  // The same key twice, at any level the decoder reads, whatever the values.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("properties":{"product_id":"p1"}})") == "key 'userId' is sent twice");
+  CHECK(f.reject(head + R"("context":{},"properties":{"product_id":"p1"},"context":{}})") ==
+        "key 'context' is sent twice");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","product_id":"p1"}})") ==
+        "key 'product_id' is sent twice in the properties of event 'cart_add'");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","note":1,"note":1}})") ==
+        "key 'note' is sent twice in the properties of event 'cart_add'");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","title":null,"title":null}})") ==
+        "key 'title' is sent twice in the properties of event 'cart_add'");
+  // Escapes are decoded before keys are compared.
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","product_id":"p1"}})") ==
+        "key 'product_id' is sent twice in the properties of event 'cart_add'");
+  // Two keys of one field: different values are invalid, the same value is fine, null is not a
+  // value (it neither fills nor empties the field).
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","productId":"p2"}})") ==
+        "property 'product_id' of event 'cart_add' is filled twice with different values (the "
+        "second time from 'productId')");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","price":2,"Price":2.5}})") ==
+        "property 'price' of event 'cart_add' is filled twice with different values (the second "
+        "time from 'Price')");
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":"p1","price":2,"Price":2.00}})"),
+                  f.reason);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  CHECK(f.field("price").m.units == 2'000'000);
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":null}})"), f.reason);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":null,"product_id":"p1"}})"), f.reason);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  // Traits alike; there a null removes, so it counts as a value.
+  const std::string identify = R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  CHECK(f.reject(identify + R"("traits":{"plan":"a","plan":"a"}})") ==
+        "key 'plan' is sent twice in the traits");
+  CHECK(f.reject(identify + R"("traits":{"first_name":"A","firstName":"B"}})") ==
+        "trait 'first_name' is filled twice with different values (the second time from "
+        "'firstName')");
+  CHECK(f.reject(identify + R"("traits":{"first_name":"A","firstName":null}})") ==
+        "trait 'first_name' is filled twice with different values (the second time from "
+        "'firstName')");
+  REQUIRE_MESSAGE(f.decode(identify + R"("traits":{"first_name":"A","firstName":"A"}})"), f.reason);
+  REQUIRE(f.e.traits.size() == 1);
+  CHECK(f.e.traits[0].second == Value::str("A"));
+  // Two subscribed values that disagree: invalid, and an opt-out (fails closed).
+  CHECK(f.reject(identify + R"("traits":{"subscribed":true,"subscribed":false}})") ==
+        "key 'subscribed' is sent twice in the traits");
+  CHECK(f.decoder.failedClosed());
+  CHECK(f.reject(identify + R"("traits":{"subscribed":true,"Subscribed":"maybe"}})") ==
+        "trait 'subscribed' must be bool, got string \"maybe\"");
+  CHECK(f.decoder.failedClosed());
 }
 
 TEST_CASE("literalValue converts declaration defaults") {
@@ -515,18 +561,15 @@ TEST_CASE("decoder: fuzzed lines never crash, and malformed JSON is always repor
 TEST_CASE("decoder: member order does not change the outcome") {
   Fixture f;
   const std::string ts = R"("timestamp":"2026-01-01T10:00:00Z")";
-  // Properties decoded in the first pass, then the event name repeated: the last one counts.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"url":"/x"},"event":"page_view"})"),
-                  f.reason);
-  CHECK(f.e.name == "page_view");
-  CHECK(f.field("url") == Value::str("/x"));
-  // A type error for the first event name does not count for the second.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"product_id":5,"url":"/y"},"event":"page_view"})"),
-                  f.reason);
-  CHECK(f.field("url") == Value::str("/y"));
-  // ... and is reported when the event stays.
+  // Properties decoded in the first pass, then the event name repeated: invalid, whatever the
+  // properties said.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"url":"/x"},"event":"page_view"})") ==
+        "key 'event' is sent twice");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":5,"url":"/y"},"event":"page_view"})") ==
+        "key 'event' is sent twice");
+  // A type error in the properties is reported when the event stays.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
                  R"(,"properties":{"product_id":5},"messageId":"m"})") ==
         "property 'product_id' of event 'cart_add' must be string, got number");
@@ -537,11 +580,10 @@ TEST_CASE("decoder: member order does not change the outcome") {
       f.reason);
   CHECK(f.e.kind == Event::Kind::Identify);
   CHECK(f.e.traits.size() == 1);
-  // A repeated "properties": the last one counts.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"product_id":5},"properties":{"product_id":"p"}})"),
-                  f.reason);
-  CHECK(f.field("product_id") == Value::str("p"));
+  // A repeated "properties" is invalid.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":5},"properties":{"product_id":"p"}})") ==
+        "key 'properties' is sent twice");
   // Malformed JSON after a type error is still malformed JSON.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
                  R"(,"properties":{"product_id":5,"x":[}})")
