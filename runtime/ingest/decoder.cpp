@@ -295,6 +295,30 @@ bool isIntegerText(std::string_view text) {
   return true;
 }
 
+// A string that may stand for a number (spec section 8): its whole text a plain decimal,
+// `-?DIGITS[.DIGITS]` ("12.00", "-3"); not "1e3", " 3", "+3", ".5" or "5.".
+bool isPlainDecimal(std::string_view text) {
+  size_t i = text.starts_with('-') ? 1 : 0;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && isDigitChar(text[i])) ++i;
+    return i > start;
+  };
+  if (!digits()) return false;
+  if (i < text.size() && text[i] == '.' && (++i, !digits())) return false;
+  return i == text.size();
+}
+
+// The integer part of number text whose fraction is only zeros ("2.0" -> "2", "7" -> "7");
+// nullopt for any other fraction, and for an exponent.
+std::optional<std::string_view> integralPart(std::string_view text) {
+  if (text.find_first_of("eE") != std::string_view::npos) return std::nullopt;
+  const size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return text;
+  if (text.find_first_not_of('0', dot + 1) != std::string_view::npos) return std::nullopt;
+  return text.substr(0, dot);
+}
+
 }  // namespace
 
 struct Decoder::Impl {
@@ -393,6 +417,16 @@ struct Decoder::Impl {
       case TypeKind::String:
       case TypeKind::Time:
       case TypeKind::Duration: {
+        if (t == TypeKind::String && k == json::Kind::Number) {
+          // A number for a string field is its text as written (spec section 8).
+          std::string_view text;
+          if (!sc.number(text)) return jsonError(sc);
+          clearValue(out);
+          out.kind = Value::Kind::String;
+          out.s.append(text);
+          return true;
+        }
+        if (t == TypeKind::Duration && k == json::Kind::Number) return readSeconds(sc, out, subj);
         if (k != json::Kind::String) return gotOther(sc, k, subj, want);
         std::string_view raw;
         bool esc;
@@ -443,15 +477,30 @@ struct Decoder::Impl {
       case TypeKind::Int:
       case TypeKind::Float:
       case TypeKind::Money: {
-        if (k != json::Kind::Number) return gotOther(sc, k, subj, want);
         std::string_view text;
-        if (!sc.number(text)) return jsonError(sc);
+        const bool quoted = k == json::Kind::String;
+        if (quoted) {
+          // A string whose whole text is a plain decimal, as collectors send them ("12.00").
+          std::string_view raw;
+          bool esc;
+          if (!sc.string(raw, esc)) return jsonError(sc);
+          json::Scanner::decode(raw, esc, str);
+          if (!isPlainDecimal(str)) return typeError(subj, want, shownString(str));
+          text = str;
+        } else if (k != json::Kind::Number) {
+          return gotOther(sc, k, subj, want);
+        } else if (!sc.number(text)) {
+          return jsonError(sc);
+        }
         clearValue(out);
         if (t == TypeKind::Int) {
-          if (!isIntegerText(text)) return typeError(subj, want, std::string(text));
+          // Integral values only: 2 and 2.0 (or "2.0"), never 2.5 or 1e2.
+          const auto whole = integralPart(text);
+          if (!whole)
+            return typeError(subj, want, quoted ? shownString(text) : std::string(text));
           int64_t v = 0;
-          auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-          if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+          auto r = std::from_chars(whole->data(), whole->data() + whole->size(), v);
+          if (r.ec != std::errc() || r.ptr != whole->data() + whole->size())
             return fail(describe(subj) + " is out of the range of int: " + std::string(text));
           out.kind = Value::Kind::Int;
           out.i = v;
@@ -484,6 +533,23 @@ struct Decoder::Impl {
     }
     // A field whose type sema could not resolve: accept nothing rather than guess.
     return fail(describe(subj) + " has no usable declared type");
+  }
+
+  // A duration sent as a number of seconds (spec section 9): exact to the millisecond, not
+  // negative.
+  bool readSeconds(json::Scanner& sc, Value& out, const Subject& subj) {
+    std::string_view text;
+    if (!sc.number(text)) return jsonError(sc);
+    Decimal seconds;
+    constexpr int64_t kPerMs = 1000;  // millionths of a second in a millisecond
+    if (parseMoney(text, seconds) != MoneyParse::Ok || seconds.units < 0 ||
+        seconds.units % kPerMs != 0)
+      return fail(describe(subj) + " must be a duration such as \"15m\" or a number of seconds "
+                  "(at most 3 decimals, not negative), got " + std::string(text));
+    clearValue(out);
+    out.kind = Value::Kind::Duration;
+    out.i = seconds.units / kPerMs;
+    return true;
   }
 
   // A value of the wrong JSON kind; strings are quoted in the message (shortened) because

@@ -15,11 +15,15 @@
 //   to Event::Kind::Undeclared (not an error; its properties are not checked).
 // - Property keys match fields by exact name, else by their snake_case spelling (`productId`
 //   -> `product_id`). Extra properties are ignored. `null` counts as not sent.
-// - Values must have the declared type: a string is never accepted for a number, a number never
-//   for a string; a bool is `true`/`false` or the string "true"/"false". Numbers are read exactly from their decimal text: money accepts any number
-//   with at most 6 decimals (49.99 is exactly 49.99, 150 is 150.00); int accepts integer text
-//   only (no fraction, no exponent); float accepts any number (correctly rounded). `time` is an
-//   RFC 3339 string; `duration` a duration string ("15m"); `[T]` an array whose items are T.
+// - Values must have the declared type, read leniently as collectors send them (spec section 8)
+//   and no further: a number field also takes a string whose whole text is a plain decimal
+//   (`-?DIGITS[.DIGITS]`: "12.00", not "1e3", " 3" or "+3"); a string field takes a number, as
+//   its text as written (123 is "123"); a bool is `true`/`false` or "true"/"false". Numbers are
+//   read exactly from their decimal text: money accepts any number with at most 6 decimals
+//   (49.99 is exactly 49.99, 150 is 150.00); int accepts integral values only (2 and 2.0, not
+//   2.5, nor an exponent such as 1e2); float accepts any number (correctly rounded). `time` is
+//   an RFC 3339 string; `duration` a duration string ("15m") or a number of seconds (90, 1.5);
+//   `[T]` an array whose items are T.
 // - An absent field takes its declared default; otherwise an optional field is
 //   Value::absent() and a required one makes the event invalid.
 // - identify: each trait is matched against the declared customer traits the same way

@@ -227,10 +227,29 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK_FALSE(order(R"({"total":9223372036855,"items":[]})"));
     CHECK(f.reason.find("out of the range of money") != std::string::npos);
     CHECK_FALSE(order(R"({"total":1e30,"items":[]})"));
-    CHECK_FALSE(order(R"({"total":"49.99","items":[]})"));
+    // A string of plain decimal text is read exactly as the number would be.
+    REQUIRE(order(R"({"total":"49.99","items":[]})"));
+    CHECK(f.field("total").m.units == 49'990'000);
+    REQUIRE(order(R"({"total":"12.00","items":[]})"));
+    CHECK(f.field("total").m.units == 12'000'000);
+    REQUIRE(order(R"({"total":"-0.5","items":[]})"));
+    CHECK(f.field("total").m.units == -500'000);
+    CHECK_FALSE(order(R"({"total":"0.0000001","items":[]})"));
     CHECK(f.reason ==
-          "property 'total' of event 'order_placed' must be money, got string "
-          "\"49.99\"");
+          "property 'total' of event 'order_placed' must be money with at most 6 "
+          "decimal places, got 0.0000001");
+    for (const char* bad : {"1e3", " 3", "3 ", "+3", ".5", "5.", "", "-", "1,5", "12.00 EUR",
+                            "0x10", "NaN", "Infinity"}) {
+      CHECK_FALSE(order(std::string(R"({"total":")") + bad + R"(","items":[]})"));
+      CHECK_MESSAGE(f.reason.starts_with("property 'total' of event 'order_placed' must be money, "
+                                         "got string"),
+                    bad);
+    }
+    CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got string "
+                      "\"Infinity\"");
+    // JSON escapes are decoded first: "\u0031\u0032" is "12".
+    REQUIRE(order(R"({"total":"\u0031\u0032","items":[]})"));
+    CHECK(f.field("total").m.units == 12'000'000);
     CHECK_FALSE(order(R"({"total":true,"items":[]})"));
     CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got bool");
   }
@@ -243,9 +262,28 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK(f.reason.find("out of the range of int") != std::string::npos);
     CHECK_FALSE(order(R"({"total":1,"items":[],"count":1.5})"));
     CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got 1.5");
-    CHECK_FALSE(order(R"({"total":1,"items":[],"count":2.0})"));
+    // Integral values only, as numbers or plain decimal strings.
+    REQUIRE(order(R"({"total":1,"items":[],"count":2.0})"));
+    CHECK(f.field("count") == Value::integer(2));
+    REQUIRE(order(R"({"total":1,"items":[],"count":"3"})"));
+    CHECK(f.field("count") == Value::integer(3));
+    REQUIRE(order(R"({"total":1,"items":[],"count":"-2.00"})"));
+    CHECK(f.field("count") == Value::integer(-2));
+    REQUIRE(order(R"({"total":1,"items":[],"count":"9223372036854775807.0"})"));
+    CHECK(f.field("count").i == INT64_MAX);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"9223372036854775808"})"));
+    CHECK(f.reason.find("out of the range of int") != std::string::npos);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"2.5"})"));
+    CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got string \"2.5\"");
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":2.05})"));
     CHECK_FALSE(order(R"({"total":1,"items":[],"count":1e2})"));
-    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"3"})"));
+    CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got 1e2");
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"1e3"})"));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"+3"})"));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":" 3"})"));
+    REQUIRE(order(R"({"total":1,"items":[],"scores":[1,"2",3.0]})"));
+    CHECK(f.field("scores").list ==
+          std::vector<Value>{Value::integer(1), Value::integer(2), Value::integer(3)});
   }
   SUBCASE("float") {
     REQUIRE(order(R"({"total":1,"items":[],"rating":0.1})"));
@@ -256,7 +294,11 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK(f.field("rating") == Value::flt(-0.0025));
     CHECK_FALSE(order(R"({"total":1,"items":[],"rating":1e999})"));
     CHECK(f.reason.find("out of the range of float") != std::string::npos);
-    CHECK_FALSE(order(R"({"total":1,"items":[],"rating":"0.1"})"));
+    REQUIRE(order(R"({"total":1,"items":[],"rating":"0.1"})"));
+    CHECK(f.field("rating") == Value::flt(0.1));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"rating":"1e-3"})"));
+    CHECK(f.reason ==
+          "property 'rating' of event 'order_placed' must be float, got string \"1e-3\"");
   }
 }
 
@@ -291,9 +333,9 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
   CHECK(f.field("rating").isAbsent());
   CHECK(f.field("scores").isAbsent());
   // Failures.
-  CHECK_FALSE(order(R"({"total":1,"items":["a",2]})"));
+  CHECK_FALSE(order(R"({"total":1,"items":["a",false]})"));
   CHECK(f.reason ==
-        "item 2 of property 'items' of event 'order_placed' must be string, got number");
+        "item 2 of property 'items' of event 'order_placed' must be string, got bool");
   CHECK_FALSE(order(R"({"total":1,"items":["a",null]})"));
   CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' is null");
   CHECK_FALSE(order(R"({"total":1,"items":"a"})"));
@@ -304,6 +346,17 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
         "\"yesterday\"");
   CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":1767261540000})"));
   CHECK_FALSE(order(R"({"total":1,"items":[],"wait":"soon"})"));
+  // A duration may be a number of seconds, exact to the millisecond.
+  REQUIRE(order(R"({"total":1,"items":[],"wait":90})"));
+  CHECK(f.field("wait") == Value::duration(90 * 1000));
+  REQUIRE(order(R"({"total":1,"items":[],"wait":1.5})"));
+  CHECK(f.field("wait") == Value::duration(1500));
+  for (const char* bad : {"-1", "0.0001", "1e30"}) {
+    CHECK_FALSE(order(std::string(R"({"total":1,"items":[],"wait":)") + bad + "}"));
+    CHECK(f.reason == "property 'wait' of event 'order_placed' must be a duration such as \"15m\" "
+                      "or a number of seconds (at most 3 decimals, not negative), got " +
+                          std::string(bad));
+  }
   CHECK(f.reason.find("must be a duration") != std::string::npos);
   // "true" and "false" are read as bools (spec version 2), no other text.
   REQUIRE(order(R"({"total":1,"items":[],"gift":"true"})"));
@@ -322,8 +375,8 @@ TEST_CASE("decoder: required properties") {
                  R"("properties":{"product_id":null}})") ==
         "missing required property 'product_id' of event 'cart_add'");
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
-                 R"("properties":{"product_id":7}})") ==
-        "property 'product_id' of event 'cart_add' must be string, got number");
+                 R"("properties":{"product_id":{}}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got object");
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
                  R"("properties":"p1"})") == "properties must be an object, got string");
   // An event without fields needs no properties.
@@ -567,26 +620,26 @@ TEST_CASE("decoder: member order does not change the outcome") {
                  R"(,"properties":{"url":"/x"},"event":"page_view"})") ==
         "key 'event' is sent twice");
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
-                 R"(,"properties":{"product_id":5,"url":"/y"},"event":"page_view"})") ==
+                 R"(,"properties":{"product_id":true,"url":"/y"},"event":"page_view"})") ==
         "key 'event' is sent twice");
   // A type error in the properties is reported when the event stays.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
-                 R"(,"properties":{"product_id":5},"messageId":"m"})") ==
-        "property 'product_id' of event 'cart_add' must be string, got number");
+                 R"(,"properties":{"product_id":true},"messageId":"m"})") ==
+        "property 'product_id' of event 'cart_add' must be string, got bool");
   // A later "type":"identify" makes the properties irrelevant.
   REQUIRE_MESSAGE(
       f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-               R"(,"properties":{"product_id":5},"type":"identify","traits":{"vip":true}})"),
+               R"(,"properties":{"product_id":true},"type":"identify","traits":{"vip":true}})"),
       f.reason);
   CHECK(f.e.kind == Event::Kind::Identify);
   CHECK(f.e.traits.size() == 1);
   // A repeated "properties" is invalid.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
-                 R"(,"properties":{"product_id":5},"properties":{"product_id":"p"}})") ==
+                 R"(,"properties":{"product_id":true},"properties":{"product_id":"p"}})") ==
         "key 'properties' is sent twice");
   // Malformed JSON after a type error is still malformed JSON.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
-                 R"(,"properties":{"product_id":5,"x":[}})")
+                 R"(,"properties":{"product_id":true,"x":[}})")
             .starts_with("malformed JSON"));
   // Properties first, event after: the same result as the usual order.
   REQUIRE(
@@ -647,8 +700,8 @@ TEST_CASE("decoder: an unreadable subscribed rejects the identify and fails clos
   CHECK(failsClosed(R"({"score":"high","subscribed":{}})") ==
         "trait 'score' must be float, got string \"high\"");
   // A valid false in an identify invalid for another reason is an opt-out all the same.
-  CHECK(failsClosed(R"({"subscribed":false,"tags":[1]})") ==
-        "item 1 of trait 'tags' must be string, got number");
+  CHECK(failsClosed(R"({"subscribed":false,"tags":[true]})") ==
+        "item 1 of trait 'tags' must be string, got bool");
   CHECK(failsClosed(R"({"tags":"x","subscribed":"false"})") ==
         "trait 'tags' must be [string], got string \"x\"");
   // An invalid messageId is the reason; the opt-out still holds.
@@ -674,4 +727,24 @@ TEST_CASE("decoder: an unreadable subscribed rejects the identify and fails clos
   // A later valid line clears it.
   REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"subscribed":true}})")));
   CHECK_FALSE(f.decoder.failedClosed());
+}
+
+TEST_CASE("decoder: a number for a string field is its text as written") {
+  Fixture f;
+  const std::string head = R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  for (const char* text : {"123", "-0", "1.50", "1e3", "12345678901234567890123"}) {
+    REQUIRE_MESSAGE(f.decode(head + R"("properties":{"product_id":)" + text + "}}"), f.reason);
+    CHECK(f.field("product_id") == Value::str(text));
+  }
+  // Other kinds are still wrong types.
+  CHECK(f.reject(head + R"("properties":{"product_id":true}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got bool");
+  CHECK(f.reject(head + R"("properties":{"product_id":["p"]}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got list");
+  // A trait alike; a time or a duration is not a string.
+  REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("traits":{"firstName":42}})"));
+  CHECK(*f.trait("first_name") == Value::str("42"));
+  CHECK_FALSE(f.decode(R"({"event":"order_placed","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                       R"("properties":{"total":1,"items":[],"placedAt":1767261540000}})"));
 }
