@@ -29,6 +29,7 @@ const char* reasonName(Reason r) {
     case Reason::None: return "none";
     case Reason::OptedOut: return "opted_out";
     case Reason::NoEmail: return "no_email";
+    case Reason::Bounced: return "bounced";
     case Reason::MissingData: return "missing_data";
     case Reason::RuleLimit: return "rule_limit";
     case Reason::Outranked: return "outranked";
@@ -209,6 +210,7 @@ struct Engine::Impl {
   DurationMs longestGoal = 0;
   uint32_t traitEmail, traitSubscribed, traitTimezone;
   uint32_t unsubscribeEvent = sema::kNone;
+  uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;
   // By event type: the rules it anchors and the rules whose goal it is, in declaration order
   // (an event looks only at its own rules, however many the program has).
   // An anchor rule's references to the event type, resolved once (the hot path of every event
@@ -261,6 +263,10 @@ struct Engine::Impl {
     traitTimezone = m.traitIndex("timezone");
     if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end())
       unsubscribeEvent = it->second;
+    if (auto it = m.eventByName.find("email_bounce"); it != m.eventByName.end()) {
+      bounceEvent = it->second;
+      bounceKindSlot = m.events[bounceEvent].fieldIndex("kind");
+    }
     stats.rules.resize(m.rules.size());
     anchorRules.resize(m.events.size());
     anchorFilters.resize(m.events.size());
@@ -534,10 +540,18 @@ struct Engine::Impl {
     if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
       ownTraits(c)[traitSubscribed] = Value::boolean(false);
     }
+    if (e.type == bounceEvent && hardBounce(e)) c.profile.bounced = true;
     if (!info.passive) cancelIdle(c, e);
     goals(c, e);
     anchors(c, e);
     pruneSent(c);
+  }
+
+  // An `email_bounce` whose `kind` is "hard" or not sent; "soft" and any other kind are not.
+  bool hardBounce(const Event& e) const {
+    if (bounceKindSlot >= e.fields.size()) return true;
+    const Value& kind = e.fields[bounceKindSlot];
+    return kind.isAbsent() || (kind.kind == Value::Kind::String && kind.s == "hard");
   }
 
   void cancelIdle(Customer& c, const Event& e) {
@@ -959,7 +973,8 @@ struct Engine::Impl {
     return r;
   }
 
-  // The opt-out rule (policy 1): never to a customer who unsubscribed or has no email.
+  // The opt-out rule (policy 1): never to a customer who unsubscribed, has no email, or whose
+  // address hard bounced; unsubscribed comes first, whatever else holds.
   bool optedOut(const PendingSend& ps) {
     Customer& c = *ps.flow->customer;
     const Value& sub = trait(c, traitSubscribed);
@@ -970,6 +985,10 @@ struct Engine::Impl {
     const Value& email = trait(c, traitEmail);
     if (email.kind != Value::Kind::String || email.s.empty()) {
       suppress(ps, Reason::NoEmail, "the customer has no email address");
+      return true;
+    }
+    if (c.profile.bounced) {
+      suppress(ps, Reason::Bounced, "the customer's email address hard bounced");
       return true;
     }
     return false;

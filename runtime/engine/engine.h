@@ -34,6 +34,7 @@ enum class Reason : uint8_t {
   None,
   OptedOut,          // `subscribed` is false
   NoEmail,           // no `email` trait
+  Bounced,           // the address hard bounced
   MissingData,       // a template variable with no value and no default
   RuleLimit,         // `limit N per D`: the firing was stopped
   Outranked,         // lost arbitration

@@ -311,4 +311,54 @@ trigger r: when cart_add and idle 1h send a
   CHECK(run.engine->stats().undeclared == 1);
 }
 
+TEST_CASE("a hard bounce suppresses every later send until an identify sets another email") {
+  Run run(R"(
+template a { subject "A" body "." }
+trigger r: when page_view send a
+)");
+  auto bounce = [&](const char* c, TimeMs t, std::optional<const char*> kind) {
+    if (kind)
+      run.track(c, "email_bounce", t, {{"message_id", Value::str("m")}, {"kind", Value::str(*kind)}});
+    else
+      run.track(c, "email_bounce", t, {{"message_id", Value::str("m")}});
+  };
+  auto view = [&](const char* c, TimeMs t) { run.track(c, "page_view", t, {{"url", Value::str("/")}}); };
+  for (const char* c : {"c1", "c2", "c3", "c4", "c5"}) run.email(c, T0);
+  // c1: no kind is hard; the same address again keeps it; another address ends it.
+  bounce("c1", T0 + kMinute, std::nullopt);
+  view("c1", T0 + 2 * kMinute);
+  run.email("c1", T0 + 3 * kMinute);
+  view("c1", T0 + 4 * kMinute);
+  run.identify("c1", T0 + 5 * kMinute, {{"email", Value::str("new@example.com")}});
+  view("c1", T0 + 6 * kMinute);
+  // c2: a soft bounce (or any kind but "hard") changes nothing. (Customers one after the
+  // other: the engine takes events in time order.)
+  const TimeMs t2 = T0 + 10 * kMinute;
+  bounce("c2", t2, "soft");
+  bounce("c2", t2, "Hard?");
+  view("c2", t2 + kMinute);
+  // c3: hard and unsubscribed is opted_out; c4: hard and then no address is no_email.
+  const TimeMs t3 = T0 + 20 * kMinute;
+  bounce("c3", t3, "hard");
+  run.track("c3", "unsubscribe", t3);
+  view("c3", t3 + kMinute);
+  bounce("c4", t3, "hard");
+  run.identify("c4", t3, {{"email", Value::absent()}});
+  view("c4", t3 + kMinute);
+  // c5: a bounce before any address is ended by the first one.
+  const TimeMs t5 = T0 + 30 * kMinute;
+  run.identify("c5", t5, {{"email", Value::absent()}});
+  bounce("c5", t5, "hard");
+  run.email("c5", t5 + kMinute);
+  view("c5", t5 + 2 * kMinute);
+  CHECK(run.summary() ==
+        "10:02 c1 r 1 a bounced\n"
+        "10:04 c1 r 1 a bounced\n"
+        "10:06 c1 r 1 a sent\n"
+        "10:11 c2 r 1 a sent\n"
+        "10:21 c3 r 1 a opted_out\n"
+        "10:21 c4 r 1 a no_email\n"
+        "10:32 c5 r 1 a sent\n");
+}
+
 }  // namespace trig::engine

@@ -200,7 +200,7 @@ std::vector<TestOutcome> runTests(const Compilation& c,
       std::string reason;
       if (!decoder.decode(te.json, e, reason)) {
         out.failures.push_back({te.loc, "this event is invalid: " + reason});
-        continue;
+        if (!decoder.failedClosed()) continue;
       }
       e.seq = seq++;
       e.source = EventSource::named("test");

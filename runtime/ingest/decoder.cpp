@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 #include "runtime/ingest/json_scan.h"
 #include "runtime/ingest/name_index.h"
@@ -268,10 +269,54 @@ MoneyParse parseMoney(std::string_view text, Decimal& out) {
   return MoneyParse::Ok;
 }
 
+// The keys of one JSON object, to find one sent twice (an invalid object, spec section 8).
+class KeySet {
+ public:
+  void clear() { keys_.clear(); }
+  // False when `key` was added before.
+  bool add(std::string_view key) { return keys_.emplace(key).second; }
+
+ private:
+  std::unordered_set<std::string> keys_;
+};
+
+// "key 'K' is sent twice" + `where`.
+std::string twiceMessage(std::string_view key, std::string_view where) {
+  std::string m = "key '";
+  m += key;
+  m += "' is sent twice";
+  m += where;
+  return m;
+}
+
 bool isIntegerText(std::string_view text) {
   for (char c : text)
     if (c == '.' || c == 'e' || c == 'E') return false;
   return true;
+}
+
+// A string that may stand for a number (spec section 8): its whole text a plain decimal,
+// `-?DIGITS[.DIGITS]` ("12.00", "-3"); not "1e3", " 3", "+3", ".5" or "5.".
+bool isPlainDecimal(std::string_view text) {
+  size_t i = text.starts_with('-') ? 1 : 0;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && isDigitChar(text[i])) ++i;
+    return i > start;
+  };
+  if (!digits()) return false;
+  if (i < text.size() && text[i] == '.' && (++i, !digits())) return false;
+  return i == text.size();
+}
+
+// The integer part of number text whose fraction is only zeros ("2.0" -> "2", "7" -> "7");
+// nullopt for any other fraction, and for an exponent.
+std::optional<std::string_view> integralPart(std::string_view text) {
+  if (text.find_first_of("eE") != std::string_view::npos) return std::nullopt;
+  const size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return text;
+  if (text.find_first_not_of('0', dot + 1) != std::string_view::npos) return std::nullopt;
+  return text.substr(0, dot);
 }
 
 }  // namespace
@@ -286,11 +331,16 @@ struct Decoder::Impl {
   std::string snake;  // its snake_case spelling
   std::string str;    // decoded string value
   std::vector<uint8_t> seen;
+  std::vector<uint32_t> traitAt;  // per declared trait: its entry in Event::traits, or kNone
+  KeySet topKeys, propertyKeys, traitKeys;
+  Value again;  // a field's second value, compared with its first
   // Field rows put aside, by width. A stream mixes event types; resizing Event::fields from one
   // type's width to another's destroys Values and re-creates them, string buffers included, on
   // nearly every event. Rows are swapped in and out instead, keeping their buffers.
   std::vector<std::vector<Value>> spareRows;
   std::string* reason = nullptr;
+  uint32_t subscribedTrait = sema::kNone;  // position of `subscribed` in `traits`
+  bool failedClosed = false;               // see Decoder::failedClosed()
   bool fastPath = true;
   Stats stats;
   TimestampParser timestamps;
@@ -299,6 +349,10 @@ struct Decoder::Impl {
     events.resize(m.events.size());
     for (size_t k = 0; k < m.events.size(); ++k) events[k].build(m.events[k].fields);
     traits.build(m.traits);
+    subscribedTrait = traits.byName.find("subscribed");
+    if (subscribedTrait == NameIndex::kNotFound ||
+        traits.fields[subscribedTrait]->type.kind != sema::TypeKind::Bool)
+      subscribedTrait = sema::kNone;
     // Positions in model.events (which sema keeps equal to EventInfo::index).
     const auto count = static_cast<uint32_t>(m.events.size());
     for (uint32_t k = 0; k < count; ++k) eventIndex.add(m.events[k].name, k);
@@ -345,6 +399,11 @@ struct Decoder::Impl {
   bool typeError(const Subject& s, sema::Type want, std::string got) {
     return fail(describe(s) + " must be " + sema::typeName(want) + ", got " + got);
   }
+  // A field filled by two keys (its name, its camelCase form) with different values.
+  static std::string filledTwice(const Subject& s, std::string_view key) {
+    return describe(s) + " is filled twice with different values (the second time from '" +
+           std::string(key) + "')";
+  }
 
   // ---- typed values ----
 
@@ -358,6 +417,16 @@ struct Decoder::Impl {
       case TypeKind::String:
       case TypeKind::Time:
       case TypeKind::Duration: {
+        if (t == TypeKind::String && k == json::Kind::Number) {
+          // A number for a string field is its text as written (spec section 8).
+          std::string_view text;
+          if (!sc.number(text)) return jsonError(sc);
+          clearValue(out);
+          out.kind = Value::Kind::String;
+          out.s.append(text);
+          return true;
+        }
+        if (t == TypeKind::Duration && k == json::Kind::Number) return readSeconds(sc, out, subj);
         if (k != json::Kind::String) return gotOther(sc, k, subj, want);
         std::string_view raw;
         bool esc;
@@ -385,25 +454,53 @@ struct Decoder::Impl {
         out.i = *d;
         return true;
       }
-      case TypeKind::Bool:
-        if (k != json::Kind::True && k != json::Kind::False) return gotOther(sc, k, subj, want);
-        if (!sc.literal(k)) return jsonError(sc);
+      case TypeKind::Bool: {
+        bool b = k == json::Kind::True;
+        if (k == json::Kind::String) {
+          // "true" and "false" as collectors send them (spec section 8), nothing else.
+          std::string_view raw;
+          bool esc;
+          if (!sc.string(raw, esc)) return jsonError(sc);
+          json::Scanner::decode(raw, esc, str);
+          if (str != "true" && str != "false") return typeError(subj, want, shownString(str));
+          b = str == "true";
+        } else if (k != json::Kind::True && k != json::Kind::False) {
+          return gotOther(sc, k, subj, want);
+        } else if (!sc.literal(k)) {
+          return jsonError(sc);
+        }
         clearValue(out);
         out.kind = Value::Kind::Bool;
-        out.b = k == json::Kind::True;
+        out.b = b;
         return true;
+      }
       case TypeKind::Int:
       case TypeKind::Float:
       case TypeKind::Money: {
-        if (k != json::Kind::Number) return gotOther(sc, k, subj, want);
         std::string_view text;
-        if (!sc.number(text)) return jsonError(sc);
+        const bool quoted = k == json::Kind::String;
+        if (quoted) {
+          // A string whose whole text is a plain decimal, as collectors send them ("12.00").
+          std::string_view raw;
+          bool esc;
+          if (!sc.string(raw, esc)) return jsonError(sc);
+          json::Scanner::decode(raw, esc, str);
+          if (!isPlainDecimal(str)) return typeError(subj, want, shownString(str));
+          text = str;
+        } else if (k != json::Kind::Number) {
+          return gotOther(sc, k, subj, want);
+        } else if (!sc.number(text)) {
+          return jsonError(sc);
+        }
         clearValue(out);
         if (t == TypeKind::Int) {
-          if (!isIntegerText(text)) return typeError(subj, want, std::string(text));
+          // Integral values only: 2 and 2.0 (or "2.0"), never 2.5 or 1e2.
+          const auto whole = integralPart(text);
+          if (!whole)
+            return typeError(subj, want, quoted ? shownString(text) : std::string(text));
           int64_t v = 0;
-          auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-          if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+          auto r = std::from_chars(whole->data(), whole->data() + whole->size(), v);
+          if (r.ec != std::errc() || r.ptr != whole->data() + whole->size())
             return fail(describe(subj) + " is out of the range of int: " + std::string(text));
           out.kind = Value::Kind::Int;
           out.i = v;
@@ -438,29 +535,48 @@ struct Decoder::Impl {
     return fail(describe(subj) + " has no usable declared type");
   }
 
+  // A duration sent as a number of seconds (spec section 9): exact to the millisecond, not
+  // negative.
+  bool readSeconds(json::Scanner& sc, Value& out, const Subject& subj) {
+    std::string_view text;
+    if (!sc.number(text)) return jsonError(sc);
+    Decimal seconds;
+    constexpr int64_t kPerMs = 1000;  // millionths of a second in a millisecond
+    if (parseMoney(text, seconds) != MoneyParse::Ok || seconds.units < 0 ||
+        seconds.units % kPerMs != 0)
+      return fail(describe(subj) + " must be a duration such as \"15m\" or a number of seconds "
+                  "(at most 3 decimals, not negative), got " + std::string(text));
+    clearValue(out);
+    out.kind = Value::Kind::Duration;
+    out.i = seconds.units / kPerMs;
+    return true;
+  }
+
   // A value of the wrong JSON kind; strings are quoted in the message (shortened) because
   // `"150"` for a number is the usual mistake.
   bool gotOther(json::Scanner& sc, json::Kind k, const Subject& subj, sema::Type want) {
-    std::string got = json::kindName(k);
-    if (k == json::Kind::String) {
-      std::string_view raw;
-      bool esc;
-      if (!sc.string(raw, esc)) return jsonError(sc);
-      json::Scanner::decode(raw, esc, str);
-      constexpr size_t kShown = 40;
-      got += " \"";
-      if (str.size() > kShown) {
-        size_t cut = kShown;
-        // Do not cut a UTF-8 sequence in half.
-        while (cut > 0 && (static_cast<unsigned char>(str[cut]) & 0xC0) == 0x80) --cut;
-        got.append(str, 0, cut);
-        got += "...";
-      } else {
-        got += str;
-      }
-      got += '"';
+    if (k != json::Kind::String) return typeError(subj, want, json::kindName(k));
+    std::string_view raw;
+    bool esc;
+    if (!sc.string(raw, esc)) return jsonError(sc);
+    json::Scanner::decode(raw, esc, str);
+    return typeError(subj, want, shownString(str));
+  }
+  // `string "TEXT"` for a message, TEXT shortened.
+  static std::string shownString(std::string_view text) {
+    constexpr size_t kShown = 40;
+    std::string got = "string \"";
+    if (text.size() > kShown) {
+      size_t cut = kShown;
+      // Do not cut a UTF-8 sequence in half.
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      got.append(text.substr(0, cut));
+      got += "...";
+    } else {
+      got += text;
     }
-    return typeError(subj, want, std::move(got));
+    got += '"';
+    return got;
   }
 
   bool readTyped(json::Scanner& sc, sema::Type t, Value& out, const Subject& subj) {
@@ -610,11 +726,14 @@ struct Decoder::Impl {
     fieldsOfWidth(out, table.width);
     seen.assign(n, 0);
     if (sc) {
+      propertyKeys.clear();
       sc->expect('{', "'{'");
       if (!sc->take('}')) {
         do {
           std::string_view name;
           if (!readKey(*sc, name)) return false;
+          if (!propertyKeys.add(name))
+            return fail(twiceMessage(name, " in the properties of event '" + info.name + "'"));
           const uint32_t idx = lookup(table, name);
           if (idx == sema::kNone) {
             if (!sc->skipValue()) return jsonError(*sc);
@@ -624,12 +743,16 @@ struct Decoder::Impl {
           json::Kind k = json::Kind::Null;
           if (!sc->peekKind(k)) return jsonError(*sc);
           if (k == json::Kind::Null) {
-            // null is "not sent" (a later duplicate key may still send it).
+            // null is "not sent": it neither fills the field nor empties it.
             sc->literal(k);
-            seen[idx] = 0;
             continue;
           }
           Subject subj{"property", f.name, info.name, -1};
+          if (seen[idx]) {
+            if (!readTyped(*sc, f.type, again, subj)) return false;
+            if (!(again == out.fields[f.slot])) return fail(filledTwice(subj, name));
+            continue;
+          }
           if (!readTyped(*sc, f.type, out.fields[f.slot], subj)) return false;
           seen[idx] = 1;
         } while (sc->take(','));
@@ -659,28 +782,56 @@ struct Decoder::Impl {
 
   // ---- identify traits ----
 
-  bool readTraits(std::string_view objText, Event& out) {
+  // Reads the traits object (already checked to be valid JSON) into out.traits. A trait of the
+  // wrong type makes the identify invalid (the first one gives the reason), but reading goes on
+  // to the end so that `subscribed` is always seen: `unsubscribes` is then set when the line
+  // carries a `subscribed` that is not a readable `true` (opt-out fails closed, spec section 6).
+  // `subscribed: null` is no change (only a true resubscribes).
+  bool readTraits(std::string_view objText, Event& out, bool& unsubscribes) {
     out.traits.clear();
+    unsubscribes = false;
     if (objText.empty()) return true;
     json::Scanner sc(objText);
     sc.expect('{', "'{'");
     if (sc.take('}')) return true;
+    std::string firstError;
+    traitKeys.clear();
+    traitAt.assign(traits.fields.size(), sema::kNone);
     do {
       std::string_view name;
       if (!readKey(sc, name)) return false;
+      if (!traitKeys.add(name) && firstError.empty())
+        firstError = twiceMessage(name, " in the traits");
       const uint32_t idx = lookup(traits, name);
       json::Kind k = json::Kind::Null;
       if (!sc.peekKind(k)) return jsonError(sc);
       if (idx != sema::kNone) {
         const sema::FieldInfo& f = *traits.fields[idx];
-        if (k == json::Kind::Null) {
-          sc.literal(k);
-          out.traits.emplace_back(f.name, Value::absent());
-          continue;
-        }
         Value v;
         Subject subj{"trait", f.name, {}, -1};
-        if (!readTyped(sc, f.type, v, subj)) return false;
+        if (k == json::Kind::Null) {
+          sc.literal(k);
+          if (idx == subscribedTrait) continue;
+        } else {
+          sc.ws();
+          const size_t start = sc.pos();
+          if (!readTyped(sc, f.type, v, subj)) {
+            if (!sc.error().empty()) return false;
+            if (idx == subscribedTrait) unsubscribes = true;
+            if (firstError.empty()) firstError = std::move(*reason);
+            sc.seek(start);
+            if (!sc.skipValue()) return jsonError(sc);
+            continue;
+          }
+          if (idx == subscribedTrait && !v.b) unsubscribes = true;
+        }
+        // A null trait is a change too (it removes the trait): filled twice, both must agree.
+        if (traitAt[idx] != sema::kNone) {
+          if (!(out.traits[traitAt[idx]].second == v) && firstError.empty())
+            firstError = filledTwice(subj, name);
+          continue;
+        }
+        traitAt[idx] = static_cast<uint32_t>(out.traits.size());
         out.traits.emplace_back(f.name, std::move(v));
         continue;
       }
@@ -696,7 +847,8 @@ struct Decoder::Impl {
       if (keep) out.traits.emplace_back(std::move(traitName), std::move(v));
     } while (sc.take(','));
     if (!sc.expect('}', "',' or '}'")) return jsonError(sc);
-    return true;
+    if (firstError.empty()) return true;
+    return fail(std::move(firstError));
   }
 
   // ---- the fast path ----
@@ -922,6 +1074,20 @@ struct Decoder::Impl {
     return false;
   }
 
+  // The keys of one object that the fast path skipped, to find one sent twice (the general
+  // path's case, as is a ninth).
+  struct SkippedKeys {
+    std::string_view keys[8];
+    size_t n = 0;
+    [[gnu::always_inline]] bool add(std::string_view key) {
+      for (size_t k = 0; k < n; ++k)
+        if (keys[k] == key) return false;
+      if (n == std::size(keys)) return false;
+      keys[n++] = key;
+      return true;
+    }
+  };
+
   // The properties object at the cursor (none when `c` is null), as readProperties reads it.
   bool fastProperties(Cursor* c, std::string_view line, uint32_t eventPos, Event& out) {
     FieldTable& table = events[eventPos];
@@ -929,6 +1095,8 @@ struct Decoder::Impl {
     if (n > 64) return false;
     fieldsOfWidth(out, table.width);
     uint64_t seenMask = 0;
+    uint64_t keyMask = 0;  // fields a key named, null or not: a second one is the general path's
+    SkippedKeys skipped;
     if (c) {
       if (!c->take('{')) return false;
       if (!c->take('}')) {
@@ -951,7 +1119,7 @@ struct Decoder::Impl {
               if (!fastString(*c, name) || !c->take(':')) return false;
               idx = lookup(table, name);
               if (idx == sema::kNone) {
-                if (!fastSkip(*c, line)) return false;
+                if (!skipped.add(name) || !fastSkip(*c, line)) return false;
                 continue;
               }
             }
@@ -959,10 +1127,11 @@ struct Decoder::Impl {
           }
           prev = idx;
           const uint64_t bit = uint64_t{1} << idx;
+          if (keyMask & bit) return false;
+          keyMask |= bit;
           if (c->at('n')) {
-            // null is "not sent" (a later duplicate key may still send it).
+            // null is "not sent".
             if (!fastWord(*c, "null")) return false;
-            seenMask &= ~bit;
             continue;
           }
           const sema::FieldInfo& f = *table.fields[idx];
@@ -1016,14 +1185,15 @@ struct Decoder::Impl {
     unsigned present = 0;  // a bit per TopMember
     uint32_t eventPos = NameIndex::kNotFound;
     size_t position = 0;
+    SkippedKeys skipped;
     if (!c.take('{')) return false;
     do {
       const size_t at = position++;
       int m = -1;
+      std::string_view name;  // read when the guess missed (always for members not read)
       if (at < kGuessedMembers && c.take(kQuotedMember[lastMembers[at]])) {
         m = lastMembers[at];
       } else {
-        std::string_view name;
         if (!fastString(c, name) || !c.take(':')) return false;
         switch (name.size()) {
           case 4:
@@ -1052,7 +1222,7 @@ struct Decoder::Impl {
         if (m >= 0 && at < kGuessedMembers) lastMembers[at] = static_cast<uint8_t>(m);
       }
       if (m < 0) {
-        if (!fastSkip(c, line)) return false;
+        if (!skipped.add(name) || !fastSkip(c, line)) return false;
         continue;
       }
       const unsigned bit = 1u << m;
@@ -1174,6 +1344,34 @@ struct Decoder::Impl {
     return true;
   }
 
+  // The rest of an identify call (type, userId and timestamp are read): its traits, or when the
+  // line is invalid but says the customer is not subscribed, `failedClosed` and in `out` the
+  // change that must be applied anyway. `envelopeOk` is false when messageId was invalid.
+  bool readIdentify(const Member& traitsM, Event& out, bool envelopeOk) {
+    out.kind = Event::Kind::Identify;
+    out.type = sema::kNone;
+    out.name = "identify";
+    releaseFields(out);
+    if (traitsM.present && traitsM.kind != json::Kind::Object) {
+      out.traits.clear();
+      if (!envelopeOk) return false;
+      return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
+    }
+    std::string envelopeReason = envelopeOk ? std::string() : std::move(*reason);
+    bool unsubscribes = false;
+    const bool traitsOk =
+        readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out, unsubscribes);
+    if (envelopeOk && traitsOk) return true;
+    if (!envelopeOk) *reason = std::move(envelopeReason);
+    if (unsubscribes) {
+      failedClosed = true;
+      out.messageId.clear();
+      out.traits.clear();
+      out.traits.emplace_back(traits.fields[subscribedTrait]->name, Value::boolean(false));
+    }
+    return false;
+  }
+
   bool decode(std::string_view line, Event& out, std::optional<TimeMs> receivedAt) {
     json::Scanner sc(line);
     json::Kind k = json::Kind::Null;
@@ -1195,11 +1393,15 @@ struct Decoder::Impl {
     // because its keys may come in any order (`properties` before `event`).
     Member type, event, userId, timestamp, messageId, properties, traitsM;
     Inlined inlined;
+    // A key sent twice makes the line invalid, once the whole line is known to be JSON.
+    std::string twice;
+    topKeys.clear();
     sc.expect('{', "'{'");
     if (!sc.take('}')) {
       do {
         std::string_view name;
         if (!readKey(sc, name)) return false;
+        if (!topKeys.add(name) && twice.empty()) twice = twiceMessage(name, "");
         Member* m = nullptr;
         switch (name.size()) {
           case 4:
@@ -1259,6 +1461,7 @@ struct Decoder::Impl {
       sc.failUnexpected("the end of the line after the object");
       return jsonError(sc);
     }
+    if (!twice.empty()) return fail(std::move(twice));
 
     auto stringMember = [&](const Member& m, const char* name, std::string& dest) {
       if (m.kind != json::Kind::String)
@@ -1296,17 +1499,10 @@ struct Decoder::Impl {
     }
     // messageId
     out.messageId.clear();
-    if (messageId.present && !stringMember(messageId, "messageId", out.messageId)) return false;
-
-    if (identify) {
-      out.kind = Event::Kind::Identify;
-      out.type = sema::kNone;
-      out.name = "identify";
-      releaseFields(out);
-      if (traitsM.present && traitsM.kind != json::Kind::Object)
-        return fail(std::string("traits must be an object, got ") + json::kindName(traitsM.kind));
-      return readTraits(traitsM.present ? traitsM.raw : std::string_view{}, out);
-    }
+    const bool messageIdOk =
+        !messageId.present || stringMember(messageId, "messageId", out.messageId);
+    if (identify) return readIdentify(traitsM, out, messageIdOk);
+    if (!messageIdOk) return false;
 
     out.traits.clear();
     if (!event.present) return fail("missing event name (\"event\")");
@@ -1341,12 +1537,17 @@ void Decoder::setFastPath(bool on) {
   impl_->fastPath = on;
 }
 
+bool Decoder::failedClosed() const {
+  return impl_->failedClosed;
+}
+
 const Decoder::Stats& Decoder::stats() const {
   return impl_->stats;
 }
 
 bool Decoder::decode(std::string_view line, Event& out, std::string& reason,
                      std::optional<TimeMs> receivedAt) {
+  impl_->failedClosed = false;
   if (impl_->fastPath && impl_->decodeFast(line, out, receivedAt)) {
     ++impl_->stats.fast;
     return true;

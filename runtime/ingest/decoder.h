@@ -15,22 +15,31 @@
 //   to Event::Kind::Undeclared (not an error; its properties are not checked).
 // - Property keys match fields by exact name, else by their snake_case spelling (`productId`
 //   -> `product_id`). Extra properties are ignored. `null` counts as not sent.
-// - Values must have the declared type: a string is never accepted for a number, a number never
-//   for a string. Numbers are read exactly from their decimal text: money accepts any number
-//   with at most 6 decimals (49.99 is exactly 49.99, 150 is 150.00); int accepts integer text
-//   only (no fraction, no exponent); float accepts any number (correctly rounded). `time` is an
-//   RFC 3339 string; `duration` a duration string ("15m"); `[T]` an array whose items are T.
+// - Values must have the declared type, read leniently as collectors send them (spec section 8)
+//   and no further: a number field also takes a string whose whole text is a plain decimal
+//   (`-?DIGITS[.DIGITS]`: "12.00", not "1e3", " 3" or "+3"); a string field takes a number, as
+//   its text as written (123 is "123"); a bool is `true`/`false` or "true"/"false". Numbers are
+//   read exactly from their decimal text: money accepts any number with at most 6 decimals
+//   (49.99 is exactly 49.99, 150 is 150.00); int accepts integral values only (2 and 2.0, not
+//   2.5, nor an exponent such as 1e2); float accepts any number (correctly rounded). `time` is
+//   an RFC 3339 string; `duration` a duration string ("15m") or a number of seconds (90, 1.5);
+//   `[T]` an array whose items are T.
 // - An absent field takes its declared default; otherwise an optional field is
 //   Value::absent() and a required one makes the event invalid.
 // - identify: each trait is matched against the declared customer traits the same way
 //   (camelCase mapped) and must have the declared type; `null` removes the trait (an Absent
-//   value in Event::traits). Undeclared traits are kept under their name as sent, typed by
+//   value in Event::traits), except `subscribed`, which `null` leaves as it is (see
+//   failedClosed() for a `subscribed` that cannot be read). Undeclared traits are kept under their name as sent, typed by
 //   their JSON value (string, bool, int for integer text that fits, float for other numbers,
 //   lists of one such type); values with no trig type (objects such as Segment's `address`,
 //   nested or mixed lists) are ignored like extra properties, and `null` removes. No rule or
 //   template can name an undeclared trait, so they only reach the profile (and `--explain`).
-//   Traits appear in the order sent: applied in order, a repeated trait's last value wins.
-// - Duplicate keys: the last one wins (as in most JSON parsers).
+//   Traits appear in the order sent.
+// - Never a silent choice: a key sent twice in the call, its properties or its traits makes the
+//   event invalid ("key 'userId' is sent twice"), whatever the values; so does a field or trait
+//   filled by two keys (`order_id`, `orderId`) with different values; the same value twice is
+//   fine. In properties `null` fills nothing; in traits it removes, so it counts as a value.
+//   (Objects the decoder skips, such as `context`, are only checked to be JSON.)
 // - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
 //   a byte order mark, is "malformed JSON at column N: ...".
 #include <cstdint>
@@ -64,6 +73,13 @@ class Decoder {
   // missing timestamp is an error.
   bool decode(std::string_view line, Event& out, std::string& reason,
               std::optional<TimeMs> receivedAt = std::nullopt);
+
+  // After decode() returned false: whether the rejected line must still be applied, with the
+  // change it carries in `out`. Opt-out fails closed (spec section 6): an identify whose
+  // `subscribed` cannot be read as a bool, or that is invalid for another reason while saying
+  // `subscribed: false`, leaves `out` an Identify of its customer and time (no messageId) whose
+  // only trait change is `subscribed` = false. The line is still reported and counted as invalid.
+  bool failedClosed() const;
 
   // Lines in the usual shape take a fast path that gives up on anything unusual; the general
   // path then decides, so the outcome is the same either way. Off: the general path alone (for

@@ -64,9 +64,9 @@ when signup send hello
 
   CHECK_FALSE(
       decoder.decode(R"({"event":"signup","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
-                     R"("properties":{"plan":"pro","seats":"2"}})",
+                     R"("properties":{"plan":"pro","seats":"2.5"}})",
                      e, reason));
-  CHECK(reason == "property 'seats' of event 'signup' must be int, got string \"2\"");
+  CHECK(reason == "property 'seats' of event 'signup' must be int, got string \"2.5\"");
 
   REQUIRE_MESSAGE(
       decoder.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"

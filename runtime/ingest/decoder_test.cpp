@@ -123,8 +123,9 @@ TEST_CASE("decoder: identify without traits, and trait type errors") {
   REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z"})"));
   CHECK(f.e.traits.empty());
   CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
-                 R"("traits":{"subscribed":"yes"}})") ==
-        "trait 'subscribed' must be bool, got string \"yes\"");
+                 R"("traits":{"vip":"yes"}})") ==
+        "trait 'vip' must be bool, got string \"yes\"");
+  CHECK_FALSE(f.decoder.failedClosed());
   CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
                  R"("traits":[1]})") == "traits must be an object, got list");
 }
@@ -226,10 +227,29 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK_FALSE(order(R"({"total":9223372036855,"items":[]})"));
     CHECK(f.reason.find("out of the range of money") != std::string::npos);
     CHECK_FALSE(order(R"({"total":1e30,"items":[]})"));
-    CHECK_FALSE(order(R"({"total":"49.99","items":[]})"));
+    // A string of plain decimal text is read exactly as the number would be.
+    REQUIRE(order(R"({"total":"49.99","items":[]})"));
+    CHECK(f.field("total").m.units == 49'990'000);
+    REQUIRE(order(R"({"total":"12.00","items":[]})"));
+    CHECK(f.field("total").m.units == 12'000'000);
+    REQUIRE(order(R"({"total":"-0.5","items":[]})"));
+    CHECK(f.field("total").m.units == -500'000);
+    CHECK_FALSE(order(R"({"total":"0.0000001","items":[]})"));
     CHECK(f.reason ==
-          "property 'total' of event 'order_placed' must be money, got string "
-          "\"49.99\"");
+          "property 'total' of event 'order_placed' must be money with at most 6 "
+          "decimal places, got 0.0000001");
+    for (const char* bad : {"1e3", " 3", "3 ", "+3", ".5", "5.", "", "-", "1,5", "12.00 EUR",
+                            "0x10", "NaN", "Infinity"}) {
+      CHECK_FALSE(order(std::string(R"({"total":")") + bad + R"(","items":[]})"));
+      CHECK_MESSAGE(f.reason.starts_with("property 'total' of event 'order_placed' must be money, "
+                                         "got string"),
+                    bad);
+    }
+    CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got string "
+                      "\"Infinity\"");
+    // JSON escapes are decoded first: "\u0031\u0032" is "12".
+    REQUIRE(order(R"({"total":"\u0031\u0032","items":[]})"));
+    CHECK(f.field("total").m.units == 12'000'000);
     CHECK_FALSE(order(R"({"total":true,"items":[]})"));
     CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got bool");
   }
@@ -242,9 +262,28 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK(f.reason.find("out of the range of int") != std::string::npos);
     CHECK_FALSE(order(R"({"total":1,"items":[],"count":1.5})"));
     CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got 1.5");
-    CHECK_FALSE(order(R"({"total":1,"items":[],"count":2.0})"));
+    // Integral values only, as numbers or plain decimal strings.
+    REQUIRE(order(R"({"total":1,"items":[],"count":2.0})"));
+    CHECK(f.field("count") == Value::integer(2));
+    REQUIRE(order(R"({"total":1,"items":[],"count":"3"})"));
+    CHECK(f.field("count") == Value::integer(3));
+    REQUIRE(order(R"({"total":1,"items":[],"count":"-2.00"})"));
+    CHECK(f.field("count") == Value::integer(-2));
+    REQUIRE(order(R"({"total":1,"items":[],"count":"9223372036854775807.0"})"));
+    CHECK(f.field("count").i == INT64_MAX);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"9223372036854775808"})"));
+    CHECK(f.reason.find("out of the range of int") != std::string::npos);
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"2.5"})"));
+    CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got string \"2.5\"");
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":2.05})"));
     CHECK_FALSE(order(R"({"total":1,"items":[],"count":1e2})"));
-    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"3"})"));
+    CHECK(f.reason == "property 'count' of event 'order_placed' must be int, got 1e2");
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"1e3"})"));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":"+3"})"));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"count":" 3"})"));
+    REQUIRE(order(R"({"total":1,"items":[],"scores":[1,"2",3.0]})"));
+    CHECK(f.field("scores").list ==
+          std::vector<Value>{Value::integer(1), Value::integer(2), Value::integer(3)});
   }
   SUBCASE("float") {
     REQUIRE(order(R"({"total":1,"items":[],"rating":0.1})"));
@@ -255,7 +294,11 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK(f.field("rating") == Value::flt(-0.0025));
     CHECK_FALSE(order(R"({"total":1,"items":[],"rating":1e999})"));
     CHECK(f.reason.find("out of the range of float") != std::string::npos);
-    CHECK_FALSE(order(R"({"total":1,"items":[],"rating":"0.1"})"));
+    REQUIRE(order(R"({"total":1,"items":[],"rating":"0.1"})"));
+    CHECK(f.field("rating") == Value::flt(0.1));
+    CHECK_FALSE(order(R"({"total":1,"items":[],"rating":"1e-3"})"));
+    CHECK(f.reason ==
+          "property 'rating' of event 'order_placed' must be float, got string \"1e-3\"");
   }
 }
 
@@ -290,9 +333,9 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
   CHECK(f.field("rating").isAbsent());
   CHECK(f.field("scores").isAbsent());
   // Failures.
-  CHECK_FALSE(order(R"({"total":1,"items":["a",2]})"));
+  CHECK_FALSE(order(R"({"total":1,"items":["a",false]})"));
   CHECK(f.reason ==
-        "item 2 of property 'items' of event 'order_placed' must be string, got number");
+        "item 2 of property 'items' of event 'order_placed' must be string, got bool");
   CHECK_FALSE(order(R"({"total":1,"items":["a",null]})"));
   CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' is null");
   CHECK_FALSE(order(R"({"total":1,"items":"a"})"));
@@ -303,8 +346,23 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
         "\"yesterday\"");
   CHECK_FALSE(order(R"({"total":1,"items":[],"placedAt":1767261540000})"));
   CHECK_FALSE(order(R"({"total":1,"items":[],"wait":"soon"})"));
+  // A duration may be a number of seconds, exact to the millisecond.
+  REQUIRE(order(R"({"total":1,"items":[],"wait":90})"));
+  CHECK(f.field("wait") == Value::duration(90 * 1000));
+  REQUIRE(order(R"({"total":1,"items":[],"wait":1.5})"));
+  CHECK(f.field("wait") == Value::duration(1500));
+  for (const char* bad : {"-1", "0.0001", "1e30"}) {
+    CHECK_FALSE(order(std::string(R"({"total":1,"items":[],"wait":)") + bad + "}"));
+    CHECK(f.reason == "property 'wait' of event 'order_placed' must be a duration such as \"15m\" "
+                      "or a number of seconds (at most 3 decimals, not negative), got " +
+                          std::string(bad));
+  }
   CHECK(f.reason.find("must be a duration") != std::string::npos);
-  CHECK_FALSE(order(R"({"total":1,"items":[],"gift":"true"})"));
+  // "true" and "false" are read as bools (spec version 2), no other text.
+  REQUIRE(order(R"({"total":1,"items":[],"gift":"true"})"));
+  CHECK(f.field("gift") == Value::boolean(true));
+  CHECK_FALSE(order(R"({"total":1,"items":[],"gift":"yes"})"));
+  CHECK(f.reason == "property 'gift' of event 'order_placed' must be bool, got string \"yes\"");
   CHECK_FALSE(order(R"({"total":1,"items":[],"gift":1})"));
   CHECK_FALSE(order(R"({"total":1,"items":[{"a":1}]})"));
 }
@@ -317,8 +375,8 @@ TEST_CASE("decoder: required properties") {
                  R"("properties":{"product_id":null}})") ==
         "missing required property 'product_id' of event 'cart_add'");
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
-                 R"("properties":{"product_id":7}})") ==
-        "property 'product_id' of event 'cart_add' must be string, got number");
+                 R"("properties":{"product_id":{}}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got object");
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
                  R"("properties":"p1"})") == "properties must be an object, got string");
   // An event without fields needs no properties.
@@ -437,13 +495,59 @@ TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
   CHECK(f.e.kind == Event::Kind::Track);
 }
 
-TEST_CASE("decoder: duplicate keys, last one wins") {
+TEST_CASE("decoder: a key sent twice, or a field filled twice with different values, is invalid") {
   Fixture f;
-  REQUIRE(f.decode(
-      R"({"event":"cart_add","userId":"c1","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
-      R"("properties":{"product_id":"p1","productId":"p2"}})"));
-  CHECK(f.e.customer == "c2");
-  CHECK(f.field("product_id") == Value::str("p2"));
+  const std::string head = R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  // The same key twice, at any level the decoder reads, whatever the values.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                 R"("properties":{"product_id":"p1"}})") == "key 'userId' is sent twice");
+  CHECK(f.reject(head + R"("context":{},"properties":{"product_id":"p1"},"context":{}})") ==
+        "key 'context' is sent twice");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","product_id":"p1"}})") ==
+        "key 'product_id' is sent twice in the properties of event 'cart_add'");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","note":1,"note":1}})") ==
+        "key 'note' is sent twice in the properties of event 'cart_add'");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","title":null,"title":null}})") ==
+        "key 'title' is sent twice in the properties of event 'cart_add'");
+  // Escapes are decoded before keys are compared.
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","product_id":"p1"}})") ==
+        "key 'product_id' is sent twice in the properties of event 'cart_add'");
+  // Two keys of one field: different values are invalid, the same value is fine, null is not a
+  // value (it neither fills nor empties the field).
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","productId":"p2"}})") ==
+        "property 'product_id' of event 'cart_add' is filled twice with different values (the "
+        "second time from 'productId')");
+  CHECK(f.reject(head + R"("properties":{"product_id":"p1","price":2,"Price":2.5}})") ==
+        "property 'price' of event 'cart_add' is filled twice with different values (the second "
+        "time from 'Price')");
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":"p1","price":2,"Price":2.00}})"),
+                  f.reason);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  CHECK(f.field("price").m.units == 2'000'000);
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":null}})"), f.reason);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":null,"product_id":"p1"}})"), f.reason);
+  CHECK(f.field("product_id") == Value::str("p1"));
+  // Traits alike; there a null removes, so it counts as a value.
+  const std::string identify = R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  CHECK(f.reject(identify + R"("traits":{"plan":"a","plan":"a"}})") ==
+        "key 'plan' is sent twice in the traits");
+  CHECK(f.reject(identify + R"("traits":{"first_name":"A","firstName":"B"}})") ==
+        "trait 'first_name' is filled twice with different values (the second time from "
+        "'firstName')");
+  CHECK(f.reject(identify + R"("traits":{"first_name":"A","firstName":null}})") ==
+        "trait 'first_name' is filled twice with different values (the second time from "
+        "'firstName')");
+  REQUIRE_MESSAGE(f.decode(identify + R"("traits":{"first_name":"A","firstName":"A"}})"), f.reason);
+  REQUIRE(f.e.traits.size() == 1);
+  CHECK(f.e.traits[0].second == Value::str("A"));
+  // Two subscribed values that disagree: invalid, and an opt-out (fails closed).
+  CHECK(f.reject(identify + R"("traits":{"subscribed":true,"subscribed":false}})") ==
+        "key 'subscribed' is sent twice in the traits");
+  CHECK(f.decoder.failedClosed());
+  CHECK(f.reject(identify + R"("traits":{"subscribed":true,"Subscribed":"maybe"}})") ==
+        "trait 'subscribed' must be bool, got string \"maybe\"");
+  CHECK(f.decoder.failedClosed());
 }
 
 TEST_CASE("literalValue converts declaration defaults") {
@@ -510,36 +614,32 @@ TEST_CASE("decoder: fuzzed lines never crash, and malformed JSON is always repor
 TEST_CASE("decoder: member order does not change the outcome") {
   Fixture f;
   const std::string ts = R"("timestamp":"2026-01-01T10:00:00Z")";
-  // Properties decoded in the first pass, then the event name repeated: the last one counts.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"url":"/x"},"event":"page_view"})"),
-                  f.reason);
-  CHECK(f.e.name == "page_view");
-  CHECK(f.field("url") == Value::str("/x"));
-  // A type error for the first event name does not count for the second.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"product_id":5,"url":"/y"},"event":"page_view"})"),
-                  f.reason);
-  CHECK(f.field("url") == Value::str("/y"));
-  // ... and is reported when the event stays.
+  // Properties decoded in the first pass, then the event name repeated: invalid, whatever the
+  // properties said.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
-                 R"(,"properties":{"product_id":5},"messageId":"m"})") ==
-        "property 'product_id' of event 'cart_add' must be string, got number");
+                 R"(,"properties":{"url":"/x"},"event":"page_view"})") ==
+        "key 'event' is sent twice");
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":true,"url":"/y"},"event":"page_view"})") ==
+        "key 'event' is sent twice");
+  // A type error in the properties is reported when the event stays.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":true},"messageId":"m"})") ==
+        "property 'product_id' of event 'cart_add' must be string, got bool");
   // A later "type":"identify" makes the properties irrelevant.
   REQUIRE_MESSAGE(
       f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-               R"(,"properties":{"product_id":5},"type":"identify","traits":{"vip":true}})"),
+               R"(,"properties":{"product_id":true},"type":"identify","traits":{"vip":true}})"),
       f.reason);
   CHECK(f.e.kind == Event::Kind::Identify);
   CHECK(f.e.traits.size() == 1);
-  // A repeated "properties": the last one counts.
-  REQUIRE_MESSAGE(f.decode(R"({"event":"cart_add","userId":"c1",)" + ts +
-                           R"(,"properties":{"product_id":5},"properties":{"product_id":"p"}})"),
-                  f.reason);
-  CHECK(f.field("product_id") == Value::str("p"));
+  // A repeated "properties" is invalid.
+  CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
+                 R"(,"properties":{"product_id":true},"properties":{"product_id":"p"}})") ==
+        "key 'properties' is sent twice");
   // Malformed JSON after a type error is still malformed JSON.
   CHECK(f.reject(R"({"event":"cart_add","userId":"c1",)" + ts +
-                 R"(,"properties":{"product_id":5,"x":[}})")
+                 R"(,"properties":{"product_id":true,"x":[}})")
             .starts_with("malformed JSON"));
   // Properties first, event after: the same result as the usual order.
   REQUIRE(
@@ -547,4 +647,104 @@ TEST_CASE("decoder: member order does not change the outcome") {
                ts + "}"));
   CHECK(f.field("product_id") == Value::str("p1"));
   CHECK(f.field("price").m.units == 1'500'000);
+}
+
+namespace {
+const char* kIdentifyHead =
+    R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","messageId":"m-9",)";
+}  // namespace
+
+TEST_CASE("decoder: subscribed is read from bools and the strings \"true\" and \"false\"") {
+  Fixture f;
+  for (const auto& [text, want] : std::vector<std::pair<std::string, bool>>{
+           {"true", true}, {"false", false}, {R"("true")", true}, {R"("false")", false}}) {
+    REQUIRE_MESSAGE(f.decode(kIdentifyHead + (R"("traits":{"subscribed":)" + text + "}}")),
+                    f.reason);
+    REQUIRE(f.trait("subscribed"));
+    CHECK(*f.trait("subscribed") == Value::boolean(want));
+    CHECK_FALSE(f.decoder.failedClosed());
+  }
+  // Any bool: other traits and event properties alike.
+  REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"vip":"false"}})")));
+  CHECK(*f.trait("vip") == Value::boolean(false));
+  // null leaves subscribed as it is (only a true resubscribes); it still removes other traits.
+  REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"subscribed":null,"vip":null}})")));
+  CHECK(f.trait("subscribed") == nullptr);
+  REQUIRE(f.trait("vip"));
+  CHECK(f.trait("vip")->isAbsent());
+}
+
+TEST_CASE("decoder: an unreadable subscribed rejects the identify and fails closed") {
+  Fixture f;
+  auto failsClosed = [&](const std::string& traits) {
+    CHECK_FALSE(f.decode(kIdentifyHead + (R"("traits":)" + traits + "}")));
+    REQUIRE_MESSAGE(f.decoder.failedClosed(), traits);
+    // The change to apply: this customer, this time, subscribed false and nothing else; no
+    // messageId, so that a rejected line never takes the id of a later valid one.
+    CHECK(f.e.kind == Event::Kind::Identify);
+    CHECK(f.e.customer == "c1");
+    CHECK(f.e.time == *parseTimestamp("2026-01-01T09:00:00Z"));
+    CHECK(f.e.messageId.empty());
+    REQUIRE(f.e.traits.size() == 1);
+    CHECK(f.e.traits[0].first == "subscribed");
+    CHECK(f.e.traits[0].second == Value::boolean(false));
+    return f.reason;
+  };
+  CHECK(failsClosed(R"({"email":"a@b.c","subscribed":"maybe"})") ==
+        "trait 'subscribed' must be bool, got string \"maybe\"");
+  CHECK(failsClosed(R"({"subscribed":1})") == "trait 'subscribed' must be bool, got number");
+  CHECK(failsClosed(R"({"subscribed":"TRUE"})") ==
+        "trait 'subscribed' must be bool, got string \"TRUE\"");
+  CHECK(failsClosed(R"({"subscribed":["true"]})") == "trait 'subscribed' must be bool, got list");
+  // Seen after an earlier error, which gives the reason.
+  CHECK(failsClosed(R"({"score":"high","subscribed":{}})") ==
+        "trait 'score' must be float, got string \"high\"");
+  // A valid false in an identify invalid for another reason is an opt-out all the same.
+  CHECK(failsClosed(R"({"subscribed":false,"tags":[true]})") ==
+        "item 1 of trait 'tags' must be string, got bool");
+  CHECK(failsClosed(R"({"tags":"x","subscribed":"false"})") ==
+        "trait 'tags' must be [string], got string \"x\"");
+  // An invalid messageId is the reason; the opt-out still holds.
+  CHECK_FALSE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
+                       R"("messageId":7,"traits":{"subscribed":"no"}})"));
+  CHECK(f.reason == "messageId must be a string, got number");
+  CHECK(f.decoder.failedClosed());
+
+  // Nothing to apply: a true (or no subscribed) in an invalid identify, no customer, no time,
+  // malformed JSON, a track call.
+  for (const char* line : {
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":true,"vip":2}})",
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"vip":2}})",
+           R"({"type":"identify","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"}})",
+           R"({"type":"identify","userId":"c1","traits":{"subscribed":"maybe"}})",
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"})",
+           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":[{"subscribed":"x"}]})",
+           R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"x"}})",
+       }) {
+    CHECK_FALSE(f.decode(line));
+    CHECK_MESSAGE(!f.decoder.failedClosed(), line);
+  }
+  // A later valid line clears it.
+  REQUIRE(f.decode(kIdentifyHead + std::string(R"("traits":{"subscribed":true}})")));
+  CHECK_FALSE(f.decoder.failedClosed());
+}
+
+TEST_CASE("decoder: a number for a string field is its text as written") {
+  Fixture f;
+  const std::string head = R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  for (const char* text : {"123", "-0", "1.50", "1e3", "12345678901234567890123"}) {
+    REQUIRE_MESSAGE(f.decode(head + R"("properties":{"product_id":)" + text + "}}"), f.reason);
+    CHECK(f.field("product_id") == Value::str(text));
+  }
+  // Other kinds are still wrong types.
+  CHECK(f.reject(head + R"("properties":{"product_id":true}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got bool");
+  CHECK(f.reject(head + R"("properties":{"product_id":["p"]}})") ==
+        "property 'product_id' of event 'cart_add' must be string, got list");
+  // A trait alike; a time or a duration is not a string.
+  REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("traits":{"firstName":42}})"));
+  CHECK(*f.trait("first_name") == Value::str("42"));
+  CHECK_FALSE(f.decode(R"({"event":"order_placed","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+                       R"("properties":{"total":1,"items":[],"placedAt":1767261540000}})"));
 }

@@ -547,7 +547,7 @@ TEST_CASE("decoder: events of alternating types and key orders decode exactly, r
       R"("event":"Video Played","properties":{"x":1}})",
       R"("event":"cart_add","properties":{"product_id":"p4","product_name":"Red","price":5}})",
       R"("event":"page_view","properties":{"title":"U","url":"/c","extra":[1,{"a":null}]}})",
-      R"("event":"cart_add","properties":{"product_id":"p5","product_id":"p6","quantity":null}})",
+      R"("event":"cart_add","properties":{"product_id":"p5","quantity":null}})",
       R"("event":"unsubscribe"})",
       R"("event":"page_view","properties":{"url":"/d","category":"c"}})",
   };

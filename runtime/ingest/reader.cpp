@@ -236,6 +236,12 @@ bool EventReader::next(Event& out) {
         *options_.diagnostics << input_->name << ':' << lineNo << ": error: " << reason_ << '\n';
       if (options_.deadLetter)
         options_.deadLetter->write(input_->name, lineNo, reason_, line, truncated);
+      if (!truncated && decoder_.failedClosed()) {
+        // Rejected, yet the customer counts as unsubscribed from now on.
+        out.seq = nextSeq_++;
+        out.source = EventSource{input_->sourceName, lineNo};
+        return true;
+      }
       continue;
     }
     ++stats_.accepted;

@@ -4,6 +4,8 @@
 // every event this reader produced, across files) and `source` ("FILE:LINE") set. Each invalid
 // line is reported on the diagnostics stream as `FILE:LINE: error: REASON`, appended to the
 // dead-letter file when one is configured, counted, and skipped: it never stops the stream.
+// The exception is a rejected identify that fails closed (Decoder::failedClosed()): reported and
+// counted as invalid all the same, it is then handed out as the opt-out it carries.
 // Blank lines (only whitespace) are skipped silently. A trailing "\r" is ignored.
 #include <cstdint>
 #include <cstdio>
@@ -92,7 +94,7 @@ struct ReaderOptions {
 struct ReadStats {
   uint64_t lines = 0;  // physical lines read, blank ones included
   uint64_t blank = 0;
-  uint64_t accepted = 0;  // decoded events handed out
+  uint64_t accepted = 0;  // valid events handed out (a rejected line that fails closed is not)
   uint64_t rejected = 0;  // invalid lines
 };
 

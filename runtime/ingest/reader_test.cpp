@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "runtime/ingest/test_model.h"
 
@@ -60,13 +61,33 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
+// One file read whole, with diagnostics and a dead-letter file.
+struct ReadRun {
+  TempDir dir;
+  testing::TestModel tm;
+  Decoder decoder{tm.model};
+  std::string events, deadPath;
+  std::ostringstream diags;
+  std::vector<Event> got;
+  ReadStats stats;
+
+  explicit ReadRun(const std::string& content) {
+    events = dir.write("events.jsonl", content);
+    deadPath = (dir.path / "dead.jsonl").string();
+    DeadLetterWriter dead(deadPath);
+    REQUIRE(dead.ok());
+    EventReader reader(decoder, {&diags, &dead});
+    std::string error;
+    REQUIRE(reader.readAll(events, [&](Event& e) { got.push_back(e); }, error));
+    REQUIRE(dead.flush());
+    stats = reader.stats();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dead letters") {
-  TempDir dir;
-  testing::TestModel tm;
-  Decoder decoder(tm.model);
-  const std::string content =
+  ReadRun run(
       pageView("c1", "/a") + "\n" +    // 1 ok
       "\n" +                           // 2 blank
       "  \t \r\n" +                    // 3 blank
@@ -75,18 +96,9 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
       R"({"event":"page_view","userId":"c3","timestamp":"2026-01-01T10:00:00Z"})" +
       "\n" +                     // 6 missing url
       "[\"bad \xff utf8\"]\n" +  // 7 invalid UTF-8
-      pageView("c3", "/c");      // 8 ok, no final newline
-  const std::string events = dir.write("events.jsonl", content);
-  const std::string deadPath = (dir.path / "dead.jsonl").string();
-  DeadLetterWriter dead(deadPath);
-  REQUIRE(dead.ok());
-  std::ostringstream diags;
-  EventReader reader(decoder, {&diags, &dead});
-  std::vector<Event> got;
-  std::string error;
-  REQUIRE(reader.readAll(
-      events, [&](Event& e) { got.push_back(e); }, error));
-  REQUIRE(dead.flush());
+      pageView("c3", "/c"));     // 8 ok, no final newline
+  const auto& [events, deadPath, diags, got, st] =
+      std::tie(run.events, run.deadPath, run.diags, run.got, run.stats);
 
   REQUIRE(got.size() == 3);
   CHECK(got[0].customer == "c1");
@@ -99,7 +111,6 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
   CHECK(got[2].seq == 2);
   CHECK(got[2].source.str() == events + ":8");
 
-  const auto& st = reader.stats();
   CHECK(st.lines == 8);
   CHECK(st.blank == 2);
   CHECK(st.accepted == 3);
@@ -312,4 +323,23 @@ TEST_CASE("EventSource: FILE:LINE formatted on demand, names interned") {
   std::ostringstream os;
   os << a << '|' << EventSource::named("x") << '|' << EventSource{};
   CHECK(os.str() == "events.jsonl:12|x|");
+}
+
+TEST_CASE("reader: a rejected identify that fails closed is reported, counted and handed out") {
+  ReadRun run(
+      R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"}})"
+      "\n" +
+      pageView("c1", "/a") + "\n");
+  REQUIRE(run.got.size() == 2);
+  CHECK(run.got[0].kind == Event::Kind::Identify);
+  CHECK(run.got[0].seq == 0);
+  CHECK(run.got[0].source.str() == run.events + ":1");
+  REQUIRE(run.got[0].traits.size() == 1);
+  CHECK(run.got[0].traits[0].second == Value::boolean(false));
+  CHECK(run.got[1].seq == 1);
+  CHECK(run.stats.accepted == 1);
+  CHECK(run.stats.rejected == 1);
+  CHECK(run.diags.str() ==
+        run.events + ":1: error: trait 'subscribed' must be bool, got string \"maybe\"\n");
+  CHECK(lines(slurp(run.deadPath)).size() == 1);
 }

@@ -31,6 +31,7 @@ void Profile::apply(const sema::Model& model, const std::vector<Value>& defaults
     }
     return;
   }
+  if (bounced && name == "email" && !v.isAbsent() && !(v == traits[slot])) bounced = false;
   traits[slot] = v.isAbsent() ? defaults[slot] : v;
 }
 

@@ -20,8 +20,11 @@ struct Profile {
   // every customer 24 bytes where a map cost 48).
   std::vector<std::pair<std::string, Value>> extra;
   const Value* extraTrait(std::string_view name) const;
+  // The address hard bounced (spec section 6): no mail until an identify sets another `email`.
+  bool bounced = false;
 
-  // Merges one identify change: an absent value removes the trait (back to its default).
+  // Merges one identify change: an absent value removes the trait (back to its default); an
+  // `email` other than the one held ends a bounce.
   void apply(const sema::Model& model, const std::vector<Value>& defaults, const std::string& name,
              const Value& v);
 };

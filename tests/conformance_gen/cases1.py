@@ -32,7 +32,7 @@ case("idle-cancellation", IDLE_RULES,
     # c8: clicks and bounces are passive too
     ev("d1 10:00", "cart_add", "c8", product_id="p1"),
     ev("d1 10:05", "email_click", "c8", message_id="m", url="https://x"),
-    ev("d1 10:06", "email_bounce", "c8", message_id="m"),
+    ev("d1 10:06", "email_bounce", "c8", message_id="m", kind="soft"),  # a hard one would stop mail
     # c9: activity one second before the evaluation still cancels
     ev("d1 10:00", "cart_add", "c9", product_id="p1"),
     ev("d1 10:14:59", "search", "c9", query="lamp"),
