@@ -31,7 +31,13 @@ templatePart
 
 settingsDecl : SETTINGS '{' setting* '}' ;
 setting      : ident settingArg+ ;
-settingArg   : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL ;
+settingArg
+    : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL
+    // Never valid, parsed so that the checker can say what to write instead: `per day` (1d),
+    // `22h-8h` (22:00-08:00).
+    | PER ident
+    | DURATION '-' DURATION
+    ;
 
 triggerDecl  : TRIGGER ident STRING? ':' ruleDecl ;
 

@@ -279,6 +279,14 @@ struct File {
     std::string name;
   };
   std::vector<Unparsed> unparsed;
+  // `# trig: allow KIND[, KIND]` comments: on their own line they silence those lint kinds for
+  // the declaration on the next line; after code, for the declaration that line starts.
+  struct LintAllow {
+    uint32_t line = 0;  // 1-based
+    bool ownLine = false;
+    std::vector<Ident> kinds;
+  };
+  std::vector<LintAllow> lintAllows;
 };
 
 // Owns every node of a program (all its files). Addresses are stable.

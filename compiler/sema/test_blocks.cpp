@@ -90,12 +90,20 @@ class TestCheck {
         auto b = c_.diags.report(DiagKind::UnknownTrait, p.name.loc, "the customer profile has no trait '{}'",
                                  p.name.text);
         if (auto hint = didYouMean(p.name.text, traitNames_); !hint.empty()) b.help(hint);
-        else b.help(fmt::format("declare it: customer {{ {}: string }}", p.name.text));
+        else b.help(fmt::format("declare it: customer {{ {}: {} }}", p.name.text, declarableType(p.value)));
         continue;
       }
       if (!unique(given, p)) continue;
       value(p, m_.traits[i], fmt::format("trait '{}'", p.name.text));
     }
+  }
+
+  // The type to declare for an undeclared trait given `value` in a test: the value's own type.
+  std::string declarableType(const ast::Expr* value) {
+    if (value == nullptr || !isConstant(*value)) return "string";
+    Typed t = checkExpr(c_, *value, Scope{});
+    if (t.type.isError() || (t.type.kind == TypeKind::List && t.type.elem == TypeKind::Error)) return "string";
+    return typeName(t.type);
   }
 
   bool unique(std::map<std::string, Loc>& given, const ast::Prop& p) {
