@@ -142,17 +142,9 @@ void printCoverage(const CoverageReport& report) {
 
 bool collectFiles(const std::vector<std::string>& paths, std::vector<std::string>& files) {
   bool ok = true;
-  for (const auto& p : paths) {
+  for (const auto& p : expandTrigPaths(paths)) {
     std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(p, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file() && it->path().extension() == ".trig")
-          found.push_back(it->path().lexically_normal().string());
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(p, ec)) {
+    if (fs::exists(p, ec)) {
       files.push_back(p);
     } else {
       std::cerr << "trig test: cannot find '" << p << "'\n";

@@ -98,11 +98,30 @@ class Loader {
 
 }  // namespace
 
+std::vector<std::string> expandTrigPaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      out.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->is_regular_file() && it->path().extension() == ".trig")
+        found.push_back(it->path().lexically_normal().string());
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
 std::unique_ptr<Compilation> compile(const std::vector<std::string>& paths) {
   auto c = std::make_unique<Compilation>();
   Loader loader(*c);
   loader.loadStdlib();
-  for (const auto& p : paths) loader.load(p, Loc{});
+  for (const auto& p : expandTrigPaths(paths)) loader.load(p, Loc{});
   c->model = sema::analyze(c->program, c->sources, c->diags);
   return c;
 }

@@ -71,9 +71,67 @@ p = run(["check", "no-such-file.trig"], d)
 check("check of a missing file exits 2 (io-error)", p.returncode == 2 and "no-such-file.trig" in p.stdout + p.stderr, p.stdout)
 p = run(["frobnicate"], d)
 check("an unknown subcommand exits 2", p.returncode == 2)
+p = run(["chek", "old.trig"], d)
+check("a misspelt subcommand gets a suggestion", p.returncode == 2 and "did you mean 'check'?" in p.stderr, p.stderr)
+p = run(["check", "no-such-file.trig"], d)
+check("check of a missing file gives the system's reason, as run does",
+      "cannot open 'no-such-file.trig': No such file or directory" in p.stdout, p.stdout)
+
+# trig check DIR: every .trig file under it is one rule set; a file imported by another is loaded
+# once (no duplicate declarations).
+import tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    os.makedirs(os.path.join(tmp, "rules", "shared"))
+    open(os.path.join(tmp, "rules", "cart.trig"), "w").write('import "shared/templates.trig"\nwhen cart_add send hello\n')
+    open(os.path.join(tmp, "rules", "shared", "templates.trig"), "w").write('template hello { subject "Hi" body "." }\n')
+    open(os.path.join(tmp, "rules", "notes.txt"), "w").write("not a rule file\n")
+    p = run(["check", "rules"], tmp)
+    check("check DIR loads every .trig under it, imports once", p.returncode == 0 and p.stdout == "", p.stdout + p.stderr)
+    open(os.path.join(tmp, "rules", "shared", "more.trig"), "w").write('when cart_add priority 1 send helo\n')
+    p = run(["check", "--format", "json", "rules"], tmp)
+    kinds = [x["kind"] for x in json.loads(p.stdout)["diagnostics"]]
+    check("check DIR reports the problems of a file nothing imports", p.returncode == 1 and kinds == ["unknown-template"], p.stdout)
+
+    # --color and NO_COLOR: auto colours a terminal only (these pipes are not), unless NO_COLOR;
+    # always wins over NO_COLOR.
+    def colored(args, env_extra):
+        env = dict(os.environ)
+        env.pop("NO_COLOR", None)
+        env.update(env_extra)
+        q = subprocess.run([trig] + args, cwd=tmp, capture_output=True, text=True, env=env, timeout=60)
+        return "\x1b[" in q.stdout
+    bad = ["check", "rules"]
+    check("--color auto does not colour a pipe", not colored(bad, {}))
+    check("--color always colours", colored(["--color", "always"] + bad, {}))
+    check("--color always after the command colours", colored(bad + ["--color", "always"], {}))
+    check("--color always wins over NO_COLOR", colored(bad + ["--color", "always"], {"NO_COLOR": "1"}))
+    check("--color never does not colour", not colored(bad + ["--color", "never"], {}))
+
+    def colored_on_terminal(env_extra):
+        env = dict(os.environ)
+        env.pop("NO_COLOR", None)
+        env.update(env_extra)
+        master, slave = os.openpty()
+        try:
+            subprocess.run([trig] + bad, cwd=tmp, stdout=slave, stderr=subprocess.DEVNULL, env=env, timeout=60)
+            os.close(slave)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return b"\x1b[" in out
+        finally:
+            os.close(master)
+    check("--color auto colours a terminal", colored_on_terminal({}))
+    check("--color auto with NO_COLOR does not colour a terminal", not colored_on_terminal({"NO_COLOR": "1"}))
 
 # trig compile: what the compiler made, and the compiled-code cache.
-import shutil, tempfile
+import shutil
 compile_dir = tempfile.mkdtemp()
 open(os.path.join(compile_dir, "rules.trig"), "w").write(
     'template t { subject "s" body "b" }\n'
