@@ -122,7 +122,8 @@ bool isContextualKeyword(size_t t) {
     case TrigParser::SUBJECT: case TrigParser::BODY: case TrigParser::FILE: case TrigParser::PASSIVE:
     case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
     case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
-    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP:
+    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::SUPPRESSED:
+    case TrigParser::BECAUSE: case TrigParser::PIN: case TrigParser::VARIANT:
       return true;
     default:
       return false;
@@ -414,8 +415,9 @@ class Builder {
     return {text(l), l};
   }
 
-  ast::StringLit stringLit(antlr4::tree::TerminalNode* n) {
-    Loc l = loc(n);
+  ast::StringLit stringLit(antlr4::tree::TerminalNode* n) { return stringLit(loc(n)); }
+  ast::StringLit stringLit(Token* t) { return stringLit(loc(t)); }
+  ast::StringLit stringLit(Loc l) {
     ast::StringLit s;
     s.loc = l;
     if (l.end >= l.begin + 2)
@@ -971,6 +973,17 @@ class Builder {
     for (auto* p : c->prop()) out.push_back({ident(p->ident()), expr(p->expr())});
   }
 
+  // `T [to "ID"] [from R]` of an expectation.
+  void expectationTarget(ast::TestStmt& st, TrigParser::IdentContext* tmpl, Token* to,
+                         TrigParser::IdentContext* rule) {
+    st.templateName = ident(tmpl);
+    if (rule != nullptr) st.fromRule = ident(rule);
+    if (to != nullptr) {
+      st.customer = stringLit(to);
+      st.hasCustomer = true;
+    }
+  }
+
   ast::TestDecl* testDecl(TrigParser::TestDeclContext* c) {
     auto* t = arena_.make<ast::TestDecl>();
     t->name = stringLit(c->STRING());
@@ -996,21 +1009,29 @@ class Builder {
         props(ev->props(), st.props);
       } else if (auto* ex = dynamic_cast<TrigParser::TestExpectSendContext*>(s)) {
         st.kind = ast::TestStmtKind::ExpectSend;
-        st.templateName = ident(ex->ident(0));
-        if (ex->FROM() && ex->ident().size() > 1) st.fromRule = ident(ex->ident(1));
-        if (ex->TO()) {
-          st.customer = stringLit(ex->STRING());
-          st.hasCustomer = true;
+        expectationTarget(st, ex->tmpl, ex->to, ex->ruleName);
+        if (ex->TIMESTAMP()) {
+          st.expectAt = timestamp(ex->TIMESTAMP());
+          st.atLoc = loc(ex->AT());
         }
-        if (ex->TIMESTAMP()) st.expectAt = timestamp(ex->TIMESTAMP());
+        if (ex->variantName) st.variant = ident(ex->variantName);
+        if (ex->subject) st.subject = stringLit(ex->subject);
+        if (ex->INT()) st.count = integer(ex->INT());
       } else if (auto* nx = dynamic_cast<TrigParser::TestExpectNoSendContext*>(s)) {
         st.kind = ast::TestStmtKind::ExpectNoSend;
-        st.templateName = ident(nx->ident(0));
-        if (nx->FROM() && nx->ident().size() > 1) st.fromRule = ident(nx->ident(1));
-        if (nx->TO()) {
-          st.customer = stringLit(nx->STRING());
-          st.hasCustomer = true;
-        }
+        expectationTarget(st, nx->tmpl, nx->to, nx->ruleName);
+        if (nx->AT()) st.atLoc = loc(nx->AT());
+      } else if (auto* sx = dynamic_cast<TrigParser::TestExpectSuppressedContext*>(s)) {
+        st.kind = ast::TestStmtKind::ExpectSuppressed;
+        expectationTarget(st, sx->tmpl, sx->to, sx->ruleName);
+        st.reason = ident(sx->reason);
+      } else if (auto* pin = dynamic_cast<TrigParser::TestPinContext*>(s)) {
+        st.kind = ast::TestStmtKind::Pin;
+        st.customer = stringLit(pin->STRING());
+        st.hasCustomer = true;
+        st.fromRule = ident(pin->ruleName);
+        st.split = ident(pin->split);
+        st.variant = ident(pin->variantName);
       } else {
         continue;
       }

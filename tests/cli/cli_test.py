@@ -163,5 +163,37 @@ for example in ["browse_abandonment", "cart_abandonment", "priorities"]:
     check(f"run --engine jit and --engine interp print the same records ({example})",
           jit.returncode == 0 and jit.stdout == interp.stdout and jit.stdout != "", jit.stderr + interp.stderr)
 
+# trig test: the expectations of version 2 (variant, subject, count, expect suppressed, pin),
+# --run and --format.
+t = os.path.join(here, "tests")
+p = run(["test", "features_test.trig"], t)
+check("test: pin, variant, subject, count and expect suppressed pass", p.returncode == 0 and p.stdout.endswith("3 passed, 0 failed\n"),
+      p.stdout + p.stderr)
+p = run(["test", "failing_test.trig"], t)
+check("test: a wrong count fails with what happened", p.returncode == 1 and "expected 2 send(s) of welcome to \"ann\", but there were 1" in p.stdout, p.stdout)
+check("test: an unknown reason is reported at it with a suggestion",
+      "failing_test.trig:12:46: 'rule_limt' is not a suppression reason; did you mean 'rule_limit'?" in p.stdout, p.stdout)
+p = run(["test", ".", "--run", "pin|hash"], t)
+check("test --run selects by description (searched)", p.returncode == 0 and p.stdout.count("PASS") == 2 and "2 passed, 0 failed" in p.stdout,
+      p.stdout + p.stderr)
+p = run(["test", ".", "--run", "^nothing"], t)
+check("test --run matching nothing says so and exits 1", p.returncode == 1 and "no test description matches" in p.stderr, p.stdout + p.stderr)
+p = run(["test", ".", "--run", "("], t)
+check("test --run with a bad expression is a usage error", p.returncode == 2, p.stderr)
+p = run(["test", ".", "--format", "json"], t)
+doc = json.loads(p.stdout)
+check("test --format json: results on stdout, summary on stderr",
+      p.returncode == 1 and doc["passed"] == 3 and doc["failed"] == 2 and p.stderr.strip().endswith("3 passed, 2 failed"),
+      p.stdout + p.stderr)
+fails = [x for x in doc["tests"] if not x["passed"]]
+check("test --format json: failures are located", [(f["failures"][0]["line"], f["failures"][0]["column"]) for f in fails] == [(6, 3), (12, 46)], fails)
+p = run(["test", ".", "--format", "junit"], t)
+import xml.etree.ElementTree as ET
+root = ET.fromstring(p.stdout)
+cases = root.findall(".//testcase")
+check("test --format junit: valid XML, one testcase per test, failures marked",
+      p.returncode == 1 and len(cases) == 5 and len(root.findall(".//failure")) == 2 and root.get("failures") == "2"
+      and p.stderr.strip() == "3 passed, 2 failed", p.stdout + p.stderr)
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
