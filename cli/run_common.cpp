@@ -21,7 +21,7 @@ int refuseIfBroken(const Compilation& c, const std::string& command) {
   std::vector<Diagnostic> errors;
   std::copy_if(diags.begin(), diags.end(), std::back_inserter(errors),
                [](const Diagnostic& d) { return d.severity == Severity::Error; });
-  renderText(std::cerr, errors, c.sources, isatty(STDERR_FILENO) != 0);
+  renderText(std::cerr, errors, c.sources, useColor(STDERR_FILENO));
   bool io = std::any_of(errors.begin(), errors.end(),
                         [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
   if (io) return kExitUsage;

@@ -45,7 +45,22 @@ std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, con
   return d;
 }
 
+// "did you mean '1d'?" for a unit written as a word (`per day`, `per 2 hours`), else empty.
+std::string unitWordHint(std::string_view count, std::string_view word) {
+  char unit = durationUnitForWord(word);
+  if (unit == '\0') return {};
+  return fmt::format("did you mean '{}{}'?", count, unit);
+}
+
 void cap(Context& c, const ast::SettingDecl& s) {
+  if (shapeIs(s, {Kind::Int, Kind::Per, Kind::Bad})) {
+    const ast::SettingArg& period = s.args[2];
+    auto b = c.diags.report(DiagKind::BadSetting, period.loc,
+                            "'{}' is not a duration: the period of a cap is a duration such as 1d", period.text);
+    if (auto hint = unitWordHint("1", period.text); !hint.empty()) b.help(hint);
+    else b.help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
+    return;
+  }
   if (!shapeIs(s, {Kind::Int, Kind::Per, Kind::Duration})) {
     c.diags.report(DiagKind::BadSetting, argsLoc(s), "'cap' takes a count and a period")
         .help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
@@ -70,7 +85,29 @@ void cap(Context& c, const ast::SettingDecl& s) {
   if (ok) c.model.settings.cap = Settings::Cap{n, *d};
 }
 
+// `22h-8h` as the time range it means ("22:00-08:00"), or empty when it is not two hours.
+std::string hoursAsRange(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos) return {};
+  std::string out;
+  for (std::string_view part : {text.substr(0, dash), text.substr(dash + 1)}) {
+    auto d = parseDuration(part);
+    if (!d || *d % kMinute != 0 || *d >= kDay) return {};
+    if (!out.empty()) out += '-';
+    out += fmt::format("{:02}:{:02}", *d / kHour, *d % kHour / kMinute);
+  }
+  return out;
+}
+
 void quietHours(Context& c, const ast::SettingDecl& s) {
+  if (shapeIs(s, {Kind::Bad})) {
+    std::string range = hoursAsRange(s.args[0].text);
+    auto b = c.diags.report(DiagKind::BadSetting, s.args[0].loc,
+                            "quiet hours are times of day such as 22:00-08:00, not durations");
+    if (!range.empty()) b.help(fmt::format("did you mean '{}'?", range));
+    else b.help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
+    return;
+  }
   if (!shapeIs(s, {Kind::TimeRange})) {
     c.diags.report(DiagKind::BadSetting, argsLoc(s), "'quiet_hours' takes a time range")
         .help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <utility>
 
 namespace trig {
 namespace {
@@ -153,6 +154,16 @@ std::string formatDuration(DurationMs d) {
   }
   if (d > 0) out += std::to_string(d) + "ms";
   return out;
+}
+
+char durationUnitForWord(std::string_view word) {
+  static const std::pair<std::string_view, char> kWords[] = {
+      {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'}, {"min", 'm'},
+      {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'}, {"hr", 'h'}, {"hrs", 'h'},
+      {"hour", 'h'}, {"hours", 'h'}, {"day", 'd'}, {"days", 'd'}, {"week", 'w'}, {"weeks", 'w'}};
+  for (const auto& [w, c] : kWords)
+    if (w == word) return c;
+  return '\0';
 }
 
 std::optional<int> parseTimeOfDay(std::string_view s) {

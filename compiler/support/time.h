@@ -31,6 +31,9 @@ std::string formatTimestamp(TimeMs t);
 std::optional<DurationMs> parseDuration(std::string_view text);
 // The shortest canonical text of a duration ("1h30m").
 std::string formatDuration(DurationMs d);
+// The unit letter a word such as "minutes", "hr" or "day" means ('\0' for none): what a
+// person wrote instead of a duration unit, for "did you mean '15m'?".
+char durationUnitForWord(std::string_view word);
 // "22:00" -> minutes since midnight.
 std::optional<int> parseTimeOfDay(std::string_view text);
 

@@ -58,5 +58,16 @@ TEST_CASE("formatTimestamp and parseTimestamp round-trip") {
   }
 }
 
+TEST_CASE("durationUnitForWord: the words people write for units") {
+  CHECK(durationUnitForWord("minutes") == 'm');
+  CHECK(durationUnitForWord("min") == 'm');
+  CHECK(durationUnitForWord("day") == 'd');
+  CHECK(durationUnitForWord("hrs") == 'h');
+  CHECK(durationUnitForWord("weeks") == 'w');
+  CHECK(durationUnitForWord("seconds") == 's');
+  CHECK(durationUnitForWord("fortnight") == '\0');
+  CHECK(durationUnitForWord("m") == '\0');
+}
+
 }  // namespace
 }  // namespace trig

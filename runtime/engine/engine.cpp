@@ -727,8 +727,8 @@ struct Engine::Impl {
     const ast::Step& s = steps[index];
     if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
     if (s.variants.empty()) return {};
-    size_t v = policy::chooseVariant(policy::splitBucket(c.id, ruleName(ri), s.splitName.text),
-                                     s.variants);
+    size_t v = policy::variantFor(opt.pins, c.id, ruleName(ri), s,
+                                  policy::splitBucket(c.id, ruleName(ri), s.splitName.text));
     auto inner = describeStep(c, ri, s.variants[v].steps, 0);
     return {inner.first, s.variants[v].name.text};
   }
@@ -831,7 +831,7 @@ struct Engine::Impl {
     if (s.action == ast::ActionKind::Split) {
       if (s.variants.empty()) return true;
       uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
-      size_t v = policy::chooseVariant(bucket, s.variants);
+      size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), s, bucket);
       f.variant = s.variants[v].name.text;
       if (opt.coverage) {
         ++opt.coverage->steps[&s];

@@ -24,6 +24,7 @@
 #include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
 #include "runtime/core/event.h"
+#include "runtime/policy/split.h"
 
 namespace trig::engine {
 
@@ -141,6 +142,8 @@ struct EngineOptions {
   Coverage* coverage = nullptr;
   // Warnings that do not stop the run (an unknown time zone, once per name).
   std::function<void(const std::string&)> warn;
+  // Split variants fixed by `pin` in a test, instead of the hash.
+  policy::VariantPins pins;
 };
 
 class Engine {
