@@ -14,6 +14,7 @@
 #include "runtime/engine/filter_index.h"
 #include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
+#include "runtime/policy/cooldown.h"
 #include "runtime/policy/quiet_hours.h"
 #include "runtime/policy/rolling.h"
 #include "runtime/policy/split.h"
@@ -35,6 +36,7 @@ const char* reasonName(Reason r) {
     case Reason::Preempted: return "preempted";
     case Reason::Restarted: return "restarted";
     case Reason::Converted: return "converted";
+    case Reason::Cooldown: return "cooldown";
     case Reason::FrequencyCap: return "frequency_cap";
     case Reason::Condition: return "condition";
     case Reason::DuplicateId: return "duplicate_message_id";
@@ -170,6 +172,7 @@ struct Customer {
   // an event stream never get one, and every member here costs each of them when inline.
   struct Sends {
     std::optional<policy::RollingWindow> cap;
+    policy::Cooldown cooldown;
     std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
     std::vector<SentLog> sent;  // sends still inside the longest goal window, oldest first
   };
@@ -1096,6 +1099,16 @@ struct Engine::Impl {
       decided(ps, Reason::None);
       return;
     }
+    if (const auto& cooldown = model.settings.cooldown; cooldown && c.sends) {
+      if (auto last = c.sends->cooldown.blocking(ps.templateIndex, now, *cooldown)) {
+        suppress(ps, Reason::Cooldown,
+                 fmt::format("{} was sent to the customer at {}, within the cooldown of {}",
+                             ps.ast->templateName.text, formatTimestamp(*last),
+                             formatDuration(*cooldown)));
+        decided(ps, Reason::Cooldown);
+        return;
+      }
+    }
     if (const auto& cap = model.settings.cap) {
       if (c.sends && c.sends->cap && !c.sends->cap->allows(now, cap->count, cap->per)) {
         suppress(ps, Reason::FrequencyCap,
@@ -1132,6 +1145,8 @@ struct Engine::Impl {
       if (!window) window.emplace();
       window->record(now, cap->per, cap->count);
     }
+    if (const auto& cooldown = model.settings.cooldown)
+      c.sendState().cooldown.record(ps.templateIndex, now, *cooldown);
     if (ps.step == 1 && rule.rule->limit)
       limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
     auto& rs = stats.rules[f.rule];

@@ -40,6 +40,7 @@ enum class Reason : uint8_t {
   Preempted,         // a higher-priority send went out while this step was pending
   Restarted,         // a new firing of the rule replaced this flow
   Converted,         // the rule's goal was reached
+  Cooldown,          // `cooldown D`: the template went out to the customer within D
   FrequencyCap,      // `cap N per D`
   Condition,         // the step's own `unless` held when it was due
   DuplicateId,       // Dropped: same messageId as an accepted event
