@@ -124,7 +124,10 @@ struct Stats {
   struct PerRule {
     uint64_t fired = 0;
     uint64_t sends = 0;
+    // Every instance that reached its goal, with those reached before any send (a conversion
+    // of no message; the others are counted by variant too, "" when none).
     uint64_t conversions = 0;
+    uint64_t conversionsWithoutMessage = 0;
     std::map<std::string, PerVariant> variants;  // by variant name ("" when none)
   };
   std::vector<PerRule> rules;  // by rule index
