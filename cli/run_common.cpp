@@ -54,6 +54,8 @@ void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engin
         fmt::format("trig: rule {}: fired {}, sent {}", model.rules[i].name, r.fired, r.sends);
     if (model.rules[i].goalEvent) {
       line += fmt::format(", converted {}", r.conversions);
+      if (r.conversionsWithoutMessage > 0)
+        line += fmt::format(" ({} before any send)", r.conversionsWithoutMessage);
       for (const auto& [variant, v] : r.variants)
         if (!variant.empty())
           line +=

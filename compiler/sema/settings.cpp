@@ -1,4 +1,4 @@
-// `settings { ... }`: arbitration D, cap N per D, quiet_hours HH:MM-HH:MM, dedup D.
+// `settings { ... }`: arbitration D, cap N per D, cooldown D, quiet_hours HH:MM-HH:MM, dedup D.
 // Each setting is validated and stored in Model::settings; a setting given twice is an error.
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 namespace trig::sema::detail {
 namespace {
 
-const std::vector<std::string> kSettingNames = {"arbitration", "cap", "dedup", "quiet_hours"};
+const std::vector<std::string> kSettingNames = {"arbitration", "cap", "cooldown", "dedup", "quiet_hours"};
 
 using Kind = ast::SettingArgKind;
 
@@ -141,7 +141,7 @@ void declareSettings(Context& c) {
         if (!known) {
           auto b = c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
           if (auto hint = didYouMean(name, kSettingNames); !hint.empty()) b.help(hint);
-          else b.help("the settings are arbitration, cap, quiet_hours and dedup");
+          else b.help("the settings are arbitration, cap, cooldown, quiet_hours and dedup");
           continue;
         }
         if (auto it = seen.find(name); it != seen.end()) {
@@ -156,6 +156,14 @@ void declareSettings(Context& c) {
         } else if (name == "dedup") {
           if (auto d = durationArg(c, s, "dedup 10s (drop repeats of an event within 10 seconds; 0s: off)"))
             c.model.settings.dedup = *d;
+        } else if (name == "cooldown") {
+          if (auto d = durationArg(c, s, "cooldown 3d (no template sent twice to a customer within 3 days)")) {
+            if (*d <= 0)
+              c.diags.report(DiagKind::NonPositiveDuration, s.args[0].loc, "a cooldown must be longer than 0s")
+                  .help("remove the setting to allow a template to be sent again at any time");
+            else
+              c.model.settings.cooldown = *d;
+          }
         } else if (name == "cap") {
           cap(c, s);
         } else {
