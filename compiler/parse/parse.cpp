@@ -435,12 +435,12 @@ class Builder {
   ast::Duration duration(antlr4::tree::TerminalNode* n) {
     ast::Duration d;
     d.loc = loc(n);
-    auto ms = parseDuration(text(n));
-    if (!ms) {
-      diags_.report(DiagKind::BadDuration, d.loc, "duration '{}' is too large", text(n));
+    std::string written = text(n);
+    if (std::string error = durationLimitError(written); !error.empty()) {
+      diags_.add(DiagKind::BadDuration, d.loc, error).help("the longest duration is 36525d (100 years)");
       d.ms = 0;
     } else {
-      d.ms = *ms;
+      d.ms = parseDuration(written).value_or(0);
     }
     return d;
   }

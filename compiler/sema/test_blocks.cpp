@@ -56,12 +56,9 @@ class TestCheck {
       c_.diags.report(DiagKind::BadTest, st.loc, "the first event of a test needs an absolute time")
           .help("for example: at 2026-01-01T10:00:00Z cart_add \"c1\" { ... }; later events may use at +20m");
     }
-    if (st.atRelative && st.atRelative->ms <= 0 && st.atRelative->loc.valid()) {
-      std::string_view text = c_.sources.file(st.atRelative->loc.file).text().substr(
-          st.atRelative->loc.begin, st.atRelative->loc.end - st.atRelative->loc.begin);
-      if (parseDuration(text))
-        c_.diags.report(DiagKind::NonPositiveDuration, st.atRelative->loc, "a relative time must be later than +0s")
-            .help("to stamp two events at one instant, give both the same absolute time");
+    if (st.atRelative && nonPositiveAsWritten(c_, *st.atRelative)) {
+      c_.diags.report(DiagKind::NonPositiveDuration, st.atRelative->loc, "a relative time must be later than +0s")
+          .help("to stamp two events at one instant, give both the same absolute time");
     }
     if (st.event.text == "identify") {
       traitProps(st.props);

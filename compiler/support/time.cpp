@@ -146,8 +146,7 @@ std::string formatDuration(DurationMs d) {
     DurationMs ms;
     char c;
   };
-  for (Unit u : {Unit{kWeek, 'w'}, Unit{kDay, 'd'}, Unit{kHour, 'h'}, Unit{kMinute, 'm'},
-                 Unit{kSecond, 's'}}) {
+  for (Unit u : {Unit{kDay, 'd'}, Unit{kHour, 'h'}, Unit{kMinute, 'm'}, Unit{kSecond, 's'}}) {
     if (d >= u.ms) {
       out += std::to_string(d / u.ms) + u.c;
       d %= u.ms;
@@ -155,6 +154,12 @@ std::string formatDuration(DurationMs d) {
   }
   if (d > 0) out += std::to_string(d) + "ms";
   return out;
+}
+
+std::string durationLimitError(std::string_view text) {
+  auto d = parseDuration(text);
+  if (d && *d <= kMaxDuration) return {};
+  return "duration '" + std::string(text) + "' is longer than 100 years";
 }
 
 char durationUnitForWord(std::string_view word) {
