@@ -15,7 +15,8 @@ class Dumper {
   // A duration as the rule wrote it (`1h30m`, `90m`), not as it renders.
   std::string written(const ast::Duration& d) const {
     if (!d.loc.valid() || d.loc.end <= d.loc.begin) return formatDuration(d.ms);
-    return std::string(sources_.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin));
+    return std::string(
+        sources_.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin));
   }
 
   // The rule's `idle D` term as written.
@@ -56,7 +57,8 @@ class Dumper {
     for (size_t i = 0; i < ri.unless.size(); ++i) tree(prefix + "unless." + std::to_string(i), ri.unless[i], 1);
     out_ << "  priority " << ri.priority << "\n";
     if (r != nullptr && r->goal) {
-      out_ << "  goal " << r->goal->event->name.text << " within " << written(r->goal->within) << "\n";
+      out_ << "  goal " << r->goal->event->name.text << " within " << written(r->goal->within)
+           << "\n";
       if (r->goal->event->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (goal)", r->goal->event->filter, 1);
     }
     if (r != nullptr) steps(r->steps, prefix, 0, 1);
@@ -98,7 +100,9 @@ class Dumper {
       case ast::ExprKind::PercentLit: out_ << "percent " << e->decimalValue.toString() << "%"; break;
       case ast::ExprKind::StringLit: out_ << "string " << quote(e->text); break;
       case ast::ExprKind::BoolLit: out_ << "bool " << (e->boolValue ? "true" : "false"); break;
-      case ast::ExprKind::DurationLit: out_ << "duration " << (e->text.empty() ? formatDuration(e->intValue) : e->text); break;
+      case ast::ExprKind::DurationLit:
+        out_ << "duration " << (e->text.empty() ? formatDuration(e->intValue) : e->text);
+        break;
       case ast::ExprKind::TimeLit: out_ << "time " << formatTimestamp(e->intValue); break;
       case ast::ExprKind::List: out_ << "list"; break;
       case ast::ExprKind::Name: {

@@ -41,7 +41,8 @@ std::string didYouMean(std::string_view word, const std::vector<std::string>& ca
 
 bool nonPositiveAsWritten(const Context& c, const ast::Duration& d) {
   if (d.ms > 0 || !d.loc.valid()) return false;
-  std::string_view text = c.sources.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin);
+  std::string_view text =
+      c.sources.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin);
   return durationLimitError(text).empty();
 }
 

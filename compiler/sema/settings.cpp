@@ -29,7 +29,8 @@ Loc argsLoc(const ast::SettingDecl& s) {
 bool withinLimit(Context& c, const ast::SettingArg& a) {
   std::string error = durationLimitError(a.text);
   if (error.empty()) return true;
-  c.diags.add(DiagKind::BadSetting, a.loc, error).help("the longest duration is 36525d (100 years)");
+  c.diags.add(DiagKind::BadSetting, a.loc, error)
+      .help("the longest duration is 36525d (100 years)");
   return false;
 }
 
@@ -60,9 +61,12 @@ void cap(Context& c, const ast::SettingDecl& s) {
   if (shapeIs(s, {Kind::Int, Kind::Per, Kind::Bad})) {
     const ast::SettingArg& period = s.args[2];
     auto b = c.diags.report(DiagKind::BadSetting, period.loc,
-                            "'{}' is not a duration: the period of a cap is a duration such as 1d", period.text);
-    if (auto hint = unitWordHint("1", period.text); !hint.empty()) b.help(hint);
-    else b.help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
+                            "'{}' is not a duration: the period of a cap is a duration such as 1d",
+                            period.text);
+    if (auto hint = unitWordHint("1", period.text); !hint.empty())
+      b.help(hint);
+    else
+      b.help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
     return;
   }
   if (!shapeIs(s, {Kind::Int, Kind::Per, Kind::Duration})) {
@@ -75,7 +79,9 @@ void cap(Context& c, const ast::SettingDecl& s) {
   bool periodOk = withinLimit(c, s.args[2]);
   DurationMs d = periodOk ? parseDuration(s.args[2].text).value_or(0) : 0;
   if (n < 1) {
-    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "a cap of {} sends would never send anything", n)
+    c.diags
+        .report(DiagKind::BadSetting, s.args[0].loc, "a cap of {} sends would never send anything",
+                n)
         .help("the count of 'cap N per D' must be at least 1");
   }
   if (periodOk && d <= 0) {
@@ -104,8 +110,10 @@ void quietHours(Context& c, const ast::SettingDecl& s) {
     std::string range = hoursAsRange(s.args[0].text);
     auto b = c.diags.report(DiagKind::BadSetting, s.args[0].loc,
                             "quiet hours are times of day such as 22:00-08:00, not durations");
-    if (!range.empty()) b.help(fmt::format("did you mean '{}'?", range));
-    else b.help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
+    if (!range.empty())
+      b.help(fmt::format("did you mean '{}'?", range));
+    else
+      b.help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
     return;
   }
   if (!shapeIs(s, {Kind::TimeRange})) {

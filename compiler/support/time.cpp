@@ -1,11 +1,12 @@
 #include "compiler/support/time.h"
-#include "compiler/support/decimal.h"
 
 #include <date/date.h>
 
 #include <chrono>
 #include <limits>
 #include <utility>
+
+#include "compiler/support/decimal.h"
 
 namespace trig {
 namespace {
@@ -164,9 +165,10 @@ std::string durationLimitError(std::string_view text) {
 
 char durationUnitForWord(std::string_view word) {
   static const std::pair<std::string_view, char> kWords[] = {
-      {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'}, {"min", 'm'},
-      {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'}, {"hr", 'h'}, {"hrs", 'h'},
-      {"hour", 'h'}, {"hours", 'h'}, {"day", 'd'}, {"days", 'd'}, {"week", 'w'}, {"weeks", 'w'}};
+      {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'},
+      {"min", 'm'}, {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'},
+      {"hr", 'h'},  {"hrs", 'h'},  {"hour", 'h'},   {"hours", 'h'},
+      {"day", 'd'}, {"days", 'd'}, {"week", 'w'},   {"weeks", 'w'}};
   for (const auto& [w, c] : kWords)
     if (w == word) return c;
   return '\0';

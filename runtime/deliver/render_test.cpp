@@ -105,9 +105,10 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
   vars.values["zero"] = Value::integer(0);
   vars.values["spaced"] = Value::str(" a ");
   out.clear();
-  REQUIRE(render(text({var({"blank"}, "b"), lit("|"), var({"none"}, "n"), lit("|"), var({"zero"}, "z"), lit("|"),
-                       var({"spaced"}, "s"), lit("|"), var({"customer", "first_name"})}),
-                 vars.lookup(), Escape::None, out, err));
+  REQUIRE(
+      render(text({var({"blank"}, "b"), lit("|"), var({"none"}, "n"), lit("|"), var({"zero"}, "z"),
+                   lit("|"), var({"spaced"}, "s"), lit("|"), var({"customer", "first_name"})}),
+             vars.lookup(), Escape::None, out, err));
   CHECK(out == "b|n|0| a |");
 
   out.clear();
