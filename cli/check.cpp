@@ -44,7 +44,10 @@ int runCheck(const CheckOptions& o) {
 void addCheckCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<CheckOptions>();
   auto* cmd = app.add_subcommand("check", "Parse, resolve, type-check and lint .trig files");
-  cmd->add_option("paths", o->files, "The .trig files, or directories (every .trig file under them); imports are followed")->required();
+  cmd->add_option(
+         "paths", o->files,
+         "The .trig files, or directories (every .trig file under them); imports are followed")
+      ->required();
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}));
   cmd->add_flag("--strict", o->strict, "Fail (exit 1) on warnings too");
   cmd->callback([o, &action] { action = [o] { return runCheck(*o); }; });

@@ -13,7 +13,9 @@ ColorMode gMode = ColorMode::Auto;
 
 }  // namespace
 
-void setColorMode(ColorMode mode) { gMode = mode; }
+void setColorMode(ColorMode mode) {
+  gMode = mode;
+}
 
 bool useColor(int fd) {
   switch (gMode) {

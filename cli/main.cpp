@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.set_version_flag("--version", "trig 0.1.0");
   std::string color = "auto";
-  app.add_option("--color", color, "Colour the diagnostics: auto (a terminal, unless NO_COLOR is set), always or never")
+  app.add_option(
+         "--color", color,
+         "Colour the diagnostics: auto (a terminal, unless NO_COLOR is set), always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   Action action;
   addCheckCommand(app, action);
@@ -57,11 +59,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    if (app.get_subcommands().empty() && reportUnknownSubcommand(app, argc, argv)) return kExitUsage;
+    if (app.get_subcommands().empty() && reportUnknownSubcommand(app, argc, argv))
+      return kExitUsage;
     app.exit(e);
     return kExitUsage;
   }
-  setColorMode(color == "always" ? ColorMode::Always : color == "never" ? ColorMode::Never : ColorMode::Auto);
+  setColorMode(color == "always"  ? ColorMode::Always
+               : color == "never" ? ColorMode::Never
+                                  : ColorMode::Auto);
   try {
     return action ? action() : kExitUsage;
   } catch (const std::exception& e) {

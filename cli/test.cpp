@@ -172,9 +172,11 @@ Place placeOf(Loc loc, const SourceManager& sm) {
 std::vector<const ast::TestDecl*> ownTests(const Compilation& c, const std::string& file) {
   const ast::File* own = nullptr;
   for (const auto& f : c.program.files)
-    if (!f.isStdlib && f.id != kNoFile && c.sources.file(f.id).path() == fs::path(file).lexically_normal().string())
+    if (!f.isStdlib && f.id != kNoFile &&
+        c.sources.file(f.id).path() == fs::path(file).lexically_normal().string())
       own = &f;
-  if (own == nullptr && !c.program.files.empty() && !c.program.files.back().isStdlib) own = &c.program.files.back();
+  if (own == nullptr && !c.program.files.empty() && !c.program.files.back().isStdlib)
+    own = &c.program.files.back();
   std::vector<const ast::TestDecl*> tests;
   if (own) tests.assign(own->tests.begin(), own->tests.end());
   return tests;
@@ -189,12 +191,17 @@ int runTest(const TestOptions& o) {
     try {
       select.emplace(o.run, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      std::cerr << "trig test: --run '" << o.run << "' is not a regular expression: " << e.what() << "\n";
+      std::cerr << "trig test: --run '" << o.run << "' is not a regular expression: " << e.what()
+                << "\n";
       return kExitUsage;
     }
   }
-  auto selected = [&](const ast::TestDecl* t) { return !select || std::regex_search(t->name.value, *select); };
-  TestFormat format = o.format == "json" ? TestFormat::Json : o.format == "junit" ? TestFormat::Junit : TestFormat::Text;
+  auto selected = [&](const ast::TestDecl* t) {
+    return !select || std::regex_search(t->name.value, *select);
+  };
+  TestFormat format = o.format == "json"    ? TestFormat::Json
+                      : o.format == "junit" ? TestFormat::Junit
+                                            : TestFormat::Text;
   std::vector<TestResult> results;
   auto add = [&](TestResult r) {
     if (format == TestFormat::Text) printTextResult(std::cout, r);
@@ -205,7 +212,8 @@ int runTest(const TestOptions& o) {
   for (const auto& file : files) {
     auto c = compile({file});
     std::vector<const ast::TestDecl*> tests = ownTests(*c, file);
-    tests.erase(std::remove_if(tests.begin(), tests.end(), [&](const ast::TestDecl* t) { return !selected(t); }),
+    tests.erase(std::remove_if(tests.begin(), tests.end(),
+                               [&](const ast::TestDecl* t) { return !selected(t); }),
                 tests.end());
     if (!c->ok()) {
       // With --run, a file none of whose tests are selected is not reported.
@@ -232,7 +240,8 @@ int runTest(const TestOptions& o) {
       r.name = out.name;
       r.where = placeOf(out.test->loc, c->sources);
       r.passed = out.passed();
-      for (const auto& f : out.failures) r.failures.push_back({placeOf(f.loc, c->sources), f.message});
+      for (const auto& f : out.failures)
+        r.failures.push_back({placeOf(f.loc, c->sources), f.message});
       ++(r.passed ? passed : failed);
       add(std::move(r));
     }
@@ -245,7 +254,8 @@ int runTest(const TestOptions& o) {
   if (format == TestFormat::Json) printJsonResults(std::cout, results, passed, failed);
   if (format == TestFormat::Junit) printJunitResults(std::cout, results, passed, failed);
   if (o.coverage) printCoverage(report);
-  (format == TestFormat::Text ? std::cout : std::cerr) << passed << " passed, " << failed << " failed\n";
+  (format == TestFormat::Text ? std::cout : std::cerr)
+      << passed << " passed, " << failed << " failed\n";
   return failed > 0 ? kExitFailed : kExitOk;
 }
 
@@ -261,9 +271,12 @@ void addTestCommand(CLI::App& app, Action& action) {
                   "interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->add_flag("--coverage", o->coverage, "List the rules and conditions no test exercised");
-  cmd->add_option("--run", o->run, "Run only the tests whose description this regular expression matches (searched)");
+  cmd->add_option(
+      "--run", o->run,
+      "Run only the tests whose description this regular expression matches (searched)");
   cmd->add_option("--format", o->format,
-                  "text (the default), json or junit (JUnit XML); with json and junit the summary line goes to "
+                  "text (the default), json or junit (JUnit XML); with json and junit the summary "
+                  "line goes to "
                   "standard error")
       ->check(CLI::IsMember({"text", "json", "junit"}));
   cmd->callback([o, &action] { action = [o] { return runTest(*o); }; });

@@ -8,7 +8,9 @@
 namespace trig::cli {
 namespace {
 
-std::string placeText(const Place& p) { return fmt::format("{}:{}:{}", p.file, p.line, p.column); }
+std::string placeText(const Place& p) {
+  return fmt::format("{}:{}:{}", p.file, p.line, p.column);
+}
 
 std::string xmlEscape(const std::string& s) {
   std::string out;
@@ -35,8 +37,8 @@ std::string failureText(const TestResult& r) {
 
 void printTextResult(std::ostream& out, const TestResult& r) {
   if (r.name.empty()) {
-    out << "FAIL " << r.file << ": does not compile; " << r.notRun << (r.notRun == 1 ? " test" : " tests")
-        << " not run\n";
+    out << "FAIL " << r.file << ": does not compile; " << r.notRun
+        << (r.notRun == 1 ? " test" : " tests") << " not run\n";
     return;
   }
   if (r.passed) {
@@ -47,13 +49,16 @@ void printTextResult(std::ostream& out, const TestResult& r) {
   for (const auto& f : r.failures) out << "  " << placeText(f.where) << ": " << f.message << "\n";
 }
 
-void printJsonResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed, size_t failed) {
+void printJsonResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed,
+                      size_t failed) {
   using nlohmann::json;
   json tests = json::array();
   for (const auto& r : results) {
     json failures = json::array();
     for (const auto& f : r.failures)
-      failures.push_back({{"file", f.where.file}, {"line", f.where.line}, {"column", f.where.column},
+      failures.push_back({{"file", f.where.file},
+                          {"line", f.where.line},
+                          {"column", f.where.column},
                           {"message", f.message}});
     json t = {{"file", r.file}, {"passed", r.passed}, {"failures", failures}};
     if (r.name.empty()) {
@@ -69,7 +74,8 @@ void printJsonResults(std::ostream& out, const std::vector<TestResult>& results,
   out << json{{"tests", tests}, {"passed", passed}, {"failed", failed}}.dump() << "\n";
 }
 
-void printJunitResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed, size_t failed) {
+void printJunitResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed,
+                       size_t failed) {
   std::map<std::string, std::vector<const TestResult*>> byFile;
   std::vector<std::string> order;
   for (const auto& r : results) {
@@ -77,7 +83,8 @@ void printJunitResults(std::ostream& out, const std::vector<TestResult>& results
     byFile[r.file].push_back(&r);
   }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << fmt::format("<testsuites name=\"trig test\" tests=\"{}\" failures=\"{}\">\n", passed + failed, failed);
+  out << fmt::format("<testsuites name=\"trig test\" tests=\"{}\" failures=\"{}\">\n",
+                     passed + failed, failed);
   for (const auto& file : order) {
     size_t tests = 0, failures = 0;
     for (const auto* r : byFile[file]) {
@@ -85,18 +92,23 @@ void printJunitResults(std::ostream& out, const std::vector<TestResult>& results
       tests += n;
       failures += r->passed ? 0 : n;
     }
-    out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", xmlEscape(file), tests, failures);
+    out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", xmlEscape(file),
+                       tests, failures);
     for (const auto* r : byFile[file]) {
       std::string name = r->name.empty() ? "(does not compile)" : r->name;
-      out << fmt::format("    <testcase classname=\"{}\" name=\"{}\"", xmlEscape(file), xmlEscape(name));
+      out << fmt::format("    <testcase classname=\"{}\" name=\"{}\"", xmlEscape(file),
+                         xmlEscape(name));
       if (r->passed) {
         out << "/>\n";
         continue;
       }
-      std::string message = r->name.empty() ? fmt::format("does not compile; {} test(s) not run", r->notRun)
-                                             : r->failures.empty() ? "failed" : r->failures.front().message;
+      std::string message = r->name.empty()
+                                ? fmt::format("does not compile; {} test(s) not run", r->notRun)
+                            : r->failures.empty() ? "failed"
+                                                  : r->failures.front().message;
       out << fmt::format(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                         xmlEscape(message.substr(0, message.find('\n'))), xmlEscape(failureText(*r)));
+                         xmlEscape(message.substr(0, message.find('\n'))),
+                         xmlEscape(failureText(*r)));
     }
     out << "  </testsuite>\n";
   }

@@ -33,8 +33,10 @@ enum class TestFormat { Text, Json, Junit };
 void printTextResult(std::ostream& out, const TestResult& r);
 // JSON: {"tests":[{file,name,line,column,passed,failures:[{file,line,column,message}]}],
 //        "passed":N,"failed":N}
-void printJsonResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed, size_t failed);
+void printJsonResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed,
+                      size_t failed);
 // JUnit XML: one <testsuite> per file, one <testcase> per test, <failure> with the messages.
-void printJunitResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed, size_t failed);
+void printJunitResults(std::ostream& out, const std::vector<TestResult>& results, size_t passed,
+                       size_t failed);
 
 }  // namespace trig::cli

@@ -237,7 +237,7 @@ struct Prop {
 enum class TestStmtKind { Customer, Event, ExpectSend, ExpectNoSend, ExpectSuppressed, Pin };
 struct TestStmt {
   TestStmtKind kind;
-  StringLit customer;                 // Customer, Event, Pin, and `to` of expectations (may be empty)
+  StringLit customer;  // Customer, Event, Pin, and `to` of expectations (may be empty)
   bool hasCustomer = false;           // expectations: whether `to` was given
   Ident event;                        // Event: event name (or `identify`)
   std::optional<TimeMs> atAbsolute;   // Event: `at 2026-...`

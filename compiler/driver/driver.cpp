@@ -37,7 +37,8 @@ class Loader {
     std::string text, reason;
     if (!readFile(path, text, reason)) {
       if (importedFrom.valid())
-        c_.diags.report(DiagKind::ImportNotFound, importedFrom, "cannot find imported file '{}': {}", path, reason);
+        c_.diags.report(DiagKind::ImportNotFound, importedFrom,
+                        "cannot find imported file '{}': {}", path, reason);
       else
         c_.diags.report(DiagKind::IoError, Loc{}, "cannot open '{}': {}", path, reason);
       return;
@@ -107,8 +108,8 @@ std::vector<std::string> expandTrigPaths(const std::vector<std::string>& paths) 
       continue;
     }
     std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(p, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
       if (it->is_regular_file() && it->path().extension() == ".trig")
         found.push_back(it->path().lexically_normal().string());
     std::sort(found.begin(), found.end());

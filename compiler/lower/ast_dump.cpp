@@ -12,6 +12,21 @@ class Dumper {
   Dumper(std::ostream& out, const sema::Model& model, const SourceManager& sources)
       : out_(out), model_(model), sources_(sources) {}
 
+  // A duration as the rule wrote it (`1h30m`, `90m`), not as it renders.
+  std::string written(const ast::Duration& d) const {
+    if (!d.loc.valid() || d.loc.end <= d.loc.begin) return formatDuration(d.ms);
+    return std::string(
+        sources_.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin));
+  }
+
+  // The rule's `idle D` term as written.
+  std::string idleWritten(const ast::Rule* r, DurationMs idle) const {
+    if (r != nullptr)
+      for (const ast::Expr* t : r->terms)
+        if (t->kind == ast::ExprKind::Idle && t->window) return written(*t->window);
+    return formatDuration(idle);
+  }
+
   void events() {
     for (const sema::EventInfo& ev : model_.events) {
       if (ev.stdlib && !ev.usedByRules) continue;
@@ -37,12 +52,13 @@ class Dumper {
     if (r != nullptr)
       for (const ast::EventRef* ref : r->anchor.events)
         if (ref->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (anchor " + ref->name.text + ")", ref->filter, 1);
-    if (ri.idle) out_ << "  idle " << formatDuration(*ri.idle) << " (a timer, not compiled)\n";
+    if (ri.idle) out_ << "  idle " << idleWritten(r, *ri.idle) << " (a timer, not compiled)\n";
     for (size_t i = 0; i < ri.conditions.size(); ++i) tree(prefix + "when." + std::to_string(i), ri.conditions[i], 1);
     for (size_t i = 0; i < ri.unless.size(); ++i) tree(prefix + "unless." + std::to_string(i), ri.unless[i], 1);
     out_ << "  priority " << ri.priority << "\n";
     if (r != nullptr && r->goal) {
-      out_ << "  goal " << r->goal->event->name.text << " within " << formatDuration(r->goal->within.ms) << "\n";
+      out_ << "  goal " << r->goal->event->name.text << " within " << written(r->goal->within)
+           << "\n";
       if (r->goal->event->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (goal)", r->goal->event->filter, 1);
     }
     if (r != nullptr) steps(r->steps, prefix, 0, 1);
@@ -55,7 +71,7 @@ class Dumper {
       std::string sp = path + "step." + std::to_string(++n) + ".";
       indent(depth);
       out_ << "step " << n << ":";
-      if (s.after) out_ << " after " << formatDuration(s.after->ms);
+      if (s.after) out_ << " after " << written(*s.after);
       if (s.action == ast::ActionKind::Send) out_ << " send " << s.templateName.text;
       else out_ << " split " << s.splitName.text;
       out_ << "\n";
@@ -84,7 +100,9 @@ class Dumper {
       case ast::ExprKind::PercentLit: out_ << "percent " << e->decimalValue.toString() << "%"; break;
       case ast::ExprKind::StringLit: out_ << "string " << quote(e->text); break;
       case ast::ExprKind::BoolLit: out_ << "bool " << (e->boolValue ? "true" : "false"); break;
-      case ast::ExprKind::DurationLit: out_ << "duration " << formatDuration(e->intValue); break;
+      case ast::ExprKind::DurationLit:
+        out_ << "duration " << (e->text.empty() ? formatDuration(e->intValue) : e->text);
+        break;
       case ast::ExprKind::TimeLit: out_ << "time " << formatTimestamp(e->intValue); break;
       case ast::ExprKind::List: out_ << "list"; break;
       case ast::ExprKind::Name: {
@@ -96,7 +114,7 @@ class Dumper {
       case ast::ExprKind::Trait: out_ << "trait customer." << e->field.text << " -> " << ref(e); break;
       case ast::ExprKind::Unary:
       case ast::ExprKind::Binary: out_ << ast::opSpelling(e->op); break;
-      case ast::ExprKind::Idle: out_ << "idle " << (e->window ? formatDuration(e->window->ms) : "?"); break;
+      case ast::ExprKind::Idle: out_ << "idle " << (e->window ? written(*e->window) : "?"); break;
       case ast::ExprKind::EventTerm: out_ << "event " << eventRef(e) << window(e); break;
       case ast::ExprKind::Aggregate:
         out_ << ast::aggSpelling(e->agg) << "(" << eventRef(e) << (e->agg == ast::AggFn::Count ? "" : "." + field(e))
@@ -169,8 +187,8 @@ class Dumper {
     return s;
   }
 
-  static std::string window(const ast::Expr* e) {
-    return e->window ? " within " + formatDuration(e->window->ms) : " since the firing";
+  std::string window(const ast::Expr* e) const {
+    return e->window ? " within " + written(*e->window) : " since the firing";
   }
 
   std::string eventName(uint32_t ev) const { return ev < model_.events.size() ? model_.events[ev].name : "?"; }

@@ -153,7 +153,9 @@ class ErrorListener : public antlr4::BaseErrorListener {
     reported_ = true;
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     // The whole declaration, so that what follows the error can be looked at.
-    if (auto* buffered = parser != nullptr ? dynamic_cast<antlr4::BufferedTokenStream*>(parser->getTokenStream()) : nullptr)
+    if (auto* buffered = parser != nullptr
+                             ? dynamic_cast<antlr4::BufferedTokenStream*>(parser->getTokenStream())
+                             : nullptr)
       buffered->fill();
     size_t type = tok->getType();
     Loc loc{id_, static_cast<uint32_t>(tok->getStartIndex()),
@@ -191,7 +193,8 @@ class ErrorListener : public antlr4::BaseErrorListener {
         expectedTypes.clear();
       }
     }
-    if (parser != nullptr && commonMistake(*parser, tok, loc, text, expectedTypes, wantsName)) return;
+    if (parser != nullptr && commonMistake(*parser, tok, loc, text, expectedTypes, wantsName))
+      return;
     std::string found = type == Token::EOF ? "the declaration ends here"
                         : type == TrigParser::BAD_CHAR ? describeBadChar(text)
                                                        : "unexpected '" + text + "'";
@@ -231,7 +234,8 @@ class ErrorListener : public antlr4::BaseErrorListener {
  private:
   static std::string keywordText(size_t t, const antlr4::dfa::Vocabulary& vocab) {
     std::string lit = vocab.getLiteralName(t);
-    if (lit.size() < 3 || lit.front() != '\'' || !std::isalpha(static_cast<unsigned char>(lit[1]))) return {};
+    if (lit.size() < 3 || lit.front() != '\'' || !std::isalpha(static_cast<unsigned char>(lit[1])))
+      return {};
     return lit.substr(1, lit.size() - 2);
   }
 
@@ -245,7 +249,8 @@ class ErrorListener : public antlr4::BaseErrorListener {
   }
 
   Loc tokenLocOf(Token* t) const {
-    return Loc{id_, static_cast<uint32_t>(t->getStartIndex()), static_cast<uint32_t>(t->getStopIndex() + 1)};
+    return Loc{id_, static_cast<uint32_t>(t->getStartIndex()),
+               static_cast<uint32_t>(t->getStopIndex() + 1)};
   }
 
   // Mistakes people make often, each reported as what to write instead. True when reported.
@@ -256,7 +261,8 @@ class ErrorListener : public antlr4::BaseErrorListener {
     };
     auto* stream = parser.getTokenStream();
     size_t index = tok->getTokenIndex();
-    Token* next = stream != nullptr && index + 1 < stream->size() ? stream->get(index + 1) : nullptr;
+    Token* next =
+        stream != nullptr && index + 1 < stream->size() ? stream->get(index + 1) : nullptr;
     Token* prev = stream != nullptr && index > 0 ? stream->get(index - 1) : nullptr;
     size_t nextType = next != nullptr ? next->getType() : Token::EOF;
     size_t prevType = prev != nullptr ? prev->getType() : Token::INVALID_TYPE;
@@ -267,20 +273,23 @@ class ErrorListener : public antlr4::BaseErrorListener {
     if (expects(TrigParser::DURATION) && type == TrigParser::INT && nextType == TrigParser::IDENT &&
         durationUnitForWord(next->getText()) != '\0') {
       Loc both{id_, loc.begin, tokenLocOf(next).end};
-      auto b = diags_.report(DiagKind::BadDuration, both, "'{} {}' is not a duration", text, next->getText());
+      auto b = diags_.report(DiagKind::BadDuration, both, "'{} {}' is not a duration", text,
+                             next->getText());
       durationHelp(b, text, next->getText());
       return true;
     }
     // `limit 3 per day`
-    if (expects(TrigParser::DURATION) && type == TrigParser::IDENT && durationUnitForWord(text) != '\0') {
-      auto b = diags_.report(DiagKind::BadDuration, loc, "'{}' is not a duration: write a duration such as 1d", text);
+    if (expects(TrigParser::DURATION) && type == TrigParser::IDENT &&
+        durationUnitForWord(text) != '\0') {
+      auto b = diags_.report(DiagKind::BadDuration, loc,
+                             "'{}' is not a duration: write a duration such as 1d", text);
       durationHelp(b, "1", text);
       return true;
     }
     // `event x from "X" passive {`
     if (type == TrigParser::PASSIVE && stream->get(0)->getType() == TrigParser::EVENT) {
       diags_.report(DiagKind::SyntaxError, loc, "'passive' goes before 'from'")
-          .help("write it right after the event's name: event NAME passive from \"External Name\" { ... }");
+          .help("write it right after the name: event NAME passive from \"External Name\" { ... }");
       return true;
     }
     // `category = "lamps"` in a rule, where '=' only ever binds a `with` value.
@@ -300,10 +309,13 @@ class ErrorListener : public antlr4::BaseErrorListener {
       const char* what = prevType == TrigParser::EVENT      ? "an event"
                          : prevType == TrigParser::TEMPLATE ? "a template"
                          : prevType == TrigParser::TRIGGER  ? "a rule"
-                         : nextType == TrigParser::COLON || nextType == TrigParser::QUESTION ? "a field"
-                                                                                            : "anything";
+                         : nextType == TrigParser::COLON || nextType == TrigParser::QUESTION
+                             ? "a field"
+                             : "anything";
       diags_.report(DiagKind::SyntaxError, loc, "'{}' is a reserved word; rename it", text)
-          .help(fmt::format("reserved words of the language cannot name {} ('{}_' or another word can)", what, text));
+          .help(fmt::format(
+              "reserved words of the language cannot name {} ('{}_' or another word can)", what,
+              text));
       return true;
     }
     // `AND`, `Unless`: keywords are lowercase.
@@ -435,12 +447,13 @@ class Builder {
   ast::Duration duration(antlr4::tree::TerminalNode* n) {
     ast::Duration d;
     d.loc = loc(n);
-    auto ms = parseDuration(text(n));
-    if (!ms) {
-      diags_.report(DiagKind::BadDuration, d.loc, "duration '{}' is too large", text(n));
+    std::string written = text(n);
+    if (std::string error = durationLimitError(written); !error.empty()) {
+      diags_.add(DiagKind::BadDuration, d.loc, error)
+          .help("the longest duration is 36525d (100 years)");
       d.ms = 0;
     } else {
-      d.ms = *ms;
+      d.ms = parseDuration(written).value_or(0);
     }
     return d;
   }
@@ -573,7 +586,8 @@ class Builder {
           case TrigParser::DECIMAL: arg.kind = ast::SettingArgKind::Decimal; break;
           case TrigParser::DURATION:
             // `22h-8h` is one bad argument.
-            arg.kind = a->MINUS() != nullptr ? ast::SettingArgKind::Bad : ast::SettingArgKind::Duration;
+            arg.kind =
+                a->MINUS() != nullptr ? ast::SettingArgKind::Bad : ast::SettingArgKind::Duration;
             break;
           case TrigParser::TIME_RANGE: arg.kind = ast::SettingArgKind::TimeRange; break;
           case TrigParser::TIME_OF_DAY: arg.kind = ast::SettingArgKind::TimeOfDay; break;
@@ -1056,11 +1070,14 @@ class DeclarationSplitter {
   bool starts(size_t t, size_t prev, size_t next, bool first) {
     // Where a declaration's name belongs, a keyword is a badly chosen name (`event when { }`),
     // reported as one error, not the start of another declaration.
-    bool namePosition = prev == TrigParser::EVENT || prev == TrigParser::TEMPLATE || prev == TrigParser::TRIGGER;
-    bool topLevelOnly = !namePosition && (t == TrigParser::IMPORT || t == TrigParser::EVENT || t == TrigParser::TEMPLATE ||
-                        t == TrigParser::SETTINGS || t == TrigParser::TRIGGER || t == TrigParser::TEST ||
-                        (t == TrigParser::CUSTOMER && next == TrigParser::LBRACE) ||
-                        (t == TrigParser::WHEN && prev != TrigParser::COLON));
+    bool namePosition =
+        prev == TrigParser::EVENT || prev == TrigParser::TEMPLATE || prev == TrigParser::TRIGGER;
+    bool topLevelOnly =
+        !namePosition &&
+        (t == TrigParser::IMPORT || t == TrigParser::EVENT || t == TrigParser::TEMPLATE ||
+         t == TrigParser::SETTINGS || t == TrigParser::TRIGGER || t == TrigParser::TEST ||
+         (t == TrigParser::CUSTOMER && next == TrigParser::LBRACE) ||
+         (t == TrigParser::WHEN && prev != TrigParser::COLON));
     if (depth_ > 0 && topLevelOnly) depth_ = 0;
     bool start = first;
     if (depth_ == 0 && !namePosition) {
@@ -1197,7 +1214,8 @@ void lintAllow(std::string_view text, const LexedToken& t, FileId id, ast::File&
   std::string_view c = text.substr(t.start, t.stop + 1 - t.start);
   c.remove_prefix(c[0] == '#' ? 1 : 2);
   auto skipSpace = [&] {
-    while (!c.empty() && (c.front() == ' ' || c.front() == '\t' || c.front() == ',')) c.remove_prefix(1);
+    while (!c.empty() && (c.front() == ' ' || c.front() == '\t' || c.front() == ','))
+      c.remove_prefix(1);
   };
   skipSpace();
   if (c.substr(0, 5) != "trig:") return;
@@ -1209,12 +1227,14 @@ void lintAllow(std::string_view text, const LexedToken& t, FileId id, ast::File&
   allow.line = static_cast<uint32_t>(t.line);
   size_t lineStart = text.rfind('\n', t.start == 0 ? 0 : t.start - 1);
   lineStart = lineStart == std::string_view::npos || t.start == 0 ? 0 : lineStart + 1;
-  allow.ownLine = text.substr(lineStart, t.start - lineStart).find_first_not_of(" \t\r") == std::string_view::npos;
+  allow.ownLine = text.substr(lineStart, t.start - lineStart).find_first_not_of(" \t\r") ==
+                  std::string_view::npos;
   for (skipSpace(); !c.empty(); skipSpace()) {
     size_t n = 0;
     while (n < c.size() && c[n] != ' ' && c[n] != '\t' && c[n] != ',') ++n;
     auto begin = static_cast<uint32_t>(c.data() - text.data());
-    allow.kinds.push_back({std::string(c.substr(0, n)), Loc{id, begin, begin + static_cast<uint32_t>(n)}});
+    allow.kinds.push_back(
+        {std::string(c.substr(0, n)), Loc{id, begin, begin + static_cast<uint32_t>(n)}});
     c.remove_prefix(n);
   }
   file.lintAllows.push_back(std::move(allow));

@@ -98,6 +98,9 @@ void lint(Context& c);              // lint.cpp: warnings
 // ---- small shared helpers (sema.cpp)
 // "did you mean 'x'?" for the closest candidate, or an empty string.
 std::string didYouMean(std::string_view word, const std::vector<std::string>& candidates);
+// Whether a duration not longer than 0s was written so (`0s`): the parser leaves a duration it
+// reported (beyond 100 years) at 0, and that one must not be reported again.
+bool nonPositiveAsWritten(const Context& c, const ast::Duration& d);
 // Where to point at a rule: its name when it has one, else its `when`.
 Loc ruleLoc(const ast::Rule& r);
 // Calls f(step) for every step of a rule, including the steps inside split variants.

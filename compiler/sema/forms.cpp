@@ -48,10 +48,7 @@ class Forms {
 
  private:
   void positive(const ast::Duration& d, const char* what) {
-    if (d.ms > 0 || !d.loc.valid()) return;
-    // A duration too large to represent was reported by the parser (and left as 0).
-    std::string_view text = c_.sources.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin);
-    if (!parseDuration(text)) return;
+    if (!nonPositiveAsWritten(c_, d)) return;
     c_.diags.report(DiagKind::NonPositiveDuration, d.loc, "{} must be longer than 0s", what)
         .help("durations are positive, such as 1s, 15m or 1d");
   }

@@ -48,15 +48,18 @@ class LintGate {
         auto b = c_.diags.add(DiagKind::BadAllow, k.loc,
                               error ? "'" + k.text + "' is an error, and errors cannot be allowed"
                                     : "'" + k.text + "' is not a kind of warning");
-        if (error) b.help("fix what the error says; `# trig: allow` silences warnings only");
-        else if (auto hint = didYouMean(k.text, lints); !hint.empty()) b.help(hint);
+        if (error)
+          b.help("fix what the error says; `# trig: allow` silences warnings only");
+        else if (auto hint = didYouMean(k.text, lints); !hint.empty())
+          b.help(hint);
       }
   }
 
  private:
   bool hasError(Loc decl) const {
     return std::any_of(errors_.begin(), errors_.end(), [&](Loc e) {
-      return e.valid() && e.file == decl.file && e.begin >= decl.begin && e.begin < std::max(decl.end, decl.begin + 1);
+      return e.valid() && e.file == decl.file && e.begin >= decl.begin &&
+             e.begin < std::max(decl.end, decl.begin + 1);
     });
   }
 
@@ -106,7 +109,9 @@ void disjuncts(const ast::Expr& e, std::vector<const ast::Expr*>& out) {
 // `when purchased unless purchased within 1d`: the anchor itself is always inside the window
 // of an unfiltered term on its own event (with `idle I`, when the window is at least I).
 void neverFires(Context& c, const LintGate& gate, const RuleInfo& ri) {
-  if (ri.anchorEvents.empty() || ri.rule == nullptr || !gate.open(DiagKind::RuleNeverFires, ri.rule->loc)) return;
+  if (ri.anchorEvents.empty() || ri.rule == nullptr ||
+      !gate.open(DiagKind::RuleNeverFires, ri.rule->loc))
+    return;
   std::vector<uint8_t> excluded(ri.anchorEvents.size(), 0);
   const ast::Expr* culprit = nullptr;
   for (const auto* u : ri.unless) {

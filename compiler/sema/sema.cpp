@@ -39,6 +39,13 @@ std::string didYouMean(std::string_view word, const std::vector<std::string>& ca
   return best.empty() ? std::string() : "did you mean '" + best + "'?";
 }
 
+bool nonPositiveAsWritten(const Context& c, const ast::Duration& d) {
+  if (d.ms > 0 || !d.loc.valid()) return false;
+  std::string_view text =
+      c.sources.file(d.loc.file).text().substr(d.loc.begin, d.loc.end - d.loc.begin);
+  return durationLimitError(text).empty();
+}
+
 Loc ruleLoc(const ast::Rule& r) {
   if (!r.anonymous && r.name.loc.valid()) return r.name.loc;
   return Loc{r.loc.file, r.loc.begin, r.loc.begin + 4};

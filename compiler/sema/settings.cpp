@@ -25,6 +25,15 @@ Loc argsLoc(const ast::SettingDecl& s) {
   return Loc{s.loc.file, s.args.front().loc.begin, s.args.back().loc.end};
 }
 
+// Whether a duration argument is at most 100 years (reported when not).
+bool withinLimit(Context& c, const ast::SettingArg& a) {
+  std::string error = durationLimitError(a.text);
+  if (error.empty()) return true;
+  c.diags.add(DiagKind::BadSetting, a.loc, error)
+      .help("the longest duration is 36525d (100 years)");
+  return false;
+}
+
 // A duration argument that may be 0s (arbitration, dedup): nullopt after reporting.
 std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, const char* example) {
   if (s.args.size() == 1 && s.args[0].kind == Kind::Bad) {
@@ -37,12 +46,8 @@ std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, con
         .help(fmt::format("for example: {}", example));
     return std::nullopt;
   }
-  auto d = parseDuration(s.args[0].text);
-  if (!d) {
-    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "duration '{}' is too large", s.args[0].text);
-    return std::nullopt;
-  }
-  return d;
+  if (!withinLimit(c, s.args[0])) return std::nullopt;
+  return parseDuration(s.args[0].text);
 }
 
 // "did you mean '1d'?" for a unit written as a word (`per day`, `per 2 hours`), else empty.
@@ -56,9 +61,12 @@ void cap(Context& c, const ast::SettingDecl& s) {
   if (shapeIs(s, {Kind::Int, Kind::Per, Kind::Bad})) {
     const ast::SettingArg& period = s.args[2];
     auto b = c.diags.report(DiagKind::BadSetting, period.loc,
-                            "'{}' is not a duration: the period of a cap is a duration such as 1d", period.text);
-    if (auto hint = unitWordHint("1", period.text); !hint.empty()) b.help(hint);
-    else b.help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
+                            "'{}' is not a duration: the period of a cap is a duration such as 1d",
+                            period.text);
+    if (auto hint = unitWordHint("1", period.text); !hint.empty())
+      b.help(hint);
+    else
+      b.help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
     return;
   }
   if (!shapeIs(s, {Kind::Int, Kind::Per, Kind::Duration})) {
@@ -68,21 +76,19 @@ void cap(Context& c, const ast::SettingDecl& s) {
   }
   const auto& countText = s.args[0].text;
   int64_t n = countText.size() > 9 ? INT64_MAX : std::stoll(countText);
-  auto d = parseDuration(s.args[2].text);
-  bool ok = true;
+  bool periodOk = withinLimit(c, s.args[2]);
+  DurationMs d = periodOk ? parseDuration(s.args[2].text).value_or(0) : 0;
   if (n < 1) {
-    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "a cap of {} sends would never send anything", n)
+    c.diags
+        .report(DiagKind::BadSetting, s.args[0].loc, "a cap of {} sends would never send anything",
+                n)
         .help("the count of 'cap N per D' must be at least 1");
-    ok = false;
   }
-  if (!d) {
-    c.diags.report(DiagKind::BadSetting, s.args[2].loc, "duration '{}' is too large", s.args[2].text);
-    ok = false;
-  } else if (*d <= 0) {
+  if (periodOk && d <= 0) {
     c.diags.report(DiagKind::NonPositiveDuration, s.args[2].loc, "the period of a cap must be longer than 0s");
-    ok = false;
+    periodOk = false;
   }
-  if (ok) c.model.settings.cap = Settings::Cap{n, *d};
+  if (n >= 1 && periodOk) c.model.settings.cap = Settings::Cap{n, d};
 }
 
 // `22h-8h` as the time range it means ("22:00-08:00"), or empty when it is not two hours.
@@ -104,8 +110,10 @@ void quietHours(Context& c, const ast::SettingDecl& s) {
     std::string range = hoursAsRange(s.args[0].text);
     auto b = c.diags.report(DiagKind::BadSetting, s.args[0].loc,
                             "quiet hours are times of day such as 22:00-08:00, not durations");
-    if (!range.empty()) b.help(fmt::format("did you mean '{}'?", range));
-    else b.help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
+    if (!range.empty())
+      b.help(fmt::format("did you mean '{}'?", range));
+    else
+      b.help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
     return;
   }
   if (!shapeIs(s, {Kind::TimeRange})) {

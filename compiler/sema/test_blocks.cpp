@@ -34,18 +34,16 @@ class TestCheck {
           firstEvent = false;
           break;
         case ast::TestStmtKind::ExpectSend:
-        case ast::TestStmtKind::ExpectSuppressed:
-          expectation(st);
-          break;
+        case ast::TestStmtKind::ExpectSuppressed: expectation(st); break;
         case ast::TestStmtKind::ExpectNoSend:
           expectation(st);
           if (st.atLoc.valid())
             c_.diags.report(DiagKind::BadTest, st.atLoc, "`expect no send` takes no `at`")
-                .help("it means no such send at any time; to expect a send at one time, write `expect send ... at`");
+                .help(
+                    "it means no such send at any time; to expect a send at one time, write "
+                    "`expect send ... at`");
           break;
-        case ast::TestStmtKind::Pin:
-          pin(st);
-          break;
+        case ast::TestStmtKind::Pin: pin(st); break;
       }
     }
   }
@@ -56,12 +54,11 @@ class TestCheck {
       c_.diags.report(DiagKind::BadTest, st.loc, "the first event of a test needs an absolute time")
           .help("for example: at 2026-01-01T10:00:00Z cart_add \"c1\" { ... }; later events may use at +20m");
     }
-    if (st.atRelative && st.atRelative->ms <= 0 && st.atRelative->loc.valid()) {
-      std::string_view text = c_.sources.file(st.atRelative->loc.file).text().substr(
-          st.atRelative->loc.begin, st.atRelative->loc.end - st.atRelative->loc.begin);
-      if (parseDuration(text))
-        c_.diags.report(DiagKind::NonPositiveDuration, st.atRelative->loc, "a relative time must be later than +0s")
-            .help("to stamp two events at one instant, give both the same absolute time");
+    if (st.atRelative && nonPositiveAsWritten(c_, *st.atRelative)) {
+      c_.diags
+          .report(DiagKind::NonPositiveDuration, st.atRelative->loc,
+                  "a relative time must be later than +0s")
+          .help("to stamp two events at one instant, give both the same absolute time");
     }
     if (st.event.text == "identify") {
       traitProps(st.props);
@@ -105,7 +102,9 @@ class TestCheck {
         auto b = c_.diags.report(DiagKind::UnknownTrait, p.name.loc, "the customer profile has no trait '{}'",
                                  p.name.text);
         if (auto hint = didYouMean(p.name.text, traitNames_); !hint.empty()) b.help(hint);
-        else b.help(fmt::format("declare it: customer {{ {}: {} }}", p.name.text, declarableType(p.value)));
+        else
+          b.help(fmt::format("declare it: customer {{ {}: {} }}", p.name.text,
+                             declarableType(p.value)));
         continue;
       }
       if (!unique(given, p)) continue;
@@ -117,7 +116,8 @@ class TestCheck {
   std::string declarableType(const ast::Expr* value) {
     if (value == nullptr || !isConstant(*value)) return "string";
     Typed t = checkExpr(c_, *value, Scope{});
-    if (t.type.isError() || (t.type.kind == TypeKind::List && t.type.elem == TypeKind::Error)) return "string";
+    if (t.type.isError() || (t.type.kind == TypeKind::List && t.type.elem == TypeKind::Error))
+      return "string";
     return typeName(t.type);
   }
 
@@ -161,17 +161,20 @@ class TestCheck {
       if (s.splitName.text == st.split.text) split = &s;
     });
     if (split == nullptr) {
-      auto b = c_.diags.report(DiagKind::BadTest, st.split.loc, "rule '{}' has no split '{}'", rule->name,
-                               st.split.text);
-      if (auto hint = didYouMean(st.split.text, splits); !hint.empty()) b.help(hint);
-      else if (splits.empty()) b.help(fmt::format("rule '{}' has no split at all", rule->name));
+      auto b = c_.diags.report(DiagKind::BadTest, st.split.loc, "rule '{}' has no split '{}'",
+                               rule->name, st.split.text);
+      if (auto hint = didYouMean(st.split.text, splits); !hint.empty())
+        b.help(hint);
+      else if (splits.empty())
+        b.help(fmt::format("rule '{}' has no split at all", rule->name));
       return;
     }
     std::vector<std::string> variants;
     for (const auto& v : split->variants) variants.push_back(v.name.text);
     if (std::find(variants.begin(), variants.end(), st.variant->text) != variants.end()) return;
-    auto b = c_.diags.report(DiagKind::BadTest, st.variant->loc, "split '{}' of rule '{}' has no variant '{}'",
-                             st.split.text, rule->name, st.variant->text);
+    auto b = c_.diags.report(DiagKind::BadTest, st.variant->loc,
+                             "split '{}' of rule '{}' has no variant '{}'", st.split.text,
+                             rule->name, st.variant->text);
     if (auto hint = didYouMean(st.variant->text, variants); !hint.empty()) b.help(hint);
   }
 
@@ -180,8 +183,10 @@ class TestCheck {
     if (std::find(ruleNames_.begin(), ruleNames_.end(), r.text) != ruleNames_.end()) return true;
     if (c_.unparsedRules.count(r.text) != 0) return false;
     auto b = c_.diags.report(DiagKind::UnknownRule, r.loc, "unknown rule '{}'", r.text);
-    if (auto hint = didYouMean(r.text, ruleNames_); !hint.empty()) b.help(hint);
-    else b.help("a rule is named by `trigger NAME:`, or after its first template when it has no name");
+    if (auto hint = didYouMean(r.text, ruleNames_); !hint.empty())
+      b.help(hint);
+    else
+      b.help("a rule is named by `trigger NAME:`, or after its first template when it has no name");
     return false;
   }
 
@@ -195,8 +200,10 @@ class TestCheck {
     if (st.fromRule) knownRule(*st.fromRule);
     if (st.count && *st.count < 0)
       c_.diags.report(DiagKind::BadTest, st.loc, "`count` must be 0 or more");
-    if (st.variant && std::find(variantNames_.begin(), variantNames_.end(), st.variant->text) == variantNames_.end()) {
-      auto b = c_.diags.report(DiagKind::BadTest, st.variant->loc, "no split has a variant '{}'", st.variant->text);
+    if (st.variant && std::find(variantNames_.begin(), variantNames_.end(), st.variant->text) ==
+                          variantNames_.end()) {
+      auto b = c_.diags.report(DiagKind::BadTest, st.variant->loc, "no split has a variant '{}'",
+                               st.variant->text);
       if (auto hint = didYouMean(st.variant->text, variantNames_); !hint.empty()) b.help(hint);
     }
   }

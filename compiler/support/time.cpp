@@ -1,5 +1,4 @@
 #include "compiler/support/time.h"
-#include "compiler/support/decimal.h"
 
 #include <date/date.h>
 
@@ -7,6 +6,8 @@
 #include <chrono>
 #include <limits>
 #include <utility>
+
+#include "compiler/support/decimal.h"
 
 namespace trig {
 namespace {
@@ -145,8 +146,7 @@ std::string formatDuration(DurationMs d) {
     DurationMs ms;
     char c;
   };
-  for (Unit u : {Unit{kWeek, 'w'}, Unit{kDay, 'd'}, Unit{kHour, 'h'}, Unit{kMinute, 'm'},
-                 Unit{kSecond, 's'}}) {
+  for (Unit u : {Unit{kDay, 'd'}, Unit{kHour, 'h'}, Unit{kMinute, 'm'}, Unit{kSecond, 's'}}) {
     if (d >= u.ms) {
       out += std::to_string(d / u.ms) + u.c;
       d %= u.ms;
@@ -156,11 +156,18 @@ std::string formatDuration(DurationMs d) {
   return out;
 }
 
+std::string durationLimitError(std::string_view text) {
+  auto d = parseDuration(text);
+  if (d && *d <= kMaxDuration) return {};
+  return "duration '" + std::string(text) + "' is longer than 100 years";
+}
+
 char durationUnitForWord(std::string_view word) {
   static const std::pair<std::string_view, char> kWords[] = {
-      {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'}, {"min", 'm'},
-      {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'}, {"hr", 'h'}, {"hrs", 'h'},
-      {"hour", 'h'}, {"hours", 'h'}, {"day", 'd'}, {"days", 'd'}, {"week", 'w'}, {"weeks", 'w'}};
+      {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'},
+      {"min", 'm'}, {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'},
+      {"hr", 'h'},  {"hrs", 'h'},  {"hour", 'h'},   {"hours", 'h'},
+      {"day", 'd'}, {"days", 'd'}, {"week", 'w'},   {"weeks", 'w'}};
   for (const auto& [w, c] : kWords)
     if (w == word) return c;
   return '\0';

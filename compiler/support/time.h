@@ -29,8 +29,15 @@ std::optional<TimeMs> parseTimestamp(std::string_view text);
 std::string formatTimestamp(TimeMs t);
 // "15m", "1h30m", "30d", "0s": one or more <int><unit>, units s m h d w.
 std::optional<DurationMs> parseDuration(std::string_view text);
-// The shortest canonical text of a duration ("1h30m").
+// The canonical text of a duration: units d h m s, largest first, zero units left out, never
+// weeks ("30d", "1d30m", "1h30m").
 std::string formatDuration(DurationMs d);
+// The longest duration a rule may write: 100 years of 365.25 days (36525d). Longer ones are
+// check errors, so that time arithmetic stays far from overflowing.
+constexpr DurationMs kMaxDuration = 36525 * kDay;
+// The check error for the text of a duration: "duration '...' is longer than 100 years"
+// (also when it does not fit at all), or empty when `text` is a duration within the limit.
+std::string durationLimitError(std::string_view text);
 // The unit letter a word such as "minutes", "hr" or "day" means ('\0' for none): what a
 // person wrote instead of a duration unit, for "did you mean '15m'?".
 char durationUnitForWord(std::string_view word);

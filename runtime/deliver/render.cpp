@@ -47,6 +47,23 @@ void appendRendered(std::string& out, const Value& v, Escape escape) {
   appendValue(out, v);
 }
 
+// What `| default` replaces besides an absent value, as Liquid's `default` does: an empty
+// string, one of only white space, an empty list.
+bool takesDefault(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::String: return v.s.find_first_not_of(" \t\r\n\f\v") == std::string::npos;
+    case Value::Kind::List: return v.list.empty();
+    case Value::Kind::Absent: return true;
+    case Value::Kind::Int:
+    case Value::Kind::Float:
+    case Value::Kind::Money:
+    case Value::Kind::Bool:
+    case Value::Kind::Time:
+    case Value::Kind::Duration: return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 void appendValue(std::string& out, const Value& v) {
@@ -91,7 +108,7 @@ bool render(const ast::TemplateText& text, const Lookup& lookup, Escape escape, 
       continue;
     }
     const Value* v = lookup ? lookup(piece.placeholder) : nullptr;
-    if (v && !v->isAbsent()) {
+    if (v && !v->isAbsent() && !(piece.placeholder.defaultText && takesDefault(*v))) {
       appendRendered(out, *v, escape);
     } else if (piece.placeholder.defaultText) {
       out += *piece.placeholder.defaultText;

@@ -72,6 +72,10 @@ TEST_CASE("formatValue: each kind renders the one way templates show it") {
   CHECK(formatValue(Value::time(*parseTimestamp("2026-01-01T10:15:00Z"))) ==
         "2026-01-01T10:15:00Z");
   CHECK(formatValue(Value::duration(90 * kMinute)) == "1h30m");
+  // Never weeks; zero units left out.
+  CHECK(formatValue(Value::duration(30 * kDay)) == "30d");
+  CHECK(formatValue(Value::duration(kDay + 30 * kMinute)) == "1d30m");
+  CHECK(formatValue(Value::duration(kWeek + kDay)) == "8d");
   CHECK(formatValue(Value::str("Lamp")) == "Lamp");
   CHECK(formatValue(list({Value::str("a"), Value::str("b"), Value::str("c")})) == "a, b, c");
   CHECK(formatValue(list({Value::money(Decimal::fromInt(1)),
@@ -91,8 +95,21 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
   auto t = text({lit("Still thinking about "), var({"product_name"}), lit("? Only "),
                  var({"price"}), lit(", "), var({"customer", "first_name"}, "friend"), lit("!")});
   REQUIRE(render(t, vars.lookup(), Escape::None, out, err));
-  // The default applies to absent values, not to an empty string.
-  CHECK(out == "Still thinking about Lamp? Only 49.90, !");
+  // The default applies to an empty string as to an absent value (Liquid's `default`).
+  CHECK(out == "Still thinking about Lamp? Only 49.90, friend!");
+
+  // ... and to a string of white space and an empty list; not to other values. Without a
+  // default an empty string renders as it is.
+  vars.values["blank"] = Value::str(" \t ");
+  vars.values["none"] = list({});
+  vars.values["zero"] = Value::integer(0);
+  vars.values["spaced"] = Value::str(" a ");
+  out.clear();
+  REQUIRE(
+      render(text({var({"blank"}, "b"), lit("|"), var({"none"}, "n"), lit("|"), var({"zero"}, "z"),
+                   lit("|"), var({"spaced"}, "s"), lit("|"), var({"customer", "first_name"})}),
+             vars.lookup(), Escape::None, out, err));
+  CHECK(out == "b|n|0| a |");
 
   out.clear();
   REQUIRE(render(text({var({"missing"}, "something"), lit("/"), var({"gone"}, "x")}), vars.lookup(),

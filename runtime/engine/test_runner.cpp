@@ -154,8 +154,9 @@ std::string describeRecord(const Record& r, const sema::Model& model) {
   std::string rule = r.rule < model.rules.size() ? model.rules[r.rule].name : "?";
   switch (r.decision) {
     case Decision::Send:
-      return fmt::format("sent to \"{}\" at {} by {} (step {}{}), subject \"{}\"", r.customer, when(r.time), rule,
-                         r.step, r.variant.empty() ? "" : ", variant " + r.variant, r.subject);
+      return fmt::format("sent to \"{}\" at {} by {} (step {}{}), subject \"{}\"", r.customer,
+                         when(r.time), rule, r.step,
+                         r.variant.empty() ? "" : ", variant " + r.variant, r.subject);
     case Decision::Suppressed:
       return fmt::format("suppressed for \"{}\" at {} by {} (step {}): {} — {}", r.customer,
                          when(r.time), rule, r.step, reasonName(r.reason), r.detail);
@@ -185,7 +186,8 @@ bool sends(const sema::RuleInfo& r, const std::string& t) {
 // The suppression reason named `name` (the names of `run --explain`), if any.
 std::optional<Reason> reasonNamed(const std::string& name, std::vector<std::string>& all) {
   std::optional<Reason> found;
-  for (auto i = static_cast<uint8_t>(Reason::OptedOut); i <= static_cast<uint8_t>(Reason::DuplicateContent); ++i) {
+  for (auto i = static_cast<uint8_t>(Reason::OptedOut);
+       i <= static_cast<uint8_t>(Reason::DuplicateContent); ++i) {
     auto r = static_cast<Reason>(i);
     all.push_back(reasonName(r));
     if (name == reasonName(r)) found = r;
@@ -196,17 +198,18 @@ std::optional<Reason> reasonNamed(const std::string& name, std::vector<std::stri
 // What one test produced, and the checks of its expectations against it.
 class Verdicts {
  public:
-  Verdicts(const Compilation& c, const std::vector<Record>& records, const std::vector<TraceEntry>& misses,
-           TestOutcome& out)
+  Verdicts(const Compilation& c, const std::vector<Record>& records,
+           const std::vector<TraceEntry>& misses, TestOutcome& out)
       : c_(c), records_(records), misses_(misses), out_(out) {}
 
   void expectSend(const ast::TestStmt& s) {
     size_t n = 0;
     for (const auto& r : records_)
-      if (r.decision == Decision::Send && sameRecordTarget(r, s, c_.model) && sendMatches(r, s)) ++n;
+      if (r.decision == Decision::Send && sameRecordTarget(r, s, c_.model) && sendMatches(r, s))
+        ++n;
     if (s.count ? n == static_cast<size_t>(*s.count) : n > 0) return;
-    std::string msg = s.count ? fmt::format("expected {} send(s) of {}, but there were {}", *s.count,
-                                            describeSendExpectation(s), n)
+    std::string msg = s.count ? fmt::format("expected {} send(s) of {}, but there were {}",
+                                            *s.count, describeSendExpectation(s), n)
                               : "expected a send of " + describeSendExpectation(s);
     std::vector<std::string> happened = about(s, false);
     if (happened.empty()) {
@@ -226,7 +229,8 @@ class Verdicts {
   void expectNoSend(const ast::TestStmt& s) {
     std::vector<std::string> sent = about(s, true);
     if (sent.empty()) return;
-    out_.failures.push_back({s.loc, "expected no send of " + describeTarget(s) + ", but it was:" + lines(sent)});
+    out_.failures.push_back(
+        {s.loc, "expected no send of " + describeTarget(s) + ", but it was:" + lines(sent)});
   }
 
   void expectSuppressed(const ast::TestStmt& s) {
@@ -242,8 +246,11 @@ class Verdicts {
       return;
     }
     for (const auto& r : records_)
-      if (r.decision == Decision::Suppressed && r.reason == *reason && sameRecordTarget(r, s, c_.model)) return;
-    std::string msg = fmt::format("expected {} to be suppressed because {}", describeTarget(s), s.reason.text);
+      if (r.decision == Decision::Suppressed && r.reason == *reason &&
+          sameRecordTarget(r, s, c_.model))
+        return;
+    std::string msg =
+        fmt::format("expected {} to be suppressed because {}", describeTarget(s), s.reason.text);
     std::vector<std::string> happened = about(s, false);
     if (happened.empty())
       msg += ", but no rule sent or tried to send it" + whyNotFired(s);
@@ -273,10 +280,11 @@ class Verdicts {
   std::string whyNotFired(const ast::TestStmt& s) const {
     std::string msg;
     for (const auto& t : misses_) {
-      if (t.rule >= c_.model.rules.size() || !sends(c_.model.rules[t.rule], s.templateName.text)) continue;
+      if (t.rule >= c_.model.rules.size() || !sends(c_.model.rules[t.rule], s.templateName.text))
+        continue;
       if (s.hasCustomer && t.customer != s.customer.value) continue;
-      msg += fmt::format("\n    {} at {} for \"{}\": {}", c_.model.rules[t.rule].name, when(t.time), t.customer,
-                         t.text);
+      msg += fmt::format("\n    {} at {} for \"{}\": {}", c_.model.rules[t.rule].name, when(t.time),
+                         t.customer, t.text);
       if (t.loc.valid()) {
         const SourceFile& f = c_.sources.file(t.loc.file);
         LineCol lc = f.lineCol(t.loc.begin);
@@ -317,7 +325,8 @@ std::vector<TestOutcome> runTests(const Compilation& c,
     eo.sink = [&](const Record& r) { records.push_back(r); };
     for (const auto& s : test->stmts)
       if (s.kind == ast::TestStmtKind::Pin && s.fromRule && s.variant)
-        eo.pins[std::make_tuple(s.customer.value, s.fromRule->text, s.split.text)] = s.variant->text;
+        eo.pins[std::make_tuple(s.customer.value, s.fromRule->text, s.split.text)] =
+            s.variant->text;
     Engine engine(c.model, evaluator, eo);
     ingest::Decoder decoder(c.model);
     std::vector<Event> events;
@@ -346,8 +355,7 @@ std::vector<TestOutcome> runTests(const Compilation& c,
         case ast::TestStmtKind::ExpectSuppressed: verdicts.expectSuppressed(s); break;
         case ast::TestStmtKind::Customer:
         case ast::TestStmtKind::Event:
-        case ast::TestStmtKind::Pin:
-          break;
+        case ast::TestStmtKind::Pin: break;
       }
     }
     outcomes.push_back(std::move(out));

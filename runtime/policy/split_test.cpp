@@ -72,3 +72,22 @@ TEST_CASE("chooseVariant over ast::Variant") {
   variants[1].percent = pct("50");
   CHECK(chooseVariant(splitBucket("c4", "checkout", "delay"), variants) == 0);
 }
+
+TEST_CASE("variantFor: a pin wins over the bucket, for its own customer, rule and split only") {
+  ast::Step split;
+  split.splitName.text = "delay";
+  split.variants.resize(2);
+  split.variants[0].name.text = "fast";
+  split.variants[0].percent = pct("50");
+  split.variants[1].name.text = "slow";
+  split.variants[1].percent = pct("50");
+  VariantPins pins;
+  CHECK(variantFor(pins, "c4", "checkout", split, 23) == 0);
+  pins[{"c4", "checkout", "delay"}] = "slow";
+  CHECK(variantFor(pins, "c4", "checkout", split, 23) == 1);
+  CHECK(variantFor(pins, "c5", "checkout", split, 23) == 0);
+  CHECK(variantFor(pins, "c4", "other", split, 23) == 0);
+  // A pin naming no variant of the split (the checker rejects it) leaves the bucket's choice.
+  pins[{"c4", "checkout", "delay"}] = "medium";
+  CHECK(variantFor(pins, "c4", "checkout", split, 60) == 1);
+}

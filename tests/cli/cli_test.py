@@ -163,6 +163,22 @@ for example in ["browse_abandonment", "cart_abandonment", "priorities"]:
     check(f"run --engine jit and --engine interp print the same records ({example})",
           jit.returncode == 0 and jit.stdout == interp.stdout and jit.stdout != "", jit.stderr + interp.stderr)
 
+# Durations: --emit ast shows them as written; templates render them without weeks.
+with tempfile.TemporaryDirectory() as tmp:
+    open(os.path.join(tmp, "rules.trig"), "w").write(
+        'template t { subject "Back in {{ wait }}" body "." }\n'
+        'trigger r: when cart_add and idle 90m unless purchased within 2w send t with wait = 30d\n')
+    p = run(["compile", "rules.trig", "--emit", "ast"], tmp)
+    check("compile --emit ast shows durations as written", p.returncode == 0 and "idle 90m" in p.stdout
+          and "within 2w" in p.stdout and "duration 30d" in p.stdout, p.stdout + p.stderr)
+    open(os.path.join(tmp, "events.jsonl"), "w").write(
+        '{"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"email":"a@example.com"}}\n'
+        '{"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":{"product_id":"p1"}}\n')
+    p = run(["run", "rules.trig", "--events", "events.jsonl"], tmp)
+    sends = [json.loads(l) for l in p.stdout.splitlines()]
+    check("templates render durations without weeks (30d, not 4w2d)",
+          p.returncode == 0 and [x["subject"] for x in sends] == ["Back in 30d"], p.stdout + p.stderr)
+
 # trig test: the expectations of version 2 (variant, subject, count, expect suppressed, pin),
 # --run and --format.
 t = os.path.join(here, "tests")
