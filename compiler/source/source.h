@@ -9,6 +9,9 @@
 namespace trig {
 
 using FileId = uint32_t;
+
+// The UTF-8 byte order mark, skipped at the start of a rule or events file.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr FileId kNoFile = 0xffffffff;
 
 // A half-open byte range [begin, end) in one file.
@@ -26,6 +29,7 @@ struct LineCol {
 
 class SourceFile {
  public:
+  // A byte order mark at the start of `text` is dropped.
   SourceFile(std::string path, std::string text);
   const std::string& path() const { return path_; }
   std::string_view text() const { return text_; }

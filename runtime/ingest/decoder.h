@@ -41,7 +41,8 @@
 //   fine. In properties `null` fills nothing; in traits it removes, so it counts as a value.
 //   (Objects the decoder skips, such as `context`, are only checked to be JSON.)
 // - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
-//   a byte order mark, is "malformed JSON at column N: ...".
+//   a byte order mark, is "malformed JSON at column N: ..." (the reader drops one at the start
+//   of a file before the line gets here).
 #include <cstdint>
 #include <memory>
 #include <optional>
