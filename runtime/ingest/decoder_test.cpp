@@ -407,8 +407,8 @@ TEST_CASE("decoder: envelope errors") {
         "event name is empty");
   CHECK(f.reject(R"({"event":["x"],"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
         "event must be a string, got list");
-  CHECK(f.reject(R"({"type":"page","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
-        "unsupported type 'page' (expected \"track\" or \"identify\")");
+  CHECK(f.reject(R"({"type":"screen","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "unsupported type 'screen' (expected \"track\", \"identify\" or \"page\")");
   CHECK(f.reject(R"({"type":1,"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
         "type must be a string, got number");
   CHECK(f.reject(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
