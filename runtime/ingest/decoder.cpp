@@ -274,7 +274,13 @@ MoneyParse parseMoney(std::string_view text, Decimal& out) {
 // The keys of one JSON object, to find one sent twice (an invalid object, spec section 8).
 class KeySet {
  public:
-  void clear() { keys_.clear(); }
+  void clear() {
+    // clear() costs the bucket count: after a very wide object, start afresh instead.
+    if (keys_.bucket_count() > 1024)
+      keys_ = {};
+    else
+      keys_.clear();
+  }
   // False when `key` was added before.
   bool add(std::string_view key) { return keys_.emplace(key).second; }
 
