@@ -2,10 +2,12 @@
 # as root), configure and build incrementally into build/.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan test test-fast demo conformance bench clean format
+.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance bench clean format
 
 all: build
 
@@ -26,6 +28,14 @@ asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
+# The libFuzzer targets (tests/fuzz), built with clang under ASan+UBSan, each run FUZZ_SECONDS.
+$(FUZZ_BUILD)/build.ninja: | deps
+	CC=clang-19 CXX=clang++-19 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIG_FUZZ=ON $(CMAKE_FLAGS)
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
@@ -34,8 +44,13 @@ test: test-fast asan
 demo: build
 	scripts/demo.sh $(BUILD)/trig
 
+# The project's cases, the examples, and the contract's cases when ../shared is beside the clone.
 conformance: build
-	python3 ../shared/tools/conformance.py $(BUILD)/trig ../shared/conformance
+	python3 tests/conformance_shared.py $(BUILD)/trig ../shared
+
+# The install guard: every system file the builds read comes from a package install-deps.sh installs.
+check-deps:
+	scripts/check-deps.py $(wildcard $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD))
 
 # Benchmarks (numbers, not pass/fail); figures are recorded in docs/performance.md. The quick
 # side-by-side run (throughput, memory, compile time, latency; a few minutes), then the JIT's own.
@@ -48,4 +63,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,4 +1,5 @@
-// `trig check FILE...`: parse, resolve, type-check and lint; report every problem.
+// `trig check PATH...`: parse, resolve, type-check and lint; report every problem. A directory
+// stands for every .trig file under it, all one rule set.
 #include <unistd.h>
 
 #include <iostream>
@@ -24,7 +25,7 @@ int runCheck(const CheckOptions& o) {
   } else if (o.format == "sarif") {
     renderSarif(std::cout, diags, c->sources);
   } else {
-    renderText(std::cout, diags, c->sources, isatty(STDOUT_FILENO) != 0);
+    renderText(std::cout, diags, c->sources, useColor(STDOUT_FILENO));
     size_t errors = c->diags.errorCount(), warnings = c->diags.warningCount();
     if (errors + warnings > 0)
       std::cout << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
@@ -43,7 +44,7 @@ int runCheck(const CheckOptions& o) {
 void addCheckCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<CheckOptions>();
   auto* cmd = app.add_subcommand("check", "Parse, resolve, type-check and lint .trig files");
-  cmd->add_option("files", o->files, "The .trig files (imports are followed)")->required();
+  cmd->add_option("paths", o->files, "The .trig files, or directories (every .trig file under them); imports are followed")->required();
   cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}));
   cmd->add_flag("--strict", o->strict, "Fail (exit 1) on warnings too");
   cmd->callback([o, &action] { action = [o] { return runCheck(*o); }; });

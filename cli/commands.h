@@ -16,6 +16,11 @@ void addExplainCommand(CLI::App& app, Action& action);
 void addDiffCommand(CLI::App& app, Action& action);
 void addCompileCommand(CLI::App& app, Action& action);
 
+// `--color`: whether diagnostics on a stream are coloured (see color.cpp).
+enum class ColorMode { Auto, Always, Never };
+void setColorMode(ColorMode mode);
+bool useColor(int fd);
+
 // Exit codes of the CLI contract.
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;  // rule errors, failing tests, --strict warnings

@@ -43,7 +43,7 @@ int runCompile(const CompileOptions& o) {
     std::vector<Diagnostic> errors;
     for (const auto& d : diags)
       if (d.severity == Severity::Error) errors.push_back(d);
-    renderText(std::cerr, errors, c->sources, isatty(STDERR_FILENO) != 0);
+    renderText(std::cerr, errors, c->sources, useColor(STDERR_FILENO));
     std::cerr << "trig compile: the rules have errors; nothing was compiled\n";
     return io ? kExitUsage : kExitFailed;
   }

@@ -21,7 +21,7 @@ int refuseIfBroken(const Compilation& c, const std::string& command) {
   std::vector<Diagnostic> errors;
   std::copy_if(diags.begin(), diags.end(), std::back_inserter(errors),
                [](const Diagnostic& d) { return d.severity == Severity::Error; });
-  renderText(std::cerr, errors, c.sources, isatty(STDERR_FILENO) != 0);
+  renderText(std::cerr, errors, c.sources, useColor(STDERR_FILENO));
   bool io = std::any_of(errors.begin(), errors.end(),
                         [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
   if (io) return kExitUsage;
@@ -54,6 +54,8 @@ void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engin
         fmt::format("trig: rule {}: fired {}, sent {}", model.rules[i].name, r.fired, r.sends);
     if (model.rules[i].goalEvent) {
       line += fmt::format(", converted {}", r.conversions);
+      if (r.conversionsWithoutMessage > 0)
+        line += fmt::format(" ({} before any send)", r.conversionsWithoutMessage);
       for (const auto& [variant, v] : r.variants)
         if (!variant.empty())
           line +=

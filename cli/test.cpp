@@ -1,13 +1,18 @@
 // `trig test [PATH...]`: run the `test` blocks of .trig files (directories: every .trig file
-// inside, recursively). Each test runs alone with the rules of its file. Ends with the line
-// `N passed, N failed`; exit 1 when a test failed or a file does not compile.
+// inside, recursively). Each test runs alone with the rules of its file. `--run REGEX` selects
+// tests by description (none matching is a failure: exit 1); `--format text|json|junit`. Ends
+// with the line `N passed, N failed` (on standard error for json and junit); exit 1 when a test
+// failed or a file does not compile.
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <regex>
 #include <set>
 
 #include "cli/commands.h"
 #include "cli/run_common.h"
+#include "cli/test_report.h"
 #include "runtime/engine/record_json.h"
 #include "runtime/engine/test_runner.h"
 
@@ -20,6 +25,8 @@ struct TestOptions {
   std::vector<std::string> paths;
   std::string engine = engine::kDefaultEngine;
   bool coverage = false;
+  std::string run;  // a regular expression searched in the descriptions
+  std::string format = "text";
 };
 
 // Coverage merged over compilations: rules and conditions are keyed by source location, since
@@ -142,17 +149,9 @@ void printCoverage(const CoverageReport& report) {
 
 bool collectFiles(const std::vector<std::string>& paths, std::vector<std::string>& files) {
   bool ok = true;
-  for (const auto& p : paths) {
+  for (const auto& p : expandTrigPaths(paths)) {
     std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(p, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file() && it->path().extension() == ".trig")
-          found.push_back(it->path().lexically_normal().string());
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(p, ec)) {
+    if (fs::exists(p, ec)) {
       files.push_back(p);
     } else {
       std::cerr << "trig test: cannot find '" << p << "'\n";
@@ -162,29 +161,61 @@ bool collectFiles(const std::vector<std::string>& paths, std::vector<std::string
   return ok;
 }
 
+Place placeOf(Loc loc, const SourceManager& sm) {
+  if (!loc.valid()) return {};
+  const SourceFile& f = sm.file(loc.file);
+  LineCol lc = f.lineCol(loc.begin);
+  return {f.path(), lc.line, lc.column};
+}
+
+// The test blocks of `file` itself (not of the files it imports).
+std::vector<const ast::TestDecl*> ownTests(const Compilation& c, const std::string& file) {
+  const ast::File* own = nullptr;
+  for (const auto& f : c.program.files)
+    if (!f.isStdlib && f.id != kNoFile && c.sources.file(f.id).path() == fs::path(file).lexically_normal().string())
+      own = &f;
+  if (own == nullptr && !c.program.files.empty() && !c.program.files.back().isStdlib) own = &c.program.files.back();
+  std::vector<const ast::TestDecl*> tests;
+  if (own) tests.assign(own->tests.begin(), own->tests.end());
+  return tests;
+}
+
 int runTest(const TestOptions& o) {
   std::vector<std::string> files;
   if (!collectFiles(o.paths.empty() ? std::vector<std::string>{"."} : o.paths, files))
     return kExitUsage;
+  std::optional<std::regex> select;
+  if (!o.run.empty()) {
+    try {
+      select.emplace(o.run, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      std::cerr << "trig test: --run '" << o.run << "' is not a regular expression: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+  auto selected = [&](const ast::TestDecl* t) { return !select || std::regex_search(t->name.value, *select); };
+  TestFormat format = o.format == "json" ? TestFormat::Json : o.format == "junit" ? TestFormat::Junit : TestFormat::Text;
+  std::vector<TestResult> results;
+  auto add = [&](TestResult r) {
+    if (format == TestFormat::Text) printTextResult(std::cout, r);
+    results.push_back(std::move(r));
+  };
   size_t passed = 0, failed = 0;
   CoverageReport report;
   for (const auto& file : files) {
     auto c = compile({file});
-    const ast::File* own = nullptr;
-    for (const auto& f : c->program.files)
-      if (!f.isStdlib && f.id != kNoFile &&
-          c->sources.file(f.id).path() == fs::path(file).lexically_normal().string())
-        own = &f;
-    if (own == nullptr && !c->program.files.empty() && !c->program.files.back().isStdlib)
-      own = &c->program.files.back();
-    std::vector<const ast::TestDecl*> tests;
-    if (own) tests.assign(own->tests.begin(), own->tests.end());
+    std::vector<const ast::TestDecl*> tests = ownTests(*c, file);
+    tests.erase(std::remove_if(tests.begin(), tests.end(), [&](const ast::TestDecl* t) { return !selected(t); }),
+                tests.end());
     if (!c->ok()) {
+      // With --run, a file none of whose tests are selected is not reported.
+      if (select && tests.empty()) continue;
       refuseIfBroken(*c, "test");
-      size_t n = std::max<size_t>(tests.size(), 1);
-      std::cout << "FAIL " << file << ": does not compile; " << n << (n == 1 ? " test" : " tests")
-                << " not run\n";
-      failed += n;
+      TestResult r;
+      r.file = file;
+      r.notRun = std::max<size_t>(tests.size(), 1);
+      failed += r.notRun;
+      add(std::move(r));
       continue;
     }
     if (tests.empty()) continue;
@@ -195,23 +226,26 @@ int runTest(const TestOptions& o) {
       return kExitUsage;
     }
     engine::Coverage cov;
-    auto outcomes = engine::runTests(*c, tests, *evaluator, o.coverage ? &cov : nullptr);
-    for (const auto& out : outcomes) {
-      if (out.passed()) {
-        ++passed;
-        std::cout << "PASS " << file << ": " << out.name << "\n";
-        continue;
-      }
-      ++failed;
-      std::cout << "FAIL " << engine::formatLoc(out.test->loc, c->sources) << ": " << out.name
-                << "\n";
-      for (const auto& f : out.failures)
-        std::cout << "  " << engine::formatLoc(f.loc, c->sources) << ": " << f.message << "\n";
+    for (const auto& out : engine::runTests(*c, tests, *evaluator, o.coverage ? &cov : nullptr)) {
+      TestResult r;
+      r.file = file;
+      r.name = out.name;
+      r.where = placeOf(out.test->loc, c->sources);
+      r.passed = out.passed();
+      for (const auto& f : out.failures) r.failures.push_back({placeOf(f.loc, c->sources), f.message});
+      ++(r.passed ? passed : failed);
+      add(std::move(r));
     }
     if (o.coverage) mergeCoverage(report, *c, cov);
   }
+  if (select && passed + failed == 0) {
+    std::cerr << "trig test: no test description matches --run '" << o.run << "'\n";
+    return kExitFailed;
+  }
+  if (format == TestFormat::Json) printJsonResults(std::cout, results, passed, failed);
+  if (format == TestFormat::Junit) printJunitResults(std::cout, results, passed, failed);
   if (o.coverage) printCoverage(report);
-  std::cout << passed << " passed, " << failed << " failed\n";
+  (format == TestFormat::Text ? std::cout : std::cerr) << passed << " passed, " << failed << " failed\n";
   return failed > 0 ? kExitFailed : kExitOk;
 }
 
@@ -227,6 +261,11 @@ void addTestCommand(CLI::App& app, Action& action) {
                   "interpreter)")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->add_flag("--coverage", o->coverage, "List the rules and conditions no test exercised");
+  cmd->add_option("--run", o->run, "Run only the tests whose description this regular expression matches (searched)");
+  cmd->add_option("--format", o->format,
+                  "text (the default), json or junit (JUnit XML); with json and junit the summary line goes to "
+                  "standard error")
+      ->check(CLI::IsMember({"text", "json", "junit"}));
   cmd->callback([o, &action] { action = [o] { return runTest(*o); }; });
 }
 

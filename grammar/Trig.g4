@@ -31,7 +31,13 @@ templatePart
 
 settingsDecl : SETTINGS '{' setting* '}' ;
 setting      : ident settingArg+ ;
-settingArg   : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL ;
+settingArg
+    : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL
+    // Never valid, parsed so that the checker can say what to write instead: `per day` (1d),
+    // `22h-8h` (22:00-08:00).
+    | PER ident
+    | DURATION '-' DURATION
+    ;
 
 triggerDecl  : TRIGGER ident STRING? ':' ruleDecl ;
 
@@ -98,8 +104,12 @@ testDecl : TEST STRING '{' testStmt* '}' ;
 testStmt
     : CUSTOMER STRING props?                                       # testCustomer
     | AT (TIMESTAMP | '+' DURATION) ident STRING props?           # testEvent
-    | EXPECT SEND ident (TO STRING)? (FROM ident)? (AT TIMESTAMP)? # testExpectSend
-    | EXPECT NO SEND ident (TO STRING)? (FROM ident)?              # testExpectNoSend
+    | EXPECT SEND tmpl=ident (TO to=STRING)? (FROM ruleName=ident)? (AT TIMESTAMP)?
+      (VARIANT variantName=ident)? (SUBJECT subject=STRING)? (COUNT INT)?  # testExpectSend
+    // `at` is parsed only so that the checker can say, at it, that `expect no send` takes none.
+    | EXPECT NO SEND tmpl=ident (TO to=STRING)? (FROM ruleName=ident)? (AT TIMESTAMP)?  # testExpectNoSend
+    | EXPECT SUPPRESSED tmpl=ident TO to=STRING (FROM ruleName=ident)? BECAUSE reason=ident  # testExpectSuppressed
+    | PIN STRING ruleName=ident '.' split=ident variantName=ident      # testPin
     ;
 props : '{' (prop (','? prop)*)? ','? '}' ;
 prop  : ident ':' expr ;
@@ -107,7 +117,7 @@ prop  : ident ':' expr ;
 // Contextual keywords stay usable as names.
 ident
     : IDENT | SUBJECT | BODY | FILE | PASSIVE | FROM | AT | EXPECT | NO | TO
-    | ARBITRATION | CAP | QUIET_HOURS | DEDUP
+    | ARBITRATION | CAP | QUIET_HOURS | DEDUP | SUPPRESSED | BECAUSE | PIN | VARIANT
     ;
 
 // ---- Lexer -------------------------------------------------------------------------------------
@@ -123,7 +133,8 @@ AVG : 'avg' ; LAST : 'last' ;
 
 SUBJECT : 'subject' ; BODY : 'body' ; FILE : 'file' ; PASSIVE : 'passive' ; FROM : 'from' ;
 AT : 'at' ; EXPECT : 'expect' ; NO : 'no' ; TO : 'to' ; ARBITRATION : 'arbitration' ;
-CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ;
+CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ; SUPPRESSED : 'suppressed' ;
+BECAUSE : 'because' ; PIN : 'pin' ; VARIANT : 'variant' ;
 
 TIMESTAMP   : DIGIT DIGIT DIGIT DIGIT '-' DIGIT DIGIT '-' DIGIT DIGIT [Tt] DIGIT DIGIT ':' DIGIT DIGIT
               (':' DIGIT DIGIT ('.' DIGIT+)?)? ([Zz] | [+-] DIGIT DIGIT ':' DIGIT DIGIT) ;

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Installs everything trig needs to build and test, from Debian's packages only.
 # Idempotent: packages already present are skipped; safe to run on every `make`.
+# `--list` prints the list and installs nothing (scripts/check-deps.py checks the build against it).
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config python3 tzdata
-  antlr4 libantlr4-runtime-dev
+  antlr4 libantlr4-runtime-dev uuid-dev
   llvm-19-dev libzstd-dev zlib1g-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
-  libhowardhinnant-date-dev libjemalloc-dev
+  libhowardhinnant-date-dev libjemalloc-dev libssl-dev
+  clang-19 libfuzzer-19-dev libclang-rt-19-dev
 )
+
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -235,18 +235,24 @@ struct Prop {
   Expr* value = nullptr;
 };
 
-enum class TestStmtKind { Customer, Event, ExpectSend, ExpectNoSend };
+enum class TestStmtKind { Customer, Event, ExpectSend, ExpectNoSend, ExpectSuppressed, Pin };
 struct TestStmt {
   TestStmtKind kind;
-  StringLit customer;                 // Customer, Event, and `to` of expectations (may be empty)
+  StringLit customer;                 // Customer, Event, Pin, and `to` of expectations (may be empty)
   bool hasCustomer = false;           // expectations: whether `to` was given
   Ident event;                        // Event: event name (or `identify`)
   std::optional<TimeMs> atAbsolute;   // Event: `at 2026-...`
   std::optional<Duration> atRelative; // Event: `at +20m`
   std::vector<Prop> props;            // Customer traits, Event properties
   Ident templateName;                 // expectations
-  std::optional<Ident> fromRule;      // expectations: `from R`
+  std::optional<Ident> fromRule;      // expectations: `from R`; Pin: the rule
   std::optional<TimeMs> expectAt;     // ExpectSend: `at T`
+  Loc atLoc;                          // ExpectSend, ExpectNoSend: the `at` keyword, when given
+  std::optional<Ident> variant;       // ExpectSend: `variant V`; Pin: the variant
+  std::optional<StringLit> subject;   // ExpectSend: `subject "S"`
+  std::optional<int64_t> count;       // ExpectSend: `count N` (exactly N such sends)
+  Ident reason;                       // ExpectSuppressed: `because REASON`
+  Ident split;                        // Pin: the split of `R.SPLIT`
   Loc loc;
 };
 
@@ -280,6 +286,14 @@ struct File {
     std::string name;
   };
   std::vector<Unparsed> unparsed;
+  // `# trig: allow KIND[, KIND]` comments: on their own line they silence those lint kinds for
+  // the declaration on the next line; after code, for the declaration that line starts.
+  struct LintAllow {
+    uint32_t line = 0;  // 1-based
+    bool ownLine = false;
+    std::vector<Ident> kinds;
+  };
+  std::vector<LintAllow> lintAllows;
 };
 
 // Owns every node of a program (all its files). Addresses are stable.

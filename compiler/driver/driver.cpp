@@ -1,10 +1,12 @@
 #include "compiler/driver/driver.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <set>
-#include <sstream>
 
 #include "compiler/parse/parse.h"
 #include "compiler/sema/sema.h"
@@ -32,19 +34,17 @@ class Loader {
   void load(const std::string& path, Loc importedFrom) {
     std::string key = canonical(path);
     if (!loaded_.insert(key).second) return;  // each file once
-    std::ifstream in(path, std::ios::binary);
-    if (!in || fs::is_directory(path)) {
+    std::string text, reason;
+    if (!readFile(path, text, reason)) {
       if (importedFrom.valid())
-        c_.diags.report(DiagKind::ImportNotFound, importedFrom, "cannot find imported file '{}'", path);
+        c_.diags.report(DiagKind::ImportNotFound, importedFrom, "cannot find imported file '{}': {}", path, reason);
       else
-        c_.diags.report(DiagKind::IoError, Loc{}, "cannot read '{}'", path);
+        c_.diags.report(DiagKind::IoError, Loc{}, "cannot open '{}': {}", path, reason);
       return;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
     loading_.push_back(key);
     // The file is appended after its imports, so declaration order is imports first.
-    FileId id = c_.sources.add(displayPath(path), ss.str());
+    FileId id = c_.sources.add(displayPath(path), std::move(text));
     ast::File file = parse::parseFile(c_.sources.file(id), id, c_.program.arena, c_.diags);
     fs::path dir = fs::path(path).parent_path();
     for (const auto& imp : file.imports) {
@@ -62,6 +62,22 @@ class Loader {
   }
 
  private:
+  // The whole file, or false with the operating system's reason ("No such file or directory").
+  static bool readFile(const std::string& path, std::string& text, std::string& reason) {
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f) {
+      reason = std::strerror(errno);
+      return false;
+    }
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) text.append(buf, n);
+    if (std::ferror(f.get())) {
+      reason = std::strerror(errno);
+      return false;
+    }
+    return true;
+  }
+
   static std::string canonical(const std::string& p) {
     std::error_code ec;
     fs::path c = fs::weakly_canonical(p, ec);
@@ -82,11 +98,30 @@ class Loader {
 
 }  // namespace
 
+std::vector<std::string> expandTrigPaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      out.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->is_regular_file() && it->path().extension() == ".trig")
+        found.push_back(it->path().lexically_normal().string());
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
 std::unique_ptr<Compilation> compile(const std::vector<std::string>& paths) {
   auto c = std::make_unique<Compilation>();
   Loader loader(*c);
   loader.loadStdlib();
-  for (const auto& p : paths) loader.load(p, Loc{});
+  for (const auto& p : expandTrigPaths(paths)) loader.load(p, Loc{});
   c->model = sema::analyze(c->program, c->sources, c->diags);
   return c;
 }

@@ -20,7 +20,12 @@ struct Compilation {
   bool ok() const { return diags.errorCount() == 0; }
 };
 
-// Compiles the given .trig files as one program. I/O problems are diagnostics (kind io-error).
+// Compiles the given .trig files as one program; a directory stands for every .trig file under
+// it (sorted), and a file imported by another is loaded once. I/O problems are diagnostics (kind
+// io-error).
 std::unique_ptr<Compilation> compile(const std::vector<std::string>& paths);
+
+// The paths with each directory replaced by the .trig files under it, recursively, sorted.
+std::vector<std::string> expandTrigPaths(const std::vector<std::string>& paths);
 
 }  // namespace trig

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
 #include <set>
 
 #include "TrigParser.h"
@@ -26,9 +27,13 @@ class TokenSourceAdapter : public antlr4::TokenSource {
   TokenSourceAdapter(std::string_view text, antlr4::CharStream& input, std::string name)
       : lexer_(text), input_(input), name_(std::move(name)) {}
 
+  // Receives each comment token (they never reach the parser).
+  std::function<void(const LexedToken&)> onComment;
+
   // The next default-channel token; comments and white space never reach the parser.
   std::unique_ptr<Token> nextToken() override {
     for (LexedToken t; lexer_.next(t);) {
+      if (t.hidden && t.type == grammar::TrigParser::LINE_COMMENT && onComment) onComment(t);
       if (t.hidden) continue;
       line_ = t.line;
       column_ = t.column;
@@ -117,7 +122,8 @@ bool isContextualKeyword(size_t t) {
     case TrigParser::SUBJECT: case TrigParser::BODY: case TrigParser::FILE: case TrigParser::PASSIVE:
     case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
     case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
-    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP:
+    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::SUPPRESSED:
+    case TrigParser::BECAUSE: case TrigParser::PIN: case TrigParser::VARIANT:
       return true;
     default:
       return false;
@@ -146,6 +152,9 @@ class ErrorListener : public antlr4::BaseErrorListener {
     if (reported_ || tok == nullptr) return;
     reported_ = true;
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+    // The whole declaration, so that what follows the error can be looked at.
+    if (auto* buffered = parser != nullptr ? dynamic_cast<antlr4::BufferedTokenStream*>(parser->getTokenStream()) : nullptr)
+      buffered->fill();
     size_t type = tok->getType();
     Loc loc{id_, static_cast<uint32_t>(tok->getStartIndex()),
             static_cast<uint32_t>(tok->getStopIndex() + 1)};
@@ -163,6 +172,7 @@ class ErrorListener : public antlr4::BaseErrorListener {
     }
 
     std::vector<std::string> expected;
+    std::vector<size_t> expectedTypes;
     bool wantsName = false;
     if (parser != nullptr) {
       try {
@@ -173,12 +183,15 @@ class ErrorListener : public antlr4::BaseErrorListener {
           if (isContextualKeyword(t) || t == TrigParser::BAD_NUMBER ||
               t == TrigParser::UNTERMINATED_STRING)
             continue;
+          expectedTypes.push_back(t);
           expected.push_back(describeToken(t, parser->getVocabulary()));
         }
       } catch (...) {
         expected.clear();
+        expectedTypes.clear();
       }
     }
+    if (parser != nullptr && commonMistake(*parser, tok, loc, text, expectedTypes, wantsName)) return;
     std::string found = type == Token::EOF ? "the declaration ends here"
                         : type == TrigParser::BAD_CHAR ? describeBadChar(text)
                                                        : "unexpected '" + text + "'";
@@ -198,44 +211,146 @@ class ErrorListener : public antlr4::BaseErrorListener {
     auto b = diags_.add(DiagKind::SyntaxError, loc, msg);
     auto* tokens = parser != nullptr ? parser->getTokenStream() : nullptr;
     bool inTrigger = tokens != nullptr && tokens->size() > 0 && tokens->get(0)->getType() == TrigParser::TRIGGER;
-    // Only where nothing but a name fits is a reserved word there a name chosen badly.
-    bool onlyName = wantsName && expected.size() == 1;
-    if (onlyName && isReservedWord(type)) {
-      b.help("'" + text + "' is a reserved word of the language; choose another name");
-    } else if (type == TrigParser::OR && std::find(expected.begin(), expected.end(), "'and'") != expected.end()) {
+    auto expects = [&](size_t t) {
+      return std::find(expectedTypes.begin(), expectedTypes.end(), t) != expectedTypes.end();
+    };
+    if (type == TrigParser::OR && expects(TrigParser::AND)) {
       b.help("after `when ...`, each `and` term is one condition: put an `or` in parentheses, "
              "as in `and (price > 10 or quantity > 2)`");
-    } else if (type == Token::EOF && std::find(expected.begin(), expected.end(), "'send'") != expected.end()) {
+    } else if (type == Token::EOF && expects(TrigParser::SEND)) {
       b.help("a rule ends with what it does, such as `send cart_reminder`");
-    } else if (inTrigger && std::find(expected.begin(), expected.end(), "':'") != expected.end()) {
+    } else if (inTrigger && expects(TrigParser::COLON)) {
       b.help("a named rule is written `trigger NAME: when ...` (or `trigger NAME \"Title\": when ...`)");
+    } else if (type == TrigParser::IDENT && parser != nullptr) {
+      if (std::string kw = closeKeyword(text, expectedTypes, parser->getVocabulary()); !kw.empty())
+        b.help("did you mean '" + kw + "'?");
     }
     if (parser != nullptr) noteUnclosed(b, *parser, tok, expected);
   }
 
  private:
-  // When a closing bracket is expected, points at the bracket that is still open.
+  static std::string keywordText(size_t t, const antlr4::dfa::Vocabulary& vocab) {
+    std::string lit = vocab.getLiteralName(t);
+    if (lit.size() < 3 || lit.front() != '\'' || !std::isalpha(static_cast<unsigned char>(lit[1]))) return {};
+    return lit.substr(1, lit.size() - 2);
+  }
+
+  // The expected keyword a misspelt word stands for (`unles`: unless), or empty.
+  static std::string closeKeyword(const std::string& word, const std::vector<size_t>& expectedTypes,
+                                  const antlr4::dfa::Vocabulary& vocab) {
+    std::vector<std::string> words;
+    for (size_t t : expectedTypes)
+      if (std::string kw = keywordText(t, vocab); !kw.empty()) words.push_back(kw);
+    return closestMatch(word, words);
+  }
+
+  Loc tokenLocOf(Token* t) const {
+    return Loc{id_, static_cast<uint32_t>(t->getStartIndex()), static_cast<uint32_t>(t->getStopIndex() + 1)};
+  }
+
+  // Mistakes people make often, each reported as what to write instead. True when reported.
+  bool commonMistake(antlr4::Parser& parser, Token* tok, Loc loc, const std::string& text,
+                     const std::vector<size_t>& expectedTypes, bool wantsName) {
+    auto expects = [&](size_t t) {
+      return std::find(expectedTypes.begin(), expectedTypes.end(), t) != expectedTypes.end();
+    };
+    auto* stream = parser.getTokenStream();
+    size_t index = tok->getTokenIndex();
+    Token* next = stream != nullptr && index + 1 < stream->size() ? stream->get(index + 1) : nullptr;
+    Token* prev = stream != nullptr && index > 0 ? stream->get(index - 1) : nullptr;
+    size_t nextType = next != nullptr ? next->getType() : Token::EOF;
+    size_t prevType = prev != nullptr ? prev->getType() : Token::INVALID_TYPE;
+    size_t type = tok->getType();
+    const auto& vocab = parser.getVocabulary();
+
+    // `idle 15 minutes`, `within 30 days`: the number and the unit word are the duration.
+    if (expects(TrigParser::DURATION) && type == TrigParser::INT && nextType == TrigParser::IDENT &&
+        durationUnitForWord(next->getText()) != '\0') {
+      Loc both{id_, loc.begin, tokenLocOf(next).end};
+      auto b = diags_.report(DiagKind::BadDuration, both, "'{} {}' is not a duration", text, next->getText());
+      durationHelp(b, text, next->getText());
+      return true;
+    }
+    // `limit 3 per day`
+    if (expects(TrigParser::DURATION) && type == TrigParser::IDENT && durationUnitForWord(text) != '\0') {
+      auto b = diags_.report(DiagKind::BadDuration, loc, "'{}' is not a duration: write a duration such as 1d", text);
+      durationHelp(b, "1", text);
+      return true;
+    }
+    // `event x from "X" passive {`
+    if (type == TrigParser::PASSIVE && stream->get(0)->getType() == TrigParser::EVENT) {
+      diags_.report(DiagKind::SyntaxError, loc, "'passive' goes before 'from'")
+          .help("write it right after the event's name: event NAME passive from \"External Name\" { ... }");
+      return true;
+    }
+    // `category = "lamps"` in a rule, where '=' only ever binds a `with` value.
+    size_t declKeyword = stream->get(0)->getType();
+    if (type == TrigParser::ASSIGN && !expects(TrigParser::ASSIGN) &&
+        (declKeyword == TrigParser::WHEN || declKeyword == TrigParser::TRIGGER)) {
+      diags_.report(DiagKind::SyntaxError, loc, "'=' is not a comparison")
+          .help("did you mean '=='? (a single '=' gives a value: defaults, `with` bindings)");
+      return true;
+    }
+    // `limit: int`, `event when { }`: a reserved word where a name belongs.
+    // (After a field the parser may only expect the closing brace; a word followed by ':' or
+    // '?' is still meant as the next field's name.)
+    bool namePosition = (wantsName && expectedTypes.size() == 1) || nextType == TrigParser::COLON ||
+                        nextType == TrigParser::QUESTION;
+    if (isReservedWord(type) && namePosition) {
+      const char* what = prevType == TrigParser::EVENT      ? "an event"
+                         : prevType == TrigParser::TEMPLATE ? "a template"
+                         : prevType == TrigParser::TRIGGER  ? "a rule"
+                         : nextType == TrigParser::COLON || nextType == TrigParser::QUESTION ? "a field"
+                                                                                            : "anything";
+      diags_.report(DiagKind::SyntaxError, loc, "'{}' is a reserved word; rename it", text)
+          .help(fmt::format("reserved words of the language cannot name {} ('{}_' or another word can)", what, text));
+      return true;
+    }
+    // `AND`, `Unless`: keywords are lowercase.
+    if (type == TrigParser::IDENT) {
+      std::string lower = text;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      for (size_t t : expectedTypes)
+        if (lower != text && keywordText(t, vocab) == lower) {
+          diags_.report(DiagKind::SyntaxError, loc, "unexpected '{}': keywords are lowercase", text)
+              .help("did you mean '" + lower + "'?");
+          return true;
+        }
+    }
+    return false;
+  }
+
+  // When a closing bracket is expected, points at the bracket that is still open (one that
+  // the rest of the declaration closes is not: the mistake is elsewhere).
   void noteUnclosed(DiagEngine::Builder& b, antlr4::Parser& parser, Token* tok,
                     const std::vector<std::string>& expected) {
     auto* stream = parser.getTokenStream();
     if (stream == nullptr) return;
     std::vector<Token*> open;
-    for (size_t i = 0; i < tok->getTokenIndex() && i < stream->size(); ++i) {
+    Token* unclosed = nullptr;
+    for (size_t i = 0; i < stream->size(); ++i) {
       Token* t = stream->get(i);
+      if (i == tok->getTokenIndex()) {
+        if (open.empty()) return;
+        unclosed = open.back();
+      }
       switch (t->getType()) {
         case TrigParser::LPAREN: case TrigParser::LBRACE: case TrigParser::LBRACK: open.push_back(t); break;
         case TrigParser::RPAREN: case TrigParser::RBRACE: case TrigParser::RBRACK:
-          if (!open.empty()) open.pop_back();
+          if (!open.empty()) {
+            if (open.back() == unclosed) return;
+            open.pop_back();
+          }
           break;
         default: break;
       }
+      if (t->getType() == Token::EOF) break;
     }
-    if (open.empty()) return;
-    Token* o = open.back();
+    if (unclosed == nullptr) return;
+    Token* o = unclosed;
     std::string closer = o->getType() == TrigParser::LPAREN ? "')'" : o->getType() == TrigParser::LBRACE ? "'}'" : "']'";
     if (std::find(expected.begin(), expected.end(), closer) == expected.end()) return;
-    b.note(Loc{id_, static_cast<uint32_t>(o->getStartIndex()), static_cast<uint32_t>(o->getStopIndex() + 1)},
-           "this '" + o->getText() + "' is not closed");
+    b.note(tokenLocOf(o), "this '" + o->getText() + "' is not closed");
   }
 
   void reportBadNumber(const std::string& text, Loc loc) {
@@ -244,15 +359,15 @@ class ErrorListener : public antlr4::BaseErrorListener {
       ++digits;
     std::string unit = text.substr(digits);
     auto b = diags_.report(DiagKind::BadDuration, loc, "'{}' is not a duration: unknown unit '{}'", text, unit);
-    static const std::vector<std::pair<std::string, char>> kUnits = {
-        {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'}, {"min", 'm'},
-        {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'}, {"hr", 'h'}, {"hrs", 'h'},
-        {"hour", 'h'}, {"hours", 'h'}, {"day", 'd'}, {"days", 'd'}, {"week", 'w'}, {"weeks", 'w'}};
-    for (const auto& [word, c] : kUnits)
-      if (unit == word) {
-        b.help(fmt::format("did you mean '{}{}'?", text.substr(0, digits), c));
-        return;
-      }
+    durationHelp(b, text.substr(0, digits), unit);
+  }
+
+  // "did you mean '15m'?" when `word` names a unit (`minutes`), else how durations are written.
+  static void durationHelp(DiagEngine::Builder& b, std::string_view count, std::string_view word) {
+    if (char c = durationUnitForWord(word); c != '\0') {
+      b.help(fmt::format("did you mean '{}{}'?", count, c));
+      return;
+    }
     b.help("durations are whole numbers with a unit s, m, h, d or w, such as 15m, 1h30m or 30d");
   }
 
@@ -300,8 +415,9 @@ class Builder {
     return {text(l), l};
   }
 
-  ast::StringLit stringLit(antlr4::tree::TerminalNode* n) {
-    Loc l = loc(n);
+  ast::StringLit stringLit(antlr4::tree::TerminalNode* n) { return stringLit(loc(n)); }
+  ast::StringLit stringLit(Token* t) { return stringLit(loc(t)); }
+  ast::StringLit stringLit(Loc l) {
     ast::StringLit s;
     s.loc = l;
     if (l.end >= l.begin + 2)
@@ -443,10 +559,23 @@ class Builder {
         ast::SettingArg arg;
         arg.loc = loc(a);
         arg.text = text(arg.loc);
+        if (a->ident() != nullptr) {
+          // `per day`: `per`, then the word as a bad argument.
+          arg.loc = loc(a->PER());
+          arg.text = text(arg.loc);
+          arg.kind = ast::SettingArgKind::Per;
+          sd.args.push_back(std::move(arg));
+          ast::Ident word = ident(a->ident());
+          sd.args.push_back(ast::SettingArg{ast::SettingArgKind::Bad, word.text, word.loc});
+          continue;
+        }
         switch (a->getStart()->getType()) {
           case TrigParser::INT: arg.kind = ast::SettingArgKind::Int; break;
           case TrigParser::DECIMAL: arg.kind = ast::SettingArgKind::Decimal; break;
-          case TrigParser::DURATION: arg.kind = ast::SettingArgKind::Duration; break;
+          case TrigParser::DURATION:
+            // `22h-8h` is one bad argument.
+            arg.kind = a->MINUS() != nullptr ? ast::SettingArgKind::Bad : ast::SettingArgKind::Duration;
+            break;
           case TrigParser::TIME_RANGE: arg.kind = ast::SettingArgKind::TimeRange; break;
           case TrigParser::TIME_OF_DAY: arg.kind = ast::SettingArgKind::TimeOfDay; break;
           case TrigParser::PER: arg.kind = ast::SettingArgKind::Per; break;
@@ -845,6 +974,17 @@ class Builder {
     for (auto* p : c->prop()) out.push_back({ident(p->ident()), expr(p->expr())});
   }
 
+  // `T [to "ID"] [from R]` of an expectation.
+  void expectationTarget(ast::TestStmt& st, TrigParser::IdentContext* tmpl, Token* to,
+                         TrigParser::IdentContext* rule) {
+    st.templateName = ident(tmpl);
+    if (rule != nullptr) st.fromRule = ident(rule);
+    if (to != nullptr) {
+      st.customer = stringLit(to);
+      st.hasCustomer = true;
+    }
+  }
+
   ast::TestDecl* testDecl(TrigParser::TestDeclContext* c) {
     auto* t = arena_.make<ast::TestDecl>();
     t->name = stringLit(c->STRING());
@@ -870,21 +1010,29 @@ class Builder {
         props(ev->props(), st.props);
       } else if (auto* ex = dynamic_cast<TrigParser::TestExpectSendContext*>(s)) {
         st.kind = ast::TestStmtKind::ExpectSend;
-        st.templateName = ident(ex->ident(0));
-        if (ex->FROM() && ex->ident().size() > 1) st.fromRule = ident(ex->ident(1));
-        if (ex->TO()) {
-          st.customer = stringLit(ex->STRING());
-          st.hasCustomer = true;
+        expectationTarget(st, ex->tmpl, ex->to, ex->ruleName);
+        if (ex->TIMESTAMP()) {
+          st.expectAt = timestamp(ex->TIMESTAMP());
+          st.atLoc = loc(ex->AT());
         }
-        if (ex->TIMESTAMP()) st.expectAt = timestamp(ex->TIMESTAMP());
+        if (ex->variantName) st.variant = ident(ex->variantName);
+        if (ex->subject) st.subject = stringLit(ex->subject);
+        if (ex->INT()) st.count = integer(ex->INT());
       } else if (auto* nx = dynamic_cast<TrigParser::TestExpectNoSendContext*>(s)) {
         st.kind = ast::TestStmtKind::ExpectNoSend;
-        st.templateName = ident(nx->ident(0));
-        if (nx->FROM() && nx->ident().size() > 1) st.fromRule = ident(nx->ident(1));
-        if (nx->TO()) {
-          st.customer = stringLit(nx->STRING());
-          st.hasCustomer = true;
-        }
+        expectationTarget(st, nx->tmpl, nx->to, nx->ruleName);
+        if (nx->AT()) st.atLoc = loc(nx->AT());
+      } else if (auto* sx = dynamic_cast<TrigParser::TestExpectSuppressedContext*>(s)) {
+        st.kind = ast::TestStmtKind::ExpectSuppressed;
+        expectationTarget(st, sx->tmpl, sx->to, sx->ruleName);
+        st.reason = ident(sx->reason);
+      } else if (auto* pin = dynamic_cast<TrigParser::TestPinContext*>(s)) {
+        st.kind = ast::TestStmtKind::Pin;
+        st.customer = stringLit(pin->STRING());
+        st.hasCustomer = true;
+        st.fromRule = ident(pin->ruleName);
+        st.split = ident(pin->split);
+        st.variant = ident(pin->variantName);
       } else {
         continue;
       }
@@ -907,13 +1055,16 @@ class DeclarationSplitter {
  public:
   // Whether `t` (after `prev`, before `next`) starts a new declaration; updates the depth.
   bool starts(size_t t, size_t prev, size_t next, bool first) {
-    bool topLevelOnly = t == TrigParser::IMPORT || t == TrigParser::EVENT || t == TrigParser::TEMPLATE ||
+    // Where a declaration's name belongs, a keyword is a badly chosen name (`event when { }`),
+    // reported as one error, not the start of another declaration.
+    bool namePosition = prev == TrigParser::EVENT || prev == TrigParser::TEMPLATE || prev == TrigParser::TRIGGER;
+    bool topLevelOnly = !namePosition && (t == TrigParser::IMPORT || t == TrigParser::EVENT || t == TrigParser::TEMPLATE ||
                         t == TrigParser::SETTINGS || t == TrigParser::TRIGGER || t == TrigParser::TEST ||
                         (t == TrigParser::CUSTOMER && next == TrigParser::LBRACE) ||
-                        (t == TrigParser::WHEN && prev != TrigParser::COLON);
+                        (t == TrigParser::WHEN && prev != TrigParser::COLON));
     if (depth_ > 0 && topLevelOnly) depth_ = 0;
     bool start = first;
-    if (depth_ == 0) {
+    if (depth_ == 0 && !namePosition) {
       switch (t) {
         case TrigParser::IMPORT: case TrigParser::EVENT: case TrigParser::TEMPLATE:
         case TrigParser::SETTINGS: case TrigParser::TRIGGER: case TrigParser::TEST:
@@ -1042,6 +1193,34 @@ class DeclarationParser {
   Builder builder_;
 };
 
+// A `# trig: allow KIND[, KIND]` comment (or `// trig: allow ...`), added to `file`.
+void lintAllow(std::string_view text, const LexedToken& t, FileId id, ast::File& file) {
+  std::string_view c = text.substr(t.start, t.stop + 1 - t.start);
+  c.remove_prefix(c[0] == '#' ? 1 : 2);
+  auto skipSpace = [&] {
+    while (!c.empty() && (c.front() == ' ' || c.front() == '\t' || c.front() == ',')) c.remove_prefix(1);
+  };
+  skipSpace();
+  if (c.substr(0, 5) != "trig:") return;
+  c.remove_prefix(5);
+  skipSpace();
+  if (c.substr(0, 5) != "allow" || (c.size() > 5 && c[5] != ' ' && c[5] != '\t')) return;
+  c.remove_prefix(5);
+  ast::File::LintAllow allow;
+  allow.line = static_cast<uint32_t>(t.line);
+  size_t lineStart = text.rfind('\n', t.start == 0 ? 0 : t.start - 1);
+  lineStart = lineStart == std::string_view::npos || t.start == 0 ? 0 : lineStart + 1;
+  allow.ownLine = text.substr(lineStart, t.start - lineStart).find_first_not_of(" \t\r") == std::string_view::npos;
+  for (skipSpace(); !c.empty(); skipSpace()) {
+    size_t n = 0;
+    while (n < c.size() && c[n] != ' ' && c[n] != '\t' && c[n] != ',') ++n;
+    auto begin = static_cast<uint32_t>(c.data() - text.data());
+    allow.kinds.push_back({std::string(c.substr(0, n)), Loc{id, begin, begin + static_cast<uint32_t>(n)}});
+    c.remove_prefix(n);
+  }
+  file.lintAllows.push_back(std::move(allow));
+}
+
 }  // namespace
 
 ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags) {
@@ -1052,6 +1231,7 @@ ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, Diag
   // The parser reads token text through this stream (error messages, names).
   ByteInputStream input(src.text());
   TokenSourceAdapter tokens(src.text(), input, src.path());
+  tokens.onComment = [&](const LexedToken& t) { lintAllow(src.text(), t, id, file); };
   DeclarationParser declarations(src, id, arena, diags, file);
   DeclarationSplitter splitter;
   // Declarations are parsed as they are lexed, so only one declaration's tokens are alive at a

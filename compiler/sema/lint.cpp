@@ -11,16 +11,83 @@
 namespace trig::sema::detail {
 namespace {
 
-void unusedDeclarations(Context& c) {
+// Whether a lint about some declarations may be reported. Not when an error was reported in one
+// of them (at it or in a note pointing into it): the lint would be a follow-on of the error (a
+// duplicate name and "ambiguous priority" on the same pair). Not when the declaration it is
+// about carries `# trig: allow KIND` on the line before it or at the end of its first line.
+class LintGate {
+ public:
+  explicit LintGate(Context& c) : c_(c) {
+    for (const auto& d : c.diags.all()) {
+      if (d.severity != Severity::Error) continue;
+      errors_.push_back(d.loc);
+      for (const auto& n : d.notes) errors_.push_back(n.loc);
+    }
+    for (const auto& f : c.program.files)
+      for (const auto& a : f.lintAllows) allows_.push_back({f.id, &a});
+  }
+
+  // `about`: the declaration the lint is reported on; `others`: declarations it also names.
+  bool open(DiagKind kind, Loc about, std::initializer_list<Loc> others = {}) const {
+    if (hasError(about)) return false;
+    for (Loc o : others)
+      if (hasError(o)) return false;
+    return !allowed(kind, about);
+  }
+
+  // Every kind an allow comment names is a lint kind.
+  void checkAllows() const {
+    std::vector<std::string> lints;
+    for (DiagKind k : allDiagKinds())
+      if (defaultSeverity(k) == Severity::Warning) lints.push_back(kindName(k));
+    for (const auto& [file, a] : allows_)
+      for (const auto& k : a->kinds) {
+        if (std::find(lints.begin(), lints.end(), k.text) != lints.end()) continue;
+        bool error = std::any_of(allDiagKinds().begin(), allDiagKinds().end(),
+                                 [&](DiagKind d) { return k.text == kindName(d); });
+        auto b = c_.diags.add(DiagKind::BadAllow, k.loc,
+                              error ? "'" + k.text + "' is an error, and errors cannot be allowed"
+                                    : "'" + k.text + "' is not a kind of warning");
+        if (error) b.help("fix what the error says; `# trig: allow` silences warnings only");
+        else if (auto hint = didYouMean(k.text, lints); !hint.empty()) b.help(hint);
+      }
+  }
+
+ private:
+  bool hasError(Loc decl) const {
+    return std::any_of(errors_.begin(), errors_.end(), [&](Loc e) {
+      return e.valid() && e.file == decl.file && e.begin >= decl.begin && e.begin < std::max(decl.end, decl.begin + 1);
+    });
+  }
+
+  bool allowed(DiagKind kind, Loc decl) const {
+    if (!decl.valid()) return false;
+    uint32_t line = c_.sources.file(decl.file).lineCol(decl.begin).line;
+    for (const auto& [file, a] : allows_) {
+      if (file != decl.file || !(a->ownLine ? a->line + 1 == line : a->line == line)) continue;
+      for (const auto& k : a->kinds)
+        if (k.text == kindName(kind)) return true;
+    }
+    return false;
+  }
+
+  Context& c_;
+  std::vector<Loc> errors_;
+  std::vector<std::pair<FileId, const ast::File::LintAllow*>> allows_;
+};
+
+void unusedDeclarations(Context& c, const LintGate& gate) {
   const Model& m = c.model;
   for (size_t i = 0; i < m.templates.size() && !c.unknownTemplateSeen; ++i) {
     const TemplateInfo& t = m.templates[i];
     if (t.decl == nullptr || (i < c.templateSent.size() && c.templateSent[i])) continue;
+    if (!gate.open(DiagKind::UnusedTemplate, t.decl->loc)) continue;
     c.diags.report(DiagKind::UnusedTemplate, t.loc, "template '{}' is never sent", t.name)
         .help("send it from a rule, or remove it");
   }
   for (const auto& ev : m.events) {
     if (ev.stdlib || ev.usedByRules || c.unknownEventSeen) continue;
+    if (!gate.open(DiagKind::UnusedEvent, ev.decl->loc)) continue;
     c.diags.report(DiagKind::UnusedEvent, ev.decl->name.loc, "event '{}' is not used by any rule", ev.name)
         .help("use it in a rule, or remove it");
   }
@@ -38,8 +105,8 @@ void disjuncts(const ast::Expr& e, std::vector<const ast::Expr*>& out) {
 
 // `when purchased unless purchased within 1d`: the anchor itself is always inside the window
 // of an unfiltered term on its own event (with `idle I`, when the window is at least I).
-void neverFires(Context& c, const RuleInfo& ri) {
-  if (ri.anchorEvents.empty()) return;
+void neverFires(Context& c, const LintGate& gate, const RuleInfo& ri) {
+  if (ri.anchorEvents.empty() || ri.rule == nullptr || !gate.open(DiagKind::RuleNeverFires, ri.rule->loc)) return;
   std::vector<uint8_t> excluded(ri.anchorEvents.size(), 0);
   const ast::Expr* culprit = nullptr;
   for (const auto* u : ri.unless) {
@@ -150,7 +217,7 @@ bool disjoint(const std::vector<Pins>& a, const std::vector<Pins>& b) {
   return true;
 }
 
-void ambiguousPriority(Context& c) {
+void ambiguousPriority(Context& c, const LintGate& gate) {
   // (anchor event, priority) -> the rules so far with their pins; a rule is reported once,
   // with the first earlier rule that one event could anchor together with it. Past
   // kMostCompared earlier rules the comparison stops and the first one is named (a warning too
@@ -183,6 +250,7 @@ void ambiguousPriority(Context& c) {
       if (clash == nullptr || reported) continue;
       reported = true;
       const RuleInfo& other = *clash;
+      if (!gate.open(DiagKind::AmbiguousPriority, ri.rule->loc, {other.rule->loc})) continue;
       c.diags.report(DiagKind::AmbiguousPriority, ruleLoc(*ri.rule),
                      "rules '{}' and '{}' both start on '{}' with priority {}: which one wins falls to "
                      "declaration order",
@@ -202,9 +270,11 @@ void lint(Context& c) {
     return d.kind == DiagKind::SyntaxError || d.kind == DiagKind::UnterminatedString ||
            d.kind == DiagKind::NestingTooDeep || d.kind == DiagKind::BadDuration;
   });
-  if (!dropped) unusedDeclarations(c);
-  for (const auto& ri : c.model.rules) neverFires(c, ri);
-  ambiguousPriority(c);
+  LintGate gate(c);
+  gate.checkAllows();
+  if (!dropped) unusedDeclarations(c, gate);
+  for (const auto& ri : c.model.rules) neverFires(c, gate, ri);
+  ambiguousPriority(c, gate);
 }
 
 }  // namespace trig::sema::detail

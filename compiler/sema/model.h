@@ -90,6 +90,7 @@ struct Settings {
   };
   std::optional<Quiet> quietHours;
   DurationMs dedup = 0;  // 0: content dedup off
+  std::optional<DurationMs> cooldown;  // `cooldown D`: no repeat of a template within D
 };
 
 // What a name (ExprKind::Name or Trait) in an expression refers to.

@@ -309,8 +309,13 @@ TEST_CASE("settings") {
   CHECK(c.model.settings.quietHours->startMinute == 22 * 60);
   CHECK(c.model.settings.quietHours->endMinute == 8 * 60);
   CHECK(c.model.settings.dedup == 0);
+  CHECK_FALSE(c.model.settings.cooldown.has_value());
   CHECK(Checked("settings { cap 0 per 0s quiet_hour 1 }\n").kinds() ==
         "bad-setting non-positive-duration unknown-setting");
+  Checked cooling("settings { cooldown 3d }\n");
+  CHECK(cooling.clean());
+  CHECK(cooling.model.settings.cooldown == 3 * kDay);
+  CHECK(Checked("settings { cooldown 0s }\n").kinds() == "non-positive-duration");
 }
 
 TEST_CASE("analysis is deterministic") {

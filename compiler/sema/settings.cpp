@@ -1,4 +1,4 @@
-// `settings { ... }`: arbitration D, cap N per D, quiet_hours HH:MM-HH:MM, dedup D.
+// `settings { ... }`: arbitration D, cap N per D, cooldown D, quiet_hours HH:MM-HH:MM, dedup D.
 // Each setting is validated and stored in Model::settings; a setting given twice is an error.
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 namespace trig::sema::detail {
 namespace {
 
-const std::vector<std::string> kSettingNames = {"arbitration", "cap", "dedup", "quiet_hours"};
+const std::vector<std::string> kSettingNames = {"arbitration", "cap", "cooldown", "dedup", "quiet_hours"};
 
 using Kind = ast::SettingArgKind;
 
@@ -45,7 +45,22 @@ std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, con
   return d;
 }
 
+// "did you mean '1d'?" for a unit written as a word (`per day`, `per 2 hours`), else empty.
+std::string unitWordHint(std::string_view count, std::string_view word) {
+  char unit = durationUnitForWord(word);
+  if (unit == '\0') return {};
+  return fmt::format("did you mean '{}{}'?", count, unit);
+}
+
 void cap(Context& c, const ast::SettingDecl& s) {
+  if (shapeIs(s, {Kind::Int, Kind::Per, Kind::Bad})) {
+    const ast::SettingArg& period = s.args[2];
+    auto b = c.diags.report(DiagKind::BadSetting, period.loc,
+                            "'{}' is not a duration: the period of a cap is a duration such as 1d", period.text);
+    if (auto hint = unitWordHint("1", period.text); !hint.empty()) b.help(hint);
+    else b.help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
+    return;
+  }
   if (!shapeIs(s, {Kind::Int, Kind::Per, Kind::Duration})) {
     c.diags.report(DiagKind::BadSetting, argsLoc(s), "'cap' takes a count and a period")
         .help("for example: cap 3 per 1d (at most 3 sends per customer in any 24 hours)");
@@ -70,7 +85,29 @@ void cap(Context& c, const ast::SettingDecl& s) {
   if (ok) c.model.settings.cap = Settings::Cap{n, *d};
 }
 
+// `22h-8h` as the time range it means ("22:00-08:00"), or empty when it is not two hours.
+std::string hoursAsRange(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos) return {};
+  std::string out;
+  for (std::string_view part : {text.substr(0, dash), text.substr(dash + 1)}) {
+    auto d = parseDuration(part);
+    if (!d || *d % kMinute != 0 || *d >= kDay) return {};
+    if (!out.empty()) out += '-';
+    out += fmt::format("{:02}:{:02}", *d / kHour, *d % kHour / kMinute);
+  }
+  return out;
+}
+
 void quietHours(Context& c, const ast::SettingDecl& s) {
+  if (shapeIs(s, {Kind::Bad})) {
+    std::string range = hoursAsRange(s.args[0].text);
+    auto b = c.diags.report(DiagKind::BadSetting, s.args[0].loc,
+                            "quiet hours are times of day such as 22:00-08:00, not durations");
+    if (!range.empty()) b.help(fmt::format("did you mean '{}'?", range));
+    else b.help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
+    return;
+  }
   if (!shapeIs(s, {Kind::TimeRange})) {
     c.diags.report(DiagKind::BadSetting, argsLoc(s), "'quiet_hours' takes a time range")
         .help("for example: quiet_hours 22:00-08:00 (a start after the end crosses midnight)");
@@ -104,7 +141,7 @@ void declareSettings(Context& c) {
         if (!known) {
           auto b = c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
           if (auto hint = didYouMean(name, kSettingNames); !hint.empty()) b.help(hint);
-          else b.help("the settings are arbitration, cap, quiet_hours and dedup");
+          else b.help("the settings are arbitration, cap, cooldown, quiet_hours and dedup");
           continue;
         }
         if (auto it = seen.find(name); it != seen.end()) {
@@ -119,6 +156,14 @@ void declareSettings(Context& c) {
         } else if (name == "dedup") {
           if (auto d = durationArg(c, s, "dedup 10s (drop repeats of an event within 10 seconds; 0s: off)"))
             c.model.settings.dedup = *d;
+        } else if (name == "cooldown") {
+          if (auto d = durationArg(c, s, "cooldown 3d (no template sent twice to a customer within 3 days)")) {
+            if (*d <= 0)
+              c.diags.report(DiagKind::NonPositiveDuration, s.args[0].loc, "a cooldown must be longer than 0s")
+                  .help("remove the setting to allow a template to be sent again at any time");
+            else
+              c.model.settings.cooldown = *d;
+          }
         } else if (name == "cap") {
           cap(c, s);
         } else {

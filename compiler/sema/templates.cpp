@@ -137,7 +137,9 @@ class TemplateCheck {
                                "'{}' in template '{}' is not defined when rule '{}' sends it", var, t.name,
                                rule_.name);
       b.note(st.templateName.loc, fmt::format("rule '{}' sends '{}' here", rule_.name, t.name));
-      if (auto hint = didYouMean(var, candidates(st)); !hint.empty()) b.help(hint);
+      if (ph.path.size() == 1 && m_.traitIndex(var) != kNone)
+        b.help(fmt::format("did you mean 'customer.{}'? traits are written with `customer.`", var));
+      else if (auto hint = didYouMean(var, candidates(st)); !hint.empty()) b.help(hint);
       else if (ph.path.size() == 1)
         b.help(fmt::format("a template variable is a `with` binding of the send (send {} with {} = ...), "
                            "a field of the rule's anchor event, or customer.<trait>",

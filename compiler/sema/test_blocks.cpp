@@ -1,4 +1,5 @@
-// `test` blocks (section 10): the events, traits, templates and rules a test names exist;
+// `test` blocks (section 10): the events, traits, templates, rules, splits and variants a test
+// names exist (suppression reasons are the runtime's and checked when the test runs);
 // properties are declared fields (or traits, for `customer` and `identify`) holding constants of
 // the declared type; required properties are given; the first event has an absolute time.
 #include <algorithm>
@@ -14,6 +15,11 @@ class TestCheck {
   explicit TestCheck(Context& c) : c_(c), m_(c.model) {
     for (const auto& r : m_.rules) ruleNames_.push_back(r.name);
     for (const auto& t : m_.traits) traitNames_.push_back(t.name);
+    for (const auto& r : m_.rules)
+      if (r.rule != nullptr)
+        forEachStep(r.rule->steps, [&](const ast::Step& s) {
+          for (const auto& v : s.variants) variantNames_.push_back(v.name.text);
+        });
   }
 
   void test(const ast::TestDecl& t) {
@@ -28,8 +34,17 @@ class TestCheck {
           firstEvent = false;
           break;
         case ast::TestStmtKind::ExpectSend:
+        case ast::TestStmtKind::ExpectSuppressed:
+          expectation(st);
+          break;
         case ast::TestStmtKind::ExpectNoSend:
           expectation(st);
+          if (st.atLoc.valid())
+            c_.diags.report(DiagKind::BadTest, st.atLoc, "`expect no send` takes no `at`")
+                .help("it means no such send at any time; to expect a send at one time, write `expect send ... at`");
+          break;
+        case ast::TestStmtKind::Pin:
+          pin(st);
           break;
       }
     }
@@ -90,12 +105,20 @@ class TestCheck {
         auto b = c_.diags.report(DiagKind::UnknownTrait, p.name.loc, "the customer profile has no trait '{}'",
                                  p.name.text);
         if (auto hint = didYouMean(p.name.text, traitNames_); !hint.empty()) b.help(hint);
-        else b.help(fmt::format("declare it: customer {{ {}: string }}", p.name.text));
+        else b.help(fmt::format("declare it: customer {{ {}: {} }}", p.name.text, declarableType(p.value)));
         continue;
       }
       if (!unique(given, p)) continue;
       value(p, m_.traits[i], fmt::format("trait '{}'", p.name.text));
     }
+  }
+
+  // The type to declare for an undeclared trait given `value` in a test: the value's own type.
+  std::string declarableType(const ast::Expr* value) {
+    if (value == nullptr || !isConstant(*value)) return "string";
+    Typed t = checkExpr(c_, *value, Scope{});
+    if (t.type.isError() || (t.type.kind == TypeKind::List && t.type.elem == TypeKind::Error)) return "string";
+    return typeName(t.type);
   }
 
   bool unique(std::map<std::string, Loc>& given, const ast::Prop& p) {
@@ -124,6 +147,44 @@ class TestCheck {
     settleFlexible(c_, *p.value, f.type);
   }
 
+  // `pin "ID" R.SPLIT VARIANT`: the rule, its split and the split's variant exist.
+  void pin(const ast::TestStmt& st) {
+    if (!st.fromRule || !st.variant || !knownRule(*st.fromRule)) return;
+    auto rule = std::find_if(m_.rules.begin(), m_.rules.end(),
+                             [&](const RuleInfo& r) { return r.name == st.fromRule->text; });
+    if (rule == m_.rules.end() || rule->rule == nullptr) return;
+    const ast::Step* split = nullptr;
+    std::vector<std::string> splits;
+    forEachStep(rule->rule->steps, [&](const ast::Step& s) {
+      if (s.action != ast::ActionKind::Split) return;
+      splits.push_back(s.splitName.text);
+      if (s.splitName.text == st.split.text) split = &s;
+    });
+    if (split == nullptr) {
+      auto b = c_.diags.report(DiagKind::BadTest, st.split.loc, "rule '{}' has no split '{}'", rule->name,
+                               st.split.text);
+      if (auto hint = didYouMean(st.split.text, splits); !hint.empty()) b.help(hint);
+      else if (splits.empty()) b.help(fmt::format("rule '{}' has no split at all", rule->name));
+      return;
+    }
+    std::vector<std::string> variants;
+    for (const auto& v : split->variants) variants.push_back(v.name.text);
+    if (std::find(variants.begin(), variants.end(), st.variant->text) != variants.end()) return;
+    auto b = c_.diags.report(DiagKind::BadTest, st.variant->loc, "split '{}' of rule '{}' has no variant '{}'",
+                             st.split.text, rule->name, st.variant->text);
+    if (auto hint = didYouMean(st.variant->text, variants); !hint.empty()) b.help(hint);
+  }
+
+  // Whether rule `r` exists; reports it when not.
+  bool knownRule(const ast::Ident& r) {
+    if (std::find(ruleNames_.begin(), ruleNames_.end(), r.text) != ruleNames_.end()) return true;
+    if (c_.unparsedRules.count(r.text) != 0) return false;
+    auto b = c_.diags.report(DiagKind::UnknownRule, r.loc, "unknown rule '{}'", r.text);
+    if (auto hint = didYouMean(r.text, ruleNames_); !hint.empty()) b.help(hint);
+    else b.help("a rule is named by `trigger NAME:`, or after its first template when it has no name");
+    return false;
+  }
+
   void expectation(const ast::TestStmt& st) {
     const ast::Ident& name = st.templateName;
     if (!name.text.empty() && findTemplate(c_, name.text, name.loc.file) == kNone &&
@@ -131,14 +192,12 @@ class TestCheck {
       auto b = c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
       if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty()) b.help(hint);
     }
-    if (st.fromRule) {
-      const std::string& r = st.fromRule->text;
-      if (std::find(ruleNames_.begin(), ruleNames_.end(), r) == ruleNames_.end() &&
-          c_.unparsedRules.count(r) == 0) {
-        auto b = c_.diags.report(DiagKind::UnknownRule, st.fromRule->loc, "unknown rule '{}'", r);
-        if (auto hint = didYouMean(r, ruleNames_); !hint.empty()) b.help(hint);
-        else b.help("a rule is named by `trigger NAME:`, or after its first template when it has no name");
-      }
+    if (st.fromRule) knownRule(*st.fromRule);
+    if (st.count && *st.count < 0)
+      c_.diags.report(DiagKind::BadTest, st.loc, "`count` must be 0 or more");
+    if (st.variant && std::find(variantNames_.begin(), variantNames_.end(), st.variant->text) == variantNames_.end()) {
+      auto b = c_.diags.report(DiagKind::BadTest, st.variant->loc, "no split has a variant '{}'", st.variant->text);
+      if (auto hint = didYouMean(st.variant->text, variantNames_); !hint.empty()) b.help(hint);
     }
   }
 
@@ -146,6 +205,7 @@ class TestCheck {
   Model& m_;
   std::vector<std::string> ruleNames_;
   std::vector<std::string> traitNames_;
+  std::vector<std::string> variantNames_;
 };
 
 }  // namespace

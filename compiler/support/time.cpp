@@ -3,8 +3,10 @@
 
 #include <date/date.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
+#include <utility>
 
 namespace trig {
 namespace {
@@ -49,7 +51,8 @@ std::optional<TimeMs> parseTimestamp(std::string_view s) {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int oh, om;
-    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om))
+    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) ||
+        oh > 23 || om > 59)
       return std::nullopt;
     offsetMin = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
     i += 6;
@@ -62,11 +65,14 @@ std::optional<TimeMs> parseTimestamp(std::string_view s) {
                            date::day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
   int64_t days = date::sys_days{ymd}.time_since_epoch().count();
-  return ((days * 24 + h) * 60 + mi - offsetMin) * kMinute + sec * kSecond + millis;
+  TimeMs t = ((days * 24 + h) * 60 + mi - offsetMin) * kMinute + sec * kSecond + millis;
+  if (t < kMinTime || t > kMaxTime) return std::nullopt;
+  return t;
 }
 
 std::string formatTimestamp(TimeMs t) {
   using namespace std::chrono;
+  t = std::clamp(t, kMinTime, kMaxTime);
   auto tp = sys_time<milliseconds>{milliseconds{t}};
   auto day = floor<days>(tp);
   date::year_month_day ymd{day};
@@ -77,12 +83,6 @@ std::string formatTimestamp(TimeMs t) {
                         static_cast<int>(static_cast<unsigned>(ymd.day())),
                         static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                         static_cast<int>(hms.seconds().count())};
-  if (year < 0 || year > 9999) {  // rare: printf pads and signs these
-    char buf[48];
-    snprintf(buf, sizeof buf, ms != 0 ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" : "%04d-%02d-%02dT%02d:%02d:%02dZ",
-             year, fields[0], fields[1], fields[2], fields[3], fields[4], ms);
-    return buf;
-  }
   // Every record and explanation prints times: digits by hand, not printf.
   char buf[24] = "0000-00-00T00:00:00.000";
   auto put = [&](int pos, int value, int width) {
@@ -154,6 +154,16 @@ std::string formatDuration(DurationMs d) {
   }
   if (d > 0) out += std::to_string(d) + "ms";
   return out;
+}
+
+char durationUnitForWord(std::string_view word) {
+  static const std::pair<std::string_view, char> kWords[] = {
+      {"sec", 's'}, {"secs", 's'}, {"second", 's'}, {"seconds", 's'}, {"min", 'm'},
+      {"mins", 'm'}, {"minute", 'm'}, {"minutes", 'm'}, {"hr", 'h'}, {"hrs", 'h'},
+      {"hour", 'h'}, {"hours", 'h'}, {"day", 'd'}, {"days", 'd'}, {"week", 'w'}, {"weeks", 'w'}};
+  for (const auto& [w, c] : kWords)
+    if (w == word) return c;
+  return '\0';
 }
 
 std::optional<int> parseTimeOfDay(std::string_view s) {

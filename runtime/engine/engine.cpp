@@ -14,6 +14,7 @@
 #include "runtime/engine/filter_index.h"
 #include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
+#include "runtime/policy/cooldown.h"
 #include "runtime/policy/quiet_hours.h"
 #include "runtime/policy/rolling.h"
 #include "runtime/policy/split.h"
@@ -36,6 +37,7 @@ const char* reasonName(Reason r) {
     case Reason::Preempted: return "preempted";
     case Reason::Restarted: return "restarted";
     case Reason::Converted: return "converted";
+    case Reason::Cooldown: return "cooldown";
     case Reason::FrequencyCap: return "frequency_cap";
     case Reason::Condition: return "condition";
     case Reason::DuplicateId: return "duplicate_message_id";
@@ -111,7 +113,12 @@ struct Flow {
   Event anchor;
   uint32_t stepsTaken = 0;        // steps reached (the record's `step`)
   bool anySendDecided = false;    // "a flow whose first send is outranked does not start"
-  TimeMs lastSentAt = INT64_MIN;  // the latest send of this instance that went out
+  // The goal (spec section 5) is reached by its event within D after `goalSince`: the
+  // instance's most recent send that went out, or its holdout point, or else its firing.
+  TimeMs goalSince = 0;
+  bool goalAfterMessage = false;  // goalSince is a send or a holdout point, not the firing
+  std::string goalTemplate;       // that send's template (empty: a holdout point)
+  std::string goalVariant;        // that send's variant, or the holdout variant
   std::string variant;
   // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
   // index of the next step in each.
@@ -139,16 +146,6 @@ struct PendingSend {
   uint64_t order = 0;
 };
 
-struct SentLog {
-  TimeMs time;
-  uint32_t rule;
-  uint32_t step;
-  std::string templateName;
-  std::string variant;
-  std::shared_ptr<Flow> flow;
-  bool converted = false;
-};
-
 struct Customer {
   std::string_view id;  // the key of the table entry that holds the customer
   state::Profile profile;
@@ -171,8 +168,11 @@ struct Customer {
   // an event stream never get one, and every member here costs each of them when inline.
   struct Sends {
     std::optional<policy::RollingWindow> cap;
+    policy::Cooldown cooldown;
     std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
-    std::vector<SentLog> sent;  // sends still inside the longest goal window, oldest first
+    // The latest instance of each rule with a goal, while its goal can still be reached (its
+    // steps may be over): at most one per rule, replaced by the next firing.
+    std::vector<std::shared_ptr<Flow>> goalWatch;
   };
   std::unique_ptr<Sends> sends;
   Sends& sendState() {
@@ -207,7 +207,6 @@ struct Engine::Impl {
   TimeMs now = INT64_MIN;
   uint64_t nextOrder = 0;
   uint64_t nextFlowId = 0;
-  DurationMs longestGoal = 0;
   uint32_t traitEmail, traitSubscribed, traitTimezone;
   uint32_t unsubscribeEvent = sema::kNone;
   uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;
@@ -256,8 +255,6 @@ struct Engine::Impl {
         if (opt.warn)
           opt.warn(fmt::format("unknown time zone '{}': quiet hours use UTC for it", zone));
       });
-    for (const auto& r : m.rules)
-      if (r.goalEvent) longestGoal = std::max(longestGoal, r.goalWithin);
     traitEmail = m.traitIndex("email");
     traitSubscribed = m.traitIndex("subscribed");
     traitTimezone = m.traitIndex("timezone");
@@ -544,7 +541,7 @@ struct Engine::Impl {
     if (!info.passive) cancelIdle(c, e);
     goals(c, e);
     anchors(c, e);
-    pruneSent(c);
+    pruneGoals(c);
   }
 
   // An `email_bounce` whose `kind` is "hard" or not sent; "soft" and any other kind are not.
@@ -727,8 +724,8 @@ struct Engine::Impl {
     const ast::Step& s = steps[index];
     if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
     if (s.variants.empty()) return {};
-    size_t v = policy::chooseVariant(policy::splitBucket(c.id, ruleName(ri), s.splitName.text),
-                                     s.variants);
+    size_t v = policy::variantFor(opt.pins, c.id, ruleName(ri), s,
+                                  policy::splitBucket(c.id, ruleName(ri), s.splitName.text));
     auto inner = describeStep(c, ri, s.variants[v].steps, 0);
     return {inner.first, s.variants[v].name.text};
   }
@@ -770,6 +767,7 @@ struct Engine::Impl {
     f->anchor = anchorCopy(anchor);
     f->pos.emplace_back(&ar.steps, 0);
     c.flows.push_back(f);
+    watchGoal(f);
     trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc,
           [&] { return fmt::format("fired (anchor {} at {})", anchorName(anchor), formatTimestamp(anchor.time)); });
     advance(f, now);
@@ -831,7 +829,7 @@ struct Engine::Impl {
     if (s.action == ast::ActionKind::Split) {
       if (s.variants.empty()) return true;
       uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
-      size_t v = policy::chooseVariant(bucket, s.variants);
+      size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), s, bucket);
       f.variant = s.variants[v].name.text;
       if (opt.coverage) {
         ++opt.coverage->steps[&s];
@@ -1115,6 +1113,16 @@ struct Engine::Impl {
       decided(ps, Reason::None);
       return;
     }
+    if (const auto& cooldown = model.settings.cooldown; cooldown && c.sends) {
+      if (auto last = c.sends->cooldown.blocking(ps.templateIndex, now, *cooldown)) {
+        suppress(ps, Reason::Cooldown,
+                 fmt::format("{} was sent to the customer at {}, within the cooldown of {}",
+                             ps.ast->templateName.text, formatTimestamp(*last),
+                             formatDuration(*cooldown)));
+        decided(ps, Reason::Cooldown);
+        return;
+      }
+    }
     if (const auto& cap = model.settings.cap) {
       if (c.sends && c.sends->cap && !c.sends->cap->allows(now, cap->count, cap->per)) {
         suppress(ps, Reason::FrequencyCap,
@@ -1151,16 +1159,15 @@ struct Engine::Impl {
       if (!window) window.emplace();
       window->record(now, cap->per, cap->count);
     }
+    if (const auto& cooldown = model.settings.cooldown)
+      c.sendState().cooldown.record(ps.templateIndex, now, *cooldown);
     if (ps.step == 1 && rule.rule->limit)
       limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
     auto& rs = stats.rules[f.rule];
     ++rs.sends;
     ++rs.variants[ps.variant].sends;
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
-    f.lastSentAt = now;
-    if (rule.goalEvent)
-      c.sendState().sent.push_back(
-          SentLog{now, f.rule, ps.step, ps.ast->templateName.text, ps.variant, ps.flow, false});
+    if (rule.goalEvent) watchGoalAfter(f, ps.ast->templateName.text, ps.variant);
     preempt(c, rule.priority, f.rule);
     decided(ps, Reason::None);
   }
@@ -1184,6 +1191,7 @@ struct Engine::Impl {
     if (f.state == Flow::State::Done) return;
     if (outcome == Reason::Outranked && !f.anySendDecided) {
       endFlow(f);
+      unwatchGoal(f);
       return;
     }
     f.anySendDecided = true;
@@ -1191,62 +1199,81 @@ struct Engine::Impl {
     advance(fp, now);
   }
 
-  // ---- goals --------------------------------------------------------------------------------
+  // ---- goals ------------------------------------------------------------------------------
 
-  // A goal event: it converts the latest send of the rule within D before it (counted once per
-  // send, by variant), and it ends the rule's active flow when it comes within D of the flow's
-  // firing or of its latest send: the customer did what the flow was for, so the flow stops
-  // (`converted`), even when its first send is still pending.
-  // The latest send of rule `ri` within its goal window before `e` that `e` converts, if any.
-  SentLog* convertedSend(Customer& c, uint32_t ri, const Event& e) {
-    if (!c.sends) return nullptr;
-    const auto& rule = model.rules[ri];
-    const ast::EventRef& goalRef = *rule.rule->goal->event;
-    auto& sent = c.sends->sent;
-    for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
-      if (it->rule != ri || it->time > e.time) continue;
-      if (e.time - it->time > rule.goalWithin) break;
-      if (it->converted) continue;
-      if (!refMatches(goalRef, e, &it->flow->anchor, c)) continue;
-      return &*it;
-    }
-    return nullptr;
+  // The rule's goal now counts from this firing (a new instance replaces the watch of the old).
+  void watchGoal(const std::shared_ptr<Flow>& fp) {
+    Flow& f = *fp;
+    if (!model.rules[f.rule].goalEvent) return;
+    f.goalSince = f.firedAt;
+    auto& watch = f.customer->sendState().goalWatch;
+    std::erase_if(watch, [&](const std::shared_ptr<Flow>& w) { return w->rule == f.rule; });
+    watch.push_back(fp);
   }
 
+  // A send of the flow went out, or the flow reached a holdout point (empty `templ`), now: the
+  // goal counts from here and converts that message (or holdout variant).
+  void watchGoalAfter(Flow& f, const std::string& templ, const std::string& variant) {
+    f.goalSince = now;
+    f.goalAfterMessage = true;
+    f.goalTemplate = templ;
+    f.goalVariant = variant;
+  }
+
+  // A flow whose first send was outranked did not start: its goal watches nothing.
+  void unwatchGoal(const Flow& f) {
+    if (!f.customer->sends) return;
+    std::erase_if(f.customer->sends->goalWatch,
+                  [&](const std::shared_ptr<Flow>& w) { return w.get() == &f; });
+  }
+
+  // A goal event: for each rule whose goal it is, the customer's latest instance is reached when
+  // `e` matches the goal within D after the instance's most recent send (or holdout point, or
+  // firing while nothing went out). That is one conversion of the rule: of the send and its
+  // variant, of the holdout variant, or of no message; and it ends the instance (pending steps
+  // `converted`). An instance converts once.
   void goals(Customer& c, const Event& e) {
+    if (!c.sends) return;
     for (uint32_t ri : goalRules[e.type]) {
       const auto& rule = model.rules[ri];
-      const ast::EventRef& goalRef = *rule.rule->goal->event;
-      SentLog* hit = convertedSend(c, ri, e);
-      if (hit != nullptr) {
-        for (auto& s : c.sends->sent)
-          if (s.flow == hit->flow) s.converted = true;
-        auto& rs = stats.rules[ri];
-        ++rs.conversions;
-        ++rs.variants[hit->variant].conversions;
-        trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc,
-              [&] { return fmt::format("goal reached: {} converts the send of {} at {}{}", anchorName(e),
-                          hit->templateName, formatTimestamp(hit->time),
-                          hit->variant.empty() ? "" : " (variant " + hit->variant + ")"); });
-      }
-      Flow* active = activeFlow(c, ri);
-      if (active == nullptr) continue;
-      TimeMs since = std::max(active->firedAt, active->lastSentAt);
-      if (e.time - since > rule.goalWithin) continue;
-      if (hit == nullptr && !refMatches(goalRef, e, &active->anchor, c)) continue;
-      cancelFlow(*active, Reason::Converted,
-                 fmt::format("the goal was reached: {} within {} of the {}", anchorName(e),
-                             formatDuration(rule.goalWithin),
-                             active->lastSentAt == INT64_MIN ? "firing" : "last send"));
+      auto& watch = c.sends->goalWatch;
+      auto it = std::find_if(watch.begin(), watch.end(),
+                             [&](const std::shared_ptr<Flow>& w) { return w->rule == ri; });
+      if (it == watch.end()) continue;
+      std::shared_ptr<Flow> fp = *it;
+      Flow& f = *fp;
+      if (e.time - f.goalSince > rule.goalWithin) continue;
+      if (!refMatches(*rule.rule->goal->event, e, &f.anchor, c)) continue;
+      watch.erase(it);
+      auto& rs = stats.rules[ri];
+      ++rs.conversions;
+      if (f.goalAfterMessage)
+        ++rs.variants[f.goalVariant].conversions;
+      else
+        ++rs.conversionsWithoutMessage;
+      std::string what = !f.goalAfterMessage   ? std::string("the firing, before any send")
+                         : f.goalTemplate.empty() ? "the holdout point of variant " + f.goalVariant
+                                                  : "the send of " + f.goalTemplate;
+      trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc, [&] {
+        return fmt::format("goal reached: {} within {} after {} at {}{}", anchorName(e),
+                           formatDuration(rule.goalWithin), what, formatTimestamp(f.goalSince),
+                           f.goalAfterMessage && !f.goalTemplate.empty() && !f.goalVariant.empty()
+                               ? " (variant " + f.goalVariant + ")"
+                               : "");
+      });
+      if (f.state != Flow::State::Done)
+        cancelFlow(f, Reason::Converted,
+                   fmt::format("the goal was reached: {} within {} after {}", anchorName(e),
+                               formatDuration(rule.goalWithin), what));
     }
   }
 
-  void pruneSent(Customer& c) {
+  // Forgets the instances whose goal can no longer be reached and whose steps are over.
+  void pruneGoals(Customer& c) {
     if (!c.sends) return;
-    auto& sent = c.sends->sent;
-    size_t stale = 0;
-    while (stale < sent.size() && sent[stale].time < now - longestGoal) ++stale;
-    if (stale > 0) sent.erase(sent.begin(), sent.begin() + static_cast<std::ptrdiff_t>(stale));
+    std::erase_if(c.sends->goalWatch, [&](const std::shared_ptr<Flow>& w) {
+      return w->state == Flow::State::Done && now - w->goalSince > model.rules[w->rule].goalWithin;
+    });
   }
 
   // ---- timers -------------------------------------------------------------------------------

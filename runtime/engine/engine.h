@@ -24,6 +24,7 @@
 #include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
 #include "runtime/core/event.h"
+#include "runtime/policy/split.h"
 
 namespace trig::engine {
 
@@ -41,6 +42,7 @@ enum class Reason : uint8_t {
   Preempted,         // a higher-priority send went out while this step was pending
   Restarted,         // a new firing of the rule replaced this flow
   Converted,         // the rule's goal was reached
+  Cooldown,          // `cooldown D`: the template went out to the customer within D
   FrequencyCap,      // `cap N per D`
   Condition,         // the step's own `unless` held when it was due
   DuplicateId,       // Dropped: same messageId as an accepted event
@@ -124,7 +126,10 @@ struct Stats {
   struct PerRule {
     uint64_t fired = 0;
     uint64_t sends = 0;
+    // Every instance that reached its goal, with those reached before any send (a conversion
+    // of no message; the others are counted by variant too, "" when none).
     uint64_t conversions = 0;
+    uint64_t conversionsWithoutMessage = 0;
     std::map<std::string, PerVariant> variants;  // by variant name ("" when none)
   };
   std::vector<PerRule> rules;  // by rule index
@@ -141,6 +146,8 @@ struct EngineOptions {
   Coverage* coverage = nullptr;
   // Warnings that do not stop the run (an unknown time zone, once per name).
   std::function<void(const std::string&)> warn;
+  // Split variants fixed by `pin` in a test, instead of the hash.
+  policy::VariantPins pins;
 };
 
 class Engine {

@@ -267,6 +267,37 @@ trigger r:
   CHECK(variantSends == 4);
 }
 
+TEST_CASE("the goal: within D after the most recent send, or after the firing before any send") {
+  Run run(R"(
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+trigger r:
+  when cart_add
+  goal purchased within 1d
+  after 1h send a
+  then after 2d send b
+)");
+  for (const char* c : {"c1", "c2", "c3"}) {
+    run.email(c);
+    run.track(c, "cart_add", T0, {{"product_id", Value::str("p")}});
+  }
+  // c1: before any send, a conversion of no message; c2: exactly D after its send (the end is
+  // inside); c3: a moment too late, the flow goes on and b goes out.
+  run.track("c1", "purchased", T0 + 30 * kMinute, {{"order_id", Value::str("o")}});
+  run.track("c2", "purchased", T0 + kHour + kDay, {{"order_id", Value::str("o")}});
+  run.track("c3", "purchased", T0 + kHour + kDay + 1, {{"order_id", Value::str("o")}});
+  CHECK(run.summary() ==
+        "10:30 c1 r 1 a converted\n"
+        "11:00 c2 r 1 a sent\n11:00 c3 r 1 a sent\n"
+        "11:00 c2 r 2 b converted\n"
+        "11:00 c3 r 2 b sent\n");
+  const auto& st = run.engine->stats().rules.at(0);
+  // The summary counts what the explain records say: every instance that reached its goal.
+  CHECK(st.conversions == 2);
+  CHECK(st.conversionsWithoutMessage == 1);
+  CHECK(st.variants.at("").conversions == 1);
+}
+
 TEST_CASE("a hundred thousand pending idle evaluations all fire, in time order") {
   Run run(R"(
 template a { subject "A" body "." }

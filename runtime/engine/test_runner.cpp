@@ -1,8 +1,10 @@
 #include "runtime/engine/test_runner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/decoder.h"
@@ -117,15 +119,19 @@ std::vector<TestEvent> testEvents(const ast::TestDecl& test) {
 
 namespace {
 
-struct Expectation {
-  const ast::TestStmt* stmt;
-};
-
 bool sameRecordTarget(const Record& r, const ast::TestStmt& s, const sema::Model& model) {
   if (r.templateName != s.templateName.text) return false;
   if (s.hasCustomer && r.customer != s.customer.value) return false;
   if (s.fromRule && (r.rule >= model.rules.size() || model.rules[r.rule].name != s.fromRule->text))
     return false;
+  return true;
+}
+
+// Whether a send record has what an `expect send` asks beyond its target: time, variant, subject.
+bool sendMatches(const Record& r, const ast::TestStmt& s) {
+  if (s.expectAt && r.time != *s.expectAt) return false;
+  if (s.variant && r.variant != s.variant->text) return false;
+  if (s.subject && r.subject != s.subject->value) return false;
   return true;
 }
 
@@ -136,12 +142,20 @@ std::string describeTarget(const ast::TestStmt& s) {
   return t;
 }
 
+std::string describeSendExpectation(const ast::TestStmt& s) {
+  std::string t = describeTarget(s);
+  if (s.expectAt) t += " at " + when(*s.expectAt);
+  if (s.variant) t += " in variant " + s.variant->text;
+  if (s.subject) t += fmt::format(" with the subject \"{}\"", s.subject->value);
+  return t;
+}
+
 std::string describeRecord(const Record& r, const sema::Model& model) {
   std::string rule = r.rule < model.rules.size() ? model.rules[r.rule].name : "?";
   switch (r.decision) {
     case Decision::Send:
-      return fmt::format("sent to \"{}\" at {} by {} (step {}{})", r.customer, when(r.time), rule,
-                         r.step, r.variant.empty() ? "" : ", variant " + r.variant);
+      return fmt::format("sent to \"{}\" at {} by {} (step {}{}), subject \"{}\"", r.customer, when(r.time), rule,
+                         r.step, r.variant.empty() ? "" : ", variant " + r.variant, r.subject);
     case Decision::Suppressed:
       return fmt::format("suppressed for \"{}\" at {} by {} (step {}): {} — {}", r.customer,
                          when(r.time), rule, r.step, reasonName(r.reason), r.detail);
@@ -168,6 +182,116 @@ bool sends(const sema::RuleInfo& r, const std::string& t) {
   return std::find(ts.begin(), ts.end(), t) != ts.end();
 }
 
+// The suppression reason named `name` (the names of `run --explain`), if any.
+std::optional<Reason> reasonNamed(const std::string& name, std::vector<std::string>& all) {
+  std::optional<Reason> found;
+  for (auto i = static_cast<uint8_t>(Reason::OptedOut); i <= static_cast<uint8_t>(Reason::DuplicateContent); ++i) {
+    auto r = static_cast<Reason>(i);
+    all.push_back(reasonName(r));
+    if (name == reasonName(r)) found = r;
+  }
+  return found;
+}
+
+// What one test produced, and the checks of its expectations against it.
+class Verdicts {
+ public:
+  Verdicts(const Compilation& c, const std::vector<Record>& records, const std::vector<TraceEntry>& misses,
+           TestOutcome& out)
+      : c_(c), records_(records), misses_(misses), out_(out) {}
+
+  void expectSend(const ast::TestStmt& s) {
+    size_t n = 0;
+    for (const auto& r : records_)
+      if (r.decision == Decision::Send && sameRecordTarget(r, s, c_.model) && sendMatches(r, s)) ++n;
+    if (s.count ? n == static_cast<size_t>(*s.count) : n > 0) return;
+    std::string msg = s.count ? fmt::format("expected {} send(s) of {}, but there were {}", *s.count,
+                                            describeSendExpectation(s), n)
+                              : "expected a send of " + describeSendExpectation(s);
+    std::vector<std::string> happened = about(s, false);
+    if (happened.empty()) {
+      if (!s.count) msg += ", but no rule sent or tried to send it";
+      msg += whyNotFired(s);
+      std::vector<std::string> others;
+      for (const auto& r : records_)
+        if (r.decision == Decision::Send && (!s.hasCustomer || r.customer == s.customer.value))
+          others.push_back(r.templateName + " " + describeRecord(r, c_.model));
+      if (!others.empty()) msg += "; what was sent:" + lines(others);
+    } else {
+      msg += (s.count ? "; what happened:" : ", but it was:") + lines(happened);
+    }
+    out_.failures.push_back({s.loc, msg});
+  }
+
+  void expectNoSend(const ast::TestStmt& s) {
+    std::vector<std::string> sent = about(s, true);
+    if (sent.empty()) return;
+    out_.failures.push_back({s.loc, "expected no send of " + describeTarget(s) + ", but it was:" + lines(sent)});
+  }
+
+  void expectSuppressed(const ast::TestStmt& s) {
+    std::vector<std::string> reasons;
+    std::optional<Reason> reason = reasonNamed(s.reason.text, reasons);
+    if (!reason) {
+      std::string msg = fmt::format("'{}' is not a suppression reason", s.reason.text);
+      if (std::string best = closestMatch(s.reason.text, reasons); !best.empty())
+        msg += "; did you mean '" + best + "'?";
+      else
+        msg += fmt::format(" (they are {})", fmt::join(reasons, ", "));
+      out_.failures.push_back({s.reason.loc, msg});
+      return;
+    }
+    for (const auto& r : records_)
+      if (r.decision == Decision::Suppressed && r.reason == *reason && sameRecordTarget(r, s, c_.model)) return;
+    std::string msg = fmt::format("expected {} to be suppressed because {}", describeTarget(s), s.reason.text);
+    std::vector<std::string> happened = about(s, false);
+    if (happened.empty())
+      msg += ", but no rule sent or tried to send it" + whyNotFired(s);
+    else
+      msg += ", but it was:" + lines(happened);
+    out_.failures.push_back({s.loc, msg});
+  }
+
+ private:
+  static std::string lines(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) out += "\n    " + i;
+    return out;
+  }
+
+  // The records of the expectation's target (sends only, or every decision).
+  std::vector<std::string> about(const ast::TestStmt& s, bool sendsOnly) const {
+    std::vector<std::string> out;
+    for (const auto& r : records_)
+      if (sameRecordTarget(r, s, c_.model) && r.decision != Decision::Dropped &&
+          (!sendsOnly || r.decision == Decision::Send))
+        out.push_back(describeRecord(r, c_.model));
+    return out;
+  }
+
+  // Why the rules that send the template did not fire for the customer.
+  std::string whyNotFired(const ast::TestStmt& s) const {
+    std::string msg;
+    for (const auto& t : misses_) {
+      if (t.rule >= c_.model.rules.size() || !sends(c_.model.rules[t.rule], s.templateName.text)) continue;
+      if (s.hasCustomer && t.customer != s.customer.value) continue;
+      msg += fmt::format("\n    {} at {} for \"{}\": {}", c_.model.rules[t.rule].name, when(t.time), t.customer,
+                         t.text);
+      if (t.loc.valid()) {
+        const SourceFile& f = c_.sources.file(t.loc.file);
+        LineCol lc = f.lineCol(t.loc.begin);
+        msg += fmt::format(" ({}:{}:{})", f.path(), lc.line, lc.column);
+      }
+    }
+    return msg;
+  }
+
+  const Compilation& c_;
+  const std::vector<Record>& records_;
+  const std::vector<TraceEntry>& misses_;
+  TestOutcome& out_;
+};
+
 }  // namespace
 
 std::vector<TestOutcome> runTests(const Compilation& c,
@@ -191,6 +315,9 @@ std::vector<TestOutcome> runTests(const Compilation& c,
     eo.explain = true;
     eo.coverage = coverage;
     eo.sink = [&](const Record& r) { records.push_back(r); };
+    for (const auto& s : test->stmts)
+      if (s.kind == ast::TestStmtKind::Pin && s.fromRule && s.variant)
+        eo.pins[std::make_tuple(s.customer.value, s.fromRule->text, s.split.text)] = s.variant->text;
     Engine engine(c.model, evaluator, eo);
     ingest::Decoder decoder(c.model);
     std::vector<Event> events;
@@ -211,57 +338,16 @@ std::vector<TestOutcome> runTests(const Compilation& c,
     for (const auto& e : events) engine.process(e);
     engine.finish();
 
+    Verdicts verdicts(c, records, misses, out);
     for (const auto& s : test->stmts) {
-      if (s.kind == ast::TestStmtKind::ExpectSend) {
-        bool found = false;
-        for (const auto& r : records)
-          if (r.decision == Decision::Send && sameRecordTarget(r, s, c.model) &&
-              (!s.expectAt || r.time == *s.expectAt))
-            found = true;
-        if (found) continue;
-        std::string msg = "expected a send of " + describeTarget(s);
-        if (s.expectAt) msg += " at " + when(*s.expectAt);
-        std::vector<std::string> happened;
-        for (const auto& r : records)
-          if (sameRecordTarget(r, s, c.model) && r.decision != Decision::Dropped)
-            happened.push_back(describeRecord(r, c.model));
-        if (happened.empty()) {
-          msg += ", but no rule sent or tried to send it";
-          for (const auto& t : misses) {
-            if (t.rule >= c.model.rules.size() ||
-                !sends(c.model.rules[t.rule], s.templateName.text))
-              continue;
-            if (s.hasCustomer && t.customer != s.customer.value) continue;
-            msg += fmt::format("\n    {} at {} for \"{}\": {}", c.model.rules[t.rule].name,
-                               when(t.time), t.customer, t.text);
-            if (t.loc.valid()) {
-              const SourceFile& f = c.sources.file(t.loc.file);
-              LineCol lc = f.lineCol(t.loc.begin);
-              msg += fmt::format(" ({}:{}:{})", f.path(), lc.line, lc.column);
-            }
-          }
-          std::vector<std::string> others;
-          for (const auto& r : records)
-            if (r.decision == Decision::Send && (!s.hasCustomer || r.customer == s.customer.value))
-              others.push_back(r.templateName + " " + describeRecord(r, c.model));
-          if (!others.empty()) {
-            msg += "; what was sent:";
-            for (const auto& o : others) msg += "\n    " + o;
-          }
-        } else {
-          msg += ", but it was:";
-          for (const auto& h : happened) msg += "\n    " + h;
-        }
-        out.failures.push_back({s.loc, msg});
-      } else if (s.kind == ast::TestStmtKind::ExpectNoSend) {
-        std::vector<std::string> sent;
-        for (const auto& r : records)
-          if (r.decision == Decision::Send && sameRecordTarget(r, s, c.model))
-            sent.push_back(describeRecord(r, c.model));
-        if (sent.empty()) continue;
-        std::string msg = "expected no send of " + describeTarget(s) + ", but it was:";
-        for (const auto& h : sent) msg += "\n    " + h;
-        out.failures.push_back({s.loc, msg});
+      switch (s.kind) {
+        case ast::TestStmtKind::ExpectSend: verdicts.expectSend(s); break;
+        case ast::TestStmtKind::ExpectNoSend: verdicts.expectNoSend(s); break;
+        case ast::TestStmtKind::ExpectSuppressed: verdicts.expectSuppressed(s); break;
+        case ast::TestStmtKind::Customer:
+        case ast::TestStmtKind::Event:
+        case ast::TestStmtKind::Pin:
+          break;
       }
     }
     outcomes.push_back(std::move(out));

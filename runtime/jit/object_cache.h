@@ -4,8 +4,19 @@
 // loads native code instead of compiling again. The key is the module identifier, which the JIT
 // sets to a hash of (lowered module, trig's JIT version, LLVM version, target triple, CPU and
 // features, options): any change to the rules, the lowering or the machine misses.
+//
+// Native code from a file is trusted only when this cache wrote it, for this key:
+// - every entry carries an HMAC-SHA256, under a secret kept in the directory (`key`, 0600), over
+//   the cache key and the object; a damaged entry, one stored under another key (an object of
+//   another rule set, renamed), or one written by anyone without the secret is a miss, and the
+//   compile that follows replaces it;
+// - entries are read without following symbolic links, only from regular files, and at most
+//   kMaxEntryBytes;
+// - the directory is created private (0700) and refused (no lookups, no stores: every compile
+//   compiles) when it is writable by other users or owned by another user.
 #include <llvm/ExecutionEngine/ObjectCache.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +25,9 @@ namespace trig::jit {
 
 class DiskObjectCache : public llvm::ObjectCache {
  public:
+  // The largest object the cache reads or writes (a rule set of thousands of rules is a few MiB).
+  static constexpr uint64_t kMaxEntryBytes = uint64_t{256} << 20;
+
   explicit DiskObjectCache(std::string dir) : dir_(std::move(dir)) {}
 
   // The directory: `explicitDir` if not empty, else $TRIG_CACHE_DIR (`off`: no cache), else
@@ -37,7 +51,13 @@ class DiskObjectCache : public llvm::ObjectCache {
   std::string lastError;
 
  private:
+  using Secret = std::array<unsigned char, 32>;
+  // The directory, checked (and created when `create`), and its secret; nullopt (with lastError
+  // set) when the directory cannot be trusted or the secret cannot be had.
+  std::optional<Secret> open(bool create);
+
   std::string dir_;
+  std::optional<Secret> secret_;
 };
 
 }  // namespace trig::jit

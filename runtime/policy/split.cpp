@@ -44,4 +44,15 @@ size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants)
   return variants.empty() ? 0 : variants.size() - 1;
 }
 
+size_t variantFor(const VariantPins& pins, std::string_view customer, std::string_view rule,
+                  const ast::Step& split, uint32_t bucket) {
+  if (!pins.empty()) {
+    auto it = pins.find(std::make_tuple(std::string(customer), std::string(rule), split.splitName.text));
+    if (it != pins.end())
+      for (size_t i = 0; i < split.variants.size(); ++i)
+        if (split.variants[i].name.text == it->second) return i;
+  }
+  return chooseVariant(bucket, split.variants);
+}
+
 }  // namespace trig::policy

@@ -3,8 +3,11 @@
 // bucket selects.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
+#include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "compiler/ast/ast.h"
@@ -27,5 +30,12 @@ uint32_t splitBucket(std::string_view customer, std::string_view rule, std::stri
 // variant. `percents` must not be empty.
 size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents);
 size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants);
+
+// Variants fixed by a test (`pin "ID" R.SPLIT VARIANT`): (customer, rule, split) -> variant.
+using VariantPins = std::map<std::tuple<std::string, std::string, std::string>, std::string>;
+// The variant of the split step `split` for `customer` in `rule`: the pinned one when there is
+// one, else the one `bucket` selects.
+size_t variantFor(const VariantPins& pins, std::string_view customer, std::string_view rule,
+                  const ast::Step& split, uint32_t bucket);
 
 }  // namespace trig::policy

@@ -71,9 +71,67 @@ p = run(["check", "no-such-file.trig"], d)
 check("check of a missing file exits 2 (io-error)", p.returncode == 2 and "no-such-file.trig" in p.stdout + p.stderr, p.stdout)
 p = run(["frobnicate"], d)
 check("an unknown subcommand exits 2", p.returncode == 2)
+p = run(["chek", "old.trig"], d)
+check("a misspelt subcommand gets a suggestion", p.returncode == 2 and "did you mean 'check'?" in p.stderr, p.stderr)
+p = run(["check", "no-such-file.trig"], d)
+check("check of a missing file gives the system's reason, as run does",
+      "cannot open 'no-such-file.trig': No such file or directory" in p.stdout, p.stdout)
+
+# trig check DIR: every .trig file under it is one rule set; a file imported by another is loaded
+# once (no duplicate declarations).
+import tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    os.makedirs(os.path.join(tmp, "rules", "shared"))
+    open(os.path.join(tmp, "rules", "cart.trig"), "w").write('import "shared/templates.trig"\nwhen cart_add send hello\n')
+    open(os.path.join(tmp, "rules", "shared", "templates.trig"), "w").write('template hello { subject "Hi" body "." }\n')
+    open(os.path.join(tmp, "rules", "notes.txt"), "w").write("not a rule file\n")
+    p = run(["check", "rules"], tmp)
+    check("check DIR loads every .trig under it, imports once", p.returncode == 0 and p.stdout == "", p.stdout + p.stderr)
+    open(os.path.join(tmp, "rules", "shared", "more.trig"), "w").write('when cart_add priority 1 send helo\n')
+    p = run(["check", "--format", "json", "rules"], tmp)
+    kinds = [x["kind"] for x in json.loads(p.stdout)["diagnostics"]]
+    check("check DIR reports the problems of a file nothing imports", p.returncode == 1 and kinds == ["unknown-template"], p.stdout)
+
+    # --color and NO_COLOR: auto colours a terminal only (these pipes are not), unless NO_COLOR;
+    # always wins over NO_COLOR.
+    def colored(args, env_extra):
+        env = dict(os.environ)
+        env.pop("NO_COLOR", None)
+        env.update(env_extra)
+        q = subprocess.run([trig] + args, cwd=tmp, capture_output=True, text=True, env=env, timeout=60)
+        return "\x1b[" in q.stdout
+    bad = ["check", "rules"]
+    check("--color auto does not colour a pipe", not colored(bad, {}))
+    check("--color always colours", colored(["--color", "always"] + bad, {}))
+    check("--color always after the command colours", colored(bad + ["--color", "always"], {}))
+    check("--color always wins over NO_COLOR", colored(bad + ["--color", "always"], {"NO_COLOR": "1"}))
+    check("--color never does not colour", not colored(bad + ["--color", "never"], {}))
+
+    def colored_on_terminal(env_extra):
+        env = dict(os.environ)
+        env.pop("NO_COLOR", None)
+        env.update(env_extra)
+        master, slave = os.openpty()
+        try:
+            subprocess.run([trig] + bad, cwd=tmp, stdout=slave, stderr=subprocess.DEVNULL, env=env, timeout=60)
+            os.close(slave)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return b"\x1b[" in out
+        finally:
+            os.close(master)
+    check("--color auto colours a terminal", colored_on_terminal({}))
+    check("--color auto with NO_COLOR does not colour a terminal", not colored_on_terminal({"NO_COLOR": "1"}))
 
 # trig compile: what the compiler made, and the compiled-code cache.
-import shutil, tempfile
+import shutil
 compile_dir = tempfile.mkdtemp()
 open(os.path.join(compile_dir, "rules.trig"), "w").write(
     'template t { subject "s" body "b" }\n'
@@ -104,6 +162,38 @@ for example in ["browse_abandonment", "cart_abandonment", "priorities"]:
     interp = run(["run", "rules.trig", "--events", "events.jsonl", "--explain", "--engine", "interp"], ex)
     check(f"run --engine jit and --engine interp print the same records ({example})",
           jit.returncode == 0 and jit.stdout == interp.stdout and jit.stdout != "", jit.stderr + interp.stderr)
+
+# trig test: the expectations of version 2 (variant, subject, count, expect suppressed, pin),
+# --run and --format.
+t = os.path.join(here, "tests")
+p = run(["test", "features_test.trig"], t)
+check("test: pin, variant, subject, count and expect suppressed pass", p.returncode == 0 and p.stdout.endswith("3 passed, 0 failed\n"),
+      p.stdout + p.stderr)
+p = run(["test", "failing_test.trig"], t)
+check("test: a wrong count fails with what happened", p.returncode == 1 and "expected 2 send(s) of welcome to \"ann\", but there were 1" in p.stdout, p.stdout)
+check("test: an unknown reason is reported at it with a suggestion",
+      "failing_test.trig:12:46: 'rule_limt' is not a suppression reason; did you mean 'rule_limit'?" in p.stdout, p.stdout)
+p = run(["test", ".", "--run", "pin|hash"], t)
+check("test --run selects by description (searched)", p.returncode == 0 and p.stdout.count("PASS") == 2 and "2 passed, 0 failed" in p.stdout,
+      p.stdout + p.stderr)
+p = run(["test", ".", "--run", "^nothing"], t)
+check("test --run matching nothing says so and exits 1", p.returncode == 1 and "no test description matches" in p.stderr, p.stdout + p.stderr)
+p = run(["test", ".", "--run", "("], t)
+check("test --run with a bad expression is a usage error", p.returncode == 2, p.stderr)
+p = run(["test", ".", "--format", "json"], t)
+doc = json.loads(p.stdout)
+check("test --format json: results on stdout, summary on stderr",
+      p.returncode == 1 and doc["passed"] == 3 and doc["failed"] == 2 and p.stderr.strip().endswith("3 passed, 2 failed"),
+      p.stdout + p.stderr)
+fails = [x for x in doc["tests"] if not x["passed"]]
+check("test --format json: failures are located", [(f["failures"][0]["line"], f["failures"][0]["column"]) for f in fails] == [(6, 3), (12, 46)], fails)
+p = run(["test", ".", "--format", "junit"], t)
+import xml.etree.ElementTree as ET
+root = ET.fromstring(p.stdout)
+cases = root.findall(".//testcase")
+check("test --format junit: valid XML, one testcase per test, failures marked",
+      p.returncode == 1 and len(cases) == 5 and len(root.findall(".//failure")) == 2 and root.get("failures") == "2"
+      and p.stderr.strip() == "3 passed, 2 failed", p.stdout + p.stderr)
 
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

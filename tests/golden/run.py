@@ -3,8 +3,14 @@
 
 Each expectation is a comment line at the end of the file:
     # EXPECT: 3:10 error unknown-event: unknown event 'purchasd'
+A file whose expectations include detail lines also compares each diagnostic's notes and help,
+written indented under it:
+    # EXPECT: 3:10 error unknown-event: unknown event 'purchasd'
+    # EXPECT:   help: did you mean 'purchased'?
+    # EXPECT:   note 1:7: previous declaration is here
 The runner runs `trig check --format json FILE` and compares. TRIG_REGEN=1 rewrites the
-expectations from the actual output. The suite also fails when a diagnostic kind listed in
+expectations from the actual output (with details where the file had them, or everywhere with
+TRIG_DETAILS=1). The suite also fails when a diagnostic kind listed in
 compiler/diag/kinds.def has no golden case (a kind is covered when some EXPECT line names it).
 
 usage: run.py TRIG GOLDEN_DIR
@@ -16,7 +22,12 @@ MARK = "# EXPECT: "
 EXEMPT = {"io-error"}
 
 
-def actual(trig, path):
+def where(d, path, line, column):
+    w = f"{line}:{column}"
+    return w if d["file"] == os.path.basename(path) else f"{d['file']}:{w}"
+
+
+def actual(trig, path, details):
     p = subprocess.run([trig, "check", "--format", "json", os.path.basename(path)],
                        cwd=os.path.dirname(path), capture_output=True, text=True, timeout=60)
     try:
@@ -25,10 +36,13 @@ def actual(trig, path):
         return None, f"not JSON (exit {p.returncode}): {p.stdout[:200]} {p.stderr[:200]}"
     lines = []
     for d in doc["diagnostics"]:
-        where = f"{d['line']}:{d['column']}"
-        if d["file"] != os.path.basename(path):
-            where = f"{d['file']}:{where}"
-        lines.append(f"{where} {d['severity']} {d['kind']}: {d['message']}")
+        lines.append(f"{where(d, path, d['line'], d['column'])} {d['severity']} {d['kind']}: {d['message']}")
+        if not details:
+            continue
+        for n in d.get("notes", []):
+            lines.append(f"  note {where(n, path, n['line'], n['column'])}: {n['message']}")
+        if d.get("help"):
+            lines.append(f"  help: {d['help']}")
     return lines, None
 
 
@@ -47,7 +61,8 @@ def main():
         while body and body[-1] == "":
             body.pop()
         expected = [l[len(MARK):] for l in text.split("\n") if l.startswith(MARK)]
-        got, err = actual(trig, path)
+        details = any(l.startswith("  ") for l in expected) or (regen and os.environ.get("TRIG_DETAILS") == "1")
+        got, err = actual(trig, path, details)
         if err:
             print(f"FAIL {name}: {err}")
             failures += 1
