@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "compiler/support/byte_order_mark.h"
+
 namespace trig {
 
 SourceFile::SourceFile(std::string path, std::string text)

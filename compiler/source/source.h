@@ -9,9 +9,6 @@
 namespace trig {
 
 using FileId = uint32_t;
-
-// The UTF-8 byte order mark, skipped at the start of a rule or events file.
-inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr FileId kNoFile = 0xffffffff;
 
 // A half-open byte range [begin, end) in one file.

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "compiler/support/byte_order_mark.h"
+
 using namespace trig;
 
 TEST_CASE("SourceFile: a UTF-8 byte order mark at the start is not part of the text") {

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "compiler/source/source.h"
+#include "compiler/support/byte_order_mark.h"
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/utf8.h"
 
