@@ -19,7 +19,7 @@ importDecl   : IMPORT STRING ;
 eventDecl    : EVENT ident PASSIVE? (FROM STRING (',' STRING)*)? '{' fieldList '}' ;
 customerDecl : CUSTOMER '{' fieldList '}' ;
 fieldList    : (field (','? field)*)? ','? ;
-field        : ident optional='?'? ':' typeRef ('=' expr)? ;
+field        : ident optional='?'? ':' typeRef ('=' expr)? (FROM STRING (',' STRING)*)? ;
 typeRef      : ident | '[' typeRef ']' ;
 
 templateDecl : TEMPLATE ident '{' templatePart* '}' ;

@@ -130,6 +130,7 @@ struct FieldDecl {
   bool optional = false;
   TypeRef type;
   Expr* defaultValue = nullptr;
+  std::vector<StringLit> aliases;  // `from "name"`: other property keys that fill the field
   Loc loc;
 };
 

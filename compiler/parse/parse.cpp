@@ -515,6 +515,7 @@ class Builder {
       fd.optional = f->optional != nullptr;
       fd.type = typeRef(f->typeRef());
       if (f->expr()) fd.defaultValue = expr(f->expr());
+      for (auto* s : f->STRING()) fd.aliases.push_back(stringLit(s));
       fd.loc = loc(f);
       out.push_back(std::move(fd));
     }

@@ -1,6 +1,7 @@
 // Declarations: the tables of events (with their flat field layout), customer traits, templates
 // and rules, in declaration order (prelude first, then imports depth-first, then the files).
 // Reports duplicates with a note at the previous declaration.
+#include <algorithm>
 #include <filesystem>
 
 #include "compiler/parse/parse.h"
@@ -13,6 +14,7 @@ namespace {
 // in messages ("event 'cart_add'", "the customer profile").
 void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::vector<FieldInfo>& out,
                    const std::string& what, bool traits) {
+  std::vector<std::pair<const ast::StringLit*, size_t>> aliases;  // `from` names, by field
   for (const auto& fd : decls) {
     if (fd.name.text.empty()) continue;
     bool dup = false;
@@ -32,6 +34,7 @@ void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::ve
     f.defaultValue = fd.defaultValue;
     f.slot = static_cast<uint32_t>(out.size());
     f.loc = fd.name.loc;
+    for (const auto& alias : fd.aliases) aliases.emplace_back(&alias, out.size());
     if (fd.defaultValue != nullptr) {
       const ast::Expr& d = *fd.defaultValue;
       if (!isConstant(d)) {
@@ -50,6 +53,22 @@ void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::ve
       }
     }
     out.push_back(std::move(f));
+  }
+  // A key fills one field only: an alias is neither a field's name nor another field's alias.
+  for (const auto& [alias, field] : aliases) {
+    const FieldInfo* owner = nullptr;
+    for (const auto& other : out)
+      if (other.name == alias->value ||
+          std::find(other.aliases.begin(), other.aliases.end(), alias->value) != other.aliases.end())
+        owner = &other;
+    if (owner != nullptr) {
+      c.diags.report(DiagKind::DuplicateDecl, alias->loc, "'{}' {} the {} '{}' of {}", alias->value,
+                     owner->name == alias->value ? "is already the name of" : "already fills",
+                     traits ? "trait" : "field", owner->name, what)
+          .note(owner->loc, "'" + owner->name + "' is declared here");
+      continue;
+    }
+    out[field].aliases.push_back(alias->value);
   }
 }
 

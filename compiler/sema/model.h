@@ -39,6 +39,7 @@ struct FieldInfo {
   Type type;
   bool optional = false;                 // `?`: may be absent
   const ast::Expr* defaultValue = nullptr;
+  std::vector<std::string> aliases;      // `from "name"`: keys that fill it, after its own name
   uint32_t slot = 0;                     // index in the event's (or profile's) flat layout
   Loc loc;
 };

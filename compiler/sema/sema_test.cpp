@@ -110,6 +110,29 @@ TEST_CASE("the seed rules check clean and fill the rule table") {
   CHECK(c.rule("reminder_timing").priority == 0);
 }
 
+TEST_CASE("fields: `from` names fill a field; a key fills one field only") {
+  Checked c(R"(
+event order from "Order Placed" { order_id: string from "orderNumber", "order_no", total?: money = 0 }
+customer { plan?: string from "tier" }
+trigger t: when order send w
+template w { subject "x" body "." }
+)");
+  CHECK(c.clean());
+  CHECK(c.event("order").fields[0].aliases == std::vector<std::string>{"orderNumber", "order_no"});
+  CHECK(c.event("order").fields[1].aliases.empty());
+  CHECK(c.event("order").fields[1].defaultValue != nullptr);
+  CHECK(c.model.traits[c.model.traitIndex("plan")].aliases == std::vector<std::string>{"tier"});
+  // The prelude's Segment names.
+  CHECK(c.model.findEvent("Product Added") == &c.event("cart_add"));
+  CHECK(c.event("cart_add").fields[1].aliases == std::vector<std::string>{"name"});
+  CHECK(c.event("email_open").fields[0].aliases == std::vector<std::string>{"email_id"});
+
+  Checked bad(R"(
+event order { order_id: string from "id", id?: string, total?: money from "id", amount?: money from "total" }
+)");
+  CHECK(bad.kinds() == "duplicate-declaration duplicate-declaration duplicate-declaration");
+}
+
 TEST_CASE("events: prelude first, slots are field positions, aliases and passive") {
   Checked c(R"(
 event signup passive from "Signed Up", "signup_v2" { plan: string, seats?: int = 1, trial?: bool }

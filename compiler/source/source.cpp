@@ -2,10 +2,15 @@
 
 #include <algorithm>
 
+#include "compiler/support/byte_order_mark.h"
+
 namespace trig {
 
 SourceFile::SourceFile(std::string path, std::string text)
     : path_(std::move(path)), text_(std::move(text)) {
+  // A UTF-8 byte order mark, as some editors write, is not part of the text (spec section 8);
+  // columns count from the character after it, as editors show them.
+  if (text_.starts_with(kUtf8Bom)) text_.erase(0, kUtf8Bom.size());
   lineStarts_.push_back(0);
   for (uint32_t i = 0; i < text_.size(); ++i)
     if (text_[i] == '\n') lineStarts_.push_back(i + 1);

@@ -26,6 +26,7 @@ struct LineCol {
 
 class SourceFile {
  public:
+  // A byte order mark at the start of `text` is dropped.
   SourceFile(std::string path, std::string text);
   const std::string& path() const { return path_; }
   std::string_view text() const { return text_; }

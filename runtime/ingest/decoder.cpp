@@ -159,7 +159,8 @@ namespace {
 
 // The declared fields of one event (or the customer traits), ready for lookups by wire name.
 struct FieldTable {
-  NameIndex byName;  // declared name -> position in `fields`
+  NameIndex byName;   // declared name -> position in `fields`
+  NameIndex byAlias;  // `from` name -> position in `fields`
   std::vector<const sema::FieldInfo*> fields;
   std::vector<std::optional<Value>> defaults;
   size_t width = 0;  // slots in the flat layout
@@ -175,6 +176,7 @@ struct FieldTable {
       width = std::max<size_t>(width, size_t{f.slot} + 1);
       quotedNames.push_back('"' + f.name + "\":");
       byName.add(f.name, static_cast<uint32_t>(fields.size()));
+      for (const auto& alias : f.aliases) byAlias.add(alias, static_cast<uint32_t>(fields.size()));
       fields.push_back(&f);
       std::optional<Value> d;
       if (f.defaultValue) d = literalValue(*f.defaultValue, f.type);
@@ -272,7 +274,13 @@ MoneyParse parseMoney(std::string_view text, Decimal& out) {
 // The keys of one JSON object, to find one sent twice (an invalid object, spec section 8).
 class KeySet {
  public:
-  void clear() { keys_.clear(); }
+  void clear() {
+    // clear() costs the bucket count: after a very wide object, start afresh instead.
+    if (keys_.bucket_count() > 1024)
+      keys_ = {};
+    else
+      keys_.clear();
+  }
   // False when `key` was added before.
   bool add(std::string_view key) { return keys_.emplace(key).second; }
 
@@ -322,6 +330,7 @@ std::optional<std::string_view> integralPart(std::string_view text) {
 }  // namespace
 
 struct Decoder::Impl {
+  static constexpr const char* kPageView = "page_view";  // what a `page` call is
   const sema::Model& model;
   std::vector<FieldTable> events;
   FieldTable traits;
@@ -686,12 +695,15 @@ struct Decoder::Impl {
     return true;
   }
 
-  // The position of a wire name in a table: exact name first, then its snake_case spelling.
+  // The position of a wire name in a table: exact name first, then its snake_case spelling,
+  // then the `from` names (matched exactly).
   uint32_t lookup(const FieldTable& table, std::string_view name) {
     if (uint32_t k = table.byName.find(name); k != NameIndex::kNotFound) return k;
-    if (!hasUpper(name)) return sema::kNone;
-    snakeCaseInto(name, snake);
-    if (uint32_t k = table.byName.find(snake); k != NameIndex::kNotFound) return k;
+    if (hasUpper(name)) {
+      snakeCaseInto(name, snake);
+      if (uint32_t k = table.byName.find(snake); k != NameIndex::kNotFound) return k;
+    }
+    if (uint32_t k = table.byAlias.find(name); k != NameIndex::kNotFound) return k;
     return sema::kNone;
   }
 
@@ -1471,13 +1483,16 @@ struct Decoder::Impl {
     };
 
     // type
-    bool identify = false;
+    bool identify = false, page = false;
     if (type.present) {
       if (!stringMember(type, "type", str)) return false;
       if (str == "identify") {
         identify = true;
+      } else if (str == "page") {
+        page = true;
       } else if (str != "track") {
-        return fail("unsupported type '" + str + "' (expected \"track\" or \"identify\")");
+        return fail("unsupported type '" + str +
+                    "' (expected \"track\", \"identify\" or \"page\")");
       }
     }
     // userId
@@ -1505,9 +1520,16 @@ struct Decoder::Impl {
     if (!messageIdOk) return false;
 
     out.traits.clear();
-    if (!event.present) return fail("missing event name (\"event\")");
-    if (!stringMember(event, "event", out.name)) return false;
-    if (out.name.empty()) return fail("event name is empty");
+    if (page) {
+      // A Segment page call is a page_view with the fields of its properties (spec section 3);
+      // its `event`, if any, means nothing, nor do properties read for it.
+      out.name = kPageView;
+      inlined.done = false;
+    } else {
+      if (!event.present) return fail("missing event name (\"event\")");
+      if (!stringMember(event, "event", out.name)) return false;
+      if (out.name.empty()) return fail("event name is empty");
+    }
     if (properties.present && properties.kind != json::Kind::Object)
       return fail(std::string("properties must be an object, got ") +
                   json::kindName(properties.kind));

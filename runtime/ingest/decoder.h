@@ -8,13 +8,16 @@
 //    "traits":{"email":"ann@example.com","first_name":"Ann","nickname":null}}
 //
 // Rules (the contract the reader, the HTTP ingest and the engine rely on):
-// - `type` defaults to "track"; "identify" carries `traits`; any other type is invalid.
+// - `type` defaults to "track"; "identify" carries `traits`; "page" (a Segment page call) is a
+//   track of `page_view` with the call's `properties`, whatever its `event`; any other type is
+//   invalid.
 // - `userId` must be a non-empty string; `timestamp` an RFC 3339 string; `messageId`, when
 //   present, a string (kept in Event::messageId; empty when not sent).
 // - `event` is looked up among declared names, then `from` aliases. An unknown name decodes
 //   to Event::Kind::Undeclared (not an error; its properties are not checked).
 // - Property keys match fields by exact name, else by their snake_case spelling (`productId`
-//   -> `product_id`). Extra properties are ignored. `null` counts as not sent.
+//   -> `product_id`), else by the field's `from` names, exactly. Extra properties are ignored.
+//   `null` counts as not sent.
 // - Values must have the declared type, read leniently as collectors send them (spec section 8)
 //   and no further: a number field also takes a string whose whole text is a plain decimal
 //   (`-?DIGITS[.DIGITS]`: "12.00", not "1e3", " 3" or "+3"); a string field takes a number, as
@@ -41,7 +44,8 @@
 //   fine. In properties `null` fills nothing; in traits it removes, so it counts as a value.
 //   (Objects the decoder skips, such as `context`, are only checked to be JSON.)
 // - The line must be exactly one JSON object (RFC 8259, valid UTF-8); anything else, including
-//   a byte order mark, is "malformed JSON at column N: ...".
+//   a byte order mark, is "malformed JSON at column N: ..." (the reader drops one at the start
+//   of a file before the line gets here).
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "compiler/driver/driver.h"
 #include "runtime/ingest/decoder.h"
@@ -23,20 +24,29 @@ std::unique_ptr<Compilation> compileText(const std::string& text) {
   return c;
 }
 
+// A decoder for `rules` (with the prelude), which must check cleanly.
+struct Compiled {
+  std::unique_ptr<Compilation> c;
+  std::unique_ptr<ingest::Decoder> decoder;
+  Event e;
+  std::string reason;
+  explicit Compiled(const std::string& rules) : c(compileText(rules)) {
+    REQUIRE(c);
+    REQUIRE(c->ok());
+    decoder = std::make_unique<ingest::Decoder>(c->model);
+  }
+  auto parts() { return std::tie(c->model, *decoder, e, reason); }
+};
+
 }  // namespace
 
 TEST_CASE("decoder with a sema-built model: prelude events, aliases, defaults, traits") {
-  auto c = compileText(R"(
+  Compiled compiled(R"(
 event signup from "Signed Up" { plan: string, seats: int = 1, price?: money, tags?: [string] }
 template hello { subject "Hi {{ customer.first_name | default "there" }}" body "x" }
 when signup send hello
 )");
-  REQUIRE(c);
-  REQUIRE(c->ok());
-  const sema::Model& m = c->model;
-  ingest::Decoder decoder(m);
-  Event e;
-  std::string reason;
+  auto [m, decoder, e, reason] = compiled.parts();
 
   REQUIRE_MESSAGE(
       decoder.decode(
@@ -87,4 +97,62 @@ when signup send hello
   REQUIRE(m.traits[subscribed].defaultValue);
   CHECK(*ingest::literalValue(*m.traits[subscribed].defaultValue, m.traits[subscribed].type) ==
         Value::boolean(true));
+}
+
+TEST_CASE("decoder with the prelude: Segment names, `from` names on fields, page calls") {
+  Compiled compiled(R"(
+event signup from "Signed Up" { plan: string from "planName", seats?: int }
+template hello { subject "Hi" body "x" }
+when signup send hello
+)");
+  auto [m, decoder, e, reason] = compiled.parts();
+  auto field = [&](const char* event, const char* name) -> const Value& {
+    const sema::EventInfo* info = m.findEvent(event);
+    REQUIRE(info);
+    REQUIRE(e.type == info->index);
+    return e.fields[info->fields[info->fieldIndex(name)].slot];
+  };
+  const std::string head = R"("userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  auto decode = [&](const std::string& rest) {
+    return decoder.decode("{" + head + rest + "}", e, reason);
+  };
+
+  REQUIRE_MESSAGE(decode(R"("event":"Product Added","properties":{"product_id":"p1","name":"Lamp","price":"19.90"})"), reason);
+  CHECK(field("cart_add", "product_name") == Value::str("Lamp"));
+  CHECK(field("cart_add", "price").m.units == 19'900'000);
+  REQUIRE_MESSAGE(decode(R"("event":"Product Viewed","properties":{"productId":"p1","name":"Lamp"})"), reason);
+  CHECK(field("product_view", "product_name") == Value::str("Lamp"));
+  REQUIRE_MESSAGE(decode(R"("event":"Order Completed","properties":{"order_id":"o1","revenue":"50.00"})"), reason);
+  CHECK(field("purchased", "revenue").m.units == 50'000'000);
+  REQUIRE_MESSAGE(decode(R"("event":"Checkout Started","properties":{"value":12})"), reason);
+  CHECK(field("checkout_start", "cart_value").m.units == 12'000'000);
+  REQUIRE_MESSAGE(decode(R"("event":"Email Opened","properties":{"email_id":"m1"})"), reason);
+  CHECK(field("email_open", "message_id") == Value::str("m1"));
+  REQUIRE_MESSAGE(decode(R"("event":"Email Link Clicked","properties":{"email_id":"m1","url":"/"})"), reason);
+  CHECK(field("email_click", "message_id") == Value::str("m1"));
+  for (const char* name : {"Product Removed", "Products Searched", "Unsubscribed", "Email Bounced"})
+    CHECK_MESSAGE(m.findEvent(name) != nullptr, name);
+  REQUIRE_MESSAGE(decode(R"("event":"Signed Up","properties":{"planName":"pro"})"), reason);
+  CHECK(field("signup", "plan") == Value::str("pro"));
+  // Aliases match exactly: no camelCase mapping of an alias.
+  CHECK_FALSE(decode(R"("event":"Signed Up","properties":{"plan_name":"pro"})"));
+  CHECK(reason == "missing required property 'plan' of event 'signup'");
+
+  // A field filled by its name and an alias: the same value is fine, different ones are not.
+  REQUIRE_MESSAGE(decode(R"("event":"cart_add","properties":{"product_id":"p1","name":"Lamp","productName":"Lamp"})"), reason);
+  CHECK_FALSE(decode(R"("event":"cart_add","properties":{"product_id":"p1","product_name":"Lamp","name":"Mug"})"));
+  CHECK(reason ==
+        "property 'product_name' of event 'cart_add' is filled twice with different values (the "
+        "second time from 'name')");
+
+  // A Segment page call is a page_view, its fields from its properties.
+  REQUIRE_MESSAGE(decode(R"("type":"page","name":"Desks","properties":{"url":"/desks","title":"Desks"})"), reason);
+  CHECK(e.kind == Event::Kind::Track);
+  CHECK(e.name == "page_view");
+  CHECK(field("page_view", "url") == Value::str("/desks"));
+  CHECK(field("page_view", "title") == Value::str("Desks"));
+  REQUIRE_MESSAGE(decode(R"("properties":{"url":"/x"},"event":"cart_add","type":"page")"), reason);
+  CHECK(field("page_view", "url") == Value::str("/x"));
+  CHECK_FALSE(decode(R"("type":"page","properties":{"title":"T"})"));
+  CHECK(reason == "missing required property 'url' of event 'page_view'");
 }

@@ -407,8 +407,8 @@ TEST_CASE("decoder: envelope errors") {
         "event name is empty");
   CHECK(f.reject(R"({"event":["x"],"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
         "event must be a string, got list");
-  CHECK(f.reject(R"({"type":"page","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
-        "unsupported type 'page' (expected \"track\" or \"identify\")");
+  CHECK(f.reject(R"({"type":"screen","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "unsupported type 'screen' (expected \"track\", \"identify\" or \"page\")");
   CHECK(f.reject(R"({"type":1,"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
         "type must be a string, got number");
   CHECK(f.reject(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
@@ -509,6 +509,12 @@ TEST_CASE("decoder: a key sent twice, or a field filled twice with different val
         "key 'note' is sent twice in the properties of event 'cart_add'");
   CHECK(f.reject(head + R"("properties":{"product_id":"p1","title":null,"title":null}})") ==
         "key 'title' is sent twice in the properties of event 'cart_add'");
+  // A wide object: the repeat is found at the end, and the next line is read as usual.
+  std::string wide = head + R"("properties":{"product_id":"p1")";
+  for (int k = 0; k < 5000; ++k) wide += ",\"k" + std::to_string(k) + "\":1";
+  CHECK(f.reject(wide + R"(,"k7":2}})") ==
+        "key 'k7' is sent twice in the properties of event 'cart_add'");
+  REQUIRE(f.decode(head + R"("properties":{"product_id":"p1","k7":1}})"));
   // Escapes are decoded before keys are compared.
   CHECK(f.reject(head + R"("properties":{"product_id":"p1","product_id":"p1"}})") ==
         "key 'product_id' is sent twice in the properties of event 'cart_add'");

@@ -330,6 +330,7 @@ struct LineGen {
         if (!chance(f.optional || f.defaultValue ? 55 : 97)) continue;
         std::string key = f.name;
         if (chance(10)) key = camel(f.name);
+        if (!f.aliases.empty() && chance(20)) key = pick(f.aliases);
         if (chance(3) && !key.empty())
           key = "\\u00" + std::string(key[0] == 'p' ? "70" : "61") + key.substr(1);
         members.push_back(quoted(key) + ":" + (chance(3) ? "null" : typed(f.type)));

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "compiler/support/byte_order_mark.h"
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/utf8.h"
 
@@ -107,6 +108,7 @@ void LineReader::appendCapped(const char* p, size_t n, size_t max, bool& truncat
 
 std::string_view LineReader::finish(std::string_view line) {
   ++line_;
+  if (line_ == 1 && line.starts_with(kUtf8Bom)) line.remove_prefix(kUtf8Bom.size());
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
 }

@@ -6,7 +6,8 @@
 // dead-letter file when one is configured, counted, and skipped: it never stops the stream.
 // The exception is a rejected identify that fails closed (Decoder::failedClosed()): reported and
 // counted as invalid all the same, it is then handed out as the opt-out it carries.
-// Blank lines (only whitespace) are skipped silently. A trailing "\r" is ignored.
+// Blank lines (only whitespace) are skipped silently. A trailing "\r" is ignored, and so is a
+// UTF-8 byte order mark at the start of the input.
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -61,7 +62,8 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
-  // The next line without its "\n" (and a trailing "\r"); `truncated` when it was longer than
+  // The next line without its "\n" (and a trailing "\r", and on line 1 a UTF-8 byte order
+  // mark); `truncated` when it was longer than
   // `maxLineBytes` (`line` then holds its first maxLineBytes bytes). False at the end of the
   // input or on a read error (see failed()).
   bool next(std::string_view& line, bool& truncated, size_t maxLineBytes);

@@ -343,3 +343,16 @@ TEST_CASE("reader: a rejected identify that fails closed is reported, counted an
         run.events + ":1: error: trait 'subscribed' must be bool, got string \"maybe\"\n");
   CHECK(lines(slurp(run.deadPath)).size() == 1);
 }
+
+TEST_CASE("reader: a UTF-8 byte order mark at the start of the input is skipped, nowhere else") {
+  const std::string bom = "\xEF\xBB\xBF";
+  ReadRun run(bom + pageView("c1", "/a") + "\n" + bom + pageView("c2", "/b") + "\n");
+  REQUIRE(run.got.size() == 1);
+  CHECK(run.got[0].customer == "c1");
+  CHECK(run.stats.rejected == 1);
+  CHECK(run.diags.str().starts_with(run.events + ":2: error: malformed JSON at column 1"));
+  // A file that is only a byte order mark is empty.
+  ReadRun empty(bom);
+  CHECK(empty.got.empty());
+  CHECK(empty.stats.rejected == 0);
+}

@@ -69,6 +69,7 @@ struct TestModel {
     event("cart_add", {field("product_id", str), field("product_name", str, true),
                        field("category", str, true), field("price", money, true),
                        field("quantity", integer, true), field("cart_value", money, true)});
+    model.events.back().fields[1].aliases = {"name"};  // `from "name"`, as in the prelude
     event("email_open", {field("message_id", str), field("rule", str, true)}, {}, true);
     event("order_placed",
           {field("total", money), field("items", Type::listOf(TypeKind::String)),
