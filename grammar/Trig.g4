@@ -63,7 +63,7 @@ action
     | SPLIT ident '{' variant* '}'                  # splitAction
     ;
 binding : ident '=' expr ;
-variant : PERCENT ident ':' steps ;
+variant : PERCENT ident ':' (HOLDOUT | steps) ;   // `holdout`: a control group
 
 // Expressions, loosest first: or, and, not, comparisons, + -, * /, primaries.
 expr     : andExpr (OR andExpr)* ;
@@ -107,7 +107,7 @@ prop  : ident ':' expr ;
 // Contextual keywords stay usable as names.
 ident
     : IDENT | SUBJECT | BODY | FILE | PASSIVE | FROM | AT | EXPECT | NO | TO
-    | ARBITRATION | CAP | QUIET_HOURS | DEDUP
+    | ARBITRATION | CAP | QUIET_HOURS | DEDUP | HOLDOUT
     ;
 
 // ---- Lexer -------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ AVG : 'avg' ; LAST : 'last' ;
 
 SUBJECT : 'subject' ; BODY : 'body' ; FILE : 'file' ; PASSIVE : 'passive' ; FROM : 'from' ;
 AT : 'at' ; EXPECT : 'expect' ; NO : 'no' ; TO : 'to' ; ARBITRATION : 'arbitration' ;
-CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ;
+CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ; HOLDOUT : 'holdout' ;
 
 TIMESTAMP   : DIGIT DIGIT DIGIT DIGIT '-' DIGIT DIGIT '-' DIGIT DIGIT [Tt] DIGIT DIGIT ':' DIGIT DIGIT
               (':' DIGIT DIGIT ('.' DIGIT+)?)? ([Zz] | [+-] DIGIT DIGIT ':' DIGIT DIGIT) ;

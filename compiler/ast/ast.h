@@ -180,6 +180,7 @@ struct Variant {
   Decimal percent;
   Loc percentLoc;
   Ident name;
+  bool holdout = false;     // `holdout`: a control group, sent nothing from here (no steps)
   std::vector<Step> steps;
   Loc loc;
 };

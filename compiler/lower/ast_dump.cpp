@@ -63,7 +63,7 @@ class Dumper {
       for (const ast::Binding& b : s.bindings) tree(sp + "with." + b.name.text, b.value, depth + 1);
       for (const ast::Variant& v : s.variants) {
         indent(depth + 1);
-        out_ << "variant " << v.name.text << " " << v.percent.toString() << "%\n";
+        out_ << "variant " << v.name.text << " " << v.percent.toString() << "%" << (v.holdout ? " holdout" : "") << "\n";
         steps(v.steps, path + s.splitName.text + "." + v.name.text + ".", n, depth + 2);
       }
     }

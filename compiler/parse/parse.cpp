@@ -117,7 +117,7 @@ bool isContextualKeyword(size_t t) {
     case TrigParser::SUBJECT: case TrigParser::BODY: case TrigParser::FILE: case TrigParser::PASSIVE:
     case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
     case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
-    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP:
+    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::HOLDOUT:
       return true;
     default:
       return false;
@@ -546,6 +546,7 @@ class Builder {
           if (!p.empty()) p.pop_back();
           var.percent = Decimal::parse(p).value_or(Decimal{});
           var.name = ident(v->ident());
+          var.holdout = v->HOLDOUT() != nullptr;
           var.steps = steps(v->steps());
           var.loc = loc(v);
           st.variants.push_back(std::move(var));

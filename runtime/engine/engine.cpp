@@ -39,6 +39,7 @@ const char* reasonName(Reason r) {
     case Reason::Cooldown: return "cooldown";
     case Reason::FrequencyCap: return "frequency_cap";
     case Reason::Condition: return "condition";
+    case Reason::Holdout: return "holdout";
     case Reason::DuplicateId: return "duplicate_message_id";
     case Reason::DuplicateContent: return "duplicate_content";
   }
@@ -824,6 +825,10 @@ struct Engine::Impl {
       trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc,
             [&] { return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
                         f.variant); });
+      if (s.variants[v].holdout) {
+        holdout(f, s.variants[v]);
+        return false;
+      }
       f.pos.emplace_back(&s.variants[v].steps, 0);
       return true;
     }
@@ -840,6 +845,26 @@ struct Engine::Impl {
     ps.order = nextOrder++;
     becomeDue(std::move(ps), true);
     return false;
+  }
+
+  // The flow reached a `holdout` variant: the customer gets nothing from here on (not even the
+  // steps after the split), and the goal counts from this point as a conversion of the variant.
+  void holdout(Flow& f, const ast::Variant& v) {
+    Record r;
+    r.decision = Decision::Suppressed;
+    r.reason = Reason::Holdout;
+    r.customer = f.customer->id;
+    r.rule = f.rule;
+    r.step = f.stepsTaken + 1;
+    r.variant = v.name.text;
+    r.loc = v.loc;
+    r.messageId = messageId(ruleName(f.rule), f.customer->id, r.step, f.firedAt);
+    r.detail = fmt::format("variant {} is a holdout: no message from this point", v.name.text);
+    emit(std::move(r));
+    f.anySendDecided = true;
+    ++stats.rules[f.rule].variants[v.name.text].heldOut;
+    if (model.rules[f.rule].goalEvent) watchGoalAfter(f, "", v.name.text);
+    endFlow(f);
   }
 
   void onStepTimer(Customer& c, uint32_t ri) {
