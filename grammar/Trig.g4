@@ -41,7 +41,7 @@ ruleDecl
       steps
     ;
 ruleOption
-    : PRIORITY sign='-'? INT                 # priorityOption
+    : PRIORITY expr                          # priorityOption
     | LIMIT INT PER DURATION                 # limitOption
     | GOAL eventRef WITHIN DURATION          # goalOption
     ;

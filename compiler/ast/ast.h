@@ -210,7 +210,8 @@ struct Rule {
   Anchor anchor;
   std::vector<Expr*> terms;   // `and` terms (idle among them)
   std::vector<Expr*> unless;  // rule-level `unless` conditions
-  std::optional<int64_t> priority;
+  std::optional<int64_t> priority;  // `priority N`: a whole number written as such
+  Expr* priorityExpr = nullptr;     // `priority EXPR` when it is not (`1 + cart_value / 100`)
   Loc priorityLoc;
   struct Limit {
     int64_t count;

@@ -40,7 +40,10 @@ class Dumper {
     if (ri.idle) out_ << "  idle " << formatDuration(*ri.idle) << " (a timer, not compiled)\n";
     for (size_t i = 0; i < ri.conditions.size(); ++i) tree(prefix + "when." + std::to_string(i), ri.conditions[i], 1);
     for (size_t i = 0; i < ri.unless.size(); ++i) tree(prefix + "unless." + std::to_string(i), ri.unless[i], 1);
-    out_ << "  priority " << ri.priority << "\n";
+    if (ri.priorityExpr != nullptr)
+      tree(prefix + "priority (evaluated when the rule fires)", ri.priorityExpr, 1);
+    else
+      out_ << "  priority " << ri.priority << "\n";
     if (r != nullptr && r->goal) {
       out_ << "  goal " << r->goal->event->name.text << " within " << formatDuration(r->goal->within.ms) << "\n";
       if (r->goal->event->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (goal)", r->goal->event->filter, 1);

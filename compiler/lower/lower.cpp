@@ -109,6 +109,7 @@ class Lowerer {
       predicate(ri.conditions[i], prefix_ + "when." + std::to_string(i));
     for (size_t i = 0; i < ri.unless.size(); ++i)
       predicate(ri.unless[i], prefix_ + "unless." + std::to_string(i));
+    if (ri.priorityExpr != nullptr) valueFunction(ri.priorityExpr, prefix_ + "priority");
     if (r != nullptr) {
       if (r->goal) standaloneFilter(r->goal->event);
       lowerSteps(r->steps, 0, prefix_);

@@ -495,9 +495,16 @@ class Builder {
     for (auto* o : c->ruleOption()) {
       Loc ol = loc(o);
       if (auto* p = dynamic_cast<TrigParser::PriorityOptionContext*>(o)) {
-        if (r->priority) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'priority'");
-        int64_t v = integer(p->INT());
-        r->priority = p->sign ? -v : v;
+        if (r->priority || r->priorityExpr)
+          diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'priority'");
+        ast::Expr* e = expr(p->expr());
+        if (e->kind == ast::ExprKind::IntLit) {
+          r->priority = e->intValue;
+          r->priorityExpr = nullptr;
+        } else {
+          r->priority.reset();
+          r->priorityExpr = e;
+        }
         r->priorityLoc = ol;
       } else if (auto* l = dynamic_cast<TrigParser::LimitOptionContext*>(o)) {
         if (r->limit) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'limit'");

@@ -124,7 +124,8 @@ struct RuleInfo {
   std::optional<DurationMs> idle;         // `idle D` term, if any
   std::vector<const ast::Expr*> conditions;  // the `and` terms other than `idle`
   std::vector<const ast::Expr*> unless;      // rule-level `unless` conditions (each negated)
-  int64_t priority = 0;
+  int64_t priority = 0;                      // `priority N` (0 when absent)
+  const ast::Expr* priorityExpr = nullptr;   // `priority EXPR`, evaluated at each firing
   std::optional<uint32_t> goalEvent;
   DurationMs goalWithin = 0;
 };

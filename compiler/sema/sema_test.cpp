@@ -295,6 +295,26 @@ TEST_CASE("settings") {
   CHECK(Checked("settings { cooldown 0s }\n").kinds() == "non-positive-duration");
 }
 
+TEST_CASE("priority: a constant, or a numeric expression evaluated at the firing") {
+  Checked c(
+      "template a { subject \"A\" body \".\" }\n"
+      "trigger x: when cart_add priority 1 + cart_value / 100 send a\n"
+      "trigger y: when cart_add priority -2 send a\n"
+      "trigger z: when cart_add priority 1 + 1 send a\n");
+  // Computed priorities never tie by declaration: no ambiguous-priority between x and z.
+  CHECK(c.clean());
+  CHECK(c.model.rules[0].priorityExpr != nullptr);
+  CHECK(c.model.rules[1].priorityExpr == nullptr);
+  CHECK(c.model.rules[1].priority == -2);
+  CHECK(Checked("template a { subject \"A\" body \".\" }\n"
+                "trigger x: when cart_add priority product_id send a\n")
+            .kinds() == "type-mismatch");
+  CHECK(Checked("template a { subject \"A\" body \".\" }\n"
+                "trigger x: when cart_add priority 1 send a\n"
+                "trigger y: when cart_add priority 1 send a\n")
+            .kinds() == "ambiguous-priority");
+}
+
 TEST_CASE("analysis is deterministic") {
   Checked a(kSeed), b(kSeed);
   CHECK(a.model.exprType == b.model.exprType);

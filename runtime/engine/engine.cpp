@@ -15,6 +15,7 @@
 #include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/cooldown.h"
+#include "runtime/policy/priority.h"
 #include "runtime/policy/quiet_hours.h"
 #include "runtime/policy/rolling.h"
 #include "runtime/policy/split.h"
@@ -111,6 +112,7 @@ struct Flow {
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
   Event anchor;
+  Value priority;                 // the rule's priority, evaluated at the firing
   uint32_t stepsTaken = 0;        // steps reached (the record's `step`)
   bool anySendDecided = false;    // "a flow whose first send is outranked does not start"
   // The goal (spec section 5) is reached by its event within D after `goalSince`: the
@@ -752,6 +754,12 @@ struct Engine::Impl {
     f->firedAt = now;
     f->firedAfterSeq = firedAfterSeq;
     f->anchor = anchorCopy(anchor);
+    if (rule.priorityExpr != nullptr) {
+      Value computed = eval.value(*rule.priorityExpr, ruleEnv(c, anchor));
+      f->priority = policy::priorityOf(rule.priority, &computed);
+    } else {
+      f->priority = policy::priorityOf(rule.priority, nullptr);
+    }
     f->pos.emplace_back(&ar.steps, 0);
     c.flows.push_back(f);
     watchGoal(f);
@@ -1079,7 +1087,6 @@ struct Engine::Impl {
     c.window->members.push_back(std::move(ps));
   }
 
-  static int64_t priorityOf(const sema::RuleInfo& r) { return r.priority; }
 
   // The arbitration window of `c` closes now: the winner goes on through the cap and quiet
   // hours, every other member is outranked.
@@ -1092,7 +1099,8 @@ struct Engine::Impl {
                      [this](const PendingSend& a, const PendingSend& b) {
                        const auto& ra = model.rules[a.flow->rule];
                        const auto& rb = model.rules[b.flow->rule];
-                       if (ra.priority != rb.priority) return ra.priority > rb.priority;
+                       if (int p = policy::comparePriority(a.flow->priority, b.flow->priority); p != 0)
+                         return p > 0;
                        if (a.flow->anchor.time != b.flow->anchor.time)
                          return a.flow->anchor.time > b.flow->anchor.time;
                        if (ra.order != rb.order) return ra.order < rb.order;
@@ -1104,7 +1112,7 @@ struct Engine::Impl {
       PendingSend& loser = members[i];
       suppress(loser, Reason::Outranked,
                fmt::format("outranked by {} (priority {}, step {})", ruleName(winner.flow->rule),
-                           model.rules[winner.flow->rule].priority, winner.step));
+                           deliver::formatValue(winner.flow->priority), winner.step));
       decided(loser, Reason::Outranked);
     }
     deliver(std::move(members.front()));
@@ -1174,19 +1182,20 @@ struct Engine::Impl {
     ++rs.variants[ps.variant].sends;
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
     if (rule.goalEvent) watchGoalAfter(f, ps.ast->templateName.text, ps.variant);
-    preempt(c, rule.priority, f.rule);
+    preempt(c, f.priority, f.rule);
     decided(ps, Reason::None);
   }
 
   // A send with priority p went out: pending later steps of lower-priority flows are cancelled.
-  void preempt(Customer& c, int64_t p, uint32_t by) {
+  void preempt(Customer& c, const Value& p, uint32_t by) {
     std::vector<std::shared_ptr<Flow>> victims;
     for (auto& f : c.flows)
-      if (model.rules[f->rule].priority < p && f->state != Flow::State::Running)
+      if (policy::comparePriority(f->priority, p) < 0 && f->state != Flow::State::Running)
         victims.push_back(f);
     for (auto& f : victims)
       cancelFlow(*f, Reason::Preempted,
-                 fmt::format("preempted by a send of {} (priority {})", ruleName(by), p));
+                 fmt::format("preempted by a send of {} (priority {})", ruleName(by),
+                             deliver::formatValue(p)));
   }
 
   // The send was decided (sent or suppressed) now: its flow goes on from here, except that a
