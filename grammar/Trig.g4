@@ -88,7 +88,7 @@ primary
     | '[' (expr (',' expr)*)? ','? ']'                      # listExpr
     | literal                                               # literalExpr
     ;
-aggFn : SUM | MIN | MAX | AVG ;
+aggFn : SUM | MIN | MAX | AVG | MEDIAN ;
 literal
     : INT | DECIMAL | STRING | TRUE | FALSE | DURATION | PERCENT | TIMESTAMP | BAD_NUMBER
     ;
@@ -107,7 +107,7 @@ prop  : ident ':' expr ;
 // Contextual keywords stay usable as names.
 ident
     : IDENT | SUBJECT | BODY | FILE | PASSIVE | FROM | AT | EXPECT | NO | TO
-    | ARBITRATION | CAP | QUIET_HOURS | DEDUP | HOLDOUT
+    | ARBITRATION | CAP | QUIET_HOURS | DEDUP | HOLDOUT | MEDIAN
     ;
 
 // ---- Lexer -------------------------------------------------------------------------------------
@@ -124,6 +124,7 @@ AVG : 'avg' ; LAST : 'last' ;
 SUBJECT : 'subject' ; BODY : 'body' ; FILE : 'file' ; PASSIVE : 'passive' ; FROM : 'from' ;
 AT : 'at' ; EXPECT : 'expect' ; NO : 'no' ; TO : 'to' ; ARBITRATION : 'arbitration' ;
 CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ; HOLDOUT : 'holdout' ;
+MEDIAN : 'median' ;
 
 TIMESTAMP   : DIGIT DIGIT DIGIT DIGIT '-' DIGIT DIGIT '-' DIGIT DIGIT [Tt] DIGIT DIGIT ':' DIGIT DIGIT
               (':' DIGIT DIGIT ('.' DIGIT+)?)? ([Zz] | [+-] DIGIT DIGIT ':' DIGIT DIGIT) ;

@@ -86,7 +86,7 @@ enum class Op {
 };
 const char* opSpelling(Op op);
 
-enum class AggFn { Count, Sum, Min, Max, Avg };
+enum class AggFn { Count, Sum, Min, Max, Avg, Median };
 const char* aggSpelling(AggFn fn);
 
 struct Expr;

@@ -117,7 +117,7 @@ bool isContextualKeyword(size_t t) {
     case TrigParser::SUBJECT: case TrigParser::BODY: case TrigParser::FILE: case TrigParser::PASSIVE:
     case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
     case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
-    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::HOLDOUT:
+    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::HOLDOUT: case TrigParser::MEDIAN:
       return true;
     default:
       return false;
@@ -754,6 +754,7 @@ class Builder {
         case TrigParser::SUM: e->agg = ast::AggFn::Sum; break;
         case TrigParser::MIN: e->agg = ast::AggFn::Min; break;
         case TrigParser::MAX: e->agg = ast::AggFn::Max; break;
+        case TrigParser::MEDIAN: e->agg = ast::AggFn::Median; break;
         default: e->agg = ast::AggFn::Avg; break;
       }
       e->event = eventRef(p->eventRef());
