@@ -31,7 +31,8 @@ templatePart
 
 settingsDecl : SETTINGS '{' setting* '}' ;
 setting      : ident settingArg+ ;
-settingArg   : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL ;
+settingArg   : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL
+             | ACTIVITY | IGNORE ;
 
 triggerDecl  : TRIGGER ident STRING? ':' ruleDecl ;
 
@@ -107,7 +108,7 @@ prop  : ident ':' expr ;
 // Contextual keywords stay usable as names.
 ident
     : IDENT | SUBJECT | BODY | FILE | PASSIVE | FROM | AT | EXPECT | NO | TO
-    | ARBITRATION | CAP | QUIET_HOURS | DEDUP | HOLDOUT | MEDIAN
+    | ARBITRATION | CAP | QUIET_HOURS | DEDUP | HOLDOUT | MEDIAN | ACTIVITY | IGNORE
     ;
 
 // ---- Lexer -------------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ AVG : 'avg' ; LAST : 'last' ;
 SUBJECT : 'subject' ; BODY : 'body' ; FILE : 'file' ; PASSIVE : 'passive' ; FROM : 'from' ;
 AT : 'at' ; EXPECT : 'expect' ; NO : 'no' ; TO : 'to' ; ARBITRATION : 'arbitration' ;
 CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ; HOLDOUT : 'holdout' ;
-MEDIAN : 'median' ;
+MEDIAN : 'median' ; ACTIVITY : 'activity' ; IGNORE : 'ignore' ;
 
 TIMESTAMP   : DIGIT DIGIT DIGIT DIGIT '-' DIGIT DIGIT '-' DIGIT DIGIT [Tt] DIGIT DIGIT ':' DIGIT DIGIT
               (':' DIGIT DIGIT ('.' DIGIT+)?)? ([Zz] | [+-] DIGIT DIGIT ':' DIGIT DIGIT) ;

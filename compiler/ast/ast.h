@@ -154,7 +154,7 @@ struct TemplateDecl {
   Loc loc;
 };
 
-enum class SettingArgKind { Int, Decimal, Duration, TimeRange, TimeOfDay, Per, String, Bad };
+enum class SettingArgKind { Int, Decimal, Duration, TimeRange, TimeOfDay, Per, String, Word, Bad };
 struct SettingArg {
   SettingArgKind kind;
   std::string text;  // the token as written

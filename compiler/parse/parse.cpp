@@ -118,6 +118,7 @@ bool isContextualKeyword(size_t t) {
     case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
     case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
     case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::HOLDOUT: case TrigParser::MEDIAN:
+    case TrigParser::ACTIVITY: case TrigParser::IGNORE:
       return true;
     default:
       return false;
@@ -449,6 +450,8 @@ class Builder {
           case TrigParser::TIME_RANGE: arg.kind = ast::SettingArgKind::TimeRange; break;
           case TrigParser::TIME_OF_DAY: arg.kind = ast::SettingArgKind::TimeOfDay; break;
           case TrigParser::PER: arg.kind = ast::SettingArgKind::Per; break;
+          case TrigParser::ACTIVITY:
+          case TrigParser::IGNORE: arg.kind = ast::SettingArgKind::Word; break;
           case TrigParser::STRING:
             arg.kind = ast::SettingArgKind::String;
             arg.text = stringLit(a->STRING()).value;

@@ -90,6 +90,9 @@ struct Settings {
   std::optional<Quiet> quietHours;
   DurationMs dedup = 0;  // 0: content dedup off
   std::optional<DurationMs> cooldown;  // `cooldown D`: no repeat of a template within D
+  // `undeclared_events ignore`: an event of an undeclared name is as if it never arrived
+  // (`activity`, the default: it counts as activity and cancels `idle` waits).
+  bool ignoreUndeclared = false;
 };
 
 // What a name (ExprKind::Name or Trait) in an expression refers to.

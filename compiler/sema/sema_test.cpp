@@ -293,6 +293,13 @@ TEST_CASE("settings") {
   CHECK(cooling.clean());
   CHECK(cooling.model.settings.cooldown == 3 * kDay);
   CHECK(Checked("settings { cooldown 0s }\n").kinds() == "non-positive-duration");
+  CHECK_FALSE(c.model.settings.ignoreUndeclared);
+  Checked ignoring("settings { undeclared_events ignore  dedup 10s }\n");
+  CHECK(ignoring.clean());
+  CHECK(ignoring.model.settings.ignoreUndeclared);
+  CHECK(ignoring.model.settings.dedup == 10 * kSecond);
+  CHECK_FALSE(Checked("settings { undeclared_events activity }\n").model.settings.ignoreUndeclared);
+  CHECK(Checked("settings { undeclared_events 1d }\n").kinds() == "bad-setting");
 }
 
 TEST_CASE("priority: a constant, or a numeric expression evaluated at the firing") {

@@ -1,4 +1,5 @@
-// `settings { ... }`: arbitration D, cap N per D, cooldown D, quiet_hours HH:MM-HH:MM, dedup D.
+// `settings { ... }`: arbitration D, cap N per D, cooldown D, quiet_hours HH:MM-HH:MM, dedup D,
+// undeclared_events activity|ignore.
 // Each setting is validated and stored in Model::settings; a setting given twice is an error.
 #include <algorithm>
 #include <map>
@@ -8,7 +9,8 @@
 namespace trig::sema::detail {
 namespace {
 
-const std::vector<std::string> kSettingNames = {"arbitration", "cap", "cooldown", "dedup", "quiet_hours"};
+const std::vector<std::string> kSettingNames = {"arbitration", "cap", "cooldown", "dedup", "quiet_hours",
+                                                 "undeclared_events"};
 
 using Kind = ast::SettingArgKind;
 
@@ -70,6 +72,16 @@ void cap(Context& c, const ast::SettingDecl& s) {
   if (ok) c.model.settings.cap = Settings::Cap{n, *d};
 }
 
+void undeclaredEvents(Context& c, const ast::SettingDecl& s) {
+  if (!shapeIs(s, {Kind::Word})) {
+    c.diags.report(DiagKind::BadSetting, argsLoc(s), "'undeclared_events' takes 'activity' or 'ignore'")
+        .help("activity (the default): an event nobody declared cancels idle waits; ignore: it is "
+              "dropped as if it never arrived");
+    return;
+  }
+  c.model.settings.ignoreUndeclared = s.args[0].text == "ignore";
+}
+
 void quietHours(Context& c, const ast::SettingDecl& s) {
   if (!shapeIs(s, {Kind::TimeRange})) {
     c.diags.report(DiagKind::BadSetting, argsLoc(s), "'quiet_hours' takes a time range")
@@ -104,7 +116,7 @@ void declareSettings(Context& c) {
         if (!known) {
           auto b = c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
           if (auto hint = didYouMean(name, kSettingNames); !hint.empty()) b.help(hint);
-          else b.help("the settings are arbitration, cap, cooldown, quiet_hours and dedup");
+          else b.help("the settings are arbitration, cap, cooldown, quiet_hours, dedup and undeclared_events");
           continue;
         }
         if (auto it = seen.find(name); it != seen.end()) {
@@ -127,6 +139,8 @@ void declareSettings(Context& c) {
             else
               c.model.settings.cooldown = *d;
           }
+        } else if (name == "undeclared_events") {
+          undeclaredEvents(c, s);
         } else if (name == "cap") {
           cap(c, s);
         } else {

@@ -484,6 +484,7 @@ struct Engine::Impl {
   // ---- events -------------------------------------------------------------------------------
 
   void process(const Event& e) {
+    if (e.kind == Event::Kind::Undeclared && model.settings.ignoreUndeclared) return;
     runUntil(e.time, false);
     setNow(e.time);
     auto verdict = dedup.admit(e);
