@@ -93,6 +93,7 @@ struct Settings {
   // `undeclared_events ignore`: an event of an undeclared name is as if it never arrived
   // (`activity`, the default: it counts as activity and cancels `idle` waits).
   bool ignoreUndeclared = false;
+  DurationMs awaitEmail = 0;  // `await_email D`: a send due without an address waits up to D
 };
 
 // What a name (ExprKind::Name or Trait) in an expression refers to.

@@ -300,6 +300,8 @@ TEST_CASE("settings") {
   CHECK(ignoring.model.settings.dedup == 10 * kSecond);
   CHECK_FALSE(Checked("settings { undeclared_events activity }\n").model.settings.ignoreUndeclared);
   CHECK(Checked("settings { undeclared_events 1d }\n").kinds() == "bad-setting");
+  CHECK(c.model.settings.awaitEmail == 0);
+  CHECK(Checked("settings { await_email 5m }\n").model.settings.awaitEmail == 5 * kMinute);
 }
 
 TEST_CASE("priority: a constant, or a numeric expression evaluated at the firing") {

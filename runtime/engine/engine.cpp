@@ -130,9 +130,10 @@ struct Flow {
     WaitingStep,
     InWindow,
     Deferred,
+    AwaitingEmail,
     Done
   } state = State::Running;
-  TimerHandle timer;  // WaitingStep, Deferred
+  TimerHandle timer;  // WaitingStep, Deferred, AwaitingEmail
 };
 
 // A send on its way through the delivery policy.
@@ -184,7 +185,7 @@ struct Customer {
 };
 
 struct Timer {
-  enum class Kind : uint8_t { Idle, Step, Deferred } kind = Kind::Idle;
+  enum class Kind : uint8_t { Idle, Step, Deferred, AwaitEmail } kind = Kind::Idle;
   Customer* customer = nullptr;
   uint32_t rule = 0;
 };
@@ -517,6 +518,7 @@ struct Engine::Impl {
         }
         trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{},
               [&] { return fmt::format("identify ({}): {}", e.source.str(), changed); });
+        emailArrived(c);
         return;
       }
       case Event::Kind::Undeclared:
@@ -930,7 +932,8 @@ struct Engine::Impl {
         break;
       }
       case Flow::State::InWindow:
-      case Flow::State::Deferred: {
+      case Flow::State::Deferred:
+      case Flow::State::AwaitingEmail: {
         PendingSend* ps = pendingSendOf(f);
         if (ps == nullptr) {
           pending = false;
@@ -959,7 +962,7 @@ struct Engine::Impl {
   std::unordered_map<const Flow*, PendingSend> deferred;
 
   PendingSend* pendingSendOf(Flow& f) {
-    if (f.state == Flow::State::Deferred) {
+    if (f.state == Flow::State::Deferred || f.state == Flow::State::AwaitingEmail) {
       auto it = deferred.find(&f);
       return it == deferred.end() ? nullptr : &it->second;
     }
@@ -1005,6 +1008,53 @@ struct Engine::Impl {
       return true;
     }
     return false;
+  }
+
+  bool hasEmail(const Customer& c) const {
+    const Value& email = trait(c, traitEmail);
+    return email.kind == Value::Kind::String && !email.s.empty();
+  }
+
+  // `await_email D`: a send that becomes due for a subscribed customer without an address waits
+  // up to D (parked like a quiet-hours deferral); an identify that supplies one makes it due again
+  // at that moment, and the timer at due + D suppresses it (`no_email`).
+  bool awaitsEmail(PendingSend& ps) {
+    Flow& f = *ps.flow;
+    Customer& c = *f.customer;
+    const Value& sub = trait(c, traitSubscribed);
+    if (model.settings.awaitEmail <= 0 || hasEmail(c) || (sub.kind == Value::Kind::Bool && !sub.b))
+      return false;
+    TimeMs until = later(now, model.settings.awaitEmail);
+    trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
+      return fmt::format("{} (step {}) is due but the customer has no email address: it waits until {}",
+                         ps.ast->templateName.text, ps.step, formatTimestamp(until));
+    });
+    f.state = Flow::State::AwaitingEmail;
+    f.timer = timers.schedule(until, Timer{Timer::Kind::AwaitEmail, &c, f.rule});
+    deferred[&f] = std::move(ps);
+    return true;
+  }
+
+  void emailArrived(Customer& c) {
+    if (!hasEmail(c)) return;
+    std::vector<std::shared_ptr<Flow>> waiting;
+    for (auto& f : c.flows)
+      if (f->state == Flow::State::AwaitingEmail) waiting.push_back(f);
+    for (auto& f : waiting)
+      if (auto ps = takeParked(*f, Flow::State::AwaitingEmail)) becomeDue(std::move(*ps), true);
+  }
+
+  // The send parked for the flow in `state` (a quiet-hours deferral, a wait for an address),
+  // taken out of the parking, its timer cancelled.
+  std::optional<PendingSend> takeParked(Flow& f, Flow::State state) {
+    if (f.state != state) return std::nullopt;
+    auto it = deferred.find(&f);
+    if (it == deferred.end()) return std::nullopt;
+    PendingSend ps = std::move(it->second);
+    deferred.erase(it);
+    timers.cancel(f.timer);
+    f.timer = TimerHandle{};
+    return ps;
   }
 
   void suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc = Loc{}) {
@@ -1070,6 +1120,7 @@ struct Engine::Impl {
     Flow& f = *ps.flow;
     Customer& c = *f.customer;
     ps.dueAt = now;
+    if (awaitsEmail(ps)) return;
     if (optedOut(ps) || (fresh && !render(ps))) {
       decided(ps, Reason::None);
       return;
@@ -1310,13 +1361,19 @@ struct Engine::Impl {
       case Timer::Kind::Step: onStepTimer(c, t.rule); break;
       case Timer::Kind::Deferred: {
         auto fp = activeFlowPtr(c, t.rule);
-        if (!fp || fp->state != Flow::State::Deferred) return;
-        auto it = deferred.find(fp.get());
-        if (it == deferred.end()) return;
-        PendingSend ps = std::move(it->second);
-        deferred.erase(it);
-        fp->timer = TimerHandle{};
-        becomeDue(std::move(ps), false);
+        if (!fp) return;
+        if (auto ps = takeParked(*fp, Flow::State::Deferred)) becomeDue(std::move(*ps), false);
+        break;
+      }
+      case Timer::Kind::AwaitEmail: {
+        auto fp = activeFlowPtr(c, t.rule);
+        if (!fp) return;
+        if (auto ps = takeParked(*fp, Flow::State::AwaitingEmail)) {
+          suppress(*ps, Reason::NoEmail,
+                   fmt::format("the customer had no email address within {} (await_email)",
+                               formatDuration(model.settings.awaitEmail)));
+          decided(*ps, Reason::NoEmail);
+        }
         break;
       }
     }

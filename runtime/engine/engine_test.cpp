@@ -325,6 +325,20 @@ trigger promo:
   CHECK(st.variants.at("mail").conversions == 0);
 }
 
+TEST_CASE("await_email: a send waiting for an address can be restarted, and never goes out twice") {
+  Run run(R"(
+settings { await_email 10m }
+template a { subject "A" body "." }
+trigger r: when page_view send a
+)");
+  run.track("c1", "page_view", T0, {{"url", Value::str("/")}});
+  // A new firing while the first send waits: the waiting one is restarted, the new one waits.
+  run.track("c1", "page_view", T0 + kMinute, {{"url", Value::str("/")}});
+  run.email("c1", T0 + 2 * kMinute);
+  CHECK(run.summary() == "10:01 c1 r 1 a restarted\n10:02 c1 r 1 a sent\n");
+  CHECK(run.engine->pendingTimers() == 0);
+}
+
 TEST_CASE("a hundred thousand pending idle evaluations all fire, in time order") {
   Run run(R"(
 template a { subject "A" body "." }
