@@ -57,7 +57,10 @@ void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engin
       if (r.conversionsWithoutMessage > 0)
         line += fmt::format(" ({} before any send)", r.conversionsWithoutMessage);
       for (const auto& [variant, v] : r.variants)
-        if (!variant.empty())
+        if (v.heldOut > 0)
+          line += fmt::format("; variant {} (holdout): {} held out, {} converted", variant, v.heldOut,
+                              v.conversions);
+        else if (!variant.empty())
           line +=
               fmt::format("; variant {}: {} sent, {} converted", variant, v.sends, v.conversions);
     }

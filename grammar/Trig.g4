@@ -33,6 +33,7 @@ settingsDecl : SETTINGS '{' setting* '}' ;
 setting      : ident settingArg+ ;
 settingArg
     : INT | DURATION | TIME_RANGE | TIME_OF_DAY | PER | STRING | BAD_NUMBER | DECIMAL
+    | ACTIVITY | IGNORE
     // Never valid, parsed so that the checker can say what to write instead: `per day` (1d),
     // `22h-8h` (22:00-08:00).
     | PER ident
@@ -47,7 +48,7 @@ ruleDecl
       steps
     ;
 ruleOption
-    : PRIORITY sign='-'? INT                 # priorityOption
+    : PRIORITY expr                          # priorityOption
     | LIMIT INT PER DURATION                 # limitOption
     | GOAL eventRef WITHIN DURATION          # goalOption
     ;
@@ -69,7 +70,7 @@ action
     | SPLIT ident '{' variant* '}'                  # splitAction
     ;
 binding : ident '=' expr ;
-variant : PERCENT ident ':' steps ;
+variant : PERCENT ident ':' (HOLDOUT | steps) ;   // `holdout`: a control group
 
 // Expressions, loosest first: or, and, not, comparisons, + -, * /, primaries.
 expr     : andExpr (OR andExpr)* ;
@@ -94,7 +95,7 @@ primary
     | '[' (expr (',' expr)*)? ','? ']'                      # listExpr
     | literal                                               # literalExpr
     ;
-aggFn : SUM | MIN | MAX | AVG ;
+aggFn : SUM | MIN | MAX | AVG | MEDIAN ;
 literal
     : INT | DECIMAL | STRING | TRUE | FALSE | DURATION | PERCENT | TIMESTAMP | BAD_NUMBER
     ;
@@ -118,6 +119,7 @@ prop  : ident ':' expr ;
 ident
     : IDENT | SUBJECT | BODY | FILE | PASSIVE | FROM | AT | EXPECT | NO | TO
     | ARBITRATION | CAP | QUIET_HOURS | DEDUP | SUPPRESSED | BECAUSE | PIN | VARIANT
+    | HOLDOUT | MEDIAN | ACTIVITY | IGNORE
     ;
 
 // ---- Lexer -------------------------------------------------------------------------------------
@@ -134,7 +136,8 @@ AVG : 'avg' ; LAST : 'last' ;
 SUBJECT : 'subject' ; BODY : 'body' ; FILE : 'file' ; PASSIVE : 'passive' ; FROM : 'from' ;
 AT : 'at' ; EXPECT : 'expect' ; NO : 'no' ; TO : 'to' ; ARBITRATION : 'arbitration' ;
 CAP : 'cap' ; QUIET_HOURS : 'quiet_hours' ; DEDUP : 'dedup' ; SUPPRESSED : 'suppressed' ;
-BECAUSE : 'because' ; PIN : 'pin' ; VARIANT : 'variant' ;
+BECAUSE : 'because' ; PIN : 'pin' ; VARIANT : 'variant' ; HOLDOUT : 'holdout' ;
+MEDIAN : 'median' ; ACTIVITY : 'activity' ; IGNORE : 'ignore' ;
 
 TIMESTAMP   : DIGIT DIGIT DIGIT DIGIT '-' DIGIT DIGIT '-' DIGIT DIGIT [Tt] DIGIT DIGIT ':' DIGIT DIGIT
               (':' DIGIT DIGIT ('.' DIGIT+)?)? ([Zz] | [+-] DIGIT DIGIT ':' DIGIT DIGIT) ;

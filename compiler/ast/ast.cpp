@@ -32,6 +32,7 @@ const char* aggSpelling(AggFn fn) {
     case AggFn::Min: return "min";
     case AggFn::Max: return "max";
     case AggFn::Avg: return "avg";
+    case AggFn::Median: return "median";
   }
   return "?";
 }

@@ -86,7 +86,7 @@ enum class Op {
 };
 const char* opSpelling(Op op);
 
-enum class AggFn { Count, Sum, Min, Max, Avg };
+enum class AggFn { Count, Sum, Min, Max, Avg, Median };
 const char* aggSpelling(AggFn fn);
 
 struct Expr;
@@ -155,7 +155,7 @@ struct TemplateDecl {
   Loc loc;
 };
 
-enum class SettingArgKind { Int, Decimal, Duration, TimeRange, TimeOfDay, Per, String, Bad };
+enum class SettingArgKind { Int, Decimal, Duration, TimeRange, TimeOfDay, Per, String, Word, Bad };
 struct SettingArg {
   SettingArgKind kind;
   std::string text;  // the token as written
@@ -181,6 +181,7 @@ struct Variant {
   Decimal percent;
   Loc percentLoc;
   Ident name;
+  bool holdout = false;     // `holdout`: a control group, sent nothing from here (no steps)
   std::vector<Step> steps;
   Loc loc;
 };
@@ -210,7 +211,8 @@ struct Rule {
   Anchor anchor;
   std::vector<Expr*> terms;   // `and` terms (idle among them)
   std::vector<Expr*> unless;  // rule-level `unless` conditions
-  std::optional<int64_t> priority;
+  std::optional<int64_t> priority;  // `priority N`: a whole number written as such
+  Expr* priorityExpr = nullptr;     // `priority EXPR` when it is not (`1 + cart_value / 100`)
   Loc priorityLoc;
   struct Limit {
     int64_t count;

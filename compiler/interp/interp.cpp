@@ -125,6 +125,7 @@ Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
   double real = 0;  // float
   bool overflow = false;
   Value best;  // min / max
+  std::vector<Value> values;  // median
   forEachMatch(e, env, [&](const Event& x) {
     const Value& v = fieldOrAbsent(x, field);
     if (v.isAbsent()) return true;
@@ -149,12 +150,14 @@ Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
       case ast::AggFn::Max:
         if (best.isAbsent() || compare(ast::Op::Gt, v, best)) best = v;
         break;
-      default: break;
+      case ast::AggFn::Median: values.push_back(v); break;
+      case ast::AggFn::Count: break;  // counted above
     }
     return true;
   });
   if (n == 0 || overflow) return Value::absent();  // over nothing: absent
   if (e.agg == ast::AggFn::Min || e.agg == ast::AggFn::Max) return best;
+  if (e.agg == ast::AggFn::Median) return lowerMedian(values);
   Value total;
   if (kind == Kind::Float)
     total = Value::flt(real);

@@ -1,5 +1,6 @@
 #include "compiler/interp/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -217,6 +218,21 @@ Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint
     default: break;
   }
   return Value::absent();
+}
+
+Value lowerMedian(std::vector<Value>& values) {
+  if (values.empty()) return Value::absent();
+  // A strict weak order on one numeric kind: floats with NaN last, the others exactly.
+  auto less = [](const Value& a, const Value& b) {
+    if (a.kind == Kind::Float && b.kind == Kind::Float) {
+      if (std::isnan(a.f) || std::isnan(b.f)) return !std::isnan(a.f) && std::isnan(b.f);
+      return a.f < b.f;
+    }
+    return compareValues(a, b).value_or(0) < 0;
+  };
+  auto nth = values.begin() + static_cast<std::ptrdiff_t>((values.size() + 1) / 2 - 1);
+  std::nth_element(values.begin(), nth, values.end(), less);
+  return *nth;
 }
 
 Value negate(const Value& a) {

@@ -3,6 +3,7 @@
 // reference) by the JIT's helpers: comparisons where an absent side makes the result false,
 // and arithmetic that is exact on int and money, absent on division by zero or overflow.
 #include <optional>
+#include <vector>
 
 #include "compiler/ast/ast.h"
 #include "compiler/interp/value.h"
@@ -26,6 +27,10 @@ Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint
 
 // `-a` for numbers and durations; absent otherwise.
 Value negate(const Value& a);
+// `median`: the lower middle value (the ceil(n/2)-th smallest) of present numeric values of one
+// kind, itself of that kind (a NaN counts as the largest float); absent over nothing. The
+// interpreter and the JIT's helper both call it. Reorders `values`.
+Value lowerMedian(std::vector<Value>& values);
 
 // Converts a numeric value to the numeric kind `to` (int -> money/float, money -> float), for
 // literals that take the type of the other side. Values of other kinds are returned unchanged.

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 using namespace trig;
 using namespace trig::interp;
 using ast::Op;
@@ -103,4 +105,18 @@ TEST_CASE("negation and numeric conversion") {
   CHECK(negate(Value::str("x")).isAbsent());
   CHECK(convertNumeric(Value::integer(3), TypeKind::Money).m.toString() == "3");
   CHECK(convertNumeric(money("2.5"), TypeKind::Float).f == doctest::Approx(2.5));
+}
+
+TEST_CASE("median: the lower middle value, of the values' kind, absent over nothing") {
+  std::vector<Value> none;
+  CHECK(lowerMedian(none).isAbsent());
+  std::vector<Value> two{Value::integer(30), Value::integer(10)};
+  CHECK(lowerMedian(two).i == 10);
+  std::vector<Value> three{Value::money(Decimal{50'000000}), Value::money(Decimal{10'000000}),
+                           Value::money(Decimal{30'000000})};
+  Value m = lowerMedian(three);
+  CHECK(m.kind == Value::Kind::Money);
+  CHECK(m.m.units == 30'000000);
+  std::vector<Value> floats{Value::flt(std::nan("")), Value::flt(2.5), Value::flt(-1)};
+  CHECK(lowerMedian(floats).f == 2.5);  // NaN counts as the largest
 }

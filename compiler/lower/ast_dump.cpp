@@ -55,7 +55,10 @@ class Dumper {
     if (ri.idle) out_ << "  idle " << idleWritten(r, *ri.idle) << " (a timer, not compiled)\n";
     for (size_t i = 0; i < ri.conditions.size(); ++i) tree(prefix + "when." + std::to_string(i), ri.conditions[i], 1);
     for (size_t i = 0; i < ri.unless.size(); ++i) tree(prefix + "unless." + std::to_string(i), ri.unless[i], 1);
-    out_ << "  priority " << ri.priority << "\n";
+    if (ri.priorityExpr != nullptr)
+      tree(prefix + "priority (evaluated when the rule fires)", ri.priorityExpr, 1);
+    else
+      out_ << "  priority " << ri.priority << "\n";
     if (r != nullptr && r->goal) {
       out_ << "  goal " << r->goal->event->name.text << " within " << written(r->goal->within)
            << "\n";
@@ -79,7 +82,7 @@ class Dumper {
       for (const ast::Binding& b : s.bindings) tree(sp + "with." + b.name.text, b.value, depth + 1);
       for (const ast::Variant& v : s.variants) {
         indent(depth + 1);
-        out_ << "variant " << v.name.text << " " << v.percent.toString() << "%\n";
+        out_ << "variant " << v.name.text << " " << v.percent.toString() << "%" << (v.holdout ? " holdout" : "") << "\n";
         steps(v.steps, path + s.splitName.text + "." + v.name.text + ".", n, depth + 2);
       }
     }

@@ -109,6 +109,7 @@ class Lowerer {
       predicate(ri.conditions[i], prefix_ + "when." + std::to_string(i));
     for (size_t i = 0; i < ri.unless.size(); ++i)
       predicate(ri.unless[i], prefix_ + "unless." + std::to_string(i));
+    if (ri.priorityExpr != nullptr) valueFunction(ri.priorityExpr, prefix_ + "priority");
     if (r != nullptr) {
       if (r->goal) standaloneFilter(r->goal->event);
       lowerSteps(r->steps, 0, prefix_);
@@ -712,6 +713,18 @@ class Lowerer {
     return TypeKind::Money;
   }
 
+  static abi::AggOp aggOp(ast::AggFn fn, Loc loc) {
+    switch (fn) {
+      case ast::AggFn::Sum: return abi::AggOp::Sum;
+      case ast::AggFn::Min: return abi::AggOp::Min;
+      case ast::AggFn::Max: return abi::AggOp::Max;
+      case ast::AggFn::Avg: return abi::AggOp::Avg;
+      case ast::AggFn::Median: return abi::AggOp::Median;
+      case ast::AggFn::Count: break;  // trig_abi_count, above
+    }
+    throw Unsupported{"count as a field aggregate", loc};
+  }
+
   LV aggregate(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
     if (e->agg == ast::AggFn::Count)
@@ -729,10 +742,7 @@ class Lowerer {
       throw Unsupported{"an aggregate over an unresolved field", e->loc};
     TypeKind field = model_.events[event].fields[slot].type.kind;
     if (!Type::of(field).isNumeric()) throw Unsupported{"an aggregate over a " + sema::typeKindName(field) + " field", e->loc};
-    abi::AggOp op = e->agg == ast::AggFn::Sum   ? abi::AggOp::Sum
-                    : e->agg == ast::AggFn::Min ? abi::AggOp::Min
-                    : e->agg == ast::AggFn::Max ? abi::AggOp::Max
-                                                : abi::AggOp::Avg;
+    abi::AggOp op = aggOp(e->agg, e->loc);
     llvm::Value* out = scalarSlot();
     llvm::Value* present =
         call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_, i32_, i32_, i32_, ptr_},

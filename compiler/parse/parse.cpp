@@ -124,6 +124,7 @@ bool isContextualKeyword(size_t t) {
     case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
     case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::SUPPRESSED:
     case TrigParser::BECAUSE: case TrigParser::PIN: case TrigParser::VARIANT:
+    case TrigParser::HOLDOUT: case TrigParser::MEDIAN: case TrigParser::ACTIVITY: case TrigParser::IGNORE:
       return true;
     default:
       return false;
@@ -593,6 +594,8 @@ class Builder {
           case TrigParser::TIME_RANGE: arg.kind = ast::SettingArgKind::TimeRange; break;
           case TrigParser::TIME_OF_DAY: arg.kind = ast::SettingArgKind::TimeOfDay; break;
           case TrigParser::PER: arg.kind = ast::SettingArgKind::Per; break;
+          case TrigParser::ACTIVITY:
+          case TrigParser::IGNORE: arg.kind = ast::SettingArgKind::Word; break;
           case TrigParser::STRING:
             arg.kind = ast::SettingArgKind::String;
             arg.text = stringLit(a->STRING()).value;
@@ -639,9 +642,16 @@ class Builder {
     for (auto* o : c->ruleOption()) {
       Loc ol = loc(o);
       if (auto* p = dynamic_cast<TrigParser::PriorityOptionContext*>(o)) {
-        if (r->priority) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'priority'");
-        int64_t v = integer(p->INT());
-        r->priority = p->sign ? -v : v;
+        if (r->priority || r->priorityExpr)
+          diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'priority'");
+        ast::Expr* e = expr(p->expr());
+        if (e->kind == ast::ExprKind::IntLit) {
+          r->priority = e->intValue;
+          r->priorityExpr = nullptr;
+        } else {
+          r->priority.reset();
+          r->priorityExpr = e;
+        }
         r->priorityLoc = ol;
       } else if (auto* l = dynamic_cast<TrigParser::LimitOptionContext*>(o)) {
         if (r->limit) diags_.report(DiagKind::SyntaxError, ol, "a rule has at most one 'limit'");
@@ -690,6 +700,7 @@ class Builder {
           if (!p.empty()) p.pop_back();
           var.percent = Decimal::parse(p).value_or(Decimal{});
           var.name = ident(v->ident());
+          var.holdout = v->HOLDOUT() != nullptr;
           var.steps = steps(v->steps());
           var.loc = loc(v);
           st.variants.push_back(std::move(var));
@@ -890,6 +901,7 @@ class Builder {
         case TrigParser::SUM: e->agg = ast::AggFn::Sum; break;
         case TrigParser::MIN: e->agg = ast::AggFn::Min; break;
         case TrigParser::MAX: e->agg = ast::AggFn::Max; break;
+        case TrigParser::MEDIAN: e->agg = ast::AggFn::Median; break;
         default: e->agg = ast::AggFn::Avg; break;
       }
       e->event = eventRef(p->eventRef());

@@ -185,6 +185,7 @@ void declareRules(Context& c) {
       info.name = r->name.text;
       info.order = static_cast<uint32_t>(m.rules.size());
       info.priority = r->priority.value_or(0);
+      info.priorityExpr = r->priorityExpr;
       if (!info.name.empty()) {
         auto [it, fresh] = byName.emplace(info.name, info.order);
         if (!fresh) {

@@ -27,6 +27,7 @@ class Forms {
       walk(*t, Level::Rule);
     }
     for (const auto* u : r.unless) walk(*u, Level::Rule);
+    if (r.priorityExpr != nullptr) walk(*r.priorityExpr, Level::Rule);
     if (r.limit) {
       if (r.limit->count < 1)
         c_.diags.report(DiagKind::BadLimit, r.limit->loc, "'limit {} per ...' would never let the rule fire",

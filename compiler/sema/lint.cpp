@@ -235,7 +235,8 @@ void ambiguousPriority(Context& c, const LintGate& gate) {
   std::map<std::pair<uint32_t, int64_t>, std::vector<Seen>> seen;
   for (uint32_t index = 0; index < c.model.rules.size(); ++index) {
     const RuleInfo& ri = c.model.rules[index];
-    if (ri.rule == nullptr) continue;
+    // A priority computed at each firing may differ from any other: only constants can tie.
+    if (ri.rule == nullptr || ri.priorityExpr != nullptr) continue;
     bool reported = false;
     for (uint32_t ev : ri.anchorEvents) {
       auto& earlier = seen[std::make_pair(ev, ri.priority)];

@@ -91,6 +91,10 @@ struct Settings {
   std::optional<Quiet> quietHours;
   DurationMs dedup = 0;  // 0: content dedup off
   std::optional<DurationMs> cooldown;  // `cooldown D`: no repeat of a template within D
+  // `undeclared_events ignore`: an event of an undeclared name is as if it never arrived
+  // (`activity`, the default: it counts as activity and cancels `idle` waits).
+  bool ignoreUndeclared = false;
+  DurationMs awaitEmail = 0;  // `await_email D`: a send due without an address waits up to D
 };
 
 // What a name (ExprKind::Name or Trait) in an expression refers to.
@@ -125,7 +129,8 @@ struct RuleInfo {
   std::optional<DurationMs> idle;         // `idle D` term, if any
   std::vector<const ast::Expr*> conditions;  // the `and` terms other than `idle`
   std::vector<const ast::Expr*> unless;      // rule-level `unless` conditions (each negated)
-  int64_t priority = 0;
+  int64_t priority = 0;                      // `priority N` (0 when absent)
+  const ast::Expr* priorityExpr = nullptr;   // `priority EXPR`, evaluated at each firing
   std::optional<uint32_t> goalEvent;
   DurationMs goalWithin = 0;
 };

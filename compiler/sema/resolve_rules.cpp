@@ -1,5 +1,5 @@
 // Rules: resolves each rule's anchor, then names and types in its terms, `unless` conditions,
-// goal, step conditions and `with` bindings, and fills its RuleInfo (anchor events, idle,
+// priority, goal, step conditions and `with` bindings, and fills its RuleInfo (anchor events, idle,
 // conditions, unless, goal).
 #include <algorithm>
 #include <map>
@@ -69,6 +69,13 @@ void rule(Context& c, RuleInfo& ri, uint8_t& resolved) {
   for (const auto* u : r.unless) {
     condition(c, *u, s);
     ri.unless.push_back(u);
+  }
+  if (r.priorityExpr != nullptr) {
+    Typed t = checkExpr(c, *r.priorityExpr, s);
+    if (!t.type.isError() && !t.type.isNumeric())
+      c.diags.report(DiagKind::TypeMismatch, r.priorityExpr->loc, "a priority must be a number, but this is {}",
+                     typeName(t.type))
+          .help("for example: priority 1 + cart_value / 100");
   }
   if (r.goal) {
     uint32_t ev = checkEventRef(c, *r.goal->event, s, nullptr);

@@ -22,6 +22,7 @@ class Retention {
     for (const auto* ref : r.anchor.events) filter(*ref, Level::Rule);
     for (const auto* t : r.terms) walk(*t, Level::Rule);
     for (const auto* u : r.unless) walk(*u, Level::Rule);
+    if (r.priorityExpr != nullptr) walk(*r.priorityExpr, Level::Rule);
     if (r.goal && ri.goalEvent) {
       EventInfo& ev = m_.events[*ri.goalEvent];
       ev.usedByRules = true;

@@ -316,6 +316,35 @@ TEST_CASE("settings") {
   CHECK(cooling.clean());
   CHECK(cooling.model.settings.cooldown == 3 * kDay);
   CHECK(Checked("settings { cooldown 0s }\n").kinds() == "non-positive-duration");
+  CHECK_FALSE(c.model.settings.ignoreUndeclared);
+  Checked ignoring("settings { undeclared_events ignore  dedup 10s }\n");
+  CHECK(ignoring.clean());
+  CHECK(ignoring.model.settings.ignoreUndeclared);
+  CHECK(ignoring.model.settings.dedup == 10 * kSecond);
+  CHECK_FALSE(Checked("settings { undeclared_events activity }\n").model.settings.ignoreUndeclared);
+  CHECK(Checked("settings { undeclared_events 1d }\n").kinds() == "bad-setting");
+  CHECK(c.model.settings.awaitEmail == 0);
+  CHECK(Checked("settings { await_email 5m }\n").model.settings.awaitEmail == 5 * kMinute);
+}
+
+TEST_CASE("priority: a constant, or a numeric expression evaluated at the firing") {
+  Checked c(
+      "template a { subject \"A\" body \".\" }\n"
+      "trigger x: when cart_add priority 1 + cart_value / 100 send a\n"
+      "trigger y: when cart_add priority -2 send a\n"
+      "trigger z: when cart_add priority 1 + 1 send a\n");
+  // Computed priorities never tie by declaration: no ambiguous-priority between x and z.
+  CHECK(c.clean());
+  CHECK(c.model.rules[0].priorityExpr != nullptr);
+  CHECK(c.model.rules[1].priorityExpr == nullptr);
+  CHECK(c.model.rules[1].priority == -2);
+  CHECK(Checked("template a { subject \"A\" body \".\" }\n"
+                "trigger x: when cart_add priority product_id send a\n")
+            .kinds() == "type-mismatch");
+  CHECK(Checked("template a { subject \"A\" body \".\" }\n"
+                "trigger x: when cart_add priority 1 send a\n"
+                "trigger y: when cart_add priority 1 send a\n")
+            .kinds() == "ambiguous-priority");
 }
 
 TEST_CASE("analysis is deterministic") {

@@ -1,4 +1,5 @@
-// `settings { ... }`: arbitration D, cap N per D, cooldown D, quiet_hours HH:MM-HH:MM, dedup D.
+// `settings { ... }`: arbitration D, cap N per D, cooldown D, quiet_hours HH:MM-HH:MM, dedup D,
+// undeclared_events activity|ignore, await_email D.
 // Each setting is validated and stored in Model::settings; a setting given twice is an error.
 #include <algorithm>
 #include <map>
@@ -8,7 +9,8 @@
 namespace trig::sema::detail {
 namespace {
 
-const std::vector<std::string> kSettingNames = {"arbitration", "cap", "cooldown", "dedup", "quiet_hours"};
+const std::vector<std::string> kSettingNames = {"arbitration", "await_email", "cap", "cooldown", "dedup",
+                                                 "quiet_hours", "undeclared_events"};
 
 using Kind = ast::SettingArgKind;
 
@@ -34,7 +36,7 @@ bool withinLimit(Context& c, const ast::SettingArg& a) {
   return false;
 }
 
-// A duration argument that may be 0s (arbitration, dedup): nullopt after reporting.
+// A duration argument that may be 0s (arbitration, dedup, await_email): nullopt after reporting.
 std::optional<DurationMs> durationArg(Context& c, const ast::SettingDecl& s, const char* example) {
   if (s.args.size() == 1 && s.args[0].kind == Kind::Bad) {
     c.diags.report(DiagKind::BadSetting, s.args[0].loc, "'{}' is not a duration", s.args[0].text)
@@ -105,6 +107,16 @@ std::string hoursAsRange(std::string_view text) {
   return out;
 }
 
+void undeclaredEvents(Context& c, const ast::SettingDecl& s) {
+  if (!shapeIs(s, {Kind::Word})) {
+    c.diags.report(DiagKind::BadSetting, argsLoc(s), "'undeclared_events' takes 'activity' or 'ignore'")
+        .help("activity (the default): an event nobody declared cancels idle waits; ignore: it is "
+              "dropped as if it never arrived");
+    return;
+  }
+  c.model.settings.ignoreUndeclared = s.args[0].text == "ignore";
+}
+
 void quietHours(Context& c, const ast::SettingDecl& s) {
   if (shapeIs(s, {Kind::Bad})) {
     std::string range = hoursAsRange(s.args[0].text);
@@ -149,7 +161,7 @@ void declareSettings(Context& c) {
         if (!known) {
           auto b = c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
           if (auto hint = didYouMean(name, kSettingNames); !hint.empty()) b.help(hint);
-          else b.help("the settings are arbitration, cap, cooldown, quiet_hours and dedup");
+          else b.help("the settings are arbitration, cap, cooldown, quiet_hours, dedup, undeclared_events and await_email");
           continue;
         }
         if (auto it = seen.find(name); it != seen.end()) {
@@ -172,6 +184,11 @@ void declareSettings(Context& c) {
             else
               c.model.settings.cooldown = *d;
           }
+        } else if (name == "await_email") {
+          if (auto d = durationArg(c, s, "await_email 5m (a send due before the identify with the address waits 5 minutes)"))
+            c.model.settings.awaitEmail = *d;
+        } else if (name == "undeclared_events") {
+          undeclaredEvents(c, s);
         } else if (name == "cap") {
           cap(c, s);
         } else {

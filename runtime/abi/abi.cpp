@@ -259,7 +259,8 @@ int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to, 
 }
 
 // The same computation as the interpreter's aggregate (compiler/interp/interp.cpp): exact sums
-// of int and money with an overflow bound, float sums, min/max by the language's ordering, and
+// of int and money with an overflow bound, float sums, min/max by the language's ordering, the
+// median by the interpreter's own function, and
 // avg as the sum divided by the count with the interpreter's choice of result type.
 uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
                            const uint32_t* reads, uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
@@ -273,6 +274,7 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, En
     double real = 0;
     bool overflow = false;
     Value best;
+    std::vector<Value> values;  // median
     trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, slot, [&](const Value* fields) {
       const Value& v = fields[slot];
       if (v.isAbsent()) return true;
@@ -293,11 +295,13 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, En
         case AggOp::Max:
           if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Gt, v, best)) best = v;
           break;
+        case AggOp::Median: values.push_back(v); break;
       }
       return true;
     });
     if (ctx->failed || n == 0 || overflow) return 0;
     if (aggOp == AggOp::Min || aggOp == AggOp::Max) return trig::abi::toScalar(best, out);
+    if (aggOp == AggOp::Median) return trig::abi::toScalar(trig::interp::lowerMedian(values), out);
     Value total;
     if (kind == K::Float) total = Value::flt(real);
     else if (exact > INT64_MAX || exact < INT64_MIN) return 0;

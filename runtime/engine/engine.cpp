@@ -15,6 +15,7 @@
 #include "runtime/engine/id_table.h"
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/cooldown.h"
+#include "runtime/policy/priority.h"
 #include "runtime/policy/quiet_hours.h"
 #include "runtime/policy/rolling.h"
 #include "runtime/policy/split.h"
@@ -40,6 +41,7 @@ const char* reasonName(Reason r) {
     case Reason::Cooldown: return "cooldown";
     case Reason::FrequencyCap: return "frequency_cap";
     case Reason::Condition: return "condition";
+    case Reason::Holdout: return "holdout";
     case Reason::DuplicateId: return "duplicate_message_id";
     case Reason::DuplicateContent: return "duplicate_content";
   }
@@ -111,6 +113,7 @@ struct Flow {
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
   Event anchor;
+  Value priority;                 // the rule's priority, evaluated at the firing
   uint32_t stepsTaken = 0;        // steps reached (the record's `step`)
   bool anySendDecided = false;    // "a flow whose first send is outranked does not start"
   // The goal (spec section 5) is reached by its event within D after `goalSince`: the
@@ -128,9 +131,10 @@ struct Flow {
     WaitingStep,
     InWindow,
     Deferred,
+    AwaitingEmail,
     Done
   } state = State::Running;
-  TimerHandle timer;  // WaitingStep, Deferred
+  TimerHandle timer;  // WaitingStep, Deferred, AwaitingEmail
 };
 
 // A send on its way through the delivery policy.
@@ -182,7 +186,7 @@ struct Customer {
 };
 
 struct Timer {
-  enum class Kind : uint8_t { Idle, Step, Deferred } kind = Kind::Idle;
+  enum class Kind : uint8_t { Idle, Step, Deferred, AwaitEmail } kind = Kind::Idle;
   Customer* customer = nullptr;
   uint32_t rule = 0;
 };
@@ -487,6 +491,7 @@ struct Engine::Impl {
   // ---- events -------------------------------------------------------------------------------
 
   void process(const Event& e) {
+    if (e.kind == Event::Kind::Undeclared && model.settings.ignoreUndeclared) return;
     runUntil(e.time, false);
     setNow(e.time);
     auto verdict = dedup.admit(e);
@@ -519,6 +524,7 @@ struct Engine::Impl {
         }
         trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{},
               [&] { return fmt::format("identify ({}): {}", e.source.str(), changed); });
+        emailArrived(c);
         return;
       }
       case Event::Kind::Undeclared:
@@ -765,6 +771,12 @@ struct Engine::Impl {
     f->firedAt = now;
     f->firedAfterSeq = firedAfterSeq;
     f->anchor = anchorCopy(anchor);
+    if (rule.priorityExpr != nullptr) {
+      Value computed = eval.value(*rule.priorityExpr, ruleEnv(c, anchor));
+      f->priority = policy::priorityOf(rule.priority, &computed);
+    } else {
+      f->priority = policy::priorityOf(rule.priority, nullptr);
+    }
     f->pos.emplace_back(&ar.steps, 0);
     c.flows.push_back(f);
     watchGoal(f);
@@ -838,6 +850,10 @@ struct Engine::Impl {
       trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc,
             [&] { return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
                         f.variant); });
+      if (s.variants[v].holdout) {
+        holdout(f, s.variants[v]);
+        return false;
+      }
       f.pos.emplace_back(&s.variants[v].steps, 0);
       return true;
     }
@@ -854,6 +870,26 @@ struct Engine::Impl {
     ps.order = nextOrder++;
     becomeDue(std::move(ps), true);
     return false;
+  }
+
+  // The flow reached a `holdout` variant: the customer gets nothing from here on (not even the
+  // steps after the split), and the goal counts from this point as a conversion of the variant.
+  void holdout(Flow& f, const ast::Variant& v) {
+    Record r;
+    r.decision = Decision::Suppressed;
+    r.reason = Reason::Holdout;
+    r.customer = f.customer->id;
+    r.rule = f.rule;
+    r.step = f.stepsTaken + 1;
+    r.variant = v.name.text;
+    r.loc = v.loc;
+    r.messageId = messageId(ruleName(f.rule), f.customer->id, r.step, f.firedAt);
+    r.detail = fmt::format("variant {} is a holdout: no message from this point", v.name.text);
+    emit(std::move(r));
+    f.anySendDecided = true;
+    ++stats.rules[f.rule].variants[v.name.text].heldOut;
+    if (model.rules[f.rule].goalEvent) watchGoalAfter(f, "", v.name.text);
+    endFlow(f);
   }
 
   void onStepTimer(Customer& c, uint32_t ri) {
@@ -910,7 +946,8 @@ struct Engine::Impl {
         break;
       }
       case Flow::State::InWindow:
-      case Flow::State::Deferred: {
+      case Flow::State::Deferred:
+      case Flow::State::AwaitingEmail: {
         PendingSend* ps = pendingSendOf(f);
         if (ps == nullptr) {
           pending = false;
@@ -939,7 +976,7 @@ struct Engine::Impl {
   std::unordered_map<const Flow*, PendingSend> deferred;
 
   PendingSend* pendingSendOf(Flow& f) {
-    if (f.state == Flow::State::Deferred) {
+    if (f.state == Flow::State::Deferred || f.state == Flow::State::AwaitingEmail) {
       auto it = deferred.find(&f);
       return it == deferred.end() ? nullptr : &it->second;
     }
@@ -990,6 +1027,53 @@ struct Engine::Impl {
       return true;
     }
     return false;
+  }
+
+  bool hasEmail(const Customer& c) const {
+    const Value& email = trait(c, traitEmail);
+    return email.kind == Value::Kind::String && !email.s.empty();
+  }
+
+  // `await_email D`: a send that becomes due for a subscribed customer without an address waits
+  // up to D (parked like a quiet-hours deferral); an identify that supplies one makes it due again
+  // at that moment, and the timer at due + D suppresses it (`no_email`).
+  bool awaitsEmail(PendingSend& ps) {
+    Flow& f = *ps.flow;
+    Customer& c = *f.customer;
+    const Value& sub = trait(c, traitSubscribed);
+    if (model.settings.awaitEmail <= 0 || hasEmail(c) || (sub.kind == Value::Kind::Bool && !sub.b))
+      return false;
+    TimeMs until = later(now, model.settings.awaitEmail);
+    trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
+      return fmt::format("{} (step {}) is due but the customer has no email address: it waits until {}",
+                         ps.ast->templateName.text, ps.step, formatTimestamp(until));
+    });
+    f.state = Flow::State::AwaitingEmail;
+    f.timer = timers.schedule(until, Timer{Timer::Kind::AwaitEmail, &c, f.rule});
+    deferred[&f] = std::move(ps);
+    return true;
+  }
+
+  void emailArrived(Customer& c) {
+    if (!hasEmail(c)) return;
+    std::vector<std::shared_ptr<Flow>> waiting;
+    for (auto& f : c.flows)
+      if (f->state == Flow::State::AwaitingEmail) waiting.push_back(f);
+    for (auto& f : waiting)
+      if (auto ps = takeParked(*f, Flow::State::AwaitingEmail)) becomeDue(std::move(*ps), true);
+  }
+
+  // The send parked for the flow in `state` (a quiet-hours deferral, a wait for an address),
+  // taken out of the parking, its timer cancelled.
+  std::optional<PendingSend> takeParked(Flow& f, Flow::State state) {
+    if (f.state != state) return std::nullopt;
+    auto it = deferred.find(&f);
+    if (it == deferred.end()) return std::nullopt;
+    PendingSend ps = std::move(it->second);
+    deferred.erase(it);
+    timers.cancel(f.timer);
+    f.timer = TimerHandle{};
+    return ps;
   }
 
   void suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc = Loc{}) {
@@ -1055,6 +1139,7 @@ struct Engine::Impl {
     Flow& f = *ps.flow;
     Customer& c = *f.customer;
     ps.dueAt = now;
+    if (awaitsEmail(ps)) return;
     if (optedOut(ps) || (fresh && !render(ps))) {
       decided(ps, Reason::None);
       return;
@@ -1073,7 +1158,6 @@ struct Engine::Impl {
     c.window->members.push_back(std::move(ps));
   }
 
-  static int64_t priorityOf(const sema::RuleInfo& r) { return r.priority; }
 
   // The arbitration window of `c` closes now: the winner goes on through the cap and quiet
   // hours, every other member is outranked.
@@ -1086,7 +1170,8 @@ struct Engine::Impl {
                      [this](const PendingSend& a, const PendingSend& b) {
                        const auto& ra = model.rules[a.flow->rule];
                        const auto& rb = model.rules[b.flow->rule];
-                       if (ra.priority != rb.priority) return ra.priority > rb.priority;
+                       if (int p = policy::comparePriority(a.flow->priority, b.flow->priority); p != 0)
+                         return p > 0;
                        if (a.flow->anchor.time != b.flow->anchor.time)
                          return a.flow->anchor.time > b.flow->anchor.time;
                        if (ra.order != rb.order) return ra.order < rb.order;
@@ -1098,7 +1183,7 @@ struct Engine::Impl {
       PendingSend& loser = members[i];
       suppress(loser, Reason::Outranked,
                fmt::format("outranked by {} (priority {}, step {})", ruleName(winner.flow->rule),
-                           model.rules[winner.flow->rule].priority, winner.step));
+                           deliver::formatValue(winner.flow->priority), winner.step));
       decided(loser, Reason::Outranked);
     }
     deliver(std::move(members.front()));
@@ -1168,19 +1253,20 @@ struct Engine::Impl {
     ++rs.variants[ps.variant].sends;
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
     if (rule.goalEvent) watchGoalAfter(f, ps.ast->templateName.text, ps.variant);
-    preempt(c, rule.priority, f.rule);
+    preempt(c, f.priority, f.rule);
     decided(ps, Reason::None);
   }
 
   // A send with priority p went out: pending later steps of lower-priority flows are cancelled.
-  void preempt(Customer& c, int64_t p, uint32_t by) {
+  void preempt(Customer& c, const Value& p, uint32_t by) {
     std::vector<std::shared_ptr<Flow>> victims;
     for (auto& f : c.flows)
-      if (model.rules[f->rule].priority < p && f->state != Flow::State::Running)
+      if (policy::comparePriority(f->priority, p) < 0 && f->state != Flow::State::Running)
         victims.push_back(f);
     for (auto& f : victims)
       cancelFlow(*f, Reason::Preempted,
-                 fmt::format("preempted by a send of {} (priority {})", ruleName(by), p));
+                 fmt::format("preempted by a send of {} (priority {})", ruleName(by),
+                             deliver::formatValue(p)));
   }
 
   // The send was decided (sent or suppressed) now: its flow goes on from here, except that a
@@ -1294,13 +1380,19 @@ struct Engine::Impl {
       case Timer::Kind::Step: onStepTimer(c, t.rule); break;
       case Timer::Kind::Deferred: {
         auto fp = activeFlowPtr(c, t.rule);
-        if (!fp || fp->state != Flow::State::Deferred) return;
-        auto it = deferred.find(fp.get());
-        if (it == deferred.end()) return;
-        PendingSend ps = std::move(it->second);
-        deferred.erase(it);
-        fp->timer = TimerHandle{};
-        becomeDue(std::move(ps), false);
+        if (!fp) return;
+        if (auto ps = takeParked(*fp, Flow::State::Deferred)) becomeDue(std::move(*ps), false);
+        break;
+      }
+      case Timer::Kind::AwaitEmail: {
+        auto fp = activeFlowPtr(c, t.rule);
+        if (!fp) return;
+        if (auto ps = takeParked(*fp, Flow::State::AwaitingEmail)) {
+          suppress(*ps, Reason::NoEmail,
+                   fmt::format("the customer had no email address within {} (await_email)",
+                               formatDuration(model.settings.awaitEmail)));
+          decided(*ps, Reason::NoEmail);
+        }
         break;
       }
     }

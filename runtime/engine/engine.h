@@ -45,6 +45,7 @@ enum class Reason : uint8_t {
   Cooldown,          // `cooldown D`: the template went out to the customer within D
   FrequencyCap,      // `cap N per D`
   Condition,         // the step's own `unless` held when it was due
+  Holdout,           // the split chose a `holdout` variant: a control group gets nothing
   DuplicateId,       // Dropped: same messageId as an accepted event
   DuplicateContent,  // Dropped: same content within the `dedup` window (keep it last: the
                      // engine counts suppressions in an array up to it)
@@ -121,6 +122,7 @@ struct Stats {
   std::map<std::string, uint64_t> suppressed;  // by reason name
   struct PerVariant {
     uint64_t sends = 0;
+    uint64_t heldOut = 0;  // customers a `holdout` variant sent nothing to
     uint64_t conversions = 0;
   };
   struct PerRule {

@@ -298,6 +298,47 @@ trigger r:
   CHECK(st.variants.at("").conversions == 1);
 }
 
+TEST_CASE("a holdout variant gets nothing from the split on, and converts as a variant") {
+  Run run(R"(
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+trigger promo:
+  when cart_add
+  goal purchased within 1d
+  split ab { 50% mail: send a  50% control: holdout }
+  then after 1h send b
+)");
+  // Buckets of "ID/promo/ab": c1 97 (control), c3 47 (mail).
+  REQUIRE(policy::splitBucket("c1", "promo", "ab") == 97);
+  REQUIRE(policy::splitBucket("c3", "promo", "ab") == 47);
+  for (const char* c : {"c1", "c3"}) {
+    run.email(c);
+    run.track(c, "cart_add", T0, {{"product_id", Value::str("p")}});
+  }
+  run.track("c1", "purchased", T0 + kDay, {{"order_id", Value::str("o")}});
+  CHECK(run.summary() == "10:00 c1 promo 1 /control holdout\n10:00 c3 promo 1 a/mail sent\n11:00 c3 promo 2 b/mail sent\n");
+  const auto& st = run.engine->stats().rules.at(0);
+  CHECK(st.conversions == 1);
+  CHECK(st.conversionsWithoutMessage == 0);
+  CHECK(st.variants.at("control").heldOut == 1);
+  CHECK(st.variants.at("control").conversions == 1);
+  CHECK(st.variants.at("mail").conversions == 0);
+}
+
+TEST_CASE("await_email: a send waiting for an address can be restarted, and never goes out twice") {
+  Run run(R"(
+settings { await_email 10m }
+template a { subject "A" body "." }
+trigger r: when page_view send a
+)");
+  run.track("c1", "page_view", T0, {{"url", Value::str("/")}});
+  // A new firing while the first send waits: the waiting one is restarted, the new one waits.
+  run.track("c1", "page_view", T0 + kMinute, {{"url", Value::str("/")}});
+  run.email("c1", T0 + 2 * kMinute);
+  CHECK(run.summary() == "10:01 c1 r 1 a restarted\n10:02 c1 r 1 a sent\n");
+  CHECK(run.engine->pendingTimers() == 0);
+}
+
 TEST_CASE("a hundred thousand pending idle evaluations all fire, in time order") {
   Run run(R"(
 template a { subject "A" body "." }

@@ -394,8 +394,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
       ++result.afterUntil;
       return;
     }
-    if (e.kind == Event::Kind::Undeclared && result.undeclared.insert(e.name).second &&
-        options.diagnostics)
+    if (e.kind == Event::Kind::Undeclared && !model.settings.ignoreUndeclared &&
+        result.undeclared.insert(e.name).second && options.diagnostics)
       *options.diagnostics << e.source << ": warning: event '" << e.name
                            << "' is not declared; it counts as activity and is otherwise ignored\n";
     engine.process(e);

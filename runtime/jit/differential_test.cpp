@@ -161,11 +161,11 @@ class Generator {
     switch (k) {
       case K::Int:
         if (chance(50)) return "count(" + eventRef(w) + ")" + win;
-        return oneOf(std::vector<std::string>{"sum", "min", "max"}) + "(" + ref + ".i)" + win;
+        return oneOf(std::vector<std::string>{"sum", "min", "max", "median"}) + "(" + ref + ".i)" + win;
       case K::Float:
         if (chance(50)) return "avg(" + ref + ".i)" + win;
-        return oneOf(std::vector<std::string>{"sum", "min", "max", "avg"}) + "(" + ref + ".f)" + win;
-      default: return oneOf(std::vector<std::string>{"sum", "min", "max", "avg"}) + "(" + ref + ".m)" + win;
+        return oneOf(std::vector<std::string>{"sum", "min", "max", "avg", "median"}) + "(" + ref + ".f)" + win;
+      default: return oneOf(std::vector<std::string>{"sum", "min", "max", "avg", "median"}) + "(" + ref + ".m)" + win;
     }
   }
 

@@ -17,6 +17,7 @@ RetentionPlan RetentionPlan::build(const sema::Model& model) {
     if (rule.rule == nullptr) continue;
     for (const auto* t : rule.rule->terms) p.scan(model, t);
     for (const auto* u : rule.rule->unless) p.scan(model, u);
+    if (rule.rule->priorityExpr != nullptr) p.scan(model, rule.rule->priorityExpr);
     for (const auto* r : rule.rule->anchor.events)
       if (r->filter) p.scan(model, r->filter);
     if (rule.rule->goal && rule.rule->goal->event->filter)
