@@ -3,7 +3,9 @@
 // line, ordered by time, customer, rule declaration order and step.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -71,7 +73,10 @@ int runRun(const RunOptions& o) {
   ro.progress = terminalProgress();
   engine::ReplayResult rr = engine::replay(eng, c->model, ro);
   writeOut();
-  std::fflush(stdout);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+    std::cerr << "trig run: cannot write the records to standard output: " << std::strerror(errno) << "\n";
+    return kExitUsage;
+  }
   if (!rr.ioError.empty()) {
     std::cerr << "trig run: " << rr.ioError << "\n";
     return kExitUsage;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__SSE2__)
@@ -376,7 +377,19 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   ingest::Decoder decoder(model);
   std::unique_ptr<ingest::DeadLetterWriter> dead;
   if (!options.deadLetter.empty()) {
-    dead = std::make_unique<ingest::DeadLetterWriter>(options.deadLetter);
+    // Dead letters are appended (a rejected event is never lost, not even one of an earlier
+    // run); and never into an input, which would be read and written at once.
+    struct stat dl {};
+    for (const std::string& f : options.eventFiles) {
+      struct stat in {};
+      if (f != "-" && ::stat(options.deadLetter.c_str(), &dl) == 0 && ::stat(f.c_str(), &in) == 0 &&
+          dl.st_dev == in.st_dev && dl.st_ino == in.st_ino) {
+        result.ioError = "the dead-letter file '" + options.deadLetter + "' is the events file '" + f +
+                         "': give --dead-letter another file";
+        return result;
+      }
+    }
+    dead = std::make_unique<ingest::DeadLetterWriter>(options.deadLetter, ingest::DeadLetterWriter::Mode::Append);
     if (!dead->ok()) {
       result.ioError = dead->error();
       return result;
@@ -434,7 +447,10 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
       return result;
     }
   }
-  if (dead) dead->flush();
+  if (dead && !dead->flush()) {
+    result.ioError = "cannot write the dead-letter file '" + options.deadLetter + "': " + std::strerror(errno);
+    return result;
+  }
   result.lines = reader.stats().lines;
   result.accepted = reader.stats().accepted;
   result.rejected = reader.stats().rejected;

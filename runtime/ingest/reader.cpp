@@ -81,7 +81,8 @@ bool DeadLetterWriter::write(std::string_view file, uint64_t line, std::string_v
 }
 
 bool DeadLetterWriter::flush() {
-  return file_ && std::fflush(file_) == 0;
+  // ferror is sticky: a record that failed to go out earlier fails the flush too.
+  return file_ && std::fflush(file_) == 0 && std::ferror(file_) == 0;
 }
 
 // ---- Line input ---------------------------------------------------------------------------------

@@ -211,5 +211,35 @@ check("test --format junit: valid XML, one testcase per test, failures marked",
       p.returncode == 1 and len(cases) == 5 and len(root.findall(".//failure")) == 2 and root.get("failures") == "2"
       and p.stderr.strip() == "3 passed, 2 failed", p.stdout + p.stderr)
 
+# Dead letters and write errors: a rejected event is never lost, and a failed write is an error.
+import shutil, tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    shutil.copy(os.path.join(d, "old.trig"), tmp)
+    for f in os.listdir(d):
+        if f.startswith("templates"):
+            shutil.copytree(os.path.join(d, f), os.path.join(tmp, f))
+    events = os.path.join(tmp, "events.jsonl")
+    with open(events, "w") as out:
+        out.write(open(os.path.join(d, "events.jsonl")).read())
+        out.write('{"type":"track","event":"cart_add","userId":"c9","timestamp":"not a time"}\n')
+    before = open(events).read()
+    dl = os.path.join(tmp, "dead.jsonl")
+    for _ in range(2):
+        p = run(["run", "old.trig", "--events", "events.jsonl", "--dead-letter", "dead.jsonl"], tmp)
+    dead = open(dl).read().splitlines() if os.path.exists(dl) else []
+    check("run --dead-letter appends (two runs, two records)", p.returncode == 0 and len(dead) == 2, (p.stderr, dead))
+    p = run(["run", "old.trig", "--events", "events.jsonl", "--dead-letter", "events.jsonl"], tmp)
+    check("run --dead-letter naming the events file is refused, the input left as it was",
+          p.returncode == 2 and "is the events file" in p.stderr and open(events).read() == before, p.stderr)
+    if os.path.exists("/dev/full"):
+        p = run(["run", "old.trig", "--events", "events.jsonl", "--dead-letter", "/dev/full"], tmp)
+        check("run: a dead letter that cannot be written exits 2", p.returncode == 2 and "dead-letter" in p.stderr,
+              (p.returncode, p.stderr))
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([trig, "run", "old.trig", "--events", "events.jsonl"], cwd=tmp, stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+        check("run: records that cannot be written exit 2", p.returncode == 2 and "standard output" in p.stderr,
+              (p.returncode, p.stderr))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
