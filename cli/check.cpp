@@ -26,6 +26,7 @@ int runCheck(const CheckOptions& o) {
     renderSarif(std::cout, diags, c->sources);
   } else {
     renderText(std::cout, diags, c->sources, useColor(STDOUT_FILENO));
+    if (std::string more = omittedLine(c->diags); !more.empty()) std::cout << more << "\n";
     size_t errors = c->diags.errorCount(), warnings = c->diags.warningCount();
     if (errors + warnings > 0)
       std::cout << errors << (errors == 1 ? " error" : " errors") << ", " << warnings

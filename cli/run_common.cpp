@@ -22,6 +22,7 @@ int refuseIfBroken(const Compilation& c, const std::string& command) {
   std::copy_if(diags.begin(), diags.end(), std::back_inserter(errors),
                [](const Diagnostic& d) { return d.severity == Severity::Error; });
   renderText(std::cerr, errors, c.sources, useColor(STDERR_FILENO));
+  if (std::string more = omittedLine(c.diags); !more.empty()) std::cerr << more << "\n";
   bool io = std::any_of(errors.begin(), errors.end(),
                         [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
   if (io) return kExitUsage;

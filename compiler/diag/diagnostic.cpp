@@ -47,18 +47,22 @@ const std::vector<DiagKind>& allDiagKinds() {
 }
 
 DiagEngine::Builder DiagEngine::add(DiagKind kind, Loc loc, std::string message) {
-  diags_.push_back(Diagnostic{kind, defaultSeverity(kind), loc, std::move(message), {}, {}});
+  const Severity severity = defaultSeverity(kind);
+  const auto s = static_cast<size_t>(severity);
+  if (kept_[s] >= kMaxKept) {
+    ++omitted_[s];
+    omittedScratch_ = Diagnostic{kind, severity, loc, {}, {}, {}};
+    return Builder(omittedScratch_);
+  }
+  ++kept_[s];
+  diags_.push_back(Diagnostic{kind, severity, loc, std::move(message), {}, {}});
   return Builder(diags_.back());
 }
 
-size_t DiagEngine::errorCount() const {
-  return std::count_if(diags_.begin(), diags_.end(),
-                       [](const Diagnostic& d) { return d.severity == Severity::Error; });
-}
-
-size_t DiagEngine::warningCount() const {
-  return std::count_if(diags_.begin(), diags_.end(),
-                       [](const Diagnostic& d) { return d.severity == Severity::Warning; });
+std::string omittedLine(const DiagEngine& diags) {
+  if (diags.omitted() == 0) return {};
+  return fmt::format("{} more problems not shown (only the first {} errors and {} warnings are)",
+                     diags.omitted(), DiagEngine::kMaxKept, DiagEngine::kMaxKept);
 }
 
 std::vector<Diagnostic> DiagEngine::sorted(const SourceManager& sm) const {

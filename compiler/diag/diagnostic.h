@@ -63,17 +63,29 @@ class DiagEngine {
   Builder report(DiagKind kind, Loc loc, fmt::format_string<Args...> f, Args&&... args) {
     return add(kind, loc, fmt::format(f, std::forward<Args>(args)...));
   }
+  // Keeps the first kMaxKept diagnostics of each severity; later ones are counted, not kept
+  // (one broken line repeated a million times must not print, or hold, millions of findings).
   Builder add(DiagKind kind, Loc loc, std::string message);
+  static constexpr size_t kMaxKept = 100;
 
   const std::vector<Diagnostic>& all() const { return diags_; }
-  size_t errorCount() const;
-  size_t warningCount() const;
+  // Every error and warning reported, the omitted ones included.
+  size_t errorCount() const { return kept_[2] + omitted_[2]; }
+  size_t warningCount() const { return kept_[1] + omitted_[1]; }
+  // How many were reported beyond kMaxKept and not kept.
+  size_t omitted() const { return omitted_[0] + omitted_[1] + omitted_[2]; }
   // Sorted by file, offset, then report order; exact duplicates removed. Deterministic.
   std::vector<Diagnostic> sorted(const SourceManager& sm) const;
 
  private:
   std::vector<Diagnostic> diags_;
+  size_t kept_[3] = {0, 0, 0};     // by Severity
+  size_t omitted_[3] = {0, 0, 0};  // by Severity
+  Diagnostic omittedScratch_;      // what a Builder of an omitted one fills
 };
+
+// "N more errors (or warnings) not shown": empty when nothing was omitted.
+std::string omittedLine(const DiagEngine& diags);
 
 // "Did you mean": the closest candidate by edit distance, if close enough to be a likely typo.
 std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates);

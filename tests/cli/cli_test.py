@@ -241,5 +241,17 @@ with tempfile.TemporaryDirectory() as tmp:
         check("run: records that cannot be written exit 2", p.returncode == 2 and "standard output" in p.stderr,
               (p.returncode, p.stderr))
 
+# Diagnostics are capped: a broken line repeated many times gives the first 100 errors and a
+# count of the rest, not one finding per copy.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "many.trig"), "w") as out:
+        out.write('template t { subject "s" body "b" }\n')
+        for i in range(300):
+            out.write(f"trigger r{i}: when no_such_event send t\n")
+    p = run(["check", "many.trig"], tmp)
+    shown = [l for l in p.stdout.splitlines() if ": error: " in l]
+    check("check shows the first 100 errors and counts the rest", p.returncode == 1 and len(shown) == 100
+          and "200 more problems not shown" in p.stdout and "300 errors" in p.stdout, p.stdout[-400:])
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
