@@ -19,6 +19,8 @@ using antlr4::Token;
 
 // Deeper nesting than this is refused before parsing, so recursion stays bounded.
 constexpr int kMaxNesting = 64;
+// More operators than this in one declaration are refused too (see checkNesting).
+constexpr int kMaxOperators = 1000;
 
 // The hand-written lexer as an ANTLR token source: the parser's error recovery asks tokens for
 // their source (to make "missing" tokens) and their text (through the input stream).
@@ -1118,12 +1120,33 @@ class DeclarationSplitter {
   int depth_ = 0;
 };
 
-// The deepest bracket/prefix-operator nesting must stay bounded: the parser recurses on it.
+Loc tokenLoc(FileId id, const Token& t) {
+  return Loc{id, static_cast<uint32_t>(t.getStartIndex()), static_cast<uint32_t>(t.getStopIndex() + 1)};
+}
+
+// The deepest bracket/prefix-operator nesting must stay bounded: the parser recurses on it. So
+// must the operators of a declaration: a chain `a or b or ...` is a tree as deep as it is long,
+// and the checker, the interpreter and the lowering recurse on that tree.
 bool checkNesting(const std::vector<std::unique_ptr<Token>>& toks, FileId id, DiagEngine& diags) {
   int depth = 0;
   int prefixRun = 0;
+  int operators = 0;
   for (const auto& tok : toks) {
     size_t t = tok->getType();
+    switch (t) {
+      case TrigParser::AND: case TrigParser::OR: case TrigParser::EQ: case TrigParser::NE:
+      case TrigParser::LE: case TrigParser::GE: case TrigParser::LT: case TrigParser::GT:
+      case TrigParser::PLUS: case TrigParser::MINUS: case TrigParser::STAR: case TrigParser::SLASH:
+      case TrigParser::IN: case TrigParser::CONTAINS: case TrigParser::STARTS_WITH:
+        if (++operators > kMaxOperators) {
+          diags.report(DiagKind::NestingTooDeep, tokenLoc(id, *tok),
+                       "more than {} operators in one declaration", kMaxOperators)
+              .help("split the condition into simpler parts, or use 'in [...]' for a list of values");
+          return false;
+        }
+        break;
+      default: break;
+    }
     if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth;
     if (t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) --depth;
     prefixRun = (t == TrigParser::NOT || t == TrigParser::MINUS) ? prefixRun + 1 : 0;
@@ -1137,10 +1160,6 @@ bool checkNesting(const std::vector<std::unique_ptr<Token>>& toks, FileId id, Di
     }
   }
   return true;
-}
-
-Loc tokenLoc(FileId id, const Token& t) {
-  return Loc{id, static_cast<uint32_t>(t.getStartIndex()), static_cast<uint32_t>(t.getStopIndex() + 1)};
 }
 
 // Parses one declaration's tokens (which it consumes) and builds its AST into `file`.
