@@ -5,6 +5,9 @@
 # leak, a sanitizer report or a timeout fails the target; its input is saved as
 # BUILD/crashes/NAME-* and the command to reproduce it is printed. Bounded: SECONDS per target.
 #
+# The mutations are seeded (FUZZ_SEED, default 1), so a run can be repeated; FUZZ_SEED=0 lets
+# libFuzzer pick a new seed each time, for longer hunts.
+#
 # usage: scripts/fuzz.sh BUILD SECONDS [TARGET...]
 set -uo pipefail
 build="${1:?usage: scripts/fuzz.sh BUILD SECONDS [TARGET...]}"
@@ -30,7 +33,7 @@ for t in "${targets[@]}"; do
   log="$build/crashes/$t.log"
   # -timeout: one input running longer is a hang; -rss_limit_mb: a memory blow-up is a failure.
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 TMPDIR="$build" \
-     "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
+     "$bin" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -print_final_stats=1 \
        -artifact_prefix="$build/crashes/$t-" "$work" "$seeds" > "$log" 2>&1; then
     echo "fuzz: $t: ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') inputs)"
     passed=$((passed + 1))
