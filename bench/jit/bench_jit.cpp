@@ -110,7 +110,7 @@ void evaluationsPerSecond(const std::filesystem::path& dir, const char* label, c
   }
   std::vector<Value> traits(c->model.traits.size());
   traits[c->model.traitIndex("country")] = Value::str("FR");
-  traits[c->model.traitIndex("ltv")] = Value::money(Decimal::fromInt(750));
+  traits[c->model.traitIndex("ltv")] = Value::money(Decimal::whole(750));
   traits[c->model.traitIndex("segment")] = Value::str("active");
 
   const int64_t rounds = quick ? 20'000 : 200'000;

@@ -937,7 +937,7 @@ class Builder {
       case TrigParser::INT: {
         ast::Expr* e = arena_.newExpr(ast::ExprKind::IntLit, l);
         e->intValue = integer(c->INT());
-        e->decimalValue = Decimal::fromInt(e->intValue);
+        e->decimalValue = Decimal::fromInt(e->intValue).value_or(Decimal{});
         e->text = t;
         return e;
       }

@@ -47,6 +47,9 @@ void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::ve
             c.diags.report(DiagKind::BadDefault, d.loc, "the default of '{}' is {} {}, but '{}' is declared as {}",
                            f.name, t.type.kind == TypeKind::Int ? "an" : "a", typeName(t.type), f.name,
                            typeName(f.type));
+          else if (f.type.kind == TypeKind::Money && d.kind == ast::ExprKind::IntLit && !Decimal::fromInt(d.intValue))
+            c.diags.report(DiagKind::BadDefault, d.loc, "the default of '{}' is too large for money", f.name)
+                .help(fmt::format("money goes up to {}", Decimal::kMaxText));
           else
             settleFlexible(c, d, f.type);
         }

@@ -30,7 +30,7 @@ void checkSplits(Context& c) {
                          st.splitName.text, v.name.text)
               .note(it->second, "previous variant is here");
       }
-      if (sum.units != Decimal::fromInt(100).units) {
+      if (sum.units != Decimal::whole(100).units) {
         auto b = c.diags.report(DiagKind::SplitNotHundred, st.splitName.loc,
                                 "the variants of split '{}' add up to {}%, not 100%", st.splitName.text,
                                 sum.toString());

@@ -17,7 +17,16 @@ struct Decimal {
   static constexpr int64_t kScale = 1'000'000;
   int64_t units = 0;  // value * kScale
 
-  static Decimal fromInt(int64_t v) { return Decimal{v * kScale}; }
+  // A whole number as money: nullopt past the range (about ±9.2 trillion), never a wrapped value.
+  static std::optional<Decimal> fromInt(int64_t v) {
+    int64_t units = 0;
+    if (__builtin_mul_overflow(v, kScale, &units)) return std::nullopt;
+    return Decimal{units};
+  }
+  // A small whole number (always in range): constants, buckets, tests.
+  static constexpr Decimal whole(int32_t v) { return Decimal{int64_t{v} * kScale}; }
+  // The largest money value, as text: for messages.
+  static constexpr const char* kMaxText = "9223372036854.775807";
   // Parses "-12", "49.99", "0.000001" exactly; nullopt for anything else (exponents, more than
   // six decimals that are not zero, overflow).
   static std::optional<Decimal> parse(std::string_view text);

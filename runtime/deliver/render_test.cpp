@@ -57,7 +57,7 @@ Value list(std::vector<Value> items) {
 TEST_CASE("formatValue: each kind renders the one way templates show it") {
   CHECK(formatValue(Value::money(*Decimal::parse("49.9"))) == "49.90");
   CHECK(formatValue(Value::money(*Decimal::parse("49.99"))) == "49.99");
-  CHECK(formatValue(Value::money(Decimal::fromInt(150))) == "150.00");
+  CHECK(formatValue(Value::money(Decimal::whole(150))) == "150.00");
   CHECK(formatValue(Value::money(*Decimal::parse("0.005"))) == "0.01");
   CHECK(formatValue(Value::money(*Decimal::parse("-1.005"))) == "-1.01");
   CHECK(formatValue(Value::flt(0.1)) == "0.1");
@@ -78,7 +78,7 @@ TEST_CASE("formatValue: each kind renders the one way templates show it") {
   CHECK(formatValue(Value::duration(kWeek + kDay)) == "8d");
   CHECK(formatValue(Value::str("Lamp")) == "Lamp");
   CHECK(formatValue(list({Value::str("a"), Value::str("b"), Value::str("c")})) == "a, b, c");
-  CHECK(formatValue(list({Value::money(Decimal::fromInt(1)),
+  CHECK(formatValue(list({Value::money(Decimal::whole(1)),
                           Value::money(*Decimal::parse("2.5"))})) == "1.00, 2.50");
   CHECK(formatValue(list({})) == "");
   CHECK(formatValue(Value::absent()) == "");

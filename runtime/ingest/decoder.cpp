@@ -102,7 +102,10 @@ std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type) {
   switch (expr.kind) {
     case ast::ExprKind::IntLit:
       if (type.kind == TypeKind::Int) return Value::integer(expr.intValue);
-      if (type.kind == TypeKind::Money) return Value::money(Decimal::fromInt(expr.intValue));
+      if (type.kind == TypeKind::Money) {
+        if (auto d = Decimal::fromInt(expr.intValue)) return Value::money(*d);
+        return std::nullopt;  // out of range: the checker refused it
+      }
       if (type.kind == TypeKind::Float) return Value::flt(static_cast<double>(expr.intValue));
       return std::nullopt;
     case ast::ExprKind::DecimalLit:

@@ -101,7 +101,7 @@ TEST_CASE("decoder: the spec's identify example, null removes, undeclared traits
   CHECK(f.trait("vip")->isAbsent());
   CHECK(*f.trait("subscribed") == Value::boolean(false));
   CHECK(*f.trait("score") == Value::flt(4.5));
-  CHECK(*f.trait("lifetime_value") == Value::money(Decimal::fromInt(1200)));
+  CHECK(*f.trait("lifetime_value") == Value::money(Decimal::whole(1200)));
   REQUIRE(f.trait("tags"));
   CHECK(f.trait("tags")->list.size() == 2);
   // Undeclared: typed by their JSON value; objects and mixed lists are not kept; null removes.
@@ -205,7 +205,7 @@ TEST_CASE("decoder: numbers are exact and typed") {
     CHECK(f.field("total").kind == Value::Kind::Money);
     CHECK(f.field("total").m.units == 49'990'000);
     REQUIRE(order(R"({"total":150,"items":[]})"));
-    CHECK(f.field("total").m == Decimal::fromInt(150));
+    CHECK(f.field("total").m == Decimal::whole(150));
     REQUIRE(order(R"({"total":-0.000001,"items":[]})"));
     CHECK(f.field("total").m.units == -1);
     REQUIRE(order(R"({"total":4.999e1,"items":[]})"));
@@ -561,7 +561,7 @@ TEST_CASE("literalValue converts declaration defaults") {
   using sema::Type;
   using sema::TypeKind;
   CHECK(*ingest::literalValue(*tm.intLit(5), Type::of(TypeKind::Money)) ==
-        Value::money(Decimal::fromInt(5)));
+        Value::money(Decimal::whole(5)));
   CHECK(*ingest::literalValue(*tm.intLit(5), Type::of(TypeKind::Float)) == Value::flt(5));
   CHECK(*ingest::literalValue(*tm.decimalLit("0.1"), Type::of(TypeKind::Float)) == Value::flt(0.1));
   CHECK(*ingest::literalValue(*tm.strLit("x"), Type::of(TypeKind::String)) == Value::str("x"));

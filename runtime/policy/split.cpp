@@ -25,7 +25,7 @@ uint32_t splitBucket(std::string_view customer, std::string_view rule, std::stri
 }
 
 size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents) {
-  const Decimal b = Decimal::fromInt(bucket);
+  const Decimal b = Decimal::whole(static_cast<int32_t>(bucket));
   Decimal upper;
   for (size_t i = 0; i < percents.size(); ++i) {
     upper.units += percents[i].units;
@@ -35,7 +35,7 @@ size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents) {
 }
 
 size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants) {
-  const Decimal b = Decimal::fromInt(bucket);
+  const Decimal b = Decimal::whole(static_cast<int32_t>(bucket));
   Decimal upper;
   for (size_t i = 0; i < variants.size(); ++i) {
     upper.units += variants[i].percent.units;
