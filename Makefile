@@ -60,7 +60,7 @@ bench: build
 	$(BUILD)/bench/trig_bench_jit --quick
 
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.h')
+	clang-format-19 -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

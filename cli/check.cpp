@@ -49,7 +49,8 @@ void addCheckCommand(CLI::App& app, Action& action) {
          "paths", o->files,
          "The .trig files, or directories (every .trig file under them); imports are followed")
       ->required();
-  cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}));
+  cmd->add_option("--format", o->format, "Output format")
+      ->check(CLI::IsMember({"text", "json", "sarif"}));
   cmd->add_flag("--strict", o->strict, "Fail (exit 1) on warnings too");
   cmd->callback([o, &action] { action = [o] { return runCheck(*o); }; });
 }

@@ -1,4 +1,5 @@
-// `trig compile FILE... [--emit ast|llvm|asm]`: shows what the compiler makes of a rule set. Without
+// `trig compile FILE... [--emit ast|llvm|asm]`: shows what the compiler makes of a rule set.
+// Without
 // --emit it compiles the rule set as `run --engine jit` would at start-up, into the compiled-code
 // cache (so a later `run` starts warm: a deploy step), and reports the times.
 #include <unistd.h>
@@ -38,7 +39,8 @@ int report(const Compilation& c, const jit::RuleSetCode& code, const char* what,
 int runCompile(const CompileOptions& o) {
   auto c = compile(o.files);
   auto diags = c->diags.sorted(c->sources);
-  bool io = std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
+  bool io = std::any_of(diags.begin(), diags.end(),
+                        [](const Diagnostic& d) { return d.kind == DiagKind::IoError; });
   if (!c->ok()) {
     std::vector<Diagnostic> errors;
     for (const auto& d : diags)
@@ -51,7 +53,8 @@ int runCompile(const CompileOptions& o) {
   jo.optLevel = o.optLevel;
   jo.cacheDir = o.cacheDir;
   jo.useCache = !o.noCache;
-  jo.granularity = o.granularity == "rule" ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
+  jo.granularity =
+      o.granularity == "rule" ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
   if (o.emit == "ast") {
     lower::dumpAst(std::cout, c->program, c->model, c->sources);
     return kExitOk;
@@ -85,22 +88,29 @@ int runCompile(const CompileOptions& o) {
   return report(*c, *code, asTheRuntime ? "optimised: " : "", o.optLevel);
 }
 
-int report(const Compilation& c, const jit::RuleSetCode& code, const char* what, unsigned optLevel) {
+int report(const Compilation& c, const jit::RuleSetCode& code, const char* what,
+           unsigned optLevel) {
   const jit::CompileStats& s = code.stats();
-  std::cout << fmt::format("{}{} {}, {} conditions/filters/bindings in {} native functions ({} module{}), O{}, {}\n", what,
-                           c.model.rules.size(), c.model.rules.size() == 1 ? "rule" : "rules", s.entries, s.functions,
-                           s.chunks, s.chunks == 1 ? "" : "s", optLevel, jit::hostTriple());
+  std::cout << fmt::format(
+      "{}{} {}, {} conditions/filters/bindings in {} native functions ({} module{}), O{}, {}\n",
+      what, c.model.rules.size(), c.model.rules.size() == 1 ? "rule" : "rules", s.entries,
+      s.functions, s.chunks, s.chunks == 1 ? "" : "s", optLevel, jit::hostTriple());
   if (s.cacheHit) {
-    std::cout << fmt::format("{}loaded from the cache ({}) in {:.1f} ms (CPU: key {:.1f}, link {:.1f})\n", what,
-                             s.cachePath, s.wallMs, s.lowerMs, s.linkMs);
+    std::cout << fmt::format(
+        "{}loaded from the cache ({}) in {:.1f} ms (CPU: key {:.1f}, link {:.1f})\n", what,
+        s.cachePath, s.wallMs, s.lowerMs, s.linkMs);
   } else {
-    std::cout << fmt::format("{}compiled in {:.1f} ms (CPU: lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link {:.1f})\n",
-                             what, s.wallMs, s.lowerMs, s.optimizeMs, s.codegenMs, s.linkMs);
-    if (!s.cachePath.empty() && s.cacheError.empty()) std::cout << what << "cached as " << s.cachePath << "\n";
+    std::cout << fmt::format(
+        "{}compiled in {:.1f} ms (CPU: lower {:.1f}, optimise {:.1f}, codegen {:.1f}, link "
+        "{:.1f})\n",
+        what, s.wallMs, s.lowerMs, s.optimizeMs, s.codegenMs, s.linkMs);
+    if (!s.cachePath.empty() && s.cacheError.empty())
+      std::cout << what << "cached as " << s.cachePath << "\n";
   }
   if (!s.cacheError.empty()) std::cerr << "trig: warning: " << s.cacheError << "\n";
   for (const auto& f : code.fallbacks())
-    std::cout << where(c, f.loc) << ": note: " << f.name << " runs in the interpreter: " << f.reason << "\n";
+    std::cout << where(c, f.loc) << ": note: " << f.name << " runs in the interpreter: " << f.reason
+              << "\n";
   return kExitOk;
 }
 
@@ -108,16 +118,21 @@ int report(const Compilation& c, const jit::RuleSetCode& code, const char* what,
 
 void addCompileCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<CompileOptions>();
-  auto* cmd = app.add_subcommand("compile", "Compile rules to native code, or show the AST, LLVM IR or assembly");
+  auto* cmd = app.add_subcommand(
+      "compile", "Compile rules to native code, or show the AST, LLVM IR or assembly");
   cmd->add_option("files", o->files, "The .trig files (imports are followed)")->required();
-  cmd->add_option("--emit", o->emit, "Print the checked AST with types, the LLVM IR, or the native assembly")
+  cmd->add_option("--emit", o->emit,
+                  "Print the checked AST with types, the LLVM IR, or the native assembly")
       ->check(CLI::IsMember({"ast", "llvm", "asm"}));
-  cmd->add_option("-O,--opt-level", o->optLevel, "Optimisation level (default 2)")->check(CLI::Range(0, 3));
+  cmd->add_option("-O,--opt-level", o->optLevel, "Optimisation level (default 2)")
+      ->check(CLI::Range(0, 3));
   cmd->add_option("--cache-dir", o->cacheDir,
-                  "Where compiled code is cached (default $TRIG_CACHE_DIR, $XDG_CACHE_HOME/trig or ~/.cache/trig)");
+                  "Where compiled code is cached (default $TRIG_CACHE_DIR, $XDG_CACHE_HOME/trig or "
+                  "~/.cache/trig)");
   cmd->add_flag("--no-cache", o->noCache, "Neither read nor write the compiled-code cache");
-  cmd->add_option("--granularity", o->granularity,
-                  "One native function per condition (default), or one per rule (the fast tier's shape)")
+  cmd->add_option(
+         "--granularity", o->granularity,
+         "One native function per condition (default), or one per rule (the fast tier's shape)")
       ->check(CLI::IsMember({"condition", "rule"}));
   cmd->callback([o, cmd, &action] {
     o->explicitShape = cmd->count("--opt-level") > 0 || cmd->count("--granularity") > 0;

@@ -8,11 +8,10 @@
 // (old only) or "added" (new only). Output: one JSON object per line, in the order of `run`.
 #include <nlohmann/json.hpp>
 
-
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <map>
+#include <sstream>
 #include <tuple>
 
 #include "cli/commands.h"
@@ -25,7 +24,8 @@ namespace {
 struct DiffOptions {
   std::string oldFile, newFile;
   std::vector<std::string> events;
-  std::vector<std::string> eventNames;  // what messages call them (copies of pipes keep their names)
+  std::vector<std::string>
+      eventNames;  // what messages call them (copies of pipes keep their names)
   std::string engine = engine::kDefaultEngine;
   bool failOnChange = false;
 };
@@ -147,13 +147,15 @@ int runDiff(DiffOptions o) {
 
 void addDiffCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<DiffOptions>();
-  auto* cmd = app.add_subcommand("diff", "Replay one event log through two rule sets and print the sends that differ");
+  auto* cmd = app.add_subcommand(
+      "diff", "Replay one event log through two rule sets and print the sends that differ");
   cmd->add_option("old", o->oldFile, "The rule set before the change")->required();
   cmd->add_option("new", o->newFile, "The rule set after the change")->required();
   cmd->add_option("--events", o->events, "Events as JSON lines; - for standard input")->required();
   cmd->add_option("--engine", o->engine, "Condition evaluator: jit or interp")
       ->check(CLI::IsMember({"jit", "interp"}));
-  cmd->add_flag("--fail-on-change", o->failOnChange, "Exit 1 when any send was added, removed or changed");
+  cmd->add_flag("--fail-on-change", o->failOnChange,
+                "Exit 1 when any send was added, removed or changed");
   cmd->callback([o, &action] { action = [o] { return runDiff(*o); }; });
 }
 

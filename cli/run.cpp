@@ -74,7 +74,8 @@ int runRun(const RunOptions& o) {
   engine::ReplayResult rr = engine::replay(eng, c->model, ro);
   writeOut();
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
-    std::cerr << "trig run: cannot write the records to standard output: " << std::strerror(errno) << "\n";
+    std::cerr << "trig run: cannot write the records to standard output: " << std::strerror(errno)
+              << "\n";
     return kExitUsage;
   }
   if (!rr.ioError.empty()) {

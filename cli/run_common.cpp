@@ -59,8 +59,8 @@ void printSummary(std::ostream& out, const engine::ReplayResult& rr, const engin
         line += fmt::format(" ({} before any send)", r.conversionsWithoutMessage);
       for (const auto& [variant, v] : r.variants)
         if (v.heldOut > 0)
-          line += fmt::format("; variant {} (holdout): {} held out, {} converted", variant, v.heldOut,
-                              v.conversions);
+          line += fmt::format("; variant {} (holdout): {} held out, {} converted", variant,
+                              v.heldOut, v.conversions);
         else if (!variant.empty())
           line +=
               fmt::format("; variant {}: {} sent, {} converted", variant, v.sends, v.conversions);
@@ -85,9 +85,11 @@ std::function<void(uint64_t, uint64_t)> terminalProgress() {
     }
     if (st->drawn && now - st->shown < std::chrono::milliseconds(250)) return;
     double secs = std::chrono::duration<double>(now - st->start).count();
-    std::string text = total != 0 ? fmt::format("trig: {} of {} events ({}%)", done, total, done * 100 / total)
-                                   : fmt::format("trig: {} events", done);
-    if (secs > 0) text += fmt::format(", {} events/s", static_cast<uint64_t>(static_cast<double>(done) / secs));
+    std::string text =
+        total != 0 ? fmt::format("trig: {} of {} events ({}%)", done, total, done * 100 / total)
+                   : fmt::format("trig: {} events", done);
+    if (secs > 0)
+      text += fmt::format(", {} events/s", static_cast<uint64_t>(static_cast<double>(done) / secs));
     std::fprintf(stderr, "\r\033[K%s", text.c_str());
     std::fflush(stderr);
     st->shown = now;

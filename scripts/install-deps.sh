@@ -10,7 +10,8 @@ PACKAGES=(
   llvm-19-dev libzstd-dev zlib1g-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   libhowardhinnant-date-dev libjemalloc-dev libssl-dev
-  clang-19 libfuzzer-19-dev libclang-rt-19-dev
+  clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format-19 clang-tidy-19
+  libsimdjson-dev
 )
 
 if [ "${1:-}" = "--list" ]; then

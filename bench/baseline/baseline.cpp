@@ -87,7 +87,9 @@ struct TypeSpec {
 
 const TypeSpec kTypes[T_COUNT] = {
     {"page_view", false, {{F_URL, true}, {F_TITLE, false}, {F_CATEGORY, false}}},
-    {"product_view", false, {{F_PRODUCT_ID, true}, {F_PRODUCT_NAME, false}, {F_CATEGORY, false}, {F_PRICE, false}}},
+    {"product_view",
+     false,
+     {{F_PRODUCT_ID, true}, {F_PRODUCT_NAME, false}, {F_CATEGORY, false}, {F_PRICE, false}}},
     {"cart_add",
      false,
      {{F_PRODUCT_ID, true},
@@ -108,9 +110,16 @@ Field fieldByName(std::string_view k) {
     case 4: return k == "rule" ? F_RULE : F_UNKNOWN;
     case 5: return k == "title" ? F_TITLE : k == "price" ? F_PRICE : F_UNKNOWN;
     case 7: return k == "revenue" ? F_REVENUE : F_UNKNOWN;
-    case 8: return k == "category" ? F_CATEGORY : k == "order_id" ? F_ORDER_ID : k == "quantity" ? F_QUANTITY : F_UNKNOWN;
+    case 8:
+      return k == "category"   ? F_CATEGORY
+             : k == "order_id" ? F_ORDER_ID
+             : k == "quantity" ? F_QUANTITY
+                               : F_UNKNOWN;
     case 10:
-      return k == "product_id" ? F_PRODUCT_ID : k == "message_id" ? F_MESSAGE_ID : k == "cart_value" ? F_CART_VALUE : F_UNKNOWN;
+      return k == "product_id"   ? F_PRODUCT_ID
+             : k == "message_id" ? F_MESSAGE_ID
+             : k == "cart_value" ? F_CART_VALUE
+                                 : F_UNKNOWN;
     case 12: return k == "product_name" ? F_PRODUCT_NAME : F_UNKNOWN;
     default: return F_UNKNOWN;
   }
@@ -132,7 +141,7 @@ int typeByName(std::string_view k) {
 
 struct ViewHist {
   uint32_t product;
-  uint32_t count;  // views recorded, capped at the ring size
+  uint32_t count;    // views recorded, capped at the ring size
   int64_t times[4];  // the most recent views, newest at (count - 1) % 4
 };
 
@@ -451,10 +460,11 @@ bool parseTime(std::string_view s, int64_t& out) {
     return true;
   };
   int64_t Y, M, D, h, m, sec;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-      s[16] != ':')
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':')
     return false;
-  if (!dig(0, 4, Y) || !dig(5, 2, M) || !dig(8, 2, D) || !dig(11, 2, h) || !dig(14, 2, m) || !dig(17, 2, sec))
+  if (!dig(0, 4, Y) || !dig(5, 2, M) || !dig(8, 2, D) || !dig(11, 2, h) || !dig(14, 2, m) ||
+      !dig(17, 2, sec))
     return false;
   if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return false;
   size_t i = 19;
@@ -475,14 +485,16 @@ bool parseTime(std::string_view s, int64_t& out) {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int64_t oh, om;
-    if (!dig(i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !dig(i + 4, 2, om)) return false;
+    if (!dig(i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !dig(i + 4, 2, om))
+      return false;
     offset = (oh * 60 + om) * 60'000 * (s[i] == '+' ? 1 : -1);
     i += 6;
   } else {
     return false;
   }
   if (i != s.size()) return false;
-  out = ((daysFromCivil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 24 + h) * 60 + m) * 60'000 +
+  out = ((daysFromCivil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D)) * 24 + h) * 60 + m) *
+            60'000 +
         sec * 1000 + ms - offset;
   return true;
 }
@@ -692,11 +704,14 @@ int main(int argc, char** argv) {
   }
   close(fd);
   fireDue(std::numeric_limits<int64_t>::max());
-  std::printf("{\"engine\":\"cpp\",\"events\":%llu,\"rejected\":%llu,\"customers\":%zu,\"peak_pending\":%llu,\"fired\":{",
-              static_cast<unsigned long long>(events), static_cast<unsigned long long>(rejected), customers.size(),
-              static_cast<unsigned long long>(peakPending));
+  std::printf(
+      "{\"engine\":\"cpp\",\"events\":%llu,\"rejected\":%llu,\"customers\":%zu,\"peak_pending\":%"
+      "llu,\"fired\":{",
+      static_cast<unsigned long long>(events), static_cast<unsigned long long>(rejected),
+      customers.size(), static_cast<unsigned long long>(peakPending));
   for (int i = 0; i < kRuleCount; ++i)
-    std::printf("%s\"%s\":%llu", i ? "," : "", kRuleNames[i], static_cast<unsigned long long>(fired[i]));
+    std::printf("%s\"%s\":%llu", i ? "," : "", kRuleNames[i],
+                static_cast<unsigned long long>(fired[i]));
   std::printf("}}\n");
   return rejected > 0 ? 1 : 0;
 }

@@ -41,7 +41,8 @@ std::filesystem::path tempDir() {
   return tmpl;
 }
 
-std::unique_ptr<Compilation> compileText(const std::filesystem::path& dir, const std::string& name, const std::string& text) {
+std::unique_ptr<Compilation> compileText(const std::filesystem::path& dir, const std::string& name,
+                                         const std::string& text) {
   auto file = dir / name;
   std::ofstream(file) << text;
   auto c = compile({file.string()});
@@ -81,7 +82,8 @@ trigger a5: when cart_add and exists(product_name) and product_name contains "de
 trigger a6: when cart_add and customer.segment != "churned" and quantity * 2 + 1 < 20 and cart_value - price > 5 send t
 )";
 
-void evaluationsPerSecond(const std::filesystem::path& dir, const char* label, const char* rules, bool quick) {
+void evaluationsPerSecond(const std::filesystem::path& dir, const char* label, const char* rules,
+                          bool quick) {
   auto c = compileText(dir, std::string(label) + ".trig", std::string(kPrelude) + rules);
   jit::JitOptions o;
   o.useCache = false;
@@ -130,14 +132,18 @@ void evaluationsPerSecond(const std::filesystem::path& dir, const char* label, c
   double jitMs = run(jitEval, heldJit);
   double interpMs = run(interp, heldInterp);
   if (heldJit != heldInterp) {
-    std::fprintf(stderr, "JIT and interpreter disagree (%llu vs %llu)\n", static_cast<unsigned long long>(heldJit),
+    std::fprintf(stderr, "JIT and interpreter disagree (%llu vs %llu)\n",
+                 static_cast<unsigned long long>(heldJit),
                  static_cast<unsigned long long>(heldInterp));
     std::exit(1);
   }
   double n = static_cast<double>(rounds) * static_cast<double>(conds.size());
-  std::printf("evaluations, %s: %zu conditions x %lld events (CPU time)\n", label, conds.size(), static_cast<long long>(rounds));
-  std::printf("  interpreter  %11.0f evaluations/s  (%.1f ns each)\n", n / interpMs * 1000, interpMs * 1e6 / n);
-  std::printf("  jit          %11.0f evaluations/s  (%.1f ns each)\n", n / jitMs * 1000, jitMs * 1e6 / n);
+  std::printf("evaluations, %s: %zu conditions x %lld events (CPU time)\n", label, conds.size(),
+              static_cast<long long>(rounds));
+  std::printf("  interpreter  %11.0f evaluations/s  (%.1f ns each)\n", n / interpMs * 1000,
+              interpMs * 1e6 / n);
+  std::printf("  jit          %11.0f evaluations/s  (%.1f ns each)\n", n / jitMs * 1000,
+              jitMs * 1e6 / n);
   std::printf("  speed-up     %11.1fx  (%llu of %.0f held, both engines)\n", interpMs / jitMs,
               static_cast<unsigned long long>(heldJit), n);
 }
@@ -150,12 +156,16 @@ std::string ruleSet(int n) {
   std::string text = "template t { subject \"s\" body \"b\" }\n";
   static const char* cats[] = {"shoes", "books", "lamps", "garden", "toys"};
   for (int i = 0; i < n; ++i) {
-    std::string r = "trigger r" + std::to_string(i) + ": when cart_add as v and price > " + std::to_string(i % 50) +
-                    " and category == \"" + cats[i % 5] + "\"";
+    std::string r = "trigger r" + std::to_string(i) + ": when cart_add as v and price > " +
+                    std::to_string(i % 50) + " and category == \"" + cats[i % 5] + "\"";
     switch (i % 4) {
-      case 0: r += " and count(product_view(same product_id)) within 7d >= " + std::to_string(1 + i % 3); break;
+      case 0:
+        r += " and count(product_view(same product_id)) within 7d >= " + std::to_string(1 + i % 3);
+        break;
       case 1: r += " and sum(cart_add.price) within 30d > " + std::to_string(100 + i); break;
-      case 2: r += " and last(product_view).category == \"" + std::string(cats[(i + 1) % 5]) + "\""; break;
+      case 2:
+        r += " and last(product_view).category == \"" + std::string(cats[(i + 1) % 5]) + "\"";
+        break;
       default: r += " and quantity * 2 >= " + std::to_string(i % 7); break;
     }
     r += " unless purchased(product_id == v.product_id) within " + std::to_string(1 + i % 30) + "d";
@@ -167,9 +177,11 @@ std::string ruleSet(int n) {
 }
 
 void compileTimes(const std::filesystem::path& dir, bool quick) {
-  std::printf("compile: CPU ms of the compiling process (wall ms in brackets); every figure without a cache except 'cached'\n");
-  std::printf("  %5s %7s  %-20s %-20s %-20s %-16s %s\n", "rules", "entries", "fast tier", "O2 per rule",
-              "O2 per condition", "cached start", "parse+check");
+  std::printf(
+      "compile: CPU ms of the compiling process (wall ms in brackets); every figure without a "
+      "cache except 'cached'\n");
+  std::printf("  %5s %7s  %-20s %-20s %-20s %-16s %s\n", "rules", "entries", "fast tier",
+              "O2 per rule", "O2 per condition", "cached start", "parse+check");
   std::vector<int> sizes = quick ? std::vector<int>{10, 100} : std::vector<int>{10, 100, 1000};
   auto timed = [](const Compilation& c, const jit::JitOptions& o, double& cpu) {
     double t = cpuMs();
@@ -202,15 +214,19 @@ void compileTimes(const std::filesystem::path& dir, bool quick) {
     cached.cacheDir = (dir / ("cache" + std::to_string(n))).string();
     timed(*c, cached, hitCpu);  // fills the cache
     auto hit = timed(*c, cached, hitCpu);
-    if (!hit->stats().cacheHit) std::printf("  (cache miss on the second load: %s)\n", hit->stats().cacheError.c_str());
+    if (!hit->stats().cacheHit)
+      std::printf("  (cache miss on the second load: %s)\n", hit->stats().cacheError.c_str());
     std::printf("  %5d %7zu  %-20s %-20s %-20s %-16s %.1f\n", n, o2->stats().entries,
                 cell(fastCpu, f->stats().wallMs).c_str(), cell(ruleCpu, r->stats().wallMs).c_str(),
-                cell(condCpu, o2->stats().wallMs).c_str(), cell(hitCpu, hit->stats().wallMs).c_str(), frontMs);
+                cell(condCpu, o2->stats().wallMs).c_str(),
+                cell(hitCpu, hit->stats().wallMs).c_str(), frontMs);
     const auto& s = o2->stats();
     double total = s.lowerMs + s.optimizeMs + s.codegenMs + s.linkMs;
-    std::printf("        O2 per condition, %zu functions in %zu modules: lower %.0f%%, optimise %.0f%%, codegen %.0f%%, link %.0f%%\n",
-                s.functions, s.chunks, 100 * s.lowerMs / total, 100 * s.optimizeMs / total, 100 * s.codegenMs / total,
-                100 * s.linkMs / total);
+    std::printf(
+        "        O2 per condition, %zu functions in %zu modules: lower %.0f%%, optimise %.0f%%, "
+        "codegen %.0f%%, link %.0f%%\n",
+        s.functions, s.chunks, 100 * s.lowerMs / total, 100 * s.optimizeMs / total,
+        100 * s.codegenMs / total, 100 * s.linkMs / total);
   }
 }
 
@@ -221,8 +237,10 @@ int main(int argc, char** argv) {
   std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--quick") quick = true;
-    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    if (a == "--quick")
+      quick = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else {
       std::fprintf(stderr, "usage: trig_bench_jit [--quick] [--only evaluations|compile]\n");
       return 2;

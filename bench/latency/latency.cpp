@@ -87,12 +87,14 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "trig_bench_latency: %s\n"
-               "usage: trig_bench_latency RULES.trig... --events EVENTS.jsonl [--engine jit|interp]\n"
-               "         [--rate-fraction F | --rate EVENTS_PER_S] [--max-events N] [--tick-us US] [--json]\n"
-               "         [--dump FILE]  (per event: index, stamp ms, latency ns, service ns)\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "trig_bench_latency: %s\n"
+      "usage: trig_bench_latency RULES.trig... --events EVENTS.jsonl [--engine jit|interp]\n"
+      "         [--rate-fraction F | --rate EVENTS_PER_S] [--max-events N] [--tick-us US] "
+      "[--json]\n"
+      "         [--dump FILE]  (per event: index, stamp ms, latency ns, service ns)\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -116,7 +118,8 @@ Options parseArgs(int argc, char** argv) {
       o.events = value();
     } else if (a == "--engine") {
       o.engine = value();
-      if (o.engine != "jit" && o.engine != "interp") usage("--engine is jit or interp, got '" + o.engine + "'");
+      if (o.engine != "jit" && o.engine != "interp")
+        usage("--engine is jit or interp, got '" + o.engine + "'");
     } else if (a == "--rate-fraction") {
       o.rateFraction = positiveNumber(a, value());
     } else if (a == "--rate") {
@@ -170,9 +173,10 @@ Percentiles percentiles(std::vector<int64_t> ns) {
 
 std::string percentilesJson(const Percentiles& p) {
   char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "{\"n\":%zu,\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"min\":%.2f,\"mean\":%.2f}", p.n,
-                p.p50, p.p99, p.p999, p.max, p.min, p.mean);
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"n\":%zu,\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"min\":%.2f,\"mean\":%.2f}",
+      p.n, p.p50, p.p99, p.p999, p.max, p.min, p.mean);
   return buf;
 }
 
@@ -200,7 +204,9 @@ struct Schedule {
   int64_t start = 0;
   double gapNs = 0;
 
-  int64_t due(size_t i) const { return start + static_cast<int64_t>(std::llround(static_cast<double>(i) * gapNs)); }
+  int64_t due(size_t i) const {
+    return start + static_cast<int64_t>(std::llround(static_cast<double>(i) * gapNs));
+  }
   TimeMs stamp(size_t i) const { return (*events)[i].time; }
 
   // Event time at wall time `w`, while event `next` (>= 1) is the next one to process: never
@@ -218,7 +224,8 @@ struct Schedule {
   // due time of the first event stamped t, else interpolated between the events around it.
   double wallAt(TimeMs t) const {
     const auto& ev = *events;
-    auto it = std::lower_bound(ev.begin(), ev.end(), t, [](const Event& e, TimeMs v) { return e.time < v; });
+    auto it = std::lower_bound(ev.begin(), ev.end(), t,
+                               [](const Event& e, TimeMs v) { return e.time < v; });
     size_t j = static_cast<size_t>(it - ev.begin());
     if (j == 0) return static_cast<double>(due(0));
     if (j < ev.size() && ev[j].time == t) return static_cast<double>(due(j));
@@ -268,9 +275,11 @@ int main(int argc, char** argv) {
     if (pending && &jitEval->code() == first)
       std::snprintf(buf, sizeof buf, "fast tier (-O0): the optimised tier failed to build");
     else if (pending)
-      std::snprintf(buf, sizeof buf, "optimised (-O2), built in the background (waited %.1f s)", waitedS);
+      std::snprintf(buf, sizeof buf, "optimised (-O2), built in the background (waited %.1f s)",
+                    waitedS);
     else
-      std::snprintf(buf, sizeof buf, "optimised (-O2), %s", st.cacheHit ? "from the compiled-code cache" : "compiled at start");
+      std::snprintf(buf, sizeof buf, "optimised (-O2), %s",
+                    st.cacheHit ? "from the compiled-code cache" : "compiled at start");
     tier = buf;
     if (jitEval->code().fallbacks().size() > 0) tier += "; " + note;
   }
@@ -293,7 +302,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (reader.stats().rejected > 0) {
-      std::fprintf(stderr, "trig_bench_latency: %" PRIu64 " invalid event line(s); the benchmark wants a clean stream\n",
+      std::fprintf(stderr,
+                   "trig_bench_latency: %" PRIu64
+                   " invalid event line(s); the benchmark wants a clean stream\n",
                    reader.stats().rejected);
       return 2;
     }
@@ -302,7 +313,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trig_bench_latency: %zu event(s): need at least 2\n", events.size());
     return 2;
   }
-  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.time < b.time; });
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.time < b.time; });
   const size_t n = events.size();
   auto quiet = [](const std::string&) {};
 
@@ -391,7 +403,9 @@ int main(int argc, char** argv) {
   const TimeMs lastStamp = events.back().time;
   std::vector<int64_t> lateness;
   for (const auto& s : seen)
-    if (s.instant <= lastStamp) lateness.push_back(static_cast<int64_t>(std::llround(static_cast<double>(s.wall) - sched.wallAt(s.instant))));
+    if (s.instant <= lastStamp)
+      lateness.push_back(static_cast<int64_t>(
+          std::llround(static_cast<double>(s.wall) - sched.wallAt(s.instant))));
   if (!o.dump.empty()) {
     std::FILE* f = std::fopen(o.dump.c_str(), "w");
     if (f == nullptr) {
@@ -399,8 +413,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     for (size_t i = 0; i < n; ++i)
-      std::fprintf(f, "%zu %" PRId64 " %" PRId64 " %" PRId64 "\n", i, static_cast<int64_t>(events[i].time), latency[i],
-                   service[i]);
+      std::fprintf(f, "%zu %" PRId64 " %" PRId64 " %" PRId64 "\n", i,
+                   static_cast<int64_t>(events[i].time), latency[i], service[i]);
     std::fclose(f);
   }
   Percentiles lat = percentiles(latency);
@@ -409,7 +423,8 @@ int main(int argc, char** argv) {
   uint64_t firedTotal = 0;
   for (uint64_t f : firedMax) firedTotal += f;
   // Event time per wall time in the paced run (x real time).
-  double speed = static_cast<double>(lastStamp - events.front().time) / (static_cast<double>(n - 1) * sched.gapNs / 1e6);
+  double speed = static_cast<double>(lastStamp - events.front().time) /
+                 (static_cast<double>(n - 1) * sched.gapNs / 1e6);
 
   char fraction[64];
   std::snprintf(fraction, sizeof fraction, "%g of the maximum", o.rateFraction);
@@ -423,37 +438,43 @@ int main(int argc, char** argv) {
     }
     fired += "}";
     std::printf(
-        "{\"engine\":%s,\"tier\":%s,\"events\":%zu,\"rules\":%zu,\"max_cpu_s\":%.4f,\"max_rate\":%.1f,"
+        "{\"engine\":%s,\"tier\":%s,\"events\":%zu,\"rules\":%zu,\"max_cpu_s\":%.4f,\"max_rate\":%."
+        "1f,"
         "\"rate_fraction\":%s,\"paced_rate_target\":%.1f,\"paced_rate\":%.1f,\"tick_us\":%.1f,"
-        "\"event_time_speed\":%.2f,\"cpu_share\":%.3f,\"preempted\":%ld,\"behind\":%" PRIu64 ",\"advances\":%" PRIu64
-        ",\"latency_us\":%s,\"records\":%" PRIu64 ",\"lateness_us\":%s,\"fired_total\":%" PRIu64
-        ",\"fired\":%s,\"agree\":%s}\n",
-        jsonString(o.engine).c_str(), jsonString(tier).c_str(), n, c->model.rules.size(), maxCpuS, maxRate,
-        o.rate > 0 ? "null" : fractionJson, pacedRate, achievedRate, o.tickUs, speed, cpuShare, preempted, behind,
-        advances, percentilesJson(lat).c_str(), recordsMax, percentilesJson(late).c_str(), firedTotal, fired.c_str(),
-        agree ? "true" : "false");
+        "\"event_time_speed\":%.2f,\"cpu_share\":%.3f,\"preempted\":%ld,\"behind\":%" PRIu64
+        ",\"advances\":%" PRIu64 ",\"latency_us\":%s,\"records\":%" PRIu64
+        ",\"lateness_us\":%s,\"fired_total\":%" PRIu64 ",\"fired\":%s,\"agree\":%s}\n",
+        jsonString(o.engine).c_str(), jsonString(tier).c_str(), n, c->model.rules.size(), maxCpuS,
+        maxRate, o.rate > 0 ? "null" : fractionJson, pacedRate, achievedRate, o.tickUs, speed,
+        cpuShare, preempted, behind, advances, percentilesJson(lat).c_str(), recordsMax,
+        percentilesJson(late).c_str(), firedTotal, fired.c_str(), agree ? "true" : "false");
   } else {
     std::printf("engine %s: %s\n", o.engine.c_str(), tier.c_str());
-    std::printf("%zu events, %zu rules, %" PRIu64 " firings, %" PRIu64 " records\n", n, c->model.rules.size(), firedTotal,
-                recordsMax);
+    std::printf("%zu events, %zu rules, %" PRIu64 " firings, %" PRIu64 " records\n", n,
+                c->model.rules.size(), firedTotal, recordsMax);
     std::printf("maximum rate   %12.0f events/s (%.3f s CPU, one thread)\n", maxRate, maxCpuS);
-    std::printf("paced at       %12.0f events/s (%s), achieved %.0f/s; event time ran %.1fx real time\n", pacedRate,
-                o.rate > 0 ? "--rate" : fraction, achievedRate, speed);
-    std::printf("latency, us    p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (%" PRIu64 " events started late)\n", lat.p50,
-                lat.p99, lat.p999, lat.max, behind);
+    std::printf(
+        "paced at       %12.0f events/s (%s), achieved %.0f/s; event time ran %.1fx real time\n",
+        pacedRate, o.rate > 0 ? "--rate" : fraction, achievedRate, speed);
+    std::printf("latency, us    p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (%" PRIu64
+                " events started late)\n",
+                lat.p50, lat.p99, lat.p999, lat.max, behind);
     std::printf("record lateness, us  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (%zu of %" PRIu64
                 " records within the stream's span; tick %.0f us, %" PRIu64 " clock advances)\n",
                 late.p50, late.p99, late.p999, late.max, late.n, recordsMax, o.tickUs, advances);
-    std::printf("the paced loop had a core %.0f%% of its wall time (%ld involuntary context switches)%s\n",
-                cpuShare * 100, preempted, cpuShare < 0.95 ? ": the machine is busy, the figures measure it too" : "");
+    std::printf(
+        "the paced loop had a core %.0f%% of its wall time (%ld involuntary context switches)%s\n",
+        cpuShare * 100, preempted,
+        cpuShare < 0.95 ? ": the machine is busy, the figures measure it too" : "");
     std::printf("paced firings %s the unpaced run's\n", agree ? "equal" : "DIFFER FROM");
   }
   if (!agree) {
-    std::fprintf(stderr, "trig_bench_latency: the paced run fired differently from the unpaced one\n");
+    std::fprintf(stderr,
+                 "trig_bench_latency: the paced run fired differently from the unpaced one\n");
     for (size_t r = 0; r < firedMax.size(); ++r)
       if (firedMax[r] != firedPaced[r])
-        std::fprintf(stderr, "  rule %s: unpaced %" PRIu64 ", paced %" PRIu64 "\n", c->model.rules[r].name.c_str(),
-                     firedMax[r], firedPaced[r]);
+        std::fprintf(stderr, "  rule %s: unpaced %" PRIu64 ", paced %" PRIu64 "\n",
+                     c->model.rules[r].name.c_str(), firedMax[r], firedPaced[r]);
     return 1;
   }
   return 0;

@@ -79,10 +79,23 @@ enum class ExprKind {
 };
 
 enum class Op {
-  Not, Neg,
-  And, Or,
-  Eq, Ne, Lt, Le, Gt, Ge, In, Contains, StartsWith,
-  Add, Sub, Mul, Div,
+  Not,
+  Neg,
+  And,
+  Or,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  In,
+  Contains,
+  StartsWith,
+  Add,
+  Sub,
+  Mul,
+  Div,
 };
 const char* opSpelling(Op op);
 
@@ -109,10 +122,10 @@ struct Expr {
   Decimal decimalValue;
   std::string text;
 
-  std::vector<Ident> path;  // Name
-  Ident field;              // Trait, Aggregate, Last
-  Ident callee;             // Call
-  std::vector<Expr*> items; // List, Call arguments
+  std::vector<Ident> path;   // Name
+  Ident field;               // Trait, Aggregate, Last
+  Ident callee;              // Call
+  std::vector<Expr*> items;  // List, Call arguments
 
   Op op = Op::Not;
   Expr* lhs = nullptr;
@@ -181,7 +194,7 @@ struct Variant {
   Decimal percent;
   Loc percentLoc;
   Ident name;
-  bool holdout = false;     // `holdout`: a control group, sent nothing from here (no steps)
+  bool holdout = false;  // `holdout`: a control group, sent nothing from here (no steps)
   std::vector<Step> steps;
   Loc loc;
 };
@@ -191,10 +204,10 @@ struct Step {
   std::optional<Duration> after;
   std::vector<Expr*> unless;
   ActionKind action = ActionKind::Send;
-  Ident templateName;              // Send
-  std::vector<Binding> bindings;   // Send
-  Ident splitName;                 // Split
-  std::vector<Variant> variants;   // Split
+  Ident templateName;             // Send
+  std::vector<Binding> bindings;  // Send
+  Ident splitName;                // Split
+  std::vector<Variant> variants;  // Split
   Loc loc;
 };
 
@@ -205,12 +218,12 @@ struct Anchor {
 };
 
 struct Rule {
-  Ident name;               // explicit, or the first template sent in source order
+  Ident name;  // explicit, or the first template sent in source order
   bool anonymous = false;
   std::optional<StringLit> title;
   Anchor anchor;
-  std::vector<Expr*> terms;   // `and` terms (idle among them)
-  std::vector<Expr*> unless;  // rule-level `unless` conditions
+  std::vector<Expr*> terms;         // `and` terms (idle among them)
+  std::vector<Expr*> unless;        // rule-level `unless` conditions
   std::optional<int64_t> priority;  // `priority N`: a whole number written as such
   Expr* priorityExpr = nullptr;     // `priority EXPR` when it is not (`1 + cart_value / 100`)
   Loc priorityLoc;
@@ -240,21 +253,21 @@ struct Prop {
 enum class TestStmtKind { Customer, Event, ExpectSend, ExpectNoSend, ExpectSuppressed, Pin };
 struct TestStmt {
   TestStmtKind kind;
-  StringLit customer;  // Customer, Event, Pin, and `to` of expectations (may be empty)
-  bool hasCustomer = false;           // expectations: whether `to` was given
-  Ident event;                        // Event: event name (or `identify`)
-  std::optional<TimeMs> atAbsolute;   // Event: `at 2026-...`
-  std::optional<Duration> atRelative; // Event: `at +20m`
-  std::vector<Prop> props;            // Customer traits, Event properties
-  Ident templateName;                 // expectations
-  std::optional<Ident> fromRule;      // expectations: `from R`; Pin: the rule
-  std::optional<TimeMs> expectAt;     // ExpectSend: `at T`
-  Loc atLoc;                          // ExpectSend, ExpectNoSend: the `at` keyword, when given
-  std::optional<Ident> variant;       // ExpectSend: `variant V`; Pin: the variant
-  std::optional<StringLit> subject;   // ExpectSend: `subject "S"`
-  std::optional<int64_t> count;       // ExpectSend: `count N` (exactly N such sends)
-  Ident reason;                       // ExpectSuppressed: `because REASON`
-  Ident split;                        // Pin: the split of `R.SPLIT`
+  StringLit customer;        // Customer, Event, Pin, and `to` of expectations (may be empty)
+  bool hasCustomer = false;  // expectations: whether `to` was given
+  Ident event;               // Event: event name (or `identify`)
+  std::optional<TimeMs> atAbsolute;    // Event: `at 2026-...`
+  std::optional<Duration> atRelative;  // Event: `at +20m`
+  std::vector<Prop> props;             // Customer traits, Event properties
+  Ident templateName;                  // expectations
+  std::optional<Ident> fromRule;       // expectations: `from R`; Pin: the rule
+  std::optional<TimeMs> expectAt;      // ExpectSend: `at T`
+  Loc atLoc;                           // ExpectSend, ExpectNoSend: the `at` keyword, when given
+  std::optional<Ident> variant;        // ExpectSend: `variant V`; Pin: the variant
+  std::optional<StringLit> subject;    // ExpectSend: `subject "S"`
+  std::optional<int64_t> count;        // ExpectSend: `count N` (exactly N such sends)
+  Ident reason;                        // ExpectSuppressed: `because REASON`
+  Ident split;                         // Pin: the split of `R.SPLIT`
   Loc loc;
 };
 
@@ -329,13 +342,34 @@ class AstArena {
   std::deque<TestDecl> tests_;
 };
 
-template <> inline std::deque<EventRef>& AstArena::storage() { return eventRefs_; }
-template <> inline std::deque<EventDecl>& AstArena::storage() { return events_; }
-template <> inline std::deque<CustomerDecl>& AstArena::storage() { return customers_; }
-template <> inline std::deque<TemplateDecl>& AstArena::storage() { return templates_; }
-template <> inline std::deque<SettingsDecl>& AstArena::storage() { return settings_; }
-template <> inline std::deque<Rule>& AstArena::storage() { return rules_; }
-template <> inline std::deque<TestDecl>& AstArena::storage() { return tests_; }
+template <>
+inline std::deque<EventRef>& AstArena::storage() {
+  return eventRefs_;
+}
+template <>
+inline std::deque<EventDecl>& AstArena::storage() {
+  return events_;
+}
+template <>
+inline std::deque<CustomerDecl>& AstArena::storage() {
+  return customers_;
+}
+template <>
+inline std::deque<TemplateDecl>& AstArena::storage() {
+  return templates_;
+}
+template <>
+inline std::deque<SettingsDecl>& AstArena::storage() {
+  return settings_;
+}
+template <>
+inline std::deque<Rule>& AstArena::storage() {
+  return rules_;
+}
+template <>
+inline std::deque<TestDecl>& AstArena::storage() {
+  return tests_;
+}
 
 // A whole program: the prelude first, then imports depth-first, then the named files, each once.
 // That order is the declaration order the runtime's tie-breaks use.

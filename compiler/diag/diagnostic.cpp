@@ -9,8 +9,7 @@ namespace trig {
 Severity defaultSeverity(DiagKind k) {
   switch (k) {
 #define DIAG(name, sev, str) \
-  case DiagKind::name:       \
-    return Severity::sev;
+  case DiagKind::name: return Severity::sev;
 #include "compiler/diag/kinds.def"
 #undef DIAG
   }
@@ -20,8 +19,7 @@ Severity defaultSeverity(DiagKind k) {
 const char* kindName(DiagKind k) {
   switch (k) {
 #define DIAG(name, sev, str) \
-  case DiagKind::name:       \
-    return str;
+  case DiagKind::name: return str;
 #include "compiler/diag/kinds.def"
 #undef DIAG
   }
@@ -80,7 +78,8 @@ std::vector<Diagnostic> DiagEngine::sorted(const SourceManager& sm) const {
   std::set<std::tuple<int, FileId, uint32_t, std::string_view>> seen;
   for (size_t i : order) {
     const Diagnostic& d = diags_[i];
-    if (seen.emplace(static_cast<int>(d.kind), d.loc.file, d.loc.begin, d.message).second) out.push_back(d);
+    if (seen.emplace(static_cast<int>(d.kind), d.loc.file, d.loc.begin, d.message).second)
+      out.push_back(d);
   }
   return out;
 }
@@ -93,8 +92,10 @@ static size_t editDistance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
     }
     std::swap(prev2, prev);
     std::swap(prev, cur);

@@ -50,8 +50,9 @@ void renderSnippet(std::ostream& out, const SourceManager& sm, Loc loc) {
   size_t endCol = e.line == b.line ? e.column - 1 : line.size();
   endCol = std::min(endCol, line.size());
   size_t width = endCol > startCol ? columns(line.substr(startCol, endCol - startCol)) : 1;
-  out << "    " << pad << " | " << std::string(columns(line.substr(0, std::min(startCol, line.size()))), ' ')
-      << "^" << std::string(width > 0 ? width - 1 : 0, '~') << "\n";
+  out << "    " << pad << " | "
+      << std::string(columns(line.substr(0, std::min(startCol, line.size()))), ' ') << "^"
+      << std::string(width > 0 ? width - 1 : 0, '~') << "\n";
 }
 
 }  // namespace
@@ -62,10 +63,14 @@ void renderText(std::ostream& out, const std::vector<Diagnostic>& diags, const S
   const char* reset = color ? "\033[0m" : "";
   for (const auto& d : diags) {
     Position p = position(sm, d.loc);
-    const char* sevColor = !color ? "" : d.severity == Severity::Error ? "\033[1;31m" : "\033[1;35m";
+    const char* sevColor = !color                          ? ""
+                           : d.severity == Severity::Error ? "\033[1;31m"
+                                                           : "\033[1;35m";
     out << bold;
-    if (d.loc.valid()) out << p.path << ":" << p.begin.line << ":" << p.begin.column << ": ";
-    else out << "trig: ";
+    if (d.loc.valid())
+      out << p.path << ":" << p.begin.line << ":" << p.begin.column << ": ";
+    else
+      out << "trig: ";
     out << reset << sevColor << severityName(d.severity) << ":" << reset << bold << " " << d.message
         << reset << "\n";
     renderSnippet(out, sm, d.loc);
@@ -87,7 +92,9 @@ void renderJson(std::ostream& out, const std::vector<Diagnostic>& diags, const S
     json notes = json::array();
     for (const auto& n : d.notes) {
       Position np = position(sm, n.loc);
-      notes.push_back({{"file", np.path}, {"line", np.begin.line}, {"column", np.begin.column},
+      notes.push_back({{"file", np.path},
+                       {"line", np.begin.line},
+                       {"column", np.begin.column},
                        {"message", n.message}});
     }
     arr.push_back({{"file", p.path},
@@ -122,16 +129,19 @@ void renderSarif(std::ostream& out, const std::vector<Diagnostic>& diags, const 
     std::string text = d.message + (d.help.empty() ? "" : " (help: " + d.help + ")");
     json r = {{"ruleId", id},
               {"ruleIndex", idx},
-              {"level", d.severity == Severity::Error ? "error" : d.severity == Severity::Warning ? "warning" : "note"},
+              {"level", d.severity == Severity::Error     ? "error"
+                        : d.severity == Severity::Warning ? "warning"
+                                                          : "note"},
               {"message", {{"text", text}}}};
     if (d.loc.valid()) {
-      r["locations"] = json::array({{{"physicalLocation",
-                                      {{"artifactLocation", {{"uri", p.path}}},
-                                       {"region",
-                                        {{"startLine", p.begin.line},
-                                         {"startColumn", p.begin.column},
-                                         {"endLine", p.end.line},
-                                         {"endColumn", std::max(p.end.column, p.begin.column + 1)}}}}}}});
+      r["locations"] =
+          json::array({{{"physicalLocation",
+                         {{"artifactLocation", {{"uri", p.path}}},
+                          {"region",
+                           {{"startLine", p.begin.line},
+                            {"startColumn", p.begin.column},
+                            {"endLine", p.end.line},
+                            {"endColumn", std::max(p.end.column, p.begin.column + 1)}}}}}}});
     }
     if (!d.notes.empty()) {
       json related = json::array();
@@ -140,22 +150,22 @@ void renderSarif(std::ostream& out, const std::vector<Diagnostic>& diags, const 
         Position np = position(sm, n.loc);
         json rel = {{"id", k++}, {"message", {{"text", n.message}}}};
         if (n.loc.valid())
-          rel["physicalLocation"] = {{"artifactLocation", {{"uri", np.path}}},
-                                     {"region", {{"startLine", np.begin.line}, {"startColumn", np.begin.column}}}};
+          rel["physicalLocation"] = {
+              {"artifactLocation", {{"uri", np.path}}},
+              {"region", {{"startLine", np.begin.line}, {"startColumn", np.begin.column}}}};
         related.push_back(rel);
       }
       r["relatedLocations"] = related;
     }
     results.push_back(r);
   }
-  json doc = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-              {"version", "2.1.0"},
-              {"runs", json::array({{{"tool",
-                                      {{"driver",
-                                        {{"name", "trig"},
-                                         {"version", "0.1.0"},
-                                         {"rules", rules}}}}},
-                                     {"results", results}}})}};
+  json doc = {
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs",
+       json::array(
+           {{{"tool", {{"driver", {{"name", "trig"}, {"version", "0.1.0"}, {"rules", rules}}}}},
+             {"results", results}}})}};
   out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 

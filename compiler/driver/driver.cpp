@@ -52,8 +52,8 @@ class Loader {
       fs::path target = dir / imp.path.value;
       std::string tkey = canonical(target.string());
       if (inProgress(tkey)) {  // before `loaded_`: a cycle, not a repeat
-        c_.diags.report(DiagKind::ImportCycle, imp.loc, "import cycle: '{}' is already being loaded",
-                        imp.path.value);
+        c_.diags.report(DiagKind::ImportCycle, imp.loc,
+                        "import cycle: '{}' is already being loaded", imp.path.value);
         continue;
       }
       load(target.string(), imp.path.loc);

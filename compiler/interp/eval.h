@@ -51,8 +51,8 @@ class History {
   // default goes through forEach and pads short rows; the runtime's state overrides it with
   // rows it fills in place, field by field as `reads` asks.
   using RowVisitor = bool (*)(void* data, TimeMs time, uint64_t seq, const Value* fields);
-  virtual void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, Reads reads,
-                         RowVisitor f, void* data) const {
+  virtual void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields,
+                         Reads reads, RowVisitor f, void* data) const {
     (void)reads;
     std::vector<Value> padded;
     auto one = [&](const Event& e) {
@@ -87,24 +87,26 @@ class History {
     if (q.value == nullptr || q.value->isAbsent() || q.limit <= 0) return 0;
     int64_t n = 0;
     auto visit = [&](TimeMs time, uint64_t seq, const Value* fields) {
-      if (q.afterFiring && time == q.firedAt && static_cast<int64_t>(seq) <= q.firedAfterSeq) return true;
+      if (q.afterFiring && time == q.firedAt && static_cast<int64_t>(seq) <= q.firedAfterSeq)
+        return true;
       if (interp::compare(ast::Op::Eq, fields[q.slot], *q.value)) ++n;
       return n < q.limit;
     };
-    visitRows(q.type, q.from, q.to, false, size_t{q.slot} + 1, Reads{&q.slot, 1, false},
-              [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
-                return (*static_cast<decltype(visit)*>(data))(time, seq, fields);
-              },
-              &visit);
+    visitRows(
+        q.type, q.from, q.to, false, size_t{q.slot} + 1, Reads{&q.slot, 1, false},
+        [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
+          return (*static_cast<decltype(visit)*>(data))(time, seq, fields);
+        },
+        &visit);
     return n;
   }
 };
 
 struct EvalEnv {
-  const Event* anchor = nullptr;             // the rule's anchor event
+  const Event* anchor = nullptr;               // the rule's anchor event
   const std::vector<Value>* traits = nullptr;  // the profile, by sema trait slot
   const History* history = nullptr;
-  TimeMs now = 0;                            // the evaluation time t
+  TimeMs now = 0;  // the evaluation time t
   // Step conditions: an event term without a window means "since the rule fired", i.e. in
   // [firedAt, now]. Unset (INT64_MIN) at rule level.
   TimeMs firedAt = INT64_MIN;
@@ -112,7 +114,7 @@ struct EvalEnv {
   // after the firing (the anchor of a rule without `idle` and the events before it did not).
   // -1: all of them (a firing by a timer comes before the events stamped at its instant).
   int64_t firedAfterSeq = -1;
-  const Event* subject = nullptr;            // inside E(filter): the E being tested
+  const Event* subject = nullptr;  // inside E(filter): the E being tested
   // Template/step bindings (`with name = expr`), when evaluating inside a send.
   const std::vector<std::pair<std::string, Value>>* bindings = nullptr;
 };
@@ -129,8 +131,8 @@ class Evaluator {
   // The runtime asks this for the anchor filters of an event type's rules on an incoming event
   // (`conds` is the same list every time, `which` the filters that event can pass); an
   // evaluator that can share the set-up between the calls overrides it.
-  virtual void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which, const EvalEnv& env,
-                        uint8_t* out) {
+  virtual void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which,
+                        const EvalEnv& env, uint8_t* out) {
     for (uint32_t i : which) out[i] = test(*conds[i], env) ? 1 : 0;
   }
 };

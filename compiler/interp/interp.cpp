@@ -124,7 +124,7 @@ Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
   i128 exact = 0;   // int and money, in their own units (int) or millionths (money)
   double real = 0;  // float
   bool overflow = false;
-  Value best;  // min / max
+  Value best;                 // min / max
   std::vector<Value> values;  // median
   forEachMatch(e, env, [&](const Event& x) {
     const Value& v = fieldOrAbsent(x, field);

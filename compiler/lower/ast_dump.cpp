@@ -30,14 +30,16 @@ class Dumper {
   void events() {
     for (const sema::EventInfo& ev : model_.events) {
       if (ev.stdlib && !ev.usedByRules) continue;
-      out_ << "event " << ev.name << " #" << ev.index << (ev.passive ? " passive" : "") << (ev.stdlib ? " (prelude)" : "")
-           << "\n";
+      out_ << "event " << ev.name << " #" << ev.index << (ev.passive ? " passive" : "")
+           << (ev.stdlib ? " (prelude)" : "") << "\n";
       for (const sema::FieldInfo& f : ev.fields)
-        out_ << "  slot " << f.slot << ": " << f.name << (f.optional ? "?" : "") << " " << sema::typeName(f.type) << "\n";
+        out_ << "  slot " << f.slot << ": " << f.name << (f.optional ? "?" : "") << " "
+             << sema::typeName(f.type) << "\n";
     }
     out_ << "customer\n";
     for (const sema::FieldInfo& f : model_.traits)
-      out_ << "  slot " << f.slot << ": " << f.name << (f.optional ? "?" : "") << " " << sema::typeName(f.type) << "\n";
+      out_ << "  slot " << f.slot << ": " << f.name << (f.optional ? "?" : "") << " "
+           << sema::typeName(f.type) << "\n";
   }
 
   void rule(const sema::RuleInfo& ri) {
@@ -51,10 +53,14 @@ class Dumper {
     filters_ = 0;
     if (r != nullptr)
       for (const ast::EventRef* ref : r->anchor.events)
-        if (ref->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (anchor " + ref->name.text + ")", ref->filter, 1);
+        if (ref->filter != nullptr)
+          tree(prefix + "filter." + std::to_string(filters_++) + " (anchor " + ref->name.text + ")",
+               ref->filter, 1);
     if (ri.idle) out_ << "  idle " << idleWritten(r, *ri.idle) << " (a timer, not compiled)\n";
-    for (size_t i = 0; i < ri.conditions.size(); ++i) tree(prefix + "when." + std::to_string(i), ri.conditions[i], 1);
-    for (size_t i = 0; i < ri.unless.size(); ++i) tree(prefix + "unless." + std::to_string(i), ri.unless[i], 1);
+    for (size_t i = 0; i < ri.conditions.size(); ++i)
+      tree(prefix + "when." + std::to_string(i), ri.conditions[i], 1);
+    for (size_t i = 0; i < ri.unless.size(); ++i)
+      tree(prefix + "unless." + std::to_string(i), ri.unless[i], 1);
     if (ri.priorityExpr != nullptr)
       tree(prefix + "priority (evaluated when the rule fires)", ri.priorityExpr, 1);
     else
@@ -62,7 +68,9 @@ class Dumper {
     if (r != nullptr && r->goal) {
       out_ << "  goal " << r->goal->event->name.text << " within " << written(r->goal->within)
            << "\n";
-      if (r->goal->event->filter != nullptr) tree(prefix + "filter." + std::to_string(filters_++) + " (goal)", r->goal->event->filter, 1);
+      if (r->goal->event->filter != nullptr)
+        tree(prefix + "filter." + std::to_string(filters_++) + " (goal)", r->goal->event->filter,
+             1);
     }
     if (r != nullptr) steps(r->steps, prefix, 0, 1);
   }
@@ -75,14 +83,18 @@ class Dumper {
       indent(depth);
       out_ << "step " << n << ":";
       if (s.after) out_ << " after " << written(*s.after);
-      if (s.action == ast::ActionKind::Send) out_ << " send " << s.templateName.text;
-      else out_ << " split " << s.splitName.text;
+      if (s.action == ast::ActionKind::Send)
+        out_ << " send " << s.templateName.text;
+      else
+        out_ << " split " << s.splitName.text;
       out_ << "\n";
-      for (size_t i = 0; i < s.unless.size(); ++i) tree(sp + "unless." + std::to_string(i), s.unless[i], depth + 1);
+      for (size_t i = 0; i < s.unless.size(); ++i)
+        tree(sp + "unless." + std::to_string(i), s.unless[i], depth + 1);
       for (const ast::Binding& b : s.bindings) tree(sp + "with." + b.name.text, b.value, depth + 1);
       for (const ast::Variant& v : s.variants) {
         indent(depth + 1);
-        out_ << "variant " << v.name.text << " " << v.percent.toString() << "%" << (v.holdout ? " holdout" : "") << "\n";
+        out_ << "variant " << v.name.text << " " << v.percent.toString() << "%"
+             << (v.holdout ? " holdout" : "") << "\n";
         steps(v.steps, path + s.splitName.text + "." + v.name.text + ".", n, depth + 2);
       }
     }
@@ -100,7 +112,9 @@ class Dumper {
     switch (e->kind) {
       case ast::ExprKind::IntLit: out_ << "int " << e->intValue; break;
       case ast::ExprKind::DecimalLit: out_ << "decimal " << e->decimalValue.toString(); break;
-      case ast::ExprKind::PercentLit: out_ << "percent " << e->decimalValue.toString() << "%"; break;
+      case ast::ExprKind::PercentLit:
+        out_ << "percent " << e->decimalValue.toString() << "%";
+        break;
       case ast::ExprKind::StringLit: out_ << "string " << quote(e->text); break;
       case ast::ExprKind::BoolLit: out_ << "bool " << (e->boolValue ? "true" : "false"); break;
       case ast::ExprKind::DurationLit:
@@ -114,21 +128,24 @@ class Dumper {
         out_ << " -> " << ref(e);
         break;
       }
-      case ast::ExprKind::Trait: out_ << "trait customer." << e->field.text << " -> " << ref(e); break;
+      case ast::ExprKind::Trait:
+        out_ << "trait customer." << e->field.text << " -> " << ref(e);
+        break;
       case ast::ExprKind::Unary:
       case ast::ExprKind::Binary: out_ << ast::opSpelling(e->op); break;
       case ast::ExprKind::Idle: out_ << "idle " << (e->window ? written(*e->window) : "?"); break;
       case ast::ExprKind::EventTerm: out_ << "event " << eventRef(e) << window(e); break;
       case ast::ExprKind::Aggregate:
-        out_ << ast::aggSpelling(e->agg) << "(" << eventRef(e) << (e->agg == ast::AggFn::Count ? "" : "." + field(e))
-             << ")" << window(e);
+        out_ << ast::aggSpelling(e->agg) << "(" << eventRef(e)
+             << (e->agg == ast::AggFn::Count ? "" : "." + field(e)) << ")" << window(e);
         break;
       case ast::ExprKind::Last: out_ << "last(" << eventRef(e) << ")." << field(e); break;
       case ast::ExprKind::Call: out_ << "call " << e->callee.text; break;
       case ast::ExprKind::Error: out_ << "<error>"; break;
     }
     out_ << " : " << type(e) << "  @" << where(e->loc) << "\n";
-    if (e->kind == ast::ExprKind::EventTerm || e->kind == ast::ExprKind::Aggregate || e->kind == ast::ExprKind::Last) {
+    if (e->kind == ast::ExprKind::EventTerm || e->kind == ast::ExprKind::Aggregate ||
+        e->kind == ast::ExprKind::Last) {
       if (e->event != nullptr && e->event->filter != nullptr) {
         indent(depth + 1);
         out_ << "filter (compiled into filter." << filters_++ << ")\n";
@@ -159,7 +176,8 @@ class Dumper {
     std::string slot = r.field == sema::kNone ? "by name" : "slot " + std::to_string(r.field);
     switch (r.kind) {
       case sema::RefKind::AnchorField: return "anchor field " + r.name + " (" + slot + ")";
-      case sema::RefKind::EventField: return eventName(r.event) + " field " + r.name + " (" + slot + ")";
+      case sema::RefKind::EventField:
+        return eventName(r.event) + " field " + r.name + " (" + slot + ")";
       case sema::RefKind::Trait: return "trait " + r.name + " (" + slot + ")";
       case sema::RefKind::Binding: return "binding " + r.name;
       case sema::RefKind::BareEvent: return "event " + eventName(r.event) + " since the firing";
@@ -175,7 +193,8 @@ class Dumper {
     if (ev != sema::kNone) s += " #" + std::to_string(ev);
     if (!e->event->same.empty()) {
       s += "(";
-      for (size_t i = 0; i < e->event->same.size(); ++i) s += (i ? ", same " : "same ") + e->event->same[i].text;
+      for (size_t i = 0; i < e->event->same.size(); ++i)
+        s += (i ? ", same " : "same ") + e->event->same[i].text;
       s += ")";
     } else if (e->event->filter != nullptr) {
       s += "(...)";
@@ -194,7 +213,9 @@ class Dumper {
     return e->window ? " within " + written(*e->window) : " since the firing";
   }
 
-  std::string eventName(uint32_t ev) const { return ev < model_.events.size() ? model_.events[ev].name : "?"; }
+  std::string eventName(uint32_t ev) const {
+    return ev < model_.events.size() ? model_.events[ev].name : "?";
+  }
 
   std::string where(Loc loc) const {
     if (!loc.valid() || loc.file >= sources_.size()) return "?";
@@ -228,7 +249,8 @@ class Dumper {
 
 }  // namespace
 
-void dumpAst(std::ostream& out, const ast::Program&, const sema::Model& model, const SourceManager& sources) {
+void dumpAst(std::ostream& out, const ast::Program&, const sema::Model& model,
+             const SourceManager& sources) {
   Dumper d(out, model, sources);
   d.events();
   for (const sema::RuleInfo& ri : model.rules) d.rule(ri);

@@ -11,6 +11,7 @@
 
 namespace trig::lower {
 
-void dumpAst(std::ostream& out, const ast::Program& program, const sema::Model& model, const SourceManager& sources);
+void dumpAst(std::ostream& out, const ast::Program& program, const sema::Model& model,
+             const SourceManager& sources);
 
 }  // namespace trig::lower

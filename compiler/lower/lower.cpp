@@ -38,9 +38,9 @@ struct Unsupported {
 
 struct LV {
   Type type;
-  llvm::Value* present = nullptr;  // i1; null: always present
-  llvm::Value* v = nullptr;        // payload (see the file comment)
-  llvm::Value* n = nullptr;        // string length
+  llvm::Value* present = nullptr;          // i1; null: always present
+  llvm::Value* v = nullptr;                // payload (see the file comment)
+  llvm::Value* n = nullptr;                // string length
   const ast::Expr* listLiteral = nullptr;  // `[a, b]`: items are lowered where they are used
 };
 
@@ -128,7 +128,8 @@ class Lowerer {
     }
     std::vector<std::pair<uint32_t, llvm::BasicBlock*>> cases;
     for (auto& c : ruleSwitch_->cases())
-      cases.emplace_back(static_cast<uint32_t>(c.getCaseValue()->getZExtValue()), c.getCaseSuccessor());
+      cases.emplace_back(static_cast<uint32_t>(c.getCaseValue()->getZExtValue()),
+                         c.getCaseSuccessor());
     std::sort(cases.begin(), cases.end());
     llvm::BasicBlock* none = ruleSwitch_->getDefaultDest();
     llvm::Value* which = ruleFn_->getArg(1);
@@ -136,10 +137,12 @@ class Lowerer {
     ruleSwitch_->eraseFromParent();
     ruleSwitch_ = nullptr;
     // Branches to the case `which` names among cases[lo, hi), from the end of `from`.
-    std::function<void(llvm::BasicBlock*, size_t, size_t)> tree = [&](llvm::BasicBlock* from, size_t lo, size_t hi) {
+    std::function<void(llvm::BasicBlock*, size_t, size_t)> tree = [&](llvm::BasicBlock* from,
+                                                                      size_t lo, size_t hi) {
       llvm::IRBuilder<> tb(from);
       if (hi - lo == 1) {
-        tb.CreateCondBr(tb.CreateICmpEQ(which, tb.getInt32(cases[lo].first)), cases[lo].second, none);
+        tb.CreateCondBr(tb.CreateICmpEQ(which, tb.getInt32(cases[lo].first)), cases[lo].second,
+                        none);
         return;
       }
       size_t mid = lo + (hi - lo) / 2;
@@ -178,10 +181,10 @@ class Lowerer {
   struct FnState {
     llvm::Function* fn = nullptr;
     llvm::Value* ctx = nullptr;
-    llvm::Value* subject = nullptr;   // filters: the tested event's fields
+    llvm::Value* subject = nullptr;      // filters: the tested event's fields
     std::vector<uint32_t> subjectReads;  // filters: the slots of `subject` the code reads
-    llvm::Value* out = nullptr;       // values: the scalar result
-    llvm::Value* outValue = nullptr;  // values: a Value to copy (lists)
+    llvm::Value* out = nullptr;          // values: the scalar result
+    llvm::Value* outValue = nullptr;     // values: a Value to copy (lists)
     llvm::BasicBlock* entry = nullptr;
     std::vector<llvm::BasicBlock*> owned;  // blocks of the entry being built (dropped on failure)
   };
@@ -191,7 +194,9 @@ class Lowerer {
     uint32_t which = 0;
   };
 
-  llvm::FunctionType* entryType() { return llvm::FunctionType::get(i8_, {ptr_, i32_, ptr_, ptr_, ptr_}, false); }
+  llvm::FunctionType* entryType() {
+    return llvm::FunctionType::get(i8_, {ptr_, i32_, ptr_, ptr_, ptr_}, false);
+  }
 
   llvm::Function* newFunction(const std::string& name) {
     auto* fn = llvm::Function::Create(entryType(), llvm::GlobalValue::ExternalLinkage, name, m_);
@@ -275,7 +280,8 @@ class Lowerer {
       out_.fallbacks.push_back({e->id, name, u.reason, u.loc});
       return;
     }
-    out_.entries.push_back({e->id, name, symbolOf(ref), ref.which, EntryKind::Predicate, Type::of(TypeKind::Bool), ruleIndex_});
+    out_.entries.push_back({e->id, name, symbolOf(ref), ref.which, EntryKind::Predicate,
+                            Type::of(TypeKind::Bool), ruleIndex_});
   }
 
   void valueFunction(const ast::Expr* e, const std::string& name) {
@@ -297,7 +303,8 @@ class Lowerer {
       out_.fallbacks.push_back({e->id, name, u.reason, u.loc});
       return;
     }
-    out_.entries.push_back({e->id, name, symbolOf(ref), ref.which, EntryKind::Value, kind, ruleIndex_});
+    out_.entries.push_back(
+        {e->id, name, symbolOf(ref), ref.which, EntryKind::Value, kind, ruleIndex_});
   }
 
   // An anchor's or goal's `E(filter)`: tested by the runtime against an incoming event.
@@ -334,7 +341,8 @@ class Lowerer {
             if (t.isError()) throw Unsupported{"`same` on an unresolved field", ref->loc};
             fn_.subjectReads.push_back(s.eventField);
             LV mine = readValue(fieldAt(fn_.subject, s.eventField), t);
-            LV theirs = anchorFieldByName(s.anchorField, anchorFieldType(s.anchorField, t), ref->loc);
+            LV theirs =
+                anchorFieldByName(s.anchorField, anchorFieldType(s.anchorField, t), ref->loc);
             auto* next = newBlock("same.ok");
             b_.CreateCondBr(compare(ast::Op::Eq, mine, theirs, ref->loc), next, rejectBB);
             b_.SetInsertPoint(next);
@@ -349,12 +357,13 @@ class Lowerer {
         if (reads != nullptr) *reads = fn_.subjectReads;
       });
     } catch (const Unsupported& u) {
-      if (ref->filter != nullptr) out_.fallbacks.push_back({ref->filter->id, name, u.reason, u.loc});
+      if (ref->filter != nullptr)
+        out_.fallbacks.push_back({ref->filter->id, name, u.reason, u.loc});
       throw;
     }
     if (ref->filter != nullptr && owner == nullptr)
-      out_.entries.push_back({ref->filter->id, name, symbolOf(entry), entry.which, EntryKind::Filter,
-                              Type::of(TypeKind::Bool), ruleIndex_, event});
+      out_.entries.push_back({ref->filter->id, name, symbolOf(entry), entry.which,
+                              EntryKind::Filter, Type::of(TypeKind::Bool), ruleIndex_, event});
     return entry;
   }
 
@@ -363,7 +372,8 @@ class Lowerer {
     if (rule_ != nullptr)
       for (uint32_t ev : rule_->anchorEvents)
         if (ev < model_.events.size())
-          if (uint32_t s = model_.events[ev].fieldIndex(name); s != sema::kNone) return model_.events[ev].fields[s].type;
+          if (uint32_t s = model_.events[ev].fieldIndex(name); s != sema::kNone)
+            return model_.events[ev].fields[s].type;
     return otherwise;
   }
 
@@ -377,13 +387,15 @@ class Lowerer {
   }
 
   uint32_t refEvent(const ast::EventRef* ref, const ast::Expr* owner) {
-    if (owner != nullptr && owner->id < model_.exprEvent.size() && model_.exprEvent[owner->id] != sema::kNone)
+    if (owner != nullptr && owner->id < model_.exprEvent.size() &&
+        model_.exprEvent[owner->id] != sema::kNone)
       return model_.exprEvent[owner->id];
     auto it = model_.eventRefEvent.find(ref);
     if (it != model_.eventRefEvent.end()) return it->second;
     if (ref != nullptr)
       if (const sema::EventInfo* ev = model_.findEvent(ref->name.text)) return ev->index;
-    throw Unsupported{"an event reference without its resolution", ref != nullptr ? ref->loc : Loc{}};
+    throw Unsupported{"an event reference without its resolution",
+                      ref != nullptr ? ref->loc : Loc{}};
   }
 
   // ---- expressions ----
@@ -399,9 +411,12 @@ class Lowerer {
       case ast::ExprKind::DecimalLit:
       case ast::ExprKind::PercentLit: return numberLiteral(e, t);
       case ast::ExprKind::StringLit: return stringLiteral(e->text);
-      case ast::ExprKind::BoolLit: return {Type::of(TypeKind::Bool), nullptr, b_.getInt1(e->boolValue)};
-      case ast::ExprKind::DurationLit: return {Type::of(TypeKind::Duration), nullptr, b_.getInt64(e->intValue)};
-      case ast::ExprKind::TimeLit: return {Type::of(TypeKind::Time), nullptr, b_.getInt64(e->intValue)};
+      case ast::ExprKind::BoolLit:
+        return {Type::of(TypeKind::Bool), nullptr, b_.getInt1(e->boolValue)};
+      case ast::ExprKind::DurationLit:
+        return {Type::of(TypeKind::Duration), nullptr, b_.getInt64(e->intValue)};
+      case ast::ExprKind::TimeLit:
+        return {Type::of(TypeKind::Time), nullptr, b_.getInt64(e->intValue)};
       case ast::ExprKind::List: {
         LV x;
         x.type = t.kind == TypeKind::List ? t : Type::listOf(TypeKind::Error);
@@ -419,7 +434,8 @@ class Lowerer {
         if (e->callee.text != "exists" || e->items.size() != 1)
           throw Unsupported{"call of '" + e->callee.text + "'", e->loc};
         LV x = lower(e->items[0]);
-        return {Type::of(TypeKind::Bool), nullptr, x.listLiteral != nullptr ? b_.getTrue() : presentOf(x)};
+        return {Type::of(TypeKind::Bool), nullptr,
+                x.listLiteral != nullptr ? b_.getTrue() : presentOf(x)};
       }
       // The engine schedules `idle`; by the time a condition is evaluated the period has passed.
       case ast::ExprKind::Idle: return {Type::of(TypeKind::Bool), nullptr, b_.getTrue()};
@@ -433,10 +449,12 @@ class Lowerer {
   LV numberLiteral(const ast::Expr* e, Type t) {
     if (e->kind == ast::ExprKind::IntLit) {
       if (t.kind == TypeKind::Float)
-        return {Type::of(TypeKind::Float), nullptr, llvm::ConstantFP::get(f64_, static_cast<double>(e->intValue))};
+        return {Type::of(TypeKind::Float), nullptr,
+                llvm::ConstantFP::get(f64_, static_cast<double>(e->intValue))};
       if (t.kind == TypeKind::Money) {
         int64_t units = 0;
-        if (__builtin_mul_overflow(e->intValue, Decimal::kScale, &units)) return absentOf(TypeKind::Money);
+        if (__builtin_mul_overflow(e->intValue, Decimal::kScale, &units))
+          return absentOf(TypeKind::Money);
         return {Type::of(TypeKind::Money), nullptr, b_.getInt64(units)};
       }
       return {Type::of(TypeKind::Int), nullptr, b_.getInt64(e->intValue)};
@@ -473,7 +491,8 @@ class Lowerer {
       g = it->second;
     } else {
       auto* init = llvm::ConstantDataArray::getString(llctx_, s, false);
-      auto* gv = new llvm::GlobalVariable(*m_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init, "trig.str");
+      auto* gv = new llvm::GlobalVariable(*m_, init->getType(), true,
+                                          llvm::GlobalValue::PrivateLinkage, init, "trig.str");
       gv->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
       gv->setAlignment(llvm::Align(1));
       strings_.emplace(s, gv);
@@ -502,12 +521,14 @@ class Lowerer {
         // `unless purchased` in a step: some such event since the rule fired.
         if (ref->event == sema::kNone) return {Type::of(TypeKind::Bool), nullptr, b_.getFalse()};
         llvm::Value* none = llvm::ConstantPointerNull::get(ptr_);
-        llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
-                                  {fn_.ctx, b_.getInt32(ref->event), loadCtx(abi::kCtxFiredAt, i64_),
-                                   loadCtx(abi::kCtxNow, i64_), none, b_.getInt32(0), none, b_.getInt32(1)});
+        llvm::Value* found =
+            call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
+                 {fn_.ctx, b_.getInt32(ref->event), loadCtx(abi::kCtxFiredAt, i64_),
+                  loadCtx(abi::kCtxNow, i64_), none, b_.getInt32(0), none, b_.getInt32(1)});
         return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
       }
-      case sema::RefKind::Binding: throw Unsupported{"a `with` binding (known only when sending)", e->loc};
+      case sema::RefKind::Binding:
+        throw Unsupported{"a `with` binding (known only when sending)", e->loc};
       case sema::RefKind::None: break;
     }
     throw Unsupported{"an unresolved name", e->loc};
@@ -517,7 +538,8 @@ class Lowerer {
   // alternatives `(A or B)` armed the rule. (The evaluator only calls compiled code for anchors
   // of the rule's own event types.)
   LV anchorFieldByName(const std::string& field, Type t, Loc loc) {
-    if (rule_ == nullptr || rule_->anchorEvents.empty()) throw Unsupported{"an anchor field without an anchor", loc};
+    if (rule_ == nullptr || rule_->anchorEvents.empty())
+      throw Unsupported{"an anchor field without an anchor", loc};
     bool missing = false;
     llvm::Value* p = anchorFieldAddress(field, &missing);
     return missing ? absentOf(t.kind) : readValue(p, t);
@@ -526,7 +548,8 @@ class Lowerer {
   // The address of the anchor's field `name` (see anchorFieldByName; the rule has an anchor):
   // the absent record where the armed alternative lacks it; `*missing` when every one does.
   llvm::Value* anchorFieldAddress(const std::string& field, bool* missing) {
-    std::vector<std::pair<uint32_t, uint32_t>> slots;  // (event, slot), kNone where the event lacks it
+    std::vector<std::pair<uint32_t, uint32_t>>
+        slots;  // (event, slot), kNone where the event lacks it
     bool uniform = true;
     for (uint32_t ev : rule_->anchorEvents) {
       uint32_t s = ev < model_.events.size() ? model_.events[ev].fieldIndex(field) : sema::kNone;
@@ -543,7 +566,8 @@ class Lowerer {
     auto* join = newBlock("anchor.field");
     std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> incoming;
     for (auto [ev, slot] : slots) {
-      llvm::Value* p = slot == sema::kNone ? static_cast<llvm::Value*>(absent_) : fieldAt(anchor, slot);
+      llvm::Value* p =
+          slot == sema::kNone ? static_cast<llvm::Value*>(absent_) : fieldAt(anchor, slot);
       auto* next = newBlock("anchor.next");
       incoming.emplace_back(p, b_.GetInsertBlock());
       b_.CreateCondBr(b_.CreateICmpEQ(type, b_.getInt32(ev)), join, next);
@@ -560,7 +584,8 @@ class Lowerer {
 
   LV unary(const ast::Expr* e) {
     if (e->lhs == nullptr) throw Unsupported{"an incomplete expression", e->loc};
-    if (e->op == ast::Op::Not) return {Type::of(TypeKind::Bool), nullptr, b_.CreateNot(truth(lower(e->lhs)))};
+    if (e->op == ast::Op::Not)
+      return {Type::of(TypeKind::Bool), nullptr, b_.CreateNot(truth(lower(e->lhs)))};
     LV x = lower(e->lhs);
     switch (x.type.kind) {
       case TypeKind::Int:
@@ -578,7 +603,8 @@ class Lowerer {
   }
 
   LV binary(const ast::Expr* e, Type t) {
-    if (e->lhs == nullptr || e->rhs == nullptr) throw Unsupported{"an incomplete expression", e->loc};
+    if (e->lhs == nullptr || e->rhs == nullptr)
+      throw Unsupported{"an incomplete expression", e->loc};
     switch (e->op) {
       case ast::Op::And:
       case ast::Op::Or: return logical(e);
@@ -658,8 +684,8 @@ class Lowerer {
     reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
     reads.insert(reads.begin(), static_cast<uint32_t>(reads.size()));
     auto* init = llvm::ConstantDataArray::get(llctx_, reads);
-    auto* table = new llvm::GlobalVariable(*m_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init,
-                                           "filter.reads");
+    auto* table = new llvm::GlobalVariable(*m_, init->getType(), true,
+                                           llvm::GlobalValue::PrivateLinkage, init, "filter.reads");
     table->setAlignment(llvm::Align(alignof(uint32_t)));
     return {f.fn, b_.getInt32(f.which), table};
   }
@@ -671,16 +697,19 @@ class Lowerer {
   // and reports those).
   llvm::Value* sameOnlyCount(const ast::Expr* e, uint32_t event, int64_t limit) {
     const ast::EventRef* ref = e->event;
-    if (!comparesSameInHistory(*e, model_) || rule_ == nullptr || rule_->anchorEvents.empty() || event >= model_.events.size()) return nullptr;
+    if (!comparesSameInHistory(*e, model_) || rule_ == nullptr || rule_->anchorEvents.empty() ||
+        event >= model_.events.size())
+      return nullptr;
     const sema::SameInfo& same = sameList(ref, e)->front();
     const sema::EventInfo& info = model_.events[event];
-    if (same.eventField >= info.fields.size() || info.fields[same.eventField].type.isError()) return nullptr;
+    if (same.eventField >= info.fields.size() || info.fields[same.eventField].type.isError())
+      return nullptr;
     bool missing = false;
     llvm::Value* theirs = anchorFieldAddress(same.anchorField, &missing);
     Range w = window(e);
     return call("trig_abi_count_equal", i64_, {ptr_, i32_, i64_, i64_, i32_, i32_, ptr_, i64_},
-                {fn_.ctx, b_.getInt32(event), w.from, w.to, w.sinceFiring, b_.getInt32(same.eventField), theirs,
-                 b_.getInt64(limit)});
+                {fn_.ctx, b_.getInt32(event), w.from, w.to, w.sinceFiring,
+                 b_.getInt32(same.eventField), theirs, b_.getInt64(limit)});
   }
 
   LV eventTerm(const ast::Expr* e) {
@@ -689,14 +718,16 @@ class Lowerer {
       return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(n, b_.getInt64(0))};
     FilterArgs filter = filterPointer(e, event);
     Range w = window(e);
-    llvm::Value* found = call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
-                              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
-                               w.sinceFiring});
+    llvm::Value* found =
+        call("trig_abi_exists", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
+             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
+              w.sinceFiring});
     return {Type::of(TypeKind::Bool), nullptr, b_.CreateICmpNE(found, b_.getInt8(0))};
   }
 
   uint32_t fieldSlot(const ast::Expr* e, uint32_t event) const {
-    if (e->id < model_.exprField.size() && model_.exprField[e->id] != sema::kNone) return model_.exprField[e->id];
+    if (e->id < model_.exprField.size() && model_.exprField[e->id] != sema::kNone)
+      return model_.exprField[e->id];
     if (event < model_.events.size()) return model_.events[event].fieldIndex(e->field.text);
     return sema::kNone;
   }
@@ -707,7 +738,8 @@ class Lowerer {
   static TypeKind aggregateKind(ast::AggFn fn, TypeKind field, TypeKind hint) {
     if (fn != ast::AggFn::Avg) return field;
     if (field == TypeKind::Float) return TypeKind::Float;
-    if (hint == TypeKind::Error || hint == TypeKind::Int) hint = field == TypeKind::Money ? TypeKind::Money : TypeKind::Float;
+    if (hint == TypeKind::Error || hint == TypeKind::Int)
+      hint = field == TypeKind::Money ? TypeKind::Money : TypeKind::Float;
     if (hint == TypeKind::Float) return TypeKind::Float;
     if (field == TypeKind::Int) return hint == TypeKind::Money ? TypeKind::Money : TypeKind::Int;
     return TypeKind::Money;
@@ -728,30 +760,35 @@ class Lowerer {
   LV aggregate(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
     if (e->agg == ast::AggFn::Count)
-      if (llvm::Value* n = sameOnlyCount(e, event, INT64_MAX)) return {Type::of(TypeKind::Int), nullptr, n};
+      if (llvm::Value* n = sameOnlyCount(e, event, INT64_MAX))
+        return {Type::of(TypeKind::Int), nullptr, n};
     FilterArgs filter = filterPointer(e, event);
     Range w = window(e);
     if (e->agg == ast::AggFn::Count) {
-      llvm::Value* n = call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
-                            {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
-                             w.sinceFiring});
+      llvm::Value* n =
+          call("trig_abi_count", i64_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_},
+               {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
+                w.sinceFiring});
       return {Type::of(TypeKind::Int), nullptr, n};
     }
     uint32_t slot = fieldSlot(e, event);
     if (event >= model_.events.size() || slot >= model_.events[event].fields.size())
       throw Unsupported{"an aggregate over an unresolved field", e->loc};
     TypeKind field = model_.events[event].fields[slot].type.kind;
-    if (!Type::of(field).isNumeric()) throw Unsupported{"an aggregate over a " + sema::typeKindName(field) + " field", e->loc};
+    if (!Type::of(field).isNumeric())
+      throw Unsupported{"an aggregate over a " + sema::typeKindName(field) + " field", e->loc};
     abi::AggOp op = aggOp(e->agg, e->loc);
     llvm::Value* out = scalarSlot();
     llvm::Value* present =
-        call("trig_abi_aggregate", i8_, {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_, i32_, i32_, i32_, ptr_},
-             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads, w.sinceFiring,
-              b_.getInt32(slot),
-              b_.getInt32(static_cast<uint32_t>(op)), b_.getInt32(static_cast<uint32_t>(t.kind)), out});
+        call("trig_abi_aggregate", i8_,
+             {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_, i32_, i32_, i32_, ptr_},
+             {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
+              w.sinceFiring, b_.getInt32(slot), b_.getInt32(static_cast<uint32_t>(op)),
+              b_.getInt32(static_cast<uint32_t>(t.kind)), out});
     TypeKind k = aggregateKind(e->agg, field, t.kind);
     LV x{Type::of(k), b_.CreateICmpNE(present, b_.getInt8(0))};
-    x.v = k == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
+    x.v = k == TypeKind::Float ? load(out, abi::kScalarFloat, f64_)
+                               : load(out, abi::kScalarInt, i64_);
     return x;
   }
 
@@ -762,15 +799,17 @@ class Lowerer {
       throw Unsupported{"`last` of an unresolved field", e->loc};
     FilterArgs filter = filterPointer(e, event);
     llvm::Value* v = call("trig_abi_last", ptr_, {ptr_, i32_, i64_, ptr_, i32_, ptr_, i32_, i32_},
-                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter.fn, filter.which,
-                           filter.reads, b_.getInt32(slot), b_.getInt32(scratch_++)});
+                          {fn_.ctx, b_.getInt32(event), loadCtx(abi::kCtxNow, i64_), filter.fn,
+                           filter.which, filter.reads, b_.getInt32(slot), b_.getInt32(scratch_++)});
     Type ft = model_.events[event].fields[slot].type;
     return readValue(v, ft.isError() ? t : ft);
   }
 
   // ---- comparisons (compiler/interp/ops.cpp is the reference) ----
 
-  static bool numeric(TypeKind k) { return k == TypeKind::Int || k == TypeKind::Float || k == TypeKind::Money; }
+  static bool numeric(TypeKind k) {
+    return k == TypeKind::Int || k == TypeKind::Float || k == TypeKind::Money;
+  }
 
   // A numeric value as the interpreter's asDouble sees it.
   llvm::Value* asDouble(const LV& x) {
@@ -778,7 +817,8 @@ class Lowerer {
       case TypeKind::Float: return x.v;
       case TypeKind::Int: return b_.CreateSIToFP(x.v, f64_);
       case TypeKind::Money:
-        return b_.CreateFDiv(b_.CreateSIToFP(x.v, f64_), llvm::ConstantFP::get(f64_, static_cast<double>(Decimal::kScale)));
+        return b_.CreateFDiv(b_.CreateSIToFP(x.v, f64_),
+                             llvm::ConstantFP::get(f64_, static_cast<double>(Decimal::kScale)));
       default: break;
     }
     return llvm::ConstantFP::get(f64_, 0.0);
@@ -787,7 +827,8 @@ class Lowerer {
   // An int as money: i * 10^6 and whether that overflowed (money values never reach such a
   // magnitude, which is what exact comparisons and sums need to know).
   std::pair<llvm::Value*, llvm::Value*> scaleToMoney(llvm::Value* i) {
-    llvm::Value* r = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smul_with_overflow, i, b_.getInt64(Decimal::kScale));
+    llvm::Value* r = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smul_with_overflow, i,
+                                              b_.getInt64(Decimal::kScale));
     return {b_.CreateExtractValue(r, 0), b_.CreateExtractValue(r, 1)};
   }
 
@@ -808,7 +849,8 @@ class Lowerer {
       return intLeft ? intCompare(op, iSide, mSide, true) : intCompare(op, mSide, iSide, true);
     }
     auto [scaledInt, ov] = scaleToMoney(i.v);
-    llvm::Value* sign = b_.CreateSelect(b_.CreateICmpSGT(i.v, b_.getInt64(0)), b_.getInt64(1), b_.getInt64(-1));
+    llvm::Value* sign =
+        b_.CreateSelect(b_.CreateICmpSGT(i.v, b_.getInt64(0)), b_.getInt64(1), b_.getInt64(-1));
     llvm::Value* iSide = b_.CreateSelect(ov, sign, scaledInt);
     llvm::Value* mSide = b_.CreateSelect(ov, b_.getInt64(0), m.v);
     return intLeft ? intCompare(op, iSide, mSide, true) : intCompare(op, mSide, iSide, true);
@@ -820,7 +862,8 @@ class Lowerer {
       if (r.listLiteral != nullptr) {
         // An or-chain of equalities; the items are usually literals and fold.
         llvm::Value* any = b_.getFalse();
-        for (const ast::Expr* item : r.listLiteral->items) any = b_.CreateOr(any, compare(ast::Op::Eq, l, lower(item), loc));
+        for (const ast::Expr* item : r.listLiteral->items)
+          any = b_.CreateOr(any, compare(ast::Op::Eq, l, lower(item), loc));
         return any;
       }
       if (r.type.kind != TypeKind::List) return b_.getFalse();
@@ -829,12 +872,14 @@ class Lowerer {
     if (op == ast::Op::Contains && l.type.kind == TypeKind::List) {
       if (l.listLiteral != nullptr) {
         llvm::Value* any = b_.getFalse();
-        for (const ast::Expr* item : l.listLiteral->items) any = b_.CreateOr(any, compare(ast::Op::Eq, lower(item), r, loc));
+        for (const ast::Expr* item : l.listLiteral->items)
+          any = b_.CreateOr(any, compare(ast::Op::Eq, lower(item), r, loc));
         return any;
       }
       return listOp(op, l, r, loc);
     }
-    if (l.listLiteral != nullptr || r.listLiteral != nullptr) throw Unsupported{"a comparison with a list literal", loc};
+    if (l.listLiteral != nullptr || r.listLiteral != nullptr)
+      throw Unsupported{"a comparison with a list literal", loc};
     return conj(conj(presentOf(l), presentOf(r)), compareValues(op, l, r));
   }
 
@@ -843,7 +888,8 @@ class Lowerer {
     if (x.type.kind == TypeKind::List) throw Unsupported{"a list inside a list", loc};
     llvm::Value* s = scalarSlot();
     storeScalar(s, x);
-    llvm::Value* has = call("trig_abi_list_op", i8_, {i32_, ptr_, ptr_}, {b_.getInt32(static_cast<uint32_t>(op)), list.v, s});
+    llvm::Value* has = call("trig_abi_list_op", i8_, {i32_, ptr_, ptr_},
+                            {b_.getInt32(static_cast<uint32_t>(op)), list.v, s});
     return conj(conj(presentOf(list), presentOf(x)), b_.CreateICmpNE(has, b_.getInt8(0)));
   }
 
@@ -896,7 +942,8 @@ class Lowerer {
 
   llvm::Value* compareStrings(ast::Op op, const LV& l, const LV& r) {
     auto flag = [&](const char* helper) {
-      return b_.CreateICmpNE(call(helper, i8_, {ptr_, i64_, ptr_, i64_}, {l.v, l.n, r.v, r.n}), b_.getInt8(0));
+      return b_.CreateICmpNE(call(helper, i8_, {ptr_, i64_, ptr_, i64_}, {l.v, l.n, r.v, r.n}),
+                             b_.getInt8(0));
     };
     switch (op) {
       case ast::Op::Eq:
@@ -915,14 +962,17 @@ class Lowerer {
   }
 
   // `lengthOk && the first n bytes of a and b agree`, comparing bytes only when lengthOk.
-  llvm::Value* prefixMatches(llvm::Value* lengthOk, llvm::Value* a, llvm::Value* c, llvm::Value* n) {
-    if (auto* k = llvm::dyn_cast<llvm::ConstantInt>(n); k != nullptr && k->isZero()) return lengthOk;
+  llvm::Value* prefixMatches(llvm::Value* lengthOk, llvm::Value* a, llvm::Value* c,
+                             llvm::Value* n) {
+    if (auto* k = llvm::dyn_cast<llvm::ConstantInt>(n); k != nullptr && k->isZero())
+      return lengthOk;
     llvm::BasicBlock* before = b_.GetInsertBlock();
     auto* bytes = newBlock("str.bytes");
     auto* join = newBlock("str.join");
     b_.CreateCondBr(lengthOk, bytes, join);
     b_.SetInsertPoint(bytes);
-    llvm::Value* same = b_.CreateICmpEQ(call("memcmp", i32_, {ptr_, ptr_, i64_}, {a, c, n}), b_.getInt32(0));
+    llvm::Value* same =
+        b_.CreateICmpEQ(call("memcmp", i32_, {ptr_, ptr_, i64_}, {a, c, n}), b_.getInt32(0));
     llvm::BasicBlock* bytesEnd = b_.GetInsertBlock();
     b_.CreateBr(join);
     b_.SetInsertPoint(join);
@@ -951,7 +1001,8 @@ class Lowerer {
     }
     switch (op) {
       case ast::Op::Add:
-        if ((a == K::Time && b == K::Duration) || (a == K::Duration && b == K::Time)) return K::Time;
+        if ((a == K::Time && b == K::Duration) || (a == K::Duration && b == K::Time))
+          return K::Time;
         if (a == K::Duration && b == K::Duration) return K::Duration;
         break;
       case ast::Op::Sub:
@@ -960,7 +1011,8 @@ class Lowerer {
         if (a == K::Duration && b == K::Duration) return K::Duration;
         break;
       case ast::Op::Mul:
-        if ((a == K::Duration && b == K::Int) || (a == K::Int && b == K::Duration)) return K::Duration;
+        if ((a == K::Duration && b == K::Int) || (a == K::Int && b == K::Duration))
+          return K::Duration;
         break;
       case ast::Op::Div:
         if (a == K::Duration && b == K::Int) return K::Duration;
@@ -972,10 +1024,12 @@ class Lowerer {
   }
 
   LV arithmetic(ast::Op op, const LV& l, const LV& r, TypeKind hint) {
-    if (l.listLiteral != nullptr || r.listLiteral != nullptr) return absentOf(hint == TypeKind::Error ? TypeKind::Int : hint);
+    if (l.listLiteral != nullptr || r.listLiteral != nullptr)
+      return absentOf(hint == TypeKind::Error ? TypeKind::Int : hint);
     TypeKind lk = l.type.kind, rk = r.type.kind;
     TypeKind k = arithmeticKind(op, lk, rk, hint);
-    if (k == TypeKind::Error) return absentOf(hint == TypeKind::Error || hint == TypeKind::List ? TypeKind::Int : hint);
+    if (k == TypeKind::Error)
+      return absentOf(hint == TypeKind::Error || hint == TypeKind::List ? TypeKind::Int : hint);
     LV x{Type::of(k), conj(presentOf(l), presentOf(r))};
     if (numeric(lk) && numeric(rk)) {
       // A float side, or a quotient sema typed as float: in doubles.
@@ -1005,7 +1059,8 @@ class Lowerer {
     if (op == ast::Op::Div) {
       llvm::Value* zero = b_.CreateICmpEQ(c, b_.getInt64(0));
       // INT64_MIN / -1 does not fit (and would trap): absent.
-      llvm::Value* wraps = b_.CreateAnd(b_.CreateICmpEQ(a, b_.getInt64(INT64_MIN)), b_.CreateICmpEQ(c, b_.getInt64(-1)));
+      llvm::Value* wraps = b_.CreateAnd(b_.CreateICmpEQ(a, b_.getInt64(INT64_MIN)),
+                                        b_.CreateICmpEQ(c, b_.getInt64(-1)));
       llvm::Value* bad = b_.CreateOr(zero, wraps);
       x.v = b_.CreateSDiv(a, b_.CreateSelect(bad, b_.getInt64(1), c));
       x.present = conj(x.present, b_.CreateNot(bad));
@@ -1081,9 +1136,11 @@ class Lowerer {
     storeScalar(a, l);
     storeScalar(c, r);
     llvm::Value* ok = call("trig_abi_arith", i8_, {i32_, ptr_, ptr_, i32_, ptr_},
-                           {b_.getInt32(static_cast<uint32_t>(op)), a, c, b_.getInt32(static_cast<uint32_t>(hint)), out});
+                           {b_.getInt32(static_cast<uint32_t>(op)), a, c,
+                            b_.getInt32(static_cast<uint32_t>(hint)), out});
     x.present = conj(x.present, b_.CreateICmpNE(ok, b_.getInt8(0)));
-    x.v = x.type.kind == TypeKind::Float ? load(out, abi::kScalarFloat, f64_) : load(out, abi::kScalarInt, i64_);
+    x.v = x.type.kind == TypeKind::Float ? load(out, abi::kScalarFloat, f64_)
+                                         : load(out, abi::kScalarInt, i64_);
     return x;
   }
 
@@ -1093,7 +1150,8 @@ class Lowerer {
 
   // A condition's truth: a present true bool.
   llvm::Value* truth(const LV& x) {
-    if (x.type.kind != TypeKind::Bool || x.v == nullptr) throw Unsupported{"a condition that is not a bool", Loc{}};
+    if (x.type.kind != TypeKind::Bool || x.v == nullptr)
+      throw Unsupported{"a condition that is not a bool", Loc{}};
     return x.present != nullptr ? conj(x.present, x.v) : x.v;
   }
 
@@ -1116,7 +1174,9 @@ class Lowerer {
     if (t->isPointerTy()) return llvm::Align(alignof(void*));
     return llvm::Align(std::max<uint64_t>(1, t->getPrimitiveSizeInBits() / 8));
   }
-  void store(llvm::Value* v, llvm::Value* p) { b_.CreateAlignedStore(v, p, naturalAlign(v->getType())); }
+  void store(llvm::Value* v, llvm::Value* p) {
+    b_.CreateAlignedStore(v, p, naturalAlign(v->getType()));
+  }
 
   // &fields[slot]. Rows are never shorter than their type's layout: the evaluator and the
   // helpers pad short ones before compiled code sees them.
@@ -1132,7 +1192,9 @@ class Lowerer {
       case TypeKind::Duration: x.v = load(vp, abi::kValueIntOffset, i64_); break;
       case TypeKind::Float: x.v = load(vp, abi::kValueFloatOffset, f64_); break;
       case TypeKind::Money: x.v = load(vp, abi::kValueMoneyOffset, i64_); break;
-      case TypeKind::Bool: x.v = b_.CreateICmpNE(load(vp, abi::kValueBoolOffset, i8_), b_.getInt8(0)); break;
+      case TypeKind::Bool:
+        x.v = b_.CreateICmpNE(load(vp, abi::kValueBoolOffset, i8_), b_.getInt8(0));
+        break;
       case TypeKind::String: {
         if (options_.inlineStrings) {
           x.v = load(vp, abi::kValueStringOffset + options_.stringDataOffset, ptr_);
@@ -1167,7 +1229,8 @@ class Lowerer {
         store(x.n, at(abi::kScalarLen));
         break;
       case TypeKind::List:
-      case TypeKind::Error: throw Unsupported{"a " + sema::typeName(x.type) + " as a scalar", Loc{}};
+      case TypeKind::Error:
+        throw Unsupported{"a " + sema::typeName(x.type) + " as a scalar", Loc{}};
     }
   }
 
@@ -1186,8 +1249,10 @@ class Lowerer {
                     std::initializer_list<llvm::Value*> args) {
     auto it = helpers_.find(helper);
     if (it == helpers_.end()) {
-      llvm::FunctionCallee f = m_->getOrInsertFunction(helper, llvm::FunctionType::get(ret, params, false));
-      if (auto* decl = llvm::dyn_cast<llvm::Function>(f.getCallee())) decl->addFnAttr(llvm::Attribute::NoUnwind);
+      llvm::FunctionCallee f =
+          m_->getOrInsertFunction(helper, llvm::FunctionType::get(ret, params, false));
+      if (auto* decl = llvm::dyn_cast<llvm::Function>(f.getCallee()))
+        decl->addFnAttr(llvm::Attribute::NoUnwind);
       it = helpers_.emplace(helper, f).first;
     }
     return b_.CreateCall(it->second, args);
@@ -1209,7 +1274,7 @@ class Lowerer {
   const sema::RuleInfo* rule_ = nullptr;
   uint32_t ruleIndex_ = sema::kNone;
   bool perRule_ = false;
-  llvm::Function* ruleFn_ = nullptr;      // per-rule granularity: the rule's dispatch function
+  llvm::Function* ruleFn_ = nullptr;  // per-rule granularity: the rule's dispatch function
   llvm::SwitchInst* ruleSwitch_ = nullptr;
   uint32_t nextCase_ = 0;
   std::string prefix_;
@@ -1220,17 +1285,20 @@ class Lowerer {
 }  // namespace
 
 bool comparesSameInHistory(const ast::Expr& e, const sema::Model& model) {
-  const bool counts = e.kind == ast::ExprKind::EventTerm || (e.kind == ast::ExprKind::Aggregate && e.agg == ast::AggFn::Count);
+  const bool counts = e.kind == ast::ExprKind::EventTerm ||
+                      (e.kind == ast::ExprKind::Aggregate && e.agg == ast::AggFn::Count);
   if (!counts || e.event == nullptr || e.event->filter != nullptr) return false;
   // The `same` list as the filter function finds it (sameList): the term's own, else the ref's.
   const std::vector<sema::SameInfo>* same = nullptr;
-  if (auto it = model.exprSame.find(e.id); it != model.exprSame.end()) same = &it->second;
-  else if (auto rit = model.eventRefSame.find(e.event); rit != model.eventRefSame.end()) same = &rit->second;
+  if (auto it = model.exprSame.find(e.id); it != model.exprSame.end())
+    same = &it->second;
+  else if (auto rit = model.eventRefSame.find(e.event); rit != model.eventRefSame.end())
+    same = &rit->second;
   return same != nullptr && same->size() == 1;
 }
 
-LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
-                           const LowerOptions& options) {
+LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model,
+                           llvm::LLVMContext& context, const LowerOptions& options) {
   return Lowerer(program, model, context, options).run();
 }
 

@@ -45,10 +45,10 @@ struct Entry {
   std::string symbol;  // the function that holds it (== name per condition; trig.rule.R per rule)
   uint32_t which = 0;  // its case in that function
   EntryKind kind = EntryKind::Predicate;
-  sema::Type type;              // the expression's type (Value entries: the kind they return)
-  uint32_t rule = sema::kNone;  // index in Model::rules
-  uint32_t event = sema::kNone; // Filter entries: the event type the filter tests
-  uint32_t scratchBase = 0;     // where this entry's module's `last` slots start (set by the JIT)
+  sema::Type type;               // the expression's type (Value entries: the kind they return)
+  uint32_t rule = sema::kNone;   // index in Model::rules
+  uint32_t event = sema::kNone;  // Filter entries: the event type the filter tests
+  uint32_t scratchBase = 0;      // where this entry's module's `last` slots start (set by the JIT)
 };
 
 // An expression left to the interpreter.
@@ -88,7 +88,7 @@ bool comparesSameInHistory(const ast::Expr& e, const sema::Model& model);
 
 // Lowers every rule of `model` into one module in `context`. The module has no target triple or
 // data layout yet: the JIT sets them for the machine it compiles for.
-LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model, llvm::LLVMContext& context,
-                           const LowerOptions& options = {});
+LoweredRuleSet lowerToLLVM(const ast::Program& program, const sema::Model& model,
+                           llvm::LLVMContext& context, const LowerOptions& options = {});
 
 }  // namespace trig::lower

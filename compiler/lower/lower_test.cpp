@@ -113,7 +113,8 @@ TEST_CASE("lower: the seed scenarios' entries have stable names, in source order
   CHECK(set.module->getFunction("trig.rule.browse_abandon.filter.1") == nullptr);
   const llvm::Function* countEqual = set.module->getFunction("trig_abi_count_equal");
   REQUIRE(countEqual != nullptr);
-  CHECK(countEqual->getNumUses() == 2);  // count(product_view(same product_id)), cart_add(same product_id)
+  CHECK(countEqual->getNumUses() ==
+        2);  // count(product_view(same product_id)), cart_add(same product_id)
   CHECK(set.scratchSlots == 1);
 }
 
@@ -128,13 +129,17 @@ TEST_CASE("lower: one dispatch function per rule holds the same entries") {
   std::set<std::string> functions;
   for (const auto& f : *set.module)
     if (!f.isDeclaration()) functions.insert(f.getName().str());
-  CHECK(functions == std::set<std::string>{"trig.rule.cart_abandon", "trig.rule.browse_abandon", "trig.rule.reminder_timing"});
+  CHECK(functions == std::set<std::string>{"trig.rule.cart_abandon", "trig.rule.browse_abandon",
+                                           "trig.rule.reminder_timing"});
   std::set<std::pair<std::string, uint32_t>> cases;
-  for (const auto& e : set.entries) CHECK(cases.insert({e.symbol, e.which}).second);  // distinct cases
+  for (const auto& e : set.entries)
+    CHECK(cases.insert({e.symbol, e.which}).second);  // distinct cases
   CHECK(set.entries.size() == 9);
 }
 
-TEST_CASE("lower: every example rule set verifies, in both granularities, with nothing left to the interpreter") {
+TEST_CASE(
+    "lower: every example rule set verifies, in both granularities, with nothing left to the "
+    "interpreter") {
   std::filesystem::path examples = std::filesystem::path(TRIG_SOURCE_DIR) / "examples";
   int files = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(examples)) {
@@ -192,7 +197,8 @@ TEST_CASE("lower: the AST dump shows layouts, types, resolutions and entry names
   CHECK(d.find("trig.rule.browse_abandon.when.0") != std::string::npos);
   CHECK(d.find("count(product_view #") != std::string::npos);
   CHECK(d.find("same (compared in the history, no filter)") != std::string::npos);
-  CHECK(d.find("name v.product_id -> anchor field product_id (slot 0) : string") != std::string::npos);
+  CHECK(d.find("name v.product_id -> anchor field product_id (slot 0) : string") !=
+        std::string::npos);
   CHECK(d.find("name purchased -> event purchased since the firing : bool") != std::string::npos);
   CHECK(d.find("last(product_view #") != std::string::npos);
   CHECK(d.find(": string?") != std::string::npos);  // may be absent

@@ -15,12 +15,22 @@ namespace {
 
 using T = grammar::TrigLexer;
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool isIdentChar(char c) { return isLetter(c) || isDigit(c); }
-bool isHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isLetter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool isIdentChar(char c) {
+  return isLetter(c) || isDigit(c);
+}
+bool isHex(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 // NUL reaches the generated lexer as a space (see ByteInputStream in parse.cpp).
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\0'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\0';
+}
 
 // The keywords, from the grammar's own vocabulary: 'when' -> WHEN, ...
 const std::unordered_map<std::string, size_t>& keywords() {
@@ -73,11 +83,12 @@ size_t Lexer::number(size_t i, size_t& type) const {
 
   // TIMESTAMP: DDDD-DD-DD[Tt]DD:DD(:DD(.D+)?)?([Zz]|[+-]DD:DD)
   if (twoDigits(i) && twoDigits(i + 2) && at(i + 4, '-') && twoDigits(i + 5) && at(i + 7, '-') &&
-      twoDigits(i + 8) && (at(i + 10, 'T') || at(i + 10, 't')) && twoDigits(i + 11) && at(i + 13, ':') &&
-      twoDigits(i + 14)) {
+      twoDigits(i + 8) && (at(i + 10, 'T') || at(i + 10, 't')) && twoDigits(i + 11) &&
+      at(i + 13, ':') && twoDigits(i + 14)) {
     auto zone = [&](size_t k) -> size_t {
       if (at(k, 'Z') || at(k, 'z')) return k + 1;
-      if ((at(k, '+') || at(k, '-')) && twoDigits(k + 1) && at(k + 3, ':') && twoDigits(k + 4)) return k + 6;
+      if ((at(k, '+') || at(k, '-')) && twoDigits(k + 1) && at(k + 3, ':') && twoDigits(k + 4))
+        return k + 6;
       return 0;
     };
     size_t k = i + 16;
@@ -92,7 +103,8 @@ size_t Lexer::number(size_t i, size_t& type) const {
   }
   // TIME_RANGE: DD:DD-DD:DD, TIME_OF_DAY: DD:DD
   if (twoDigits(i) && at(i + 2, ':') && twoDigits(i + 3)) {
-    if (at(i + 5, '-') && twoDigits(i + 6) && at(i + 8, ':') && twoDigits(i + 9)) offer(11, T::TIME_RANGE);
+    if (at(i + 5, '-') && twoDigits(i + 6) && at(i + 8, ':') && twoDigits(i + 9))
+      offer(11, T::TIME_RANGE);
     offer(5, T::TIME_OF_DAY);
   }
   // DURATION: (D+ [smhdw])+
@@ -133,12 +145,12 @@ size_t Lexer::string(size_t i, size_t& type) const {
   const std::string_view s = text_;
   // States of the STRING rule after the opening quote.
   enum : unsigned {
-    kPlain = 1,        // between items
-    kEscape = 2,       // after a backslash
-    kUnicode = 4,      // after \u{ : hex digits until }
-    kUBrace = 8,       // after \u : expecting {
-    kOpenBrace = 16,   // after the first { of {{
-    kInBraces = 32,    // inside {{ }}
+    kPlain = 1,           // between items
+    kEscape = 2,          // after a backslash
+    kUnicode = 4,         // after \u{ : hex digits until }
+    kUBrace = 8,          // after \u : expecting {
+    kOpenBrace = 16,      // after the first { of {{
+    kInBraces = 32,       // inside {{ }}
     kInBracesClose = 64,  // inside {{ }} after one }
   };
   unsigned st = kPlain;
@@ -167,17 +179,23 @@ size_t Lexer::string(size_t i, size_t& type) const {
       }
       if ((from & kUBrace) && c == '{') to |= kUnicode;
       if (from & kUnicode) {
-        if (isHex(c)) to |= kUnicode;
-        else if (c == '}') to |= kPlain;
+        if (isHex(c))
+          to |= kUnicode;
+        else if (c == '}')
+          to |= kPlain;
       }
       if ((from & kOpenBrace) && c == '{') to |= kInBraces;
       if (from & kInBraces) {
-        if (c == '}') to |= kInBracesClose;
-        else if (!eol) to |= kInBraces;
+        if (c == '}')
+          to |= kInBracesClose;
+        else if (!eol)
+          to |= kInBraces;
       }
       if (from & kInBracesClose) {
-        if (c == '}') to |= kPlain;
-        else if (!eol) to |= kInBraces;
+        if (c == '}')
+          to |= kPlain;
+        else if (!eol)
+          to |= kInBraces;
       }
       return to;
     };
@@ -219,7 +237,12 @@ bool Lexer::next(LexedToken& out) {
   } else {
     switch (c) {
       case '=': type = n == '=' ? (len = 2, T::EQ) : T::ASSIGN; break;
-      case '!': if (n == '=') { type = T::NE; len = 2; } break;
+      case '!':
+        if (n == '=') {
+          type = T::NE;
+          len = 2;
+        }
+        break;
       case '<': type = n == '=' ? (len = 2, T::LE) : T::LT; break;
       case '>': type = n == '=' ? (len = 2, T::GE) : T::GT; break;
       case '+': type = T::PLUS; break;
@@ -274,7 +297,8 @@ std::vector<LexedToken> lexAllReference(std::string_view text) {
     std::unique_ptr<antlr4::Token> t = lexer.nextToken();
     if (t->getType() == antlr4::Token::EOF) break;
     out.push_back(LexedToken{t->getType(), t->getStartIndex(), t->getStopIndex(), t->getLine(),
-                             t->getCharPositionInLine(), t->getChannel() != antlr4::Token::DEFAULT_CHANNEL});
+                             t->getCharPositionInLine(),
+                             t->getChannel() != antlr4::Token::DEFAULT_CHANNEL});
   }
   return out;
 }

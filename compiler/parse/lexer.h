@@ -10,11 +10,11 @@
 namespace trig::parse {
 
 struct LexedToken {
-  size_t type = 0;    // a TrigLexer token type
-  size_t start = 0;   // byte offset of the first byte
-  size_t stop = 0;    // byte offset of the last byte (inclusive, as ANTLR counts)
-  size_t line = 1;    // 1-based
-  size_t column = 0;  // 0-based, in bytes
+  size_t type = 0;      // a TrigLexer token type
+  size_t start = 0;     // byte offset of the first byte
+  size_t stop = 0;      // byte offset of the last byte (inclusive, as ANTLR counts)
+  size_t line = 1;      // 1-based
+  size_t column = 0;    // 0-based, in bytes
   bool hidden = false;  // comments and white space
 };
 

@@ -14,8 +14,9 @@ namespace trig::parse {
 namespace {
 
 std::string describe(const LexedToken& t) {
-  return "type " + std::to_string(t.type) + " [" + std::to_string(t.start) + "," + std::to_string(t.stop) + "] " +
-         std::to_string(t.line) + ":" + std::to_string(t.column) + (t.hidden ? " hidden" : "");
+  return "type " + std::to_string(t.type) + " [" + std::to_string(t.start) + "," +
+         std::to_string(t.stop) + "] " + std::to_string(t.line) + ":" + std::to_string(t.column) +
+         (t.hidden ? " hidden" : "");
 }
 
 // The first difference between the two lexers on `text`, or "".
@@ -34,13 +35,21 @@ std::string difference(const std::string& text) {
 
 TEST_CASE("lexer: small cases agree with the generated lexer") {
   const char* cases[] = {
-      "", " ", "when cart_add and idle 15m unless purchased within 30d priority 2 send cart_reminder",
+      "",
+      " ",
+      "when cart_add and idle 15m unless purchased within 30d priority 2 send cart_reminder",
       "2026-01-01T10:00:00Z 2026-01-01T10:00Z 2026-01-01t10:00:00.123+02:00 2026-01-01T10:00:00",
       "22:00-08:00 22:00 22:0 1h30m 15min 10q 1.5x 50% 49.99% 49.99 3. .5 007 1h30 1d2",
       R"("You left {{ product_name | default "something" }} behind")",
-      R"("a \" b \\ \n \u{e9} \u{zz} \q {{ "x" }} }} {{ y")", "\"unterminated\n\"also\\", "\"{{ a } b }}\"",
-      "== != <= >= < > = + - * / ( ) { } [ ] , : . ? ! $ @ ~ # comment\n// also\n/ /", "\x01\x02\xff\xc3\xa9 abc",
-      "customer.first_name starts_with \"A\" contains x in [1, 2]", "\"{{\"}}\"", "\"\\u{\"", "\"{{ \\\" }}\"",
+      R"("a \" b \\ \n \u{e9} \u{zz} \q {{ "x" }} }} {{ y")",
+      "\"unterminated\n\"also\\",
+      "\"{{ a } b }}\"",
+      "== != <= >= < > = + - * / ( ) { } [ ] , : . ? ! $ @ ~ # comment\n// also\n/ /",
+      "\x01\x02\xff\xc3\xa9 abc",
+      "customer.first_name starts_with \"A\" contains x in [1, 2]",
+      "\"{{\"}}\"",
+      "\"\\u{\"",
+      "\"{{ \\\" }}\"",
   };
   for (const char* c : cases) CHECK_MESSAGE(difference(c) == "", c);
   CHECK(difference(std::string("a\0b \"\0\"", 8)) == "");
@@ -68,9 +77,11 @@ TEST_CASE("lexer: random text agrees with the generated lexer") {
   // Fragments chosen to collide: digits next to units, colons and dashes, quotes, braces and
   // backslashes inside strings, keywords glued to names.
   const std::vector<std::string> pieces = {
-      "0", "1", "2", "9", "12", "2026", "-", ":", ".", "T", "t", "Z", "+", "s", "m", "h", "d", "w", "q", "%",
-      "\"", "\\", "u", "{", "}", "{{", "}}", "\n", "\r", " ", "\t", "#", "/", "=", "!", "<", ">", "when", "_x",
-      "and", "in", "idle", "e", "a1", "[", "]", "(", ")", ",", "?", "\xff", "\xc3\xa9", "*", "\f"};
+      "0", "1", "2", "9",  "12",   "2026", "-",    ":",        ".",    "T",  "t",
+      "Z", "+", "s", "m",  "h",    "d",    "w",    "q",        "%",    "\"", "\\",
+      "u", "{", "}", "{{", "}}",   "\n",   "\r",   " ",        "\t",   "#",  "/",
+      "=", "!", "<", ">",  "when", "_x",   "and",  "in",       "idle", "e",  "a1",
+      "[", "]", "(", ")",  ",",    "?",    "\xff", "\xc3\xa9", "*",    "\f"};
   std::mt19937 rng(12345);
   std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1);
   std::uniform_int_distribution<int> length(1, 40);

@@ -14,8 +14,8 @@
 namespace trig::parse {
 namespace {
 
-using grammar::TrigParser;
 using antlr4::Token;
+using grammar::TrigParser;
 
 // Deeper nesting than this is refused before parsing, so recursion stays bounded.
 constexpr int kMaxNesting = 64;
@@ -39,12 +39,14 @@ class TokenSourceAdapter : public antlr4::TokenSource {
       if (t.hidden) continue;
       line_ = t.line;
       column_ = t.column;
-      auto tok = std::make_unique<antlr4::CommonToken>(std::make_pair<antlr4::TokenSource*, antlr4::CharStream*>(this, &input_),
-                                                       t.type, Token::DEFAULT_CHANNEL, t.start, t.stop);
+      auto tok = std::make_unique<antlr4::CommonToken>(
+          std::make_pair<antlr4::TokenSource*, antlr4::CharStream*>(this, &input_), t.type,
+          Token::DEFAULT_CHANNEL, t.start, t.stop);
       return tok;
     }
-    auto eof = std::make_unique<antlr4::CommonToken>(std::make_pair<antlr4::TokenSource*, antlr4::CharStream*>(this, &input_),
-                                                     Token::EOF, Token::DEFAULT_CHANNEL, input_.size(), input_.size() - 1);
+    auto eof = std::make_unique<antlr4::CommonToken>(
+        std::make_pair<antlr4::TokenSource*, antlr4::CharStream*>(this, &input_), Token::EOF,
+        Token::DEFAULT_CHANNEL, input_.size(), input_.size() - 1);
     return eof;
   }
   size_t getLine() const override { return line_; }
@@ -85,11 +87,12 @@ void checkUtf8(const SourceFile& src, FileId id, DiagEngine& diags) {
     auto c = static_cast<unsigned char>(t[i]);
     size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
     bool ok = n > 0 && i + n <= t.size();
-    for (size_t k = 1; ok && k < n; ++k)
-      ok = (static_cast<unsigned char>(t[i + k]) & 0xC0) == 0x80;
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(t[i + k]) & 0xC0) == 0x80;
     if (!ok) {
-      diags.report(DiagKind::InvalidUtf8, Loc{id, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1)},
-                   "this file is not valid UTF-8 (byte 0x{:02x})", c)
+      diags
+          .report(DiagKind::InvalidUtf8,
+                  Loc{id, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1)},
+                  "this file is not valid UTF-8 (byte 0x{:02x})", c)
           .help("save the file as UTF-8");
       return;
     }
@@ -121,15 +124,28 @@ std::string describeToken(size_t type, const antlr4::dfa::Vocabulary& vocab) {
 
 bool isContextualKeyword(size_t t) {
   switch (t) {
-    case TrigParser::SUBJECT: case TrigParser::BODY: case TrigParser::FILE: case TrigParser::PASSIVE:
-    case TrigParser::FROM: case TrigParser::AT: case TrigParser::EXPECT: case TrigParser::NO:
-    case TrigParser::TO: case TrigParser::ARBITRATION: case TrigParser::CAP:
-    case TrigParser::QUIET_HOURS: case TrigParser::DEDUP: case TrigParser::SUPPRESSED:
-    case TrigParser::BECAUSE: case TrigParser::PIN: case TrigParser::VARIANT:
-    case TrigParser::HOLDOUT: case TrigParser::MEDIAN: case TrigParser::ACTIVITY: case TrigParser::IGNORE:
-      return true;
-    default:
-      return false;
+    case TrigParser::SUBJECT:
+    case TrigParser::BODY:
+    case TrigParser::FILE:
+    case TrigParser::PASSIVE:
+    case TrigParser::FROM:
+    case TrigParser::AT:
+    case TrigParser::EXPECT:
+    case TrigParser::NO:
+    case TrigParser::TO:
+    case TrigParser::ARBITRATION:
+    case TrigParser::CAP:
+    case TrigParser::QUIET_HOURS:
+    case TrigParser::DEDUP:
+    case TrigParser::SUPPRESSED:
+    case TrigParser::BECAUSE:
+    case TrigParser::PIN:
+    case TrigParser::VARIANT:
+    case TrigParser::HOLDOUT:
+    case TrigParser::MEDIAN:
+    case TrigParser::ACTIVITY:
+    case TrigParser::IGNORE: return true;
+    default: return false;
   }
 }
 
@@ -140,7 +156,9 @@ std::string describeBadChar(const std::string& text) {
   return fmt::format("unexpected byte 0x{:02x}", c);
 }
 
-bool isReservedWord(size_t t) { return t >= TrigParser::WHEN && t <= TrigParser::LAST; }
+bool isReservedWord(size_t t) {
+  return t >= TrigParser::WHEN && t <= TrigParser::LAST;
+}
 
 // Turns ANTLR's syntax errors into one diagnostic per declaration, in words.
 class ErrorListener : public antlr4::BaseErrorListener {
@@ -198,13 +216,15 @@ class ErrorListener : public antlr4::BaseErrorListener {
     }
     if (parser != nullptr && commonMistake(*parser, tok, loc, text, expectedTypes, wantsName))
       return;
-    std::string found = type == Token::EOF ? "the declaration ends here"
+    std::string found = type == Token::EOF             ? "the declaration ends here"
                         : type == TrigParser::BAD_CHAR ? describeBadChar(text)
                                                        : "unexpected '" + text + "'";
     std::string msg = found;
     if (tok->getTokenIndex() == 0 && type != Token::EOF) {
       // Nothing of a declaration parsed yet: say what may begin one.
-      msg += "; expected a declaration (event, customer, template, settings, trigger, when, test or import)";
+      msg +=
+          "; expected a declaration (event, customer, template, settings, trigger, when, test or "
+          "import)";
     } else if (!expected.empty() && expected.size() <= 8) {
       msg += "; expected ";
       for (size_t i = 0; i < expected.size(); ++i) {
@@ -216,17 +236,21 @@ class ErrorListener : public antlr4::BaseErrorListener {
     }
     auto b = diags_.add(DiagKind::SyntaxError, loc, msg);
     auto* tokens = parser != nullptr ? parser->getTokenStream() : nullptr;
-    bool inTrigger = tokens != nullptr && tokens->size() > 0 && tokens->get(0)->getType() == TrigParser::TRIGGER;
+    bool inTrigger =
+        tokens != nullptr && tokens->size() > 0 && tokens->get(0)->getType() == TrigParser::TRIGGER;
     auto expects = [&](size_t t) {
       return std::find(expectedTypes.begin(), expectedTypes.end(), t) != expectedTypes.end();
     };
     if (type == TrigParser::OR && expects(TrigParser::AND)) {
-      b.help("after `when ...`, each `and` term is one condition: put an `or` in parentheses, "
-             "as in `and (price > 10 or quantity > 2)`");
+      b.help(
+          "after `when ...`, each `and` term is one condition: put an `or` in parentheses, "
+          "as in `and (price > 10 or quantity > 2)`");
     } else if (type == Token::EOF && expects(TrigParser::SEND)) {
       b.help("a rule ends with what it does, such as `send cart_reminder`");
     } else if (inTrigger && expects(TrigParser::COLON)) {
-      b.help("a named rule is written `trigger NAME: when ...` (or `trigger NAME \"Title\": when ...`)");
+      b.help(
+          "a named rule is written `trigger NAME: when ...` (or `trigger NAME \"Title\": when "
+          "...`)");
     } else if (type == TrigParser::IDENT && parser != nullptr) {
       if (std::string kw = closeKeyword(text, expectedTypes, parser->getVocabulary()); !kw.empty())
         b.help("did you mean '" + kw + "'?");
@@ -350,8 +374,12 @@ class ErrorListener : public antlr4::BaseErrorListener {
         unclosed = open.back();
       }
       switch (t->getType()) {
-        case TrigParser::LPAREN: case TrigParser::LBRACE: case TrigParser::LBRACK: open.push_back(t); break;
-        case TrigParser::RPAREN: case TrigParser::RBRACE: case TrigParser::RBRACK:
+        case TrigParser::LPAREN:
+        case TrigParser::LBRACE:
+        case TrigParser::LBRACK: open.push_back(t); break;
+        case TrigParser::RPAREN:
+        case TrigParser::RBRACE:
+        case TrigParser::RBRACK:
           if (!open.empty()) {
             if (open.back() == unclosed) return;
             open.pop_back();
@@ -363,17 +391,21 @@ class ErrorListener : public antlr4::BaseErrorListener {
     }
     if (unclosed == nullptr) return;
     Token* o = unclosed;
-    std::string closer = o->getType() == TrigParser::LPAREN ? "')'" : o->getType() == TrigParser::LBRACE ? "'}'" : "']'";
+    std::string closer = o->getType() == TrigParser::LPAREN   ? "')'"
+                         : o->getType() == TrigParser::LBRACE ? "'}'"
+                                                              : "']'";
     if (std::find(expected.begin(), expected.end(), closer) == expected.end()) return;
     b.note(tokenLocOf(o), "this '" + o->getText() + "' is not closed");
   }
 
   void reportBadNumber(const std::string& text, Loc loc) {
     size_t digits = 0;
-    while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
+    while (digits < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.'))
       ++digits;
     std::string unit = text.substr(digits);
-    auto b = diags_.report(DiagKind::BadDuration, loc, "'{}' is not a duration: unknown unit '{}'", text, unit);
+    auto b = diags_.report(DiagKind::BadDuration, loc, "'{}' is not a duration: unknown unit '{}'",
+                           text, unit);
     durationHelp(b, text.substr(0, digits), unit);
   }
 
@@ -406,8 +438,9 @@ class Builder {
  private:
   Loc loc(Token* t) const {
     if (t == nullptr) return Loc{id_, 0, 0};
-    if (t->getType() == Token::EOF) return Loc{id_, static_cast<uint32_t>(t->getStartIndex()),
-                                               static_cast<uint32_t>(t->getStartIndex())};
+    if (t->getType() == Token::EOF)
+      return Loc{id_, static_cast<uint32_t>(t->getStartIndex()),
+                 static_cast<uint32_t>(t->getStartIndex())};
     return Loc{id_, static_cast<uint32_t>(t->getStartIndex()),
                static_cast<uint32_t>(t->getStopIndex() + 1)};
   }
@@ -421,7 +454,9 @@ class Builder {
     return b;
   }
   Loc span(Loc a, Loc b) const { return Loc{id_, a.begin, std::max(a.end, b.end)}; }
-  std::string text(Loc l) const { return std::string(src_.text().substr(l.begin, l.end - l.begin)); }
+  std::string text(Loc l) const {
+    return std::string(src_.text().substr(l.begin, l.end - l.begin));
+  }
   std::string text(antlr4::tree::TerminalNode* n) const { return n ? text(loc(n)) : std::string(); }
 
   ast::Ident ident(TrigParser::IdentContext* c) const {
@@ -436,7 +471,8 @@ class Builder {
     ast::StringLit s;
     s.loc = l;
     if (l.end >= l.begin + 2)
-      s.value = decodeString(src_.text().substr(l.begin + 1, l.end - l.begin - 2), id_, l.begin + 1, diags_);
+      s.value = decodeString(src_.text().substr(l.begin + 1, l.end - l.begin - 2), id_, l.begin + 1,
+                             diags_);
     return s;
   }
 
@@ -805,7 +841,8 @@ class Builder {
     if (parts.empty()) return errorExpr(c);
     ast::Expr* e = mulExpr(parts[0]);
     for (size_t i = 1; i < parts.size() && i - 1 < c->op.size(); ++i)
-      e = binary(c->op[i - 1]->getType() == TrigParser::PLUS ? ast::Op::Add : ast::Op::Sub, e, mulExpr(parts[i]));
+      e = binary(c->op[i - 1]->getType() == TrigParser::PLUS ? ast::Op::Add : ast::Op::Sub, e,
+                 mulExpr(parts[i]));
     return e;
   }
 
@@ -816,7 +853,8 @@ class Builder {
     if (parts.empty()) return errorExpr(c);
     ast::Expr* e = unaryExpr(parts[0]);
     for (size_t i = 1; i < parts.size() && i - 1 < c->op.size(); ++i)
-      e = binary(c->op[i - 1]->getType() == TrigParser::STAR ? ast::Op::Mul : ast::Op::Div, e, unaryExpr(parts[i]));
+      e = binary(c->op[i - 1]->getType() == TrigParser::STAR ? ast::Op::Mul : ast::Op::Div, e,
+                 unaryExpr(parts[i]));
     return e;
   }
 
@@ -841,7 +879,8 @@ class Builder {
     return primary(c->primary());
   }
 
-  std::optional<ast::Duration> window(antlr4::tree::TerminalNode* within, antlr4::tree::TerminalNode* d) {
+  std::optional<ast::Duration> window(antlr4::tree::TerminalNode* within,
+                                      antlr4::tree::TerminalNode* d) {
     if (within == nullptr || d == nullptr) return std::nullopt;
     return duration(d);
   }
@@ -944,7 +983,9 @@ class Builder {
       case TrigParser::DECIMAL: {
         ast::Expr* e = arena_.newExpr(ast::ExprKind::DecimalLit, l);
         auto d = Decimal::parse(t);
-        if (!d) diags_.report(DiagKind::BadNumber, l, "'{}' has more than six decimals or is too large", t);
+        if (!d)
+          diags_.report(DiagKind::BadNumber, l, "'{}' has more than six decimals or is too large",
+                        t);
         e->decimalValue = d.value_or(Decimal{});
         e->text = t;
         return e;
@@ -993,7 +1034,8 @@ class Builder {
 
   std::optional<TimeMs> timestamp(antlr4::tree::TerminalNode* n) {
     auto ts = parseTimestamp(text(n));
-    if (!ts) diags_.report(DiagKind::BadTimestamp, loc(n), "'{}' is not a valid timestamp", text(n));
+    if (!ts)
+      diags_.report(DiagKind::BadTimestamp, loc(n), "'{}' is not a valid timestamp", text(n));
     return ts;
   }
 
@@ -1097,22 +1139,21 @@ class DeclarationSplitter {
     bool start = first;
     if (depth_ == 0 && !namePosition) {
       switch (t) {
-        case TrigParser::IMPORT: case TrigParser::EVENT: case TrigParser::TEMPLATE:
-        case TrigParser::SETTINGS: case TrigParser::TRIGGER: case TrigParser::TEST:
-          start = true;
-          break;
-        case TrigParser::CUSTOMER:
-          start = start || next != TrigParser::DOT;
-          break;
-        case TrigParser::WHEN:
-          start = start || prev != TrigParser::COLON;
-          break;
-        default:
-          break;
+        case TrigParser::IMPORT:
+        case TrigParser::EVENT:
+        case TrigParser::TEMPLATE:
+        case TrigParser::SETTINGS:
+        case TrigParser::TRIGGER:
+        case TrigParser::TEST: start = true; break;
+        case TrigParser::CUSTOMER: start = start || next != TrigParser::DOT; break;
+        case TrigParser::WHEN: start = start || prev != TrigParser::COLON; break;
+        default: break;
       }
     }
     if (t == TrigParser::LPAREN || t == TrigParser::LBRACE || t == TrigParser::LBRACK) ++depth_;
-    if ((t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) && depth_ > 0) --depth_;
+    if ((t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) &&
+        depth_ > 0)
+      --depth_;
     return start;
   }
 
@@ -1121,7 +1162,8 @@ class DeclarationSplitter {
 };
 
 Loc tokenLoc(FileId id, const Token& t) {
-  return Loc{id, static_cast<uint32_t>(t.getStartIndex()), static_cast<uint32_t>(t.getStopIndex() + 1)};
+  return Loc{id, static_cast<uint32_t>(t.getStartIndex()),
+             static_cast<uint32_t>(t.getStopIndex() + 1)};
 }
 
 // The deepest bracket/prefix-operator nesting must stay bounded: the parser recurses on it. So
@@ -1134,14 +1176,27 @@ bool checkNesting(const std::vector<std::unique_ptr<Token>>& toks, FileId id, Di
   for (const auto& tok : toks) {
     size_t t = tok->getType();
     switch (t) {
-      case TrigParser::AND: case TrigParser::OR: case TrigParser::EQ: case TrigParser::NE:
-      case TrigParser::LE: case TrigParser::GE: case TrigParser::LT: case TrigParser::GT:
-      case TrigParser::PLUS: case TrigParser::MINUS: case TrigParser::STAR: case TrigParser::SLASH:
-      case TrigParser::IN: case TrigParser::CONTAINS: case TrigParser::STARTS_WITH:
+      case TrigParser::AND:
+      case TrigParser::OR:
+      case TrigParser::EQ:
+      case TrigParser::NE:
+      case TrigParser::LE:
+      case TrigParser::GE:
+      case TrigParser::LT:
+      case TrigParser::GT:
+      case TrigParser::PLUS:
+      case TrigParser::MINUS:
+      case TrigParser::STAR:
+      case TrigParser::SLASH:
+      case TrigParser::IN:
+      case TrigParser::CONTAINS:
+      case TrigParser::STARTS_WITH:
         if (++operators > kMaxOperators) {
-          diags.report(DiagKind::NestingTooDeep, tokenLoc(id, *tok),
-                       "more than {} operators in one declaration", kMaxOperators)
-              .help("split the condition into simpler parts, or use 'in [...]' for a list of values");
+          diags
+              .report(DiagKind::NestingTooDeep, tokenLoc(id, *tok),
+                      "more than {} operators in one declaration", kMaxOperators)
+              .help(
+                  "split the condition into simpler parts, or use 'in [...]' for a list of values");
           return false;
         }
         break;
@@ -1151,10 +1206,11 @@ bool checkNesting(const std::vector<std::unique_ptr<Token>>& toks, FileId id, Di
     if (t == TrigParser::RPAREN || t == TrigParser::RBRACE || t == TrigParser::RBRACK) --depth;
     prefixRun = (t == TrigParser::NOT || t == TrigParser::MINUS) ? prefixRun + 1 : 0;
     if (depth + prefixRun > kMaxNesting) {
-      diags.report(DiagKind::NestingTooDeep,
-                   Loc{id, static_cast<uint32_t>(tok->getStartIndex()),
-                       static_cast<uint32_t>(tok->getStopIndex() + 1)},
-                   "expression nested more than {} levels deep", kMaxNesting)
+      diags
+          .report(DiagKind::NestingTooDeep,
+                  Loc{id, static_cast<uint32_t>(tok->getStartIndex()),
+                      static_cast<uint32_t>(tok->getStopIndex() + 1)},
+                  "expression nested more than {} levels deep", kMaxNesting)
           .help("split the condition into simpler parts");
       return false;
     }
@@ -1165,17 +1221,24 @@ bool checkNesting(const std::vector<std::unique_ptr<Token>>& toks, FileId id, Di
 // Parses one declaration's tokens (which it consumes) and builds its AST into `file`.
 class DeclarationParser {
  public:
-  DeclarationParser(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags, ast::File& file)
-      : id_(id), diags_(diags), file_(file), listener_(src, id, diags), builder_(src, id, arena, diags) {}
+  DeclarationParser(const SourceFile& src, FileId id, ast::AstArena& arena, DiagEngine& diags,
+                    ast::File& file)
+      : id_(id),
+        diags_(diags),
+        file_(file),
+        listener_(src, id, diags),
+        builder_(src, id, arena, diags) {}
 
   void parse(std::vector<std::unique_ptr<Token>> toks) {
     if (toks.empty()) return;
     // The name of a declaration dropped for a syntax error, so its uses are not "unknown".
     std::string keyword, name;
     size_t kw = toks[0]->getType();
-    if ((kw == TrigParser::EVENT || kw == TrigParser::TEMPLATE || kw == TrigParser::TRIGGER) && toks.size() > 1 &&
-        toks[1]->getType() == TrigParser::IDENT) {
-      keyword = kw == TrigParser::EVENT ? "event" : kw == TrigParser::TEMPLATE ? "template" : "trigger";
+    if ((kw == TrigParser::EVENT || kw == TrigParser::TEMPLATE || kw == TrigParser::TRIGGER) &&
+        toks.size() > 1 && toks[1]->getType() == TrigParser::IDENT) {
+      keyword = kw == TrigParser::EVENT      ? "event"
+                : kw == TrigParser::TEMPLATE ? "template"
+                                             : "trigger";
       name = toks[1]->getText();
     }
     auto dropped = [&] {
@@ -1189,7 +1252,9 @@ class DeclarationParser {
     // next is a consequence, so the string is what gets reported.
     for (const auto& t : toks) {
       if (t->getType() != TrigParser::UNTERMINATED_STRING) continue;
-      diags_.report(DiagKind::UnterminatedString, tokenLoc(id_, *t), "missing closing quote of this string")
+      diags_
+          .report(DiagKind::UnterminatedString, tokenLoc(id_, *t),
+                  "missing closing quote of this string")
           .help("strings end on the line they start; write \\n for a line break");
       dropped();
       return;
@@ -1225,8 +1290,10 @@ class DeclarationParser {
       }
       // A declaration with a syntax error did not parse: it is not built, so later passes
       // check every declaration that parsed without a cascade from the broken one.
-      if (!listener_.reported()) builder_.build(tree, file_);
-      else dropped();
+      if (!listener_.reported())
+        builder_.build(tree, file_);
+      else
+        dropped();
     } catch (const std::exception&) {
       diags_.report(DiagKind::SyntaxError, first, "could not parse this declaration");
       dropped();
@@ -1305,7 +1372,8 @@ ast::File parseFile(const SourceFile& src, FileId id, ast::AstArena& arena, Diag
     }
     declarations.parse(std::move(chunk));
   } catch (...) {
-    diags.report(DiagKind::SyntaxError, Loc{id, 0, 0}, "this file could not be read as trig source");
+    diags.report(DiagKind::SyntaxError, Loc{id, 0, 0},
+                 "this file could not be read as trig source");
   }
   return file;
 }

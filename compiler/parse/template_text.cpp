@@ -46,10 +46,12 @@ size_t decodeEscape(std::string_view raw, size_t i, std::string& out, FileId fil
         uint32_t cp = 0;
         bool ok = true;
         for (size_t k = i + 3; k < close; ++k) {
-          if (!std::isxdigit(static_cast<unsigned char>(raw[k]))) ok = false;
-          else cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(raw[k]))
-                                                         ? raw[k] - '0'
-                                                         : (std::tolower(raw[k]) - 'a' + 10));
+          if (!std::isxdigit(static_cast<unsigned char>(raw[k])))
+            ok = false;
+          else
+            cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(raw[k]))
+                                                     ? raw[k] - '0'
+                                                     : (std::tolower(raw[k]) - 'a' + 10));
         }
         if (ok && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF)) {
           appendUtf8(out, cp);
@@ -69,8 +71,12 @@ size_t decodeEscape(std::string_view raw, size_t i, std::string& out, FileId fil
   }
 }
 
-bool isIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool isIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool isIdentStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool isIdentChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // Parses the inside of one `{{ ... }}` (raw[b, e) excludes the braces).
 bool parsePlaceholder(std::string_view raw, size_t b, size_t e, FileId file, uint32_t offset,
@@ -115,7 +121,8 @@ bool parsePlaceholder(std::string_view raw, size_t b, size_t e, FileId file, uin
     size_t j = q;
     while (j < e && raw[j] != '"') j += raw[j] == '\\' ? 2 : 1;
     if (j >= e) return fail("the default text is missing its closing quote");
-    ph.defaultText = decodeString(raw.substr(q, j - q), file, offset + static_cast<uint32_t>(q), diags);
+    ph.defaultText =
+        decodeString(raw.substr(q, j - q), file, offset + static_cast<uint32_t>(q), diags);
     i = j + 1;
     skip();
   }
@@ -154,11 +161,14 @@ ast::TemplateText parseTemplate(std::string_view raw, FileId file, uint32_t offs
   for (size_t i = 0; i < raw.size();) {
     if (raw.compare(i, 2, "{{") == 0) {
       size_t close = raw.find("}}", i + 2);
-      Loc whole{file, offset + static_cast<uint32_t>(i),
-                offset + static_cast<uint32_t>(close == std::string_view::npos ? raw.size() : close + 2)};
+      Loc whole{
+          file, offset + static_cast<uint32_t>(i),
+          offset + static_cast<uint32_t>(close == std::string_view::npos ? raw.size() : close + 2)};
       if (close == std::string_view::npos) {
         diags.report(DiagKind::BadTemplateExpr, whole, "'{{{{' is never closed with '}}}}'")
-            .help("close the template expression with }}, or write \\u{7b}\\u{7b} for literal braces");
+            .help(
+                "close the template expression with }}, or write \\u{7b}\\u{7b} for literal "
+                "braces");
         lit += raw.substr(i);
         break;
       }

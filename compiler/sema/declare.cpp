@@ -12,16 +12,16 @@ namespace {
 
 // Lays out `decls` as fields (slot = position), skipping duplicates. `what` names the owner
 // in messages ("event 'cart_add'", "the customer profile").
-void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::vector<FieldInfo>& out,
-                   const std::string& what, bool traits) {
+void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls,
+                   std::vector<FieldInfo>& out, const std::string& what, bool traits) {
   std::vector<std::pair<const ast::StringLit*, size_t>> aliases;  // `from` names, by field
   for (const auto& fd : decls) {
     if (fd.name.text.empty()) continue;
     bool dup = false;
     for (const auto& prev : out) {
       if (prev.name != fd.name.text) continue;
-      auto b = c.diags.report(DiagKind::DuplicateDecl, fd.name.loc, "{} already has a {} '{}'", what,
-                              traits ? "trait" : "field", fd.name.text);
+      auto b = c.diags.report(DiagKind::DuplicateDecl, fd.name.loc, "{} already has a {} '{}'",
+                              what, traits ? "trait" : "field", fd.name.text);
       if (prev.loc.valid()) b.note(prev.loc, "previous declaration is here");
       dup = true;
       break;
@@ -38,17 +38,22 @@ void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::ve
     if (fd.defaultValue != nullptr) {
       const ast::Expr& d = *fd.defaultValue;
       if (!isConstant(d)) {
-        c.diags.report(DiagKind::BadDefault, d.loc, "the default of '{}' must be a constant", f.name)
+        c.diags
+            .report(DiagKind::BadDefault, d.loc, "the default of '{}' must be a constant", f.name)
             .help("write a value such as 0, 9.99, \"none\", true or 1h");
       } else {
         Typed t = checkExpr(c, d, Scope{});
         if (!t.type.isError() && !f.type.isError()) {
           if (!assignable(t.type, t.flexible, f.type))
-            c.diags.report(DiagKind::BadDefault, d.loc, "the default of '{}' is {} {}, but '{}' is declared as {}",
-                           f.name, t.type.kind == TypeKind::Int ? "an" : "a", typeName(t.type), f.name,
+            c.diags.report(DiagKind::BadDefault, d.loc,
+                           "the default of '{}' is {} {}, but '{}' is declared as {}", f.name,
+                           t.type.kind == TypeKind::Int ? "an" : "a", typeName(t.type), f.name,
                            typeName(f.type));
-          else if (f.type.kind == TypeKind::Money && d.kind == ast::ExprKind::IntLit && !Decimal::fromInt(d.intValue))
-            c.diags.report(DiagKind::BadDefault, d.loc, "the default of '{}' is too large for money", f.name)
+          else if (f.type.kind == TypeKind::Money && d.kind == ast::ExprKind::IntLit &&
+                   !Decimal::fromInt(d.intValue))
+            c.diags
+                .report(DiagKind::BadDefault, d.loc, "the default of '{}' is too large for money",
+                        f.name)
                 .help(fmt::format("money goes up to {}", Decimal::kMaxText));
           else
             settleFlexible(c, d, f.type);
@@ -61,13 +66,14 @@ void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls, std::ve
   for (const auto& [alias, field] : aliases) {
     const FieldInfo* owner = nullptr;
     for (const auto& other : out)
-      if (other.name == alias->value ||
-          std::find(other.aliases.begin(), other.aliases.end(), alias->value) != other.aliases.end())
+      if (other.name == alias->value || std::find(other.aliases.begin(), other.aliases.end(),
+                                                  alias->value) != other.aliases.end())
         owner = &other;
     if (owner != nullptr) {
-      c.diags.report(DiagKind::DuplicateDecl, alias->loc, "'{}' {} the {} '{}' of {}", alias->value,
-                     owner->name == alias->value ? "is already the name of" : "already fills",
-                     traits ? "trait" : "field", owner->name, what)
+      c.diags
+          .report(DiagKind::DuplicateDecl, alias->loc, "'{}' {} the {} '{}' of {}", alias->value,
+                  owner->name == alias->value ? "is already the name of" : "already fills",
+                  traits ? "trait" : "field", owner->name, what)
           .note(owner->loc, "'" + owner->name + "' is declared here");
       continue;
     }
@@ -84,12 +90,15 @@ void declareEvents(Context& c) {
       if (auto it = m.eventByName.find(name); it != m.eventByName.end()) {
         const EventInfo& prev = m.events[it->second];
         if (prev.stdlib && !file.isStdlib) {
-          c.diags.report(DiagKind::RedeclaredStdEvent, ev->name.loc,
-                         "'{}' is a standard event and cannot be redeclared", name)
+          c.diags
+              .report(DiagKind::RedeclaredStdEvent, ev->name.loc,
+                      "'{}' is a standard event and cannot be redeclared", name)
               .note(prev.decl->name.loc, "the standard declaration is here")
-              .help("use the standard event as it is, or declare your own event under another name");
+              .help(
+                  "use the standard event as it is, or declare your own event under another name");
         } else {
-          c.diags.report(DiagKind::DuplicateDecl, ev->name.loc, "event '{}' is already declared", name)
+          c.diags
+              .report(DiagKind::DuplicateDecl, ev->name.loc, "event '{}' is already declared", name)
               .note(prev.decl->name.loc, "previous declaration is here");
         }
         continue;
@@ -111,15 +120,19 @@ void declareEvents(Context& c) {
     for (const auto& alias : info.decl->aliases) {
       const std::string& a = alias.value;
       if (auto it = m.eventByName.find(a); it != m.eventByName.end() && it->second != info.index) {
-        c.diags.report(DiagKind::DuplicateDecl, alias.loc, "'{}' is already the name of event '{}'", a, a)
+        c.diags
+            .report(DiagKind::DuplicateDecl, alias.loc, "'{}' is already the name of event '{}'", a,
+                    a)
             .note(m.events[it->second].decl->name.loc, "event '" + a + "' is declared here");
         continue;
       }
       auto [it, fresh] = m.eventByAlias.emplace(a, info.index);
       if (!fresh && it->second != info.index) {
-        c.diags.report(DiagKind::DuplicateDecl, alias.loc, "'{}' is already an alias of event '{}'", a,
-                       m.events[it->second].name)
-            .note(m.events[it->second].decl->name.loc, "event '" + m.events[it->second].name + "' is declared here");
+        c.diags
+            .report(DiagKind::DuplicateDecl, alias.loc, "'{}' is already an alias of event '{}'", a,
+                    m.events[it->second].name)
+            .note(m.events[it->second].decl->name.loc,
+                  "event '" + m.events[it->second].name + "' is declared here");
         continue;
       }
       if (fresh) info.aliases.push_back(a);
@@ -140,7 +153,8 @@ void declareTemplates(Context& c) {
       const std::string& name = t->name.text;
       if (name.empty()) continue;
       if (auto it = m.templateByName.find(name); it != m.templateByName.end()) {
-        c.diags.report(DiagKind::DuplicateDecl, t->name.loc, "template '{}' is already declared", name)
+        c.diags
+            .report(DiagKind::DuplicateDecl, t->name.loc, "template '{}' is already declared", name)
             .note(c.templateDeclLoc[it->second], "previous declaration is here");
         continue;
       }
@@ -156,8 +170,9 @@ void declareTemplates(Context& c) {
       if (t->bodyFile) {
         FileId f = loadBeside(c, t->loc.file, t->bodyFile->value);
         if (f == kNoFile) {
-          c.diags.report(DiagKind::BadTemplateDecl, t->bodyFile->loc, "cannot read the body file '{}'",
-                         t->bodyFile->value)
+          c.diags
+              .report(DiagKind::BadTemplateDecl, t->bodyFile->loc, "cannot read the body file '{}'",
+                      t->bodyFile->value)
               .help("the path is relative to the directory of this .trig file");
         } else {
           const SourceFile& sf = c.sources.file(f);
@@ -193,12 +208,13 @@ void declareRules(Context& c) {
         auto [it, fresh] = byName.emplace(info.name, info.order);
         if (!fresh) {
           const ast::Rule& prev = *m.rules[it->second].rule;
-          auto b = c.diags.report(DiagKind::DuplicateDecl, ruleLoc(*r), "a rule named '{}' is already declared",
-                                  info.name);
+          auto b = c.diags.report(DiagKind::DuplicateDecl, ruleLoc(*r),
+                                  "a rule named '{}' is already declared", info.name);
           b.note(ruleLoc(prev), "previous declaration is here");
           if (r->anonymous || prev.anonymous)
-            b.help("a rule without a name is named after its first template; name one of them with "
-                   "`trigger NAME: ...`");
+            b.help(
+                "a rule without a name is named after its first template; name one of them with "
+                "`trigger NAME: ...`");
         }
       }
       m.rules.push_back(std::move(info));
@@ -211,9 +227,12 @@ void declareRules(Context& c) {
 void declare(Context& c) {
   for (const auto& file : c.program.files) {
     for (const auto& u : file.unparsed) {
-      if (u.keyword == "event") c.unparsedEvents.insert(u.name);
-      else if (u.keyword == "template") c.unparsedTemplates.insert(u.name);
-      else if (u.keyword == "trigger") c.unparsedRules.insert(u.name);
+      if (u.keyword == "event")
+        c.unparsedEvents.insert(u.name);
+      else if (u.keyword == "template")
+        c.unparsedTemplates.insert(u.name);
+      else if (u.keyword == "trigger")
+        c.unparsedRules.insert(u.name);
     }
   }
   declareTraits(c);

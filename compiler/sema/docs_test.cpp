@@ -17,7 +17,7 @@ namespace {
 struct Block {
   std::string info;  // "trig" or "trig-diagnostic"
   std::string text;
-  int line = 0;      // of the opening fence in the document
+  int line = 0;  // of the opening fence in the document
 };
 
 std::vector<Block> trigBlocks(const std::string& markdown) {
@@ -60,9 +60,11 @@ TEST_CASE("the examples of docs/language.md check as documented") {
     std::ofstream(file) << b.text;
     auto c = compile({file.string()});
     std::string found;
-    for (const auto& d : c->diags.sorted(c->sources)) found += std::string(kindName(d.kind)) + ": " + d.message + "\n";
+    for (const auto& d : c->diags.sorted(c->sources))
+      found += std::string(kindName(d.kind)) + ": " + d.message + "\n";
     if (b.info == "trig") {
-      CHECK_MESSAGE(found.empty(), "docs/language.md:" << b.line << " should check clean, got:\n" << found);
+      CHECK_MESSAGE(found.empty(), "docs/language.md:" << b.line << " should check clean, got:\n"
+                                                       << found);
       continue;
     }
     std::istringstream lines(b.text);
@@ -72,7 +74,8 @@ TEST_CASE("the examples of docs/language.md check as documented") {
       ++expectations;
       std::string kind = l.substr(10);
       CHECK_MESSAGE(found.find(kind + ":") != std::string::npos,
-                    "docs/language.md:" << b.line << " should report " << kind << ", got:\n" << found);
+                    "docs/language.md:" << b.line << " should report " << kind << ", got:\n"
+                                        << found);
     }
     CHECK_MESSAGE(expectations > 0, "docs/language.md:" << b.line << " has no # expect: line");
   }

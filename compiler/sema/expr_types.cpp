@@ -20,11 +20,16 @@ std::string describe(Type t) {
 
 bool isComparison(ast::Op op) {
   switch (op) {
-    case ast::Op::Eq: case ast::Op::Ne: case ast::Op::Lt: case ast::Op::Le: case ast::Op::Gt:
-    case ast::Op::Ge: case ast::Op::In: case ast::Op::Contains: case ast::Op::StartsWith:
-      return true;
-    default:
-      return false;
+    case ast::Op::Eq:
+    case ast::Op::Ne:
+    case ast::Op::Lt:
+    case ast::Op::Le:
+    case ast::Op::Gt:
+    case ast::Op::Ge:
+    case ast::Op::In:
+    case ast::Op::Contains:
+    case ast::Op::StartsWith: return true;
+    default: return false;
   }
 }
 
@@ -44,7 +49,9 @@ std::vector<std::string> fieldNames(const EventInfo& ev) {
   return out;
 }
 
-bool absentable(const FieldInfo& f) { return f.optional && f.defaultValue == nullptr; }
+bool absentable(const FieldInfo& f) {
+  return f.optional && f.defaultValue == nullptr;
+}
 
 class Checker {
  public:
@@ -83,8 +90,8 @@ class Checker {
     if (c_.unparsedEvents.count(name.text) != 0) return;  // its declaration has a syntax error
     auto b = c_.diags.report(DiagKind::UnknownEvent, name.loc, "unknown event '{}'", name.text);
     if (auto a = m_.eventByAlias.find(name.text); a != m_.eventByAlias.end()) {
-      b.help(fmt::format("'{}' is a name events arrive under; rules use the declared name '{}'", name.text,
-                         m_.events[a->second].name));
+      b.help(fmt::format("'{}' is a name events arrive under; rules use the declared name '{}'",
+                         name.text, m_.events[a->second].name));
     } else if (auto hint = didYouMean(name.text, c_.eventNames); !hint.empty()) {
       b.help(hint);
     } else {
@@ -96,16 +103,20 @@ class Checker {
     const EventInfo& info = m_.events[ev];
     uint32_t i = info.fieldIndex(f.text);
     if (i != kNone) return &info.fields[i];
-    auto b = c_.diags.report(DiagKind::UnknownField, f.loc, "event '{}' has no field '{}'", info.name, f.text);
-    if (auto hint = didYouMean(f.text, fieldNames(info)); !hint.empty()) b.help(hint);
-    else b.help(fieldList(info));
+    auto b = c_.diags.report(DiagKind::UnknownField, f.loc, "event '{}' has no field '{}'",
+                             info.name, f.text);
+    if (auto hint = didYouMean(f.text, fieldNames(info)); !hint.empty())
+      b.help(hint);
+    else
+      b.help(fieldList(info));
     return nullptr;
   }
 
   void requireBool(const ast::Expr& e, const Typed& t, const char* what) {
     if (t.type.isError() || t.type.kind == TypeKind::Bool) return;
-    c_.diags.report(DiagKind::NotBoolean, e.loc, "{} must be a condition (true or false), but this is {}", what,
-                    describe(t.type))
+    c_.diags
+        .report(DiagKind::NotBoolean, e.loc,
+                "{} must be a condition (true or false), but this is {}", what, describe(t.type))
         .help("compare it with something, e.g. `price > 10` or `category == \"shoes\"`");
   }
 
@@ -153,24 +164,29 @@ class Checker {
     if (af.first == nullptr) {
       if (!quiet) {
         const EventInfo& info = m_.events[r.anchorEvents.front()];
-        auto b = c_.diags.report(DiagKind::UnknownField, name.loc, "event '{}' has no field '{}'", info.name,
-                                 name.text);
-        if (auto hint = didYouMean(name.text, fieldNames(info)); !hint.empty()) b.help(hint);
-        else b.help(fieldList(info));
+        auto b = c_.diags.report(DiagKind::UnknownField, name.loc, "event '{}' has no field '{}'",
+                                 info.name, name.text);
+        if (auto hint = didYouMean(name.text, fieldNames(info)); !hint.empty())
+          b.help(hint);
+        else
+          b.help(fieldList(info));
       }
       return {};
     }
     if (!af.inAll) {
-      c_.diags.report(DiagKind::UnknownField, name.loc,
-                      "'{}' is not a field of every event of the anchor: '{}' has no field '{}'", name.text,
-                      af.lacking, name.text)
+      c_.diags
+          .report(DiagKind::UnknownField, name.loc,
+                  "'{}' is not a field of every event of the anchor: '{}' has no field '{}'",
+                  name.text, af.lacking, name.text)
           .help("a rule with `(A or B)` can only use the fields that A and B share");
       return {};
     }
     if (!af.sameType) {
-      c_.diags.report(DiagKind::TypeMismatch, name.loc, "field '{}' has different types in the anchor's events: {} in '{}' but {} in '{}'",
-                      name.text, typeName(af.first->type), m_.events[r.anchorEvents.front()].name,
-                      typeName(af.conflictType), af.conflict);
+      c_.diags.report(
+          DiagKind::TypeMismatch, name.loc,
+          "field '{}' has different types in the anchor's events: {} in '{}' but {} in '{}'",
+          name.text, typeName(af.first->type), m_.events[r.anchorEvents.front()].name,
+          typeName(af.conflictType), af.conflict);
       return {};
     }
     Ref ref;
@@ -211,7 +227,8 @@ class Checker {
     const RuleScope& rs = *s.rule;
     if (path.size() > 2) {
       c_.diags.report(DiagKind::UnknownName, e.loc, "'{}' is not a name", dotted)
-          .help("write a field (price), the anchor's field (v.price) or a trait (customer.country)");
+          .help(
+              "write a field (price), the anchor's field (v.price) or a trait (customer.country)");
       return {};
     }
     if (path.size() == 1) return bareName(e, s, rs, path[0]);
@@ -236,16 +253,21 @@ class Checker {
         if (ref->name.text == head.text) return {};
     }
     if (m_.eventByName.count(head.text) != 0) {
-      c_.diags.report(DiagKind::UnknownName, head.loc, "'{}' is not this rule's anchor event", head.text)
-          .help(fmt::format("use last({}).{} for the latest '{}', or a condition such as {}({} == ...) within 7d",
-                            head.text, field.text, head.text, head.text, field.text));
+      c_.diags
+          .report(DiagKind::UnknownName, head.loc, "'{}' is not this rule's anchor event",
+                  head.text)
+          .help(fmt::format(
+              "use last({}).{} for the latest '{}', or a condition such as {}({} == ...) within 7d",
+              head.text, field.text, head.text, head.text, field.text));
       return {};
     }
     std::vector<std::string> heads = c_.eventNames;
     if (rs.alias != nullptr) heads.push_back(rs.alias->text);
     auto b = c_.diags.report(DiagKind::UnknownName, head.loc, "unknown name '{}'", head.text);
-    if (auto hint = didYouMean(head.text, heads); !hint.empty()) b.help(hint);
-    else b.help("before the dot comes the anchor's alias (`as v`) or its event name");
+    if (auto hint = didYouMean(head.text, heads); !hint.empty())
+      b.help(hint);
+    else
+      b.help("before the dot comes the anchor's alias (`as v`) or its event name");
     return {};
   }
 
@@ -267,17 +289,22 @@ class Checker {
     std::vector<std::string> fields;
     for (uint32_t ev : r.anchorEvents)
       for (const auto& f : m_.events[ev].fields)
-        if (std::find(fields.begin(), fields.end(), f.name) == fields.end()) fields.push_back(f.name);
+        if (std::find(fields.begin(), fields.end(), f.name) == fields.end())
+          fields.push_back(f.name);
     const EventInfo& anchor = m_.events[r.anchorEvents.front()];
     if (auto hint = didYouMean(n.text, fields); !hint.empty()) {
-      c_.diags.report(DiagKind::UnknownField, n.loc, "event '{}' has no field '{}'", anchor.name, n.text).help(hint);
+      c_.diags
+          .report(DiagKind::UnknownField, n.loc, "event '{}' has no field '{}'", anchor.name,
+                  n.text)
+          .help(hint);
     } else if (auto evHint = didYouMean(n.text, c_.eventNames); !evHint.empty()) {
       c_.diags.report(DiagKind::UnknownEvent, n.loc, "unknown event '{}'", n.text).help(evHint);
     } else {
       c_.diags.report(DiagKind::UnknownName, n.loc, "unknown name '{}'", n.text)
-          .help(fmt::format("in a rule, bare names are fields of its anchor ({}); profile traits are "
-                            "written customer.{}",
-                            fieldList(anchor), n.text));
+          .help(
+              fmt::format("in a rule, bare names are fields of its anchor ({}); profile traits are "
+                          "written customer.{}",
+                          fieldList(anchor), n.text));
     }
     return {};
   }
@@ -292,10 +319,12 @@ class Checker {
     if (i == kNone) {
       std::vector<std::string> names;
       for (const auto& t : m_.traits) names.push_back(t.name);
-      auto b = c_.diags.report(DiagKind::UnknownTrait, e.field.loc, "the customer profile has no trait '{}'",
-                               e.field.text);
-      if (auto hint = didYouMean(e.field.text, names); !hint.empty()) b.help(hint);
-      else b.help(fmt::format("declare it: customer {{ {}: string }}", e.field.text));
+      auto b = c_.diags.report(DiagKind::UnknownTrait, e.field.loc,
+                               "the customer profile has no trait '{}'", e.field.text);
+      if (auto hint = didYouMean(e.field.text, names); !hint.empty())
+        b.help(hint);
+      else
+        b.help(fmt::format("declare it: customer {{ {}: string }}", e.field.text));
       return {};
     }
     const FieldInfo& t = m_.traits[i];
@@ -314,8 +343,9 @@ class Checker {
     if (rs == nullptr || rs->rule == nullptr) return;
     const auto& anchors = rs->rule->rule->anchor.events;
     if (std::find(anchors.begin(), anchors.end(), &ref) != anchors.end()) {
-      c_.diags.report(DiagKind::SameMismatch, ref.same.front().loc,
-                      "the anchor cannot use 'same': it compares another event with the anchor")
+      c_.diags
+          .report(DiagKind::SameMismatch, ref.same.front().loc,
+                  "the anchor cannot use 'same': it compares another event with the anchor")
           .help("filter the anchor with a condition instead, e.g. cart_add(quantity > 1)");
       return;
     }
@@ -334,17 +364,21 @@ class Checker {
       AnchorField af = anchorField(*rs->rule, f.text);
       const std::string anchorName = m_.events[rs->rule->anchorEvents.front()].name;
       if (af.first == nullptr || !af.inAll) {
-        c_.diags.report(DiagKind::SameMismatch, f.loc, "'same {}' compares with the anchor, but '{}' has no field '{}'",
-                        f.text, af.first == nullptr ? anchorName : af.lacking, f.text)
+        c_.diags
+            .report(DiagKind::SameMismatch, f.loc,
+                    "'same {}' compares with the anchor, but '{}' has no field '{}'", f.text,
+                    af.first == nullptr ? anchorName : af.lacking, f.text)
             .help("`same f` needs the field f in both events");
         ok = false;
         continue;
       }
       bool typeOk = af.sameType && af.first->type == mine->type;
       if (!typeOk) {
-        c_.diags.report(DiagKind::SameMismatch, f.loc, "'same {}': '{}' is {} in '{}' but {} in the anchor '{}'",
-                        f.text, f.text, typeName(mine->type), m_.events[ev].name,
-                        af.sameType ? typeName(af.first->type) : "of different types", anchorName)
+        c_.diags
+            .report(DiagKind::SameMismatch, f.loc,
+                    "'same {}': '{}' is {} in '{}' but {} in the anchor '{}'", f.text, f.text,
+                    typeName(mine->type), m_.events[ev].name,
+                    af.sameType ? typeName(af.first->type) : "of different types", anchorName)
             .help("`same f` needs the field f with the same type in both events");
         ok = false;
         continue;
@@ -373,9 +407,13 @@ class Checker {
       r.type = t;
     }
     TypeKind a = l.type.kind, b = r.type.kind;
-    if ((a == TypeKind::Money && b == TypeKind::Float) || (a == TypeKind::Float && b == TypeKind::Money)) {
-      c_.diags.report(DiagKind::MoneyFloatMix, e.loc, "cannot {} money and float: money is exact, float is not", what)
-          .help("write the number as a decimal literal such as 49.99, or declare the field as money");
+    if ((a == TypeKind::Money && b == TypeKind::Float) ||
+        (a == TypeKind::Float && b == TypeKind::Money)) {
+      c_.diags
+          .report(DiagKind::MoneyFloatMix, e.loc,
+                  "cannot {} money and float: money is exact, float is not", what)
+          .help(
+              "write the number as a decimal literal such as 49.99, or declare the field as money");
       return {};
     }
     if (a == TypeKind::Money || b == TypeKind::Money) return Type::of(TypeKind::Money);
@@ -390,16 +428,18 @@ class Checker {
     const ast::Expr& le = *e.lhs;
     const ast::Expr& re = *e.rhs;
     auto mismatch = [&](std::string help) {
-      auto b = c_.diags.report(DiagKind::TypeMismatch, e.loc, "cannot compare {} with {} using '{}'", describe(l.type),
-                               describe(r.type), op);
+      auto b =
+          c_.diags.report(DiagKind::TypeMismatch, e.loc, "cannot compare {} with {} using '{}'",
+                          describe(l.type), describe(r.type), op);
       if (!help.empty()) b.help(std::move(help));
       return Typed{};
     };
     switch (e.op) {
       case ast::Op::In: {
         if (r.type.kind != TypeKind::List) {
-          c_.diags.report(DiagKind::TypeMismatch, re.loc, "'in' needs a list on its right, but this is {}",
-                          describe(r.type))
+          c_.diags
+              .report(DiagKind::TypeMismatch, re.loc,
+                      "'in' needs a list on its right, but this is {}", describe(r.type))
               .help("write a list such as [\"shoes\", \"bags\"]");
           return {};
         }
@@ -413,22 +453,23 @@ class Checker {
           return boolean;
         }
         if (l.type == elem) return boolean;
-        c_.diags.report(DiagKind::TypeMismatch, e.loc, "'in' needs a list of {} values, but this list is {}",
-                        typeName(l.type), typeName(r.type));
+        c_.diags.report(DiagKind::TypeMismatch, e.loc,
+                        "'in' needs a list of {} values, but this list is {}", typeName(l.type),
+                        typeName(r.type));
         return {};
       }
       case ast::Op::Contains:
         if (l.type.kind == TypeKind::List) {
           Type elem = Type::of(l.type.elem);
-          if (elem.isError() || elem == r.type || (elem.isNumeric() && r.type.isNumeric())) return boolean;
+          if (elem.isError() || elem == r.type || (elem.isNumeric() && r.type.isNumeric()))
+            return boolean;
           return mismatch("");
         }
         [[fallthrough]];
       case ast::Op::StartsWith:
         if (l.type.kind == TypeKind::String && r.type.kind == TypeKind::String) return boolean;
         return mismatch(fmt::format("'{}' works on text: both sides must be strings", op));
-      default:
-        break;
+      default: break;
     }
     if (l.type.isNumeric() && r.type.isNumeric()) {
       if (numericJoin(e, le, l, re, r, "compare").isError()) return {};
@@ -438,20 +479,21 @@ class Checker {
       switch (l.type.kind) {
         case TypeKind::String:
         case TypeKind::Time:
-        case TypeKind::Duration:
-          return boolean;
+        case TypeKind::Duration: return boolean;
         case TypeKind::Bool:
           if (e.op == ast::Op::Eq || e.op == ast::Op::Ne) return boolean;
-          c_.diags.report(DiagKind::TypeMismatch, e.loc, "true/false values can only be compared with == or !=");
+          c_.diags.report(DiagKind::TypeMismatch, e.loc,
+                          "true/false values can only be compared with == or !=");
           return {};
-        default:
-          return mismatch("lists can be tested with 'in' and 'contains'");
+        default: return mismatch("lists can be tested with 'in' and 'contains'");
       }
     }
     std::string help;
     if ((l.type.kind == TypeKind::String && r.type.isNumeric()) ||
         (r.type.kind == TypeKind::String && l.type.isNumeric()))
-      help = "numbers and text never compare equal: quote the number if the field is text, or drop the quotes";
+      help =
+          "numbers and text never compare equal: quote the number if the field is text, or drop "
+          "the quotes";
     return mismatch(help);
   }
 
@@ -465,8 +507,10 @@ class Checker {
                             (d.kind == ast::ExprKind::DecimalLit && d.decimalValue.units != 0);
       if (!literalNonZero) absent = true;
     }
-    const char* verb = e.op == ast::Op::Add ? "add" : e.op == ast::Op::Sub ? "subtract"
-                       : e.op == ast::Op::Mul ? "multiply" : "divide";
+    const char* verb = e.op == ast::Op::Add   ? "add"
+                       : e.op == ast::Op::Sub ? "subtract"
+                       : e.op == ast::Op::Mul ? "multiply"
+                                              : "divide";
     TypeKind a = l.type.kind, b = r.type.kind;
     if (l.type.isNumeric() && r.type.isNumeric()) {
       bool constant = (l.flexible || a == TypeKind::Int) && (r.flexible || b == TypeKind::Int) &&
@@ -498,10 +542,11 @@ class Checker {
         if (is(a, K::Duration) && is(b, K::Int)) return {Type::of(K::Duration), absent, false};
         if (is(a, K::Duration) && is(b, K::Duration)) return {Type::of(K::Float), absent, false};
         break;
-      default:
-        break;
+      default: break;
     }
-    c_.diags.report(DiagKind::TypeMismatch, e.loc, "cannot {} {} and {}", verb, describe(l.type), describe(r.type))
+    c_.diags
+        .report(DiagKind::TypeMismatch, e.loc, "cannot {} {} and {}", verb, describe(l.type),
+                describe(r.type))
         .help("arithmetic works on numbers, and on a time plus or minus a duration");
     return {};
   }
@@ -526,18 +571,23 @@ class Checker {
         continue;
       }
       if (elem.isNumeric() && t.type.isNumeric()) {
-        bool mix = (elem.kind == TypeKind::Money && t.type.kind == TypeKind::Float && !t.flexible) ||
-                   (elem.kind == TypeKind::Float && t.type.kind == TypeKind::Money && !firstTyped->flexible);
+        bool mix =
+            (elem.kind == TypeKind::Money && t.type.kind == TypeKind::Float && !t.flexible) ||
+            (elem.kind == TypeKind::Float && t.type.kind == TypeKind::Money &&
+             !firstTyped->flexible);
         if (mix) {
-          c_.diags.report(DiagKind::MoneyFloatMix, e.items[i]->loc, "a list cannot mix money and float values");
+          c_.diags.report(DiagKind::MoneyFloatMix, e.items[i]->loc,
+                          "a list cannot mix money and float values");
           return {};
         }
-        if (t.type.kind == TypeKind::Money || (elem.kind == TypeKind::Int && t.type.kind == TypeKind::Float))
+        if (t.type.kind == TypeKind::Money ||
+            (elem.kind == TypeKind::Int && t.type.kind == TypeKind::Float))
           elem = t.type;
         continue;
       }
       if (!(t.type == elem)) {
-        c_.diags.report(DiagKind::TypeMismatch, e.items[i]->loc, "list items must all have one type: this is {}, the first is {}",
+        c_.diags.report(DiagKind::TypeMismatch, e.items[i]->loc,
+                        "list items must all have one type: this is {}, the first is {}",
                         describe(t.type), describe(elem));
         return {};
       }
@@ -560,9 +610,12 @@ class Checker {
     if (f == nullptr) return {};
     m_.exprField[e.id] = f->slot;
     if (!f->type.isNumeric()) {
-      c_.diags.report(DiagKind::TypeMismatch, e.field.loc, "{} needs a numeric field, but '{}' is {}",
-                      ast::aggSpelling(e.agg), f->name, describe(f->type))
-          .help("sum, min, max, avg and median work on int, float and money fields; count(E) counts events");
+      c_.diags
+          .report(DiagKind::TypeMismatch, e.field.loc, "{} needs a numeric field, but '{}' is {}",
+                  ast::aggSpelling(e.agg), f->name, describe(f->type))
+          .help(
+              "sum, min, max, avg and median work on int, float and money fields; count(E) counts "
+              "events");
       return {};
     }
     Type t = f->type;
@@ -630,7 +683,8 @@ class Checker {
       }
       case K::Call: {
         if (e.callee.text != "exists") {
-          c_.diags.report(DiagKind::UnknownName, e.callee.loc, "unknown function '{}'", e.callee.text);
+          c_.diags.report(DiagKind::UnknownName, e.callee.loc, "unknown function '{}'",
+                          e.callee.text);
           return {};
         }
         if (e.items.size() != 1) {
@@ -658,7 +712,8 @@ Typed checkExpr(Context& c, const ast::Expr& e, const Scope& scope) {
   return Checker(c).check(e, scope);
 }
 
-uint32_t checkEventRef(Context& c, const ast::EventRef& ref, const Scope& scope, const ast::Expr* owner) {
+uint32_t checkEventRef(Context& c, const ast::EventRef& ref, const Scope& scope,
+                       const ast::Expr* owner) {
   return Checker(c).eventRef(ref, scope, owner);
 }
 
@@ -675,15 +730,12 @@ void settleFlexible(Context& c, const ast::Expr& e, Type target) {
   // Only the parts typed float are flexible; whole numbers inside stay int.
   if (m.exprType[e.id].kind != TypeKind::Float) return;
   switch (e.kind) {
-    case ast::ExprKind::Unary:
-      settleFlexible(c, *e.lhs, target);
-      break;
+    case ast::ExprKind::Unary: settleFlexible(c, *e.lhs, target); break;
     case ast::ExprKind::Binary:
       settleFlexible(c, *e.lhs, target);
       settleFlexible(c, *e.rhs, target);
       break;
-    default:
-      break;
+    default: break;
   }
   m.exprType[e.id] = target;
 }
@@ -705,31 +757,34 @@ bool assignable(Type have, bool flexible, Type want) {
 
 bool isConstant(const ast::Expr& e) {
   switch (e.kind) {
-    case ast::ExprKind::IntLit: case ast::ExprKind::DecimalLit: case ast::ExprKind::StringLit:
-    case ast::ExprKind::BoolLit: case ast::ExprKind::DurationLit: case ast::ExprKind::PercentLit:
-    case ast::ExprKind::TimeLit:
-      return true;
+    case ast::ExprKind::IntLit:
+    case ast::ExprKind::DecimalLit:
+    case ast::ExprKind::StringLit:
+    case ast::ExprKind::BoolLit:
+    case ast::ExprKind::DurationLit:
+    case ast::ExprKind::PercentLit:
+    case ast::ExprKind::TimeLit: return true;
     case ast::ExprKind::List:
-      return std::all_of(e.items.begin(), e.items.end(), [](const ast::Expr* i) { return isConstant(*i); });
-    case ast::ExprKind::Unary:
-      return e.op == ast::Op::Neg && isConstant(*e.lhs);
+      return std::all_of(e.items.begin(), e.items.end(),
+                         [](const ast::Expr* i) { return isConstant(*i); });
+    case ast::ExprKind::Unary: return e.op == ast::Op::Neg && isConstant(*e.lhs);
     case ast::ExprKind::Binary:
-      return (e.op == ast::Op::Add || e.op == ast::Op::Sub || e.op == ast::Op::Mul || e.op == ast::Op::Div) &&
+      return (e.op == ast::Op::Add || e.op == ast::Op::Sub || e.op == ast::Op::Mul ||
+              e.op == ast::Op::Div) &&
              isConstant(*e.lhs) && isConstant(*e.rhs);
-    default:
-      return false;
+    default: return false;
   }
 }
 
 Type resolveTypeRef(Context& c, const ast::TypeRef& t) {
   static const std::vector<std::pair<std::string, TypeKind>> kTypes = {
-      {"string", TypeKind::String}, {"int", TypeKind::Int},   {"float", TypeKind::Float},
-      {"money", TypeKind::Money},   {"bool", TypeKind::Bool}, {"time", TypeKind::Time},
+      {"string", TypeKind::String},    {"int", TypeKind::Int},   {"float", TypeKind::Float},
+      {"money", TypeKind::Money},      {"bool", TypeKind::Bool}, {"time", TypeKind::Time},
       {"duration", TypeKind::Duration}};
   // Names people reach for from other languages.
   static const std::vector<std::pair<std::string, std::string>> kSynonyms = {
-      {"text", "string"},   {"str", "string"},     {"integer", "int"},   {"number", "int or float"},
-      {"double", "float"},  {"decimal", "money"},  {"boolean", "bool"},  {"timestamp", "time"},
+      {"text", "string"},   {"str", "string"},    {"integer", "int"},  {"number", "int or float"},
+      {"double", "float"},  {"decimal", "money"}, {"boolean", "bool"}, {"timestamp", "time"},
       {"datetime", "time"}, {"date", "time"}};
   if (t.name.empty()) return {};
   for (const auto& [n, k] : kTypes)
@@ -740,7 +795,9 @@ Type resolveTypeRef(Context& c, const ast::TypeRef& t) {
   std::string hint = didYouMean(t.name, names);
   for (const auto& [word, meant] : kSynonyms)
     if (word == t.name) hint = "did you mean '" + meant + "'?";
-  b.help(hint.empty() ? "the types are string, int, float, money, bool, time, duration and [T] for a list" : hint);
+  b.help(hint.empty()
+             ? "the types are string, int, float, money, bool, time, duration and [T] for a list"
+             : hint);
   return {};
 }
 

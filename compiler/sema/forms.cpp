@@ -19,7 +19,8 @@ class Forms {
       if (t->kind == ast::ExprKind::Idle) {
         if (t->window) positive(*t->window, "an idle period");
         if (idleSeen)
-          c_.diags.report(DiagKind::IdleMisplaced, t->loc, "a rule can wait for only one idle period")
+          c_.diags
+              .report(DiagKind::IdleMisplaced, t->loc, "a rule can wait for only one idle period")
               .help("keep one `idle D` term");
         idleSeen = true;
         continue;
@@ -30,8 +31,9 @@ class Forms {
     if (r.priorityExpr != nullptr) walk(*r.priorityExpr, Level::Rule);
     if (r.limit) {
       if (r.limit->count < 1)
-        c_.diags.report(DiagKind::BadLimit, r.limit->loc, "'limit {} per ...' would never let the rule fire",
-                        r.limit->count)
+        c_.diags
+            .report(DiagKind::BadLimit, r.limit->loc,
+                    "'limit {} per ...' would never let the rule fire", r.limit->count)
             .help("the count of `limit N per D` must be at least 1");
       positive(r.limit->per, "the period of a limit");
     }
@@ -60,45 +62,50 @@ class Forms {
 
   void windowless(const ast::Expr& e, const std::string& written, const std::string& suggestion) {
     c_.diags.report(DiagKind::EventWithoutWindow, e.loc, "'{}' needs a time window here", written)
-        .help(fmt::format("add a window: `{}` (without one, an event term only makes sense in a step, "
-                          "where it means \"since the rule fired\")",
-                          suggestion));
+        .help(fmt::format(
+            "add a window: `{}` (without one, an event term only makes sense in a step, "
+            "where it means \"since the rule fired\")",
+            suggestion));
   }
 
   void walk(const ast::Expr& e, Level level) {
     using K = ast::ExprKind;
     switch (e.kind) {
       case K::Idle:
-        c_.diags.report(DiagKind::IdleMisplaced, e.loc, "'idle' can only be a term of `when ... and`")
+        c_.diags
+            .report(DiagKind::IdleMisplaced, e.loc, "'idle' can only be a term of `when ... and`")
             .help("write it right after the anchor: when cart_add and idle 15m ...");
         return;
-      case K::DurationLit:
-        positive(ast::Duration{e.intValue, e.loc}, "a duration");
-        return;
+      case K::DurationLit: positive(ast::Duration{e.intValue, e.loc}, "a duration"); return;
       case K::EventTerm:
-        if (e.window) positive(*e.window, "a window");
+        if (e.window)
+          positive(*e.window, "a window");
         else if (level == Level::Rule)
-          windowless(e, std::string(c_.sources.file(e.loc.file).text().substr(e.loc.begin, e.loc.end - e.loc.begin)),
-                     fmt::format("{} within 30d", e.event->name.text));
+          windowless(
+              e,
+              std::string(
+                  c_.sources.file(e.loc.file).text().substr(e.loc.begin, e.loc.end - e.loc.begin)),
+              fmt::format("{} within 30d", e.event->name.text));
         eventRef(*e.event, level);
         return;
       case K::Aggregate:
-        if (e.window) positive(*e.window, "a window");
+        if (e.window)
+          positive(*e.window, "a window");
         else if (level == Level::Rule)
-          windowless(e, std::string(c_.sources.file(e.loc.file).text().substr(e.loc.begin, e.loc.end - e.loc.begin)),
-                     fmt::format("{}({}{}) within 7d", ast::aggSpelling(e.agg), e.event->name.text,
-                                 e.agg == ast::AggFn::Count ? "" : "." + e.field.text));
+          windowless(
+              e,
+              std::string(
+                  c_.sources.file(e.loc.file).text().substr(e.loc.begin, e.loc.end - e.loc.begin)),
+              fmt::format("{}({}{}) within 7d", ast::aggSpelling(e.agg), e.event->name.text,
+                          e.agg == ast::AggFn::Count ? "" : "." + e.field.text));
         eventRef(*e.event, level);
         return;
-      case K::Last:
-        eventRef(*e.event, level);
-        return;
+      case K::Last: eventRef(*e.event, level); return;
       case K::Name:
         if (level == Level::Rule && c_.model.exprRef[e.id].kind == RefKind::BareEvent)
           windowless(e, e.path.front().text, e.path.front().text + " within 30d");
         return;
-      default:
-        break;
+      default: break;
     }
     if (e.lhs != nullptr) walk(*e.lhs, level);
     if (e.rhs != nullptr) walk(*e.rhs, level);

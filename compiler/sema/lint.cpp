@@ -91,7 +91,9 @@ void unusedDeclarations(Context& c, const LintGate& gate) {
   for (const auto& ev : m.events) {
     if (ev.stdlib || ev.usedByRules || c.unknownEventSeen) continue;
     if (!gate.open(DiagKind::UnusedEvent, ev.decl->loc)) continue;
-    c.diags.report(DiagKind::UnusedEvent, ev.decl->name.loc, "event '{}' is not used by any rule", ev.name)
+    c.diags
+        .report(DiagKind::UnusedEvent, ev.decl->name.loc, "event '{}' is not used by any rule",
+                ev.name)
         .help("use it in a rule, or remove it");
   }
 }
@@ -134,10 +136,13 @@ void neverFires(Context& c, const LintGate& gate, const RuleInfo& ri) {
   std::string arms = ri.anchorEvents.size() == 1
                          ? "the '" + c.model.events[ri.anchorEvents.front()].name + "' that arms it"
                          : "every event that arms it";
-  c.diags.report(DiagKind::RuleNeverFires, culprit->loc,
-                 "rule '{}' can never fire: {} always counts for its own 'unless'", ri.name, arms)
+  c.diags
+      .report(DiagKind::RuleNeverFires, culprit->loc,
+              "rule '{}' can never fire: {} always counts for its own 'unless'", ri.name, arms)
       .note(ri.rule->anchor.loc, "the anchor is here")
-      .help("narrow the condition with a filter or `same f` (only other events then count), or remove it");
+      .help(
+          "narrow the condition with a filter or `same f` (only other events then count), or "
+          "remove it");
 }
 
 // What a filter pins down: field -> the string (or bool) values it allows, from the `f == "x"`,
@@ -153,12 +158,17 @@ void pins(const ast::Expr& e, Pins& out) {
     return;
   }
   auto literal = [](const ast::Expr& x, std::string& v) {
-    if (x.kind == ast::ExprKind::StringLit) v = "s" + x.text;
-    else if (x.kind == ast::ExprKind::BoolLit) v = x.boolValue ? "b1" : "b0";
-    else return false;
+    if (x.kind == ast::ExprKind::StringLit)
+      v = "s" + x.text;
+    else if (x.kind == ast::ExprKind::BoolLit)
+      v = x.boolValue ? "b1" : "b0";
+    else
+      return false;
     return true;
   };
-  auto field = [](const ast::Expr& x) { return x.kind == ast::ExprKind::Name && x.path.size() == 1; };
+  auto field = [](const ast::Expr& x) {
+    return x.kind == ast::ExprKind::Name && x.path.size() == 1;
+  };
   std::vector<std::string> allowed;
   const ast::Expr* name = nullptr;
   std::string v;
@@ -257,10 +267,12 @@ void ambiguousPriority(Context& c, const LintGate& gate) {
       reported = true;
       const RuleInfo& other = *clash;
       if (!gate.open(DiagKind::AmbiguousPriority, ri.rule->loc, {other.rule->loc})) continue;
-      c.diags.report(DiagKind::AmbiguousPriority, ruleLoc(*ri.rule),
-                     "rules '{}' and '{}' both start on '{}' with priority {}: which one wins falls to "
-                     "declaration order",
-                     other.name, ri.name, c.model.events[ev].name, ri.priority)
+      c.diags
+          .report(
+              DiagKind::AmbiguousPriority, ruleLoc(*ri.rule),
+              "rules '{}' and '{}' both start on '{}' with priority {}: which one wins falls to "
+              "declaration order",
+              other.name, ri.name, c.model.events[ev].name, ri.priority)
           .note(ruleLoc(*other.rule), fmt::format("'{}' is declared here", other.name))
           .help("give one of them a different priority");
     }

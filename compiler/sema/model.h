@@ -37,20 +37,20 @@ constexpr uint32_t kNone = 0xffffffff;
 struct FieldInfo {
   std::string name;
   Type type;
-  bool optional = false;                 // `?`: may be absent
+  bool optional = false;  // `?`: may be absent
   const ast::Expr* defaultValue = nullptr;
-  std::vector<std::string> aliases;      // `from "name"`: keys that fill it, after its own name
-  uint32_t slot = 0;                     // index in the event's (or profile's) flat layout
+  std::vector<std::string> aliases;  // `from "name"`: keys that fill it, after its own name
+  uint32_t slot = 0;                 // index in the event's (or profile's) flat layout
   Loc loc;
 };
 
 struct EventInfo {
-  uint32_t index = 0;                    // dense, in declaration order (prelude first)
+  uint32_t index = 0;  // dense, in declaration order (prelude first)
   std::string name;
   bool passive = false;
   bool stdlib = false;
-  std::vector<std::string> aliases;      // `from "External Name"`
-  std::vector<FieldInfo> fields;         // slot == position
+  std::vector<std::string> aliases;  // `from "External Name"`
+  std::vector<FieldInfo> fields;     // slot == position
   const ast::EventDecl* decl = nullptr;
   // Retention the runtime needs for this event type: the longest window any rule looks back
   // (within, count/sum/..., goal), and whether some rule needs the latest one at any age
@@ -58,7 +58,7 @@ struct EventInfo {
   DurationMs lookback = 0;
   bool keepLast = false;
   bool sinceFiring = false;
-  bool usedByRules = false;              // anchors, terms, goals (lint: unused events)
+  bool usedByRules = false;  // anchors, terms, goals (lint: unused events)
 
   uint32_t fieldIndex(std::string_view n) const {
     for (uint32_t i = 0; i < fields.size(); ++i)
@@ -71,9 +71,9 @@ struct TemplateInfo {
   std::string name;
   std::optional<ast::TemplateText> subject;
   std::optional<ast::TemplateText> body;
-  bool html = false;                     // body came from a .html file: values are HTML-escaped
+  bool html = false;                        // body came from a .html file: values are HTML-escaped
   const ast::TemplateDecl* decl = nullptr;  // null for templates/NAME.txt|html files
-  std::string path;                      // the file the template came from, if any
+  std::string path;                         // the file the template came from, if any
   Loc loc;
 };
 
@@ -89,7 +89,7 @@ struct Settings {
     int endMinute;    // start > end crosses midnight
   };
   std::optional<Quiet> quietHours;
-  DurationMs dedup = 0;  // 0: content dedup off
+  DurationMs dedup = 0;                // 0: content dedup off
   std::optional<DurationMs> cooldown;  // `cooldown D`: no repeat of a template within D
   // `undeclared_events ignore`: an event of an undeclared name is as if it never arrived
   // (`activity`, the default: it counts as activity and cancels `idle` waits).
@@ -99,12 +99,12 @@ struct Settings {
 
 // What a name (ExprKind::Name or Trait) in an expression refers to.
 enum class RefKind : uint8_t {
-  None,          // unresolved (an error was reported)
-  AnchorField,   // a field of the rule's anchor event (bare, via alias or event name)
-  EventField,    // inside `E(filter)`: a field of the E being filtered
-  Trait,         // `customer.x`
-  Binding,       // a `with` binding name (templates only)
-  BareEvent,     // a bare event name used as a condition (`unless purchased`, steps only)
+  None,         // unresolved (an error was reported)
+  AnchorField,  // a field of the rule's anchor event (bare, via alias or event name)
+  EventField,   // inside `E(filter)`: a field of the E being filtered
+  Trait,        // `customer.x`
+  Binding,      // a `with` binding name (templates only)
+  BareEvent,    // a bare event name used as a condition (`unless purchased`, steps only)
 };
 
 struct Ref {
@@ -124,9 +124,9 @@ struct SameInfo {
 struct RuleInfo {
   const ast::Rule* rule = nullptr;
   std::string name;
-  uint32_t order = 0;                     // declaration order: prelude, imports depth-first, files
-  std::vector<uint32_t> anchorEvents;     // event indices of the anchor (alternatives)
-  std::optional<DurationMs> idle;         // `idle D` term, if any
+  uint32_t order = 0;                  // declaration order: prelude, imports depth-first, files
+  std::vector<uint32_t> anchorEvents;  // event indices of the anchor (alternatives)
+  std::optional<DurationMs> idle;      // `idle D` term, if any
   std::vector<const ast::Expr*> conditions;  // the `and` terms other than `idle`
   std::vector<const ast::Expr*> unless;      // rule-level `unless` conditions (each negated)
   int64_t priority = 0;                      // `priority N` (0 when absent)
@@ -148,11 +148,11 @@ struct Model {
 
   // Side tables indexed by ast::Expr::id (sized to the arena's expression count).
   std::vector<Type> exprType;
-  std::vector<uint8_t> exprMaybeAbsent;     // 1 when the value may be absent at run time
-  std::vector<Ref> exprRef;                 // Name, Trait
-  std::vector<uint32_t> exprEvent;          // EventTerm, Aggregate, Last: the event index
-  std::vector<uint32_t> exprField;          // Aggregate (not Count), Last: the field slot
-  std::unordered_map<uint32_t, std::vector<SameInfo>> exprSame;  // EventTerm/Aggregate/Last ids
+  std::vector<uint8_t> exprMaybeAbsent;  // 1 when the value may be absent at run time
+  std::vector<Ref> exprRef;              // Name, Trait
+  std::vector<uint32_t> exprEvent;       // EventTerm, Aggregate, Last: the event index
+  std::vector<uint32_t> exprField;       // Aggregate (not Count), Last: the field slot
+  std::unordered_map<uint32_t, std::vector<SameInfo>> exprSame;      // EventTerm/Aggregate/Last ids
   std::unordered_map<const ast::EventRef*, uint32_t> eventRefEvent;  // anchors, goals, terms
   std::unordered_map<const ast::EventRef*, std::vector<SameInfo>> eventRefSame;
 

@@ -13,10 +13,13 @@ namespace {
 void condition(Context& c, const ast::Expr& e, const Scope& s) {
   Typed t = checkExpr(c, e, s);
   if (t.type.isError() || t.type.kind == TypeKind::Bool) return;
-  std::string what = t.type.kind == TypeKind::List ? "a list " + typeName(t.type)
-                                                   : std::string(t.type.kind == TypeKind::Int ? "an " : "a ") +
-                                                         typeName(t.type) + " value";
-  c.diags.report(DiagKind::NotBoolean, e.loc, "a condition must be true or false, but this is {}", what)
+  std::string what =
+      t.type.kind == TypeKind::List
+          ? "a list " + typeName(t.type)
+          : std::string(t.type.kind == TypeKind::Int ? "an " : "a ") + typeName(t.type) + " value";
+  c.diags
+      .report(DiagKind::NotBoolean, e.loc, "a condition must be true or false, but this is {}",
+              what)
       .help("compare it with something, e.g. `quantity > 1` or `category == \"shoes\"`");
 }
 
@@ -29,7 +32,9 @@ void steps(Context& c, const std::vector<ast::Step>& list, const Scope& s) {
       if (b.name.text.empty()) continue;
       auto [it, fresh] = seen.emplace(b.name.text, b.name.loc);
       if (!fresh)
-        c.diags.report(DiagKind::DuplicateDecl, b.name.loc, "'{}' is already bound in this send", b.name.text)
+        c.diags
+            .report(DiagKind::DuplicateDecl, b.name.loc, "'{}' is already bound in this send",
+                    b.name.text)
             .note(it->second, "previous binding is here");
     }
   });
@@ -46,9 +51,10 @@ void rule(Context& c, RuleInfo& ri, uint8_t& resolved) {
       ok = false;
       continue;
     }
-    if (std::find(ri.anchorEvents.begin(), ri.anchorEvents.end(), it->second) != ri.anchorEvents.end()) {
-      c.diags.report(DiagKind::DuplicateDecl, ref->name.loc, "'{}' is already an alternative of this anchor",
-                     ref->name.text);
+    if (std::find(ri.anchorEvents.begin(), ri.anchorEvents.end(), it->second) !=
+        ri.anchorEvents.end()) {
+      c.diags.report(DiagKind::DuplicateDecl, ref->name.loc,
+                     "'{}' is already an alternative of this anchor", ref->name.text);
       continue;
     }
     ri.anchorEvents.push_back(it->second);
@@ -73,8 +79,9 @@ void rule(Context& c, RuleInfo& ri, uint8_t& resolved) {
   if (r.priorityExpr != nullptr) {
     Typed t = checkExpr(c, *r.priorityExpr, s);
     if (!t.type.isError() && !t.type.isNumeric())
-      c.diags.report(DiagKind::TypeMismatch, r.priorityExpr->loc, "a priority must be a number, but this is {}",
-                     typeName(t.type))
+      c.diags
+          .report(DiagKind::TypeMismatch, r.priorityExpr->loc,
+                  "a priority must be a number, but this is {}", typeName(t.type))
           .help("for example: priority 1 + cart_value / 100");
   }
   if (r.goal) {

@@ -53,8 +53,10 @@ class Retention {
       case K::Aggregate:
         if (EventInfo* ev = eventOf(e)) {
           ev->usedByRules = true;
-          if (e.window) ev->lookback = std::max(ev->lookback, e.window->ms);
-          else if (level == Level::Step) ev->sinceFiring = true;
+          if (e.window)
+            ev->lookback = std::max(ev->lookback, e.window->ms);
+          else if (level == Level::Step)
+            ev->sinceFiring = true;
         }
         filter(*e.event, level);
         return;
@@ -66,13 +68,13 @@ class Retention {
         filter(*e.event, level);
         return;
       case K::Name:
-        if (const Ref& ref = m_.exprRef[e.id]; ref.kind == RefKind::BareEvent && ref.event != kNone) {
+        if (const Ref& ref = m_.exprRef[e.id];
+            ref.kind == RefKind::BareEvent && ref.event != kNone) {
           m_.events[ref.event].usedByRules = true;
           if (level == Level::Step) m_.events[ref.event].sinceFiring = true;
         }
         return;
-      default:
-        break;
+      default: break;
     }
     if (e.lhs != nullptr) walk(*e.lhs, level);
     if (e.rhs != nullptr) walk(*e.rhs, level);

@@ -45,8 +45,8 @@ TEST_CASE("a 10 MB file of long templates and many rules checks clean") {
   int n = 0;
   while (text.size() < 10'000'000) {
     std::string i = std::to_string(n++);
-    text += "template t" + i + " { subject \"Offer " + i + " {{ product_name | default \"\" }}\" body \"" + filler +
-            "\" }\n";
+    text += "template t" + i + " { subject \"Offer " + i +
+            " {{ product_name | default \"\" }}\" body \"" + filler + "\" }\n";
     text += "trigger r" + i + ": when cart_add and price > " + i + ".5 unless purchased within " +
             std::to_string(n % 30 + 1) + "d priority " + i + " send t" + i + "\n";
   }
@@ -83,11 +83,14 @@ TEST_CASE("binary junk is reported, never a crash") {
     CHECK(f.diags.errorCount() > 0);
   }
   // Junk made of the language's own words and symbols gets further into the parser.
-  const char* words[] = {"when", "and", "(", ")", "send", "x", "{", "}", "\"", "{{", "1d", "within", "same",
-                         "split", "50%", ":", "then", "after", "template", "event", "test", "at", "+", "2026-01-01T00:00:00Z"};
+  const char* words[] = {"when",     "and",   "(",    ")",  "send", "x",
+                         "{",        "}",     "\"",   "{{", "1d",   "within",
+                         "same",     "split", "50%",  ":",  "then", "after",
+                         "template", "event", "test", "at", "+",    "2026-01-01T00:00:00Z"};
   for (int round = 0; round < 200; ++round) {
     std::string text;
-    for (int i = 0; i < 60; ++i) text += std::string(words[rng() % (sizeof words / sizeof *words)]) + " ";
+    for (int i = 0; i < 60; ++i)
+      text += std::string(words[rng() % (sizeof words / sizeof *words)]) + " ";
     Front f(text);
     CHECK(f.model.exprType.size() == f.program.arena.exprCount());
   }

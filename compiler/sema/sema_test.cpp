@@ -32,11 +32,14 @@ struct Checked {
   // The kinds of the diagnostics, in order: "unknown-name type-mismatch".
   std::string kinds() const {
     std::string out;
-    for (const auto& d : diags.sorted(sources)) out += (out.empty() ? "" : " ") + std::string(kindName(d.kind));
+    for (const auto& d : diags.sorted(sources))
+      out += (out.empty() ? "" : " ") + std::string(kindName(d.kind));
     return out;
   }
   bool clean() const { return diags.all().empty(); }
-  const EventInfo& event(const std::string& name) const { return model.events.at(model.eventByName.at(name)); }
+  const EventInfo& event(const std::string& name) const {
+    return model.events.at(model.eventByName.at(name));
+  }
   const RuleInfo& rule(const std::string& name) const {
     for (const auto& r : model.rules)
       if (r.name == name) return r;
@@ -263,8 +266,11 @@ trigger t:
 }
 
 TEST_CASE("one error per mistake") {
-  CHECK(Checked("template w { subject \"x\" body \".\" }\ntrigger t: when cart_add and (price > 1.5e1 or product_nme == \"x\") and "
-                "quantity > 1 send w\n").kinds().size() > 0);
+  CHECK(Checked("template w { subject \"x\" body \".\" }\ntrigger t: when cart_add and (price > "
+                "1.5e1 or product_nme == \"x\") and "
+                "quantity > 1 send w\n")
+            .kinds()
+            .size() > 0);
   Checked c(R"(
 event rated { score: float }
 template w { subject "x" body "." }

@@ -9,8 +9,8 @@
 namespace trig::sema::detail {
 namespace {
 
-const std::vector<std::string> kSettingNames = {"arbitration", "await_email", "cap", "cooldown", "dedup",
-                                                 "quiet_hours", "undeclared_events"};
+const std::vector<std::string> kSettingNames = {
+    "arbitration", "await_email", "cap", "cooldown", "dedup", "quiet_hours", "undeclared_events"};
 
 using Kind = ast::SettingArgKind;
 
@@ -87,7 +87,8 @@ void cap(Context& c, const ast::SettingDecl& s) {
         .help("the count of 'cap N per D' must be at least 1");
   }
   if (periodOk && d <= 0) {
-    c.diags.report(DiagKind::NonPositiveDuration, s.args[2].loc, "the period of a cap must be longer than 0s");
+    c.diags.report(DiagKind::NonPositiveDuration, s.args[2].loc,
+                   "the period of a cap must be longer than 0s");
     periodOk = false;
   }
   if (n >= 1 && periodOk) c.model.settings.cap = Settings::Cap{n, d};
@@ -109,9 +110,12 @@ std::string hoursAsRange(std::string_view text) {
 
 void undeclaredEvents(Context& c, const ast::SettingDecl& s) {
   if (!shapeIs(s, {Kind::Word})) {
-    c.diags.report(DiagKind::BadSetting, argsLoc(s), "'undeclared_events' takes 'activity' or 'ignore'")
-        .help("activity (the default): an event nobody declared cancels idle waits; ignore: it is "
-              "dropped as if it never arrived");
+    c.diags
+        .report(DiagKind::BadSetting, argsLoc(s),
+                "'undeclared_events' takes 'activity' or 'ignore'")
+        .help(
+            "activity (the default): an event nobody declared cancels idle waits; ignore: it is "
+            "dropped as if it never arrived");
     return;
   }
   c.model.settings.ignoreUndeclared = s.args[0].text == "ignore";
@@ -142,7 +146,9 @@ void quietHours(Context& c, const ast::SettingDecl& s) {
     return;
   }
   if (*start == *end) {
-    c.diags.report(DiagKind::BadSetting, s.args[0].loc, "quiet hours '{}' start and end at the same time", t)
+    c.diags
+        .report(DiagKind::BadSetting, s.args[0].loc,
+                "quiet hours '{}' start and end at the same time", t)
         .help("remove the setting to send at any hour");
     return;
   }
@@ -157,11 +163,17 @@ void declareSettings(Context& c) {
     for (const ast::SettingsDecl* block : file.settings) {
       for (const ast::SettingDecl& s : block->settings) {
         const std::string& name = s.name.text;
-        bool known = std::find(kSettingNames.begin(), kSettingNames.end(), name) != kSettingNames.end();
+        bool known =
+            std::find(kSettingNames.begin(), kSettingNames.end(), name) != kSettingNames.end();
         if (!known) {
-          auto b = c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
-          if (auto hint = didYouMean(name, kSettingNames); !hint.empty()) b.help(hint);
-          else b.help("the settings are arbitration, cap, cooldown, quiet_hours, dedup, undeclared_events and await_email");
+          auto b =
+              c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
+          if (auto hint = didYouMean(name, kSettingNames); !hint.empty())
+            b.help(hint);
+          else
+            b.help(
+                "the settings are arbitration, cap, cooldown, quiet_hours, dedup, "
+                "undeclared_events and await_email");
           continue;
         }
         if (auto it = seen.find(name); it != seen.end()) {
@@ -171,21 +183,28 @@ void declareSettings(Context& c) {
         }
         seen.emplace(name, s.name.loc);
         if (name == "arbitration") {
-          if (auto d = durationArg(c, s, "arbitration 5m (0s: only sends due at the same instant compete)"))
+          if (auto d = durationArg(
+                  c, s, "arbitration 5m (0s: only sends due at the same instant compete)"))
             c.model.settings.arbitration = *d;
         } else if (name == "dedup") {
-          if (auto d = durationArg(c, s, "dedup 10s (drop repeats of an event within 10 seconds; 0s: off)"))
+          if (auto d = durationArg(
+                  c, s, "dedup 10s (drop repeats of an event within 10 seconds; 0s: off)"))
             c.model.settings.dedup = *d;
         } else if (name == "cooldown") {
-          if (auto d = durationArg(c, s, "cooldown 3d (no template sent twice to a customer within 3 days)")) {
+          if (auto d = durationArg(
+                  c, s, "cooldown 3d (no template sent twice to a customer within 3 days)")) {
             if (*d <= 0)
-              c.diags.report(DiagKind::NonPositiveDuration, s.args[0].loc, "a cooldown must be longer than 0s")
+              c.diags
+                  .report(DiagKind::NonPositiveDuration, s.args[0].loc,
+                          "a cooldown must be longer than 0s")
                   .help("remove the setting to allow a template to be sent again at any time");
             else
               c.model.settings.cooldown = *d;
           }
         } else if (name == "await_email") {
-          if (auto d = durationArg(c, s, "await_email 5m (a send due before the identify with the address waits 5 minutes)"))
+          if (auto d = durationArg(c, s,
+                                   "await_email 5m (a send due before the identify with the "
+                                   "address waits 5 minutes)"))
             c.model.settings.awaitEmail = *d;
         } else if (name == "undeclared_events") {
           undeclaredEvents(c, s);

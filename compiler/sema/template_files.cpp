@@ -43,17 +43,23 @@ TemplateInfo readTemplateFile(Context& c, const std::string& name, FileId f) {
   if (hasSubject) {
     size_t s = kSubject.size();
     while (s < first.size() && (first[s] == ' ' || first[s] == '\t')) ++s;
-    info.subject = parse::parseTemplate(first.substr(s), f, static_cast<uint32_t>(s), false, c.diags);
+    info.subject =
+        parse::parseTemplate(first.substr(s), f, static_cast<uint32_t>(s), false, c.diags);
     bodyBegin = eol == std::string_view::npos ? text.size() : eol + 1;
-    if (text.substr(bodyBegin, 1) == "\n") bodyBegin += 1;
-    else if (text.substr(bodyBegin, 2) == "\r\n") bodyBegin += 2;
+    if (text.substr(bodyBegin, 1) == "\n")
+      bodyBegin += 1;
+    else if (text.substr(bodyBegin, 2) == "\r\n")
+      bodyBegin += 2;
   } else {
-    c.diags.report(DiagKind::BadTemplateDecl, Loc{f, 0, static_cast<uint32_t>(contentEnd)},
-                   "template file '{}' does not start with a 'Subject: ...' line", sf.path())
-        .help("write the subject on the first line, e.g. 'Subject: Your cart is waiting', then the body");
+    c.diags
+        .report(DiagKind::BadTemplateDecl, Loc{f, 0, static_cast<uint32_t>(contentEnd)},
+                "template file '{}' does not start with a 'Subject: ...' line", sf.path())
+        .help(
+            "write the subject on the first line, e.g. 'Subject: Your cart is waiting', then the "
+            "body");
   }
-  info.body = parse::parseTemplate(text.substr(bodyBegin), f, static_cast<uint32_t>(bodyBegin), false,
-                                   c.diags);
+  info.body = parse::parseTemplate(text.substr(bodyBegin), f, static_cast<uint32_t>(bodyBegin),
+                                   false, c.diags);
   return info;
 }
 

@@ -28,15 +28,19 @@ class TemplateCheck {
     if (idx == kNone) {
       c_.unknownTemplateSeen = true;
       if (c_.unparsedTemplates.count(name.text) != 0) return;  // its declaration has a syntax error
-      auto b = c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
-      if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty()) b.help(hint);
+      auto b =
+          c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
+      if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty())
+        b.help(hint);
       else
-        b.help(fmt::format("declare it (template {} {{ subject \"...\" body \"...\" }}) or create "
-                           "templates/{}.txt beside this file, starting with a 'Subject: ...' line",
-                           name.text, name.text));
+        b.help(
+            fmt::format("declare it (template {} {{ subject \"...\" body \"...\" }}) or create "
+                        "templates/{}.txt beside this file, starting with a 'Subject: ...' line",
+                        name.text, name.text));
       return;
     }
-    if (c_.templateSent.size() < m_.templates.size()) c_.templateSent.resize(m_.templates.size(), 0);
+    if (c_.templateSent.size() < m_.templates.size())
+      c_.templateSent.resize(m_.templates.size(), 0);
     c_.templateSent[idx] = 1;
     const TemplateInfo& t = m_.templates[idx];
     if (t.subject) text(*t.subject, t, st);
@@ -90,7 +94,8 @@ class TemplateCheck {
         r.resolved = true;
         if (m_.exprType[b.value->id].isError()) return r;  // reported at the binding
         r.maybeAbsent = m_.exprMaybeAbsent[b.value->id] != 0;
-        if (r.maybeAbsent) r.why = fmt::format("the value bound to '{}' may be absent", path[0].text);
+        if (r.maybeAbsent)
+          r.why = fmt::format("the value bound to '{}' may be absent", path[0].text);
         return r;
       }
       if (!anchorResolved_) return Resolution{true, false, {}};
@@ -102,7 +107,8 @@ class TemplateCheck {
       const FieldInfo& f = m_.traits[i];
       r.resolved = true;
       r.maybeAbsent = f.optional && f.defaultValue == nullptr;
-      if (r.maybeAbsent) r.why = fmt::format("'{}' is an optional trait of the customer profile", f.name);
+      if (r.maybeAbsent)
+        r.why = fmt::format("'{}' is an optional trait of the customer profile", f.name);
       return r;
     }
     if (path.size() == 2) {
@@ -134,26 +140,32 @@ class TemplateCheck {
     Resolution r = resolve(ph, st);
     if (!r.resolved) {
       auto b = c_.diags.report(DiagKind::TemplateVarUnresolved, where,
-                               "'{}' in template '{}' is not defined when rule '{}' sends it", var, t.name,
-                               rule_.name);
+                               "'{}' in template '{}' is not defined when rule '{}' sends it", var,
+                               t.name, rule_.name);
       b.note(st.templateName.loc, fmt::format("rule '{}' sends '{}' here", rule_.name, t.name));
       if (ph.path.size() == 1 && m_.traitIndex(var) != kNone)
         b.help(fmt::format("did you mean 'customer.{}'? traits are written with `customer.`", var));
       else if (auto hint = didYouMean(var, candidates(st)); !hint.empty())
         b.help(hint);
       else if (ph.path.size() == 1)
-        b.help(fmt::format("a template variable is a `with` binding of the send (send {} with {} = ...), "
-                           "a field of the rule's anchor event, or customer.<trait>",
-                           t.name, var));
+        b.help(fmt::format(
+            "a template variable is a `with` binding of the send (send {} with {} = ...), "
+            "a field of the rule's anchor event, or customer.<trait>",
+            t.name, var));
       else
-        b.help("a dotted template variable is customer.<trait>, or the anchor's field through its alias "
-               "or event name");
+        b.help(
+            "a dotted template variable is customer.<trait>, or the anchor's field through its "
+            "alias "
+            "or event name");
       return;
     }
     if (r.maybeAbsent && !ph.defaultText) {
-      c_.diags.report(DiagKind::TemplateVarMaybeAbsent, where,
-                      "'{}' in template '{}' may be absent when rule '{}' sends it", var, t.name, rule_.name)
-          .note(st.templateName.loc, fmt::format("rule '{}' sends '{}' here; {}", rule_.name, t.name, r.why))
+      c_.diags
+          .report(DiagKind::TemplateVarMaybeAbsent, where,
+                  "'{}' in template '{}' may be absent when rule '{}' sends it", var, t.name,
+                  rule_.name)
+          .note(st.templateName.loc,
+                fmt::format("rule '{}' sends '{}' here; {}", rule_.name, t.name, r.why))
           .help(fmt::format("give it a default: {{{{ {} | default \"...\" }}}}", var));
     }
   }

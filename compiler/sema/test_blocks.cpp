@@ -26,9 +26,7 @@ class TestCheck {
     bool firstEvent = true;
     for (const auto& st : t.stmts) {
       switch (st.kind) {
-        case ast::TestStmtKind::Customer:
-          traitProps(st.props);
-          break;
+        case ast::TestStmtKind::Customer: traitProps(st.props); break;
         case ast::TestStmtKind::Event:
           event(st, firstEvent);
           firstEvent = false;
@@ -52,7 +50,9 @@ class TestCheck {
   void event(const ast::TestStmt& st, bool first) {
     if (first && !st.atAbsolute) {
       c_.diags.report(DiagKind::BadTest, st.loc, "the first event of a test needs an absolute time")
-          .help("for example: at 2026-01-01T10:00:00Z cart_add \"c1\" { ... }; later events may use at +20m");
+          .help(
+              "for example: at 2026-01-01T10:00:00Z cart_add \"c1\" { ... }; later events may use "
+              "at +20m");
     }
     if (st.atRelative && nonPositiveAsWritten(c_, *st.atRelative)) {
       c_.diags
@@ -67,9 +67,12 @@ class TestCheck {
     auto it = m_.eventByName.find(st.event.text);
     if (it == m_.eventByName.end()) {
       if (c_.unparsedEvents.count(st.event.text) != 0) return;
-      auto b = c_.diags.report(DiagKind::UnknownEvent, st.event.loc, "unknown event '{}'", st.event.text);
-      if (auto hint = didYouMean(st.event.text, c_.eventNames); !hint.empty()) b.help(hint);
-      else b.help("a test event is a declared event, or identify to set traits");
+      auto b = c_.diags.report(DiagKind::UnknownEvent, st.event.loc, "unknown event '{}'",
+                               st.event.text);
+      if (auto hint = didYouMean(st.event.text, c_.eventNames); !hint.empty())
+        b.help(hint);
+      else
+        b.help("a test event is a declared event, or identify to set traits");
       return;
     }
     const EventInfo& ev = m_.events[it->second];
@@ -79,8 +82,8 @@ class TestCheck {
       if (i == kNone) {
         std::vector<std::string> names;
         for (const auto& f : ev.fields) names.push_back(f.name);
-        auto b = c_.diags.report(DiagKind::UnknownField, p.name.loc, "event '{}' has no field '{}'", ev.name,
-                                 p.name.text);
+        auto b = c_.diags.report(DiagKind::UnknownField, p.name.loc, "event '{}' has no field '{}'",
+                                 ev.name, p.name.text);
         if (auto hint = didYouMean(p.name.text, names); !hint.empty()) b.help(hint);
         continue;
       }
@@ -89,7 +92,9 @@ class TestCheck {
     }
     for (const auto& f : ev.fields) {
       if (f.optional || f.defaultValue != nullptr || given.count(f.name) != 0) continue;
-      c_.diags.report(DiagKind::BadTest, st.event.loc, "this '{}' lacks its required property '{}'", ev.name, f.name)
+      c_.diags
+          .report(DiagKind::BadTest, st.event.loc, "this '{}' lacks its required property '{}'",
+                  ev.name, f.name)
           .help(fmt::format("add it: {{ {}: ... }} (the runtime would reject the event)", f.name));
     }
   }
@@ -99,9 +104,10 @@ class TestCheck {
     for (const auto& p : props) {
       uint32_t i = m_.traitIndex(p.name.text);
       if (i == kNone) {
-        auto b = c_.diags.report(DiagKind::UnknownTrait, p.name.loc, "the customer profile has no trait '{}'",
-                                 p.name.text);
-        if (auto hint = didYouMean(p.name.text, traitNames_); !hint.empty()) b.help(hint);
+        auto b = c_.diags.report(DiagKind::UnknownTrait, p.name.loc,
+                                 "the customer profile has no trait '{}'", p.name.text);
+        if (auto hint = didYouMean(p.name.text, traitNames_); !hint.empty())
+          b.help(hint);
         else
           b.help(fmt::format("declare it: customer {{ {}: {} }}", p.name.text,
                              declarableType(p.value)));
@@ -194,7 +200,8 @@ class TestCheck {
     const ast::Ident& name = st.templateName;
     if (!name.text.empty() && findTemplate(c_, name.text, name.loc.file) == kNone &&
         c_.unparsedTemplates.count(name.text) == 0) {
-      auto b = c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
+      auto b =
+          c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);
       if (auto hint = didYouMean(name.text, c_.templateNames); !hint.empty()) b.help(hint);
     }
     if (st.fromRule) knownRule(*st.fromRule);
@@ -225,7 +232,9 @@ void checkTests(Context& c) {
       c.model.tests.push_back(t);
       auto [it, fresh] = names.emplace(t->name.value, t->name.loc);
       if (!fresh)
-        c.diags.report(DiagKind::DuplicateDecl, t->name.loc, "a test named \"{}\" is already declared", t->name.value)
+        c.diags
+            .report(DiagKind::DuplicateDecl, t->name.loc, "a test named \"{}\" is already declared",
+                    t->name.value)
             .note(it->second, "previous declaration is here");
       check.test(*t);
     }

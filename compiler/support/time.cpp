@@ -52,8 +52,8 @@ std::optional<TimeMs> parseTimestamp(std::string_view s) {
     ++i;
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
     int oh, om;
-    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits(s, i + 4, 2, om) ||
-        oh > 23 || om > 59)
+    if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
+        !digits(s, i + 4, 2, om) || oh > 23 || om > 59)
       return std::nullopt;
     offsetMin = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
     i += 6;
@@ -80,14 +80,15 @@ std::string formatTimestamp(TimeMs t) {
   date::hh_mm_ss<milliseconds> hms{tp - day};
   const int year = static_cast<int>(ymd.year());
   const int ms = static_cast<int>(hms.subseconds().count());
-  const int fields[] = {static_cast<int>(static_cast<unsigned>(ymd.month())),
-                        static_cast<int>(static_cast<unsigned>(ymd.day())),
-                        static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                        static_cast<int>(hms.seconds().count())};
+  const int fields[] = {
+      static_cast<int>(static_cast<unsigned>(ymd.month())),
+      static_cast<int>(static_cast<unsigned>(ymd.day())), static_cast<int>(hms.hours().count()),
+      static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count())};
   // Every record and explanation prints times: digits by hand, not printf.
   char buf[24] = "0000-00-00T00:00:00.000";
   auto put = [&](int pos, int value, int width) {
-    for (int i = width - 1; i >= 0; --i, value /= 10) buf[pos + i] = static_cast<char>('0' + value % 10);
+    for (int i = width - 1; i >= 0; --i, value /= 10)
+      buf[pos + i] = static_cast<char>('0' + value % 10);
   };
   put(0, year, 4);
   put(5, fields[0], 2);
@@ -175,7 +176,8 @@ char durationUnitForWord(std::string_view word) {
 
 std::optional<int> parseTimeOfDay(std::string_view s) {
   int h, m;
-  if (s.size() != 5 || !digits(s, 0, 2, h) || s[2] != ':' || !digits(s, 3, 2, m)) return std::nullopt;
+  if (s.size() != 5 || !digits(s, 0, 2, h) || s[2] != ':' || !digits(s, 3, 2, m))
+    return std::nullopt;
   if (h > 23 || m > 59) return std::nullopt;
   return h * 60 + m;
 }

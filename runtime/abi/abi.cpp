@@ -19,7 +19,9 @@ namespace {
 
 __extension__ typedef __int128 Int128;  // __extension__: no -Wpedantic noise
 
-std::string_view view(const char* p, uint64_t n) { return n == 0 ? std::string_view{} : std::string_view(p, n); }
+std::string_view view(const char* p, uint64_t n) {
+  return n == 0 ? std::string_view{} : std::string_view(p, n);
+}
 
 void fail(Ctx* ctx) noexcept {
   ctx->failed = 1;
@@ -60,8 +62,9 @@ size_t rowWidth(const Ctx* ctx, uint32_t type, uint32_t slot) {
 // row; `fields` has at least rowWidth(ctx, type, slot) Values, of which the history fills those
 // the filter reads (`reads`, see trig_abi_exists) and `slot` (kNoSlot: none), which f reads.
 template <typename F>
-void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which, const uint32_t* reads,
-                  uint32_t sinceFiring, bool newestFirst, uint32_t slot, F&& f) {
+void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
+                  const uint32_t* reads, uint32_t sinceFiring, bool newestFirst, uint32_t slot,
+                  F&& f) {
   if (ctx->history == nullptr || from > to) return;
   struct Walk {
     Ctx* ctx;
@@ -70,9 +73,12 @@ void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn fil
     bool sinceFiring;
     F* f;
   } walk{ctx, filter, which, sinceFiring != 0, &f};
-  History::RowVisitor visit = [](void* data, TimeMs time, uint64_t seq, const Value* fields) -> bool {
+  History::RowVisitor visit = [](void* data, TimeMs time, uint64_t seq,
+                                 const Value* fields) -> bool {
     const Walk& w = *static_cast<const Walk*>(data);
-    if (w.sinceFiring && time == w.ctx->firedAt && static_cast<int64_t>(seq) <= w.ctx->firedAfterSeq) return true;
+    if (w.sinceFiring && time == w.ctx->firedAt &&
+        static_cast<int64_t>(seq) <= w.ctx->firedAfterSeq)
+      return true;
     if (w.filter != nullptr) {
       bool match = w.filter(w.ctx, w.which, fields, nullptr, nullptr) != 0;
       if (w.ctx->failed) return false;
@@ -95,7 +101,8 @@ void forEachMatch(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn fil
       if (slot != kNoSlot) list[want.count++] = slot;
     }
   }
-  ctx->history->visitRows(type, from, to, newestFirst, rowWidth(ctx, type, slot), want, visit, &walk);
+  ctx->history->visitRows(type, from, to, newestFirst, rowWidth(ctx, type, slot), want, visit,
+                          &walk);
 }
 
 }  // namespace
@@ -187,7 +194,8 @@ uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {
   try {
     Value item = trig::abi::toValue(*x);
     auto o = static_cast<trig::ast::Op>(op);
-    return o == trig::ast::Op::In ? trig::interp::compare(o, item, *list) : trig::interp::compare(o, *list, item);
+    return o == trig::ast::Op::In ? trig::interp::compare(o, item, *list)
+                                  : trig::interp::compare(o, *list, item);
   } catch (...) {
     // Only allocation can fail here; no context to report to, and false is what absent gives.
     return 0;
@@ -199,20 +207,21 @@ uint8_t trig_abi_value_cmp(uint32_t op, const Value* a, const Value* b) {
 }
 
 uint8_t trig_abi_arith(uint32_t op, const Scalar* a, const Scalar* b, uint32_t hint, Scalar* out) {
-  Value r = trig::interp::arithmetic(static_cast<trig::ast::Op>(op), trig::abi::toValue(*a), trig::abi::toValue(*b),
-                                     static_cast<trig::sema::TypeKind>(hint));
+  Value r =
+      trig::interp::arithmetic(static_cast<trig::ast::Op>(op), trig::abi::toValue(*a),
+                               trig::abi::toValue(*b), static_cast<trig::sema::TypeKind>(hint));
   return trig::abi::toScalar(r, out);
 }
 
-uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
-                        const uint32_t* reads, uint32_t sinceFiring) {
+uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter,
+                        uint32_t which, const uint32_t* reads, uint32_t sinceFiring) {
   try {
     bool found = false;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, trig::abi::kNoSlot,
-                            [&](const Value*) {
-      found = true;
-      return false;
-    });
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false,
+                            trig::abi::kNoSlot, [&](const Value*) {
+                              found = true;
+                              return false;
+                            });
     return found;
   } catch (...) {
     trig::abi::fail(ctx);
@@ -220,15 +229,15 @@ uint8_t trig_abi_exists(Ctx* ctx, uint32_t type, int64_t from, int64_t to, Entry
   }
 }
 
-int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
-                       const uint32_t* reads, uint32_t sinceFiring) {
+int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter,
+                       uint32_t which, const uint32_t* reads, uint32_t sinceFiring) {
   try {
     int64_t n = 0;
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, trig::abi::kNoSlot,
-                            [&](const Value*) {
-      ++n;
-      return true;
-    });
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false,
+                            trig::abi::kNoSlot, [&](const Value*) {
+                              ++n;
+                              return true;
+                            });
     return n;
   } catch (...) {
     trig::abi::fail(ctx);
@@ -236,11 +245,14 @@ int64_t trig_abi_count(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryF
   }
 }
 
-int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to, uint32_t sinceFiring, uint32_t slot,
-                             const Value* value, int64_t limit) {
+int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to,
+                             uint32_t sinceFiring, uint32_t slot, const Value* value,
+                             int64_t limit) {
   try {
     // A zeroed record (the generated code's absent value) is read for its kind only.
-    if (ctx->history == nullptr || from > to || value == nullptr || value->kind == Value::Kind::Absent) return 0;
+    if (ctx->history == nullptr || from > to || value == nullptr ||
+        value->kind == Value::Kind::Absent)
+      return 0;
     trig::History::EqualCount q;
     q.type = type;
     q.from = from;
@@ -262,8 +274,9 @@ int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to, 
 // of int and money with an overflow bound, float sums, min/max by the language's ordering, the
 // median by the interpreter's own function, and
 // avg as the sum divided by the count with the interpreter's choice of result type.
-uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter, uint32_t which,
-                           const uint32_t* reads, uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
+uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter,
+                           uint32_t which, const uint32_t* reads, uint32_t sinceFiring,
+                           uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
   using K = Value::Kind;
   using trig::abi::Int128;
   try {
@@ -275,60 +288,72 @@ uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, En
     bool overflow = false;
     Value best;
     std::vector<Value> values;  // median
-    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, slot, [&](const Value* fields) {
-      const Value& v = fields[slot];
-      if (v.isAbsent()) return true;
-      ++n;
-      kind = v.kind;
-      switch (aggOp) {
-        case AggOp::Sum:
-        case AggOp::Avg:
-          if (v.kind == K::Int) exact += v.i;
-          else if (v.kind == K::Money) exact += v.m.units;
-          else if (v.kind == K::Float) real += v.f;
-          if (exact > static_cast<Int128>(INT64_MAX) * 1024 || exact < static_cast<Int128>(INT64_MIN) * 1024)
-            overflow = true;
-          break;
-        case AggOp::Min:
-          if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Lt, v, best)) best = v;
-          break;
-        case AggOp::Max:
-          if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Gt, v, best)) best = v;
-          break;
-        case AggOp::Median: values.push_back(v); break;
-      }
-      return true;
-    });
+    trig::abi::forEachMatch(
+        ctx, type, from, to, filter, which, reads, sinceFiring, false, slot,
+        [&](const Value* fields) {
+          const Value& v = fields[slot];
+          if (v.isAbsent()) return true;
+          ++n;
+          kind = v.kind;
+          switch (aggOp) {
+            case AggOp::Sum:
+            case AggOp::Avg:
+              if (v.kind == K::Int)
+                exact += v.i;
+              else if (v.kind == K::Money)
+                exact += v.m.units;
+              else if (v.kind == K::Float)
+                real += v.f;
+              if (exact > static_cast<Int128>(INT64_MAX) * 1024 ||
+                  exact < static_cast<Int128>(INT64_MIN) * 1024)
+                overflow = true;
+              break;
+            case AggOp::Min:
+              if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Lt, v, best)) best = v;
+              break;
+            case AggOp::Max:
+              if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Gt, v, best)) best = v;
+              break;
+            case AggOp::Median: values.push_back(v); break;
+          }
+          return true;
+        });
     if (ctx->failed || n == 0 || overflow) return 0;
     if (aggOp == AggOp::Min || aggOp == AggOp::Max) return trig::abi::toScalar(best, out);
     if (aggOp == AggOp::Median) return trig::abi::toScalar(trig::interp::lowerMedian(values), out);
     Value total;
-    if (kind == K::Float) total = Value::flt(real);
-    else if (exact > INT64_MAX || exact < INT64_MIN) return 0;
-    else if (kind == K::Money) total = Value::money(trig::Decimal{static_cast<int64_t>(exact)});
-    else total = Value::integer(static_cast<int64_t>(exact));
+    if (kind == K::Float)
+      total = Value::flt(real);
+    else if (exact > INT64_MAX || exact < INT64_MIN)
+      return 0;
+    else if (kind == K::Money)
+      total = Value::money(trig::Decimal{static_cast<int64_t>(exact)});
+    else
+      total = Value::integer(static_cast<int64_t>(exact));
     if (aggOp == AggOp::Sum) return trig::abi::toScalar(total, out);
     auto h = static_cast<trig::sema::TypeKind>(hint);
     if (h == trig::sema::TypeKind::Error || h == trig::sema::TypeKind::Int)
       h = kind == K::Money ? trig::sema::TypeKind::Money : trig::sema::TypeKind::Float;
-    return trig::abi::toScalar(trig::interp::arithmetic(trig::ast::Op::Div, total, Value::integer(n), h), out);
+    return trig::abi::toScalar(
+        trig::interp::arithmetic(trig::ast::Op::Div, total, Value::integer(n), h), out);
   } catch (...) {
     trig::abi::fail(ctx);
     return 0;
   }
 }
 
-const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, EntryFn filter, uint32_t which, const uint32_t* reads,
-                           uint32_t slot, uint32_t scratchIndex) {
+const Value* trig_abi_last(Ctx* ctx, uint32_t type, int64_t to, EntryFn filter, uint32_t which,
+                           const uint32_t* reads, uint32_t slot, uint32_t scratchIndex) {
   Value& result = ctx->scratch[scratchIndex];
   try {
     result = Value{};
     if (ctx->history == nullptr) return &result;
     // The most recent E (matching its filter) at or before t, at any age.
-    trig::abi::forEachMatch(ctx, type, INT64_MIN, to, filter, which, reads, 0, true, slot, [&](const Value* fields) {
-      result = fields[slot];
-      return false;
-    });
+    trig::abi::forEachMatch(ctx, type, INT64_MIN, to, filter, which, reads, 0, true, slot,
+                            [&](const Value* fields) {
+                              result = fields[slot];
+                              return false;
+                            });
   } catch (...) {
     trig::abi::fail(ctx);
     result = Value{};

@@ -77,10 +77,10 @@ constexpr uint64_t kCtxAnchorType = offsetof(Ctx, anchorType);
 struct Scalar {
   uint8_t kind;
   uint8_t b;
-  int64_t i;          // Int, Time, Duration, Money (units)
-  double f;           // Float
-  const char* p;      // String bytes
-  uint64_t n;         // String length
+  int64_t i;      // Int, Time, Duration, Money (units)
+  double f;       // Float
+  const char* p;  // String bytes
+  uint64_t n;     // String length
 };
 constexpr uint64_t kScalarKind = offsetof(Scalar, kind);
 constexpr uint64_t kScalarBool = offsetof(Scalar, b);
@@ -104,7 +104,8 @@ constexpr uint64_t kStrLen = offsetof(Str, n);
 // dispatch function (0 for a function of its own). Conditions and filters return whether they
 // hold (a filter tests the event whose fields are `subject`); values return 0 when absent, else
 // fill `out` (scalars) or point `*outValue` at a Value to copy (lists).
-using EntryFn = uint8_t (*)(Ctx* ctx, uint32_t which, const Value* subject, Scalar* out, const Value** outValue);
+using EntryFn = uint8_t (*)(Ctx* ctx, uint32_t which, const Value* subject, Scalar* out,
+                            const Value** outValue);
 
 // The aggregate functions of `trig_abi_aggregate` (AggFn without Count).
 enum class AggOp : uint32_t { Sum = 1, Min = 2, Max = 3, Avg = 4, Median = 5 };
@@ -134,8 +135,8 @@ uint8_t trig_abi_list_op(uint32_t op, const trig::Value* list, const trig::abi::
 uint8_t trig_abi_value_cmp(uint32_t op, const trig::Value* a, const trig::Value* b);
 // `a op b` (+ - * /) of two present scalars with sema's type `hint` for the whole expression
 // (money products and quotients, int quotients as money). Returns 0 when the result is absent.
-uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi::Scalar* b, uint32_t hint,
-                       trig::abi::Scalar* out);
+uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi::Scalar* b,
+                       uint32_t hint, trig::abi::Scalar* out);
 
 // ---- history ----
 // `sinceFiring`: skip the events stamped ctx->firedAt with seq <= ctx->firedAfterSeq (they did
@@ -145,23 +146,28 @@ uint8_t trig_abi_arith(uint32_t op, const trig::abi::Scalar* a, const trig::abi:
 // filled the fields `reads` lists (`reads[0]` slots at reads + 1, the compiled filter's reads of
 // its subject: a row's other fields may read as absent); null with a filter: every field.
 uint8_t trig_abi_exists(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                        trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads, uint32_t sinceFiring);
+                        trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads,
+                        uint32_t sinceFiring);
 // How many such events there are.
 int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                       trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads, uint32_t sinceFiring);
+                       trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads,
+                       uint32_t sinceFiring);
 // `count(E(same f))` (limit INT64_MAX) and `E(same f)` (limit 1) when `same f` is the whole
 // filter: how many such events, up to `limit`, have field `slot` equal to the anchor's `*value`
 // (an absent value: none). The history compares its stored values; no filter is called.
-int64_t trig_abi_count_equal(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to, uint32_t sinceFiring,
-                             uint32_t slot, const trig::Value* value, int64_t limit);
-// sum/min/max/avg/median (abi::AggOp) of field `slot` over such events; events whose field is absent
-// are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
+int64_t trig_abi_count_equal(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
+                             uint32_t sinceFiring, uint32_t slot, const trig::Value* value,
+                             int64_t limit);
+// sum/min/max/avg/median (abi::AggOp) of field `slot` over such events; events whose field is
+// absent are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
 // (over nothing, overflow), else fills `out` (its kind says which payload).
 uint8_t trig_abi_aggregate(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
-                           trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads, uint32_t sinceFiring,
-                           uint32_t slot, uint32_t op, uint32_t hint, trig::abi::Scalar* out);
+                           trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads,
+                           uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint,
+                           trig::abi::Scalar* out);
 // Field `slot` of the most recent matching event stamped at or before `to`, copied into
 // ctx->scratch[scratchIndex]; that Value is Absent when there is no such event.
-const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to, trig::abi::EntryFn filter,
-                                 uint32_t which, const uint32_t* reads, uint32_t slot, uint32_t scratchIndex);
+const trig::Value* trig_abi_last(trig::abi::Ctx* ctx, uint32_t type, int64_t to,
+                                 trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads,
+                                 uint32_t slot, uint32_t scratchIndex);
 }

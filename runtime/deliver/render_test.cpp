@@ -5,8 +5,8 @@
 #include <iterator>
 #include <limits>
 #include <map>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "runtime/ingest/utf8.h"
 
@@ -197,23 +197,34 @@ TEST_CASE("appendJsonString: the same bytes as escaping one character at a time"
         i += n == 0 ? 1 : n;
         continue;
       }
-      if (c == '"') out += "\\\"";
-      else if (c == '\\') out += "\\\\";
-      else if (c == '\n') out += "\\n";
-      else if (c == '\r') out += "\\r";
-      else if (c == '\t') out += "\\t";
-      else if (c == '\b') out += "\\b";
-      else if (c == '\f') out += "\\f";
-      else if (c < 0x20 || c == 0x7f) out += std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
-      else out += static_cast<char>(c);
+      if (c == '"')
+        out += "\\\"";
+      else if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c == '\b')
+        out += "\\b";
+      else if (c == '\f')
+        out += "\\f";
+      else if (c < 0x20 || c == 0x7f)
+        out += std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
+      else
+        out += static_cast<char>(c);
       ++i;
     }
     return out + "\"";
   };
   std::mt19937 rng(11);
   // Mostly plain text, so that runs cross the 16-byte blocks, with every kind of special byte.
-  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9",
-                                  "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80"};
+  const std::string specials[] = {"\"",       "\\",           "\n",
+                                  "\x01",     "\x1f",         "\x7f",
+                                  "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                  "\xff",     "\xc3",         "\xed\xa0\x80"};
   for (int round = 0; round < 5000; ++round) {
     std::string text;
     const size_t pieces = rng() % 8;

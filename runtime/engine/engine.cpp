@@ -113,9 +113,9 @@ struct Flow {
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
   Event anchor;
-  Value priority;                 // the rule's priority, evaluated at the firing
-  uint32_t stepsTaken = 0;        // steps reached (the record's `step`)
-  bool anySendDecided = false;    // "a flow whose first send is outranked does not start"
+  Value priority;               // the rule's priority, evaluated at the firing
+  uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
+  bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
   // The goal (spec section 5) is reached by its event within D after `goalSince`: the
   // instance's most recent send that went out, or its holdout point, or else its firing.
   TimeMs goalSince = 0;
@@ -235,7 +235,7 @@ struct Engine::Impl {
   };
   std::vector<std::vector<AnchorRule>> anchorRules;
   std::vector<std::vector<const ast::Expr*>> anchorFilters;  // by event type
-  std::vector<FilterIndex> filterIndex;                     // by event type, over anchorFilters
+  std::vector<FilterIndex> filterIndex;                      // by event type, over anchorFilters
   std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
   // By event type: the position in anchorRules of the rule whose one ref has filter f (kNoOwner
@@ -276,7 +276,8 @@ struct Engine::Impl {
       const auto& r = m.rules[ri];
       if (r.rule == nullptr) continue;
       for (uint32_t ev : r.anchorEvents) {
-        if (ev >= anchorRules.size() || (!anchorRules[ev].empty() && anchorRules[ev].back().rule == ri))
+        if (ev >= anchorRules.size() ||
+            (!anchorRules[ev].empty() && anchorRules[ev].back().rule == ri))
           continue;
         AnchorRule a{ri, kSeveral, {}};
         for (const auto* ref : r.rule->anchor.events) {
@@ -529,16 +530,20 @@ struct Engine::Impl {
       }
       case Event::Kind::Undeclared:
         ++stats.undeclared;
-        trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{},
-              [&] { return fmt::format("event '{}' ({}) is not declared: activity only", e.name, e.source.str()); });
+        trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{}, [&] {
+          return fmt::format("event '{}' ({}) is not declared: activity only", e.name,
+                             e.source.str());
+        });
         cancelIdle(c, e);
         return;
       case Event::Kind::Track: break;
     }
     if (e.type >= model.events.size()) return;
     const auto& info = model.events[e.type];
-    trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{},
-          [&] { return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "", e.source.str()); });
+    trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{}, [&] {
+      return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "",
+                         e.source.str());
+    });
     c.history.append(e, plan, oldestFiring(c));
     if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
       ownTraits(c)[traitSubscribed] = Value::boolean(false);
@@ -560,10 +565,11 @@ struct Engine::Impl {
   void cancelIdle(Customer& c, const Event& e) {
     for (auto& p : c.idle) {
       timers.cancel(p.timer);
-      trace(TraceEntry::Kind::Cancelled, c.id, p.rule, model.rules[p.rule].rule->loc,
-            [&] { return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}",
-                        anchorName(p.anchor), formatTimestamp(p.anchor.time),
-                        e.kind == Event::Kind::Undeclared ? e.name : anchorName(e)); });
+      trace(TraceEntry::Kind::Cancelled, c.id, p.rule, model.rules[p.rule].rule->loc, [&] {
+        return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}",
+                           anchorName(p.anchor), formatTimestamp(p.anchor.time),
+                           e.kind == Event::Kind::Undeclared ? e.name : anchorName(e));
+      });
     }
     c.idle.clear();
   }
@@ -633,15 +639,17 @@ struct Engine::Impl {
         // The filter that did not hold is the last one tried.
         const ast::EventRef* failed = a.refs.back().ref;
         if (failed->filter != nullptr)
-          trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed->filter->loc,
-                [&] { return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e)); });
+          trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed->filter->loc, [&] {
+            return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e));
+          });
       }
       return;
     }
     // Only the rules whose filter held and those without one, in declaration order.
     visit.assign(unfiltered[e.type].begin(), unfiltered[e.type].end());
     for (uint32_t f : candidateFilters)
-      if (filterResults[f] != 0 && filterOwner[e.type][f] != kNoOwner) visit.push_back(filterOwner[e.type][f]);
+      if (filterResults[f] != 0 && filterOwner[e.type][f] != kNoOwner)
+        visit.push_back(filterOwner[e.type][f]);
     if (visit.size() > 1) std::sort(visit.begin(), visit.end());
     for (uint32_t pos : visit) {
       const AnchorRule& a = rules[pos];
@@ -665,9 +673,10 @@ struct Engine::Impl {
     for (auto it = c.idle.begin(); it != c.idle.end(); ++it) {
       if (it->rule != ri) continue;
       timers.cancel(it->timer);
-      trace(TraceEntry::Kind::Replaced, c.id, ri, rule.rule->loc,
-            [&] { return fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor",
-                        formatTimestamp(it->anchor.time)); });
+      trace(TraceEntry::Kind::Replaced, c.id, ri, rule.rule->loc, [&] {
+        return fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor",
+                           formatTimestamp(it->anchor.time));
+      });
       c.idle.erase(it);
       break;
     }
@@ -675,10 +684,11 @@ struct Engine::Impl {
     p.rule = ri;
     p.anchor = anchorCopy(e);
     p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
-    trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc,
-          [&] { return fmt::format("armed by {}: evaluates at {} unless there is activity before then (idle {})",
-                      anchorName(e), formatTimestamp(later(e.time, *rule.idle)),
-                      formatDuration(*rule.idle)); });
+    trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc, [&] {
+      return fmt::format(
+          "armed by {}: evaluates at {} unless there is activity before then (idle {})",
+          anchorName(e), formatTimestamp(later(e.time, *rule.idle)), formatDuration(*rule.idle));
+    });
     c.idle.push_back(std::move(p));
   }
 
@@ -705,8 +715,9 @@ struct Engine::Impl {
       noteCondition(*cond, held);
       if (!held) {
         if (tracing(c.id))
-          trace(TraceEntry::Kind::NotHeld, c.id, ri, cond->loc,
-                [&] { return "did not fire: this condition did not hold" + conditionValues(*cond, env); });
+          trace(TraceEntry::Kind::NotHeld, c.id, ri, cond->loc, [&] {
+            return "did not fire: this condition did not hold" + conditionValues(*cond, env);
+          });
         return;
       }
     }
@@ -780,8 +791,10 @@ struct Engine::Impl {
     f->pos.emplace_back(&ar.steps, 0);
     c.flows.push_back(f);
     watchGoal(f);
-    trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc,
-          [&] { return fmt::format("fired (anchor {} at {})", anchorName(anchor), formatTimestamp(anchor.time)); });
+    trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc, [&] {
+      return fmt::format("fired (anchor {} at {})", anchorName(anchor),
+                         formatTimestamp(anchor.time));
+    });
     advance(f, now);
   }
 
@@ -821,11 +834,12 @@ struct Engine::Impl {
         if (tracing(f.customer->id)) {
           auto [tmpl, variant] =
               describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
-          trace(
-              TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc,
-              [&] { return fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
-                          tmpl.empty() ? "split" : "send " + tmpl,
-                          formatTimestamp(later(base, s.after->ms)), formatDuration(s.after->ms)); });
+          trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc, [&] {
+            return fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
+                               tmpl.empty() ? "split" : "send " + tmpl,
+                               formatTimestamp(later(base, s.after->ms)),
+                               formatDuration(s.after->ms));
+          });
         }
         return;
       }
@@ -847,9 +861,10 @@ struct Engine::Impl {
         ++opt.coverage->steps[&s];
         ++opt.coverage->variants[&s.variants[v]];
       }
-      trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc,
-            [&] { return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
-                        f.variant); });
+      trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc, [&] {
+        return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
+                           f.variant);
+      });
       if (s.variants[v].holdout) {
         holdout(f, s.variants[v]);
         return false;
@@ -1045,8 +1060,9 @@ struct Engine::Impl {
       return false;
     TimeMs until = later(now, model.settings.awaitEmail);
     trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
-      return fmt::format("{} (step {}) is due but the customer has no email address: it waits until {}",
-                         ps.ast->templateName.text, ps.step, formatTimestamp(until));
+      return fmt::format(
+          "{} (step {}) is due but the customer has no email address: it waits until {}",
+          ps.ast->templateName.text, ps.step, formatTimestamp(until));
     });
     f.state = Flow::State::AwaitingEmail;
     f.timer = timers.schedule(until, Timer{Timer::Kind::AwaitEmail, &c, f.rule});
@@ -1152,12 +1168,12 @@ struct Engine::Impl {
       c.window->timer = decisions.schedule(c.window->closes, &c);
     }
     if (model.settings.arbitration > 0)
-      trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc,
-            [&] { return fmt::format("{} (step {}) is due: it competes in the arbitration window until {}",
-                        ps.ast->templateName.text, ps.step, formatTimestamp(c.window->closes)); });
+      trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
+        return fmt::format("{} (step {}) is due: it competes in the arbitration window until {}",
+                           ps.ast->templateName.text, ps.step, formatTimestamp(c.window->closes));
+      });
     c.window->members.push_back(std::move(ps));
   }
-
 
   // The arbitration window of `c` closes now: the winner goes on through the cap and quiet
   // hours, every other member is outranked.
@@ -1166,18 +1182,18 @@ struct Engine::Impl {
     std::vector<PendingSend> members = std::move(c.window->members);
     c.window.reset();
     if (members.empty()) return;
-    std::stable_sort(members.begin(), members.end(),
-                     [this](const PendingSend& a, const PendingSend& b) {
-                       const auto& ra = model.rules[a.flow->rule];
-                       const auto& rb = model.rules[b.flow->rule];
-                       if (int p = policy::comparePriority(a.flow->priority, b.flow->priority); p != 0)
-                         return p > 0;
-                       if (a.flow->anchor.time != b.flow->anchor.time)
-                         return a.flow->anchor.time > b.flow->anchor.time;
-                       if (ra.order != rb.order) return ra.order < rb.order;
-                       if (a.step != b.step) return a.step < b.step;
-                       return a.order < b.order;
-                     });
+    std::stable_sort(
+        members.begin(), members.end(), [this](const PendingSend& a, const PendingSend& b) {
+          const auto& ra = model.rules[a.flow->rule];
+          const auto& rb = model.rules[b.flow->rule];
+          if (int p = policy::comparePriority(a.flow->priority, b.flow->priority); p != 0)
+            return p > 0;
+          if (a.flow->anchor.time != b.flow->anchor.time)
+            return a.flow->anchor.time > b.flow->anchor.time;
+          if (ra.order != rb.order) return ra.order < rb.order;
+          if (a.step != b.step) return a.step < b.step;
+          return a.order < b.order;
+        });
     const PendingSend& winner = members.front();
     for (size_t i = 1; i < members.size(); ++i) {
       PendingSend& loser = members[i];
@@ -1337,7 +1353,7 @@ struct Engine::Impl {
         ++rs.variants[f.goalVariant].conversions;
       else
         ++rs.conversionsWithoutMessage;
-      std::string what = !f.goalAfterMessage   ? std::string("the firing, before any send")
+      std::string what = !f.goalAfterMessage      ? std::string("the firing, before any send")
                          : f.goalTemplate.empty() ? "the holdout point of variant " + f.goalVariant
                                                   : "the send of " + f.goalTemplate;
       trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc, [&] {

@@ -101,12 +101,14 @@ TEST_CASE("message ids depend on rule, customer, step and firing time only") {
   // The id is "trig-" and the 16 hex digits of FNV-1a-64 over "rule␟customer␟step␟firedAt"
   // (ids printed by earlier versions stay valid), negative times and leading zero digits included.
   for (auto [rule, customer, step, firedAt] :
-       {std::tuple{"cart_abandon", "c42", 2u, int64_t{1767225600000}}, std::tuple{"r", "", 0u, int64_t{-86400000}},
+       {std::tuple{"cart_abandon", "c42", 2u, int64_t{1767225600000}},
+        std::tuple{"r", "", 0u, int64_t{-86400000}},
         std::tuple{"x", "y", 4294967295u, INT64_MIN}}) {
-    std::string key = std::string(rule) + "\x1f" + customer + "\x1f" + std::to_string(step) + "\x1f" +
-                      std::to_string(firedAt);
+    std::string key = std::string(rule) + "\x1f" + customer + "\x1f" + std::to_string(step) +
+                      "\x1f" + std::to_string(firedAt);
     char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(policy::fnv1a64(key)));
+    std::snprintf(hex, sizeof hex, "%016llx",
+                  static_cast<unsigned long long>(policy::fnv1a64(key)));
     CHECK(messageId(rule, customer, step, firedAt) == std::string("trig-") + hex);
   }
   // A replay prints the same ids, and a deferred send keeps its id.
@@ -316,7 +318,9 @@ trigger promo:
     run.track(c, "cart_add", T0, {{"product_id", Value::str("p")}});
   }
   run.track("c1", "purchased", T0 + kDay, {{"order_id", Value::str("o")}});
-  CHECK(run.summary() == "10:00 c1 promo 1 /control holdout\n10:00 c3 promo 1 a/mail sent\n11:00 c3 promo 2 b/mail sent\n");
+  CHECK(run.summary() ==
+        "10:00 c1 promo 1 /control holdout\n10:00 c3 promo 1 a/mail sent\n11:00 c3 promo 2 b/mail "
+        "sent\n");
   const auto& st = run.engine->stats().rules.at(0);
   CHECK(st.conversions == 1);
   CHECK(st.conversionsWithoutMessage == 0);
@@ -390,11 +394,14 @@ trigger r: when page_view send a
 )");
   auto bounce = [&](const char* c, TimeMs t, std::optional<const char*> kind) {
     if (kind)
-      run.track(c, "email_bounce", t, {{"message_id", Value::str("m")}, {"kind", Value::str(*kind)}});
+      run.track(c, "email_bounce", t,
+                {{"message_id", Value::str("m")}, {"kind", Value::str(*kind)}});
     else
       run.track(c, "email_bounce", t, {{"message_id", Value::str("m")}});
   };
-  auto view = [&](const char* c, TimeMs t) { run.track(c, "page_view", t, {{"url", Value::str("/")}}); };
+  auto view = [&](const char* c, TimeMs t) {
+    run.track(c, "page_view", t, {{"url", Value::str("/")}});
+  };
   for (const char* c : {"c1", "c2", "c3", "c4", "c5"}) run.email(c, T0);
   // c1: no kind is hard; the same address again keeps it; another address ends it.
   bounce("c1", T0 + kMinute, std::nullopt);

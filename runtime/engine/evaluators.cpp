@@ -5,8 +5,8 @@
 
 namespace trig::engine {
 
-std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
-                                         std::string& error) {
+std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
+                                         std::string& note, std::string& error) {
   if (name == "interp") return std::make_unique<interp::Interpreter>(c.model);
   if (name == "jit") {
     // Optimised code from the compiled-code cache ($TRIG_CACHE_DIR, `off` to disable), else

@@ -18,7 +18,7 @@ inline constexpr const char* kDefaultEngine = "jit";
 // runtime/jit (which hands the rare expression it does not compile to the interpreter),
 // "interp" the reference interpreter. `note` carries anything --explain should mention. Returns
 // null, with `error` set, for an unknown name or a JIT failure. `c` must outlive the evaluator.
-std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c, std::string& note,
-                                         std::string& error);
+std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
+                                         std::string& note, std::string& error);
 
 }  // namespace trig::engine

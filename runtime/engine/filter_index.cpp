@@ -10,7 +10,8 @@ namespace {
 
 // The terms of a top-level `and` chain.
 void conjuncts(const ast::Expr* e, std::vector<const ast::Expr*>& out) {
-  if (e->kind == ast::ExprKind::Binary && e->op == ast::Op::And && e->lhs != nullptr && e->rhs != nullptr) {
+  if (e->kind == ast::ExprKind::Binary && e->op == ast::Op::And && e->lhs != nullptr &&
+      e->rhs != nullptr) {
     conjuncts(e->lhs, out);
     conjuncts(e->rhs, out);
   } else {
@@ -24,8 +25,9 @@ std::optional<uint32_t> stringField(const sema::Model& model, uint32_t event, co
       e->id >= model.exprType.size())
     return std::nullopt;
   const sema::Ref& ref = model.exprRef[e->id];
-  if ((ref.kind != sema::RefKind::EventField && ref.kind != sema::RefKind::AnchorField) || ref.event != event ||
-      ref.field == sema::kNone || model.exprType[e->id].kind != sema::TypeKind::String)
+  if ((ref.kind != sema::RefKind::EventField && ref.kind != sema::RefKind::AnchorField) ||
+      ref.event != event || ref.field == sema::kNone ||
+      model.exprType[e->id].kind != sema::TypeKind::String)
     return std::nullopt;
   return ref.field;
 }
@@ -44,12 +46,13 @@ std::optional<Key> keyOf(const sema::Model& model, uint32_t event, const ast::Ex
   if (c->op == ast::Op::Eq) {
     for (auto [name, lit] : {std::pair{c->lhs, c->rhs}, std::pair{c->rhs, c->lhs}}) {
       auto slot = stringField(model, event, name);
-      if (slot && lit != nullptr && lit->kind == ast::ExprKind::StringLit) return Key{*slot, false, {lit->text}};
+      if (slot && lit != nullptr && lit->kind == ast::ExprKind::StringLit)
+        return Key{*slot, false, {lit->text}};
     }
     return std::nullopt;
   }
-  if (c->op == ast::Op::StartsWith && c->rhs != nullptr && c->rhs->kind == ast::ExprKind::StringLit &&
-      !c->rhs->text.empty()) {
+  if (c->op == ast::Op::StartsWith && c->rhs != nullptr &&
+      c->rhs->kind == ast::ExprKind::StringLit && !c->rhs->text.empty()) {
     auto slot = stringField(model, event, c->lhs);
     if (slot) return Key{*slot, true, {c->rhs->text}};
     return std::nullopt;
@@ -69,7 +72,8 @@ std::optional<Key> keyOf(const sema::Model& model, uint32_t event, const ast::Ex
 
 }  // namespace
 
-FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event, std::span<const ast::Expr* const> filters) {
+FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event,
+                               std::span<const ast::Expr* const> filters) {
   // Each filter's keys; a filter is filed under the (field, kind) most filters of the type key
   // on (the fewer of them, the fewer look-ups per event).
   std::vector<std::vector<Key>> keys(filters.size());
@@ -87,11 +91,13 @@ FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event, std::sp
   std::map<uint32_t, uint32_t> shortest;  // by field: the shortest prefix filed under it
   for (size_t i = 0; i < filters.size(); ++i) {
     for (const Key& k : keys[i])
-      if (chosen[i] == nullptr || popularity[{k.slot, k.prefix}] > popularity[{chosen[i]->slot, chosen[i]->prefix}])
+      if (chosen[i] == nullptr ||
+          popularity[{k.slot, k.prefix}] > popularity[{chosen[i]->slot, chosen[i]->prefix}])
         chosen[i] = &k;
     if (chosen[i] != nullptr && chosen[i]->prefix) {
       uint32_t& len = shortest.try_emplace(chosen[i]->slot, UINT32_MAX).first->second;
-      for (const std::string& v : chosen[i]->values) len = std::min(len, static_cast<uint32_t>(v.size()));
+      for (const std::string& v : chosen[i]->values)
+        len = std::min(len, static_cast<uint32_t>(v.size()));
     }
   }
   FilterIndex index;
@@ -123,7 +129,8 @@ FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event, std::sp
 size_t FilterIndex::Keyed::probe(std::string_view key, uint64_t h) const {
   const size_t mask = table.size() - 1;
   size_t i = h & mask;
-  while (!table[i].filters.empty() && !(table[i].hash == h && table[i].key == key)) i = (i + 1) & mask;
+  while (!table[i].filters.empty() && !(table[i].hash == h && table[i].key == key))
+    i = (i + 1) & mask;
   return i;
 }
 

@@ -26,7 +26,8 @@ namespace trig::engine {
 class FilterIndex {
  public:
   // Indexes `filters`, the anchor filters of event type `event` (indices into this list).
-  static FilterIndex build(const sema::Model& model, uint32_t event, std::span<const ast::Expr* const> filters);
+  static FilterIndex build(const sema::Model& model, uint32_t event,
+                           std::span<const ast::Expr* const> filters);
 
   // The filters `e` can pass, each once, into `out` (cleared first): those that are always
   // candidates, then those keyed under e's values, ascending within each group.

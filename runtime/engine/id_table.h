@@ -44,7 +44,8 @@ inline uint64_t hashId(std::string_view s) {
       std::memcpy(&hi, p + n - 4, 4);
       w = (uint64_t{hi} << 32) | lo;
     } else {
-      w = uint64_t{static_cast<unsigned char>(p[0])} | uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+      w = uint64_t{static_cast<unsigned char>(p[0])} |
+          uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
           uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
     }
     h = mix(h ^ w) * 0x9e3779b97f4a7c15ULL;
@@ -124,8 +125,10 @@ class IdTable {
   // 200 page faults), and every event arriving meanwhile queued behind it.
   Entry* newEntry(std::string_view id) {
     if (chunks_.empty() || chunkUsed_ == chunkSizes_.back()) {
-      const size_t n = chunks_.empty() ? kFirstChunk : std::min(chunkSizes_.back() * 2, kLargestChunk);
-      chunks_.push_back(static_cast<Entry*>(::operator new(n * sizeof(Entry), std::align_val_t{alignof(Entry)})));
+      const size_t n =
+          chunks_.empty() ? kFirstChunk : std::min(chunkSizes_.back() * 2, kLargestChunk);
+      chunks_.push_back(
+          static_cast<Entry*>(::operator new(n * sizeof(Entry), std::align_val_t{alignof(Entry)})));
       chunkSizes_.push_back(n);
       chunkUsed_ = 0;
     }
@@ -136,7 +139,7 @@ class IdTable {
   }
 
   std::array<Shard, size_t{1} << kShardBits> shards_;
-  std::vector<Entry*> chunks_;        // raw storage; the first chunkUsed_ of the last one are built
+  std::vector<Entry*> chunks_;  // raw storage; the first chunkUsed_ of the last one are built
   std::vector<size_t> chunkSizes_;
   size_t chunkUsed_ = 0, size_ = 0;
 };

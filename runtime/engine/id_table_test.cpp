@@ -17,7 +17,8 @@ TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a
     // some repeated often, with NULs and high bytes.
     uint64_t pick = rng() % (i % 3 == 0 ? 50 : 100000);
     std::string id = std::to_string(pick);
-    for (size_t k = 0, extra = pick % 34; k < extra; ++k) id.push_back(static_cast<char>((pick * 131 + k * 7) % 256));
+    for (size_t k = 0, extra = pick % 34; k < extra; ++k)
+      id.push_back(static_cast<char>((pick * 131 + k * 7) % 256));
     bool added = false;
     auto& entry = table.findOrAdd(id, &added);
     CHECK(entry.id == id);

@@ -106,12 +106,13 @@ char* RecordWriter::writeTime(char* p, TimeMs t) {
 }
 
 void RecordWriter::append(std::string& out, const Record& r) {
-  const std::string_view rule =
-      r.decision == Decision::Dropped || r.rule >= model_.rules.size() ? std::string_view{}
-                                                                         : model_.rules[r.rule].name;
-  const std::string_view loc = r.decision == Decision::Suppressed || r.decision == Decision::Deferred
-                                    ? std::string_view(location(r.loc))
-                                    : std::string_view{};
+  const std::string_view rule = r.decision == Decision::Dropped || r.rule >= model_.rules.size()
+                                    ? std::string_view{}
+                                    : model_.rules[r.rule].name;
+  const std::string_view loc =
+      r.decision == Decision::Suppressed || r.decision == Decision::Deferred
+          ? std::string_view(location(r.loc))
+          : std::string_view{};
   // Every string at its worst (all escaped), then the rest; cut to size at the end.
   const size_t strings = r.customer.size() + r.event.size() + r.source.size() + r.detail.size() +
                          rule.size() + r.templateName.size() + r.variant.size() + r.to.size() +

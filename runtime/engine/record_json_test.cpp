@@ -80,15 +80,19 @@ template t { subject "s" body "b" }
   std::mt19937_64 rng(5);
   auto pick = [&](uint64_t n) { return rng() % n; };
   auto text = [&] {
-    static const char* kTexts[] = {"", "c1", "ann@example.com", "caf\xc3\xa9 \"quoted\"\n",
-                                   "\xff\x01", "a long detail sentence that spans more than sixteen bytes"};
+    static const char* kTexts[] = {"",
+                                   "c1",
+                                   "ann@example.com",
+                                   "caf\xc3\xa9 \"quoted\"\n",
+                                   "\xff\x01",
+                                   "a long detail sentence that spans more than sixteen bytes"};
     return std::string(kTexts[pick(std::size(kTexts))]);
   };
   auto time = [&]() -> TimeMs {
     switch (pick(6)) {
       case 0: return static_cast<TimeMs>(pick(1000)) - 500;  // around 1970, both sides
-      case 1: return 253'402'300'800'000 - 1 + static_cast<TimeMs>(pick(3));  // year 10000
-      case 2: return -static_cast<TimeMs>(pick(100'000'000'000'000));  // far before 1970
+      case 1: return 253'402'300'800'000 - 1 + static_cast<TimeMs>(pick(3));      // year 10000
+      case 2: return -static_cast<TimeMs>(pick(100'000'000'000'000));             // far before 1970
       case 3: return 1'767'225'600'000 + static_cast<TimeMs>(pick(1000)) * 1000;  // whole seconds
       default: return 1'767'225'600'000 + static_cast<TimeMs>(pick(400'000'000'000));
     }
@@ -131,9 +135,11 @@ template t { subject "s" body "b" }
   send.messageId = "trig-1";
   out.clear();
   writer.append(out, send);
-  CHECK(out == R"({"decision":"send","time":"2026-01-01T00:00:00.123Z","customer":"c1","rule":")" +
-                   p.model.rules[0].name +
-                   R"(","step":1,"template":"t","variant":null,"to":"ann@example.com","subject":null,"message_id":"trig-1"})");
+  CHECK(
+      out ==
+      R"({"decision":"send","time":"2026-01-01T00:00:00.123Z","customer":"c1","rule":")" +
+          p.model.rules[0].name +
+          R"(","step":1,"template":"t","variant":null,"to":"ann@example.com","subject":null,"message_id":"trig-1"})");
   CHECK(nlohmann::json::parse(out).size() == 10);
 }
 

@@ -335,7 +335,9 @@ class TempCopies {
     std::string readable = readableTwice(path, error);
     if (readable.empty()) return false;
     if (readable != path) paths_.push_back(readable);
-    out.push_back(Input{readable, !name.empty() ? name : readable != path ? displayName(path) : ""});
+    out.push_back(Input{readable, !name.empty()      ? name
+                                  : readable != path ? displayName(path)
+                                                     : ""});
     return true;
   }
 
@@ -379,17 +381,18 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
   if (!options.deadLetter.empty()) {
     // Dead letters are appended (a rejected event is never lost, not even one of an earlier
     // run); and never into an input, which would be read and written at once.
-    struct stat dl {};
+    struct stat dl{};
     for (const std::string& f : options.eventFiles) {
-      struct stat in {};
+      struct stat in{};
       if (f != "-" && ::stat(options.deadLetter.c_str(), &dl) == 0 && ::stat(f.c_str(), &in) == 0 &&
           dl.st_dev == in.st_dev && dl.st_ino == in.st_ino) {
-        result.ioError = "the dead-letter file '" + options.deadLetter + "' is the events file '" + f +
-                         "': give --dead-letter another file";
+        result.ioError = "the dead-letter file '" + options.deadLetter + "' is the events file '" +
+                         f + "': give --dead-letter another file";
         return result;
       }
     }
-    dead = std::make_unique<ingest::DeadLetterWriter>(options.deadLetter, ingest::DeadLetterWriter::Mode::Append);
+    dead = std::make_unique<ingest::DeadLetterWriter>(options.deadLetter,
+                                                      ingest::DeadLetterWriter::Mode::Append);
     if (!dead->ok()) {
       result.ioError = dead->error();
       return result;
@@ -402,7 +405,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
 
   uint64_t fed = 0, total = 0;
   auto feed = [&](Event& e) {
-    if (options.progress && ++fed % std::max<uint64_t>(options.progressEvery, 1) == 0) options.progress(fed, total);
+    if (options.progress && ++fed % std::max<uint64_t>(options.progressEvery, 1) == 0)
+      options.progress(fed, total);
     if (options.until && e.time > *options.until) {
       ++result.afterUntil;
       return;
@@ -448,7 +452,8 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
     }
   }
   if (dead && !dead->flush()) {
-    result.ioError = "cannot write the dead-letter file '" + options.deadLetter + "': " + std::strerror(errno);
+    result.ioError =
+        "cannot write the dead-letter file '" + options.deadLetter + "': " + std::strerror(errno);
     return result;
   }
   result.lines = reader.stats().lines;

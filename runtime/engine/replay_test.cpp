@@ -39,11 +39,15 @@ std::string jsonString(const std::string& raw) {
 
 TEST_CASE("replay pre-pass: the top-level timestamp, past strings and nested objects") {
   TimeMs t = 0;
-  CHECK(scanTimestamp(R"({"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})", t));
+  CHECK(scanTimestamp(
+      R"({"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})",
+      t));
   CHECK(t == stamp("2026-01-01T10:00:00Z"));
 
   // An escaped quote does not end the string; the "timestamp" inside it is not a key.
-  CHECK(scanTimestamp(R"({"userId":"a\",\"timestamp\":\"2030-01-01T00:00:00Z","timestamp":"2026-01-02T00:00:00Z"})", t));
+  CHECK(scanTimestamp(
+      R"({"userId":"a\",\"timestamp\":\"2030-01-01T00:00:00Z","timestamp":"2026-01-02T00:00:00Z"})",
+      t));
   CHECK(t == stamp("2026-01-02T00:00:00Z"));
 
   // An escaped backslash before the closing quote: the string ends there.
@@ -54,14 +58,17 @@ TEST_CASE("replay pre-pass: the top-level timestamp, past strings and nested obj
 
   // A nested "timestamp" is a property, not the event's time.
   CHECK(scanTimestamp(
-      R"({"timestamp":"2026-01-05T00:00:00Z","properties":{"timestamp":"2031-01-01T00:00:00Z","l":[{"timestamp":1}]}})", t));
+      R"({"timestamp":"2026-01-05T00:00:00Z","properties":{"timestamp":"2031-01-01T00:00:00Z","l":[{"timestamp":1}]}})",
+      t));
   CHECK(t == stamp("2026-01-05T00:00:00Z"));
 
   // A key spelled with an escape is still "timestamp" to the decoder: no shortcut past it.
-  CHECK_FALSE(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","time\u0073tamp":"2026-01-08T00:00:00Z"})", t));
+  CHECK_FALSE(scanTimestamp(
+      R"({"timestamp":"2026-01-06T00:00:00Z","time\u0073tamp":"2026-01-08T00:00:00Z"})", t));
 
   // Duplicate keys: the last one, as the decoder takes it.
-  CHECK(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","timestamp":"2026-01-07T00:00:00Z"})", t));
+  CHECK(scanTimestamp(R"({"timestamp":"2026-01-06T00:00:00Z","timestamp":"2026-01-07T00:00:00Z"})",
+                      t));
   CHECK(t == stamp("2026-01-07T00:00:00Z"));
 
   // Shapes the scan does not vouch for: the caller then sorts.
@@ -100,7 +107,10 @@ TEST_CASE("replay pre-pass: random lines with quotes and backslashes in every st
       line += "\"k" + std::to_string(k) + "\":";  // keys with escapes make the scan give up
       switch (rng() % 3) {
         case 0: line += jsonString(randomRaw()); break;
-        case 1: line += "{\"timestamp\":" + jsonString(randomRaw()) + ",\"x\":[" + jsonString(randomRaw()) + "]}"; break;
+        case 1:
+          line += "{\"timestamp\":" + jsonString(randomRaw()) + ",\"x\":[" +
+                  jsonString(randomRaw()) + "]}";
+          break;
         default: line += std::to_string(rng() % 1000); break;
       }
     }
@@ -134,8 +144,9 @@ std::string randomEventLine(std::mt19937& rng, TimeMs& base) {
     }
   };
   auto plain = [&] {
-    static const char* kWords[] = {"c1", "timestamp", "t", "track", "\\\"", "a\\\\", "x y",
-                                   "\\u0074imestamp", "{", "[1]", "2026-01-01T00:00:00Z"};
+    static const char* kWords[] = {
+        "c1",  "timestamp",           "t", "track", "\\\"", "a\\\\", "x y", "\\u0074imestamp", "{",
+        "[1]", "2026-01-01T00:00:00Z"};
     return std::string(kWords[pick(11)]);
   };
   const char* sp = pick(5) == 0 ? " " : "";
@@ -149,7 +160,9 @@ std::string randomEventLine(std::mt19937& rng, TimeMs& base) {
   switch (pick(8)) {
     case 0: members.push_back("\"timestamp\":\"" + stampText(base + 1000) + "\""); break;
     case 1: members.push_back("\"time\\u0073tamp\":\"" + stampText(base - 1000) + "\""); break;
-    case 2: members.push_back("\"context\":{\"timestamp\":\"2020-01-01T00:00:00Z\",\"l\":[1,{}]}"); break;
+    case 2:
+      members.push_back("\"context\":{\"timestamp\":\"2020-01-01T00:00:00Z\",\"l\":[1,{}]}");
+      break;
     case 3: members.push_back("\"messageId\":\"" + plain() + "\""); break;
     case 4: members.insert(members.begin(), "\"context\":{\"a\":[\"" + plain() + "\"]}"); break;
     default: break;
@@ -235,17 +248,21 @@ std::string cartAdd(const std::string& customer, const char* time) {
 
 TEST_CASE("replay: sorted files stream, unsorted ones are sorted first; progress is reported") {
   // In order: streamed, the total known from the pre-pass.
-  auto sorted = replayLines({cartAdd("a", "2026-01-01T10:00:00Z"), cartAdd("b", "2026-01-01T10:01:00Z"),
-                             cartAdd("c", "2026-01-01T10:02:00Z")});
-  CHECK(sorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z"),
+  auto sorted =
+      replayLines({cartAdd("a", "2026-01-01T10:00:00Z"), cartAdd("b", "2026-01-01T10:01:00Z"),
+                   cartAdd("c", "2026-01-01T10:02:00Z")});
+  CHECK(sorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"),
+                                            stamp("2026-01-01T10:01:00Z"),
                                             stamp("2026-01-01T10:02:00Z")});
   CHECK(sorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 3}, {3, 3}});
 
   // Out of order (and one line the pre-pass cannot vouch for): read whole, stable-sorted.
-  auto unsorted = replayLines({cartAdd("a", "2026-01-01T10:02:00Z"), cartAdd("b\\\\", "2026-01-01T10:00:00Z"),
-                               cartAdd("c", "2026-01-01T10:01:00Z"), cartAdd("d", "2026-01-01T10:00:00Z")});
-  CHECK(unsorted.sends == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:00:00Z"),
-                                              stamp("2026-01-01T10:01:00Z"), stamp("2026-01-01T10:02:00Z")});
+  auto unsorted =
+      replayLines({cartAdd("a", "2026-01-01T10:02:00Z"), cartAdd("b\\\\", "2026-01-01T10:00:00Z"),
+                   cartAdd("c", "2026-01-01T10:01:00Z"), cartAdd("d", "2026-01-01T10:00:00Z")});
+  CHECK(unsorted.sends ==
+        std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:00:00Z"),
+                            stamp("2026-01-01T10:01:00Z"), stamp("2026-01-01T10:02:00Z")});
   CHECK(unsorted.progress == std::vector<std::pair<uint64_t, uint64_t>>{{2, 4}, {4, 4}, {4, 4}});
 }
 
@@ -263,8 +280,8 @@ template t { subject "s" body "b" }
   Engine engine(p.model, interp, eo);
   int fds[2];
   REQUIRE(pipe(fds) == 0);
-  std::string text = cartAdd("a", "2026-01-01T10:00:00Z") + "\n" + cartAdd("b", "2026-01-01T10:01:00Z") +
-                     "\n{\"broken\n";
+  std::string text = cartAdd("a", "2026-01-01T10:00:00Z") + "\n" +
+                     cartAdd("b", "2026-01-01T10:01:00Z") + "\n{\"broken\n";
   REQUIRE(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   close(fds[1]);  // the whole stream is in the pipe: a second reader would find it empty
   ReplayOptions ro;
@@ -278,7 +295,8 @@ template t { subject "s" body "b" }
   CHECK(diagnostics.str().find(path + ":3: error: malformed JSON") != std::string::npos);
   CHECK(rr.rejected == 1);
   CHECK(rr.accepted == 2);
-  CHECK(firings == std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z")});
+  CHECK(firings ==
+        std::vector<TimeMs>{stamp("2026-01-01T10:00:00Z"), stamp("2026-01-01T10:01:00Z")});
 }
 
 }  // namespace

@@ -508,8 +508,7 @@ struct Decoder::Impl {
         if (t == TypeKind::Int) {
           // Integral values only: 2 and 2.0 (or "2.0"), never 2.5 or 1e2.
           const auto whole = integralPart(text);
-          if (!whole)
-            return typeError(subj, want, quoted ? shownString(text) : std::string(text));
+          if (!whole) return typeError(subj, want, quoted ? shownString(text) : std::string(text));
           int64_t v = 0;
           auto r = std::from_chars(whole->data(), whole->data() + whole->size(), v);
           if (r.ec != std::errc() || r.ptr != whole->data() + whole->size())
@@ -556,8 +555,10 @@ struct Decoder::Impl {
     constexpr int64_t kPerMs = 1000;  // millionths of a second in a millisecond
     if (parseMoney(text, seconds) != MoneyParse::Ok || seconds.units < 0 ||
         seconds.units % kPerMs != 0)
-      return fail(describe(subj) + " must be a duration such as \"15m\" or a number of seconds "
-                  "(at most 3 decimals, not negative), got " + std::string(text));
+      return fail(describe(subj) +
+                  " must be a duration such as \"15m\" or a number of seconds "
+                  "(at most 3 decimals, not negative), got " +
+                  std::string(text));
     clearValue(out);
     out.kind = Value::Kind::Duration;
     out.i = seconds.units / kPerMs;
@@ -728,8 +729,7 @@ struct Decoder::Impl {
   void releaseFields(Event& out) {
     const size_t width = out.fields.size();
     if (width == 0) return;
-    if (width < spareRows.size() && spareRows[width].empty())
-      out.fields.swap(spareRows[width]);
+    if (width < spareRows.size() && spareRows[width].empty()) out.fields.swap(spareRows[width]);
     out.fields.clear();
   }
 

@@ -32,12 +32,12 @@
 // - identify: each trait is matched against the declared customer traits the same way
 //   (camelCase mapped) and must have the declared type; `null` removes the trait (an Absent
 //   value in Event::traits), except `subscribed`, which `null` leaves as it is (see
-//   failedClosed() for a `subscribed` that cannot be read). Undeclared traits are kept under their name as sent, typed by
-//   their JSON value (string, bool, int for integer text that fits, float for other numbers,
-//   lists of one such type); values with no trig type (objects such as Segment's `address`,
-//   nested or mixed lists) are ignored like extra properties, and `null` removes. No rule or
-//   template can name an undeclared trait, so they only reach the profile (and `--explain`).
-//   Traits appear in the order sent.
+//   failedClosed() for a `subscribed` that cannot be read). Undeclared traits are kept under their
+//   name as sent, typed by their JSON value (string, bool, int for integer text that fits, float
+//   for other numbers, lists of one such type); values with no trig type (objects such as Segment's
+//   `address`, nested or mixed lists) are ignored like extra properties, and `null` removes. No
+//   rule or template can name an undeclared trait, so they only reach the profile (and
+//   `--explain`). Traits appear in the order sent.
 // - Never a silent choice: a key sent twice in the call, its properties or its traits makes the
 //   event invalid ("key 'userId' is sent twice"), whatever the values; so does a field or trait
 //   filled by two keys (`order_id`, `orderId`) with different values; the same value twice is

@@ -117,18 +117,25 @@ when signup send hello
     return decoder.decode("{" + head + rest + "}", e, reason);
   };
 
-  REQUIRE_MESSAGE(decode(R"("event":"Product Added","properties":{"product_id":"p1","name":"Lamp","price":"19.90"})"), reason);
+  REQUIRE_MESSAGE(
+      decode(
+          R"("event":"Product Added","properties":{"product_id":"p1","name":"Lamp","price":"19.90"})"),
+      reason);
   CHECK(field("cart_add", "product_name") == Value::str("Lamp"));
   CHECK(field("cart_add", "price").m.units == 19'900'000);
-  REQUIRE_MESSAGE(decode(R"("event":"Product Viewed","properties":{"productId":"p1","name":"Lamp"})"), reason);
+  REQUIRE_MESSAGE(
+      decode(R"("event":"Product Viewed","properties":{"productId":"p1","name":"Lamp"})"), reason);
   CHECK(field("product_view", "product_name") == Value::str("Lamp"));
-  REQUIRE_MESSAGE(decode(R"("event":"Order Completed","properties":{"order_id":"o1","revenue":"50.00"})"), reason);
+  REQUIRE_MESSAGE(
+      decode(R"("event":"Order Completed","properties":{"order_id":"o1","revenue":"50.00"})"),
+      reason);
   CHECK(field("purchased", "revenue").m.units == 50'000'000);
   REQUIRE_MESSAGE(decode(R"("event":"Checkout Started","properties":{"value":12})"), reason);
   CHECK(field("checkout_start", "cart_value").m.units == 12'000'000);
   REQUIRE_MESSAGE(decode(R"("event":"Email Opened","properties":{"email_id":"m1"})"), reason);
   CHECK(field("email_open", "message_id") == Value::str("m1"));
-  REQUIRE_MESSAGE(decode(R"("event":"Email Link Clicked","properties":{"email_id":"m1","url":"/"})"), reason);
+  REQUIRE_MESSAGE(
+      decode(R"("event":"Email Link Clicked","properties":{"email_id":"m1","url":"/"})"), reason);
   CHECK(field("email_click", "message_id") == Value::str("m1"));
   for (const char* name : {"Product Removed", "Products Searched", "Unsubscribed", "Email Bounced"})
     CHECK_MESSAGE(m.findEvent(name) != nullptr, name);
@@ -139,14 +146,20 @@ when signup send hello
   CHECK(reason == "missing required property 'plan' of event 'signup'");
 
   // A field filled by its name and an alias: the same value is fine, different ones are not.
-  REQUIRE_MESSAGE(decode(R"("event":"cart_add","properties":{"product_id":"p1","name":"Lamp","productName":"Lamp"})"), reason);
-  CHECK_FALSE(decode(R"("event":"cart_add","properties":{"product_id":"p1","product_name":"Lamp","name":"Mug"})"));
+  REQUIRE_MESSAGE(
+      decode(
+          R"("event":"cart_add","properties":{"product_id":"p1","name":"Lamp","productName":"Lamp"})"),
+      reason);
+  CHECK_FALSE(decode(
+      R"("event":"cart_add","properties":{"product_id":"p1","product_name":"Lamp","name":"Mug"})"));
   CHECK(reason ==
         "property 'product_name' of event 'cart_add' is filled twice with different values (the "
         "second time from 'name')");
 
   // A Segment page call is a page_view, its fields from its properties.
-  REQUIRE_MESSAGE(decode(R"("type":"page","name":"Desks","properties":{"url":"/desks","title":"Desks"})"), reason);
+  REQUIRE_MESSAGE(
+      decode(R"("type":"page","name":"Desks","properties":{"url":"/desks","title":"Desks"})"),
+      reason);
   CHECK(e.kind == Event::Kind::Track);
   CHECK(e.name == "page_view");
   CHECK(field("page_view", "url") == Value::str("/desks"));

@@ -123,8 +123,7 @@ TEST_CASE("decoder: identify without traits, and trait type errors") {
   REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z"})"));
   CHECK(f.e.traits.empty());
   CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
-                 R"("traits":{"vip":"yes"}})") ==
-        "trait 'vip' must be bool, got string \"yes\"");
+                 R"("traits":{"vip":"yes"}})") == "trait 'vip' must be bool, got string \"yes\"");
   CHECK_FALSE(f.decoder.failedClosed());
   CHECK(f.reject(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z",)"
                  R"("traits":[1]})") == "traits must be an object, got list");
@@ -245,8 +244,9 @@ TEST_CASE("decoder: numbers are exact and typed") {
                                          "got string"),
                     bad);
     }
-    CHECK(f.reason == "property 'total' of event 'order_placed' must be money, got string "
-                      "\"Infinity\"");
+    CHECK(f.reason ==
+          "property 'total' of event 'order_placed' must be money, got string "
+          "\"Infinity\"");
     // JSON escapes are decoded first: "\u0031\u0032" is "12".
     REQUIRE(order(R"({"total":"\u0031\u0032","items":[]})"));
     CHECK(f.field("total").m.units == 12'000'000);
@@ -334,8 +334,7 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
   CHECK(f.field("scores").isAbsent());
   // Failures.
   CHECK_FALSE(order(R"({"total":1,"items":["a",false]})"));
-  CHECK(f.reason ==
-        "item 2 of property 'items' of event 'order_placed' must be string, got bool");
+  CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' must be string, got bool");
   CHECK_FALSE(order(R"({"total":1,"items":["a",null]})"));
   CHECK(f.reason == "item 2 of property 'items' of event 'order_placed' is null");
   CHECK_FALSE(order(R"({"total":1,"items":"a"})"));
@@ -353,9 +352,10 @@ TEST_CASE("decoder: strings, bools, times, durations, lists, defaults") {
   CHECK(f.field("wait") == Value::duration(1500));
   for (const char* bad : {"-1", "0.0001", "1e30"}) {
     CHECK_FALSE(order(std::string(R"({"total":1,"items":[],"wait":)") + bad + "}"));
-    CHECK(f.reason == "property 'wait' of event 'order_placed' must be a duration such as \"15m\" "
-                      "or a number of seconds (at most 3 decimals, not negative), got " +
-                          std::string(bad));
+    CHECK(f.reason ==
+          "property 'wait' of event 'order_placed' must be a duration such as \"15m\" "
+          "or a number of seconds (at most 3 decimals, not negative), got " +
+              std::string(bad));
   }
   CHECK(f.reason.find("must be a duration") != std::string::npos);
   // "true" and "false" are read as bools (spec version 2), no other text.
@@ -497,10 +497,12 @@ TEST_CASE("decoder: escaped keys and a reused Event leave no stale data") {
 
 TEST_CASE("decoder: a key sent twice, or a field filled twice with different values, is invalid") {
   Fixture f;
-  const std::string head = R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  const std::string head =
+      R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
   // The same key twice, at any level the decoder reads, whatever the values.
-  CHECK(f.reject(R"({"event":"cart_add","userId":"c1","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
-                 R"("properties":{"product_id":"p1"}})") == "key 'userId' is sent twice");
+  CHECK(f.reject(
+            R"({"event":"cart_add","userId":"c1","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+            R"("properties":{"product_id":"p1"}})") == "key 'userId' is sent twice");
   CHECK(f.reject(head + R"("context":{},"properties":{"product_id":"p1"},"context":{}})") ==
         "key 'context' is sent twice");
   CHECK(f.reject(head + R"("properties":{"product_id":"p1","product_id":"p1"}})") ==
@@ -526,16 +528,21 @@ TEST_CASE("decoder: a key sent twice, or a field filled twice with different val
   CHECK(f.reject(head + R"("properties":{"product_id":"p1","price":2,"Price":2.5}})") ==
         "property 'price' of event 'cart_add' is filled twice with different values (the second "
         "time from 'Price')");
-  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":"p1","price":2,"Price":2.00}})"),
-                  f.reason);
+  REQUIRE_MESSAGE(
+      f.decode(head +
+               R"("properties":{"productId":"p1","product_id":"p1","price":2,"Price":2.00}})"),
+      f.reason);
   CHECK(f.field("product_id") == Value::str("p1"));
   CHECK(f.field("price").m.units == 2'000'000);
-  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":null}})"), f.reason);
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":"p1","product_id":null}})"),
+                  f.reason);
   CHECK(f.field("product_id") == Value::str("p1"));
-  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":null,"product_id":"p1"}})"), f.reason);
+  REQUIRE_MESSAGE(f.decode(head + R"("properties":{"productId":null,"product_id":"p1"}})"),
+                  f.reason);
   CHECK(f.field("product_id") == Value::str("p1"));
   // Traits alike; there a null removes, so it counts as a value.
-  const std::string identify = R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  const std::string identify =
+      R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
   CHECK(f.reject(identify + R"("traits":{"plan":"a","plan":"a"}})") ==
         "key 'plan' is sent twice in the traits");
   CHECK(f.reject(identify + R"("traits":{"first_name":"A","firstName":"B"}})") ==
@@ -718,15 +725,16 @@ TEST_CASE("decoder: an unreadable subscribed rejects the identify and fails clos
 
   // Nothing to apply: a true (or no subscribed) in an invalid identify, no customer, no time,
   // malformed JSON, a track call.
-  for (const char* line : {
-           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":true,"vip":2}})",
-           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"vip":2}})",
-           R"({"type":"identify","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"}})",
-           R"({"type":"identify","userId":"c1","traits":{"subscribed":"maybe"}})",
-           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"})",
-           R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":[{"subscribed":"x"}]})",
-           R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"x"}})",
-       }) {
+  for (
+      const char* line : {
+          R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":true,"vip":2}})",
+          R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"vip":2}})",
+          R"({"type":"identify","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"}})",
+          R"({"type":"identify","userId":"c1","traits":{"subscribed":"maybe"}})",
+          R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"maybe"})",
+          R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":[{"subscribed":"x"}]})",
+          R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"subscribed":"x"}})",
+      }) {
     CHECK_FALSE(f.decode(line));
     CHECK_MESSAGE(!f.decoder.failedClosed(), line);
   }
@@ -737,7 +745,8 @@ TEST_CASE("decoder: an unreadable subscribed rejects the identify and fails clos
 
 TEST_CASE("decoder: a number for a string field is its text as written") {
   Fixture f;
-  const std::string head = R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
+  const std::string head =
+      R"({"event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
   for (const char* text : {"123", "-0", "1.50", "1e3", "12345678901234567890123"}) {
     REQUIRE_MESSAGE(f.decode(head + R"("properties":{"product_id":)" + text + "}}"), f.reason);
     CHECK(f.field("product_id") == Value::str(text));
@@ -751,6 +760,7 @@ TEST_CASE("decoder: a number for a string field is its text as written") {
   REQUIRE(f.decode(R"({"type":"identify","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
                    R"("traits":{"firstName":42}})"));
   CHECK(*f.trait("first_name") == Value::str("42"));
-  CHECK_FALSE(f.decode(R"({"event":"order_placed","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
-                       R"("properties":{"total":1,"items":[],"placedAt":1767261540000}})"));
+  CHECK_FALSE(
+      f.decode(R"({"event":"order_placed","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"
+               R"("properties":{"total":1,"items":[],"placedAt":1767261540000}})"));
 }

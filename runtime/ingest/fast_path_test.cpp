@@ -530,7 +530,8 @@ TEST_CASE("decoder: escapes in strings and keys go the general way, with the sam
   CHECK(decoder.stats().fast == 1);
 }
 
-TEST_CASE("decoder: events of alternating types and key orders decode exactly, row reuse included") {
+TEST_CASE(
+    "decoder: events of alternating types and key orders decode exactly, row reuse included") {
   // The decoder parks Event::fields rows by width between types, and guesses each key from the
   // one before it: alternate types, omit keys, reorder them, and compare with a fresh decode.
   testing::TestModel tm;

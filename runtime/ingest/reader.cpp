@@ -180,7 +180,7 @@ bool LineReader::next(std::string_view& out, bool& truncated, size_t max) {
 struct EventReader::Input {
   Input(int fd, bool owned) : lines(fd, owned) {}
   LineReader lines;
-  std::string name;          // for messages: the path, or "<stdin>"
+  std::string name;                         // for messages: the path, or "<stdin>"
   const std::string* sourceName = nullptr;  // `name`, interned for Event::source
 };
 

@@ -119,8 +119,8 @@ class EventReader {
 
   // Convenience: open `path` and hand every valid event to `sink`. Returns false (message in
   // `error`) when the file cannot be opened or read.
-  bool readAll(const std::string& path, const std::function<void(Event&)>& sink,
-               std::string& error, const std::string& name = "");
+  bool readAll(const std::string& path, const std::function<void(Event&)>& sink, std::string& error,
+               const std::string& name = "");
 
   const ReadStats& stats() const { return stats_; }
 

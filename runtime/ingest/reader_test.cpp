@@ -87,16 +87,15 @@ struct ReadRun {
 }  // namespace
 
 TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dead letters") {
-  ReadRun run(
-      pageView("c1", "/a") + "\n" +    // 1 ok
-      "\n" +                           // 2 blank
-      "  \t \r\n" +                    // 3 blank
-      "{not json\n" +                  // 4 bad
-      pageView("c2", "/b") + "\r\n" +  // 5 ok (CRLF)
-      R"({"event":"page_view","userId":"c3","timestamp":"2026-01-01T10:00:00Z"})" +
-      "\n" +                     // 6 missing url
-      "[\"bad \xff utf8\"]\n" +  // 7 invalid UTF-8
-      pageView("c3", "/c"));     // 8 ok, no final newline
+  ReadRun run(pageView("c1", "/a") + "\n" +    // 1 ok
+              "\n" +                           // 2 blank
+              "  \t \r\n" +                    // 3 blank
+              "{not json\n" +                  // 4 bad
+              pageView("c2", "/b") + "\r\n" +  // 5 ok (CRLF)
+              R"({"event":"page_view","userId":"c3","timestamp":"2026-01-01T10:00:00Z"})" +
+              "\n" +                     // 6 missing url
+              "[\"bad \xff utf8\"]\n" +  // 7 invalid UTF-8
+              pageView("c3", "/c"));     // 8 ok, no final newline
   const auto& [events, deadPath, diags, got, st] =
       std::tie(run.events, run.deadPath, run.diags, run.got, run.stats);
 
@@ -167,8 +166,7 @@ TEST_CASE("reader: seq continues across files; missing files and directories are
   CHECK(error.find("No such file") != std::string::npos);
 
   error.clear();
-  CHECK_FALSE(reader.readAll(
-      dir.path.string(), [](Event&) {}, error));
+  CHECK_FALSE(reader.readAll(dir.path.string(), [](Event&) {}, error));
   CHECK(error.find("cannot read") != std::string::npos);
 }
 
@@ -186,8 +184,7 @@ TEST_CASE("reader: lines longer than the limit are rejected, kept truncated, and
   EventReader reader(decoder, opts);
   std::vector<std::string> customers;
   std::string error;
-  REQUIRE(reader.readAll(
-      path, [&](Event& e) { customers.push_back(e.customer); }, error));
+  REQUIRE(reader.readAll(path, [&](Event& e) { customers.push_back(e.customer); }, error));
   dead.flush();
   CHECK(customers == std::vector<std::string>{"c2"});
   CHECK(reader.stats().rejected == 2);
@@ -253,8 +250,7 @@ TEST_CASE("reader: standard input is '-'") {
   EventReader reader(decoder, {&diags, nullptr});
   std::vector<std::string> sources;
   std::string error;
-  const bool ok = reader.readAll(
-      "-", [&](Event& e) { sources.push_back(e.source.str()); }, error);
+  const bool ok = reader.readAll("-", [&](Event& e) { sources.push_back(e.source.str()); }, error);
   ::dup2(saved, STDIN_FILENO);
   ::close(saved);
   REQUIRE(ok);

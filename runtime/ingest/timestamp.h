@@ -48,8 +48,8 @@ inline bool minute(std::string_view s, TimeMs& out) {
 }
 
 // `:SS` then `Z` or `.` with 1 to 9 digits and `Z`, from byte 16 to the end of `s`: the
-// milliseconds into the minute (seconds() below is the entry point). A leap second (60) counts as the next second, as in
-// parseTimestamp; fraction digits past the third are dropped, as there.
+// milliseconds into the minute (seconds() below is the entry point). A leap second (60) counts as
+// the next second, as in parseTimestamp; fraction digits past the third are dropped, as there.
 inline bool secondsAnyFraction(std::string_view s, TimeMs& out) {
   const size_t n = s.size();
   if (n < 20 || n > 30 || n == 21 || s[16] != ':' || s[n - 1] != 'Z') return false;
@@ -78,7 +78,8 @@ inline bool secondsAnyFraction(std::string_view s, TimeMs& out) {
   return true;
 }
 
-// secondsAnyFraction() for the usual shape `:SS.fffZ` in a few instructions, the others out of line.
+// secondsAnyFraction() for the usual shape `:SS.fffZ` in a few instructions, the others out of
+// line.
 [[gnu::always_inline]] inline bool seconds(std::string_view s, TimeMs& out) {
   const size_t n = s.size();
   if (n == 24 && s[16] == ':' && s[19] == '.' && s[23] == 'Z') {

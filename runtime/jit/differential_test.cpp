@@ -81,14 +81,18 @@ class Generator {
         K b = a == K::Int ? numKind() : (chance(50) ? a : K::Int);
         return num(a, 2, w) + " " + oneOf(cmp) + " " + num(b, 2, w);
       }
-      case 2: return str(w) + " " + oneOf(std::vector<std::string>{"==", "!=", "<", ">=", "contains", "starts_with"}) + " " + str(w);
+      case 2:
+        return str(w) + " " +
+               oneOf(std::vector<std::string>{"==", "!=", "<", ">=", "contains", "starts_with"}) +
+               " " + str(w);
       case 3: {
         std::string l = str(w);
         return l + " in [" + strLit() + ", " + strLit() + (chance(50) ? ", " + strLit() : "") + "]";
       }
       case 4: {
         if (w == Where::Alt || w == Where::AltFilter) return "tags contains " + str(w);
-        std::string list = w == Where::Filter ? oneOf(std::vector<std::string>{"tags", "v.tags"}) : oneOf(std::vector<std::string>{"tags", "v.tags"});
+        std::string list = w == Where::Filter ? oneOf(std::vector<std::string>{"tags", "v.tags"})
+                                              : oneOf(std::vector<std::string>{"tags", "v.tags"});
         if (chance(50)) return list + " contains " + str(w);
         return str(w) + " in " + list;
       }
@@ -110,14 +114,17 @@ class Generator {
       case 7: {
         std::string b = boolean(w);
         if (chance(50)) return b;
-        return b + " " + oneOf(std::vector<std::string>{"==", "!="}) + " " + (chance(50) ? boolean(w) : oneOf(std::vector<std::string>{"true", "false"}));
+        return b + " " + oneOf(std::vector<std::string>{"==", "!="}) + " " +
+               (chance(50) ? boolean(w) : oneOf(std::vector<std::string>{"true", "false"}));
       }
       case 8: return time(w) + " " + oneOf(cmp) + " " + time(w);
       case 9: return duration(w) + " " + oneOf(cmp) + " " + duration(w);
       case 10: return "exists(" + anyValue(w) + ")";
       case 11:
       case 12: return eventTerm(w);
-      default: return "count(" + eventRef(w) + ")" + window(w, true) + " " + oneOf(cmp) + " " + oneOf(std::vector<std::string>{"0", "1", "2", "3"});
+      default:
+        return "count(" + eventRef(w) + ")" + window(w, true) + " " + oneOf(cmp) + " " +
+               oneOf(std::vector<std::string>{"0", "1", "2", "3"});
     }
   }
 
@@ -126,16 +133,24 @@ class Generator {
   std::string num(K k, int depth, Where w) {
     if (depth > 0 && chance(35)) {
       switch (k) {
-        case K::Int: return "(" + num(K::Int, depth - 1, w) + " " + oneOf(std::vector<std::string>{"+", "-", "*"}) + " " + num(K::Int, depth - 1, w) + ")";
+        case K::Int:
+          return "(" + num(K::Int, depth - 1, w) + " " +
+                 oneOf(std::vector<std::string>{"+", "-", "*"}) + " " + num(K::Int, depth - 1, w) +
+                 ")";
         case K::Float:
-          if (chance(25)) return "(" + num(K::Int, depth - 1, w) + " / " + num(K::Int, depth - 1, w) + ")";
-          return "(" + num(K::Float, depth - 1, w) + " " + oneOf(std::vector<std::string>{"+", "-", "*", "/"}) + " " +
+          if (chance(25))
+            return "(" + num(K::Int, depth - 1, w) + " / " + num(K::Int, depth - 1, w) + ")";
+          return "(" + num(K::Float, depth - 1, w) + " " +
+                 oneOf(std::vector<std::string>{"+", "-", "*", "/"}) + " " +
                  num(chance(70) ? K::Float : K::Int, depth - 1, w) + ")";
         default:
           if (chance(50))
-            return "(" + num(K::Money, depth - 1, w) + " " + oneOf(std::vector<std::string>{"+", "-", "*", "/"}) + " " + num(K::Money, depth - 1, w) + ")";
+            return "(" + num(K::Money, depth - 1, w) + " " +
+                   oneOf(std::vector<std::string>{"+", "-", "*", "/"}) + " " +
+                   num(K::Money, depth - 1, w) + ")";
           // A decimal literal joined with an int is a float, so the money side is no literal.
-          return "(" + moneyValue(w) + " " + oneOf(std::vector<std::string>{"+", "-", "*", "/"}) + " " + num(K::Int, depth - 1, w) + ")";
+          return "(" + moneyValue(w) + " " + oneOf(std::vector<std::string>{"+", "-", "*", "/"}) +
+                 " " + num(K::Int, depth - 1, w) + ")";
       }
     }
     if (depth > 0 && chance(8)) return "-" + num(k, 0, w);
@@ -161,11 +176,15 @@ class Generator {
     switch (k) {
       case K::Int:
         if (chance(50)) return "count(" + eventRef(w) + ")" + win;
-        return oneOf(std::vector<std::string>{"sum", "min", "max", "median"}) + "(" + ref + ".i)" + win;
+        return oneOf(std::vector<std::string>{"sum", "min", "max", "median"}) + "(" + ref + ".i)" +
+               win;
       case K::Float:
         if (chance(50)) return "avg(" + ref + ".i)" + win;
-        return oneOf(std::vector<std::string>{"sum", "min", "max", "avg", "median"}) + "(" + ref + ".f)" + win;
-      default: return oneOf(std::vector<std::string>{"sum", "min", "max", "avg", "median"}) + "(" + ref + ".m)" + win;
+        return oneOf(std::vector<std::string>{"sum", "min", "max", "avg", "median"}) + "(" + ref +
+               ".f)" + win;
+      default:
+        return oneOf(std::vector<std::string>{"sum", "min", "max", "avg", "median"}) + "(" + ref +
+               ".m)" + win;
     }
   }
 
@@ -237,8 +256,12 @@ class Generator {
 
   std::string time(Where w) {
     switch (pick(6)) {
-      case 0: return oneOf(std::vector<std::string>{"2026-01-10T00:00:00Z", "2026-01-11T00:00:00Z", "2026-01-05T12:30:00Z"});
-      case 1: return "(" + field(K::Time, w) + " " + oneOf(std::vector<std::string>{"+", "-"}) + " " + duration(w) + ")";
+      case 0:
+        return oneOf(std::vector<std::string>{"2026-01-10T00:00:00Z", "2026-01-11T00:00:00Z",
+                                              "2026-01-05T12:30:00Z"});
+      case 1:
+        return "(" + field(K::Time, w) + " " + oneOf(std::vector<std::string>{"+", "-"}) + " " +
+               duration(w) + ")";
       case 2: return "last(" + historyRef(w, false) + ").t";
       default: return field(K::Time, w);
     }
@@ -247,8 +270,12 @@ class Generator {
   std::string duration(Where w) {
     switch (pick(7)) {
       case 0: return oneOf(std::vector<std::string>{"1h", "30m", "2d", "1s"});
-      case 1: return "(" + field(K::Duration, w) + " * " + oneOf(std::vector<std::string>{"2", "-1", "0", "i"}) + ")";
-      case 2: return "(" + field(K::Duration, w) + " / " + oneOf(std::vector<std::string>{"2", "0", "3"}) + ")";
+      case 1:
+        return "(" + field(K::Duration, w) + " * " +
+               oneOf(std::vector<std::string>{"2", "-1", "0", "i"}) + ")";
+      case 2:
+        return "(" + field(K::Duration, w) + " / " +
+               oneOf(std::vector<std::string>{"2", "0", "3"}) + ")";
       case 3: return "(" + time(w) + " - " + time(w) + ")";
       case 4: return "(" + field(K::Duration, w) + " + " + duration(w) + ")";
       default: return field(K::Duration, w);
@@ -268,7 +295,8 @@ class Generator {
     bool inFilter = w == Where::Filter || w == Where::AltFilter;
     int r = pick(10);
     if (r < 4) return chance(75) ? "other" : "ev";
-    if (r < 8 && !inFilter) return "other(" + cond(1, w == Where::Alt ? Where::AltFilter : Where::Filter) + ")";
+    if (r < 8 && !inFilter)
+      return "other(" + cond(1, w == Where::Alt ? Where::AltFilter : Where::Filter) + ")";
     if (allowSame && !inFilter) {
       switch (pick(3)) {
         case 0: return "other(same s)";
@@ -287,17 +315,22 @@ class Generator {
 
   std::string eventTerm(Where w) {
     std::string ref = historyRef(w, true);
-    if (w == Where::Step && chance(30) && ref.find('(') == std::string::npos) return ref;  // bare: since the firing
+    if (w == Where::Step && chance(30) && ref.find('(') == std::string::npos)
+      return ref;  // bare: since the firing
     std::string win = window(w, true);
     return win.empty() && ref.find('(') == std::string::npos ? ref + "(i >= 0)" : ref + win;
   }
 
   std::string intLit() {
-    return oneOf(std::vector<std::string>{"0", "1", "3", "-2", "7", "1000000", "1000000000000", "-1000000000000"});
+    return oneOf(std::vector<std::string>{"0", "1", "3", "-2", "7", "1000000", "1000000000000",
+                                          "-1000000000000"});
   }
-  std::string decimalLit() { return oneOf(std::vector<std::string>{"0.5", "49.99", "1.25", "0.0", "100.0", "3.0", "-2.5"}); }
+  std::string decimalLit() {
+    return oneOf(std::vector<std::string>{"0.5", "49.99", "1.25", "0.0", "100.0", "3.0", "-2.5"});
+  }
   std::string strLit() {
-    return oneOf(std::vector<std::string>{"\"\"", "\"a\"", "\"ab\"", "\"abc\"", "\"b\"", "\"shoe\"", "\"Shoes\"", "\"\xc3\xa9\"", "\"a\\\"b\""});
+    return oneOf(std::vector<std::string>{"\"\"", "\"a\"", "\"ab\"", "\"abc\"", "\"b\"", "\"shoe\"",
+                                          "\"Shoes\"", "\"\xc3\xa9\"", "\"a\\\"b\""});
   }
 
   // ---- values ----
@@ -305,29 +338,42 @@ class Generator {
   Value value(K k) {
     switch (k) {
       case K::Int: {
-        static const std::vector<int64_t> v{0, 1, -1, 3, 7, -2, 1000000, 1'000'000'000'000, INT64_MAX, INT64_MIN, 42};
-        return Value::integer(chance(70) ? oneOf(v) : std::uniform_int_distribution<int64_t>(-50, 50)(rng_));
+        static const std::vector<int64_t> v{
+            0, 1, -1, 3, 7, -2, 1000000, 1'000'000'000'000, INT64_MAX, INT64_MIN, 42};
+        return Value::integer(chance(70) ? oneOf(v)
+                                         : std::uniform_int_distribution<int64_t>(-50, 50)(rng_));
       }
       case K::Float: {
-        static const std::vector<double> v{0.0, -0.0, 0.5, -2.25, 3.0, 49.99, 1e300, -1e300, 1e-300, 7.0, 0.1};
-        return Value::flt(chance(70) ? oneOf(v) : std::uniform_int_distribution<int>(-400, 400)(rng_) / 8.0);
+        static const std::vector<double> v{0.0,   -0.0,   0.5,    -2.25, 3.0, 49.99,
+                                           1e300, -1e300, 1e-300, 7.0,   0.1};
+        return Value::flt(chance(70) ? oneOf(v)
+                                     : std::uniform_int_distribution<int>(-400, 400)(rng_) / 8.0);
       }
       case K::Money: {
-        static const std::vector<int64_t> v{0, 49'990'000, -5'500'000, 1, 500'000, 3'000'000, INT64_MAX, INT64_MIN,
-                                            1'000'000'000'000'000, -1'000'000};
-        return Value::money(Decimal{chance(70) ? oneOf(v) : std::uniform_int_distribution<int64_t>(-100, 100)(rng_) * 250'000});
+        static const std::vector<int64_t> v{0,         49'990'000, -5'500'000,
+                                            1,         500'000,    3'000'000,
+                                            INT64_MAX, INT64_MIN,  1'000'000'000'000'000,
+                                            -1'000'000};
+        return Value::money(Decimal{
+            chance(70) ? oneOf(v)
+                       : std::uniform_int_distribution<int64_t>(-100, 100)(rng_) * 250'000});
       }
       case K::String: {
-        static const std::vector<std::string> v{"", "a", "ab", "abc", "b", "shoe", "Shoes", "\xc3\xa9", "a\"b", "xshoey"};
+        static const std::vector<std::string> v{"",     "a",     "ab",       "abc",  "b",
+                                                "shoe", "Shoes", "\xc3\xa9", "a\"b", "xshoey"};
         return Value::str(oneOf(v));
       }
       case K::Bool: return Value::boolean(chance(50));
       case K::Time: {
-        static const std::vector<TimeMs> v{kNow, kNow - kDay, kNow - 5 * kDay - 12 * kHour + 30 * kMinute, 0, kNow + kHour};
-        return Value::time(chance(60) ? oneOf(v) : kNow - std::uniform_int_distribution<int64_t>(0, 200)(rng_) * kHour);
+        static const std::vector<TimeMs> v{
+            kNow, kNow - kDay, kNow - 5 * kDay - 12 * kHour + 30 * kMinute, 0, kNow + kHour};
+        return Value::time(
+            chance(60) ? oneOf(v)
+                       : kNow - std::uniform_int_distribution<int64_t>(0, 200)(rng_) * kHour);
       }
       case K::Duration: {
-        static const std::vector<DurationMs> v{0, kHour, 30 * kMinute, 2 * kDay, -kHour, kSecond, INT64_MAX};
+        static const std::vector<DurationMs> v{0,      kHour,   30 * kMinute, 2 * kDay,
+                                               -kHour, kSecond, INT64_MAX};
         return Value::duration(oneOf(v));
       }
     }
@@ -391,9 +437,9 @@ class Generator {
 
 struct Case {
   const ast::Expr* expr;
-  bool step;      // evaluated with a firing time
-  bool subject;   // an anchor filter, tested against a subject event
-  bool binding;   // compare value(), not test()
+  bool step;     // evaluated with a firing time
+  bool subject;  // an anchor filter, tested against a subject event
+  bool binding;  // compare value(), not test()
 };
 
 std::string show(const Value& v) {
@@ -418,9 +464,11 @@ std::string show(const Value& v) {
 }
 
 std::string show(const Compilation& c, const Event& e) {
-  std::string s = e.name + "@" + std::to_string(e.time - kNow) + "ms#" + std::to_string(e.seq) + "{";
+  std::string s =
+      e.name + "@" + std::to_string(e.time - kNow) + "ms#" + std::to_string(e.seq) + "{";
   const auto& info = c.model.events[e.type];
-  for (size_t i = 0; i < e.fields.size(); ++i) s += (i ? ", " : "") + info.fields[i].name + "=" + show(e.fields[i]);
+  for (size_t i = 0; i < e.fields.size(); ++i)
+    s += (i ? ", " : "") + info.fields[i].name + "=" + show(e.fields[i]);
   return s + "}";
 }
 
@@ -430,7 +478,8 @@ std::string sourceOf(const Compilation& c, const ast::Expr& e) {
 }
 
 bool sameValue(const Value& a, const Value& b) {
-  if (a.kind == Value::Kind::Float && b.kind == Value::Kind::Float) return a.f == b.f || (std::isnan(a.f) && std::isnan(b.f));
+  if (a.kind == Value::Kind::Float && b.kind == Value::Kind::Float)
+    return a.f == b.f || (std::isnan(a.f) && std::isnan(b.f));
   return a == b;
 }
 
@@ -486,8 +535,10 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
     options.verify = true;
     // Both code generator levels and both granularities (the fast tier is -O0 per rule).
     options.optLevel = batch % 3 == 0 ? 0 : 2;
-    options.granularity = batch % 2 == 0 ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
-    options.chunkRules = batch % 4 == 1 ? 7 : 0;  // several modules, each numbering its own `last` slots
+    options.granularity =
+        batch % 2 == 0 ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
+    options.chunkRules =
+        batch % 4 == 1 ? 7 : 0;  // several modules, each numbering its own `last` slots
     jit::JitEvaluator jit(*c, options);
     interp::Interpreter interp(c->model);
     CHECK(jit.code().fallbacks().empty());
@@ -515,13 +566,21 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
       int n = g.pick(12);
       std::vector<TimeMs> times;
       for (int k = 0; k < n; ++k) {
-        static const std::vector<TimeMs> edges{kNow, kNow - kDay, kNow - 2 * kDay, kNow - 36 * kHour, kNow - 10 * kMinute,
-                                               kNow - 5 * kDay, kNow - 3 * kDay - 1};
-        times.push_back(g.chance(40) ? g.oneOf(edges) : kNow - std::uniform_int_distribution<int64_t>(0, 7 * kDay)(g.rng()));
+        static const std::vector<TimeMs> edges{kNow,
+                                               kNow - kDay,
+                                               kNow - 2 * kDay,
+                                               kNow - 36 * kHour,
+                                               kNow - 10 * kMinute,
+                                               kNow - 5 * kDay,
+                                               kNow - 3 * kDay - 1};
+        times.push_back(g.chance(40)
+                            ? g.oneOf(edges)
+                            : kNow - std::uniform_int_distribution<int64_t>(0, 7 * kDay)(g.rng()));
       }
       std::sort(times.begin(), times.end());
       for (int k = 0; k < n; ++k)
-        h.events.push_back(g.event(*c, g.chance(65) ? "other" : "ev", times[k], static_cast<uint64_t>(k + 1)));
+        h.events.push_back(
+            g.event(*c, g.chance(65) ? "other" : "ev", times[k], static_cast<uint64_t>(k + 1)));
       Event anchor = g.event(*c, "ev", kNow, static_cast<uint64_t>(n + 1));
       if (g.chance(70)) h.events.push_back(anchor);
       Event otherAnchor = g.event(*c, "other", kNow, static_cast<uint64_t>(n + 2));
@@ -536,7 +595,10 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
         env.now = kNow + (g.chance(20) ? kHour : 0);
         env.anchor = &anchor;
         if (k.step) {
-          env.firedAt = h.events.empty() || g.chance(30) ? kNow - g.pick(3) * kDay : h.events[static_cast<size_t>(g.pick(static_cast<int>(h.events.size())))].time;
+          env.firedAt =
+              h.events.empty() || g.chance(30)
+                  ? kNow - g.pick(3) * kDay
+                  : h.events[static_cast<size_t>(g.pick(static_cast<int>(h.events.size())))].time;
           env.firedAfterSeq = g.pick(n + 3) - 1;
         }
         if (k.subject) env.subject = &anchor;
@@ -550,9 +612,10 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
           if (!sameValue(a, b)) {
             std::string hist;
             for (const auto& e : h.events) hist += "\n  " + show(*c, e);
-            FAIL_CHECK("value differs: " << sourceOf(*c, *k.expr) << "\n jit=" << show(a) << " interp=" << show(b)
-                                         << "\n anchor=" << show(*c, *env.anchor) << " firedAt=" << env.firedAt - kNow
-                                         << " afterSeq=" << env.firedAfterSeq << "\n history:" << hist);
+            FAIL_CHECK("value differs: "
+                       << sourceOf(*c, *k.expr) << "\n jit=" << show(a) << " interp=" << show(b)
+                       << "\n anchor=" << show(*c, *env.anchor) << " firedAt=" << env.firedAt - kNow
+                       << " afterSeq=" << env.firedAfterSeq << "\n history:" << hist);
           }
           continue;
         }
@@ -562,10 +625,13 @@ TEST_CASE("differential: the JIT and the interpreter agree on random conditions"
         if (a != b) {
           std::string hist, tr;
           for (const auto& e : h.events) hist += "\n  " + show(*c, e);
-          for (size_t j = 0; j < traits.size(); ++j) tr += " " + c->model.traits[j].name + "=" + show(traits[j]);
-          FAIL_CHECK("JIT says " << a << ", interpreter " << b << ": " << sourceOf(*c, *k.expr) << "\n anchor="
-                                 << show(*c, *env.anchor) << "\n traits:" << tr << "\n now=" << env.now - kNow
-                                 << " firedAt=" << (env.firedAt == INT64_MIN ? std::string("-") : std::to_string(env.firedAt - kNow))
+          for (size_t j = 0; j < traits.size(); ++j)
+            tr += " " + c->model.traits[j].name + "=" + show(traits[j]);
+          FAIL_CHECK("JIT says " << a << ", interpreter " << b << ": " << sourceOf(*c, *k.expr)
+                                 << "\n anchor=" << show(*c, *env.anchor) << "\n traits:" << tr
+                                 << "\n now=" << env.now - kNow << " firedAt="
+                                 << (env.firedAt == INT64_MIN ? std::string("-")
+                                                              : std::to_string(env.firedAt - kNow))
                                  << " afterSeq=" << env.firedAfterSeq << "\n history:" << hist);
         }
       }

@@ -5,6 +5,7 @@
 //   -> link into a new JITDylib through a ResourceTracker -> look every entry symbol up at once.
 #include "runtime/jit/jit.h"
 
+#include <llvm/ADT/StringExtras.h>
 #include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/Core.h>
@@ -18,10 +19,9 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
-#include <llvm/ADT/StringExtras.h>
 #include <llvm/Support/BLAKE3.h>
-#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/CommandLine.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -31,15 +31,15 @@
 #include <link.h>
 #include <time.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <sstream>
-#include <cstdio>
-#include <cstring>
 #include <strings.h>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "runtime/abi/abi.h"
 #include "runtime/jit/object_cache.h"
@@ -72,7 +72,6 @@ T check(llvm::Expected<T> v, const std::string& what) {
   return std::move(*v);
 }
 
-
 llvm::CodeGenOptLevel codeGenLevel(unsigned opt) {
   switch (opt) {
     case 0: return llvm::CodeGenOptLevel::None;
@@ -99,19 +98,21 @@ class ProcessJit {
 
  private:
   ProcessJit() : jtmb_(init()) {
-    jit_ = check(llvm::orc::LLJITBuilder()
-                     .setJITTargetMachineBuilder(jtmb_)
-                     .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& es, const llvm::Triple&)
-                                                       -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
-                       // Code and data of many small objects share large reservations instead of
-                       // mapping (and unmapping) pages for each object.
-                       auto mm = llvm::orc::MapperJITLinkMemoryManager::CreateWithMapper<llvm::orc::InProcessMemoryMapper>(
-                           size_t{64} << 20);
-                       if (!mm) return mm.takeError();
-                       return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, std::move(*mm));
-                     })
-                     .create(),
-                 "cannot create the JIT");
+    jit_ = check(
+        llvm::orc::LLJITBuilder()
+            .setJITTargetMachineBuilder(jtmb_)
+            .setObjectLinkingLayerCreator(
+                [](llvm::orc::ExecutionSession& es,
+                   const llvm::Triple&) -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+                  // Code and data of many small objects share large reservations instead of
+                  // mapping (and unmapping) pages for each object.
+                  auto mm = llvm::orc::MapperJITLinkMemoryManager::CreateWithMapper<
+                      llvm::orc::InProcessMemoryMapper>(size_t{64} << 20);
+                  if (!mm) return mm.takeError();
+                  return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, std::move(*mm));
+                })
+            .create(),
+        "cannot create the JIT");
     // Bare libraries, outside LLJIT's default link order: compiled rules may call the helpers
     // registered here and nothing else of the process.
     abi_ = &jit_->getExecutionSession().createBareJITDylib("trig.abi");
@@ -119,8 +120,9 @@ class ProcessJit {
     size_t n = 0;
     const abi::HelperSymbol* helpers = abi::helperSymbols(&n);
     auto define = [&](const char* name, void* addr) {
-      symbols[jit_->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(addr),
-                                              llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+      symbols[jit_->mangleAndIntern(name)] = {
+          llvm::orc::ExecutorAddr::fromPtr(addr),
+          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
     };
     for (size_t i = 0; i < n; ++i) define(helpers[i].name, helpers[i].address);
     // The code generator may turn copies and compares into libc calls.
@@ -148,7 +150,8 @@ class ProcessJit {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
-    auto jtmb = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "cannot detect the host target");
+    auto jtmb =
+        check(llvm::orc::JITTargetMachineBuilder::detectHost(), "cannot detect the host target");
     // Small code model and PIC: JITLink places stubs for far calls, and the fast instruction
     // selector (the -O0 tier) handles calls only in this model.
     jtmb.setCodeModel(llvm::CodeModel::Small);
@@ -177,7 +180,8 @@ void verify(const llvm::Module& m) {
 
 // The IR pipeline of `optLevel`. A set `cancel` skips the passes that remain (optional passes
 // only, so the module stays valid), which ends a cancelled background compile quickly.
-void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel, const std::atomic<bool>* cancel = nullptr) {
+void optimize(llvm::Module& m, llvm::TargetMachine& tm, unsigned optLevel,
+              const std::atomic<bool>* cancel = nullptr) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -219,8 +223,8 @@ const std::string& buildIdentity() {
               const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
               const char* name = p + sizeof(ElfW(Nhdr));
               const char* desc = name + ((note->n_namesz + 3) & ~3u);
-              if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0 &&
-                  desc + note->n_descsz <= end) {
+              if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+                  std::memcmp(name, "GNU", 4) == 0 && desc + note->n_descsz <= end) {
                 *result = "build-id:" + llvm::toHex(llvm::StringRef(desc, note->n_descsz), true);
                 return 1;
               }
@@ -254,7 +258,8 @@ std::string cacheKey(const Compilation& c, const llvm::TargetMachine& tm, const 
   field(tm.getTargetTriple().str());
   field(tm.getTargetCPU());
   field(tm.getTargetFeatureString());
-  field("O" + std::to_string(o.optLevel) + (o.granularity == lower::Granularity::PerRule ? "/rule" : "/condition"));
+  field("O" + std::to_string(o.optLevel) +
+        (o.granularity == lower::Granularity::PerRule ? "/rule" : "/condition"));
   auto strings = abi::stringLayout();
   field(fmt::format("{}/{}/{}/{}", abi::kValueSize, sizeof(abi::Ctx), sizeof(abi::Scalar),
                     strings ? fmt::format("{}+{}", strings->data, strings->size) : "helper"));
@@ -273,22 +278,26 @@ std::string cacheKey(const Compilation& c, const llvm::TargetMachine& tm, const 
 //   E exprId kind typeKind elemKind rule event which name symbol
 //   F exprId file begin end name<TAB>reason
 
-std::string manifestSymbol(size_t chunk) { return "trig.manifest." + std::to_string(chunk); }
+std::string manifestSymbol(size_t chunk) {
+  return "trig.manifest." + std::to_string(chunk);
+}
 
 std::string manifest(const lower::LoweredRuleSet& set) {
   std::string m = "trig-manifest 1\nscratch " + std::to_string(set.scratchSlots) + "\n";
   for (const auto& e : set.entries)
-    m += fmt::format("E {} {} {} {} {} {} {} {} {}\n", e.exprId, static_cast<int>(e.kind), static_cast<int>(e.type.kind),
-                     static_cast<int>(e.type.elem), e.rule, e.event, e.which, e.name, e.symbol);
+    m += fmt::format("E {} {} {} {} {} {} {} {} {}\n", e.exprId, static_cast<int>(e.kind),
+                     static_cast<int>(e.type.kind), static_cast<int>(e.type.elem), e.rule, e.event,
+                     e.which, e.name, e.symbol);
   for (const auto& f : set.fallbacks)
-    m += fmt::format("F {} {} {} {} {}\t{}\n", f.exprId, f.loc.file, f.loc.begin, f.loc.end, f.name, f.reason);
+    m += fmt::format("F {} {} {} {} {}\t{}\n", f.exprId, f.loc.file, f.loc.begin, f.loc.end, f.name,
+                     f.reason);
   return m;
 }
 
 void embedManifest(llvm::Module& m, const lower::LoweredRuleSet& set, size_t chunk) {
   auto* init = llvm::ConstantDataArray::getString(m.getContext(), manifest(set), true);
-  auto* gv = new llvm::GlobalVariable(m, init->getType(), true, llvm::GlobalValue::ExternalLinkage, init,
-                                      manifestSymbol(chunk));
+  auto* gv = new llvm::GlobalVariable(m, init->getType(), true, llvm::GlobalValue::ExternalLinkage,
+                                      init, manifestSymbol(chunk));
   gv->setAlignment(llvm::Align(1));
 }
 
@@ -297,7 +306,8 @@ bool parseManifest(const char* text, const Compilation& c, lower::LoweredRuleSet
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line) || line != "trig-manifest 1") return false;
-  if (!std::getline(in, line) || std::sscanf(line.c_str(), "scratch %u", &out.scratchSlots) != 1) return false;
+  if (!std::getline(in, line) || std::sscanf(line.c_str(), "scratch %u", &out.scratchSlots) != 1)
+    return false;
   const size_t exprs = c.program.arena.exprCount();
   while (std::getline(in, line)) {
     if (line.size() < 2) return false;
@@ -305,8 +315,11 @@ bool parseManifest(const char* text, const Compilation& c, lower::LoweredRuleSet
     if (line[0] == 'E') {
       lower::Entry e;
       int kind = 0, type = 0, elem = 0;
-      if (!(l >> e.exprId >> kind >> type >> elem >> e.rule >> e.event >> e.which >> e.name >> e.symbol)) return false;
-      if (e.exprId >= exprs || kind < 0 || kind > 2 || type < 0 || type > 8 || elem < 0 || elem > 8) return false;
+      if (!(l >> e.exprId >> kind >> type >> elem >> e.rule >> e.event >> e.which >> e.name >>
+            e.symbol))
+        return false;
+      if (e.exprId >= exprs || kind < 0 || kind > 2 || type < 0 || type > 8 || elem < 0 || elem > 8)
+        return false;
       e.kind = static_cast<lower::EntryKind>(kind);
       e.type = {static_cast<sema::TypeKind>(type), static_cast<sema::TypeKind>(elem)};
       out.entries.push_back(std::move(e));
@@ -332,8 +345,9 @@ struct Lowered {
 };
 
 // A fresh context per compile: rule sets share nothing and can be freed independently.
-std::unique_ptr<Lowered> lowerForHost(const Compilation& c, const JitOptions& o, bool verifyIt, bool forPeople = false,
-                                      uint32_t firstRule = 0, uint32_t endRule = UINT32_MAX) {
+std::unique_ptr<Lowered> lowerForHost(const Compilation& c, const JitOptions& o, bool verifyIt,
+                                      bool forPeople = false, uint32_t firstRule = 0,
+                                      uint32_t endRule = UINT32_MAX) {
   auto l = std::make_unique<Lowered>();
   auto lock = l->context.getLock();
   lower::LowerOptions lo;
@@ -365,7 +379,8 @@ struct RuleSetCode::Handle {
     if (dylib == nullptr) return;
     ProcessJit& pj = ProcessJit::get();
     std::lock_guard<std::mutex> lock(pj.mutex());
-    // Errors while unloading cannot be acted on in a destructor; the code is unreachable either way.
+    // Errors while unloading cannot be acted on in a destructor; the code is unreachable either
+    // way.
     if (tracker) llvm::consumeError(tracker->remove());
     llvm::consumeError(pj.lljit().getExecutionSession().removeJITDylib(*dylib));
   }
@@ -385,7 +400,9 @@ void* RuleSetCode::address(const std::string& name) const {
   return nullptr;
 }
 
-std::string hostTriple() { return ProcessJit::get().lljit().getTargetTriple().str(); }
+std::string hostTriple() {
+  return ProcessJit::get().lljit().getTargetTriple().str();
+}
 
 // One chunk of a rule set: rules [first, end), its object code and, when it was compiled here
 // rather than loaded, its lowering's entry list (else the object's manifest has it).
@@ -400,7 +417,8 @@ struct Chunk {
 // entries. Returns null when a cached object does not fit this program (treated as a miss).
 class RuleSetLoader {
  public:
-  static std::unique_ptr<RuleSetCode> load(const Compilation& c, std::vector<Chunk>& chunks, CompileStats stats) {
+  static std::unique_ptr<RuleSetCode> load(const Compilation& c, std::vector<Chunk>& chunks,
+                                           CompileStats stats) {
     ProcessJit& pj = ProcessJit::get();
     std::unique_ptr<RuleSetCode> code(new RuleSetCode());
     std::unique_lock<std::mutex> lock(pj.mutex());
@@ -480,7 +498,8 @@ class RuleSetLoader {
       }
       for (const lower::Entry& e : code->entries_) {
         auto it = found->find(jit.mangleAndIntern(e.symbol));
-        if (it == found->end()) throw JitError("symbol " + e.symbol + " is missing from the compiled rule set");
+        if (it == found->end())
+          throw JitError("symbol " + e.symbol + " is missing from the compiled rule set");
         code->addresses_.push_back(it->second.getAddress().toPtr<void*>());
       }
     }
@@ -501,7 +520,8 @@ std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptio
   // Chunks of rules, compiled (and cached) one at a time: a cancelled compile stops between
   // chunks and keeps the ones it finished.
   const auto ruleCount = static_cast<uint32_t>(c.model.rules.size());
-  const uint32_t per = options.chunkRules == 0 ? std::max<uint32_t>(ruleCount, 1) : options.chunkRules;
+  const uint32_t per =
+      options.chunkRules == 0 ? std::max<uint32_t>(ruleCount, 1) : options.chunkRules;
   std::vector<Chunk> chunks;
   for (uint32_t first = 0; first < ruleCount || chunks.empty(); first += per)
     chunks.push_back({first, std::min(ruleCount, first + per), nullptr, nullptr, false});
@@ -509,8 +529,11 @@ std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptio
 
   std::unique_ptr<DiskObjectCache> cache;
   if (options.useCache)
-    if (auto dir = DiskObjectCache::defaultDirectory(options.cacheDir)) cache = std::make_unique<DiskObjectCache>(*dir);
-  auto chunkKey = [&](size_t i) { return chunks.size() == 1 ? stats.cacheKey : stats.cacheKey + "-" + std::to_string(i); };
+    if (auto dir = DiskObjectCache::defaultDirectory(options.cacheDir))
+      cache = std::make_unique<DiskObjectCache>(*dir);
+  auto chunkKey = [&](size_t i) {
+    return chunks.size() == 1 ? stats.cacheKey : stats.cacheKey + "-" + std::to_string(i);
+  };
   bool allCached = false;
   if (cache) {
     double t = threadCpuMs();
@@ -560,7 +583,9 @@ std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptio
     JitOptions fresh = options;
     fresh.useCache = false;
     auto again = compileRuleSet(c, fresh, cancel);
-    if (again) again->stats_.cacheError = "ignored a cache entry that does not fit this program: " + stats.cachePath;
+    if (again)
+      again->stats_.cacheError =
+          "ignored a cache entry that does not fit this program: " + stats.cachePath;
     return again;
   }
   code->stats_.linkMs = threadCpuMs() - t3;

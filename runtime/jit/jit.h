@@ -26,8 +26,8 @@ class JitError : public std::runtime_error {
 struct JitOptions {
   unsigned optLevel = 2;  // 0..3: the IR pipeline and the code generator's level
   bool useCache = true;
-  std::string cacheDir;   // empty: DiskObjectCache::defaultDirectory
-  bool verify = false;    // run LLVM's verifier on the lowered module (tests always do)
+  std::string cacheDir;  // empty: DiskObjectCache::defaultDirectory
+  bool verify = false;   // run LLVM's verifier on the lowered module (tests always do)
   lower::Granularity granularity = lower::Granularity::PerCondition;
   // Rules per module: compiled and cached one module at a time (0: all in one). Small modules
   // bound how long a cancelled background compile takes to stop.
@@ -54,9 +54,9 @@ struct CompileStats {
   std::string cacheKey;
   std::string cachePath;   // the object file, when the cache is on
   std::string cacheError;  // a problem with the cache (reported, never fatal)
-  size_t functions = 0;   // native functions
-  size_t entries = 0;     // conditions, filters and bindings compiled
-  size_t chunks = 0;      // modules (see JitOptions::chunkRules)
+  size_t functions = 0;    // native functions
+  size_t entries = 0;      // conditions, filters and bindings compiled
+  size_t chunks = 0;       // modules (see JitOptions::chunkRules)
 };
 
 // One rule set's native code. Destroying it unloads the code from the process.
@@ -77,7 +77,8 @@ class RuleSetCode {
 
  private:
   friend class RuleSetLoader;
-  friend std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation&, const JitOptions&, const std::atomic<bool>*);
+  friend std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation&, const JitOptions&,
+                                                     const std::atomic<bool>*);
   RuleSetCode() = default;
 
   std::vector<lower::Entry> entries_;

@@ -22,8 +22,10 @@ const Value* atLeast(const std::vector<Value>& row, size_t need, std::vector<Val
 
 }  // namespace
 
-JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options, std::unique_ptr<Evaluator> fallback)
-    : model_(c.model), fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
+JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options,
+                           std::unique_ptr<Evaluator> fallback)
+    : model_(c.model),
+      fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
   slots_.resize(c.program.arena.exprCount());
   size_t longest = model_.traits.size();
   for (const auto& ev : model_.events) {
@@ -117,8 +119,10 @@ void JitEvaluator::adoptTier() {
     install(std::move(next));
   } else if (!error.empty()) {
     // The fast tier keeps answering correctly; say why it was not replaced.
-    std::fprintf(stderr, "trig: warning: the optimised JIT code could not be built (%s); staying on the fast tier\n",
-                 error.c_str());
+    std::fprintf(
+        stderr,
+        "trig: warning: the optimised JIT code could not be built (%s); staying on the fast tier\n",
+        error.c_str());
   }
 }
 
@@ -129,11 +133,14 @@ void JitEvaluator::adoptFinishedTier() {
 
 void JitEvaluator::waitForTier() {
   if (!tier_) return;
-  while (!tier_->done.load(std::memory_order_acquire)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!tier_->done.load(std::memory_order_acquire))
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   adoptTier();
 }
 
-bool JitEvaluator::compiled(const ast::Expr& e) const { return e.id < slots_.size() && slots_[e.id].fn != nullptr; }
+bool JitEvaluator::compiled(const ast::Expr& e) const {
+  return e.id < slots_.size() && slots_[e.id].fn != nullptr;
+}
 
 Evaluator& JitEvaluator::fallback(const ast::Expr&) {
   ++fallbackCalls_;
@@ -152,7 +159,8 @@ bool JitEvaluator::anchorAccepts(const Slot& s, uint32_t type) {
 // interpreter's: the compiled code reads the anchor at the slots of the rule's own anchor events
 // and a filter's subject at the slots of its event, while the interpreter also copes with other
 // events (by field name).
-bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject) {
+bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
+                           const Value*& subject) {
   if (s.fn == nullptr) return false;
   ctx.anchor = absentRow_.data();
   ctx.anchorType = sema::kNone;
@@ -163,10 +171,12 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, con
     ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
     ctx.anchorType = type;
   }
-  ctx.traits = env.traits != nullptr ? atLeast(*env.traits, model_.traits.size(), paddedTraits_) : absentRow_.data();
+  ctx.traits = env.traits != nullptr ? atLeast(*env.traits, model_.traits.size(), paddedTraits_)
+                                     : absentRow_.data();
   subject = absentRow_.data();
   if (s.kind == lower::EntryKind::Filter && env.subject != nullptr) {
-    if (env.subject->kind != Event::Kind::Track || env.subject->type != s.event || s.event >= fieldCounts_.size())
+    if (env.subject->kind != Event::Kind::Track || env.subject->type != s.event ||
+        s.event >= fieldCounts_.size())
       return false;
     subject = atLeast(env.subject->fields, fieldCounts_[s.event], paddedSubject_);
   }
@@ -185,7 +195,8 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject)) return fallback(cond).test(cond, env);
+  if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject))
+    return fallback(cond).test(cond, env);
   const Slot& s = slots_[cond.id];
   std::exception_ptr error;
   ctx.error = &error;
@@ -201,8 +212,8 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   return r != 0;
 }
 
-void JitEvaluator::testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which,
-                            const EvalEnv& env, uint8_t* out) {
+void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
+                            std::span<const uint32_t> which, const EvalEnv& env, uint8_t* out) {
   if (which.empty()) return;
   adoptFinishedTier();
   // The context as prepare() fills it for the first condition of the list; every other
@@ -238,8 +249,8 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds, std::span<c
 // one's is a sequential read. An entry without `fn` goes through
 // test(): its code reads other rows than the first condition's (another subject event, an
 // anchor its rule does not take), or it has none.
-const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ast::Expr* const> conds,
-                                                               const Slot& first, uint32_t anchorType) {
+const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(
+    std::span<const ast::Expr* const> conds, const Slot& first, uint32_t anchorType) {
   for (const auto& b : batches_)
     if (b.anchorType == anchorType && b.conds.size() == conds.size() &&
         std::memcmp(b.conds.data(), conds.data(), conds.size_bytes()) == 0)
@@ -249,7 +260,8 @@ const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const as
     const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
     bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
                   s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
-    list.calls.push_back(shared ? Batched{s->fn, s->which, scratch_.data() + s->scratchBase} : Batched{});
+    list.calls.push_back(shared ? Batched{s->fn, s->which, scratch_.data() + s->scratchBase}
+                                : Batched{});
   }
   batches_.push_back(std::move(list));
   return batches_.back().calls;
@@ -259,7 +271,8 @@ Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
   adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject)) return fallback(e).value(e, env);
+  if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject))
+    return fallback(e).value(e, env);
   const Slot& s = slots_[e.id];
   if (s.kind != lower::EntryKind::Value) return Value::boolean(test(e, env));
   std::exception_ptr error;

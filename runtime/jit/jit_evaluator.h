@@ -3,8 +3,8 @@
 // each condition, filter and binding of the rule set (runtime/jit/jit.h). An expression without
 // compiled code (see lower::Fallback) goes to the fallback evaluator: the interpreter unless the
 // caller gives another.
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -21,16 +21,17 @@ namespace trig::jit {
 
 class JitEvaluator : public Evaluator {
  public:
-  // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator. `fallback` null: the reference interpreter. Throws JitError when code generation
-  // fails.
-  JitEvaluator(const Compilation& c, const JitOptions& options, std::unique_ptr<Evaluator> fallback = nullptr);
+  // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator. `fallback`
+  // null: the reference interpreter. Throws JitError when code generation fails.
+  JitEvaluator(const Compilation& c, const JitOptions& options,
+               std::unique_ptr<Evaluator> fallback = nullptr);
   ~JitEvaluator() override;
 
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
   Value value(const ast::Expr& e, const EvalEnv& env) override;
   // One context for all of `conds` (filters of one subject): a call each, not a set-up each.
-  void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which, const EvalEnv& env,
-                uint8_t* out) override;
+  void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which,
+                const EvalEnv& env, uint8_t* out) override;
 
   const RuleSetCode& code() const { return *code_; }
   // Tiered: whether the optimised code is still being built in the background, and waits for it
@@ -48,22 +49,23 @@ class JitEvaluator : public Evaluator {
     uint32_t which = 0;
     lower::EntryKind kind = lower::EntryKind::Predicate;
     sema::Type type;
-    uint32_t event = sema::kNone;                       // filters: the subject's event type
-    uint32_t scratchBase = 0;                            // its module's `last` slots
+    uint32_t event = sema::kNone;                         // filters: the subject's event type
+    uint32_t scratchBase = 0;                             // its module's `last` slots
     const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
-    uint32_t anchorEvent = sema::kNone;                  // ... when there is just one
+    uint32_t anchorEvent = sema::kNone;                   // ... when there is just one
   };
   struct Batched {
     abi::EntryFn fn = nullptr;  // null: through test()
     uint32_t which = 0;
-    Value* scratch = nullptr;   // its module's `last` slots in scratch_
+    Value* scratch = nullptr;  // its module's `last` slots in scratch_
   };
   struct BatchList {
     std::vector<const ast::Expr*> conds;
     uint32_t anchorType;
     std::vector<Batched> calls;
   };
-  const std::vector<Batched>& batch(std::span<const ast::Expr* const> conds, const Slot& first, uint32_t anchorType);
+  const std::vector<Batched>& batch(std::span<const ast::Expr* const> conds, const Slot& first,
+                                    uint32_t anchorType);
   static bool anchorAccepts(const Slot& s, uint32_t type);
   bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
   Evaluator& fallback(const ast::Expr& e);
@@ -83,7 +85,7 @@ class JitEvaluator : public Evaluator {
 
   const sema::Model& model_;
   std::unique_ptr<RuleSetCode> code_;
-  std::vector<Slot> slots_;  // by Expr id
+  std::vector<Slot> slots_;         // by Expr id
   std::vector<BatchList> batches_;  // testSome's packed calls, until the next install()
   std::vector<Value> scratch_;
   std::vector<uint32_t> fieldCounts_;  // by event type

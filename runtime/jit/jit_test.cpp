@@ -63,8 +63,12 @@ template t { subject "s" body "b" }
 TEST_CASE("JIT: comparisons on every type agree with the interpreter") {
   auto c = compileText(kRules);
   Both both(*c);
-  auto visit = [&](std::vector<std::pair<std::string, Value>> f) { return event(*c, "visit", 1000, std::move(f)); };
-  auto cond = [&](const char* r, size_t i) -> const ast::Expr& { return *rule(*c, r).conditions.at(i); };
+  auto visit = [&](std::vector<std::pair<std::string, Value>> f) {
+    return event(*c, "visit", 1000, std::move(f));
+  };
+  auto cond = [&](const char* r, size_t i) -> const ast::Expr& {
+    return *rule(*c, r).conditions.at(i);
+  };
   std::vector<Value> traits(c->model.traits.size());
   traits[c->model.traitIndex("subscribed")] = Value::boolean(true);
 
@@ -84,7 +88,8 @@ TEST_CASE("JIT: comparisons on every type agree with the interpreter") {
     CHECK(both.test(cond("numbers", 0), env));
     CHECK(both.test(cond("numbers", 1), env));
     CHECK(both.test(cond("numbers", 2), env));
-    full.fields[c->model.findEvent("visit")->fieldIndex("spend")] = Value::money(Decimal{49'989'999});
+    full.fields[c->model.findEvent("visit")->fieldIndex("spend")] =
+        Value::money(Decimal{49'989'999});
     CHECK_FALSE(both.test(cond("numbers", 1), env));
   }
   SUBCASE("strings") {
@@ -123,7 +128,8 @@ TEST_CASE("JIT: comparisons on every type agree with the interpreter") {
   }
   SUBCASE("arithmetic: money products, division by zero is absent") {
     CHECK_FALSE(both.test(cond("arith", 0), env));  // 99.98 > 100
-    full.fields[c->model.findEvent("visit")->fieldIndex("spend")] = Value::money(Decimal{50'000'001});
+    full.fields[c->model.findEvent("visit")->fieldIndex("spend")] =
+        Value::money(Decimal{50'000'001});
     CHECK(both.test(cond("arith", 0), env));
     CHECK_FALSE(both.test(cond("arith", 1), env));
   }
@@ -141,9 +147,12 @@ TEST_CASE("JIT: history terms, same, aggregates and last agree with the interpre
   auto add = [&](const char* name, TimeMs t, std::vector<std::pair<std::string, Value>> f) {
     h.events.push_back(event(*c, name, t, std::move(f), h.events.size() + 1));
   };
-  add("product_view", 10 * kDay, {{"product_id", Value::str("p1")}, {"category", Value::str("lamps")}});
-  add("cart_add", 10 * kDay, {{"product_id", Value::str("p1")}, {"price", Value::money(Decimal{6'000'000})}});
-  add("cart_add", 11 * kDay, {{"product_id", Value::str("p2")}, {"price", Value::money(Decimal{5'000'000})}});
+  add("product_view", 10 * kDay,
+      {{"product_id", Value::str("p1")}, {"category", Value::str("lamps")}});
+  add("cart_add", 10 * kDay,
+      {{"product_id", Value::str("p1")}, {"price", Value::money(Decimal{6'000'000})}});
+  add("cart_add", 11 * kDay,
+      {{"product_id", Value::str("p2")}, {"price", Value::money(Decimal{5'000'000})}});
   add("cart_add", 12 * kDay, {{"product_id", Value::str("p1")}});
   const Event& anchor = h.events.back();
   EvalEnv env;
@@ -151,10 +160,10 @@ TEST_CASE("JIT: history terms, same, aggregates and last agree with the interpre
   env.history = &h;
   env.now = 12 * kDay;
   const auto& seen = rule(*c, "seen");
-  CHECK(both.test(*seen.conditions.at(0), env));   // two p1 adds
-  CHECK(both.test(*seen.conditions.at(1), env));   // 6 + 5 > 10 (the absent price is skipped)
-  CHECK(both.test(*seen.conditions.at(2), env));   // last product_view was lamps
-  env.now = 18 * kDay;                             // the first add falls out of the window
+  CHECK(both.test(*seen.conditions.at(0), env));  // two p1 adds
+  CHECK(both.test(*seen.conditions.at(1), env));  // 6 + 5 > 10 (the absent price is skipped)
+  CHECK(both.test(*seen.conditions.at(2), env));  // last product_view was lamps
+  env.now = 18 * kDay;                            // the first add falls out of the window
   CHECK_FALSE(both.test(*seen.conditions.at(0), env));
   CHECK_FALSE(both.test(*seen.conditions.at(1), env));
   add("product_view", 18 * kDay, {{"product_id", Value::str("p1")}});
@@ -187,9 +196,11 @@ template cart_followup { subject "s" body "{{ last_viewed_category | default "x"
 template browse_reminder { subject "s" body "b" }
 )");
   auto code = jit::compileRuleSet(*c, noCache());
-  for (const char* sym : {"trig.rule.cart_abandon.unless.0", "trig.rule.cart_abandon.step.2.unless.0",
-                          "trig.rule.cart_abandon.step.2.with.last_viewed_category", "trig.rule.browse_abandon.when.0",
-                          "trig.rule.browse_abandon.unless.0", "trig.rule.browse_abandon.unless.1"}) {
+  for (const char* sym :
+       {"trig.rule.cart_abandon.unless.0", "trig.rule.cart_abandon.step.2.unless.0",
+        "trig.rule.cart_abandon.step.2.with.last_viewed_category",
+        "trig.rule.browse_abandon.when.0", "trig.rule.browse_abandon.unless.0",
+        "trig.rule.browse_abandon.unless.1"}) {
     CAPTURE(sym);
     CHECK(code->address(sym) != nullptr);
   }
@@ -210,14 +221,16 @@ template browse_reminder { subject "s" body "b" }
     bool sameFunction = fast->entryAddress(i) == fast->entryAddress(0);
     CHECK(sameFunction == (e.symbol == fast->entries()[0].symbol));
   }
-  CHECK(fast->find("trig.rule.browse_abandon.unless.1")->which != fast->find("trig.rule.browse_abandon.unless.0")->which);
+  CHECK(fast->find("trig.rule.browse_abandon.unless.1")->which !=
+        fast->find("trig.rule.browse_abandon.unless.0")->which);
 }
 
 TEST_CASE("JIT: a History that throws: the exception crosses no JIT frame and reaches the caller") {
   auto c = compileText(kRules);
   jit::JitEvaluator jit(*c, noCache());
   struct Throwing final : History {
-    void forEach(uint32_t, TimeMs, TimeMs, const std::function<bool(const Event&)>&) const override {
+    void forEach(uint32_t, TimeMs, TimeMs,
+                 const std::function<bool(const Event&)>&) const override {
       throw std::runtime_error("store unavailable");
     }
   } h;
@@ -225,8 +238,10 @@ TEST_CASE("JIT: a History that throws: the exception crosses no JIT frame and re
   EvalEnv env;
   env.anchor = &anchor;
   env.history = &h;
-  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(0), env), "store unavailable", std::runtime_error);
-  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(2), env), "store unavailable", std::runtime_error);
+  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(0), env), "store unavailable",
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(2), env), "store unavailable",
+                       std::runtime_error);
 }
 
 TEST_CASE("JIT: the object cache makes an unchanged rule set load without compiling") {
@@ -281,7 +296,9 @@ TEST_CASE("JIT: rule sets unload and reload in one process") {
   }
 }
 
-TEST_CASE("JIT: rule sets compile in modules of a few rules; a cancelled compile keeps what it finished") {
+TEST_CASE(
+    "JIT: rule sets compile in modules of a few rules; a cancelled compile keeps what it "
+    "finished") {
   auto c = compileText(kRules);
   TempDir dir;
   jit::JitOptions o;
@@ -305,8 +322,12 @@ TEST_CASE("JIT: rule sets compile in modules of a few rules; a cancelled compile
   // Entries of every module answer, `last` slots included (each module numbers its own).
   Both both(*c, o);
   VectorHistory h;
-  h.events.push_back(event(*c, "product_view", 0, {{"product_id", Value::str("p")}, {"category", Value::str("lamps")}}, 1));
-  h.events.push_back(event(*c, "cart_add", 0, {{"product_id", Value::str("p")}, {"price", Value::money(Decimal{20'000'000})}}, 2));
+  h.events.push_back(event(*c, "product_view", 0,
+                           {{"product_id", Value::str("p")}, {"category", Value::str("lamps")}},
+                           1));
+  h.events.push_back(
+      event(*c, "cart_add", 0,
+            {{"product_id", Value::str("p")}, {"price", Value::money(Decimal{20'000'000})}}, 2));
   h.events.push_back(event(*c, "cart_add", 0, {{"product_id", Value::str("p")}}, 3));
   EvalEnv env;
   env.anchor = &h.events.back();
@@ -330,7 +351,8 @@ TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the op
   {
     Both both(*c, o);
     CHECK(both.jit.tierPending());
-    CHECK(both.jit.code().find("trig.rule.lists.when.0")->symbol == "trig.rule.lists");  // one function per rule
+    CHECK(both.jit.code().find("trig.rule.lists.when.0")->symbol ==
+          "trig.rule.lists");  // one function per rule
     CHECK(both.test(cond, env));
     both.jit.waitForTier();
     CHECK_FALSE(both.jit.tierPending());
@@ -364,19 +386,22 @@ trigger f5: when visit and score > 1 and count(visit(page == "/a")) within 1d >=
 template t { subject "s" body "b" }
 )");
   Both both(*c);
-  auto anchorFilter = [&](const char* r, size_t i) { return rule(*c, r).rule->anchor.events.at(i)->filter; };
+  auto anchorFilter = [&](const char* r, size_t i) {
+    return rule(*c, r).rule->anchor.events.at(i)->filter;
+  };
   // Filters of the visit anchors, then a filter of another subject event (cart_add) and a
   // rule-level condition: the last two must not run with the visit filter's context.
-  std::vector<const ast::Expr*> conds = {anchorFilter("f1", 0), anchorFilter("f2", 0), anchorFilter("f3", 0),
-                                         anchorFilter("f4", 0), rule(*c, "f5").conditions.at(0),
-                                         rule(*c, "f5").conditions.at(1)};
+  std::vector<const ast::Expr*> conds = {
+      anchorFilter("f1", 0), anchorFilter("f2", 0),           anchorFilter("f3", 0),
+      anchorFilter("f4", 0), rule(*c, "f5").conditions.at(0), rule(*c, "f5").conditions.at(1)};
   for (const auto* e : conds) REQUIRE(e != nullptr);
   std::vector<Value> traits(c->model.traits.size());
   VectorHistory h;
   h.events.reserve(4);
   for (int round = 0; round < 16; ++round) {
     CAPTURE(round);
-    std::vector<std::pair<std::string, Value>> f = {{"page", Value::str(round & 1 ? "/shop/x" : "/a")}};
+    std::vector<std::pair<std::string, Value>> f = {
+        {"page", Value::str(round & 1 ? "/shop/x" : "/a")}};
     if (round & 2) f.emplace_back("score", Value::integer(round));
     if (round & 4) f.emplace_back("spend", Value::money(Decimal{round * 2'000'000}));
     if (round & 8) f.emplace_back("vip", Value::boolean(true));

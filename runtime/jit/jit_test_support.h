@@ -59,14 +59,15 @@ inline std::unique_ptr<Compilation> compileText(const std::string& source) {
 class VectorHistory final : public History {
  public:
   std::vector<Event> events;
-  void forEach(uint32_t type, TimeMs from, TimeMs to, const std::function<bool(const Event&)>& f) const override {
+  void forEach(uint32_t type, TimeMs from, TimeMs to,
+               const std::function<bool(const Event&)>& f) const override {
     for (const Event& e : events)
       if (e.type == type && e.time >= from && e.time <= to && !f(e)) return;
   }
 };
 
-inline Event event(const Compilation& c, const std::string& name, TimeMs t, std::vector<std::pair<std::string, Value>> fields,
-                   uint64_t seq = 0) {
+inline Event event(const Compilation& c, const std::string& name, TimeMs t,
+                   std::vector<std::pair<std::string, Value>> fields, uint64_t seq = 0) {
   const sema::EventInfo* info = c.model.findEvent(name);
   REQUIRE(info != nullptr);
   Event e;

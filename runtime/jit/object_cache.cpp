@@ -50,7 +50,8 @@ std::optional<Mac> entryMac(const std::array<unsigned char, 32>& secret, const s
   Mac out{};
   size_t len = 0;
   bool ok = ctx != nullptr && EVP_MAC_init(ctx, secret.data(), secret.size(), params) == 1 &&
-            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(key.c_str()), key.size() + 1) == 1 &&
+            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(key.c_str()),
+                           key.size() + 1) == 1 &&
             EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(object), size) == 1 &&
             EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 && len == out.size();
   EVP_MAC_CTX_free(ctx);
@@ -86,10 +87,12 @@ int openRegular(const std::string& path, struct stat& st) {
 
 // Writes `parts` to a new private file beside `path`, then renames it to `path` (readers never
 // see half a file); "" or the problem.
-std::string writePrivate(const std::string& dir, const std::string& path, std::initializer_list<llvm::StringRef> parts) {
+std::string writePrivate(const std::string& dir, const std::string& path,
+                         std::initializer_list<llvm::StringRef> parts) {
   llvm::SmallString<256> tmp;
   int fd = -1;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + "-%%%%%%%%.tmp", fd, tmp, llvm::sys::fs::OF_None, 0600))
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + "-%%%%%%%%.tmp", fd, tmp,
+                                                           llvm::sys::fs::OF_None, 0600))
     return "cannot write to the JIT cache directory " + dir + ": " + ec.message();
   {
     llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
@@ -122,19 +125,23 @@ std::optional<std::string> DiskObjectCache::defaultDirectory(const std::string& 
   return std::nullopt;
 }
 
-std::string DiskObjectCache::pathFor(const std::string& key) const { return dir_ + "/" + key + ".o"; }
+std::string DiskObjectCache::pathFor(const std::string& key) const {
+  return dir_ + "/" + key + ".o";
+}
 
 std::optional<DiskObjectCache::Secret> DiskObjectCache::open(bool create) {
   if (secret_) return secret_;
   if (create) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir_, true, llvm::sys::fs::owner_all)) {
+    if (std::error_code ec =
+            llvm::sys::fs::create_directories(dir_, true, llvm::sys::fs::owner_all)) {
       lastError = "cannot create the JIT cache directory " + dir_ + ": " + ec.message();
       return std::nullopt;
     }
   }
-  struct stat st {};
+  struct stat st{};
   if (::stat(dir_.c_str(), &st) != 0) {
-    if (errno != ENOENT) lastError = "cannot use the JIT cache directory " + dir_ + ": " + std::strerror(errno);
+    if (errno != ENOENT)
+      lastError = "cannot use the JIT cache directory " + dir_ + ": " + std::strerror(errno);
     return std::nullopt;
   }
   if (!S_ISDIR(st.st_mode)) {
@@ -143,7 +150,8 @@ std::optional<DiskObjectCache::Secret> DiskObjectCache::open(bool create) {
   }
   if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     lastError = "not using the JIT cache directory " + dir_ + ": " +
-                (st.st_uid != ::geteuid() ? "it belongs to another user" : "other users can write to it (chmod 700 it)") +
+                (st.st_uid != ::geteuid() ? "it belongs to another user"
+                                          : "other users can write to it (chmod 700 it)") +
                 ", and code loaded from it runs in this process";
     return std::nullopt;
   }
@@ -152,7 +160,8 @@ std::optional<DiskObjectCache::Secret> DiskObjectCache::open(bool create) {
   int fd = openRegular(keyPath, st);
   if (fd >= 0) {
     bool ok = st.st_size == static_cast<off_t>(s.size()) && st.st_uid == ::geteuid() &&
-              (st.st_mode & (S_IRWXG | S_IRWXO)) == 0 && readAll(fd, reinterpret_cast<char*>(s.data()), s.size());
+              (st.st_mode & (S_IRWXG | S_IRWXO)) == 0 &&
+              readAll(fd, reinterpret_cast<char*>(s.data()), s.size());
     ::close(fd);
     if (ok) return secret_ = s;
   }
@@ -163,7 +172,8 @@ std::optional<DiskObjectCache::Secret> DiskObjectCache::open(bool create) {
     lastError = "cannot make a secret for the JIT cache: no random bytes";
     return std::nullopt;
   }
-  std::string why = writePrivate(dir_, keyPath, {llvm::StringRef(reinterpret_cast<const char*>(s.data()), s.size())});
+  std::string why = writePrivate(
+      dir_, keyPath, {llvm::StringRef(reinterpret_cast<const char*>(s.data()), s.size())});
   if (!why.empty()) {
     lastError = why;
     return std::nullopt;
@@ -185,19 +195,22 @@ std::unique_ptr<llvm::MemoryBuffer> DiskObjectCache::lookup(const std::string& k
   std::optional<Secret> secret = open(false);
   if (!secret) return nullptr;
   const std::string path = pathFor(key);
-  struct stat st {};
+  struct stat st{};
   int fd = openRegular(path, st);
   if (fd < 0) {
-    if (errno != ENOENT) lastError = "ignoring the JIT cache entry " + path + ": " + (errno == EINVAL ? "not a regular file" : std::strerror(errno));
+    if (errno != ENOENT)
+      lastError = "ignoring the JIT cache entry " + path + ": " +
+                  (errno == EINVAL ? "not a regular file" : std::strerror(errno));
     return nullptr;
   }
   char header[kHeaderBytes];
   uint64_t size = 0;
   bool ok = static_cast<uint64_t>(st.st_size) >= kHeaderBytes &&
-            static_cast<uint64_t>(st.st_size) - kHeaderBytes <= kMaxEntryBytes && readAll(fd, header, kHeaderBytes) &&
-            std::memcmp(header, kMagic, sizeof kMagic) == 0;
+            static_cast<uint64_t>(st.st_size) - kHeaderBytes <= kMaxEntryBytes &&
+            readAll(fd, header, kHeaderBytes) && std::memcmp(header, kMagic, sizeof kMagic) == 0;
   if (ok) {
-    for (int i = 7; i >= 0; --i) size = size << 8 | static_cast<unsigned char>(header[sizeof kMagic + i]);
+    for (int i = 7; i >= 0; --i)
+      size = size << 8 | static_cast<unsigned char>(header[sizeof kMagic + i]);
     ok = size == static_cast<uint64_t>(st.st_size) - kHeaderBytes;
   }
   std::unique_ptr<llvm::WritableMemoryBuffer> buf;
@@ -209,7 +222,8 @@ std::unique_ptr<llvm::MemoryBuffer> DiskObjectCache::lookup(const std::string& k
   std::optional<Mac> mac;
   if (ok) mac = entryMac(*secret, key, buf->getBufferStart(), size);
   if (!ok || !mac || CRYPTO_memcmp(mac->data(), header + sizeof kMagic + 8, kMacBytes) != 0) {
-    lastError = "ignoring the JIT cache entry " + path + ": damaged, too large, or not written by this cache for this rule set";
+    lastError = "ignoring the JIT cache entry " + path +
+                ": damaged, too large, or not written by this cache for this rule set";
     return nullptr;
   }
   --misses;
@@ -223,8 +237,8 @@ void DiskObjectCache::store(const std::string& key, llvm::MemoryBufferRef obj) {
     return;
   }
   if (obj.getBufferSize() > kMaxEntryBytes) {
-    lastError = "not caching " + std::to_string(obj.getBufferSize()) + " bytes of code (the limit is " +
-                std::to_string(kMaxEntryBytes) + ")";
+    lastError = "not caching " + std::to_string(obj.getBufferSize()) +
+                " bytes of code (the limit is " + std::to_string(kMaxEntryBytes) + ")";
     return;
   }
   std::optional<Secret> secret = open(true);
@@ -235,11 +249,12 @@ void DiskObjectCache::store(const std::string& key, llvm::MemoryBufferRef obj) {
     return;
   }
   char size[8];
-  for (int i = 0; i < 8; ++i) size[i] = static_cast<char>(static_cast<uint64_t>(obj.getBufferSize()) >> (8 * i));
-  std::string why = writePrivate(dir_, pathFor(key),
-                                 {llvm::StringRef(kMagic, sizeof kMagic), llvm::StringRef(size, sizeof size),
-                                  llvm::StringRef(reinterpret_cast<const char*>(mac->data()), mac->size()),
-                                  obj.getBuffer()});
+  for (int i = 0; i < 8; ++i)
+    size[i] = static_cast<char>(static_cast<uint64_t>(obj.getBufferSize()) >> (8 * i));
+  std::string why = writePrivate(
+      dir_, pathFor(key),
+      {llvm::StringRef(kMagic, sizeof kMagic), llvm::StringRef(size, sizeof size),
+       llvm::StringRef(reinterpret_cast<const char*>(mac->data()), mac->size()), obj.getBuffer()});
   if (!why.empty()) lastError = why;
 }
 

@@ -20,7 +20,9 @@ namespace {
 const std::string kKeyA = "0123456789abcdef";
 const std::string kKeyB = "fedcba9876543210";
 
-std::string objectBytes(char fill) { return std::string(4096, fill) + "an object"; }
+std::string objectBytes(char fill) {
+  return std::string(4096, fill) + "an object";
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -50,7 +52,7 @@ TEST_CASE("object cache: what was stored comes back; the directory and its secre
   REQUIRE(cache.lastError.empty());
   CHECK(lookupText(cache, kKeyA) == objectBytes('a'));
   CHECK(cache.hits == 1);
-  struct stat st {};
+  struct stat st{};
   REQUIRE(::stat(dir.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
   REQUIRE(::stat((dir + "/key").c_str(), &st) == 0);
@@ -140,12 +142,13 @@ TEST_CASE("object cache: a directory other users can write to is not used") {
   DiskObjectCache ok(tmp.path.string());
   ok.store(kKeyA, llvm::MemoryBufferRef(objectBytes('a'), "a"));
   REQUIRE(ok.lastError.empty());
-  std::filesystem::permissions(tmp.path / "key", std::filesystem::perms::owner_read | std::filesystem::perms::others_read);
+  std::filesystem::permissions(
+      tmp.path / "key", std::filesystem::perms::owner_read | std::filesystem::perms::others_read);
   DiskObjectCache later(tmp.path.string());
   CHECK(lookupText(later, kKeyA) == "<miss>");
   later.store(kKeyB, llvm::MemoryBufferRef(objectBytes('b'), "b"));
   CHECK(lookupText(later, kKeyB) == objectBytes('b'));
-  struct stat st {};
+  struct stat st{};
   REQUIRE(::stat((tmp.path / "key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0077) == 0);
 }

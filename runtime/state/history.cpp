@@ -27,7 +27,9 @@ constexpr unsigned char kInlineString = 0x20;
 constexpr size_t kInlineMax = 15;
 static_assert(static_cast<unsigned>(Kind::List) < kLongString);
 
-unsigned char tagOf(const Cell& c) { return c.bytes[kTagByte]; }
+unsigned char tagOf(const Cell& c) {
+  return c.bytes[kTagByte];
+}
 
 template <typename T>
 T payload(const Cell& c) {
@@ -54,7 +56,9 @@ void encode(Cell& c, const Value& v) {
     case Kind::Duration: setPayload(c, static_cast<unsigned char>(v.kind), v.i); return;
     case Kind::Float: setPayload(c, static_cast<unsigned char>(v.kind), v.f); return;
     case Kind::Money: setPayload(c, static_cast<unsigned char>(v.kind), v.m.units); return;
-    case Kind::Bool: setPayload<unsigned char>(c, static_cast<unsigned char>(v.kind), v.b ? 1 : 0); return;
+    case Kind::Bool:
+      setPayload<unsigned char>(c, static_cast<unsigned char>(v.kind), v.b ? 1 : 0);
+      return;
     case Kind::String: {
       const size_t n = v.s.size();
       if (n <= kInlineMax) {
@@ -79,8 +83,10 @@ void encode(Cell& c, const Value& v) {
 // Frees what `c` owns (a long string, a list); `c` must not be read afterwards.
 void releaseCell(const Cell& c) {
   unsigned char tag = tagOf(c);
-  if (tag == kLongString) std::free(payload<char*>(c));
-  else if (tag == static_cast<unsigned char>(Kind::List)) delete payload<Value*>(c);
+  if (tag == kLongString)
+    std::free(payload<char*>(c));
+  else if (tag == static_cast<unsigned char>(Kind::List))
+    delete payload<Value*>(c);
 }
 
 // Heap bytes a cell owns beyond its 16.
@@ -91,7 +97,8 @@ size_t ownedBytes(const Cell& c) {
     std::memcpy(&n, payload<const char*>(c), sizeof(n));
     return sizeof(size_t) + n;
   }
-  if (tag == static_cast<unsigned char>(Kind::List)) return sizeof(Value) + payload<const Value*>(c)->list.capacity() * sizeof(Value);
+  if (tag == static_cast<unsigned char>(Kind::List))
+    return sizeof(Value) + payload<const Value*>(c)->list.capacity() * sizeof(Value);
   return 0;
 }
 
@@ -256,7 +263,8 @@ void EventHistory::resize(Store& s, uint32_t capacity) {
   // The live rows are at most two runs of the ring: [head, capacity) and [0, rest).
   const size_t first = std::min<size_t>(s.count, s.capacity - s.head);
   if (first > 0) std::memcpy(units, s.units + s.head * stride, first * stride * sizeof(Unit));
-  if (s.count > first) std::memcpy(units + first * stride, s.units, (s.count - first) * stride * sizeof(Unit));
+  if (s.count > first)
+    std::memcpy(units + first * stride, s.units, (s.count - first) * stride * sizeof(Unit));
   delete[] s.units;
   s.units = units;
   s.capacity = capacity;
@@ -303,7 +311,8 @@ void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs olde
     // Grow by half (most customers hold one or two events of a type; the deep ones, windows
     // of tens): doubling would leave a quarter of the rows unused on average.
     const uint32_t max = std::numeric_limits<uint32_t>::max() / (1 + s.width) / 2;
-    if (s.capacity >= max) throw std::length_error("trig: too many remembered events for one customer");
+    if (s.capacity >= max)
+      throw std::length_error("trig: too many remembered events for one customer");
     resize(s, std::max<uint32_t>(s.capacity + s.capacity / 2, s.capacity + 1));
   }
   Unit* row = rowAt(s, s.count);
@@ -351,7 +360,8 @@ void EventHistory::prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFir
     pruneStore(s, now, plan.of(s.type), oldestFiring);
     if (s.count == 0) release(s);
   }
-  if (std::erase_if(stores_, [](const Store& s) { return s.count == 0; }) > 0) stores_.shrink_to_fit();
+  if (std::erase_if(stores_, [](const Store& s) { return s.count == 0; }) > 0)
+    stores_.shrink_to_fit();
 }
 
 // The live rows of `s` stamped in [from, to], as [first, second) indices.
@@ -360,8 +370,10 @@ std::pair<size_t, size_t> EventHistory::rowsIn(const Store& s, TimeMs from, Time
     size_t hi = s.count;
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if (before(rowAt(s, mid)->row.time)) lo = mid + 1;
-      else hi = mid;
+      if (before(rowAt(s, mid)->row.time))
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo;
   };
@@ -420,8 +432,8 @@ void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
   visitEvents(type, from, to, true, f);
 }
 
-void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, Reads reads,
-                             RowVisitor f, void* data) const {
+void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst,
+                             size_t minFields, Reads reads, RowVisitor f, void* data) const {
   const Store* s = find(type);
   if (s == nullptr || plan_ == nullptr) return;
   auto [begin, end] = rowsIn(*s, from, to);
@@ -471,7 +483,8 @@ int64_t EventHistory::countEqual(const EqualCount& q) const {
   // other string); other kinds (absent aside) are left to ops. Floats (-0 == 0), long strings
   // and lists always are.
   Cell probe{};
-  const bool exact = v.kind != Kind::Float && v.kind != Kind::List && !(v.kind == Kind::String && v.s.size() > kInlineMax);
+  const bool exact = v.kind != Kind::Float && v.kind != Kind::List &&
+                     !(v.kind == Kind::String && v.s.size() > kInlineMax);
   if (exact) encode(probe, v);
   const unsigned char probeTag = tagOf(probe);
   // Cells that differ from an exact probe and still cannot equal it: absent ones, and those
@@ -490,7 +503,8 @@ int64_t EventHistory::countEqual(const EqualCount& q) const {
     const size_t run = std::min(end - i, s->capacity - p);
     const Unit* row = s->units + p * stride;
     for (const Unit* last = row + run * stride; row != last; row += stride) {
-      if (q.afterFiring && row->row.time == q.firedAt && static_cast<int64_t>(row->row.seq) <= q.firedAfterSeq)
+      if (q.afterFiring && row->row.time == q.firedAt &&
+          static_cast<int64_t>(row->row.seq) <= q.firedAfterSeq)
         continue;
       const Cell& c = row[1 + k].cell;
       bool match = exact && sameBytes(c, probe);

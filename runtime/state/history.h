@@ -36,8 +36,8 @@ class EventHistory final : public History {
                const std::function<bool(const Event&)>& f) const override;
   void forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
                           const std::function<bool(const Event&)>& f) const override;
-  void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields, Reads reads,
-                 RowVisitor f, void* data) const override;
+  void visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t minFields,
+                 Reads reads, RowVisitor f, void* data) const override;
   int64_t countEqual(const EqualCount& q) const override;
 
   size_t size() const;  // events remembered, all types
@@ -88,7 +88,7 @@ class EventHistory final : public History {
                    const std::function<bool(const Event&)>& f) const;
 
   const RetentionPlan* plan_ = nullptr;  // the one append and prune are given
-  std::vector<Store> stores_;  // few types per customer: a linear search beats a map
+  std::vector<Store> stores_;            // few types per customer: a linear search beats a map
 };
 
 }  // namespace trig::state

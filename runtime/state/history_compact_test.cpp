@@ -77,9 +77,12 @@ template t { subject "s" body "b" }
       switch (rng() % 3) {
         case 0:
           e = p.event("product_view", t, {}, seq);
-          e.fields[p.model.findEvent("product_view")->fieldIndex("product_id")] = pick({"p1", "p2", "p3"});
-          e.fields[p.model.findEvent("product_view")->fieldIndex("product_name")] = pick({"Blue lamp", "Red pen"});
-          e.fields[p.model.findEvent("product_view")->fieldIndex("category")] = pick({"lamps", "pens"});
+          e.fields[p.model.findEvent("product_view")->fieldIndex("product_id")] =
+              pick({"p1", "p2", "p3"});
+          e.fields[p.model.findEvent("product_view")->fieldIndex("product_name")] =
+              pick({"Blue lamp", "Red pen"});
+          e.fields[p.model.findEvent("product_view")->fieldIndex("category")] =
+              pick({"lamps", "pens"});
           e.fields[p.model.findEvent("product_view")->fieldIndex("price")] = money();
           break;
         case 1: {
@@ -88,7 +91,9 @@ template t { subject "s" body "b" }
           e.fields[info->fieldIndex("product_id")] = pick({"p1", "p2", "p3"});
           e.fields[info->fieldIndex("category")] = pick({"lamps", "pens"});
           e.fields[info->fieldIndex("price")] = money();
-          if (rng() % 2) e.fields[info->fieldIndex("quantity")] = Value::integer(static_cast<int64_t>(rng() % 4));
+          if (rng() % 2)
+            e.fields[info->fieldIndex("quantity")] =
+                Value::integer(static_cast<int64_t>(rng() % 4));
           break;
         }
         default:
@@ -105,10 +110,12 @@ template t { subject "s" body "b" }
       a.history = &compact;
       b.history = &whole;
       for (const auto& rule : p.model.rules) {
-        if (std::find(rule.anchorEvents.begin(), rule.anchorEvents.end(), e.type) == rule.anchorEvents.end())
+        if (std::find(rule.anchorEvents.begin(), rule.anchorEvents.end(), e.type) ==
+            rule.anchorEvents.end())
           continue;
         CAPTURE(rule.name);
-        for (const auto* cond : rule.conditions) CHECK(interp.test(*cond, a) == interp.test(*cond, b));
+        for (const auto* cond : rule.conditions)
+          CHECK(interp.test(*cond, a) == interp.test(*cond, b));
         for (const auto* u : rule.unless) CHECK(interp.test(*u, a) == interp.test(*u, b));
         for (const auto* cond : rule.conditions)
           if (cond->kind == ast::ExprKind::Binary && cond->lhs->kind == ast::ExprKind::Last)
@@ -163,19 +170,26 @@ struct Pools {
     auto one = [&](auto&& options) { return options[rng() % options.size()]; };
     switch (k) {
       case TypeKind::String:
-        return Value::str(one(std::vector<std::string>{"", "b", "b", "fifteen bytes!!", "fifteen bytes!?", "sixteen bytes!!!",
-                                                       "a string longer than fifteen bytes", "a string longer than that one, by far"}));
-      case TypeKind::Int: return Value::integer(one(std::vector<int64_t>{0, 1, 1, -7, INT64_MAX, INT64_MIN}));
-      case TypeKind::Float: return Value::flt(one(std::vector<double>{0.0, -0.0, 0.25, 0.75, 1.0, -1e300}));
-      case TypeKind::Money: return Value::money(Decimal{one(std::vector<int64_t>{0, 1'000'000, 6'000'000, 1, -5'000'000})});
+        return Value::str(one(std::vector<std::string>{
+            "", "b", "b", "fifteen bytes!!", "fifteen bytes!?", "sixteen bytes!!!",
+            "a string longer than fifteen bytes", "a string longer than that one, by far"}));
+      case TypeKind::Int:
+        return Value::integer(one(std::vector<int64_t>{0, 1, 1, -7, INT64_MAX, INT64_MIN}));
+      case TypeKind::Float:
+        return Value::flt(one(std::vector<double>{0.0, -0.0, 0.25, 0.75, 1.0, -1e300}));
+      case TypeKind::Money:
+        return Value::money(
+            Decimal{one(std::vector<int64_t>{0, 1'000'000, 6'000'000, 1, -5'000'000})});
       case TypeKind::Bool: return Value::boolean(rng() % 2 == 0);
       case TypeKind::Time: return Value::time(one(std::vector<int64_t>{0, 1'700'000'000'000, -1}));
-      case TypeKind::Duration: return Value::duration(one(std::vector<int64_t>{0, 60'000, 3'600'000, 7'200'000}));
+      case TypeKind::Duration:
+        return Value::duration(one(std::vector<int64_t>{0, 60'000, 3'600'000, 7'200'000}));
       case TypeKind::List: {
         Value v;
         v.kind = Value::Kind::List;
         for (size_t n = rng() % 4; n > 0; --n)
-          v.list.push_back(Value::str(one(std::vector<std::string>{"x", "y", "a tag longer than fifteen bytes"})));
+          v.list.push_back(Value::str(
+              one(std::vector<std::string>{"x", "y", "a tag longer than fifteen bytes"})));
         return v;
       }
       case TypeKind::Error: break;
@@ -203,27 +217,30 @@ struct Row {
   friend bool operator==(const Row&, const Row&) = default;
 };
 
-std::vector<Row> rowsOf(const History& h, uint32_t type, TimeMs from, TimeMs to, bool newestFirst, size_t width,
-                        const std::vector<uint32_t>& kept) {
+std::vector<Row> rowsOf(const History& h, uint32_t type, TimeMs from, TimeMs to, bool newestFirst,
+                        size_t width, const std::vector<uint32_t>& kept) {
   struct Out {
     std::vector<Row> rows;
     size_t width;
     const std::vector<uint32_t>* kept;
   } out{{}, width, &kept};
-  h.visitRows(type, from, to, newestFirst, width, History::Reads{},
-              [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
-                auto& o = *static_cast<Out*>(data);
-                Row r{time, seq, std::vector<Value>(o.width)};
-                // Only the kept fields are comparable: the others read as absent in the compact one.
-                for (uint32_t slot : *o.kept) r.fields[slot] = fields[slot];
-                o.rows.push_back(std::move(r));
-                return true;
-              },
-              &out);
+  h.visitRows(
+      type, from, to, newestFirst, width, History::Reads{},
+      [](void* data, TimeMs time, uint64_t seq, const Value* fields) {
+        auto& o = *static_cast<Out*>(data);
+        Row r{time, seq, std::vector<Value>(o.width)};
+        // Only the kept fields are comparable: the others read as absent in the compact one.
+        for (uint32_t slot : *o.kept) r.fields[slot] = fields[slot];
+        o.rows.push_back(std::move(r));
+        return true;
+      },
+      &out);
   return out.rows;
 }
 
-TEST_CASE("compact history: cells of every kind read back as sent, and both engines answer as over whole events") {
+TEST_CASE(
+    "compact history: cells of every kind read back as sent, and both engines answer as over whole "
+    "events") {
   auto c = jit::testing::compileText(kCellRules);
   jit::JitOptions options;
   options.useCache = false;
@@ -267,10 +284,12 @@ TEST_CASE("compact history: cells of every kind read back as sent, and both engi
         q.from = from;
         q.to = t;
         q.slot = kept.slots[pools.rng() % kept.slots.size()];
-        static const sema::TypeKind kinds[] = {sema::TypeKind::String, sema::TypeKind::Int, sema::TypeKind::Float,
-                                              sema::TypeKind::Money, sema::TypeKind::Bool, sema::TypeKind::Time,
-                                              sema::TypeKind::Duration, sema::TypeKind::List};
-        Value v = pools.pick(pools.rng() % 2 ? c->model.events[rich].fields[q.slot].type.kind : kinds[pools.rng() % 8]);
+        static const sema::TypeKind kinds[] = {sema::TypeKind::String,   sema::TypeKind::Int,
+                                               sema::TypeKind::Float,    sema::TypeKind::Money,
+                                               sema::TypeKind::Bool,     sema::TypeKind::Time,
+                                               sema::TypeKind::Duration, sema::TypeKind::List};
+        Value v = pools.pick(pools.rng() % 2 ? c->model.events[rich].fields[q.slot].type.kind
+                                             : kinds[pools.rng() % 8]);
         q.value = &v;
         q.afterFiring = pools.rng() % 2 == 0;
         q.firedAt = from;
@@ -289,7 +308,8 @@ TEST_CASE("compact history: cells of every kind read back as sent, and both engi
         CAPTURE(rule.name);
         std::vector<const ast::Expr*> conds(rule.conditions.begin(), rule.conditions.end());
         conds.insert(conds.end(), rule.unless.begin(), rule.unless.end());
-        for (const auto& st : rule.rule->steps) conds.insert(conds.end(), st.unless.begin(), st.unless.end());
+        for (const auto& st : rule.rule->steps)
+          conds.insert(conds.end(), st.unless.begin(), st.unless.end());
         const bool steps = !rule.rule->steps.empty();
         if (steps) {
           a.firedAt = b.firedAt = from;
@@ -339,14 +359,18 @@ template t { subject "s" body "b" }
   // A burst: 200 notes in one day, each with a long string and a list.
   for (uint64_t i = 0; i < 200; ++i)
     h.append(p.event("note", start + static_cast<TimeMs>(i) * kMinute,
-                     {{"text", Value::str("x, and a text longer than fifteen bytes " + std::to_string(i))}, {"tags", tags}}, i + 1),
+                     {{"text",
+                       Value::str("x, and a text longer than fifteen bytes " + std::to_string(i))},
+                      {"tags", tags}},
+                     i + 1),
              plan, INT64_MAX);
   CHECK(h.size() == 200);
   const size_t burst = h.heapBytes();
   // Then one every other day: the burst ages out, and so does its memory.
   for (uint64_t i = 0; i < 3; ++i)
-    h.append(p.event("note", start + static_cast<TimeMs>(2 * i + 2) * kDay, {{"text", Value::str("short")}}, 300 + i), plan,
-             INT64_MAX);
+    h.append(p.event("note", start + static_cast<TimeMs>(2 * i + 2) * kDay,
+                     {{"text", Value::str("short")}}, 300 + i),
+             plan, INT64_MAX);
   CHECK(h.size() == 1);
   CHECK(h.heapBytes() * 20 < burst);
   int64_t seen = 0;

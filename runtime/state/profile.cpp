@@ -21,7 +21,8 @@ void Profile::apply(const sema::Model& model, const std::vector<Value>& defaults
   if (traits.size() < model.traits.size()) traits.resize(model.traits.size());
   uint32_t slot = model.traitIndex(name);
   if (slot == sema::kNone) {
-    auto it = std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == name; });
+    auto it =
+        std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == name; });
     if (v.isAbsent()) {
       if (it != extra.end()) extra.erase(it);
     } else if (it != extra.end()) {

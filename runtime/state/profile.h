@@ -15,7 +15,7 @@ namespace trig::state {
 std::vector<Value> defaultTraits(const sema::Model& model);
 
 struct Profile {
-  std::vector<Value> traits;           // by sema trait slot
+  std::vector<Value> traits;  // by sema trait slot
   // Undeclared traits, in the order first sent (rare, and no rule reads them: a vector costs
   // every customer 24 bytes where a map cost 48).
   std::vector<std::pair<std::string, Value>> extra;

@@ -17,7 +17,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string dir = [] {
     const char* t = std::getenv("TMPDIR");
-    std::string d = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/trig-fuzz-cache-" + std::to_string(::getpid());
+    std::string d = std::string(t != nullptr && *t != '\0' ? t : "/tmp") + "/trig-fuzz-cache-" +
+                    std::to_string(::getpid());
     std::filesystem::remove_all(d);
     return d;
   }();
@@ -40,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cache.store(key, llvm::MemoryBufferRef(object, "object"));
   auto back = cache.lookup(key);
   if (back == nullptr || back->getBuffer() != object) {
-    std::fprintf(stderr, "fuzz: an entry the cache stored did not come back: %s\n", cache.lastError.c_str());
+    std::fprintf(stderr, "fuzz: an entry the cache stored did not come back: %s\n",
+                 cache.lastError.c_str());
     std::abort();
   }
   return 0;

@@ -35,8 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool okA = fast.decode(line, a, whyA);
     bool okB = general.decode(line, b, whyB);
     if (okA != okB || (okA ? !same(a, b) : whyA != whyB)) {
-      std::fprintf(stderr, "fuzz: the fast path and the general decoder differ on: %.*s\n  fast: %s\n  general: %s\n",
-                   static_cast<int>(line.size()), line.data(), okA ? "ok" : whyA.c_str(), okB ? "ok" : whyB.c_str());
+      std::fprintf(stderr,
+                   "fuzz: the fast path and the general decoder differ on: %.*s\n  fast: %s\n  "
+                   "general: %s\n",
+                   static_cast<int>(line.size()), line.data(), okA ? "ok" : whyA.c_str(),
+                   okB ? "ok" : whyB.c_str());
       std::abort();
     }
   }

@@ -23,14 +23,21 @@ Value listOf(std::vector<Value> items) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::vector<Value> values = {
-      Value::str("<b>Ann & \"Bob\"</b>"), Value::str(""), Value::str("  "),
-      Value::money(Decimal{-49990000}), Value::integer(INT64_MIN), Value::flt(-0.0),
-      Value::time(-62135596800000), Value::duration(INT64_MAX), Value::absent(),
-      listOf({Value::str("a"), Value::str("<&>")}), listOf({})};
+  static const std::vector<Value> values = {Value::str("<b>Ann & \"Bob\"</b>"),
+                                            Value::str(""),
+                                            Value::str("  "),
+                                            Value::money(Decimal{-49990000}),
+                                            Value::integer(INT64_MIN),
+                                            Value::flt(-0.0),
+                                            Value::time(-62135596800000),
+                                            Value::duration(INT64_MAX),
+                                            Value::absent(),
+                                            listOf({Value::str("a"), Value::str("<&>")}),
+                                            listOf({})};
   std::string_view raw(reinterpret_cast<const char*>(data), size);
   DiagEngine diags;
-  ast::TemplateText text = parse::parseTemplate(raw, FileId{0}, 0, /*decodeEscapes=*/size % 2 == 0, diags);
+  ast::TemplateText text =
+      parse::parseTemplate(raw, FileId{0}, 0, /*decodeEscapes=*/size % 2 == 0, diags);
   size_t next = 0;
   deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
     size_t h = p.path.size() + (p.defaultText ? 7 : 0) + next++;

@@ -27,8 +27,8 @@ trigger r: when ev and idle 1m send t
 // aborts when it does not check, since every target's meaning depends on it.
 inline std::unique_ptr<Compilation> compileOnce(const std::string& source) {
   const char* dir = std::getenv("TMPDIR");
-  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/trig-fuzz-schema-" +
-                     std::to_string(::getpid()) + ".trig";
+  std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
+                     "/trig-fuzz-schema-" + std::to_string(::getpid()) + ".trig";
   std::ofstream(path) << source;
   auto c = compile({path});
   std::remove(path.c_str());
