@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", default=os.path.join(BENCH_DIR, "out", "same-output"))
     args = ap.parse_args()
+    args.old, args.new = os.path.abspath(args.old), os.path.abspath(args.new)
     os.makedirs(args.work, exist_ok=True)
 
     n = args.events

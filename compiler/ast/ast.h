@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/core/kinds.h"
 #include "compiler/source/source.h"
 #include "compiler/support/decimal.h"
 #include "compiler/support/time.h"
@@ -78,28 +79,10 @@ enum class ExprKind {
   Error,        // a placeholder where the parser recovered; sema skips it silently
 };
 
-enum class Op {
-  Not,
-  Neg,
-  And,
-  Or,
-  Eq,
-  Ne,
-  Lt,
-  Le,
-  Gt,
-  Ge,
-  In,
-  Contains,
-  StartsWith,
-  Add,
-  Sub,
-  Mul,
-  Div,
-};
+using Op = core::Op;
 const char* opSpelling(Op op);
 
-enum class AggFn { Count, Sum, Min, Max, Avg, Median };
+using AggFn = core::AggFn;
 const char* aggSpelling(AggFn fn);
 
 struct Expr;

@@ -1,12 +1,12 @@
 #include "compiler/interp/interp.h"
 
-#include "compiler/interp/ops.h"
+#include "compiler/core/aggregate.h"
+#include "compiler/core/ops.h"
 
 namespace trig::interp {
 namespace {
 
 using Kind = Value::Kind;
-__extension__ typedef __int128 i128;  // __extension__: no -Wpedantic noise
 
 const Value& fieldOrAbsent(const Event& ev, uint32_t slot) {
   static const Value kAbsent;
@@ -108,71 +108,21 @@ bool Interpreter::anyMatch(const ast::Expr& e, const EvalEnv& env) {
 }
 
 Value Interpreter::aggregate(const ast::Expr& e, const EvalEnv& env) {
+  core::Aggregate agg(e.agg, typeOf(e));
   if (e.agg == ast::AggFn::Count) {
-    int64_t n = 0;
     forEachMatch(e, env, [&](const Event&) {
-      ++n;
+      agg.add(Value::absent());
       return true;
     });
-    return Value::integer(n);
+    return agg.result();
   }
   uint32_t field = fieldOf(e, eventOf(e));
   if (field == sema::kNone) return Value::absent();
-  // Absent field values are skipped: an aggregate is over the values that were sent.
-  int64_t n = 0;
-  Kind kind = Kind::Absent;
-  i128 exact = 0;   // int and money, in their own units (int) or millionths (money)
-  double real = 0;  // float
-  bool overflow = false;
-  Value best;                 // min / max
-  std::vector<Value> values;  // median
   forEachMatch(e, env, [&](const Event& x) {
-    const Value& v = fieldOrAbsent(x, field);
-    if (v.isAbsent()) return true;
-    ++n;
-    kind = v.kind;
-    switch (e.agg) {
-      case ast::AggFn::Sum:
-      case ast::AggFn::Avg:
-        if (v.kind == Kind::Int)
-          exact += v.i;
-        else if (v.kind == Kind::Money)
-          exact += v.m.units;
-        else if (v.kind == Kind::Float)
-          real += v.f;
-        if (exact > static_cast<i128>(INT64_MAX) * 1024 ||
-            exact < static_cast<i128>(INT64_MIN) * 1024)
-          overflow = true;
-        break;
-      case ast::AggFn::Min:
-        if (best.isAbsent() || compare(ast::Op::Lt, v, best)) best = v;
-        break;
-      case ast::AggFn::Max:
-        if (best.isAbsent() || compare(ast::Op::Gt, v, best)) best = v;
-        break;
-      case ast::AggFn::Median: values.push_back(v); break;
-      case ast::AggFn::Count: break;  // counted above
-    }
+    agg.add(fieldOrAbsent(x, field));
     return true;
   });
-  if (n == 0 || overflow) return Value::absent();  // over nothing: absent
-  if (e.agg == ast::AggFn::Min || e.agg == ast::AggFn::Max) return best;
-  if (e.agg == ast::AggFn::Median) return lowerMedian(values);
-  Value total;
-  if (kind == Kind::Float)
-    total = Value::flt(real);
-  else if (exact > INT64_MAX || exact < INT64_MIN)
-    return Value::absent();
-  else if (kind == Kind::Money)
-    total = Value::money(Decimal{static_cast<int64_t>(exact)});
-  else
-    total = Value::integer(static_cast<int64_t>(exact));
-  if (e.agg == ast::AggFn::Sum) return total;
-  // avg: money stays exact money; int and float average to a float unless sema typed it else.
-  sema::TypeKind hint = typeOf(e);
-  if (hint == sema::TypeKind::Error || hint == sema::TypeKind::Int)
-    hint = kind == Kind::Money ? sema::TypeKind::Money : sema::TypeKind::Float;
-  return arithmetic(ast::Op::Div, total, Value::integer(n), hint);
+  return agg.result();
 }
 
 Value Interpreter::last(const ast::Expr& e, const EvalEnv& env) {
@@ -265,7 +215,7 @@ Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
     case ast::ExprKind::Trait: return name(e, env);
     case ast::ExprKind::Unary:
       if (e.op == ast::Op::Not) return Value::boolean(!test(*e.lhs, env));
-      return negate(value(*e.lhs, env));
+      return core::negate(value(*e.lhs, env));
     case ast::ExprKind::Binary:
       switch (e.op) {
         case ast::Op::And:

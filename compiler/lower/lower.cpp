@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 
+#include "compiler/core/aggregate.h"
 #include "runtime/abi/abi.h"
 
 namespace trig::lower {
@@ -732,31 +733,6 @@ class Lowerer {
     return sema::kNone;
   }
 
-  // The kind of value sum/min/max/avg yields over a field of kind `field` (the interpreter's rule:
-  // sum, min and max keep the field's kind; avg of money is money, of int or float a float,
-  // unless sema typed the average otherwise).
-  static TypeKind aggregateKind(ast::AggFn fn, TypeKind field, TypeKind hint) {
-    if (fn != ast::AggFn::Avg) return field;
-    if (field == TypeKind::Float) return TypeKind::Float;
-    if (hint == TypeKind::Error || hint == TypeKind::Int)
-      hint = field == TypeKind::Money ? TypeKind::Money : TypeKind::Float;
-    if (hint == TypeKind::Float) return TypeKind::Float;
-    if (field == TypeKind::Int) return hint == TypeKind::Money ? TypeKind::Money : TypeKind::Int;
-    return TypeKind::Money;
-  }
-
-  static abi::AggOp aggOp(ast::AggFn fn, Loc loc) {
-    switch (fn) {
-      case ast::AggFn::Sum: return abi::AggOp::Sum;
-      case ast::AggFn::Min: return abi::AggOp::Min;
-      case ast::AggFn::Max: return abi::AggOp::Max;
-      case ast::AggFn::Avg: return abi::AggOp::Avg;
-      case ast::AggFn::Median: return abi::AggOp::Median;
-      case ast::AggFn::Count: break;  // trig_abi_count, above
-    }
-    throw Unsupported{"count as a field aggregate", loc};
-  }
-
   LV aggregate(const ast::Expr* e, Type t) {
     uint32_t event = refEvent(e->event, e);
     if (e->agg == ast::AggFn::Count)
@@ -777,15 +753,14 @@ class Lowerer {
     TypeKind field = model_.events[event].fields[slot].type.kind;
     if (!Type::of(field).isNumeric())
       throw Unsupported{"an aggregate over a " + sema::typeKindName(field) + " field", e->loc};
-    abi::AggOp op = aggOp(e->agg, e->loc);
     llvm::Value* out = scalarSlot();
     llvm::Value* present =
         call("trig_abi_aggregate", i8_,
              {ptr_, i32_, i64_, i64_, ptr_, i32_, ptr_, i32_, i32_, i32_, i32_, ptr_},
              {fn_.ctx, b_.getInt32(event), w.from, w.to, filter.fn, filter.which, filter.reads,
-              w.sinceFiring, b_.getInt32(slot), b_.getInt32(static_cast<uint32_t>(op)),
+              w.sinceFiring, b_.getInt32(slot), b_.getInt32(static_cast<uint32_t>(e->agg)),
               b_.getInt32(static_cast<uint32_t>(t.kind)), out});
-    TypeKind k = aggregateKind(e->agg, field, t.kind);
+    TypeKind k = core::aggregateResultKind(e->agg, field, t.kind);
     LV x{Type::of(k), b_.CreateICmpNE(present, b_.getInt8(0))};
     x.v = k == TypeKind::Float ? load(out, abi::kScalarFloat, f64_)
                                : load(out, abi::kScalarInt, i64_);
@@ -982,7 +957,7 @@ class Lowerer {
     return phi;
   }
 
-  // ---- arithmetic (interp::arithmetic is the reference) ----
+  // ---- arithmetic (core::arithmetic is the reference) ----
 
   // The kind `a op b` yields for operand kinds `a`, `b` and sema's type `hint` of the whole
   // expression; Error when the combination is always absent.

@@ -4,6 +4,7 @@
 // and reports nothing more, so one mistake gives one diagnostic.
 #include <algorithm>
 
+#include "compiler/core/aggregate.h"
 #include "compiler/sema/context.h"
 
 namespace trig::sema::detail {
@@ -618,8 +619,7 @@ class Checker {
               "events");
       return {};
     }
-    Type t = f->type;
-    if (e.agg == ast::AggFn::Avg && t.kind == TypeKind::Int) t = Type::of(TypeKind::Float);
+    Type t = Type::of(core::aggregateType(e.agg, f->type.kind));
     // Over no events the result is absent.
     return {t, true, false};
   }

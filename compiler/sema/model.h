@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "compiler/ast/ast.h"
+#include "compiler/core/kinds.h"
 
 namespace trig::sema {
 
-enum class TypeKind : uint8_t { Error, String, Int, Float, Money, Bool, Time, Duration, List };
+using TypeKind = core::TypeKind;
 
 struct Type {
   TypeKind kind = TypeKind::Error;
@@ -32,7 +33,7 @@ struct Type {
 std::string typeName(Type t);
 std::string typeKindName(TypeKind k);
 
-constexpr uint32_t kNone = 0xffffffff;
+constexpr uint32_t kNone = core::kNone;
 
 struct FieldInfo {
   std::string name;

@@ -11,8 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/interp/eval.h"
-#include "compiler/interp/ops.h"
+#include "compiler/core/aggregate.h"
+#include "compiler/core/env.h"
+#include "compiler/core/ops.h"
 
 namespace trig::abi {
 namespace {
@@ -163,7 +164,6 @@ const HelperSymbol* helperSymbols(size_t* count) {
 }  // namespace trig::abi
 
 using trig::Value;
-using trig::abi::AggOp;
 using trig::abi::Ctx;
 using trig::abi::EntryFn;
 using trig::abi::Scalar;
@@ -193,9 +193,9 @@ uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_
 uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {
   try {
     Value item = trig::abi::toValue(*x);
-    auto o = static_cast<trig::ast::Op>(op);
-    return o == trig::ast::Op::In ? trig::interp::compare(o, item, *list)
-                                  : trig::interp::compare(o, *list, item);
+    auto o = static_cast<trig::core::Op>(op);
+    return o == trig::core::Op::In ? trig::core::compare(o, item, *list)
+                                   : trig::core::compare(o, *list, item);
   } catch (...) {
     // Only allocation can fail here; no context to report to, and false is what absent gives.
     return 0;
@@ -203,13 +203,12 @@ uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {
 }
 
 uint8_t trig_abi_value_cmp(uint32_t op, const Value* a, const Value* b) {
-  return trig::interp::compare(static_cast<trig::ast::Op>(op), *a, *b);
+  return trig::core::compare(static_cast<trig::core::Op>(op), *a, *b);
 }
 
 uint8_t trig_abi_arith(uint32_t op, const Scalar* a, const Scalar* b, uint32_t hint, Scalar* out) {
-  Value r =
-      trig::interp::arithmetic(static_cast<trig::ast::Op>(op), trig::abi::toValue(*a),
-                               trig::abi::toValue(*b), static_cast<trig::sema::TypeKind>(hint));
+  Value r = trig::core::arithmetic(static_cast<trig::core::Op>(op), trig::abi::toValue(*a),
+                                   trig::abi::toValue(*b), static_cast<trig::core::TypeKind>(hint));
   return trig::abi::toScalar(r, out);
 }
 
@@ -270,72 +269,21 @@ int64_t trig_abi_count_equal(Ctx* ctx, uint32_t type, int64_t from, int64_t to,
   }
 }
 
-// The same computation as the interpreter's aggregate (compiler/interp/interp.cpp): exact sums
-// of int and money with an overflow bound, float sums, min/max by the language's ordering, the
-// median by the interpreter's own function, and
-// avg as the sum divided by the count with the interpreter's choice of result type.
+// The aggregate of the language (compiler/core/aggregate.h), over the matching rows.
 uint8_t trig_abi_aggregate(Ctx* ctx, uint32_t type, int64_t from, int64_t to, EntryFn filter,
                            uint32_t which, const uint32_t* reads, uint32_t sinceFiring,
                            uint32_t slot, uint32_t op, uint32_t hint, Scalar* out) {
-  using K = Value::Kind;
-  using trig::abi::Int128;
   try {
-    auto aggOp = static_cast<AggOp>(op);
-    int64_t n = 0;
-    K kind = K::Absent;
-    Int128 exact = 0;
-    double real = 0;
-    bool overflow = false;
-    Value best;
-    std::vector<Value> values;  // median
-    trig::abi::forEachMatch(
-        ctx, type, from, to, filter, which, reads, sinceFiring, false, slot,
-        [&](const Value* fields) {
-          const Value& v = fields[slot];
-          if (v.isAbsent()) return true;
-          ++n;
-          kind = v.kind;
-          switch (aggOp) {
-            case AggOp::Sum:
-            case AggOp::Avg:
-              if (v.kind == K::Int)
-                exact += v.i;
-              else if (v.kind == K::Money)
-                exact += v.m.units;
-              else if (v.kind == K::Float)
-                real += v.f;
-              if (exact > static_cast<Int128>(INT64_MAX) * 1024 ||
-                  exact < static_cast<Int128>(INT64_MIN) * 1024)
-                overflow = true;
-              break;
-            case AggOp::Min:
-              if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Lt, v, best)) best = v;
-              break;
-            case AggOp::Max:
-              if (best.isAbsent() || trig::interp::compare(trig::ast::Op::Gt, v, best)) best = v;
-              break;
-            case AggOp::Median: values.push_back(v); break;
-          }
-          return true;
-        });
-    if (ctx->failed || n == 0 || overflow) return 0;
-    if (aggOp == AggOp::Min || aggOp == AggOp::Max) return trig::abi::toScalar(best, out);
-    if (aggOp == AggOp::Median) return trig::abi::toScalar(trig::interp::lowerMedian(values), out);
-    Value total;
-    if (kind == K::Float)
-      total = Value::flt(real);
-    else if (exact > INT64_MAX || exact < INT64_MIN)
-      return 0;
-    else if (kind == K::Money)
-      total = Value::money(trig::Decimal{static_cast<int64_t>(exact)});
-    else
-      total = Value::integer(static_cast<int64_t>(exact));
-    if (aggOp == AggOp::Sum) return trig::abi::toScalar(total, out);
-    auto h = static_cast<trig::sema::TypeKind>(hint);
-    if (h == trig::sema::TypeKind::Error || h == trig::sema::TypeKind::Int)
-      h = kind == K::Money ? trig::sema::TypeKind::Money : trig::sema::TypeKind::Float;
-    return trig::abi::toScalar(
-        trig::interp::arithmetic(trig::ast::Op::Div, total, Value::integer(n), h), out);
+    trig::core::Aggregate agg(static_cast<trig::core::AggFn>(op),
+                              static_cast<trig::core::TypeKind>(hint));
+    trig::abi::forEachMatch(ctx, type, from, to, filter, which, reads, sinceFiring, false, slot,
+                            [&](const Value* fields) {
+                              agg.add(fields[slot]);
+                              return true;
+                            });
+    if (ctx->failed) return 0;
+    Value v = agg.result();
+    return v.isAbsent() ? 0 : trig::abi::toScalar(v, out);
   } catch (...) {
     trig::abi::fail(ctx);
     return 0;

@@ -13,7 +13,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "compiler/interp/value.h"
+#include "compiler/core/value.h"
 
 namespace trig {
 class History;
@@ -107,9 +107,6 @@ constexpr uint64_t kStrLen = offsetof(Str, n);
 using EntryFn = uint8_t (*)(Ctx* ctx, uint32_t which, const Value* subject, Scalar* out,
                             const Value** outValue);
 
-// The aggregate functions of `trig_abi_aggregate` (AggFn without Count).
-enum class AggOp : uint32_t { Sum = 1, Min = 2, Max = 3, Avg = 4, Median = 5 };
-
 // The helpers and their addresses, for the JIT to register. Names are the C symbol names.
 struct HelperSymbol {
   const char* name;
@@ -158,9 +155,9 @@ int64_t trig_abi_count(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t
 int64_t trig_abi_count_equal(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
                              uint32_t sinceFiring, uint32_t slot, const trig::Value* value,
                              int64_t limit);
-// sum/min/max/avg/median (abi::AggOp) of field `slot` over such events; events whose field is
-// absent are skipped. `hint` is sema's type of the aggregate. Returns 0 when the result is absent
-// (over nothing, overflow), else fills `out` (its kind says which payload).
+// sum/min/max/avg/median (`op`: a core::AggFn other than Count) of field `slot` over such events;
+// events whose field is absent are skipped. `hint` is sema's type of the aggregate. Returns 0 when
+// the result is absent (over nothing, overflow), else fills `out` (its kind says which payload).
 uint8_t trig_abi_aggregate(trig::abi::Ctx* ctx, uint32_t type, int64_t from, int64_t to,
                            trig::abi::EntryFn filter, uint32_t which, const uint32_t* reads,
                            uint32_t sinceFiring, uint32_t slot, uint32_t op, uint32_t hint,

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "compiler/ast/ast.h"
-#include "compiler/interp/value.h"
+#include "compiler/core/value.h"
 #include "compiler/sema/model.h"
 
 namespace trig::deliver {

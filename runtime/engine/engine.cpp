@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <deque>
 
-#include "compiler/interp/ops.h"
+#include "compiler/core/ops.h"
 #include "runtime/deliver/render.h"
 #include "runtime/engine/filter_index.h"
 #include "runtime/engine/id_table.h"
@@ -590,7 +590,7 @@ struct Engine::Impl {
             uint32_t idx = model.events[anchor->type].fieldIndex(s.anchorField);
             if (idx != sema::kNone && idx < anchor->fields.size()) theirs = &anchor->fields[idx];
           }
-          if (!interp::compare(ast::Op::Eq, mine, *theirs)) return false;
+          if (!core::compare(ast::Op::Eq, mine, *theirs)) return false;
         }
       }
     }

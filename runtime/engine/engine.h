@@ -21,9 +21,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compiler/core/event.h"
 #include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
-#include "runtime/core/event.h"
 #include "runtime/policy/split.h"
 
 namespace trig::engine {

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "compiler/ast/ast.h"
+#include "compiler/core/event.h"
 #include "compiler/sema/model.h"
-#include "runtime/core/event.h"
 #include "runtime/engine/id_table.h"
 
 namespace trig::engine {

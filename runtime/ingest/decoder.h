@@ -53,9 +53,9 @@
 #include <string_view>
 
 #include "compiler/ast/ast.h"
-#include "compiler/interp/value.h"
+#include "compiler/core/event.h"
+#include "compiler/core/value.h"
 #include "compiler/sema/model.h"
-#include "runtime/core/event.h"
 
 namespace trig::ingest {
 

@@ -17,8 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compiler/core/event.h"
 #include "compiler/support/time.h"
-#include "runtime/core/event.h"
 
 namespace trig::ingest {
 

@@ -89,7 +89,7 @@ TEST_CASE("dedup: identify and undeclared events") {
   Deduplicator d(kMinute);
   Event id;
   id.kind = Event::Kind::Identify;
-  id.type = sema::kNone;
+  id.type = core::kNone;
   id.customer = "c1";
   id.time = 0;
   id.traits = {{"email", Value::str("a@x")}};
@@ -99,7 +99,7 @@ TEST_CASE("dedup: identify and undeclared events") {
   CHECK(d.admit(id) == V::Accept);
   Event u;
   u.kind = Event::Kind::Undeclared;
-  u.type = sema::kNone;
+  u.type = core::kNone;
   u.name = "Video Played";
   u.customer = "c1";
   CHECK(d.admit(u) == V::Accept);

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/core/event.h"
+#include "compiler/core/event.h"
 #include "runtime/ingest/decoder.h"
 
 namespace trig::ingest {

@@ -2,7 +2,7 @@
 // `priority` (spec section 6, policy 4): a constant, or a numeric expression over the anchor's
 // fields and the customer's traits evaluated when the rule fires. Every step of that flow
 // instance carries the value; higher wins arbitration and preempts lower.
-#include "compiler/interp/value.h"
+#include "compiler/core/value.h"
 
 namespace trig::policy {
 

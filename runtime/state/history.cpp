@@ -8,7 +8,7 @@
 #include <new>
 #include <stdexcept>
 
-#include "compiler/interp/ops.h"
+#include "compiler/core/ops.h"
 
 namespace trig::state {
 namespace {
@@ -178,7 +178,7 @@ bool cellEquals(const Cell& c, const Value& v, Value& tmp) {
     }
   }
   decode(tmp, c);
-  return interp::compare(ast::Op::Eq, tmp, v);
+  return core::compare(ast::Op::Eq, tmp, v);
 }
 
 // Back to Absent, every member at its default, keeping the buffers.

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "compiler/interp/eval.h"
+#include "compiler/core/env.h"
 #include "runtime/state/retention.h"
 
 namespace trig::state {

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "compiler/interp/value.h"
+#include "compiler/core/value.h"
 #include "compiler/sema/model.h"
 
 namespace trig::state {

@@ -5,11 +5,10 @@
 #include <optional>
 #include <vector>
 
-#include "compiler/ast/ast.h"
-#include "compiler/interp/value.h"
-#include "compiler/sema/model.h"
+#include "compiler/core/kinds.h"
+#include "compiler/core/value.h"
 
-namespace trig::interp {
+namespace trig::core {
 
 // Orders two present values of comparable types (numeric with numeric, string with string,
 // bool with bool, time with time, duration with duration, lists element by element): -1, 0 or 1.
@@ -18,12 +17,12 @@ std::optional<int> compareValues(const Value& a, const Value& b);
 
 // `a OP b` for OP in == != < <= > >= in contains starts_with. An absent side gives false,
 // whatever the operator (spec section 4).
-bool compare(ast::Op op, const Value& a, const Value& b);
+bool compare(Op op, const Value& a, const Value& b);
 
 // `a OP b` for OP in + - * /. Absent when a side is absent, on division by zero, on overflow and
 // for type combinations the language does not define. `hint` is the type sema gave the whole
 // expression; it decides what `int / int` and `money / money` yield (float or the operand type).
-Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint);
+Value arithmetic(Op op, const Value& a, const Value& b, TypeKind hint);
 
 // `-a` for numbers and durations; absent otherwise.
 Value negate(const Value& a);
@@ -34,6 +33,6 @@ Value lowerMedian(std::vector<Value>& values);
 
 // Converts a numeric value to the numeric kind `to` (int -> money/float, money -> float), for
 // literals that take the type of the other side. Values of other kinds are returned unchanged.
-Value convertNumeric(const Value& v, sema::TypeKind to);
+Value convertNumeric(const Value& v, TypeKind to);
 
-}  // namespace trig::interp
+}  // namespace trig::core

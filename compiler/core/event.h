@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "compiler/interp/value.h"
-#include "compiler/sema/model.h"
+#include "compiler/core/kinds.h"
+#include "compiler/core/value.h"
 
 namespace trig {
 
@@ -53,7 +53,7 @@ struct EventSource {
 struct Event {
   enum class Kind : uint8_t { Track, Identify, Undeclared };
   Kind kind = Kind::Track;
-  uint32_t type = sema::kNone;  // sema::EventInfo index for Track
+  uint32_t type = core::kNone;  // the event type (sema::EventInfo index) for Track
   std::string name;             // the event name as sent (Undeclared: for the warning)
   std::string customer;         // userId
   TimeMs time = 0;

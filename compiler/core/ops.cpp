@@ -1,10 +1,10 @@
-#include "compiler/interp/ops.h"
+#include "compiler/core/ops.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-namespace trig::interp {
+namespace trig::core {
 namespace {
 
 using Kind = Value::Kind;
@@ -63,28 +63,28 @@ Value floatOrAbsent(double v) {
   return Value::flt(v);
 }
 
-Value numericArithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint) {
+Value numericArithmetic(Op op, const Value& a, const Value& b, TypeKind hint) {
   if (a.kind == Kind::Float || b.kind == Kind::Float) {
     double x = asDouble(a), y = asDouble(b);
     switch (op) {
-      case ast::Op::Add: return floatOrAbsent(x + y);
-      case ast::Op::Sub: return floatOrAbsent(x - y);
-      case ast::Op::Mul: return floatOrAbsent(x * y);
-      case ast::Op::Div: return y == 0 ? Value::absent() : floatOrAbsent(x / y);
+      case Op::Add: return floatOrAbsent(x + y);
+      case Op::Sub: return floatOrAbsent(x - y);
+      case Op::Mul: return floatOrAbsent(x * y);
+      case Op::Div: return y == 0 ? Value::absent() : floatOrAbsent(x / y);
       default: return Value::absent();
     }
   }
   if (a.kind == Kind::Int && b.kind == Kind::Int) {
     i128 x = a.i, y = b.i;
     switch (op) {
-      case ast::Op::Add: return intOrAbsent(x + y);
-      case ast::Op::Sub: return intOrAbsent(x - y);
-      case ast::Op::Mul: return intOrAbsent(x * y);
-      case ast::Op::Div:
+      case Op::Add: return intOrAbsent(x + y);
+      case Op::Sub: return intOrAbsent(x - y);
+      case Op::Mul: return intOrAbsent(x * y);
+      case Op::Div:
         if (y == 0) return Value::absent();
-        if (hint == sema::TypeKind::Float)
+        if (hint == TypeKind::Float)
           return floatOrAbsent(static_cast<double>(a.i) / static_cast<double>(b.i));
-        if (hint == sema::TypeKind::Money) return moneyOrAbsent(divRound(x * Decimal::kScale, y));
+        if (hint == TypeKind::Money) return moneyOrAbsent(divRound(x * Decimal::kScale, y));
         return intOrAbsent(x / y);  // truncates toward zero, like the integers of most languages
       default: return Value::absent();
     }
@@ -92,9 +92,9 @@ Value numericArithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKi
   // At least one side is money, the other money or int: exact in millionths.
   i128 x = scaled(a), y = scaled(b);
   switch (op) {
-    case ast::Op::Add: return moneyOrAbsent(x + y);
-    case ast::Op::Sub: return moneyOrAbsent(x - y);
-    case ast::Op::Mul: {
+    case Op::Add: return moneyOrAbsent(x + y);
+    case Op::Sub: return moneyOrAbsent(x - y);
+    case Op::Mul: {
       // An int factor multiplies exactly; money * money is rounded back to millionths.
       if (a.kind == Kind::Int) return moneyOrAbsent(static_cast<i128>(a.i) * y);
       if (b.kind == Kind::Int) return moneyOrAbsent(x * static_cast<i128>(b.i));
@@ -103,10 +103,10 @@ Value numericArithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKi
       if ((x > 0 ? x : -x) > bound / ((y > 0 ? y : -y) + 1)) return Value::absent();
       return moneyOrAbsent(divRound(x * y, Decimal::kScale));
     }
-    case ast::Op::Div: {
+    case Op::Div: {
       if (y == 0) return Value::absent();
-      if (hint == sema::TypeKind::Float) return floatOrAbsent(asDouble(a) / asDouble(b));
-      if (a.kind == Kind::Money && b.kind == Kind::Money && hint == sema::TypeKind::Int)
+      if (hint == TypeKind::Float) return floatOrAbsent(asDouble(a) / asDouble(b));
+      if (a.kind == Kind::Money && b.kind == Kind::Money && hint == TypeKind::Int)
         return intOrAbsent(x / y);
       return moneyOrAbsent(divRound(x * Decimal::kScale, y));
     }
@@ -157,33 +157,33 @@ std::optional<int> compareValues(const Value& a, const Value& b) {
   }
 }
 
-bool compare(ast::Op op, const Value& a, const Value& b) {
+bool compare(Op op, const Value& a, const Value& b) {
   if (a.isAbsent() || b.isAbsent()) return false;
   switch (op) {
-    case ast::Op::In:
+    case Op::In:
       if (b.kind != Kind::List) return false;
       for (const auto& item : b.list)
         if (auto c = compareValues(a, item); c && *c == 0) return true;
       return false;
-    case ast::Op::Contains: return contains(a, b);
-    case ast::Op::StartsWith:
+    case Op::Contains: return contains(a, b);
+    case Op::StartsWith:
       return a.kind == Kind::String && b.kind == Kind::String && a.s.starts_with(b.s);
     default: break;
   }
   auto c = compareValues(a, b);
   if (!c) return false;
   switch (op) {
-    case ast::Op::Eq: return *c == 0;
-    case ast::Op::Ne: return *c != 0;
-    case ast::Op::Lt: return *c < 0;
-    case ast::Op::Le: return *c <= 0;
-    case ast::Op::Gt: return *c > 0;
-    case ast::Op::Ge: return *c >= 0;
+    case Op::Eq: return *c == 0;
+    case Op::Ne: return *c != 0;
+    case Op::Lt: return *c < 0;
+    case Op::Le: return *c <= 0;
+    case Op::Gt: return *c > 0;
+    case Op::Ge: return *c >= 0;
     default: return false;
   }
 }
 
-Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint) {
+Value arithmetic(Op op, const Value& a, const Value& b, TypeKind hint) {
   if (a.isAbsent() || b.isAbsent()) return Value::absent();
   if (isNumeric(a.kind) && isNumeric(b.kind)) return numericArithmetic(op, a, b, hint);
   const i128 x = a.i, y = b.i;
@@ -194,21 +194,21 @@ Value arithmetic(ast::Op op, const Value& a, const Value& b, sema::TypeKind hint
     return fitsInt64(v) ? Value::duration(static_cast<int64_t>(v)) : Value::absent();
   };
   switch (op) {
-    case ast::Op::Add:
+    case Op::Add:
       if (a.kind == Kind::Time && b.kind == Kind::Duration) return timeOrAbsent(x + y);
       if (a.kind == Kind::Duration && b.kind == Kind::Time) return timeOrAbsent(x + y);
       if (a.kind == Kind::Duration && b.kind == Kind::Duration) return durOrAbsent(x + y);
       break;
-    case ast::Op::Sub:
+    case Op::Sub:
       if (a.kind == Kind::Time && b.kind == Kind::Duration) return timeOrAbsent(x - y);
       if (a.kind == Kind::Time && b.kind == Kind::Time) return durOrAbsent(x - y);
       if (a.kind == Kind::Duration && b.kind == Kind::Duration) return durOrAbsent(x - y);
       break;
-    case ast::Op::Mul:
+    case Op::Mul:
       if (a.kind == Kind::Duration && b.kind == Kind::Int) return durOrAbsent(x * y);
       if (a.kind == Kind::Int && b.kind == Kind::Duration) return durOrAbsent(x * y);
       break;
-    case ast::Op::Div:
+    case Op::Div:
       if (a.kind == Kind::Duration && b.kind == Kind::Int)
         return y == 0 ? Value::absent() : durOrAbsent(x / y);
       if (a.kind == Kind::Duration && b.kind == Kind::Duration)
@@ -249,16 +249,16 @@ Value negate(const Value& a) {
   }
 }
 
-Value convertNumeric(const Value& v, sema::TypeKind to) {
+Value convertNumeric(const Value& v, TypeKind to) {
   switch (to) {
-    case sema::TypeKind::Money:
+    case TypeKind::Money:
       if (v.kind == Kind::Int) return moneyOrAbsent(static_cast<i128>(v.i) * Decimal::kScale);
       return v;
-    case sema::TypeKind::Float:
+    case TypeKind::Float:
       if (v.kind == Kind::Int || v.kind == Kind::Money) return Value::flt(asDouble(v));
       return v;
     default: return v;
   }
 }
 
-}  // namespace trig::interp
+}  // namespace trig::core

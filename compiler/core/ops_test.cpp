@@ -1,13 +1,11 @@
-#include "compiler/interp/ops.h"
+#include "compiler/core/ops.h"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 
 using namespace trig;
-using namespace trig::interp;
-using ast::Op;
-using sema::TypeKind;
+using namespace trig::core;
 
 namespace {
 Value money(const char* s) {
