@@ -1,5 +1,7 @@
 #include "compiler/ast/ast.h"
 
+#include <string_view>
+
 namespace trig::ast {
 
 const char* opSpelling(Op op) {
@@ -35,6 +37,13 @@ const char* aggSpelling(AggFn fn) {
     case AggFn::Median: return "median";
   }
   return "?";
+}
+
+std::optional<AggFn> aggNamed(std::string_view name) {
+  // Every AggFn has a spelling; the first value past the last one spells "?".
+  for (int i = 0; std::string_view(aggSpelling(static_cast<AggFn>(i))) != "?"; ++i)
+    if (name == aggSpelling(static_cast<AggFn>(i))) return static_cast<AggFn>(i);
+  return std::nullopt;
 }
 
 }  // namespace trig::ast

@@ -7,6 +7,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/core/kinds.h"
@@ -84,6 +85,8 @@ const char* opSpelling(Op op);
 
 using AggFn = core::AggFn;
 const char* aggSpelling(AggFn fn);
+// The aggregate spelled `name` (the inverse of aggSpelling).
+std::optional<AggFn> aggNamed(std::string_view name);
 
 struct Expr;
 

@@ -883,8 +883,20 @@ class Lowerer {
           case ast::Op::Lt: return b_.CreateFCmpOLT(x, y);
           case ast::Op::Le: return b_.CreateFCmpOLE(x, y);
           case ast::Op::Gt: return b_.CreateFCmpOGT(x, y);
-          default: return b_.CreateFCmpOGE(x, y);
+          case ast::Op::Ge: return b_.CreateFCmpOGE(x, y);
+          case ast::Op::Not:
+          case ast::Op::Neg:
+          case ast::Op::And:
+          case ast::Op::Or:
+          case ast::Op::In:
+          case ast::Op::Contains:
+          case ast::Op::StartsWith:
+          case ast::Op::Add:
+          case ast::Op::Sub:
+          case ast::Op::Mul:
+          case ast::Op::Div: break;
         }
+        throw Unsupported{std::string("`") + ast::opSpelling(op) + "` as an ordering", Loc{}};
       }
       if (lk == TypeKind::Int && rk == TypeKind::Int) return intCompare(op, l.v, r.v, true);
       return compareExact(op, l, r);
@@ -911,8 +923,20 @@ class Lowerer {
       case ast::Op::Lt: return isSigned ? b_.CreateICmpSLT(x, y) : b_.CreateICmpULT(x, y);
       case ast::Op::Le: return isSigned ? b_.CreateICmpSLE(x, y) : b_.CreateICmpULE(x, y);
       case ast::Op::Gt: return isSigned ? b_.CreateICmpSGT(x, y) : b_.CreateICmpUGT(x, y);
-      default: return isSigned ? b_.CreateICmpSGE(x, y) : b_.CreateICmpUGE(x, y);
+      case ast::Op::Ge: return isSigned ? b_.CreateICmpSGE(x, y) : b_.CreateICmpUGE(x, y);
+      case ast::Op::Not:
+      case ast::Op::Neg:
+      case ast::Op::And:
+      case ast::Op::Or:
+      case ast::Op::In:
+      case ast::Op::Contains:
+      case ast::Op::StartsWith:
+      case ast::Op::Add:
+      case ast::Op::Sub:
+      case ast::Op::Mul:
+      case ast::Op::Div: break;
     }
+    throw Unsupported{std::string("`") + ast::opSpelling(op) + "` as an ordering", Loc{}};
   }
 
   llvm::Value* compareStrings(ast::Op op, const LV& l, const LV& r) {
@@ -1057,10 +1081,24 @@ class Lowerer {
       case ast::Op::Add: x.v = b_.CreateFAdd(a, c); break;
       case ast::Op::Sub: x.v = b_.CreateFSub(a, c); break;
       case ast::Op::Mul: x.v = b_.CreateFMul(a, c); break;
-      default:
+      case ast::Op::Div:
         x.v = b_.CreateFDiv(a, c);
         ok = conj(ok, b_.CreateFCmpUNE(c, llvm::ConstantFP::get(f64_, 0.0)));
         break;
+      case ast::Op::Not:
+      case ast::Op::Neg:
+      case ast::Op::And:
+      case ast::Op::Or:
+      case ast::Op::Eq:
+      case ast::Op::Ne:
+      case ast::Op::Lt:
+      case ast::Op::Le:
+      case ast::Op::Gt:
+      case ast::Op::Ge:
+      case ast::Op::In:
+      case ast::Op::Contains:
+      case ast::Op::StartsWith:
+        throw Unsupported{std::string("`") + ast::opSpelling(op) + "` as arithmetic", Loc{}};
     }
     llvm::Value* magnitude = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x.v);
     llvm::Value* finite = b_.CreateFCmpOLT(magnitude, llvm::ConstantFP::getInfinity(f64_));

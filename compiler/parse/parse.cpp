@@ -1,6 +1,9 @@
 // Lexing, declaration splitting, syntax errors in words, and the parse tree -> AST builder.
 #include "compiler/parse/parse.h"
 
+#include <optional>
+#include <stdexcept>
+
 #include <antlr4-runtime.h>
 
 #include <algorithm>
@@ -938,13 +941,10 @@ class Builder {
     }
     if (auto* p = dynamic_cast<TrigParser::AggExprContext*>(c)) {
       ast::Expr* e = arena_.newExpr(ast::ExprKind::Aggregate, l);
-      switch (p->aggFn()->getStart()->getType()) {
-        case TrigParser::SUM: e->agg = ast::AggFn::Sum; break;
-        case TrigParser::MIN: e->agg = ast::AggFn::Min; break;
-        case TrigParser::MAX: e->agg = ast::AggFn::Max; break;
-        case TrigParser::MEDIAN: e->agg = ast::AggFn::Median; break;
-        default: e->agg = ast::AggFn::Avg; break;
-      }
+      // The grammar's aggFn tokens are spelled as ast::aggSpelling spells them.
+      std::optional<ast::AggFn> fn = ast::aggNamed(p->aggFn()->getText());
+      if (!fn) throw std::logic_error("aggregate without an ast::AggFn: " + p->aggFn()->getText());
+      e->agg = *fn;
       e->event = eventRef(p->eventRef());
       e->field = ident(p->ident());
       e->window = window(p->WITHIN(), p->DURATION());

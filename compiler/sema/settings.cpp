@@ -3,6 +3,7 @@
 // Each setting is validated and stored in Model::settings; a setting given twice is an error.
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 #include "compiler/sema/context.h"
 
@@ -210,8 +211,11 @@ void declareSettings(Context& c) {
           undeclaredEvents(c, s);
         } else if (name == "cap") {
           cap(c, s);
-        } else {
+        } else if (name == "quiet_hours") {
           quietHours(c, s);
+        } else {
+          // A name in kSettingNames without its meaning here: a bug of this file, not of input.
+          throw std::logic_error("setting '" + name + "' has no meaning in settings.cpp");
         }
       }
     }
