@@ -85,15 +85,15 @@ uint32_t findTemplate(Context& c, const std::string& name, FileId nearFile);
 FileId loadBeside(Context& c, FileId nearFile, const std::string& relative);
 
 // ---- the passes, in the order analyze runs them.
-void declare(Context& c);           // declare.cpp: events, traits, templates, rule table
-void declareSettings(Context& c);   // settings.cpp
-void resolveRules(Context& c);      // resolve_rules.cpp: anchors, conditions, steps, RuleInfo
-void checkForms(Context& c);        // forms.cpp: windows, idle, durations, limit
-void checkSplits(Context& c);       // splits.cpp: percentages, variant names
-void checkTemplates(Context& c);    // templates.cpp: sends and template variables
-void checkTests(Context& c);        // test_blocks.cpp
-void computeRetention(Context& c);  // retention.cpp: lookback, keepLast, sinceFiring, usedByRules
-void lint(Context& c);              // lint.cpp: warnings
+void declare(Context& c);          // declare.cpp: events, traits, templates, rule table
+void declareSettings(Context& c);  // settings.cpp
+void resolveRules(Context& c);     // resolve_rules.cpp: anchors, conditions, steps, RuleInfo
+void checkForms(Context& c);       // forms.cpp: windows, idle, durations, limit
+void checkSplits(Context& c);      // splits.cpp: percentages, variant names
+void checkTemplates(Context& c);   // templates.cpp: sends and template variables
+void checkTests(Context& c);       // test_blocks.cpp
+void markUses(Context& c);         // uses.cpp: usedByRules
+void lint(Context& c);             // lint.cpp: warnings
 
 // ---- small shared helpers (sema.cpp)
 // "did you mean 'x'?" for the closest candidate, or an empty string.

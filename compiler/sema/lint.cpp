@@ -7,6 +7,7 @@
 #include <map>
 
 #include "compiler/sema/context.h"
+#include "compiler/sema/pins.h"
 
 namespace trig::sema::detail {
 namespace {
@@ -145,55 +146,9 @@ void neverFires(Context& c, const LintGate& gate, const RuleInfo& ri) {
           "remove it");
 }
 
-// What a filter pins down: field -> the string (or bool) values it allows, from the `f == "x"`,
-// `"x" == f` and `f in ["x", "y"]` terms of its top-level `and`s. Other terms constrain nothing
-// here (so the answer stays on the safe side: "may overlap").
-using Pins = std::map<std::string, std::vector<std::string>>;
-
-void pins(const ast::Expr& e, Pins& out) {
-  if (e.kind != ast::ExprKind::Binary) return;
-  if (e.op == ast::Op::And) {
-    pins(*e.lhs, out);
-    pins(*e.rhs, out);
-    return;
-  }
-  auto literal = [](const ast::Expr& x, std::string& v) {
-    if (x.kind == ast::ExprKind::StringLit)
-      v = "s" + x.text;
-    else if (x.kind == ast::ExprKind::BoolLit)
-      v = x.boolValue ? "b1" : "b0";
-    else
-      return false;
-    return true;
-  };
-  auto field = [](const ast::Expr& x) {
-    return x.kind == ast::ExprKind::Name && x.path.size() == 1;
-  };
-  std::vector<std::string> allowed;
-  const ast::Expr* name = nullptr;
-  std::string v;
-  if (e.op == ast::Op::Eq && field(*e.lhs) && literal(*e.rhs, v)) {
-    name = e.lhs;
-    allowed.push_back(v);
-  } else if (e.op == ast::Op::Eq && field(*e.rhs) && literal(*e.lhs, v)) {
-    name = e.rhs;
-    allowed.push_back(v);
-  } else if (e.op == ast::Op::In && field(*e.lhs) && e.rhs->kind == ast::ExprKind::List) {
-    for (const auto* item : e.rhs->items) {
-      if (!literal(*item, v)) return;
-      allowed.push_back(v);
-    }
-    name = e.lhs;
-  }
-  if (name == nullptr) return;
-  std::sort(allowed.begin(), allowed.end());
-  auto [it, fresh] = out.emplace(name->path[0].text, allowed);
-  if (fresh) return;
-  std::vector<std::string> both;  // `f == "a" and f in ["a", "b"]`: the intersection
-  std::set_intersection(it->second.begin(), it->second.end(), allowed.begin(), allowed.end(),
-                        std::back_inserter(both));
-  it->second = std::move(both);
-}
+// What a filter pins down: field slot -> the values it allows (sema::pinsOf; several pins on one
+// field: their intersection). Prefix pins are left out: prefixes of two filters may overlap.
+using Pins = std::map<uint32_t, std::vector<std::string>>;
 
 // The pins of each of the rule's anchor references to `ev` (an unfiltered reference pins
 // nothing).
@@ -203,7 +158,15 @@ std::vector<Pins> anchorPins(Context& c, const RuleInfo& r, uint32_t ev) {
     auto it = c.model.eventRefEvent.find(ref);
     if (it == c.model.eventRefEvent.end() || it->second != ev) continue;
     Pins p;
-    if (ref->filter != nullptr) pins(*ref->filter, p);
+    for (core::Pin& pin : pinsOf(c.model, ev, ref->filter)) {
+      if (pin.prefix) continue;
+      auto [at, fresh] = p.emplace(pin.slot, pin.values);
+      if (fresh) continue;
+      std::vector<std::string> both;  // `f == "a" and f in ["a", "b"]`: the intersection
+      std::set_intersection(at->second.begin(), at->second.end(), pin.values.begin(),
+                            pin.values.end(), std::back_inserter(both));
+      at->second = std::move(both);
+    }
     out.push_back(std::move(p));
   }
   return out;

@@ -53,13 +53,9 @@ struct EventInfo {
   std::vector<std::string> aliases;  // `from "External Name"`
   std::vector<FieldInfo> fields;     // slot == position
   const ast::EventDecl* decl = nullptr;
-  // Retention the runtime needs for this event type: the longest window any rule looks back
-  // (within, count/sum/..., goal), and whether some rule needs the latest one at any age
-  // (`last(E)`) or events since a firing (step conditions without a window).
-  DurationMs lookback = 0;
-  bool keepLast = false;
-  bool sinceFiring = false;
-  bool usedByRules = false;  // anchors, terms, goals (lint: unused events)
+  // Whether any rule mentions it (anchors, terms, goals; the unused-event lint). What the
+  // runtime keeps of it is the rule plan's retention (compiler/plan/plan.h).
+  bool usedByRules = false;
 
   uint32_t fieldIndex(std::string_view n) const {
     for (uint32_t i = 0; i < fields.size(); ++i)

@@ -70,7 +70,7 @@ Model analyze(const ast::Program& program, SourceManager& sources, DiagEngine& d
   detail::checkSplits(c);
   detail::checkTemplates(c);
   detail::checkTests(c);
-  detail::computeRetention(c);
+  detail::markUses(c);
   detail::lint(c);
   return m;
 }

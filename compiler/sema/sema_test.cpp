@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "compiler/parse/parse.h"
+#include "compiler/plan/plan.h"
 #include "compiler/sema/sema.h"
 #include "stdlib/stdlib.h"
 
@@ -59,6 +60,11 @@ struct Checked {
   }
   Type type(const std::string& text) { return model.exprType[expr(text)->id]; }
 };
+
+// What the rule plan keeps of event type `name` for the checked program.
+plan::Retention kept(const Checked& c, const std::string& name) {
+  return plan::RetentionPlan::build(c.model).of(c.event(name).index);
+}
 
 const char* kSeed = R"(
 template cart_reminder { subject "Still thinking?" body "." }
@@ -200,8 +206,8 @@ trigger t:
   const ast::Expr* bare = c.rule("t").rule->steps[1].unless[0];
   CHECK(c.model.exprRef[bare->id].kind == RefKind::BareEvent);
   CHECK(c.model.exprType[bare->id] == Type::of(TypeKind::Bool));
-  CHECK(c.event("purchased").sinceFiring);
-  CHECK(c.event("purchased").lookback == kDay);
+  CHECK(kept(c, "purchased").sinceFiring);
+  CHECK(kept(c, "purchased").window == kDay);
 }
 
 TEST_CASE("an anchor with alternatives resolves shared fields by name") {
@@ -260,9 +266,9 @@ trigger t:
   const ast::Expr* last = c.expr("last(product_view).category");
   CHECK(c.model.exprType[last->id] == Type::of(TypeKind::String));
   CHECK(c.model.exprField[last->id] == 2);
-  CHECK(c.event("product_view").keepLast);
-  CHECK(c.event("product_view").lookback == 7 * kDay);
-  CHECK(c.event("purchased").lookback == 30 * kDay);
+  CHECK(kept(c, "product_view").keepLast);
+  CHECK(kept(c, "product_view").window == 7 * kDay);
+  CHECK(kept(c, "purchased").window == 30 * kDay);
 }
 
 TEST_CASE("one error per mistake") {
@@ -290,7 +296,7 @@ trigger a: when rated and last(cart_add).price > score send w
   CHECK(c.kinds() == "money-float-mix");
 }
 
-TEST_CASE("retention: usedByRules, lookback and keepLast") {
+TEST_CASE("uses and the plan's retention: usedByRules, window and keepLast") {
   Checked c(R"(
 event lonely { a: int }
 template w { subject "x" body "." }
@@ -299,8 +305,8 @@ trigger t: when cart_add and idle 10m unless purchased within 2d send w
   CHECK(c.kinds() == "unused-event");
   CHECK(c.event("cart_add").usedByRules);
   CHECK(c.event("purchased").usedByRules);
-  CHECK(c.event("purchased").lookback == 2 * kDay);
-  CHECK_FALSE(c.event("purchased").keepLast);
+  CHECK(kept(c, "purchased").window == 2 * kDay);
+  CHECK_FALSE(kept(c, "purchased").keepLast);
   CHECK_FALSE(c.event("lonely").usedByRules);
 }
 

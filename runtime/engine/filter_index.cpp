@@ -2,87 +2,24 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <set>
 
+#include "compiler/plan/plan.h"
+
 namespace trig::engine {
-namespace {
-
-// The terms of a top-level `and` chain.
-void conjuncts(const ast::Expr* e, std::vector<const ast::Expr*>& out) {
-  if (e->kind == ast::ExprKind::Binary && e->op == ast::Op::And && e->lhs != nullptr &&
-      e->rhs != nullptr) {
-    conjuncts(e->lhs, out);
-    conjuncts(e->rhs, out);
-  } else {
-    out.push_back(e);
-  }
-}
-
-// The slot of a string field of `event` that `e` names, if it does.
-std::optional<uint32_t> stringField(const sema::Model& model, uint32_t event, const ast::Expr* e) {
-  if (e == nullptr || e->kind != ast::ExprKind::Name || e->id >= model.exprRef.size() ||
-      e->id >= model.exprType.size())
-    return std::nullopt;
-  const sema::Ref& ref = model.exprRef[e->id];
-  if ((ref.kind != sema::RefKind::EventField && ref.kind != sema::RefKind::AnchorField) ||
-      ref.event != event || ref.field == sema::kNone ||
-      model.exprType[e->id].kind != sema::TypeKind::String)
-    return std::nullopt;
-  return ref.field;
-}
-
-struct Key {
-  uint32_t slot;
-  bool prefix;  // values are prefixes (`starts_with`), else whole values
-  std::set<std::string> values;
-};
-
-// `f == "x"`, `"x" == f`, `f in ["x", "y"]` or `f starts_with "x"` for a string field f of the
-// event: the filter cannot hold unless f is (starts with) one of the strings (an absent f makes
-// the comparison false).
-std::optional<Key> keyOf(const sema::Model& model, uint32_t event, const ast::Expr* c) {
-  if (c->kind != ast::ExprKind::Binary) return std::nullopt;
-  if (c->op == ast::Op::Eq) {
-    for (auto [name, lit] : {std::pair{c->lhs, c->rhs}, std::pair{c->rhs, c->lhs}}) {
-      auto slot = stringField(model, event, name);
-      if (slot && lit != nullptr && lit->kind == ast::ExprKind::StringLit)
-        return Key{*slot, false, {lit->text}};
-    }
-    return std::nullopt;
-  }
-  if (c->op == ast::Op::StartsWith && c->rhs != nullptr &&
-      c->rhs->kind == ast::ExprKind::StringLit && !c->rhs->text.empty()) {
-    auto slot = stringField(model, event, c->lhs);
-    if (slot) return Key{*slot, true, {c->rhs->text}};
-    return std::nullopt;
-  }
-  if (c->op == ast::Op::In && c->rhs != nullptr && c->rhs->kind == ast::ExprKind::List) {
-    auto slot = stringField(model, event, c->lhs);
-    if (!slot) return std::nullopt;
-    Key k{*slot, false, {}};
-    for (const ast::Expr* item : c->rhs->items) {
-      if (item == nullptr || item->kind != ast::ExprKind::StringLit) return std::nullopt;
-      k.values.insert(item->text);
-    }
-    return k;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event,
                                std::span<const ast::Expr* const> filters) {
   // Each filter's keys; a filter is filed under the (field, kind) most filters of the type key
   // on (the fewer of them, the fewer look-ups per event).
+  // Keys are the filters' string pins (the rule plan's: `f == "x"`, `f in [...]`,
+  // `f starts_with "x"`, `or`s of equalities); an absent f makes each of them false.
+  using Key = core::Pin;
   std::vector<std::vector<Key>> keys(filters.size());
   std::map<std::pair<uint32_t, bool>, size_t> popularity;
   for (size_t i = 0; i < filters.size(); ++i) {
-    std::vector<const ast::Expr*> terms;
-    if (filters[i] != nullptr) conjuncts(filters[i], terms);
-    for (const ast::Expr* t : terms)
-      if (auto k = keyOf(model, event, t)) keys[i].push_back(std::move(*k));
+    for (Key& k : plan::filterPins(model, event, filters[i]))
+      if (k.strings) keys[i].push_back(std::move(k));
     std::set<std::pair<uint32_t, bool>> kinds;
     for (const Key& k : keys[i]) kinds.insert({k.slot, k.prefix});
     for (const auto& kind : kinds) ++popularity[kind];

@@ -35,6 +35,7 @@ struct Fixture {
   struct {
     sema::Model model;
   } tm;
+  std::vector<state::Retention> kept = std::vector<state::Retention>(3);
   state::RetentionPlan plan;
   Fixture() {
     for (const char* name : {"a", "b", "c"}) {
@@ -43,9 +44,9 @@ struct Fixture {
       info.name = name;
       tm.model.events.push_back(info);
     }
-    tm.model.events[0].lookback = 10;
-    tm.model.events[1].keepLast = true;
-    plan = state::RetentionPlan::build(tm.model);
+    kept[0].window = 10;
+    kept[1].keepLast = true;
+    plan = state::RetentionPlan::of(kept);
   }
 };
 
@@ -82,8 +83,8 @@ TEST_CASE("history keeps only what the rules can ask about") {
 
 TEST_CASE("events since the oldest active firing are kept for step conditions") {
   Fixture fx;
-  fx.tm.model.events[2].sinceFiring = true;
-  fx.plan = state::RetentionPlan::build(fx.tm.model);
+  fx.kept[2].sinceFiring = true;
+  fx.plan = state::RetentionPlan::of(fx.kept);
   state::EventHistory h;
   h.append(ev(2, 100, 1), fx.plan, 50);
   h.append(ev(2, 200, 2), fx.plan, 50);

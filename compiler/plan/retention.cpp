@@ -1,18 +1,14 @@
-#include "runtime/state/retention.h"
+// Retention (plan.h): what each event type's history must keep, from every expression of every
+// rule. A slot or a window left out would silently read as absent: when in doubt, keep it.
+#include "compiler/plan/plan.h"
 
 #include <algorithm>
 
-namespace trig::state {
+namespace trig::plan {
 
 RetentionPlan RetentionPlan::build(const sema::Model& model) {
   RetentionPlan p;
   p.types_.resize(model.events.size());
-  for (const auto& ev : model.events) {
-    Retention& r = p.types_[ev.index];
-    r.window = std::max(r.window, ev.lookback);
-    r.keepLast = r.keepLast || ev.keepLast;
-    r.sinceFiring = r.sinceFiring || ev.sinceFiring;
-  }
   for (const auto& rule : model.rules) {
     if (rule.rule == nullptr) continue;
     for (const auto* t : rule.rule->terms) p.scan(model, t);
@@ -20,22 +16,39 @@ RetentionPlan RetentionPlan::build(const sema::Model& model) {
     if (rule.rule->priorityExpr != nullptr) p.scan(model, rule.rule->priorityExpr);
     for (const auto* r : rule.rule->anchor.events)
       if (r->filter) p.scan(model, r->filter);
+    if (rule.rule->goal && rule.goalEvent && *rule.goalEvent < p.types_.size()) {
+      // A goal counts the events in (send, send + within]: kept that long.
+      DurationMs& window = p.types_[*rule.goalEvent].window;
+      window = std::max(window, rule.rule->goal->within.ms);
+    }
     if (rule.rule->goal && rule.rule->goal->event->filter)
       p.scan(model, rule.rule->goal->event->filter);
     p.scanSteps(model, rule.rule->steps);
   }
-  for (const auto& r : p.types_) p.anySinceFiring_ = p.anySinceFiring_ || r.sinceFiring;
-  for (const auto& ev : model.events) {
-    Retention& r = p.types_[ev.index];
-    r.fields = static_cast<uint32_t>(ev.fields.size());
-    if (p.allFields_) {
+  p.finish(&model);
+  return p;
+}
+
+RetentionPlan RetentionPlan::of(std::vector<Retention> types) {
+  RetentionPlan p;
+  p.types_ = std::move(types);
+  p.finish(nullptr);
+  return p;
+}
+
+// Row lengths from the model (when there is one), slots sorted and unique.
+void RetentionPlan::finish(const sema::Model* model) {
+  for (const auto& r : types_) anySinceFiring_ = anySinceFiring_ || r.sinceFiring;
+  for (uint32_t t = 0; t < types_.size(); ++t) {
+    Retention& r = types_[t];
+    if (model != nullptr) r.fields = static_cast<uint32_t>(model->events[t].fields.size());
+    if (allFields_) {
       r.slots.clear();
       for (uint32_t i = 0; i < r.fields; ++i) r.slots.push_back(i);
     }
     std::sort(r.slots.begin(), r.slots.end());
     r.slots.erase(std::unique(r.slots.begin(), r.slots.end()), r.slots.end());
   }
-  return p;
 }
 
 void RetentionPlan::scanSteps(const sema::Model& model, const std::vector<ast::Step>& steps) {
@@ -122,4 +135,4 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHi
   for (const auto* item : e->items) scan(model, item, inHistory);
 }
 
-}  // namespace trig::state
+}  // namespace trig::plan
