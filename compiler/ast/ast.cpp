@@ -1,7 +1,5 @@
 #include "compiler/ast/ast.h"
 
-#include <string_view>
-
 namespace trig::ast {
 
 const char* opSpelling(Op op) {
@@ -25,25 +23,6 @@ const char* opSpelling(Op op) {
     case Op::Div: return "/";
   }
   return "?";
-}
-
-const char* aggSpelling(AggFn fn) {
-  switch (fn) {
-    case AggFn::Count: return "count";
-    case AggFn::Sum: return "sum";
-    case AggFn::Min: return "min";
-    case AggFn::Max: return "max";
-    case AggFn::Avg: return "avg";
-    case AggFn::Median: return "median";
-  }
-  return "?";
-}
-
-std::optional<AggFn> aggNamed(std::string_view name) {
-  // Every AggFn has a spelling; the first value past the last one spells "?".
-  for (int i = 0; std::string_view(aggSpelling(static_cast<AggFn>(i))) != "?"; ++i)
-    if (name == aggSpelling(static_cast<AggFn>(i))) return static_cast<AggFn>(i);
-  return std::nullopt;
 }
 
 }  // namespace trig::ast

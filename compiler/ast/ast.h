@@ -84,9 +84,6 @@ using Op = core::Op;
 const char* opSpelling(Op op);
 
 using AggFn = core::AggFn;
-const char* aggSpelling(AggFn fn);
-// The aggregate spelled `name` (the inverse of aggSpelling).
-std::optional<AggFn> aggNamed(std::string_view name);
 
 struct Expr;
 

@@ -6,6 +6,25 @@
 
 namespace trig::core {
 
+const char* aggName(AggFn fn) {
+  switch (fn) {
+    case AggFn::Count: return "count";
+    case AggFn::Sum: return "sum";
+    case AggFn::Min: return "min";
+    case AggFn::Max: return "max";
+    case AggFn::Avg: return "avg";
+    case AggFn::Median: return "median";
+  }
+  return "?";
+}
+
+std::optional<AggFn> aggNamed(std::string_view name) {
+  // Every AggFn has a name; the first value past the last one is "?".
+  for (int i = 0; std::string_view(aggName(static_cast<AggFn>(i))) != "?"; ++i)
+    if (name == aggName(static_cast<AggFn>(i))) return static_cast<AggFn>(i);
+  return std::nullopt;
+}
+
 TypeKind aggregateType(AggFn fn, TypeKind field) {
   switch (fn) {
     case AggFn::Count: return TypeKind::Int;

@@ -1,15 +1,22 @@
 #pragma once
 // The meaning of the aggregates (`count`, `sum`, `min`, `max`, `avg`, `median` of E.f within D;
 // docs/language.md, "Aggregates"), written once: sema types them with aggregateType, the
-// interpreter and the JIT's helper both fold the matching events' values through an Aggregate,
-// and the lowering reads the result's kind from aggregateResultKind.
+// parser reads their names here, the interpreter and the JIT's helper both fold the matching
+// events' values through an Aggregate, and the lowering reads the result's kind from
+// aggregateResultKind.
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "compiler/core/kinds.h"
 #include "compiler/core/value.h"
 
 namespace trig::core {
+
+// How `fn` is spelled in rules ("count", "sum", ...), and the aggregate spelled `name`.
+const char* aggName(AggFn fn);
+std::optional<AggFn> aggNamed(std::string_view name);
 
 // The type sema gives `fn` over a numeric field of kind `field`: count is int, avg of an int
 // field is float, the others keep the field's kind.

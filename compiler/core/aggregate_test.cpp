@@ -60,3 +60,10 @@ TEST_CASE("an exact sum past int64 is absent, not wrapped") {
              {Value::integer(INT64_MAX), Value::integer(1), Value::integer(-1)})
             .i == INT64_MAX);
 }
+
+TEST_CASE("every aggregate has one name, read back by aggNamed") {
+  for (AggFn fn : {AggFn::Count, AggFn::Sum, AggFn::Min, AggFn::Max, AggFn::Avg, AggFn::Median})
+    CHECK(aggNamed(aggName(fn)) == fn);
+  CHECK_FALSE(aggNamed("mean").has_value());
+  CHECK_FALSE(aggNamed("?").has_value());
+}

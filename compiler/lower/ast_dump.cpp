@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "compiler/core/aggregate.h"
 #include "compiler/lower/lower.h"
 
 namespace trig::lower {
@@ -136,7 +137,7 @@ class Dumper {
       case ast::ExprKind::Idle: out_ << "idle " << (e->window ? written(*e->window) : "?"); break;
       case ast::ExprKind::EventTerm: out_ << "event " << eventRef(e) << window(e); break;
       case ast::ExprKind::Aggregate:
-        out_ << ast::aggSpelling(e->agg) << "(" << eventRef(e)
+        out_ << core::aggName(e->agg) << "(" << eventRef(e)
              << (e->agg == ast::AggFn::Count ? "" : "." + field(e)) << ")" << window(e);
         break;
       case ast::ExprKind::Last: out_ << "last(" << eventRef(e) << ")." << field(e); break;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "TrigParser.h"
+#include "compiler/core/aggregate.h"
 #include "compiler/parse/lexer.h"
 
 namespace trig::parse {
@@ -941,8 +942,8 @@ class Builder {
     }
     if (auto* p = dynamic_cast<TrigParser::AggExprContext*>(c)) {
       ast::Expr* e = arena_.newExpr(ast::ExprKind::Aggregate, l);
-      // The grammar's aggFn tokens are spelled as ast::aggSpelling spells them.
-      std::optional<ast::AggFn> fn = ast::aggNamed(p->aggFn()->getText());
+      // The grammar's aggFn tokens are spelled as core::aggName names them.
+      std::optional<ast::AggFn> fn = core::aggNamed(p->aggFn()->getText());
       if (!fn) throw std::logic_error("aggregate without an ast::AggFn: " + p->aggFn()->getText());
       e->agg = *fn;
       e->event = eventRef(p->eventRef());

@@ -613,7 +613,7 @@ class Checker {
     if (!f->type.isNumeric()) {
       c_.diags
           .report(DiagKind::TypeMismatch, e.field.loc, "{} needs a numeric field, but '{}' is {}",
-                  ast::aggSpelling(e.agg), f->name, describe(f->type))
+                  core::aggName(e.agg), f->name, describe(f->type))
           .help(
               "sum, min, max, avg and median work on int, float and money fields; count(E) counts "
               "events");

@@ -1,6 +1,7 @@
 // Forms: where each construct may appear. An event term without `within` needs a window at rule
 // level (in a step it means "since the rule fired"); `idle` is only a top-level `when ... and`
 // term, once; durations are positive; `limit N per D` has N >= 1.
+#include "compiler/core/aggregate.h"
 #include "compiler/sema/context.h"
 
 namespace trig::sema::detail {
@@ -96,7 +97,7 @@ class Forms {
               e,
               std::string(
                   c_.sources.file(e.loc.file).text().substr(e.loc.begin, e.loc.end - e.loc.begin)),
-              fmt::format("{}({}{}) within 7d", ast::aggSpelling(e.agg), e.event->name.text,
+              fmt::format("{}({}{}) within 7d", core::aggName(e.agg), e.event->name.text,
                           e.agg == ast::AggFn::Count ? "" : "." + e.field.text));
         eventRef(*e.event, level);
         return;
