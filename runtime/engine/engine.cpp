@@ -13,40 +13,18 @@
 #include "runtime/deliver/render.h"
 #include "runtime/engine/filter_index.h"
 #include "runtime/engine/id_table.h"
+#include "runtime/engine/policies.h"
 #include "runtime/ingest/dedup.h"
-#include "runtime/policy/cooldown.h"
+#include "runtime/policy/policy.h"
 #include "runtime/policy/priority.h"
-#include "runtime/policy/quiet_hours.h"
-#include "runtime/policy/rolling.h"
 #include "runtime/policy/split.h"
 #include "runtime/state/history.h"
 #include "runtime/state/profile.h"
 #include "runtime/state/retention.h"
+#include "runtime/timers/later.h"
 #include "runtime/timers/timer_queue.h"
 
 namespace trig::engine {
-
-const char* reasonName(Reason r) {
-  switch (r) {
-    case Reason::None: return "none";
-    case Reason::OptedOut: return "opted_out";
-    case Reason::NoEmail: return "no_email";
-    case Reason::Bounced: return "bounced";
-    case Reason::MissingData: return "missing_data";
-    case Reason::RuleLimit: return "rule_limit";
-    case Reason::Outranked: return "outranked";
-    case Reason::Preempted: return "preempted";
-    case Reason::Restarted: return "restarted";
-    case Reason::Converted: return "converted";
-    case Reason::Cooldown: return "cooldown";
-    case Reason::FrequencyCap: return "frequency_cap";
-    case Reason::Condition: return "condition";
-    case Reason::Holdout: return "holdout";
-    case Reason::DuplicateId: return "duplicate_message_id";
-    case Reason::DuplicateContent: return "duplicate_content";
-  }
-  return "?";
-}
 
 const char* decisionName(Decision d) {
   switch (d) {
@@ -98,12 +76,7 @@ Event anchorCopy(const Event& e) {
   return a;
 }
 
-// t + d, saturating: a due time past the end of representable time never wraps into the past.
-TimeMs later(TimeMs t, DurationMs d) {
-  TimeMs out;
-  if (__builtin_add_overflow(t, d, &out)) return d > 0 ? INT64_MAX - 1 : INT64_MIN;
-  return std::min<TimeMs>(out, INT64_MAX - 1);
-}
+using timers::later;
 
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
@@ -131,10 +104,10 @@ struct Flow {
     WaitingStep,
     InWindow,
     Deferred,
-    AwaitingEmail,
+    Awaiting,
     Done
   } state = State::Running;
-  TimerHandle timer;  // WaitingStep, Deferred, AwaitingEmail
+  TimerHandle timer;  // WaitingStep, Deferred, Awaiting
 };
 
 // A send on its way through the delivery policy.
@@ -146,6 +119,8 @@ struct PendingSend {
   std::string variant;
   std::string messageId;
   deliver::RenderedTemplate rendered;
+  bool isRendered = false;  // rendered when it became due, and not since waiting for an address
+  size_t awaitedBy = 0;     // Awaiting: the policy that made it wait
   TimeMs dueAt = 0;
   uint64_t order = 0;
 };
@@ -171,9 +146,7 @@ struct Customer {
   // What sends leave behind, allocated by the first send (or `limit` check): most customers of
   // an event stream never get one, and every member here costs each of them when inline.
   struct Sends {
-    std::optional<policy::RollingWindow> cap;
-    policy::Cooldown cooldown;
-    std::vector<std::pair<uint32_t, policy::RollingWindow>> limits;  // first sends, by rule
+    std::vector<std::unique_ptr<policy::CustomerMemory>> policies;  // by chain slot
     // The latest instance of each rule with a goal, while its goal can still be reached (its
     // steps may be over): at most one per rule, replaced by the next firing.
     std::vector<std::shared_ptr<Flow>> goalWatch;
@@ -186,7 +159,7 @@ struct Customer {
 };
 
 struct Timer {
-  enum class Kind : uint8_t { Idle, Step, Deferred, AwaitEmail } kind = Kind::Idle;
+  enum class Kind : uint8_t { Idle, Step, Deferred, Await } kind = Kind::Idle;
   Customer* customer = nullptr;
   uint32_t rule = 0;
 };
@@ -200,7 +173,7 @@ struct Engine::Impl {
   state::RetentionPlan plan;
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
-  std::optional<policy::QuietHours> quiet;
+  policy::Chain policies;
   // Customers never move once added: timers and flows point at them (see id_table.h).
   IdTable<Customer> customers;
   timers::TimerQueue<Timer> timers;
@@ -253,12 +226,8 @@ struct Engine::Impl {
         opt(std::move(o)),
         plan(state::RetentionPlan::build(m)),
         defaults(state::defaultTraits(m)),
-        dedup(m.settings.dedup) {
-    if (m.settings.quietHours)
-      quiet.emplace(*m.settings.quietHours, [this](std::string_view zone) {
-        if (opt.warn)
-          opt.warn(fmt::format("unknown time zone '{}': quiet hours use UTC for it", zone));
-      });
+        dedup(m.settings.dedup),
+        policies(deliveryPolicy(m, opt.warn)) {
     traitEmail = m.traitIndex("email");
     traitSubscribed = m.traitIndex("subscribed");
     traitTimezone = m.traitIndex("timezone");
@@ -525,7 +494,7 @@ struct Engine::Impl {
         }
         trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{},
               [&] { return fmt::format("identify ({}): {}", e.source.str(), changed); });
-        emailArrived(c);
+        profileChanged(c);
         return;
       }
       case Event::Kind::Undeclared:
@@ -750,27 +719,7 @@ struct Engine::Impl {
   void fire(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq) {
     const auto& rule = model.rules[ri];
     const ast::Rule& ar = *rule.rule;
-    if (ar.limit) {
-      policy::RollingWindow& w = limitWindow(c, ri);
-      if (!w.allows(now, ar.limit->count, ar.limit->per.ms)) {
-        Record r;
-        r.decision = Decision::Suppressed;
-        r.reason = Reason::RuleLimit;
-        r.customer = c.id;
-        r.rule = ri;
-        r.step = 1;
-        auto [tmpl, variant] = describeStep(c, ri, ar.steps, 0);
-        r.templateName = tmpl;
-        r.variant = variant;
-        r.loc = ar.limit->loc;
-        r.messageId = messageId(rule.name, c.id, 1, now);
-        r.detail =
-            fmt::format("the rule already sent {} first message(s) to this customer within {}",
-                        w.count(now, ar.limit->per.ms), formatDuration(ar.limit->per.ms));
-        emit(std::move(r));
-        return;
-      }
-    }
+    if (!mayFire(c, ri)) return;
     if (auto old = activeFlowPtr(c, ri))
       cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
     ++stats.rules[ri].fired;
@@ -798,12 +747,32 @@ struct Engine::Impl {
     advance(f, now);
   }
 
-  policy::RollingWindow& limitWindow(Customer& c, uint32_t ri) {
-    auto& limits = c.sendState().limits;
-    for (auto& [r, w] : limits)
-      if (r == ri) return w;
-    limits.emplace_back(ri, policy::RollingWindow{});
-    return limits.back().second;
+  // The policy's word on a firing (the rule limit): false when a suppression stopped it.
+  bool mayFire(Customer& c, uint32_t ri) {
+    policy::Send s;
+    s.moment = policy::Moment::Firing;
+    s.now = now;
+    s.rule = ri;
+    s.step = 1;
+    SendContext ctx(*this, c, nullptr);
+    policy::Chain::Answer a = policies.check(s, ctx);
+    // At a firing the only answer is a suppression: a firing is not a send that can wait.
+    if (a.verdict.passes()) return true;
+    const ast::Rule& ar = *model.rules[ri].rule;
+    Record r;
+    r.decision = Decision::Suppressed;
+    r.reason = a.verdict.reason;
+    r.customer = c.id;
+    r.rule = ri;
+    r.step = 1;
+    auto [tmpl, variant] = describeStep(c, ri, ar.steps, 0);
+    r.templateName = tmpl;
+    r.variant = variant;
+    r.loc = a.verdict.loc != nullptr ? *a.verdict.loc : ar.loc;
+    r.messageId = messageId(ruleName(ri), c.id, 1, now);
+    r.detail = std::move(a.verdict.detail);
+    emit(std::move(r));
+    return false;
   }
 
   // ---- flows --------------------------------------------------------------------------------
@@ -883,7 +852,7 @@ struct Engine::Impl {
       ps.templateIndex = it->second;
     ps.messageId = messageId(ruleName(f.rule), f.customer->id, ps.step, f.firedAt);
     ps.order = nextOrder++;
-    becomeDue(std::move(ps), true);
+    becomeDue(std::move(ps));
     return false;
   }
 
@@ -962,7 +931,7 @@ struct Engine::Impl {
       }
       case Flow::State::InWindow:
       case Flow::State::Deferred:
-      case Flow::State::AwaitingEmail: {
+      case Flow::State::Awaiting: {
         PendingSend* ps = pendingSendOf(f);
         if (ps == nullptr) {
           pending = false;
@@ -978,7 +947,8 @@ struct Engine::Impl {
           deferred.erase(&f);
         break;
       }
-      default: pending = false; break;
+      case Flow::State::Running:
+      case Flow::State::Done: pending = false; break;
     }
     if (pending) {
       r.messageId = messageId(ruleName(f.rule), c.id, r.step, f.firedAt);
@@ -987,11 +957,11 @@ struct Engine::Impl {
     endFlow(f);
   }
 
-  // Sends waiting for quiet hours to end, by flow.
+  // Parked sends (deferred, or awaiting a change of the customer's profile), by flow.
   std::unordered_map<const Flow*, PendingSend> deferred;
 
   PendingSend* pendingSendOf(Flow& f) {
-    if (f.state == Flow::State::Deferred || f.state == Flow::State::AwaitingEmail) {
+    if (f.state == Flow::State::Deferred || f.state == Flow::State::Awaiting) {
       auto it = deferred.find(&f);
       return it == deferred.end() ? nullptr : &it->second;
     }
@@ -1008,6 +978,44 @@ struct Engine::Impl {
 
   // ---- delivery policy ----------------------------------------------------------------------
 
+  // What a policy may know of the send in hand and its customer (runtime/policy/policy.h).
+  struct SendContext final : policy::Context {
+    Impl& e;
+    Customer& c;
+    PendingSend* ps;  // null at a firing
+    deliver::RenderError error;
+    SendContext(Impl& engine, Customer& customer, PendingSend* send)
+        : e(engine), c(customer), ps(send) {}
+
+    bool unsubscribed() const override {
+      const Value& sub = e.trait(c, e.traitSubscribed);
+      return sub.kind == Value::Kind::Bool && !sub.b;
+    }
+    bool hasEmail() const override {
+      const Value& email = e.trait(c, e.traitEmail);
+      return email.kind == Value::Kind::String && !email.s.empty();
+    }
+    bool bounced() const override { return c.profile.bounced; }
+    std::string_view timezone() const override {
+      const Value& tz = e.trait(c, e.traitTimezone);
+      return tz.kind == Value::Kind::String ? std::string_view(tz.s) : std::string_view();
+    }
+    std::optional<policy::RenderGap> render() override {
+      if (ps == nullptr || ps->isRendered) return std::nullopt;
+      return e.render(*ps, error);
+    }
+    policy::CustomerMemory* memory(size_t slot) override {
+      if (!c.sends || slot >= c.sends->policies.size()) return nullptr;
+      return c.sends->policies[slot].get();
+    }
+    policy::CustomerMemory& keep(size_t slot, std::unique_ptr<policy::CustomerMemory> m) override {
+      auto& kept = c.sendState().policies;
+      if (kept.size() <= slot) kept.resize(e.policies.size());
+      kept[slot] = std::move(m);
+      return *kept[slot];
+    }
+  };
+
   Record sendRecord(const PendingSend& ps, Decision d, Reason reason) {
     Flow& f = *ps.flow;
     Record r;
@@ -1023,60 +1031,36 @@ struct Engine::Impl {
     return r;
   }
 
-  // The opt-out rule (policy 1): never to a customer who unsubscribed, has no email, or whose
-  // address hard bounced; unsubscribed comes first, whatever else holds.
-  bool optedOut(const PendingSend& ps) {
-    Customer& c = *ps.flow->customer;
-    const Value& sub = trait(c, traitSubscribed);
-    if (sub.kind == Value::Kind::Bool && !sub.b) {
-      suppress(ps, Reason::OptedOut, "the customer is not subscribed");
-      return true;
+  // A customer's profile changed (an identify): the sends waiting for it whose policy is now
+  // ready become due again, to be rendered then.
+  void profileChanged(Customer& c) {
+    std::vector<std::shared_ptr<Flow>> ready;
+    for (auto& f : c.flows) {
+      if (f->state != Flow::State::Awaiting) continue;
+      auto it = deferred.find(f.get());
+      if (it == deferred.end()) continue;
+      SendContext ctx(*this, c, &it->second);
+      if (policies.at(it->second.awaitedBy).ready(ctx)) ready.push_back(f);
     }
-    const Value& email = trait(c, traitEmail);
-    if (email.kind != Value::Kind::String || email.s.empty()) {
-      suppress(ps, Reason::NoEmail, "the customer has no email address");
-      return true;
-    }
-    if (c.profile.bounced) {
-      suppress(ps, Reason::Bounced, "the customer's email address hard bounced");
-      return true;
-    }
-    return false;
+    for (auto& f : ready)
+      if (auto ps = takeParked(*f, Flow::State::Awaiting)) wake(std::move(*ps));
   }
 
-  bool hasEmail(const Customer& c) const {
-    const Value& email = trait(c, traitEmail);
-    return email.kind == Value::Kind::String && !email.s.empty();
+  // The wait of an awaited send ran out: the policy that made it wait says what becomes of it.
+  void awaitExpired(PendingSend ps) {
+    SendContext ctx(*this, *ps.flow->customer, &ps);
+    policy::Chain::Answer a{
+        policies.at(ps.awaitedBy).expired(policySend(ps, policy::Moment::Due), ctx), ps.awaitedBy};
+    if (a.verdict.passes())
+      wake(std::move(ps));
+    else
+      apply(std::move(ps), policy::Moment::Due, a);
   }
 
-  // `await_email D`: a send that becomes due for a subscribed customer without an address waits
-  // up to D (parked like a quiet-hours deferral); an identify that supplies one makes it due again
-  // at that moment, and the timer at due + D suppresses it (`no_email`).
-  bool awaitsEmail(PendingSend& ps) {
-    Flow& f = *ps.flow;
-    Customer& c = *f.customer;
-    const Value& sub = trait(c, traitSubscribed);
-    if (model.settings.awaitEmail <= 0 || hasEmail(c) || (sub.kind == Value::Kind::Bool && !sub.b))
-      return false;
-    TimeMs until = later(now, model.settings.awaitEmail);
-    trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
-      return fmt::format(
-          "{} (step {}) is due but the customer has no email address: it waits until {}",
-          ps.ast->templateName.text, ps.step, formatTimestamp(until));
-    });
-    f.state = Flow::State::AwaitingEmail;
-    f.timer = timers.schedule(until, Timer{Timer::Kind::AwaitEmail, &c, f.rule});
-    deferred[&f] = std::move(ps);
-    return true;
-  }
-
-  void emailArrived(Customer& c) {
-    if (!hasEmail(c)) return;
-    std::vector<std::shared_ptr<Flow>> waiting;
-    for (auto& f : c.flows)
-      if (f->state == Flow::State::AwaitingEmail) waiting.push_back(f);
-    for (auto& f : waiting)
-      if (auto ps = takeParked(*f, Flow::State::AwaitingEmail)) becomeDue(std::move(*ps), true);
+  // An awaited send becomes due again, and is rendered then (what it waited for may be in it).
+  void wake(PendingSend ps) {
+    ps.isRendered = false;
+    becomeDue(std::move(ps));
   }
 
   // The send parked for the flow in `state` (a quiet-hours deferral, a wait for an address),
@@ -1099,14 +1083,11 @@ struct Engine::Impl {
     emit(std::move(r));
   }
 
-  bool render(PendingSend& ps) {
+  // Renders the send's template: the variable that had no value, if any.
+  std::optional<policy::RenderGap> render(PendingSend& ps, deliver::RenderError& err) {
     Flow& f = *ps.flow;
     Customer& c = *f.customer;
-    if (ps.templateIndex == sema::kNone) {
-      suppress(ps, Reason::MissingData,
-               fmt::format("template '{}' does not exist", ps.ast->templateName.text));
-      return false;
-    }
+    if (ps.templateIndex == sema::kNone) return policy::RenderGap{true, {}, nullptr};
     EvalEnv env = flowEnv(f);
     std::vector<std::pair<std::string, Value>> bindings;
     for (const auto& b : ps.ast->bindings)
@@ -1132,14 +1113,10 @@ struct Engine::Impl {
       }
       return nullptr;
     };
-    deliver::RenderError err;
-    if (!deliver::renderTemplate(model.templates[ps.templateIndex], lookup, ps.rendered, err)) {
-      suppress(ps, Reason::MissingData,
-               fmt::format("template variable '{}' has no value and no default", err.variable),
-               err.loc);
-      return false;
-    }
-    return true;
+    if (!deliver::renderTemplate(model.templates[ps.templateIndex], lookup, ps.rendered, err))
+      return policy::RenderGap{false, err.variable, &err.loc};
+    ps.isRendered = true;
+    return std::nullopt;
   }
 
   Value anchorFieldByName(const Event& anchor, const std::string& name) const {
@@ -1148,26 +1125,92 @@ struct Engine::Impl {
     return idx != sema::kNone && idx < anchor.fields.size() ? anchor.fields[idx] : Value::absent();
   }
 
-  // A send becomes due now: opt-out, missing data, then it joins (or opens) the customer's
-  // arbitration window. `fresh` is false for a send coming back after a quiet-hours deferral
-  // (already rendered).
-  void becomeDue(PendingSend ps, bool fresh) {
+  policy::Send policySend(const PendingSend& ps, policy::Moment moment) const {
+    policy::Send s;
+    s.moment = moment;
+    s.now = now;
+    s.rule = ps.flow->rule;
+    s.step = ps.step;
+    s.templ = ps.templateIndex;
+    s.templateName = ps.ast->templateName.text;
+    return s;
+  }
+
+  // A send becomes due now (first, or again after a deferral or a wait): the policies up to the
+  // arbitration have their say.
+  void becomeDue(PendingSend ps) {
+    ps.dueAt = now;
+    SendContext ctx(*this, *ps.flow->customer, &ps);
+    policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Due), ctx);
+    apply(std::move(ps), policy::Moment::Due, a);
+  }
+
+  // The arbitration winner: the policies after the arbitration have their say, then it goes out.
+  void deliver(PendingSend ps) {
+    if (ps.flow->state == Flow::State::Done) return;  // its flow ended while it waited
+    SendContext ctx(*this, *ps.flow->customer, &ps);
+    policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Decision), ctx);
+    apply(std::move(ps), policy::Moment::Decision, a);
+  }
+
+  // Does what the policy answered about `ps` at `moment`. A send every policy passes competes at
+  // its instant when it became due (as with a window of 0s), and goes out when it won.
+  void apply(PendingSend ps, policy::Moment moment, policy::Chain::Answer& a) {
+    policy::Verdict& v = a.verdict;
+    switch (v.kind) {
+      case policy::Verdict::Kind::Pass:
+        if (moment == policy::Moment::Decision)
+          goOut(std::move(ps));
+        else
+          compete(std::move(ps), now);
+        return;
+      case policy::Verdict::Kind::Suppress:
+        suppress(ps, v.reason, std::move(v.detail), v.loc != nullptr ? *v.loc : Loc{});
+        decided(ps, false);
+        return;
+      case policy::Verdict::Kind::Defer: {
+        Record r = sendRecord(ps, Decision::Deferred, Reason::None);
+        r.until = v.until;
+        r.detail = std::move(v.detail);
+        emit(std::move(r));
+        park(std::move(ps), Flow::State::Deferred, v.until);
+        return;
+      }
+      case policy::Verdict::Kind::Await:
+        trace(TraceEntry::Kind::StepDue, ps.flow->customer->id, ps.flow->rule, ps.ast->loc, [&] {
+          return fmt::format("{} (step {}) is due but {}: it waits until {}",
+                             ps.ast->templateName.text, ps.step, v.detail,
+                             formatTimestamp(v.until));
+        });
+        ps.awaitedBy = a.by;
+        park(std::move(ps), Flow::State::Awaiting, v.until);
+        return;
+      case policy::Verdict::Kind::Compete: compete(std::move(ps), v.until); return;
+    }
+  }
+
+  // The send waits, out of every window, until `until` (or, Awaiting, until profileChanged).
+  void park(PendingSend ps, Flow::State state, TimeMs until) {
+    Flow& f = *ps.flow;
+    f.state = state;
+    f.timer = timers.schedule(
+        until, Timer{state == Flow::State::Deferred ? Timer::Kind::Deferred : Timer::Kind::Await,
+                     f.customer, f.rule});
+    deferred[&f] = std::move(ps);
+  }
+
+  // The send joins the customer's arbitration window, or opens one that closes at `closes`.
+  void compete(PendingSend ps, TimeMs closes) {
     Flow& f = *ps.flow;
     Customer& c = *f.customer;
-    ps.dueAt = now;
-    if (awaitsEmail(ps)) return;
-    if (optedOut(ps) || (fresh && !render(ps))) {
-      decided(ps, Reason::None);
-      return;
-    }
     f.state = Flow::State::InWindow;
     if (!c.window) {
       c.window = std::make_unique<Customer::Window>();
       c.window->opened = now;
-      c.window->closes = later(now, model.settings.arbitration);
+      c.window->closes = closes;
       c.window->timer = decisions.schedule(c.window->closes, &c);
     }
-    if (model.settings.arbitration > 0)
+    if (closes > now)
       trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
         return fmt::format("{} (step {}) is due: it competes in the arbitration window until {}",
                            ps.ast->templateName.text, ps.step, formatTimestamp(c.window->closes));
@@ -1175,123 +1218,72 @@ struct Engine::Impl {
     c.window->members.push_back(std::move(ps));
   }
 
-  // The arbitration window of `c` closes now: the winner goes on through the cap and quiet
-  // hours, every other member is outranked.
+  policy::Arbitration::Contender contender(const PendingSend& ps) const {
+    const Flow& f = *ps.flow;
+    return {&f.priority, f.anchor.time, model.rules[f.rule].order, ps.step, ps.order};
+  }
+
+  // The arbitration window of `c` closes now: the winner goes on to the policies after the
+  // arbitration, every other member is outranked.
   void decide(Customer& c) {
     if (!c.window) return;
     std::vector<PendingSend> members = std::move(c.window->members);
     c.window.reset();
     if (members.empty()) return;
-    std::stable_sort(
-        members.begin(), members.end(), [this](const PendingSend& a, const PendingSend& b) {
-          const auto& ra = model.rules[a.flow->rule];
-          const auto& rb = model.rules[b.flow->rule];
-          if (int p = policy::comparePriority(a.flow->priority, b.flow->priority); p != 0)
-            return p > 0;
-          if (a.flow->anchor.time != b.flow->anchor.time)
-            return a.flow->anchor.time > b.flow->anchor.time;
-          if (ra.order != rb.order) return ra.order < rb.order;
-          if (a.step != b.step) return a.step < b.step;
-          return a.order < b.order;
-        });
+    std::stable_sort(members.begin(), members.end(),
+                     [this](const PendingSend& a, const PendingSend& b) {
+                       return policy::Arbitration::outranks(contender(a), contender(b));
+                     });
     const PendingSend& winner = members.front();
     for (size_t i = 1; i < members.size(); ++i) {
       PendingSend& loser = members[i];
       suppress(loser, Reason::Outranked,
-               fmt::format("outranked by {} (priority {}, step {})", ruleName(winner.flow->rule),
-                           deliver::formatValue(winner.flow->priority), winner.step));
-      decided(loser, Reason::Outranked);
+               policy::Arbitration::outrankedBy(ruleName(winner.flow->rule), winner.flow->priority,
+                                                winner.step));
+      decided(loser, true);
     }
     deliver(std::move(members.front()));
   }
 
-  // The arbitration winner: frequency cap, quiet hours, then it goes out.
-  void deliver(PendingSend ps) {
+  // The send goes out now.
+  void goOut(PendingSend ps) {
     Flow& f = *ps.flow;
     Customer& c = *f.customer;
-    if (f.state == Flow::State::Done) return;  // its flow ended while it waited
-    if (optedOut(ps)) {
-      decided(ps, Reason::None);
-      return;
-    }
-    if (const auto& cooldown = model.settings.cooldown; cooldown && c.sends) {
-      if (auto last = c.sends->cooldown.blocking(ps.templateIndex, now, *cooldown)) {
-        suppress(ps, Reason::Cooldown,
-                 fmt::format("{} was sent to the customer at {}, within the cooldown of {}",
-                             ps.ast->templateName.text, formatTimestamp(*last),
-                             formatDuration(*cooldown)));
-        decided(ps, Reason::Cooldown);
-        return;
-      }
-    }
-    if (const auto& cap = model.settings.cap) {
-      if (c.sends && c.sends->cap && !c.sends->cap->allows(now, cap->count, cap->per)) {
-        suppress(ps, Reason::FrequencyCap,
-                 fmt::format("the customer already got {} message(s) within {}",
-                             c.sends->cap->count(now, cap->per), formatDuration(cap->per)));
-        decided(ps, Reason::FrequencyCap);
-        return;
-      }
-    }
-    if (quiet) {
-      const Value& tz = trait(c, traitTimezone);
-      auto q = quiet->check(
-          now, tz.kind == Value::Kind::String ? std::string_view(tz.s) : std::string_view());
-      if (q.quiet) {
-        Record r = sendRecord(ps, Decision::Deferred, Reason::None);
-        r.until = q.until;
-        r.detail = fmt::format("quiet hours: deferred until {}", formatTimestamp(q.until));
-        emit(std::move(r));
-        f.state = Flow::State::Deferred;
-        f.timer = timers.schedule(q.until, Timer{Timer::Kind::Deferred, &c, f.rule});
-        deferred[&f] = std::move(ps);
-        return;
-      }
-    }
     Record r = sendRecord(ps, Decision::Send, Reason::None);
     r.to = trait(c, traitEmail).s;
     r.subject = ps.rendered.subject;
     r.body = ps.rendered.body;
     r.detail = fmt::format("sent {}", ps.ast->templateName.text);
     emit(std::move(r));
+    SendContext ctx(*this, c, &ps);
+    policies.sent(policySend(ps, policy::Moment::Decision), ctx);
     const auto& rule = model.rules[f.rule];
-    if (const auto& cap = model.settings.cap) {
-      auto& window = c.sendState().cap;
-      if (!window) window.emplace();
-      window->record(now, cap->per, cap->count);
-    }
-    if (const auto& cooldown = model.settings.cooldown)
-      c.sendState().cooldown.record(ps.templateIndex, now, *cooldown);
-    if (ps.step == 1 && rule.rule->limit)
-      limitWindow(c, f.rule).record(now, rule.rule->limit->per.ms, rule.rule->limit->count);
     auto& rs = stats.rules[f.rule];
     ++rs.sends;
     ++rs.variants[ps.variant].sends;
     if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
     if (rule.goalEvent) watchGoalAfter(f, ps.ast->templateName.text, ps.variant);
     preempt(c, f.priority, f.rule);
-    decided(ps, Reason::None);
+    decided(ps, false);
   }
 
-  // A send with priority p went out: pending later steps of lower-priority flows are cancelled.
+  // A send with priority p went out: the pending later steps it preempts are cancelled.
   void preempt(Customer& c, const Value& p, uint32_t by) {
     std::vector<std::shared_ptr<Flow>> victims;
     for (auto& f : c.flows)
-      if (policy::comparePriority(f->priority, p) < 0 && f->state != Flow::State::Running)
+      if (policy::Arbitration::preempts(p, f->priority) && f->state != Flow::State::Running)
         victims.push_back(f);
     for (auto& f : victims)
-      cancelFlow(*f, Reason::Preempted,
-                 fmt::format("preempted by a send of {} (priority {})", ruleName(by),
-                             deliver::formatValue(p)));
+      cancelFlow(*f, Reason::Preempted, policy::Arbitration::preemptedBy(ruleName(by), p));
   }
 
   // The send was decided (sent or suppressed) now: its flow goes on from here, except that a
   // flow whose first send is outranked does not start.
-  void decided(const PendingSend& ps, Reason outcome) {
+  void decided(const PendingSend& ps, bool outranked) {
     std::shared_ptr<Flow> fp = ps.flow;
     Flow& f = *fp;
     if (f.state == Flow::State::Done) return;
-    if (outcome == Reason::Outranked && !f.anySendDecided) {
+    if (outranked && !f.anySendDecided) {
       endFlow(f);
       unwatchGoal(f);
       return;
@@ -1397,18 +1389,13 @@ struct Engine::Impl {
       case Timer::Kind::Deferred: {
         auto fp = activeFlowPtr(c, t.rule);
         if (!fp) return;
-        if (auto ps = takeParked(*fp, Flow::State::Deferred)) becomeDue(std::move(*ps), false);
+        if (auto ps = takeParked(*fp, Flow::State::Deferred)) becomeDue(std::move(*ps));
         break;
       }
-      case Timer::Kind::AwaitEmail: {
+      case Timer::Kind::Await: {
         auto fp = activeFlowPtr(c, t.rule);
         if (!fp) return;
-        if (auto ps = takeParked(*fp, Flow::State::AwaitingEmail)) {
-          suppress(*ps, Reason::NoEmail,
-                   fmt::format("the customer had no email address within {} (await_email)",
-                               formatDuration(model.settings.awaitEmail)));
-          decided(*ps, Reason::NoEmail);
-        }
+        if (auto ps = takeParked(*fp, Flow::State::Awaiting)) awaitExpired(std::move(*ps));
         break;
       }
     }
