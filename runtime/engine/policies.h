@@ -1,6 +1,6 @@
 #pragma once
 // The delivery policy the engine applies: the one list of policies, in the language's order
-// (docs/language.md, "Delivery policy"; docs/architecture.md, "How to add a delivery policy").
+// (docs/language.md, "The delivery policy"; docs/architecture.md, "How to add a delivery policy").
 #include <functional>
 #include <string>
 

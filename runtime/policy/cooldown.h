@@ -1,7 +1,7 @@
 #pragma once
-// Policy 5, `cooldown D` (docs/language.md, "Delivery policy"): a send of template T to a customer
-// at t is suppressed (`cooldown`) when a send of T to that customer went out in (t - D, t].
-// Checked on the arbitration winner, before the frequency cap; only sends that went out count.
+// Policy 5, `cooldown D` (docs/language.md, "The delivery policy"): a send of template T to a
+// customer at t is suppressed (`cooldown`) when a send of T to that customer went out in (t - D,
+// t]. Checked on the arbitration winner, before the frequency cap; only sends that went out count.
 #include <cstdint>
 #include <optional>
 #include <utility>

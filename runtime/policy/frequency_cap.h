@@ -1,5 +1,5 @@
 #pragma once
-// Policy 6, the frequency cap (docs/language.md, "Delivery policy"): with `cap N per D` a send
+// Policy 6, the frequency cap (docs/language.md, "The delivery policy"): with `cap N per D` a send
 // goes out only if fewer than N sends of the customer went out in (t - D, t]; suppressed sends
 // never count. Rolling windows, not calendar days.
 #include "runtime/policy/policy.h"

@@ -1,8 +1,8 @@
 #pragma once
-// Policy 2, missing data (docs/language.md, "Delivery policy"): a template variable with no value
-// and no default suppresses the send (`missing_data`); it never renders an empty hole. The send
-// is rendered when it becomes due (a deferred send comes back with its rendering; one that waited
-// for an address is rendered when it comes back).
+// Policy 2, missing data (docs/language.md, "The delivery policy"): a template variable with no
+// value and no default suppresses the send (`missing_data`); it never renders an empty hole. The
+// send is rendered when it becomes due (a deferred send comes back with its rendering; one that
+// waited for an address is rendered when it comes back).
 #include "runtime/policy/policy.h"
 
 namespace trig::policy {

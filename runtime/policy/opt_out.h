@@ -1,8 +1,8 @@
 #pragma once
-// Policy 1, opt-out (docs/language.md, "Delivery policy"): never to a customer who unsubscribed,
-// has no email, or whose address hard bounced; unsubscribed comes first, whatever else holds. It
-// is asked when a send becomes due and again when it is about to go out (the customer may have
-// unsubscribed while the send waited for its window). No rule can override it.
+// Policy 1, opt-out (docs/language.md, "The delivery policy"): never to a customer who
+// unsubscribed, has no email, or whose address hard bounced; unsubscribed comes first, whatever
+// else holds. It is asked when a send becomes due and again when it is about to go out (the
+// customer may have unsubscribed while the send waited for its window). No rule can override it.
 //
 // `await_email D`: a send that becomes due for a subscribed customer without an address waits
 // up to D; an identify that supplies one makes it due again at that moment, and at due + D it is

@@ -1,6 +1,6 @@
 #pragma once
-// The delivery policy (docs/language.md, "Delivery policy") as a chain of small objects, one per
-// policy, asked in the order the language gives them. The engine owns the sends, the timers and
+// The delivery policy (docs/language.md, "The delivery policy") as a chain of small objects, one
+// per policy, asked in the order the language gives them. The engine owns the sends, the timers and
 // the records; a policy only answers: pass, suppress (with a reason), or defer (until a time).
 //
 // Three places in the life of a send ask the chain (Moment): when a rule fires (the rule limit
@@ -48,7 +48,7 @@ enum class Moment : uint8_t {
 };
 
 // What the chain is asked about: a send, or at Moment::Firing the firing of a rule (its first
-// step).
+// step). A firing is stopped or not: at Moment::Firing a policy passes or suppresses.
 struct Send {
   static constexpr uint32_t kNoTemplate = UINT32_MAX;
   Moment moment = Moment::Due;

@@ -1,5 +1,5 @@
 #pragma once
-// Policy 4, priority and arbitration (docs/language.md, "Delivery policy"). `priority` is a
+// Policy 4, priority and arbitration (docs/language.md, "The delivery policy"). `priority` is a
 // constant, or a numeric expression over the anchor's fields and the customer's traits evaluated
 // when the rule fires; every step of that flow instance carries the value.
 //

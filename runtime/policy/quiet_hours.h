@@ -1,6 +1,6 @@
 #pragma once
-// Policy 7, quiet hours (docs/language.md, "Delivery policy"): `quiet_hours 22:00-08:00` defers a
-// send that falls inside the local period to its end, in the customer's IANA timezone (default
+// Policy 7, quiet hours (docs/language.md, "The delivery policy"): `quiet_hours 22:00-08:00` defers
+// a send that falls inside the local period to its end, in the customer's IANA timezone (default
 // UTC); the deferred send becomes due again then, and goes through arbitration and the cap. The
 // period is [start, end) in local wall-clock time; start > end crosses midnight; start == end is
 // empty. Time zones come from the system tz database (/usr/share/zoneinfo, via date::locate_zone;

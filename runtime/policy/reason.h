@@ -1,7 +1,8 @@
 #pragma once
 // Why a send (or a firing) did not go out: the reasons of suppressed and dropped records. The
-// names are the CLI contract (docs/language.md, "The tool"), so they are one list here, below the
-// policies that give most of them and the engine that gives the rest.
+// names are the CLI contract (`trig run --explain`; docs/language.md, "The delivery policy"), so
+// they are one list, here below both the policies that give most of them and the engine that
+// gives the rest.
 #include <cstdint>
 
 namespace trig::policy {

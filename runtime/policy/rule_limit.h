@@ -1,6 +1,6 @@
 #pragma once
-// Policy 3, the rule limit (docs/language.md, "Delivery policy"): `limit N per D` is checked when
-// the rule fires, before its flow starts; a firing stopped by it is no firing and restarts
+// Policy 3, the rule limit (docs/language.md, "The delivery policy"): `limit N per D` is checked
+// when the rule fires, before its flow starts; a firing stopped by it is no firing and restarts
 // nothing. What counts is the flow's first sends that went out to the customer in (t - D, t].
 #include <optional>
 #include <utility>
