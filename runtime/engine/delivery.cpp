@@ -90,7 +90,6 @@ policy::Send Engine::Impl::policySend(const PendingSend& ps, policy::Moment mome
 // A send becomes due now (first, or again after a deferral or a wait): the policies up to the
 // arbitration have their say.
 void Engine::Impl::becomeDue(PendingSend ps) {
-  ps.dueAt = now;
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Due), ctx);
   apply(std::move(ps), policy::Moment::Due, a);
@@ -156,9 +155,8 @@ void Engine::Impl::compete(PendingSend ps, TimeMs closes) {
   f.state = Flow::State::InWindow;
   if (!c.window) {
     c.window = std::make_unique<Customer::Window>();
-    c.window->opened = now;
     c.window->closes = closes;
-    c.window->timer = decisions.schedule(c.window->closes, &c);
+    decisions.schedule(c.window->closes, &c);
   }
   if (closes > now)
     trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {

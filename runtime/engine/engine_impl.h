@@ -58,7 +58,6 @@ using timers::later;
 
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
-  uint64_t id = 0;
   uint32_t rule = 0;
   Customer* customer = nullptr;
   TimeMs firedAt = 0;
@@ -99,7 +98,6 @@ struct PendingSend {
   deliver::RenderedTemplate rendered;
   bool isRendered = false;  // rendered when it became due, and not since waiting for an address
   size_t awaitedBy = 0;     // Awaiting: the policy that made it wait
-  TimeMs dueAt = 0;
   uint64_t order = 0;
 };
 
@@ -114,11 +112,11 @@ struct Customer {
   };
   std::vector<Idle> idle;
   std::vector<std::shared_ptr<Flow>> flows;  // active instances, at most one per rule
+  // Its decision is a timer of `decisions`, never cancelled: a window closes even when its
+  // members left it.
   struct Window {
-    TimeMs opened = 0;
     TimeMs closes = 0;
     std::vector<PendingSend> members;
-    TimerHandle timer;
   };
   std::unique_ptr<Window> window;  // while a send is due
   // What sends leave behind, allocated by the first send (or the first policy memory): most
@@ -160,7 +158,6 @@ struct Engine::Impl {
   std::array<uint64_t*, static_cast<size_t>(Reason::DuplicateContent) + 1> suppressedCount{};
   TimeMs now = INT64_MIN;
   uint64_t nextOrder = 0;
-  uint64_t nextFlowId = 0;
   uint32_t traitEmail, traitSubscribed, traitTimezone;
   uint32_t unsubscribeEvent = sema::kNone;
   uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;

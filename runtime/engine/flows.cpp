@@ -34,7 +34,6 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   ++stats.rules[ri].fired;
   if (opt.coverage) ++opt.coverage->ruleFired[ri];
   auto f = std::make_shared<Flow>();
-  f->id = nextFlowId++;
   f->rule = ri;
   f->customer = &c;
   f->firedAt = now;
