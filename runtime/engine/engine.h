@@ -24,33 +24,17 @@
 #include "compiler/core/event.h"
 #include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
+#include "runtime/policy/reason.h"
 #include "runtime/policy/split.h"
 
 namespace trig::engine {
 
 enum class Decision : uint8_t { Send, Suppressed, Deferred, Dropped };
 
-// Why a send (or a firing) did not go out. The names are the CLI contract (section 9).
-enum class Reason : uint8_t {
-  None,
-  OptedOut,          // `subscribed` is false
-  NoEmail,           // no `email` trait
-  Bounced,           // the address hard bounced
-  MissingData,       // a template variable with no value and no default
-  RuleLimit,         // `limit N per D`: the firing was stopped
-  Outranked,         // lost arbitration
-  Preempted,         // a higher-priority send went out while this step was pending
-  Restarted,         // a new firing of the rule replaced this flow
-  Converted,         // the rule's goal was reached
-  Cooldown,          // `cooldown D`: the template went out to the customer within D
-  FrequencyCap,      // `cap N per D`
-  Condition,         // the step's own `unless` held when it was due
-  Holdout,           // the split chose a `holdout` variant: a control group gets nothing
-  DuplicateId,       // Dropped: same messageId as an accepted event
-  DuplicateContent,  // Dropped: same content within the `dedup` window (keep it last: the
-                     // engine counts suppressions in an array up to it)
-};
-const char* reasonName(Reason r);
+// Why a send (or a firing) did not go out: one list for the policies and the engine
+// (runtime/policy/reason.h).
+using policy::Reason;
+using policy::reasonName;
 const char* decisionName(Decision d);
 
 struct Record {

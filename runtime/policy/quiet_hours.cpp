@@ -1,6 +1,7 @@
 #include "runtime/policy/quiet_hours.h"
 
 #include <date/tz.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <exception>
@@ -49,10 +50,10 @@ TimeMs endInstant(const date::time_zone* zone, LocalMs local, TimeMs t) {
 
 }  // namespace
 
-QuietHours::QuietHours(sema::Settings::Quiet quiet, UnknownZoneReporter reportUnknown)
+QuietPeriod::QuietPeriod(sema::Settings::Quiet quiet, UnknownZoneReporter reportUnknown)
     : quiet_(quiet), reportUnknown_(std::move(reportUnknown)) {}
 
-const date::time_zone* QuietHours::zone(std::string_view name) {
+const date::time_zone* QuietPeriod::zone(std::string_view name) {
   if (name.empty() || name == "UTC") return nullptr;
   if (auto it = zones_.find(name); it != zones_.end()) return it->second;
   const date::time_zone* z = findZone(name);
@@ -61,7 +62,7 @@ const date::time_zone* QuietHours::zone(std::string_view name) {
   return z;
 }
 
-QuietDecision QuietHours::check(TimeMs t, std::string_view timezone) {
+QuietDecision QuietPeriod::check(TimeMs t, std::string_view timezone) {
   const int64_t start = int64_t{quiet_.startMinute} * kMinute;
   const int64_t end = int64_t{quiet_.endMinute} * kMinute;
   if (start == end) return {};
@@ -85,6 +86,14 @@ QuietDecision QuietHours::check(TimeMs t, std::string_view timezone) {
   // now is better than deferring forever.
   if (until <= t) return {};
   return {true, until};
+}
+
+Verdict QuietHours::check(const Send& s, Context& c) {
+  if (s.moment != Moment::Decision) return Verdict::pass();
+  QuietDecision q = period_.check(s.now, c.timezone());
+  if (!q.quiet) return Verdict::pass();
+  return Verdict::defer(q.until,
+                        fmt::format("quiet hours: deferred until {}", formatTimestamp(q.until)));
 }
 
 bool isKnownTimezone(std::string_view name) {

@@ -15,7 +15,7 @@ TimeMs at(const char* rfc3339) {
 
 struct Fixture {
   std::vector<std::string> unknown;
-  QuietHours quiet;
+  QuietPeriod quiet;
   explicit Fixture(int start, int end)
       : quiet({start, end}, [this](std::string_view n) { unknown.emplace_back(n); }) {}
 };
@@ -124,6 +124,6 @@ TEST_CASE("quiet hours: unknown zones are UTC and reported once per name") {
   f.quiet.check(at("2026-01-01T12:00:00Z"), "America/New_York");
   CHECK(f.unknown == std::vector<std::string>{"Mars/Olympus_Mons", "Europe/Atlantis"});
   // No reporter: still treated as UTC.
-  QuietHours silent({kTen, kEight}, nullptr);
+  QuietPeriod silent({kTen, kEight}, nullptr);
   CHECK(silent.check(at("2026-01-01T23:00:00Z"), "Nowhere").quiet);
 }

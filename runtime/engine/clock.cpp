@@ -1,0 +1,68 @@
+// The clock: event time moves forward only, and at each instant the timers due run first, then
+// the events, then the arbitration windows that close (engine.h).
+#include "runtime/engine/engine_impl.h"
+
+#include <algorithm>
+
+namespace trig::engine {
+
+void Engine::Impl::setNow(TimeMs t) {
+  if (t > now) {
+    flush();
+    now = t;
+  }
+}
+
+// Runs timers due at or before `t` and decisions due before `t` (or at `t` too).
+void Engine::Impl::runUntil(TimeMs t, bool decisionsAtT) {
+  for (;;) {
+    TimeMs tn = timers.nextTime(), td = decisions.nextTime();
+    if (tn <= t && tn <= td) {
+      TimeMs at;
+      Timer tm = timers.pop(&at);
+      setNow(at);
+      fireTimer(tm);
+      continue;
+    }
+    if (td < t || (decisionsAtT && td <= t)) {
+      TimeMs at;
+      Customer* c = decisions.pop(&at);
+      setNow(at);
+      decide(*c);
+      continue;
+    }
+    break;
+  }
+}
+
+void Engine::Impl::fireTimer(const Timer& t) {
+  Customer& c = *t.customer;
+  switch (t.kind) {
+    case Timer::Kind::Idle: {
+      auto it = std::find_if(c.idle.begin(), c.idle.end(),
+                             [&](const Customer::Idle& p) { return p.rule == t.rule; });
+      if (it == c.idle.end()) return;
+      Event anchor = std::move(it->anchor);
+      c.idle.erase(it);
+      // A firing by a timer comes before every event stamped at its instant.
+      evaluate(c, t.rule, anchor, -1);
+      break;
+    }
+    case Timer::Kind::Step: onStepTimer(c, t.rule); break;
+    case Timer::Kind::Deferred: {
+      auto fp = activeFlow(c, t.rule);
+      if (!fp) return;
+      if (auto ps = takeParked(*fp, Flow::State::Deferred)) becomeDue(std::move(*ps));
+      break;
+    }
+    case Timer::Kind::Await: {
+      auto fp = activeFlow(c, t.rule);
+      if (!fp) return;
+      if (auto ps = takeParked(*fp, Flow::State::Awaiting)) awaitExpired(std::move(*ps));
+      break;
+    }
+  }
+  c.history.prune(now, plan, oldestFiring(c));
+}
+
+}  // namespace trig::engine

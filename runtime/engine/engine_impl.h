@@ -1,0 +1,346 @@
+#pragma once
+// Inside the engine (engine.h is the outside): the state it keeps per customer and per flow, and
+// Engine::Impl, whose work is split by responsibility, one file each:
+//
+//   engine.cpp     the public API, the indexes built from the rules, and the path of an event:
+//                  deduplication, activity, anchors, idle timers, rule conditions
+//   clock.cpp      the clock: timers and arbitration decisions in time order
+//   customers.cpp  customers: their flows, traits and profile
+//   flows.cpp      flows: a firing, its steps, splits and holdouts, cancellation
+//   goals.cpp      goals: the conversions of a rule's instances
+//   delivery.cpp   the delivery policy's side: a send asks the chain (policies.cpp) and does
+//                  what it answers, arbitration windows, preemption
+//   records.cpp    records: emitting, counting and ordering them
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "compiler/core/event.h"
+#include "runtime/deliver/render.h"
+#include "runtime/engine/engine.h"
+#include "runtime/engine/filter_index.h"
+#include "runtime/engine/id_table.h"
+#include "runtime/ingest/dedup.h"
+#include "runtime/policy/policy.h"
+#include "runtime/policy/priority.h"
+#include "runtime/state/history.h"
+#include "runtime/state/profile.h"
+#include "runtime/state/retention.h"
+#include "runtime/timers/later.h"
+#include "runtime/timers/timer_queue.h"
+
+namespace trig::engine {
+
+using timers::TimerHandle;
+using StepList = std::vector<ast::Step>;
+
+struct Customer;
+
+// What the engine keeps of an anchor: what conditions and templates read (type, time, fields,
+// input order), not the identity strings the customer's state already has.
+inline Event anchorCopy(const Event& e) {
+  Event a;
+  a.kind = e.kind;
+  a.type = e.type;
+  a.time = e.time;
+  a.seq = e.seq;
+  a.fields = e.fields;
+  return a;
+}
+
+using timers::later;
+
+// One flow instance: a firing of a rule for a customer, walking its steps.
+struct Flow {
+  uint32_t rule = 0;
+  Customer* customer = nullptr;
+  TimeMs firedAt = 0;
+  int64_t firedAfterSeq = -1;
+  Event anchor;
+  Value priority;               // the rule's priority, evaluated at the firing
+  uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
+  bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
+  // The goal (spec section 5) is reached by its event within D after `goalSince`: the
+  // instance's most recent send that went out, or its holdout point, or else its firing.
+  TimeMs goalSince = 0;
+  bool goalAfterMessage = false;  // goalSince is a send or a holdout point, not the firing
+  std::string goalTemplate;       // that send's template (empty: a holdout point)
+  std::string goalVariant;        // that send's variant, or the holdout variant
+  std::string variant;
+  // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
+  // index of the next step in each.
+  std::vector<std::pair<const StepList*, size_t>> pos;
+  enum class State : uint8_t {
+    Running,
+    WaitingStep,
+    InWindow,
+    Deferred,
+    Awaiting,
+    Done
+  } state = State::Running;
+  TimerHandle timer;  // WaitingStep, Deferred, Awaiting
+};
+
+// A send on its way through the delivery policy.
+struct PendingSend {
+  std::shared_ptr<Flow> flow;
+  uint32_t step = 0;
+  const ast::Step* ast = nullptr;
+  uint32_t templateIndex = sema::kNone;
+  std::string variant;
+  std::string messageId;
+  deliver::RenderedTemplate rendered;
+  bool isRendered = false;  // rendered when it became due, and not since waiting for an address
+  size_t awaitedBy = 0;     // Awaiting: the policy that made it wait
+  uint64_t order = 0;
+};
+
+struct Customer {
+  std::string_view id;  // the key of the table entry that holds the customer
+  state::Profile profile;
+  state::EventHistory history;
+  struct Idle {
+    uint32_t rule;
+    Event anchor;
+    TimerHandle timer;
+  };
+  std::vector<Idle> idle;
+  std::vector<std::shared_ptr<Flow>> flows;  // active instances, at most one per rule
+  // Its decision is a timer of `decisions`, never cancelled: a window closes even when its
+  // members left it.
+  struct Window {
+    TimeMs closes = 0;
+    std::vector<PendingSend> members;
+  };
+  std::unique_ptr<Window> window;  // while a send is due
+  // What sends leave behind, allocated by the first send (or the first policy memory): most
+  // customers of an event stream never get one, and every member here costs each of them when
+  // inline.
+  struct Sends {
+    std::vector<std::unique_ptr<policy::CustomerMemory>> policies;  // by chain slot
+    // The latest instance of each rule with a goal, while its goal can still be reached (its
+    // steps may be over): at most one per rule, replaced by the next firing.
+    std::vector<std::shared_ptr<Flow>> goalWatch;
+  };
+  std::unique_ptr<Sends> sends;
+  Sends& sendState() {
+    if (!sends) sends = std::make_unique<Sends>();
+    return *sends;
+  }
+};
+
+struct Timer {
+  enum class Kind : uint8_t { Idle, Step, Deferred, Await } kind = Kind::Idle;
+  Customer* customer = nullptr;
+  uint32_t rule = 0;
+};
+
+struct Engine::Impl {
+  const sema::Model& model;
+  Evaluator& eval;
+  EngineOptions opt;
+  state::RetentionPlan plan;
+  std::vector<Value> defaults;
+  ingest::Deduplicator dedup;
+  policy::Chain policies;
+  // Customers never move once added: timers and flows point at them (see id_table.h).
+  IdTable<Customer> customers;
+  timers::TimerQueue<Timer> timers;
+  timers::TimerQueue<Customer*> decisions;
+  std::vector<Record> buffer;
+  Stats stats;
+  std::array<uint64_t*, static_cast<size_t>(Reason::DuplicateContent) + 1> suppressedCount{};
+  TimeMs now = INT64_MIN;
+  uint64_t nextOrder = 0;
+  uint32_t traitEmail, traitSubscribed, traitTimezone;
+  uint32_t unsubscribeEvent = sema::kNone;
+  uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;
+  // By event type: the rules it anchors and the rules whose goal it is, in declaration order
+  // (an event looks only at its own rules, however many the program has).
+  // An anchor rule's references to the event type, resolved once (the hot path of every event
+  // does no look-up by name or by pointer).
+  // A ref's `filter` is tested for all rules of the event type at once (Evaluator::testSome,
+  // on the filters the event can pass by FilterIndex):
+  // `filter` indexes that event type's AnchorFilters::exprs, kPasses when the ref has neither
+  // a filter nor a `same` list, kGeneral when it needs refMatches.
+  static constexpr int32_t kPasses = -1, kGeneral = -2;
+  struct AnchorRef {
+    const ast::EventRef* ref;
+    int32_t filter;
+  };
+  static constexpr int32_t kSeveral = -3;
+  struct AnchorRule {
+    uint32_t rule;
+    int32_t only;  // the filter of the rule's one ref to the type, or kSeveral: see refs
+    std::vector<AnchorRef> refs;
+  };
+  std::vector<std::vector<AnchorRule>> anchorRules;
+  std::vector<std::vector<const ast::Expr*>> anchorFilters;  // by event type
+  std::vector<FilterIndex> filterIndex;                      // by event type, over anchorFilters
+  std::vector<uint32_t> candidateFilters;
+  std::vector<uint8_t> filterResults;
+  // By event type: the position in anchorRules of the rule whose one ref has filter f (kNoOwner
+  // for filters of rules with several refs), and the positions of the rules that are anchors
+  // whatever the filters say or that need anyRefPasses. An event visits only these and the
+  // owners of the filters that held.
+  static constexpr uint32_t kNoOwner = UINT32_MAX;
+  std::vector<std::vector<uint32_t>> filterOwner, unfiltered;
+  std::vector<uint32_t> visit;
+  std::vector<std::vector<uint32_t>> goalRules;
+
+  Impl(const sema::Model& m, Evaluator& e, EngineOptions o);
+  void indexAnchors();
+
+  // ---- events (engine.cpp) -------------------------------------------------------------------
+  void process(const Event& e);
+  void cancelIdle(Customer& c, const Event& e);
+  std::string anchorName(const Event& e) const;
+  bool refMatches(const ast::EventRef& ref, const Event& e, const Event* anchor, Customer& c);
+  uint32_t refEvent(const ast::EventRef& ref) const;
+  bool anyRefPasses(const AnchorRule& a, Customer& c, const Event& e);
+  void anchors(Customer& c, const Event& e);
+  void anchored(Customer& c, uint32_t ri, const Event& e);
+  void arm(Customer& c, uint32_t ri, const Event& e);
+  std::string conditionValues(const ast::Expr& cond, const EvalEnv& env);
+  void evaluate(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq);
+
+  // ---- clock and timers (clock.cpp) ----------------------------------------------------------
+  void setNow(TimeMs t);
+  void runUntil(TimeMs t, bool decisionsAtT);
+  void fireTimer(const Timer& t);
+
+  // ---- customers (customers.cpp) -------------------------------------------------------------
+  void identify(Customer& c, const Event& e);
+  std::shared_ptr<Flow> activeFlow(Customer& c, uint32_t rule);
+  std::vector<Value>& ownTraits(Customer& c);
+  bool hardBounce(const Event& e) const;
+  Value anchorFieldByName(const Event& anchor, const std::string& name) const;
+
+  // The firing time of the customer's oldest active flow (INT64_MAX: none), which the history
+  // keeps events for (every event asks).
+  TimeMs oldestFiring(const Customer& c) const {
+    TimeMs t = INT64_MAX;
+    for (const auto& f : c.flows) t = std::min(t, f->firedAt);
+    return t;
+  }
+
+  Customer& customer(const std::string& id) {
+    bool added = false;
+    auto& entry = customers.findOrAdd(id, &added);
+    if (added) entry.value.id = entry.id;
+    return entry.value;
+  }
+
+  // A customer shares the declared defaults until an identify (or an unsubscribe) changes a
+  // trait: most customers of an event stream are never identified, and a row of defaults per
+  // customer was half of the state of one who was not.
+  const std::vector<Value>& traitsOf(const Customer& c) const {
+    return c.profile.traits.empty() ? defaults : c.profile.traits;
+  }
+
+  const Value& trait(const Customer& c, uint32_t slot) const {
+    static const Value kAbsent;
+    const auto& traits = traitsOf(c);
+    return slot < traits.size() ? traits[slot] : kAbsent;
+  }
+
+  EvalEnv ruleEnv(Customer& c, const Event& anchor) const {
+    EvalEnv env;
+    env.anchor = &anchor;
+    env.traits = &traitsOf(c);
+    env.history = &c.history;
+    env.now = now;
+    return env;
+  }
+
+  EvalEnv flowEnv(Flow& f) const {
+    EvalEnv env = ruleEnv(*f.customer, f.anchor);
+    env.firedAt = f.firedAt;
+    env.firedAfterSeq = f.firedAfterSeq;
+    return env;
+  }
+
+  // ---- flows (flows.cpp) ---------------------------------------------------------------------
+  std::pair<std::string, std::string> describeStep(const Customer& c, uint32_t ri,
+                                                   const StepList& steps, size_t index);
+  void fire(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq);
+  void endFlow(Flow& f);
+  void advance(const std::shared_ptr<Flow>& fp, TimeMs base);
+  bool execute(const std::shared_ptr<Flow>& fp, const ast::Step& s);
+  void holdout(Flow& f, const ast::Variant& v);
+  void onStepTimer(Customer& c, uint32_t ri);
+  void cancelFlow(Flow& f, Reason reason, const std::string& detail);
+  PendingSend* pendingSendOf(Flow& f);
+  void removeFromWindow(Customer& c, Flow& f);
+
+  const std::string& ruleName(uint32_t rule) const { return model.rules[rule].name; }
+
+  // ---- goals (goals.cpp) ---------------------------------------------------------------------
+  void watchGoal(const std::shared_ptr<Flow>& fp);
+  void watchGoalAfter(Flow& f, const std::string& templ, const std::string& variant);
+  void unwatchGoal(const Flow& f);
+  void goals(Customer& c, const Event& e);
+  void pruneGoals(Customer& c);
+
+  // ---- delivery policy (delivery.cpp) --------------------------------------------------------
+  struct SendContext;
+  // Parked sends (deferred, or awaiting a change of the customer's profile), by flow.
+  std::unordered_map<const Flow*, PendingSend> deferred;
+  bool mayFire(Customer& c, uint32_t ri);
+  policy::Send policySend(const PendingSend& ps, policy::Moment moment) const;
+  void becomeDue(PendingSend ps);
+  void deliver(PendingSend ps);
+  void apply(PendingSend ps, policy::Moment moment, policy::Chain::Answer& a);
+  void park(PendingSend ps, Flow::State state, TimeMs until);
+  void compete(PendingSend ps, TimeMs closes);
+  policy::Arbitration::Contender contender(const PendingSend& ps) const;
+  void decide(Customer& c);
+  void goOut(PendingSend ps);
+  void preempt(Customer& c, const Value& p, uint32_t by);
+  void decided(const PendingSend& ps, bool outranked);
+  void profileChanged(Customer& c);
+  void awaitExpired(PendingSend ps);
+  void wake(PendingSend ps);
+  std::optional<PendingSend> takeParked(Flow& f, Flow::State state);
+  std::optional<policy::RenderGap> render(PendingSend& ps, deliver::RenderError& err);
+
+  // ---- records and tracing (records.cpp) -----------------------------------------------------
+  // The records of the instant that ended, in output order (see flush).
+  std::vector<const Record*> ordered;
+  void flush();
+  void emit(Record&& r);
+  Record sendRecord(const PendingSend& ps, Decision d, Reason reason);
+  void suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc = Loc{});
+
+  bool tracing(std::string_view customer) const {
+    return opt.trace && (opt.traceCustomer.empty() || opt.traceCustomer == customer);
+  }
+
+  // `text` makes the sentence; it runs only when this customer is traced (formatting every
+  // sentence for nobody cost 40% of the replay).
+  template <typename MakeText>
+  void trace(TraceEntry::Kind kind, std::string_view customer, uint32_t rule, Loc loc,
+             MakeText&& text) {
+    if (!tracing(customer)) return;
+    TraceEntry t;
+    t.kind = kind;
+    t.time = now;
+    t.customer = customer;
+    t.rule = rule;
+    t.loc = loc;
+    t.text = text();
+    opt.trace(t);
+  }
+
+  void noteCondition(const ast::Expr& e, bool held) {
+    if (opt.coverage) opt.coverage->conditions[e.id] |= held ? 1 : 2;
+  }
+};
+
+}  // namespace trig::engine

@@ -1,0 +1,253 @@
+// Flows: a firing starts an instance of the rule's steps; each step is scheduled after the one
+// before, a split enters its variant, a send goes to the delivery policy (delivery.cpp), and a
+// flow can be cancelled (restarted, preempted, converted).
+#include "runtime/engine/engine_impl.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "runtime/policy/split.h"
+
+namespace trig::engine {
+
+// The template and variant the step at `steps[index]` would send (splits resolved for `c`).
+std::pair<std::string, std::string> Engine::Impl::describeStep(const Customer& c, uint32_t ri,
+                                                               const StepList& steps,
+                                                               size_t index) {
+  if (index >= steps.size()) return {};
+  const ast::Step& s = steps[index];
+  if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
+  if (s.variants.empty()) return {};
+  size_t v = policy::variantFor(opt.pins, c.id, ruleName(ri), s,
+                                policy::splitBucket(c.id, ruleName(ri), s.splitName.text));
+  auto inner = describeStep(c, ri, s.variants[v].steps, 0);
+  return {inner.first, s.variants[v].name.text};
+}
+
+void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq) {
+  const auto& rule = model.rules[ri];
+  const ast::Rule& ar = *rule.rule;
+  if (!mayFire(c, ri)) return;
+  if (auto old = activeFlow(c, ri))
+    cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
+  ++stats.rules[ri].fired;
+  if (opt.coverage) ++opt.coverage->ruleFired[ri];
+  auto f = std::make_shared<Flow>();
+  f->rule = ri;
+  f->customer = &c;
+  f->firedAt = now;
+  f->firedAfterSeq = firedAfterSeq;
+  f->anchor = anchorCopy(anchor);
+  if (rule.priorityExpr != nullptr) {
+    Value computed = eval.value(*rule.priorityExpr, ruleEnv(c, anchor));
+    f->priority = policy::priorityOf(rule.priority, &computed);
+  } else {
+    f->priority = policy::priorityOf(rule.priority, nullptr);
+  }
+  f->pos.emplace_back(&ar.steps, 0);
+  c.flows.push_back(f);
+  watchGoal(f);
+  trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc, [&] {
+    return fmt::format("fired (anchor {} at {})", anchorName(anchor), formatTimestamp(anchor.time));
+  });
+  advance(f, now);
+}
+
+void Engine::Impl::endFlow(Flow& f) {
+  f.state = Flow::State::Done;
+  timers.cancel(f.timer);
+  auto& flows = f.customer->flows;
+  std::erase_if(flows, [&](const std::shared_ptr<Flow>& x) { return x.get() == &f; });
+}
+
+// Walks the flow from `base` (the firing, or the decision of the previous send) to its next
+// pending step: schedules it, or runs it now when it has no `after`.
+void Engine::Impl::advance(const std::shared_ptr<Flow>& fp, TimeMs base) {
+  Flow& f = *fp;
+  for (;;) {
+    if (f.state == Flow::State::Done) return;
+    while (!f.pos.empty() && f.pos.back().second >= f.pos.back().first->size()) f.pos.pop_back();
+    if (f.pos.empty()) {
+      endFlow(f);
+      return;
+    }
+    const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
+    if (s.after) {
+      f.state = Flow::State::WaitingStep;
+      f.timer =
+          timers.schedule(later(base, s.after->ms), Timer{Timer::Kind::Step, f.customer, f.rule});
+      if (tracing(f.customer->id)) {
+        auto [tmpl, variant] =
+            describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
+        trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc, [&] {
+          return fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
+                             tmpl.empty() ? "split" : "send " + tmpl,
+                             formatTimestamp(later(base, s.after->ms)),
+                             formatDuration(s.after->ms));
+        });
+      }
+      return;
+    }
+    if (!execute(fp, s)) return;
+  }
+}
+
+// Runs the step now. True when the flow goes on at once (a split entered its variant).
+bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) {
+  Flow& f = *fp;
+  f.state = Flow::State::Running;
+  ++f.pos.back().second;
+  if (s.action == ast::ActionKind::Split) {
+    if (s.variants.empty()) return true;
+    uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
+    size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), s, bucket);
+    f.variant = s.variants[v].name.text;
+    if (opt.coverage) {
+      ++opt.coverage->steps[&s];
+      ++opt.coverage->variants[&s.variants[v]];
+    }
+    trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc, [&] {
+      return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
+                         f.variant);
+    });
+    if (s.variants[v].holdout) {
+      holdout(f, s.variants[v]);
+      return false;
+    }
+    f.pos.emplace_back(&s.variants[v].steps, 0);
+    return true;
+  }
+  ++f.stepsTaken;
+  if (opt.coverage) ++opt.coverage->steps[&s];
+  PendingSend ps;
+  ps.flow = fp;
+  ps.step = f.stepsTaken;
+  ps.ast = &s;
+  ps.variant = f.variant;
+  if (auto it = model.templateByName.find(s.templateName.text); it != model.templateByName.end())
+    ps.templateIndex = it->second;
+  ps.messageId = messageId(ruleName(f.rule), f.customer->id, ps.step, f.firedAt);
+  ps.order = nextOrder++;
+  becomeDue(std::move(ps));
+  return false;
+}
+
+// The flow reached a `holdout` variant: the customer gets nothing from here on (not even the
+// steps after the split), and the goal counts from this point as a conversion of the variant.
+void Engine::Impl::holdout(Flow& f, const ast::Variant& v) {
+  Record r;
+  r.decision = Decision::Suppressed;
+  r.reason = Reason::Holdout;
+  r.customer = f.customer->id;
+  r.rule = f.rule;
+  r.step = f.stepsTaken + 1;
+  r.variant = v.name.text;
+  r.loc = v.loc;
+  r.messageId = messageId(ruleName(f.rule), f.customer->id, r.step, f.firedAt);
+  r.detail = fmt::format("variant {} is a holdout: no message from this point", v.name.text);
+  emit(std::move(r));
+  f.anySendDecided = true;
+  ++stats.rules[f.rule].variants[v.name.text].heldOut;
+  if (model.rules[f.rule].goalEvent) watchGoalAfter(f, "", v.name.text);
+  endFlow(f);
+}
+
+void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
+  auto fp = activeFlow(c, ri);
+  if (!fp || fp->state != Flow::State::WaitingStep) return;
+  Flow& f = *fp;
+  f.timer = TimerHandle{};
+  const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
+  EvalEnv env = flowEnv(f);
+  for (const auto* u : s.unless) {
+    bool held = eval.test(*u, env);
+    noteCondition(*u, held);
+    if (!held) continue;
+    if (opt.coverage) ++opt.coverage->steps[&s];
+    ++f.pos.back().second;
+    ++f.stepsTaken;
+    auto [tmpl, variant] = describeStep(c, ri, *f.pos.back().first, f.pos.back().second - 1);
+    Record r;
+    r.decision = Decision::Suppressed;
+    r.reason = Reason::Condition;
+    r.customer = c.id;
+    r.rule = ri;
+    r.step = f.stepsTaken;
+    r.templateName = tmpl;
+    r.variant = variant.empty() ? f.variant : variant;
+    r.loc = u->loc;
+    r.messageId = messageId(ruleName(ri), c.id, r.step, f.firedAt);
+    r.detail = "the step's `unless` held when it was due" + conditionValues(*u, env);
+    f.anySendDecided = true;
+    emit(std::move(r));
+    advance(fp, now);
+    return;
+  }
+  if (execute(fp, s)) advance(fp, now);
+}
+
+// Records the cancellation of the flow's pending step (if any) and ends the flow.
+void Engine::Impl::cancelFlow(Flow& f, Reason reason, const std::string& detail) {
+  Customer& c = *f.customer;
+  Record r;
+  r.decision = Decision::Suppressed;
+  r.reason = reason;
+  r.customer = c.id;
+  r.rule = f.rule;
+  r.detail = detail;
+  bool pending = true;
+  switch (f.state) {
+    case Flow::State::WaitingStep: {
+      auto [tmpl, variant] = describeStep(c, f.rule, *f.pos.back().first, f.pos.back().second);
+      r.step = f.stepsTaken + 1;
+      r.templateName = tmpl;
+      r.variant = variant.empty() ? f.variant : variant;
+      r.loc = (*f.pos.back().first)[f.pos.back().second].loc;
+      break;
+    }
+    case Flow::State::InWindow:
+    case Flow::State::Deferred:
+    case Flow::State::Awaiting: {
+      PendingSend* ps = pendingSendOf(f);
+      if (ps == nullptr) {
+        pending = false;
+        break;
+      }
+      r.step = ps->step;
+      r.templateName = ps->ast->templateName.text;
+      r.variant = ps->variant;
+      r.loc = ps->ast->loc;
+      if (f.state == Flow::State::InWindow)
+        removeFromWindow(c, f);
+      else
+        deferred.erase(&f);
+      break;
+    }
+    case Flow::State::Running:
+    case Flow::State::Done: pending = false; break;
+  }
+  if (pending) {
+    r.messageId = messageId(ruleName(f.rule), c.id, r.step, f.firedAt);
+    emit(std::move(r));
+  }
+  endFlow(f);
+}
+
+PendingSend* Engine::Impl::pendingSendOf(Flow& f) {
+  if (f.state == Flow::State::Deferred || f.state == Flow::State::Awaiting) {
+    auto it = deferred.find(&f);
+    return it == deferred.end() ? nullptr : &it->second;
+  }
+  if (f.state == Flow::State::InWindow && f.customer->window)
+    for (auto& m : f.customer->window->members)
+      if (m.flow.get() == &f) return &m;
+  return nullptr;
+}
+
+void Engine::Impl::removeFromWindow(Customer& c, Flow& f) {
+  if (!c.window) return;
+  std::erase_if(c.window->members, [&](const PendingSend& m) { return m.flow.get() == &f; });
+}
+
+}  // namespace trig::engine

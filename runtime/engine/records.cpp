@@ -1,0 +1,91 @@
+// Records: every decision becomes one, counted in the stats, traced for `trig explain`, and
+// handed to the sink in output order when the instant ends.
+#include "runtime/engine/engine_impl.h"
+
+#include <algorithm>
+
+namespace trig::engine {
+
+const char* decisionName(Decision d) {
+  switch (d) {
+    case Decision::Send: return "send";
+    case Decision::Suppressed: return "suppressed";
+    case Decision::Deferred: return "deferred";
+    case Decision::Dropped: return "dropped";
+  }
+  return "?";
+}
+
+// The records of the instant that ended go to the sink in output order. They are sorted by
+// pointer (a Record is a few hundred bytes), and most instants hold one record.
+void Engine::Impl::flush() {
+  if (buffer.empty()) return;
+  ordered.clear();
+  for (const Record& r : buffer) ordered.push_back(&r);
+  if (ordered.size() > 1)
+    std::sort(ordered.begin(), ordered.end(), [this](const Record* a, const Record* b) {
+      if (a->time != b->time) return a->time < b->time;
+      if (a->customer != b->customer) return a->customer < b->customer;
+      uint64_t ra = a->rule == sema::kNone ? 0 : model.rules[a->rule].order + 1ull;
+      uint64_t rb = b->rule == sema::kNone ? 0 : model.rules[b->rule].order + 1ull;
+      if (ra != rb) return ra < rb;
+      if (a->step != b->step) return a->step < b->step;
+      return a->order < b->order;  // unique: the sort is total, so stable
+    });
+  if (opt.sink)
+    for (const Record* r : ordered) opt.sink(*r);
+  buffer.clear();
+}
+
+void Engine::Impl::emit(Record&& r) {
+  r.order = nextOrder++;
+  r.time = now;
+  switch (r.decision) {
+    case Decision::Send: ++stats.sends; break;
+    case Decision::Deferred: ++stats.deferred; break;
+    case Decision::Suppressed: {
+      // The map's nodes stay put: each reason is looked up by name once.
+      uint64_t*& count = suppressedCount[static_cast<size_t>(r.reason)];
+      if (count == nullptr) count = &stats.suppressed[reasonName(r.reason)];
+      ++*count;
+      break;
+    }
+    case Decision::Dropped: break;
+  }
+  if (tracing(r.customer)) {
+    TraceEntry t;
+    t.kind = TraceEntry::Kind::Decision;
+    t.time = now;
+    t.customer = r.customer;
+    t.rule = r.rule;
+    t.loc = r.loc;
+    t.text = r.detail;
+    t.record = &r;
+    opt.trace(t);
+  }
+  if (r.decision == Decision::Send || opt.explain) buffer.push_back(std::move(r));
+}
+
+Record Engine::Impl::sendRecord(const PendingSend& ps, Decision d, Reason reason) {
+  Flow& f = *ps.flow;
+  Record r;
+  r.decision = d;
+  r.reason = reason;
+  r.customer = f.customer->id;
+  r.rule = f.rule;
+  r.step = ps.step;
+  r.templateName = ps.ast->templateName.text;
+  r.variant = ps.variant;
+  r.messageId = ps.messageId;
+  r.loc = ps.ast->loc;
+  return r;
+}
+
+void Engine::Impl::suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc) {
+  Record r = sendRecord(ps, Decision::Suppressed, reason);
+  r.detail = std::move(detail);
+  if (loc.valid()) r.loc = loc;
+  emit(std::move(r));
+}
+
+}  // namespace trig::engine
