@@ -3,10 +3,65 @@
 #include "compiler/sema/pins.h"
 
 namespace trig::plan {
+namespace {
 
-std::vector<core::Pin> filterPins(const sema::Model& model, uint32_t event,
-                                  const ast::Expr* filter) {
-  return sema::pinsOf(model, event, filter);
+uint32_t refEvent(const sema::Model& m, const ast::EventRef& ref) {
+  if (auto it = m.eventRefEvent.find(&ref); it != m.eventRefEvent.end()) return it->second;
+  if (const auto* info = m.findEvent(ref.name.text)) return info->index;
+  return core::kNone;
+}
+
+// Rule `ri`'s references to event type `ev`, its filters appended to the type's.
+void addAnchor(const sema::Model& m, uint32_t ri, uint32_t ev, EventPlan& p) {
+  AnchorRule a{ri, kSeveral, {}};
+  for (const auto* ref : m.rules[ri].rule->anchor.events) {
+    if (refEvent(m, *ref) != ev) continue;
+    int32_t filter = kPasses;
+    if (!ref->same.empty()) {
+      filter = kGeneral;
+    } else if (ref->filter != nullptr) {
+      filter = static_cast<int32_t>(p.filters.size());
+      p.filters.push_back(ref->filter);
+      p.filterPins.push_back(sema::pinsOf(m, ev, ref->filter));
+    }
+    a.refs.push_back(AnchorRef{ref, filter});
+  }
+  if (a.refs.empty()) return;  // no ref names the type: never an anchor of it
+  if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
+  p.anchors.push_back(std::move(a));
+}
+
+void owners(EventPlan& p) {
+  p.filterOwner.assign(p.filters.size(), kNoOwner);
+  for (uint32_t pos = 0; pos < p.anchors.size(); ++pos) {
+    const AnchorRule& a = p.anchors[pos];
+    if (a.only >= 0)
+      p.filterOwner[static_cast<size_t>(a.only)] = pos;
+    else
+      p.unfiltered.push_back(pos);
+  }
+}
+
+}  // namespace
+
+Plan buildPlan(const sema::Model& m) {
+  Plan plan;
+  plan.retention = RetentionPlan::build(m);
+  plan.events.resize(m.events.size());
+  for (uint32_t ri = 0; ri < m.rules.size(); ++ri) {
+    const auto& r = m.rules[ri];
+    if (r.rule == nullptr) continue;
+    for (uint32_t ev : r.anchorEvents) {
+      if (ev >= plan.events.size()) continue;
+      auto& anchors = plan.events[ev].anchors;
+      if (!anchors.empty() && anchors.back().rule == ri) continue;  // `(A or A(...))`
+      addAnchor(m, ri, ev, plan.events[ev]);
+    }
+    if (r.goalEvent && *r.goalEvent < plan.events.size() && r.rule->goal)
+      plan.events[*r.goalEvent].goalRules.push_back(ri);
+  }
+  for (EventPlan& p : plan.events) owners(p);
+  return plan;
 }
 
 }  // namespace trig::plan

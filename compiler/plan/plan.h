@@ -3,9 +3,9 @@
 // (docs/architecture.md, "The rule plan"). The runtime includes the plan, the value core and the
 // ABI, never the AST or sema directly.
 //
-// Today it holds what each event type's history must keep (retention) and the anchor index keys
-// of filters (pins); the anchors, conditions and steps by entry id are still read from the
-// sema model by the engine (issue 10).
+// Today it holds what each event type's history must keep (retention) and how an event finds
+// the rules it anchors (with the filters' index keys); conditions and steps are still read from
+// the AST and the sema model by the engine (issue 10).
 #include <cstdint>
 #include <vector>
 
@@ -55,9 +55,42 @@ class RetentionPlan {
   bool allFields_ = false;  // a field read by name whatever the type: keep every field
 };
 
-// The anchor index keys of `filter`, an anchor filter of event type `event` (sema::pinsOf: the
-// analysis the ambiguous-priority lint uses too).
-std::vector<core::Pin> filterPins(const sema::Model& model, uint32_t event,
-                                  const ast::Expr* filter);
+// How events of one type find their rules, resolved once (the hot path of every event does no
+// look-up by name or by pointer). A rule's references to the type are its AnchorRefs; a ref's
+// `filter` indexes `filters` (all of the type's anchor filters, tested at once by
+// Evaluator::testSome on those the runtime's FilterIndex lets through), kPasses when the ref has
+// neither a filter nor a `same` list, kGeneral when it needs the engine's general match.
+constexpr int32_t kPasses = -1, kGeneral = -2;
+constexpr int32_t kSeveral = -3;           // AnchorRule::only of a rule with several refs
+constexpr uint32_t kNoOwner = 0xffffffff;  // EventPlan::filterOwner of a shared filter
+struct AnchorRef {
+  const ast::EventRef* ref;
+  int32_t filter;
+};
+struct AnchorRule {
+  uint32_t rule;
+  int32_t only;  // the filter of the rule's one ref to the type, or kSeveral: see refs
+  std::vector<AnchorRef> refs;
+};
+struct EventPlan {
+  std::vector<AnchorRule> anchors;                 // the rules it anchors, in declaration order
+  std::vector<const ast::Expr*> filters;           // their anchor filters
+  std::vector<std::vector<core::Pin>> filterPins;  // by filter: its index keys (sema::pinsOf)
+  // By filter: the position in `anchors` of the rule whose one ref has it (kNoOwner for filters
+  // of rules with several refs); and the positions of the rules that are anchors whatever the
+  // filters say or that need the general match. An event visits only these and the owners of
+  // the filters that held.
+  std::vector<uint32_t> filterOwner;
+  std::vector<uint32_t> unfiltered;
+  std::vector<uint32_t> goalRules;  // the rules whose goal it is, in declaration order
+};
+
+struct Plan {
+  RetentionPlan retention;
+  std::vector<EventPlan> events;  // by event type
+};
+
+// The plan of a checked program (after sema, with no errors).
+Plan buildPlan(const sema::Model& model);
 
 }  // namespace trig::plan

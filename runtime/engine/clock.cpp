@@ -62,7 +62,7 @@ void Engine::Impl::fireTimer(const Timer& t) {
       break;
     }
   }
-  c.history.prune(now, plan, oldestFiring(c));
+  c.history.prune(now, rulePlan.retention, oldestFiring(c));
 }
 
 }  // namespace trig::engine

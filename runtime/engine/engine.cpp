@@ -40,10 +40,10 @@ Engine::Impl::Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
     : model(m),
       eval(e),
       opt(std::move(o)),
-      plan(state::RetentionPlan::build(m)),
       defaults(state::defaultTraits(m)),
       dedup(m.settings.dedup),
-      policies(deliveryPolicy(m, opt.warn)) {
+      policies(deliveryPolicy(m, opt.warn)),
+      rulePlan(plan::buildPlan(m)) {
   traitEmail = m.traitIndex("email");
   traitSubscribed = m.traitIndex("subscribed");
   traitTimezone = m.traitIndex("timezone");
@@ -54,59 +54,12 @@ Engine::Impl::Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
     bounceKindSlot = m.events[bounceEvent].fieldIndex("kind");
   }
   stats.rules.resize(m.rules.size());
-  indexAnchors();
+  for (const plan::EventPlan& p : rulePlan.events)
+    filterIndex.push_back(FilterIndex::build(p.filterPins));
   if (opt.coverage) {
     opt.coverage->ruleArmed.resize(m.rules.size());
     opt.coverage->ruleFired.resize(m.rules.size());
     opt.coverage->ruleSent.resize(m.rules.size());
-  }
-}
-
-// By event type: the rules it anchors, their filters (indexed), and the rules whose goal it is.
-void Engine::Impl::indexAnchors() {
-  const sema::Model& m = model;
-  anchorRules.resize(m.events.size());
-  anchorFilters.resize(m.events.size());
-  goalRules.resize(m.events.size());
-  for (uint32_t ri = 0; ri < m.rules.size(); ++ri) {
-    const auto& r = m.rules[ri];
-    if (r.rule == nullptr) continue;
-    for (uint32_t ev : r.anchorEvents) {
-      if (ev >= anchorRules.size() ||
-          (!anchorRules[ev].empty() && anchorRules[ev].back().rule == ri))
-        continue;
-      AnchorRule a{ri, kSeveral, {}};
-      for (const auto* ref : r.rule->anchor.events) {
-        if (refEvent(*ref) != ev) continue;
-        int32_t filter = kPasses;
-        if (!ref->same.empty()) {
-          filter = kGeneral;
-        } else if (ref->filter != nullptr) {
-          filter = static_cast<int32_t>(anchorFilters[ev].size());
-          anchorFilters[ev].push_back(ref->filter);
-        }
-        a.refs.push_back(AnchorRef{ref, filter});
-      }
-      if (a.refs.empty()) continue;  // no ref names the type: never an anchor of it
-      if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
-      anchorRules[ev].push_back(std::move(a));
-    }
-    if (r.goalEvent && *r.goalEvent < goalRules.size() && r.rule->goal)
-      goalRules[*r.goalEvent].push_back(ri);
-  }
-  for (uint32_t ev = 0; ev < anchorFilters.size(); ++ev)
-    filterIndex.push_back(FilterIndex::build(m, ev, anchorFilters[ev]));
-  filterOwner.resize(m.events.size());
-  unfiltered.resize(m.events.size());
-  for (uint32_t ev = 0; ev < anchorRules.size(); ++ev) {
-    filterOwner[ev].assign(anchorFilters[ev].size(), kNoOwner);
-    for (uint32_t pos = 0; pos < anchorRules[ev].size(); ++pos) {
-      const AnchorRule& a = anchorRules[ev][pos];
-      if (a.only >= 0)
-        filterOwner[ev][static_cast<size_t>(a.only)] = pos;
-      else
-        unfiltered[ev].push_back(pos);
-    }
   }
 }
 
@@ -151,7 +104,7 @@ void Engine::Impl::process(const Event& e) {
     return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "",
                        e.source.str());
   });
-  c.history.append(e, plan, oldestFiring(c));
+  c.history.append(e, rulePlan.retention, oldestFiring(c));
   if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
     ownTraits(c)[traitSubscribed] = Value::boolean(false);
   }
@@ -201,23 +154,17 @@ bool Engine::Impl::refMatches(const ast::EventRef& ref, const Event& e, const Ev
   return eval.test(*ref.filter, env);
 }
 
-uint32_t Engine::Impl::refEvent(const ast::EventRef& ref) const {
-  if (auto it = model.eventRefEvent.find(&ref); it != model.eventRefEvent.end()) return it->second;
-  if (const auto* info = model.findEvent(ref.name.text)) return info->index;
-  return sema::kNone;
-}
-
-// Whether `e` is an anchor of a rule with several refs to its type (`(A(x) or A(y))`).
-bool Engine::Impl::anyRefPasses(const AnchorRule& a, Customer& c, const Event& e) {
+bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e) {
   for (const auto& [ref, filter] : a.refs)
-    if (filter == kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
-                                          : refMatches(*ref, e, &e, c)))
+    if (filter == plan::kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
+                                                : refMatches(*ref, e, &e, c)))
       return true;
   return false;
 }
 
 void Engine::Impl::anchors(Customer& c, const Event& e) {
-  const auto& filters = anchorFilters[e.type];
+  const plan::EventPlan& p = rulePlan.events[e.type];
+  const auto& filters = p.filters;
   if (!filters.empty()) {
     filterResults.assign(filters.size(), 0);
     filterIndex[e.type].candidates(e, candidateFilters);
@@ -227,12 +174,12 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
   } else {
     candidateFilters.clear();
   }
-  const auto& rules = anchorRules[e.type];
+  const auto& rules = p.anchors;
   if (tracing(c.id)) {
     // Every rule, so that the trace says which filters did not hold.
-    for (const AnchorRule& a : rules) {
+    for (const plan::AnchorRule& a : rules) {
       if (a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
-                      : a.only == kPasses || anyRefPasses(a, c, e)) {
+                      : a.only == plan::kPasses || anyRefPasses(a, c, e)) {
         anchored(c, a.rule, e);
         continue;
       }
@@ -246,14 +193,14 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
     return;
   }
   // Only the rules whose filter held and those without one, in declaration order.
-  visit.assign(unfiltered[e.type].begin(), unfiltered[e.type].end());
+  visit.assign(p.unfiltered.begin(), p.unfiltered.end());
   for (uint32_t f : candidateFilters)
-    if (filterResults[f] != 0 && filterOwner[e.type][f] != kNoOwner)
-      visit.push_back(filterOwner[e.type][f]);
+    if (filterResults[f] != 0 && p.filterOwner[f] != plan::kNoOwner)
+      visit.push_back(p.filterOwner[f]);
   if (visit.size() > 1) std::sort(visit.begin(), visit.end());
   for (uint32_t pos : visit) {
-    const AnchorRule& a = rules[pos];
-    if (a.only == kSeveral && !anyRefPasses(a, c, e)) continue;
+    const plan::AnchorRule& a = rules[pos];
+    if (a.only == plan::kSeveral && !anyRefPasses(a, c, e)) continue;
     anchored(c, a.rule, e);
   }
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "compiler/core/event.h"
+#include "compiler/plan/plan.h"
 #include "runtime/deliver/render.h"
 #include "runtime/engine/engine.h"
 #include "runtime/engine/filter_index.h"
@@ -31,7 +32,6 @@
 #include "runtime/policy/priority.h"
 #include "runtime/state/history.h"
 #include "runtime/state/profile.h"
-#include "runtime/state/retention.h"
 #include "runtime/timers/later.h"
 #include "runtime/timers/timer_queue.h"
 
@@ -145,7 +145,6 @@ struct Engine::Impl {
   const sema::Model& model;
   Evaluator& eval;
   EngineOptions opt;
-  state::RetentionPlan plan;
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   policy::Chain policies;
@@ -161,49 +160,22 @@ struct Engine::Impl {
   uint32_t traitEmail, traitSubscribed, traitTimezone;
   uint32_t unsubscribeEvent = sema::kNone;
   uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;
-  // By event type: the rules it anchors and the rules whose goal it is, in declaration order
-  // (an event looks only at its own rules, however many the program has).
-  // An anchor rule's references to the event type, resolved once (the hot path of every event
-  // does no look-up by name or by pointer).
-  // A ref's `filter` is tested for all rules of the event type at once (Evaluator::testSome,
-  // on the filters the event can pass by FilterIndex):
-  // `filter` indexes that event type's AnchorFilters::exprs, kPasses when the ref has neither
-  // a filter nor a `same` list, kGeneral when it needs refMatches.
-  static constexpr int32_t kPasses = -1, kGeneral = -2;
-  struct AnchorRef {
-    const ast::EventRef* ref;
-    int32_t filter;
-  };
-  static constexpr int32_t kSeveral = -3;
-  struct AnchorRule {
-    uint32_t rule;
-    int32_t only;  // the filter of the rule's one ref to the type, or kSeveral: see refs
-    std::vector<AnchorRef> refs;
-  };
-  std::vector<std::vector<AnchorRule>> anchorRules;
-  std::vector<std::vector<const ast::Expr*>> anchorFilters;  // by event type
-  std::vector<FilterIndex> filterIndex;                      // by event type, over anchorFilters
+  // By event type: the rules it anchors (with their filters) and the rules whose goal it is,
+  // in declaration order (an event looks only at its own rules, however many the program has).
+  const plan::Plan rulePlan;
+  std::vector<FilterIndex> filterIndex;  // by event type, over rulePlan's filters
   std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
-  // By event type: the position in anchorRules of the rule whose one ref has filter f (kNoOwner
-  // for filters of rules with several refs), and the positions of the rules that are anchors
-  // whatever the filters say or that need anyRefPasses. An event visits only these and the
-  // owners of the filters that held.
-  static constexpr uint32_t kNoOwner = UINT32_MAX;
-  std::vector<std::vector<uint32_t>> filterOwner, unfiltered;
   std::vector<uint32_t> visit;
-  std::vector<std::vector<uint32_t>> goalRules;
 
   Impl(const sema::Model& m, Evaluator& e, EngineOptions o);
-  void indexAnchors();
 
   // ---- events (engine.cpp) -------------------------------------------------------------------
   void process(const Event& e);
   void cancelIdle(Customer& c, const Event& e);
   std::string anchorName(const Event& e) const;
   bool refMatches(const ast::EventRef& ref, const Event& e, const Event* anchor, Customer& c);
-  uint32_t refEvent(const ast::EventRef& ref) const;
-  bool anyRefPasses(const AnchorRule& a, Customer& c, const Event& e);
+  bool anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e);
   void anchors(Customer& c, const Event& e);
   void anchored(Customer& c, uint32_t ri, const Event& e);
   void arm(Customer& c, uint32_t ri, const Event& e);

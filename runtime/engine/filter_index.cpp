@@ -4,29 +4,27 @@
 #include <map>
 #include <set>
 
-#include "compiler/plan/plan.h"
-
 namespace trig::engine {
 
-FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event,
-                               std::span<const ast::Expr* const> filters) {
+FilterIndex FilterIndex::build(std::span<const std::vector<core::Pin>> filterPins) {
   // Each filter's keys; a filter is filed under the (field, kind) most filters of the type key
-  // on (the fewer of them, the fewer look-ups per event).
-  // Keys are the filters' string pins (the rule plan's: `f == "x"`, `f in [...]`,
-  // `f starts_with "x"`, `or`s of equalities); an absent f makes each of them false.
+  // on (the fewer of them, the fewer look-ups per event). Keys are the filters' string pins
+  // (`f == "x"`, `f in [...]`, `f starts_with "x"`, `or`s of equalities): an absent f makes
+  // each of them false.
   using Key = core::Pin;
-  std::vector<std::vector<Key>> keys(filters.size());
+  const size_t n = filterPins.size();
+  std::vector<std::vector<Key>> keys(n);
   std::map<std::pair<uint32_t, bool>, size_t> popularity;
-  for (size_t i = 0; i < filters.size(); ++i) {
-    for (Key& k : plan::filterPins(model, event, filters[i]))
-      if (k.strings) keys[i].push_back(std::move(k));
+  for (size_t i = 0; i < n; ++i) {
+    for (const Key& k : filterPins[i])
+      if (k.strings) keys[i].push_back(k);
     std::set<std::pair<uint32_t, bool>> kinds;
     for (const Key& k : keys[i]) kinds.insert({k.slot, k.prefix});
     for (const auto& kind : kinds) ++popularity[kind];
   }
-  std::vector<const Key*> chosen(filters.size(), nullptr);
+  std::vector<const Key*> chosen(n, nullptr);
   std::map<uint32_t, uint32_t> shortest;  // by field: the shortest prefix filed under it
-  for (size_t i = 0; i < filters.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     for (const Key& k : keys[i])
       if (chosen[i] == nullptr ||
           popularity[{k.slot, k.prefix}] > popularity[{chosen[i]->slot, chosen[i]->prefix}])
@@ -38,7 +36,7 @@ FilterIndex FilterIndex::build(const sema::Model& model, uint32_t event,
     }
   }
   FilterIndex index;
-  for (uint32_t i = 0; i < filters.size(); ++i) {
+  for (uint32_t i = 0; i < n; ++i) {
     const Key* k = chosen[i];
     if (k == nullptr) {
       index.always_.push_back(i);

@@ -16,18 +16,17 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/ast/ast.h"
 #include "compiler/core/event.h"
-#include "compiler/sema/model.h"
+#include "compiler/core/pin.h"
 #include "runtime/engine/id_table.h"
 
 namespace trig::engine {
 
 class FilterIndex {
  public:
-  // Indexes `filters`, the anchor filters of event type `event` (indices into this list).
-  static FilterIndex build(const sema::Model& model, uint32_t event,
-                           std::span<const ast::Expr* const> filters);
+  // Indexes the anchor filters of an event type by their pins (the rule plan's filterPins, one
+  // list per filter; the filters are numbered by their position).
+  static FilterIndex build(std::span<const std::vector<core::Pin>> filterPins);
 
   // The filters `e` can pass, each once, into `out` (cleared first): those that are always
   // candidates, then those keyed under e's values, ascending within each group.

@@ -7,6 +7,7 @@
 
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
+#include "compiler/plan/plan.h"
 
 namespace trig::engine {
 
@@ -33,13 +34,11 @@ trigger p3: when visit(tag starts_with "x" and tag != "xyz") send t
 trigger a6: when visit(page starts_with "") send t
 )");
   const auto& info = *p.model.findEvent("visit");
-  std::vector<const ast::Expr*> filters;
-  for (const auto& r : p.model.rules)
-    if (r.rule->anchor.events.size() == 1 && r.rule->anchor.events[0]->filter != nullptr &&
-        r.anchorEvents == std::vector<uint32_t>{info.index})
-      filters.push_back(r.rule->anchor.events[0]->filter);
+  plan::Plan rulePlan = plan::buildPlan(p.model);
+  const plan::EventPlan& visits = rulePlan.events[info.index];
+  const std::vector<const ast::Expr*>& filters = visits.filters;
   REQUIRE(filters.size() == 14);
-  FilterIndex index = FilterIndex::build(p.model, info.index, filters);
+  FilterIndex index = FilterIndex::build(visits.filterPins);
   // k1-k5 by value, a4, p1-p3 by prefix; a1-a3, a5 and a6 (the empty prefix) always run.
   CHECK(index.indexed() == 9);
 

@@ -41,7 +41,7 @@ void Engine::Impl::unwatchGoal(const Flow& f) {
 // `converted`). An instance converts once.
 void Engine::Impl::goals(Customer& c, const Event& e) {
   if (!c.sends) return;
-  for (uint32_t ri : goalRules[e.type]) {
+  for (uint32_t ri : rulePlan.events[e.type].goalRules) {
     const auto& rule = model.rules[ri];
     auto& watch = c.sends->goalWatch;
     auto it = std::find_if(watch.begin(), watch.end(),
