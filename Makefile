@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance bench clean format
+.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance bench clean format tidy
 
 all: build
 
@@ -58,6 +58,10 @@ check-deps:
 bench: build
 	python3 bench/run.py --quick --trig $(BUILD)/trig
 	$(BUILD)/bench/trig_bench_jit --quick
+
+# clang-tidy-19 with .clang-tidy over compiler/, runtime/ and cli/ (a few minutes; .ci/run runs it).
+tidy: build
+	scripts/tidy.sh $(BUILD)
 
 format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.h')

@@ -42,7 +42,8 @@ using Key = std::tuple<std::string, std::string, uint32_t, uint32_t>;  // custom
 bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
              std::map<Key, Send>& out, int& rc) {
   auto c = compile({file});
-  if ((rc = refuseIfBroken(*c, "diff")) != kExitOk) return false;
+  rc = refuseIfBroken(*c, "diff");
+  if (rc != kExitOk) return false;
   std::string note, error;
   auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {

@@ -200,7 +200,7 @@ void declareSettings(Context& c) {
                           "a cooldown must be longer than 0s")
                   .help("remove the setting to allow a template to be sent again at any time");
             else
-              c.model.settings.cooldown = *d;
+              c.model.settings.cooldown = d;
           }
         } else if (name == "await_email") {
           if (auto d = durationArg(c, s,

@@ -47,7 +47,8 @@ void Engine::Impl::goals(Customer& c, const Event& e) {
     auto it = std::find_if(watch.begin(), watch.end(),
                            [&](const std::shared_ptr<Flow>& w) { return w->rule == ri; });
     if (it == watch.end()) continue;
-    std::shared_ptr<Flow> fp = *it;
+    // A copy, not a reference: watch.erase(it) below would destroy the element f refers through.
+    std::shared_ptr<Flow> fp = *it;  // NOLINT(performance-unnecessary-copy-initialization)
     Flow& f = *fp;
     if (e.time - f.goalSince > rule.goalWithin) continue;
     if (!refMatches(*rule.rule->goal->event, e, &f.anchor, c)) continue;

@@ -131,7 +131,7 @@ class ProcessJit {
     define("memset", reinterpret_cast<void*>(&std::memset));
     define("memcmp", reinterpret_cast<void*>(&std::memcmp));
     // memcmp(...) == 0 becomes bcmp at -O2.
-    define("bcmp", reinterpret_cast<void*>(&::bcmp));
+    define("bcmp", reinterpret_cast<void*>(&::bcmp));  // NOLINT(bugprone-unsafe-functions)
     if (llvm::Error err = abi_->define(llvm::orc::absoluteSymbols(std::move(symbols))))
       fail("cannot register the runtime helpers", std::move(err));
   }
