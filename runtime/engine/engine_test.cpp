@@ -172,7 +172,7 @@ trigger r: when cart_add send a
   CHECK(run.records[0].detail.find("product_name") != std::string::npos);
 }
 
-TEST_CASE("steps count every step reached, a split's variant continuing the count") {
+TEST_CASE("steps count every step reached, the split one of them, its variant continuing") {
   Run run(R"(
 template a { subject "A" body "." }
 template b { subject "B" body "." }
@@ -186,9 +186,9 @@ trigger flow:
   run.email("c1");
   run.track("c1", "page_view", T0, {{"url", Value::str("/")}});
   std::string s = run.summary();
-  // Either variant: step 2 is the variant's send, step 3 the last one.
-  bool x = s == "10:00 c1 flow 1 a sent\n11:00 c1 flow 2 b/x sent\n12:00 c1 flow 3 c/x sent\n";
-  bool y = s == "10:00 c1 flow 1 a sent\n12:00 c1 flow 2 b/y sent\n13:00 c1 flow 3 c/y sent\n";
+  // Either variant: the split is step 2, the variant's send step 3, the last one step 4.
+  bool x = s == "10:00 c1 flow 1 a sent\n11:00 c1 flow 3 b/x sent\n12:00 c1 flow 4 c/x sent\n";
+  bool y = s == "10:00 c1 flow 1 a sent\n12:00 c1 flow 3 b/y sent\n13:00 c1 flow 4 c/y sent\n";
   CHECK_MESSAGE((x || y), s);
 }
 
@@ -319,7 +319,7 @@ trigger promo:
   }
   run.track("c1", "purchased", T0 + kDay, {{"order_id", Value::str("o")}});
   CHECK(run.summary() ==
-        "10:00 c1 promo 1 /control holdout\n10:00 c3 promo 1 a/mail sent\n11:00 c3 promo 2 b/mail "
+        "10:00 c1 promo 1 /control holdout\n10:00 c3 promo 2 a/mail sent\n11:00 c3 promo 3 b/mail "
         "sent\n");
   const auto& st = run.engine->stats().rules.at(0);
   CHECK(st.conversions == 1);

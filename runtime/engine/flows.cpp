@@ -99,6 +99,9 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
   f.state = Flow::State::Running;
   ++f.pos.back().second;
   if (s.action == ast::ActionKind::Split) {
+    // A split is a step of its own: its variant's first step is the split's step + 1
+    // (docs/language.md, "Steps and flows").
+    ++f.stepsTaken;
     if (s.variants.empty()) return true;
     uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
     size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), s, bucket);
@@ -141,7 +144,7 @@ void Engine::Impl::holdout(Flow& f, const ast::Variant& v) {
   r.reason = Reason::Holdout;
   r.customer = f.customer->id;
   r.rule = f.rule;
-  r.step = f.stepsTaken + 1;
+  r.step = f.stepsTaken;  // the split's step: the holdout is recorded where the split is reached
   r.variant = v.name.text;
   r.loc = v.loc;
   r.messageId = messageId(ruleName(f.rule), f.customer->id, r.step, f.firedAt);
