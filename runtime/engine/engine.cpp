@@ -119,9 +119,12 @@ void Engine::Impl::cancelIdle(Customer& c, const Event& e) {
   for (auto& p : c.idle) {
     timers.cancel(p.timer);
     trace(TraceEntry::Kind::Cancelled, c.id, p.rule, model.rules[p.rule].rule->loc, [&] {
-      return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}",
+      // The cancelling event by name and, when it came from an input, its line: what a
+      // marketer looks up to see why the wait ended.
+      std::string source = e.source.empty() ? "" : " (" + e.source.str() + ")";
+      return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}{}",
                          anchorName(p.anchor), formatTimestamp(p.anchor.time),
-                         e.kind == Event::Kind::Undeclared ? e.name : anchorName(e));
+                         e.kind == Event::Kind::Undeclared ? e.name : anchorName(e), source);
     });
   }
   c.idle.clear();

@@ -275,5 +275,19 @@ with tempfile.TemporaryDirectory() as tmp:
         check(f"run ({engine}) takes a 450-term chain (899 operators)", p.returncode == 0 and '"decision":"send"' in p.stdout,
               (p.returncode, p.stderr[-300:]))
 
+# `trig explain` names the event, and its line, that cancelled an idle wait (spec section 11).
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "idle.trig"), "w") as out:
+        out.write('template a { subject "A" body "." }\ntrigger t: when cart_add and idle 15m send a\n')
+    with open(os.path.join(tmp, "e.jsonl"), "w") as out:
+        out.write('{"type":"identify","userId":"c1","timestamp":"2026-01-01T00:00:00Z","traits":{"email":"a@b.c"}}\n')
+        out.write('{"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T00:00:01Z","properties":{"product_id":"p"}}\n')
+        out.write('{"type":"track","event":"page_view","userId":"c1","timestamp":"2026-01-01T00:05:01Z","properties":{"url":"/x"}}\n')
+    p = run(["explain", "idle.trig", "--events", "e.jsonl", "--customer", "c1"], tmp)
+    summary = [l for l in p.stdout.splitlines() if l.startswith("  t (")]
+    check("explain names the event and line that cancelled an idle wait",
+          p.returncode == 0 and len(summary) == 1 and "cancelled by activity: page_view (e.jsonl:3)" in summary[0],
+          p.stdout[-600:])
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
