@@ -275,5 +275,25 @@ with tempfile.TemporaryDirectory() as tmp:
         check(f"run ({engine}) takes a 450-term chain (899 operators)", p.returncode == 0 and '"decision":"send"' in p.stdout,
               (p.returncode, p.stderr[-300:]))
 
+# A chain of imports 20,000 files deep (file i imports file i+1) is a valid program: loaded
+# without recursion (5,100 files overflowed the loader's stack), declarations of the deepest file
+# first.
+with tempfile.TemporaryDirectory() as tmp:
+    depth = 20000
+    for i in range(depth - 1):
+        with open(os.path.join(tmp, f"a{i}.trig"), "w") as out:
+            out.write(f'import "a{i + 1}.trig"\n')
+    with open(os.path.join(tmp, f"a{depth - 1}.trig"), "w") as out:
+        out.write('template t { subject "s" body "b" }\ntrigger r: when cart_add send t\n')
+    p = run(["check", "a0.trig"], tmp)
+    check("check follows an import chain 20,000 files deep", p.returncode == 0,
+          (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+    with open(os.path.join(tmp, f"a{depth - 1}.trig"), "w") as out:
+        out.write('import "a0.trig"\n')
+    p = run(["check", "a0.trig"], tmp)
+    check("an import cycle 20,000 files long is reported at the import that closes it",
+          p.returncode == 0 and f"a{depth - 1}.trig:1:1: warning: import cycle: 'a0.trig'" in p.stdout,
+          (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
