@@ -1,9 +1,6 @@
 #include "compiler/driver/driver.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -71,34 +68,26 @@ class Loader {
     std::string key = canonical(path);
     if (!loaded_.insert(key).second) return;  // each file once
     std::string text, reason;
-    if (!readFile(path, text, reason)) {
-      if (importedFrom.valid())
-        c_.diags.report(DiagKind::ImportNotFound, importedFrom,
-                        "cannot find imported file '{}': {}", path, reason);
-      else
-        c_.diags.report(DiagKind::IoError, Loc{}, "cannot open '{}': {}", path, reason);
-      return;
+    switch (readSourceFile(path, text, reason)) {
+      case ReadStatus::Ok: break;
+      case ReadStatus::Failed:
+        if (importedFrom.valid())
+          c_.diags.report(DiagKind::ImportNotFound, importedFrom,
+                          "cannot find imported file '{}': {}", path, reason);
+        else
+          c_.diags.report(DiagKind::IoError, Loc{}, "cannot open '{}': {}", path, reason);
+        return;
+      case ReadStatus::TooLarge:
+        c_.diags
+            .report(DiagKind::IoError, importedFrom, "cannot read '{}': it is {}", path,
+                    tooLargeText())
+            .help("split the rules into several files that import each other");
+        return;
     }
     FileId id = c_.sources.add(displayPath(path), std::move(text));
     ast::File file = parse::parseFile(c_.sources.file(id), id, c_.program.arena, c_.diags);
     inProgress_.insert(key);
     loading_.push_back({key, std::move(file), fs::path(path).parent_path()});
-  }
-
-  // The whole file, or false with the operating system's reason ("No such file or directory").
-  static bool readFile(const std::string& path, std::string& text, std::string& reason) {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!f) {
-      reason = std::strerror(errno);
-      return false;
-    }
-    char buf[65536];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) text.append(buf, n);
-    if (std::ferror(f.get())) {
-      reason = std::strerror(errno);
-      return false;
-    }
-    return true;
   }
 
   static std::string canonical(const std::string& p) {

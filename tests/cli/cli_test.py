@@ -295,5 +295,47 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and f"a{depth - 1}.trig:1:1: warning: import cycle: 'a0.trig'" in p.stdout,
           (p.returncode, p.stdout[-300:], p.stderr[-300:]))
 
+# Rules and template files are read up to 16 MiB: an endless or huge input is a (located) error,
+# not memory exhausted ("internal error: std::bad_alloc" with no location).
+with tempfile.TemporaryDirectory() as tmp:
+    limit = 16 << 20
+    p = run(["check", "/dev/zero"], tmp)
+    check("check /dev/zero stops at the size limit", p.returncode == 2
+          and "error: cannot read '/dev/zero': it is larger than 16 MiB (16777216 bytes)" in p.stdout,
+          (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+    with open(os.path.join(tmp, "imp.trig"), "w") as out:
+        out.write('import "/dev/zero"\n')
+    p = run(["check", "imp.trig"], tmp)
+    check("an import of /dev/zero is refused at the import", p.returncode == 2
+          and "imp.trig:1:8: error: cannot read '/dev/zero': it is larger than 16 MiB" in p.stdout,
+          (p.returncode, p.stdout[-300:]))
+    rule = 'template t { subject "s" body "b" }\ntrigger r: when cart_add send t\n'
+    for size, ok in [(limit, True), (limit + 1, False)]:
+        with open(os.path.join(tmp, "big.trig"), "w") as out:
+            out.write(rule + "#" * (size - len(rule) - 1) + "\n")
+        p = run(["check", "big.trig"], tmp)
+        check(f"a rules file of {size} bytes is {'read' if ok else 'refused'}",
+              p.returncode == 0 if ok else p.returncode == 2 and "larger than 16 MiB" in p.stdout,
+              (p.returncode, p.stdout[-300:]))
+    os.makedirs(os.path.join(tmp, "templates"))
+    with open(os.path.join(tmp, "huge.html"), "w") as out:
+        out.truncate(10 << 30)  # sparse: 10 GB that take no space
+    os.symlink("/dev/zero", os.path.join(tmp, "zero.html"))
+    os.symlink("../huge.html", os.path.join(tmp, "templates", "implicit.txt"))
+    for name, body, message in [
+            ("huge", 'body file "huge.html"', "big.trig:1:39: error: cannot read the body file 'huge.html': it is larger than 16 MiB"),
+            ("zero", 'body file "zero.html"', "big.trig:1:39: error: cannot read the body file 'zero.html'"),
+            ("implicit", None, "big.trig:2:31: error: cannot read the template file 'templates/implicit.txt': it is larger than 16 MiB")]:
+        with open(os.path.join(tmp, "big.trig"), "w") as out:
+            if body:
+                out.write(f'template {name} {{ subject "s" {body} }}\n')
+            else:
+                out.write("\n")
+            out.write(f"trigger r: when cart_add send {name}\n")
+        p = run(["check", "big.trig"], tmp)
+        check(f"a template file that is too large or endless is refused ({name})",
+              p.returncode == 1 and message in p.stdout and "unknown template" not in p.stdout,
+              (p.returncode, p.stdout[-400:]))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
