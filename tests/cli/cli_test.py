@@ -337,5 +337,29 @@ with tempfile.TemporaryDirectory() as tmp:
               p.returncode == 1 and message in p.stdout and "unknown template" not in p.stdout,
               (p.returncode, p.stdout[-400:]))
 
+# explain shows control characters from event data escaped, never raw on the terminal (ESC, BEL,
+# a line break, the C1 control U+009B); an empty --customer is a usage error (it listed everyone).
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "r.trig"), "w") as out:
+        out.write('event ping { note: string }\ntemplate t { subject "Hi {{ note }}" body "b" }\n'
+                  'trigger r: when ping and note != "x" send t\n')
+    events = [
+        {"type": "identify", "userId": "c\u001bX", "timestamp": "2026-01-01T09:00:00Z", "traits": {"email": "a\u0007@b.c"}},
+        {"type": "track", "event": "ping", "userId": "c\u001bX", "timestamp": "2026-01-01T10:00:00Z",
+         "properties": {"note": "a\u001b[2Jb\u0007c\u009bd\ne\u007f"}},
+        {"type": "track", "event": "zz\u001b[31m", "userId": "c\u001bX", "timestamp": "2026-01-01T10:01:00Z"},
+    ]
+    with open(os.path.join(tmp, "e.jsonl"), "w") as out:
+        out.write("".join(json.dumps(e) + "\n" for e in events))
+    p = run(["explain", "r.trig", "--events", "e.jsonl", "--customer", "c\x1bX"], tmp)
+    raw = [c for c in p.stdout + p.stderr if c in "\x1b\x07\x7f\x9b\r\t"]
+    check("explain prints no raw control character from event data", p.returncode == 0 and raw == []
+          and 'Customer "c\\x1bX"' in p.stdout
+          and 'SENT t (step 1) to a\\x07@b.c: "Hi a\\x1b[2Jb\\x07c\\u009bd\\x0ae\\x7f"' in p.stdout
+          and "event 'zz\\x1b[31m'" in p.stderr, (p.returncode, raw, p.stdout, p.stderr))
+    p = run(["explain", "r.trig", "--events", "e.jsonl", "--customer", ""], tmp)
+    check("explain --customer '' is a usage error", p.returncode == 2 and p.stdout == ""
+          and "--customer is empty" in p.stderr, (p.returncode, p.stdout[-300:], p.stderr))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
