@@ -361,5 +361,28 @@ with tempfile.TemporaryDirectory() as tmp:
     check("explain --customer '' is a usage error", p.returncode == 2 and p.stdout == ""
           and "--customer is empty" in p.stderr, (p.returncode, p.stdout[-300:], p.stderr))
 
+# A 20,000-item `in [...]` list compiles in well under a second (a table lookup; the or-chain
+# of compares it replaced took 9 s for 1,000 strings and 5 to 10 minutes for 5,000), and both
+# engines find its last item.
+with tempfile.TemporaryDirectory() as tmp:
+    items = ", ".join(f'"p{i}"' for i in range(20000))
+    with open(os.path.join(tmp, "list.trig"), "w") as out:
+        out.write('template t { subject "s" body "b" }\n'
+                  f"trigger r: when cart_add and product_id in [{items}] send t\n")
+    with open(os.path.join(tmp, "e.jsonl"), "w") as out:
+        out.write('{"type":"identify","userId":"c1","timestamp":"2026-01-01T09:00:00Z","traits":{"email":"a@b.c"}}\n')
+        out.write('{"type":"track","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":{"product_id":"p19999"}}\n')
+        out.write('{"type":"track","event":"cart_add","userId":"c2","timestamp":"2026-01-01T10:00:00Z","properties":{"product_id":"p20000"}}\n')
+    try:
+        p = subprocess.run([trig, "compile", "--no-cache", "list.trig"], cwd=tmp, capture_output=True, timeout=30)
+        check("compile of a 20,000-item list takes less than 30 s", p.returncode == 0, p.stderr[-300:])
+    except subprocess.TimeoutExpired:
+        check("compile of a 20,000-item list takes less than 30 s", False, "timed out")
+    for engine in ("jit", "interp"):
+        p = run(["run", "list.trig", "--events", "e.jsonl", "--engine", engine], tmp)
+        check(f"run ({engine}) finds the last item of a 20,000-item list, and only it",
+              p.returncode == 0 and p.stdout.count('"decision":"send"') == 1 and '"customer":"c1"' in p.stdout,
+              (p.returncode, p.stdout[-300:], p.stderr[-300:]))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
