@@ -68,7 +68,7 @@ class Generator {
 
   std::string atomCond(Where w) {
     static const std::vector<std::string> cmp{"==", "!=", "<", "<=", ">", ">="};
-    switch (pick(14)) {
+    switch (pick(15)) {
       case 0:
       case 1: {
         // Numbers of compatible kinds (money never meets float).
@@ -117,10 +117,31 @@ class Generator {
       case 10: return "exists(" + anyValue(w) + ")";
       case 11:
       case 12: return eventTerm(w);
+      case 13: return longList(w);
       default:
         return "count(" + eventRef(w) + ")" + window(w, true) + " " + oneOf(cmp) + " " +
                oneOf(std::vector<std::string>{"0", "1", "2", "3"});
     }
+  }
+
+  // `x in [...]` or `[...] contains x` with 16 to 23 items, which the JIT looks up in sorted
+  // tables of the constant items: strings, ints, or ints and decimals mixed; a list of strings or
+  // of ints only may hold an item that is not a constant (a field), which a list of decimals may
+  // not (it would mix money and float).
+  std::string longList(Where w) {
+    bool strings = chance(40);
+    K k = strings ? K::String : numKind();
+    bool ints = !strings && k == K::Int && chance(50);
+    std::string items;
+    for (int j = 0, n = 16 + pick(8); j < n; ++j) {
+      std::string item = strings      ? (chance(6) ? str(w) : strLit())
+                         : ints       ? (chance(6) ? num(K::Int, 0, w) : intLit())
+                         : chance(50) ? intLit()
+                                      : decimalLit();
+      items += (j ? ", " : "") + item;
+    }
+    std::string x = strings ? str(w) : num(k, 1, w);
+    return chance(25) ? "[" + items + "] contains " + x : x + " in [" + items + "]";
   }
 
   K numKind() { return static_cast<K>(pick(3)); }
