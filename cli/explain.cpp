@@ -2,9 +2,13 @@
 // engine did for one customer, and for each rule why it did or did not send (including the
 // rule-level conditions that did not hold, which `run --explain` does not print).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <map>
+#include <streambuf>
+#include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "cli/run_common.h"
@@ -29,6 +33,69 @@ struct RuleStory {
   std::string lastMiss;  // the last reason it did not fire
 };
 
+// What explain prints comes from event data (customer ids, event names, values, subjects) and
+// goes to a terminal, where a control character would act instead of showing: ESC, BEL, a line
+// break, DEL, or a C1 control such as U+009B (which terminals take as ESC [). Each is shown as an
+// escape: a byte as backslash-x and two hex digits, a C1 control as backslash-u and four.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      out += fmt::format("\\u{:04x}", next);
+      ++i;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// A stream that writes `printable` text to another, line breaks kept: the replay's warnings
+// about event lines quote them.
+class PrintableBuf final : public std::streambuf {
+ public:
+  explicit PrintableBuf(std::ostream& out) : out_(out) {}
+  ~PrintableBuf() override {
+    if (lead_) out_.put('\xc2');
+  }
+
+ protected:
+  int overflow(int ch) override {
+    if (ch == traits_type::eof()) return 0;
+    auto c = static_cast<unsigned char>(ch);
+    if (lead_) {  // a C1 control is two bytes: 0xc2, then 0x80..0x9f
+      lead_ = false;
+      if (c >= 0x80 && c <= 0x9f) {
+        out_ << printable(std::string{'\xc2', static_cast<char>(c)});
+        return ch;
+      }
+      out_.put('\xc2');
+    }
+    if (c == 0xc2)
+      lead_ = true;
+    else if (c == '\n')
+      out_.put('\n');
+    else
+      out_ << printable(std::string(1, static_cast<char>(c)));
+    return ch;
+  }
+  int sync() override { return out_.flush() ? 0 : -1; }
+
+ private:
+  std::ostream& out_;
+  bool lead_ = false;
+};
+
+// One line of the explanation on standard output.
+void say(std::string_view line) {
+  std::cout << printable(line) << "\n";
+}
+
 std::string snippet(const SourceManager& sm, Loc loc) {
   if (!loc.valid() || loc.file >= sm.size()) return "";
   std::string_view t = sm.file(loc.file).text().substr(loc.begin, loc.end - loc.begin);
@@ -39,11 +106,19 @@ std::string snippet(const SourceManager& sm, Loc loc) {
 }
 
 int runExplain(const ExplainOptions& o) {
+  // No event has an empty userId (the decoder rejects it), and the engine takes an empty trace
+  // filter as everyone: an empty id would print every customer's story under an empty name.
+  if (o.customer.empty()) {
+    std::cerr << "trig explain: --customer is empty: name the customer's id (userId); no event has "
+                 "an empty one\n";
+    return kExitUsage;
+  }
   std::optional<TimeMs> until;
   if (!o.until.empty()) {
     until = parseTimestamp(o.until);
     if (!until) {
-      std::cerr << "trig explain: --until '" << o.until << "' is not an RFC 3339 timestamp\n";
+      std::cerr << "trig explain: --until '" << printable(o.until)
+                << "' is not an RFC 3339 timestamp\n";
       return kExitUsage;
     }
   }
@@ -67,7 +142,7 @@ int runExplain(const ExplainOptions& o) {
   engine::EngineOptions eo;
   eo.explain = true;
   eo.traceCustomer = o.customer;
-  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << w << "\n"; };
+  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
   eo.trace = [&](const engine::TraceEntry& t) {
     using K = engine::TraceEntry::Kind;
     ++entries;
@@ -117,49 +192,51 @@ int runExplain(const ExplainOptions& o) {
       }
       if (t.kind == K::Cancelled) s.lastMiss = t.text + " at " + formatTimestamp(t.time);
     }
-    std::cout << fmt::format("{:<22}{}{}\n", stamp, who, text);
+    say(fmt::format("{:<22}{}{}", stamp, who, text));
     if ((t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter) &&
         t.loc.valid())
-      std::cout << fmt::format("{:<22}    {}  {}\n", "", engine::formatLoc(t.loc, c->sources),
-                               snippet(c->sources, t.loc));
+      say(fmt::format("{:<22}    {}  {}", "", engine::formatLoc(t.loc, c->sources),
+                      snippet(c->sources, t.loc)));
   };
-  std::cout << "Customer \"" << o.customer << "\"\n\n";
+  say("Customer \"" + o.customer + "\"");
+  say("");
   engine::Engine eng(model, *evaluator, eo);
   engine::ReplayOptions ro;
   ro.eventFiles = o.events;
   ro.until = until;
-  ro.diagnostics = &std::cerr;
+  PrintableBuf printableErr(std::cerr);
+  std::ostream diagnostics(&printableErr);
+  ro.diagnostics = &diagnostics;
   auto rr = engine::replay(eng, model, ro);
   if (!rr.ioError.empty()) {
-    std::cerr << "trig explain: " << rr.ioError << "\n";
+    std::cerr << "trig explain: " << printable(rr.ioError) << "\n";
     return kExitUsage;
   }
-  if (entries == 0) std::cout << "(no event of this customer)\n";
+  if (entries == 0) say("(no event of this customer)");
 
-  std::cout << "\nWhy each rule did or did not send to \"" << o.customer << "\":\n";
+  say("");
+  say("Why each rule did or did not send to \"" + o.customer + "\":");
   for (size_t i = 0; i < model.rules.size(); ++i) {
     const auto& ri = model.rules[i];
     const auto& s = stories[i];
     std::string head = fmt::format("  {} ({})", ri.name,
                                    engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, c->sources));
     if (!s.sends.empty()) {
-      std::cout << head << ": sent " << s.sends.size() << ": ";
-      for (size_t k = 0; k < s.sends.size(); ++k) std::cout << (k ? ", " : "") << s.sends[k];
-      std::cout << "\n";
+      say(fmt::format("{}: sent {}: {}", head, s.sends.size(), fmt::join(s.sends, ", ")));
     } else if (s.fired > 0) {
-      std::cout << head << ": fired " << s.fired << " time(s) but sent nothing\n";
+      say(fmt::format("{}: fired {} time(s) but sent nothing", head, s.fired));
     } else if (s.armed > 0) {
-      std::cout << head << ": never fired; "
-                << (s.lastMiss.empty() ? "its conditions did not hold" : s.lastMiss) << "\n";
+      say(head + ": never fired; " +
+          (s.lastMiss.empty() ? "its conditions did not hold" : s.lastMiss));
     } else {
       std::string anchors;
       for (uint32_t ev : ri.anchorEvents)
         anchors += (anchors.empty() ? "" : " or ") +
                    (ev < model.events.size() ? model.events[ev].name : "?");
-      std::cout << head << ": never armed: no " << (anchors.empty() ? "anchor" : anchors)
-                << " from this customer passed the anchor\n";
+      say(head + ": never armed: no " + (anchors.empty() ? "anchor" : anchors) +
+          " from this customer passed the anchor");
     }
-    for (const auto& sup : s.suppressed) std::cout << "      suppressed " << sup << "\n";
+    for (const auto& sup : s.suppressed) say("      suppressed " + sup);
   }
   return kExitOk;
 }

@@ -1,9 +1,6 @@
 #include "compiler/driver/driver.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -30,53 +27,67 @@ class Loader {
     }
   }
 
-  // Loads `path` after its imports (depth-first); each file once.
+  // Loads `path` after its imports (depth-first); each file once. Iterative, with the chain of
+  // files being loaded kept on the heap: a chain of imports thousands of files deep is a valid
+  // program and must not exhaust the stack (5,100 files did).
   void load(const std::string& path, Loc importedFrom) {
-    std::string key = canonical(path);
-    if (!loaded_.insert(key).second) return;  // each file once
-    std::string text, reason;
-    if (!readFile(path, text, reason)) {
-      if (importedFrom.valid())
-        c_.diags.report(DiagKind::ImportNotFound, importedFrom,
-                        "cannot find imported file '{}': {}", path, reason);
-      else
-        c_.diags.report(DiagKind::IoError, Loc{}, "cannot open '{}': {}", path, reason);
-      return;
-    }
-    loading_.push_back(key);
-    // The file is appended after its imports, so declaration order is imports first.
-    FileId id = c_.sources.add(displayPath(path), std::move(text));
-    ast::File file = parse::parseFile(c_.sources.file(id), id, c_.program.arena, c_.diags);
-    fs::path dir = fs::path(path).parent_path();
-    for (const auto& imp : file.imports) {
-      fs::path target = dir / imp.path.value;
-      std::string tkey = canonical(target.string());
-      if (inProgress(tkey)) {  // before `loaded_`: a cycle, not a repeat
+    open(path, importedFrom);
+    while (!loading_.empty()) {
+      Pending& top = loading_.back();
+      if (top.nextImport == top.file.imports.size()) {
+        // The file is appended after its imports, so declaration order is imports first.
+        inProgress_.erase(top.key);
+        c_.program.files.push_back(std::move(top.file));
+        loading_.pop_back();
+        continue;
+      }
+      const ast::ImportDecl& imp = top.file.imports[top.nextImport++];
+      fs::path target = top.dir / imp.path.value;
+      Loc at = imp.path.loc;
+      if (inProgress_.count(canonical(target.string())) != 0) {  // before `loaded_`: a cycle
         c_.diags.report(DiagKind::ImportCycle, imp.loc,
                         "import cycle: '{}' is already being loaded", imp.path.value);
         continue;
       }
-      load(target.string(), imp.path.loc);
+      open(target.string(), at);  // may move `top`
     }
-    loading_.pop_back();
-    c_.program.files.push_back(std::move(file));
   }
 
  private:
-  // The whole file, or false with the operating system's reason ("No such file or directory").
-  static bool readFile(const std::string& path, std::string& text, std::string& reason) {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!f) {
-      reason = std::strerror(errno);
-      return false;
+  // A file whose imports are being loaded: they come before it in the program.
+  struct Pending {
+    std::string key;
+    ast::File file;
+    fs::path dir;
+    size_t nextImport = 0;
+  };
+
+  // Reads and parses `path` and pushes it onto `loading_`; nothing when it was loaded already,
+  // a diagnostic when it cannot be read.
+  void open(const std::string& path, Loc importedFrom) {
+    std::string key = canonical(path);
+    if (!loaded_.insert(key).second) return;  // each file once
+    std::string text, reason;
+    switch (readSourceFile(path, text, reason)) {
+      case ReadStatus::Ok: break;
+      case ReadStatus::Failed:
+        if (importedFrom.valid())
+          c_.diags.report(DiagKind::ImportNotFound, importedFrom,
+                          "cannot find imported file '{}': {}", path, reason);
+        else
+          c_.diags.report(DiagKind::IoError, Loc{}, "cannot open '{}': {}", path, reason);
+        return;
+      case ReadStatus::TooLarge:
+        c_.diags
+            .report(DiagKind::IoError, importedFrom, "cannot read '{}': it is {}", path,
+                    tooLargeText())
+            .help("split the rules into several files that import each other");
+        return;
     }
-    char buf[65536];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) text.append(buf, n);
-    if (std::ferror(f.get())) {
-      reason = std::strerror(errno);
-      return false;
-    }
-    return true;
+    FileId id = c_.sources.add(displayPath(path), std::move(text));
+    ast::File file = parse::parseFile(c_.sources.file(id), id, c_.program.arena, c_.diags);
+    inProgress_.insert(key);
+    loading_.push_back({key, std::move(file), fs::path(path).parent_path()});
   }
 
   static std::string canonical(const std::string& p) {
@@ -88,12 +99,10 @@ class Loader {
     fs::path n = fs::path(p).lexically_normal();
     return n.string();
   }
-  bool inProgress(const std::string& key) const {
-    return std::find(loading_.begin(), loading_.end(), key) != loading_.end();
-  }
 
   Compilation& c_;
-  std::vector<std::string> loading_;
+  std::vector<Pending> loading_;      // the chain of imports being loaded, outermost first
+  std::set<std::string> inProgress_;  // their keys
   std::set<std::string> loaded_;
 };
 

@@ -185,6 +185,36 @@ TEST_CASE("lower: an expression the lowering cannot take is listed as a fallback
   }
 }
 
+TEST_CASE("lower: a long list literal is one table lookup, its code the same size at any length") {
+  // An or-chain of one compare per item made LLVM's passes quadratic in the list's length.
+  ScratchDir dir;
+  auto instructions = [&](int n) {
+    std::string strings, ints;
+    for (int i = 0; i < n; ++i) {
+      strings += (i ? ", \"p" : "\"p") + std::to_string(i) + "\"";
+      ints += (i ? ", " : "") + std::to_string(i * 7);
+    }
+    auto file = dir.path / "long.trig";
+    std::ofstream(file) << "event big { n: int }\ntemplate t { subject \"s\" body \"b\" }\n"
+                        << "trigger a: when cart_add and product_id in [" << strings << "] send t\n"
+                        << "trigger b: when big and n in [" << ints << "] send t\n";
+    auto c = compileFile(file);
+    llvm::LLVMContext ctx;
+    auto set = lower::lowerToLLVM(c->program, c->model, ctx);
+    requireValid(*set.module);
+    CHECK(set.fallbacks.empty());
+    for (const char* helper : {"trig_abi_in_str", "trig_abi_in_i64"}) {
+      const llvm::Function* f = set.module->getFunction(helper);
+      REQUIRE(f != nullptr);
+      CHECK(f->getNumUses() == 1);
+    }
+    size_t count = 0;
+    for (const llvm::Function& f : *set.module) count += f.getInstructionCount();
+    return count;
+  };
+  CHECK(instructions(5000) == instructions(16));
+}
+
 TEST_CASE("lower: the AST dump shows layouts, types, resolutions and entry names") {
   ScratchDir dir;
   auto c = compileSeed(dir.path);

@@ -78,11 +78,13 @@ bool isConstant(const ast::Expr& e);
 Type resolveTypeRef(Context& c, const ast::TypeRef& t);
 
 // ---- template_files.cpp: the template `name` as declared, or loaded from
-// `templates/NAME.txt|.html` beside `nearFile`. kNone when it is neither.
-uint32_t findTemplate(Context& c, const std::string& name, FileId nearFile);
-// Reads a file relative to the directory of `nearFile` into the SourceManager.
-// Returns kNoFile when it cannot be read.
-FileId loadBeside(Context& c, FileId nearFile, const std::string& relative);
+// `templates/NAME.txt|.html` beside the file of `usedAt`. kNone when it is neither, or when that
+// file is too large (reported at `usedAt`; `name` is then in unparsedTemplates).
+uint32_t findTemplate(Context& c, const std::string& name, Loc usedAt);
+// Reads a file relative to the directory of `nearFile` into the SourceManager. Returns kNoFile
+// when it cannot be read; `tooLarge` says whether that is because it holds more than
+// kMaxSourceBytes.
+FileId loadBeside(Context& c, FileId nearFile, const std::string& relative, bool& tooLarge);
 
 // ---- the passes, in the order analyze runs them.
 void declare(Context& c);          // declare.cpp: events, traits, templates, rule table

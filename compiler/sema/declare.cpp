@@ -168,8 +168,13 @@ void declareTemplates(Context& c) {
         c.diags.report(DiagKind::BadTemplateDecl, t->name.loc, "template '{}' has no subject", name)
             .help("add a subject line: subject \"Your cart is waiting\"");
       if (t->bodyFile) {
-        FileId f = loadBeside(c, t->loc.file, t->bodyFile->value);
-        if (f == kNoFile) {
+        bool tooLarge = false;
+        FileId f = loadBeside(c, t->loc.file, t->bodyFile->value, tooLarge);
+        if (f == kNoFile && tooLarge) {
+          c.diags.report(DiagKind::BadTemplateDecl, t->bodyFile->loc,
+                         "cannot read the body file '{}': it is {}", t->bodyFile->value,
+                         tooLargeText());
+        } else if (f == kNoFile) {
           c.diags
               .report(DiagKind::BadTemplateDecl, t->bodyFile->loc, "cannot read the body file '{}'",
                       t->bodyFile->value)

@@ -3,11 +3,10 @@
 // `Subject: ...`. Files are added to the SourceManager so diagnostics can point into them.
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "compiler/parse/parse.h"
 #include "compiler/sema/context.h"
+#include "compiler/source/source.h"
 
 namespace trig::sema::detail {
 namespace {
@@ -65,25 +64,34 @@ TemplateInfo readTemplateFile(Context& c, const std::string& name, FileId f) {
 
 }  // namespace
 
-FileId loadBeside(Context& c, FileId nearFile, const std::string& relative) {
+FileId loadBeside(Context& c, FileId nearFile, const std::string& relative, bool& tooLarge) {
+  tooLarge = false;
   fs::path p = besidePath(c, nearFile, relative);
   std::string key = p.string();
   if (FileId known = c.sources.find(key); known != kNoFile) return known;
   std::error_code ec;
   if (!fs::is_regular_file(p, ec)) return kNoFile;
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return kNoFile;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return c.sources.add(key, ss.str());
+  std::string text, reason;
+  ReadStatus status = readSourceFile(key, text, reason);
+  if (status == ReadStatus::Ok) return c.sources.add(key, std::move(text));
+  tooLarge = status == ReadStatus::TooLarge;
+  return kNoFile;
 }
 
-uint32_t findTemplate(Context& c, const std::string& name, FileId nearFile) {
+uint32_t findTemplate(Context& c, const std::string& name, Loc usedAt) {
   Model& m = c.model;
   if (auto it = m.templateByName.find(name); it != m.templateByName.end()) return it->second;
-  if (name.empty() || nearFile == kNoFile) return kNone;
+  if (name.empty() || !usedAt.valid()) return kNone;
   for (const char* ext : {".txt", ".html"}) {
-    FileId f = loadBeside(c, nearFile, "templates/" + name + ext);
+    std::string relative = "templates/" + name + ext;
+    bool tooLarge = false;
+    FileId f = loadBeside(c, usedAt.file, relative, tooLarge);
+    if (tooLarge) {
+      c.diags.report(DiagKind::BadTemplateDecl, usedAt,
+                     "cannot read the template file '{}': it is {}", relative, tooLargeText());
+      c.unparsedTemplates.insert(name);  // reported: not also an unknown template
+      return kNone;
+    }
     if (f == kNoFile) continue;
     uint32_t index = static_cast<uint32_t>(m.templates.size());
     m.templates.push_back(readTemplateFile(c, name, f));

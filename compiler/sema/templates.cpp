@@ -24,7 +24,7 @@ class TemplateCheck {
   void send(const ast::Step& st) {
     const ast::Ident& name = st.templateName;
     if (name.text.empty()) return;
-    uint32_t idx = findTemplate(c_, name.text, name.loc.file);
+    uint32_t idx = findTemplate(c_, name.text, name.loc);
     if (idx == kNone) {
       c_.unknownTemplateSeen = true;
       if (c_.unparsedTemplates.count(name.text) != 0) return;  // its declaration has a syntax error

@@ -198,7 +198,7 @@ class TestCheck {
 
   void expectation(const ast::TestStmt& st) {
     const ast::Ident& name = st.templateName;
-    if (!name.text.empty() && findTemplate(c_, name.text, name.loc.file) == kNone &&
+    if (!name.text.empty() && findTemplate(c_, name.text, name.loc) == kNone &&
         c_.unparsedTemplates.count(name.text) == 0) {
       auto b =
           c_.diags.report(DiagKind::UnknownTemplate, name.loc, "unknown template '{}'", name.text);

@@ -1,6 +1,10 @@
 #include "compiler/source/source.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include "compiler/support/byte_order_mark.h"
 
@@ -30,6 +34,38 @@ std::string_view SourceFile::lineText(uint32_t line) const {
   std::string_view s(text_.data() + b, e - b);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
   return s;
+}
+
+ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) {
+    reason = std::strerror(errno);
+    return ReadStatus::Failed;
+  }
+  text.clear();
+  char buf[65536];
+  // One byte past the limit tells a file of exactly the limit from a larger one.
+  while (text.size() <= kMaxSourceBytes) {
+    size_t want = std::min<uint64_t>(sizeof buf, kMaxSourceBytes + 1 - text.size());
+    size_t n = std::fread(buf, 1, want, f.get());
+    if (n == 0) break;
+    text.append(buf, n);
+  }
+  if (std::ferror(f.get())) {
+    reason = std::strerror(errno);
+    return ReadStatus::Failed;
+  }
+  if (text.size() > kMaxSourceBytes) {
+    text.clear();
+    text.shrink_to_fit();
+    return ReadStatus::TooLarge;
+  }
+  return ReadStatus::Ok;
+}
+
+std::string tooLargeText() {
+  return "larger than " + std::to_string(kMaxSourceBytes >> 20) + " MiB (" +
+         std::to_string(kMaxSourceBytes) + " bytes)";
 }
 
 FileId SourceManager::add(std::string path, std::string text) {

@@ -41,6 +41,18 @@ class SourceFile {
   std::vector<uint32_t> lineStarts_;
 };
 
+// The most a rules file or a template file may hold (docs/limits.md): an endless input
+// (`/dev/zero`, a pipe) or a huge file ends in a located error instead of exhausting memory, and
+// every offset fits a Loc.
+constexpr uint64_t kMaxSourceBytes = uint64_t{16} << 20;
+
+enum class ReadStatus { Ok, Failed, TooLarge };
+// Reads the whole file at `path` into `text` unless it holds more than kMaxSourceBytes (then only
+// that much is read). Failed: `reason` is the operating system's ("No such file or directory").
+ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason);
+// "larger than 16 MiB (16777216 bytes)", for the messages of TooLarge.
+std::string tooLargeText();
+
 class SourceManager {
  public:
   FileId add(std::string path, std::string text);

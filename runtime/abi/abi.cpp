@@ -4,6 +4,7 @@
 #include "runtime/abi/abi.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -149,6 +150,9 @@ const HelperSymbol* helperSymbols(size_t* count) {
       {"trig_abi_str_cmp", reinterpret_cast<void*>(&trig_abi_str_cmp)},
       {"trig_abi_str_contains", reinterpret_cast<void*>(&trig_abi_str_contains)},
       {"trig_abi_list_op", reinterpret_cast<void*>(&trig_abi_list_op)},
+      {"trig_abi_in_i64", reinterpret_cast<void*>(&trig_abi_in_i64)},
+      {"trig_abi_in_f64", reinterpret_cast<void*>(&trig_abi_in_f64)},
+      {"trig_abi_in_str", reinterpret_cast<void*>(&trig_abi_in_str)},
       {"trig_abi_value_cmp", reinterpret_cast<void*>(&trig_abi_value_cmp)},
       {"trig_abi_arith", reinterpret_cast<void*>(&trig_abi_arith)},
       {"trig_abi_exists", reinterpret_cast<void*>(&trig_abi_exists)},
@@ -200,6 +204,31 @@ uint8_t trig_abi_list_op(uint32_t op, const Value* list, const Scalar* x) {
     // Only allocation can fail here; no context to report to, and false is what absent gives.
     return 0;
   }
+}
+
+uint8_t trig_abi_in_i64(const int64_t* table, uint64_t n, int64_t x) {
+  return std::binary_search(table, table + n, x);
+}
+
+uint8_t trig_abi_in_f64(const double* table, uint64_t n, double x) {
+  // `<` orders the table (no NaN in it) with 0.0 and -0.0 as one, as `==` has them.
+  return !std::isnan(x) && std::binary_search(table, table + n, x);
+}
+
+uint8_t trig_abi_in_str(const char* bytes, const uint64_t* offsets, uint64_t n, const char* p,
+                        uint64_t len) {
+  std::string_view x = trig::abi::view(p, len);
+  uint64_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    int c = std::string_view(bytes + offsets[mid], offsets[mid + 1] - offsets[mid]).compare(x);
+    if (c == 0) return 1;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
 }
 
 uint8_t trig_abi_value_cmp(uint32_t op, const Value* a, const Value* b) {

@@ -125,9 +125,18 @@ void trig_abi_str_view(const trig::Value* v, trig::abi::Str* out);
 int32_t trig_abi_str_cmp(const char* a, uint64_t an, const char* b, uint64_t bn);
 uint8_t trig_abi_str_contains(const char* a, uint64_t an, const char* b, uint64_t bn);
 
-// ---- operators the generated code does not inline (interp/ops.h defines their meaning) ----
-// `x in list` (op In) or `list contains x` (op Contains) for a List Value and a present scalar.
+// ---- operators the generated code does not inline (compiler/core/ops.h defines their meaning)
+// ---- `x in list` (op In) or `list contains x` (op Contains) for a List Value and a present
+// scalar.
 uint8_t trig_abi_list_op(uint32_t op, const trig::Value* list, const trig::abi::Scalar* x);
+// `x in [...]` for a list literal's constant items (compiler/lower: memberOfLiteral), as sorted
+// tables without duplicates: whether `x` is among the `n` integers of `table`, the `n` doubles
+// of `table` (NaN is never among them), or the `n` strings whose bytes are
+// bytes[offsets[k], offsets[k + 1]) (byte order).
+uint8_t trig_abi_in_i64(const int64_t* table, uint64_t n, int64_t x);
+uint8_t trig_abi_in_f64(const double* table, uint64_t n, double x);
+uint8_t trig_abi_in_str(const char* bytes, const uint64_t* offsets, uint64_t n, const char* p,
+                        uint64_t len);
 // `a op b` for two Values (lists); false when either is absent.
 uint8_t trig_abi_value_cmp(uint32_t op, const trig::Value* a, const trig::Value* b);
 // `a op b` (+ - * /) of two present scalars with sema's type `hint` for the whole expression

@@ -14,6 +14,7 @@
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
 #include "compiler/interp/eval.h"
+#include "runtime/jit/history_test_support.h"
 
 namespace trig::jit::testing {
 
@@ -54,17 +55,6 @@ inline std::unique_ptr<Compilation> compileText(const std::string& source) {
   REQUIRE(c->ok());
   return c;
 }
-
-// Events of every type kept in a vector, in append order (append in time order).
-class VectorHistory final : public History {
- public:
-  std::vector<Event> events;
-  void forEach(uint32_t type, TimeMs from, TimeMs to,
-               const std::function<bool(const Event&)>& f) const override {
-    for (const Event& e : events)
-      if (e.type == type && e.time >= from && e.time <= to && !f(e)) return;
-  }
-};
 
 inline Event event(const Compilation& c, const std::string& name, TimeMs t,
                    std::vector<std::pair<std::string, Value>> fields, uint64_t seq = 0) {
