@@ -81,21 +81,45 @@ void declareFields(Context& c, const std::vector<ast::FieldDecl>& decls,
   }
 }
 
+// `event cart_add from "Add To Cart" { gift_wrap?: bool }` in a project: the standard event gets
+// the aliases and the optional fields (after its own, so the standard slots stay). A required
+// field, `passive`, or a field it already has is an error.
+void extendStdEvent(Context& c, EventInfo& info, const ast::EventDecl& ev) {
+  if (ev.passive && !info.passive)
+    c.diags
+        .report(DiagKind::RedeclaredStdEvent, ev.name.loc,
+                "an extension of the standard event '{}' cannot make it passive", info.name)
+        .note(info.decl->name.loc, "the standard declaration is here");
+  std::vector<ast::FieldDecl> added;
+  for (const auto& fd : ev.fields) {
+    if (fd.optional || fd.defaultValue != nullptr || fd.name.text.empty()) {
+      added.push_back(fd);
+      continue;
+    }
+    c.diags
+        .report(DiagKind::RedeclaredStdEvent, fd.name.loc,
+                "an extension of the standard event '{}' can only add optional fields, but '{}' "
+                "is required",
+                info.name, fd.name.text)
+        .note(info.decl->name.loc, "the standard declaration is here")
+        .help(fmt::format("write '{}?: ...' (absent when not sent) or give it a default",
+                          fd.name.text));
+  }
+  declareFields(c, added, info.fields, "event '" + info.name + "'", false);
+}
+
 void declareEvents(Context& c) {
   Model& m = c.model;
+  std::vector<std::pair<uint32_t, const ast::EventDecl*>> declared;  // with extensions
   for (const auto& file : c.program.files) {
     for (const ast::EventDecl* ev : file.events) {
       const std::string& name = ev->name.text;
       if (name.empty()) continue;
       if (auto it = m.eventByName.find(name); it != m.eventByName.end()) {
-        const EventInfo& prev = m.events[it->second];
+        EventInfo& prev = m.events[it->second];
         if (prev.stdlib && !file.isStdlib) {
-          c.diags
-              .report(DiagKind::RedeclaredStdEvent, ev->name.loc,
-                      "'{}' is a standard event and cannot be redeclared", name)
-              .note(prev.decl->name.loc, "the standard declaration is here")
-              .help(
-                  "use the standard event as it is, or declare your own event under another name");
+          extendStdEvent(c, prev, *ev);
+          declared.emplace_back(prev.index, ev);
         } else {
           c.diags
               .report(DiagKind::DuplicateDecl, ev->name.loc, "event '{}' is already declared", name)
@@ -112,12 +136,14 @@ void declareEvents(Context& c) {
       declareFields(c, ev->fields, info.fields, "event '" + name + "'", false);
       m.eventByName.emplace(name, info.index);
       c.eventNames.push_back(name);
+      declared.emplace_back(info.index, ev);
       m.events.push_back(std::move(info));
     }
   }
   // `from` aliases are the names events arrive under: each must lead to one event only.
-  for (auto& info : m.events) {
-    for (const auto& alias : info.decl->aliases) {
+  for (auto [index, decl] : declared) {
+    EventInfo& info = m.events[index];
+    for (const auto& alias : decl->aliases) {
       const std::string& a = alias.value;
       if (auto it = m.eventByName.find(a); it != m.eventByName.end() && it->second != info.index) {
         c.diags
