@@ -11,7 +11,7 @@ PACKAGES=(
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev
   libhowardhinnant-date-dev libjemalloc-dev libssl-dev
   clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format-19 clang-tidy-19
-  libsimdjson-dev
+  python3-jsonschema
 )
 
 if [ "${1:-}" = "--list" ]; then
