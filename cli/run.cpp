@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/printable.h"
 #include "cli/run_common.h"
 #include "runtime/engine/record_json.h"
 #include "runtime/engine/replay.h"
@@ -62,14 +63,17 @@ int runRun(const RunOptions& o) {
     out += '\n';
     if (out.size() > batch) writeOut();
   };
-  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << w << "\n"; };
+  // Warnings and the replay's messages quote event data: control characters are escaped.
+  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
   engine::Engine eng(c->model, *evaluator, eo);
 
   engine::ReplayOptions ro;
   ro.eventFiles = o.events;
   ro.until = until;
   ro.deadLetter = o.deadLetter;
-  ro.diagnostics = &std::cerr;
+  PrintableBuf printableErr(std::cerr);
+  std::ostream diagnostics(&printableErr);
+  ro.diagnostics = &diagnostics;
   ro.progress = terminalProgress();
   engine::ReplayResult rr = engine::replay(eng, c->model, ro);
   writeOut();

@@ -398,5 +398,15 @@ with tempfile.TemporaryDirectory() as tmp:
               p.returncode == 0 and p.stdout.count('"decision":"send"') == 1 and '"customer":"c1"' in p.stdout,
               (p.returncode, p.stdout[-300:], p.stderr[-300:]))
 
+# `trig run` escapes control characters from event data in its messages, as explain does.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "r.trig"), "w") as out:
+        out.write('template a { subject "A" body "." }\ntrigger t: when cart_add send a\n')
+    with open(os.path.join(tmp, "e.jsonl"), "w") as out:
+        out.write('{"type":"track","event":"bad\\u001b[31mname","userId":"c1","timestamp":"2026-01-01T00:00:01Z","properties":{}}\n')
+    p = run(["run", "r.trig", "--events", "e.jsonl"], tmp)
+    check("run escapes an ESC in an event name in its warning",
+          p.returncode == 0 and "bad\\x1b[31mname" in p.stderr and "\x1b" not in p.stderr, repr(p.stderr[-300:]))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
