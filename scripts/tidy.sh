@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs clang-tidy-19 with the project's .clang-tidy (checks that catch real bugs) over every
 # source of compiler/, runtime/ and cli/, using BUILD's compile_commands.json; any finding fails.
+# -Wno-error: under -DTRIG_WERROR=ON the compiler's own warnings would be errors, which the
+# Checks list of .clang-tidy cannot filter (the compiler reports those itself).
 #   scripts/tidy.sh [BUILD]      (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ mapfile -t files < <(git ls-files 'compiler/*.cpp' 'runtime/*.cpp' 'cli/*.cpp' |
 out=$(mktemp)
 echo "tidy: ${#files[@]} files"
 printf '%s\n' "${files[@]}" |
-  xargs -P "$(nproc)" -n 4 clang-tidy-19 -p "$BUILD" --quiet 2>/dev/null |
+  xargs -P "$(nproc)" -n 4 clang-tidy-19 -p "$BUILD" --quiet --extra-arg=-Wno-error 2>/dev/null |
   tee "$out" | grep -E '^[^ ].*(warning|error):' || true
 if grep -qE "(warning|error):" "$out"; then
   rm -f "$out"
