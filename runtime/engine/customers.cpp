@@ -51,8 +51,8 @@ void Engine::Impl::merge(Customer& user, const std::string& anonymousId) {
     return fmt::format("merged into customer {}: its pending evaluations and flows end", user.id);
   });
   trace(TraceEntry::Kind::Profile, user.id, sema::kNone, Loc{}, [&] {
-    return fmt::format("merged the anonymous visitor {} ({} remembered events{})", anon.id, moved,
-                       traitsChanged ? ", traits" : "");
+    return fmt::format("merged the anonymous visitor {} ({} remembered event{}{})", anon.id, moved,
+                       moved == 1 ? "" : "s", traitsChanged ? ", traits" : "");
   });
   if (traitsChanged) profileChanged(user);
 }
