@@ -21,16 +21,16 @@ void Engine::Impl::identify(Customer& c, const Event& e) {
   profileChanged(c);
 }
 
-// `e`, or when it is an anonymous visitor's that was merged into a user, a copy in `scratch`
-// that is the user's: later events with only that anonymousId go to the user (spec section 8).
-const Event& Engine::Impl::resolve(const Event& e, Event& scratch) const {
-  if (e.identified || mergedInto.empty()) return e;
+// When `e` is an anonymous visitor's that was merged into a user: true, and in `user` a copy
+// that is the user's. Later events with only that anonymousId go to the user (spec section 8).
+bool Engine::Impl::resolve(const Event& e, Event& user) const {
+  if (e.identified || mergedInto.empty()) return false;
   auto it = mergedInto.find(e.anonymousId);
-  if (it == mergedInto.end()) return e;
-  scratch = e;
-  scratch.customer = it->second;
-  scratch.identified = true;
-  return scratch;
+  if (it == mergedInto.end()) return false;
+  user = e;
+  user.customer = it->second;
+  user.identified = true;
+  return true;
 }
 
 // The first event carrying both ids (or an alias call) merges the anonymous visitor into

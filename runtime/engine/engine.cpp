@@ -69,7 +69,7 @@ void Engine::Impl::process(const Event& in) {
   setNow(in.time);
   // Before deduplication: a merged visitor's event is compared as the user's.
   Event redirected;
-  const Event& e = resolve(in, redirected);
+  const Event& e = resolve(in, redirected) ? redirected : in;
   auto verdict = dedup.admit(e);
   if (verdict != ingest::Deduplicator::Verdict::Accept) {
     Record r;

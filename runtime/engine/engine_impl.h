@@ -192,7 +192,7 @@ struct Engine::Impl {
   // Anonymous visitors (spec section 8): each anonymousId merged, and the user it went to. A
   // merge happens once per anonymous id; the map holds only ids that were merged.
   std::unordered_map<std::string, std::string> mergedInto;
-  const Event& resolve(const Event& e, Event& scratch) const;
+  bool resolve(const Event& e, Event& user) const;
   void merge(Customer& user, const std::string& anonymousId);
   void endAnonymous(Customer& anon);
   bool adoptTraits(Customer& user, const Customer& anon);
