@@ -444,6 +444,22 @@ trigger third: when page_view and count(page_view) within 1d >= 3 send a
   CHECK(run.engine->stats().events == 8);
 }
 
+TEST_CASE("a merged visitor's later event is deduplicated as the user's") {
+  Run run(R"(
+settings { dedup 1m }
+template a { subject "A" body "." }
+trigger r: when page_view send a
+)");
+  run.engine->process(anonymous(run, "page_view", T0, {{"url", Value::str("/a")}}, "v1"));
+  Event login = run.p.event("page_view", T0 + kMinute, {{"url", Value::str("/b")}}, run.seq++);
+  login.anonymousId = "v1";
+  run.engine->process(login);
+  // The same page, 30 seconds later, from the visitor's cookie alone: a refresh of the user's.
+  run.engine->process(
+      anonymous(run, "page_view", T0 + kMinute + 30000, {{"url", Value::str("/b")}}, "v1"));
+  CHECK(run.engine->stats().droppedByContent == 1);
+}
+
 TEST_CASE("a hundred thousand pending idle evaluations all fire, in time order") {
   Run run(R"(
 template a { subject "A" body "." }
