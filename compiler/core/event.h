@@ -1,7 +1,8 @@
 #pragma once
 // One customer event as the runtime sees it, after decoding and validation (runtime/ingest):
 // a declared event type with its fields in the flat layout sema computed (slot order), or an
-// identify call with trait changes, or an event of an undeclared name (activity only).
+// identify call with trait changes, or an event of an undeclared name (activity only), or an
+// alias call (the merge of an anonymous visitor into a user, nothing else).
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -51,11 +52,17 @@ struct EventSource {
 };
 
 struct Event {
-  enum class Kind : uint8_t { Track, Identify, Undeclared };
+  enum class Kind : uint8_t { Track, Identify, Undeclared, Alias };
   Kind kind = Kind::Track;
   uint32_t type = core::kNone;  // the event type (sema::EventInfo index) for Track
   std::string name;             // the event name as sent (Undeclared: for the warning)
-  std::string customer;         // userId
+  // The userId; without one, the anonymous visitor `anon:<anonymousId>` (spec section 8).
+  std::string customer;
+  // The call's anonymousId (an alias call's previousId), empty when none was sent. With a userId
+  // it asks for the merge of `anon:<anonymousId>` into that user; without one (`identified`
+  // false) the engine sends the event on to the user that visitor was merged into, if any.
+  std::string anonymousId;
+  bool identified = true;  // a userId was sent: `customer` is it
   TimeMs time = 0;
   std::string messageId;      // empty when none was sent
   std::vector<Value> fields;  // Track: by slot; Absent where an optional field was not sent

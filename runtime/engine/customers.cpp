@@ -21,6 +21,86 @@ void Engine::Impl::identify(Customer& c, const Event& e) {
   profileChanged(c);
 }
 
+// When `e` is an anonymous visitor's that was merged into a user: true, and in `user` a copy
+// that is the user's. Later events with only that anonymousId go to the user (spec section 8).
+bool Engine::Impl::resolve(const Event& e, Event& user) const {
+  if (e.identified || mergedInto.empty()) return false;
+  auto it = mergedInto.find(e.anonymousId);
+  if (it == mergedInto.end()) return false;
+  user = e;
+  user.customer = it->second;
+  user.identified = true;
+  return true;
+}
+
+// The first event carrying both ids (or an alias call) merges the anonymous visitor into
+// `user`, once per anonymous id: its remembered events join the user's in time order, so that
+// browsing before logging in counts; its pending evaluations and flows end without a record
+// (nothing was or could be sent for them to an address the user has); traits it set fill the
+// user's unset ones.
+void Engine::Impl::merge(Customer& user, const std::string& anonymousId) {
+  if (!mergedInto.emplace(anonymousId, std::string(user.id)).second) return;
+  auto* entry = customers.find("anon:" + anonymousId);
+  if (entry == nullptr || &entry->value == &user) return;
+  Customer& anon = entry->value;
+  endAnonymous(anon);
+  const size_t moved = anon.history.size();
+  user.history.mergeFrom(std::move(anon.history), rulePlan.retention, now, oldestFiring(user));
+  const bool traitsChanged = adoptTraits(user, anon);
+  trace(TraceEntry::Kind::Profile, anon.id, sema::kNone, Loc{}, [&] {
+    return fmt::format("merged into customer {}: its pending evaluations and flows end", user.id);
+  });
+  trace(TraceEntry::Kind::Profile, user.id, sema::kNone, Loc{}, [&] {
+    return fmt::format("merged the anonymous visitor {} ({} remembered event{}{})", anon.id, moved,
+                       moved == 1 ? "" : "s", traitsChanged ? ", traits" : "");
+  });
+  if (traitsChanged) profileChanged(user);
+}
+
+// Ends everything pending for a merged visitor, silently: idle evaluations, flows (with their
+// parked or competing sends) and goal watches.
+void Engine::Impl::endAnonymous(Customer& anon) {
+  for (auto& p : anon.idle) timers.cancel(p.timer);
+  anon.idle.clear();
+  const std::vector<std::shared_ptr<Flow>> flows = anon.flows;  // endFlow edits the list
+  for (const auto& f : flows) {
+    switch (f->state) {
+      case Flow::State::InWindow: removeFromWindow(anon, *f); break;
+      case Flow::State::Deferred:
+      case Flow::State::Awaiting: deferred.erase(f.get()); break;
+      case Flow::State::Running:
+      case Flow::State::WaitingStep:
+      case Flow::State::Done: break;
+    }
+    endFlow(*f);
+  }
+  if (anon.sends) anon.sends->goalWatch.clear();
+}
+
+// The visitor's profile into the user's: each declared trait the visitor set (not at its
+// default) that the user has not, and undeclared ones the user lacks. A visitor's
+// `subscribed: false` so carries over: the same person asked for no mail (fails closed). True
+// when a trait changed.
+bool Engine::Impl::adoptTraits(Customer& user, const Customer& anon) {
+  bool changed = false;
+  if (!anon.profile.traits.empty()) {
+    for (size_t slot = 0; slot < anon.profile.traits.size() && slot < defaults.size(); ++slot) {
+      const Value& v = anon.profile.traits[slot];
+      if (v == defaults[slot] || !(trait(user, static_cast<uint32_t>(slot)) == defaults[slot]))
+        continue;
+      ownTraits(user)[slot] = v;
+      if (slot == traitEmail) user.profile.bounced = anon.profile.bounced;
+      changed = true;
+    }
+  }
+  for (const auto& [name, v] : anon.profile.extra) {
+    if (user.profile.extraTrait(name) != nullptr) continue;
+    user.profile.extra.emplace_back(name, v);
+    changed = true;
+  }
+  return changed;
+}
+
 std::shared_ptr<Flow> Engine::Impl::activeFlow(Customer& c, uint32_t rule) {
   for (auto& f : c.flows)
     if (f->rule == rule) return f;

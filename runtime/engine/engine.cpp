@@ -63,10 +63,13 @@ Engine::Impl::Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
   }
 }
 
-void Engine::Impl::process(const Event& e) {
-  if (e.kind == Event::Kind::Undeclared && model.settings.ignoreUndeclared) return;
-  runUntil(e.time, false);
-  setNow(e.time);
+void Engine::Impl::process(const Event& in) {
+  if (in.kind == Event::Kind::Undeclared && model.settings.ignoreUndeclared) return;
+  runUntil(in.time, false);
+  setNow(in.time);
+  // Before deduplication: a merged visitor's event is compared as the user's.
+  Event redirected;
+  const Event& e = resolve(in, redirected) ? redirected : in;
   auto verdict = dedup.admit(e);
   if (verdict != ingest::Deduplicator::Verdict::Accept) {
     Record r;
@@ -86,8 +89,11 @@ void Engine::Impl::process(const Event& e) {
   }
   ++stats.events;
   Customer& c = customer(e.customer);
+  // The first event with both ids merges the visitor's history before the event itself counts.
+  if (e.identified && !e.anonymousId.empty()) merge(c, e.anonymousId);
   switch (e.kind) {
     case Event::Kind::Identify: identify(c, e); return;
+    case Event::Kind::Alias: return;  // the merge alone: not activity
     case Event::Kind::Undeclared:
       ++stats.undeclared;
       trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{}, [&] {

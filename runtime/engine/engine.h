@@ -97,7 +97,7 @@ struct Coverage {
 };
 
 struct Stats {
-  uint64_t events = 0;  // accepted events processed (track, identify, undeclared)
+  uint64_t events = 0;  // accepted events processed (track, identify, undeclared, alias)
   uint64_t undeclared = 0;
   uint64_t droppedById = 0;
   uint64_t droppedByContent = 0;

@@ -189,6 +189,13 @@ struct Engine::Impl {
 
   // ---- customers (customers.cpp) -------------------------------------------------------------
   void identify(Customer& c, const Event& e);
+  // Anonymous visitors (spec section 8): each anonymousId merged, and the user it went to. A
+  // merge happens once per anonymous id; the map holds only ids that were merged.
+  std::unordered_map<std::string, std::string> mergedInto;
+  bool resolve(const Event& e, Event& user) const;
+  void merge(Customer& user, const std::string& anonymousId);
+  void endAnonymous(Customer& anon);
+  bool adoptTraits(Customer& user, const Customer& anon);
   std::shared_ptr<Flow> activeFlow(Customer& c, uint32_t rule);
   std::vector<Value>& ownTraits(Customer& c);
   bool hardBounce(const Event& e) const;

@@ -343,6 +343,123 @@ trigger r: when page_view send a
   CHECK(run.engine->pendingTimers() == 0);
 }
 
+// An anonymous visitor's event (no userId): the customer `anon:<id>`.
+Event anonymous(Run& run, const std::string& name, TimeMs t,
+                std::initializer_list<std::pair<const char*, Value>> fields,
+                const std::string& id) {
+  Event e = run.p.event(name, t, fields, run.seq++, "anon:" + id);
+  e.anonymousId = id;
+  e.identified = false;
+  return e;
+}
+
+Event anonymousIdentify(Run& run, const std::string& customer, const std::string& id, TimeMs t,
+                        std::vector<std::pair<std::string, Value>> traits) {
+  Event e;
+  e.kind = Event::Kind::Identify;
+  e.customer = customer.empty() ? "anon:" + id : customer;
+  e.identified = !customer.empty();
+  e.anonymousId = id;
+  e.time = t;
+  e.seq = run.seq++;
+  e.traits = std::move(traits);
+  return e;
+}
+
+TEST_CASE("a merged visitor's pending evaluations and flows end without a record") {
+  Run run(R"(
+settings { await_email 1h }
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+trigger r: when page_view send a then after 1d send b
+trigger idle_cart: when cart_add and idle 1h send b
+)");
+  // The visitor: a send waiting for an address, and an idle evaluation.
+  run.engine->process(anonymous(run, "page_view", T0, {{"url", Value::str("/")}}, "v1"));
+  run.engine->process(
+      anonymous(run, "cart_add", T0 + kMinute, {{"product_id", Value::str("p")}}, "v1"));
+  CHECK(run.engine->pendingTimers() == 2);
+  // Logging in: the identify with both ids merges; nothing of the visitor is left pending, and
+  // the address it brings is the user's, not the visitor's.
+  run.engine->process(anonymousIdentify(run, "c1", "v1", T0 + 10 * kMinute,
+                                        {{"email", Value::str("ann@example.com")}}));
+  CHECK(run.engine->pendingTimers() == 0);
+  CHECK(run.summary() == "");
+}
+
+TEST_CASE("a merged visitor's traits fill the user's unset ones; an opt-out carries over") {
+  Run run(R"(
+template a { subject "Hi {{ customer.first_name | default "you" }}" body "." }
+trigger r: when page_view send a
+)");
+  run.engine->process(anonymousIdentify(run, "", "v1", T0, {{"first_name", Value::str("Ann")}}));
+  run.engine->process(anonymousIdentify(run, "", "v2", T0, {{"first_name", Value::str("Bob")}}));
+  run.engine->process(anonymous(run, "unsubscribe", T0, {}, "v3"));
+  run.identify("c1", T0, {{"email", Value::str("c1@example.com")}});
+  run.identify("c2", T0,
+               {{"email", Value::str("c2@example.com")}, {"first_name", Value::str("Bo")}});
+  run.email("c3", T0);
+  // c1 takes the visitor's name; c2 keeps its own; c3 takes the visitor's opt-out.
+  for (const char* c : {"c1", "c2", "c3"}) {
+    Event login = run.p.event("page_view", T0 + kMinute, {{"url", Value::str("/")}}, run.seq++, c);
+    login.anonymousId = std::string("v") + c[1];
+    run.engine->process(login);
+  }
+  run.engine->finish();
+  std::vector<std::string> got;
+  for (const auto& r : run.records)
+    if (r.decision == Decision::Send)
+      got.push_back(r.customer + ": " + r.subject);
+    else if (r.decision == Decision::Suppressed)
+      got.push_back(r.customer + ": " + reasonName(r.reason));
+  CHECK(got == std::vector<std::string>{"c1: Hi Ann", "c2: Hi Bo", "c3: opted_out"});
+}
+
+TEST_CASE("a merge happens once per anonymous id; later visitor events go to the first user") {
+  Run run(R"(
+template a { subject "A" body "." }
+trigger third: when page_view and count(page_view) within 1d >= 3 send a
+)");
+  run.email("c1", T0);
+  run.email("c2", T0);
+  run.engine->process(anonymous(run, "page_view", T0, {{"url", Value::str("/")}}, "v1"));
+  Event alias;
+  alias.kind = Event::Kind::Alias;
+  alias.name = "alias";
+  alias.customer = "c1";
+  alias.anonymousId = "v1";
+  alias.time = T0 + kMinute;
+  alias.seq = run.seq++;
+  run.engine->process(alias);
+  alias.customer = "c2";  // a second merge of v1: nothing happens
+  alias.time = T0 + 2 * kMinute;
+  alias.seq = run.seq++;
+  run.engine->process(alias);
+  run.track("c2", "page_view", T0 + 3 * kMinute, {{"url", Value::str("/")}});
+  run.engine->process(
+      anonymous(run, "page_view", T0 + 4 * kMinute, {{"url", Value::str("/")}}, "v1"));
+  run.engine->process(
+      anonymous(run, "page_view", T0 + 5 * kMinute, {{"url", Value::str("/")}}, "v1"));
+  CHECK(run.summary() == "10:05 c1 third 1 a sent\n");
+  CHECK(run.engine->stats().events == 8);
+}
+
+TEST_CASE("a merged visitor's later event is deduplicated as the user's") {
+  Run run(R"(
+settings { dedup 1m }
+template a { subject "A" body "." }
+trigger r: when page_view send a
+)");
+  run.engine->process(anonymous(run, "page_view", T0, {{"url", Value::str("/a")}}, "v1"));
+  Event login = run.p.event("page_view", T0 + kMinute, {{"url", Value::str("/b")}}, run.seq++);
+  login.anonymousId = "v1";
+  run.engine->process(login);
+  // The same page, 30 seconds later, from the visitor's cookie alone: a refresh of the user's.
+  run.engine->process(
+      anonymous(run, "page_view", T0 + kMinute + 30000, {{"url", Value::str("/b")}}, "v1"));
+  CHECK(run.engine->stats().droppedByContent == 1);
+}
+
 TEST_CASE("a hundred thousand pending idle evaluations all fire, in time order") {
   Run run(R"(
 template a { subject "A" body "." }

@@ -94,6 +94,20 @@ class IdTable {
     }
   }
 
+  // The entry of `id`, or null when it was never added (nothing is added).
+  Entry* find(std::string_view id) {
+    const uint64_t h = hashId(id);
+    const Shard& shard = shards_[h >> (64 - kShardBits)];
+    if (shard.slots.empty()) return nullptr;
+    const size_t mask = shard.slots.size() - 1;
+    // The table is at most 3/4 full: the probe meets an empty slot.
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = shard.slots[i];
+      if (s.entry == nullptr) return nullptr;
+      if (s.hash == h && s.entry->id == id) return s.entry;
+    }
+  }
+
   size_t size() const { return size_; }
 
  private:

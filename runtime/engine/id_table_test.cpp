@@ -38,6 +38,20 @@ TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a
   CHECK(seen.size() > 50000);
 }
 
+TEST_CASE("IdTable::find adds nothing") {
+  IdTable<int> table;
+  CHECK(table.find("c1") == nullptr);
+  for (int i = 0; i < 1000; ++i) table.findOrAdd("c" + std::to_string(i)).value = i;
+  for (int i = 0; i < 1000; ++i) {
+    auto* e = table.find("c" + std::to_string(i));
+    REQUIRE(e != nullptr);
+    CHECK(e->value == i);
+  }
+  CHECK(table.find("c1000") == nullptr);
+  CHECK(table.find("") == nullptr);
+  CHECK(table.size() == 1000);
+}
+
 TEST_CASE("hashId depends on every byte and on the length") {
   CHECK(hashId("c1") != hashId("c2"));
   CHECK(hashId(std::string_view("ab\0", 3)) != hashId("ab"));

@@ -1232,6 +1232,10 @@ struct Decoder::Impl {
           case 10:
             if (is(name, "properties")) m = kProperties;
             break;
+          case 11:
+            // An anonymous visitor, or a merge: the general path reads the ids.
+            if (is(name, "anonymousId")) return false;
+            break;
           default: break;
         }
         if (m >= 0 && at < kGuessedMembers) lastMembers[at] = static_cast<uint8_t>(m);
@@ -1294,6 +1298,8 @@ struct Decoder::Impl {
         return false;
     }
     setString(out.customer, userId);
+    out.anonymousId.clear();
+    out.identified = true;
     setString(out.messageId, messageId);
     setRepeated(out.name, event);
     out.traits.clear();
@@ -1316,6 +1322,39 @@ struct Decoder::Impl {
     std::string_view raw;  // strings: the text between quotes; objects: the whole object
     bool escaped = false;
   };
+
+  bool stringMember(const Member& m, const char* name, std::string& dest) {
+    if (m.kind != json::Kind::String)
+      return fail(std::string(name) + " must be a string, got " + json::kindName(m.kind));
+    json::Scanner::decode(m.raw, m.escaped, dest);
+    return true;
+  }
+
+  // The members that say whose event it is.
+  struct Ids {
+    Member userId, anonymousId, previousId;
+  };
+
+  // Sets out.customer, out.anonymousId and out.identified from the ids (spec section 8): the
+  // userId when sent; else the anonymous visitor `anon:<anonymousId>`. An alias call needs a
+  // userId and a previousId (the anonymous id it merges, kept in out.anonymousId; its own
+  // anonymousId means nothing). An empty or null anonymousId counts as not sent.
+  bool readIds(const Ids& ids, bool alias, Event& out) {
+    out.anonymousId.clear();
+    out.identified = ids.userId.present;
+    const Member& anon = alias ? ids.previousId : ids.anonymousId;
+    if (anon.present && !stringMember(anon, alias ? "previousId" : "anonymousId", out.anonymousId))
+      return false;
+    if (alias && out.anonymousId.empty()) return fail("an alias call needs a previousId");
+    if (ids.userId.present) {
+      if (!stringMember(ids.userId, "userId", out.customer)) return false;
+      if (out.customer.empty()) return fail("userId is empty");
+      return true;
+    }
+    if (alias || out.anonymousId.empty()) return fail("missing userId");
+    out.customer = "anon:" + out.anonymousId;
+    return true;
+  }
 
   // Properties decoded during the first pass over the line.
   struct Inlined {
@@ -1407,6 +1446,7 @@ struct Decoder::Impl {
     // The top-level members we use, as raw spans; the object is validated as a whole first
     // because its keys may come in any order (`properties` before `event`).
     Member type, event, userId, timestamp, messageId, properties, traitsM;
+    Ids ids;
     Inlined inlined;
     // A key sent twice makes the line invalid, once the whole line is known to be JSON.
     std::string twice;
@@ -1438,7 +1478,13 @@ struct Decoder::Impl {
               m = &messageId;
             break;
           case 10:
-            if (name == "properties") m = &properties;
+            if (name == "properties")
+              m = &properties;
+            else if (name == "previousId")
+              m = &ids.previousId;
+            break;
+          case 11:
+            if (name == "anonymousId") m = &ids.anonymousId;
             break;
           default: break;
         }
@@ -1478,30 +1524,24 @@ struct Decoder::Impl {
     }
     if (!twice.empty()) return fail(std::move(twice));
 
-    auto stringMember = [&](const Member& m, const char* name, std::string& dest) {
-      if (m.kind != json::Kind::String)
-        return fail(std::string(name) + " must be a string, got " + json::kindName(m.kind));
-      json::Scanner::decode(m.raw, m.escaped, dest);
-      return true;
-    };
-
     // type
-    bool identify = false, page = false;
+    bool identify = false, page = false, alias = false;
     if (type.present) {
       if (!stringMember(type, "type", str)) return false;
       if (str == "identify") {
         identify = true;
       } else if (str == "page") {
         page = true;
+      } else if (str == "alias") {
+        alias = true;
       } else if (str != "track") {
         return fail("unsupported type '" + str +
-                    "' (expected \"track\", \"identify\" or \"page\")");
+                    "' (expected \"track\", \"identify\", \"page\" or \"alias\")");
       }
     }
-    // userId
-    if (!userId.present) return fail("missing userId");
-    if (!stringMember(userId, "userId", out.customer)) return false;
-    if (out.customer.empty()) return fail("userId is empty");
+    // userId, anonymousId, previousId
+    ids.userId = userId;
+    if (!readIds(ids, alias, out)) return false;
     // timestamp
     if (timestamp.present) {
       if (!stringMember(timestamp, "timestamp", str)) return false;
@@ -1521,6 +1561,15 @@ struct Decoder::Impl {
         !messageId.present || stringMember(messageId, "messageId", out.messageId);
     if (identify) return readIdentify(traitsM, out, messageIdOk);
     if (!messageIdOk) return false;
+    if (alias) {
+      // Nothing but the merge (spec section 8): not activity, no properties, no traits.
+      out.kind = Event::Kind::Alias;
+      out.type = sema::kNone;
+      out.name = "alias";
+      out.traits.clear();
+      releaseFields(out);
+      return true;
+    }
 
     out.traits.clear();
     if (page) {

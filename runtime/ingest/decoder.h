@@ -9,10 +9,17 @@
 //
 // Rules (the contract the reader, the HTTP ingest and the engine rely on):
 // - `type` defaults to "track"; "identify" carries `traits`; "page" (a Segment page call) is a
-//   track of `page_view` with the call's `properties`, whatever its `event`; any other type is
-//   invalid.
+//   track of `page_view` with the call's `properties`, whatever its `event`; "alias" is below;
+//   any other type is invalid.
 // - `userId` must be a non-empty string; `timestamp` an RFC 3339 string; `messageId`, when
 //   present, a string (kept in Event::messageId; empty when not sent).
+// - Anonymous visitors: `anonymousId`, when present, must be a string (kept in
+//   Event::anonymousId; empty or `null` counts as not sent). Without a `userId` the event is the
+//   customer `anon:<anonymousId>` (Event::identified false); with neither, "missing userId".
+//   `"type":"alias"` (Segment's alias call) needs a `userId` and a `previousId`, the anonymous id
+//   it merges into that user (in Event::anonymousId); it decodes to Event::Kind::Alias with
+//   nothing else (its anonymousId, properties and traits mean nothing). The merge itself is
+//   the engine's.
 // - `event` is looked up among declared names, then `from` aliases. An unknown name decodes
 //   to Event::Kind::Undeclared (not an error; its properties are not checked).
 // - Property keys match fields by exact name, else by their snake_case spelling (`productId`

@@ -387,6 +387,70 @@ TEST_CASE("decoder: required properties") {
                    R"("properties":null})"));
 }
 
+TEST_CASE("decoder: anonymous visitors and alias calls") {
+  Fixture f;
+  // Without a userId, the anonymousId names the visitor `anon:<id>`.
+  REQUIRE(f.decode(R"({"event":"cart_add","anonymousId":"v1","userId":null,)"
+                   R"("timestamp":"2026-01-01T10:00:00Z","properties":{"product_id":"p1"}})"));
+  CHECK(f.e.kind == Event::Kind::Track);
+  CHECK(f.e.customer == "anon:v1");
+  CHECK(f.e.anonymousId == "v1");
+  CHECK_FALSE(f.e.identified);
+  // Both ids: the user's event, carrying the id to merge. The fast path leaves such lines to
+  // the general one, whichever order the keys come in.
+  for (
+      const char* line :
+      {R"({"event":"cart_add","userId":"c1","anonymousId":"v1","timestamp":"2026-01-01T10:00:00Z","properties":{"product_id":"p1"}})",
+       R"({"anonymousId":"v1","event":"cart_add","userId":"c1","timestamp":"2026-01-01T10:00:00Z","properties":{"product_id":"p1"}})"}) {
+    REQUIRE(f.decode(line));
+    CHECK(f.e.customer == "c1");
+    CHECK(f.e.anonymousId == "v1");
+    CHECK(f.e.identified);
+  }
+  // A line without anonymousId (fast path) clears what the previous line left.
+  REQUIRE(f.decode(R"({"event":"cart_add","userId":"c2","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("properties":{"product_id":"p1"}})"));
+  CHECK(f.e.anonymousId.empty());
+  CHECK(f.e.identified);
+  // An anonymous identify.
+  REQUIRE(f.decode(R"({"type":"identify","anonymousId":"v2","timestamp":"2026-01-01T10:00:00Z",)"
+                   R"("traits":{"first_name":"Ann"}})"));
+  CHECK(f.e.kind == Event::Kind::Identify);
+  CHECK(f.e.customer == "anon:v2");
+  // Empty or null anonymousId counts as not sent.
+  CHECK(f.reject(R"({"event":"cart_add","anonymousId":"","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "missing userId");
+  CHECK(f.reject(R"({"event":"cart_add","anonymousId":null,"timestamp":"2026-01-01T10:00:00Z"})") ==
+        "missing userId");
+  REQUIRE(f.decode(R"({"event":"unsubscribe","userId":"c1","anonymousId":"",)"
+                   R"("timestamp":"2026-01-01T10:00:00Z"})"));
+  CHECK(f.e.anonymousId.empty());
+  CHECK(f.reject(R"({"event":"cart_add","anonymousId":7,"timestamp":"2026-01-01T10:00:00Z"})") ==
+        "anonymousId must be a string, got number");
+  CHECK(f.reject(R"({"event":"cart_add","anonymousId":"v1","anonymousId":"v2",)"
+                 R"("timestamp":"2026-01-01T10:00:00Z"})") == "key 'anonymousId' is sent twice");
+  // alias: previousId (an anonymous id) to userId, nothing else.
+  REQUIRE(
+      f.decode(R"({"type":"alias","previousId":"v3","userId":"c3","anonymousId":"x",)"
+               R"("timestamp":"2026-01-01T10:00:00Z","messageId":"m-9","properties":{"a":1}})"));
+  CHECK(f.e.kind == Event::Kind::Alias);
+  CHECK(f.e.name == "alias");
+  CHECK(f.e.customer == "c3");
+  CHECK(f.e.anonymousId == "v3");
+  CHECK(f.e.identified);
+  CHECK(f.e.messageId == "m-9");
+  CHECK(f.e.fields.empty());
+  CHECK(f.reject(R"({"type":"alias","userId":"c3","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "an alias call needs a previousId");
+  CHECK(f.reject(R"({"type":"alias","previousId":"v3","timestamp":"2026-01-01T10:00:00Z"})") ==
+        "missing userId");
+  CHECK(f.reject(R"({"type":"alias","previousId":"v3","anonymousId":"v3",)"
+                 R"("timestamp":"2026-01-01T10:00:00Z"})") == "missing userId");
+  CHECK(f.reject(R"({"type":"alias","previousId":3,"userId":"c3",)"
+                 R"("timestamp":"2026-01-01T10:00:00Z"})") ==
+        "previousId must be a string, got number");
+}
+
 TEST_CASE("decoder: envelope errors") {
   Fixture f;
   CHECK(f.reject(R"({"event":"cart_add","timestamp":"2026-01-01T10:00:00Z"})") == "missing userId");
@@ -408,7 +472,7 @@ TEST_CASE("decoder: envelope errors") {
   CHECK(f.reject(R"({"event":["x"],"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
         "event must be a string, got list");
   CHECK(f.reject(R"({"type":"screen","userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
-        "unsupported type 'screen' (expected \"track\", \"identify\" or \"page\")");
+        "unsupported type 'screen' (expected \"track\", \"identify\", \"page\" or \"alias\")");
   CHECK(f.reject(R"({"type":1,"userId":"c1","timestamp":"2026-01-01T10:00:00Z"})") ==
         "type must be a string, got number");
   CHECK(f.reject(R"({"event":"unsubscribe","userId":"c1","timestamp":"2026-01-01T10:00:00Z",)"

@@ -39,7 +39,7 @@ void putValue(std::string& out, const Value& v) {
 }
 
 // The content that makes two events duplicates: kind, type, customer and decoded fields (or the
-// trait changes of an identify, or the name of an undeclared event).
+// trait changes of an identify, or the name of an undeclared event, or the id an alias merges).
 void contentKey(const Event& e, std::string& out) {
   out.clear();
   out.push_back(static_cast<char>(e.kind));
@@ -57,6 +57,7 @@ void contentKey(const Event& e, std::string& out) {
       }
       break;
     case Event::Kind::Undeclared: putString(out, e.name); break;
+    case Event::Kind::Alias: putString(out, e.anonymousId); break;
   }
 }
 

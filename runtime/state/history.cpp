@@ -364,6 +364,50 @@ void EventHistory::prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFir
     stores_.shrink_to_fit();
 }
 
+void EventHistory::mergeFrom(EventHistory&& other, const RetentionPlan& plan, TimeMs now,
+                             TimeMs oldestFiring) {
+  plan_ = &plan;
+  for (Store& from : other.stores_) {
+    Store* into = nullptr;
+    for (auto& s : stores_)
+      if (s.type == from.type) into = &s;
+    if (into == nullptr) {
+      stores_.push_back(from);  // the rows change hands as they are
+    } else {
+      mergeStores(*into, from);
+      delete[] from.units;
+    }
+    from = Store{};
+  }
+  other.stores_.clear();
+  prune(now, plan, oldestFiring);
+}
+
+// Interleaves the live rows of two stores of one type (same width) by (time, input order) into
+// a new buffer of `into`. Rows are moved bitwise: the cells' owned strings and lists change
+// hands, so `from`'s buffer must then be freed without releasing its cells.
+void EventHistory::mergeStores(Store& into, Store& from) {
+  const size_t stride = 1 + size_t{into.width};
+  const uint32_t total = into.count + from.count;
+  Unit* units = total == 0 ? nullptr : new Unit[total * stride];
+  size_t a = 0, b = 0;
+  for (size_t k = 0; k < total; ++k) {
+    const Unit* ra = a < into.count ? rowAt(into, a) : nullptr;
+    const Unit* rb = b < from.count ? rowAt(from, b) : nullptr;
+    const bool takeA =
+        rb == nullptr ||
+        (ra != nullptr && (ra->row.time < rb->row.time ||
+                           (ra->row.time == rb->row.time && ra->row.seq <= rb->row.seq)));
+    std::memcpy(units + k * stride, takeA ? ra : rb, stride * sizeof(Unit));
+    ++(takeA ? a : b);
+  }
+  delete[] into.units;
+  into.units = units;
+  into.capacity = total;
+  into.count = total;
+  into.head = 0;
+}
+
 // The live rows of `s` stamped in [from, to], as [first, second) indices.
 std::pair<size_t, size_t> EventHistory::rowsIn(const Store& s, TimeMs from, TimeMs to) {
   auto firstAfter = [&](size_t lo, auto&& before) {

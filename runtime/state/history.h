@@ -31,6 +31,10 @@ class EventHistory final : public History {
   // Drops what no rule can ask about any more at `now`. `oldestFiring` is the firing time of the
   // customer's oldest active flow (INT64_MAX when none), for "since the rule fired" steps.
   void prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFiring);
+  // Takes every event `other` remembers (an anonymous visitor's, merged into a user: spec
+  // section 8), in time order among these (input order for equal stamps), leaving `other`
+  // empty; then prunes at `now`. Both histories must have been given the same plan.
+  void mergeFrom(EventHistory&& other, const RetentionPlan& plan, TimeMs now, TimeMs oldestFiring);
 
   void forEach(uint32_t type, TimeMs from, TimeMs to,
                const std::function<bool(const Event&)>& f) const override;
@@ -81,6 +85,7 @@ class EventHistory final : public History {
   static void release(Store& s);
   static void dropOldest(Store& s, size_t n);
   static void pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs oldestFiring);
+  static void mergeStores(Store& into, Store& from);
   static std::pair<size_t, size_t> rowsIn(const Store& s, TimeMs from, TimeMs to);
   template <typename F>
   static void walk(const Store& s, size_t begin, size_t end, bool newestFirst, F&& f);

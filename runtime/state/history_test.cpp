@@ -94,3 +94,38 @@ TEST_CASE("events since the oldest active firing are kept for step conditions") 
   h.prune(300, fx.plan, INT64_MAX);
   CHECK(h.empty());
 }
+
+TEST_CASE("history merges another's events in time order, then input order, and prunes") {
+  Fixture fx;
+  state::EventHistory user, visitor;
+  visitor.append(ev(0, 100, 1), fx.plan, INT64_MAX);
+  visitor.append(ev(0, 104, 3), fx.plan, INT64_MAX);
+  visitor.append(ev(0, 106, 5), fx.plan, INT64_MAX);
+  visitor.append(ev(1, 50, 6), fx.plan, INT64_MAX);  // `last` only: the user's newer one wins
+  visitor.append(ev(2, 50, 7), fx.plan, INT64_MAX);  // not kept at all
+  user.append(ev(0, 104, 2), fx.plan, INT64_MAX);
+  user.append(ev(0, 106, 4), fx.plan, INT64_MAX);
+  user.append(ev(1, 60, 8), fx.plan, INT64_MAX);
+  user.mergeFrom(std::move(visitor), fx.plan, 111, INT64_MAX);
+  CHECK(visitor.empty());
+  // 100 is older than 111 - 10: pruned at the merge.
+  CHECK(seqs(user, 0, 0, 200) == std::vector<uint64_t>{2, 3, 4, 5});
+  CHECK(seqs(user, 1, 0, 200) == std::vector<uint64_t>{8});
+  // A type the user had none of moves over whole; strings change hands.
+  fx.kept[0].slots = {0};
+  fx.kept[0].fields = 1;
+  fx.plan = state::RetentionPlan::of(fx.kept);
+  state::EventHistory other;
+  Event e = ev(0, 108, 9);
+  e.fields = {Value::str("a string longer than fifteen bytes")};
+  other.append(e, fx.plan, INT64_MAX);
+  state::EventHistory empty;
+  empty.mergeFrom(std::move(other), fx.plan, 110, INT64_MAX);
+  std::vector<std::string> texts;
+  empty.forEach(0, 0, 200, [&](const Event& x) {
+    texts.push_back(x.fields.at(0).s);
+    return true;
+  });
+  CHECK(texts == std::vector<std::string>{"a string longer than fifteen bytes"});
+  CHECK(seqs(empty, 0, 0, 200) == std::vector<uint64_t>{9});
+}

@@ -289,6 +289,30 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and len(summary) == 1 and "cancelled by activity: page_view (e.jsonl:3)" in summary[0],
           p.stdout[-600:])
 
+# `trig explain` tells a merge of an anonymous visitor on both sides (spec section 8), and a bad
+# `alias` call is a located, counted rejection.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "r.trig"), "w") as out:
+        out.write('template a { subject "A" body "." }\n'
+                  'trigger t: when product_view and count(product_view) within 1d >= 2 send a\n')
+    with open(os.path.join(tmp, "e.jsonl"), "w") as out:
+        out.write('{"event":"product_view","anonymousId":"v1","timestamp":"2026-01-01T09:00:00Z","properties":{"product_id":"p"}}\n')
+        out.write('{"type":"identify","userId":"c1","anonymousId":"v1","timestamp":"2026-01-01T09:20:00Z","traits":{"email":"a@b.c"}}\n')
+        out.write('{"event":"product_view","anonymousId":"v1","timestamp":"2026-01-01T09:40:00Z","properties":{"product_id":"p"}}\n')
+        out.write('{"type":"alias","userId":"c1","timestamp":"2026-01-01T09:50:00Z"}\n')
+    p = run(["explain", "r.trig", "--events", "e.jsonl", "--customer", "c1"], tmp)
+    check("explain shows the merge of an anonymous visitor into the user, then the user's send",
+          p.returncode == 0 and "merged the anonymous visitor anon:v1 (1 remembered event)" in p.stdout
+          and "SENT a (step 1) to a@b.c" in p.stdout, p.stdout[-600:])
+    p = run(["explain", "r.trig", "--events", "e.jsonl", "--customer", "anon:v1"], tmp)
+    check("explain shows the visitor's side of the merge",
+          p.returncode == 0 and "merged into customer c1: its pending evaluations and flows end" in p.stdout,
+          p.stdout[-600:])
+    p = run(["run", "r.trig", "--events", "e.jsonl"], tmp)
+    check("an alias call without previousId is rejected with its line",
+          p.returncode == 0 and "e.jsonl:4: error: an alias call needs a previousId" in p.stderr
+          and p.stdout.count('"decision":"send"') == 1, (p.stdout[-300:], p.stderr[-300:]))
+
 # A chain of imports 20,000 files deep (file i imports file i+1) is a valid program: loaded
 # without recursion (5,100 files overflowed the loader's stack), declarations of the deepest file
 # first.
