@@ -11,20 +11,38 @@ uint32_t refEvent(const sema::Model& m, const ast::EventRef& ref) {
   return core::kNone;
 }
 
+// `ref` resolved against anchors of the given event types.
+RefMatch refMatch(const sema::Model& m, const ast::EventRef& ref,
+                  const std::vector<uint32_t>& anchorTypes) {
+  RefMatch match{ref.filter, {}};
+  auto it = m.eventRefSame.find(&ref);
+  if (it == m.eventRefSame.end()) return match;
+  for (const sema::SameInfo& same : it->second) {
+    SamePair pair{same.eventField, {}};
+    for (uint32_t t : anchorTypes)
+      if (t < m.events.size())
+        pair.anchorSlots.emplace_back(t, m.events[t].fieldIndex(same.anchorField));
+    match.same.push_back(std::move(pair));
+  }
+  return match;
+}
+
 // Rule `ri`'s references to event type `ev`, its filters appended to the type's.
 void addAnchor(const sema::Model& m, uint32_t ri, uint32_t ev, EventPlan& p) {
   AnchorRule a{ri, kSeveral, {}};
   for (const auto* ref : m.rules[ri].rule->anchor.events) {
     if (refEvent(m, *ref) != ev) continue;
     int32_t filter = kPasses;
+    RefMatch match;
     if (!ref->same.empty()) {
       filter = kGeneral;
+      match = refMatch(m, *ref, {ev});
     } else if (ref->filter != nullptr) {
       filter = static_cast<int32_t>(p.filters.size());
       p.filters.push_back(ref->filter);
       p.filterPins.push_back(sema::pinsOf(m, ev, ref->filter));
     }
-    a.refs.push_back(AnchorRef{ref, filter});
+    a.refs.push_back(AnchorRef{ref, filter, std::move(match)});
   }
   if (a.refs.empty()) return;  // no ref names the type: never an anchor of it
   if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
@@ -48,6 +66,7 @@ Plan buildPlan(const sema::Model& m) {
   Plan plan;
   plan.retention = RetentionPlan::build(m);
   plan.events.resize(m.events.size());
+  plan.goals.resize(m.rules.size());
   for (uint32_t ri = 0; ri < m.rules.size(); ++ri) {
     const auto& r = m.rules[ri];
     if (r.rule == nullptr) continue;
@@ -57,8 +76,10 @@ Plan buildPlan(const sema::Model& m) {
       if (!anchors.empty() && anchors.back().rule == ri) continue;  // `(A or A(...))`
       addAnchor(m, ri, ev, plan.events[ev]);
     }
-    if (r.goalEvent && *r.goalEvent < plan.events.size() && r.rule->goal)
+    if (r.goalEvent && *r.goalEvent < plan.events.size() && r.rule->goal) {
       plan.events[*r.goalEvent].goalRules.push_back(ri);
+      plan.goals[ri] = refMatch(m, *r.rule->goal->event, r.anchorEvents);
+    }
   }
   for (EventPlan& p : plan.events) owners(p);
   return plan;

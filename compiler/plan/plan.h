@@ -7,6 +7,7 @@
 // the rules it anchors (with the filters' index keys); conditions and steps are still read from
 // the AST and the sema model by the engine (issue 10).
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "compiler/ast/ast.h"
@@ -63,9 +64,22 @@ class RetentionPlan {
 constexpr int32_t kPasses = -1, kGeneral = -2;
 constexpr int32_t kSeveral = -3;           // AnchorRule::only of a rule with several refs
 constexpr uint32_t kNoOwner = 0xffffffff;  // EventPlan::filterOwner of a shared filter
+// How to tell whether an event matches an event reference with `same` fields and a filter, for a
+// given anchor: each `same f` as the matched event's slot and the anchor's slot, by the anchor's
+// event type (a rule anchored on `A or B` finds f in either), so that nothing is looked up by name
+// while events are processed.
+struct SamePair {
+  uint32_t eventSlot = core::kNone;
+  std::vector<std::pair<uint32_t, uint32_t>> anchorSlots;  // (anchor event type, its slot of f)
+};
+struct RefMatch {
+  const ast::Expr* filter = nullptr;
+  std::vector<SamePair> same;
+};
 struct AnchorRef {
   const ast::EventRef* ref;
   int32_t filter;
+  RefMatch match;  // for kGeneral: the anchor is the event itself
 };
 struct AnchorRule {
   uint32_t rule;
@@ -88,6 +102,7 @@ struct EventPlan {
 struct Plan {
   RetentionPlan retention;
   std::vector<EventPlan> events;  // by event type
+  std::vector<RefMatch> goals;    // by rule: how its goal event matches (empty for no goal)
 };
 
 // The plan of a checked program (after sema, with no errors).

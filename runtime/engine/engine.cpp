@@ -140,33 +140,33 @@ std::string Engine::Impl::anchorName(const Event& e) const {
   return e.type < model.events.size() ? model.events[e.type].name : e.name;
 }
 
-// Whether `e` passes the EventRef's `same` list and filter (anchor refs have only a filter).
-bool Engine::Impl::refMatches(const ast::EventRef& ref, const Event& e, const Event* anchor,
+// Whether `e` passes a reference's `same` list (compared with `anchor`) and filter.
+bool Engine::Impl::refMatches(const plan::RefMatch& m, const Event& e, const Event* anchor,
                               Customer& c) {
-  if (!ref.same.empty() && anchor != nullptr) {
-    if (auto it = model.eventRefSame.find(&ref); it != model.eventRefSame.end()) {
-      static const Value kAbsent;
-      for (const auto& s : it->second) {
-        const Value& mine = s.eventField < e.fields.size() ? e.fields[s.eventField] : kAbsent;
-        const Value* theirs = &kAbsent;
-        if (anchor->type < model.events.size()) {
-          uint32_t idx = model.events[anchor->type].fieldIndex(s.anchorField);
-          if (idx != sema::kNone && idx < anchor->fields.size()) theirs = &anchor->fields[idx];
+  static const Value kAbsent;
+  if (anchor != nullptr) {
+    for (const plan::SamePair& s : m.same) {
+      const Value& mine = s.eventSlot < e.fields.size() ? e.fields[s.eventSlot] : kAbsent;
+      const Value* theirs = &kAbsent;
+      for (auto [type, slot] : s.anchorSlots)
+        if (type == anchor->type) {
+          if (slot < anchor->fields.size()) theirs = &anchor->fields[slot];
+          break;
         }
-        if (!core::compare(ast::Op::Eq, mine, *theirs)) return false;
-      }
+      if (!core::compare(core::Op::Eq, mine, *theirs)) return false;
     }
   }
-  if (ref.filter == nullptr) return true;
+  if (m.filter == nullptr) return true;
   EvalEnv env = ruleEnv(c, anchor ? *anchor : e);
   env.subject = &e;
-  return eval.test(*ref.filter, env);
+  return eval.test(*m.filter, env);
 }
 
 bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e) {
-  for (const auto& [ref, filter] : a.refs)
-    if (filter == plan::kPasses || (filter >= 0 ? filterResults[static_cast<size_t>(filter)] != 0
-                                                : refMatches(*ref, e, &e, c)))
+  for (const plan::AnchorRef& r : a.refs)
+    if (r.filter == plan::kPasses ||
+        (r.filter >= 0 ? filterResults[static_cast<size_t>(r.filter)] != 0
+                       : refMatches(r.match, e, &e, c)))
       return true;
   return false;
 }

@@ -174,7 +174,7 @@ struct Engine::Impl {
   void process(const Event& e);
   void cancelIdle(Customer& c, const Event& e);
   std::string anchorName(const Event& e) const;
-  bool refMatches(const ast::EventRef& ref, const Event& e, const Event* anchor, Customer& c);
+  bool refMatches(const plan::RefMatch& m, const Event& e, const Event* anchor, Customer& c);
   bool anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e);
   void anchors(Customer& c, const Event& e);
   void anchored(Customer& c, uint32_t ri, const Event& e);
