@@ -3,9 +3,10 @@
 // (docs/architecture.md, "The rule plan"). The runtime includes the plan, the value core and the
 // ABI, never the AST or sema directly.
 //
-// Today it holds what each event type's history must keep (retention) and how an event finds
-// the rules it anchors (with the filters' index keys); conditions and steps are still read from
-// the AST and the sema model by the engine (issue 10).
+// Today it holds what each event type's history must keep (retention), how an event finds the
+// rules it anchors (with the filters' index keys) and the goals it converts, and every `same`
+// list resolved to slots; conditions and steps are still read from the AST and the sema model by
+// the engine (issue 10).
 #include <cstdint>
 #include <utility>
 #include <vector>
