@@ -4,6 +4,7 @@
 // `last` over nothing, of `sum/min/max/avg` over nothing and of a division by zero.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiler/support/decimal.h"
@@ -62,6 +63,12 @@ struct Value {
     Value x;
     x.kind = Kind::Duration;
     x.i = v;
+    return x;
+  }
+  static Value listOf(std::vector<Value> items) {
+    Value x;
+    x.kind = Kind::List;
+    x.list = std::move(items);
     return x;
   }
 

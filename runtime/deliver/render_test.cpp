@@ -45,13 +45,6 @@ struct Vars {
   }
 };
 
-Value list(std::vector<Value> items) {
-  Value v;
-  v.kind = Value::Kind::List;
-  v.list = std::move(items);
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("formatValue: each kind renders the one way templates show it") {
@@ -77,10 +70,11 @@ TEST_CASE("formatValue: each kind renders the one way templates show it") {
   CHECK(formatValue(Value::duration(kDay + 30 * kMinute)) == "1d30m");
   CHECK(formatValue(Value::duration(kWeek + kDay)) == "8d");
   CHECK(formatValue(Value::str("Lamp")) == "Lamp");
-  CHECK(formatValue(list({Value::str("a"), Value::str("b"), Value::str("c")})) == "a, b, c");
-  CHECK(formatValue(list({Value::money(Decimal::whole(1)),
-                          Value::money(*Decimal::parse("2.5"))})) == "1.00, 2.50");
-  CHECK(formatValue(list({})) == "");
+  CHECK(formatValue(Value::listOf({Value::str("a"), Value::str("b"), Value::str("c")})) ==
+        "a, b, c");
+  CHECK(formatValue(Value::listOf({Value::money(Decimal::whole(1)),
+                                   Value::money(*Decimal::parse("2.5"))})) == "1.00, 2.50");
+  CHECK(formatValue(Value::listOf({})) == "");
   CHECK(formatValue(Value::absent()) == "");
 }
 
@@ -101,7 +95,7 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
   // ... and to a string of white space and an empty list; not to other values. Without a
   // default an empty string renders as it is.
   vars.values["blank"] = Value::str(" \t ");
-  vars.values["none"] = list({});
+  vars.values["none"] = Value::listOf({});
   vars.values["zero"] = Value::integer(0);
   vars.values["spaced"] = Value::str(" a ");
   out.clear();
@@ -133,7 +127,7 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
 TEST_CASE("render: HTML escaping applies to values in HTML bodies only") {
   Vars vars;
   vars.values["name"] = Value::str("<b>Tom & \"Jerry's\"</b>");
-  vars.values["tags"] = list({Value::str("a<b"), Value::str("c&d")});
+  vars.values["tags"] = Value::listOf({Value::str("a<b"), Value::str("c&d")});
   sema::TemplateInfo info;
   info.subject = text({lit("For "), var({"name"})});
   info.body = text({lit("<p>"), var({"name"}), lit("</p><i>"), var({"tags"}), lit("</i>"),
@@ -176,9 +170,10 @@ TEST_CASE("JSON output helpers produce valid JSON") {
   auto parsed = nlohmann::json::parse(s);
   CHECK(parsed == "q\"b\\n\n\t\x01\x7f caf\xc3\xa9 \xef\xbf\xbd!");
   s.clear();
-  Value v = list({Value::money(*Decimal::parse("49.9")), Value::flt(0.1), Value::integer(-3),
-                  Value::boolean(true), Value::absent(), Value::str("x"), Value::time(0),
-                  Value::duration(kHour), Value::flt(std::numeric_limits<double>::infinity())});
+  Value v =
+      Value::listOf({Value::money(*Decimal::parse("49.9")), Value::flt(0.1), Value::integer(-3),
+                     Value::boolean(true), Value::absent(), Value::str("x"), Value::time(0),
+                     Value::duration(kHour), Value::flt(std::numeric_limits<double>::infinity())});
   appendJsonValue(s, v);
   CHECK(s == R"([49.9,0.1,-3,true,null,"x","1970-01-01T00:00:00Z","1h",null])");
   CHECK(nlohmann::json::parse(s).size() == 9);

@@ -11,17 +11,6 @@
 
 using namespace trig;
 
-namespace {
-
-Value listOf(std::vector<Value> items) {
-  Value v;
-  v.kind = Value::Kind::List;
-  v.list = std::move(items);
-  return v;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<Value> values = {Value::str("<b>Ann & \"Bob\"</b>"),
                                             Value::str(""),
@@ -32,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                             Value::time(-62135596800000),
                                             Value::duration(INT64_MAX),
                                             Value::absent(),
-                                            listOf({Value::str("a"), Value::str("<&>")}),
-                                            listOf({})};
+                                            Value::listOf({Value::str("a"), Value::str("<&>")}),
+                                            Value::listOf({})};
   std::string_view raw(reinterpret_cast<const char*>(data), size);
   DiagEngine diags;
   ast::TemplateText text =
