@@ -12,6 +12,7 @@ PACKAGES=(
   libhowardhinnant-date-dev libjemalloc-dev libssl-dev
   clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format-19 clang-tidy-19
   python3-jsonschema
+  libboost1.81-dev librocksdb-dev libcurl4-openssl-dev python3-aiosmtpd
 )
 
 if [ "${1:-}" = "--list" ]; then
