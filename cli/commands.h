@@ -15,6 +15,8 @@ void addTestCommand(CLI::App& app, Action& action);
 void addExplainCommand(CLI::App& app, Action& action);
 void addDiffCommand(CLI::App& app, Action& action);
 void addCompileCommand(CLI::App& app, Action& action);
+void addServeCommand(CLI::App& app, Action& action);
+void addLogCommand(CLI::App& app, Action& action);
 
 // `--color`: whether diagnostics on a stream are coloured (see color.cpp).
 enum class ColorMode { Auto, Always, Never };

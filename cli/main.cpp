@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   addExplainCommand(app, action);
   addDiffCommand(app, action);
   addCompileCommand(app, action);
+  addServeCommand(app, action);
+  addLogCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

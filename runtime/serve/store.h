@@ -49,6 +49,9 @@ class Store {
   // cannot, among others when another process has it open ("DIR is in use by another trig
   // serve (pid 1234)").
   static std::unique_ptr<Store> open(const std::string& dir, std::string& error);
+  // The same store for reading only, also while a running service has it open (`trig log`): a
+  // consistent view as of the call; every write fails.
+  static std::unique_ptr<Store> openReadOnly(const std::string& dir, std::string& error);
   virtual ~Store() = default;
 
   // Appends log entries and dead letters in one synced write, assigning their seq numbers (in

@@ -1,0 +1,89 @@
+#pragma once
+// The heart of `trig serve` (docs/serve.md): one thread that owns the engine. It takes what the
+// ingest API accepted, stamps each event with the clock, appends the batch to the log with one
+// synced write (group commit: everything that arrived while the last write was on its way goes
+// in the next), answers the requests, then feeds the events to the engine and runs its clock.
+// The engine's decisions are stored (decision records, and the outbox for sends) and handed to
+// delivery.
+//
+// The log is the truth: at start the core replays it from the first entry, so the engine's
+// state after a crash is the state the acknowledged events give, processed exactly once; sends
+// already in the outbox are not handed over again. Time:
+// - wall clock: an event is stamped max(now, the last stamp); between events the engine is run
+//   on to now, so timers fire on time;
+// - manual clock: events are stamped with the clock, which only a clock entry moves.
+// Either way the engine is run on to a time T with the decisions due exactly at T left for
+// later (an event stamped T may still come, and in a replay it comes before them).
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/engine/engine.h"
+#include "runtime/engine/record_json.h"
+#include "runtime/ingest/decoder.h"
+#include "runtime/serve/metrics.h"
+#include "runtime/serve/store.h"
+
+namespace trig::serve {
+
+// A checked rule set and its evaluator; `owner` keeps what the pointers point into alive.
+struct RuleSet {
+  std::shared_ptr<void> owner;
+  const sema::Model* model = nullptr;
+  const SourceManager* sources = nullptr;
+  Evaluator* evaluator = nullptr;
+  std::string version;  // a hash of the rule files' text (16 hex digits)
+  double compileSeconds = 0;
+};
+
+struct CoreOptions {
+  bool manualClock = false;
+  size_t maxQueuedEvents = 200000;  // beyond: submit() answers Busy (503)
+  std::string from;                 // the From address put on every message
+};
+
+// What one request hands to the core.
+struct Submission {
+  std::vector<std::string> events;  // accepted event objects
+  std::vector<std::string> types;   // each event's type, for metrics
+  std::vector<DeadLetter> dead;     // rejected ones
+  std::optional<TimeMs> clock;      // a manual clock move (alone in its submission)
+  // Called once: "" when everything is durable (a clock move: when the engine has run to it),
+  // otherwise the error.
+  std::function<void(const std::string& error)> done;
+};
+
+class Core {
+ public:
+  // Store, rules and metrics must outlive the core. `onSend` gets every outbox entry to deliver
+  // (from the core's thread); `log` gets one line per notable thing.
+  Core(Store& store, const RuleSet& rules, CoreOptions options, Metrics& metrics,
+       std::function<void(OutboxEntry)> onSend, std::function<void(const std::string&)> log);
+  ~Core();
+
+  // Replays the log into a fresh engine (start and restart). False with `error` on a store error.
+  bool recover(std::string& error);
+
+  enum class Accept : uint8_t { Queued, Busy, Backwards };
+  // Queues a submission; Busy when too many events wait, Backwards for a clock move to before
+  // the clock (the 409 of the API). `done` is called only for Queued.
+  Accept submit(Submission s);
+
+  void run();   // the core's loop, until stop()
+  void stop();  // thread-safe
+
+  TimeMs clock() const;  // manual: the clock; wall: the time the engine has run to
+  uint64_t logged() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trig::serve

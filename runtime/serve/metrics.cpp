@@ -1,0 +1,116 @@
+// Counters, gauges and histograms in Prometheus's text exposition format (metrics.h).
+#include "runtime/serve/metrics.h"
+
+#include <array>
+#include <cstdio>
+
+namespace trig::serve {
+namespace {
+
+constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,   0.25,   0.5,   1,    10,    60};
+
+// `{a="x",b="y"}` with Prometheus's escapes, "" for no labels.
+std::string labelText(const Metrics::Labels& labels) {
+  if (labels.empty()) return "";
+  std::string out = "{";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i) out += ',';
+    out += labels[i].first + "=\"";
+    for (char c : labels[i].second) {
+      if (c == '\\' || c == '"') out += '\\';
+      if (c == '\n') {
+        out += "\\n";
+        continue;
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+const char* Metrics::help(const std::string& name) {
+  static const std::map<std::string, const char*> kHelp = {
+      {"trig_events_accepted_total", "Events accepted into the log, by type."},
+      {"trig_events_rejected_total", "Events rejected (sent to the dead letter), by type."},
+      {"trig_events_deduplicated_total", "Events dropped as duplicates, by reason."},
+      {"trig_decisions_total", "Decisions by rule, step, variant, decision and reason."},
+      {"trig_deliveries_total", "Delivery attempts by result (sent, retry, failed)."},
+      {"trig_http_requests_total", "HTTP requests by path and status."},
+      {"trig_timers_pending", "Timers and decisions waiting in the engine."},
+      {"trig_outbox_backlog", "Decided sends not yet handed to the transport."},
+      {"trig_log_entries", "Entries in the accepted-event log."},
+      {"trig_jit_compile_seconds", "Time the rule set took to compile at the last (re)load."},
+      {"trig_timer_lateness_seconds", "How late timers fired after their due time."},
+      {"trig_event_decision_seconds", "From an event's acceptance to the engine's decisions."},
+      {"trig_http_connections", "HTTP connections open now."},
+  };
+  auto it = kHelp.find(name);
+  return it == kHelp.end() ? nullptr : it->second;
+}
+
+void Metrics::add(const std::string& name, const Labels& labels, uint64_t n) {
+  std::lock_guard lock(mu_);
+  counters_[name][labelText(labels)] += n;
+}
+
+void Metrics::set(const std::string& name, double value) {
+  std::lock_guard lock(mu_);
+  gauges_[name] = value;
+}
+
+void Metrics::observe(const std::string& name, double seconds) {
+  std::lock_guard lock(mu_);
+  Histogram& h = histograms_[name];
+  if (h.buckets.empty()) h.buckets.assign(kBuckets.size(), 0);
+  for (size_t i = 0; i < kBuckets.size(); ++i)
+    if (seconds <= kBuckets[i]) ++h.buckets[i];
+  ++h.count;
+  h.sum += seconds;
+}
+
+uint64_t Metrics::value(const std::string& name, const Labels& labels) const {
+  std::lock_guard lock(mu_);
+  auto it = counters_.find(name);
+  if (it == counters_.end()) return 0;
+  auto jt = it->second.find(labelText(labels));
+  return jt == it->second.end() ? 0 : jt->second;
+}
+
+std::string Metrics::render() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  auto header = [&](const std::string& name, const char* type) {
+    if (const char* h = help(name)) out += "# HELP " + name + " " + h + "\n";
+    out += "# TYPE " + name + " " + type + "\n";
+  };
+  for (const auto& [name, series] : counters_) {
+    header(name, "counter");
+    for (const auto& [labels, v] : series) out += name + labels + " " + std::to_string(v) + "\n";
+  }
+  for (const auto& [name, v] : gauges_) {
+    header(name, "gauge");
+    out += name + " " + number(v) + "\n";
+  }
+  for (const auto& [name, h] : histograms_) {
+    header(name, "histogram");
+    for (size_t i = 0; i < kBuckets.size(); ++i)
+      out += name + "_bucket{le=\"" + number(kBuckets[i]) + "\"} " + std::to_string(h.buckets[i]) +
+             "\n";
+    out += name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += name + "_sum " + number(h.sum) + "\n";
+    out += name + "_count " + std::to_string(h.count) + "\n";
+  }
+  return out;
+}
+
+}  // namespace trig::serve

@@ -1,0 +1,412 @@
+// `trig serve`: routes, auth, start-up and shutdown (service.h).
+#include "runtime/serve/service.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "runtime/deliver/render.h"
+#include "runtime/serve/delivery.h"
+#include "runtime/serve/http_server.h"
+#include "runtime/serve/ingest_api.h"
+
+namespace trig::serve {
+namespace {
+
+TimeMs wallNow() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// A 1x1 transparent GIF.
+constexpr unsigned char kGif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+                                  0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
+                                  0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                  0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+
+HttpResponse json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// {"success":false,"errors":[{"index":N,"reason":"..."}]}
+HttpResponse failure(int status, const std::vector<BodyError>& errors) {
+  std::string body = "{\"success\":false,\"errors\":[";
+  for (size_t i = 0; i < errors.size(); ++i) {
+    if (i) body += ',';
+    body += "{\"index\":" + std::to_string(errors[i].index) + ",\"reason\":";
+    deliver::appendJsonString(body, errors[i].reason);
+    body += '}';
+  }
+  return json(status, body + "]}");
+}
+
+HttpResponse failure(int status, const std::string& reason) {
+  return failure(status, std::vector<BodyError>{{0, reason, ""}});
+}
+
+bool equalKeys(std::string_view a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The user name of `Authorization: Basic base64(user:password)`, or the token of `Bearer T`.
+std::string credential(const HttpRequest& req) {
+  std::string_view h = req.header("authorization");
+  if (h.starts_with("Bearer ")) return std::string(h.substr(7));
+  if (!h.starts_with("Basic ")) return "";
+  std::string_view b64 = h.substr(6);
+  while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
+  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096) return "";
+  std::string out(b64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return "";
+  size_t len = static_cast<size_t>(n);
+  for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;  // the padding's bytes
+  out.resize(len);
+  return out.substr(0, out.find(':'));
+}
+
+const char* kindName(const Event& e) {
+  switch (e.kind) {
+    case Event::Kind::Track: return "track";
+    case Event::Kind::Identify: return "identify";
+    case Event::Kind::Undeclared: return "undeclared";
+    case Event::Kind::Alias: return "alias";
+  }
+  return "track";
+}
+
+struct Service {
+  Service(const ServiceOptions& o, const RuleSet& r, std::ostream& e) : opt(o), rules(r), err(e) {}
+
+  const ServiceOptions& opt;
+  const RuleSet& rules;
+  std::ostream& err;
+  Keys keys;
+  Metrics metrics;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Core> core;
+  std::unique_ptr<Delivery> delivery;
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> ready{false};
+  std::mutex logMu;
+  std::mutex decodersMu;
+  std::vector<std::unique_ptr<ingest::Decoder>> decoders;
+
+  void log(const std::string& msg) {
+    std::lock_guard lock(logMu);
+    if (opt.logJson) {
+      std::string line = "{\"time\":\"" + formatTimestamp(wallNow()) + "\",\"msg\":";
+      deliver::appendJsonString(line, msg);
+      err << line << "}\n";
+    } else {
+      err << "trig serve: " << msg << "\n";
+    }
+    err.flush();
+  }
+
+  std::unique_ptr<ingest::Decoder> takeDecoder() {
+    std::lock_guard lock(decodersMu);
+    if (decoders.empty()) return std::make_unique<ingest::Decoder>(*rules.model);
+    auto d = std::move(decoders.back());
+    decoders.pop_back();
+    return d;
+  }
+  void giveDecoder(std::unique_ptr<ingest::Decoder> d) {
+    std::lock_guard lock(decodersMu);
+    decoders.push_back(std::move(d));
+  }
+
+  void handle(HttpRequest&& req, Respond respond);
+  void ingest(Call call, const HttpRequest& req, Respond respond);
+  void pixel(const HttpRequest& req, Respond respond);
+  void submit(Submission s, std::vector<BodyError> errors, Respond respond, HttpResponse ok);
+  void clock(const HttpRequest& req, Respond respond);
+  HttpResponse rulesInfo() const;
+  int start();
+};
+
+void Service::submit(Submission s, std::vector<BodyError> errors, Respond respond,
+                     HttpResponse ok) {
+  for (const BodyError& e : errors) {
+    (void)e;
+    metrics.add("trig_events_rejected_total", {});
+  }
+  s.done = [respond, errors, ok](const std::string& error) {
+    if (!error.empty()) return respond(failure(500, "cannot store the events: " + error));
+    respond(errors.empty() ? ok : failure(400, errors));
+  };
+  switch (core->submit(std::move(s))) {
+    case Core::Accept::Queued: return;
+    case Core::Accept::Busy: {
+      HttpResponse r = failure(503, "the service is overloaded; retry later");
+      r.headers.emplace_back("Retry-After", "1");
+      return respond(r);
+    }
+    case Core::Accept::Backwards: return respond(failure(409, "the clock cannot go back"));
+  }
+}
+
+void Service::ingest(Call call, const HttpRequest& req, Respond respond) {
+  ParsedBody p = parseBody(call, req.body);
+  if (p.status == 413) return respond(failure(413, p.errors));
+  Submission s;
+  std::vector<BodyError> errors = p.errors;
+  const TimeMs now = wallNow();
+  for (const BodyError& e : p.errors) s.dead.push_back({0, now, e.reason, e.raw});
+  auto decoder = takeDecoder();
+  Event ev;
+  std::string reason;
+  for (size_t i = 0; i < p.items.size(); ++i) {
+    if (decoder->decode(p.items[i], ev, reason, now)) {
+      s.events.push_back(std::move(p.items[i]));
+      s.types.emplace_back(kindName(ev));
+      continue;
+    }
+    errors.push_back({p.indexes[i], reason, ""});
+    s.dead.push_back({0, now, reason, p.items[i]});
+    // An opt-out that cannot be read still opts out (docs/language.md, "Opt-out").
+    if (decoder->failedClosed()) {
+      s.events.push_back(std::move(p.items[i]));
+      s.types.emplace_back("identify");
+    }
+  }
+  giveDecoder(std::move(decoder));
+  std::sort(errors.begin(), errors.end(),
+            [](const BodyError& a, const BodyError& b) { return a.index < b.index; });
+  submit(std::move(s), std::move(errors), std::move(respond), json(200, "{\"success\":true}"));
+}
+
+void Service::pixel(const HttpRequest& req, Respond respond) {
+  HttpResponse gif;
+  gif.contentType = "image/gif";
+  gif.body.assign(reinterpret_cast<const char*>(kGif), sizeof kGif);
+  gif.headers.emplace_back("Cache-Control", "no-store");
+  std::string error;
+  std::string event = pixelEvent(req.query, error);
+  if (event.empty()) return respond(failure(400, error));
+  HttpRequest inner;
+  inner.body = event;
+  // The same path as /v1/track, with the GIF for an answer.
+  ParsedBody p = parseBody(Call::Track, inner.body);
+  Submission s;
+  std::vector<BodyError> errors = p.errors;
+  auto decoder = takeDecoder();
+  Event ev;
+  const TimeMs now = wallNow();
+  for (size_t i = 0; i < p.items.size(); ++i) {
+    if (decoder->decode(p.items[i], ev, error, now)) {
+      s.events.push_back(p.items[i]);
+      s.types.emplace_back("track");
+    } else {
+      errors.push_back({0, error, ""});
+      s.dead.push_back({0, now, error, p.items[i]});
+    }
+  }
+  giveDecoder(std::move(decoder));
+  submit(std::move(s), std::move(errors), std::move(respond), gif);
+}
+
+void Service::clock(const HttpRequest& req, Respond respond) {
+  if (!opt.manualClock)
+    return respond(failure(409, "the clock is the wall clock (start with --clock manual)"));
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  std::optional<TimeMs> t;
+  if (body.is_object() && body.contains("now") && body["now"].is_string())
+    t = parseTimestamp(body["now"].get<std::string>());
+  if (!t) return respond(failure(400, "the body must be {\"now\":\"RFC 3339 time\"}"));
+  Submission s;
+  s.clock = *t;
+  std::string answer = "{\"success\":true,\"now\":\"" + formatTimestamp(*t) + "\"}";
+  submit(std::move(s), {}, std::move(respond), json(200, answer));
+}
+
+HttpResponse Service::rulesInfo() const {
+  std::string body = "{\"version\":\"" + rules.version + "\",\"rules\":[";
+  for (size_t i = 0; i < rules.model->rules.size(); ++i) {
+    if (i) body += ',';
+    deliver::appendJsonString(body, rules.model->rules[i].name);
+  }
+  return json(200, body + "]}");
+}
+
+void Service::handle(HttpRequest&& req, Respond respond) {
+  const std::string& path = req.path;
+  const bool post = req.method == "POST", get = req.method == "GET" || req.method == "HEAD";
+  auto counted = [this, path, respond](HttpResponse r) {
+    metrics.add("trig_http_requests_total", {{"status", std::to_string(r.status)}});
+    respond(std::move(r));
+  };
+  if (path == "/healthz" && get) return counted(json(200, "{\"status\":\"ok\"}"));
+  if (path == "/readyz" && get)
+    return counted(ready ? json(200, "{\"ready\":true}") : json(503, "{\"ready\":false}"));
+  if (path == "/metrics" && get) {
+    metrics.set("trig_outbox_backlog", static_cast<double>(delivery->backlog()));
+    metrics.set("trig_http_connections", static_cast<double>(http->connections()));
+    HttpResponse r = json(200, metrics.render());
+    r.contentType = "text/plain; version=0.0.4";
+    return counted(r);
+  }
+  static const std::pair<const char*, Call> kIngest[] = {{"/v1/track", Call::Track},
+                                                         {"/v1/identify", Call::Identify},
+                                                         {"/v1/page", Call::Page},
+                                                         {"/v1/batch", Call::Batch}};
+  for (const auto& [route, call] : kIngest) {
+    if (path != route) continue;
+    if (!post) return counted(failure(405, "use POST"));
+    if (!equalKeys(credential(req), keys.write))
+      return counted(failure(401, "the write key is missing or wrong (HTTP Basic user name)"));
+    return ingest(call, req, counted);
+  }
+  if (path == "/v1/pixel.gif") {
+    if (!get) return counted(failure(405, "use GET"));
+    std::string k;
+    for (size_t at = 0; at < req.query.size();) {
+      size_t amp = req.query.find('&', at);
+      std::string_view pair(req.query.data() + at,
+                            (amp == std::string::npos ? req.query.size() : amp) - at);
+      if (pair.starts_with("k=")) percentDecode(pair.substr(2), k);
+      at = amp == std::string::npos ? req.query.size() : amp + 1;
+    }
+    if (!equalKeys(k, keys.write) && !equalKeys(credential(req), keys.write))
+      return counted(failure(401, "the write key is missing or wrong (k=KEY)"));
+    return pixel(req, counted);
+  }
+  if (path.starts_with("/v1/admin/")) {
+    if (!equalKeys(credential(req), keys.admin))
+      return counted(failure(401, "the admin key is missing or wrong"));
+    if (path == "/v1/admin/clock" && post) return clock(req, counted);
+    if (path == "/v1/admin/clock" && get)
+      return counted(json(200, "{\"now\":\"" + formatTimestamp(core->clock()) + "\"}"));
+    if (path == "/v1/admin/rules" && get) return counted(rulesInfo());
+    if (path == "/v1/admin/drain" && post) {
+      bool idle = delivery->waitIdle(std::chrono::seconds(10));
+      return counted(idle ? json(200, "{\"success\":true}")
+                          : failure(503, "deliveries are still pending after 10 s"));
+    }
+    if (path == "/v1/admin/reload")
+      return counted(failure(501, "reload is not built yet: restart the service"));
+  }
+  counted(failure(404, "no such endpoint: " + req.method + " " + path));
+}
+
+// Blocks SIGTERM, SIGINT and SIGHUP in every thread; one thread waits for them.
+sigset_t serviceSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+int Service::start() {
+  std::string error;
+  store = Store::open(opt.dataDir, error);
+  if (!store) return err << "trig serve: " << error << "\n", 2;
+  if (!loadKeys(opt.dataDir, keys, error)) return err << "trig serve: " << error << "\n", 2;
+  if (opt.printKeys) {
+    std::cout << "write=" << keys.write << "\nadmin=" << keys.admin
+              << "\ntracking=" << keys.tracking << "\n";
+    return 0;
+  }
+  std::function<std::unique_ptr<Transport>()> transport;
+  TransportOptions to;
+  if (opt.deliver == "outbox") {
+    std::string path = opt.dataDir + "/outbox.jsonl";
+    if (!makeOutboxFileTransport(path, error)) return err << "trig serve: " << error << "\n", 2;
+    transport = [path] {
+      std::string e;
+      return makeOutboxFileTransport(path, e);
+    };
+  } else {
+    bool smtp = opt.deliver.starts_with("smtp://") || opt.deliver.starts_with("smtps://");
+    auto make = smtp ? makeSmtpTransport : makeWebhookTransport;
+    if (!make(opt.deliver, to, error))
+      return err << "trig serve: --deliver " << opt.deliver << ": " << error << "\n", 2;
+    transport = [make, url = opt.deliver, to] {
+      std::string e;
+      return make(url, to, e);
+    };
+  }
+  DeliveryOptions dopt;
+  dopt.threads = opt.deliveryThreads;
+  delivery = std::make_unique<Delivery>(*store, transport, metrics, dopt,
+                                        [this](const std::string& m) { log(m); });
+  CoreOptions copt;
+  copt.manualClock = opt.manualClock;
+  copt.from = opt.from;
+  core = std::make_unique<Core>(
+      *store, rules, copt, metrics, [this](OutboxEntry e) { delivery->enqueue(std::move(e)); },
+      [this](const std::string& m) { log(m); });
+
+  HttpServerOptions hopt;
+  auto colon = opt.listen.rfind(':');
+  hopt.host = opt.listen.substr(0, colon);
+  int port = colon == std::string::npos ? -1 : std::atoi(opt.listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535 || hopt.host.empty())
+    return err << "trig serve: --listen '" << opt.listen << "' is not HOST:PORT\n", 2;
+  hopt.port = static_cast<uint16_t>(port);
+  if (hopt.host.size() > 2 && hopt.host.front() == '[')
+    hopt.host = hopt.host.substr(1, hopt.host.size() - 2);
+  http = std::make_unique<HttpServer>(
+      hopt, [this](HttpRequest&& r, Respond respond) { handle(std::move(r), std::move(respond)); });
+  if (!http->listen(error)) return err << "trig serve: " << error << "\n", 2;
+
+  sigset_t signals = serviceSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (!delivery->loadPending(error) || !core->recover(error))
+    return err << "trig serve: " << error << "\n", 2;
+  metrics.set("trig_jit_compile_seconds", rules.compileSeconds);
+  delivery->start();
+  std::thread coreThread([this] { core->run(); });
+  std::thread signalThread([this, signals] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        log("SIGHUP: reload is not built yet; restart the service to load new rules");
+        continue;
+      }
+      log(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+      http->stop();
+      return;
+    }
+  });
+  ready = true;
+  log("listening on http://" + opt.listen.substr(0, colon) + ":" + std::to_string(http->port()) +
+      " (rules " + rules.version + ", clock " + (opt.manualClock ? "manual" : "wall") +
+      ", deliver " +
+      (opt.deliver.starts_with("smtp") ? "smtp"
+       : opt.deliver == "outbox"       ? "outbox"
+                                       : "webhook") +
+      ")");
+  http->run();
+  core->stop();
+  coreThread.join();
+  delivery->stop();
+  signalThread.join();
+  log("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int runService(const ServiceOptions& options, const RuleSet& rules, std::ostream& err) {
+  Service s(options, rules, err);
+  return s.start();
+}
+
+}  // namespace trig::serve

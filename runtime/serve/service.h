@@ -1,0 +1,27 @@
+#pragma once
+// `trig serve` (docs/serve.md): the HTTP routes of the ingest, admin and health APIs over the
+// core (core.h), the delivery threads (delivery.h), the store and the keys, and the process's
+// life: start (replay of the log), signals, graceful stop.
+#include <ostream>
+#include <string>
+
+#include "runtime/serve/core.h"
+
+namespace trig::serve {
+
+struct ServiceOptions {
+  std::string dataDir;
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks one (printed at start)
+  bool manualClock = false;
+  std::string deliver = "outbox";  // outbox | smtp://... | http(s)://...
+  std::string from = "trig <trig@localhost>";
+  bool logJson = false;
+  bool printKeys = false;  // print the keys and exit
+  unsigned deliveryThreads = 2;
+};
+
+// Runs the service until SIGTERM or SIGINT. Exit codes as the CLI's: 0 after a graceful stop,
+// 2 when it cannot start (the data directory in use, the port taken, a bad --deliver).
+int runService(const ServiceOptions& options, const RuleSet& rules, std::ostream& err);
+
+}  // namespace trig::serve
