@@ -1,5 +1,5 @@
-// `trig log export --data DIR` and `trig log dead-letter --data DIR`: what a serve data
-// directory accepted and rejected, as JSON lines (docs/serve.md, "Replay equivalence").
+// `trig log export|dead-letter|decisions --data DIR`: what a serve data directory accepted,
+// rejected and decided, as JSON lines (docs/serve.md, "Replay equivalence").
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -77,6 +77,28 @@ int runDeadLetter(const LogOptions& o) {
   return finishOutput("dead-letter");
 }
 
+// Every decision record, in the order the engine made them, each with the rule-set version.
+int runDecisions(const LogOptions& o) {
+  std::string error;
+  auto store = serve::Store::openReadOnly(o.data, error);
+  if (!store) {
+    std::cerr << "trig log decisions: " << error << "\n";
+    return kExitUsage;
+  }
+  bool ok = store->scanDecisions(
+      [](uint64_t, const std::string& json) {
+        std::fwrite(json.data(), 1, json.size(), stdout);
+        std::fputc('\n', stdout);
+        return true;
+      },
+      error);
+  if (!ok) {
+    std::cerr << "trig log decisions: " << error << "\n";
+    return kExitUsage;
+  }
+  return finishOutput("decisions");
+}
+
 }  // namespace
 
 void addLogCommand(CLI::App& app, Action& action) {
@@ -90,6 +112,10 @@ void addLogCommand(CLI::App& app, Action& action) {
   auto* dead = cmd->add_subcommand("dead-letter", "Print the rejected events with their reasons");
   dead->add_option("--data", o->data, "The data directory of trig serve")->required();
   dead->callback([o, &action] { action = [o] { return runDeadLetter(*o); }; });
+  auto* decisions = cmd->add_subcommand(
+      "decisions", "Print the decision records (sends, suppressions, deferrals, drops)");
+  decisions->add_option("--data", o->data, "The data directory of trig serve")->required();
+  decisions->callback([o, &action] { action = [o] { return runDecisions(*o); }; });
 }
 
 }  // namespace trig::cli

@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""`trig serve` end to end (docs/serve.md): real processes on loopback, started by this script.
+
+- Every run case of the conformance suites goes through serve with the manual clock (each event
+  posted at its timestamp after the clock is moved there, then the clock moved far on): the
+  outbox must hold exactly the sends `trig run` prints, message ids included; and `trig run` over
+  `trig log export` must print exactly serve's decision records (replay equivalence).
+- The ingest API's errors: auth, malformed JSON, partial batches, size limits, unknown paths; the
+  dead letter keeps every rejected event.
+- Durability: kill -9 while batches are being posted, restart on the same data directory: every
+  acknowledged event is in the log, the decisions equal a replay of it, no message is in the
+  outbox twice; timers pending at the kill fire after the restart.
+- A second serve on the same directory is refused; the wall clock fires a rule on its own.
+
+usage: serve_test.py TRIG [SHARED_DIR]   (the shared cases are skipped, with a note, without it)
+"""
+import base64, http.client, json, os, random, re, shutil, signal, subprocess, sys, tempfile
+import threading, time
+
+TRIG = os.path.abspath(sys.argv[1])
+SHARED = sys.argv[2] if len(sys.argv) > 2 else None
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+WRITE, ADMIN = "wk-test", "ak-test"
+ENV = dict(os.environ, TRIG_WRITE_KEY=WRITE, TRIG_ADMIN_KEY=ADMIN, TRIG_TRACKING_SECRET="ts")
+FAILURES = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+class Serve:
+    """One `trig serve` process on a port it picks."""
+
+    def __init__(self, rules, data, manual=True, extra=()):
+        cmd = [TRIG, "serve", *rules, "--data", data, "--listen", "127.0.0.1:0"]
+        if manual:
+            cmd += ["--clock", "manual"]
+        cmd += list(extra)
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=ENV)
+        self.log = []
+        self.port = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            m = re.search(r"listening on http://[^:]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.proc.kill()
+            raise RuntimeError("serve did not start: " + "".join(self.log))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def request(self, method, path, body=None, key=WRITE, bearer=False, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        h = dict(headers or {})
+        if key is not None:
+            h["Authorization"] = ("Bearer " + key if bearer else
+                                  "Basic " + base64.b64encode((key + ":").encode()).decode())
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(data)
+        except ValueError:
+            return r.status, data
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def clock(self, t):
+        return self.request("POST", "/v1/admin/clock", {"now": t}, key=ADMIN, bearer=True)
+
+    def drain(self):
+        return self.request("POST", "/v1/admin/drain", b"", key=ADMIN, bearer=True)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+def trig(*args, cwd=None):
+    p = subprocess.run([TRIG, *args], capture_output=True, text=True, cwd=cwd, env=ENV,
+                       timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def lines(text):
+    return [json.loads(l) for l in text.splitlines() if l.strip()]
+
+
+def outbox(data):
+    path = os.path.join(data, "outbox.jsonl")
+    return lines(open(path).read()) if os.path.exists(path) else []
+
+
+SEND_KEYS = ("decision", "time", "customer", "rule", "step", "template", "variant", "to",
+             "subject", "message_id")
+
+
+def send_view(o):
+    return tuple(str(o.get(k)) for k in SEND_KEYS)
+
+
+def decision_view(o):
+    o = dict(o)
+    o.pop("rules_version", None)
+    o.pop("source", None)  # a dropped event's input name: "log:N" live, the file in a replay
+    return json.dumps(o, sort_keys=True)
+
+
+def replay_equivalent(rules, data, tmp, label):
+    """`trig run` over the exported log prints exactly serve's decision records."""
+    code, exported, err = trig("log", "export", "--data", data)
+    if not check(code == 0, f"{label}: log export exit {code}: {err}"):
+        return
+    path = os.path.join(tmp, "export.jsonl")
+    open(path, "w").write(exported)
+    code, ran, err = trig("run", *rules, "--events", path, "--explain")
+    check(code == 0, f"{label}: run over the export exit {code}: {err[:300]}")
+    code, decided, err = trig("log", "decisions", "--data", data)
+    check(code == 0, f"{label}: log decisions exit {code}: {err}")
+    a = sorted(decision_view(o) for o in lines(ran))
+    b = sorted(decision_view(o) for o in lines(decided))
+    if not check(a == b, f"{label}: serve's decisions differ from a replay of its log"):
+        for x in sorted(set(a) ^ set(b))[:6]:
+            print("   ", "replay only:" if x in a else "serve only: ", x)
+
+
+def parse_time(s):
+    from datetime import datetime
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def run_case(case, tmp):
+    """One conformance case through serve; returns False when the case was skipped."""
+    ex = os.path.join(case, "explain.json")
+    if os.path.exists(ex) and "--until" in json.load(open(ex)).get("args", []):
+        return False
+    rules = [os.path.join(case, "rules.trig")]
+    events = []
+    for n, line in enumerate(open(os.path.join(case, "events.jsonl"), encoding="utf-8",
+                                  errors="surrogateescape")):
+        if not line.strip():
+            continue
+        try:
+            t = parse_time(json.loads(line).get("timestamp"))
+        except (ValueError, AttributeError):
+            t = None
+        if t is None:
+            continue  # `run` rejects it; live, a missing timestamp is the server's clock
+        events.append((t, n, line.strip(), json.loads(line)["timestamp"]))
+    events.sort(key=lambda e: (e[0], e[1]))
+    data = os.path.join(tmp, "data")
+    s = Serve(rules, data)
+    label = os.path.basename(case)
+    try:
+        now = None
+        for t, _, line, stamp in events:
+            if now is None or t > now:
+                status, _ = s.clock(stamp)
+                check(status == 200, f"{label}: clock to {stamp}: {status}")
+                now = t
+            s.post("/v1/batch", '{"batch":[' + line + "]}")
+        s.clock("9000-01-01T00:00:00Z")
+        check(s.drain()[0] == 200, f"{label}: drain")
+    finally:
+        check(s.stop() == 0, f"{label}: serve exit status")
+    code, ran, err = trig("run", *rules, "--events", os.path.join(case, "events.jsonl"))
+    want = sorted(send_view(o) for o in lines(ran) if o["decision"] == "send")
+    got = sorted(send_view(o) for o in outbox(data))
+    if not check(want == got, f"{label}: the outbox differs from `trig run`'s sends"):
+        print("    run:  ", want[:3], "\n    serve:", got[:3])
+    replay_equivalent(rules, data, tmp, label)
+    return True
+
+
+def conformance():
+    dirs = [os.path.join(ROOT, "tests", "conformance")]
+    if SHARED and os.path.isdir(SHARED):
+        dirs += [os.path.join(SHARED, "conformance"), os.path.join(SHARED, "conformance-v2")]
+    else:
+        print("serve_test: ../shared not found: the contract's own cases are skipped")
+    ran = skipped = 0
+    for d in dirs:
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            case = os.path.join(d, name)
+            if not os.path.exists(os.path.join(case, "expected.tsv")):
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                if run_case(case, tmp):
+                    ran += 1
+                else:
+                    skipped += 1
+    print(f"serve_test: {ran} conformance cases through serve ({skipped} with --until skipped)")
+    check(ran >= 10, "fewer than 10 conformance cases ran")
+
+
+RULES = """
+event cart_add { product_id: string }
+event purchased { order_id?: string }
+customer { email: string }
+template reminder { subject "Your cart" body "Come back" }
+template thanks { subject "Thanks" body "Thank you" }
+trigger cart_abandon:
+  when cart_add and idle 15m
+  unless purchased within 30d
+  send reminder
+trigger thank_you:
+  when purchased
+  send thanks
+"""
+
+
+def write_rules(tmp):
+    path = os.path.join(tmp, "rules.trig")
+    open(path, "w").write(RULES)
+    return [path]
+
+
+def ident(user):
+    return {"type": "identify", "userId": user, "traits": {"email": user + "@example.com"}}
+
+
+def api_errors(tmp):
+    rules = write_rules(tmp)
+    data = os.path.join(tmp, "data")
+    s = Serve(rules, data)
+    try:
+        check(s.request("GET", "/healthz", key=None)[0] == 200, "healthz")
+        check(s.request("GET", "/readyz", key=None)[0] == 200, "readyz")
+        st, body = s.post("/v1/track", {"event": "cart_add", "userId": "u"}, key="wrong")
+        check(st == 401 and body["success"] is False, f"wrong write key: {st} {body}")
+        check(s.post("/v1/track", {"event": "cart_add", "userId": "u"}, key=None)[0] == 401,
+              "no write key")
+        st, body = s.post("/v1/track", '{"event": "cart_add", "userId": ')
+        check(st == 400 and "malformed JSON" in body["errors"][0]["reason"],
+              f"malformed JSON: {st} {body}")
+        st, body = s.post("/v1/track", b'{"event":"cart_add","userId":"\xff"}')
+        check(st == 400 and "UTF-8" in body["errors"][0]["reason"], f"invalid UTF-8: {st} {body}")
+        st, body = s.post("/v1/identify", ident("u1"))
+        check(st == 200 and body == {"success": True}, f"identify: {st} {body}")
+        st, body = s.post("/v1/track", {"event": "cart_add", "userId": "u1",
+                                         "properties": {"product_id": "p"}})
+        check(st == 200, f"track: {st} {body}")
+        st, body = s.post("/v1/track", {"type": "identify", "userId": "u1"})
+        check(st == 400 and "/v1/track" in body["errors"][0]["reason"], f"type mismatch: {body}")
+        batch = {"batch": [
+            {"type": "track", "event": "cart_add", "userId": "u2",
+             "properties": {"product_id": "p"}},
+            {"type": "track", "event": "cart_add", "userId": "u2", "properties": {"product_id": 1.5e300}},
+            {"type": "track", "event": "cart_add", "properties": {"product_id": "p"}},
+            "not an object"]}
+        st, body = s.post("/v1/batch", batch)
+        idx = sorted(e["index"] for e in body.get("errors", []))
+        check(st == 400 and idx == [2, 3], f"partial batch: {st} {body}")
+        st, body = s.post("/v1/track", {"event": "cart_add", "userId": "u3",
+                                         "properties": {"product_id": "x" * 40000}})
+        check(st == 413, f"an event over 32 KB: {st}")
+        big = {"batch": [{"type": "track", "event": "cart_add", "userId": "u4",
+                          "properties": {"product_id": "x" * 30000}}] * 20}
+        check(s.post("/v1/batch", big)[0] == 413, "a batch over 500 KB")
+        check(s.request("GET", "/nowhere", key=None)[0] == 404, "unknown path")
+        check(s.request("GET", "/v1/track")[0] == 405, "GET on /v1/track")
+        check(s.request("GET", "/v1/admin/rules", key=WRITE)[0] == 401, "admin with write key")
+        st, body = s.request("GET", "/v1/admin/rules", key=ADMIN, bearer=True)
+        check(st == 200 and body["rules"] == ["cart_abandon", "thank_you"], f"rules: {body}")
+        st, body = s.request("GET", f"/v1/pixel.gif?k={WRITE}&e=purchased&u=u1&order_id=o9",
+                             key=None)
+        check(st == 200 and isinstance(body, bytes) and body[:4] == b"GIF8", f"pixel: {st}")
+        check(s.clock("2000-01-01T00:00:00Z")[0] == 200, "clock forward")
+        check(s.clock("1999-01-01T00:00:00Z")[0] == 409, "clock backwards is 409")
+        st, metrics = s.request("GET", "/metrics", key=None)
+        text = metrics.decode() if isinstance(metrics, bytes) else str(metrics)
+        check('trig_events_accepted_total{type="track"}' in text, "metrics: accepted by type")
+    finally:
+        check(s.stop() == 0, "api: graceful stop exits 0")
+    code, out, err = trig("log", "dead-letter", "--data", data)
+    reasons = [o["reason"] for o in lines(out)]
+    check(code == 0 and len(reasons) == 5, f"dead letter has the 5 rejected events: {reasons}")
+    code, out, err = trig("log", "export", "--data", data)
+    names = [o.get("event", o.get("type")) for o in lines(out)]
+    check(names == ["identify", "cart_add", "cart_add", "purchased"], f"export: {names}")
+
+
+def second_process(tmp):
+    rules = write_rules(tmp)
+    data = os.path.join(tmp, "data")
+    s = Serve(rules, data)
+    try:
+        p = subprocess.run([TRIG, "serve", *rules, "--data", data, "--listen", "127.0.0.1:0"],
+                           capture_output=True, text=True, env=ENV, timeout=60)
+        check(p.returncode == 2 and "in use" in p.stderr,
+              f"a second serve on the same dir: {p.returncode} {p.stderr.strip()}")
+    finally:
+        s.stop()
+
+
+def timers_survive_kill(tmp):
+    rules = write_rules(tmp)
+    data = os.path.join(tmp, "data")
+    s = Serve(rules, data)
+    s.clock("2026-01-01T10:00:00Z")
+    s.post("/v1/identify", ident("k1"))
+    s.post("/v1/track", {"event": "cart_add", "userId": "k1", "properties": {"product_id": "p"}})
+    s.clock("2026-01-01T10:05:00Z")
+    s.kill()
+    s = Serve(rules, data)
+    try:
+        check(s.request("GET", "/v1/admin/clock", key=ADMIN, bearer=True)[1]["now"]
+              == "2026-01-01T10:05:00Z", "the manual clock survives a restart")
+        s.clock("2026-01-01T11:00:00Z")
+        s.drain()
+    finally:
+        s.stop()
+    got = [(o["customer"], o["rule"], o["time"]) for o in outbox(data)]
+    check(got == [("k1", "cart_abandon", "2026-01-01T10:15:00Z")],
+          f"the idle timer fires once after a kill -9: {got}")
+
+
+def crash_under_load(tmp, rounds=3):
+    """kill -9 while a client posts batches with messageIds; restart; prove nothing was lost."""
+    rules = write_rules(tmp)
+    data = os.path.join(tmp, "data")
+    acked, sent = set(), []
+    rng = random.Random(7)
+    clock = [1767261600]  # 2026-01-01T10:00:00Z
+
+    def stamp():
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock[0]))
+
+    for r in range(rounds):
+        s = Serve(rules, data)
+        stop = threading.Event()
+
+        def load():
+            n = 0
+            while not stop.is_set() and n < 400:
+                batch = []
+                for _ in range(25):
+                    user = f"c{rng.randrange(200)}"
+                    mid = f"r{r}-{len(sent)}"
+                    sent.append(mid)
+                    if rng.random() < 0.2:
+                        item = dict(ident(user), messageId=mid)
+                    else:
+                        item = {"type": "track", "userId": user, "messageId": mid,
+                                "event": rng.choice(["cart_add", "purchased"]),
+                                "properties": {"product_id": "p"}}
+                    batch.append(item)
+                try:
+                    st, _ = s.post("/v1/batch", {"batch": batch})
+                except (OSError, http.client.HTTPException):
+                    return
+                if st == 200:
+                    acked.update(i["messageId"] for i in batch)
+                n += 1
+                if n % 10 == 0:
+                    clock[0] += 300
+                    try:
+                        s.clock(stamp())
+                    except (OSError, http.client.HTTPException):
+                        return
+
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.4 + 0.3 * r)
+        s.kill()
+        stop.set()
+        t.join()
+    s = Serve(rules, data)
+    try:
+        clock[0] += 86400
+        s.clock(stamp())
+        s.drain()
+    finally:
+        check(s.stop() == 0, "crash: graceful stop")
+    code, out, _ = trig("log", "export", "--data", data)
+    logged = [o.get("messageId") for o in lines(out)]
+    missing = acked - set(logged)
+    check(len(acked) > 100 and not missing,
+          f"crash: {len(acked)} acknowledged events, {len(missing)} not in the log")
+    ids = [o["message_id"] for o in outbox(data)]
+    check(len(ids) == len(set(ids)) or len(ids) - len(set(ids)) <= rounds,
+          f"crash: {len(ids) - len(set(ids))} messages handed over twice")
+    replay_equivalent(rules, data, tmp, "crash")
+    print(f"serve_test: crash: {len(acked)} acknowledged events over {rounds} kills, "
+          f"{len(ids)} sends")
+
+
+def wall_clock(tmp):
+    rules = write_rules(tmp)
+    data = os.path.join(tmp, "data")
+    s = Serve(rules, data, manual=False)
+    try:
+        s.post("/v1/identify", ident("w1"))
+        s.post("/v1/track", {"event": "purchased", "userId": "w1"})
+        deadline = time.time() + 10
+        while time.time() < deadline and not outbox(data):
+            time.sleep(0.05)
+    finally:
+        s.stop()
+    got = [(o["customer"], o["rule"]) for o in outbox(data)]
+    check(got == [("w1", "thank_you")], f"wall clock: the rule fired live: {got}")
+
+
+def main():
+    for test in (api_errors, second_process, timers_survive_kill, wall_clock, crash_under_load):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"serve_test: {test.__name__}", flush=True)
+            test(tmp)
+    conformance()
+    if FAILURES:
+        print(f"serve_test: {len(FAILURES)} failure(s)")
+        return 1
+    print("serve_test: all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
