@@ -210,6 +210,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closeAfter_ = false;
   unsigned version_ = 11;
   bool head_ = false;
+  bool lingerOnClose_ = false;  // an error answer: the client may be sending what we refused
 };
 
 // Waits for the first byte of the next request (idle timeout), unless a pipelined one is
@@ -364,8 +365,13 @@ void Session::writeDone(const error_code& ec, bool closeConn) {
   res_ = {};
   head_ = false;
   if (ec) return close();
-  if (closeConn) return linger();
-  readNext();
+  if (!closeConn) return readNext();
+  // Linger only when the client may still be sending: after an error (a refused body, say) or
+  // with unread bytes; otherwise a stopping server would wait on clients that keep the socket.
+  error_code aec;
+  if (lingerOnClose_ || buffer_.size() > 0 || stream_.socket().available(aec) > 0 || aec)
+    return linger();
+  close();
 }
 
 // Answers an error with `Connection: close`, then closes.
@@ -374,6 +380,7 @@ void Session::fail(int status, std::string_view reason,
   headParser_.reset();
   parser_.reset();
   state_ = State::Handling;
+  lingerOnClose_ = true;
   HttpResponse r = errorResponse(status, reason);
   r.headers = std::move(headers);
   write(std::move(r), true);
