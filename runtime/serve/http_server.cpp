@@ -183,7 +183,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void readNext();
-  void readHeader();
+  void readHeader(bool startClock);
   void onHeader(const error_code& ec);
   void readBody();
   void onBody(const error_code& ec);
@@ -210,30 +210,34 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closeAfter_ = false;
   unsigned version_ = 11;
   bool head_ = false;
-  bool lingerOnClose_ = false;  // an error answer: the client may be sending what we refused
+  bool lingerOnClose_ = false;
+  uint64_t served_ = 0;  // requests handed to the handler  // an error answer: the client may be
+                         // sending what we refused
 };
 
-// Waits for the first byte of the next request (idle timeout), unless a pipelined one is
-// already buffered; from that byte the request timeout runs.
+// Waits for the first byte of the next request, unless a pipelined one is already buffered;
+// from that byte the request timeout runs. A fresh connection's first request runs from the
+// accept: a client that connects and sends nothing is a slowloris, not an idle keep-alive.
 void Session::readNext() {
   if (srv_.stopping) return close();
-  if (buffer_.size() > 0) return readHeader();
+  if (buffer_.size() > 0) return readHeader(true);
   state_ = State::Idle;
-  stream_.expires_after(srv_.opt.idleTimeout);
+  bool fresh = served_ == 0;
+  stream_.expires_after(fresh ? srv_.opt.requestTimeout : srv_.opt.idleTimeout);
   stream_.async_read_some(buffer_.prepare(4096),
-                          [self = shared_from_this()](const error_code& ec, size_t n) {
+                          [self = shared_from_this(), fresh](const error_code& ec, size_t n) {
                             if (self->state_ != State::Idle) return;
                             if (ec) return self->close();
                             self->buffer_.commit(n);
-                            self->readHeader();
+                            self->readHeader(!fresh);
                           });
 }
 
-void Session::readHeader() {
+void Session::readHeader(bool startClock) {
   state_ = State::Reading;
   // One deadline for the whole request, header and body: a basic_stream's expiry is a point in
   // time, kept across operations until changed.
-  stream_.expires_after(srv_.opt.requestTimeout);
+  if (startClock) stream_.expires_after(srv_.opt.requestTimeout);
   headParser_.emplace();
   headParser_->header_limit(static_cast<uint32_t>(
       std::min<size_t>(srv_.opt.maxHeaderBytes, std::numeric_limits<uint32_t>::max())));
@@ -308,6 +312,7 @@ void Session::dispatch() {
   closeAfter_ = !msg.keep_alive();
   head_ = msg.method() == http::verb::head;
   state_ = State::Handling;
+  ++served_;
   stream_.expires_never();  // the handler takes what it takes; stop()'s grace bounds it
   if (!path) return write(errorResponse(400, "malformed percent-encoding in path"), closeAfter_);
   req.path = std::move(*path);
@@ -342,6 +347,8 @@ void Session::write(HttpResponse r, bool close) {
   res_ = http::response<http::string_body>(static_cast<http::status>(status), version_);
   if (!r.contentType.empty()) res_.set(http::field::content_type, r.contentType);
   for (auto& [name, value] : r.headers) {
+    // A line break would let a value smuggle in headers (or a whole response) of its own.
+    if ((name + value).find_first_of("\r\n") != std::string::npos) continue;
     if (beast::iequals(name, "connection") && beast::iequals(value, "close")) close = true;
     res_.insert(name, value);
   }

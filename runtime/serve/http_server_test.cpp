@@ -132,6 +132,7 @@ void echo(HttpRequest&& req, Respond respond) {
   HttpResponse res;
   res.contentType = "text/plain";
   res.headers.emplace_back("X-Echo", "yes");
+  res.headers.emplace_back("X-Bad", "a\r\nX-Injected: 1");  // dropped
   res.body = req.method + " " + req.path + " ?" + req.query + " " +
              std::string(req.header("x-test")) + " " + req.body;
   respond(std::move(res));
@@ -169,6 +170,8 @@ TEST_CASE("http server: GET and POST echoed on one keep-alive connection, pipeli
   CHECK(r.body == "GET /items ?a=1 t1 ");
   CHECK(r.headers["content-type"] == "text/plain");
   CHECK(r.headers["x-echo"] == "yes");
+  CHECK(r.headers.count("x-injected") == 0);
+  CHECK(r.headers.count("x-bad") == 0);
   CHECK(r.headers.count("connection") == 0);
   CHECK(ts.server.connections() == 1);
 
@@ -292,7 +295,18 @@ TEST_CASE("http server: 413 for a body over the limit, answered before the body 
     CHECK(r.status == 200);
     CHECK(r.body == "POST /ok ?  " + std::string(100, 'x'));
   }
-  CHECK(handled == 1);
+  {
+    // Expect: 100-continue gets its interim answer when the body is acceptable, and a 413
+    // without one when it is not.
+    Client c(ts.server.port());
+    c.send("POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+    CHECK(c.response().status == 100);
+    c.send("abc");
+    CHECK(c.response().body == "POST /e ?  abc");
+    c.send("POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 300\r\n\r\n");
+    CHECK(c.response().status == 413);
+  }
+  CHECK(handled == 2);
 }
 
 TEST_CASE("http server: 431 for headers over the limit, 400 for garbage") {
@@ -336,7 +350,17 @@ TEST_CASE("http server: a slowloris request and an idle connection are closed") 
   CHECK(took >= 190ms);
   CHECK(took < 390ms);  // the request timeout, not the idle one
 
+  // A connection that connects and sends nothing is held to the request timeout too.
+  Client silent(ts.server.port());
+  start = Clock::now();
+  CHECK(silent.closedWithin(1000ms));
+  CHECK(Clock::now() - start >= 190ms);
+  CHECK(Clock::now() - start < 390ms);
+
+  // A keep-alive connection idle after a request: the idle timeout.
   Client idle(ts.server.port());
+  idle.send("GET / HTTP/1.1\r\n\r\n");
+  CHECK(idle.response().status == 200);
   start = Clock::now();
   CHECK(idle.closedWithin(1000ms));
   CHECK(Clock::now() - start >= 390ms);
