@@ -696,6 +696,7 @@ TEST_CASE("store: every append that returned true survives a kill -9") {
   while (reports < killAfter && ::poll(&p, 1, 2000) == 1 &&
          ::read(fds[0], &last, sizeof last) == sizeof last)
     reported = last, ++reports;
+  ::usleep(seed() % 3000);  // anywhere in the next append, usually
   ::kill(child, SIGKILL);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
