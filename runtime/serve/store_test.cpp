@@ -108,7 +108,7 @@ std::vector<LogEntry> sampleEntries() {
   using K = LogEntry::Kind;
   return {entry(K::Event, 1767261600000, R"({"type":"track","event":"cart_add"})"),
           entry(K::Clock, 1767261660000, ""),
-          entry(K::Event, -62167219200000, std::string("a\0b\xff\xfe\xc3(", 8)),
+          entry(K::Event, -62167219200000, std::string("a\0b\xff\xfe\xc3(", 7)),
           entry(K::Clock, kMaxTime, ""),
           entry(K::Event, 0, std::string(70000, 'x') + std::string(1, '\0')),
           entry(K::Event, -1, "")};
@@ -637,7 +637,7 @@ TEST_CASE("store: an 8-byte key is required at the end of the log") {
   openStore(tmp.path).reset();
   {
     RawDb raw(tmp.path);
-    raw.put(1, std::string(9, '\xff'), "\x01\x01\x00\x00");
+    raw.put(1, std::string(9, '\xff'), std::string("\x01\x01\x00\x00", 4));
   }
   std::string error;
   CHECK_FALSE(Store::open(tmp.path, error));
