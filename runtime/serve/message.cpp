@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string_view>
@@ -123,12 +124,15 @@ std::string headerLine(std::string_view name, std::string_view value) {
   return out + "\r\n";
 }
 
-// The Subject: as it is when printable ASCII, else (or when it holds "=?", which a reader
-// would try to decode) as encoded-words.
+// The Subject: as it is when printable ASCII that folds within 78, else (or when it holds "=?",
+// which a reader would try to decode) as encoded-words, which fold anywhere.
 std::string subjectLine(std::string_view raw) {
   std::string s = oneLine(raw);
-  if (printableAscii(s) && s.find("=?") == std::string::npos) return headerLine("Subject", s);
-  return headerLine("Subject", encodedWords(s));
+  std::size_t word = 0, longest = 0;
+  for (char c : s) longest = std::max(longest, word = isWsp(c) ? 0 : word + 1);
+  bool plain = printableAscii(s) && s.find("=?") == std::string::npos &&
+               longest + 1 + std::string_view("Subject:").size() <= kFoldWidth;
+  return headerLine("Subject", plain ? s : encodedWords(s));
 }
 
 // An address header ("Name <a@b>" or "a@b"): a display name that is not ASCII becomes
