@@ -228,7 +228,10 @@ TEST_CASE("message: Date across the range of times") {
 TEST_CASE("message: Message-ID escapes what a msg-id cannot hold") {
   Message m = sample();
   m.messageId = "a b<c>@d..e.=";
-  CHECK(messageIdHeader(m) == "<a=20b=3Cc=3E=40d=2E=2Ee=2E=3D@example.com>");
+  // The last dot stays: "=3D" after it is atext.
+  CHECK(messageIdHeader(m) == "<a=20b=3Cc=3E=40d=2E=2Ee.=3D@example.com>");
+  m.messageId = ".x.";
+  CHECK(messageIdHeader(m) == "<=2Ex=2E@example.com>");
   m.messageId = "";
   m.domain = "";  // the From address's domain then
   CHECK(messageIdHeader(m) == "<=@example.com>");

@@ -117,13 +117,14 @@ std::string envelopeAddress(std::string_view mailbox) {
   return "<" + std::string(mailbox) + ">";
 }
 
-// An envelope address libcurl can put on a command line as it is: one with a CR or LF would
-// add SMTP commands of its own.
-bool usableEnvelope(std::string_view a) {
-  if (a.size() <= 2) return false;
-  return std::none_of(a.begin() + 1, a.end() - 1, [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '<' || c == '>';
-  });
+// Whether a mailbox's address can go on an SMTP command line as it is: a CR or LF anywhere in
+// the mailbox (not only in the address, which "a@b\r\nX <evil@c>" would hide) could add
+// commands of its own, or make another recipient.
+bool usableMailbox(std::string_view mailbox, std::string_view envelope) {
+  auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+  if (std::any_of(mailbox.begin(), mailbox.end(), control) || envelope.size() <= 2) return false;
+  return std::none_of(envelope.begin() + 1, envelope.end() - 1,
+                      [](char c) { return c == '<' || c == '>'; });
 }
 
 // The options both transports set once on their handle.
@@ -153,21 +154,29 @@ std::size_t readUpload(char* buffer, std::size_t size, std::size_t count, void* 
   return n;
 }
 
-// The server's last reply line ("451 4.3.0 Try again later"), which libcurl only shows in its
-// debug output: the detail of a result is the server's own words where there are some.
+// What the server said, which libcurl only shows in its debug output: its last reply line, and
+// its last refusal (4xx or 5xx: libcurl sends QUIT after one, so "221 Bye" comes last).
+struct Replies {
+  std::string last, refusal;
+};
+
 int keepReply(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
   if (type != CURLINFO_HEADER_IN) return 0;
   std::string_view line(data, std::min(size, kReplyLimit));
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  if (!line.empty()) static_cast<std::string*>(user)->assign(line);
+  if (line.empty()) return 0;
+  auto* r = static_cast<Replies*>(user);
+  r->last.assign(line);
+  if (line[0] == '4' || line[0] == '5') r->refusal.assign(line);
   return 0;
 }
 
 // SMTP: the reply code decides (4xx for now, 5xx for good); without one, a failure to connect,
-// a timeout or a refused login may pass, so it is for now too.
-SendResult classifySmtp(CURLcode rc, long code, const std::string& reply, std::string error) {
-  if (rc == CURLE_OK) return {SendResult::Kind::Sent, reply};
-  std::string detail = reply.empty() || code < 400 ? error : reply + " (" + error + ")";
+// a timeout or a refused login may pass, so it is for now too. The detail is the server's own
+// words where there are some ("451 4.3.0 Try again later (RCPT failed: 451)").
+SendResult classifySmtp(CURLcode rc, long code, const Replies& replies, std::string error) {
+  if (rc == CURLE_OK) return {SendResult::Kind::Sent, replies.last};
+  std::string detail = replies.refusal.empty() ? error : replies.refusal + " (" + error + ")";
   if (rc != CURLE_LOGIN_DENIED && code >= 500 && code <= 599)
     return {SendResult::Kind::Permanent, detail};
   return {SendResult::Kind::Transient, detail};
@@ -192,7 +201,7 @@ class SmtpTransport final : public Transport {
     if (url.hasPassword) curl_easy_setopt(c, CURLOPT_PASSWORD, url.password.c_str());
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // for keepReply, which prints nothing
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, keepReply);
-    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &reply_);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &replies_);
   }
   SendResult send(const Message& m, const std::string& json) override;
 
@@ -200,14 +209,14 @@ class SmtpTransport final : public Transport {
   std::mutex mutex_;  // one send at a time on the handle
   Easy curl_;
   std::array<char, CURL_ERROR_SIZE> errorBuffer_{};
-  std::string reply_;
+  Replies replies_;
   bool freshConnection_ = false;  // after a failure: the old connection may be mid-transaction
 };
 
 SendResult SmtpTransport::send(const Message& m, const std::string& /*json*/) {
   std::string from = envelopeAddress(m.from), to = envelopeAddress(m.to);
-  if (!usableEnvelope(from)) return {SendResult::Kind::Permanent, "unusable From address"};
-  if (!usableEnvelope(to)) return {SendResult::Kind::Permanent, "unusable To address"};
+  if (!usableMailbox(m.from, from)) return {SendResult::Kind::Permanent, "unusable From address"};
+  if (!usableMailbox(m.to, to)) return {SendResult::Kind::Permanent, "unusable To address"};
   std::string data = formatMessage(m);
   std::lock_guard lock(mutex_);
   CURL* c = curl_.get();
@@ -220,14 +229,14 @@ SendResult SmtpTransport::send(const Message& m, const std::string& /*json*/) {
   curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(data.size()));
   curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, freshConnection_ ? 1L : 0L);
   errorBuffer_[0] = '\0';
-  reply_.clear();
+  replies_ = {};
   CURLcode rc = curl_easy_perform(c);
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   // The list and the upload die here; the handle must not point at them.
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, nullptr);
   curl_easy_setopt(c, CURLOPT_READDATA, nullptr);
-  SendResult r = classifySmtp(rc, code, reply_, curlError(rc, errorBuffer_.data()));
+  SendResult r = classifySmtp(rc, code, replies_, curlError(rc, errorBuffer_.data()));
   freshConnection_ = r.kind != SendResult::Kind::Sent;
   return r;
 }

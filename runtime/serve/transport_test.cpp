@@ -222,7 +222,7 @@ TEST_CASE("smtp: 451 is transient, and the retry is sent") {
   auto t = smtp(sink.port());
   SendResult first = t->send(sample(), "{}");
   CHECK(first.kind == Kind::Transient);
-  CHECK(first.detail.starts_with("451 4.3.0 Try again later ("));
+  CHECK(first.detail == "451 4.3.0 Try again later (RCPT failed: 451)");
   CHECK(sink.fileCount() == 0);
   SendResult second = t->send(sample(), "{}");
   CHECK(second.kind == Kind::Sent);
@@ -234,7 +234,7 @@ TEST_CASE("smtp: 550 is permanent") {
   Sink sink("smtp_sink.py", "permfail");
   SendResult r = smtp(sink.port())->send(sample(), "{}");
   CHECK(r.kind == Kind::Permanent);
-  CHECK(r.detail.starts_with("550 5.1.1 No such user ("));
+  CHECK(r.detail == "550 5.1.1 No such user (RCPT failed: 550)");
   CHECK(sink.fileCount() == 0);
 }
 
@@ -243,7 +243,7 @@ TEST_CASE("smtp: a closed port is transient") {
   p.close();
   SendResult r = smtp(p.port())->send(sample(), "{}");
   CHECK(r.kind == Kind::Transient);
-  CHECK(r.detail.find("onnect") != std::string::npos);  // "Failed to connect ..."
+  CHECK(r.detail.starts_with("Failed to connect to 127.0.0.1 port "));
 }
 
 TEST_CASE("smtp: a server that never answers times out, transient") {
@@ -251,7 +251,7 @@ TEST_CASE("smtp: a server that never answers times out, transient") {
   auto start = std::chrono::steady_clock::now();
   SendResult r = smtp(p.port(), {milliseconds(300), milliseconds(300)})->send(sample(), "{}");
   CHECK(r.kind == Kind::Transient);
-  CHECK(r.detail.find("imeout") != std::string::npos);  // "Operation timed out ..."
+  CHECK(r.detail.starts_with("Operation timed out after "));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
 }
 
@@ -346,7 +346,7 @@ TEST_CASE("webhook: a closed port and a silent one are transient") {
   SendResult r =
       webhook(silent.port(), {milliseconds(300), milliseconds(300)})->send(sample(), "{}");
   CHECK(r.kind == Kind::Transient);
-  CHECK(r.detail.find("imeout") != std::string::npos);
+  CHECK(r.detail.starts_with("Operation timed out after "));
   silent.close();
   CHECK(webhook(silent.port())->send(sample(), "{}").kind == Kind::Transient);
 }
@@ -385,7 +385,9 @@ TEST_CASE("retry: full jitter under the exponential bound, the same for the same
   for (uint32_t i = 1; i <= 5; i++) first.push_back(retryDelay(i, a).count());
   for (uint32_t i = 1; i <= 5; i++) again.push_back(retryDelay(i, b).count());
   CHECK(first == again);
-  CHECK(first == std::vector<int64_t>{0, 0, 0, 0, 0});  // pinned: the draw is trig's own
+  // Pinned (and checked against a Python mt19937_64): the draw is trig's own, not the standard
+  // library's distribution, so these hold with any standard library.
+  CHECK(first == std::vector<int64_t>{792, 1671, 1936, 4881, 9110});
 }
 
 TEST_CASE("retry: huge attempts, a zero base and attempt 0 stay in bounds") {
