@@ -326,8 +326,8 @@ std::unique_ptr<Transport> makeSmtpTransport(const std::string& url, TransportOp
     error = shown + "expected smtp://[user:password@]host:port";
     return nullptr;
   }
-  if (p.port.empty()) {
-    error = shown + "missing port";
+  if (p.port.empty() || p.port == "0") {
+    error = shown + (p.port.empty() ? "missing port" : "port 0 is no port to connect to");
     return nullptr;
   }
   if (!p.query.empty() || !p.fragment.empty()) {
