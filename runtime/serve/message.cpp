@@ -129,7 +129,10 @@ std::string headerLine(std::string_view name, std::string_view value) {
 std::string subjectLine(std::string_view raw) {
   std::string s = oneLine(raw);
   std::size_t word = 0, longest = 0;
-  for (char c : s) longest = std::max(longest, word = isWsp(c) ? 0 : word + 1);
+  for (char c : s) {
+    word = isWsp(c) ? 0 : word + 1;
+    longest = std::max(longest, word);
+  }
   bool plain = printableAscii(s) && s.find("=?") == std::string::npos &&
                longest + 1 + std::string_view("Subject:").size() <= kFoldWidth;
   return headerLine("Subject", plain ? s : encodedWords(s));

@@ -312,10 +312,6 @@ SendResult WebhookTransport::send(const Message& m, const std::string& json) {
 
 }  // namespace
 
-}  // namespace trig::serve
-
-namespace trig::serve {
-
 std::unique_ptr<Transport> makeSmtpTransport(const std::string& url, TransportOptions options,
                                              std::string& error) {
   globalInit();

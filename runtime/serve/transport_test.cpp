@@ -67,24 +67,14 @@ class Sink {
     close(in[0]);
     close(out[1]);
     stdin_ = in[1];
-    REQUIRE(rc == 0);
+    if (rc != 0) pid_ = 0;
+    REQUIRE_MESSAGE(rc == 0, "cannot start " << kPython);
     port_ = readPort(out[0]);
     close(out[0]);
-    REQUIRE(port_ > 0);
+    if (port_ == 0) stop();  // REQUIRE throws: the destructor will not run
+    REQUIRE_MESSAGE(port_ > 0, script << " printed no port within 5 seconds");
   }
-  ~Sink() {
-    close(stdin_);
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 200 && waitpid(pid_, &status, WNOHANG) == 0; i++)
-      std::this_thread::sleep_for(milliseconds(10));
-    if (waitpid(pid_, &status, WNOHANG) == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  ~Sink() { stop(); }
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
 
@@ -103,6 +93,24 @@ class Sink {
   }
 
  private:
+  void stop() {
+    if (pid_ <= 0) return;
+    close(stdin_);
+    kill(pid_, SIGTERM);
+    int status = 0;
+    bool reaped = false;
+    for (int i = 0; i < 200 && !reaped; i++) {  // 2 seconds
+      reaped = waitpid(pid_, &status, WNOHANG) != 0;
+      if (!reaped) std::this_thread::sleep_for(milliseconds(10));
+    }
+    if (!reaped) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    pid_ = 0;
+  }
   // The first line the script prints, within 5 seconds.
   static int readPort(int fd) {
     std::string line;
