@@ -298,8 +298,8 @@ void Engine::process(const Event& e) {
   impl_->process(e);
 }
 
-void Engine::advanceTo(TimeMs t) {
-  impl_->runUntil(t, true);
+void Engine::advanceTo(TimeMs t, bool decisionsAtT) {
+  impl_->runUntil(t, decisionsAtT);
   impl_->setNow(t);
 }
 

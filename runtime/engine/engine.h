@@ -148,8 +148,10 @@ class Engine {
   // every timer due at or before the event's stamp, and every decision due before it, runs first.
   // Deduplication (messageId, and content with the `dedup` setting) happens here, in this order.
   void process(const Event& e);
-  // Runs the clock on to `t`: every timer and decision due at or before t.
-  void advanceTo(TimeMs t);
+  // Runs the clock on to `t`: every timer due at or before t, and every decision due before t
+  // and, with `decisionsAtT`, at t. A live clock standing at t leaves the decisions of t for
+  // later, since events stamped t may still come and in a replay they come before them.
+  void advanceTo(TimeMs t, bool decisionsAtT = true);
   // Runs the clock on until nothing is pending, or up to `until`; then emits every record.
   void finish(std::optional<TimeMs> until = std::nullopt);
 

@@ -305,6 +305,8 @@ class StoreImpl final : public Store {
   ~StoreImpl() override;
 
   bool open(std::string& error);
+  // No lock, no writes: `trig log` beside a running service.
+  bool openReadOnly(std::string& error);
 
   bool append(std::vector<LogEntry>& entries, std::vector<DeadLetter>& dead,
               std::string& error) override;
@@ -329,7 +331,7 @@ class StoreImpl final : public Store {
 
  private:
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return families_[f]; }
-  bool openDb(std::string& error);
+  bool openDb(std::string& error, bool readOnly = false);
   bool lastNumber(Family f, const char* what, uint64_t& n, std::string& error) const;
   bool scan(Family f, std::string_view from, const char* what, const Visit& visit,
             std::string& error) const;
@@ -363,7 +365,20 @@ bool StoreImpl::open(std::string& error) {
   return true;
 }
 
-bool StoreImpl::openDb(std::string& error) {
+bool StoreImpl::openReadOnly(std::string& error) {
+  struct stat st{};
+  if (::stat(dbPath_.c_str(), &st) != 0) {
+    error = dir_ + " holds no trig serve data (no " + dbPath_ + ")";
+    return false;
+  }
+  if (!openDb(error, true)) return false;
+  uint64_t seq = 0;
+  if (!lastNumber(kLog, "the event log", seq, error)) return false;
+  lastSeq_.store(seq);
+  return true;
+}
+
+bool StoreImpl::openDb(std::string& error, bool readOnly) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -374,7 +389,10 @@ bool StoreImpl::openDb(std::string& error) {
   for (const char* name : kFamilyNames)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status s = rocksdb::DB::Open(options, dbPath_, descriptors, &families_, &db);
+  // Read-only: a view as of now, beside the writer (RocksDB takes no lock for it).
+  const rocksdb::Status s =
+      readOnly ? rocksdb::DB::OpenForReadOnly(options, dbPath_, descriptors, &families_, &db)
+               : rocksdb::DB::Open(options, dbPath_, descriptors, &families_, &db);
   if (!s.ok()) {
     error = "cannot open the store in " + dbPath_ + ": " + s.ToString();
     return false;
@@ -775,6 +793,12 @@ bool readKeysFile(const std::string& dir, Keys& keys, const std::array<bool, 3>&
 std::unique_ptr<Store> Store::open(const std::string& dir, std::string& error) {
   auto store = std::make_unique<StoreImpl>(dir);
   if (!store->open(error)) return nullptr;
+  return store;
+}
+
+std::unique_ptr<Store> Store::openReadOnly(const std::string& dir, std::string& error) {
+  auto store = std::make_unique<StoreImpl>(dir);
+  if (!store->openReadOnly(error)) return nullptr;
   return store;
 }
 
