@@ -42,6 +42,9 @@ struct Loaded {
 };
 
 int runServe(ServeOptions& o) {
+  // The service waits for SIGTERM, SIGINT and SIGHUP in a thread of its own: they are blocked in
+  // every thread, including those the JIT starts while the rules compile.
+  serve::blockServiceSignals();
   auto started = std::chrono::steady_clock::now();
   auto loaded = std::make_shared<Loaded>();
   loaded->compilation = compile(o.files);

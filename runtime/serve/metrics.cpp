@@ -2,7 +2,7 @@
 #include "runtime/serve/metrics.h"
 
 #include <array>
-#include <cstdio>
+#include <charconv>
 
 namespace trig::serve {
 namespace {
@@ -30,10 +30,11 @@ std::string labelText(const Metrics::Labels& labels) {
   return out + "}";
 }
 
+// The shortest text that reads back as `v` (0.0025, not 0.0025000000000000001).
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 }  // namespace

@@ -365,8 +365,8 @@ int Service::start() {
       hopt, [this](HttpRequest&& r, Respond respond) { handle(std::move(r), std::move(respond)); });
   if (!http->listen(error)) return err << "trig serve: " << error << "\n", 2;
 
+  blockServiceSignals();
   sigset_t signals = serviceSignals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (!delivery->loadPending(error) || !core->recover(error))
     return err << "trig serve: " << error << "\n", 2;
   metrics.set("trig_jit_compile_seconds", rules.compileSeconds);
@@ -403,6 +403,11 @@ int Service::start() {
 }
 
 }  // namespace
+
+void blockServiceSignals() {
+  sigset_t signals = serviceSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
 
 int runService(const ServiceOptions& options, const RuleSet& rules, std::ostream& err) {
   Service s(options, rules, err);

@@ -20,6 +20,10 @@ struct ServiceOptions {
   unsigned deliveryThreads = 2;
 };
 
+// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it starts later:
+// runService waits for them in a thread of its own. Call it before starting any thread.
+void blockServiceSignals();
+
 // Runs the service until SIGTERM or SIGINT. Exit codes as the CLI's: 0 after a graceful stop,
 // 2 when it cannot start (the data directory in use, the port taken, a bad --deliver).
 int runService(const ServiceOptions& options, const RuleSet& rules, std::ostream& err);

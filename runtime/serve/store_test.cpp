@@ -10,10 +10,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <poll.h>
@@ -81,6 +84,10 @@ LogEntry entry(LogEntry::Kind kind, TimeMs stamp, std::string data) {
   e.stamp = stamp;
   e.data = std::move(data);
   return e;
+}
+
+std::string threadData(int t, int i, int j) {
+  return "t" + std::to_string(t) + "-" + std::to_string(i) + "-" + std::to_string(j);
 }
 
 bool same(const LogEntry& a, const LogEntry& b) {
@@ -159,6 +166,42 @@ TEST_CASE("store: log entries read back exactly, and seqs continue after a reope
   for (size_t i = 0; i < 6; ++i) CHECK(same(all[i], expected[i]));
   CHECK(same(all[6], more[0]));
   CHECK(same(all[7], more[1]));
+}
+
+TEST_CASE("store: appends from several threads get distinct seqs, each batch in a row") {
+  TempDir tmp;
+  auto store = openStore(tmp.path);
+  constexpr int kThreads = 4, kAppends = 25, kBatch = 3;
+  std::vector<std::map<uint64_t, std::string>> wrote(kThreads);
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppends; ++i) {
+        std::vector<LogEntry> entries;
+        for (int j = 0; j < kBatch; ++j)
+          entries.push_back(entry(LogEntry::Kind::Event, t, threadData(t, i, j)));
+        std::vector<DeadLetter> dead;
+        std::string error;
+        if (!store->append(entries, dead, error)) ++failures[t];
+        for (int j = 0; j < kBatch; ++j) {
+          wrote[t][entries[j].seq] = entries[j].data;
+          if (entries[j].seq != entries[0].seq + j) ++failures[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == std::vector<int>(kThreads, 0));
+  CHECK(store->lastSeq() == kThreads * kAppends * kBatch);
+  std::map<uint64_t, std::string> all;
+  for (const auto& w : wrote) all.insert(w.begin(), w.end());
+  REQUIRE(all.size() == kThreads * kAppends * kBatch);  // no seq given twice
+  auto log = readLog(*store, 1);
+  REQUIRE(log.size() == all.size());
+  size_t wrong = 0;
+  for (const auto& e : log) wrong += all[e.seq] == e.data ? 0 : 1;
+  CHECK(wrong == 0);
 }
 
 DeadLetter deadLetter(TimeMs at, std::string reason, std::string data) {
@@ -245,8 +288,9 @@ TEST_CASE("store: the outbox puts, gets, replaces and scans by message id") {
   TempDir tmp;
   const auto a = outbox("m-a", OutboxEntry::State::Pending, 0, 1000, R"({"to":"a@x"})", "");
   const auto b =
-      outbox("m-b", OutboxEntry::State::Failed, UINT32_MAX, -5, "", std::string("5\0x", 3));
-  const auto a2 = outbox("m-a", OutboxEntry::State::Done, 3, 2000, R"({"to":"a@x"})", "timeout");
+      outbox("m-b", OutboxEntry::State::Failed, UINT32_MAX, INT64_MIN, "", std::string("5\0x", 3));
+  const auto a2 =
+      outbox("m-a", OutboxEntry::State::Done, 3, INT64_MAX, R"({"to":"a@x"})", "timeout");
   {
     auto store = openStore(tmp.path);
     std::string error;

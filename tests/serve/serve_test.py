@@ -163,7 +163,8 @@ def run_case(case, tmp):
         return False
     rules = [os.path.join(case, "rules.trig")]
     events = []
-    for n, line in enumerate(open(os.path.join(case, "events.jsonl"), encoding="utf-8",
+    # utf-8-sig: a file's byte order mark is the reader's business, not an event's.
+    for n, line in enumerate(open(os.path.join(case, "events.jsonl"), encoding="utf-8-sig",
                                   errors="surrogateescape")):
         if not line.strip():
             continue
@@ -223,9 +224,6 @@ def conformance():
 
 
 RULES = """
-event cart_add { product_id: string }
-event purchased { order_id?: string }
-customer { email: string }
 template reminder { subject "Your cart" body "Come back" }
 template thanks { subject "Thanks" body "Thank you" }
 trigger cart_abandon:
@@ -306,7 +304,7 @@ def api_errors(tmp):
     check(code == 0 and len(reasons) == 5, f"dead letter has the 5 rejected events: {reasons}")
     code, out, err = trig("log", "export", "--data", data)
     names = [o.get("event", o.get("type")) for o in lines(out)]
-    check(names == ["identify", "cart_add", "cart_add", "purchased"], f"export: {names}")
+    check(names == ["identify", "cart_add", "cart_add", "cart_add", "purchased"], f"export: {names}")
 
 
 def second_process(tmp):
@@ -372,7 +370,7 @@ def crash_under_load(tmp, rounds=3):
                     else:
                         item = {"type": "track", "userId": user, "messageId": mid,
                                 "event": rng.choice(["cart_add", "purchased"]),
-                                "properties": {"product_id": "p"}}
+                                "properties": {"product_id": "p", "order_id": mid}}
                     batch.append(item)
                 try:
                     st, _ = s.post("/v1/batch", {"batch": batch})
@@ -406,9 +404,16 @@ def crash_under_load(tmp, rounds=3):
     missing = acked - set(logged)
     check(len(acked) > 100 and not missing,
           f"crash: {len(acked)} acknowledged events, {len(missing)} not in the log")
-    ids = [o["message_id"] for o in outbox(data)]
-    check(len(ids) == len(set(ids)) or len(ids) - len(set(ids)) <= rounds,
-          f"crash: {len(ids) - len(set(ids))} messages handed over twice")
+    # Only a message in flight at a kill may be handed over again (one per delivery thread,
+    # two by default), and then as the same message.
+    box = outbox(data)
+    ids = [o["message_id"] for o in box]
+    twice = len(ids) - len(set(ids))
+    check(twice <= 2 * rounds, f"crash: {twice} messages handed over twice")
+    by_id = {}
+    for o in box:
+        check(by_id.setdefault(o["message_id"], o) == o,
+              f"crash: {o['message_id']} handed over twice with different contents")
     replay_equivalent(rules, data, tmp, "crash")
     print(f"serve_test: crash: {len(acked)} acknowledged events over {rounds} kills, "
           f"{len(ids)} sends")
@@ -420,7 +425,7 @@ def wall_clock(tmp):
     s = Serve(rules, data, manual=False)
     try:
         s.post("/v1/identify", ident("w1"))
-        s.post("/v1/track", {"event": "purchased", "userId": "w1"})
+        s.post("/v1/track", {"event": "purchased", "userId": "w1", "properties": {"order_id": "o1"}})
         deadline = time.time() + 10
         while time.time() < deadline and not outbox(data):
             time.sleep(0.05)
