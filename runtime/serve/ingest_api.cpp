@@ -144,7 +144,6 @@ ParsedBody batch(std::string_view body) {
     size_t start = sc.pos();
     sc.skipValue();  // validated by members() above
     std::string_view item = list->value.substr(start, sc.pos() - start);
-    std::string itemError;
     if (item.size() > kMaxEventBytes) {
       p.errors.push_back({index, tooLarge(item.size()), std::string(item)});
     } else if (item.front() != '{') {

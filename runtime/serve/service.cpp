@@ -228,7 +228,7 @@ void Service::clock(const HttpRequest& req, Respond respond) {
     t = parseTimestamp(body["now"].get<std::string>());
   if (!t) return respond(failure(400, "the body must be {\"now\":\"RFC 3339 time\"}"));
   Submission s;
-  s.clock = *t;
+  s.clock = t;
   std::string answer = "{\"success\":true,\"now\":\"" + formatTimestamp(*t) + "\"}";
   submit(std::move(s), {}, std::move(respond), json(200, answer));
 }
