@@ -7,6 +7,7 @@
 
 #include "runtime/deliver/render.h"
 #include "runtime/serve/ingest_api.h"
+#include "runtime/serve/message.h"
 
 namespace trig::serve {
 namespace {
@@ -16,8 +17,10 @@ TimeMs wallNow() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// How often the wall clock runs the engine on when nothing arrives.
-constexpr auto kTick = std::chrono::milliseconds(10);
+// How often the wall clock runs the engine on when nothing arrives: the decisions of an instant
+// are made once the clock has passed it, so this bounds timer lateness and event-to-decision
+// latency (a wake-up that finds nothing due costs two heap peeks).
+constexpr auto kTick = std::chrono::milliseconds(1);
 
 }  // namespace
 
@@ -113,7 +116,19 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
   bool html = t != rules.model->templateByName.end() && rules.model->templates[t->second].html;
   o.payload += html ? ",\"html\":" : ",\"text\":";
   deliver::appendJsonString(o.payload, r.body);
-  o.payload += '}';
+  // The headers the message goes out with (the transport adds Date and MIME's own).
+  Message m;
+  m.messageId = r.messageId;
+  m.from = opt.from;
+  o.payload += ",\"headers\":{\"Message-ID\":";
+  deliver::appendJsonString(o.payload, messageIdHeader(m));
+  o.payload += ",\"From\":";
+  deliver::appendJsonString(o.payload, opt.from);
+  o.payload += ",\"To\":";
+  deliver::appendJsonString(o.payload, r.to);
+  o.payload += ",\"Subject\":";
+  deliver::appendJsonString(o.payload, r.subject);
+  o.payload += "}}";
   std::string error;
   if (!store.putOutbox(o, false, error)) {
     log("cannot store a send in the outbox (it will be decided again at restart): " + error);
@@ -128,7 +143,13 @@ void Core::Impl::publish() {
   std::vector<std::pair<uint64_t, std::string>> decisions;
   decisions.reserve(records.size());
   std::string json;
+  const TimeMs published = opt.manualClock || recovering ? 0 : wallNow();
   for (const engine::Record& r : records) {
+    // From when the decision was due (its event's stamp or its timer's time) to now: timers'
+    // lateness and the event-to-decision latency, on the wall clock.
+    if (published != 0)
+      metrics.observe("trig_decision_lateness_seconds",
+                      static_cast<double>(std::max<TimeMs>(0, published - r.time)) / 1000.0);
     json.clear();
     writer.append(json, r);
     json.pop_back();

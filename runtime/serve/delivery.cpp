@@ -80,9 +80,7 @@ bool messageFromPayload(const std::string& payload, Message& out, std::string& e
   out.subject = str("subject");
   out.text = str("text");
   out.html = str("html");
-  auto at = out.from.rfind('@');
-  out.domain = at == std::string::npos ? "localhost" : out.from.substr(at + 1);
-  if (!out.domain.empty() && out.domain.back() == '>') out.domain.pop_back();
+  out.domain.clear();  // the From address's, as the outbox line's Message-ID header has it
   auto t = parseTimestamp(str("time"));
   out.date = t ? *t : 0;
   if (out.messageId.empty() || out.to.empty()) {

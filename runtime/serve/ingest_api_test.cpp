@@ -86,14 +86,14 @@ TEST_CASE("ingest api: metrics in Prometheus's text format") {
   m.add("trig_events_accepted_total", {{"type", "track"}});
   m.add("trig_decisions_total", {{"rule", "a\"b"}});
   m.set("trig_timers_pending", 4);
-  m.observe("trig_timer_lateness_seconds", 0.003);
+  m.observe("trig_decision_lateness_seconds", 0.003);
   CHECK(m.value("trig_events_accepted_total", {{"type", "track"}}) == 3);
   std::string text = m.render();
   CHECK(text.find("# TYPE trig_events_accepted_total counter\n"
                   "trig_events_accepted_total{type=\"track\"} 3\n") != std::string::npos);
   CHECK(text.find("trig_decisions_total{rule=\"a\\\"b\"} 1\n") != std::string::npos);
   CHECK(text.find("trig_timers_pending 4\n") != std::string::npos);
-  CHECK(text.find("trig_timer_lateness_seconds_bucket{le=\"0.0025\"} 0\n") != std::string::npos);
-  CHECK(text.find("trig_timer_lateness_seconds_bucket{le=\"0.005\"} 1\n") != std::string::npos);
-  CHECK(text.find("trig_timer_lateness_seconds_count 1\n") != std::string::npos);
+  CHECK(text.find("trig_decision_lateness_seconds_bucket{le=\"0.0025\"} 0\n") != std::string::npos);
+  CHECK(text.find("trig_decision_lateness_seconds_bucket{le=\"0.005\"} 1\n") != std::string::npos);
+  CHECK(text.find("trig_decision_lateness_seconds_count 1\n") != std::string::npos);
 }

@@ -51,8 +51,9 @@ const char* Metrics::help(const std::string& name) {
       {"trig_outbox_backlog", "Decided sends not yet handed to the transport."},
       {"trig_log_entries", "Entries in the accepted-event log."},
       {"trig_jit_compile_seconds", "Time the rule set took to compile at the last (re)load."},
-      {"trig_timer_lateness_seconds", "How late timers fired after their due time."},
-      {"trig_event_decision_seconds", "From an event's acceptance to the engine's decisions."},
+      {"trig_decision_lateness_seconds",
+       "From when a decision was due (its event's stamp, its timer's time) to when it was made "
+       "and stored (wall clock only)."},
       {"trig_http_connections", "HTTP connections open now."},
   };
   auto it = kHelp.find(name);

@@ -419,6 +419,80 @@ def crash_under_load(tmp, rounds=3):
           f"{len(ids)} sends")
 
 
+STREAM_RULES = RULES + """
+template browse { subject "Still looking at {{ product_id }}?" body "It is waiting" }
+template big { subject "Big spender" body "Thanks" }
+template second { subject "Second look" body "Again" }
+trigger browse_abandon:
+  when product_view and idle 1h
+  unless cart_add within 1d
+  priority 1
+  send browse
+  then after 1d unless purchased send second
+trigger big_order:
+  when purchased and count(purchased) within 30d >= 2
+  priority 3
+  send big
+"""
+
+
+def generated_stream(tmp, n=100_000):
+    """A generated stream of `n` events through serve in batches, the clock moving between
+    them: the outbox equals `trig run`'s sends and a replay of the log gives serve's decisions."""
+    rules = os.path.join(tmp, "rules.trig")
+    open(rules, "w").write(STREAM_RULES)
+    data = os.path.join(tmp, "data")
+    rng = random.Random(11)
+    t = 1767261600  # 2026-01-01T10:00:00Z
+    s = Serve([rules], data)
+    events = []
+    try:
+        posted = 0
+        while posted < n:
+            s.clock(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)))
+            batch = []
+            for _ in range(min(500, n - posted)):
+                user = f"g{rng.randrange(3000)}"
+                r = rng.random()
+                if r < 0.1:
+                    item = {"type": "identify", "userId": user,
+                            "traits": {"email": user + "@example.com"}}
+                elif r < 0.5:
+                    item = {"type": "track", "event": "product_view", "userId": user,
+                            "properties": {"product_id": f"p{rng.randrange(50)}"}}
+                elif r < 0.8:
+                    item = {"type": "track", "event": "cart_add", "userId": user,
+                            "properties": {"product_id": f"p{rng.randrange(50)}"}}
+                else:
+                    item = {"type": "track", "event": "purchased", "userId": user,
+                            "properties": {"order_id": f"o{posted}"}}
+                if rng.random() < 0.01 and events:  # a client retrying: the same messageId
+                    item = dict(events[rng.randrange(len(events))])
+                else:
+                    item["messageId"] = f"m{posted}"
+                batch.append(item)
+                events.append(item)
+                posted += 1
+            st, body = s.post("/v1/batch", {"batch": batch})
+            if not check(st == 200, f"stream: batch answered {st} {body}"):
+                return
+            t += rng.randrange(60, 900)
+        s.clock("2027-06-01T00:00:00Z")
+        s.drain()
+    finally:
+        check(s.stop() == 0, "stream: graceful stop")
+    code, exported, err = trig("log", "export", "--data", data)
+    path = os.path.join(tmp, "export.jsonl")
+    open(path, "w").write(exported)
+    code, ran, err = trig("run", rules, "--events", path)
+    want = sorted(send_view(o) for o in lines(ran))
+    got = sorted(send_view(o) for o in outbox(data))
+    check(len(want) > 1000 and want == got,
+          f"stream: outbox ({len(got)}) differs from `trig run` over the export ({len(want)})")
+    replay_equivalent([rules], data, tmp, "stream")
+    print(f"serve_test: stream: {n} events, {len(got)} sends")
+
+
 def wall_clock(tmp):
     rules = write_rules(tmp)
     data = os.path.join(tmp, "data")
@@ -436,7 +510,8 @@ def wall_clock(tmp):
 
 
 def main():
-    for test in (api_errors, second_process, timers_survive_kill, wall_clock, crash_under_load):
+    for test in (api_errors, second_process, timers_survive_kill, wall_clock, crash_under_load,
+                 generated_stream):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"serve_test: {test.__name__}", flush=True)
             test(tmp)
