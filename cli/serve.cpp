@@ -1,10 +1,15 @@
 // `trig serve RULES... --data DIR`: the live service (docs/serve.md). The rule set must check
-// clean; the service itself is runtime/serve.
+// clean; the service itself is runtime/serve. This file compiles rule sets for it: the files on
+// disk at start and at a reload, and the stored files of the rule sets a log was decided with.
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/run_common.h"
+#include "compiler/diag/render.h"
 #include "runtime/serve/service.h"
 
 namespace trig::cli {
@@ -18,18 +23,17 @@ struct ServeOptions {
   std::string engine = engine::kDefaultEngine;
 };
 
-// 16 hex digits of FNV-1a over every source file's path and text: the rule-set version that
-// decision records carry.
-std::string versionOf(const SourceManager& sources) {
+// 16 hex digits of FNV-1a over every file's path and text: the rule-set version that decision
+// records carry.
+std::string versionOf(const std::vector<std::pair<std::string, std::string>>& files) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](std::string_view s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
     h = (h ^ 0x1f) * 1099511628211ull;
   };
-  for (size_t i = 0; i < sources.size(); ++i) {
-    const SourceFile& f = sources.file(static_cast<FileId>(i));
-    mix(f.path());
-    mix(f.text());
+  for (const auto& [path, text] : files) {
+    mix(path);
+    mix(text);
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
@@ -41,31 +45,75 @@ struct Loaded {
   std::unique_ptr<Evaluator> evaluator;
 };
 
+// The errors of a compilation as `trig check` prints them.
+std::string errorText(const Compilation& c) {
+  std::ostringstream out;
+  std::vector<Diagnostic> errors;
+  for (const Diagnostic& d : c.diags.sorted(c.sources))
+    if (d.severity == Severity::Error) errors.push_back(d);
+  renderText(out, errors, c.sources, false);
+  return out.str();
+}
+
+// Compiles `paths` from disk, or `stored`'s files; null with `diagnostics` on errors (and the
+// failed compilation in `*failed`, when given).
+std::shared_ptr<const serve::RuleSet> loadRules(const std::vector<std::string>& paths,
+                                                const std::string& engineName,
+                                                const serve::RuleSet* stored,
+                                                std::string& diagnostics,
+                                                std::unique_ptr<Compilation>* failed = nullptr) {
+  auto started = std::chrono::steady_clock::now();
+  auto loaded = std::make_shared<Loaded>();
+  auto rules = std::make_shared<serve::RuleSet>();
+  rules->paths = stored ? stored->paths : expandTrigPaths(paths);
+  {
+    std::optional<SourceOverlay> overlay;
+    if (stored) overlay.emplace(stored->files);
+    loaded->compilation = compile(rules->paths);
+  }
+  const Compilation& c = *loaded->compilation;
+  if (!c.ok()) {
+    diagnostics = errorText(c);
+    if (failed) *failed = std::move(loaded->compilation);
+    return nullptr;
+  }
+  std::string note;
+  loaded->evaluator = engine::makeEvaluator(engineName, c, note, diagnostics);
+  if (!loaded->evaluator) return nullptr;
+  for (size_t i = 0; i < c.sources.size(); ++i) {
+    const SourceFile& f = c.sources.file(static_cast<FileId>(i));
+    if (!f.path().starts_with("<")) rules->files.emplace_back(f.path(), std::string(f.text()));
+  }
+  rules->owner = loaded;
+  rules->model = &c.model;
+  rules->sources = &c.sources;
+  rules->evaluator = loaded->evaluator.get();
+  rules->version = versionOf(rules->files);
+  rules->compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return rules;
+}
+
 int runServe(ServeOptions& o) {
   // The service waits for SIGTERM, SIGINT and SIGHUP in a thread of its own: they are blocked in
   // every thread, including those the JIT starts while the rules compile.
   serve::blockServiceSignals();
-  auto started = std::chrono::steady_clock::now();
-  auto loaded = std::make_shared<Loaded>();
-  loaded->compilation = compile(o.files);
-  if (int rc = refuseIfBroken(*loaded->compilation, "serve"); rc != kExitOk) return rc;
-  std::string note, error;
-  loaded->evaluator = engine::makeEvaluator(o.engine, *loaded->compilation, note, error);
-  if (!loaded->evaluator) {
-    std::cerr << "trig serve: " << error << "\n";
+  std::string diagnostics;
+  std::unique_ptr<Compilation> failed;
+  auto rules = loadRules(o.files, o.engine, nullptr, diagnostics, &failed);
+  // The diagnostics as `check` prints them, with the exit code of `run`.
+  if (failed) return refuseIfBroken(*failed, "serve");
+  if (!rules) {
+    std::cerr << "trig serve: " << diagnostics << "\n";
     return kExitUsage;
   }
-  serve::RuleSet rules;
-  rules.owner = loaded;
-  rules.model = &loaded->compilation->model;
-  rules.sources = &loaded->compilation->sources;
-  rules.evaluator = loaded->evaluator.get();
-  rules.version = versionOf(loaded->compilation->sources);
-  rules.compileSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   o.service.manualClock = o.clock == "manual";
   o.service.logJson = o.logFormat == "json";
-  return serve::runService(o.service, rules, std::cerr);
+  serve::RuleLoader loader = [files = o.files, engine = o.engine](const serve::RuleSet* stored,
+                                                                  std::string& diags) {
+    return loadRules(files, engine, stored, diags);
+  };
+  return serve::runService(o.service, rules, loader, std::cerr);
 }
 
 }  // namespace

@@ -69,8 +69,7 @@ FileId loadBeside(Context& c, FileId nearFile, const std::string& relative, bool
   fs::path p = besidePath(c, nearFile, relative);
   std::string key = p.string();
   if (FileId known = c.sources.find(key); known != kNoFile) return known;
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) return kNoFile;
+  if (!sourceFileExists(key)) return kNoFile;
   std::string text, reason;
   ReadStatus status = readSourceFile(key, text, reason);
   if (status == ReadStatus::Ok) return c.sources.add(key, std::move(text));

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "compiler/support/byte_order_mark.h"
@@ -36,7 +37,41 @@ std::string_view SourceFile::lineText(uint32_t line) const {
   return s;
 }
 
+namespace {
+thread_local const SourceOverlay* currentOverlay = nullptr;
+}  // namespace
+
+SourceOverlay::SourceOverlay(const std::vector<std::pair<std::string, std::string>>& files)
+    : files_(files), outer_(currentOverlay) {
+  currentOverlay = this;
+}
+
+SourceOverlay::~SourceOverlay() {
+  currentOverlay = outer_;
+}
+
+const std::string* SourceOverlay::find(const std::string& path) const {
+  for (const auto& [p, text] : files_)
+    if (p == path) return &text;
+  return nullptr;
+}
+
+bool sourceFileExists(const std::string& path) {
+  if (currentOverlay != nullptr) return currentOverlay->find(path) != nullptr;
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
+}
+
 ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason) {
+  if (currentOverlay != nullptr) {
+    const std::string* stored = currentOverlay->find(path);
+    if (stored == nullptr) {
+      reason = std::strerror(ENOENT);
+      return ReadStatus::Failed;
+    }
+    text = *stored;
+    return ReadStatus::Ok;
+  }
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) {
     reason = std::strerror(errno);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace trig {
@@ -52,6 +53,25 @@ enum class ReadStatus { Ok, Failed, TooLarge };
 ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason);
 // "larger than 16 MiB (16777216 bytes)", for the messages of TooLarge.
 std::string tooLargeText();
+
+// Files that stand in for the disk: while a SourceOverlay is in scope on a thread, the rule and
+// template files that thread's compiles read (readSourceFile, sourceFileExists) come from it
+// alone. `trig serve` compiles the rule set a stored log was decided with this way, whatever the
+// files on disk say now.
+class SourceOverlay {
+ public:
+  explicit SourceOverlay(const std::vector<std::pair<std::string, std::string>>& files);
+  ~SourceOverlay();
+  SourceOverlay(const SourceOverlay&) = delete;
+  SourceOverlay& operator=(const SourceOverlay&) = delete;
+  const std::string* find(const std::string& path) const;
+
+ private:
+  const std::vector<std::pair<std::string, std::string>>& files_;
+  const SourceOverlay* outer_;
+};
+// Whether `path` is a regular file (of the overlay, when one is in scope).
+bool sourceFileExists(const std::string& path);
 
 class SourceManager {
  public:

@@ -311,6 +311,14 @@ void Engine::finish(std::optional<TimeMs> until) {
 TimeMs Engine::now() const {
   return impl_->now;
 }
+void Engine::forEachFlow(
+    const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const {
+  impl_->customers.forEach([&](const IdTable<Customer>::Entry& e) {
+    for (const auto& flow : e.value.flows)
+      if (flow->state != Flow::State::Done) f(e.id, flow->rule, flow->stepsTaken);
+  });
+}
+
 size_t Engine::pendingTimers() const {
   return impl_->timers.size() + impl_->decisions.size();
 }

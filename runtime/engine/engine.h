@@ -157,6 +157,10 @@ class Engine {
 
   TimeMs now() const;
   size_t pendingTimers() const;
+  // Every flow still running (customers in the order they arrived, then rules): the rule's
+  // index and the steps it has reached. `trig serve` ends those of rules a reload removed.
+  void forEachFlow(
+      const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const;
   const Stats& stats() const;
 
  private:

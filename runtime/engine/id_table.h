@@ -110,6 +110,15 @@ class IdTable {
 
   size_t size() const { return size_; }
 
+  // Calls `f(entry)` on every entry, in the order they were added.
+  template <typename F>
+  void forEach(F&& f) const {
+    for (size_t c = 0; c < chunks_.size(); ++c) {
+      const size_t built = c + 1 == chunks_.size() ? chunkUsed_ : chunkSizes_[c];
+      for (size_t i = 0; i < built; ++i) f(static_cast<const Entry&>(chunks_[c][i]));
+    }
+  }
+
  private:
   static constexpr unsigned kShardBits = 8;
   static constexpr size_t kFirstChunk = 16, kLargestChunk = 4096;

@@ -18,6 +18,7 @@ const char* reasonName(Reason r) {
     case Reason::FrequencyCap: return "frequency_cap";
     case Reason::Condition: return "condition";
     case Reason::Holdout: return "holdout";
+    case Reason::RuleRemoved: return "rule_removed";
     case Reason::DuplicateId: return "duplicate_message_id";
     case Reason::DuplicateContent: return "duplicate_content";
   }

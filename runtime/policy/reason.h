@@ -22,6 +22,7 @@ enum class Reason : uint8_t {
   FrequencyCap,      // `cap N per D`
   Condition,         // the step's own `unless` held when it was due
   Holdout,           // the split chose a `holdout` variant: a control group gets nothing
+  RuleRemoved,       // `trig serve`: a reload removed the rule while its flow was running
   DuplicateId,       // Dropped: same messageId as an accepted event
   DuplicateContent,  // Dropped: same content within the `dedup` window (keep it last: the
                      // engine counts suppressions in an array up to it)

@@ -1,9 +1,11 @@
-// The core thread of `trig serve`: group commit, stamping, the engine and its clock (core.h).
+// The core thread of `trig serve`: group commit, stamping, the engine and its clock, rule-set
+// versions (core.h).
 #include "runtime/serve/core.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 
 #include "runtime/deliver/render.h"
 #include "runtime/serve/ingest_api.h"
@@ -22,14 +24,65 @@ TimeMs wallNow() {
 // latency (a wake-up that finds nothing due costs two heap peeks).
 constexpr auto kTick = std::chrono::milliseconds(1);
 
+std::string metaKey(const std::string& version) {
+  return "rules/" + version;
+}
+
+void putBytes(std::string& out, std::string_view s) {
+  uint64_t n = s.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(n >> (8 * i)));
+  out.append(s);
+}
+
+bool getBytes(std::string_view& in, std::string& out) {
+  if (in.size() < 8) return false;
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
+  in.remove_prefix(8);
+  if (n > in.size()) return false;
+  out.assign(in.substr(0, n));
+  in.remove_prefix(n);
+  return true;
+}
+
 }  // namespace
+
+std::string encodeRuleFiles(const RuleSet& r) {
+  std::string out;
+  putBytes(out, std::to_string(r.paths.size()));
+  for (const std::string& p : r.paths) putBytes(out, p);
+  putBytes(out, std::to_string(r.files.size()));
+  for (const auto& [path, text] : r.files) {
+    putBytes(out, path);
+    putBytes(out, text);
+  }
+  return out;
+}
+
+bool decodeRuleFiles(std::string_view in, RuleSet& out) {
+  std::string count;
+  if (!getBytes(in, count)) return false;
+  out.paths.assign(std::strtoull(count.c_str(), nullptr, 10), "");
+  for (std::string& p : out.paths)
+    if (!getBytes(in, p)) return false;
+  if (!getBytes(in, count)) return false;
+  out.files.assign(std::strtoull(count.c_str(), nullptr, 10), {});
+  for (auto& [path, text] : out.files)
+    if (!getBytes(in, path) || !getBytes(in, text)) return false;
+  return in.empty();
+}
 
 struct Core::Impl {
   Store& store;
-  const RuleSet& rules;
+  std::shared_ptr<const RuleSet> disk;   // the rule set on disk at start
+  std::shared_ptr<const RuleSet> rules;  // the one in force
+  // Rule sets compiled in this process, by version (the disk's, reloads').
+  std::map<std::string, std::shared_ptr<const RuleSet>> known;
+  RuleLoader loader;
   CoreOptions opt;
   Metrics& metrics;
   std::function<void(OutboxEntry)> onSend;
+  std::function<void(std::shared_ptr<const RuleSet>)> onRules;
   std::function<void(const std::string&)> log;
 
   // The queue between the request threads and the core.
@@ -42,35 +95,48 @@ struct Core::Impl {
 
   // The core thread's own.
   std::unique_ptr<engine::Engine> engine;
-  ingest::Decoder decoder;
-  engine::RecordWriter writer;
+  std::unique_ptr<ingest::Decoder> decoder;
+  std::unique_ptr<engine::RecordWriter> writer;
   std::vector<engine::Record> records;  // produced since the last publish()
+  bool silent = false;                  // rebuilding an engine: its records are not decisions
   uint64_t recordNo = 0;                // decision records numbered from 1, log order
   bool recovering = false;
   Event event;
+  std::vector<DeadLetter> undecodable;  // accepted once, not events of the rules in force now
   std::atomic<TimeMs> clockNow{0};
   TimeMs lastStamp = INT64_MIN;
   std::atomic<uint64_t> logged{0};
 
-  Impl(Store& s, const RuleSet& r, CoreOptions o, Metrics& m, std::function<void(OutboxEntry)> send,
-       std::function<void(const std::string&)> l)
+  Impl(Store& s, std::shared_ptr<const RuleSet> r, RuleLoader l, CoreOptions o, Metrics& m,
+       std::function<void(OutboxEntry)> send,
+       std::function<void(std::shared_ptr<const RuleSet>)> onR,
+       std::function<void(const std::string&)> lg)
       : store(s),
-        rules(r),
+        disk(r),
+        rules(std::move(r)),
+        loader(std::move(l)),
         opt(std::move(o)),
         metrics(m),
         onSend(std::move(send)),
-        log(std::move(l)),
-        decoder(*r.model),
-        writer(*r.model, *r.sources) {
-    newEngine();
+        onRules(std::move(onR)),
+        log(std::move(lg)) {
+    known[disk->version] = disk;
+    use(rules);
   }
 
-  void newEngine() {
+  // A fresh engine (and decoder, record writer) over `r`.
+  void use(std::shared_ptr<const RuleSet> r) {
+    rules = std::move(r);
     engine::EngineOptions eo;
     eo.explain = true;  // every decision is recorded, not only sends
-    eo.sink = [this](const engine::Record& r) { records.push_back(r); };
+    eo.sink = [this](const engine::Record& rec) {
+      if (!silent) records.push_back(rec);
+    };
     eo.warn = [this](const std::string& w) { log("warning: " + w); };
-    engine = std::make_unique<engine::Engine>(*rules.model, *rules.evaluator, eo);
+    engine = std::make_unique<engine::Engine>(*rules->model, *rules->evaluator, eo);
+    decoder = std::make_unique<ingest::Decoder>(*rules->model);
+    writer = std::make_unique<engine::RecordWriter>(*rules->model, *rules->sources);
+    metrics.set("trig_jit_compile_seconds", rules->compileSeconds);
   }
 
   TimeMs nextStamp() {
@@ -79,25 +145,38 @@ struct Core::Impl {
   }
 
   void apply(const LogEntry& e);
+  bool switchRules(const std::string& version, uint64_t seq, std::string& error);
+  void endRemovedFlows(const RuleSet& next);
   void publish();
   void publishSend(const engine::Record& r, const std::string& json);
   void commit(std::deque<Submission>& batch);
+  bool storeRules(const RuleSet& r, std::string& error);
   void runWallClock();
 };
 
-// One log entry into the engine: an event at its stamp, or a clock move.
+// One log entry into the engine: an event at its stamp, a clock move, or a rule set.
 void Core::Impl::apply(const LogEntry& e) {
+  if (e.kind == LogEntry::Kind::Rules) {
+    if (silent || e.data == rules->version) return;  // a rebuild replays under the new rules
+    std::string error;
+    if (!switchRules(e.data, e.seq, error))
+      log("log entry " + std::to_string(e.seq) + ": " + error);
+    return;
+  }
   lastStamp = std::max(lastStamp, e.stamp);
   if (e.kind == LogEntry::Kind::Clock) {
     engine->advanceTo(e.stamp, false);
-    clockNow = std::max(clockNow.load(), e.stamp);
+    if (!silent) clockNow = std::max(clockNow.load(), e.stamp);
     return;
   }
   std::string reason;
-  bool ok = decoder.decode(e.data, event, reason, e.stamp);
-  if (!ok && !decoder.failedClosed()) {
-    // Accepted once, so only a changed rule set gets here; say so rather than drop silently.
-    log("log entry " + std::to_string(e.seq) + " is not an event of this rule set: " + reason);
+  bool ok = decoder->decode(e.data, event, reason, e.stamp);
+  if (!ok && !decoder->failedClosed()) {
+    // Accepted under other rules (a reload came between); never dropped silently.
+    if (!silent && !recovering)
+      undecodable.push_back(
+          {0, e.stamp, "accepted, then not an event of rules " + rules->version + ": " + reason,
+           e.data});
     return;
   }
   event.seq = e.seq;
@@ -105,15 +184,79 @@ void Core::Impl::apply(const LogEntry& e) {
   engine->process(event);
 }
 
+// The records of flows that `next` has no rule for: they end here.
+void Core::Impl::endRemovedFlows(const RuleSet& next) {
+  const sema::Model& m = *rules->model;
+  engine->forEachFlow([&](std::string_view customer, uint32_t rule, uint32_t step) {
+    const std::string& name = m.rules[rule].name;
+    for (const auto& r : next.model->rules)
+      if (r.name == name) return;
+    engine::Record rec;
+    rec.decision = engine::Decision::Suppressed;
+    rec.time = engine->now();
+    rec.customer = std::string(customer);
+    rec.rule = rule;
+    rec.step = step;
+    rec.reason = engine::Reason::RuleRemoved;
+    rec.loc = m.rules[rule].rule->loc;
+    rec.detail = "the rule was removed by the rules " + next.version;
+    records.push_back(std::move(rec));
+  });
+}
+
+// Brings the rule set `version` into force after log entry `seq - 1`: the engine rebuilt by a
+// silent replay of the log so far, run on to the old engine's time.
+bool Core::Impl::switchRules(const std::string& version, uint64_t seq, std::string& error) {
+  std::shared_ptr<const RuleSet> next;
+  if (auto it = known.find(version); it != known.end()) {
+    next = it->second;
+  } else {
+    auto bytes = store.getMeta(metaKey(version));
+    RuleSet stored;
+    if (!bytes || !decodeRuleFiles(*bytes, stored)) {
+      error = "the files of rules " + version + " are missing from the store";
+      return false;
+    }
+    std::string diagnostics;
+    next = loader(&stored, diagnostics);
+    if (!next) {
+      error = "the stored rules " + version + " no longer compile: " + diagnostics;
+      return false;
+    }
+    known[version] = next;
+  }
+  endRemovedFlows(*next);
+  publish();
+  const TimeMs until = engine->now();
+  const TimeMs stamp = lastStamp;
+  use(next);
+  silent = true;
+  bool ok = store.scanLog(
+      1,
+      [&](const LogEntry& e) {
+        if (e.seq >= seq) return false;
+        apply(e);
+        return true;
+      },
+      error);
+  if (until > engine->now()) engine->advanceTo(until, false);
+  silent = false;
+  lastStamp = stamp;
+  if (!recovering) log("rules " + version + " in force");
+  onRules(rules);
+  return ok;
+}
+
 void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
-  if (recovering && store.getOutbox(r.messageId)) return;  // decided before the restart
+  // Decided before (a restart's replay, a rebuilt engine running on): handed over once.
+  if (store.getOutbox(r.messageId)) return;
   OutboxEntry o;
   o.messageId = r.messageId;
   o.payload = json.substr(0, json.size() - 1);
   o.payload += ",\"from\":";
   deliver::appendJsonString(o.payload, opt.from);
-  auto t = rules.model->templateByName.find(r.templateName);
-  bool html = t != rules.model->templateByName.end() && rules.model->templates[t->second].html;
+  auto t = rules->model->templateByName.find(r.templateName);
+  bool html = t != rules->model->templateByName.end() && rules->model->templates[t->second].html;
   o.payload += html ? ",\"html\":" : ",\"text\":";
   deliver::appendJsonString(o.payload, r.body);
   // The headers the message goes out with (the transport adds Date and MIME's own).
@@ -144,6 +287,7 @@ void Core::Impl::publish() {
   decisions.reserve(records.size());
   std::string json;
   const TimeMs published = opt.manualClock || recovering ? 0 : wallNow();
+  const sema::Model& m = *rules->model;
   for (const engine::Record& r : records) {
     // From when the decision was due (its event's stamp or its timer's time) to now: timers'
     // lateness and the event-to-decision latency, on the wall clock.
@@ -151,13 +295,13 @@ void Core::Impl::publish() {
       metrics.observe("trig_decision_lateness_seconds",
                       static_cast<double>(std::max<TimeMs>(0, published - r.time)) / 1000.0);
     json.clear();
-    writer.append(json, r);
+    writer->append(json, r);
     json.pop_back();
-    json += ",\"rules_version\":\"" + rules.version + "\"}";
+    json += ",\"rules_version\":\"" + rules->version + "\"}";
     decisions.emplace_back(++recordNo, json);
     const bool ruled = r.decision != engine::Decision::Dropped;
     metrics.add("trig_decisions_total",
-                {{"rule", ruled ? rules.model->rules[r.rule].name : ""},
+                {{"rule", ruled ? m.rules[r.rule].name : ""},
                  {"step", std::to_string(r.step)},
                  {"variant", r.variant},
                  {"decision", engine::decisionName(r.decision)},
@@ -169,16 +313,28 @@ void Core::Impl::publish() {
   records.clear();
 }
 
+// The files of a rule set, under its version, before the log names it.
+bool Core::Impl::storeRules(const RuleSet& r, std::string& error) {
+  if (store.getMeta(metaKey(r.version))) return true;
+  return store.putMeta(metaKey(r.version), encodeRuleFiles(r), error);
+}
+
 // Stamps and appends one batch of submissions with one synced write, answers them, and runs
 // the entries through the engine.
 void Core::Impl::commit(std::deque<Submission>& batch) {
   std::vector<LogEntry> entries;
   std::vector<DeadLetter> dead;
   TimeMs manual = clockNow.load();
+  std::string error;
   for (Submission& s : batch) {
     if (s.clock) {
       manual = std::max(manual, *s.clock);
       entries.push_back({0, LogEntry::Kind::Clock, manual, ""});
+    }
+    if (s.rules) {
+      known[s.rules->version] = s.rules;
+      if (!storeRules(*s.rules, error)) break;
+      entries.push_back({0, LogEntry::Kind::Rules, lastStamp, s.rules->version});
     }
     for (const std::string& ev : s.events) {
       TimeMs stamp = opt.manualClock ? manual : nextStamp();
@@ -187,8 +343,7 @@ void Core::Impl::commit(std::deque<Submission>& batch) {
     }
     for (DeadLetter& d : s.dead) dead.push_back(std::move(d));
   }
-  std::string error;
-  if (!store.append(entries, dead, error)) {
+  if (!error.empty() || !store.append(entries, dead, error)) {
     log("cannot write the event log: " + error);
     for (Submission& s : batch) s.done(error);
     return;
@@ -197,12 +352,17 @@ void Core::Impl::commit(std::deque<Submission>& batch) {
   for (Submission& s : batch) {
     for (const std::string& type : s.types)
       metrics.add("trig_events_accepted_total", {{"type", type}});
-    if (!s.clock) s.done("");
+    if (!s.clock && !s.rules) s.done("");
   }
   for (const LogEntry& e : entries) apply(e);
   publish();
+  if (!undecodable.empty()) {
+    std::vector<LogEntry> none;
+    if (!store.append(none, undecodable, error)) log("cannot write the dead letter: " + error);
+    undecodable.clear();
+  }
   for (Submission& s : batch)
-    if (s.clock) s.done("");
+    if (s.clock || s.rules) s.done("");
 }
 
 // Runs the engine on to the wall clock: every timer due by now fires.
@@ -214,9 +374,12 @@ void Core::Impl::runWallClock() {
   publish();
 }
 
-Core::Core(Store& store, const RuleSet& rules, CoreOptions options, Metrics& metrics,
-           std::function<void(OutboxEntry)> onSend, std::function<void(const std::string&)> log)
-    : impl_(std::make_unique<Impl>(store, rules, std::move(options), metrics, std::move(onSend),
+Core::Core(Store& store, std::shared_ptr<const RuleSet> rules, RuleLoader loader,
+           CoreOptions options, Metrics& metrics, std::function<void(OutboxEntry)> onSend,
+           std::function<void(std::shared_ptr<const RuleSet>)> onRules,
+           std::function<void(const std::string&)> log)
+    : impl_(std::make_unique<Impl>(store, std::move(rules), std::move(loader), std::move(options),
+                                   metrics, std::move(onSend), std::move(onRules),
                                    std::move(log))) {}
 
 Core::~Core() = default;
@@ -237,12 +400,22 @@ bool Core::recover(std::string& error) {
   m.recovering = false;
   m.logged = m.store.lastSeq();
   if (!ok) return false;
+  if (n > 0) m.log("replayed " + std::to_string(n) + " log entries");
+  // The rules on disk come into force now (at a first start: are recorded as the first entry).
+  if (n == 0 || m.rules->version != m.disk->version) {
+    if (!m.storeRules(*m.disk, error)) return false;
+    std::vector<LogEntry> entry{{0, LogEntry::Kind::Rules, m.lastStamp, m.disk->version}};
+    std::vector<DeadLetter> none;
+    if (!m.store.append(entry, none, error)) return false;
+    m.logged = m.store.lastSeq();
+    if (m.rules->version != m.disk->version && !m.switchRules(m.disk->version, entry[0].seq, error))
+      return false;
+  }
   if (!m.opt.manualClock) m.runWallClock();
   {
     std::lock_guard lock(m.mu);
     m.requestedClock = m.clockNow.load();
   }
-  if (n > 0) m.log("replayed " + std::to_string(n) + " log entries");
   return true;
 }
 

@@ -14,6 +14,12 @@
 // - manual clock: events are stamped with the clock, which only a clock entry moves.
 // Either way the engine is run on to a time T with the decisions due exactly at T left for
 // later (an event stamped T may still come, and in a replay it comes before them).
+//
+// Reload: a new rule set comes into force between two log entries. The engine is rebuilt under
+// it by replaying the log so far silently (no records, no sends): the state is what the new
+// rules would have made of the same history, so a flow whose rule still exists goes on under its
+// new definition; the flows of removed rules end with a `rule_removed` record. A restart with
+// other rules on disk is a reload after the replay.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -38,9 +44,23 @@ struct RuleSet {
   const sema::Model* model = nullptr;
   const SourceManager* sources = nullptr;
   Evaluator* evaluator = nullptr;
-  std::string version;  // a hash of the rule files' text (16 hex digits)
+  std::string version;  // a hash of the rule and template files' text (16 hex digits)
   double compileSeconds = 0;
+  // What it was compiled from: the paths given, and every rule and template file read with its
+  // text (stored with the log, so that a restart replays each part of the log with the rules it
+  // was decided with, whatever the files on disk say by then).
+  std::vector<std::string> paths;
+  std::vector<std::pair<std::string, std::string>> files;
 };
+
+// Compiles a rule set: the files on disk when `stored` is null, else `stored`'s paths and files
+// (nothing read from disk). Null with `diagnostics` (as `trig check` prints them) on errors.
+using RuleLoader =
+    std::function<std::shared_ptr<const RuleSet>(const RuleSet* stored, std::string& diagnostics)>;
+
+// A rule set's paths and files as bytes for the store, and back (false when corrupt).
+std::string encodeRuleFiles(const RuleSet& r);
+bool decodeRuleFiles(std::string_view bytes, RuleSet& out);
 
 struct CoreOptions {
   bool manualClock = false;
@@ -50,24 +70,30 @@ struct CoreOptions {
 
 // What one request hands to the core.
 struct Submission {
-  std::vector<std::string> events;  // accepted event objects
-  std::vector<std::string> types;   // each event's type, for metrics
-  std::vector<DeadLetter> dead;     // rejected ones
-  std::optional<TimeMs> clock;      // a manual clock move (alone in its submission)
-  // Called once: "" when everything is durable (a clock move: when the engine has run to it),
-  // otherwise the error.
+  std::vector<std::string> events;       // accepted event objects
+  std::vector<std::string> types;        // each event's type, for metrics
+  std::vector<DeadLetter> dead;          // rejected ones
+  std::optional<TimeMs> clock;           // a manual clock move (alone in its submission)
+  std::shared_ptr<const RuleSet> rules;  // a reload (alone in its submission)
+  // Called once: "" when everything is durable (a clock move or a reload: when the engine has
+  // run to it), otherwise the error.
   std::function<void(const std::string& error)> done;
 };
 
 class Core {
  public:
-  // Store, rules and metrics must outlive the core. `onSend` gets every outbox entry to deliver
-  // (from the core's thread); `log` gets one line per notable thing.
-  Core(Store& store, const RuleSet& rules, CoreOptions options, Metrics& metrics,
-       std::function<void(OutboxEntry)> onSend, std::function<void(const std::string&)> log);
+  // Store and metrics must outlive the core. `rules` is the rule set on disk at start, `loader`
+  // compiles the stored ones. `onSend` gets every outbox entry to deliver, `onRules` every rule
+  // set that comes into force (from the core's thread); `log` gets one line per notable thing.
+  Core(Store& store, std::shared_ptr<const RuleSet> rules, RuleLoader loader, CoreOptions options,
+       Metrics& metrics, std::function<void(OutboxEntry)> onSend,
+       std::function<void(std::shared_ptr<const RuleSet>)> onRules,
+       std::function<void(const std::string&)> log);
   ~Core();
 
-  // Replays the log into a fresh engine (start and restart). False with `error` on a store error.
+  // Replays the log into a fresh engine (start and restart), each part with the rule set it was
+  // decided with; then, when the rules on disk differ, reloads them. False with `error` on a
+  // store error or a stored rule set that no longer compiles.
   bool recover(std::string& error);
 
   enum class Accept : uint8_t { Queued, Busy, Backwards };

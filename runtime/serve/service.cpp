@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -89,10 +90,17 @@ const char* kindName(const Event& e) {
 }
 
 struct Service {
-  Service(const ServiceOptions& o, const RuleSet& r, std::ostream& e) : opt(o), rules(r), err(e) {}
+  Service(const ServiceOptions& o, std::shared_ptr<const RuleSet> r, RuleLoader l, std::ostream& e)
+      : opt(o), diskRules(std::move(r)), current(diskRules), loader(std::move(l)), err(e) {}
 
   const ServiceOptions& opt;
-  const RuleSet& rules;
+  std::shared_ptr<const RuleSet> diskRules;  // as compiled at start
+  std::shared_ptr<const RuleSet> current;    // in force (the core says when it changes)
+  std::mutex rulesMu;                        // guards `current` and the decoders
+  RuleLoader loader;
+  std::mutex reloadMu;  // one reload at a time
+  std::mutex reloadThreadsMu;
+  std::vector<std::thread> reloadThreads;  // joined at the end
   std::ostream& err;
   Keys keys;
   Metrics metrics;
@@ -102,8 +110,12 @@ struct Service {
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
   std::mutex logMu;
-  std::mutex decodersMu;
-  std::vector<std::unique_ptr<ingest::Decoder>> decoders;
+  // Decoders of the rules in force, one per request being validated; with the rules they read.
+  struct PooledDecoder {
+    std::shared_ptr<const RuleSet> rules;
+    std::unique_ptr<ingest::Decoder> decoder;
+  };
+  std::vector<PooledDecoder> decoders;
 
   void log(const std::string& msg) {
     std::lock_guard lock(logMu);
@@ -117,16 +129,26 @@ struct Service {
     err.flush();
   }
 
-  std::unique_ptr<ingest::Decoder> takeDecoder() {
-    std::lock_guard lock(decodersMu);
-    if (decoders.empty()) return std::make_unique<ingest::Decoder>(*rules.model);
-    auto d = std::move(decoders.back());
+  std::shared_ptr<const RuleSet> rulesInForce() {
+    std::lock_guard lock(rulesMu);
+    return current;
+  }
+  PooledDecoder takeDecoder() {
+    std::lock_guard lock(rulesMu);
+    if (decoders.empty()) return {current, std::make_unique<ingest::Decoder>(*current->model)};
+    PooledDecoder d = std::move(decoders.back());
     decoders.pop_back();
     return d;
   }
-  void giveDecoder(std::unique_ptr<ingest::Decoder> d) {
-    std::lock_guard lock(decodersMu);
-    decoders.push_back(std::move(d));
+  void giveDecoder(PooledDecoder d) {
+    std::lock_guard lock(rulesMu);
+    if (d.rules == current) decoders.push_back(std::move(d));
+  }
+  // From the core's thread: a rule set came into force.
+  void rulesChanged(std::shared_ptr<const RuleSet> r) {
+    std::lock_guard lock(rulesMu);
+    current = std::move(r);
+    decoders.clear();
   }
 
   void handle(HttpRequest&& req, Respond respond);
@@ -134,7 +156,8 @@ struct Service {
   void pixel(const HttpRequest& req, Respond respond);
   void submit(Submission s, std::vector<BodyError> errors, Respond respond, HttpResponse ok);
   void clock(const HttpRequest& req, Respond respond);
-  HttpResponse rulesInfo() const;
+  void reload(Respond respond);
+  HttpResponse rulesInfo();
   int start();
 };
 
@@ -166,7 +189,8 @@ void Service::ingest(Call call, const HttpRequest& req, Respond respond) {
   std::vector<BodyError> errors = p.errors;
   const TimeMs now = wallNow();
   for (const BodyError& e : p.errors) s.dead.push_back({0, now, e.reason, e.raw});
-  auto decoder = takeDecoder();
+  PooledDecoder pooled = takeDecoder();
+  ingest::Decoder* decoder = pooled.decoder.get();
   Event ev;
   std::string reason;
   for (size_t i = 0; i < p.items.size(); ++i) {
@@ -183,7 +207,7 @@ void Service::ingest(Call call, const HttpRequest& req, Respond respond) {
       s.types.emplace_back("identify");
     }
   }
-  giveDecoder(std::move(decoder));
+  giveDecoder(std::move(pooled));
   std::sort(errors.begin(), errors.end(),
             [](const BodyError& a, const BodyError& b) { return a.index < b.index; });
   submit(std::move(s), std::move(errors), std::move(respond), json(200, "{\"success\":true}"));
@@ -203,7 +227,8 @@ void Service::pixel(const HttpRequest& req, Respond respond) {
   ParsedBody p = parseBody(Call::Track, inner.body);
   Submission s;
   std::vector<BodyError> errors = p.errors;
-  auto decoder = takeDecoder();
+  PooledDecoder pooled = takeDecoder();
+  ingest::Decoder* decoder = pooled.decoder.get();
   Event ev;
   const TimeMs now = wallNow();
   for (size_t i = 0; i < p.items.size(); ++i) {
@@ -215,7 +240,7 @@ void Service::pixel(const HttpRequest& req, Respond respond) {
       s.dead.push_back({0, now, error, p.items[i]});
     }
   }
-  giveDecoder(std::move(decoder));
+  giveDecoder(std::move(pooled));
   submit(std::move(s), std::move(errors), std::move(respond), gif);
 }
 
@@ -233,13 +258,34 @@ void Service::clock(const HttpRequest& req, Respond respond) {
   submit(std::move(s), {}, std::move(respond), json(200, answer));
 }
 
-HttpResponse Service::rulesInfo() const {
-  std::string body = "{\"version\":\"" + rules.version + "\",\"rules\":[";
-  for (size_t i = 0; i < rules.model->rules.size(); ++i) {
+HttpResponse Service::rulesInfo() {
+  std::shared_ptr<const RuleSet> rules = rulesInForce();
+  std::string body = "{\"version\":\"" + rules->version + "\",\"rules\":[";
+  for (size_t i = 0; i < rules->model->rules.size(); ++i) {
     if (i) body += ',';
-    deliver::appendJsonString(body, rules.model->rules[i].name);
+    deliver::appendJsonString(body, rules->model->rules[i].name);
   }
   return json(200, body + "]}");
+}
+
+// Compiles the rule files again (in a thread of its own: a compile must not hold up the I/O
+// thread) and, when they check clean, puts them in force between two log entries.
+void Service::reload(Respond respond) {
+  std::lock_guard threads(reloadThreadsMu);
+  reloadThreads.emplace_back([this, respond] {
+    std::lock_guard lock(reloadMu);
+    std::string diagnostics;
+    std::shared_ptr<const RuleSet> next = loader(nullptr, diagnostics);
+    if (!next) {
+      log("reload refused, the old rules keep running:\n" + diagnostics);
+      return respond(failure(400, "the rules do not check clean:\n" + diagnostics));
+    }
+    Submission s;
+    s.rules = next;
+    std::string answer = "{\"success\":true,\"version\":\"" + next->version + "\"}";
+    log("reloading: rules " + next->version);
+    submit(std::move(s), {}, respond, json(200, answer));
+  });
 }
 
 void Service::handle(HttpRequest&& req, Respond respond) {
@@ -296,8 +342,7 @@ void Service::handle(HttpRequest&& req, Respond respond) {
       return counted(idle ? json(200, "{\"success\":true}")
                           : failure(503, "deliveries are still pending after 10 s"));
     }
-    if (path == "/v1/admin/reload")
-      return counted(failure(501, "reload is not built yet: restart the service"));
+    if (path == "/v1/admin/reload" && post) return reload(counted);
   }
   counted(failure(404, "no such endpoint: " + req.method + " " + path));
 }
@@ -324,6 +369,12 @@ int Service::start() {
   }
   std::function<std::unique_ptr<Transport>()> transport;
   TransportOptions to;
+  DeliveryOptions dopt;
+  // Shorter delivery timings for tests and staging (docs/serve.md, "Delivery").
+  if (const char* v = std::getenv("TRIG_DELIVERY_TIMEOUT_MS"); v && std::atoll(v) > 0)
+    to.timeout = to.connectTimeout = std::chrono::milliseconds(std::atoll(v));
+  if (const char* v = std::getenv("TRIG_DELIVERY_RETRY_BASE_MS"); v && std::atoll(v) > 0)
+    dopt.retryBase = std::chrono::milliseconds(std::atoll(v));
   if (opt.deliver == "outbox") {
     std::string path = opt.dataDir + "/outbox.jsonl";
     if (!makeOutboxFileTransport(path, error)) return err << "trig serve: " << error << "\n", 2;
@@ -335,13 +386,12 @@ int Service::start() {
     bool smtp = opt.deliver.starts_with("smtp://") || opt.deliver.starts_with("smtps://");
     auto make = smtp ? makeSmtpTransport : makeWebhookTransport;
     if (!make(opt.deliver, to, error))
-      return err << "trig serve: --deliver " << opt.deliver << ": " << error << "\n", 2;
+      return err << "trig serve: " << error << "\n", 2;  // names the URL, password masked
     transport = [make, url = opt.deliver, to] {
       std::string e;
       return make(url, to, e);
     };
   }
-  DeliveryOptions dopt;
   dopt.threads = opt.deliveryThreads;
   delivery = std::make_unique<Delivery>(*store, transport, metrics, dopt,
                                         [this](const std::string& m) { log(m); });
@@ -349,7 +399,9 @@ int Service::start() {
   copt.manualClock = opt.manualClock;
   copt.from = opt.from;
   core = std::make_unique<Core>(
-      *store, rules, copt, metrics, [this](OutboxEntry e) { delivery->enqueue(std::move(e)); },
+      *store, diskRules, loader, copt, metrics,
+      [this](OutboxEntry e) { delivery->enqueue(std::move(e)); },
+      [this](std::shared_ptr<const RuleSet> r) { rulesChanged(std::move(r)); },
       [this](const std::string& m) { log(m); });
 
   HttpServerOptions hopt;
@@ -369,7 +421,6 @@ int Service::start() {
   sigset_t signals = serviceSignals();
   if (!delivery->loadPending(error) || !core->recover(error))
     return err << "trig serve: " << error << "\n", 2;
-  metrics.set("trig_jit_compile_seconds", rules.compileSeconds);
   delivery->start();
   std::thread coreThread([this] { core->run(); });
   std::thread signalThread([this, signals] {
@@ -377,7 +428,7 @@ int Service::start() {
       int sig = 0;
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
-        log("SIGHUP: reload is not built yet; restart the service to load new rules");
+        reload([](const HttpResponse&) {});
         continue;
       }
       log(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
@@ -387,13 +438,17 @@ int Service::start() {
   });
   ready = true;
   log("listening on http://" + opt.listen.substr(0, colon) + ":" + std::to_string(http->port()) +
-      " (rules " + rules.version + ", clock " + (opt.manualClock ? "manual" : "wall") +
+      " (rules " + rulesInForce()->version + ", clock " + (opt.manualClock ? "manual" : "wall") +
       ", deliver " +
       (opt.deliver.starts_with("smtp") ? "smtp"
        : opt.deliver == "outbox"       ? "outbox"
                                        : "webhook") +
       ")");
   http->run();
+  {
+    std::lock_guard lock(reloadThreadsMu);
+    for (std::thread& t : reloadThreads) t.join();
+  }
   core->stop();
   coreThread.join();
   delivery->stop();
@@ -409,8 +464,9 @@ void blockServiceSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-int runService(const ServiceOptions& options, const RuleSet& rules, std::ostream& err) {
-  Service s(options, rules, err);
+int runService(const ServiceOptions& options, std::shared_ptr<const RuleSet> rules,
+               RuleLoader loader, std::ostream& err) {
+  Service s(options, std::move(rules), std::move(loader), err);
   return s.start();
 }
 

@@ -2,6 +2,7 @@
 // `trig serve` (docs/serve.md): the HTTP routes of the ingest, admin and health APIs over the
 // core (core.h), the delivery threads (delivery.h), the store and the keys, and the process's
 // life: start (replay of the log), signals, graceful stop.
+#include <memory>
 #include <ostream>
 #include <string>
 
@@ -26,6 +27,9 @@ void blockServiceSignals();
 
 // Runs the service until SIGTERM or SIGINT. Exit codes as the CLI's: 0 after a graceful stop,
 // 2 when it cannot start (the data directory in use, the port taken, a bad --deliver).
-int runService(const ServiceOptions& options, const RuleSet& rules, std::ostream& err);
+// `rules` is the rule set on disk; `loader` compiles it again at a reload (SIGHUP, POST
+// /v1/admin/reload) and compiles the stored rule sets a log was decided with.
+int runService(const ServiceOptions& options, std::shared_ptr<const RuleSet> rules,
+               RuleLoader loader, std::ostream& err);
 
 }  // namespace trig::serve

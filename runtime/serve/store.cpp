@@ -122,7 +122,8 @@ bool decode(std::string_view in, LogEntry& e, std::string& why) {
   Reader r(in);
   uint8_t kind = 0;
   if (r.version() && r.byte(kind) && r.time(e.stamp) && r.string(e.data)) {
-    if (kind == uint8_t(LogEntry::Kind::Event) || kind == uint8_t(LogEntry::Kind::Clock))
+    if (kind == uint8_t(LogEntry::Kind::Event) || kind == uint8_t(LogEntry::Kind::Clock) ||
+        kind == uint8_t(LogEntry::Kind::Rules))
       e.kind = LogEntry::Kind(kind);
     else
       r.fail("its kind " + std::to_string(kind) + " is unknown");

@@ -19,11 +19,12 @@
 namespace trig::serve {
 
 struct LogEntry {
-  enum class Kind : uint8_t { Event = 1, Clock = 2 };
+  // Rules: the rule set in force from here on (its files are in meta, "rules/VERSION").
+  enum class Kind : uint8_t { Event = 1, Clock = 2, Rules = 3 };
   uint64_t seq = 0;  // 1-based position in the log, assigned by append()
   Kind kind = Kind::Event;
   TimeMs stamp = 0;  // Event: the time the engine gives it; Clock: the clock's new time
-  std::string data;  // Event: the event's JSON object as received; Clock: ""
+  std::string data;  // Event: the event's JSON object as received; Clock: ""; Rules: the version
 };
 
 struct DeadLetter {

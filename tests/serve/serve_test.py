@@ -493,6 +493,96 @@ def generated_stream(tmp, n=100_000):
     print(f"serve_test: stream: {n} events, {len(got)} sends")
 
 
+RELOAD_V1 = """
+template reminder { subject "Your cart" body "Come back" }
+template thanks { subject "Thanks" body "Thank you" }
+template thanks2 { subject "Thanks again" body "Thank you again" }
+trigger cart_abandon:
+  when cart_add and idle 15m
+  send reminder
+trigger thank_you:
+  when purchased
+  send thanks
+  then after 1d send thanks2
+"""
+RELOAD_V2 = """
+template reminder2 { subject "New cart" body "Come back soon" }
+template browse { subject "Browsing" body "Look" }
+trigger cart_abandon:
+  when cart_add and idle 30m
+  send reminder2
+trigger browse:
+  when product_view
+  send browse
+"""
+
+
+def reload(tmp):
+    """A reload puts new rules in force between two events: running flows go on under the new
+    definition, flows of removed rules end (rule_removed), a broken set is refused, SIGHUP works,
+    and a restart replays each part of the log under the rules it was decided with."""
+    rules = os.path.join(tmp, "rules.trig")
+    open(rules, "w").write(RELOAD_V1)
+    data = os.path.join(tmp, "data")
+    s = Serve([rules], data)
+    admin = dict(key=ADMIN, bearer=True)
+    try:
+        v1 = s.request("GET", "/v1/admin/rules", **admin)[1]["version"]
+        s.clock("2026-01-01T10:00:00Z")
+        for u in ("k1", "k2"):
+            s.post("/v1/identify", ident(u))
+        s.post("/v1/track", {"event": "cart_add", "userId": "k1", "properties": {"product_id": "p"}})
+        s.post("/v1/track", {"event": "purchased", "userId": "k2", "properties": {"order_id": "o"}})
+        s.clock("2026-01-01T10:05:00Z")
+        open(rules, "w").write("trigger broken:\n  when nothing_at_all\n  send nobody\n")
+        st, body = s.post("/v1/admin/reload", b"", **admin)
+        check(st == 400 and "nothing_at_all" in body["errors"][0]["reason"],
+              f"reload: a broken rule set is refused with its diagnostics: {st} {body}")
+        check(s.request("GET", "/v1/admin/rules", **admin)[1]["version"] == v1,
+              "reload: the old rules keep running after a refused reload")
+        open(rules, "w").write(RELOAD_V2)
+        st, body = s.post("/v1/admin/reload", b"", **admin)
+        check(st == 200 and body.get("version") not in (None, v1), f"reload: {st} {body}")
+        st, info = s.request("GET", "/v1/admin/rules", **admin)
+        check(info["rules"] == ["cart_abandon", "browse"], f"reload: rules in force {info}")
+        s.post("/v1/identify", ident("k3"))  # k1's activity would end its idle wait
+        s.post("/v1/track", {"event": "product_view", "userId": "k3",
+                             "properties": {"product_id": "p"}})
+        s.clock("2026-01-03T00:00:00Z")
+        open(rules, "w").write(RELOAD_V1)
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 20
+        while time.time() < deadline and \
+                s.request("GET", "/v1/admin/rules", **admin)[1]["version"] != v1:
+            time.sleep(0.1)
+        check(s.request("GET", "/v1/admin/rules", **admin)[1]["version"] == v1,
+              "reload: SIGHUP brought the first rules back")
+        s.drain()
+    finally:
+        check(s.stop() == 0, "reload: graceful stop")
+    got = sorted((o["customer"], o["rule"], o["template"], o["time"]) for o in outbox(data))
+    want = [("k1", "cart_abandon", "reminder2", "2026-01-01T10:30:00Z"),
+            ("k2", "thank_you", "thanks", "2026-01-01T10:00:00Z"),
+            ("k3", "browse", "browse", "2026-01-01T10:05:00Z")]
+    check(got == want, f"reload: the sends under each rule set: {got}")
+    code, out, _ = trig("log", "decisions", "--data", data)
+    removed = [(o["customer"], o["rule"]) for o in lines(out) if o.get("reason") == "rule_removed"]
+    check(removed == [("k2", "thank_you")], f"reload: the removed rule's flow ended: {removed}")
+    versions = {o["rules_version"] for o in lines(out)}
+    check(len(versions) == 2, f"reload: decisions carry the version they were made with: {versions}")
+    # A restart with other rules on disk: the log is replayed under the rules of each part, the
+    # files on disk come into force after it, and no past event sends again.
+    open(rules, "w").write(RELOAD_V2.replace("30m", "45m"))
+    s = Serve([rules], data)
+    try:
+        s.clock("2026-01-05T00:00:00Z")
+        s.drain()
+    finally:
+        s.stop()
+    again = sorted((o["customer"], o["rule"], o["template"], o["time"]) for o in outbox(data))
+    check(again == want, f"reload: a restart with new rules sends nothing for the past: {again}")
+
+
 def wall_clock(tmp):
     rules = write_rules(tmp)
     data = os.path.join(tmp, "data")
@@ -510,8 +600,8 @@ def wall_clock(tmp):
 
 
 def main():
-    for test in (api_errors, second_process, timers_survive_kill, wall_clock, crash_under_load,
-                 generated_stream):
+    for test in (reload, api_errors, second_process, timers_survive_kill, wall_clock,
+                 crash_under_load, generated_stream):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"serve_test: {test.__name__}", flush=True)
             test(tmp)
