@@ -6,6 +6,9 @@ loopback, started by this script.
 - SMTP: the message as received (Message-ID `<ID@example.com>` with the decision's message id,
   Date, From, To, the Subject as the template renders it, RFC 2047 for a name that is not ASCII,
   MIME, the body), and the envelope (MAIL FROM, RCPT TO).
+- Event data that tries to add headers or recipients or end the DATA early (line breaks in a
+  subject, a lone ".", "=?", an address with CRLF): one message to the one real address, no
+  extra header, the body intact, lines within 998.
 - SMTP 451 then ok: delivered after one retry; SMTP 550: failed after one attempt, in the log and
   in `trig_deliveries_total{result="failed"}`, nothing received.
 - A mail server that dies (the sink killed) or never answers never holds up ingest: every
@@ -15,11 +18,14 @@ loopback, started by this script.
   failed, never retried.
 - SIGTERM while a send hangs on a mail server that never answers: exit 0, promptly; the send
   stays pending in the durable outbox and a restart delivers it, once, with the same Message-ID.
+- SIGTERM while a mail server sits on a message's DATA and never answers: exit 0 when the send
+  times out (the transport's 30 s: the one slow test; serve has no option for a shorter one),
+  not 120 s later; a restart delivers the message once.
 
 usage: delivery_test.py TRIG
 """
 import email, email.policy, email.utils, json, os, re, select, signal, socket, subprocess, sys
-import tempfile, time
+import tempfile, threading, time
 from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -113,6 +119,57 @@ class BlackHole:
         for c in self.conns:
             c.close()
         self.sock.close()
+
+
+class Stall:
+    """An SMTP server that takes a message's DATA and then never answers it (a server that
+    hangs scanning it): the send fails by the transport's 30 s timeout, after the DATA."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stalled = threading.Event()
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        try:
+            f = c.makefile("rb")
+            c.sendall(b"220 stall.test ESMTP\r\n")
+            in_data = False
+            for line in f:
+                if in_data:
+                    if line == b".\r\n":
+                        self.stalled.set()  # and never a word again
+                    continue
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    c.sendall(b"250-stall.test\r\n250 8BITMIME\r\n")
+                elif verb == b"DATA":
+                    c.sendall(b"354 go on\r\n")
+                    in_data = True
+                elif verb == b"QUIT":
+                    return  # a hung server does not say goodbye either
+                else:
+                    c.sendall(b"250 ok\r\n")
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
 
 
 def free_port():
@@ -285,6 +342,69 @@ def smtp_permfail(tmp):
         sink.stop()
 
 
+HOSTILE_RULES = """
+event purchased { note?: string = "none" }
+template echo { subject "Re: {{ note }}" body "{{ note }}" }
+trigger echo: when purchased send echo
+"""
+NOTE = ("x\r\nBcc: victim@example.com\r\n.\r\nMAIL FROM:<evil@example.com>\r\n\r\n.\n"
+        "From the start\n" + "é" * 30 + " " + "y" * 1200 + "\n=?UTF-8?B?QUJD?= end.")
+
+
+def smtp_hostile_content(tmp):
+    """Event data that tries to add headers, end DATA early, or add recipients."""
+    sink = Sink("smtp_sink.py", "ok", tmp)
+    s = None
+    try:
+        path = os.path.join(tmp, "rules.trig")
+        with open(path, "w") as f:
+            f.write(HOSTILE_RULES)
+        data = os.path.join(tmp, "data")
+        s = Serve([path], data, extra=["--deliver", f"smtp://127.0.0.1:{sink.port}",
+                                       "--from", FROM])
+        check(s.clock(T0)[0] == 200, "hostile: clock")
+        for user, addr in (("h1", "h1@example.com"),
+                           ("h2", "h2@example.com\r\nRCPT TO:<evil@example.com>"),
+                           ("h3", "h3@example.com>\r\nRCPT TO:<evil@example.com")):
+            st, body = s.post("/v1/identify", {"userId": user, "traits": {"email": addr}})
+            check(st in (200, 400), f"hostile: identify {user}: {st} {body}")
+            st, body = s.post("/v1/track", {"event": "purchased", "userId": user,
+                                             "properties": {"order_id": "o", "note": NOTE}})
+            check(st == 200, f"hostile: purchased {user}: {st} {body}")
+        check(s.clock("2026-03-02T10:00:01Z")[0] == 200, "hostile: clock on")
+        check(s.drain()[0] == 200, "hostile: drain")
+        got = sink.wait("eml", 1, 5)
+        time.sleep(0.3)
+        got = sink.files("eml")
+        envelopes = [json.loads(sink.read(g.replace(".eml", ".json"))) for g in got]
+        check([e["rcpt_tos"] for e in envelopes] == [["h1@example.com"]],
+              f"hostile: only h1 received a message: {envelopes}")
+        decided = len(sends(data))
+        print(f"delivery_test: hostile: {decided} sends decided")
+        failed = metric(s, "trig_deliveries_total", result="failed")
+        check(failed == decided - 1, f"hostile: {decided} sends decided, {failed} failed: the "
+                                     "addresses with line breaks are refused")
+        if not got:
+            return
+        raw = sink.read(got[0], "rb")
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        check(msg["Bcc"] is None and b"\r\nBcc:" not in raw.split(b"\r\n\r\n")[0],
+              "hostile: no Bcc header")
+        check(msg["Subject"].startswith("Re: x Bcc: victim@example.com . MAIL FROM:"
+                                        "<evil@example.com> . From the start é"),
+              f"hostile: the subject on one line: {msg['Subject'][:120]!r}")
+        check("y" * 1200 in msg["Subject"].replace(" ", ""), "hostile: the long word kept")
+        check(all(len(l) <= 998 for l in raw.split(b"\r\n")), "hostile: lines within 998")
+        body = msg.get_content().replace("\r\n", "\n").rstrip("\n")
+        want = NOTE.replace("\r\n", "\n")
+        check(body == want, f"hostile: the body survives dot-stuffing and folding: "
+                            f"{body[:80]!r}... vs {want[:80]!r}...")
+    finally:
+        if s:
+            check(s.stop() == 0, "hostile: graceful stop")
+        sink.stop()
+
+
 def timed(fn):
     t = time.time()
     r = fn()
@@ -369,6 +489,42 @@ def smtp_hangs(tmp):
         if sink:
             sink.stop()
         hole.close()
+
+
+def smtp_stalls_after_data(tmp):
+    """SIGTERM while the server sits on a message's DATA: exit 0 once the send times out (30 s,
+    the transport's timeout), not when libcurl's QUIT to the hung server gives up (120 s
+    more); a restart delivers the send."""
+    stall = Stall()
+    sink = None
+    s = None
+    try:
+        s, data = start(tmp, f"smtp://127.0.0.1:{stall.port}")
+        purchase(s, "s1", "os-1")
+        check(stall.stalled.wait(5), "stall: the message's DATA reached the server")
+        ingest_not_blocked(s, "stall", n=5)
+        dt = stop(s, "stall: SIGTERM while the server sits on the DATA", within=45)
+        s = None
+        check(dt is not None and dt < 35, f"stall: stopped {dt} s after SIGTERM (the transport's "
+                                          "timeout is 30 s)")
+        if dt is not None:
+            print(f"delivery_test: stalled SMTP: stopped {dt:.1f} s after SIGTERM")
+        mids = [o["message_id"] for o in sends(data)]
+        sink = Sink("smtp_sink.py", "ok", tmp)
+        s, _ = start(tmp, f"smtp://127.0.0.1:{sink.port}", data=data)
+        check(s.drain()[0] == 200, "stall: drain after the restart")
+        sink.wait("eml", 1, 5)
+        time.sleep(0.3)
+        ids = [email.message_from_bytes(sink.read(g, "rb"))["Message-ID"]
+               for g in sink.files("eml")]
+        check(ids == [f"<{m}@example.com>" for m in mids],
+              f"stall: the send delivered once after the restart: {ids} for {mids}")
+    finally:
+        if s:
+            check(s.stop() == 0, "stall: graceful stop after the restart")
+        if sink:
+            sink.stop()
+        stall.close()
 
 
 def webhook_request(sink, name):
@@ -469,7 +625,7 @@ def webhook_reject(tmp):
 
 def main():
     started = time.time()
-    for test in (smtp_ok, smtp_tempfail, smtp_permfail, smtp_dies, smtp_hangs, webhook_ok,
+    for test in (smtp_ok, smtp_hostile_content, smtp_tempfail, smtp_permfail, smtp_dies, smtp_hangs, webhook_ok,
                  webhook_retry, webhook_reject):
         with tempfile.TemporaryDirectory() as tmp:
             t = time.time()
