@@ -10,6 +10,7 @@ the limits), through the real service on loopback, started by this script.
   timeout.
 - A body of 10 MB: 413 before the body is read (Content-Length; with `Expect: 100-continue`
   no "100 Continue" first), or after the limit (chunked), within a second, the connection closed.
+- 500 pipelined requests in one write: 500 answers in order.
 - Invalid UTF-8 in a body: 400; unknown paths: 404; headers over 16 KB: 431; bytes that are not
   HTTP (a TLS hello, binary noise): 400 and the connection closed. The service stays up.
 - After all that a valid event still gets 200 and `trig log export --data DIR` shows it; the
@@ -312,6 +313,24 @@ def bad_requests(s):
     for what, payload in garbage:
         st, data, closed = raw(s, payload)
         check(st == 400 and closed, f"{what}: {data[:60]!r}, closed {closed}")
+    # 500 pipelined requests in one write: 500 answers, in order, on the one connection.
+    c = connect(s)
+    try:
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 499 +
+                  b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        got, deadline = b"", time.time() + 5
+        c.settimeout(5)
+        while time.time() < deadline:
+            chunk = c.recv(1 << 16)
+            if not chunk:
+                break
+            got += chunk
+        answers = got.count(b"HTTP/1.1 200 ")
+        check(answers == 499 and got.count(b"HTTP/1.1 404 ") == 1 and
+              got.rfind(b"HTTP/1.1 404 ") > got.rfind(b"HTTP/1.1 200 "),
+              f"pipelined: {answers} of 499 answered 200, then the 404")
+    finally:
+        c.close()
     # The handler of a connection that vanishes mid-request is no trouble either.
     c = connect(s)
     c.sendall(b"POST /v1/track HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")

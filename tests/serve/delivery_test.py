@@ -625,8 +625,8 @@ def webhook_reject(tmp):
 
 def main():
     started = time.time()
-    for test in (smtp_ok, smtp_hostile_content, smtp_tempfail, smtp_permfail, smtp_dies, smtp_hangs, webhook_ok,
-                 webhook_retry, webhook_reject):
+    for test in (smtp_ok, smtp_hostile_content, smtp_tempfail, smtp_permfail, smtp_dies,
+                 smtp_hangs, smtp_stalls_after_data, webhook_ok, webhook_retry, webhook_reject):
         with tempfile.TemporaryDirectory() as tmp:
             t = time.time()
             try:
