@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -199,6 +200,10 @@ class SmtpTransport final : public Transport {
         url.hasPassword ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_TRY));
     if (url.hasUser) curl_easy_setopt(c, CURLOPT_USERNAME, url.user.c_str());
     if (url.hasPassword) curl_easy_setopt(c, CURLOPT_PASSWORD, url.password.c_str());
+    // Every wait for a reply, the QUIT's included (which CURLOPT_TIMEOUT does not bound: libcurl
+    // waits up to 120 s for "221" when it closes a connection, in a later send or at cleanup).
+    curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                     std::max(1L, static_cast<long>((o.timeout.count() + 999) / 1000)));
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // for keepReply, which prints nothing
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, keepReply);
     curl_easy_setopt(c, CURLOPT_DEBUGDATA, &replies_);
@@ -206,6 +211,18 @@ class SmtpTransport final : public Transport {
   SendResult send(const Message& m, const std::string& json) override;
 
  private:
+  // After a failure: the connection libcurl kept, if any, shut down. A failure while waiting for
+  // the answer to DATA (a timeout, say) happens in libcurl's "done" phase, which does not close
+  // the connection: it stays cached mid-transaction, and closing it later (when the cache is
+  // pruned, or at curl_easy_cleanup when the service stops) sends QUIT and waits for a reply
+  // that a hung server never gives. Shut down, it is seen dead and closed without a word.
+  void dropConnection() {
+    curl_socket_t s = CURL_SOCKET_BAD;
+    if (curl_easy_getinfo(curl_.get(), CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+        s != CURL_SOCKET_BAD)
+      ::shutdown(s, SHUT_RDWR);
+  }
+
   std::mutex mutex_;  // one send at a time on the handle
   Easy curl_;
   std::array<char, CURL_ERROR_SIZE> errorBuffer_{};
@@ -238,6 +255,7 @@ SendResult SmtpTransport::send(const Message& m, const std::string& /*json*/) {
   curl_easy_setopt(c, CURLOPT_READDATA, nullptr);
   SendResult r = classifySmtp(rc, code, replies_, curlError(rc, errorBuffer_.data()));
   freshConnection_ = r.kind != SendResult::Kind::Sent;
+  if (freshConnection_) dropConnection();
   return r;
 }
 

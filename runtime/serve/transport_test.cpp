@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -261,6 +262,76 @@ TEST_CASE("smtp: a server that never answers times out, transient") {
   CHECK(r.kind == Kind::Transient);
   CHECK(r.detail.starts_with("Operation timed out after "));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+// An SMTP server on a thread that takes one message's DATA and then never answers again, not
+// even a QUIT (a server that hangs scanning the message).
+class StallAfterData {
+ public:
+  StallAfterData() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(fd_, 4) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~StallAfterData() {
+    ::shutdown(fd_, SHUT_RDWR);
+    if (conn_ >= 0) ::shutdown(conn_, SHUT_RDWR);
+    thread_.join();
+    if (conn_ >= 0) ::close(conn_);
+    ::close(fd_);
+  }
+  StallAfterData(const StallAfterData&) = delete;
+  StallAfterData& operator=(const StallAfterData&) = delete;
+  int port() const { return port_; }
+
+ private:
+  void say(const char* s) { (void)::write(conn_, s, std::strlen(s)); }
+  void serve() {
+    conn_ = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn_ < 0) return;
+    say("220 stall.test ESMTP\r\n");
+    std::string buf;
+    bool inData = false, stalled = false;
+    char chunk[4096];
+    for (ssize_t n; (n = ::read(conn_, chunk, sizeof chunk)) > 0;) {
+      buf.append(chunk, static_cast<size_t>(n));
+      for (size_t eol; !stalled && (eol = buf.find("\r\n")) != std::string::npos;) {
+        std::string line = buf.substr(0, eol);
+        buf.erase(0, eol + 2);
+        if (inData) {
+          stalled = line == ".";
+        } else if (line.starts_with("EHLO")) {
+          say("250-stall.test\r\n250 8BITMIME\r\n");
+        } else if (line.starts_with("DATA")) {
+          say("354 go on\r\n");
+          inData = true;
+        } else {
+          say("250 ok\r\n");
+        }
+      }
+    }
+  }
+  int fd_ = -1, conn_ = -1, port_ = 0;
+  std::thread thread_;
+};
+
+TEST_CASE("smtp: a server that sits on the DATA: transient, and the transport goes at once") {
+  StallAfterData server;
+  auto start = std::chrono::steady_clock::now();
+  auto t = smtp(server.port(), {milliseconds(300), milliseconds(300)});
+  SendResult r = t->send(sample(), "{}");
+  CHECK(r.kind == Kind::Transient);
+  // The connection is not reused mid-transaction, and closing it does not wait for the QUIT's
+  // answer (libcurl's default: 120 s), which held `trig serve`'s stop on a hung server.
+  t.reset();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
 }
 
 TEST_CASE("smtp: with a password, no STARTTLS means no login and no message") {
