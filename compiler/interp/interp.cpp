@@ -217,16 +217,15 @@ Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
       if (e.op == ast::Op::Not) return Value::boolean(!test(*e.lhs, env));
       return core::negate(value(*e.lhs, env));
     case ast::ExprKind::Binary:
-      switch (e.op) {
-        case ast::Op::And:
-        case ast::Op::Or: return Value::boolean(test(e, env));
-        case ast::Op::Add:
-        case ast::Op::Sub:
-        case ast::Op::Mul:
-        case ast::Op::Div:
+      switch (core::opClass(e.op)) {
+        case core::OpClass::Logical: return Value::boolean(test(e, env));
+        case core::OpClass::Arithmetic:
           return arithmetic(e.op, value(*e.lhs, env), value(*e.rhs, env), typeOf(e));
-        default: return Value::boolean(compare(e.op, value(*e.lhs, env), value(*e.rhs, env)));
+        case core::OpClass::Comparison:
+          return Value::boolean(compare(e.op, value(*e.lhs, env), value(*e.rhs, env)));
+        case core::OpClass::Unary: return Value::absent();  // the parser never builds one
       }
+      return Value::absent();
     // `idle` is the engine's business (a timer, not a value): when a condition is evaluated the
     // idle period has already passed.
     case ast::ExprKind::Idle: return Value::boolean(true);

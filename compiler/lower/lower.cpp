@@ -607,22 +607,21 @@ class Lowerer {
   LV binary(const ast::Expr* e, Type t) {
     if (e->lhs == nullptr || e->rhs == nullptr)
       throw Unsupported{"an incomplete expression", e->loc};
-    switch (e->op) {
-      case ast::Op::And:
-      case ast::Op::Or: return logical(e);
-      case ast::Op::Add:
-      case ast::Op::Sub:
-      case ast::Op::Mul:
-      case ast::Op::Div: {
+    switch (core::opClass(e->op)) {
+      case core::OpClass::Logical: return logical(e);
+      case core::OpClass::Arithmetic: {
         LV l = lower(e->lhs);
         LV r = lower(e->rhs);
         return arithmetic(e->op, l, r, t.kind);
       }
-      default: break;
+      case core::OpClass::Comparison: {
+        LV l = lower(e->lhs);
+        LV r = lower(e->rhs);
+        return {Type::of(TypeKind::Bool), nullptr, compare(e->op, l, r, e->loc)};
+      }
+      case core::OpClass::Unary: break;
     }
-    LV l = lower(e->lhs);
-    LV r = lower(e->rhs);
-    return {Type::of(TypeKind::Bool), nullptr, compare(e->op, l, r, e->loc)};
+    throw Unsupported{"a unary operator in a binary expression", e->loc};
   }
 
   // `and` / `or` short-circuit: the right side may ask the history, which costs.

@@ -19,21 +19,6 @@ std::string describe(Type t) {
   return std::string(article(t.kind)) + " " + typeName(t) + " value";
 }
 
-bool isComparison(ast::Op op) {
-  switch (op) {
-    case ast::Op::Eq:
-    case ast::Op::Ne:
-    case ast::Op::Lt:
-    case ast::Op::Le:
-    case ast::Op::Gt:
-    case ast::Op::Ge:
-    case ast::Op::In:
-    case ast::Op::Contains:
-    case ast::Op::StartsWith: return true;
-    default: return false;
-  }
-}
-
 std::string fieldList(const EventInfo& ev) {
   if (ev.fields.empty()) return "'" + ev.name + "' has no fields";
   std::string s = "the fields of '" + ev.name + "' are ";
@@ -657,7 +642,7 @@ class Checker {
           requireBool(*e.rhs, r, what);
           return {Type::of(TypeKind::Bool), false, false};
         }
-        if (isComparison(e.op)) return comparison(e, l, r);
+        if (core::isComparison(e.op)) return comparison(e, l, r);
         return arithmetic(e, l, r);
       }
       case K::Idle: return {Type::of(TypeKind::Bool), false, false};
@@ -769,9 +754,7 @@ bool isConstant(const ast::Expr& e) {
                          [](const ast::Expr* i) { return isConstant(*i); });
     case ast::ExprKind::Unary: return e.op == ast::Op::Neg && isConstant(*e.lhs);
     case ast::ExprKind::Binary:
-      return (e.op == ast::Op::Add || e.op == ast::Op::Sub || e.op == ast::Op::Mul ||
-              e.op == ast::Op::Div) &&
-             isConstant(*e.lhs) && isConstant(*e.rhs);
+      return core::isArithmetic(e.op) && isConstant(*e.lhs) && isConstant(*e.rhs);
     default: return false;
   }
 }
