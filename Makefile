@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance bench clean format tidy
+.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance bench bench-serve clean format tidy
 
 all: build
 
@@ -58,6 +58,10 @@ check-deps:
 bench: build
 	python3 bench/run.py --quick --trig $(BUILD)/trig
 	$(BUILD)/bench/trig_bench_jit --quick
+
+# trig serve's HTTP ingest beside nginx (wrk; docs/performance.md, "Live ingest"). Not in `bench`.
+bench-serve: build
+	python3 bench/serve_bench.py --trig $(BUILD)/trig --profile
 
 # clang-tidy-19 with .clang-tidy over compiler/, runtime/ and cli/ (a few minutes; .ci/run runs it).
 tidy: build
