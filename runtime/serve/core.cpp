@@ -306,6 +306,8 @@ void Core::Impl::publish() {
                  {"variant", r.variant},
                  {"decision", engine::decisionName(r.decision)},
                  {"reason", r.reason == engine::Reason::None ? "" : engine::reasonName(r.reason)}});
+    if (r.decision == engine::Decision::Dropped)
+      metrics.add("trig_events_deduplicated_total", {{"reason", engine::reasonName(r.reason)}});
     if (r.decision == engine::Decision::Send) publishSend(r, json);
   }
   std::string error;

@@ -227,7 +227,7 @@ std::string pixelEvent(std::string_view query, std::string& error) {
       event = value;
     } else if (key == "u") {
       user = value;
-    } else if (key != "k") {  // k: the write key, not a property
+    } else if (key != "k" && key != "writeKey") {  // the write key, not a property
       if (!props.empty()) props += ',';
       deliver::appendJsonString(props, key);
       props += ':';

@@ -163,9 +163,11 @@ struct Service {
 
 void Service::submit(Submission s, std::vector<BodyError> errors, Respond respond,
                      HttpResponse ok) {
-  for (const BodyError& e : errors) {
-    (void)e;
-    metrics.add("trig_events_rejected_total", {});
+  if (!errors.empty()) {
+    metrics.add("trig_events_rejected_total", {}, errors.size());
+    // One line per request with rejections (a flood of bad events is one line a request).
+    log("dead letter: " + std::to_string(errors.size()) + " event(s) rejected, the first (index " +
+        std::to_string(errors.front().index) + "): " + errors.front().reason);
   }
   s.done = [respond, errors, ok](const std::string& error) {
     if (!error.empty()) return respond(failure(500, "cannot store the events: " + error));
@@ -323,7 +325,9 @@ void Service::handle(HttpRequest&& req, Respond respond) {
       size_t amp = req.query.find('&', at);
       std::string_view pair(req.query.data() + at,
                             (amp == std::string::npos ? req.query.size() : amp) - at);
+      // `k`, or Segment's own name for it.
       if (pair.starts_with("k=")) percentDecode(pair.substr(2), k);
+      if (pair.starts_with("writeKey=")) percentDecode(pair.substr(9), k);
       at = amp == std::string::npos ? req.query.size() : amp + 1;
     }
     if (!equalKeys(k, keys.write) && !equalKeys(credential(req), keys.write))
