@@ -9,7 +9,10 @@
   dead letter keeps every rejected event.
 - Durability: kill -9 while batches are being posted, restart on the same data directory: every
   acknowledged event is in the log, the decisions equal a replay of it, no message is in the
-  outbox twice; timers pending at the kill fire after the restart.
+  outbox twice; timers pending at the kill fire after the restart; kill -9 at several points of a
+  reload changes nothing.
+- Reload: new rules between two events, removed rules' flows ended, a broken set refused, SIGHUP,
+  a restart with other rules on disk sending nothing for the past.
 - A second serve on the same directory is refused; the wall clock fires a rule on its own.
 
 usage: serve_test.py TRIG [SHARED_DIR]   (the shared cases are skipped, with a note, without it)
@@ -583,6 +586,45 @@ def reload(tmp):
     check(again == want, f"reload: a restart with new rules sends nothing for the past: {again}")
 
 
+def kill_during_reload(tmp):
+    """kill -9 at several points of a reload: every restart comes up, no send is handed over
+    twice, and the sends are those of a run that was never killed."""
+    rules = os.path.join(tmp, "rules.trig")
+    sends = None
+    for delay in (None, 0.0, 0.02, 0.1):
+        open(rules, "w").write(RELOAD_V1)
+        data = os.path.join(tmp, f"data-{delay}")
+        s = Serve([rules], data)
+        s.clock("2026-01-01T10:00:00Z")
+        for i in range(30):
+            s.post("/v1/identify", ident(f"r{i}"))
+            s.post("/v1/track", {"event": "cart_add", "userId": f"r{i}",
+                                 "properties": {"product_id": "p"}})
+        s.clock("2026-01-01T10:01:00Z")
+        open(rules, "w").write(RELOAD_V2)
+        if delay is None:  # the reference: no kill
+            s.post("/v1/admin/reload", b"", key=ADMIN, bearer=True)
+            s.stop()
+        else:
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(delay)
+            s.kill()
+        s = Serve([rules], data)  # the rules on disk are V2 either way
+        try:
+            s.clock("2026-01-02T00:00:00Z")
+            s.drain()
+        finally:
+            check(s.stop() == 0, f"kill during reload ({delay}): graceful stop")
+        ids = [o["message_id"] for o in outbox(data)]
+        check(len(ids) == len(set(ids)), f"kill during reload ({delay}): a send handed over twice")
+        got = sorted((o["customer"], o["rule"], o["template"], o["time"]) for o in outbox(data))
+        if sends is None:
+            sends = got
+            check(len(got) == 30, f"kill during reload: 30 reminders under V2, got {len(got)}")
+        else:
+            check(got == sends, f"kill during reload ({delay}): sends differ: {got[:3]}")
+
+
 def wall_clock(tmp):
     rules = write_rules(tmp)
     data = os.path.join(tmp, "data")
@@ -600,8 +642,8 @@ def wall_clock(tmp):
 
 
 def main():
-    for test in (reload, api_errors, second_process, timers_survive_kill, wall_clock,
-                 crash_under_load, generated_stream):
+    for test in (reload, kill_during_reload, api_errors, second_process, timers_survive_kill,
+                 wall_clock, crash_under_load, generated_stream):
         with tempfile.TemporaryDirectory() as tmp:
             print(f"serve_test: {test.__name__}", flush=True)
             test(tmp)
