@@ -23,8 +23,9 @@ struct ServeOptions {
   std::string engine = engine::kDefaultEngine;
 };
 
-// 16 hex digits of FNV-1a over every file's path and text: the rule-set version that decision
-// records carry.
+// 16 hex digits of FNV-1a over every file's name and text, in load order: the rule-set version
+// that decision records carry. Names without their folders: the same files reached by another
+// path (a relative one, from another directory) are the same rules.
 std::string versionOf(const std::vector<std::pair<std::string, std::string>>& files) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](std::string_view s) {
@@ -32,7 +33,7 @@ std::string versionOf(const std::vector<std::pair<std::string, std::string>>& fi
     h = (h ^ 0x1f) * 1099511628211ull;
   };
   for (const auto& [path, text] : files) {
-    mix(path);
+    mix(std::string_view(path).substr(path.rfind('/') + 1));
     mix(text);
   }
   char buf[17];

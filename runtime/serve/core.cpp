@@ -441,6 +441,8 @@ Core::Accept Core::submit(Submission s) {
 void Core::run() {
   Impl& m = *impl_;
   for (;;) {
+    m.metrics.set("trig_timers_pending", static_cast<double>(m.engine->pendingTimers()));
+    m.metrics.set("trig_log_entries", static_cast<double>(m.logged.load()));
     std::deque<Submission> batch;
     {
       std::unique_lock lock(m.mu);
@@ -456,8 +458,6 @@ void Core::run() {
     }
     if (!batch.empty()) m.commit(batch);
     if (!m.opt.manualClock) m.runWallClock();
-    m.metrics.set("trig_timers_pending", static_cast<double>(m.engine->pendingTimers()));
-    m.metrics.set("trig_log_entries", static_cast<double>(m.logged.load()));
   }
 }
 

@@ -423,10 +423,9 @@ int Service::start() {
 
   blockServiceSignals();
   sigset_t signals = serviceSignals();
-  if (!delivery->loadPending(error) || !core->recover(error))
-    return err << "trig serve: " << error << "\n", 2;
-  delivery->start();
-  std::thread coreThread([this] { core->run(); });
+  // HTTP answers from here on: /healthz while the log replays, /readyz 503 until it is done;
+  // events posted meanwhile wait in the core's queue.
+  std::thread httpThread([this] { http->run(); });
   std::thread signalThread([this, signals] {
     for (;;) {
       int sig = 0;
@@ -440,6 +439,15 @@ int Service::start() {
       return;
     }
   });
+  if (!delivery->loadPending(error) || !core->recover(error)) {
+    err << "trig serve: " << error << "\n";
+    pthread_kill(signalThread.native_handle(), SIGTERM);  // ends its sigwait: it stops HTTP
+    signalThread.join();
+    httpThread.join();
+    return 2;
+  }
+  delivery->start();
+  std::thread coreThread([this] { core->run(); });
   ready = true;
   log("listening on http://" + opt.listen.substr(0, colon) + ":" + std::to_string(http->port()) +
       " (rules " + rulesInForce()->version + ", clock " + (opt.manualClock ? "manual" : "wall") +
@@ -448,7 +456,7 @@ int Service::start() {
        : opt.deliver == "outbox"       ? "outbox"
                                        : "webhook") +
       ")");
-  http->run();
+  httpThread.join();
   {
     std::lock_guard lock(reloadThreadsMu);
     for (std::thread& t : reloadThreads) t.join();
