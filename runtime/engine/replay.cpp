@@ -279,6 +279,23 @@ std::string readableTwice(const std::string& path, std::string& error) {
   bool ok = from >= 0;
   if (!ok) error = "cannot open '" + path + "': " + std::strerror(errno);
   std::vector<char> buffer(1 << 20);
+  // A line longer than the reader takes is kept only up to one byte past that (the reader rejects
+  // it as too long either way), so that an endless line (/dev/zero) cannot fill the disk; one that
+  // goes on for kMaxSkipped bytes more ends the copy with an error instead of running forever.
+  constexpr uint64_t kMaxLine = ingest::ReaderOptions{}.maxLineBytes, kMaxSkipped = 1ull << 30;
+  uint64_t lineBytes = 0, lineNo = 1;
+  auto write = [&](const char* p, size_t len) {
+    for (size_t done = 0; ok && done < len;) {
+      ssize_t w = ::write(fd, p + done, len - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        error = "cannot buffer " + name + " in " + tmpl + ": " + std::strerror(errno);
+        ok = false;
+      } else {
+        done += static_cast<size_t>(w);
+      }
+    }
+  };
   while (ok) {
     ssize_t n = ::read(from, buffer.data(), buffer.size());
     if (n == 0) break;
@@ -288,14 +305,20 @@ std::string readableTwice(const std::string& path, std::string& error) {
       ok = false;
       break;
     }
-    for (ssize_t done = 0; ok && done < n;) {
-      ssize_t w = ::write(fd, buffer.data() + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        error = "cannot buffer " + name + " in " + tmpl + ": " + std::strerror(errno);
+    for (const char *p = buffer.data(), *end = p + n; ok && p < end;) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      const char* stop = nl ? nl + 1 : end;
+      const uint64_t len = static_cast<uint64_t>(stop - p);
+      const uint64_t keep = lineBytes > kMaxLine ? 0 : std::min(len, kMaxLine + 1 - lineBytes);
+      write(p, static_cast<size_t>(keep));
+      if (nl && keep < len) write("\n", 1);  // the kept part of an overlong line ends here
+      lineBytes = nl ? 0 : lineBytes + len;
+      lineNo += nl ? 1 : 0;
+      p = stop;
+      if (lineBytes > kMaxLine + kMaxSkipped) {
+        error = "cannot read " + name + ": line " + std::to_string(lineNo) + " goes on for more " +
+                "than 1 GiB without an end (is it a device such as /dev/zero?)";
         ok = false;
-      } else {
-        done += w;
       }
     }
   }

@@ -432,5 +432,25 @@ with tempfile.TemporaryDirectory() as tmp:
     check("run escapes an ESC in an event name in its warning",
           p.returncode == 0 and "bad\\x1b[31mname" in p.stderr and "\x1b" not in p.stderr, repr(p.stderr[-300:]))
 
+# Events from a device or pipe are buffered in a temporary file: an endless line (/dev/zero)
+# must end in an error, not fill the disk; a long line in a pipe is rejected as too long and
+# the lines after it still run.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "r.trig"), "w") as out:
+        out.write('template a { subject "A" body "." }\ntrigger t: when purchased send a\n')
+    p = run(["run", "r.trig", "--events", "/dev/zero"], tmp)
+    check("run --events /dev/zero ends with an error naming the endless line",
+          p.returncode == 2 and "line 1 goes on for more than 1 GiB" in p.stderr, p.stderr[-300:])
+    ok = ('{"type":"identify","userId":"c1","timestamp":"2026-01-01T00:00:00Z",'
+          '"traits":{"email":"c1@example.com"}}\n'
+          '{"type":"track","event":"purchased","userId":"c1","timestamp":"2026-01-01T00:00:02Z",'
+          '"properties":{"order_id":"o1"}}\n')
+    long_line = '{"pad":"' + "x" * (17 << 20) + '"}\n'
+    p = subprocess.run([trig, "run", "r.trig", "--events", "-"], cwd=tmp, input=long_line + ok,
+                       capture_output=True, text=True, timeout=120)
+    check("a 17 MiB line on standard input is rejected as too long, the rest runs",
+          p.returncode == 0 and "<stdin>:1: error: line longer than 16777216 bytes" in p.stderr
+          and p.stdout.count('"decision":"send"') == 1, (p.returncode, p.stderr[-300:]))
+
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
