@@ -66,10 +66,15 @@ def main():
         p.wait()
         p, port, ready = start(a.trig, rules, data)
         rss2 = rss_mib(p.pid)
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        c.request("GET", "/metrics")
-        metrics = c.getresponse().read().decode()
-        pending = re.search(r"^trig_timers_pending (\S+)", metrics, re.M)
+        pending = None
+        for _ in range(50):  # the core publishes its gauges as it starts its loop
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("GET", "/metrics")
+            pending = re.search(r"^trig_timers_pending (\S+)", c.getresponse().read().decode(),
+                                re.M)
+            if pending:
+                break
+            time.sleep(0.02)
         p.terminate()
         p.wait()
         print(f"serve_restart: {a.customers} customers posted in {posted:.1f} s "

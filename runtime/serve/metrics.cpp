@@ -3,6 +3,8 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <cstdint>
 
 namespace trig::serve {
 namespace {
@@ -32,6 +34,9 @@ std::string labelText(const Metrics::Labels& labels) {
 
 // The shortest text that reads back as `v` (0.0025, not 0.0025000000000000001).
 std::string number(double v) {
+  // Counts as integers (1000000, not 1e+06).
+  if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0)
+    return std::to_string(static_cast<int64_t>(v));
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, ec == std::errc() ? end : buf);
