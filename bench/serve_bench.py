@@ -722,17 +722,9 @@ def cpu_pressure() -> float | None:
 
 
 def machine_info() -> dict:
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+    """The machine, as bench/run.py records it (one definition)."""
+    from run import machine_info as run_machine_info  # bench/ is this script's folder
+    return run_machine_info()
 
 
 def trig_version(binary: str) -> str:

@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "runtime/deliver/render.h"
@@ -16,7 +18,15 @@ struct LogOptions {
   std::string data;
 };
 
-int finishOutput(const char* what) {
+// Opens DIR for reading and prints what `scan` writes; the exit code.
+int printFromStore(const char* what, const LogOptions& o,
+                   const std::function<bool(serve::Store&, std::string&)>& scan) {
+  std::string error;
+  auto store = serve::Store::openReadOnly(o.data, error);
+  if (!store || !scan(*store, error)) {
+    std::cerr << "trig log " << what << ": " << error << "\n";
+    return kExitUsage;
+  }
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
     std::cerr << "trig log " << what
               << ": cannot write to standard output: " << std::strerror(errno) << "\n";
@@ -25,78 +35,53 @@ int finishOutput(const char* what) {
   return kExitOk;
 }
 
+void printLine(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
 // Every accepted event in processing order, its `timestamp` the stamp the engine used: the
 // input of `trig run` that gives serve's decisions.
 int runExport(const LogOptions& o) {
-  std::string error;
-  auto store = serve::Store::openReadOnly(o.data, error);
-  if (!store) {
-    std::cerr << "trig log export: " << error << "\n";
-    return kExitUsage;
-  }
-  bool ok = store->scanLog(
-      1,
-      [](const serve::LogEntry& e) {
-        if (e.kind != serve::LogEntry::Kind::Event) return true;
-        std::fwrite(e.data.data(), 1, e.data.size(), stdout);
-        std::fputc('\n', stdout);
-        return true;
-      },
-      error);
-  if (!ok) {
-    std::cerr << "trig log export: " << error << "\n";
-    return kExitUsage;
-  }
-  return finishOutput("export");
+  return printFromStore("export", o, [](serve::Store& store, std::string& error) {
+    return store.scanLog(
+        1,
+        [](const serve::LogEntry& e) {
+          if (e.kind == serve::LogEntry::Kind::Event) printLine(e.data);
+          return true;
+        },
+        error);
+  });
 }
 
 // Every rejected event: when, why, and its text as received.
 int runDeadLetter(const LogOptions& o) {
-  std::string error;
-  auto store = serve::Store::openReadOnly(o.data, error);
-  if (!store) {
-    std::cerr << "trig log dead-letter: " << error << "\n";
-    return kExitUsage;
-  }
-  std::string line;
-  bool ok = store->scanDeadLetter(
-      [&](const serve::DeadLetter& d) {
-        line = "{\"received_at\":\"" + formatTimestamp(d.receivedAt) + "\",\"reason\":";
-        deliver::appendJsonString(line, d.reason);
-        line += ",\"data\":";
-        deliver::appendJsonString(line, d.data);
-        line += "}\n";
-        std::fwrite(line.data(), 1, line.size(), stdout);
-        return true;
-      },
-      error);
-  if (!ok) {
-    std::cerr << "trig log dead-letter: " << error << "\n";
-    return kExitUsage;
-  }
-  return finishOutput("dead-letter");
+  return printFromStore("dead-letter", o, [](serve::Store& store, std::string& error) {
+    std::string line;
+    return store.scanDeadLetter(
+        [&](const serve::DeadLetter& d) {
+          line = "{\"received_at\":\"" + formatTimestamp(d.receivedAt) + "\",\"reason\":";
+          deliver::appendJsonString(line, d.reason);
+          line += ",\"data\":";
+          deliver::appendJsonString(line, d.data);
+          line += "}";
+          printLine(line);
+          return true;
+        },
+        error);
+  });
 }
 
 // Every decision record, in the order the engine made them, each with the rule-set version.
 int runDecisions(const LogOptions& o) {
-  std::string error;
-  auto store = serve::Store::openReadOnly(o.data, error);
-  if (!store) {
-    std::cerr << "trig log decisions: " << error << "\n";
-    return kExitUsage;
-  }
-  bool ok = store->scanDecisions(
-      [](uint64_t, const std::string& json) {
-        std::fwrite(json.data(), 1, json.size(), stdout);
-        std::fputc('\n', stdout);
-        return true;
-      },
-      error);
-  if (!ok) {
-    std::cerr << "trig log decisions: " << error << "\n";
-    return kExitUsage;
-  }
-  return finishOutput("decisions");
+  return printFromStore("decisions", o, [](serve::Store& store, std::string& error) {
+    return store.scanDecisions(
+        [](uint64_t, const std::string& json) {
+          printLine(json);
+          return true;
+        },
+        error);
+  });
 }
 
 }  // namespace

@@ -23,9 +23,8 @@ import os, resource, select, socket, subprocess, sys, tempfile, threading, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 # serve_test reads TRIG from sys.argv[1] as this file does: its Serve class, trig(), lines().
-from serve_test import WRITE, Serve, lines, trig  # noqa: E402
+from serve_test import FAILURES, check, WRITE, Serve, lines, trig  # noqa: E402
 
-FAILURES = []
 RULES = """
 template thanks { subject "Thanks" body "Thank you" }
 trigger thank_you:
@@ -34,13 +33,6 @@ trigger thank_you:
 """
 REQUEST_TIMEOUT = 10  # HttpServerOptions::requestTimeout, which serve does not change
 IDLE = 2000
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 def connect(s, timeout=5):

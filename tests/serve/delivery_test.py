@@ -32,9 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # serve_test reads TRIG from sys.argv[1] as this file does: its Serve class, trig(), lines().
-from serve_test import Serve, lines, trig  # noqa: E402
+from serve_test import FAILURES, check, Serve, lines, trig  # noqa: E402
 
-FAILURES = []
 FROM = "Shop <shop@example.com>"
 RULES = """
 template thanks {
@@ -46,13 +45,6 @@ trigger thank_you:
   send thanks
 """
 T0 = "2026-03-02T10:00:00Z"
-
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 class Sink:
