@@ -14,6 +14,7 @@
 #include "TrigParser.h"
 #include "compiler/core/aggregate.h"
 #include "compiler/parse/lexer.h"
+#include "compiler/support/utf8.h"
 
 namespace trig::parse {
 namespace {
@@ -89,10 +90,8 @@ void checkUtf8(const SourceFile& src, FileId id, DiagEngine& diags) {
   std::string_view t = src.text();
   for (size_t i = 0; i < t.size();) {
     auto c = static_cast<unsigned char>(t[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= t.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(t[i + k]) & 0xC0) == 0x80;
-    if (!ok) {
+    const size_t n = utf8::sequenceLength(t, i);
+    if (n == 0) {
       diags
           .report(DiagKind::InvalidUtf8,
                   Loc{id, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1)},

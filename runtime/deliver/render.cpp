@@ -9,7 +9,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "runtime/ingest/utf8.h"
+#include "compiler/support/utf8.h"
 
 namespace trig::deliver {
 

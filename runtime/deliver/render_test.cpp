@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "runtime/ingest/utf8.h"
+#include "compiler/support/utf8.h"
 
 using namespace trig;
 using namespace trig::deliver;

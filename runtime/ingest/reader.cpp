@@ -8,7 +8,7 @@
 
 #include "compiler/support/byte_order_mark.h"
 #include "runtime/deliver/render.h"
-#include "runtime/ingest/utf8.h"
+#include "compiler/support/utf8.h"
 
 namespace trig::ingest {
 

@@ -1,6 +1,7 @@
 #pragma once
 // UTF-8 validation (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), shared by
-// the JSON scanner, the dead-letter writer and the JSON output helpers.
+// the parser (rule and template files), the JSON scanner, the dead-letter writer and the JSON
+// output helpers: one validator.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
