@@ -15,7 +15,7 @@ seconds="${2:?usage: scripts/fuzz.sh BUILD SECONDS [TARGET...]}"
 shift 2
 root="$(cd "$(dirname "$0")/.." && pwd)"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_check fuzz_events fuzz_render fuzz_cache fuzz_differential)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_check fuzz_events fuzz_render fuzz_cache fuzz_differential fuzz_ingest_api)
 
 passed=0
 failed=0
