@@ -114,8 +114,7 @@ int runReport(const ReportOptions& o) {
   if (o.output.empty() || o.output == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
     if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
-      std::cerr << "trig report: cannot write to standard output: " << std::strerror(errno)
-                << "\n";
+      std::cerr << "trig report: cannot write to standard output: " << std::strerror(errno) << "\n";
       return kExitUsage;
     }
   } else {
@@ -123,8 +122,7 @@ int runReport(const ReportOptions& o) {
     out << text;
     out.flush();
     if (!out) {
-      std::cerr << "trig report: cannot write " << o.output << ": " << std::strerror(errno)
-                << "\n";
+      std::cerr << "trig report: cannot write " << o.output << ": " << std::strerror(errno) << "\n";
       return kExitUsage;
     }
   }

@@ -218,9 +218,10 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
           VariantResult::Versus vs;
           vs.conversionDiff = rate(b.converted, b.entered) - rate(a.converted, a.entered);
           vs.conversion = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
-          vs.clickDiff = rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
-          vs.click = twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked,
-                                        b.funnel.sent);
+          vs.clickDiff =
+              rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
+          vs.click =
+              twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked, b.funnel.sent);
           b.versus = vs;
           std::string v = verdict(a, b, options.detectDiff);
           if (sr.variants.size() > 2) v = b.name + " vs " + a.name + ": " + v;
@@ -235,10 +236,10 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
 
 std::string verdict(const VariantResult& a, const VariantResult& b, double detectDiff) {
   if (a.entered == 0 || b.entered == 0)
-    return fmt::format("not enough data yet: no customers in {}",
-                       a.entered == 0 && b.entered == 0 ? "either variant"
-                       : a.entered == 0                 ? a.name
-                                                        : b.name);
+    return fmt::format("not enough data yet: no customers in {}", a.entered == 0 && b.entered == 0
+                                                                      ? "either variant"
+                                                                  : a.entered == 0 ? a.name
+                                                                                   : b.name);
   const double ra = rate(a.converted, a.entered), rb = rate(b.converted, b.entered);
   const ZTest t = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
   if (t.valid && t.p < kAlpha) {
@@ -256,9 +257,10 @@ std::string verdict(const VariantResult& a, const VariantResult& b, double detec
         "no significant difference yet ({}); about {} more customers per variant are needed to "
         "detect a {} difference",
         formatP(t.p), need - have, points);
-  return fmt::format("no significant difference ({}), with enough customers to detect a {} "
-                     "difference",
-                     formatP(t.p), points);
+  return fmt::format(
+      "no significant difference ({}), with enough customers to detect a {} "
+      "difference",
+      formatP(t.p), points);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,12 +325,13 @@ std::string renderText(const Report& r) {
       r.engagement.bounces, r.engagement.unmatched);
   for (const auto& rule : r.rules) {
     out += "\n";
-    out += fmt::format("rule {}{}\n", rule.name, rule.title.empty() ? "" : " \"" + rule.title + "\"");
-    std::string goal = rule.goalEvent.empty()
-                           ? "no goal"
-                           : fmt::format("goal {} within {}: {} converted ({} of fired)",
-                                         rule.goalEvent, rule.goalWithin, rule.converted,
-                                         rateText(rule.converted, rule.fired));
+    out +=
+        fmt::format("rule {}{}\n", rule.name, rule.title.empty() ? "" : " \"" + rule.title + "\"");
+    std::string goal =
+        rule.goalEvent.empty()
+            ? "no goal"
+            : fmt::format("goal {} within {}: {} converted ({} of fired)", rule.goalEvent,
+                          rule.goalWithin, rule.converted, rateText(rule.converted, rule.fired));
     out += fmt::format("  fired {}, sent {}; {}\n", rule.fired, rule.funnel.sent, goal);
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
@@ -341,10 +344,11 @@ std::string renderText(const Report& r) {
                       rateText(f.clicked, f.sent), std::to_string(f.unsubscribed),
                       std::to_string(f.bounced), suppressedText(f.suppressed)});
     };
-    for (const auto& s : rule.steps) add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
+    for (const auto& s : rule.steps)
+      add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
     add("all", "", "", rule.funnel);
-    out += table(rows, {true, true, true, false, false, false, false, false, false, false, false,
-                        true},
+    out += table(rows,
+                 {true, true, true, false, false, false, false, false, false, false, false, true},
                  "  ");
     for (const auto& sp : rule.splits) {
       out += fmt::format("  split {}\n", sp.name);
@@ -352,26 +356,27 @@ std::string renderText(const Report& r) {
       t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p",
                    "sent", "clicked", "click%", "95% CI", "diff", "p"});
       for (const auto& v : sp.variants) {
-        std::vector<std::string> row = {
-            v.name + (v.holdout ? " (holdout)" : ""),
-            v.percent + "%",
-            std::to_string(v.entered),
-            std::to_string(v.converted),
-            rateText(v.converted, v.entered),
-            ciText(v.conversionCi, v.entered),
-            v.versus ? diffText(v.versus->conversionDiff) : "-",
-            v.versus ? pText(v.versus->conversion) : "-",
-            std::to_string(v.funnel.sent),
-            std::to_string(v.funnel.clicked),
-            rateText(v.funnel.clicked, v.funnel.sent),
-            ciText(v.clickCi, v.funnel.sent),
-            v.versus && v.funnel.sent && sp.variants[0].funnel.sent ? diffText(v.versus->clickDiff)
-                                                                     : "-",
-            v.versus ? pText(v.versus->click) : "-"};
+        std::vector<std::string> row = {v.name + (v.holdout ? " (holdout)" : ""),
+                                        v.percent + "%",
+                                        std::to_string(v.entered),
+                                        std::to_string(v.converted),
+                                        rateText(v.converted, v.entered),
+                                        ciText(v.conversionCi, v.entered),
+                                        v.versus ? diffText(v.versus->conversionDiff) : "-",
+                                        v.versus ? pText(v.versus->conversion) : "-",
+                                        std::to_string(v.funnel.sent),
+                                        std::to_string(v.funnel.clicked),
+                                        rateText(v.funnel.clicked, v.funnel.sent),
+                                        ciText(v.clickCi, v.funnel.sent),
+                                        v.versus && v.funnel.sent && sp.variants[0].funnel.sent
+                                            ? diffText(v.versus->clickDiff)
+                                            : "-",
+                                        v.versus ? pText(v.versus->click) : "-"};
         t.push_back(std::move(row));
       }
-      out += table(t, {true, false, false, false, false, false, false, false, false, false, false,
-                       false, false, false},
+      out += table(t,
+                   {true, false, false, false, false, false, false, false, false, false, false,
+                    false, false, false},
                    "    ");
       for (const auto& v : sp.verdicts) out += "    verdict: " + v + "\n";
     }
@@ -427,8 +432,8 @@ std::string jfunnel(const Funnel& f) {
   return fmt::format(
       "\"sent\":{},\"delivered\":{},\"opened\":{},\"clicked\":{},\"unsubscribed\":{},"
       "\"bounced\":{},\"suppressed\":{},\"open_rate\":{},\"click_rate\":{}",
-      f.sent, f.sent, f.opened, f.clicked, f.unsubscribed, f.bounced, sup,
-      jrate(f.opened, f.sent), jrate(f.clicked, f.sent));
+      f.sent, f.sent, f.opened, f.clicked, f.unsubscribed, f.bounced, sup, jrate(f.opened, f.sent),
+      jrate(f.clicked, f.sent));
 }
 
 }  // namespace
@@ -444,15 +449,15 @@ std::string renderJson(const Report& r) {
   for (const auto& rule : r.rules) {
     if (!firstRule) out += ",";
     firstRule = false;
-    out += fmt::format("{{\"name\":{},\"title\":{},\"goal\":{},\"fired\":{},\"converted\":{},"
-                       "\"converted_without_message\":{},\"conversion_rate\":{},",
-                       jstr(rule.name), rule.title.empty() ? "null" : jstr(rule.title),
-                       rule.goalEvent.empty()
-                           ? std::string("null")
-                           : fmt::format("{{\"event\":{},\"within\":{}}}", jstr(rule.goalEvent),
-                                         jstr(rule.goalWithin)),
-                       rule.fired, rule.converted, rule.convertedWithoutMessage,
-                       jrate(rule.converted, rule.fired));
+    out += fmt::format(
+        "{{\"name\":{},\"title\":{},\"goal\":{},\"fired\":{},\"converted\":{},"
+        "\"converted_without_message\":{},\"conversion_rate\":{},",
+        jstr(rule.name), rule.title.empty() ? "null" : jstr(rule.title),
+        rule.goalEvent.empty() ? std::string("null")
+                               : fmt::format("{{\"event\":{},\"within\":{}}}", jstr(rule.goalEvent),
+                                             jstr(rule.goalWithin)),
+        rule.fired, rule.converted, rule.convertedWithoutMessage,
+        jrate(rule.converted, rule.fired));
     out += jfunnel(rule.funnel) + ",\"steps\":[";
     for (size_t i = 0; i < rule.steps.size(); ++i) {
       const auto& s = rule.steps[i];
@@ -471,8 +476,8 @@ std::string renderJson(const Report& r) {
           vs = fmt::format(
               "{{\"conversion_difference\":{},\"conversion_test\":{},\"click_difference\":{},"
               "\"click_test\":{}}}",
-              num(v.versus->conversionDiff), jtest(v.versus->conversion),
-              num(v.versus->clickDiff), jtest(v.versus->click));
+              num(v.versus->conversionDiff), jtest(v.versus->conversion), num(v.versus->clickDiff),
+              jtest(v.versus->click));
         out += fmt::format(
             "{}{{\"name\":{},\"percent\":{},\"holdout\":{},\"entered\":{},\"converted\":{},"
             "\"conversion_rate\":{},\"conversion_ci\":{},\"click_ci\":{},{},\"vs_first\":{}}}",
@@ -481,8 +486,7 @@ std::string renderJson(const Report& r) {
             jci(v.clickCi, v.funnel.sent), jfunnel(v.funnel), vs);
       }
       out += "],\"verdicts\":[";
-      for (size_t j = 0; j < sp.verdicts.size(); ++j)
-        out += (j ? "," : "") + jstr(sp.verdicts[j]);
+      for (size_t j = 0; j < sp.verdicts.size(); ++j) out += (j ? "," : "") + jstr(sp.verdicts[j]);
       out += "]}";
     }
     out += "]}";
@@ -523,8 +527,8 @@ std::string funnelSvg(const std::vector<std::pair<std::string, uint64_t>>& bars)
       labelW + barW + valueW, h, labelW + barW + valueW, h);
   for (size_t i = 0; i < bars.size(); ++i) {
     const int y = static_cast<int>(i) * rowH + 2;
-    const double w = static_cast<double>(barW) * static_cast<double>(bars[i].second) /
-                     static_cast<double>(max);
+    const double w =
+        static_cast<double>(barW) * static_cast<double>(bars[i].second) / static_cast<double>(max);
     out += fmt::format(
         "<text x=\"0\" y=\"{}\" class=\"l\">{}</text><rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" "
         "height=\"{}\" class=\"b{}\"/><text x=\"{:.1f}\" y=\"{}\" class=\"v\">{}</text>",
@@ -569,10 +573,10 @@ std::string rateSvg(const std::string& title, const std::vector<RateBar>& bars) 
         "<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" class=\"w\"/>"
         "<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" class=\"w\"/>"
         "<text x=\"{}\" y=\"{}\" class=\"v\">{:.1f}% [{:.1f}, {:.1f}]</text>",
-        labelW, y + 4, x(b.rate) - labelW, rowH - 8, i % 4, x(b.ci.low), y + rowH / 2,
-        x(b.ci.high), y + rowH / 2, x(b.ci.low), y + 8, x(b.ci.low), y + rowH - 8, x(b.ci.high),
-        y + 8, x(b.ci.high), y + rowH - 8, labelW + barW + 6, y + 17, b.rate * 100,
-        b.ci.low * 100, b.ci.high * 100);
+        labelW, y + 4, x(b.rate) - labelW, rowH - 8, i % 4, x(b.ci.low), y + rowH / 2, x(b.ci.high),
+        y + rowH / 2, x(b.ci.low), y + 8, x(b.ci.low), y + rowH - 8, x(b.ci.high), y + 8,
+        x(b.ci.high), y + rowH - 8, labelW + barW + 6, y + 17, b.rate * 100, b.ci.low * 100,
+        b.ci.high * 100);
   }
   return out + "</svg>";
 }
@@ -612,11 +616,10 @@ std::string renderHtml(const Report& r) {
                        rule.title.empty() ? "" : " &mdash; " + esc(rule.title));
     out += fmt::format(
         "<p>fired {}, sent {}; {}</p>\n", rule.fired, rule.funnel.sent,
-        esc(rule.goalEvent.empty()
-                ? std::string("no goal")
-                : fmt::format("goal {} within {}: {} converted ({} of fired)", rule.goalEvent,
-                              rule.goalWithin, rule.converted,
-                              rateText(rule.converted, rule.fired))));
+        esc(rule.goalEvent.empty() ? std::string("no goal")
+                                   : fmt::format("goal {} within {}: {} converted ({} of fired)",
+                                                 rule.goalEvent, rule.goalWithin, rule.converted,
+                                                 rateText(rule.converted, rule.fired))));
     out += funnelSvg({{"sent", rule.funnel.sent},
                       {"opened", rule.funnel.opened},
                       {"clicked", rule.funnel.clicked},
@@ -633,7 +636,8 @@ std::string renderHtml(const Report& r) {
                       rateText(f.clicked, f.sent), std::to_string(f.unsubscribed),
                       std::to_string(f.bounced), suppressedText(f.suppressed)});
     };
-    for (const auto& s : rule.steps) add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
+    for (const auto& s : rule.steps)
+      add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
     add("all", "", "", rule.funnel);
     out += htmlTable(rows) + "\n";
     for (const auto& sp : rule.splits) {
@@ -646,11 +650,10 @@ std::string renderHtml(const Report& r) {
       for (const auto& v : sp.variants) {
         std::string label = v.name + (v.holdout ? " (holdout)" : "");
         conv.push_back({label, v.entered > 0, rate(v.converted, v.entered), v.conversionCi});
-        click.push_back({label, v.funnel.sent > 0, rate(v.funnel.clicked, v.funnel.sent),
-                         v.clickCi});
-        t.push_back({label, v.percent + "%", std::to_string(v.entered),
-                     std::to_string(v.converted), rateText(v.converted, v.entered),
-                     ciText(v.conversionCi, v.entered),
+        click.push_back(
+            {label, v.funnel.sent > 0, rate(v.funnel.clicked, v.funnel.sent), v.clickCi});
+        t.push_back({label, v.percent + "%", std::to_string(v.entered), std::to_string(v.converted),
+                     rateText(v.converted, v.entered), ciText(v.conversionCi, v.entered),
                      v.versus ? diffText(v.versus->conversionDiff) : "-",
                      v.versus ? pText(v.versus->conversion) : "-", std::to_string(v.funnel.sent),
                      std::to_string(v.funnel.clicked), rateText(v.funnel.clicked, v.funnel.sent),

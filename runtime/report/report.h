@@ -76,7 +76,7 @@ struct RuleReport {
   uint64_t converted = 0;
   uint64_t convertedWithoutMessage = 0;
   uint64_t convertedAfterMessage = 0;  // conversions of a send (not of a holdout, not before any)
-  Funnel funnel;  // every message of the rule
+  Funnel funnel;                       // every message of the rule
   std::vector<StepRow> steps;
   std::vector<SplitResult> splits;
 };
@@ -123,7 +123,7 @@ class Collector {
   Message* find(const Event& e, uint32_t slot);
 
   const sema::Model& model_;
-  uint32_t open_, click_, bounce_, unsub_;                   // event types (kNone when absent)
+  uint32_t open_, click_, bounce_, unsub_;                  // event types (kNone when absent)
   uint32_t openSlot_, clickSlot_, bounceSlot_, unsubSlot_;  // their message_id fields
   std::vector<std::vector<StepRow>> rows_;                  // by rule
   std::vector<Message> messages_;

@@ -196,8 +196,8 @@ TEST_CASE("report: verdicts in plain words") {
         "no significant difference yet (p = 0.83); about 3341 more customers per variant are "
         "needed to detect a 2-point difference");
   // Enough customers already: 400/4000 vs 401/4000.
-  CHECK(verdict(variant("a", 4000, 400), variant("b", 4000, 401), 0.02).find(
-            "no significant difference (p = ") == 0);
+  CHECK(verdict(variant("a", 4000, 400), variant("b", 4000, 401), 0.02)
+            .find("no significant difference (p = ") == 0);
   CHECK(verdict(variant("a", 0, 0), variant("b", 10, 1), 0.02) ==
         "not enough data yet: no customers in a");
 }

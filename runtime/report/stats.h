@@ -6,7 +6,7 @@
 
 namespace trig::report {
 
-inline constexpr double kZ95 = 1.959963984540054;       // z_{0.975}: 95% two-sided
+inline constexpr double kZ95 = 1.959963984540054;        // z_{0.975}: 95% two-sided
 inline constexpr double kZPower80 = 0.8416212335729143;  // z_{0.8}: power 0.8
 inline constexpr double kAlpha = 0.05;
 
@@ -20,8 +20,8 @@ struct Interval {
 Interval wilson(uint64_t successes, uint64_t n, double z = kZ95);
 
 struct ZTest {
-  double z = 0;  // (p2 - p1) / se: positive when group 2 has the higher rate
-  double p = 1;  // two-sided p-value
+  double z = 0;        // (p2 - p1) / se: positive when group 2 has the higher rate
+  double p = 1;        // two-sided p-value
   bool valid = false;  // false when a group is empty or the pooled rate is 0 or 1 (z 0, p 1)
 };
 
