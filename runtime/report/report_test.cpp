@@ -155,12 +155,13 @@ TEST_CASE("report: sends, unique opens and clicks, conversions by variant") {
 TEST_CASE("report: holdout variants are the control group") {
   Run run;
   const TimeMs t0 = at("2026-03-01T08:00:00Z");
-  for (int i = 0; i < 30; ++i) {
-    std::string c = "h" + std::to_string(i);
-    run.email(c, t0);
-    run.track(c, "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
-    run.track(c, "purchased", t0 + 120'000, {{"order_id", Value::str("o" + c)}});
-  }
+  // Events in time order: every customer's email, cart_add, then purchase.
+  for (int i = 0; i < 30; ++i) run.email("h" + std::to_string(i), t0);
+  for (int i = 0; i < 30; ++i)
+    run.track("h" + std::to_string(i), "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
+  for (int i = 0; i < 30; ++i)
+    run.track("h" + std::to_string(i), "purchased", t0 + 3'600'000,
+              {{"order_id", Value::str("o" + std::to_string(i))}});
   run.engine->finish();
   Report rep = run.collector.build(run.engine->stats(), run.coverage);
   const RuleReport& promo = rep.rules[1];
@@ -205,11 +206,9 @@ TEST_CASE("report: verdicts in plain words") {
 TEST_CASE("report: renderers are deterministic and self-contained") {
   Run run;
   const TimeMs t0 = at("2026-03-01T08:00:00Z");
-  for (int i = 0; i < 8; ++i) {
-    std::string c = "r<" + std::to_string(i) + ">";
-    run.email(c, t0);
-    run.track(c, "checkout_start", t0 + 60'000);
-  }
+  for (int i = 0; i < 8; ++i) run.email("r<" + std::to_string(i) + ">", t0);
+  for (int i = 0; i < 8; ++i)
+    run.track("r<" + std::to_string(i) + ">", "checkout_start", t0 + 60'000);
   run.engine->finish();
   Report rep = run.collector.build(run.engine->stats(), run.coverage);
   std::string html = renderHtml(rep);
