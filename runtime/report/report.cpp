@@ -311,7 +311,8 @@ std::string diffText(double d) {
 }
 
 std::string pText(const ZTest& t) {
-  return t.valid ? fmt::format("{:.4f}", t.p) : "-";
+  if (!t.valid) return "-";
+  return t.p < 0.0001 ? "<0.0001" : fmt::format("{:.4f}", t.p);
 }
 
 }  // namespace
