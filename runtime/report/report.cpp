@@ -85,7 +85,7 @@ void Collector::add(const engine::Record& r) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
     ++rows_[r.rule][row].funnel.sent;
     auto idx = static_cast<uint32_t>(messages_.size());
-    messages_.push_back(Message{r.rule, row});
+    messages_.push_back(Message{r.rule, row, r.time});
     if (!r.messageId.empty()) byId_.emplace(r.messageId, idx);
     byCustomer_[r.customer].emplace_back(r.time, idx);
   } else if (r.decision == engine::Decision::Suppressed) {
@@ -143,6 +143,23 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
   out.engagement = engagement_;
   out.events = stats.events;
   out.detectDiff = options.detectDiff;
+  // The time buckets: the smallest of an hour, a day and a week that keeps the series short.
+  if (!messages_.empty()) {
+    auto [lo, hi] =
+        std::minmax_element(messages_.begin(), messages_.end(),
+                            [](const Message& a, const Message& b) { return a.time < b.time; });
+    const TimeMs span = hi->time - lo->time;
+    constexpr DurationMs kHour = 3'600'000;
+    out.bucket = span <= 200 * kHour        ? kHour
+                 : span <= 200 * 24 * kHour ? 24 * kHour
+                                            : 7 * 24 * kHour;
+  }
+  auto bucketOf = [&](TimeMs t) {
+    TimeMs b = t / out.bucket * out.bucket;
+    return b > t ? b - out.bucket : b;  // floor for times before 1970
+  };
+  std::vector<std::map<TimeMs, uint64_t>> perRule(model_.rules.size());
+  for (const auto& m : messages_) ++perRule[m.rule][bucketOf(m.time)];
   // Engagement onto the rows.
   auto rows = rows_;
   for (const auto& m : messages_) {
@@ -229,6 +246,13 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
         }
         rr.splits.push_back(std::move(sr));
       });
+    if (!perRule[ri].empty()) {
+      const TimeMs first = perRule[ri].begin()->first, last = perRule[ri].rbegin()->first;
+      for (TimeMs t = first; t <= last; t += out.bucket) {
+        auto it = perRule[ri].find(t);
+        rr.sendsOverTime.emplace_back(t, it == perRule[ri].end() ? 0 : it->second);
+      }
+    }
     out.rules.push_back(std::move(rr));
   }
   return out;
@@ -443,9 +467,10 @@ std::string renderJson(const Report& r) {
   std::string out = "{";
   out += fmt::format(
       "\"events\":{},\"engagement\":{{\"opens\":{},\"clicks\":{},\"unsubscribes\":{},"
-      "\"bounces\":{},\"unmatched\":{}}},\"detect_difference\":{},\"rules\":[",
+      "\"bounces\":{},\"unmatched\":{}}},\"detect_difference\":{},\"bucket\":{},\"rules\":[",
       r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
-      r.engagement.bounces, r.engagement.unmatched, num(r.detectDiff));
+      r.engagement.bounces, r.engagement.unmatched, num(r.detectDiff),
+      r.bucket ? jstr(formatDuration(r.bucket)) : std::string("null"));
   bool firstRule = true;
   for (const auto& rule : r.rules) {
     if (!firstRule) out += ",";
@@ -459,7 +484,12 @@ std::string renderJson(const Report& r) {
                                              jstr(rule.goalWithin)),
         rule.fired, rule.converted, rule.convertedWithoutMessage,
         jrate(rule.converted, rule.fired));
-    out += jfunnel(rule.funnel) + ",\"steps\":[";
+    out += jfunnel(rule.funnel) + ",\"sends_over_time\":[";
+    for (size_t i = 0; i < rule.sendsOverTime.size(); ++i)
+      out +=
+          fmt::format("{}[{},{}]", i ? "," : "", jstr(formatTimestamp(rule.sendsOverTime[i].first)),
+                      rule.sendsOverTime[i].second);
+    out += "],\"steps\":[";
     for (size_t i = 0; i < rule.steps.size(); ++i) {
       const auto& s = rule.steps[i];
       out += fmt::format("{}{{\"step\":{},\"template\":{},\"variant\":{},{}}}", i ? "," : "",
@@ -582,6 +612,35 @@ std::string rateSvg(const std::string& title, const std::vector<RateBar>& bars) 
   return out + "</svg>";
 }
 
+// Sends per bucket as columns, with the first and last bucket's time under the axis.
+std::string timeSvg(const std::vector<std::pair<TimeMs, uint64_t>>& series) {
+  const int w = 600, h = 120, base = 96;
+  uint64_t max = 1;
+  for (const auto& p : series) max = std::max(max, p.second);
+  const double colW = static_cast<double>(w) / static_cast<double>(series.size());
+  std::string out = fmt::format(
+      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">"
+      "<title>sends over time</title><text x=\"0\" y=\"12\" class=\"h\">sends over time "
+      "(max {} per bucket)</text>",
+      w + 10, h, w + 10, h, max);
+  for (size_t i = 0; i < series.size(); ++i) {
+    const double bh = 70.0 * static_cast<double>(series[i].second) / static_cast<double>(max);
+    out += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+        "class=\"b0\"><title>{}: "
+        "{}</title></rect>",
+        static_cast<double>(i) * colW, base - bh, std::max(1.0, colW - 1), bh,
+        formatTimestamp(series[i].first), series[i].second);
+  }
+  out += fmt::format("<line x1=\"0\" y1=\"{}\" x2=\"{}\" y2=\"{}\" class=\"w\"/>", base, w, base);
+  out += fmt::format("<text x=\"0\" y=\"{}\">{}</text>", base + 16,
+                     formatTimestamp(series.front().first));
+  if (series.size() > 1)
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", w, base + 16,
+                       formatTimestamp(series.back().first));
+  return out + "</svg>";
+}
+
 std::string htmlTable(const std::vector<std::vector<std::string>>& rows) {
   std::string out = "<table>";
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -626,6 +685,7 @@ std::string renderHtml(const Report& r) {
                       {"clicked", rule.funnel.clicked},
                       {"converted", rule.convertedAfterMessage}}) +
            "\n";
+    if (!rule.sendsOverTime.empty()) out += timeSvg(rule.sendsOverTime) + "\n";
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
                     "clicked", "click%", "unsubscribed", "bounced", "suppressed"});

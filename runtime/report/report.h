@@ -79,6 +79,9 @@ struct RuleReport {
   Funnel funnel;                       // every message of the rule
   std::vector<StepRow> steps;
   std::vector<SplitResult> splits;
+  // Sends per time bucket (Report::bucket), from the rule's first send's bucket to its last one,
+  // empty buckets included.
+  std::vector<std::pair<TimeMs, uint64_t>> sendsOverTime;
 };
 
 struct EngagementCounts {
@@ -90,6 +93,7 @@ struct Report {
   std::vector<RuleReport> rules;  // declaration order
   EngagementCounts engagement;
   uint64_t events = 0;    // accepted events the engine processed
+  DurationMs bucket = 0;  // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
   double detectDiff = 0;  // the absolute difference sample sizes are for (0.02)
 };
 
@@ -116,6 +120,7 @@ class Collector {
   struct Message {
     uint32_t rule;
     uint32_t row;  // index into rows_[rule]
+    TimeMs time;
     bool opened = false, clicked = false, bounced = false, unsubscribed = false;
   };
   uint32_t rowFor(uint32_t rule, uint32_t step, const std::string& templ,

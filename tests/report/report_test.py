@@ -176,6 +176,15 @@ check("engagement events counted",
       rep["engagement"] == {"opens": sum(1 for e in engagement if e["event"] == "email_open"),
                             "clicks": len(clicked), "unsubscribes": len(unsub),
                             "bounces": len(bounced), "unmatched": 1}, rep["engagement"])
+hours = {}
+for s in sends:
+    h = s["time"][:13] + ":00:00Z"
+    hours[h] = hours.get(h, 0) + 1
+series = rule["sends_over_time"]
+check("sends over time: hourly buckets", rep["bucket"] == "1h", rep["bucket"])
+check("sends over time: counts per hour, empty hours included",
+      {t: n for t, n in series if n} == hours and len(series) == len(set(t for t, _ in series))
+      and series[0][0] == min(hours) and series[-1][0] == max(hours), (series, hours))
 steps = [(s["step"], s["variant"], s["template"]) for s in rule["steps"]]
 check("step rows: step 2 of each variant, declaration order",
       steps == [(2, "fast", "nudge"), (2, "slow", "nudge")], steps)
