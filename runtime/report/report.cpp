@@ -553,7 +553,7 @@ std::string funnelSvg(const std::vector<std::pair<std::string, uint64_t>>& bars)
   for (const auto& b : bars) max = std::max(max, b.second);
   const int h = rowH * static_cast<int>(bars.size()) + 4;
   std::string out = fmt::format(
-      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\""
       "><title>funnel</title>",
       labelW + barW + valueW, h, labelW + barW + valueW, h);
   for (size_t i = 0; i < bars.size(); ++i) {
@@ -586,7 +586,7 @@ std::string rateSvg(const std::string& title, const std::vector<RateBar>& bars) 
   const int h = rowH * static_cast<int>(bars.size()) + 24;
   auto x = [&](double r) { return labelW + static_cast<double>(barW) * r / max; };
   std::string out = fmt::format(
-      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\""
       "><title>{}</title>",
       labelW + barW + valueW, h, labelW + barW + valueW, h, esc(title));
   out += fmt::format("<text x=\"0\" y=\"14\" class=\"h\">{}</text>", esc(title));

@@ -33,7 +33,7 @@ trigger promo:
 )";
 
 struct Run {
-  CheckedProgram p{kRules};
+  CheckedProgram p;
   interp::Interpreter interp{p.model};
   engine::Coverage coverage;
   Collector collector{p.model};
@@ -41,7 +41,7 @@ struct Run {
   std::unique_ptr<engine::Engine> engine;
   uint64_t seq = 0;
 
-  Run() {
+  explicit Run(const char* rules = kRules) : p(rules) {
     engine::EngineOptions o;
     o.explain = true;
     o.coverage = &coverage;
@@ -176,6 +176,43 @@ TEST_CASE("report: holdout variants are the control group") {
   CHECK(mail.converted == mail.entered);
   CHECK(control.converted == control.entered);
   CHECK(promo.convertedAfterMessage == mail.converted);
+}
+
+TEST_CASE("report: a split of three variants compares each with the first, the holdout") {
+  Run run(R"(
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+trigger three:
+  when cart_add
+  goal purchased within 1d
+  split trial {
+    40% control: holdout
+    30% short: send a
+    30% long: send b
+  }
+)");
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  for (int i = 0; i < 60; ++i) run.email("t" + std::to_string(i), t0);
+  for (int i = 0; i < 60; ++i)
+    run.track("t" + std::to_string(i), "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
+  run.engine->finish();
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  REQUIRE(rep.rules.size() == 1);
+  const SplitResult& sp = rep.rules[0].splits[0];
+  REQUIRE(sp.variants.size() == 3);
+  CHECK(sp.variants[0].name == "control");
+  CHECK(sp.variants[0].entered + sp.variants[1].entered + sp.variants[2].entered == 60);
+  CHECK(sp.variants[0].funnel.sent == 0);
+  CHECK(sp.variants[1].funnel.sent == sp.variants[1].entered);
+  REQUIRE(sp.verdicts.size() == 2);
+  // No conversions anywhere: the pooled rate is 0, no test, nothing significant.
+  CHECK(sp.verdicts[0].find("short vs control: no significant difference") == 0);
+  CHECK(sp.verdicts[1].find("long vs control: no significant difference") == 0);
+  CHECK_FALSE(sp.variants[1].versus->conversion.valid);
+  // The step rows: the holdout point at the split's step, the sends at step 2.
+  const StepRow* control = row(rep.rules[0], 1, "control");
+  REQUIRE(control != nullptr);
+  CHECK(control->funnel.suppressed.at("holdout") == sp.variants[0].entered);
 }
 
 VariantResult variant(const char* name, uint64_t entered, uint64_t converted) {
