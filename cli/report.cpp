@@ -79,6 +79,7 @@ int runReport(const ReportOptions& o) {
   eo.explain = true;
   eo.sink = [&](const engine::Record& r) { collector.add(r); };
   eo.coverage = &coverage;
+  eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
   eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
   engine::Engine eng(c->model, *evaluator, eo);
 

@@ -17,6 +17,7 @@ void Funnel::add(const Funnel& o) {
   clicked += o.clicked;
   unsubscribed += o.unsubscribed;
   bounced += o.bounced;
+  converted += o.converted;
   for (const auto& [k, v] : o.suppressed) suppressed[k] += v;
 }
 
@@ -94,6 +95,33 @@ void Collector::add(const engine::Record& r) {
   }
 }
 
+void Collector::trace(const engine::TraceEntry& t) {
+  using Kind = engine::TraceEntry::Kind;
+  traced_ = true;
+  if (t.rule == sema::kNone) return;
+  if (t.kind != Kind::Fired && t.kind != Kind::Conversion &&
+      !(t.kind == Kind::Decision && t.record != nullptr))
+    return;
+  std::string key = t.customer;
+  key += '\0';
+  key += std::to_string(t.rule);
+  switch (t.kind) {
+    case Kind::Fired: lastSend_[key].clear(); break;  // a new instance: nothing sent yet
+    case Kind::Decision:
+      if (t.record->decision == engine::Decision::Send)
+        lastSend_[key] = t.record->messageId;
+      else if (t.record->decision == engine::Decision::Suppressed &&
+               t.record->reason == engine::Reason::Holdout)
+        lastSend_[key].clear();
+      break;
+    case Kind::Conversion:
+      if (auto it = lastSend_.find(key); it != lastSend_.end() && !it->second.empty())
+        convertedMessages_.push_back(it->second);
+      break;
+    default: break;
+  }
+}
+
 Collector::Message* Collector::find(const Event& e, uint32_t slot) {
   if (slot == sema::kNone || slot >= e.fields.size()) return nullptr;
   const Value& v = e.fields[slot];
@@ -162,6 +190,19 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
   for (const auto& m : messages_) ++perRule[m.rule][bucketOf(m.time)];
   // Engagement onto the rows.
   auto rows = rows_;
+  // Conversions onto the messages they followed, checked against the engine's count per rule.
+  std::vector<uint64_t> attributed(model_.rules.size());
+  out.stepConversions = traced_;
+  for (const auto& id : convertedMessages_) {
+    auto it = byId_.find(id);
+    if (it == byId_.end()) {
+      out.stepConversions = false;
+      break;
+    }
+    const Message& m = messages_[it->second];
+    ++rows[m.rule][m.row].funnel.converted;
+    ++attributed[m.rule];
+  }
   for (const auto& m : messages_) {
     Funnel& f = rows[m.rule][m.row].funnel;
     f.opened += m.opened ? 1 : 0;
@@ -197,6 +238,7 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
     if (ps)
       for (const auto& [name, pv] : ps->variants)
         if (!holdouts.contains(name)) rr.convertedAfterMessage += pv.conversions;
+    if (attributed[ri] != rr.convertedAfterMessage) out.stepConversions = false;
     auto order = [&](const std::string& v) {
       auto it = variantOrder.find(v);
       return it == variantOrder.end() ? (v.empty() ? 0 : variantOrder.size() + 1) : it->second;
@@ -360,21 +402,23 @@ std::string renderText(const Report& r) {
     out += fmt::format("  fired {}, sent {}; {}\n", rule.fired, rule.funnel.sent, goal);
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
-                    "clicked", "click%", "unsub", "bounced", "suppressed"});
+                    "clicked", "click%", "converted", "unsub", "bounced", "suppressed"});
     auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
                    const Funnel& f) {
-      rows.push_back({step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
-                      std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
-                      rateText(f.opened, f.sent), std::to_string(f.clicked),
-                      rateText(f.clicked, f.sent), std::to_string(f.unsubscribed),
-                      std::to_string(f.bounced), suppressedText(f.suppressed)});
+      rows.push_back(
+          {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
+           std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
+           rateText(f.opened, f.sent), std::to_string(f.clicked), rateText(f.clicked, f.sent),
+           r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
+           std::to_string(f.bounced), suppressedText(f.suppressed)});
     };
     for (const auto& s : rule.steps)
       add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
     add("all", "", "", rule.funnel);
-    out += table(rows,
-                 {true, true, true, false, false, false, false, false, false, false, false, true},
-                 "  ");
+    out += table(
+        rows,
+        {true, true, true, false, false, false, false, false, false, false, false, false, true},
+        "  ");
     for (const auto& sp : rule.splits) {
       out += fmt::format("  split {}\n", sp.name);
       std::vector<std::vector<std::string>> t;
@@ -449,16 +493,17 @@ std::string jtest(const ZTest& t) {
   return t.valid ? fmt::format("{{\"z\":{},\"p\":{}}}", num(t.z), num(t.p)) : "null";
 }
 
-std::string jfunnel(const Funnel& f) {
+std::string jfunnel(const Funnel& f, bool conversions) {
   std::string sup = "{";
   for (const auto& [k, v] : f.suppressed)
     sup += fmt::format("{}{}:{}", sup.size() > 1 ? "," : "", jstr(k), v);
   sup += "}";
   return fmt::format(
       "\"sent\":{},\"delivered\":{},\"opened\":{},\"clicked\":{},\"unsubscribed\":{},"
-      "\"bounced\":{},\"suppressed\":{},\"open_rate\":{},\"click_rate\":{}",
+      "\"bounced\":{},\"suppressed\":{},\"open_rate\":{},\"click_rate\":{},"
+      "\"converted_messages\":{}",
       f.sent, f.sent, f.opened, f.clicked, f.unsubscribed, f.bounced, sup, jrate(f.opened, f.sent),
-      jrate(f.clicked, f.sent));
+      jrate(f.clicked, f.sent), conversions ? std::to_string(f.converted) : std::string("null"));
 }
 
 }  // namespace
@@ -484,7 +529,7 @@ std::string renderJson(const Report& r) {
                                              jstr(rule.goalWithin)),
         rule.fired, rule.converted, rule.convertedWithoutMessage,
         jrate(rule.converted, rule.fired));
-    out += jfunnel(rule.funnel) + ",\"sends_over_time\":[";
+    out += jfunnel(rule.funnel, r.stepConversions) + ",\"sends_over_time\":[";
     for (size_t i = 0; i < rule.sendsOverTime.size(); ++i)
       out +=
           fmt::format("{}[{},{}]", i ? "," : "", jstr(formatTimestamp(rule.sendsOverTime[i].first)),
@@ -494,7 +539,8 @@ std::string renderJson(const Report& r) {
       const auto& s = rule.steps[i];
       out += fmt::format("{}{{\"step\":{},\"template\":{},\"variant\":{},{}}}", i ? "," : "",
                          s.step, s.templateName.empty() ? "null" : jstr(s.templateName),
-                         s.variant.empty() ? "null" : jstr(s.variant), jfunnel(s.funnel));
+                         s.variant.empty() ? "null" : jstr(s.variant),
+                         jfunnel(s.funnel, r.stepConversions));
     }
     out += "],\"splits\":[";
     for (size_t i = 0; i < rule.splits.size(); ++i) {
@@ -514,7 +560,7 @@ std::string renderJson(const Report& r) {
             "\"conversion_rate\":{},\"conversion_ci\":{},\"click_ci\":{},{},\"vs_first\":{}}}",
             j ? "," : "", jstr(v.name), v.percent, v.holdout ? "true" : "false", v.entered,
             v.converted, jrate(v.converted, v.entered), jci(v.conversionCi, v.entered),
-            jci(v.clickCi, v.funnel.sent), jfunnel(v.funnel), vs);
+            jci(v.clickCi, v.funnel.sent), jfunnel(v.funnel, r.stepConversions), vs);
       }
       out += "],\"verdicts\":[";
       for (size_t j = 0; j < sp.verdicts.size(); ++j) out += (j ? "," : "") + jstr(sp.verdicts[j]);
@@ -688,14 +734,15 @@ std::string renderHtml(const Report& r) {
     if (!rule.sendsOverTime.empty()) out += timeSvg(rule.sendsOverTime) + "\n";
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
-                    "clicked", "click%", "unsubscribed", "bounced", "suppressed"});
+                    "clicked", "click%", "converted", "unsubscribed", "bounced", "suppressed"});
     auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
                    const Funnel& f) {
-      rows.push_back({step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
-                      std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
-                      rateText(f.opened, f.sent), std::to_string(f.clicked),
-                      rateText(f.clicked, f.sent), std::to_string(f.unsubscribed),
-                      std::to_string(f.bounced), suppressedText(f.suppressed)});
+      rows.push_back(
+          {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
+           std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
+           rateText(f.opened, f.sent), std::to_string(f.clicked), rateText(f.clicked, f.sent),
+           r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
+           std::to_string(f.bounced), suppressedText(f.suppressed)});
     };
     for (const auto& s : rule.steps)
       add(std::to_string(s.step), s.templateName, s.variant, s.funnel);

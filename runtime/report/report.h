@@ -31,6 +31,9 @@ struct Funnel {
   uint64_t clicked = 0;       // messages clicked at least once
   uint64_t unsubscribed = 0;  // messages an unsubscribe is attributed to (docs/report.md)
   uint64_t bounced = 0;       // messages with at least one email_bounce
+  // Goals reached with one of these messages as the instance's most recent send (see
+  // Collector::trace); Report::stepConversions says whether the attribution held.
+  uint64_t converted = 0;
   std::map<std::string, uint64_t> suppressed;  // by reason
   void add(const Funnel& o);
 };
@@ -92,7 +95,10 @@ struct EngagementCounts {
 struct Report {
   std::vector<RuleReport> rules;  // declaration order
   EngagementCounts engagement;
-  uint64_t events = 0;    // accepted events the engine processed
+  uint64_t events = 0;  // accepted events the engine processed
+  // Whether conversions were attributed to messages (Funnel::converted): the engine's trace was
+  // given and its attribution adds up to the engine's own count of conversions after a send.
+  bool stepConversions = false;
   DurationMs bucket = 0;  // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
   double detectDiff = 0;  // the absolute difference sample sizes are for (0.02)
 };
@@ -108,6 +114,10 @@ class Collector {
 
   // The engine's sink: sends and (with explain) suppressions. Other records are ignored.
   void add(const engine::Record& r);
+  // The engine's trace (everyone traced): firings, decisions and goals in production order, to
+  // attribute each conversion to the message it followed. Optional; without it
+  // Report::stepConversions is false.
+  void trace(const engine::TraceEntry& t);
   // One decoded input event; those that are not engagement events are ignored. Call after every
   // record was added (the engine finished): an unsubscribe without a message id goes to the
   // customer's latest send at or before it.
@@ -136,6 +146,11 @@ class Collector {
   // customer -> (time, messages_ index) of its sends, in time order
   std::unordered_map<std::string, std::vector<std::pair<TimeMs, uint32_t>>> byCustomer_;
   EngagementCounts engagement_;
+  // (customer, rule) -> the message id of the current instance's latest send; empty when the
+  // instance has sent nothing yet or reached a holdout point.
+  std::unordered_map<std::string, std::string> lastSend_;
+  std::vector<std::string> convertedMessages_;
+  bool traced_ = false;
 };
 
 // The verdict sentence for `b` against the first variant `a` (docs/report.md, "Verdicts").

@@ -49,6 +49,7 @@ struct Run {
       collector.add(r);
       if (r.decision == engine::Decision::Send) sends.push_back(r);
     };
+    o.trace = [this](const engine::TraceEntry& t) { collector.trace(t); };
     engine = std::make_unique<engine::Engine>(p.model, interp, o);
   }
   void email(const std::string& c, TimeMs t) {
@@ -213,6 +214,43 @@ trigger three:
   const StepRow* control = row(rep.rules[0], 1, "control");
   REQUIRE(control != nullptr);
   CHECK(control->funnel.suppressed.at("holdout") == sp.variants[0].entered);
+}
+
+TEST_CASE("report: conversions go to the send they followed") {
+  Run run(R"(
+template first { subject "1" body "." }
+template second { subject "2" body "." }
+trigger drip:
+  when cart_add
+  goal purchased within 1d
+  send first
+  then after 2h send second
+)");
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  const TimeMs hour = 3'600'000;
+  for (int i = 0; i < 10; ++i) run.email("d" + std::to_string(i), t0);
+  for (int i = 0; i < 10; ++i)
+    run.track("d" + std::to_string(i), "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
+  // d0..d2 buy between the two sends (of `first`; `second` is suppressed), d3..d6 after both.
+  for (int i = 0; i < 3; ++i)
+    run.track("d" + std::to_string(i), "purchased", t0 + hour,
+              {{"order_id", Value::str("a" + std::to_string(i))}});
+  for (int i = 3; i < 7; ++i)
+    run.track("d" + std::to_string(i), "purchased", t0 + 4 * hour,
+              {{"order_id", Value::str("b" + std::to_string(i))}});
+  run.engine->finish();
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  CHECK(rep.stepConversions);
+  const RuleReport& r = rep.rules[0];
+  CHECK(r.converted == 7);
+  REQUIRE(r.steps.size() == 2);
+  CHECK(r.steps[0].funnel.sent == 10);
+  CHECK(r.steps[0].funnel.converted == 3);
+  CHECK(r.steps[1].funnel.sent == 7);
+  CHECK(r.steps[1].funnel.converted == 4);
+  CHECK(r.steps[1].funnel.suppressed.at("converted") == 3);
+  CHECK(r.funnel.converted == 7);
+  CHECK(renderJson(rep).find("\"converted_messages\":3") != std::string::npos);
 }
 
 VariantResult variant(const char* name, uint64_t entered, uint64_t converted) {

@@ -191,6 +191,7 @@ check("step rows: step 2 of each variant, declaration order",
 for s in rule["steps"]:
     v = s["variant"]
     mids = {m for m, vv in variant_of_mid.items() if vv == v}
+    check(f"step row {v}: conversions of its sends", s["converted_messages"] == conv[v], (s, conv))
     check(f"step row {v}: sent/opened/clicked",
           (s["sent"], s["opened"], s["clicked"]) == (n[v], len(opened & mids), len(clicked & mids)), s)
 split = rule["splits"][0]
