@@ -528,7 +528,7 @@ std::string renderJson(const Report& r) {
                                : fmt::format("{{\"event\":{},\"within\":{}}}", jstr(rule.goalEvent),
                                              jstr(rule.goalWithin)),
         rule.fired, rule.converted, rule.convertedWithoutMessage,
-        jrate(rule.converted, rule.fired));
+        rule.goalEvent.empty() ? std::string("null") : jrate(rule.converted, rule.fired));
     out += jfunnel(rule.funnel, r.stepConversions) + ",\"sends_over_time\":[";
     for (size_t i = 0; i < rule.sendsOverTime.size(); ++i)
       out +=
