@@ -381,6 +381,19 @@ std::string pText(const ZTest& t) {
   return t.p < 0.0001 ? "<0.0001" : fmt::format("{:.4f}", t.p);
 }
 
+// "goal purchased within 1d: 2 converted (50.0% of fired; 1 after a send, 1 after a holdout
+// point, 0 before any send)"
+std::string goalText(const RuleReport& rule) {
+  if (rule.goalEvent.empty()) return "no goal";
+  const uint64_t holdout =
+      rule.converted - rule.convertedAfterMessage - rule.convertedWithoutMessage;
+  return fmt::format(
+      "goal {} within {}: {} converted ({} of fired; {} after a send, {} after a holdout point, {} "
+      "before any send)",
+      rule.goalEvent, rule.goalWithin, rule.converted, rateText(rule.converted, rule.fired),
+      rule.convertedAfterMessage, holdout, rule.convertedWithoutMessage);
+}
+
 }  // namespace
 
 std::string renderText(const Report& r) {
@@ -394,11 +407,7 @@ std::string renderText(const Report& r) {
     out += "\n";
     out +=
         fmt::format("rule {}{}\n", rule.name, rule.title.empty() ? "" : " \"" + rule.title + "\"");
-    std::string goal =
-        rule.goalEvent.empty()
-            ? "no goal"
-            : fmt::format("goal {} within {}: {} converted ({} of fired)", rule.goalEvent,
-                          rule.goalWithin, rule.converted, rateText(rule.converted, rule.fired));
+    std::string goal = goalText(rule);
     out += fmt::format("  fired {}, sent {}; {}\n", rule.fired, rule.funnel.sent, goal);
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
@@ -720,12 +729,8 @@ std::string renderHtml(const Report& r) {
   for (const auto& rule : r.rules) {
     out += fmt::format("<section><h2>{}{}</h2>\n", esc(rule.name),
                        rule.title.empty() ? "" : " &mdash; " + esc(rule.title));
-    out += fmt::format(
-        "<p>fired {}, sent {}; {}</p>\n", rule.fired, rule.funnel.sent,
-        esc(rule.goalEvent.empty() ? std::string("no goal")
-                                   : fmt::format("goal {} within {}: {} converted ({} of fired)",
-                                                 rule.goalEvent, rule.goalWithin, rule.converted,
-                                                 rateText(rule.converted, rule.fired))));
+    out += fmt::format("<p>fired {}, sent {}; {}</p>\n", rule.fired, rule.funnel.sent,
+                       esc(goalText(rule)));
     out += funnelSvg({{"sent", rule.funnel.sent},
                       {"opened", rule.funnel.opened},
                       {"clicked", rule.funnel.clicked},
