@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   addCompileCommand(app, action);
   addServeCommand(app, action);
   addLogCommand(app, action);
+  addReportCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

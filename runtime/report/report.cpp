@@ -1,0 +1,789 @@
+#include "runtime/report/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "compiler/support/time.h"
+
+namespace trig::report {
+
+void Funnel::add(const Funnel& o) {
+  sent += o.sent;
+  opened += o.opened;
+  clicked += o.clicked;
+  unsubscribed += o.unsubscribed;
+  bounced += o.bounced;
+  converted += o.converted;
+  for (const auto& [k, v] : o.suppressed) suppressed[k] += v;
+}
+
+namespace {
+
+uint32_t eventType(const sema::Model& m, const char* name) {
+  auto it = m.eventByName.find(name);
+  return it == m.eventByName.end() ? sema::kNone : it->second;
+}
+
+uint32_t fieldSlot(const sema::Model& m, uint32_t type, const char* field) {
+  return type == sema::kNone ? sema::kNone : m.events[type].fieldIndex(field);
+}
+
+// Every split of the steps, depth first in declaration order.
+void forEachSplit(const std::vector<ast::Step>& steps,
+                  const std::function<void(const ast::Step&)>& f) {
+  for (const auto& s : steps) {
+    if (s.action != ast::ActionKind::Split) continue;
+    f(s);
+    for (const auto& v : s.variants) forEachSplit(v.steps, f);
+  }
+}
+
+double rate(uint64_t x, uint64_t n) {
+  return n == 0 ? 0.0 : static_cast<double>(x) / static_cast<double>(n);
+}
+
+std::string pct(double r) {
+  return fmt::format("{:.1f}%", r * 100);
+}
+
+std::string formatP(double p) {
+  if (p < 0.001) return "p < 0.001";
+  if (p >= 0.1) return fmt::format("p = {:.2f}", p);
+  return fmt::format("p = {:.3f}", p);
+}
+
+}  // namespace
+
+Collector::Collector(const sema::Model& model) : model_(model) {
+  open_ = eventType(model, "email_open");
+  click_ = eventType(model, "email_click");
+  bounce_ = eventType(model, "email_bounce");
+  unsub_ = eventType(model, "unsubscribe");
+  openSlot_ = fieldSlot(model, open_, "message_id");
+  clickSlot_ = fieldSlot(model, click_, "message_id");
+  bounceSlot_ = fieldSlot(model, bounce_, "message_id");
+  unsubSlot_ = fieldSlot(model, unsub_, "message_id");
+  rows_.resize(model.rules.size());
+}
+
+uint32_t Collector::rowFor(uint32_t rule, uint32_t step, const std::string& templ,
+                           const std::string& variant) {
+  auto& rows = rows_[rule];
+  for (uint32_t i = 0; i < rows.size(); ++i)
+    if (rows[i].step == step && rows[i].variant == variant && rows[i].templateName == templ)
+      return i;
+  rows.push_back(StepRow{step, templ, variant, {}});
+  return static_cast<uint32_t>(rows.size() - 1);
+}
+
+void Collector::add(const engine::Record& r) {
+  if (r.rule == sema::kNone || r.rule >= rows_.size()) return;
+  if (r.decision == engine::Decision::Send) {
+    uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
+    ++rows_[r.rule][row].funnel.sent;
+    auto idx = static_cast<uint32_t>(messages_.size());
+    messages_.push_back(Message{r.rule, row, r.time});
+    if (!r.messageId.empty()) byId_.emplace(r.messageId, idx);
+    byCustomer_[r.customer].emplace_back(r.time, idx);
+  } else if (r.decision == engine::Decision::Suppressed) {
+    uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
+    ++rows_[r.rule][row].funnel.suppressed[engine::reasonName(r.reason)];
+  }
+}
+
+void Collector::trace(const engine::TraceEntry& t) {
+  using Kind = engine::TraceEntry::Kind;
+  traced_ = true;
+  if (t.rule == sema::kNone) return;
+  if (t.kind != Kind::Fired && t.kind != Kind::Conversion &&
+      !(t.kind == Kind::Decision && t.record != nullptr))
+    return;
+  std::string key = t.customer;
+  key += '\0';
+  key += std::to_string(t.rule);
+  switch (t.kind) {
+    case Kind::Fired: lastSend_[key].clear(); break;  // a new instance: nothing sent yet
+    case Kind::Decision:
+      if (t.record->decision == engine::Decision::Send)
+        lastSend_[key] = t.record->messageId;
+      else if (t.record->decision == engine::Decision::Suppressed &&
+               t.record->reason == engine::Reason::Holdout)
+        lastSend_[key].clear();
+      break;
+    case Kind::Conversion:
+      if (auto it = lastSend_.find(key); it != lastSend_.end() && !it->second.empty())
+        convertedMessages_.push_back(it->second);
+      break;
+    default: break;
+  }
+}
+
+Collector::Message* Collector::find(const Event& e, uint32_t slot) {
+  if (slot == sema::kNone || slot >= e.fields.size()) return nullptr;
+  const Value& v = e.fields[slot];
+  if (v.kind != Value::Kind::String) return nullptr;
+  auto it = byId_.find(v.s);
+  return it == byId_.end() ? nullptr : &messages_[it->second];
+}
+
+void Collector::addEvent(const Event& e) {
+  if (e.kind != Event::Kind::Track || e.type == sema::kNone) return;
+  Message* m = nullptr;
+  if (e.type == open_) {
+    ++engagement_.opens;
+    if ((m = find(e, openSlot_))) m->opened = true;
+  } else if (e.type == click_) {
+    ++engagement_.clicks;
+    if ((m = find(e, clickSlot_))) m->clicked = true;
+  } else if (e.type == bounce_) {
+    ++engagement_.bounces;
+    if ((m = find(e, bounceSlot_))) m->bounced = true;
+  } else if (e.type == unsub_) {
+    ++engagement_.unsubscribes;
+    m = find(e, unsubSlot_);
+    if (!m) {
+      // No message id: the customer's latest message at or before the unsubscribe.
+      auto it = byCustomer_.find(e.customer);
+      if (it != byCustomer_.end()) {
+        auto& v = it->second;
+        if (!std::is_sorted(v.begin(), v.end()))
+          std::stable_sort(v.begin(), v.end(),
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
+        auto up = std::upper_bound(v.begin(), v.end(), e.time,
+                                   [](TimeMs t, const auto& p) { return t < p.first; });
+        if (up != v.begin()) m = &messages_[std::prev(up)->second];
+      }
+    }
+    if (m) m->unsubscribed = true;
+  } else {
+    return;
+  }
+  if (!m) ++engagement_.unmatched;
+}
+
+Report Collector::build(const engine::Stats& stats, const engine::Coverage& coverage,
+                        const ReportOptions& options) const {
+  Report out;
+  out.engagement = engagement_;
+  out.events = stats.events;
+  out.detectDiff = options.detectDiff;
+  // The time buckets: the smallest of an hour, a day and a week that keeps the series short.
+  if (!messages_.empty()) {
+    auto [lo, hi] =
+        std::minmax_element(messages_.begin(), messages_.end(),
+                            [](const Message& a, const Message& b) { return a.time < b.time; });
+    const TimeMs span = hi->time - lo->time;
+    constexpr DurationMs kHour = 3'600'000;
+    out.bucket = span <= 200 * kHour        ? kHour
+                 : span <= 200 * 24 * kHour ? 24 * kHour
+                                            : 7 * 24 * kHour;
+  }
+  auto bucketOf = [&](TimeMs t) {
+    TimeMs b = t / out.bucket * out.bucket;
+    return b > t ? b - out.bucket : b;  // floor for times before 1970
+  };
+  std::vector<std::map<TimeMs, uint64_t>> perRule(model_.rules.size());
+  for (const auto& m : messages_) ++perRule[m.rule][bucketOf(m.time)];
+  // Engagement onto the rows.
+  auto rows = rows_;
+  // Conversions onto the messages they followed, checked against the engine's count per rule.
+  std::vector<uint64_t> attributed(model_.rules.size());
+  out.stepConversions = traced_;
+  for (const auto& id : convertedMessages_) {
+    auto it = byId_.find(id);
+    if (it == byId_.end()) {
+      out.stepConversions = false;
+      break;
+    }
+    const Message& m = messages_[it->second];
+    ++rows[m.rule][m.row].funnel.converted;
+    ++attributed[m.rule];
+  }
+  for (const auto& m : messages_) {
+    Funnel& f = rows[m.rule][m.row].funnel;
+    f.opened += m.opened ? 1 : 0;
+    f.clicked += m.clicked ? 1 : 0;
+    f.bounced += m.bounced ? 1 : 0;
+    f.unsubscribed += m.unsubscribed ? 1 : 0;
+  }
+  for (uint32_t ri = 0; ri < model_.rules.size(); ++ri) {
+    const auto& info = model_.rules[ri];
+    RuleReport rr;
+    rr.name = info.name;
+    if (info.rule && info.rule->title) rr.title = info.rule->title->value;
+    if (info.goalEvent) {
+      rr.goalEvent = model_.events[*info.goalEvent].name;
+      rr.goalWithin = formatDuration(info.goalWithin);
+    }
+    const engine::Stats::PerRule* ps = ri < stats.rules.size() ? &stats.rules[ri] : nullptr;
+    if (ps) {
+      rr.fired = ps->fired;
+      rr.converted = ps->conversions;
+      rr.convertedWithoutMessage = ps->conversionsWithoutMessage;
+    }
+    // Variants in declaration order, to order the rows.
+    std::map<std::string, size_t> variantOrder;
+    std::set<std::string> holdouts;
+    if (info.rule)
+      forEachSplit(info.rule->steps, [&](const ast::Step& s) {
+        for (const auto& v : s.variants) {
+          variantOrder.emplace(v.name.text, variantOrder.size() + 1);
+          if (v.holdout) holdouts.insert(v.name.text);
+        }
+      });
+    if (ps)
+      for (const auto& [name, pv] : ps->variants)
+        if (!holdouts.contains(name)) rr.convertedAfterMessage += pv.conversions;
+    if (attributed[ri] != rr.convertedAfterMessage) out.stepConversions = false;
+    auto order = [&](const std::string& v) {
+      auto it = variantOrder.find(v);
+      return it == variantOrder.end() ? (v.empty() ? 0 : variantOrder.size() + 1) : it->second;
+    };
+    rr.steps = rows[ri];
+    std::stable_sort(rr.steps.begin(), rr.steps.end(), [&](const StepRow& a, const StepRow& b) {
+      if (a.step != b.step) return a.step < b.step;
+      if (order(a.variant) != order(b.variant)) return order(a.variant) < order(b.variant);
+      if (a.variant != b.variant) return a.variant < b.variant;
+      return a.templateName < b.templateName;
+    });
+    for (const auto& s : rr.steps) rr.funnel.add(s.funnel);
+    if (info.rule)
+      forEachSplit(info.rule->steps, [&](const ast::Step& s) {
+        SplitResult sr;
+        sr.name = s.splitName.text;
+        for (const auto& v : s.variants) {
+          VariantResult vr;
+          vr.name = v.name.text;
+          vr.percent = v.percent.toString();
+          vr.holdout = v.holdout;
+          if (auto it = coverage.variants.find(&v); it != coverage.variants.end())
+            vr.entered = it->second;
+          if (ps)
+            if (auto it = ps->variants.find(vr.name); it != ps->variants.end())
+              vr.converted = it->second.conversions;
+          for (const auto& row : rr.steps)
+            if (row.variant == vr.name) vr.funnel.add(row.funnel);
+          vr.conversionCi = wilson(vr.converted, vr.entered);
+          vr.clickCi = wilson(vr.funnel.clicked, vr.funnel.sent);
+          sr.variants.push_back(std::move(vr));
+        }
+        for (size_t i = 1; i < sr.variants.size(); ++i) {
+          const auto& a = sr.variants[0];
+          auto& b = sr.variants[i];
+          VariantResult::Versus vs;
+          vs.conversionDiff = rate(b.converted, b.entered) - rate(a.converted, a.entered);
+          vs.conversion = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
+          vs.clickDiff =
+              rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
+          vs.click =
+              twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked, b.funnel.sent);
+          b.versus = vs;
+          std::string v = verdict(a, b, options.detectDiff);
+          if (sr.variants.size() > 2) v = b.name + " vs " + a.name + ": " + v;
+          sr.verdicts.push_back(std::move(v));
+        }
+        rr.splits.push_back(std::move(sr));
+      });
+    if (!perRule[ri].empty()) {
+      const TimeMs first = perRule[ri].begin()->first, last = perRule[ri].rbegin()->first;
+      for (TimeMs t = first; t <= last; t += out.bucket) {
+        auto it = perRule[ri].find(t);
+        rr.sendsOverTime.emplace_back(t, it == perRule[ri].end() ? 0 : it->second);
+      }
+    }
+    out.rules.push_back(std::move(rr));
+  }
+  return out;
+}
+
+std::string verdict(const VariantResult& a, const VariantResult& b, double detectDiff) {
+  if (a.entered == 0 || b.entered == 0)
+    return fmt::format("not enough data yet: no customers in {}", a.entered == 0 && b.entered == 0
+                                                                      ? "either variant"
+                                                                  : a.entered == 0 ? a.name
+                                                                                   : b.name);
+  const double ra = rate(a.converted, a.entered), rb = rate(b.converted, b.entered);
+  const ZTest t = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
+  if (t.valid && t.p < kAlpha) {
+    const bool bWins = rb > ra;
+    const auto& w = bWins ? b : a;
+    const auto& l = bWins ? a : b;
+    return fmt::format("{} converts better than {}: {} vs {}, {}", w.name, l.name,
+                       pct(bWins ? rb : ra), pct(bWins ? ra : rb), formatP(t.p));
+  }
+  const uint64_t need = sampleSizePerGroup(ra, detectDiff);
+  const uint64_t have = std::min(a.entered, b.entered);
+  const std::string points = fmt::format("{:g}-point", detectDiff * 100);
+  if (need > have)
+    return fmt::format(
+        "no significant difference yet ({}); about {} more customers per variant are needed to "
+        "detect a {} difference",
+        formatP(t.p), need - have, points);
+  return fmt::format(
+      "no significant difference ({}), with enough customers to detect a {} "
+      "difference",
+      formatP(t.p), points);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+namespace {
+
+// Columns are left-aligned when `left` says so, right-aligned otherwise.
+std::string table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& left,
+                  const std::string& indent) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line = indent;
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i) line += "  ";
+      const bool l = i < left.size() && left[i];
+      std::string pad(width[i] - r[i].size(), ' ');
+      line += l ? r[i] + pad : pad + r[i];
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string suppressedText(const std::map<std::string, uint64_t>& s) {
+  std::string out;
+  for (const auto& [k, v] : s) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", k, v);
+  return out.empty() ? "-" : out;
+}
+
+std::string rateText(uint64_t x, uint64_t n) {
+  return n == 0 ? "-" : pct(rate(x, n));
+}
+
+std::string ciText(const Interval& i, uint64_t n) {
+  return n == 0 ? "-" : fmt::format("[{:.1f}, {:.1f}]", i.low * 100, i.high * 100);
+}
+
+std::string diffText(double d) {
+  return fmt::format("{:+.1f} pt", d * 100);
+}
+
+std::string pText(const ZTest& t) {
+  if (!t.valid) return "-";
+  return t.p < 0.0001 ? "<0.0001" : fmt::format("{:.4f}", t.p);
+}
+
+// "goal purchased within 1d: 2 converted (50.0% of fired; 1 after a send, 1 after a holdout
+// point, 0 before any send)"
+std::string goalText(const RuleReport& rule) {
+  if (rule.goalEvent.empty()) return "no goal";
+  const uint64_t holdout =
+      rule.converted - rule.convertedAfterMessage - rule.convertedWithoutMessage;
+  return fmt::format(
+      "goal {} within {}: {} converted ({} of fired; {} after a send, {} after a holdout point, {} "
+      "before any send)",
+      rule.goalEvent, rule.goalWithin, rule.converted, rateText(rule.converted, rule.fired),
+      rule.convertedAfterMessage, holdout, rule.convertedWithoutMessage);
+}
+
+}  // namespace
+
+std::string renderText(const Report& r) {
+  std::string out;
+  out += fmt::format(
+      "trig report: {} events; engagement events: {} opens, {} clicks, {} unsubscribes, {} "
+      "bounces ({} not matched to a send)\n",
+      r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
+      r.engagement.bounces, r.engagement.unmatched);
+  for (const auto& rule : r.rules) {
+    out += "\n";
+    out +=
+        fmt::format("rule {}{}\n", rule.name, rule.title.empty() ? "" : " \"" + rule.title + "\"");
+    std::string goal = goalText(rule);
+    out += fmt::format("  fired {}, sent {}; {}\n", rule.fired, rule.funnel.sent, goal);
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
+                    "clicked", "click%", "converted", "unsub", "bounced", "suppressed"});
+    auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
+                   const Funnel& f) {
+      rows.push_back(
+          {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
+           std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
+           rateText(f.opened, f.sent), std::to_string(f.clicked), rateText(f.clicked, f.sent),
+           r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
+           std::to_string(f.bounced), suppressedText(f.suppressed)});
+    };
+    for (const auto& s : rule.steps)
+      add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
+    add("all", "", "", rule.funnel);
+    out += table(
+        rows,
+        {true, true, true, false, false, false, false, false, false, false, false, false, true},
+        "  ");
+    for (const auto& sp : rule.splits) {
+      out += fmt::format("  split {}\n", sp.name);
+      std::vector<std::vector<std::string>> t;
+      t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p",
+                   "sent", "clicked", "click%", "95% CI", "diff", "p"});
+      for (const auto& v : sp.variants) {
+        std::vector<std::string> row = {v.name + (v.holdout ? " (holdout)" : ""),
+                                        v.percent + "%",
+                                        std::to_string(v.entered),
+                                        std::to_string(v.converted),
+                                        rateText(v.converted, v.entered),
+                                        ciText(v.conversionCi, v.entered),
+                                        v.versus ? diffText(v.versus->conversionDiff) : "-",
+                                        v.versus ? pText(v.versus->conversion) : "-",
+                                        std::to_string(v.funnel.sent),
+                                        std::to_string(v.funnel.clicked),
+                                        rateText(v.funnel.clicked, v.funnel.sent),
+                                        ciText(v.clickCi, v.funnel.sent),
+                                        v.versus && v.funnel.sent && sp.variants[0].funnel.sent
+                                            ? diffText(v.versus->clickDiff)
+                                            : "-",
+                                        v.versus ? pText(v.versus->click) : "-"};
+        t.push_back(std::move(row));
+      }
+      out += table(t,
+                   {true, false, false, false, false, false, false, false, false, false, false,
+                    false, false, false},
+                   "    ");
+      for (const auto& v : sp.verdicts) out += "    verdict: " + v + "\n";
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+namespace {
+
+std::string jstr(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string num(double d) {
+  return fmt::format("{:.6f}", d);
+}
+
+std::string jrate(uint64_t x, uint64_t n) {
+  return n == 0 ? "null" : num(rate(x, n));
+}
+
+std::string jci(const Interval& i, uint64_t n) {
+  return n == 0 ? "null" : "[" + num(i.low) + "," + num(i.high) + "]";
+}
+
+std::string jtest(const ZTest& t) {
+  return t.valid ? fmt::format("{{\"z\":{},\"p\":{}}}", num(t.z), num(t.p)) : "null";
+}
+
+std::string jfunnel(const Funnel& f, bool conversions) {
+  std::string sup = "{";
+  for (const auto& [k, v] : f.suppressed)
+    sup += fmt::format("{}{}:{}", sup.size() > 1 ? "," : "", jstr(k), v);
+  sup += "}";
+  return fmt::format(
+      "\"sent\":{},\"delivered\":{},\"opened\":{},\"clicked\":{},\"unsubscribed\":{},"
+      "\"bounced\":{},\"suppressed\":{},\"open_rate\":{},\"click_rate\":{},"
+      "\"converted_messages\":{}",
+      f.sent, f.sent, f.opened, f.clicked, f.unsubscribed, f.bounced, sup, jrate(f.opened, f.sent),
+      jrate(f.clicked, f.sent), conversions ? std::to_string(f.converted) : std::string("null"));
+}
+
+}  // namespace
+
+std::string renderJson(const Report& r) {
+  std::string out = "{";
+  out += fmt::format(
+      "\"events\":{},\"engagement\":{{\"opens\":{},\"clicks\":{},\"unsubscribes\":{},"
+      "\"bounces\":{},\"unmatched\":{}}},\"detect_difference\":{},\"bucket\":{},\"rules\":[",
+      r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
+      r.engagement.bounces, r.engagement.unmatched, num(r.detectDiff),
+      r.bucket ? jstr(formatDuration(r.bucket)) : std::string("null"));
+  bool firstRule = true;
+  for (const auto& rule : r.rules) {
+    if (!firstRule) out += ",";
+    firstRule = false;
+    out += fmt::format(
+        "{{\"name\":{},\"title\":{},\"goal\":{},\"fired\":{},\"converted\":{},"
+        "\"converted_without_message\":{},\"conversion_rate\":{},",
+        jstr(rule.name), rule.title.empty() ? "null" : jstr(rule.title),
+        rule.goalEvent.empty() ? std::string("null")
+                               : fmt::format("{{\"event\":{},\"within\":{}}}", jstr(rule.goalEvent),
+                                             jstr(rule.goalWithin)),
+        rule.fired, rule.converted, rule.convertedWithoutMessage,
+        rule.goalEvent.empty() ? std::string("null") : jrate(rule.converted, rule.fired));
+    out += jfunnel(rule.funnel, r.stepConversions) + ",\"sends_over_time\":[";
+    for (size_t i = 0; i < rule.sendsOverTime.size(); ++i)
+      out +=
+          fmt::format("{}[{},{}]", i ? "," : "", jstr(formatTimestamp(rule.sendsOverTime[i].first)),
+                      rule.sendsOverTime[i].second);
+    out += "],\"steps\":[";
+    for (size_t i = 0; i < rule.steps.size(); ++i) {
+      const auto& s = rule.steps[i];
+      out += fmt::format("{}{{\"step\":{},\"template\":{},\"variant\":{},{}}}", i ? "," : "",
+                         s.step, s.templateName.empty() ? "null" : jstr(s.templateName),
+                         s.variant.empty() ? "null" : jstr(s.variant),
+                         jfunnel(s.funnel, r.stepConversions));
+    }
+    out += "],\"splits\":[";
+    for (size_t i = 0; i < rule.splits.size(); ++i) {
+      const auto& sp = rule.splits[i];
+      out += fmt::format("{}{{\"name\":{},\"variants\":[", i ? "," : "", jstr(sp.name));
+      for (size_t j = 0; j < sp.variants.size(); ++j) {
+        const auto& v = sp.variants[j];
+        std::string vs = "null";
+        if (v.versus)
+          vs = fmt::format(
+              "{{\"conversion_difference\":{},\"conversion_test\":{},\"click_difference\":{},"
+              "\"click_test\":{}}}",
+              num(v.versus->conversionDiff), jtest(v.versus->conversion), num(v.versus->clickDiff),
+              jtest(v.versus->click));
+        out += fmt::format(
+            "{}{{\"name\":{},\"percent\":{},\"holdout\":{},\"entered\":{},\"converted\":{},"
+            "\"conversion_rate\":{},\"conversion_ci\":{},\"click_ci\":{},{},\"vs_first\":{}}}",
+            j ? "," : "", jstr(v.name), v.percent, v.holdout ? "true" : "false", v.entered,
+            v.converted, jrate(v.converted, v.entered), jci(v.conversionCi, v.entered),
+            jci(v.clickCi, v.funnel.sent), jfunnel(v.funnel, r.stepConversions), vs);
+      }
+      out += "],\"verdicts\":[";
+      for (size_t j = 0; j < sp.verdicts.size(); ++j) out += (j ? "," : "") + jstr(sp.verdicts[j]);
+      out += "]}";
+    }
+    out += "]}";
+  }
+  out += "]}\n";
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML: one page, inline CSS and SVG, no script, no external resource.
+
+namespace {
+
+std::string esc(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// A horizontal bar chart: one bar per (label, value), scaled to the largest value.
+std::string funnelSvg(const std::vector<std::pair<std::string, uint64_t>>& bars) {
+  const int rowH = 26, labelW = 90, barW = 360, valueW = 80;
+  uint64_t max = 1;
+  for (const auto& b : bars) max = std::max(max, b.second);
+  const int h = rowH * static_cast<int>(bars.size()) + 4;
+  std::string out = fmt::format(
+      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\""
+      "><title>funnel</title>",
+      labelW + barW + valueW, h, labelW + barW + valueW, h);
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const int y = static_cast<int>(i) * rowH + 2;
+    const double w =
+        static_cast<double>(barW) * static_cast<double>(bars[i].second) / static_cast<double>(max);
+    out += fmt::format(
+        "<text x=\"0\" y=\"{}\" class=\"l\">{}</text><rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" "
+        "height=\"{}\" class=\"b{}\"/><text x=\"{:.1f}\" y=\"{}\" class=\"v\">{}</text>",
+        y + 16, esc(bars[i].first), labelW, y + 2, w, rowH - 6, i, labelW + w + 6, y + 16,
+        bars[i].second);
+  }
+  return out + "</svg>";
+}
+
+// Rates with their 95% interval as whiskers, on a 0-100% axis scaled to the largest upper end.
+struct RateBar {
+  std::string label;
+  bool known = false;
+  double rate = 0;
+  Interval ci;
+};
+
+std::string rateSvg(const std::string& title, const std::vector<RateBar>& bars) {
+  const int rowH = 30, labelW = 140, barW = 340, valueW = 150;
+  double max = 0.01;
+  for (const auto& b : bars)
+    if (b.known) max = std::max(max, b.ci.high);
+  max = std::min(1.0, max * 1.05);
+  const int h = rowH * static_cast<int>(bars.size()) + 24;
+  auto x = [&](double r) { return labelW + static_cast<double>(barW) * r / max; };
+  std::string out = fmt::format(
+      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\""
+      "><title>{}</title>",
+      labelW + barW + valueW, h, labelW + barW + valueW, h, esc(title));
+  out += fmt::format("<text x=\"0\" y=\"14\" class=\"h\">{}</text>", esc(title));
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const auto& b = bars[i];
+    const int y = 20 + static_cast<int>(i) * rowH;
+    out += fmt::format("<text x=\"0\" y=\"{}\" class=\"l\">{}</text>", y + 17, esc(b.label));
+    if (!b.known) {
+      out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"v\">no data</text>", labelW, y + 17);
+      continue;
+    }
+    out += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" class=\"b{}\"/>"
+        "<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" class=\"w\"/>"
+        "<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" class=\"w\"/>"
+        "<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" class=\"w\"/>"
+        "<text x=\"{}\" y=\"{}\" class=\"v\">{:.1f}% [{:.1f}, {:.1f}]</text>",
+        labelW, y + 4, x(b.rate) - labelW, rowH - 8, i % 4, x(b.ci.low), y + rowH / 2, x(b.ci.high),
+        y + rowH / 2, x(b.ci.low), y + 8, x(b.ci.low), y + rowH - 8, x(b.ci.high), y + 8,
+        x(b.ci.high), y + rowH - 8, labelW + barW + 6, y + 17, b.rate * 100, b.ci.low * 100,
+        b.ci.high * 100);
+  }
+  return out + "</svg>";
+}
+
+// Sends per bucket as columns, with the first and last bucket's time under the axis.
+std::string timeSvg(const std::vector<std::pair<TimeMs, uint64_t>>& series) {
+  const int w = 600, h = 120, base = 96;
+  uint64_t max = 1;
+  for (const auto& p : series) max = std::max(max, p.second);
+  const double colW = static_cast<double>(w) / static_cast<double>(series.size());
+  std::string out = fmt::format(
+      "<svg class=\"chart\" role=\"img\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\">"
+      "<title>sends over time</title><text x=\"0\" y=\"12\" class=\"h\">sends over time "
+      "(max {} per bucket)</text>",
+      w + 10, h, w + 10, h, max);
+  for (size_t i = 0; i < series.size(); ++i) {
+    const double bh = 70.0 * static_cast<double>(series[i].second) / static_cast<double>(max);
+    out += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
+        "class=\"b0\"><title>{}: "
+        "{}</title></rect>",
+        static_cast<double>(i) * colW, base - bh, std::max(1.0, colW - 1), bh,
+        formatTimestamp(series[i].first), series[i].second);
+  }
+  out += fmt::format("<line x1=\"0\" y1=\"{}\" x2=\"{}\" y2=\"{}\" class=\"w\"/>", base, w, base);
+  out += fmt::format("<text x=\"0\" y=\"{}\">{}</text>", base + 16,
+                     formatTimestamp(series.front().first));
+  if (series.size() > 1)
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", w, base + 16,
+                       formatTimestamp(series.back().first));
+  return out + "</svg>";
+}
+
+std::string htmlTable(const std::vector<std::vector<std::string>>& rows) {
+  std::string out = "<table>";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out += "<tr>";
+    for (const auto& c : rows[i])
+      out += fmt::format("<{0}>{1}</{0}>", i == 0 ? "th" : "td", esc(c));
+    out += "</tr>";
+  }
+  return out + "</table>";
+}
+
+}  // namespace
+
+std::string renderHtml(const Report& r) {
+  std::string out =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>trig report</title><style>"
+      "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}"
+      "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
+      "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 8px;"
+      "text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}"
+      ".verdict{font-weight:600;margin:.3em 0}.chart text{font-size:12px;fill:#222}"
+      ".chart .h{font-weight:600}.chart .w{stroke:#000;stroke-width:1.5}"
+      ".b0{fill:#4e79a7}.b1{fill:#f28e2b}.b2{fill:#59a14f}.b3{fill:#e15759}"
+      "</style></head><body>\n<h1>trig report</h1>\n";
+  out += fmt::format(
+      "<p>{} events; engagement events: {} opens, {} clicks, {} unsubscribes, {} bounces ({} not "
+      "matched to a send).</p>\n",
+      r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
+      r.engagement.bounces, r.engagement.unmatched);
+  for (const auto& rule : r.rules) {
+    out += fmt::format("<section><h2>{}{}</h2>\n", esc(rule.name),
+                       rule.title.empty() ? "" : " &mdash; " + esc(rule.title));
+    out += fmt::format("<p>fired {}, sent {}; {}</p>\n", rule.fired, rule.funnel.sent,
+                       esc(goalText(rule)));
+    out += funnelSvg({{"sent", rule.funnel.sent},
+                      {"opened", rule.funnel.opened},
+                      {"clicked", rule.funnel.clicked},
+                      {"converted", rule.convertedAfterMessage}}) +
+           "\n";
+    if (!rule.sendsOverTime.empty()) out += timeSvg(rule.sendsOverTime) + "\n";
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
+                    "clicked", "click%", "converted", "unsubscribed", "bounced", "suppressed"});
+    auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
+                   const Funnel& f) {
+      rows.push_back(
+          {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
+           std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
+           rateText(f.opened, f.sent), std::to_string(f.clicked), rateText(f.clicked, f.sent),
+           r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
+           std::to_string(f.bounced), suppressedText(f.suppressed)});
+    };
+    for (const auto& s : rule.steps)
+      add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
+    add("all", "", "", rule.funnel);
+    out += htmlTable(rows) + "\n";
+    for (const auto& sp : rule.splits) {
+      out += fmt::format("<h3>split {}</h3>\n", esc(sp.name));
+      for (const auto& v : sp.verdicts) out += "<p class=\"verdict\">" + esc(v) + "</p>\n";
+      std::vector<RateBar> conv, click;
+      std::vector<std::vector<std::string>> t;
+      t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p",
+                   "sent", "clicked", "click%", "95% CI", "diff", "p"});
+      for (const auto& v : sp.variants) {
+        std::string label = v.name + (v.holdout ? " (holdout)" : "");
+        conv.push_back({label, v.entered > 0, rate(v.converted, v.entered), v.conversionCi});
+        click.push_back(
+            {label, v.funnel.sent > 0, rate(v.funnel.clicked, v.funnel.sent), v.clickCi});
+        t.push_back({label, v.percent + "%", std::to_string(v.entered), std::to_string(v.converted),
+                     rateText(v.converted, v.entered), ciText(v.conversionCi, v.entered),
+                     v.versus ? diffText(v.versus->conversionDiff) : "-",
+                     v.versus ? pText(v.versus->conversion) : "-", std::to_string(v.funnel.sent),
+                     std::to_string(v.funnel.clicked), rateText(v.funnel.clicked, v.funnel.sent),
+                     ciText(v.clickCi, v.funnel.sent),
+                     v.versus && v.funnel.sent && sp.variants[0].funnel.sent
+                         ? diffText(v.versus->clickDiff)
+                         : "-",
+                     v.versus ? pText(v.versus->click) : "-"});
+      }
+      out += rateSvg("conversion rate (95% CI)", conv) + "\n";
+      out += rateSvg("click rate (95% CI)", click) + "\n";
+      out += htmlTable(t) + "\n";
+    }
+    out += "</section>\n";
+  }
+  out += "</body></html>\n";
+  return out;
+}
+
+}  // namespace trig::report

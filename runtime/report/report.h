@@ -1,0 +1,163 @@
+#pragma once
+// `trig report` (docs/report.md): per rule, step and variant, what was sent and what became of it
+// (opened, clicked, converted, unsubscribed, bounced, suppressed by reason), and for each `split`
+// the A/B comparison of its variants against the first one.
+//
+// A Collector is fed three things: the engine's records (a sink with `explain` on: sends carry
+// their message id, suppressions their reason), the engagement events of the input
+// (`email_open`, `email_click`, `email_bounce` carrying `message_id`, and `unsubscribe`), and at
+// the end the engine's Stats (conversions by rule and variant, holdouts) and Coverage (how many
+// flow instances each split sent to each variant). build() turns them into a Report; the
+// renderers write it as text, JSON or one self-contained HTML page. Everything comes out in
+// declaration order (rules, steps, variants), numbers in fixed notation: the same input gives
+// the same bytes.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "compiler/core/event.h"
+#include "runtime/engine/engine.h"
+#include "runtime/report/stats.h"
+
+namespace trig::report {
+
+// What happened to a set of messages (a step, a variant, a rule).
+struct Funnel {
+  uint64_t sent = 0;          // delivered is the same number for a replay
+  uint64_t opened = 0;        // messages opened at least once
+  uint64_t clicked = 0;       // messages clicked at least once
+  uint64_t unsubscribed = 0;  // messages an unsubscribe is attributed to (docs/report.md)
+  uint64_t bounced = 0;       // messages with at least one email_bounce
+  // Goals reached with one of these messages as the instance's most recent send (see
+  // Collector::trace); Report::stepConversions says whether the attribution held.
+  uint64_t converted = 0;
+  std::map<std::string, uint64_t> suppressed;  // by reason
+  void add(const Funnel& o);
+};
+
+struct StepRow {
+  uint32_t step = 0;
+  std::string templateName;  // empty for a holdout point
+  std::string variant;       // empty outside a split
+  Funnel funnel;
+};
+
+struct VariantResult {
+  std::string name;
+  std::string percent;  // as declared ("50")
+  bool holdout = false;
+  uint64_t entered = 0;    // flow instances the split sent to this variant
+  uint64_t converted = 0;  // the rule's goal, attributed to this variant (engine Stats)
+  Funnel funnel;           // the messages of this variant (its steps and those after the split)
+  Interval conversionCi;   // of converted / entered
+  Interval clickCi;        // of clicked / sent
+  // Against the split's first variant (absent for the first one).
+  struct Versus {
+    double conversionDiff = 0;  // this rate - the first's
+    ZTest conversion;
+    double clickDiff = 0;
+    ZTest click;  // invalid when either has no sends
+  };
+  std::optional<Versus> versus;
+};
+
+struct SplitResult {
+  std::string name;
+  std::vector<VariantResult> variants;  // declaration order
+  std::vector<std::string> verdicts;    // one per variant after the first
+};
+
+struct RuleReport {
+  std::string name;
+  std::string title;       // `trigger NAME "Title"`, empty when none
+  std::string goalEvent;   // empty when the rule has no goal
+  std::string goalWithin;  // "3d"
+  uint64_t fired = 0;
+  uint64_t converted = 0;
+  uint64_t convertedWithoutMessage = 0;
+  uint64_t convertedAfterMessage = 0;  // conversions of a send (not of a holdout, not before any)
+  Funnel funnel;                       // every message of the rule
+  std::vector<StepRow> steps;
+  std::vector<SplitResult> splits;
+  // Sends per time bucket (Report::bucket), from the rule's first send's bucket to its last one,
+  // empty buckets included.
+  std::vector<std::pair<TimeMs, uint64_t>> sendsOverTime;
+};
+
+struct EngagementCounts {
+  uint64_t opens = 0, clicks = 0, bounces = 0, unsubscribes = 0;  // events read
+  uint64_t unmatched = 0;  // carrying a message id that no send of this replay has
+};
+
+struct Report {
+  std::vector<RuleReport> rules;  // declaration order
+  EngagementCounts engagement;
+  uint64_t events = 0;  // accepted events the engine processed
+  // Whether conversions were attributed to messages (Funnel::converted): the engine's trace was
+  // given and its attribution adds up to the engine's own count of conversions after a send.
+  bool stepConversions = false;
+  DurationMs bucket = 0;  // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
+  double detectDiff = 0;  // the absolute difference sample sizes are for (0.02)
+};
+
+struct ReportOptions {
+  double detectDiff = 0.02;  // "a 2-point difference"
+};
+
+class Collector {
+ public:
+  // The model must outlive the collector.
+  explicit Collector(const sema::Model& model);
+
+  // The engine's sink: sends and (with explain) suppressions. Other records are ignored.
+  void add(const engine::Record& r);
+  // The engine's trace (everyone traced): firings, decisions and goals in production order, to
+  // attribute each conversion to the message it followed. Optional; without it
+  // Report::stepConversions is false.
+  void trace(const engine::TraceEntry& t);
+  // One decoded input event; those that are not engagement events are ignored. Call after every
+  // record was added (the engine finished): an unsubscribe without a message id goes to the
+  // customer's latest send at or before it.
+  void addEvent(const Event& e);
+
+  Report build(const engine::Stats& stats, const engine::Coverage& coverage,
+               const ReportOptions& options = {}) const;
+
+ private:
+  struct Message {
+    uint32_t rule;
+    uint32_t row;  // index into rows_[rule]
+    TimeMs time;
+    bool opened = false, clicked = false, bounced = false, unsubscribed = false;
+  };
+  uint32_t rowFor(uint32_t rule, uint32_t step, const std::string& templ,
+                  const std::string& variant);
+  Message* find(const Event& e, uint32_t slot);
+
+  const sema::Model& model_;
+  uint32_t open_, click_, bounce_, unsub_;                  // event types (kNone when absent)
+  uint32_t openSlot_, clickSlot_, bounceSlot_, unsubSlot_;  // their message_id fields
+  std::vector<std::vector<StepRow>> rows_;                  // by rule
+  std::vector<Message> messages_;
+  std::unordered_map<std::string, uint32_t> byId_;  // message id -> messages_ index
+  // customer -> (time, messages_ index) of its sends, in time order
+  std::unordered_map<std::string, std::vector<std::pair<TimeMs, uint32_t>>> byCustomer_;
+  EngagementCounts engagement_;
+  // (customer, rule) -> the message id of the current instance's latest send; empty when the
+  // instance has sent nothing yet or reached a holdout point.
+  std::unordered_map<std::string, std::string> lastSend_;
+  std::vector<std::string> convertedMessages_;
+  bool traced_ = false;
+};
+
+// The verdict sentence for `b` against the first variant `a` (docs/report.md, "Verdicts").
+std::string verdict(const VariantResult& a, const VariantResult& b, double detectDiff);
+
+std::string renderText(const Report& r);
+std::string renderJson(const Report& r);
+std::string renderHtml(const Report& r);
+
+}  // namespace trig::report

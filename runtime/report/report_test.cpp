@@ -1,0 +1,305 @@
+// The report's collector and renderers, fed from an engine run built in memory.
+#include "runtime/report/report.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "compiler/interp/interp.h"
+#include "compiler/interp/test_fixture.h"
+
+namespace trig::report {
+namespace {
+
+using testing::at;
+using testing::CheckedProgram;
+
+const char* kRules = R"(
+template nudge { subject "N" body "." }
+trigger checkout:
+  when checkout_start
+  goal purchased within 1d
+  split delay {
+    50% fast: after 1h send nudge
+    50% slow: after 3h send nudge
+  }
+trigger promo:
+  when cart_add
+  goal purchased within 1d
+  split ab {
+    50% mail: send nudge
+    50% control: holdout
+  }
+)";
+
+struct Run {
+  CheckedProgram p;
+  interp::Interpreter interp{p.model};
+  engine::Coverage coverage;
+  Collector collector{p.model};
+  std::vector<engine::Record> sends;
+  std::unique_ptr<engine::Engine> engine;
+  uint64_t seq = 0;
+
+  explicit Run(const char* rules = kRules) : p(rules) {
+    engine::EngineOptions o;
+    o.explain = true;
+    o.coverage = &coverage;
+    o.sink = [this](const engine::Record& r) {
+      collector.add(r);
+      if (r.decision == engine::Decision::Send) sends.push_back(r);
+    };
+    o.trace = [this](const engine::TraceEntry& t) { collector.trace(t); };
+    engine = std::make_unique<engine::Engine>(p.model, interp, o);
+  }
+  void email(const std::string& c, TimeMs t) {
+    Event e;
+    e.kind = Event::Kind::Identify;
+    e.customer = c;
+    e.time = t;
+    e.seq = seq++;
+    e.traits = {{"email", Value::str(c + "@example.com")}};
+    engine->process(e);
+  }
+  void track(const std::string& c, const std::string& name, TimeMs t,
+             std::initializer_list<std::pair<const char*, Value>> fields = {}) {
+    engine->process(p.event(name, t, fields, seq++, c));
+  }
+};
+
+const StepRow* row(const RuleReport& r, uint32_t step, const std::string& variant) {
+  for (const auto& s : r.steps)
+    if (s.step == step && s.variant == variant) return &s;
+  return nullptr;
+}
+
+TEST_CASE("report: sends, unique opens and clicks, conversions by variant") {
+  Run run;
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  for (int i = 0; i < 20; ++i) run.email("c" + std::to_string(i), t0);
+  for (int i = 0; i < 20; ++i) run.track("c" + std::to_string(i), "checkout_start", t0 + 60'000);
+  // c0..c5 buy after both delays: each converts its variant's send.
+  for (int i = 0; i < 6; ++i)
+    run.track("c" + std::to_string(i), "purchased", t0 + 5 * 3'600'000,
+              {{"order_id", Value::str("o" + std::to_string(i))}});
+  run.engine->finish();
+  REQUIRE(run.sends.size() == 20);
+
+  // Every message is opened twice (unique: once), the even customers' clicked; one open carries
+  // an id no send has; c3 unsubscribes without a message id (its latest send takes it).
+  std::map<std::string, uint64_t> sentBy, clickedBy;
+  TimeMs t = t0 + 6 * 3'600'000;
+  for (const auto& s : run.sends) {
+    ++sentBy[s.variant];
+    for (int k = 0; k < 2; ++k)
+      run.collector.addEvent(
+          run.p.event("email_open", t, {{"message_id", Value::str(s.messageId)}}, 0, s.customer));
+    if ((s.customer.back() - '0') % 2 == 0) {
+      ++clickedBy[s.variant];
+      run.collector.addEvent(run.p.event(
+          "email_click", t,
+          {{"message_id", Value::str(s.messageId)}, {"url", Value::str("https://x.example/")}}, 0,
+          s.customer));
+    }
+  }
+  run.collector.addEvent(
+      run.p.event("email_open", t, {{"message_id", Value::str("nope")}}, 0, "c1"));
+  run.collector.addEvent(run.p.event("unsubscribe", t, {}, 0, "c3"));
+  run.collector.addEvent(run.p.event("email_bounce", t,
+                                     {{"message_id", Value::str(run.sends[0].messageId)}}, 0,
+                                     run.sends[0].customer));
+
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  CHECK(rep.engagement.opens == 41);
+  CHECK(rep.engagement.clicks == clickedBy["fast"] + clickedBy["slow"]);
+  CHECK(rep.engagement.unmatched == 1);
+  CHECK(rep.engagement.unsubscribes == 1);
+  REQUIRE(rep.rules.size() == 2);
+  const RuleReport& r = rep.rules[0];
+  CHECK(r.name == "checkout");
+  CHECK(r.fired == 20);
+  CHECK(r.converted == 6);
+  CHECK(r.goalEvent == "purchased");
+  CHECK(r.funnel.sent == 20);
+  CHECK(r.funnel.opened == 20);
+  CHECK(r.funnel.clicked == 10);
+  CHECK(r.funnel.unsubscribed == 1);
+  CHECK(r.funnel.bounced == 1);
+  // Rows: the split is step 1, the sends step 2, fast before slow (declaration order).
+  REQUIRE(r.steps.size() == 2);
+  CHECK(r.steps[0].variant == "fast");
+  CHECK(r.steps[1].variant == "slow");
+  const StepRow* fast = row(r, 2, "fast");
+  REQUIRE(fast != nullptr);
+  CHECK(fast->funnel.sent == sentBy["fast"]);
+  CHECK(fast->funnel.clicked == clickedBy["fast"]);
+  REQUIRE(r.splits.size() == 1);
+  const SplitResult& sp = r.splits[0];
+  CHECK(sp.name == "delay");
+  REQUIRE(sp.variants.size() == 2);
+  CHECK(sp.variants[0].entered + sp.variants[1].entered == 20);
+  CHECK(sp.variants[0].entered == sentBy["fast"]);
+  CHECK(sp.variants[0].converted + sp.variants[1].converted == 6);
+  CHECK_FALSE(sp.variants[0].versus.has_value());
+  REQUIRE(sp.variants[1].versus.has_value());
+  REQUIRE(sp.verdicts.size() == 1);
+  CHECK(sp.verdicts[0].find("no significant difference yet") == 0);
+
+  // The holdout rule: nothing fired (no cart_add), its split listed with empty variants.
+  const RuleReport& promo = rep.rules[1];
+  CHECK(promo.fired == 0);
+  REQUIRE(promo.splits.size() == 1);
+  CHECK(promo.splits[0].variants[1].holdout);
+  CHECK(promo.splits[0].verdicts[0] == "not enough data yet: no customers in either variant");
+}
+
+TEST_CASE("report: holdout variants are the control group") {
+  Run run;
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  // Events in time order: every customer's email, cart_add, then purchase.
+  for (int i = 0; i < 30; ++i) run.email("h" + std::to_string(i), t0);
+  for (int i = 0; i < 30; ++i)
+    run.track("h" + std::to_string(i), "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
+  for (int i = 0; i < 30; ++i)
+    run.track("h" + std::to_string(i), "purchased", t0 + 3'600'000,
+              {{"order_id", Value::str("o" + std::to_string(i))}});
+  run.engine->finish();
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  const RuleReport& promo = rep.rules[1];
+  CHECK(promo.fired == 30);
+  const SplitResult& sp = promo.splits[0];
+  const auto& mail = sp.variants[0];
+  const auto& control = sp.variants[1];
+  CHECK(mail.entered + control.entered == 30);
+  CHECK(control.funnel.sent == 0);
+  CHECK(control.funnel.suppressed.at("holdout") == control.entered);
+  // Everyone bought: both convert fully, the holdout's conversions counted without a send.
+  CHECK(mail.converted == mail.entered);
+  CHECK(control.converted == control.entered);
+  CHECK(promo.convertedAfterMessage == mail.converted);
+}
+
+TEST_CASE("report: a split of three variants compares each with the first, the holdout") {
+  Run run(R"(
+template a { subject "A" body "." }
+template b { subject "B" body "." }
+trigger three:
+  when cart_add
+  goal purchased within 1d
+  split trial {
+    40% control: holdout
+    30% short: send a
+    30% long: send b
+  }
+)");
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  for (int i = 0; i < 60; ++i) run.email("t" + std::to_string(i), t0);
+  for (int i = 0; i < 60; ++i)
+    run.track("t" + std::to_string(i), "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
+  run.engine->finish();
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  REQUIRE(rep.rules.size() == 1);
+  const SplitResult& sp = rep.rules[0].splits[0];
+  REQUIRE(sp.variants.size() == 3);
+  CHECK(sp.variants[0].name == "control");
+  CHECK(sp.variants[0].entered + sp.variants[1].entered + sp.variants[2].entered == 60);
+  CHECK(sp.variants[0].funnel.sent == 0);
+  CHECK(sp.variants[1].funnel.sent == sp.variants[1].entered);
+  REQUIRE(sp.verdicts.size() == 2);
+  // No conversions anywhere: the pooled rate is 0, no test, nothing significant.
+  CHECK(sp.verdicts[0].find("short vs control: no significant difference") == 0);
+  CHECK(sp.verdicts[1].find("long vs control: no significant difference") == 0);
+  CHECK_FALSE(sp.variants[1].versus->conversion.valid);
+  // The step rows: the holdout point at the split's step, the sends at step 2.
+  const StepRow* control = row(rep.rules[0], 1, "control");
+  REQUIRE(control != nullptr);
+  CHECK(control->funnel.suppressed.at("holdout") == sp.variants[0].entered);
+}
+
+TEST_CASE("report: conversions go to the send they followed") {
+  Run run(R"(
+template first { subject "1" body "." }
+template second { subject "2" body "." }
+trigger drip:
+  when cart_add
+  goal purchased within 1d
+  send first
+  then after 2h send second
+)");
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  const TimeMs hour = 3'600'000;
+  for (int i = 0; i < 10; ++i) run.email("d" + std::to_string(i), t0);
+  for (int i = 0; i < 10; ++i)
+    run.track("d" + std::to_string(i), "cart_add", t0 + 60'000, {{"product_id", Value::str("p")}});
+  // d0..d2 buy between the two sends (of `first`; `second` is suppressed), d3..d6 after both.
+  for (int i = 0; i < 3; ++i)
+    run.track("d" + std::to_string(i), "purchased", t0 + hour,
+              {{"order_id", Value::str("a" + std::to_string(i))}});
+  for (int i = 3; i < 7; ++i)
+    run.track("d" + std::to_string(i), "purchased", t0 + 4 * hour,
+              {{"order_id", Value::str("b" + std::to_string(i))}});
+  run.engine->finish();
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  CHECK(rep.stepConversions);
+  const RuleReport& r = rep.rules[0];
+  CHECK(r.converted == 7);
+  REQUIRE(r.steps.size() == 2);
+  CHECK(r.steps[0].funnel.sent == 10);
+  CHECK(r.steps[0].funnel.converted == 3);
+  CHECK(r.steps[1].funnel.sent == 7);
+  CHECK(r.steps[1].funnel.converted == 4);
+  CHECK(r.steps[1].funnel.suppressed.at("converted") == 3);
+  CHECK(r.funnel.converted == 7);
+  CHECK(renderJson(rep).find("\"converted_messages\":3") != std::string::npos);
+}
+
+VariantResult variant(const char* name, uint64_t entered, uint64_t converted) {
+  VariantResult v;
+  v.name = name;
+  v.entered = entered;
+  v.converted = converted;
+  return v;
+}
+
+TEST_CASE("report: verdicts in plain words") {
+  // 84/1000 vs 121/1000: p = 0.0063764274 (stats_test.cpp)
+  CHECK(verdict(variant("slow", 1000, 84), variant("fast", 1000, 121), 0.02) ==
+        "fast converts better than slow: 12.1% vs 8.4%, p = 0.006");
+  CHECK(verdict(variant("fast", 1000, 121), variant("slow", 1000, 84), 0.02) ==
+        "fast converts better than slow: 12.1% vs 8.4%, p = 0.006");
+  // 50/500 vs 52/500: p = 0.8345; 0.10 vs 0.12 needs 3841 per group, 3341 more.
+  CHECK(verdict(variant("a", 500, 50), variant("b", 500, 52), 0.02) ==
+        "no significant difference yet (p = 0.83); about 3341 more customers per variant are "
+        "needed to detect a 2-point difference");
+  // Enough customers already: 400/4000 vs 401/4000.
+  CHECK(verdict(variant("a", 4000, 400), variant("b", 4000, 401), 0.02)
+            .find("no significant difference (p = ") == 0);
+  CHECK(verdict(variant("a", 0, 0), variant("b", 10, 1), 0.02) ==
+        "not enough data yet: no customers in a");
+}
+
+TEST_CASE("report: renderers are deterministic and self-contained") {
+  Run run;
+  const TimeMs t0 = at("2026-03-01T08:00:00Z");
+  for (int i = 0; i < 8; ++i) run.email("r<" + std::to_string(i) + ">", t0);
+  for (int i = 0; i < 8; ++i)
+    run.track("r<" + std::to_string(i) + ">", "checkout_start", t0 + 60'000);
+  run.engine->finish();
+  Report rep = run.collector.build(run.engine->stats(), run.coverage);
+  std::string html = renderHtml(rep);
+  CHECK(html == renderHtml(rep));
+  CHECK(html.find("<!DOCTYPE html>") == 0);
+  CHECK(html.find("http://") == std::string::npos);
+  CHECK(html.find("https://") == std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("<svg") != std::string::npos);
+  std::string json = renderJson(rep);
+  CHECK(json.find("{\"events\":16,") == 0);
+  CHECK(json.find("\"name\":\"delay\"") != std::string::npos);
+  std::string text = renderText(rep);
+  CHECK(text.find("rule checkout") != std::string::npos);
+  CHECK(text.find("split delay") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace trig::report
