@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "runtime/serve/delivery.h"
+#include "runtime/serve/message.h"
+
 namespace trig::serve {
 namespace {
 
@@ -142,6 +145,24 @@ TEST_CASE("tracking: text URLs are rewritten, punctuation after them is not part
   CHECK(rewriteText("no links here", link) == "no links here");
   CHECK(rewriteText("https://end", link) == "T[https://end]");
   CHECK(rewriteText("xhttps://not.a.link", link) == "xhttps://not.a.link");
+}
+
+TEST_CASE("tracking: the payload's List-Unsubscribe headers reach the SMTP message") {
+  std::string payload =
+      R"({"message_id":"m1","to":"c1@example.com","from":"a@example.com","subject":"S",)"
+      R"("text":"hi","headers":{"Message-ID":"<m1@example.com>","From":"a@example.com",)"
+      R"("To":"c1@example.com","Subject":"S","List-Unsubscribe":"<https://t.example/u/T>",)"
+      R"("List-Unsubscribe-Post":"List-Unsubscribe=One-Click"}})";
+  Message m;
+  std::string error;
+  REQUIRE(messageFromPayload(payload, m, error));
+  CHECK(m.headers.size() == 2);
+  std::string text = formatMessage(m);
+  CHECK(text.find("\r\nList-Unsubscribe: <https://t.example/u/T>\r\n") != std::string::npos);
+  CHECK(text.find("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n") !=
+        std::string::npos);
+  // The headers the message makes itself are not repeated.
+  CHECK(text.find("Subject:") == text.rfind("Subject:"));
 }
 
 }  // namespace
