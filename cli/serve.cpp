@@ -137,6 +137,9 @@ void addServeCommand(CLI::App& app, Action& action) {
       ->default_val("outbox");
   cmd->add_option("--from", o->service.from, "The From address of every message")
       ->default_val("trig <trig@localhost>");
+  cmd->add_option("--public-url", o->service.publicUrl,
+                  "The base URL of the tracking links (open pixel, clicks, unsubscribe) as readers "
+                  "reach the service (default: http://HOST:PORT of --listen)");
   cmd->add_option("--log-format", o->logFormat, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--engine", o->engine, "Condition evaluator: jit (the default) or interp")

@@ -10,6 +10,7 @@
 #include "runtime/deliver/render.h"
 #include "runtime/serve/ingest_api.h"
 #include "runtime/serve/message.h"
+#include "runtime/serve/tracking.h"
 
 namespace trig::serve {
 namespace {
@@ -258,7 +259,39 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
   auto t = rules->model->templateByName.find(r.templateName);
   bool html = t != rules->model->templateByName.end() && rules->model->templates[t->second].html;
   o.payload += html ? ",\"html\":" : ",\"text\":";
-  deliver::appendJsonString(o.payload, r.body);
+  // Engagement tracking: links through /c/, the open pixel, the unsubscribe link.
+  std::string unsubscribe;
+  if (opt.publicUrl.empty()) {
+    deliver::appendJsonString(o.payload, r.body);
+  } else {
+    TrackingTarget target;
+    target.messageId = r.messageId;
+    target.customer = r.customer;
+    target.rule = rules->model->rules[r.rule].name;
+    target.step = r.step;
+    target.variant = r.variant;
+    auto url = [&](TrackingTarget::Kind kind, char path, std::string_view suffix) {
+      target.kind = kind;
+      return opt.publicUrl + "/" + path + "/" + sealToken(target, opt.trackingSecret) +
+             std::string(suffix);
+    };
+    LinkRewriter link = [&](const std::string& u) {
+      target.url = addUtm(u, target.rule, target.variant);
+      std::string tracked = url(TrackingTarget::Kind::Click, 'c', "");
+      target.url.clear();
+      return tracked;
+    };
+    std::string body;
+    if (html) {
+      std::string pixel = "<img src=\"" + url(TrackingTarget::Kind::Open, 'o', ".gif") +
+                          "\" width=\"1\" height=\"1\" alt=\"\">";
+      body = rewriteHtml(r.body, link, pixel);
+    } else {
+      body = rewriteText(r.body, link);
+    }
+    deliver::appendJsonString(o.payload, body);
+    unsubscribe = "<" + url(TrackingTarget::Kind::Unsubscribe, 'u', "") + ">";
+  }
   // The headers the message goes out with (the transport adds Date and MIME's own).
   Message m;
   m.messageId = r.messageId;
@@ -271,6 +304,12 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
   deliver::appendJsonString(o.payload, r.to);
   o.payload += ",\"Subject\":";
   deliver::appendJsonString(o.payload, r.subject);
+  if (!unsubscribe.empty()) {
+    // RFC 8058 one-click unsubscribe: a POST to the URL unsubscribes.
+    o.payload += ",\"List-Unsubscribe\":";
+    deliver::appendJsonString(o.payload, unsubscribe);
+    o.payload += ",\"List-Unsubscribe-Post\":\"List-Unsubscribe=One-Click\"";
+  }
   o.payload += "}}";
   std::string error;
   if (!store.putOutbox(o, false, error)) {

@@ -66,6 +66,10 @@ struct CoreOptions {
   bool manualClock = false;
   size_t maxQueuedEvents = 200000;  // beyond: submit() answers Busy (503)
   std::string from;                 // the From address put on every message
+  // Engagement tracking (tracking.h): the base of the tracking URLs (`--public-url`, no trailing
+  // slash) and the secret their tokens are sealed with. No tracking when the URL is empty.
+  std::string publicUrl;
+  std::string trackingSecret;
 };
 
 // What one request hands to the core.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,21 @@ bool messageFromPayload(const std::string& payload, Message& out, std::string& e
   out.text = str("text");
   out.html = str("html");
   out.domain.clear();  // the From address's, as the outbox line's Message-ID header has it
+  out.headers.clear();
+  if (auto h = j.find("headers"); h != j.end() && h->is_object()) {
+    for (const auto& [name, value] : h->items()) {
+      // Those the message writes itself (message.h), from its own fields.
+      static const char* const kOwn[] = {
+          "message-id", "from",         "to",           "subject",
+          "date",       "mime-version", "content-type", "content-transfer-encoding"};
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!value.is_string() ||
+          std::find(std::begin(kOwn), std::end(kOwn), lower) != std::end(kOwn))
+        continue;
+      out.headers.emplace_back(name, value.get<std::string>());
+    }
+  }
   auto t = parseTimestamp(str("time"));
   out.date = t ? *t : 0;
   if (out.messageId.empty() || out.to.empty()) {
@@ -171,10 +187,10 @@ void Delivery::work() {
     }
     Message m;
     std::string error;
-    SendResult r = messageFromPayload(e.payload, m, error)
-                       ? transport->send(m, e.payload)
-                       : SendResult{SendResult::Kind::Permanent, error};
-    finish(e, r);
+    const bool readable = messageFromPayload(e.payload, m, error);
+    SendResult r =
+        readable ? transport->send(m, e.payload) : SendResult{SendResult::Kind::Permanent, error};
+    finish(e, r, readable);
     {
       std::lock_guard lock(mu_);
       --inFlight_;
@@ -183,8 +199,13 @@ void Delivery::work() {
   }
 }
 
-// Records the outcome in the store (and the retry, if any, in the queue).
-void Delivery::finish(OutboxEntry& e, const SendResult& r) {
+void Delivery::onBounce(std::function<void(const std::string&, const std::string&)> f) {
+  onBounce_ = std::move(f);
+}
+
+// Records the outcome in the store (and the retry, if any, in the queue). `refused`: the
+// transport had the message (a permanent failure is then a bounce, not an unreadable entry).
+void Delivery::finish(OutboxEntry& e, const SendResult& r, bool refused) {
   ++e.attempts;
   e.lastError = r.kind == SendResult::Kind::Sent ? "" : r.detail;
   bool retry = r.kind == SendResult::Kind::Transient && e.attempts < opt_.maxAttempts;
@@ -205,6 +226,11 @@ void Delivery::finish(OutboxEntry& e, const SendResult& r) {
                                                                                      : "failed"}});
   std::string error;
   if (!store_.putOutbox(e, false, error)) log_("cannot update the outbox: " + error);
+  // A bounce: the server refused the message for good (SMTP 5xx, a webhook's 4xx; a webhook's
+  // redirect is a misconfiguration, not the recipient's).
+  if (r.kind == SendResult::Kind::Permanent && refused && onBounce_ &&
+      !r.detail.starts_with("HTTP 3"))
+    onBounce_(e.payload, r.detail);
   if (retry) enqueue(std::move(e));
 }
 

@@ -38,6 +38,10 @@ class Delivery {
   bool loadPending(std::string& error);
   void enqueue(OutboxEntry e);  // thread-safe
 
+  // Called (from a delivery thread) with the payload of every send the transport refused for
+  // good (SMTP 5xx, webhook 4xx): the service records the bounce. Set before start().
+  void onBounce(std::function<void(const std::string& payload, const std::string& detail)> f);
+
   void start();
   // Lets sends in flight finish, then joins the threads; pending ones stay in the outbox.
   void stop();
@@ -48,13 +52,14 @@ class Delivery {
 
  private:
   void work();
-  void finish(OutboxEntry& e, const SendResult& r);
+  void finish(OutboxEntry& e, const SendResult& r, bool refused);
 
   Store& store_;
   std::function<std::unique_ptr<Transport>()> makeTransport_;
   Metrics& metrics_;
   DeliveryOptions opt_;
   std::function<void(const std::string&)> log_;
+  std::function<void(const std::string&, const std::string&)> onBounce_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_;
@@ -65,7 +70,9 @@ class Delivery {
 };
 
 // The message a transport sends, from an outbox entry's payload (the run record with `from`
-// and `text` or `html`). False with `error` when the payload is not such a JSON object.
+// and `text` or `html`; the payload's `headers` other than those the message makes itself,
+// such as List-Unsubscribe, become the message's extra headers). False with `error` when the
+// payload is not such a JSON object.
 bool messageFromPayload(const std::string& payload, Message& out, std::string& error);
 
 // The JSON-lines outbox file (`--deliver outbox`): each message's payload appended as one line

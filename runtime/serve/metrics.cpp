@@ -60,6 +60,13 @@ const char* Metrics::help(const std::string& name) {
        "From when a decision was due (its event's stamp, its timer's time) to when it was made "
        "and stored (wall clock only)."},
       {"trig_http_connections", "HTTP connections open now."},
+      {"trig_opens_total", "Opens recorded (verified open pixels), by rule and variant."},
+      {"trig_clicks_total", "Clicks recorded (verified click redirects), by rule and variant."},
+      {"trig_unsubscribes_total", "One-click unsubscribes recorded, by rule and variant."},
+      {"trig_bounces_total",
+       "Sends refused for good by the server (bounces), by rule and variant."},
+      {"trig_tracking_invalid_total",
+       "Tracking requests whose token did not verify, by kind (open, click, unsubscribe)."},
   };
   auto it = kHelp.find(name);
   return it == kHelp.end() ? nullptr : it->second;

@@ -18,6 +18,7 @@
 #include "runtime/serve/delivery.h"
 #include "runtime/serve/http_server.h"
 #include "runtime/serve/ingest_api.h"
+#include "runtime/serve/tracking.h"
 
 namespace trig::serve {
 namespace {
@@ -89,6 +90,60 @@ const char* kindName(const Event& e) {
   return "track";
 }
 
+HttpResponse gifResponse() {
+  HttpResponse gif;
+  gif.contentType = "image/gif";
+  gif.body.assign(reinterpret_cast<const char*>(kGif), sizeof kGif);
+  gif.headers.emplace_back("Cache-Control", "no-store");
+  return gif;
+}
+
+HttpResponse page(int status, std::string_view title, std::string_view body) {
+  HttpResponse r;
+  r.status = status;
+  r.contentType = "text/html; charset=utf-8";
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.body =
+      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width\"><title>" +
+      std::string(title) + "</title></head><body style=\"font-family:sans-serif\">" +
+      std::string(body) + "</body></html>";
+  return r;
+}
+
+// The ids of a track call for `customer` ("anon:X" is the anonymous visitor X).
+void appendIds(std::string& json, const std::string& customer) {
+  if (customer.starts_with("anon:")) {
+    json += "\"anonymousId\":";
+    deliver::appendJsonString(json, std::string_view(customer).substr(5));
+  } else {
+    json += "\"userId\":";
+    deliver::appendJsonString(json, customer);
+  }
+}
+
+// The track call of a tracking event: `{"type":"track","event":NAME,"userId":...,"properties":
+// {"message_id":...,"rule":...,"step":N,"variant":...[,"url":...]}}` (the prelude declares
+// message_id, rule and url; step and variant are extra properties, ignored by the decoder).
+std::string trackingEvent(const char* name, const TrackingTarget& t) {
+  std::string json = "{\"type\":\"track\",\"event\":\"" + std::string(name) + "\",";
+  appendIds(json, t.customer);
+  json += ",\"properties\":{\"message_id\":";
+  deliver::appendJsonString(json, t.messageId);
+  if (name != std::string_view("unsubscribe")) {
+    json += ",\"rule\":";
+    deliver::appendJsonString(json, t.rule);
+    json += ",\"step\":" + std::to_string(t.step);
+    json += ",\"variant\":";
+    deliver::appendJsonString(json, t.variant);
+    if (t.kind == TrackingTarget::Kind::Click) {
+      json += ",\"url\":";
+      deliver::appendJsonString(json, t.url);
+    }
+  }
+  return json + "}}";
+}
+
 struct Service {
   Service(const ServiceOptions& o, std::shared_ptr<const RuleSet> r, RuleLoader l, std::ostream& e)
       : opt(o), diskRules(std::move(r)), current(diskRules), loader(std::move(l)), err(e) {}
@@ -154,6 +209,12 @@ struct Service {
   void handle(HttpRequest&& req, Respond respond);
   void ingest(Call call, const HttpRequest& req, Respond respond);
   void pixel(const HttpRequest& req, Respond respond);
+  // Submits one track call (JSON text) exactly as POST /v1/track would; answers `ok` when it is
+  // durable. `always`: answer `ok` also when it is rejected or cannot be queued (an open pixel,
+  // a click: the reader gets the image or the page whatever becomes of the event).
+  void track(std::string body, Respond respond, HttpResponse ok, bool always);
+  void tracking(const HttpRequest& req, Respond respond);
+  void bounce(const std::string& payload, const std::string& detail);
   void submit(Submission s, std::vector<BodyError> errors, Respond respond, HttpResponse ok);
   void clock(const HttpRequest& req, Respond respond);
   void reload(Respond respond);
@@ -216,17 +277,16 @@ void Service::ingest(Call call, const HttpRequest& req, Respond respond) {
 }
 
 void Service::pixel(const HttpRequest& req, Respond respond) {
-  HttpResponse gif;
-  gif.contentType = "image/gif";
-  gif.body.assign(reinterpret_cast<const char*>(kGif), sizeof kGif);
-  gif.headers.emplace_back("Cache-Control", "no-store");
   std::string error;
   std::string event = pixelEvent(req.query, error);
   if (event.empty()) return respond(failure(400, error));
-  HttpRequest inner;
-  inner.body = event;
   // The same path as /v1/track, with the GIF for an answer.
-  ParsedBody p = parseBody(Call::Track, inner.body);
+  track(std::move(event), std::move(respond), gifResponse(), false);
+}
+
+void Service::track(std::string body, Respond respond, HttpResponse ok, bool always) {
+  std::string error;
+  ParsedBody p = parseBody(Call::Track, body);
   Submission s;
   std::vector<BodyError> errors = p.errors;
   PooledDecoder pooled = takeDecoder();
@@ -243,7 +303,109 @@ void Service::pixel(const HttpRequest& req, Respond respond) {
     }
   }
   giveDecoder(std::move(pooled));
-  submit(std::move(s), std::move(errors), std::move(respond), gif);
+  if (!always) return submit(std::move(s), std::move(errors), std::move(respond), std::move(ok));
+  submit(
+      std::move(s), std::move(errors),
+      [this, respond, ok](const HttpResponse& r) {
+        if (r.status != 200) log("a tracking event was not recorded: " + r.body);
+        respond(ok);
+      },
+      ok);
+}
+
+// GET /o/TOKEN.gif, GET /c/TOKEN, GET and POST /u/TOKEN (docs/serve.md, "Engagement
+// tracking"). No key: the token is the credential, and everything acted on comes out of it.
+void Service::tracking(const HttpRequest& req, Respond respond) {
+  const char k = req.path[1];
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool record = req.method == "GET";  // a HEAD answers the same and records nothing
+  std::string_view token = std::string_view(req.path).substr(3);
+  const std::string& secret = keys.tracking;
+  auto labels = [](const TrackingTarget& t) {
+    return Metrics::Labels{{"rule", t.rule}, {"variant", t.variant}};
+  };
+  if (k == 'o') {
+    if (!get) return respond(failure(405, "use GET"));
+    std::optional<TrackingTarget> t;
+    if (token.ends_with(".gif"))
+      t = openToken(token.substr(0, token.size() - 4), secret, TrackingTarget::Kind::Open);
+    if (!t) {
+      metrics.add("trig_tracking_invalid_total", {{"kind", "open"}});
+      return respond(gifResponse());
+    }
+    if (!record) return respond(gifResponse());
+    metrics.add("trig_opens_total", labels(*t));
+    return track(trackingEvent("email_open", *t), std::move(respond), gifResponse(), true);
+  }
+  if (k == 'c') {
+    if (!get) return respond(failure(405, "use GET"));
+    std::optional<TrackingTarget> t = openToken(token, secret, TrackingTarget::Kind::Click);
+    if (!t) {
+      metrics.add("trig_tracking_invalid_total", {{"kind", "click"}});
+      return respond(page(400, "Invalid link", "<p>This link is not valid.</p>"));
+    }
+    HttpResponse redirect;
+    redirect.status = 302;
+    redirect.contentType = "text/plain; charset=utf-8";
+    redirect.headers.emplace_back("Location", t->url);
+    redirect.headers.emplace_back("Cache-Control", "no-store");
+    if (!record) return respond(redirect);
+    metrics.add("trig_clicks_total", labels(*t));
+    return track(trackingEvent("email_click", *t), std::move(respond), redirect, true);
+  }
+  // 'u'
+  const bool post = req.method == "POST";
+  if (!get && !post) return respond(failure(405, "use GET or POST"));
+  std::optional<TrackingTarget> t = openToken(token, secret, TrackingTarget::Kind::Unsubscribe);
+  if (!t) {
+    metrics.add("trig_tracking_invalid_total", {{"kind", "unsubscribe"}});
+    return respond(page(400, "Invalid link", "<p>This unsubscribe link is not valid.</p>"));
+  }
+  // GET changes nothing (link scanners prefetch GETs): a page whose button POSTs here.
+  if (get)
+    return respond(page(200, "Unsubscribe",
+                        "<p>Unsubscribe from these emails?</p><form method=\"post\" action=\"" +
+                            req.path + "\"><button type=\"submit\">Unsubscribe</button></form>"));
+  HttpResponse done = page(200, "Unsubscribed", "<p>You are unsubscribed.</p>");
+  Metrics::Labels l = labels(*t);
+  track(
+      trackingEvent("unsubscribe", *t),
+      [this, respond, l](const HttpResponse& r) {
+        if (r.status == 200) metrics.add("trig_unsubscribes_total", l);
+        respond(r.status == 200 ? r
+                                : page(r.status == 503 ? 503 : 500, "Try again",
+                                       "<p>The unsubscribe could not be recorded; please try "
+                                       "again.</p>"));
+      },
+      done, false);
+}
+
+// From a delivery thread: the server refused a message for good. The bounce is a passive
+// `email_bounce` event of the customer, submitted as an ingested one.
+void Service::bounce(const std::string& payload, const std::string& detail) {
+  auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object() || !j.contains("customer") || !j["customer"].is_string() ||
+      !j.contains("message_id") || !j["message_id"].is_string())
+    return;
+  std::string customer = j["customer"].get<std::string>();
+  std::string rule =
+      j.contains("rule") && j["rule"].is_string() ? j["rule"].get<std::string>() : "";
+  std::string variant =
+      j.contains("variant") && j["variant"].is_string() ? j["variant"].get<std::string>() : "";
+  metrics.add("trig_bounces_total", {{"rule", rule}, {"variant", variant}});
+  std::string event = "{\"type\":\"track\",\"event\":\"email_bounce\",";
+  appendIds(event, customer);
+  event += ",\"properties\":{\"message_id\":";
+  deliver::appendJsonString(event, j["message_id"].get<std::string>());
+  event += ",\"kind\":\"hard\",\"detail\":";
+  deliver::appendJsonString(event, detail.substr(0, 200));
+  event += "}}";
+  track(
+      std::move(event),
+      [this, id = j["message_id"].get<std::string>()](const HttpResponse& r) {
+        if (r.status != 200) log("the bounce of " + id + " was not recorded: " + r.body);
+      },
+      json(200, ""), false);
 }
 
 void Service::clock(const HttpRequest& req, Respond respond) {
@@ -334,6 +496,9 @@ void Service::handle(HttpRequest&& req, Respond respond) {
       return counted(failure(401, "the write key is missing or wrong (k=KEY)"));
     return pixel(req, counted);
   }
+  if (path.size() > 3 && path[0] == '/' && (path[1] == 'o' || path[1] == 'c' || path[1] == 'u') &&
+      path[2] == '/')
+    return tracking(req, counted);
   if (path.starts_with("/v1/admin/")) {
     if (!equalKeys(credential(req), keys.admin))
       return counted(failure(401, "the admin key is missing or wrong"));
@@ -399,14 +564,6 @@ int Service::start() {
   dopt.threads = opt.deliveryThreads;
   delivery = std::make_unique<Delivery>(*store, transport, metrics, dopt,
                                         [this](const std::string& m) { log(m); });
-  CoreOptions copt;
-  copt.manualClock = opt.manualClock;
-  copt.from = opt.from;
-  core = std::make_unique<Core>(
-      *store, diskRules, loader, copt, metrics,
-      [this](OutboxEntry e) { delivery->enqueue(std::move(e)); },
-      [this](std::shared_ptr<const RuleSet> r) { rulesChanged(std::move(r)); },
-      [this](const std::string& m) { log(m); });
 
   HttpServerOptions hopt;
   auto colon = opt.listen.rfind(':');
@@ -420,6 +577,21 @@ int Service::start() {
   http = std::make_unique<HttpServer>(
       hopt, [this](HttpRequest&& r, Respond respond) { handle(std::move(r), std::move(respond)); });
   if (!http->listen(error)) return err << "trig serve: " << error << "\n", 2;
+  CoreOptions copt;
+  copt.manualClock = opt.manualClock;
+  copt.from = opt.from;
+  copt.trackingSecret = keys.tracking;
+  copt.publicUrl = opt.publicUrl.empty() ? "http://" + opt.listen.substr(0, colon) + ":" +
+                                               std::to_string(http->port())
+                                         : opt.publicUrl;
+  while (copt.publicUrl.ends_with('/')) copt.publicUrl.pop_back();
+  delivery->onBounce(
+      [this](const std::string& payload, const std::string& detail) { bounce(payload, detail); });
+  core = std::make_unique<Core>(
+      *store, diskRules, loader, copt, metrics,
+      [this](OutboxEntry e) { delivery->enqueue(std::move(e)); },
+      [this](std::shared_ptr<const RuleSet> r) { rulesChanged(std::move(r)); },
+      [this](const std::string& m) { log(m); });
 
   blockServiceSignals();
   sigset_t signals = serviceSignals();

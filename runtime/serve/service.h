@@ -16,6 +16,9 @@ struct ServiceOptions {
   bool manualClock = false;
   std::string deliver = "outbox";  // outbox | smtp://... | http(s)://...
   std::string from = "trig <trig@localhost>";
+  // The base URL of the tracking links (open pixel, clicks, unsubscribe); "" for
+  // http://HOST:PORT of the address listened on.
+  std::string publicUrl;
   bool logJson = false;
   bool printKeys = false;  // print the keys and exit
   unsigned deliveryThreads = 2;
