@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "compiler/support/byte_order_mark.h"
-#include "runtime/deliver/render.h"
 #include "compiler/support/utf8.h"
+#include "runtime/deliver/render.h"
 
 namespace trig::ingest {
 

@@ -135,13 +135,16 @@ void Collector::addEvent(const Event& e) {
   Message* m = nullptr;
   if (e.type == open_) {
     ++engagement_.opens;
-    if ((m = find(e, openSlot_))) m->opened = true;
+    m = find(e, openSlot_);
+    if (m) m->opened = true;
   } else if (e.type == click_) {
     ++engagement_.clicks;
-    if ((m = find(e, clickSlot_))) m->clicked = true;
+    m = find(e, clickSlot_);
+    if (m) m->clicked = true;
   } else if (e.type == bounce_) {
     ++engagement_.bounces;
-    if ((m = find(e, bounceSlot_))) m->bounced = true;
+    m = find(e, bounceSlot_);
+    if (m) m->bounced = true;
   } else if (e.type == unsub_) {
     ++engagement_.unsubscribes;
     m = find(e, unsubSlot_);
