@@ -5,7 +5,9 @@
 // and matched to the sends by `message_id`.
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -15,6 +17,7 @@
 #include "runtime/engine/replay.h"
 #include "runtime/ingest/reader.h"
 #include "runtime/report/report.h"
+#include "runtime/serve/store.h"
 
 namespace trig::cli {
 namespace {
@@ -29,16 +32,58 @@ struct ReportOptions {
   double detect = 2.0;  // percentage points
 };
 
-int runReport(const ReportOptions& o) {
+// The accepted events of a serve data directory (what `trig log export` prints) in a new
+// temporary file, which the caller deletes; "" with `error` on failure.
+std::string exportedLog(const std::string& dir, std::string& error) {
+  auto store = serve::Store::openReadOnly(dir, error);
+  if (!store) return "";
+  std::string path = (std::filesystem::temp_directory_path() / "trig-report-XXXXXX").string();
+  int fd = mkstemp(path.data());
+  if (fd < 0) {
+    error = "cannot create a temporary file: " + std::string(std::strerror(errno));
+    return "";
+  }
+  FILE* out = fdopen(fd, "w");
+  bool ok = store->scanLog(
+      1,
+      [&](const serve::LogEntry& e) {
+        if (e.kind != serve::LogEntry::Kind::Event) return true;
+        return std::fwrite(e.data.data(), 1, e.data.size(), out) == e.data.size() &&
+               std::fputc('\n', out) != EOF;
+      },
+      error);
+  if (std::fclose(out) != 0 && ok) error = "cannot write " + path + ": " + std::strerror(errno);
+  if (!ok || !error.empty()) {
+    if (error.empty()) error = "cannot write " + path;
+    std::remove(path.c_str());
+    return "";
+  }
+  return path;
+}
+
+int runReport(ReportOptions o) {
+  if (o.files.empty() || o.events.empty() == o.data.empty()) {
+    std::cerr << "trig report: give the rules and either --events FILE or --data DIR\n";
+    return kExitUsage;
+  }
+  // A live store: its log replayed through the rules (the rules it was decided with: a store
+  // whose log saw a reload is reported under the rules given).
+  std::string exported;
   if (!o.data.empty()) {
-    std::cerr << "trig report: --data (a live store) is not built yet; report from a replay with "
-                 "RULES --events FILE\n";
-    return kExitUsage;
+    std::string error;
+    exported = exportedLog(o.data, error);
+    if (exported.empty()) {
+      std::cerr << "trig report: " << error << "\n";
+      return kExitUsage;
+    }
+    o.events = {exported};
   }
-  if (o.files.empty() || o.events.empty()) {
-    std::cerr << "trig report: give the rules and --events FILE\n";
-    return kExitUsage;
-  }
+  struct RemoveExported {
+    std::string path;
+    ~RemoveExported() {
+      if (!path.empty()) std::remove(path.c_str());
+    }
+  } removeExported{exported};
   if (!(o.detect > 0 && o.detect <= 100)) {
     std::cerr << "trig report: --detect must be a difference in percentage points in (0, 100]\n";
     return kExitUsage;
@@ -149,7 +194,8 @@ void addReportCommand(CLI::App& app, Action& action) {
   cmd->add_option("--detect", o->detect,
                   "The difference, in percentage points, sample sizes are computed for "
                   "(default 2)");
-  cmd->add_option("--data", o->data, "A live store (trig serve --data DIR): not built yet");
+  cmd->add_option("--data", o->data,
+                  "A live store (trig serve --data DIR): its event log replayed through the rules");
   cmd->callback([o, &action] { action = [o] { return runReport(*o); }; });
 }
 

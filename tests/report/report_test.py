@@ -290,7 +290,8 @@ check("non-significant verdict with the sample size still needed",
 
 # --- Usage errors -----------------------------------------------------------------------------
 p = run(["report", "--data", tmp])
-check("--data is not built yet: exit 2", p.returncode == 2 and "not built yet" in p.stderr, p.stderr)
+check("--data without the rules: exit 2", p.returncode == 2 and "give the rules" in p.stderr,
+      p.stderr)
 p = run(["report", rules, "--events", os.path.join(tmp, "missing.jsonl")])
 check("missing events file: exit 2", p.returncode == 2, (p.returncode, p.stderr))
 

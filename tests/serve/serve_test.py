@@ -493,6 +493,10 @@ def generated_stream(tmp, n=100_000):
     check(len(want) > 1000 and want == got,
           f"stream: outbox ({len(got)}) differs from `trig run` over the export ({len(want)})")
     replay_equivalent([rules], data, tmp, "stream")
+    live = trig("report", rules, "--data", data, "--format", "json")
+    replayed = trig("report", rules, "--events", path, "--format", "json")
+    check(live[0] == 0 and live[1] == replayed[1] and '"rules"' in live[1],
+          f"stream: trig report --data differs from the report of the export: {live[2][:200]}")
     print(f"serve_test: stream: {n} events, {len(got)} sends")
 
 
