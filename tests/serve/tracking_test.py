@@ -282,9 +282,47 @@ def smtp(tmp):
         bad.stop()
 
 
+CLICK_RULES = RULES + """
+template followup { subject "Glad you looked" body "Here is more" }
+trigger clicked:
+  when email_click(rule == "cart_nudge")
+  send followup
+"""
+
+
+def click_rule(tmp):
+    """A click is an event rules can use: `when email_click(rule == "cart_nudge")` fires on it."""
+    rules = write_rules(tmp)
+    with open(rules, "w") as f:
+        f.write(CLICK_RULES)
+    data = os.path.join(tmp, "data")
+    s = Serve([rules], data)
+    try:
+        base = f"http://127.0.0.1:{s.port}"
+        s.clock(T[0])
+        identify(s, "k1")
+        event(s, "k1", "cart_add", T[0], product_id="p1")
+        s.clock(T[1])
+        s.drain()
+        nudge = [o for o in outbox(data) if o.get("rule") == "cart_nudge"]
+        links = re.findall(r"""href=["']""" + re.escape(base) + r"/c/([A-Za-z0-9_-]+)[\"']",
+                           nudge[0].get("html", "") if nudge else "")
+        if not check(len(links) == 2, f"click rule: the nudge has two tracked links: {nudge}"):
+            return
+        st, hd, _ = get(s, f"/c/{links[0]}")
+        check(st == 302, f"click rule: the click redirects: {st}")
+        s.clock(T[2])
+        s.drain()
+    finally:
+        s.stop()
+    got = [(o["customer"], o["rule"], o["template"]) for o in outbox(data)
+           if o.get("rule") == "clicked"]
+    check(got == [("k1", "clicked", "followup")], f"click rule: the click fired the rule: {got}")
+
+
 def main():
     started = time.time()
-    for test in (tracked_and_unsubscribe, smtp):
+    for test in (tracked_and_unsubscribe, smtp, click_rule):
         with tempfile.TemporaryDirectory() as tmp:
             t = time.time()
             try:
