@@ -195,6 +195,33 @@ Value Interpreter::literal(const ast::Expr& e) {
   }
 }
 
+const Interpreter::ConstantList* Interpreter::constantList(const ast::Expr& e) {
+  if (e.kind != ast::ExprKind::List) return nullptr;
+  if (auto it = constantLists_.find(e.id); it != constantLists_.end()) return &it->second;
+  ConstantList made;
+  Value& out = made.value;
+  out.kind = Value::Kind::List;
+  out.list.reserve(e.items.size());
+  for (const auto* item : e.items) {
+    switch (item->kind) {
+      case ast::ExprKind::IntLit:
+      case ast::ExprKind::DecimalLit:
+      case ast::ExprKind::PercentLit:
+      case ast::ExprKind::StringLit:
+      case ast::ExprKind::BoolLit:
+      case ast::ExprKind::DurationLit:
+      case ast::ExprKind::TimeLit: out.list.push_back(literal(*item)); break;
+      default: return nullptr;  // an item that depends on the event: built each time
+    }
+  }
+  // Long lists get a set of their strings, as the JIT gets sorted tables (docs/limits.md).
+  made.indexed = out.list.size() >= 16;
+  if (made.indexed)
+    for (const Value& v : out.list)
+      if (v.kind == Value::Kind::String) made.strings.insert(v.s);
+  return &constantLists_.emplace(e.id, std::move(made)).first->second;
+}
+
 Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
   switch (e.kind) {
     case ast::ExprKind::IntLit:
@@ -222,6 +249,14 @@ Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
         case core::OpClass::Arithmetic:
           return arithmetic(e.op, value(*e.lhs, env), value(*e.rhs, env), typeOf(e));
         case core::OpClass::Comparison:
+          // `x in [...]` of literals: the list is built once, not at every evaluation.
+          if (const ConstantList* list = constantList(*e.rhs)) {
+            Value x = value(*e.lhs, env);
+            // A string is in the list exactly when one of its string items has its bytes.
+            if (e.op == ast::Op::In && x.kind == Value::Kind::String && list->indexed)
+              return Value::boolean(list->strings.count(x.s) != 0);
+            return Value::boolean(compare(e.op, x, list->value));
+          }
           return Value::boolean(compare(e.op, value(*e.lhs, env), value(*e.rhs, env)));
         case core::OpClass::Unary: return Value::absent();  // the parser never builds one
       }

@@ -3,6 +3,9 @@
 // and field indices) and computes what a condition or expression means for one customer at one
 // instant. It is the executable meaning of section 4 of the language; the JIT must agree with it.
 #include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "compiler/interp/eval.h"
 
@@ -32,8 +35,17 @@ class Interpreter final : public Evaluator {
   uint32_t eventOf(const ast::Expr& e) const;
   uint32_t fieldOf(const ast::Expr& e, uint32_t event) const;
   sema::TypeKind typeOf(const ast::Expr& e) const;
+  // A list literal of literals, built once (by expression id), with a set of its strings when
+  // it is long; null for any other list.
+  struct ConstantList {
+    Value value;
+    bool indexed = false;
+    std::unordered_set<std::string> strings;
+  };
+  const ConstantList* constantList(const ast::Expr& e);
 
   const sema::Model& model_;
+  std::unordered_map<uint32_t, ConstantList> constantLists_;
 };
 
 // A field of the anchor by name (rules whose anchor has alternatives look fields up by name).
