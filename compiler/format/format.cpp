@@ -84,10 +84,10 @@ bool spaceBetween(const std::vector<std::string_view>& code, size_t i) {
   if (c == "(" && callsWith(p)) return false;
   if (c == "[" && oneOf(p, {"(", "["})) return false;
   if (p == "-" || p == "+") {
-    // Unary unless it follows an operand; `at +5m` in a test is an offset.
+    // Unary unless it follows an operand; `at +5m` in a test is an offset (`x.at + 1` is not).
     if (i < 2) return false;
     std::string_view pp = code[i - 2];
-    if (pp == "at" && i == 2) return false;
+    if (pp == "at" && (i == 2 || code[i - 3] != ".")) return false;
     return endsOperand(pp);
   }
   return true;
@@ -272,7 +272,7 @@ std::string unifiedDiff(std::string_view before, std::string_view after,
   size_t n = a.size() - pre - suf, m = b.size() - pre - suf;
   // ops over the whole files: ' ' keep, '-' delete from a, '+' insert from b
   std::vector<char> ops(pre, ' ');
-  if (n * m <= 16'000'000) {
+  if (n * m <= 4'000'000) {
     std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
     auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * (m + 1) + j]; };
     for (size_t i = n; i-- > 0;)
