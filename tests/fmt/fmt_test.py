@@ -148,6 +148,13 @@ def check_file(path, tmp, rnd, stats):
         stats["changed"] += 1
     if no_space(formatted) != no_space(original):
         fail("%s: formatting changed more than white space" % name)
+    # Every line keeps its tokens and comment: the non-blank lines correspond one to one.
+    def lines(b):
+        if b.startswith(b"\xef\xbb\xbf"):
+            b = b[3:]
+        return [no_space(l) for l in b.split(b"\n") if l.strip()]
+    if lines(formatted) != lines(original):
+        fail("%s: a line's tokens or comment moved to another line" % name)
     missing = set(comment_lines(original)) - set(comment_lines(formatted))
     if missing:
         fail("%s: comment lines lost: %r" % (name, sorted(missing)[:3]))
