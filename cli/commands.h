@@ -18,6 +18,7 @@ void addCompileCommand(CLI::App& app, Action& action);
 void addServeCommand(CLI::App& app, Action& action);
 void addLogCommand(CLI::App& app, Action& action);
 void addReportCommand(CLI::App& app, Action& action);
+void addFmtCommand(CLI::App& app, Action& action);
 
 // `--color`: whether diagnostics on a stream are coloured (see color.cpp).
 enum class ColorMode { Auto, Always, Never };

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   addServeCommand(app, action);
   addLogCommand(app, action);
   addReportCommand(app, action);
+  addFmtCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
