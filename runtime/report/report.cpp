@@ -371,6 +371,26 @@ std::string rateText(uint64_t x, uint64_t n) {
   return n == 0 ? "-" : pct(rate(x, n));
 }
 
+// The funnel table of a rule, a row per step and one for all: the text and the html report's.
+std::vector<std::vector<std::string>> funnelRows(const Report& r, const RuleReport& rule,
+                                                 const char* unsubscribedHeader) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%", "clicked",
+                  "click%", "converted", unsubscribedHeader, "bounced", "suppressed"});
+  auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
+                 const Funnel& f) {
+    rows.push_back(
+        {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant, std::to_string(f.sent),
+         std::to_string(f.sent), std::to_string(f.opened), rateText(f.opened, f.sent),
+         std::to_string(f.clicked), rateText(f.clicked, f.sent),
+         r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
+         std::to_string(f.bounced), suppressedText(f.suppressed)});
+  };
+  for (const auto& s : rule.steps) add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
+  add("all", "", "", rule.funnel);
+  return rows;
+}
+
 std::string ciText(const Interval& i, uint64_t n) {
   return n == 0 ? "-" : fmt::format("[{:.1f}, {:.1f}]", i.low * 100, i.high * 100);
 }
@@ -412,21 +432,7 @@ std::string renderText(const Report& r) {
         fmt::format("rule {}{}\n", rule.name, rule.title.empty() ? "" : " \"" + rule.title + "\"");
     std::string goal = goalText(rule);
     out += fmt::format("  fired {}, sent {}; {}\n", rule.fired, rule.funnel.sent, goal);
-    std::vector<std::vector<std::string>> rows;
-    rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
-                    "clicked", "click%", "converted", "unsub", "bounced", "suppressed"});
-    auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
-                   const Funnel& f) {
-      rows.push_back(
-          {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
-           std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
-           rateText(f.opened, f.sent), std::to_string(f.clicked), rateText(f.clicked, f.sent),
-           r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
-           std::to_string(f.bounced), suppressedText(f.suppressed)});
-    };
-    for (const auto& s : rule.steps)
-      add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
-    add("all", "", "", rule.funnel);
+    std::vector<std::vector<std::string>> rows = funnelRows(r, rule, "unsub");
     out += table(
         rows,
         {true, true, true, false, false, false, false, false, false, false, false, false, true},
@@ -740,21 +746,7 @@ std::string renderHtml(const Report& r) {
                       {"converted", rule.convertedAfterMessage}}) +
            "\n";
     if (!rule.sendsOverTime.empty()) out += timeSvg(rule.sendsOverTime) + "\n";
-    std::vector<std::vector<std::string>> rows;
-    rows.push_back({"step", "template", "variant", "sent", "delivered", "opened", "open%",
-                    "clicked", "click%", "converted", "unsubscribed", "bounced", "suppressed"});
-    auto add = [&](const std::string& step, const std::string& templ, const std::string& variant,
-                   const Funnel& f) {
-      rows.push_back(
-          {step, templ.empty() ? "-" : templ, variant.empty() ? "-" : variant,
-           std::to_string(f.sent), std::to_string(f.sent), std::to_string(f.opened),
-           rateText(f.opened, f.sent), std::to_string(f.clicked), rateText(f.clicked, f.sent),
-           r.stepConversions ? std::to_string(f.converted) : "-", std::to_string(f.unsubscribed),
-           std::to_string(f.bounced), suppressedText(f.suppressed)});
-    };
-    for (const auto& s : rule.steps)
-      add(std::to_string(s.step), s.templateName, s.variant, s.funnel);
-    add("all", "", "", rule.funnel);
+    std::vector<std::vector<std::string>> rows = funnelRows(r, rule, "unsubscribed");
     out += htmlTable(rows) + "\n";
     for (const auto& sp : rule.splits) {
       out += fmt::format("<h3>split {}</h3>\n", esc(sp.name));
