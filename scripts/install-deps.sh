@@ -13,6 +13,7 @@ PACKAGES=(
   clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format-19 clang-tidy-19
   python3-jsonschema
   libboost1.81-dev librocksdb-dev libcurl4-openssl-dev python3-aiosmtpd
+  libz3-dev graphviz libgraphviz-dev chromium python3-websocket help2man
 )
 
 if [ "${1:-}" = "--list" ]; then
