@@ -72,4 +72,43 @@ struct Event {
   EventSource source;  // "events.jsonl:12" for messages about this event
 };
 
+// An event kept for later (a pending `idle` evaluation's anchor): what conditions and templates
+// read of it — kind, type, time, input order and the fields — with only the fields that were
+// sent. A fraction of an Event's size: most optional fields are absent, and an Absent Value
+// costs as much as any other.
+struct PackedEvent {
+  Event::Kind kind = Event::Kind::Track;
+  uint32_t type = core::kNone;
+  uint32_t width = 0;  // the Event's fields.size()
+  TimeMs time = 0;
+  uint64_t seq = 0;
+  std::vector<std::pair<uint32_t, Value>> present;  // (slot, value), ascending slots
+
+  static PackedEvent pack(const Event& e) {
+    PackedEvent p;
+    p.kind = e.kind;
+    p.type = e.type;
+    p.width = static_cast<uint32_t>(e.fields.size());
+    p.time = e.time;
+    p.seq = e.seq;
+    size_t n = 0;
+    for (const Value& v : e.fields) n += v.isAbsent() ? 0 : 1;
+    p.present.reserve(n);
+    for (uint32_t i = 0; i < p.width; ++i)
+      if (!e.fields[i].isAbsent()) p.present.emplace_back(i, e.fields[i]);
+    return p;
+  }
+  // The event again, as Engine's anchor copies are: no identity strings, no source.
+  Event unpack() && {
+    Event e;
+    e.kind = kind;
+    e.type = type;
+    e.time = time;
+    e.seq = seq;
+    e.fields.resize(width);
+    for (auto& [slot, v] : present) e.fields[slot] = std::move(v);
+    return e;
+  }
+};
+
 }  // namespace trig

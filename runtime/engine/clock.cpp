@@ -42,7 +42,7 @@ void Engine::Impl::fireTimer(const Timer& t) {
       auto it = std::find_if(c.idle.begin(), c.idle.end(),
                              [&](const Customer::Idle& p) { return p.rule == t.rule; });
       if (it == c.idle.end()) return;
-      Event anchor = std::move(it->anchor);
+      Event anchor = std::move(it->anchor).unpack();
       c.idle.erase(it);
       // A firing by a timer comes before every event stamped at its instant.
       evaluate(c, t.rule, anchor, -1);

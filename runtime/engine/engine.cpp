@@ -129,7 +129,7 @@ void Engine::Impl::cancelIdle(Customer& c, const Event& e) {
       // marketer looks up to see why the wait ended.
       std::string source = e.source.empty() ? "" : " (" + e.source.str() + ")";
       return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}{}",
-                         anchorName(p.anchor), formatTimestamp(p.anchor.time),
+                         model.events[p.anchor.type].name, formatTimestamp(p.anchor.time),
                          e.kind == Event::Kind::Undeclared ? e.name : anchorName(e), source);
     });
   }
@@ -238,7 +238,7 @@ void Engine::Impl::arm(Customer& c, uint32_t ri, const Event& e) {
   }
   Customer::Idle p;
   p.rule = ri;
-  p.anchor = anchorCopy(e);
+  p.anchor = PackedEvent::pack(e);
   p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
   trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc, [&] {
     return fmt::format(

@@ -107,7 +107,7 @@ struct Customer {
   state::EventHistory history;
   struct Idle {
     uint32_t rule;
-    Event anchor;
+    PackedEvent anchor;  // a million pending waits hold a million anchors: packed
     TimerHandle timer;
   };
   std::vector<Idle> idle;
