@@ -26,7 +26,8 @@ graph::Counts countsOf(const report::Report& report) {
           sc.converted += it->second;
           it->second = 0;
         }
-      } else {
+      } else if (report.stepConversions) {
+        // Attributed to messages only when the attribution added up (report.h).
         sc.converted += row.funnel.converted;
       }
     }
