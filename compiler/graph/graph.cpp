@@ -286,9 +286,9 @@ class RuleWriter {
 
   // The wait and the step's own `unless` conditions in front of its action: the tails into the
   // action, and the edges that skip it (a held condition suppresses the step; the flow goes on).
+  using Reached = std::function<std::optional<uint64_t>(const States&)>;
   std::vector<Tail> approach(const ast::Step& s, std::vector<Tail> tails, const States& states,
-                             std::vector<Tail>& skips) {
-    auto reached = [this](const States& st) -> std::optional<uint64_t> { return reachedStep(st); };
+                             std::vector<Tail>& skips, const Reached& reached) {
     if (s.after) {
       std::string w = node("wait", {"after " + sourceText(sources_, s.after->loc)},
                            "shape=ellipse, style=dashed");
@@ -318,7 +318,10 @@ class RuleWriter {
     for (const auto& t : tails) in.insert(t.states.begin(), t.states.end());
     std::vector<Tail> skips;
     bool direct = !s.after && s.unless.empty();
-    tails = approach(s, std::move(tails), in, skips);
+    Reached reached = [this](const States& st) -> std::optional<uint64_t> {
+      return reachedStep(st);
+    };
+    tails = approach(s, std::move(tails), in, skips, reached);
 
     States out;
     for (const auto& [taken, variant] : in) out.insert(State{taken + 1, variant});
@@ -341,13 +344,7 @@ class RuleWriter {
         label.push_back(number(k) + " suppressed: " + reason);
     }
     std::string n = node("send", label, "shape=box, style=\"rounded,filled\", fillcolor=\"#fef9c3\"");
-    if (direct) {
-      connect(tails, n, [this](const States& st) -> std::optional<uint64_t> {
-        return reachedStep(st);
-      });
-    } else {
-      connect(tails, n, {});
-    }
+    connect(tails, n, direct ? reached : Reached());
     if (!goal_.empty()) {
       std::vector<std::string> g;
       if (counts_) g.push_back(number(converted) + " converted");
@@ -368,12 +365,9 @@ class RuleWriter {
   std::vector<Tail> split(const ast::Step& s, std::vector<Tail> tails) {
     States in;
     for (const auto& t : tails) in.insert(t.states.begin(), t.states.end());
-    std::vector<Tail> skips;
-    tails = approach(s, std::move(tails), in, skips);
-    std::string n = node("split", {stepNumbers(in) + ": split " + s.splitName.text},
-                         "shape=diamond, style=filled, fillcolor=\"#ede9fe\"");
+    // The instances the split received, when one edge leads to it: what it sent to its variants.
     bool single = tails.size() == 1;
-    connect(tails, n, [this, &s, single](const States&) -> std::optional<uint64_t> {
+    Reached reached = [this, &s, &single](const States&) -> std::optional<uint64_t> {
       if (!single) return std::nullopt;
       uint64_t total = 0;
       for (const auto& v : s.variants) {
@@ -382,7 +376,14 @@ class RuleWriter {
         total += *e;
       }
       return total;
-    });
+    };
+    std::vector<Tail> skips;
+    tails = approach(s, std::move(tails), in, skips, reached);
+    bool direct = !s.after && s.unless.empty();
+    std::string n = node("split", {stepNumbers(in) + ": split " + s.splitName.text},
+                         "shape=diamond, style=filled, fillcolor=\"#ede9fe\"");
+    single = tails.size() == 1;
+    connect(tails, n, direct ? reached : Reached());
     std::vector<Tail> out = std::move(skips);
     for (const ast::Variant& v : s.variants) {
       States arm;
