@@ -137,7 +137,7 @@ class RuleWriter {
     }
     if (!options.empty()) title.push_back(options);
     out_ += "    label=" + quote(title) + ";\n";
-    out_ += "    labeljust=l; style=rounded; color=\"#9aa5b1\";\n";
+    out_ += "    style=rounded; color=\"#9aa5b1\";\n";
 
     collectSharedVariantNames(rule_.steps);
 

@@ -196,9 +196,10 @@ def test_errors_and_determinism():
         r = run(["graph", rules_of("cart_abandonment"), "-o", os.path.join(tmp, "none", "x.dot")])
         check("a write error is an error", r.returncode == 2 and "cannot write" in r.stderr,
               r.stderr)
+    counted = ["--events", os.path.join(examples, "priorities", "events.jsonl")]
     for fmt in ("dot", "svg", "png"):
-        a = run(["graph", examples, "--format", fmt], binary=True)
-        b = run(["graph", examples, "--format", fmt], binary=True)
+        a = run(["graph", rules_of("priorities"), "--format", fmt] + counted, binary=True)
+        b = run(["graph", rules_of("priorities"), "--format", fmt] + counted, binary=True)
         check(f"{fmt}: two runs, the same bytes", a.returncode == 0 and a.stdout == b.stdout
               and len(a.stdout) > 0, a.stderr)
     png = run(["graph", rules_of("cart_abandonment"), "--format", "png"], binary=True)
@@ -231,21 +232,31 @@ def ts(t):
 
 
 def generated_events(path):
-    """Customers for reminder_timing (both arms) and cart_abandon: some buy, some are capped."""
+    """Customers for all three rules of examples/priorities: both arms of the split, cart
+    reminders some of which convert (their follow-up then suppressed `converted`), customers
+    without an address (`no_email`), and product views for the browse reminder."""
     base = 1772438400  # 2026-03-02T08:00:00Z
     lines = []
+
+    def track(c, event, t, **props):
+        lines.append({"type": "track", "userId": c, "event": event, "timestamp": ts(t), "properties": props})
+
     for i in range(60):
         c = f"g{i}"
         t = base + i * 600
-        lines.append({"type": "identify", "userId": c, "timestamp": ts(t), "traits": {"email": f"{c}@example.com"}})
-        lines.append({"type": "track", "userId": c, "event": "checkout_start", "timestamp": ts(t + 1),
-                      "properties": {"cart_value": 20}})
-        if i % 3 == 0:
-            lines.append({"type": "track", "userId": c, "event": "Order Completed", "timestamp": ts(t + 5 * 3600),
-                          "properties": {"order_id": f"o{i}", "total": 20}})
+        if i % 7 != 0:
+            lines.append({"type": "identify", "userId": c, "timestamp": ts(t),
+                          "traits": {"email": f"{c}@example.com", "first_name": "Kim"}})
+        track(c, "checkout_start", t + 1, cart_value=20)
         if i % 4 == 0:
-            lines.append({"type": "track", "userId": c, "event": "cart_add", "timestamp": ts(t + 9 * 3600),
-                          "properties": {"product_id": "p1", "product_name": "Lamp", "price": 30}})
+            start = t + 9 * 3600
+            track(c, "cart_add", start, product_id="p1", product_name="Lamp", price=30)
+            if i % 8 == 0:
+                track(c, "purchased", start + 20 * 3600, order_id=f"o{i}", revenue=30)
+        if i % 5 == 0:
+            for k in range(3):
+                track(c, "product_view", t + 2 * 86400 + k * 60, product_id="p9", product_name="Chair",
+                      category="home", price=80)
     lines.sort(key=lambda e: e["timestamp"])
     with open(path, "w") as f:
         for e in lines:
@@ -304,6 +315,12 @@ def test_counts(rules, events, name):
             goal = [l for l in nodes.values() if l.startswith("goal ")]
             check(f"counts {name}/{rn}: conversions on the goal",
                   len(goal) == 1 and first_number(goal[0], "converted") == rule["converted"], (goal, rule["converted"]))
+            goal_id = [i for i, l in nodes.items() if l.startswith("goal ")][0]
+            attributed = sum(first_number(l, "converted") or 0 for _, b, l in edges if b == goal_id)
+            want = sum(s["converted_messages"] or 0 for s in rule["steps"] if s["template"])
+            want += sum(v["converted"] for sp in rule["splits"] for v in sp["variants"] if v["holdout"])
+            check(f"counts {name}/{rn}: conversions on the edges into the goal", attributed == want,
+                  (attributed, want))
         for split in rule["splits"]:
             sid = [i for i, l in nodes.items() if re.fullmatch(r"step [\d/]+: split " + split["name"], l)]
             arms = {}
