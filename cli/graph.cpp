@@ -1,6 +1,6 @@
-// `trig graph RULES... [--rule NAME] [--format dot|svg|png] [-o FILE] [--events FILE | --data DIR]`:
-// each rule's flow as a flowchart (docs/graph.md), with a replay's or a live store's counts on its
-// edges when given (the numbers of `trig report`, converted in graph_counts.cpp).
+// `trig graph RULES... [--rule NAME] [--format dot|svg|png] [-o FILE] [--events FILE | --data
+// DIR]`: each rule's flow as a flowchart (docs/graph.md), with a replay's or a live store's counts
+// on its edges when given (the numbers of `trig report`, converted in graph_counts.cpp).
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>

@@ -343,7 +343,8 @@ class RuleWriter {
       for (const auto& [reason, k] : suppressed)
         label.push_back(number(k) + " suppressed: " + reason);
     }
-    std::string n = node("send", label, "shape=box, style=\"rounded,filled\", fillcolor=\"#fef9c3\"");
+    std::string n =
+        node("send", label, "shape=box, style=\"rounded,filled\", fillcolor=\"#fef9c3\"");
     connect(tails, n, direct ? reached : Reached());
     if (!goal_.empty()) {
       std::vector<std::string> g;
@@ -541,7 +542,7 @@ std::optional<std::string> render(std::string_view dot, std::string_view format,
 #ifdef TRIG_GRAPH_ASAN
 // Under the sanitizers: what Graphviz and the font libraries under it keep for the life of the
 // process (fontconfig's caches, the plugins' tables) is theirs, not a leak of trig's.
-extern "C" const char* __lsan_default_suppressions();  // NOLINT(bugprone-reserved-identifier)
+extern "C" const char* __lsan_default_suppressions();   // NOLINT(bugprone-reserved-identifier)
 extern "C" const char* __lsan_default_suppressions() {  // NOLINT(bugprone-reserved-identifier)
   return "leak:libgvc.so\nleak:libcgraph.so\nleak:libcdt.so\nleak:libgvplugin_\n"
          "leak:libfontconfig.so\nleak:libpango\nleak:libcairo.so\nleak:libglib-2.0.so\n"

@@ -132,7 +132,8 @@ trigger timing:
   then after 2d send last_call
 )";
 
-TEST_CASE("graph: a flow's trigger, idle wait, exclusion, steps and goal, labelled from the source") {
+TEST_CASE(
+    "graph: a flow's trigger, idle wait, exclusion, steps and goal, labelled from the source") {
   testing::CheckedProgram p(kCart);
   Dot d = parseDot(dotOf(p));
   REQUIRE(d.clusters.size() == 1);
