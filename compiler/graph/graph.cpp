@@ -62,8 +62,8 @@ std::string sourceSpan(const SourceManager& sources, Loc a, Loc b) {
 }
 
 // One line of a label inside a DOT double-quoted string: quotes and backslashes escaped (a
-// backslash would otherwise start one of Graphviz's escapes, \N, \G, \l), control characters
-// made spaces, bytes that are not UTF-8 replaced by U+FFFD.
+// backslash would otherwise start one of Graphviz's escapes, \N, \G, \l), `&` as `&amp;`,
+// control characters made spaces, bytes that are not UTF-8 replaced by U+FFFD.
 std::string escapeLine(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -74,6 +74,9 @@ std::string escapeLine(std::string_view s) {
       if (c == '"' || c == '\\') {
         out += '\\';
         out += static_cast<char>(c);
+      } else if (c == '&') {
+        // Graphviz reads `&name;` in any label as an HTML entity: a literal `&` is `&amp;`.
+        out += "&amp;";
       } else if (c < 0x20 || c == 0x7f) {
         out += ' ';
       } else {

@@ -41,7 +41,10 @@ QUOTED = r'"((?:[^"\\]|\\.)*)"'
 
 
 def unescape(s):
-    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), s)
+    """A DOT string's text: Graphviz's backslash escapes, and `&amp;` (trig writes a literal `&`
+    so, since Graphviz reads `&name;` in labels as an HTML entity)."""
+    s = re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), s)
+    return s.replace("&amp;", "&")
 
 
 def attr(rest, name):
