@@ -31,8 +31,9 @@ def check(name, cond, detail=""):
         print(f"FAIL {name} {str(detail)[:2000]}")
 
 
-def run(args, binary=False):
-    return subprocess.run([trig] + args, capture_output=True, text=not binary, timeout=120)
+def run(args, binary=False, stdin=None):
+    return subprocess.run([trig] + args, capture_output=True, text=not binary, timeout=120,
+                          input=stdin)
 
 
 # ---- reading DOT back -----------------------------------------------------------------------
@@ -186,6 +187,17 @@ def test_errors_and_determinism():
     r = run(["graph", rules_of("priorities"), "--data", os.path.join(here, "no-such-store")])
     check("a missing store: exit 2 with a message", r.returncode == 2 and "trig graph:" in r.stderr,
           r.stderr)
+    r = run(["graph", rules_of("priorities"), "--events", os.path.join(here, "no-such-events.jsonl")])
+    check("missing events: exit 2 with the file named",
+          r.returncode == 2 and "no-such-events.jsonl" in r.stderr and r.stdout == "", r.stderr)
+    r = run(["graph", rules_of("priorities"), "--events", "x.jsonl", "--data", "d"])
+    check("--events and --data: exit 2", r.returncode == 2 and "not both" in r.stderr, r.stderr)
+    events = os.path.join(examples, "priorities", "events.jsonl")
+    with open(events) as f:
+        piped = run(["graph", rules_of("priorities"), "--events", "-"], stdin=f.read())
+    check("--events - reads standard input",
+          piped.returncode == 0 and piped.stdout == run(["graph", rules_of("priorities"), "--events", events]).stdout
+          and "sent" in piped.stdout, piped.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         bad = os.path.join(tmp, "bad.trig")
         with open(bad, "w") as f:
