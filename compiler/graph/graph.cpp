@@ -143,6 +143,7 @@ class RuleWriter {
     out_ += "    style=rounded; color=\"#9aa5b1\";\n";
 
     collectSharedVariantNames(rule_.steps);
+    collectKeys(rule_.steps, {State{0, ""}});
 
     // The trigger: the anchor, its filters and the `and` conditions (idle apart).
     std::vector<std::string> trigger = {"when " + sourceText(sources_, rule_.anchor.loc)};
@@ -237,8 +238,51 @@ class RuleWriter {
     return it == counts_->steps.end() ? nullptr : &it->second;
   }
 
+  // Which steps (sends, holdout points) record under each (step, variant) key: the engine's
+  // step numbers and variant names can give two steps of one rule the same key (nested splits
+  // that reuse variant names), and then their counts cannot be told apart. The walk is the
+  // drawing's own, without drawing.
+  States collectKeys(const std::vector<ast::Step>& list, States in) {
+    for (const ast::Step& s : list) {
+      States out;
+      for (const auto& [taken, variant] : in) {
+        if (s.action == ast::ActionKind::Send) {
+          owners_[State{taken + 1, variant}].insert(&s);
+          out.insert(State{taken + 1, variant});
+          continue;
+        }
+        for (const ast::Variant& v : s.variants) {
+          State arm{taken + 1, v.name.text};
+          if (v.holdout) {
+            owners_[arm].insert(&v);
+            continue;
+          }
+          States armOut = collectKeys(v.steps, {arm});
+          out.insert(armOut.begin(), armOut.end());
+        }
+      }
+      if (!s.unless.empty() && s.action == ast::ActionKind::Split) out.insert(in.begin(), in.end());
+      in = std::move(out);
+    }
+    return in;
+  }
+
+  // Whether the counts under `keys` belong to one step each.
+  bool separable(const States& keys) const {
+    for (const auto& k : keys)
+      if (auto it = owners_.find(k); it != owners_.end() && it->second.size() > 1) return false;
+    return true;
+  }
+
+  static States next(const States& states) {
+    States out;
+    for (const auto& [taken, variant] : states) out.insert(State{taken + 1, variant});
+    return out;
+  }
+
   // Instances that reached the step after `states` (sent or suppressed there).
-  uint64_t reachedStep(const States& states) const {
+  std::optional<uint64_t> reachedStep(const States& states) const {
+    if (!separable(next(states))) return std::nullopt;
     uint64_t n = 0;
     for (const auto& [taken, variant] : states)
       if (const StepCounts* c = stepCounts(taken + 1, variant)) {
@@ -302,7 +346,7 @@ class RuleWriter {
       std::string d = node("step_unless", {"unless " + exprText(u)}, "shape=diamond");
       connect(tails, d, reached);
       std::optional<uint64_t> held;
-      if (counts_ && s.unless.size() == 1) {
+      if (counts_ && s.unless.size() == 1 && separable(next(states))) {
         uint64_t n = 0;
         for (const auto& [taken, variant] : states)
           if (const StepCounts* c = stepCounts(taken + 1, variant))
@@ -333,7 +377,9 @@ class RuleWriter {
       label.push_back("with " + sourceSpan(sources_, b.name.loc,
                                            b.value != nullptr ? b.value->loc : b.name.loc));
     uint64_t converted = 0;
-    if (counts_) {
+    bool known = separable(out);
+    if (counts_ && !known) label.emplace_back("(counts shared with another step: trig report)");
+    if (counts_ && known) {
       uint64_t sent = 0;
       std::map<std::string, uint64_t> suppressed;
       for (const auto& [taken, variant] : out)
@@ -351,7 +397,7 @@ class RuleWriter {
     connect(tails, n, direct ? reached : Reached());
     if (!goal_.empty()) {
       std::vector<std::string> g;
-      if (counts_) g.push_back(number(converted) + " converted");
+      if (counts_ && known) g.push_back(number(converted) + " converted");
       edge(n, goal_, g, "style=dashed, color=\"#16a34a\"");
     }
     if (skips.empty()) return {Tail{n, {}, out, std::nullopt}};
@@ -397,7 +443,8 @@ class RuleWriter {
       if (v.holdout) {
         std::vector<std::string> h = {"holdout: no message from here"};
         uint64_t converted = 0;
-        if (counts_) {
+        bool known = separable(arm);
+        if (counts_ && known) {
           uint64_t held = 0;
           for (const auto& [taken, variant] : arm)
             if (const StepCounts* c = stepCounts(taken, variant)) {
@@ -412,7 +459,7 @@ class RuleWriter {
         edge(n, hn, label, "");
         if (!goal_.empty()) {
           std::vector<std::string> g;
-          if (counts_) g.push_back(number(converted) + " converted");
+          if (counts_ && known) g.push_back(number(converted) + " converted");
           edge(hn, goal_, g, "style=dashed, color=\"#16a34a\"");
         }
         continue;
@@ -432,6 +479,7 @@ class RuleWriter {
   std::string goal_;
   uint32_t nodes_ = 0;
   std::set<std::string> variantNames_, sharedVariantNames_;
+  std::map<State, std::set<const void*>> owners_;
 };
 
 }  // namespace

@@ -33,6 +33,12 @@ struct Dot {
     CHECK_MESSAGE(!found.empty(), "no node labelled " << text);
     return found;
   }
+  std::string exact(const std::string& label) const {
+    for (const auto& [id, l] : labels)
+      if (l == label) return id;
+    FAIL_CHECK("no node labelled exactly " << label);
+    return "";
+  }
   const Edge* edge(const std::string& from, const std::string& to) const {
     for (const auto& e : edges)
       if (e.from == from && e.to == to) return &e;
@@ -263,7 +269,8 @@ trigger odd:
   std::string error;
   auto svg = render(dot, "svg", error);
   REQUIRE_MESSAGE(svg, error);
-  CHECK(svg->find(R"(say \&quot;hi\&quot; \\ &lt;b&gt;&amp;amp; café\n&quot;)") != std::string::npos);
+  CHECK(svg->find(R"(say \&quot;hi\&quot; \\ &lt;b&gt;&amp;amp; café\n&quot;)") !=
+        std::string::npos);
 }
 
 TEST_CASE("graph: the same program gives the same bytes; --rule picks one rule") {
@@ -279,6 +286,81 @@ TEST_CASE("graph: the same program gives the same bytes; --rule picks one rule")
   CHECK(one.clusters[0] == "trigger timing");
   o.rule = "no_such_rule";
   CHECK(dotOf(a, o).empty());
+}
+
+TEST_CASE("graph: priority expressions, limits, nested splits and a step's skip count") {
+  testing::CheckedProgram p(R"(
+template a { subject "s" body "b" }
+template b { subject "s" body "b" }
+trigger nested:
+  when cart_add
+  priority 1 + price / 100
+  limit 2 per 7d
+  split outer { 50% x: split inner { 50% x: send a  50% y: send b }  50% y: send b }
+  then after 1h unless purchased send a
+)");
+  Counts counts;
+  RuleCounts& rc = counts["nested"];
+  rc.fired = 10;
+  rc.entered = {{"x", 7}, {"y", 3}};
+  rc.steps[{3, "x"}] = StepCounts{2, 0, {}};
+  rc.steps[{3, "y"}] = StepCounts{1, 0, {}};
+  rc.steps[{2, "y"}] = StepCounts{3, 0, {}};
+  rc.steps[{4, "x"}] = StepCounts{1, 0, {{"condition", 1}}};
+  rc.steps[{4, "y"}] = StepCounts{0, 0, {{"condition", 1}}};
+  rc.steps[{3, "y"}].suppressed["condition"] = 2;
+  GraphOptions o;
+  o.counts = &counts;
+  Dot d = parseDot(dotOf(p, o));
+  REQUIRE(d.clusters.size() == 1);
+  CHECK(d.clusters[0] == "trigger nested\npriority 1 + price / 100 · limit 2 per 7d");
+  // Both splits name their variants x and y: the report counts variants by name, so the arms
+  // carry no `entered` number rather than a wrong one; an arm straight into a send carries what
+  // reached that send.
+  std::string outer = d.node("step 1: split outer");
+  std::string inner = d.node("step 2: split inner");
+  REQUIRE(d.edge(outer, inner));
+  CHECK(d.edge(outer, inner)->label == "50% x");
+  std::string innerA = d.node("step 3: send a");
+  REQUIRE(d.edge(inner, innerA));
+  CHECK(d.edge(inner, innerA)->label == "50% x\n2");
+  CHECK(d.labels[innerA] == "step 3: send a\n2 sent");
+  REQUIRE(d.edge(outer, d.node("step 2: send b")));
+  CHECK(d.edge(outer, d.node("step 2: send b"))->label == "50% y\n3");
+  // (3, y) is both inner y's `send b` and, after outer y, the last `send a`: neither shows
+  // numbers that may be the other's.
+  std::string innerB = d.node("step 3: send b");
+  CHECK(d.labels[innerB] == "step 3: send b\n(counts shared with another step: trig report)");
+  CHECK(d.edge(inner, innerB)->label == "50% y");
+  std::string last = d.node("step 3/4: send a");
+  CHECK(d.labels[last] == "step 3/4: send a\n(counts shared with another step: trig report)");
+  std::string diamond = d.node("unless purchased");
+  bool skip = false;
+  for (const auto* e : d.from(diamond))
+    if (e->label.rfind("holds: skipped", 0) == 0) {
+      skip = true;
+      CHECK(e->label == "holds: skipped");
+    }
+  CHECK(skip);
+}
+
+TEST_CASE("graph: a step's own unless carries its skips") {
+  testing::CheckedProgram p(kCart);
+  Counts counts;
+  counts["cart_abandon"].steps[{2, ""}] = StepCounts{5, 1, {{"condition", 3}}};
+  GraphOptions o;
+  o.counts = &counts;
+  Dot d = parseDot(dotOf(p, o));
+  std::string diamond = d.exact("unless purchased");
+  bool skip = false;
+  for (const auto* e : d.from(diamond))
+    if (e->label.rfind("holds: skipped", 0) == 0) {
+      skip = true;
+      CHECK(e->label == "holds: skipped\n3");
+    }
+  CHECK(skip);
+  REQUIRE(d.edge(d.node("step 1: send cart_reminder"), d.node("after 24h")));
+  CHECK(d.edge(d.node("step 1: send cart_reminder"), d.node("after 24h"))->label == "8");
 }
 
 TEST_CASE("graph: render lays DOT out as SVG and PNG, and reports what it cannot") {
