@@ -5,19 +5,14 @@
 // and matched to the sends by `message_id`.
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/printable.h"
+#include "cli/report_input.h"
 #include "cli/run_common.h"
-#include "runtime/engine/replay.h"
-#include "runtime/ingest/reader.h"
 #include "runtime/report/report.h"
-#include "runtime/serve/store.h"
 
 namespace trig::cli {
 namespace {
@@ -32,128 +27,24 @@ struct ReportOptions {
   double detect = 2.0;  // percentage points
 };
 
-// The accepted events of a serve data directory (what `trig log export` prints) in a new
-// temporary file, which the caller deletes; "" with `error` on failure.
-std::string exportedLog(const std::string& dir, std::string& error) {
-  auto store = serve::Store::openReadOnly(dir, error);
-  if (!store) return "";
-  std::string path = (std::filesystem::temp_directory_path() / "trig-report-XXXXXX").string();
-  int fd = mkstemp(path.data());
-  if (fd < 0) {
-    error = "cannot create a temporary file: " + std::string(std::strerror(errno));
-    return "";
-  }
-  FILE* out = fdopen(fd, "w");
-  bool ok = store->scanLog(
-      1,
-      [&](const serve::LogEntry& e) {
-        if (e.kind != serve::LogEntry::Kind::Event) return true;
-        return std::fwrite(e.data.data(), 1, e.data.size(), out) == e.data.size() &&
-               std::fputc('\n', out) != EOF;
-      },
-      error);
-  if (std::fclose(out) != 0 && ok) error = "cannot write " + path + ": " + std::strerror(errno);
-  if (!ok || !error.empty()) {
-    if (error.empty()) error = "cannot write " + path;
-    std::remove(path.c_str());
-    return "";
-  }
-  return path;
-}
-
-int runReport(ReportOptions o) {
+int runReport(const ReportOptions& o) {
   if (o.files.empty() || o.events.empty() == o.data.empty()) {
     std::cerr << "trig report: give the rules and either --events FILE or --data DIR\n";
     return kExitUsage;
   }
-  // A live store: its log replayed through the rules (the rules it was decided with: a store
-  // whose log saw a reload is reported under the rules given).
-  std::string exported;
-  if (!o.data.empty()) {
-    std::string error;
-    exported = exportedLog(o.data, error);
-    if (exported.empty()) {
-      std::cerr << "trig report: " << error << "\n";
-      return kExitUsage;
-    }
-    o.events = {exported};
-  }
-  struct RemoveExported {
-    std::string path;
-    ~RemoveExported() {
-      if (!path.empty()) std::remove(path.c_str());
-    }
-  } removeExported{exported};
   if (!(o.detect > 0 && o.detect <= 100)) {
     std::cerr << "trig report: --detect must be a difference in percentage points in (0, 100]\n";
     return kExitUsage;
   }
   auto c = compile(o.files);
   if (int rc = refuseIfBroken(*c, "report"); rc != kExitOk) return rc;
-  std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
-  if (!evaluator) {
-    std::cerr << "trig report: " << error << "\n";
-    return kExitUsage;
-  }
-
-  // The events are read twice (the replay, then the engagement pass): standard input and pipes
-  // are copied to a temporary file first.
-  std::vector<std::string> paths, names, temporaries;
-  for (const auto& f : o.events) {
-    std::string p = engine::readableTwice(f, error);
-    if (p.empty()) {
-      std::cerr << "trig report: " << error << "\n";
-      for (const auto& t : temporaries) std::remove(t.c_str());
-      return kExitUsage;
-    }
-    if (p != f) temporaries.push_back(p);
-    paths.push_back(p);
-    names.push_back(f == "-" ? "<stdin>" : f);
-  }
-  struct Cleanup {
-    std::vector<std::string>& files;
-    ~Cleanup() {
-      for (const auto& t : files) std::remove(t.c_str());
-    }
-  } cleanup{temporaries};
-
-  report::Collector collector(c->model);
-  engine::Coverage coverage;
-  engine::EngineOptions eo;
-  eo.explain = true;
-  eo.sink = [&](const engine::Record& r) { collector.add(r); };
-  eo.coverage = &coverage;
-  eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
-  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
-  engine::Engine eng(c->model, *evaluator, eo);
-
-  engine::ReplayOptions ro;
-  ro.eventFiles = paths;
-  ro.eventNames = names;
-  PrintableBuf printableErr(std::cerr);
-  std::ostream diagnostics(&printableErr);
-  ro.diagnostics = &diagnostics;
-  ro.progress = terminalProgress();
-  engine::ReplayResult rr = engine::replay(eng, c->model, ro);
-  if (!rr.ioError.empty()) {
-    std::cerr << "trig report: " << rr.ioError << "\n";
-    return kExitUsage;
-  }
-
-  // The engagement pass: invalid lines were reported by the replay already.
-  ingest::Decoder decoder(c->model);
-  ingest::EventReader reader(decoder, ingest::ReaderOptions{});
-  for (size_t i = 0; i < paths.size(); ++i) {
-    if (!reader.readAll(paths[i], [&](Event& e) { collector.addEvent(e); }, error, names[i])) {
-      std::cerr << "trig report: " << error << "\n";
-      return kExitUsage;
-    }
-  }
-
-  report::ReportOptions ropt;
-  ropt.detectDiff = o.detect / 100.0;
-  report::Report rep = collector.build(eng.stats(), coverage, ropt);
+  ReportInput input;
+  input.events = o.events;
+  input.data = o.data;
+  input.engine = o.engine;
+  input.detect = o.detect;
+  report::Report rep;
+  if (int rc = buildReport(*c, input, "report", rep); rc != kExitOk) return rc;
   std::string text = o.format == "json"   ? report::renderJson(rep)
                      : o.format == "html" ? report::renderHtml(rep)
                                           : report::renderText(rep);
