@@ -100,8 +100,9 @@ Encoder::Val Encoder::history(const ast::Expr& e, const Scope& s) {
   std::string family = std::to_string(idle) + "|" + fn + "|" + e.field.text + "|" +
                        std::to_string(ev) + "|" + text(e.event->loc);
   std::string name = "h." + family + "@" + std::to_string(window);
-  auto known = std::find_if(s.out->history.begin(), s.out->history.end(),
-                            [&](const HistoryVar& h) { return h.family == family && h.window == window; });
+  auto known = std::find_if(s.out->history.begin(), s.out->history.end(), [&](const HistoryVar& h) {
+    return h.family == family && h.window == window;
+  });
   z3::expr v = count ? var(name, TypeKind::Int) : var(name, c_.model.exprType[e.id].kind);
   if (known == s.out->history.end()) {
     z3::expr only = z_.int_val(0);
@@ -147,8 +148,7 @@ Encoder::Val Encoder::value(const ast::Expr& e, const Scope& s) {
       if (r.kind == sema::RefKind::Trait && r.field < m.traits.size())
         return field(m.traits[r.field], traitVar(r.name));
       if (r.kind == sema::RefKind::AnchorField ||
-          (r.kind == sema::RefKind::EventField && s.subjectIsAnchor &&
-           r.event == s.anchorEvent)) {
+          (r.kind == sema::RefKind::EventField && s.subjectIsAnchor && r.event == s.anchorEvent)) {
         const sema::EventInfo& ev = m.events[s.anchorEvent];
         uint32_t slot = ev.fieldIndex(r.name);
         if (slot != sema::kNone) return field(ev.fields[slot], anchorVar(s.anchorEvent, r.name));
@@ -258,7 +258,8 @@ Encoded Encoder::encode(const sema::RuleInfo& ri, uint32_t anchorEvent) {
       out.terms.push_back(Term{kind, make(), loc, e});
     } catch (const z3::exception&) {  // a sort the encoding did not foresee: an unknown
       out.exact = false;
-      out.terms.push_back(Term{kind, var("u.term." + std::to_string(e ? e->id : 0), core::TypeKind::Bool), loc, e});
+      out.terms.push_back(
+          Term{kind, var("u.term." + std::to_string(e ? e->id : 0), core::TypeKind::Bool), loc, e});
     }
   };
   std::vector<const ast::EventRef*> refs;
@@ -269,7 +270,8 @@ Encoded Encoder::encode(const sema::RuleInfo& ri, uint32_t anchorEvent) {
   if (refs.size() == 1 && refs.front()->filter != nullptr) {
     std::vector<const ast::Expr*> parts;
     conjuncts(*refs.front()->filter, parts);
-    for (const auto* p : parts) add(Term::Kind::Filter, p, p->loc, [&] { return cond(*p, onAnchor); });
+    for (const auto* p : parts)
+      add(Term::Kind::Filter, p, p->loc, [&] { return cond(*p, onAnchor); });
   } else if (refs.size() > 1) {
     add(Term::Kind::Filter, nullptr, ri.rule->anchor.loc, [&] {
       z3::expr any = z_.bool_val(false);

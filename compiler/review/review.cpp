@@ -142,7 +142,7 @@ class Reviewer {
       for (const auto& t : e.terms) terms.push_back(t.holds);
       std::vector<size_t> core;
       Answer a = check(enc_.axioms({&e}), terms, nullptr, &core);
-      fires_[index].push_back(a != Answer::Unsat);
+      fires_[index].push_back(a == Answer::Sat);  // unknown: no further question about it
       if (a == Answer::Sat) any = true;
       if (a == Answer::Unknown) unknown = true;
       if (a == Answer::Unsat && encoded_[index].size() == 1)
@@ -168,12 +168,14 @@ class Reviewer {
         core.push_back(&e.terms[k]);
     }
     if (core.empty()) return;  // not reached: the anchor alone always fits its own history
-    std::string arms = ri.anchorEvents.size() == 1
-                           ? "the '" + c_.model.events[ri.anchorEvents.front()].name + "' that arms it"
-                           : "every event that arms it";
+    std::string arms =
+        ri.anchorEvents.size() == 1
+            ? "the '" + c_.model.events[ri.anchorEvents.front()].name + "' that arms it"
+            : "every event that arms it";
     std::string msg;
     if (self && core.size() == 1 && core.front()->kind == Term::Kind::Unless)
-      msg = "rule '" + ri.name + "' can never fire: " + arms + " always counts for its own 'unless'";
+      msg =
+          "rule '" + ri.name + "' can never fire: " + arms + " always counts for its own 'unless'";
     else if (core.size() == 1)
       msg = "rule '" + ri.name + "' can never fire: '" + termText(*core.front()) + "' never holds" +
             (self ? " (its anchor counts in its own history)" : "");
@@ -219,10 +221,10 @@ class Reviewer {
       core = minimize(hard, others, core);
       active[i] = 0;
       std::string text = termText(t);
-      auto b = c_.diags.add(DiagKind::RedundantTerm, t.loc,
-                            core.empty() ? "'" + text + "' always holds in rule '" + ri.name + "'"
-                                         : "'" + text + "' is implied by the other terms of rule '" +
-                                               ri.name + "'");
+      auto b = c_.diags.add(
+          DiagKind::RedundantTerm, t.loc,
+          core.empty() ? "'" + text + "' always holds in rule '" + ri.name + "'"
+                       : "'" + text + "' is implied by the other terms of rule '" + ri.name + "'");
       for (size_t k : core) {
         const Term& o = e.terms[which[k]];
         if (o.kind == Term::Kind::Self)
@@ -238,7 +240,8 @@ class Reviewer {
 
   static DurationMs firstDelay(const sema::RuleInfo& ri) {
     DurationMs d = ri.idle.value_or(0);
-    if (!ri.rule->steps.empty() && ri.rule->steps.front().after) d += ri.rule->steps.front().after->ms;
+    if (!ri.rule->steps.empty() && ri.rule->steps.front().after)
+      d += ri.rule->steps.front().after->ms;
     return d;
   }
 
@@ -298,8 +301,9 @@ class Reviewer {
                           "up",
                           ra.name, rb.name)
                   .note(ruleLoc(*ra.rule), fmt::format("'{}' is declared here", ra.name))
-                  .help("simplify their conditions, or silence this with `# trig: allow "
-                        "review-unknown`");
+                  .help(
+                      "simplify their conditions, or silence this with `# trig: allow "
+                      "review-unknown`");
           }
         }
   }
@@ -317,14 +321,18 @@ class Reviewer {
     for (const auto* r : rules)
       for (const auto& h : r->history)
         if (h.isCount) hard.push_back(h.var == h.onlyAnchor);
+    // A trait the rules read must still let the mail go out; one they do not read gets a
+    // value that does (props()).
     const sema::Model& m = c_.model;
     for (const auto& t : m.traits) {
+      std::string n = enc_.traitVar(t.name);
+      if (!enc_.has(n)) continue;
       if (t.name == "email" && t.type.kind == core::TypeKind::String) {
-        hard.push_back(enc_.presence(enc_.traitVar(t.name), t.optional && !t.defaultValue));
-        hard.push_back(enc_.var(enc_.traitVar(t.name), t.type.kind).length() > 0);
+        hard.push_back(enc_.presence(n, t.optional && !t.defaultValue));
+        hard.push_back(enc_.var(n, t.type.kind).length() > 0);
       }
       if (t.name == "subscribed" && t.type.kind == core::TypeKind::Bool)
-        hard.push_back(enc_.var(enc_.traitVar(t.name), t.type.kind));
+        hard.push_back(enc_.var(n, t.type.kind));
     }
   }
 
@@ -341,8 +349,9 @@ class Reviewer {
     if (!witness.empty())
       help += "; a customer and event on which both fire, as a test to paste:\n" + witness;
     else
-      help += "; no witness: they overlap only for customers with a history beyond the anchor, "
-              "or on terms the review does not model exactly";
+      help +=
+          "; no witness: they overlap only for customers with a history beyond the anchor, "
+          "or on terms the review does not model exactly";
     c_.diags
         .report(DiagKind::Overlap, ruleLoc(*rb.rule),
                 "rules '{}' and '{}' can both fire on one '{}' with priority {}: which one sends "
@@ -380,7 +389,8 @@ class Reviewer {
     std::string witness = witnessFor(ev, hard, {&hi, &lo}, hi, lo);
     std::string help = "give it a priority above '" + rh.name + "', narrow '" + rh.name +
                        "', or remove '" + rl.name + "'";
-    if (!witness.empty()) help += "; a customer and event that show it, as a test to paste:\n" + witness;
+    if (!witness.empty())
+      help += "; a customer and event that show it, as a test to paste:\n" + witness;
     c_.diags
         .report(DiagKind::Shadowed, ruleLoc(*rl.rule),
                 "rule '{}' never sends on '{}': whenever it fires, '{}' fires too and wins with "
@@ -396,12 +406,9 @@ class Reviewer {
   // A value of the model as a property literal; empty when it cannot be written.
   static std::string literal(const z3::expr& v, core::TypeKind kind) {
     switch (kind) {
-      case core::TypeKind::String:
-        return v.is_string_value() ? quote(v.get_string()) : "";
-      case core::TypeKind::Bool:
-        return v.is_true() ? "true" : v.is_false() ? "false" : "";
-      case core::TypeKind::Int:
-        return v.is_numeral() ? std::to_string(v.get_numeral_int64()) : "";
+      case core::TypeKind::String: return v.is_string_value() ? quote(v.get_string()) : "";
+      case core::TypeKind::Bool: return v.is_true() ? "true" : v.is_false() ? "false" : "";
+      case core::TypeKind::Int: return v.is_numeral() ? std::to_string(v.get_numeral_int64()) : "";
       case core::TypeKind::Float:
       case core::TypeKind::Money: {
         if (!v.is_numeral()) return "";
@@ -481,10 +488,11 @@ class Reviewer {
     if (check(hard, {}, &model) != Answer::Sat) return "";
     std::string customer, event;
     const sema::EventInfo& info = c_.model.events[ev];
-    if (!props(model, c_.model.traits, [&](const std::string& n) { return enc_.traitVar(n); },
-               customer) ||
-        !props(model, info.fields, [&](const std::string& n) { return enc_.anchorVar(ev, n); },
-               event))
+    if (!props(
+            model, c_.model.traits, [&](const std::string& n) { return enc_.traitVar(n); },
+            customer) ||
+        !props(
+            model, info.fields, [&](const std::string& n) { return enc_.anchorVar(ev, n); }, event))
       return "";
     const std::string& n1 = first.rule->name;
     const std::string& n2 = second.rule->name;
@@ -506,7 +514,7 @@ class Reviewer {
   Clock::time_point start_;
   Stats stats_;
   std::vector<std::vector<Encoded>> encoded_;  // by rule: one per anchor event type
-  std::vector<std::vector<uint8_t>> fires_;    // by rule and anchor: satisfiable (or unknown)
+  std::vector<std::vector<uint8_t>> fires_;    // by rule and anchor: proven satisfiable
 };
 
 }  // namespace
