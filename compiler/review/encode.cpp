@@ -19,6 +19,15 @@ void unify(z3::expr& a, z3::expr& b) {
   if (isReal(b) && !isReal(a)) a = z3::to_real(a);
 }
 
+bool anySeq(const z3::expr& e, std::set<unsigned>& seen) {
+  if (!seen.insert(e.id()).second) return false;
+  if (e.get_sort().is_seq()) return true;
+  if (!e.is_app()) return false;
+  for (unsigned k = 0; k < e.num_args(); ++k)
+    if (anySeq(e.arg(k), seen)) return true;
+  return false;
+}
+
 }  // namespace
 
 void conjuncts(const ast::Expr& e, std::vector<const ast::Expr*>& out) {
@@ -28,6 +37,58 @@ void conjuncts(const ast::Expr& e, std::vector<const ast::Expr*>& out) {
     return;
   }
   out.push_back(&e);
+}
+
+Encoder::Encoder(z3::context& z, const Compilation& c) : z_(z), c_(c) {
+  for (const auto& ri : c.model.rules) {
+    if (ri.rule == nullptr) continue;
+    for (const auto* ref : ri.rule->anchor.events) markTheory(ref->filter);
+    for (const auto* t : ri.conditions) markTheory(t);
+    for (const auto* u : ri.unless) markTheory(u);
+  }
+}
+
+void Encoder::markTheory(const ast::Expr* e) {
+  if (e == nullptr) return;
+  if (e->kind == ast::ExprKind::Binary &&
+      (e->op == ast::Op::StartsWith || e->op == ast::Op::Contains)) {
+    for (const ast::Expr* side : {e->lhs, e->rhs}) {
+      if (side == nullptr || side->id >= c_.model.exprRef.size()) continue;
+      const sema::Ref& r = c_.model.exprRef[side->id];
+      if (r.kind != sema::RefKind::None) theory_.insert(r.name);
+    }
+  }
+  markTheory(e->lhs);
+  markTheory(e->rhs);
+  for (const auto* i : e->items) markTheory(i);
+  if (e->event != nullptr) markTheory(e->event->filter);
+}
+
+z3::expr Encoder::code(const std::string& text) {
+  auto [it, fresh] = codes_.emplace(text, static_cast<int64_t>(codes_.size()));
+  if (fresh) literalOf_.emplace(it->second, text);
+  return z_.int_val(it->second);
+}
+
+std::optional<std::string> Encoder::decode(const z3::expr& v) const {
+  if (v.is_string_value()) return v.get_string();
+  if (!v.is_numeral()) return std::nullopt;
+  int64_t n = v.get_numeral_int64();
+  if (auto it = literalOf_.find(n); it != literalOf_.end()) return it->second;
+  // A string no literal of the rules equals.
+  std::string s = "x" + std::to_string(n < 0 ? -n : n);
+  while (codes_.count(s)) s += "x";
+  return s;
+}
+
+bool Encoder::harmonize(Val& a, Val& b, const ast::Expr* aExpr, const ast::Expr* bExpr) {
+  if (a.coded == b.coded) return true;
+  Val& lit = a.coded ? b : a;
+  const ast::Expr* litExpr = a.coded ? bExpr : aExpr;
+  if (litExpr == nullptr || litExpr->kind != ast::ExprKind::StringLit) return false;
+  lit.v = code(litExpr->text);
+  lit.coded = true;
+  return true;
 }
 
 std::string Encoder::anchorVar(uint32_t event, const std::string& field) const {
@@ -67,6 +128,8 @@ std::string Encoder::text(Loc loc) const {
 
 Encoder::Val Encoder::field(const sema::FieldInfo& f, const std::string& name) {
   bool optional = f.optional && f.defaultValue == nullptr;
+  if (f.type.kind == TypeKind::String && !theoryString(f.name))
+    return Val{presence(name, optional), var(name, TypeKind::Int), true};
   return Val{presence(name, optional), var(name, f.type.kind)};
 }
 
@@ -173,7 +236,9 @@ Encoder::Val Encoder::value(const ast::Expr& e, const Scope& s) {
         z3::expr any = z_.bool_val(false);
         for (const auto* item : e.rhs->items) {
           Val i = value(*item, s);
-          z3::expr a = l.v, b = i.v;
+          Val lv = l;
+          if (!harmonize(lv, i, e.lhs, item)) return fresh(e, s);
+          z3::expr a = lv.v, b = i.v;
           unify(a, b);
           if (a.get_sort().id() != b.get_sort().id()) return fresh(e, s);
           any = any || (i.present && a == b);
@@ -181,10 +246,14 @@ Encoder::Val Encoder::value(const ast::Expr& e, const Scope& s) {
         return Val{yes, l.present && any};
       }
       Val r = value(*e.rhs, s);
+      if ((e.op == ast::Op::Eq || e.op == ast::Op::Ne) && !harmonize(l, r, e.lhs, e.rhs))
+        return fresh(e, s);
+      if ((l.coded || r.coded) && e.op != ast::Op::Eq && e.op != ast::Op::Ne) return fresh(e, s);
       z3::expr a = l.v, b = r.v;
       unify(a, b);
       z3::expr both = l.present && r.present;
       bool strings = a.is_seq() && b.is_seq();
+      if (strings) s.out->strings = true;
       bool arith = a.is_arith() && b.is_arith();
       bool same = a.get_sort().id() == b.get_sort().id();
       switch (e.op) {
@@ -207,9 +276,11 @@ Encoder::Val Encoder::value(const ast::Expr& e, const Scope& s) {
         }
         case ast::Op::Contains:
           if (!strings) return fresh(e, s);
+          s.out->strings = true;
           return Val{yes, both && a.contains(b)};
         case ast::Op::StartsWith:
           if (!strings) return fresh(e, s);
+          s.out->strings = true;
           return Val{yes, both && z3::prefixof(b, a)};
         case ast::Op::Add:
         case ast::Op::Sub:
@@ -294,6 +365,8 @@ Encoded Encoder::encode(const sema::RuleInfo& ri, uint32_t anchorEvent) {
       any = true;
     }
   if (any) out.terms.push_back(Term{Term::Kind::Self, self, ri.rule->anchor.loc, nullptr});
+  std::set<unsigned> seen;
+  for (const auto& t : out.terms) out.strings = out.strings || anySeq(t.holds, seen);
   return out;
 }
 

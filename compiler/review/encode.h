@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,16 @@ struct Encoded {
   uint32_t anchorEvent = 0;
   std::vector<Term> terms;  // in source order: anchor filter, `and` terms, `unless`s, Self last
   std::vector<HistoryVar> history;
-  bool exact = true;  // false when some term was over-approximated (an unknown value)
+  bool exact = true;     // false when some term was over-approximated (an unknown value)
+  bool strings = false;  // uses Z3's string theory (asked of a solver of its own)
 };
 
 class Encoder {
  public:
-  Encoder(z3::context& z, const Compilation& c) : z_(z), c_(c) {}
+  // Looks through the rules for the fields and traits that meet `starts_with` or `contains`:
+  // only those are Z3 strings (its string theory costs a millisecond a query); the other strings
+  // are compared for equality alone, and are integers: one code per distinct literal.
+  Encoder(z3::context& z, const Compilation& c);
 
   Encoded encode(const sema::RuleInfo& ri, uint32_t anchorEvent);
 
@@ -58,6 +63,10 @@ class Encoder {
   std::string anchorVar(uint32_t event, const std::string& field) const;
   std::string traitVar(const std::string& trait) const { return "customer." + trait; }
   z3::expr var(const std::string& name, core::TypeKind kind);
+  // A string field or trait of that name: a Z3 string, or an integer code.
+  bool theoryString(const std::string& field) const { return theory_.count(field) != 0; }
+  // A string variable's value in a model, as text; empty optional when it cannot be told.
+  std::optional<std::string> decode(const z3::expr& value) const;
   z3::expr presence(const std::string& name, bool optional);
   // Whether a rule read the variable of that name.
   bool has(const std::string& name) const { return vars_.count(name) != 0; }
@@ -66,6 +75,7 @@ class Encoder {
   struct Val {
     z3::expr present;
     z3::expr v;
+    bool coded = false;  // a string as an integer code
   };
   struct Scope {
     const sema::RuleInfo* rule;
@@ -78,6 +88,10 @@ class Encoder {
   Val value(const ast::Expr& e, const Scope& s);
   Val fresh(const ast::Expr& e, const Scope& s);
   Val field(const sema::FieldInfo& f, const std::string& name);
+  z3::expr code(const std::string& text);
+  // Both sides of an (in)equality in one sort: a literal beside a coded string becomes its code.
+  bool harmonize(Val& a, Val& b, const ast::Expr* aExpr, const ast::Expr* bExpr);
+  void markTheory(const ast::Expr* e);
   Val history(const ast::Expr& e, const Scope& s);
   z3::expr filterOnAnchor(const ast::EventRef& ref, const Scope& s);
   std::string text(Loc loc) const;
@@ -85,6 +99,9 @@ class Encoder {
   z3::context& z_;
   const Compilation& c_;
   std::map<std::string, z3::expr> vars_;
+  std::set<std::string> theory_;              // field and trait names that need Z3 strings
+  std::map<std::string, int64_t> codes_;      // string literal -> its code
+  std::map<int64_t, std::string> literalOf_;  // and back
 };
 
 // Splits a condition into the terms of its top-level `and` chain.

@@ -20,6 +20,7 @@ namespace trig::review {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr size_t kModelsKept = 8;  // per rule and anchor
 enum class Answer { Sat, Unsat, Unknown };
 
 // 2026-01-05T10:00:00Z: the witness' anchor time (a Monday, ten in the morning UTC).
@@ -47,12 +48,19 @@ std::string quote(const std::string& s) {
 class Reviewer {
  public:
   Reviewer(Compilation& c, const Options& o)
-      : c_(c), o_(o), enc_(z_, c), gate_(c.program, c.sources, c.diags), start_(Clock::now()) {}
+      : c_(c), o_(o), enc_(z_, c), gate_(c.program, c.sources, c.diags), start_(Clock::now()) {
+    // Set once: setting a solver's parameters at each query costs more than most queries.
+    z3::params p(z_);
+    p.set("timeout", o.queryTimeoutMs);
+    solver_.set(p);
+    stringSolver_.set(p);
+  }
 
   Stats run() {
     const sema::Model& m = c_.model;
     encoded_.resize(m.rules.size());
     fires_.resize(m.rules.size());
+    models_.resize(m.rules.size());
     for (uint32_t i = 0; i < m.rules.size(); ++i) neverFires(i);
     for (uint32_t i = 0; i < m.rules.size(); ++i) redundant(i);
     pairs();
@@ -64,19 +72,24 @@ class Reviewer {
     return ri.rule != nullptr && !ri.anchorEvents.empty();
   }
 
-  Answer check(const std::vector<z3::expr>& hard, const std::vector<z3::expr>& assumed,
-               z3::model* model = nullptr, std::vector<size_t>* core = nullptr) {
+  // `strings`: whether the query uses Z3's string theory; such queries have a solver of their
+  // own, since the theory, once loaded, slows every later query of its solver.
+  Answer check(bool strings, const std::vector<z3::expr>& hard,
+               const std::vector<z3::expr>& assumed, z3::model* model = nullptr,
+               std::vector<size_t>* core = nullptr) {
     auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
     if (spent.count() >= o_.budgetMs) {
       ++stats_.unknown;
       return Answer::Unknown;
     }
     ++stats_.queries;
-    z3::solver s(z_);
-    z3::params p(z_);
-    p.set("timeout", std::min<unsigned>(o_.queryTimeoutMs,
-                                        o_.budgetMs - static_cast<unsigned>(spent.count())));
-    s.set(p);
+    // One solver, a scope per query: a fresh solver sets its theories up again (milliseconds).
+    z3::solver& s = strings ? stringSolver_ : solver_;
+    struct Scope {
+      z3::solver& s;
+      explicit Scope(z3::solver& x) : s(x) { s.push(); }
+      ~Scope() { s.pop(); }
+    } scope(s);
     for (const auto& h : hard) s.add(h);
     z3::expr_vector lits(z_);
     for (size_t i = 0; i < assumed.size(); ++i) {
@@ -106,13 +119,13 @@ class Reviewer {
   }
 
   // The smallest core: drop each term in turn while the rest stays unsatisfiable.
-  std::vector<size_t> minimize(const std::vector<z3::expr>& hard,
+  std::vector<size_t> minimize(bool strings, const std::vector<z3::expr>& hard,
                                const std::vector<z3::expr>& terms, std::vector<size_t> core) {
     for (size_t k = 0; k < core.size();) {
       std::vector<z3::expr> rest;
       for (size_t j = 0; j < core.size(); ++j)
         if (j != k) rest.push_back(terms[core[j]]);
-      if (check(hard, rest) == Answer::Unsat) {
+      if (check(strings, hard, rest) == Answer::Unsat) {
         core.erase(core.begin() + static_cast<std::ptrdiff_t>(k));
       } else {
         ++k;
@@ -141,12 +154,15 @@ class Reviewer {
       std::vector<z3::expr> terms;
       for (const auto& t : e.terms) terms.push_back(t.holds);
       std::vector<size_t> core;
-      Answer a = check(enc_.axioms({&e}), terms, nullptr, &core);
+      z3::model model(z_);
+      Answer a = check(e.strings, enc_.axioms({&e}), terms, &model, &core);
+      models_[index].push_back({});
+      if (a == Answer::Sat) models_[index].back().push_back(model);
       fires_[index].push_back(a == Answer::Sat);  // unknown: no further question about it
       if (a == Answer::Sat) any = true;
       if (a == Answer::Unknown) unknown = true;
       if (a == Answer::Unsat && encoded_[index].size() == 1)
-        firstCore = minimize(enc_.axioms({&e}), terms, core);
+        firstCore = minimize(e.strings, enc_.axioms({&e}), terms, core);
     }
     if (any) return;
     if (unknown) {
@@ -217,8 +233,8 @@ class Reviewer {
           which.push_back(j);
         }
       std::vector<size_t> core;
-      if (check(hard, others, nullptr, &core) != Answer::Unsat) continue;
-      core = minimize(hard, others, core);
+      if (check(e.strings, hard, others, nullptr, &core) != Answer::Unsat) continue;
+      core = minimize(e.strings, hard, others, core);
       active[i] = 0;
       std::string text = termText(t);
       auto b = c_.diags.add(
@@ -256,6 +272,29 @@ class Reviewer {
     for (size_t k = 0; k < ri.anchorEvents.size() && k < encoded_[index].size(); ++k)
       if (ri.anchorEvents[k] == ev) return fires_[index][k] ? &encoded_[index][k] : nullptr;
     return nullptr;
+  }
+
+  std::vector<z3::model>* modelsFor(const Encoded& e) {
+    const sema::RuleInfo& ri = *e.rule;
+    uint32_t index = static_cast<uint32_t>(&ri - c_.model.rules.data());
+    for (size_t k = 0; k < ri.anchorEvents.size() && k < models_[index].size(); ++k)
+      if (ri.anchorEvents[k] == e.anchorEvent) return &models_[index][k];
+    return nullptr;
+  }
+
+  // Whether one of the models satisfies `what` (completed with defaults for what they leave
+  // open, in one evaluation, so consistently): a proof of satisfiability without a query.
+  static bool anyModel(const std::vector<z3::model>* models, const z3::expr& what) {
+    if (models == nullptr) return false;
+    for (const auto& m : *models)
+      if (m.eval(what, true).is_true()) return true;
+    return false;
+  }
+
+  static z3::expr all(z3::context& z, const std::vector<z3::expr>& v) {
+    z3::expr out = z.bool_val(true);
+    for (const auto& e : v) out = out && e;
+    return out;
   }
 
   void pairs() {
@@ -329,7 +368,7 @@ class Reviewer {
       if (!enc_.has(n)) continue;
       if (t.name == "email" && t.type.kind == core::TypeKind::String) {
         hard.push_back(enc_.presence(n, t.optional && !t.defaultValue));
-        hard.push_back(enc_.var(n, t.type.kind).length() > 0);
+        if (enc_.theoryString(t.name)) hard.push_back(enc_.var(n, t.type.kind).length() > 0);
       }
       if (t.name == "subscribed" && t.type.kind == core::TypeKind::Bool)
         hard.push_back(enc_.var(n, t.type.kind));
@@ -341,7 +380,10 @@ class Reviewer {
     const sema::RuleInfo& rb = *b.rule;
     if (!gate_.open(DiagKind::Overlap, rb.rule->loc, {ra.rule->loc})) return Answer::Sat;
     std::vector<z3::expr> hard = both(a, b);
-    Answer got = check(hard, {});
+    z3::expr conj = all(z_, hard);
+    Answer got = anyModel(modelsFor(a), conj) || anyModel(modelsFor(b), conj)
+                     ? Answer::Sat
+                     : check(a.strings || b.strings, hard, {});
     if (got != Answer::Sat) return got;
     seen = 1;
     std::string witness = witnessFor(ev, hard, {&a, &b}, a, b);
@@ -383,7 +425,12 @@ class Reviewer {
     }
     std::vector<z3::expr> escape = hard;
     escape.push_back(!hiFires);
-    Answer got = check(escape, {});
+    std::vector<z3::model>* loModels = modelsFor(lo);
+    if (anyModel(loModels, all(z_, escape))) return Answer::Sat;
+    z3::model counter(z_);
+    Answer got = check(hi.strings || lo.strings, escape, {}, &counter);
+    if (got == Answer::Sat && loModels != nullptr && loModels->size() < kModelsKept)
+      loModels->push_back(counter);  // lo fires without hi: may refute other rules too
     if (got != Answer::Unsat) return got == Answer::Unknown ? got : Answer::Sat;
     seen = 1;
     std::string witness = witnessFor(ev, hard, {&hi, &lo}, hi, lo);
@@ -404,9 +451,12 @@ class Reviewer {
   // --- witnesses ------------------------------------------------------------------------------
 
   // A value of the model as a property literal; empty when it cannot be written.
-  static std::string literal(const z3::expr& v, core::TypeKind kind) {
+  std::string literal(const z3::expr& v, core::TypeKind kind) const {
     switch (kind) {
-      case core::TypeKind::String: return v.is_string_value() ? quote(v.get_string()) : "";
+      case core::TypeKind::String: {
+        auto text = enc_.decode(v);
+        return text ? quote(*text) : "";
+      }
       case core::TypeKind::Bool: return v.is_true() ? "true" : v.is_false() ? "false" : "";
       case core::TypeKind::Int: return v.is_numeral() ? std::to_string(v.get_numeral_int64()) : "";
       case core::TypeKind::Float:
@@ -440,7 +490,10 @@ class Reviewer {
       std::string lit;
       if (enc_.has(n)) {
         if (optional && !model.eval(enc_.presence(n, true), true).is_true()) continue;
-        lit = literal(model.eval(enc_.var(n, f.type.kind), true), f.type.kind);
+        core::TypeKind sort = f.type.kind == core::TypeKind::String && !enc_.theoryString(f.name)
+                                  ? core::TypeKind::Int
+                                  : f.type.kind;
+        lit = literal(model.eval(enc_.var(n, sort), true), f.type.kind);
         if (lit.empty()) return false;
       } else if (f.name == "email" && f.type.kind == core::TypeKind::String) {
         lit = quote("c1@example.com");
@@ -485,7 +538,10 @@ class Reviewer {
       if (t.type.kind == core::TypeKind::Money && enc_.has(enc_.traitVar(t.name)))
         hard.push_back(z3::is_int(enc_.var(enc_.traitVar(t.name), t.type.kind) * 100));
     z3::model model(z_);
-    if (check(hard, {}, &model) != Answer::Sat) return "";
+    bool strings = false;
+    for (const auto* r : rules) strings = strings || r->strings;
+    strings = strings || enc_.theoryString("email");
+    if (check(strings, hard, {}, &model) != Answer::Sat) return "";
     std::string customer, event;
     const sema::EventInfo& info = c_.model.events[ev];
     if (!props(
@@ -509,12 +565,17 @@ class Reviewer {
   Compilation& c_;
   Options o_;
   z3::context z_;
+  z3::solver solver_{z_};
+  z3::solver stringSolver_{z_};
   Encoder enc_;
   sema::LintGate gate_;
   Clock::time_point start_;
   Stats stats_;
   std::vector<std::vector<Encoded>> encoded_;  // by rule: one per anchor event type
   std::vector<std::vector<uint8_t>> fires_;    // by rule and anchor: proven satisfiable
+  // By rule and anchor: models in which it fires (its own, and counterexamples of shadowing),
+  // to answer "can it fire without that other rule" without asking the solver.
+  std::vector<std::vector<std::vector<z3::model>>> models_;
 };
 
 }  // namespace
