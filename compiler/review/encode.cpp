@@ -284,12 +284,16 @@ Encoder::Val Encoder::value(const ast::Expr& e, const Scope& s) {
           return Val{yes, both && z3::prefixof(b, a)};
         case ast::Op::Add:
         case ast::Op::Sub:
-          if (!arith) return fresh(e, s);
-          return Val{both, e.op == ast::Op::Add ? a + b : a - b};
-        case ast::Op::Mul:
+        case ast::Op::Mul: {
           // Money times money rounds to millionths: not modelled exactly.
-          if (!arith || type == TypeKind::Money) return fresh(e, s);
-          return Val{both, a * b};
+          if (!arith || (e.op == ast::Op::Mul && type == TypeKind::Money)) return fresh(e, s);
+          z3::expr out = e.op == ast::Op::Add ? a + b : e.op == ast::Op::Sub ? a - b : a * b;
+          // An integer result outside 64 bits is absent (overflow), as the operators have it.
+          if (!isReal(out))
+            both = both && out >= z_.int_val(std::numeric_limits<int64_t>::min()) &&
+                   out <= z_.int_val(std::numeric_limits<int64_t>::max());
+          return Val{both, out};
+        }
         case ast::Op::Div:
           // Integer division truncates, Z3's does not; money quotients round: unknowns.
           if (!arith || !isReal(a) || type == TypeKind::Money) return fresh(e, s);

@@ -392,8 +392,8 @@ class Reviewer {
       help += "; a customer and event on which both fire, as a test to paste:\n" + witness;
     else
       help +=
-          "; no witness: they overlap only for customers with a history beyond the anchor, "
-          "or on terms the review does not model exactly";
+          "; no witness: they overlap only for customers with a history beyond the anchor, or "
+          "a first step is a split, or a term is not modelled exactly";
     c_.diags
         .report(DiagKind::Overlap, ruleLoc(*rb.rule),
                 "rules '{}' and '{}' can both fire on one '{}' with priority {}: which one sends "
