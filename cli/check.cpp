@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
+#include "compiler/review/review.h"
 
 namespace trig::cli {
 namespace {
@@ -19,6 +20,7 @@ struct CheckOptions {
 
 int runCheck(const CheckOptions& o) {
   auto c = compile(o.files);
+  review::review(*c);  // the solver-backed lints: `trig check` only (docs/review.md)
   auto diags = c->diags.sorted(c->sources);
   if (o.format == "json") {
     renderJson(std::cout, diags, c->sources);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "compiler/driver/driver.h"
+#include "compiler/review/review.h"
 
 namespace trig {
 namespace {
@@ -59,6 +60,7 @@ TEST_CASE("the examples of docs/language.md check as documented") {
     fs::path file = dir / ("line" + std::to_string(b.line) + ".trig");
     std::ofstream(file) << b.text;
     auto c = compile({file.string()});
+    review::review(*c);  // as `trig check` does
     std::string found;
     for (const auto& d : c->diags.sorted(c->sources))
       found += std::string(kindName(d.kind)) + ": " + d.message + "\n";

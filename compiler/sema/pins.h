@@ -1,6 +1,6 @@
 #pragma once
-// The one "which values does a filter pin a field to" analysis (core::Pin), used by the
-// ambiguous-priority lint and, through the rule plan, by the runtime's anchor index.
+// The one "which values does a filter pin a field to" analysis (core::Pin), used through the rule
+// plan by the runtime's anchor index.
 #include <cstdint>
 #include <vector>
 

@@ -8,6 +8,8 @@ written indented under it:
     # EXPECT: 3:10 error unknown-event: unknown event 'purchasd'
     # EXPECT:   help: did you mean 'purchased'?
     # EXPECT:   note 1:7: previous declaration is here
+A help of several lines (the witness `test` block of overlap and shadowed) continues on lines
+    # EXPECT:   | test "a and b on one cart_add" {
 The runner runs `trig check --format json FILE` and compares. TRIG_REGEN=1 rewrites the
 expectations from the actual output (with details where the file had them, or everywhere with
 TRIG_DETAILS=1). The suite also fails when a diagnostic kind listed in
@@ -42,7 +44,10 @@ def actual(trig, path, details):
         for n in d.get("notes", []):
             lines.append(f"  note {where(n, path, n['line'], n['column'])}: {n['message']}")
         if d.get("help"):
-            lines.append(f"  help: {d['help']}")
+            # A multi-line help (a witness `test` block) is one line here, then `  | ` lines.
+            first, *rest = d["help"].split("\n")
+            lines.append(f"  help: {first}")
+            lines.extend(f"  | {l}" for l in rest)
     return lines, None
 
 

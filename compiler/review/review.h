@@ -1,0 +1,32 @@
+#pragma once
+// The rule review of `trig check`: solver-backed lints (docs/review.md). Each rule's firing
+// condition is encoded for Z3 (anchor filter, attribute and trait terms, history terms as
+// constrained unknowns) and the review proves
+//   can-never-fire  the condition is unsatisfiable (the smallest contradicting terms are named);
+//   redundant-term  a term of a rule is implied by its other terms;
+//   overlap         two rules on one anchor event can fire together and their precedence falls
+//                   to declaration order (with a witness: a `test` block to paste);
+//   shadowed        a rule never sends because a higher-priority rule fires whenever it does;
+//   review-unknown  the solver gave up (timeout, budget): no guess either way.
+// Only `trig check` runs it: run, serve, test and the fuzz targets never pay for the solver.
+#include <cstddef>
+
+#include "compiler/driver/driver.h"
+
+namespace trig::review {
+
+struct Options {
+  unsigned queryTimeoutMs = 1000;  // per solver query
+  unsigned budgetMs = 20000;       // for the whole review; past it, queries are not asked
+};
+
+struct Stats {
+  size_t queries = 0;  // solver checks made
+  size_t unknown = 0;  // answered "unknown" (or skipped for the budget)
+};
+
+// Reviews the rules of a compilation and reports into its diagnostics. Rules with errors, and
+// lints silenced by `# trig: allow KIND`, are skipped.
+Stats review(Compilation& c, const Options& options = {});
+
+}  // namespace trig::review
