@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   addLogCommand(app, action);
   addReportCommand(app, action);
   addFmtCommand(app, action);
+  addLspCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
