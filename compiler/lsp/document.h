@@ -34,8 +34,13 @@ struct Server::Document {
   };
   std::vector<Fix> fixes;
 
-  // The byte offset in `comp`'s copy of the text of an LSP position in `text`.
-  uint32_t offsetAt(const json& position) const;
+  // The byte offset in `text` of an LSP position; throws (invalid params) when it is not one.
+  uint32_t textOffset(const json& position) const;
+  // The same in `comp`'s copy of the text.
+  uint32_t offsetAt(const json& position) const {
+    uint32_t off = textOffset(position);
+    return off >= bom ? off - bom : 0;
+  }
 };
 
 // An LSP range of a location of a compiled file (any file of the compilation).

@@ -80,8 +80,8 @@ class Collector {
 
   void templateName(const ast::Ident& name) {
     auto it = m_.templateByName.find(name.text);
-    add({name.loc, OccKind::Template, kNone,
-         it == m_.templateByName.end() ? kNone : it->second, nullptr, name.text});
+    add({name.loc, OccKind::Template, kNone, it == m_.templateByName.end() ? kNone : it->second,
+         nullptr, name.text});
   }
 
   void ruleName(const ast::Ident& name) {
@@ -251,8 +251,8 @@ json Server::hover(Document& d, const json& params) {
       const auto& e = m.events[o->event];
       if (o->index == kNone || o->index >= e.fields.size()) return nullptr;
       const auto& f = e.fields[o->index];
-      text = "```trig\n" + e.name + "." + fieldLine(f) + "\n```\nField of event `" + e.name +
-             "`" + (f.optional ? ", may be absent." : ".");
+      text = "```trig\n" + e.name + "." + fieldLine(f) + "\n```\nField of event `" + e.name + "`" +
+             (f.optional ? ", may be absent." : ".");
       break;
     }
     case OccKind::Trait: {
@@ -297,8 +297,7 @@ json Server::hover(Document& d, const json& params) {
     case OccKind::Setting: text = "setting `" + o->text + "`"; break;
     case OccKind::Expr: {
       const ast::Expr* e = o->expr;
-      if (e == nullptr || e->id >= m.exprType.size() || m.exprType[e->id].isError())
-        return nullptr;
+      if (e == nullptr || e->id >= m.exprType.size() || m.exprType[e->id].isError()) return nullptr;
       bool absent = e->id < m.exprMaybeAbsent.size() && m.exprMaybeAbsent[e->id] != 0;
       std::string_view src = textOf(sm, e->loc);
       if (src.size() > 200 || src.find('\n') != std::string_view::npos) src = "expression";
@@ -337,8 +336,9 @@ json Server::definition(Document& d, const json& params) {
         std::error_code ec;
         fs::path p = fs::absolute(t.path, ec);
         return {{"uri", pathToUri(p.string())},
-                {"range", {{"start", {{"line", 0}, {"character", 0}}},
-                           {"end", {{"line", 0}, {"character", 0}}}}}};
+                {"range",
+                 {{"start", {{"line", 0}, {"character", 0}}},
+                  {"end", {{"line", 0}, {"character", 0}}}}}};
       }
       return locationOf(sm, t.loc);
     }
@@ -349,9 +349,10 @@ json Server::definition(Document& d, const json& params) {
     case OccKind::Import: {
       namespace fs = std::filesystem;
       fs::path p = (fs::path(d.path).parent_path() / o->text).lexically_normal();
-      return {{"uri", pathToUri(p.string())},
-              {"range", {{"start", {{"line", 0}, {"character", 0}}},
-                         {"end", {{"line", 0}, {"character", 0}}}}}};
+      return {
+          {"uri", pathToUri(p.string())},
+          {"range",
+           {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}}};
     }
     case OccKind::Setting:
     case OccKind::Expr: return nullptr;
@@ -374,26 +375,25 @@ constexpr int kKindEvent = 23;
 
 const std::vector<std::string>& keywords() {
   static const std::vector<std::string> k = {
-      "when",    "and",      "or",        "not",      "unless",   "within",      "idle",
-      "after",   "then",     "send",      "with",     "split",    "priority",    "limit",
-      "per",     "goal",     "same",      "as",       "trigger",  "event",       "template",
-      "settings", "customer", "import",   "test",     "true",     "false",       "in",
-      "contains", "starts_with", "subject", "body",   "file",     "passive",     "from",
-      "at",      "expect",   "no",        "to",       "suppressed", "because",   "pin",
-      "variant", "holdout"};
+      "when",     "and",         "or",      "not",  "unless",     "within",   "idle",
+      "after",    "then",        "send",    "with", "split",      "priority", "limit",
+      "per",      "goal",        "same",    "as",   "trigger",    "event",    "template",
+      "settings", "customer",    "import",  "test", "true",       "false",    "in",
+      "contains", "starts_with", "subject", "body", "file",       "passive",  "from",
+      "at",       "expect",      "no",      "to",   "suppressed", "because",  "pin",
+      "variant",  "holdout"};
   return k;
 }
 // Aggregates and `last`, completed where an expression may start.
 const std::vector<std::string>& functions() {
-  static const std::vector<std::string> f = {"count", "sum", "min", "max", "avg", "median",
-                                             "last",  "exists"};
+  static const std::vector<std::string> f = {"count", "sum",    "min",  "max",
+                                             "avg",   "median", "last", "exists"};
   return f;
 }
 // The settings sema knows (compiler/sema/settings.cpp, kSettingNames).
 const std::vector<std::string>& settingNames() {
-  static const std::vector<std::string> s = {"arbitration", "await_email", "cap",
-                                             "cooldown",    "dedup",       "quiet_hours",
-                                             "undeclared_events"};
+  static const std::vector<std::string> s = {
+      "arbitration", "await_email", "cap", "cooldown", "dedup", "quiet_hours", "undeclared_events"};
   return s;
 }
 
@@ -483,21 +483,19 @@ json Server::completion(Document& d, const json& params) {
   };
   const sema::Model* m = d.comp ? &d.comp->model : nullptr;
   auto fieldsOf = [&](const sema::EventInfo& e) {
-    for (const auto& f : e.fields) item(f.name, kKindField, sema::typeName(f.type) + (f.optional ? "?" : ""));
+    for (const auto& f : e.fields)
+      item(f.name, kKindField, sema::typeName(f.type) + (f.optional ? "?" : ""));
   };
   auto events = [&] {
     if (m == nullptr) return;
     std::vector<const sema::EventInfo*> sorted;
     for (const auto& e : m->events) sorted.push_back(&e);
-    std::sort(sorted.begin(), sorted.end(),
-              [](auto* a, auto* b) { return a->name < b->name; });
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
     for (const auto* e : sorted) item(e->name, kKindEvent, e->passive ? "passive event" : "event");
   };
   auto result = [&] { return json{{"isIncomplete", false}, {"items", items}}; };
 
-  const auto& pos = params.at("position");
-  LineIndex index(d.text);
-  uint32_t end = index.offset(pos.at("line").get<uint32_t>(), pos.at("character").get<uint32_t>());
+  uint32_t end = d.textOffset(params.at("position"));
   std::string_view text(d.text);
   std::string_view word = wordBefore(text, end);
   size_t wordStart = end - word.size();
@@ -512,8 +510,8 @@ json Server::completion(Document& d, const json& params) {
   static const std::regex lastDot(R"(last\s*\(\s*(\w+)[^()]*\)\s*$)");
 
   // Duration units after a number: `15` -> 15m, 15h, ...
-  if (!word.empty() && std::all_of(word.begin(), word.end(),
-                                    [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!word.empty() &&
+      std::all_of(word.begin(), word.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     static const std::pair<const char*, const char*> units[] = {
         {"s", "seconds"}, {"m", "minutes"}, {"h", "hours"}, {"d", "days"}, {"w", "weeks"}};
     for (const auto& [u, name] : units) item(std::string(word) + u, kKindUnit, name);
@@ -524,7 +522,8 @@ json Server::completion(Document& d, const json& params) {
   if (before == '.') {
     std::string_view owner = wordBefore(text, wordStart - 1);
     if (owner == "customer") {
-      for (const auto& t : m->traits) item(t.name, kKindProperty, sema::typeName(t.type) + (t.optional ? "?" : ""));
+      for (const auto& t : m->traits)
+        item(t.name, kKindProperty, sema::typeName(t.type) + (t.optional ? "?" : ""));
       return result();
     }
     std::string ownerName(owner);

@@ -37,7 +37,8 @@ json note(const std::string& method, json params) {
   return {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};
 }
 json pos(int line, int character) {
-  return {{"textDocument", {{"uri", kUri}}}, {"position", {{"line", line}, {"character", character}}}};
+  return {{"textDocument", {{"uri", kUri}}},
+          {"position", {{"line", line}, {"character", character}}}};
 }
 
 // The one answer to a request.
@@ -51,7 +52,8 @@ Server& opened(Server& s, const std::string& text) {
   ask(s, request(1, "initialize", json::object()));
   s.handle(note("initialized", json::object()).dump());
   s.handle(note("textDocument/didOpen",
-                {{"textDocument", {{"uri", kUri}, {"languageId", "trig"}, {"version", 1}, {"text", text}}}})
+                {{"textDocument",
+                  {{"uri", kUri}, {"languageId", "trig"}, {"version", 1}, {"text", text}}}})
                .dump());
   return s;
 }
@@ -68,7 +70,7 @@ TEST_CASE("lsp: positions count UTF-16 code units") {
   CHECK(index.position(3).character == 2);
   CHECK(index.offset(1, 2) == 10);  // x after the emoji
   CHECK(index.position(10).character == 2);
-  CHECK(index.offset(1, 1) == 6);  // inside the surrogate pair: the sequence's start
+  CHECK(index.offset(1, 1) == 6);    // inside the surrogate pair: the sequence's start
   CHECK(index.offset(1, 99) == 11);  // the line's end, before "\r\n"
   CHECK(index.offset(7, 0) == text.size());
   CHECK(index.position(static_cast<uint32_t>(text.size())).line == 2);
@@ -114,14 +116,21 @@ TEST_CASE("lsp: requests before initialize, unknown methods, junk") {
   CHECK(bad[0]["error"]["code"] == error::kParseError);
   CHECK(bad[0]["id"].is_null());
   CHECK(ask(s, json::parse("[1]"))["error"]["code"] == error::kInvalidRequest);
-  CHECK(ask(s, json::parse(R"({"jsonrpc":"2.0","id":3,"method":"textDocument/hover","params":{"textDocument":{"uri":"file:///nope.trig"},"position":{"line":0,"character":0}}})"))
-            ["error"]["code"] == error::kInvalidParams);
-  CHECK(ask(s, json::parse(R"({"jsonrpc":"2.0","id":4,"method":"textDocument/hover","params":42})"))
-            ["error"]["code"] == error::kInvalidParams);
+  CHECK(
+      ask(s,
+          json::parse(
+              R"({"jsonrpc":"2.0","id":3,"method":"textDocument/hover","params":{"textDocument":{"uri":"file:///nope.trig"},"position":{"line":0,"character":0}}})"))
+          ["error"]["code"] == error::kInvalidParams);
+  CHECK(ask(s,
+            json::parse(
+                R"({"jsonrpc":"2.0","id":4,"method":"textDocument/hover","params":42})"))["error"]
+                                                                                         ["code"] ==
+        error::kInvalidParams);
   // A notification never gets an answer, even a broken one.
   CHECK(s.handle(note("textDocument/didChange", {{"bogus", true}}).dump()).empty());
   CHECK(ask(s, request(5, "shutdown", nullptr))["result"].is_null());
-  CHECK(ask(s, request(6, "textDocument/hover", pos(0, 0)))["error"]["code"] == error::kInvalidRequest);
+  CHECK(ask(s, request(6, "textDocument/hover", pos(0, 0)))["error"]["code"] ==
+        error::kInvalidRequest);
   CHECK(!s.exited());
   s.handle(note("exit", nullptr).dump());
   CHECK(s.exited());
@@ -154,10 +163,11 @@ TEST_CASE("lsp: diagnostics as check reports them, and the quick fix of 'did you
   CHECK(edit["range"] == diags[0]["range"]);
 
   // The fix applied as an incremental change: no diagnostics left.
-  s.handle(note("textDocument/didChange",
-                {{"textDocument", {{"uri", kUri}, {"version", 2}}},
-                 {"contentChanges", json::array({{{"range", edit["range"]}, {"text", "cart_add"}}})}})
-               .dump());
+  s.handle(
+      note("textDocument/didChange",
+           {{"textDocument", {{"uri", kUri}, {"version", 2}}},
+            {"contentChanges", json::array({{{"range", edit["range"]}, {"text", "cart_add"}}})}})
+          .dump());
   auto after = s.flush();
   REQUIRE(after.size() == 1);
   CHECK(after[0]["params"]["version"] == 2);
@@ -173,14 +183,18 @@ TEST_CASE("lsp: hover, definition, completion, symbols, formatting") {
   s.flush();
   // Hover on `price` in `c.price`: its type.
   size_t price = text.find("c.price") + 3;
-  auto lineOf = [&](size_t off) { return static_cast<int>(std::count(text.begin(), text.begin() + off, '\n')); };
+  auto lineOf = [&](size_t off) {
+    return static_cast<int>(std::count(text.begin(), text.begin() + off, '\n'));
+  };
   auto colOf = [&](size_t off) { return static_cast<int>(off - (text.rfind('\n', off) + 1)); };
   auto h = ask(s, request(3, "textDocument/hover", pos(lineOf(price), colOf(price))));
-  CHECK(h["result"]["contents"]["value"].get<std::string>().find("price?: money") != std::string::npos);
+  CHECK(h["result"]["contents"]["value"].get<std::string>().find("price?: money") !=
+        std::string::npos);
   // Hover on the anchor event: its fields.
   size_t anchor = text.find("cart_add");
   h = ask(s, request(4, "textDocument/hover", pos(lineOf(anchor), colOf(anchor) + 1)));
-  CHECK(h["result"]["contents"]["value"].get<std::string>().find("event cart_add") != std::string::npos);
+  CHECK(h["result"]["contents"]["value"].get<std::string>().find("event cart_add") !=
+        std::string::npos);
   // Hover on the template sent: its text.
   size_t sent = text.find("send cart_reminder") + 6;
   h = ask(s, request(5, "textDocument/hover", pos(lineOf(sent), colOf(sent))));
@@ -211,19 +225,23 @@ TEST_CASE("lsp: hover, definition, completion, symbols, formatting") {
   c = labels(ask(s, request(9, "textDocument/completion", pos(lineOf(sent), colOf(sent)))));
   CHECK(has(c, "cart_reminder"));
   // Symbols: the template and the trigger, in source order.
-  auto sym = ask(s, request(10, "textDocument/documentSymbol", {{"textDocument", {{"uri", kUri}}}}));
+  auto sym =
+      ask(s, request(10, "textDocument/documentSymbol", {{"textDocument", {{"uri", kUri}}}}));
   REQUIRE(sym["result"].size() == 3);
   CHECK(sym["result"][0]["name"] == "cart_reminder");
   CHECK(sym["result"][1]["name"] == "cart_abandon");
   CHECK(sym["result"][2]["name"] == "settings");
   // Formatting: one edit of the whole text, the layout of compiler/format.
-  auto f = ask(s, request(11, "textDocument/formatting", {{"textDocument", {{"uri", kUri}}}, {"options", {{"tabSize", 2}, {"insertSpaces", true}}}}));
+  auto f = ask(s, request(11, "textDocument/formatting",
+                          {{"textDocument", {{"uri", kUri}}},
+                           {"options", {{"tabSize", 2}, {"insertSpaces", true}}}}));
   REQUIRE(f["result"].size() == 1);
   CHECK(f["result"][0]["newText"].get<std::string>().find("settings {\n}") != std::string::npos);
   // A syntax error: formatting refuses.
-  s.handle(note("textDocument/didChange", {{"textDocument", {{"uri", kUri}, {"version", 3}}},
-                                           {"contentChanges", json::array({{{"text", "trigger (:"}}})}})
-               .dump());
+  s.handle(
+      note("textDocument/didChange", {{"textDocument", {{"uri", kUri}, {"version", 3}}},
+                                      {"contentChanges", json::array({{{"text", "trigger (:"}}})}})
+          .dump());
   f = ask(s, request(12, "textDocument/formatting", {{"textDocument", {{"uri", kUri}}}}));
   CHECK(f["error"]["code"] == error::kRequestFailed);
 }

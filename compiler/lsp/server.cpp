@@ -59,7 +59,8 @@ std::optional<std::string> quoted(const std::string& message) {
 }  // namespace
 
 json rangeOf(const SourceManager& sm, Loc loc) {
-  if (!loc.valid() || loc.file >= sm.size()) return {{"start", position(0, 0)}, {"end", position(0, 0)}};
+  if (!loc.valid() || loc.file >= sm.size())
+    return {{"start", position(0, 0)}, {"end", position(0, 0)}};
   const SourceFile& f = sm.file(loc.file);
   auto b = positionIn(f, loc.begin);
   auto e = positionIn(f, std::max(loc.begin, loc.end));
@@ -81,14 +82,16 @@ std::string_view textOf(const SourceManager& sm, Loc loc) {
   return t.substr(b, e - b);
 }
 
-uint32_t Server::Document::offsetAt(const json& pos) const {
-  if (!pos.is_object() || !pos.contains("line") || !pos.contains("character") ||
-      !pos["line"].is_number_unsigned() || !pos["character"].is_number_unsigned())
-    throw BadParams("a position needs a line and a character (unsigned integers)");
+uint32_t Server::Document::textOffset(const json& pos) const {
+  auto whole = [&](const char* key) {
+    return pos.contains(key) && pos[key].is_number_integer() && pos[key].get<int64_t>() >= 0;
+  };
+  if (!pos.is_object() || !whole("line") || !whole("character"))
+    throw BadParams("a position needs a line and a character (whole numbers, 0 or more)");
   LineIndex index(text);
-  uint32_t off = index.offset(static_cast<uint32_t>(std::min<uint64_t>(pos["line"].get<uint64_t>(), UINT32_MAX)),
-                              static_cast<uint32_t>(std::min<uint64_t>(pos["character"].get<uint64_t>(), UINT32_MAX)));
-  return off >= bom ? off - bom : 0;
+  return index.offset(
+      static_cast<uint32_t>(std::min<uint64_t>(pos["line"].get<uint64_t>(), UINT32_MAX)),
+      static_cast<uint32_t>(std::min<uint64_t>(pos["character"].get<uint64_t>(), UINT32_MAX)));
 }
 
 Server::Server() = default;
@@ -121,9 +124,10 @@ void Server::dispatch(const json& msg, std::vector<json>& out) {
     // a request.
     if (msg.is_object() && msg.contains("id") && (msg.contains("result") || msg.contains("error")))
       return;
-    json id = msg.is_object() && msg.contains("id") && (msg["id"].is_number() || msg["id"].is_string())
-                  ? msg["id"]
-                  : json(nullptr);
+    json id =
+        msg.is_object() && msg.contains("id") && (msg["id"].is_number() || msg["id"].is_string())
+            ? msg["id"]
+            : json(nullptr);
     out.push_back(errorResponse(id, error::kInvalidRequest, "not a JSON-RPC request"));
     return;
   }
@@ -131,7 +135,8 @@ void Server::dispatch(const json& msg, std::vector<json>& out) {
   json params = msg.contains("params") ? msg["params"] : json::object();
   bool isRequest = msg.contains("id");
   if (isRequest && !msg["id"].is_number() && !msg["id"].is_string()) {
-    out.push_back(errorResponse(nullptr, error::kInvalidRequest, "a request id must be a number or a string"));
+    out.push_back(errorResponse(nullptr, error::kInvalidRequest,
+                                "a request id must be a number or a string"));
     return;
   }
   if (!isRequest) {
@@ -159,11 +164,13 @@ void Server::dispatch(const json& msg, std::vector<json>& out) {
   } catch (const Failed& e) {
     out.push_back(errorResponse(id, error::kRequestFailed, e.what()));
   } catch (const json::exception& e) {
-    out.push_back(errorResponse(id, error::kInvalidParams, std::string("invalid params: ") + e.what()));
+    out.push_back(
+        errorResponse(id, error::kInvalidParams, std::string("invalid params: ") + e.what()));
   } catch (const UnknownMethod& e) {
     out.push_back(errorResponse(id, error::kMethodNotFound, e.what()));
   } catch (const std::exception& e) {
-    out.push_back(errorResponse(id, error::kInternalError, std::string("internal error: ") + e.what()));
+    out.push_back(
+        errorResponse(id, error::kInternalError, std::string("internal error: ") + e.what()));
   }
   // Diagnostics of documents a request analysed go out right after its answer.
   for (auto& [uri, d] : docs_)
@@ -211,7 +218,9 @@ void Server::notify(const std::string& method, const json& params) {
     d->path = uriToPath(d->uri);
     if (editorFile(d->path)) d->path = std::filesystem::path(d->path).lexically_normal().string();
     d->text = td.at("text").get<std::string>();
-    d->version = td.contains("version") && td["version"].is_number_integer() ? td["version"].get<int64_t>() : 0;
+    d->version = td.contains("version") && td["version"].is_number_integer()
+                     ? td["version"].get<int64_t>()
+                     : 0;
     docs_[d->uri] = std::move(d);
     return;
   }
@@ -226,11 +235,7 @@ void Server::notify(const std::string& method, const json& params) {
         continue;
       }
       const json& r = change["range"];
-      LineIndex index(d.text);
-      auto at = [&](const json& p) {
-        return index.offset(p.at("line").get<uint32_t>(), p.at("character").get<uint32_t>());
-      };
-      uint32_t b = at(r.at("start")), e = at(r.at("end"));
+      uint32_t b = d.textOffset(r.at("start")), e = d.textOffset(r.at("end"));
       if (e < b) std::swap(b, e);
       d.text.replace(b, e - b, text);
     }
@@ -270,7 +275,8 @@ void Server::analyze(Document& d) {
   }
   d.file = d.comp->sources.find(d.path);
   d.bom = 0;
-  if (d.file != kNoFile) d.bom = static_cast<uint32_t>(d.text.size() - d.comp->sources.file(d.file).text().size());
+  if (d.file != kNoFile)
+    d.bom = static_cast<uint32_t>(d.text.size() - d.comp->sources.file(d.file).text().size());
   d.dirty = false;
   d.unpublished = true;
   d.fixes.clear();
@@ -328,7 +334,8 @@ json Server::publish(Document& d) {
     list.push_back(std::move(item));
   }
   if (std::string more = omittedLine(d.comp->diags); !more.empty())
-    list.push_back({{"range", rangeOf(sm, Loc{})}, {"severity", 3}, {"source", "trig"}, {"message", more}});
+    list.push_back(
+        {{"range", rangeOf(sm, Loc{})}, {"severity", 3}, {"source", "trig"}, {"message", more}});
   json params = {{"uri", d.uri}, {"diagnostics", std::move(list)}};
   params["version"] = d.version;
   return notification("textDocument/publishDiagnostics", std::move(params));
@@ -344,8 +351,9 @@ json Server::formatting(Document& d) {
   if (*formatted == d.text) return edits;
   LineIndex index(d.text);
   auto end = index.position(static_cast<uint32_t>(d.text.size()));
-  edits.push_back({{"range", {{"start", position(0, 0)}, {"end", position(end.line, end.character)}}},
-                   {"newText", *formatted}});
+  edits.push_back(
+      {{"range", {{"start", position(0, 0)}, {"end", position(end.line, end.character)}}},
+       {"newText", *formatted}});
   return edits;
 }
 
@@ -356,13 +364,15 @@ json Server::codeActions(Document& d, const json& params) {
   d.unpublished = unpublished;
   const json& range = params.at("range");
   auto key = [](const json& p) {
-    return std::pair<uint64_t, uint64_t>(p.at("line").get<uint64_t>(), p.at("character").get<uint64_t>());
+    return std::pair<uint64_t, uint64_t>(p.at("line").get<uint64_t>(),
+                                         p.at("character").get<uint64_t>());
   };
   auto rb = key(range.at("start")), re = key(range.at("end"));
   for (const auto& fix : d.fixes) {
     auto fb = key(fix.diagnostic["range"]["start"]), fe = key(fix.diagnostic["range"]["end"]);
     if (fe < rb || re < fb) continue;  // does not touch the range
-    json edit = {{"changes", {{d.uri, json::array({{{"range", fix.range}, {"newText", fix.newText}}})}}}};
+    json edit = {
+        {"changes", {{d.uri, json::array({{{"range", fix.range}, {"newText", fix.newText}}})}}}};
     out.push_back({{"title", fix.title},
                    {"kind", "quickfix"},
                    {"diagnostics", json::array({fix.diagnostic})},

@@ -47,7 +47,7 @@ class Server {
   json request(const std::string& method, const json& params);
   void notify(const std::string& method, const json& params);
 
-  Document& find(const json& params);  // by params.textDocument.uri; throws if not open
+  Document& find(const json& params);      // by params.textDocument.uri; throws if not open
   Document& document(const json& params);  // the same, analysed
   void analyze(Document& d);
   json publish(Document& d);

@@ -74,8 +74,7 @@ class SourceOverlay {
   bool disk_;
 
   friend bool sourceFileExists(const std::string& path);
-  friend ReadStatus readSourceFile(const std::string& path, std::string& text,
-                                   std::string& reason);
+  friend ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason);
 };
 // Whether `path` is a regular file (of the overlay, when one is in scope).
 bool sourceFileExists(const std::string& path);
