@@ -129,7 +129,7 @@ def main():
     text = ("import \"events.trig\"\n"
             "\n"
             "trigger onboarding:\n"
-            "  when signup(plan == \"pro\") as s and customer.first_name != \"\"\n"
+            "  when signup(plan == \"pro\") as s and customer.first_name != \"\" and s.referer != \"\"\n"
             "  send welcom # café\n")
 
     c = Client(tmp)
@@ -171,26 +171,39 @@ def main():
     edit = acts[0]["edit"]["changes"][uri][0]
     check(edit["newText"] == "welcome", "the fix writes the suggestion")
 
-    # An incremental edit before the error, on its line, with a character outside the BMP: the
-    # error moves by its UTF-16 length (2), not its UTF-8 length (4).
-    line4 = text.index("  send welcom")
+    # A second typo, after a string on its line: `s.referer`.
+    field = [d for d in diags if d["code"] == "unknown-field"]
+    check(len(field) == 1 and "did you mean 'referrer'?" in field[0]["message"],
+          "the misspelt field: %r" % field)
+    acts2 = c.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": field[0]["range"],
+                                                  "context": {"diagnostics": field}})["result"]
+    check(len(acts2) == 1, "the field's quick fix: %r" % acts2)
+    edit2 = acts2[0]["edit"]["changes"][uri][0]
+
+    # An incremental edit inside the string before it, with a character outside the BMP: the
+    # error moves by its UTF-16 length (2), not its UTF-8 length (4) or code points (1).
+    in_string = text.index('"pro"') + 1
     c.notify("textDocument/didChange", {
         "textDocument": {"uri": uri, "version": 2},
-        "contentChanges": [{"range": {"start": pos(text, line4), "end": pos(text, line4)}, "text": "\U0001F600"}]})
-    text = text[:line4] + "\U0001F600" + text[line4:]
+        "contentChanges": [{"range": {"start": pos(text, in_string), "end": pos(text, in_string)},
+                            "text": "\U0001F600"}]})
+    text = text[:in_string] + "\U0001F600" + text[in_string:]
     d2 = c.diagnostics(uri, 2)
-    moved = [d for d in d2 if d["code"] == "unknown-template"]
+    moved = [d for d in d2 if d["code"] == "unknown-field"]
     check(len(moved) == 1 and moved[0]["range"]["start"]["character"] ==
-          typo[0]["range"]["start"]["character"] + 2, "the diagnostic moved by 2 UTF-16 units: %r" % moved)
-    # Undo it (a range counted in UTF-16) and apply the quick fix.
+          field[0]["range"]["start"]["character"] + 2, "the diagnostic moved by 2 UTF-16 units: %r" % moved)
+    # Undo it (a range counted in UTF-16) and apply both quick fixes.
+    start = pos(text, in_string)
     c.notify("textDocument/didChange", {
         "textDocument": {"uri": uri, "version": 3},
         "contentChanges": [
-            {"range": {"start": pos(text, line4), "end": pos(text, line4 + 1)}, "text": ""},
-            {"range": edit["range"], "text": edit["newText"]}]})
-    text = text[:line4] + text[line4 + 1:]
-    text = text.replace("send welcom ", "send welcome ")
-    check(c.diagnostics(uri, 3) == [], "no diagnostics after the fix")
+            {"range": {"start": start, "end": {"line": start["line"], "character": start["character"] + 2}},
+             "text": ""},
+            {"range": edit["range"], "text": edit["newText"]},
+            {"range": edit2["range"], "text": edit2["newText"]}]})
+    text = text[:in_string] + text[in_string + 1:]
+    text = text.replace("send welcom ", "send welcome ").replace("s.referer ", "s.referrer ")
+    check(c.diagnostics(uri, 3) == [], "no diagnostics after the fixes")
 
     # Hover.
     h = c.request("textDocument/hover", at(uri, text, "plan ==", 1))["result"]
