@@ -69,6 +69,13 @@ class Client:
                 return m["params"]["diagnostics"]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ms(xs):
     return "median %.1f ms, p90 %.1f ms, max %.1f ms" % (
         statistics.median(xs) * 1e3, sorted(xs)[int(len(xs) * 0.9)] * 1e3, max(xs) * 1e3)
@@ -92,8 +99,11 @@ def main():
     print("file: %d rules, %d lines, %d KiB" % (a.rules, len(lines), len(text) // 1024))
 
     t0 = time.perf_counter()
+    r0 = os.times()
     subprocess.run([trig, "check", path], capture_output=True)
     check_s = time.perf_counter() - t0
+    r1 = os.times()
+    check_cpu = (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
 
     c = Client(trig)
     uri = "file://" + path
@@ -112,6 +122,7 @@ def main():
         col += 1
     key = []
     counts = []
+    cpu0 = cpu_seconds(c.p.pid)
     version = 1
     for k in range(a.keystrokes):
         version += 1
@@ -127,6 +138,7 @@ def main():
         d = c.wait_diagnostics(version)
         key.append(time.perf_counter() - t0)
         counts.append(len(d))
+    key_cpu = (cpu_seconds(c.p.pid) - cpu0) / a.keystrokes
     pos = {"line": mid, "character": col - 1}
     hover, comp = [], []
     for _ in range(10):
@@ -140,14 +152,17 @@ def main():
     c.notify("exit", None)
     c.p.wait(timeout=30)
 
-    print("trig check (a process):        %.1f ms" % (check_s * 1e3))
+    print("load average:                  %.1f (on %d cores)" % (os.getloadavg()[0], os.cpu_count()))
+    print("trig check (a process):        %.1f ms wall, %.0f ms CPU" % (check_s * 1e3, check_cpu * 1e3))
     print("didOpen -> diagnostics:        %.1f ms (%d diagnostics)" % (open_s * 1e3, len(first)))
     print("keystroke -> diagnostics:      %s over %d keystrokes (diagnostics per version: %s)" % (
         ms(key), len(key), sorted(set(counts))))
+    print("  server CPU per keystroke:    %.1f ms (user + system, /proc; the clock-time figure "
+          "includes waiting for a core)" % (key_cpu * 1e3))
     print("hover:                         %s" % ms(hover))
     print("completion:                    %s" % ms(comp))
-    target = statistics.median(key) < 0.050
-    print("target (median keystroke < 50 ms): %s" % ("met" if target else "NOT met"))
+    print("target, median keystroke < 50 ms: %s (wall); %s (CPU)" % (
+        "met" if statistics.median(key) < 0.050 else "NOT met", "met" if key_cpu < 0.050 else "NOT met"))
 
 
 if __name__ == "__main__":
