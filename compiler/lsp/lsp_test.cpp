@@ -25,7 +25,7 @@ const char* kUri = "file:///tmp/trig-lsp-unit/rules.trig";
 
 const char* kRules =
     "template cart_reminder { subject \"Your cart\" body \"Hi {{ customer.first_name | default "
-    "\\\"there\\\" }}\" }\n"
+    "\"there\" }}\" }\n"
     "trigger cart_abandon:\n"
     "  when cart_ad and idle 15m\n"
     "  send cart_reminder\n";
@@ -68,10 +68,10 @@ TEST_CASE("lsp: positions count UTF-16 code units") {
   CHECK(index.offset(0, 2) == 3);  // z
   CHECK(index.position(3).line == 0);
   CHECK(index.position(3).character == 2);
-  CHECK(index.offset(1, 2) == 10);  // x after the emoji
-  CHECK(index.position(10).character == 2);
-  CHECK(index.offset(1, 1) == 6);    // inside the surrogate pair: the sequence's start
-  CHECK(index.offset(1, 99) == 11);  // the line's end, before "\r\n"
+  CHECK(index.offset(1, 2) == 9);  // x after the emoji
+  CHECK(index.position(9).character == 2);
+  CHECK(index.offset(1, 1) == 5);    // inside the surrogate pair: the sequence's start
+  CHECK(index.offset(1, 99) == 10);  // the line's end, before "\r\n"
   CHECK(index.offset(7, 0) == text.size());
   CHECK(index.position(static_cast<uint32_t>(text.size())).line == 2);
   CHECK(index.position(static_cast<uint32_t>(text.size())).character == 4);
@@ -179,6 +179,7 @@ TEST_CASE("lsp: hover, definition, completion, symbols, formatting") {
   std::string text = kRules;
   text.replace(text.find("cart_ad "), 8, "cart_add as c and c.price > 10 ");
   text += "settings {\n  \n}\n";
+  text.replace(text.find("trigger cart_abandon"), 7, "trigger  ");  // not the canonical layout
   opened(s, text);
   s.flush();
   // Hover on `price` in `c.price`: its type.
@@ -236,7 +237,9 @@ TEST_CASE("lsp: hover, definition, completion, symbols, formatting") {
                           {{"textDocument", {{"uri", kUri}}},
                            {"options", {{"tabSize", 2}, {"insertSpaces", true}}}}));
   REQUIRE(f["result"].size() == 1);
-  CHECK(f["result"][0]["newText"].get<std::string>().find("settings {\n}") != std::string::npos);
+  std::string formatted = f["result"][0]["newText"];
+  CHECK(formatted.find("\ntrigger cart_abandon:\n") != std::string::npos);
+  CHECK(formatted.find("trigger  ") == std::string::npos);
   // A syntax error: formatting refuses.
   s.handle(
       note("textDocument/didChange", {{"textDocument", {{"uri", kUri}, {"version", 3}}},

@@ -120,7 +120,7 @@ def main():
         f.write("# Shared declarations.\n"
                 "event signup { plan: string, referrer?: string }\n"
                 "template welcome { subject \"Welcome aboard\" body \"Hello {{ customer.first_name"
-                " | default \\\"there\\\" }}\" }\n")
+                " | default \"there\" }}\" }\n")
     main_path = os.path.join(tmp, "main.trig")
     with open(main_path, "w") as f:
         f.write("# saved version: not what the editor shows\n")
