@@ -221,13 +221,17 @@ void Server::notify(const std::string& method, const json& params) {
     d->version = td.contains("version") && td["version"].is_number_integer()
                      ? td["version"].get<int64_t>()
                      : 0;
+    std::string path = d->path;
     docs_[d->uri] = std::move(d);
+    touched(path);
     return;
   }
   if (method == "textDocument/didChange") {
     Document& d = find(params);
     const json& td = params.at("textDocument");
     if (td.contains("version") && td["version"].is_number_integer()) d.version = td["version"];
+    d.dirty = true;
+    touched(d.path);
     for (const auto& change : params.at("contentChanges")) {
       std::string text = change.at("text").get<std::string>();
       if (!change.contains("range")) {
@@ -239,15 +243,25 @@ void Server::notify(const std::string& method, const json& params) {
       if (e < b) std::swap(b, e);
       d.text.replace(b, e - b, text);
     }
-    d.dirty = true;
     return;
   }
   if (method == "textDocument/didClose") {
     const std::string uri = params.at("textDocument").at("uri").get<std::string>();
-    docs_.erase(uri);
+    auto it = docs_.find(uri);
+    if (it == docs_.end()) return;
+    std::string path = it->second->path;
+    docs_.erase(it);
+    // Its diagnostics are cleared; the documents that read it read the disk from now on.
+    closed_.push_back(uri);
+    touched(path);
     return;
   }
   // initialized, $/cancelRequest, $/setTrace, workspace/didChangeConfiguration, ...: nothing to do.
+}
+
+void Server::touched(const std::string& path) {
+  for (auto& [uri, d] : docs_)
+    if (d->path != path && d->comp && d->comp->sources.find(path) != kNoFile) d->dirty = true;
 }
 
 Server::Document& Server::find(const json& params) {
@@ -284,6 +298,11 @@ void Server::analyze(Document& d) {
 
 std::vector<json> Server::flush() {
   std::vector<json> out;
+  for (const auto& uri : closed_)
+    if (docs_.count(uri) == 0)
+      out.push_back(notification("textDocument/publishDiagnostics",
+                                 {{"uri", uri}, {"diagnostics", json::array()}}));
+  closed_.clear();
   for (auto& [uri, d] : docs_) {
     if (d->dirty) analyze(*d);
     if (d->unpublished) out.push_back(publish(*d));

@@ -59,7 +59,11 @@ class Server {
   json formatting(Document& d);
   json codeActions(Document& d, const json& params);
 
+  // Marks the documents whose last analysis read `path` (an import, a template file) changed.
+  void touched(const std::string& path);
+
   std::map<std::string, std::unique_ptr<Document>> docs_;  // by URI
+  std::vector<std::string> closed_;  // closed since the last flush: their diagnostics are cleared
   bool initialized_ = false;
   bool shutdown_ = false;
   bool exited_ = false;

@@ -205,6 +205,23 @@ def main():
     text = text.replace("send welcom ", "send welcome ").replace("s.referer ", "s.referrer ")
     check(c.diagnostics(uri, 3) == [], "no diagnostics after the fixes")
 
+    # An unsaved buffer of the imported file is what the document sees: renaming `plan` there is
+    # an error here; closing it (the disk again) clears both.
+    events_uri = "file://" + os.path.join(tmp, "events.trig")
+    with open(os.path.join(tmp, "events.trig")) as f:
+        events_text = f.read()
+    c.notify("textDocument/didOpen", {"textDocument": {
+        "uri": events_uri, "languageId": "trig", "version": 1,
+        "text": events_text.replace("plan: string", "tier: string")}})
+    d4 = c.diagnostics(uri, 3)
+    check([d["code"] for d in d4] == ["unknown-field"] and "'plan'" in d4[0]["message"],
+          "the imported file's unsaved buffer counts: %r" % d4)
+    opened_events = c.diagnostics(events_uri, 1)  # its own: lint of the file alone
+    check(all(d["severity"] == 2 for d in opened_events), "the imported file alone: warnings only: %r" % opened_events)
+    c.notify("textDocument/didClose", {"textDocument": {"uri": events_uri}})
+    check(c.diagnostics(events_uri) == [], "a closed document's diagnostics are cleared")
+    check(c.diagnostics(uri, 3) == [], "the importer reads the disk again")
+
     # Hover.
     h = c.request("textDocument/hover", at(uri, text, "plan ==", 1))["result"]
     check(h and "plan: string" in h["contents"]["value"], "hover on a field: its type: %r" % h)
