@@ -126,8 +126,11 @@ TEST_CASE("lsp: requests before initialize, unknown methods, junk") {
                 R"({"jsonrpc":"2.0","id":4,"method":"textDocument/hover","params":42})"))["error"]
                                                                                          ["code"] ==
         error::kInvalidParams);
-  // A notification never gets an answer, even a broken one.
-  CHECK(s.handle(note("textDocument/didChange", {{"bogus", true}}).dump()).empty());
+  // A notification never gets an answer, even a broken one: it is logged.
+  auto logged = s.handle(note("textDocument/didChange", {{"bogus", true}}).dump());
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0]["method"] == "window/logMessage");
+  CHECK(!logged[0].contains("id"));
   CHECK(ask(s, request(5, "shutdown", nullptr))["result"].is_null());
   CHECK(ask(s, request(6, "textDocument/hover", pos(0, 0)))["error"]["code"] ==
         error::kInvalidRequest);

@@ -142,8 +142,12 @@ void Server::dispatch(const json& msg, std::vector<json>& out) {
   if (!isRequest) {
     try {
       notify(method, params);
-    } catch (const std::exception&) {
-      // A notification has no answer; a malformed one changes nothing.
+    } catch (const std::exception& e) {
+      // A notification has no answer: a malformed one is logged (window/logMessage, a warning)
+      // and changes nothing more than the part of it done before.
+      out.push_back(notification(
+          "window/logMessage",
+          {{"type", 2}, {"message", "trig lsp: ignored " + method + ": " + e.what()}}));
     }
     return;
   }
