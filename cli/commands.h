@@ -20,6 +20,7 @@ void addLogCommand(CLI::App& app, Action& action);
 void addReportCommand(CLI::App& app, Action& action);
 void addFmtCommand(CLI::App& app, Action& action);
 void addGraphCommand(CLI::App& app, Action& action);
+void addLspCommand(CLI::App& app, Action& action);
 
 // `--color`: whether diagnostics on a stream are coloured (see color.cpp).
 enum class ColorMode { Auto, Always, Never };

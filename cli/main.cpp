@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   addReportCommand(app, action);
   addFmtCommand(app, action);
   addGraphCommand(app, action);
+  addLspCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -41,8 +41,9 @@ namespace {
 thread_local const SourceOverlay* currentOverlay = nullptr;
 }  // namespace
 
-SourceOverlay::SourceOverlay(const std::vector<std::pair<std::string, std::string>>& files)
-    : files_(files), outer_(currentOverlay) {
+SourceOverlay::SourceOverlay(const std::vector<std::pair<std::string, std::string>>& files,
+                             bool disk)
+    : files_(files), outer_(currentOverlay), disk_(disk) {
   currentOverlay = this;
 }
 
@@ -57,7 +58,10 @@ const std::string* SourceOverlay::find(const std::string& path) const {
 }
 
 bool sourceFileExists(const std::string& path) {
-  if (currentOverlay != nullptr) return currentOverlay->find(path) != nullptr;
+  if (currentOverlay != nullptr) {
+    if (currentOverlay->find(path) != nullptr) return true;
+    if (!currentOverlay->disk_) return false;
+  }
   std::error_code ec;
   return std::filesystem::is_regular_file(path, ec);
 }
@@ -65,12 +69,14 @@ bool sourceFileExists(const std::string& path) {
 ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason) {
   if (currentOverlay != nullptr) {
     const std::string* stored = currentOverlay->find(path);
-    if (stored == nullptr) {
+    if (stored != nullptr) {
+      text = *stored;
+      return ReadStatus::Ok;
+    }
+    if (!currentOverlay->disk_) {
       reason = std::strerror(ENOENT);
       return ReadStatus::Failed;
     }
-    text = *stored;
-    return ReadStatus::Ok;
   }
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) {

@@ -57,10 +57,12 @@ std::string tooLargeText();
 // Files that stand in for the disk: while a SourceOverlay is in scope on a thread, the rule and
 // template files that thread's compiles read (readSourceFile, sourceFileExists) come from it
 // alone. `trig serve` compiles the rule set a stored log was decided with this way, whatever the
-// files on disk say now.
+// files on disk say now. With `disk` set, the files it does not hold are read from the disk as
+// usual (`trig lsp`: the editor's unsaved buffers over the saved files).
 class SourceOverlay {
  public:
-  explicit SourceOverlay(const std::vector<std::pair<std::string, std::string>>& files);
+  explicit SourceOverlay(const std::vector<std::pair<std::string, std::string>>& files,
+                         bool disk = false);
   ~SourceOverlay();
   SourceOverlay(const SourceOverlay&) = delete;
   SourceOverlay& operator=(const SourceOverlay&) = delete;
@@ -69,6 +71,10 @@ class SourceOverlay {
  private:
   const std::vector<std::pair<std::string, std::string>>& files_;
   const SourceOverlay* outer_;
+  bool disk_;
+
+  friend bool sourceFileExists(const std::string& path);
+  friend ReadStatus readSourceFile(const std::string& path, std::string& text, std::string& reason);
 };
 // Whether `path` is a regular file (of the overlay, when one is in scope).
 bool sourceFileExists(const std::string& path);
