@@ -17,7 +17,6 @@
 #include "runtime/engine/replay.h"
 #include "runtime/ingest/reader.h"
 #include "runtime/report/report.h"
-#include "runtime/serve/dashboard.h"
 #include "runtime/serve/store.h"
 
 namespace trig::cli {
@@ -38,7 +37,28 @@ struct ReportOptions {
 std::string exportedLog(const std::string& dir, std::string& error) {
   auto store = serve::Store::openReadOnly(dir, error);
   if (!store) return "";
-  return serve::exportLog(*store, error);
+  std::string path = (std::filesystem::temp_directory_path() / "trig-report-XXXXXX").string();
+  int fd = mkstemp(path.data());
+  if (fd < 0) {
+    error = "cannot create a temporary file: " + std::string(std::strerror(errno));
+    return "";
+  }
+  FILE* out = fdopen(fd, "w");
+  bool ok = store->scanLog(
+      1,
+      [&](const serve::LogEntry& e) {
+        if (e.kind != serve::LogEntry::Kind::Event) return true;
+        return std::fwrite(e.data.data(), 1, e.data.size(), out) == e.data.size() &&
+               std::fputc('\n', out) != EOF;
+      },
+      error);
+  if (std::fclose(out) != 0 && ok) error = "cannot write " + path + ": " + std::strerror(errno);
+  if (!ok || !error.empty()) {
+    if (error.empty()) error = "cannot write " + path;
+    std::remove(path.c_str());
+    return "";
+  }
+  return path;
 }
 
 int runReport(ReportOptions o) {
@@ -98,24 +118,42 @@ int runReport(ReportOptions o) {
     }
   } cleanup{temporaries};
 
+  report::Collector collector(c->model);
+  engine::Coverage coverage;
+  engine::EngineOptions eo;
+  eo.explain = true;
+  eo.sink = [&](const engine::Record& r) { collector.add(r); };
+  eo.coverage = &coverage;
+  eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
+  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
+  engine::Engine eng(c->model, *evaluator, eo);
+
+  engine::ReplayOptions ro;
+  ro.eventFiles = paths;
+  ro.eventNames = names;
   PrintableBuf printableErr(std::cerr);
   std::ostream diagnostics(&printableErr);
-  report::ReplayInput input;
-  input.paths = paths;
-  input.names = names;
-  input.diagnostics = &diagnostics;
-  input.progress = terminalProgress();
-  input.warn = [](const std::string& w) {
-    std::cerr << "trig: warning: " << printable(w) << "\n";
-  };
-  report::ReportOptions ropt;
-  ropt.detectDiff = o.detect / 100.0;
-  std::optional<report::Report> built = report::replayReport(c->model, *evaluator, input, ropt, error);
-  if (!built) {
-    std::cerr << "trig report: " << error << "\n";
+  ro.diagnostics = &diagnostics;
+  ro.progress = terminalProgress();
+  engine::ReplayResult rr = engine::replay(eng, c->model, ro);
+  if (!rr.ioError.empty()) {
+    std::cerr << "trig report: " << rr.ioError << "\n";
     return kExitUsage;
   }
-  const report::Report& rep = *built;
+
+  // The engagement pass: invalid lines were reported by the replay already.
+  ingest::Decoder decoder(c->model);
+  ingest::EventReader reader(decoder, ingest::ReaderOptions{});
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (!reader.readAll(paths[i], [&](Event& e) { collector.addEvent(e); }, error, names[i])) {
+      std::cerr << "trig report: " << error << "\n";
+      return kExitUsage;
+    }
+  }
+
+  report::ReportOptions ropt;
+  ropt.detectDiff = o.detect / 100.0;
+  report::Report rep = collector.build(eng.stats(), coverage, ropt);
   std::string text = o.format == "json"   ? report::renderJson(rep)
                      : o.format == "html" ? report::renderHtml(rep)
                                           : report::renderText(rep);
