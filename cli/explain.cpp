@@ -36,7 +36,6 @@ struct RuleStory {
   std::string lastMiss;  // the last reason it did not fire
 };
 
-
 std::string snippet(const SourceManager& sm, Loc loc) {
   if (!loc.valid() || loc.file >= sm.size()) return "";
   std::string_view t = sm.file(loc.file).text().substr(loc.begin, loc.end - loc.begin);
@@ -49,8 +48,8 @@ std::string snippet(const SourceManager& sm, Loc loc) {
 }  // namespace
 
 int explainCustomer(const sema::Model& model, const SourceManager& sources, Evaluator& evaluator,
-                    const engine::ReplayOptions& ro, const std::string& customer,
-                    std::ostream& out, std::ostream& err) {
+                    const engine::ReplayOptions& ro, const std::string& customer, std::ostream& out,
+                    std::ostream& err) {
   // One line of the explanation.
   auto say = [&out](std::string_view line) { out << printable(line) << "\n"; };
   std::vector<RuleStory> stories(model.rules.size());
@@ -194,7 +193,6 @@ int runExplain(const ExplainOptions& o) {
 }
 
 }  // namespace
-
 
 void addExplainCommand(CLI::App& app, Action& action) {
   auto o = std::make_shared<ExplainOptions>();

@@ -15,7 +15,7 @@ namespace trig::cli {
 // prints on `out` (warnings and invalid lines on `err`). The exit code: 0, or 2 when an event
 // file cannot be read.
 int explainCustomer(const sema::Model& model, const SourceManager& sources, Evaluator& evaluator,
-                    const engine::ReplayOptions& ro, const std::string& customer,
-                    std::ostream& out, std::ostream& err);
+                    const engine::ReplayOptions& ro, const std::string& customer, std::ostream& out,
+                    std::ostream& err);
 
 }  // namespace trig::cli

@@ -725,7 +725,8 @@ std::string htmlTable(const std::vector<std::vector<std::string>>& rows,
 
 std::string dataAttrs(std::initializer_list<std::pair<const char*, std::string>> attrs) {
   std::string out;
-  for (const auto& [k, v] : attrs) out += fmt::format("{}data-{}=\"{}\"", out.empty() ? "" : " ", k, esc(v));
+  for (const auto& [k, v] : attrs)
+    out += fmt::format("{}data-{}=\"{}\"", out.empty() ? "" : " ", k, esc(v));
   return out;
 }
 
@@ -770,17 +771,17 @@ std::string renderRuleHtml(const Report& r, const RuleReport& rule, bool dataAtt
     for (size_t i = 0; i < sp.verdicts.size(); ++i) {
       std::string a;
       if (dataAttributes && i + 1 < sp.variants.size())
-        a = " " + dataAttrs({{"rule", rule.name},
-                             {"split", sp.name},
-                             {"variant", sp.variants[i + 1].name}});
+        a = " " +
+            dataAttrs(
+                {{"rule", rule.name}, {"split", sp.name}, {"variant", sp.variants[i + 1].name}});
       out += "<p class=\"verdict\"" + a + ">" + esc(sp.verdicts[i]) + "</p>\n";
     }
     std::vector<RateBar> conv, click;
     std::vector<std::vector<std::string>> t;
     std::vector<std::string> tattrs;
     if (dataAttributes) tattrs.emplace_back();
-    t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p",
-                 "sent", "clicked", "click%", "95% CI", "diff", "p"});
+    t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p", "sent",
+                 "clicked", "click%", "95% CI", "diff", "p"});
     for (const auto& v : sp.variants) {
       std::string label = v.name + (v.holdout ? " (holdout)" : "");
       conv.push_back({label, v.entered > 0, rate(v.converted, v.entered), v.conversionCi});

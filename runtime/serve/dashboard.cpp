@@ -49,9 +49,10 @@ std::string navigation() {
 DashboardPage shell(int status, const std::string& title, const std::string& body) {
   DashboardPage p;
   p.status = status;
-  p.html = std::string("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                       "<meta name=\"viewport\" content=\"width=device-width\">"
-                       "<link rel=\"icon\" href=\"data:,\"><title>") +
+  p.html = std::string(
+               "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width\">"
+               "<link rel=\"icon\" href=\"data:,\"><title>") +
            htmlEscape(title) + " · trig</title><style>" + report::htmlStyle() +
            "nav{margin-bottom:1em}pre{background:#f7f7f7;padding:1em;overflow-x:auto}"
            ".note{color:#a33}.flow svg{max-width:100%;height:auto}td.data{text-align:left;"
@@ -170,13 +171,14 @@ std::string exportLog(const Store& store, std::string& error) {
 
 DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const std::string& note) {
   const sema::Model& m = *rules.model;
-  std::string body = fmt::format("<p>Rule set <code id=\"version\">{}</code>: {} rule(s)", 
+  std::string body = fmt::format("<p>Rule set <code id=\"version\">{}</code>: {} rule(s)",
                                  htmlEscape(rules.version), m.rules.size());
   if (rep) body += fmt::format(", <span id=\"events\">{}</span> events in the log", rep->events);
   body += ".</p>\n" + noteHtml(note);
-  body += "<h2>Rules</h2>\n<table id=\"rules\"><tr><th>rule</th><th>priority</th><th>goal</th>"
-          "<th>templates</th><th>fired</th><th>sent</th><th>opened</th><th>clicked</th>"
-          "<th>converted</th></tr>\n";
+  body +=
+      "<h2>Rules</h2>\n<table id=\"rules\"><tr><th>rule</th><th>priority</th><th>goal</th>"
+      "<th>templates</th><th>fired</th><th>sent</th><th>opened</th><th>clicked</th>"
+      "<th>converted</th></tr>\n";
   for (const sema::RuleInfo& ri : m.rules) {
     std::vector<std::string> templates;
     std::string priority = std::to_string(ri.priority), goal = "-";
@@ -188,11 +190,12 @@ DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const st
       goal = m.events[*ri.goalEvent].name + " within " + formatDuration(ri.goalWithin);
     std::string list;
     for (const auto& t : templates) list += (list.empty() ? "" : ", ") + t;
-    body += fmt::format("<tr><td data-rule=\"{0}\" data-col=\"rule\"><a href=\"/rules/{1}\">{0}</a>"
-                        "</td>{2}{3}{4}",
-                        htmlEscape(ri.name), htmlEscape(percentEncode(ri.name)),
-                        cell(ri.name, "priority", priority), cell(ri.name, "goal", goal),
-                        cell(ri.name, "templates", list.empty() ? "-" : list));
+    body += fmt::format(
+        "<tr><td data-rule=\"{0}\" data-col=\"rule\"><a href=\"/rules/{1}\">{0}</a>"
+        "</td>{2}{3}{4}",
+        htmlEscape(ri.name), htmlEscape(percentEncode(ri.name)),
+        cell(ri.name, "priority", priority), cell(ri.name, "goal", goal),
+        cell(ri.name, "templates", list.empty() ? "-" : list));
     const report::RuleReport* rr = findRule(rep, ri.name);
     auto n = [&](uint64_t v) { return rr ? std::to_string(v) : std::string("-"); };
     body += cell(ri.name, "fired", n(rr ? rr->fired : 0)) +
@@ -205,9 +208,10 @@ DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const st
   for (const sema::TemplateInfo& t : m.templates)
     body += "<li data-template=\"" + htmlEscape(t.name) + "\">" + htmlEscape(t.name) +
             (t.path.empty() ? "" : " <small>(" + htmlEscape(t.path) + ")</small>") + "</li>";
-  body += "</ul>\n<h2>Customer lookup</h2>\n<form method=\"get\" action=\"/customers\"><input "
-          "name=\"id\" placeholder=\"customer id\"> <button type=\"submit\">Explain</button>"
-          "</form>\n";
+  body +=
+      "</ul>\n<h2>Customer lookup</h2>\n<form method=\"get\" action=\"/customers\"><input "
+      "name=\"id\" placeholder=\"customer id\"> <button type=\"submit\">Explain</button>"
+      "</form>\n";
   return shell(200, "trig dashboard", body);
 }
 
@@ -217,16 +221,17 @@ DashboardPage rulePage(const RuleSet& rules, const report::Report* rep, const st
   for (const auto& ri : rules.model->rules)
     if (ri.name == rule) info = &ri;
   if (info == nullptr)
-    return shell(404, "No such rule",
-                 "<p>The rules in force have no rule named <code>" + htmlEscape(rule) +
-                     "</code>.</p>\n");
+    return shell(
+        404, "No such rule",
+        "<p>The rules in force have no rule named <code>" + htmlEscape(rule) + "</code>.</p>\n");
   std::string body = noteHtml(note);
   if (info->rule && info->rule->title)
     body += "<p><em>" + htmlEscape(info->rule->title->value) + "</em></p>\n";
   body += fmt::format("<p>priority <span id=\"priority\">{}</span>, rule set <code>{}</code></p>\n",
                       info->priorityExpr ? "an expression" : std::to_string(info->priority),
                       htmlEscape(rules.version));
-  if (!svg.empty()) body += "<h2>Flowchart</h2>\n<div class=\"flow\" id=\"flowchart\">" + svg + "</div>\n";
+  if (!svg.empty())
+    body += "<h2>Flowchart</h2>\n<div class=\"flow\" id=\"flowchart\">" + svg + "</div>\n";
   if (const report::RuleReport* rr = findRule(rep, rule)) {
     body += "<h2>Funnel</h2>\n";
     body += report::renderRuleHtml(*rep, *rr, true);
@@ -251,16 +256,16 @@ DashboardPage customerPage(const std::string& customer, const std::string* timel
 
 DashboardPage deadLetterPage(const std::vector<DeadLetter>& newestFirst, uint64_t total) {
   std::string body = fmt::format("<p><span id=\"dead-total\">{}</span> rejected event(s)", total);
-  if (newestFirst.size() < total)
-    body += fmt::format("; the newest {} shown", newestFirst.size());
-  body += ".</p>\n<table id=\"dead-letter\"><tr><th>#</th><th>received</th><th>reason</th>"
-          "<th>event as received</th></tr>\n";
+  if (newestFirst.size() < total) body += fmt::format("; the newest {} shown", newestFirst.size());
+  body +=
+      ".</p>\n<table id=\"dead-letter\"><tr><th>#</th><th>received</th><th>reason</th>"
+      "<th>event as received</th></tr>\n";
   for (const DeadLetter& d : newestFirst) {
     std::string data = d.data.size() > 500 ? d.data.substr(0, 500) + "…" : d.data;
-    body += fmt::format("<tr data-seq=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td "
-                        "class=\"data\">{}</td></tr>\n",
-                        d.seq, d.seq, formatTimestamp(d.receivedAt), htmlEscape(d.reason),
-                        htmlEscape(data));
+    body += fmt::format(
+        "<tr data-seq=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td "
+        "class=\"data\">{}</td></tr>\n",
+        d.seq, d.seq, formatTimestamp(d.receivedAt), htmlEscape(d.reason), htmlEscape(data));
   }
   return shell(200, "Dead letter", body + "</table>\n");
 }
@@ -270,8 +275,8 @@ bool isDashboardPath(const std::string& path) {
          (path.starts_with("/rules/") && path.size() > 7);
 }
 
-DashboardPage dashboardPage(const std::string& path, const std::string& query,
-                            const RuleSet& rules, const Store& store, const DashboardHooks& hooks) {
+DashboardPage dashboardPage(const std::string& path, const std::string& query, const RuleSet& rules,
+                            const Store& store, const DashboardHooks& hooks) {
   std::string note;
   if (path == "/") {
     std::optional<report::Report> rep = liveReport(rules, store, hooks, note);

@@ -63,7 +63,7 @@ bool isDashboardPath(const std::string& path);
 
 // The page for GET `path`?`query`, computed over the store with the rules in force. Runs a replay
 // of the whole log: call it off the I/O thread.
-DashboardPage dashboardPage(const std::string& path, const std::string& query,
-                            const RuleSet& rules, const Store& store, const DashboardHooks& hooks);
+DashboardPage dashboardPage(const std::string& path, const std::string& query, const RuleSet& rules,
+                            const Store& store, const DashboardHooks& hooks);
 
 }  // namespace trig::serve

@@ -58,8 +58,8 @@ std::vector<std::string> events(int customers, int buyers) {
   std::vector<std::string> out;
   for (int i = 0; i < customers; ++i)
     out.push_back(R"({"type":"identify","userId":"c)" + std::to_string(i) +
-                  R"(","traits":{"email":"c)" + std::to_string(i) + R"(@example.com"},"timestamp":")" +
-                  stamp(0) + "\"}");
+                  R"(","traits":{"email":"c)" + std::to_string(i) +
+                  R"(@example.com"},"timestamp":")" + stamp(0) + "\"}");
   for (int i = 0; i < customers; ++i)
     out.push_back(R"({"type":"track","event":"checkout_start","userId":"c)" + std::to_string(i) +
                   R"(","timestamp":")" + stamp(1) + "\"}");

@@ -129,6 +129,36 @@ def generate(s, port):
     return opens, clicks
 
 
+def check_metrics(s, rep, opens, clicks):
+    """/metrics: opens and clicks are requests; conversions the engine's, as the report's."""
+    st, text = s.request("GET", "/metrics", key=None)
+    series = {}
+    for line in (text.decode() if isinstance(text, bytes) else str(text)).splitlines():
+        m = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if m:
+            labels = tuple(sorted(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+            series[(m.group(1), labels)] = float(m.group(3))
+
+    def total(name, **want):
+        return sum(v for (n, labels), v in series.items() if n == name and
+                   all((k, w) in labels for k, w in want.items()))
+    check(total("trig_opens_total", rule="checkout") == 2 * opens,
+          f"trig_opens_total counts every pixel request: {total('trig_opens_total')} vs {2 * opens}")
+    check(total("trig_clicks_total", rule="checkout") == clicks,
+          f"trig_clicks_total: {total('trig_clicks_total')} vs {clicks}")
+    for r in rep["rules"]:
+        for sp in r["splits"]:
+            for v in sp["variants"]:
+                got = total("trig_conversions_total", rule=r["name"], variant=v["name"])
+                check(got == v["converted"], f"trig_conversions_total {r['name']}/{v['name']}: "
+                                             f"{got}, report {v['converted']}")
+        got = total("trig_conversions_without_message_total", rule=r["name"])
+        check(got == r["converted_without_message"],
+              f"trig_conversions_without_message_total {r['name']}: {got}, "
+              f"report {r['converted_without_message']}")
+    check(total("trig_conversions_total") > 0, "some conversions in /metrics")
+
+
 class Browser:
     """Headless Chromium and one page target, over the DevTools Protocol."""
 
@@ -331,6 +361,7 @@ def main():
         rep = json.loads(out)
         check(rep["engagement"]["opens"] == 2 * opens and rep["engagement"]["clicks"] == clicks,
               f"the report read the opens and clicks posted: {rep['engagement']}")
+        check_metrics(s, rep, opens, clicks)
         st, info = s.request("GET", "/v1/admin/rules", key=ADMIN, bearer=True)
         check(st == 200, f"/v1/admin/rules: {st}")
 
