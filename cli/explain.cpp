@@ -120,7 +120,7 @@ int explainCustomer(const sema::Model& model, const SourceManager& sources, Eval
   };
   say("Customer \"" + customer + "\"");
   say("");
-  engine::Engine eng(model, *evaluator, eo);
+  engine::Engine eng(model, evaluator, eo);
   auto rr = engine::replay(eng, model, ro);
   if (!rr.ioError.empty()) {
     err << "trig explain: " << printable(rr.ioError) << "\n";

@@ -125,7 +125,7 @@ int runServe(ServeOptions& o) {
     if (!evaluator) return std::string("(no evaluator for the rules in force)\n");
     engine::ReplayOptions ro;
     ro.eventFiles = {eventsFile};
-    ro.eventNames = {"the log"};
+    ro.eventNames = {"log export"};  // lines of `trig log export`
     std::ostringstream out, err;
     ro.diagnostics = &err;
     explainCustomer(*r.model, *r.sources, *evaluator, ro, customer, out, err);

@@ -124,7 +124,7 @@ std::optional<report::Report> liveReport(const RuleSet& rules, const Store& stor
   }
   report::ReplayInput input;
   input.paths = {log.path};
-  input.names = {"the log"};
+  input.names = {"log export"};
   std::optional<report::Report> rep =
       report::replayReport(*rules.model, *evaluator, input, report::ReportOptions{}, error);
   if (!rep) note = "cannot replay the log: " + error;
