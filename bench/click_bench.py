@@ -110,7 +110,9 @@ class Serve:
     def request(self, method, path, body=None, key=WRITE):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         h = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode()}
-        c.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        c.request(method, path, body=body, headers=h)
         r = c.getresponse()
         data = r.read()
         c.close()

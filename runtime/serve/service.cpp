@@ -240,8 +240,9 @@ struct Service {
   void ingest(Call call, const HttpRequest& req, Respond respond);
   void pixel(const HttpRequest& req, Respond respond);
   // Submits one track call (JSON text) exactly as POST /v1/track would; answers `ok` when it is
-  // durable. `always`: answer `ok` also when it is rejected or cannot be queued (an open pixel,
-  // a click: the reader gets the image or the page whatever becomes of the event).
+  // durable. `always`: answer `ok` once it is queued, without waiting for the write, and also
+  // when it is rejected or cannot be queued (an open pixel, a click: the reader gets the image or
+  // the page whatever becomes of the event).
   void track(std::string body, Respond respond, HttpResponse ok, bool always);
   void tracking(const HttpRequest& req, Respond respond);
   void bounce(const std::string& payload, const std::string& detail);
@@ -334,13 +335,16 @@ void Service::track(std::string body, Respond respond, HttpResponse ok, bool alw
   }
   giveDecoder(std::move(pooled));
   if (!always) return submit(std::move(s), std::move(errors), std::move(respond), std::move(ok));
+  // The reader's GIF or redirect does not wait for the event's synced write (a click answers in
+  // well under a millisecond; docs/performance.md, "Click redirect"): queued first, so that
+  // anything the same client sends next comes after it in the log, then answered.
   submit(
       std::move(s), std::move(errors),
-      [this, respond, ok](const HttpResponse& r) {
+      [this](const HttpResponse& r) {
         if (r.status != 200) log("a tracking event was not recorded: " + r.body);
-        respond(ok);
       },
       ok);
+  respond(std::move(ok));
 }
 
 // GET /o/TOKEN.gif, GET /c/TOKEN, GET and POST /u/TOKEN (docs/serve.md, "Engagement
