@@ -137,6 +137,13 @@ def metric(s, name):
     return total
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(port, urls, duration, conns, delay_ms, lua):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "10s",
            "-s", lua, f"http://127.0.0.1:{port}", "--", urls, str(delay_ms)]
@@ -200,9 +207,13 @@ def main():
 
         run_wrk(s.port, urls, 2, args.conns, delay_ms, lua)  # warm-up
         before = metric(s, "trig_clicks_total")
+        cpu_before = cpu_seconds(s.proc.pid)
         r, raw = run_wrk(s.port, urls, args.duration, args.conns, delay_ms, lua)
         time.sleep(0.5)
+        cpu = cpu_seconds(s.proc.pid) - cpu_before
         recorded = metric(s, "trig_clicks_total") - before
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[0]
         rate = r["requests"] / (r["duration_us"] / 1e6)
         lat = r["latency_us"]
         errors = sum(r["errors"].values())
@@ -211,12 +222,15 @@ def main():
         print(f"  achieved {rate:,.0f} req/s, {r['requests']:,} requests, {errors} errors")
         print(f"  latency us: mean {lat['mean']:.0f}, p50 {lat['p50']}, p90 {lat['p90']}, "
               f"p99 {lat['p99']}, p99.9 {lat['p999']}, max {lat['max']}")
+        print(f"  serve's CPU: {cpu:.2f} s in all threads, {cpu / max(1, r['requests']) * 1e6:.0f} us "
+              f"per click (the redirect, the event's decode, log write and engine); load "
+              f"average {load} at the end")
         print(f"  clicks recorded by serve in the run: {recorded:,.0f} "
               f"({'= answers' if abs(recorded - r['requests']) <= args.conns else 'MISMATCH'})")
         verdict = "PASS" if lat["p99"] < 1000 and errors == 0 else "FAIL"
         print(f"  target p99 < 1 ms: {verdict}")
         print(json.dumps({"rate": round(rate), "latency_us": lat, "errors": r["errors"],
-                          "recorded": recorded}))
+                          "recorded": recorded, "serve_cpu_s": round(cpu, 3), "load": load}))
         return 0 if verdict == "PASS" else 1
     finally:
         if s:
