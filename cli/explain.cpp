@@ -1,6 +1,8 @@
 // `trig explain FILE... --events EVENTS.jsonl --customer ID`: a readable timeline of what the
 // engine did for one customer, and for each rule why it did or did not send (including the
 // rule-level conditions that did not hold, which `run --explain` does not print).
+#include "cli/explain.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -34,11 +36,6 @@ struct RuleStory {
   std::string lastMiss;  // the last reason it did not fire
 };
 
-// One line of the explanation on standard output.
-void say(std::string_view line) {
-  std::cout << printable(line) << "\n";
-}
-
 std::string snippet(const SourceManager& sm, Loc loc) {
   if (!loc.valid() || loc.file >= sm.size()) return "";
   std::string_view t = sm.file(loc.file).text().substr(loc.begin, loc.end - loc.begin);
@@ -48,33 +45,13 @@ std::string snippet(const SourceManager& sm, Loc loc) {
   return s;
 }
 
-int runExplain(const ExplainOptions& o) {
-  // No event has an empty userId (the decoder rejects it), and the engine takes an empty trace
-  // filter as everyone: an empty id would print every customer's story under an empty name.
-  if (o.customer.empty()) {
-    std::cerr << "trig explain: --customer is empty: name the customer's id (userId); no event has "
-                 "an empty one\n";
-    return kExitUsage;
-  }
-  std::optional<TimeMs> until;
-  if (!o.until.empty()) {
-    until = parseTimestamp(o.until);
-    if (!until) {
-      std::cerr << "trig explain: --until '" << printable(o.until)
-                << "' is not an RFC 3339 timestamp\n";
-      return kExitUsage;
-    }
-  }
-  auto c = compile(o.files);
-  if (int rc = refuseIfBroken(*c, "explain"); rc != kExitOk) return rc;
-  std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
-  if (!evaluator) {
-    std::cerr << "trig explain: " << error << "\n";
-    return kExitUsage;
-  }
-  if (!note.empty()) std::cerr << "trig: note: " << note << "\n";
-  const auto& model = c->model;
+}  // namespace
+
+int explainCustomer(const sema::Model& model, const SourceManager& sources, Evaluator& evaluator,
+                    const engine::ReplayOptions& ro, const std::string& customer, std::ostream& out,
+                    std::ostream& err) {
+  // One line of the explanation.
+  auto say = [&out](std::string_view line) { out << printable(line) << "\n"; };
   std::vector<RuleStory> stories(model.rules.size());
   uint64_t entries = 0;
   TimeMs lastTime = INT64_MIN;
@@ -84,8 +61,8 @@ int runExplain(const ExplainOptions& o) {
 
   engine::EngineOptions eo;
   eo.explain = true;
-  eo.traceCustomer = o.customer;
-  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
+  eo.traceCustomer = customer;
+  eo.warn = [&err](const std::string& w) { err << "trig: warning: " << printable(w) << "\n"; };
   eo.trace = [&](const engine::TraceEntry& t) {
     using K = engine::TraceEntry::Kind;
     ++entries;
@@ -131,39 +108,33 @@ int runExplain(const ExplainOptions& o) {
       if (t.kind == K::NotHeld || t.kind == K::UnlessHeld) {
         if (!model.rules[t.rule].idle) ++s.armed;
         s.lastMiss = fmt::format("{} at {}: `{}` ({})", t.text, formatTimestamp(t.time),
-                                 snippet(c->sources, t.loc), engine::formatLoc(t.loc, c->sources));
+                                 snippet(sources, t.loc), engine::formatLoc(t.loc, sources));
       }
       if (t.kind == K::Cancelled) s.lastMiss = t.text + " at " + formatTimestamp(t.time);
     }
     say(fmt::format("{:<22}{}{}", stamp, who, text));
     if ((t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter) &&
         t.loc.valid())
-      say(fmt::format("{:<22}    {}  {}", "", engine::formatLoc(t.loc, c->sources),
-                      snippet(c->sources, t.loc)));
+      say(fmt::format("{:<22}    {}  {}", "", engine::formatLoc(t.loc, sources),
+                      snippet(sources, t.loc)));
   };
-  say("Customer \"" + o.customer + "\"");
+  say("Customer \"" + customer + "\"");
   say("");
-  engine::Engine eng(model, *evaluator, eo);
-  engine::ReplayOptions ro;
-  ro.eventFiles = o.events;
-  ro.until = until;
-  PrintableBuf printableErr(std::cerr);
-  std::ostream diagnostics(&printableErr);
-  ro.diagnostics = &diagnostics;
+  engine::Engine eng(model, evaluator, eo);
   auto rr = engine::replay(eng, model, ro);
   if (!rr.ioError.empty()) {
-    std::cerr << "trig explain: " << printable(rr.ioError) << "\n";
+    err << "trig explain: " << printable(rr.ioError) << "\n";
     return kExitUsage;
   }
   if (entries == 0) say("(no event of this customer)");
 
   say("");
-  say("Why each rule did or did not send to \"" + o.customer + "\":");
+  say("Why each rule did or did not send to \"" + customer + "\":");
   for (size_t i = 0; i < model.rules.size(); ++i) {
     const auto& ri = model.rules[i];
     const auto& s = stories[i];
     std::string head = fmt::format("  {} ({})", ri.name,
-                                   engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, c->sources));
+                                   engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, sources));
     if (!s.sends.empty()) {
       say(fmt::format("{}: sent {}: {}", head, s.sends.size(), fmt::join(s.sends, ", ")));
     } else if (s.fired > 0) {
@@ -182,6 +153,43 @@ int runExplain(const ExplainOptions& o) {
     for (const auto& sup : s.suppressed) say("      suppressed " + sup);
   }
   return kExitOk;
+}
+
+namespace {
+
+int runExplain(const ExplainOptions& o) {
+  // No event has an empty userId (the decoder rejects it), and the engine takes an empty trace
+  // filter as everyone: an empty id would print every customer's story under an empty name.
+  if (o.customer.empty()) {
+    std::cerr << "trig explain: --customer is empty: name the customer's id (userId); no event has "
+                 "an empty one\n";
+    return kExitUsage;
+  }
+  std::optional<TimeMs> until;
+  if (!o.until.empty()) {
+    until = parseTimestamp(o.until);
+    if (!until) {
+      std::cerr << "trig explain: --until '" << printable(o.until)
+                << "' is not an RFC 3339 timestamp\n";
+      return kExitUsage;
+    }
+  }
+  auto c = compile(o.files);
+  if (int rc = refuseIfBroken(*c, "explain"); rc != kExitOk) return rc;
+  std::string note, error;
+  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  if (!evaluator) {
+    std::cerr << "trig explain: " << error << "\n";
+    return kExitUsage;
+  }
+  if (!note.empty()) std::cerr << "trig: note: " << note << "\n";
+  engine::ReplayOptions ro;
+  ro.eventFiles = o.events;
+  ro.until = until;
+  PrintableBuf printableErr(std::cerr);
+  std::ostream diagnostics(&printableErr);
+  ro.diagnostics = &diagnostics;
+  return explainCustomer(c->model, c->sources, *evaluator, ro, o.customer, std::cout, std::cerr);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/explain.h"
 #include "cli/run_common.h"
 #include "compiler/diag/render.h"
 #include "runtime/serve/service.h"
@@ -110,6 +111,26 @@ int runServe(ServeOptions& o) {
   }
   o.service.manualClock = o.clock == "manual";
   o.service.logJson = o.logFormat == "json";
+  // The dashboard replays the log on a thread of its own, with an interpreter of its own (the
+  // reference evaluator: the same answers as the JIT, nothing to compile per page).
+  o.service.evaluatorFor = [](const serve::RuleSet& r) -> std::unique_ptr<Evaluator> {
+    auto loaded = std::static_pointer_cast<const Loaded>(r.owner);
+    std::string note, error;
+    return engine::makeEvaluator("interp", *loaded->compilation, note, error);
+  };
+  o.service.explain = [evaluatorFor = o.service.evaluatorFor](const serve::RuleSet& r,
+                                                              const std::string& eventsFile,
+                                                              const std::string& customer) {
+    std::unique_ptr<Evaluator> evaluator = evaluatorFor(r);
+    if (!evaluator) return std::string("(no evaluator for the rules in force)\n");
+    engine::ReplayOptions ro;
+    ro.eventFiles = {eventsFile};
+    ro.eventNames = {"log export"};  // lines of `trig log export`
+    std::ostringstream out, err;
+    ro.diagnostics = &err;
+    explainCustomer(*r.model, *r.sources, *evaluator, ro, customer, out, err);
+    return out.str() + err.str();
+  };
   serve::RuleLoader loader = [files = o.files, engine = o.engine](const serve::RuleSet* stored,
                                                                   std::string& diags) {
     return loadRules(files, engine, stored, diags);

@@ -705,31 +705,112 @@ std::string timeSvg(const std::vector<std::pair<TimeMs, uint64_t>>& series) {
   return out + "</svg>";
 }
 
-std::string htmlTable(const std::vector<std::vector<std::string>>& rows) {
+// `rowAttrs`, when given, holds per row the data attributes its cells get (row 0, the header,
+// gets none); each cell then also says its column (`data-col`, the header's text).
+std::string htmlTable(const std::vector<std::vector<std::string>>& rows,
+                      const std::vector<std::string>& rowAttrs = {}) {
   std::string out = "<table>";
   for (size_t i = 0; i < rows.size(); ++i) {
     out += "<tr>";
-    for (const auto& c : rows[i])
-      out += fmt::format("<{0}>{1}</{0}>", i == 0 ? "th" : "td", esc(c));
+    for (size_t j = 0; j < rows[i].size(); ++j) {
+      std::string attrs;
+      if (i > 0 && i < rowAttrs.size())
+        attrs = fmt::format(" {} data-col=\"{}\"", rowAttrs[i], esc(rows[0][j]));
+      out += fmt::format("<{0}{1}>{2}</{0}>", i == 0 ? "th" : "td", attrs, esc(rows[i][j]));
+    }
     out += "</tr>";
   }
   return out + "</table>";
 }
 
+std::string dataAttrs(std::initializer_list<std::pair<const char*, std::string>> attrs) {
+  std::string out;
+  for (const auto& [k, v] : attrs)
+    out += fmt::format("{}data-{}=\"{}\"", out.empty() ? "" : " ", k, esc(v));
+  return out;
+}
+
 }  // namespace
 
+std::string htmlEscape(std::string_view s) {
+  return esc(s);
+}
+
+const char* htmlStyle() {
+  return "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}"
+         "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
+         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 8px;"
+         "text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}"
+         ".verdict{font-weight:600;margin:.3em 0}.chart text{font-size:12px;fill:#222}"
+         ".chart .h{font-weight:600}.chart .w{stroke:#000;stroke-width:1.5}"
+         ".b0{fill:#4e79a7}.b1{fill:#f28e2b}.b2{fill:#59a14f}.b3{fill:#e15759}";
+}
+
+std::string renderRuleHtml(const Report& r, const RuleReport& rule, bool dataAttributes) {
+  std::string out;
+  out += fmt::format("<p>fired {}, sent {}; {}</p>\n", rule.fired, rule.funnel.sent,
+                     esc(goalText(rule)));
+  out += funnelSvg({{"sent", rule.funnel.sent},
+                    {"opened", rule.funnel.opened},
+                    {"clicked", rule.funnel.clicked},
+                    {"converted", rule.convertedAfterMessage}}) +
+         "\n";
+  if (!rule.sendsOverTime.empty()) out += timeSvg(rule.sendsOverTime) + "\n";
+  std::vector<std::vector<std::string>> rows = funnelRows(r, rule, "unsubscribed");
+  std::vector<std::string> attrs;
+  if (dataAttributes) {
+    attrs.emplace_back();
+    for (const auto& s : rule.steps)
+      attrs.push_back(dataAttrs(
+          {{"rule", rule.name}, {"step", std::to_string(s.step)}, {"variant", s.variant}}));
+    attrs.push_back(dataAttrs({{"rule", rule.name}, {"step", "all"}, {"variant", ""}}));
+  }
+  out += htmlTable(rows, attrs) + "\n";
+  for (const auto& sp : rule.splits) {
+    out += fmt::format("<h3>split {}</h3>\n", esc(sp.name));
+    for (size_t i = 0; i < sp.verdicts.size(); ++i) {
+      std::string a;
+      if (dataAttributes && i + 1 < sp.variants.size())
+        a = " " +
+            dataAttrs(
+                {{"rule", rule.name}, {"split", sp.name}, {"variant", sp.variants[i + 1].name}});
+      out += "<p class=\"verdict\"" + a + ">" + esc(sp.verdicts[i]) + "</p>\n";
+    }
+    std::vector<RateBar> conv, click;
+    std::vector<std::vector<std::string>> t;
+    std::vector<std::string> tattrs;
+    if (dataAttributes) tattrs.emplace_back();
+    t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p", "sent",
+                 "clicked", "click%", "95% CI", "diff", "p"});
+    for (const auto& v : sp.variants) {
+      std::string label = v.name + (v.holdout ? " (holdout)" : "");
+      conv.push_back({label, v.entered > 0, rate(v.converted, v.entered), v.conversionCi});
+      click.push_back({label, v.funnel.sent > 0, rate(v.funnel.clicked, v.funnel.sent), v.clickCi});
+      t.push_back({label, v.percent + "%", std::to_string(v.entered), std::to_string(v.converted),
+                   rateText(v.converted, v.entered), ciText(v.conversionCi, v.entered),
+                   v.versus ? diffText(v.versus->conversionDiff) : "-",
+                   v.versus ? pText(v.versus->conversion) : "-", std::to_string(v.funnel.sent),
+                   std::to_string(v.funnel.clicked), rateText(v.funnel.clicked, v.funnel.sent),
+                   ciText(v.clickCi, v.funnel.sent),
+                   v.versus && v.funnel.sent && sp.variants[0].funnel.sent
+                       ? diffText(v.versus->clickDiff)
+                       : "-",
+                   v.versus ? pText(v.versus->click) : "-"});
+      if (dataAttributes)
+        tattrs.push_back(dataAttrs({{"rule", rule.name}, {"split", sp.name}, {"variant", v.name}}));
+    }
+    out += rateSvg("conversion rate (95% CI)", conv) + "\n";
+    out += rateSvg("click rate (95% CI)", click) + "\n";
+    out += htmlTable(t, tattrs) + "\n";
+  }
+  return out;
+}
+
 std::string renderHtml(const Report& r) {
-  std::string out =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<title>trig report</title><style>"
-      "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}"
-      "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}"
-      "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 8px;"
-      "text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}"
-      ".verdict{font-weight:600;margin:.3em 0}.chart text{font-size:12px;fill:#222}"
-      ".chart .h{font-weight:600}.chart .w{stroke:#000;stroke-width:1.5}"
-      ".b0{fill:#4e79a7}.b1{fill:#f28e2b}.b2{fill:#59a14f}.b3{fill:#e15759}"
-      "</style></head><body>\n<h1>trig report</h1>\n";
+  std::string out = std::string(
+                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                        "<title>trig report</title><style>") +
+                    htmlStyle() + "</style></head><body>\n<h1>trig report</h1>\n";
   out += fmt::format(
       "<p>{} events; engagement events: {} opens, {} clicks, {} unsubscribes, {} bounces ({} not "
       "matched to a send).</p>\n",
@@ -738,43 +819,7 @@ std::string renderHtml(const Report& r) {
   for (const auto& rule : r.rules) {
     out += fmt::format("<section><h2>{}{}</h2>\n", esc(rule.name),
                        rule.title.empty() ? "" : " &mdash; " + esc(rule.title));
-    out += fmt::format("<p>fired {}, sent {}; {}</p>\n", rule.fired, rule.funnel.sent,
-                       esc(goalText(rule)));
-    out += funnelSvg({{"sent", rule.funnel.sent},
-                      {"opened", rule.funnel.opened},
-                      {"clicked", rule.funnel.clicked},
-                      {"converted", rule.convertedAfterMessage}}) +
-           "\n";
-    if (!rule.sendsOverTime.empty()) out += timeSvg(rule.sendsOverTime) + "\n";
-    std::vector<std::vector<std::string>> rows = funnelRows(r, rule, "unsubscribed");
-    out += htmlTable(rows) + "\n";
-    for (const auto& sp : rule.splits) {
-      out += fmt::format("<h3>split {}</h3>\n", esc(sp.name));
-      for (const auto& v : sp.verdicts) out += "<p class=\"verdict\">" + esc(v) + "</p>\n";
-      std::vector<RateBar> conv, click;
-      std::vector<std::vector<std::string>> t;
-      t.push_back({"variant", "share", "entered", "converted", "conv%", "95% CI", "diff", "p",
-                   "sent", "clicked", "click%", "95% CI", "diff", "p"});
-      for (const auto& v : sp.variants) {
-        std::string label = v.name + (v.holdout ? " (holdout)" : "");
-        conv.push_back({label, v.entered > 0, rate(v.converted, v.entered), v.conversionCi});
-        click.push_back(
-            {label, v.funnel.sent > 0, rate(v.funnel.clicked, v.funnel.sent), v.clickCi});
-        t.push_back({label, v.percent + "%", std::to_string(v.entered), std::to_string(v.converted),
-                     rateText(v.converted, v.entered), ciText(v.conversionCi, v.entered),
-                     v.versus ? diffText(v.versus->conversionDiff) : "-",
-                     v.versus ? pText(v.versus->conversion) : "-", std::to_string(v.funnel.sent),
-                     std::to_string(v.funnel.clicked), rateText(v.funnel.clicked, v.funnel.sent),
-                     ciText(v.clickCi, v.funnel.sent),
-                     v.versus && v.funnel.sent && sp.variants[0].funnel.sent
-                         ? diffText(v.versus->clickDiff)
-                         : "-",
-                     v.versus ? pText(v.versus->click) : "-"});
-      }
-      out += rateSvg("conversion rate (95% CI)", conv) + "\n";
-      out += rateSvg("click rate (95% CI)", click) + "\n";
-      out += htmlTable(t) + "\n";
-    }
+    out += renderRuleHtml(r, rule, false);
     out += "</section>\n";
   }
   out += "</body></html>\n";

@@ -12,9 +12,12 @@
 // declaration order (rules, steps, variants), numbers in fixed notation: the same input gives
 // the same bytes.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -159,5 +162,34 @@ std::string verdict(const VariantResult& a, const VariantResult& b, double detec
 std::string renderText(const Report& r);
 std::string renderJson(const Report& r);
 std::string renderHtml(const Report& r);
+
+// Pieces of renderHtml for pages that show one rule (the `trig serve` dashboard): the page's
+// CSS, and a rule's section (funnel and sends-over-time charts, the funnel table, each split's
+// verdicts, charts and table). With `dataAttributes`, every number cell also carries what it is
+// (`data-rule`, `data-step`, `data-variant`, `data-col`, the split's `data-split`), for tests
+// that read the page; renderHtml uses none.
+const char* htmlStyle();
+// Text as HTML: & < > " ' escaped (the report's own escaping).
+std::string htmlEscape(std::string_view s);
+std::string renderRuleHtml(const Report& r, const RuleReport& rule, bool dataAttributes);
+
+// What replayReport reads: event files (JSON lines, as `trig run` reads them) and what messages
+// call them, where invalid lines are reported, and the engine's warnings.
+struct ReplayInput {
+  std::vector<std::string> paths;
+  std::vector<std::string> names;  // "" or none: the path
+  std::ostream* diagnostics = nullptr;
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  std::function<void(const std::string&)> warn;
+};
+
+// Replays the input through the rules (an engine with explain and trace on, the collector fed
+// its records and trace, then the input's engagement events) and builds the report: what
+// `trig report` prints and the dashboard shows. Null, with `error`, when a file cannot be read.
+// The model and evaluator are used by this call alone (an evaluator is not shared across
+// threads).
+std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluator,
+                                   const ReplayInput& input, const ReportOptions& options,
+                                   std::string& error);
 
 }  // namespace trig::report

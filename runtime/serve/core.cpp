@@ -482,6 +482,7 @@ void Core::run() {
   for (;;) {
     m.metrics.set("trig_timers_pending", static_cast<double>(m.engine->pendingTimers()));
     m.metrics.set("trig_log_entries", static_cast<double>(m.logged.load()));
+    publishConversions(m.metrics, *m.rules->model, m.engine->stats());
     std::deque<Submission> batch;
     {
       std::unique_lock lock(m.mu);

@@ -65,6 +65,12 @@ const char* Metrics::help(const std::string& name) {
       {"trig_unsubscribes_total", "One-click unsubscribes recorded, by rule and variant."},
       {"trig_bounces_total",
        "Sends refused for good by the server (bounces), by rule and variant."},
+      {"trig_conversions_total",
+       "Goals reached after a send, by rule and variant (the engine's count over the whole "
+       "log)."},
+      {"trig_conversions_without_message_total",
+       "Goals reached before any send of the flow, by rule (the engine's count over the whole "
+       "log)."},
       {"trig_tracking_invalid_total",
        "Tracking requests whose token did not verify, by kind (open, click, unsubscribe)."},
   };
@@ -75,6 +81,26 @@ const char* Metrics::help(const std::string& name) {
 void Metrics::add(const std::string& name, const Labels& labels, uint64_t n) {
   std::lock_guard lock(mu_);
   counters_[name][labelText(labels)] += n;
+}
+
+void Metrics::setCounter(const std::string& name, const Labels& labels, uint64_t n) {
+  std::lock_guard lock(mu_);
+  counters_[name][labelText(labels)] = n;
+}
+
+void publishConversions(Metrics& metrics, const sema::Model& model, const engine::Stats& stats) {
+  for (size_t i = 0; i < stats.rules.size() && i < model.rules.size(); ++i) {
+    const engine::Stats::PerRule& r = stats.rules[i];
+    const std::string& rule = model.rules[i].name;
+    if (r.conversions == 0) continue;
+    for (const auto& [variant, v] : r.variants)
+      if (v.conversions > 0)
+        metrics.setCounter("trig_conversions_total", {{"rule", rule}, {"variant", variant}},
+                           v.conversions);
+    if (r.conversionsWithoutMessage > 0)
+      metrics.setCounter("trig_conversions_without_message_total", {{"rule", rule}},
+                         r.conversionsWithoutMessage);
+  }
 }
 
 void Metrics::set(const std::string& name, double value) {

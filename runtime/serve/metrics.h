@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/engine/engine.h"
+
 namespace trig::serve {
 
 class Metrics {
@@ -16,6 +18,8 @@ class Metrics {
 
   // Adds `n` to the counter `name` with these labels (created at 0 on first use).
   void add(const std::string& name, const Labels& labels, uint64_t n = 1);
+  // Sets the counter `name` with these labels to `n` (a count kept elsewhere, published here).
+  void setCounter(const std::string& name, const Labels& labels, uint64_t n);
   // Sets the gauge `name` (no labels).
   void set(const std::string& name, double value);
   // Observes a value of the histogram `name` (seconds), over fixed buckets from 1 ms to 60 s.
@@ -40,5 +44,11 @@ class Metrics {
   std::map<std::string, double> gauges_;
   std::map<std::string, Histogram> histograms_;
 };
+
+// trig_conversions_total{rule,variant}: the engine's conversions (a goal reached after a send of
+// that variant; variant "" outside a split) and trig_conversions_without_message_total{rule}
+// (reached before any send), as counted over the whole log since the engine was built. Called on
+// the core's thread, which owns the engine.
+void publishConversions(Metrics& metrics, const sema::Model& model, const engine::Stats& stats);
 
 }  // namespace trig::serve

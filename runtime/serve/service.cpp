@@ -8,13 +8,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "runtime/deliver/render.h"
+#include "runtime/serve/dashboard.h"
 #include "runtime/serve/delivery.h"
 #include "runtime/serve/http_server.h"
 #include "runtime/serve/ingest_api.h"
@@ -61,23 +64,31 @@ bool equalKeys(std::string_view a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// The user name of `Authorization: Basic base64(user:password)`, or the token of `Bearer T`.
-std::string credential(const HttpRequest& req) {
+// The user name and password of `Authorization: Basic base64(user:password)`, or the token of
+// `Bearer T` (as the user name).
+std::pair<std::string, std::string> credentials(const HttpRequest& req) {
   std::string_view h = req.header("authorization");
-  if (h.starts_with("Bearer ")) return std::string(h.substr(7));
-  if (!h.starts_with("Basic ")) return "";
+  if (h.starts_with("Bearer ")) return {std::string(h.substr(7)), ""};
+  if (!h.starts_with("Basic ")) return {};
   std::string_view b64 = h.substr(6);
   while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
-  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096) return "";
+  if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096) return {};
   std::string out(b64.size() / 4 * 3, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(b64.data()),
                           static_cast<int>(b64.size()));
-  if (n < 0) return "";
+  if (n < 0) return {};
   size_t len = static_cast<size_t>(n);
   for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;  // the padding's bytes
   out.resize(len);
-  return out.substr(0, out.find(':'));
+  size_t colon = out.find(':');
+  if (colon == std::string::npos) return {out, ""};
+  return {out.substr(0, colon), out.substr(colon + 1)};
+}
+
+// The user name of `Authorization: Basic base64(user:password)`, or the token of `Bearer T`.
+std::string credential(const HttpRequest& req) {
+  return credentials(req).first;
 }
 
 const char* kindName(const Event& e) {
@@ -206,12 +217,32 @@ struct Service {
     decoders.clear();
   }
 
+  // The dashboard's pages are made on a thread of their own (each replays the log), one at a
+  // time, at most kDashboardQueue waiting.
+  static constexpr size_t kDashboardQueue = 16;
+  std::mutex dashMu;
+  std::condition_variable dashCv;
+  std::deque<std::function<void()>> dashJobs;
+  bool dashStop = false;
+  std::thread dashThread;
+  void dashboard(const HttpRequest& req, Respond respond);
+  void dashboardLoop();
+  void stopDashboard() {
+    {
+      std::lock_guard lock(dashMu);
+      dashStop = true;
+    }
+    dashCv.notify_all();
+    if (dashThread.joinable()) dashThread.join();
+  }
+
   void handle(HttpRequest&& req, Respond respond);
   void ingest(Call call, const HttpRequest& req, Respond respond);
   void pixel(const HttpRequest& req, Respond respond);
   // Submits one track call (JSON text) exactly as POST /v1/track would; answers `ok` when it is
-  // durable. `always`: answer `ok` also when it is rejected or cannot be queued (an open pixel,
-  // a click: the reader gets the image or the page whatever becomes of the event).
+  // durable. `always`: answer `ok` once it is queued, without waiting for the write, and also
+  // when it is rejected or cannot be queued (an open pixel, a click: the reader gets the image or
+  // the page whatever becomes of the event).
   void track(std::string body, Respond respond, HttpResponse ok, bool always);
   void tracking(const HttpRequest& req, Respond respond);
   void bounce(const std::string& payload, const std::string& detail);
@@ -304,13 +335,16 @@ void Service::track(std::string body, Respond respond, HttpResponse ok, bool alw
   }
   giveDecoder(std::move(pooled));
   if (!always) return submit(std::move(s), std::move(errors), std::move(respond), std::move(ok));
+  // The reader's GIF or redirect does not wait for the event's synced write (a click answers in
+  // well under a millisecond; docs/performance.md, "Click redirect"): queued first, so that
+  // anything the same client sends next comes after it in the log, then answered.
   submit(
       std::move(s), std::move(errors),
-      [this, respond, ok](const HttpResponse& r) {
+      [this](const HttpResponse& r) {
         if (r.status != 200) log("a tracking event was not recorded: " + r.body);
-        respond(ok);
       },
       ok);
+  respond(std::move(ok));
 }
 
 // GET /o/TOKEN.gif, GET /c/TOKEN, GET and POST /u/TOKEN (docs/serve.md, "Engagement
@@ -452,6 +486,54 @@ void Service::reload(Respond respond) {
   });
 }
 
+void Service::dashboardLoop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(dashMu);
+      dashCv.wait(lock, [this] { return dashStop || !dashJobs.empty(); });
+      if (dashJobs.empty()) return;
+      job = std::move(dashJobs.front());
+      dashJobs.pop_front();
+    }
+    job();
+  }
+}
+
+// GET / and the other dashboard pages (dashboard.h), behind the admin key: the HTTP Basic user
+// name or password (a browser asks for them after the 401's WWW-Authenticate) or a Bearer token.
+void Service::dashboard(const HttpRequest& req, Respond respond) {
+  auto [user, password] = credentials(req);
+  if (!equalKeys(user, keys.admin) && !equalKeys(password, keys.admin)) {
+    HttpResponse r = page(401, "Unauthorized",
+                          "<p>The dashboard takes the admin key, as the user name or the "
+                          "password.</p>");
+    r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"trig dashboard\", charset=\"UTF-8\"");
+    return respond(r);
+  }
+  if (req.method != "GET" && req.method != "HEAD") return respond(failure(405, "use GET"));
+  std::lock_guard lock(dashMu);
+  if (dashJobs.size() >= kDashboardQueue) {
+    HttpResponse r = failure(503, "the dashboard is busy; retry later");
+    r.headers.emplace_back("Retry-After", "1");
+    return respond(r);
+  }
+  dashJobs.emplace_back([this, path = req.path, query = req.query, respond] {
+    DashboardHooks hooks{opt.evaluatorFor, opt.explain, opt.drawRule};
+    DashboardPage p = dashboardPage(path, query, *rulesInForce(), *store, hooks);
+    HttpResponse r;
+    r.status = p.status;
+    r.contentType = "text/html; charset=utf-8";
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                           "form-action 'self'");
+    r.body = std::move(p.html);
+    respond(std::move(r));
+  });
+  dashCv.notify_one();
+}
+
 void Service::handle(HttpRequest&& req, Respond respond) {
   const std::string& path = req.path;
   const bool post = req.method == "POST", get = req.method == "GET" || req.method == "HEAD";
@@ -513,6 +595,7 @@ void Service::handle(HttpRequest&& req, Respond respond) {
     }
     if (path == "/v1/admin/reload" && post) return reload(counted);
   }
+  if (isDashboardPath(path)) return dashboard(req, counted);
   counted(failure(404, "no such endpoint: " + req.method + " " + path));
 }
 
@@ -598,6 +681,7 @@ int Service::start() {
   // HTTP answers from here on: /healthz while the log replays, /readyz 503 until it is done;
   // events posted meanwhile wait in the core's queue.
   std::thread httpThread([this] { http->run(); });
+  dashThread = std::thread([this] { dashboardLoop(); });
   std::thread signalThread([this, signals] {
     for (;;) {
       int sig = 0;
@@ -619,6 +703,7 @@ int Service::start() {
     pthread_kill(signalThread.native_handle(), SIGTERM);
     signalThread.join();
     httpThread.join();
+    stopDashboard();
     return 2;
   }
   delivery->start();
@@ -632,6 +717,7 @@ int Service::start() {
                                        : "webhook") +
       ")");
   httpThread.join();
+  stopDashboard();
   {
     std::lock_guard lock(reloadThreadsMu);
     for (std::thread& t : reloadThreads) t.join();

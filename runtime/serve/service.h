@@ -2,11 +2,16 @@
 // `trig serve` (docs/serve.md): the HTTP routes of the ingest, admin and health APIs over the
 // core (core.h), the delivery threads (delivery.h), the store and the keys, and the process's
 // life: start (replay of the log), signals, graceful stop.
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
 
 #include "runtime/serve/core.h"
+
+namespace trig::report {
+struct Report;
+}
 
 namespace trig::serve {
 
@@ -22,6 +27,17 @@ struct ServiceOptions {
   bool logJson = false;
   bool printKeys = false;  // print the keys and exit
   unsigned deliveryThreads = 2;
+  // The dashboard's helpers from the CLI (dashboard.h, DashboardHooks): each may be empty, the
+  // page then says what it cannot show. A fresh evaluator for a replay of the log on the
+  // dashboard's thread; what `trig explain` prints for a customer over an exported log; a rule's
+  // flowchart as SVG ("" for none; `report` null when there are no numbers).
+  std::function<std::unique_ptr<Evaluator>(const RuleSet& rules)> evaluatorFor;
+  std::function<std::string(const RuleSet& rules, const std::string& eventsFile,
+                            const std::string& customer)>
+      explain;
+  std::function<std::string(const RuleSet& rules, const std::string& rule,
+                            const report::Report* report)>
+      drawRule;
 };
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it starts later:
