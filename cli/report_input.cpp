@@ -1,53 +1,17 @@
 // The replay behind `trig report` and `trig graph` (report_input.h).
 #include "cli/report_input.h"
 
-#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "runtime/engine/replay.h"
-#include "runtime/ingest/reader.h"
+#include "runtime/serve/dashboard.h"
 #include "runtime/serve/store.h"
 
 namespace trig::cli {
-namespace {
-
-// The accepted events of a serve data directory (what `trig log export` prints) in a new
-// temporary file, which the caller deletes; "" with `error` on failure.
-std::string exportedLog(const std::string& dir, std::string& error) {
-  auto store = serve::Store::openReadOnly(dir, error);
-  if (!store) return "";
-  std::string path = (std::filesystem::temp_directory_path() / "trig-report-XXXXXX").string();
-  int fd = mkstemp(path.data());
-  if (fd < 0) {
-    error = "cannot create a temporary file: " + std::string(std::strerror(errno));
-    return "";
-  }
-  FILE* out = fdopen(fd, "w");
-  bool ok = store->scanLog(
-      1,
-      [&](const serve::LogEntry& e) {
-        if (e.kind != serve::LogEntry::Kind::Event) return true;
-        return std::fwrite(e.data.data(), 1, e.data.size(), out) == e.data.size() &&
-               std::fputc('\n', out) != EOF;
-      },
-      error);
-  if (std::fclose(out) != 0 && ok) error = "cannot write " + path + ": " + std::strerror(errno);
-  if (!ok || !error.empty()) {
-    if (error.empty()) error = "cannot write " + path;
-    std::remove(path.c_str());
-    return "";
-  }
-  return path;
-}
-
-}  // namespace
 
 int buildReport(const Compilation& c, const ReportInput& input, const std::string& command,
                 report::Report& out) {
@@ -58,7 +22,8 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
   std::string exported;
   if (!input.data.empty()) {
     std::string error;
-    exported = exportedLog(input.data, error);
+    if (auto store = serve::Store::openReadOnly(input.data, error))
+      exported = serve::exportLog(*store, error);
     if (exported.empty()) {
       std::cerr << prefix << error << "\n";
       return kExitUsage;
@@ -99,42 +64,22 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
     names.push_back(f == "-" ? "<stdin>" : f);
   }
 
-  report::Collector collector(c.model);
-  engine::Coverage coverage;
-  engine::EngineOptions eo;
-  eo.explain = true;
-  eo.sink = [&](const engine::Record& r) { collector.add(r); };
-  eo.coverage = &coverage;
-  eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
-  eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
-  engine::Engine eng(c.model, *evaluator, eo);
-
-  engine::ReplayOptions ro;
-  ro.eventFiles = paths;
-  ro.eventNames = names;
   PrintableBuf printableErr(std::cerr);
   std::ostream diagnostics(&printableErr);
-  ro.diagnostics = &diagnostics;
-  ro.progress = terminalProgress();
-  engine::ReplayResult rr = engine::replay(eng, c.model, ro);
-  if (!rr.ioError.empty()) {
-    std::cerr << prefix << rr.ioError << "\n";
-    return kExitUsage;
-  }
-
-  // The engagement pass: invalid lines were reported by the replay already.
-  ingest::Decoder decoder(c.model);
-  ingest::EventReader reader(decoder, ingest::ReaderOptions{});
-  for (size_t i = 0; i < paths.size(); ++i) {
-    if (!reader.readAll(paths[i], [&](Event& e) { collector.addEvent(e); }, error, names[i])) {
-      std::cerr << prefix << error << "\n";
-      return kExitUsage;
-    }
-  }
-
+  report::ReplayInput ri;
+  ri.paths = paths;
+  ri.names = names;
+  ri.diagnostics = &diagnostics;
+  ri.progress = terminalProgress();
+  ri.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
   report::ReportOptions ropt;
   ropt.detectDiff = input.detect / 100.0;
-  out = collector.build(eng.stats(), coverage, ropt);
+  auto rep = report::replayReport(c.model, *evaluator, ri, ropt, error);
+  if (!rep) {
+    std::cerr << prefix << error << "\n";
+    return kExitUsage;
+  }
+  out = std::move(*rep);
   return kExitOk;
 }
 

@@ -9,8 +9,10 @@
 
 #include "cli/commands.h"
 #include "cli/explain.h"
+#include "cli/graph_counts.h"
 #include "cli/run_common.h"
 #include "compiler/diag/render.h"
+#include "compiler/graph/graph.h"
 #include "runtime/serve/service.h"
 
 namespace trig::cli {
@@ -130,6 +132,21 @@ int runServe(ServeOptions& o) {
     ro.diagnostics = &err;
     explainCustomer(*r.model, *r.sources, *evaluator, ro, customer, out, err);
     return out.str() + err.str();
+  };
+  // A rule's flowchart, as `trig graph --data` draws it (the report's numbers on its edges).
+  o.service.drawRule = [](const serve::RuleSet& r, const std::string& rule,
+                          const report::Report* rep) {
+    graph::Counts counts;
+    if (rep) counts = countsOf(*rep);
+    graph::GraphOptions go;
+    go.rule = rule;
+    go.counts = rep ? &counts : nullptr;
+    std::string dot = graph::toDot(*r.model, *r.sources, go), error;
+    if (dot.empty()) return std::string();
+    std::string svg = graph::render(dot, "svg", error).value_or("");
+    // Inline in the page: the <svg> element without the XML prolog and doctype before it.
+    size_t start = svg.find("<svg");
+    return start == std::string::npos ? std::string() : svg.substr(start);
   };
   serve::RuleLoader loader = [files = o.files, engine = o.engine](const serve::RuleSet* stored,
                                                                   std::string& diags) {

@@ -7,6 +7,7 @@
 
 #include "compiler/lsp/document.h"
 #include "compiler/lsp/server.h"
+#include "compiler/sema/sema.h"
 #include "compiler/support/time.h"
 
 namespace trig::lsp {
@@ -390,13 +391,6 @@ const std::vector<std::string>& functions() {
                                              "avg",   "median", "last", "exists"};
   return f;
 }
-// The settings sema knows (compiler/sema/settings.cpp, kSettingNames).
-const std::vector<std::string>& settingNames() {
-  static const std::vector<std::string> s = {
-      "arbitration", "await_email", "cap", "cooldown", "dedup", "quiet_hours", "undeclared_events"};
-  return s;
-}
-
 bool isWordChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
 }
@@ -550,7 +544,7 @@ json Server::completion(Document& d, const json& params) {
     return result();
   }
   if (inSettings(text, wordStart)) {
-    for (const auto& s : settingNames()) item(s, kKindProperty, "setting");
+    for (const auto& s : sema::settingNames()) item(s, kKindProperty, "setting");
     return result();
   }
   if (size_t open = openParen(text, wordStart); open != std::string_view::npos) {

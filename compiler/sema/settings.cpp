@@ -7,11 +7,16 @@
 
 #include "compiler/sema/context.h"
 
-namespace trig::sema::detail {
-namespace {
+namespace trig::sema {
 
-const std::vector<std::string> kSettingNames = {
-    "arbitration", "await_email", "cap", "cooldown", "dedup", "quiet_hours", "undeclared_events"};
+const std::vector<std::string>& settingNames() {
+  static const std::vector<std::string> names = {
+      "arbitration", "await_email", "cap", "cooldown", "dedup", "quiet_hours", "undeclared_events"};
+  return names;
+}
+
+namespace detail {
+namespace {
 
 using Kind = ast::SettingArgKind;
 
@@ -165,11 +170,11 @@ void declareSettings(Context& c) {
       for (const ast::SettingDecl& s : block->settings) {
         const std::string& name = s.name.text;
         bool known =
-            std::find(kSettingNames.begin(), kSettingNames.end(), name) != kSettingNames.end();
+            std::find(settingNames().begin(), settingNames().end(), name) != settingNames().end();
         if (!known) {
           auto b =
               c.diags.report(DiagKind::UnknownSetting, s.name.loc, "unknown setting '{}'", name);
-          if (auto hint = didYouMean(name, kSettingNames); !hint.empty())
+          if (auto hint = didYouMean(name, settingNames()); !hint.empty())
             b.help(hint);
           else
             b.help(
@@ -214,7 +219,7 @@ void declareSettings(Context& c) {
         } else if (name == "quiet_hours") {
           quietHours(c, s);
         } else {
-          // A name in kSettingNames without its meaning here: a bug of this file, not of input.
+          // A name in settingNames() without its meaning here: a bug of this file, not of input.
           throw std::logic_error("setting '" + name + "' has no meaning in settings.cpp");
         }
       }
@@ -222,4 +227,5 @@ void declareSettings(Context& c) {
   }
 }
 
-}  // namespace trig::sema::detail
+}  // namespace detail
+}  // namespace trig::sema

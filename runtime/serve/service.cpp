@@ -243,7 +243,10 @@ struct Service {
   // durable. `always`: answer `ok` once it is queued, without waiting for the write, and also
   // when it is rejected or cannot be queued (an open pixel, a click: the reader gets the image or
   // the page whatever becomes of the event).
-  void track(std::string body, Respond respond, HttpResponse ok, bool always);
+  // When the answer goes out: once the event is durable (its status then says whether it is),
+  // always `ok` once it is durable (the open pixel), or `ok` as soon as it is queued (a click).
+  enum class TrackAnswer : uint8_t { WhenDurable, AlwaysWhenDurable, AtOnce };
+  void track(std::string body, Respond respond, HttpResponse ok, TrackAnswer answer);
   void tracking(const HttpRequest& req, Respond respond);
   void bounce(const std::string& payload, const std::string& detail);
   void submit(Submission s, std::vector<BodyError> errors, Respond respond, HttpResponse ok);
@@ -312,10 +315,10 @@ void Service::pixel(const HttpRequest& req, Respond respond) {
   std::string event = pixelEvent(req.query, error);
   if (event.empty()) return respond(failure(400, error));
   // The same path as /v1/track, with the GIF for an answer.
-  track(std::move(event), std::move(respond), gifResponse(), false);
+  track(std::move(event), std::move(respond), gifResponse(), TrackAnswer::WhenDurable);
 }
 
-void Service::track(std::string body, Respond respond, HttpResponse ok, bool always) {
+void Service::track(std::string body, Respond respond, HttpResponse ok, TrackAnswer answer) {
   std::string error;
   ParsedBody p = parseBody(Call::Track, body);
   Submission s;
@@ -334,10 +337,24 @@ void Service::track(std::string body, Respond respond, HttpResponse ok, bool alw
     }
   }
   giveDecoder(std::move(pooled));
-  if (!always) return submit(std::move(s), std::move(errors), std::move(respond), std::move(ok));
-  // The reader's GIF or redirect does not wait for the event's synced write (a click answers in
-  // well under a millisecond; docs/performance.md, "Click redirect"): queued first, so that
-  // anything the same client sends next comes after it in the log, then answered.
+  if (answer == TrackAnswer::WhenDurable)
+    return submit(std::move(s), std::move(errors), std::move(respond), std::move(ok));
+  if (answer == TrackAnswer::AlwaysWhenDurable) {
+    // The open pixel: a GIF whatever happens, once the event is durable (a 200 is durable:
+    // docs/serve.md, "Durability").
+    submit(
+        std::move(s), std::move(errors),
+        [this, respond, ok](const HttpResponse& r) {
+          if (r.status != 200) log("a tracking event was not recorded: " + r.body);
+          respond(ok);
+        },
+        ok);
+    return;
+  }
+  // A click's redirect does not wait for the event's synced write (it answers in well under a
+  // millisecond; docs/performance.md, "Click redirect"): queued first, so that anything the same
+  // client sends next comes after it in the log, then answered. A 302 is not a 200: an
+  // acknowledged event is never lost, a click just before a kill -9 may be.
   submit(
       std::move(s), std::move(errors),
       [this](const HttpResponse& r) {
@@ -369,7 +386,8 @@ void Service::tracking(const HttpRequest& req, Respond respond) {
     }
     if (!record) return respond(gifResponse());
     metrics.add("trig_opens_total", labels(*t));
-    return track(trackingEvent("email_open", *t), std::move(respond), gifResponse(), true);
+    return track(trackingEvent("email_open", *t), std::move(respond), gifResponse(),
+                 TrackAnswer::AlwaysWhenDurable);
   }
   if (k == 'c') {
     if (!get) return respond(failure(405, "use GET"));
@@ -385,7 +403,7 @@ void Service::tracking(const HttpRequest& req, Respond respond) {
     redirect.headers.emplace_back("Cache-Control", "no-store");
     if (!record) return respond(redirect);
     metrics.add("trig_clicks_total", labels(*t));
-    return track(trackingEvent("email_click", *t), std::move(respond), redirect, true);
+    return track(trackingEvent("email_click", *t), std::move(respond), redirect, TrackAnswer::AtOnce);
   }
   // 'u'
   const bool post = req.method == "POST";
@@ -411,7 +429,7 @@ void Service::tracking(const HttpRequest& req, Respond respond) {
                                        "<p>The unsubscribe could not be recorded; please try "
                                        "again.</p>"));
       },
-      done, false);
+      done, TrackAnswer::WhenDurable);
 }
 
 // From a delivery thread: the server refused a message for good. The bounce is a passive
@@ -439,7 +457,7 @@ void Service::bounce(const std::string& payload, const std::string& detail) {
       [this, id = j["message_id"].get<std::string>()](const HttpResponse& r) {
         if (r.status != 200) log("the bounce of " + id + " was not recorded: " + r.body);
       },
-      json(200, ""), false);
+      json(200, ""), TrackAnswer::WhenDurable);
 }
 
 void Service::clock(const HttpRequest& req, Respond respond) {

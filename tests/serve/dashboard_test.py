@@ -22,6 +22,7 @@ Skipped (exit 77) when /usr/bin/chromium is absent.
 usage: dashboard_test.py TRIG [OUTPUT_DIR]
 """
 import base64, http.client, json, os, re, shutil, subprocess, sys, tempfile, time
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -303,7 +304,13 @@ def check_home(b, rep, base, rules_text_version):
     check(templates == "nudge,reminder", f"home: the templates listed: {templates}")
 
 
-def check_rule(b, rep, base, r):
+def svg_texts(svg):
+    """The texts of an SVG's <text> elements, in document order."""
+    root = ET.fromstring(svg)
+    return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def check_rule(b, rep, base, r, rules, data):
     status = b.load(base + "/rules/" + r["name"])
     check(status == 200, f"/rules/{r['name']}: status {status}")
     b.screenshot("rule-" + r["name"])
@@ -334,6 +341,12 @@ def check_rule(b, rep, base, r):
                                        f"report {sp['verdicts']}")
     svgs = b.js("document.querySelectorAll('svg.chart').length")
     check(svgs >= 1, f"{r['name']}: the charts are there ({svgs})")
+    # The flowchart: what `trig graph --data` draws of the same store, numbers included.
+    rc, want, err = trig("graph", rules, "--data", data, "--rule", r["name"], "--format", "svg")
+    if check(rc == 0, f"trig graph --rule {r['name']}: {rc} {err}"):
+        shown = b.js("[...document.querySelectorAll('#flowchart svg text')].map(t => t.textContent)")
+        check(shown == svg_texts(want) and len(shown) > 3,
+              f"{r['name']}: the flowchart shown is trig graph's: {shown} vs {svg_texts(want)}")
 
 
 def main():
@@ -380,7 +393,7 @@ def main():
         browser.call("Network.setExtraHTTPHeaders", headers={"Authorization": auth})
         check_home(browser, rep, base, info["version"])
         for r in rep["rules"]:
-            check_rule(browser, rep, base, r)
+            check_rule(browser, rep, base, r, rules, data)
 
         # The customer lookup: what `trig explain` prints over the exported log.
         rc, log, err = trig("log", "export", "--data", data)
