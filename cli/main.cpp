@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   addLogCommand(app, action);
   addReportCommand(app, action);
   addFmtCommand(app, action);
+  addPreviewCommand(app, action);
+  addCompletionCommand(app, action);
+  addHelpEndings(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
