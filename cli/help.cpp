@@ -67,7 +67,7 @@ const std::vector<HelpEnd>& table() {
   return kTable;
 }
 
-void apply(CLI::App& app, const std::string& path) {
+void endHelp(CLI::App& app, const std::string& path) {
   for (const auto& h : table()) {
     if (path != h.path) continue;
     std::string text = "Example:\n  ";
@@ -78,13 +78,13 @@ void apply(CLI::App& app, const std::string& path) {
     app.footer(text);
   }
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
-    apply(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name());
+    endHelp(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name());
 }
 
 }  // namespace
 
 void addHelpEndings(CLI::App& app) {
-  apply(app, "");
+  endHelp(app, "");
 }
 
 }  // namespace trig::cli

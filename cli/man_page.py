@@ -23,7 +23,7 @@ def helptext(args):
 def subcommands(text):
     names, inside = [], False
     for line in text.splitlines():
-        if line.strip() == "SUBCOMMANDS:":
+        if line.strip().upper() == "SUBCOMMANDS:":
             inside = True
         elif inside:
             m = re.match(r"  (\S+)", line)

@@ -450,7 +450,13 @@ class Preview {
     show << "customer  " << (o_.customer.empty() ? "(none given)" : o_.customer);
     if (!o_.events.empty()) show << ", " << customerEvents_ << " event(s) in " << o_.events;
     show << "\n";
-    show << "at        " << formatTimestamp(now()) << "\n";
+    show << "at        ";
+    if (at_)
+      show << formatTimestamp(*at_) << "\n";
+    else if (customerEvents_ > 0)
+      show << formatTimestamp(lastTime_) << " (the customer's last event)\n";
+    else
+      show << "not given (--at TIME)\n";
     if (anchor_) {
       show << "anchor    " << m_.events[anchor_->type].name;
       if (!anchorFrom_.empty())
@@ -458,7 +464,8 @@ class Preview {
       else if (setByFlags_)
         show << " from --set";
       else
-        show << " without values (none in the events; give them with --set)";
+        show << " without values (" << (o_.events.empty() ? "" : "none in the events; ")
+             << "give them with --set)";
       show << "\n";
     }
     for (const auto& [name, value] : bindings)

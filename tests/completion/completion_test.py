@@ -33,7 +33,7 @@ def subcommands(help_text):
     """The names listed under SUBCOMMANDS: in CLI11's help."""
     names, inside = [], False
     for line in help_text.splitlines():
-        if line.strip() == "SUBCOMMANDS:":
+        if line.strip().upper() == "SUBCOMMANDS:":
             inside = True
             continue
         if inside:
