@@ -279,7 +279,8 @@ class Preview {
     std::vector<Assignment> traits;
     std::map<std::string, std::vector<Assignment>> fields;  // by event name
     const auto* ri = rule();
-    std::string alias = ri && ri->rule && ri->rule->anchor.alias ? ri->rule->anchor.alias->text : "";
+    std::string alias =
+        ri && ri->rule && ri->rule->anchor.alias ? ri->rule->anchor.alias->text : "";
     for (const auto& s : o_.sets) {
       size_t eq = s.find('=');
       if (eq == std::string::npos || eq == 0)
@@ -295,9 +296,10 @@ class Preview {
                   "set what it is computed from instead",
                   a.name, a.name));
         if (!anchor_)
-          return usage(fmt::format("--set {}: template '{}' is sent by no rule, so it has no "
-                                   "anchor event; name the event: --set EVENT.{}=VALUE",
-                                   a.name, tmpl_->name, a.name));
+          return usage(
+              fmt::format("--set {}: template '{}' is sent by no rule, so it has no "
+                          "anchor event; name the event: --set EVENT.{}=VALUE",
+                          a.name, tmpl_->name, a.name));
         fields[m_.events[anchor_->type].name].push_back(std::move(a));
         continue;
       }
@@ -324,9 +326,10 @@ class Preview {
         std::string anchors;
         for (uint32_t e : ri->anchorEvents)
           anchors += (anchors.empty() ? "" : " or ") + m_.events[e].name;
-        return usage(fmt::format("--set {}: '{}' is not the anchor of rule '{}' (its anchor: {}); "
-                                 "a template's variables come from the anchor",
-                                 s.substr(0, s.find('=')), ev->name, ri->name, anchors));
+        return usage(
+            fmt::format("--set {}: '{}' is not the anchor of rule '{}' (its anchor: {}); "
+                        "a template's variables come from the anchor",
+                        s.substr(0, s.find('=')), ev->name, ri->name, anchors));
       }
       fields[ev->name].push_back(std::move(a));
     }
@@ -342,8 +345,8 @@ class Preview {
         return usage(fmt::format("--set customer.{}: the customer has no trait '{}'{}", a.name,
                                  a.name, didYouMean(a.name, names)));
       }
-      std::string line = R"({"type":"identify","userId":)" + id + R"(,"timestamp":")" + stamp +
-                         R"(","traits":{)";
+      std::string line =
+          R"({"type":"identify","userId":)" + id + R"(,"timestamp":")" + stamp + R"(","traits":{)";
       deliver::appendJsonString(line, a.name);
       line += ":" + jsonOf(a.value, m_.traits[slot].type) + "}}";
       Event e;
@@ -379,7 +382,8 @@ class Preview {
         deliver::appendJsonString(line, name);
         line += ':' + json;
       };
-      for (const auto& a : list) member(a.name, jsonOf(a.value, ev.fields[ev.fieldIndex(a.name)].type));
+      for (const auto& a : list)
+        member(a.name, jsonOf(a.value, ev.fields[ev.fieldIndex(a.name)].type));
       for (size_t i = 0; i < ev.fields.size(); ++i)
         if (!given[i] && !ev.fields[i].optional && !ev.fields[i].defaultValue)
           member(ev.fields[i].name, placeholderJson(ev.fields[i].type));
@@ -419,7 +423,7 @@ class Preview {
       vs.anchorField = [&](const std::string& name) {
         uint32_t idx = m_.events[anchor_->type].fieldIndex(name);
         return idx != sema::kNone && idx < anchor_->fields.size() ? anchor_->fields[idx]
-                                                                 : Value::absent();
+                                                                  : Value::absent();
       };
     vs.trait = [&](const std::string& name) -> const Value* {
       uint32_t slot = m_.traitIndex(name);
@@ -428,8 +432,11 @@ class Preview {
       return it == extraTraits_.end() ? nullptr : &it->second;
     };
     Value scratch;
+    std::vector<std::string_view> path;
     deliver::Lookup lookup = [&](const ast::Placeholder& p) {
-      return deliver::resolveVariable(p, vs, scratch);
+      path.clear();
+      for (const auto& part : p.path) path.push_back(part.text);
+      return deliver::resolveVariable(path, vs, scratch);
     };
     deliver::RenderedTemplate out;
     deliver::RenderError gap;
@@ -478,6 +485,11 @@ class Preview {
                                    : std::string("(no email: the runtime would wait for one or "
                                                  "suppress the send as no_email)"))
          << "\n";
+    uint32_t subscribed = m_.traitIndex("subscribed");
+    if (subscribed != sema::kNone && profile_[subscribed].kind == Value::Kind::Bool &&
+        !profile_[subscribed].b)
+      show << "note      the customer is unsubscribed: the runtime would suppress the send "
+              "(opted_out)\n";
     if (!rendered) {
       show << "\nsuppressed  missing_data: template variable '" << gap.variable
            << "' has no value and no default";
@@ -558,7 +570,8 @@ void addPreviewCommand(CLI::App& app, Action& action) {
   cmd->add_option("--at", o->at,
                   "Preview at this RFC 3339 time: events after it are not used (default: the "
                   "customer's last event)");
-  cmd->add_option("--html", o->html, "Also write the HTML body to this file (open it in a browser)");
+  cmd->add_option("--html", o->html,
+                  "Also write the HTML body to this file (open it in a browser)");
   cmd->callback([o, &action] { action = [o] { return runPreview(*o); }; });
 }
 

@@ -2,22 +2,22 @@
 
 namespace trig::deliver {
 
-const Value* resolveVariable(const ast::Placeholder& p, const VariableSources& sources,
-                             Value& scratch) {
-  auto anchorField = [&](const std::string& name) -> const Value* {
+const Value* resolveVariable(const std::vector<std::string_view>& path,
+                             const VariableSources& sources, Value& scratch) {
+  auto anchorField = [&](std::string_view name) -> const Value* {
     if (!sources.anchorField) return nullptr;
-    scratch = sources.anchorField(name);
+    scratch = sources.anchorField(std::string(name));
     return &scratch;
   };
-  if (p.path.size() == 1) {
+  if (path.size() == 1) {
     if (sources.bindings)
       for (const auto& [name, value] : *sources.bindings)
-        if (name == p.path[0].text) return &value;
-    return anchorField(p.path[0].text);
+        if (name == path[0]) return &value;
+    return anchorField(path[0]);
   }
-  if (p.path.size() == 2 && p.path[0].text == "customer")
-    return sources.trait ? sources.trait(p.path[1].text) : nullptr;
-  if (p.path.size() == 2) return anchorField(p.path[1].text);
+  if (path.size() == 2 && path[0] == "customer")
+    return sources.trait ? sources.trait(std::string(path[1])) : nullptr;
+  if (path.size() == 2) return anchorField(path[1]);
   return nullptr;
 }
 

@@ -8,10 +8,10 @@
 // (the anchor, the profile, the evaluated bindings) are the caller's.
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "compiler/ast/ast.h"
 #include "compiler/core/value.h"
 
 namespace trig::deliver {
@@ -25,9 +25,9 @@ struct VariableSources {
   std::function<const Value*(const std::string& trait)> trait;
 };
 
-// The value of `p`, or null when it has none. The result may point into `scratch`, which must
-// outlive its use.
-const Value* resolveVariable(const ast::Placeholder& p, const VariableSources& sources,
-                             Value& scratch);
+// The value of the variable whose dotted name has the parts `path` ({"customer", "first_name"}),
+// or null when it has none. The result may point into `scratch`, which must outlive its use.
+const Value* resolveVariable(const std::vector<std::string_view>& path,
+                             const VariableSources& sources, Value& scratch);
 
 }  // namespace trig::deliver

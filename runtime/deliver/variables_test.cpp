@@ -9,10 +9,8 @@ using namespace trig::deliver;
 
 namespace {
 
-ast::Placeholder ph(std::vector<std::string> path) {
-  ast::Placeholder p;
-  for (auto& s : path) p.path.push_back({std::move(s), {}});
-  return p;
+std::vector<std::string_view> ph(std::vector<std::string_view> path) {
+  return path;
 }
 
 std::string str(const Value* v) {

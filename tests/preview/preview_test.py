@@ -122,6 +122,13 @@ p = preview(rules, "--template", "price_drop", "--set", "cart_add.product_id=p",
 check("--set FIELD=null is no value (the default shows)",
       p.returncode == 0 and "costs less" in p.stdout, p.stdout + p.stderr)
 
+p = preview(rules, "--template", "price_drop", "--set", "customer.subscribed=false",
+            "--set", "product_id=p")
+check("an unsubscribed customer: the opt-out is said", p.returncode == 0 and
+      "would suppress the send (opted_out)" in p.stdout and "Subject:" in p.stdout, p.stdout)
+p = preview(rules, "--template", "price_drop", "--set", "customer.subscribed=maybe")
+check("--set: a bool that is not one", p.returncode == 2 and "subscribed" in p.stderr, p.stderr)
+
 # 4. Missing data: the suppression the runtime records, exit 1, no blank body.
 p = preview(rules, "--template", "price_drop", "--set", "customer.first_name=Ann")
 check("missing data: exit 1", p.returncode == 1, p.stdout + p.stderr)
