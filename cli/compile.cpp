@@ -70,7 +70,7 @@ int runCompile(const CompileOptions& o) {
   // Without -O or --granularity: what `run --engine jit` does at start-up. The optimised code
   // (-O2, a function per condition) from the cache if it is there; else the fast tier it would
   // start on, then the optimised code it would build in the background (cached for next time).
-  bool asTheRuntime = !o.explicitShape && c->model.rules.size() >= jo.tierFromRules;
+  bool asTheRuntime = !o.explicitShape && jit::codeSize(*c) >= jo.tierFromSize;
   if (asTheRuntime && jo.useCache) {
     jit::JitOptions probe = jo;
     probe.cachedOnly = true;

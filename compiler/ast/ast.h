@@ -33,6 +33,9 @@ struct Placeholder {
   std::vector<Ident> path;  // `product_name`, or `customer` `first_name`
   std::optional<std::string> defaultText;
   Loc loc;  // the whole `{{ ... }}`
+  // Its position among its template's placeholders, subject first, then body (numbered by sema:
+  // sema::SendInfo::vars is indexed by it).
+  uint32_t index = 0;
 };
 struct TemplatePiece {
   bool isPlaceholder = false;
@@ -192,6 +195,7 @@ struct Step {
   Ident splitName;                // Split
   std::vector<Variant> variants;  // Split
   Loc loc;
+  uint32_t id = 0;  // dense, unique within an AstArena (sema::Model::sends is indexed by it)
 };
 
 struct Anchor {
@@ -309,6 +313,8 @@ class AstArena {
     return &storage<T>().emplace_back();
   }
   size_t exprCount() const { return exprs_.size(); }
+  uint32_t newStepId() { return steps_++; }
+  uint32_t stepCount() const { return steps_; }
   Expr* expr(uint32_t id) { return &exprs_[id]; }
 
  private:
@@ -316,6 +322,7 @@ class AstArena {
   std::deque<T>& storage();
 
   std::deque<Expr> exprs_;
+  uint32_t steps_ = 0;
   std::deque<EventRef> eventRefs_;
   std::deque<EventDecl> events_;
   std::deque<CustomerDecl> customers_;

@@ -724,6 +724,7 @@ class Builder {
     if (c == nullptr) return out;
     for (auto* s : c->step()) {
       ast::Step st;
+      st.id = arena_.newStepId();
       st.loc = loc(s);
       if (s->AFTER()) st.after = duration(s->DURATION());
       for (auto* u : s->expr()) st.unless.push_back(expr(u));

@@ -40,6 +40,7 @@ struct Context {
   std::vector<uint8_t> anchorResolved;
   // Filled by checkTemplates: templates some `send` names (by template index).
   std::vector<uint8_t> templateSent;
+  std::vector<uint32_t> placeholderCount;  // by template index, once numbered (checkTemplates)
 };
 
 // The scope a name is resolved in.

@@ -74,6 +74,21 @@ struct TemplateInfo {
   Loc loc;
 };
 
+// What a template variable resolves to at one `send` (section 7), decided once by sema so that the
+// runtime renders without looking anything up by name.
+struct VarSource {
+  enum class Kind : uint8_t { None, Binding, AnchorField, Trait };
+  Kind kind = Kind::None;
+  uint32_t index = kNone;  // Binding: the send's binding; Trait: the trait's slot
+  // AnchorField: (anchor event type, its slot of the field) for each alternative of the anchor
+  // that has the field.
+  std::vector<std::pair<uint32_t, uint32_t>> anchorSlots;
+};
+struct SendInfo {
+  uint32_t templateIndex = kNone;
+  std::vector<VarSource> vars;  // by ast::Placeholder::index of the template's placeholders
+};
+
 struct Settings {
   DurationMs arbitration = 0;
   struct Cap {
@@ -142,6 +157,7 @@ struct Model {
   Settings settings;
   std::vector<RuleInfo> rules;  // in declaration order
   std::vector<const ast::TestDecl*> tests;
+  std::vector<SendInfo> sends;  // by ast::Step::id; filled for the sends of templates that exist
 
   // Side tables indexed by ast::Expr::id (sized to the arena's expression count).
   std::vector<Type> exprType;

@@ -61,6 +61,7 @@ Model analyze(const ast::Program& program, SourceManager& sources, DiagEngine& d
   m.exprRef.assign(n, Ref{});
   m.exprEvent.assign(n, kNone);
   m.exprField.assign(n, kNone);
+  m.sends.assign(program.arena.stepCount(), SendInfo{});
 
   detail::Context c(program, sources, diags, m);
   detail::declare(c);

@@ -3,6 +3,7 @@
 // it: each `{{ var }}` resolves to a `with` binding of that send, else a field of the rule's
 // anchor (in every alternative), else `customer.x`; a variable that resolves to nothing, or may
 // be absent without a `| default`, is an error at the variable with a note at the send.
+// What each variable resolves to is recorded for the runtime (Model::sends).
 #include <algorithm>
 
 #include "compiler/sema/context.h"
@@ -14,7 +15,19 @@ struct Resolution {
   bool resolved = false;
   bool maybeAbsent = false;
   std::string why;  // why it may be absent
+  VarSource source;
 };
+
+// Numbers a template's placeholders, subject first, then body (ast::Placeholder::index).
+uint32_t numberPlaceholders(TemplateInfo& t) {
+  uint32_t n = 0;
+  for (auto* text : {t.subject ? &*t.subject : nullptr, t.body ? &*t.body : nullptr}) {
+    if (text == nullptr) continue;
+    for (auto& piece : text->pieces)
+      if (piece.isPlaceholder) piece.placeholder.index = n++;
+  }
+  return n;
+}
 
 class TemplateCheck {
  public:
@@ -43,14 +56,22 @@ class TemplateCheck {
       c_.templateSent.resize(m_.templates.size(), 0);
     c_.templateSent[idx] = 1;
     const TemplateInfo& t = m_.templates[idx];
-    if (t.subject) text(*t.subject, t, st);
-    if (t.body) text(*t.body, t, st);
+    SendInfo& info = m_.sends[st.id];
+    info.templateIndex = idx;
+    // Templates files are read when first sent: number what is new.
+    while (c_.placeholderCount.size() < m_.templates.size())
+      c_.placeholderCount.push_back(numberPlaceholders(m_.templates[c_.placeholderCount.size()]));
+    info.vars.assign(c_.placeholderCount[idx], VarSource{});
+    if (t.subject) text(*t.subject, t, st, info);
+    if (t.body) text(*t.body, t, st, info);
   }
 
  private:
-  void text(const ast::TemplateText& tt, const TemplateInfo& t, const ast::Step& st) {
+  void text(const ast::TemplateText& tt, const TemplateInfo& t, const ast::Step& st,
+            SendInfo& info) {
     for (const auto& piece : tt.pieces)
-      if (piece.isPlaceholder) variable(piece.placeholder, t, st);
+      if (piece.isPlaceholder)
+        info.vars[piece.placeholder.index] = variable(piece.placeholder, t, st);
   }
 
   static std::string dotted(const ast::Placeholder& ph) {
@@ -71,12 +92,14 @@ class TemplateCheck {
         continue;
       }
       ++have;
+      r.source.anchorSlots.emplace_back(ev, i);
       const FieldInfo& f = info.fields[i];
       if (f.optional && f.defaultValue == nullptr && r.why.empty())
         r.why = fmt::format("'{}' is an optional field of '{}'", name, info.name);
     }
     if (have == 0) return r;
     r.resolved = true;
+    r.source.kind = VarSource::Kind::AnchorField;
     r.maybeAbsent = !r.why.empty();
     if (have < rule_.anchorEvents.size()) {
       r.maybeAbsent = true;
@@ -89,16 +112,18 @@ class TemplateCheck {
     Resolution r;
     const auto& path = ph.path;
     if (path.size() == 1) {
-      for (const auto& b : st.bindings) {
+      for (uint32_t i = 0; i < st.bindings.size(); ++i) {
+        const ast::Binding& b = st.bindings[i];
         if (b.name.text != path[0].text || b.value == nullptr) continue;
         r.resolved = true;
+        r.source = {VarSource::Kind::Binding, i, {}};
         if (m_.exprType[b.value->id].isError()) return r;  // reported at the binding
         r.maybeAbsent = m_.exprMaybeAbsent[b.value->id] != 0;
         if (r.maybeAbsent)
           r.why = fmt::format("the value bound to '{}' may be absent", path[0].text);
         return r;
       }
-      if (!anchorResolved_) return Resolution{true, false, {}};
+      if (!anchorResolved_) return Resolution{true, false, {}, {}};
       return anchorField(path[0].text);
     }
     if (path.size() == 2 && path[0].text == "customer") {
@@ -106,6 +131,7 @@ class TemplateCheck {
       if (i == kNone) return r;
       const FieldInfo& f = m_.traits[i];
       r.resolved = true;
+      r.source = {VarSource::Kind::Trait, i, {}};
       r.maybeAbsent = f.optional && f.defaultValue == nullptr;
       if (r.maybeAbsent)
         r.why = fmt::format("'{}' is an optional trait of the customer profile", f.name);
@@ -117,7 +143,7 @@ class TemplateCheck {
       for (const auto* ref : ar.anchor.events)
         if (ref->name.text == path[0].text) anchorName = true;
       if (anchorName) {
-        if (!anchorResolved_) return Resolution{true, false, {}};
+        if (!anchorResolved_) return Resolution{true, false, {}, {}};
         return anchorField(path[1].text);
       }
     }
@@ -133,8 +159,9 @@ class TemplateCheck {
     return out;
   }
 
-  void variable(const ast::Placeholder& ph, const TemplateInfo& t, const ast::Step& st) {
-    if (ph.path.empty()) return;
+  // Checks one variable of a send; what it resolves to.
+  VarSource variable(const ast::Placeholder& ph, const TemplateInfo& t, const ast::Step& st) {
+    if (ph.path.empty()) return {};
     Loc where{ph.path.front().loc.file, ph.path.front().loc.begin, ph.path.back().loc.end};
     std::string var = dotted(ph);
     Resolution r = resolve(ph, st);
@@ -157,7 +184,7 @@ class TemplateCheck {
             "a dotted template variable is customer.<trait>, or the anchor's field through its "
             "alias "
             "or event name");
-      return;
+      return {};
     }
     if (r.maybeAbsent && !ph.defaultText) {
       c_.diags
@@ -168,6 +195,7 @@ class TemplateCheck {
                 fmt::format("rule '{}' sends '{}' here; {}", rule_.name, t.name, r.why))
           .help(fmt::format("give it a default: {{{{ {} | default \"...\" }}}}", var));
     }
+    return std::move(r.source);
   }
 
   Context& c_;

@@ -119,10 +119,4 @@ bool Engine::Impl::hardBounce(const Event& e) const {
   return kind.isAbsent() || (kind.kind == Value::Kind::String && kind.s == "hard");
 }
 
-Value Engine::Impl::anchorFieldByName(const Event& anchor, const std::string& name) const {
-  if (anchor.type >= model.events.size()) return Value::absent();
-  uint32_t idx = model.events[anchor.type].fieldIndex(name);
-  return idx != sema::kNone && idx < anchor.fields.size() ? anchor.fields[idx] : Value::absent();
-}
-
 }  // namespace trig::engine

@@ -292,27 +292,23 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
   Customer& c = *f.customer;
   if (ps.templateIndex == sema::kNone) return policy::RenderGap{true, {}, nullptr};
   EvalEnv env = flowEnv(f);
-  std::vector<std::pair<std::string, Value>> bindings;
-  for (const auto& b : ps.ast->bindings)
-    bindings.emplace_back(b.name.text, eval.value(*b.value, env));
-  Value scratch;
+  const sema::SendInfo& send = model.sends[ps.ast->id];
+  std::vector<Value> bindings;
+  bindings.reserve(ps.ast->bindings.size());
+  for (const auto& b : ps.ast->bindings) bindings.push_back(eval.value(*b.value, env));
+  // What each variable is was decided by sema (sema::SendInfo): nothing is looked up by name.
+  static const Value kAbsent;
   deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
-    if (p.path.empty()) return nullptr;
-    if (p.path.size() == 1) {
-      for (const auto& [n, v] : bindings)
-        if (n == p.path[0].text) return &v;
-      scratch = anchorFieldByName(f.anchor, p.path[0].text);
-      return &scratch;
-    }
-    if (p.path.size() == 2 && p.path[0].text == "customer") {
-      uint32_t slot = model.traitIndex(p.path[1].text);
-      if (slot != sema::kNone) return &trait(c, slot);
-      return c.profile.extraTrait(p.path[1].text);
-    }
-    if (p.path.size() == 2) {
-      // `{{ v.product_id }}`: the anchor named by its alias or event name.
-      scratch = anchorFieldByName(f.anchor, p.path[1].text);
-      return &scratch;
+    const sema::VarSource& v = send.vars[p.index];
+    switch (v.kind) {
+      case sema::VarSource::Kind::Binding: return &bindings[v.index];
+      case sema::VarSource::Kind::Trait: return &trait(c, v.index);
+      case sema::VarSource::Kind::AnchorField:
+        for (const auto& [type, slot] : v.anchorSlots)
+          if (type == f.anchor.type)
+            return slot < f.anchor.fields.size() ? &f.anchor.fields[slot] : &kAbsent;
+        return &kAbsent;
+      case sema::VarSource::Kind::None: break;
     }
     return nullptr;
   };

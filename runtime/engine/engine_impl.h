@@ -199,7 +199,6 @@ struct Engine::Impl {
   std::shared_ptr<Flow> activeFlow(Customer& c, uint32_t rule);
   std::vector<Value>& ownTraits(Customer& c);
   bool hardBounce(const Event& e) const;
-  Value anchorFieldByName(const Event& anchor, const std::string& name) const;
 
   // The firing time of the customer's oldest active flow (INT64_MAX: none), which the history
   // keeps events for (every event asks).

@@ -128,8 +128,7 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
   ps.step = f.stepsTaken;
   ps.ast = &s;
   ps.variant = f.variant;
-  if (auto it = model.templateByName.find(s.templateName.text); it != model.templateByName.end())
-    ps.templateIndex = it->second;
+  ps.templateIndex = model.sends[s.id].templateIndex;
   ps.messageId = messageId(ruleName(f.rule), f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
   becomeDue(std::move(ps));

@@ -509,6 +509,10 @@ class RuleSetLoader {
   }
 };
 
+uint32_t codeSize(const Compilation& c) {
+  return static_cast<uint32_t>(c.program.arena.exprCount());
+}
+
 std::unique_ptr<RuleSetCode> compileRuleSet(const Compilation& c, const JitOptions& options,
                                             const std::atomic<bool>* cancel) {
   ProcessJit::get();  // the target is initialised before anything asks about it

@@ -34,13 +34,17 @@ struct JitOptions {
   uint32_t chunkRules = 32;
   // compileRuleSet: return null unless every module is in the cache (compile nothing).
   bool cachedOnly = false;
-  // JitEvaluator: unless the code of these options is cached, or the rule set has fewer than
-  // `tierFromRules` rules, start on a fast tier (-O0, one function per rule: compiled in a
-  // fraction of the time) and build these options' code in a background thread, switching to it
-  // when it is ready.
+  // JitEvaluator: unless the code of these options is cached, or the rule set's code is small
+  // (codeSize below `tierFromSize`: -O2 takes a few milliseconds), start on a fast tier (-O0,
+  // one function per rule: compiled in a fraction of the time) and build these options' code in
+  // a background thread, switching to it when it is ready. By the size of the code, not the
+  // number of rules: one rule with a long condition takes as long as many short ones.
   bool tiered = false;
-  uint32_t tierFromRules = 32;
+  uint32_t tierFromSize = 1000;
 };
+
+// The size of a rule set's code, as the tiering decides on it: its expression nodes.
+uint32_t codeSize(const Compilation& c);
 
 // What one compile did (benchmarks, `trig compile`). Phases are CPU time of the compiling
 // thread; `wallMs` is the elapsed time of the whole compile.

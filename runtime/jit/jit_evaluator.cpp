@@ -34,7 +34,7 @@ JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options,
   }
   absentRow_.resize(std::max<size_t>(longest, 1));
 
-  if (!options.tiered || c.model.rules.size() < options.tierFromRules) {
+  if (!options.tiered || codeSize(c) < options.tierFromSize) {
     install(compileRuleSet(c, options));
     return;
   }

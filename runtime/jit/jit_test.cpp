@@ -342,7 +342,7 @@ TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the op
   o.cacheDir = dir.path.string();
   o.verify = true;
   o.tiered = true;
-  o.tierFromRules = 2;
+  o.tierFromSize = 2;
   o.chunkRules = 3;
   Event e = event(*c, "visit", 0, {{"page", Value::str("/a")}});
   EvalEnv env;
@@ -373,6 +373,30 @@ TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the op
     jit::JitEvaluator quick(*c, other);
     CHECK(quick.tierPending());
   }
+}
+
+TEST_CASE("JIT: the tier is chosen by the size of the code, not the number of rules") {
+  // One rule whose condition is a long `or` chain: code enough for the fast tier on its own.
+  std::string terms;
+  for (int i = 0; i < 400; ++i)
+    terms += (i ? " or page == \"/p" : "page == \"/p") + std::to_string(i) + "\"";
+  auto big = compileText("event visit { page: string }\ntrigger big:\n  when visit(" + terms +
+                         ")\n  send t\ntemplate t { subject \"s\" body \"b\" }\n");
+  REQUIRE(big->ok());
+  auto small = compileText(kRules);
+  CHECK(jit::codeSize(*big) >= jit::JitOptions{}.tierFromSize);
+  CHECK(jit::codeSize(*small) < jit::JitOptions{}.tierFromSize);
+  TempDir dir;
+  jit::JitOptions o;
+  o.cacheDir = dir.path.string();
+  o.tiered = true;
+  {
+    jit::JitEvaluator one(*big, o);
+    CHECK(one.tierPending());  // one rule, yet the fast tier first
+    one.waitForTier();
+  }
+  jit::JitEvaluator several(*small, o);
+  CHECK_FALSE(several.tierPending());  // several small rules: -O2 at once
 }
 
 TEST_CASE("JIT: testSome answers as test() would, sharing the context only where it may") {

@@ -23,7 +23,7 @@ import os, resource, select, socket, subprocess, sys, tempfile, threading, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 # serve_test reads TRIG from sys.argv[1] as this file does: its Serve class, trig(), lines().
-from serve_test import FAILURES, check, WRITE, Serve, lines, trig  # noqa: E402
+from serve_test import FAILURES, check, metric, WRITE, Serve, lines, trig  # noqa: E402
 
 RULES = """
 template thanks { subject "Thanks" body "Thank you" }
@@ -115,14 +115,6 @@ def quick(s, label, limit=1.0):
     check(st1 == 200 and st2 == 200, f"{label}: healthz {st1}, track {st2} {body}")
     check(dt < limit, f"{label}: two requests took {dt:.2f} s")
     return dt
-
-
-def metric(s, name):
-    st, body = s.request("GET", "/metrics", key=None)
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
 
 
 def slowloris_and_idle(s):

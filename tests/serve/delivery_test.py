@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # serve_test reads TRIG from sys.argv[1] as this file does: its Serve class, trig(), lines().
-from serve_test import FAILURES, check, Serve, lines, trig  # noqa: E402
+from serve_test import check, metric, run_tests, Serve, lines, trig  # noqa: E402
 
 FROM = "Shop <shop@example.com>"
 RULES = """
@@ -196,18 +196,6 @@ def purchase(s, user, order, name=None, at=T0):
     after = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() + 1
     check(s.clock(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(after)))[0] == 200,
           "clock past the purchase")
-
-
-def metric(s, name, **labels):
-    """The value of one sample of /metrics (0 when absent)."""
-    st, body = s.request("GET", "/metrics", key=None)
-    text = body.decode() if isinstance(body, bytes) else str(body)
-    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
-                   if labels else "")
-    for line in text.splitlines():
-        if line.startswith(want + " "):
-            return float(line.split()[-1])
-    return 0
 
 
 def sends(data):
@@ -616,22 +604,9 @@ def webhook_reject(tmp):
 
 
 def main():
-    started = time.time()
-    for test in (smtp_ok, smtp_hostile_content, smtp_tempfail, smtp_permfail, smtp_dies,
-                 smtp_hangs, smtp_stalls_after_data, webhook_ok, webhook_retry, webhook_reject):
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.time()
-            try:
-                test(tmp)
-            except Exception as e:  # a crash of the test is a failure, the others still run
-                check(False, f"{test.__name__}: {type(e).__name__}: {e}")
-            print(f"delivery_test: {test.__name__} {time.time() - t:.1f} s", flush=True)
-    print(f"delivery_test: {time.time() - started:.1f} s in all")
-    if FAILURES:
-        print(f"delivery_test: {len(FAILURES)} failure(s)")
-        return 1
-    print("delivery_test: all passed")
-    return 0
+    return run_tests("delivery_test", (
+        smtp_ok, smtp_hostile_content, smtp_tempfail, smtp_permfail, smtp_dies, smtp_hangs,
+        smtp_stalls_after_data, webhook_ok, webhook_retry, webhook_reject))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,38 @@ def check(cond, what):
     return cond
 
 
+def metric(s, name, **labels):
+    """The value of the /metrics sample `name` with exactly these labels (0 when absent)."""
+    st, text = s.request("GET", "/metrics", key=None)
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r'^(\w+)(?:\{(.*)\})? (\S+)$', line)
+        if m and m.group(1) == name and (m.group(2) or "") == want:
+            return float(m.group(3))
+    return 0.0
+
+
+def run_tests(suite, tests):
+    """Runs each test(tmp) in a fresh temporary directory, timed; a test that raises is a failure
+    and the others still run. The exit code: 1 when anything failed (FAILURES), else 0."""
+    started = time.time()
+    for test in tests:
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.time()
+            try:
+                test(tmp)
+            except Exception as e:  # a crash of the test is a failure, the others still run
+                check(False, f"{test.__name__}: {type(e).__name__}: {e}")
+            print(f"{suite}: {test.__name__} {time.time() - t:.1f} s", flush=True)
+    print(f"{suite}: {time.time() - started:.1f} s in all")
+    if FAILURES:
+        print(f"{suite}: {len(FAILURES)} failure(s)")
+        return 1
+    print(f"{suite}: all passed")
+    return 0
+
+
 class Serve:
     """One `trig serve` process on a port it picks."""
 

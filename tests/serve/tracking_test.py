@@ -22,10 +22,9 @@ import http.client, json, os, re, sys, tempfile, time, email, email.policy
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from serve_test import Serve, lines, outbox, trig, ADMIN  # noqa: E402
+from serve_test import check, metric, run_tests, Serve, lines, outbox, trig, ADMIN  # noqa: E402
 from delivery_test import Sink  # noqa: E402
 
-FAILURES = []
 RULES = """
 trigger cart_nudge:
   when cart_add
@@ -47,13 +46,6 @@ or <a href='https://shop.example.com/?utm_source=news'>home</a>, or
 T = ["2026-03-02T10:00:%02dZ" % i for i in range(60)]
 
 
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
 def write_rules(tmp):
     os.makedirs(os.path.join(tmp, "templates"), exist_ok=True)
     with open(os.path.join(tmp, "templates", "nudge.html"), "w") as f:
@@ -73,17 +65,6 @@ def get(s, path, method="GET", body=None):
     data = r.read()
     c.close()
     return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-
-
-def metric(s, name, **labels):
-    st, text = s.request("GET", "/metrics", key=None)
-    text = text.decode() if isinstance(text, bytes) else str(text)
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        m = re.match(r'^(\w+)(?:\{(.*)\})? (\S+)$', line)
-        if m and m.group(1) == name and (m.group(2) or "") == want:
-            return float(m.group(3))
-    return 0.0
 
 
 def event(s, user, name, at, **props):
@@ -321,21 +302,7 @@ def click_rule(tmp):
 
 
 def main():
-    started = time.time()
-    for test in (tracked_and_unsubscribe, smtp, click_rule):
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.time()
-            try:
-                test(tmp)
-            except Exception as e:  # a crash of the test is a failure, the others still run
-                check(False, f"{test.__name__}: {type(e).__name__}: {e}")
-            print(f"tracking_test: {test.__name__} {time.time() - t:.1f} s", flush=True)
-    print(f"tracking_test: {time.time() - started:.1f} s in all")
-    if FAILURES:
-        print(f"tracking_test: {len(FAILURES)} failure(s)")
-        return 1
-    print("tracking_test: all passed")
-    return 0
+    return run_tests("tracking_test", (tracked_and_unsubscribe, smtp, click_rule))
 
 
 if __name__ == "__main__":
