@@ -59,8 +59,9 @@ const std::vector<HelpEnd>& table() {
        "trig preview examples/cart_abandonment/rules.trig --template cart_reminder --customer "
        "ann --events examples/cart_abandonment/events.jsonl",
        "the rules fail `trig check`, or the send would be suppressed as missing_data (shown)",
-       "usage or I/O errors (an unknown template or rule, a bad --set, an events file that "
-       "cannot be read, an --html file that cannot be written)"},
+       "usage or I/O errors (an unknown template or rule, a template no rule sends, a bad --set, "
+       "an "
+       "events file that cannot be read, an --html file that cannot be written)"},
       {"completion", "source <(trig completion bash)", "",
        "usage errors (a shell other than bash or zsh), or standard output cannot be written"},
   };

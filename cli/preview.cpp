@@ -1,7 +1,7 @@
 // `trig preview RULES... --template T [--customer ID --events FILE] [--set NAME=VALUE]...
 // [--rule R] [--at TIME] [--html FILE]`: the email of template T as it would go out to one
 // customer — subject and body, rendered by the runtime's renderer (runtime/deliver/render.h) with
-// the variables resolved in the runtime's order (runtime/deliver/variables.h).
+// each variable what sema decided it is at that send (sema::Model::sends), as the engine does.
 //
 // Where the values come from:
 // - the send: the first step, in declaration order, that sends T (or the one of `--rule R`); its
@@ -34,7 +34,6 @@
 #include "cli/run_common.h"
 #include "compiler/diag/diagnostic.h"
 #include "runtime/deliver/render.h"
-#include "runtime/deliver/variables.h"
 #include "runtime/engine/record_json.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
@@ -175,9 +174,12 @@ class Preview {
     for (uint32_t ri = 0; ri < m_.rules.size(); ++ri)
       if (m_.rules[ri].rule && findSend(m_.rules[ri].rule->steps, 0, "", tmpl_->name, sender_)) {
         sender_.rule = ri;
-        break;
+        return kExitOk;
       }
-    return kExitOk;
+    // What a variable means is decided per send (a binding, the anchor's field): a template no
+    // rule sends is never rendered.
+    return usage(
+        fmt::format("template '{}' is sent by no rule: the runtime never renders it", tmpl_->name));
   }
 
   int readTime() {
@@ -216,11 +218,9 @@ class Preview {
       if (e.kind == Event::Kind::Identify) {
         for (auto& [name, value] : e.traits) {
           uint32_t slot = m_.traitIndex(name);
-          if (slot == sema::kNone) {
-            extraTraits_[name] = value;
-          } else if (!(name == "subscribed" && value.isAbsent())) {
+          // Undeclared traits: no template can name one (sema), so they are not kept.
+          if (slot != sema::kNone && !(name == "subscribed" && value.isAbsent()))
             profile_[slot] = value;
-          }
         }
       } else if (e.kind == Event::Kind::Track) {
         history_.events.push_back(std::move(e));
@@ -417,26 +417,28 @@ class Preview {
       for (const auto& b : sender_.step->bindings)
         bindings.emplace_back(b.name.text, evaluator->value(*b.value, env));
     }
-    deliver::VariableSources vs;
-    vs.bindings = &bindings;
-    if (anchor_)
-      vs.anchorField = [&](const std::string& name) {
-        uint32_t idx = m_.events[anchor_->type].fieldIndex(name);
-        return idx != sema::kNone && idx < anchor_->fields.size() ? anchor_->fields[idx]
-                                                                  : Value::absent();
-      };
-    vs.trait = [&](const std::string& name) -> const Value* {
-      uint32_t slot = m_.traitIndex(name);
-      if (slot != sema::kNone) return &profile_[slot];
-      auto it = extraTraits_.find(name);
-      return it == extraTraits_.end() ? nullptr : &it->second;
-    };
-    Value scratch;
-    std::vector<std::string_view> path;
-    deliver::Lookup lookup = [&](const ast::Placeholder& p) {
-      path.clear();
-      for (const auto& part : p.path) path.push_back(part.text);
-      return deliver::resolveVariable(path, vs, scratch);
+    // What each variable is was decided by sema for this send (sema::SendInfo), as the engine
+    // renders it: a binding, a trait's slot, the anchor's slot by anchor type.
+    static const Value kAbsent;
+    const sema::SendInfo* send =
+        sender_.step && sender_.step->id < m_.sends.size() ? &m_.sends[sender_.step->id] : nullptr;
+    deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
+      if (!send || p.index >= send->vars.size()) return nullptr;
+      const sema::VarSource& v = send->vars[p.index];
+      switch (v.kind) {
+        case sema::VarSource::Kind::Binding:
+          return v.index < bindings.size() ? &bindings[v.index].second : nullptr;
+        case sema::VarSource::Kind::Trait:
+          return v.index < profile_.size() ? &profile_[v.index] : nullptr;
+        case sema::VarSource::Kind::AnchorField:
+          if (anchor_)
+            for (const auto& [type, slot] : v.anchorSlots)
+              if (type == anchor_->type)
+                return slot < anchor_->fields.size() ? &anchor_->fields[slot] : &kAbsent;
+          return &kAbsent;
+        case sema::VarSource::Kind::None: break;
+      }
+      return nullptr;
     };
     deliver::RenderedTemplate out;
     deliver::RenderError gap;
@@ -536,7 +538,6 @@ class Preview {
   TimeMs lastTime_ = 0;
   uint64_t customerEvents_ = 0;
   std::vector<Value> profile_;
-  std::map<std::string, Value> extraTraits_;
   EventList history_;
   std::optional<Event> anchor_;
   std::string anchorFrom_;
