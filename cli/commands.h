@@ -21,6 +21,10 @@ void addReportCommand(CLI::App& app, Action& action);
 void addFmtCommand(CLI::App& app, Action& action);
 void addGraphCommand(CLI::App& app, Action& action);
 void addLspCommand(CLI::App& app, Action& action);
+void addPreviewCommand(CLI::App& app, Action& action);
+void addCompletionCommand(CLI::App& app, Action& action);
+// After every command is added: the example and exit codes that end each --help (help.cpp).
+void addHelpEndings(CLI::App& app);
 
 // `--color`: whether diagnostics on a stream are coloured (see color.cpp).
 enum class ColorMode { Auto, Always, Never };

@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
   addFmtCommand(app, action);
   addGraphCommand(app, action);
   addLspCommand(app, action);
+  addPreviewCommand(app, action);
+  addCompletionCommand(app, action);
+  addHelpEndings(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
