@@ -115,13 +115,6 @@ void addGraphCommand(CLI::App& app, Action& action) {
   cmd->add_option("--engine", o->engine,
                   "Condition evaluator for the replay: jit (the default) or interp")
       ->check(CLI::IsMember({"jit", "interp"}));
-  cmd->footer(
-      "Example:\n"
-      "  trig graph examples/cart_abandonment/rules.trig --events "
-      "examples/cart_abandonment/events.jsonl --format svg -o cart.svg\n"
-      "\n"
-      "Exit codes: 0 drawn; 1 the rules have errors; 2 usage or I/O errors (an unknown "
-      "--rule, an unreadable events file, a write error).");
   cmd->callback([o, &action] { action = [o] { return runGraph(*o); }; });
 }
 

@@ -62,6 +62,15 @@ const std::vector<HelpEnd>& table() {
        "usage or I/O errors (an unknown template or rule, a template no rule sends, a bad --set, "
        "an "
        "events file that cannot be read, an --html file that cannot be written)"},
+      {"graph",
+       "trig graph examples/cart_abandonment/rules.trig --events "
+       "examples/cart_abandonment/events.jsonl --format svg -o cart.svg",
+       "the rules have errors",
+       "usage or I/O errors (an unknown --rule, an unreadable events file, a write error)"},
+      {"lsp",
+       "trig lsp   # started by an editor: the VS Code extension of editors/vscode, or any LSP "
+       "client (docs/editors.md)",
+       "`exit` came without `shutdown`, or the input ended first", "usage errors"},
       {"completion", "source <(trig completion bash)", "",
        "usage errors (a shell other than bash or zsh), or standard output cannot be written"},
   };

@@ -72,11 +72,6 @@ int runLsp() {
 void addLspCommand(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand(
       "lsp", "Run the language server (Language Server Protocol over standard input and output)");
-  cmd->footer(
-      "An editor starts it, e.g. the VS Code extension of editors/vscode, or any LSP client "
-      "configured to run `trig lsp` for *.trig files (docs/editors.md).\n"
-      "Exit codes: 0 after `shutdown` then `exit`; 1 when `exit` comes without `shutdown`, "
-      "or the input ends first.");
   cmd->callback([&action] { action = [] { return runLsp(); }; });
 }
 

@@ -4,8 +4,9 @@
 usage: grammar_test.py EDITORS_VSCODE_DIR
 
 The tool is an npm package pinned in editors/vscode/package-lock.json. When its node_modules
-are not installed, this runs `npm ci --offline` (the npm cache only, no network); when npm is
-missing or that fails, the test is skipped (exit 77) and says why. It also checks that the tool
+are not installed, this runs `npm ci --offline` (the npm cache only), then if need be `npm ci`
+(the npm registry, the versions of the lock file); when npm is missing or both fail, the test
+is skipped (exit 77) and says why. It also checks that the tool
 does fail on a wrong assertion, so a passing run means something.
 """
 import os
@@ -28,11 +29,14 @@ def skip(why):
 if not os.path.exists(tool):
     if shutil.which("npm") is None or shutil.which("node") is None:
         skip("node and npm are needed for the grammar tests (Node 20 or later)")
-    p = subprocess.run(["npm", "ci", "--offline", "--no-audit", "--no-fund"], cwd=root,
-                       capture_output=True, timeout=300)
-    if p.returncode != 0 or not os.path.exists(tool):
-        skip("editors/vscode/node_modules is not installed and `npm ci --offline` could not "
-             "install it from the npm cache; run `npm ci` in editors/vscode")
+    for offline in (["--offline"], []):
+        p = subprocess.run(["npm", "ci", *offline, "--no-audit", "--no-fund"], cwd=root,
+                           capture_output=True, timeout=300)
+        if p.returncode == 0 and os.path.exists(tool):
+            break
+    else:
+        skip("editors/vscode/node_modules is not installed and `npm ci` could not install it "
+             "(from the npm cache or the registry): " + p.stderr.decode(errors="replace")[-500:])
 if shutil.which("node") is None:
     skip("node is needed for the grammar tests")
 
