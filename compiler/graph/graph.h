@@ -37,7 +37,7 @@ struct RuleCounts {
 using Counts = std::map<std::string, RuleCounts>;  // by rule name
 
 struct GraphOptions {
-  std::string rule;               // only this rule; empty for every rule (declaration order)
+  std::string rule;                // only this rule; empty for every rule (declaration order)
   const Counts* counts = nullptr;  // edge labels with numbers when given
 };
 

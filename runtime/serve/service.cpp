@@ -403,7 +403,8 @@ void Service::tracking(const HttpRequest& req, Respond respond) {
     redirect.headers.emplace_back("Cache-Control", "no-store");
     if (!record) return respond(redirect);
     metrics.add("trig_clicks_total", labels(*t));
-    return track(trackingEvent("email_click", *t), std::move(respond), redirect, TrackAnswer::AtOnce);
+    return track(trackingEvent("email_click", *t), std::move(respond), redirect,
+                 TrackAnswer::AtOnce);
   }
   // 'u'
   const bool post = req.method == "POST";
