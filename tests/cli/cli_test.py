@@ -5,19 +5,13 @@ usage: cli_test.py TRIG
 """
 import json, os, subprocess, sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 here = os.path.dirname(os.path.abspath(__file__))
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
 
 
 def run(args, cwd, stdin=None):
@@ -452,5 +446,4 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and "<stdin>:1: error: line longer than 16777216 bytes" in p.stderr
           and p.stdout.count('"decision":"send"') == 1, (p.returncode, p.stderr[-300:]))
 
-print(f"cli: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(finish("cli: "))

@@ -11,18 +11,12 @@ usage: completion_test.py TRIG
 """
 import os, re, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {str(detail)[:2000]}")
 
 
 def run(args):
@@ -138,5 +132,4 @@ bad = run(["completion", "fish"])
 check("an unknown shell: exit 2", bad.returncode == 2, bad.stderr)
 shutil.rmtree(tmp)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(finish())

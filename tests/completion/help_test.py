@@ -6,19 +6,13 @@ usage: help_test.py TRIG MANPAGE
 """
 import os, re, shutil, subprocess, sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 manpage = sys.argv[2]
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {str(detail)[:2000]}")
 
 
 def helptext(path):
@@ -89,5 +83,4 @@ else:
     else:
         print("skip groff: not installed")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(finish())

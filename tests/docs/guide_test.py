@@ -16,21 +16,14 @@ usage: guide_test.py TRIG GUIDE [--update]
 """
 import os, re, shlex, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 guide = os.path.abspath(sys.argv[2])
 update = "--update" in sys.argv[3:]
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {str(detail)[:3000]}")
-    return cond
 
 
 text = open(guide, encoding="utf-8").read()
@@ -114,5 +107,4 @@ if update:
         f.write(text)
     print(f"updated {guide}")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed and not update else 0)
+sys.exit(finish(strict=not update))

@@ -12,23 +12,17 @@ usage: graph_test.py TRIG [--update-docs]   (--update-docs rewrites docs/graphs/
 import datetime, json, os, re, subprocess, sys, tempfile
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 update = "--update-docs" in sys.argv[2:]
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 examples = os.path.join(root, "examples")
 docs_graphs = os.path.join(root, "docs", "graphs")
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {str(detail)[:2000]}")
 
 
 def run(args, binary=False, stdin=None):
@@ -443,8 +437,7 @@ def main():
         test_counts(rules_of("priorities"), events, "generated")
         test_data(events)
     test_docs_graphs()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -15,22 +15,16 @@ usage: preview_test.py TRIG
 """
 import html.parser, json, os, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 rules = os.path.join(here, "rules.trig")
 events = os.path.join(here, "events.jsonl")
-passed = failed = 0
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {str(detail)[:2000]}")
 
 
 def run(args):
@@ -215,5 +209,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check("rules with errors: exit 1 with the diagnostics",
           p.returncode == 1 and "error" in p.stderr, p.stdout + p.stderr)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(finish())

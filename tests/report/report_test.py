@@ -14,22 +14,16 @@ usage: report_test.py TRIG
 import datetime, html.parser, json, math, os, random, subprocess, sys, tempfile
 from statistics import NormalDist
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 here = os.path.dirname(os.path.abspath(__file__))
 rules = os.path.join(here, "rules.trig")
-passed = failed = 0
 Z = 1.959963984540054
 ZB = 0.8416212335729143
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {str(detail)[:2000]}")
 
 
 def run(args, stdin=None):
@@ -295,5 +289,4 @@ check("--data without the rules: exit 2", p.returncode == 2 and "give the rules"
 p = run(["report", rules, "--events", os.path.join(tmp, "missing.jsonl")])
 check("missing events file: exit 2", p.returncode == 2, (p.returncode, p.stderr))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(finish())

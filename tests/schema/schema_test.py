@@ -19,18 +19,13 @@ import tempfile
 
 import jsonschema
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 trig = os.path.abspath(sys.argv[1])
-passed = failed = 0
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}: {detail}")
 
 
 def schema(name):
@@ -81,5 +76,4 @@ with tempfile.TemporaryDirectory() as cache:
 check("the cases print send, suppressed and dropped records", {"send", "suppressed", "dropped"} <= decisions,
       sorted(d for d in decisions if d))
 
-print(f"schemas: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(finish("schemas: "))
