@@ -115,14 +115,14 @@ int runServe(ServeOptions& o) {
   o.service.logJson = o.logFormat == "json";
   // The dashboard replays the log on a thread of its own, with an interpreter of its own (the
   // reference evaluator: the same answers as the JIT, nothing to compile per page).
-  o.service.evaluatorFor = [](const serve::RuleSet& r) -> std::unique_ptr<Evaluator> {
+  o.service.dashboard.evaluator = [](const serve::RuleSet& r) -> std::unique_ptr<Evaluator> {
     auto loaded = std::static_pointer_cast<const Loaded>(r.owner);
     std::string note, error;
     return engine::makeEvaluator("interp", *loaded->compilation, note, error);
   };
-  o.service.explain = [evaluatorFor = o.service.evaluatorFor](const serve::RuleSet& r,
-                                                              const std::string& eventsFile,
-                                                              const std::string& customer) {
+  o.service.dashboard.explain = [evaluatorFor = o.service.dashboard.evaluator](
+                                    const serve::RuleSet& r, const std::string& eventsFile,
+                                    const std::string& customer) {
     std::unique_ptr<Evaluator> evaluator = evaluatorFor(r);
     if (!evaluator) return std::string("(no evaluator for the rules in force)\n");
     engine::ReplayOptions ro;
@@ -134,8 +134,8 @@ int runServe(ServeOptions& o) {
     return out.str() + err.str();
   };
   // A rule's flowchart, as `trig graph --data` draws it (the report's numbers on its edges).
-  o.service.drawRule = [](const serve::RuleSet& r, const std::string& rule,
-                          const report::Report* rep) {
+  o.service.dashboard.drawRule = [](const serve::RuleSet& r, const std::string& rule,
+                                    const report::Report* rep) {
     graph::Counts counts;
     if (rep) counts = countsOf(*rep);
     graph::GraphOptions go;

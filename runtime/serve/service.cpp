@@ -538,7 +538,7 @@ void Service::dashboard(const HttpRequest& req, Respond respond) {
     return respond(r);
   }
   dashJobs.emplace_back([this, path = req.path, query = req.query, respond] {
-    DashboardHooks hooks{opt.evaluatorFor, opt.explain, opt.drawRule};
+    const DashboardHooks& hooks = opt.dashboard;
     DashboardPage p = dashboardPage(path, query, *rulesInForce(), *store, hooks);
     HttpResponse r;
     r.status = p.status;

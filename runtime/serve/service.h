@@ -8,6 +8,7 @@
 #include <string>
 
 #include "runtime/serve/core.h"
+#include "runtime/serve/dashboard.h"
 
 namespace trig::report {
 struct Report;
@@ -27,17 +28,9 @@ struct ServiceOptions {
   bool logJson = false;
   bool printKeys = false;  // print the keys and exit
   unsigned deliveryThreads = 2;
-  // The dashboard's helpers from the CLI (dashboard.h, DashboardHooks): each may be empty, the
-  // page then says what it cannot show. A fresh evaluator for a replay of the log on the
-  // dashboard's thread; what `trig explain` prints for a customer over an exported log; a rule's
-  // flowchart as SVG ("" for none; `report` null when there are no numbers).
-  std::function<std::unique_ptr<Evaluator>(const RuleSet& rules)> evaluatorFor;
-  std::function<std::string(const RuleSet& rules, const std::string& eventsFile,
-                            const std::string& customer)>
-      explain;
-  std::function<std::string(const RuleSet& rules, const std::string& rule,
-                            const report::Report* report)>
-      drawRule;
+  // The dashboard's helpers from the CLI (each may be empty: the page then says what it cannot
+  // show).
+  DashboardHooks dashboard;
 };
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and every thread it starts later:
