@@ -421,7 +421,8 @@ char* decimal(char* p, uint64_t v) {
 // Money as templates render it: two decimals, rounded half away from zero.
 char* money(char* p, int64_t millionths) {
   const bool neg = millionths < 0;
-  const uint64_t u = neg ? 0 - static_cast<uint64_t>(millionths) : static_cast<uint64_t>(millionths);
+  const uint64_t u =
+      neg ? 0 - static_cast<uint64_t>(millionths) : static_cast<uint64_t>(millionths);
   const uint64_t cents = (u + 5000) / 10000;
   if (neg && cents != 0) *p++ = '-';
   p = decimal(p, cents / 100);
@@ -432,7 +433,9 @@ char* money(char* p, int64_t millionths) {
 }
 
 // Liquid's `default`: absent, empty, or only white space.
-bool blank(std::string_view v) { return v.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
+bool blank(std::string_view v) {
+  return v.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
+}
 
 // The subject of template `t` (the order of MAIL_TEMPLATES in bench/harness/translate.py), JSON-
 // escaped. Every value is at most the line's length, so 6 bytes per byte of the line bound it.
@@ -445,7 +448,7 @@ char* renderSubject(char* p, int t, const Ev& e, const Traits& tr) {
     case 1:  // mail_product
       p = lit(p, ", still thinking about ");
       p = escaped(p, e.has(F_PRODUCT_NAME) && !blank(e.str(F_PRODUCT_NAME)) ? e.str(F_PRODUCT_NAME)
-                                                                             : "it"sv);
+                                                                            : "it"sv);
       return lit(p, "?");
     case 2:  // mail_checkout
       p = lit(p, ", your cart of ");
@@ -493,15 +496,9 @@ char* timestamp(char* p, int64_t t) {
   const uint32_t h = ms / 3'600'000, mi = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
   std::memcpy(p, dayText, sizeof dayText);
   p += sizeof dayText;
-  char two[] = {'T',
-                static_cast<char>('0' + h / 10),
-                static_cast<char>('0' + h % 10),
-                ':',
-                static_cast<char>('0' + mi / 10),
-                static_cast<char>('0' + mi % 10),
-                ':',
-                static_cast<char>('0' + s / 10),
-                static_cast<char>('0' + s % 10)};
+  char two[] = {'T', static_cast<char>('0' + h / 10),  static_cast<char>('0' + h % 10),
+                ':', static_cast<char>('0' + mi / 10), static_cast<char>('0' + mi % 10),
+                ':', static_cast<char>('0' + s / 10),  static_cast<char>('0' + s % 10)};
   std::memcpy(p, two, sizeof two);
   p += sizeof two;
   if (frac != 0) {
@@ -526,7 +523,8 @@ std::vector<uint64_t> idPrefix;
 // The message id of step 1 of a firing of `rule` for `customer` at `t`, as trig makes it.
 char* messageId(char* p, int rule, std::string_view customer, int64_t t) {
   uint64_t h = fnv(idPrefix[static_cast<size_t>(rule)], customer);
-  h = fnv(h, "\x1f" "1" "\x1f"sv);
+  constexpr char kStep1[] = {0x1f, '1', 0x1f};
+  h = fnv(h, std::string_view(kStep1, sizeof kStep1));
   char digits[24];
   char* q = digits + sizeof digits;
   const bool neg = t < 0;
