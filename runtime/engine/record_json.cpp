@@ -25,6 +25,27 @@ struct Out {
     p += N - 1;
   }
   void str(std::string_view v) { p = deliver::writeJsonString(p, v); }
+  // A name of the rule set (a rule, template or variant: an identifier of the language, which
+  // never needs an escape), copied as it is.
+  void name(std::string_view v) {
+    *p++ = '"';
+    std::memcpy(p, v.data(), v.size());
+    p += v.size();
+    *p++ = '"';
+  }
+  template <size_t N>
+  void name(const char (&key)[N], std::string_view v) {
+    lit(key);
+    name(v);
+  }
+  template <size_t N>
+  void nameOrNull(const char (&key)[N], std::string_view v) {
+    lit(key);
+    if (v.empty())
+      lit("null");
+    else
+      name(v);
+  }
   // `,"key":"value"` (the key's text includes its quotes and colon).
   template <size_t N>
   void str(const char (&key)[N], std::string_view v) {
@@ -131,11 +152,11 @@ void RecordWriter::append(std::string& out, const Record& r) {
     o.str(",\"source\":", r.source);
     o.str(",\"detail\":", r.detail);
   } else {
-    o.str(",\"rule\":", rule);
+    o.name(",\"rule\":", rule);
     o.lit(",\"step\":");
     o.decimal(r.step);
-    o.strOrNull(",\"template\":", r.templateName);
-    o.strOrNull(",\"variant\":", r.variant);
+    o.nameOrNull(",\"template\":", r.templateName);
+    o.nameOrNull(",\"variant\":", r.variant);
     switch (r.decision) {
       case Decision::Send:
         o.str(",\"to\":", r.to);
