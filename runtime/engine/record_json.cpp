@@ -25,8 +25,8 @@ struct Out {
     p += N - 1;
   }
   void str(std::string_view v) { p = deliver::writeJsonString(p, v); }
-  // A name of the rule set (a rule, template or variant: an identifier of the language, which
-  // never needs an escape), copied as it is.
+  // A rule's name (an identifier of the language: it never needs an escape), copied as it is.
+  // Template and variant names are escaped like any string: a Record may carry any text there.
   void name(std::string_view v) {
     *p++ = '"';
     std::memcpy(p, v.data(), v.size());
@@ -37,14 +37,6 @@ struct Out {
   void name(const char (&key)[N], std::string_view v) {
     lit(key);
     name(v);
-  }
-  template <size_t N>
-  void nameOrNull(const char (&key)[N], std::string_view v) {
-    lit(key);
-    if (v.empty())
-      lit("null");
-    else
-      name(v);
   }
   // `,"key":"value"` (the key's text includes its quotes and colon).
   template <size_t N>
@@ -155,8 +147,8 @@ void RecordWriter::append(std::string& out, const Record& r) {
     o.name(",\"rule\":", rule);
     o.lit(",\"step\":");
     o.decimal(r.step);
-    o.nameOrNull(",\"template\":", r.templateName);
-    o.nameOrNull(",\"variant\":", r.variant);
+    o.strOrNull(",\"template\":", r.templateName);
+    o.strOrNull(",\"variant\":", r.variant);
     switch (r.decision) {
       case Decision::Send:
         o.str(",\"to\":", r.to);
