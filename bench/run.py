@@ -41,9 +41,13 @@ MODES = {
             "c10k": dict(events=1_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0),
             "c1m": dict(events=1_000_000, customers=1_000_000, span_ms=60 * MS_DAY, zipf_s=1.0),
             "timers": dict(events=1_000_000, customers=1_000_000, span_ms=15 * MS_MINUTE, zipf_s=0.0),
+            "c10k-mail": dict(events=1_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0, mail=True),
         },
         "w1_rules": [10, 100, 1000],
         "w2": [(100, "c10k"), (100, "c1m")],
+        # Customers with addresses (issue 16): W1 at these sizes and W2 on these streams.
+        "mail_w1_rules": [10, 100, 1000],
+        "mail_w2": [(100, "c10k-mail")],
         "compile_rules": [10, 100, 1000],
         "target_s": 1.0,
         "repeats": 1,
@@ -55,9 +59,12 @@ MODES = {
             "c10k": dict(events=5_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0),
             "c1m": dict(events=5_000_000, customers=1_000_000, span_ms=60 * MS_DAY, zipf_s=1.0),
             "timers": dict(events=8_000_000, customers=8_000_000, span_ms=20 * MS_MINUTE, zipf_s=0.0),
+            "c10k-mail": dict(events=5_000_000, customers=10_000, span_ms=60 * MS_DAY, zipf_s=1.0, mail=True),
         },
         "w1_rules": [10, 100, 1000],
         "w2": [(10, "c10k"), (100, "c10k"), (1000, "c10k"), (10, "c1m"), (100, "c1m"), (1000, "c1m")],
+        "mail_w1_rules": [10, 100, 1000],
+        "mail_w2": [(10, "c10k-mail"), (100, "c10k-mail"), (1000, "c10k-mail")],
         "compile_rules": [10, 100, 1000],
         "target_s": 4.0,
         "repeats": 3,
@@ -66,7 +73,8 @@ MODES = {
     },
 }
 
-STREAM_TITLES = {"c10k": "10k customers", "c1m": "1M customers", "timers": "timers"}
+STREAM_TITLES = {"c10k": "10k customers", "c1m": "1M customers", "timers": "timers",
+                 "c10k-mail": "10k customers"}
 
 
 def log(msg: str) -> None:
@@ -161,26 +169,41 @@ class Harness:
         self.clips = Clips(lambda path, n: self.streams.clips_facts(path, n))
         self.jre = JsonRulesEngine()
         self.peers = [self.trig_jit, self.trig_interp, self.clips, self.jre]
-        self.specs = {name: StreamSpec(name, seed=args.seed, **kw) for name, kw in self.mode["streams"].items()}
+        # A mail stream is named after its plain stream: the same events, plus identify calls.
+        self.specs = {name: StreamSpec(name.removesuffix("-mail"), seed=args.seed, **kw)
+                      for name, kw in self.mode["streams"].items()}
         if args.events:
             for s in self.specs.values():
                 s.events = min(s.events, args.events)
 
     def workloads(self) -> list[dict]:
         only = set(self.args.only.split(",")) if self.args.only else None
-        return [w for w in self.all_workloads() if not only or w["kind"] in only or w["id"] in only]
+        return [w for w in self.all_workloads()
+                if not only or w["kind"] in only or w["id"] in only or ("mail" in only and w["mail"])]
 
     def all_workloads(self) -> list[dict]:
         ws = []
         for n in self.mode["w1_rules"]:
             ws.append(dict(id=f"W1-{n}", kind="W1", title=f"W1 stateless, {n} rules", nrules=n, stream="c10k",
-                           rules=workload.make_rules(n, self.args.seed, stateful=False)))
+                           rules=workload.make_rules(n, self.args.seed, stateful=False), mail=False))
         for n, s in self.mode["w2"]:
             ws.append(dict(id=f"W2-{n}-{s}", kind="W2", title=f"W2 stateful, {n} rules, {STREAM_TITLES[s]}",
-                           nrules=n, stream=s, rules=workload.make_rules(n, self.args.seed, stateful=True)))
+                           nrules=n, stream=s, rules=workload.make_rules(n, self.args.seed, stateful=True),
+                           mail=False))
         timer_rules = workload.timer_rules()
         ws.append(dict(id="W3", kind="W3", title=f"W3 idle timers, {len(timer_rules)} rules", nrules=len(timer_rules),
-                       stream="timers", rules=timer_rules))
+                       stream="timers", rules=timer_rules, mail=False))
+        # The same rules and events, customers with addresses: firings become sends (rendered,
+        # written). W1 reads the c10k events plus one identify per customer, as W2 does.
+        for n in self.mode["mail_w1_rules"]:
+            ws.append(dict(id=f"W1-{n}-mail", kind="W1", title=f"W1 stateless, {n} rules, with addresses",
+                           nrules=n, stream="c10k-mail", mail=True,
+                           rules=workload.make_rules(n, self.args.seed, stateful=False)))
+        for n, s in self.mode["mail_w2"]:
+            base = s.removesuffix("-mail")
+            ws.append(dict(id=f"W2-{n}-{base}-mail", kind="W2",
+                           title=f"W2 stateful, {n} rules, {STREAM_TITLES[s]}, with addresses",
+                           nrules=n, stream=s, mail=True, rules=workload.make_rules(n, self.args.seed, stateful=True)))
         return ws
 
     def run_workload(self, w: dict) -> dict:
@@ -189,12 +212,16 @@ class Harness:
         wdir = os.path.join(self.work, "runs", w["id"])
         log(f"{w['id']}: {w['title']} ({info['events']:,} events in the stream)")
         prefix = lambda n: self.streams.prefix(spec, n)  # noqa: E731
-        entry = {k: w[k] for k in ("id", "kind", "title", "nrules", "stream")}
+        mail = w["mail"]
+        entry = {k: w[k] for k in ("id", "kind", "title", "nrules", "stream", "mail")}
         entry.update(stream_events=info["events"], stream_customers=spec.customers, results={})
-        self.cpp.prepare(w["rules"], os.path.join(wdir, "cpp"))
+        self.cpp.prepare(w["rules"], os.path.join(wdir, "cpp"), mail=mail)
         reference = Reference(self.cpp, prefix)
         full_ref = reference.at(info["events"])
         entry["fired_per_event"] = sum(full_ref.fired.values()) / max(1, info["events"])
+        if full_ref.sent is not None:
+            entry["sent_per_event"] = sum(full_ref.sent.values()) / max(1, info["events"])
+            entry["record_bytes_per_send"] = full_ref.extra["records_bytes"] / max(1, sum(full_ref.sent.values()))
         entry["rules_never_fired"] = sum(1 for v in full_ref.fired.values() if v == 0)
         entry["distinct_customers"] = full_ref.extra.get("customers")
         entry["peak_pending"] = full_ref.extra.get("peak_pending")
@@ -205,12 +232,12 @@ class Harness:
                 entry["results"][eng.key] = Result(eng.key, "unavailable", why).to_json()
                 log(f"  {eng.key:12s} unavailable: {why}")
                 continue
-            ok, why = eng.supports(w["rules"])
+            ok, why = eng.supports(w["rules"], mail)
             if not ok:
                 entry["results"][eng.key] = Result(eng.key, "unsupported", why).to_json()
                 continue
             try:
-                eng.prepare(w["rules"], os.path.join(wdir, eng.key))
+                eng.prepare(w["rules"], os.path.join(wdir, eng.key), mail=mail)
             except EngineError as e:
                 entry["results"][eng.key] = Result(eng.key, "error", str(e)).to_json()
                 log(f"  {eng.key:12s} error: {e}")
@@ -221,9 +248,11 @@ class Harness:
                 ref_n = reference.at(res.events)
                 res.extra["customers_in_prefix"] = ref_n.extra.get("customers")
                 res.extra["peak_pending_in_prefix"] = ref_n.extra.get("peak_pending")
+                what = (f"{sum(ref_n.sent.values()):,} sends, the same records as the baseline's"
+                        if ref_n.sent is not None else f"fired {res.fired_total:,}: same as baseline")
                 log(f"  {eng.key:12s} {res.rate:>14,.0f} events/s  ({res.events:,} events, "
                     f"{res.cpu_s - res.startup_cpu_s:.2f} s CPU + {res.startup_cpu_s:.2f} s start-up, "
-                    f"max RSS {res.maxrss_kb / 1024:.0f} MiB, fired {res.fired_total:,}: same as baseline)")
+                    f"max RSS {res.maxrss_kb / 1024:.0f} MiB, {what})")
             else:
                 log(f"  {eng.key:12s} {res.status}: {res.reason} {res.mismatches[:3]}")
             entry["results"][eng.key] = res.to_json()
@@ -236,7 +265,7 @@ class Harness:
         out = {}
         pairs = {}
         for e in entries:
-            if e["kind"] == "W2":
+            if e["kind"] == "W2" and not e.get("mail"):
                 pairs.setdefault(e["nrules"], {})[e["stream"]] = e
         for nrules, byst in sorted(pairs.items()):
             if "c10k" not in byst or "c1m" not in byst:
@@ -522,7 +551,8 @@ def main() -> int:
     ap.add_argument("--trig", default=os.path.join(REPO, "build", "trig"), help="the trig binary (default build/trig)")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "out"), help="output directory (default bench/out)")
     ap.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
-    ap.add_argument("--only", help="comma-separated: W1, W2, W3, compile, latency, or workload ids such as W1-100")
+    ap.add_argument("--only", help="comma-separated: W1, W2, W3, mail, compile, latency, or workload ids such as "
+                                   "W1-100 or W1-100-mail")
     ap.add_argument("--engines", type=lambda s: s.split(","),
                     help="comma-separated subset of trig-jit,trig-interp,clips,jre (the baseline always runs)")
     ap.add_argument("--events", type=int, help="cap every stream at this many events (smoke runs)")

@@ -2,6 +2,8 @@
 """Self-test of the benchmark harness, without any timing: on tiny seeded workloads, the Python
 reference model, the hand-written C++ baseline and every translated peer (CLIPS,
 json-rules-engine, and trig when a binary is given) must fire every rule the same number of times.
+On the mail workloads (customers identified with an address) the reference, the baseline and trig
+must also send for the same rules and write the same records, byte for byte.
 
     python3 bench/selftest.py [--trig build/trig] [--latency build/bench/trig_bench_latency]
                               [--require clips,jre,trig]
@@ -141,20 +143,58 @@ def check_baseline_reader(t: Tally, tmp: str) -> None:
         t.check("baseline reader", False, str(e))
 
 
-def workloads(tmp: str) -> list[tuple[str, list, str, int]]:
-    """(name, rules, stream path, events)."""
+def workloads(tmp: str) -> list[tuple[str, list, str, int, bool]]:
+    """(name, rules, stream path, lines, mail)."""
     s = StreamSpec("selftest", 4000, 120, seed=3, span_ms=30 * MS_DAY)
     timers = StreamSpec("selftest-timers", 3000, 400, seed=3, span_ms=4 * MS_HOUR, zipf_s=0.5)
+    mail = StreamSpec("selftest", 4000, 120, seed=3, span_ms=30 * MS_DAY, mail=True)
     out = []
-    for spec in (s, timers):
+    for spec in (s, timers, mail):
         path = os.path.join(tmp, spec.key() + ".jsonl")
-        workload.write_stream(spec, path)
+        lines = workload.write_stream(spec, path)["events"]
         if spec is s:
-            out.append(("W1", workload.make_rules(40, 5, stateful=False), path, spec.events))
-            out.append(("W2", workload.make_rules(40, 5, stateful=True), path, spec.events))
+            out.append(("W1", workload.make_rules(40, 5, stateful=False), path, lines, False))
+            out.append(("W2", workload.make_rules(40, 5, stateful=True), path, lines, False))
+        elif spec is timers:
+            out.append(("W3", workload.timer_rules(), path, lines, False))
         else:
-            out.append(("W3", workload.timer_rules(), path, spec.events))
+            out.append(("W1-mail", workload.make_rules(40, 5, stateful=False), path, lines, True))
+            out.append(("W2-mail", workload.make_rules(40, 5, stateful=True), path, lines, True))
     return out
+
+
+def check_mail_stream(t: Tally, tmp: str) -> None:
+    """A mail stream is the plain stream's events with one identify per customer before its first."""
+    plain = StreamSpec("selftest-mail", 1500, 60, seed=4, span_ms=3 * MS_DAY)
+    mail = StreamSpec("selftest-mail", 1500, 60, seed=4, span_ms=3 * MS_DAY, mail=True)
+    a, b = os.path.join(tmp, "plain.jsonl"), os.path.join(tmp, "mail.jsonl")
+    info_a, info_b = workload.write_stream(plain, a), workload.write_stream(mail, b)
+    with open(a) as fa, open(b) as fb:
+        plain_lines = fa.readlines()
+        mail_lines = fb.readlines()
+    tracks = [line for line in mail_lines if '"type":"identify"' not in line]
+    seen, first_ok = set(), True
+    for line in mail_lines:
+        et, user, _, props = workload.parse_line(line)
+        if et == "identify":
+            first_ok &= user not in seen and bool(props.get("email"))
+            seen.add(user)
+        else:
+            first_ok &= user in seen
+    t.check("mail stream: the plain events, one identify with an address before each customer's first",
+            tracks == plain_lines and first_ok and info_b["events"] == info_a["events"] + info_a["distinct_customers"],
+            f"{info_a} {info_b}")
+
+
+def check_mail_reference(t: Tally, name: str, rules, expected: dict) -> None:
+    """The mail workload is not vacuous: sends, outranked firings, subjects with and without a
+    first name, and rendered money."""
+    recs = expected["records"]
+    sent, fired = sum(expected["sent"].values()), sum(expected["fired"].values())
+    t.check(f"{name}: sends, outranked firings, defaults and values in subjects",
+            0 < sent < fired and '"subject":"Hi, ' in recs and recs.count('"subject":"Hi, ') < sent
+            and len({r for r, n in expected["sent"].items() if n}) >= 3,
+            f"sent {sent}, fired {fired}")
 
 
 def main() -> int:
@@ -169,6 +209,7 @@ def main() -> int:
         check_generator(t, tmp)
         check_trig_record_counting(t, tmp)
         check_baseline_reader(t, tmp)
+        check_mail_stream(t, tmp)
         cpp = CppBaseline(os.path.join(tmp, "cpp"))
         peers = [Clips(lambda path, n: _facts(path, n)), JsonRulesEngine()]
         if args.trig:
@@ -176,20 +217,22 @@ def main() -> int:
                       Trig(os.path.abspath(args.trig), "interp", os.path.join(tmp, "trig"))]
         elif "trig" in required:
             t.check("trig", False, "--require trig needs --trig BINARY")
-        for name, rules, path, n in workloads(tmp):
-            expected = run_reference(rules, open(path, encoding="utf-8"))
+        for name, rules, path, n, mail in workloads(tmp):
+            expected = run_reference(rules, open(path, encoding="utf-8"), mail=mail)
             fired = expected["fired"]
             t.check(f"{name}: the workload is not vacuous (rules fire, with different counts)",
                     len(set(fired.values())) >= 3, str(fired))
+            if mail:
+                check_mail_reference(t, name, rules, expected)
             if name == "W3":
                 t.check("W3: timers are pending at once and some are cancelled",
                         expected["peak_pending"] > 10 and sum(fired.values()) < sum(
                             1 for line in open(path) if '"cart_add"' in line or '"checkout_start"' in line),
                         f"peak {expected['peak_pending']}")
             try:
-                cpp.prepare(rules, os.path.join(tmp, name, "cpp"))
+                cpp.prepare(rules, os.path.join(tmp, name, "cpp"), mail=mail)
                 run = cpp.run(path, n)
-                diffs = compare(fired, run.fired)
+                diffs = agree(expected, run)
                 t.check(f"{name}: hand-written C++ agrees with the reference", not diffs, "; ".join(diffs[:5]))
             except EngineError as e:
                 t.check(f"{name}: hand-written C++", False, str(e))
@@ -203,17 +246,17 @@ def main() -> int:
                     else:
                         t.skip(label, why)
                     continue
-                ok, why = eng.supports(rules)
+                ok, why = eng.supports(rules, mail)
                 if not ok:
                     continue
                 try:
-                    eng.prepare(rules, os.path.join(tmp, name, eng.key))
+                    eng.prepare(rules, os.path.join(tmp, name, eng.key), mail=mail)
                     run = eng.run(path, n)
-                    diffs = compare(fired, run.fired)
+                    diffs = agree(expected, run)
                     t.check(f"{label} agrees with the reference", not diffs, "; ".join(diffs[:5]))
                 except EngineError as e:
                     t.check(label, False, str(e))
-            if args.latency:
+            if args.latency and not mail:
                 check_latency(t, os.path.abspath(args.latency), name, rules, path, fired, tmp)
     print(f"{t.passed} passed, {t.failed} failed, {t.skipped} skipped")
     return 1 if t.failed else 0
@@ -241,6 +284,25 @@ def check_latency(t: Tally, binary: str, name: str, rules, path: str, fired: dic
         if name == "W3" and out["lateness_us"]["n"] == 0:
             diffs.append("no timer fell due within the paced stream")
         t.check(label, not diffs, "; ".join(diffs[:5]))
+
+
+def agree(expected: dict, run) -> list[str]:
+    """What differs between an engine's run and the reference: fired counts, and on a mail
+    workload, instead, sent counts and the records' bytes (trig prints no firings then)."""
+    if "sent" not in expected:
+        return compare(expected["fired"], run.fired)
+    diffs = [f"sent {d}" for d in compare(expected["sent"], run.sent or {})]
+    if run.fired:  # the baseline reports firings too
+        diffs += compare(expected["fired"], run.fired)
+    path = run.extra.get("records_path")
+    with open(path, encoding="utf-8") as f:
+        got = f.read()
+    if got != expected["records"]:
+        a, b = expected["records"].splitlines(), got.splitlines()
+        i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        diffs.append(f"records differ at line {i + 1}: expected {a[i] if i < len(a) else 'the end'!r}, "
+                     f"got {b[i] if i < len(b) else 'the end'!r}")
+    return diffs
 
 
 def _facts(path: str, n: int) -> str:

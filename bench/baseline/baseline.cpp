@@ -8,13 +8,22 @@
 // predicates themselves come from `rules.inc`, which the harness generates from the rule model
 // (bench/harness/to_cpp.py) and compiles in ahead of time.
 //
-// Usage: baseline EVENTS.jsonl   prints one JSON object with the fired count of every rule.
+// With a mail rule set (kMail, the mail workloads), customers get their address and first name
+// from identify calls, and the winner of each event (the first rule that holds: the rules'
+// priorities fall in declaration order) is sent as trig sends it: its template's subject rendered,
+// its message id (FNV-1a-64 of "rule\x1fcustomer\x1fstep\x1ffiring time", spec and
+// runtime/engine/engine.cpp), and the record trig prints (runtime/engine/record_json.cpp) written
+// to --records in 64 KiB batches. The bytes must equal `trig run`'s on the same events.
+//
+// Usage: baseline EVENTS.jsonl [--records FILE]   prints one JSON object with the fired count of
+// every rule (and, with a mail rule set, the sent count).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -62,6 +71,10 @@ constexpr int kNumFields = F_END - F_STRING_END;
 
 struct Ev {
   EventType type = T_COUNT;
+  bool identify = false;  // an identify call: the traits below, no event type
+  // An identify's traits: 0 not given, 1 set to `email` / `firstName`, 2 removed (null).
+  uint8_t setEmail = 0, setFirstName = 0;
+  std::string_view email, firstName;
   std::string_view customer;
   int64_t time = 0;
   uint32_t present = 0;  // bit per Field
@@ -266,6 +279,14 @@ struct IdleRule {
 };
 
 std::vector<uint64_t> fired;
+std::vector<uint64_t> sent;
+// The rule that won the event being processed (mail rule sets): the first that held.
+int winner = -1;
+
+[[maybe_unused]] inline void hit(int i) {
+  ++fired[static_cast<size_t>(i)];
+  if (winner < 0) winner = i;
+}
 
 }  // namespace
 
@@ -292,6 +313,258 @@ void fireDue(int64_t now) {
       if (idleHolds(i, c, tm.due)) ++fired[kIdle[i].rule];
     }
   }
+}
+
+// --- Sending (mail rule sets) ---------------------------------------------------------------
+
+// What identify calls told of a customer, by customer index (grown only for mail rule sets).
+struct Traits {
+  std::string email;
+  std::string firstName;
+};
+std::vector<Traits> traits;
+
+// Records are written in batches of 64 KiB, as trig writes them; a write error is an error.
+class RecordOut {
+ public:
+  bool open(const char* path) {
+    fd_ = ::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    path_ = path;
+    return fd_ >= 0;
+  }
+  bool isOpen() const { return fd_ >= 0; }
+  // Room for `n` more bytes at the returned pointer; commit() what was written.
+  char* reserve(size_t n) {
+    if (buf_.size() - used_ < n) {
+      flush();
+      if (buf_.size() < n) buf_.resize(n);
+    }
+    return buf_.data() + used_;
+  }
+  void commit(char* end) { used_ = static_cast<size_t>(end - buf_.data()); }
+  void flush() {
+    size_t off = 0;
+    while (off < used_) {
+      ssize_t n = ::write(fd_, buf_.data() + off, used_ - off);
+      if (n < 0) {
+        std::perror(path_);
+        std::exit(2);
+      }
+      off += static_cast<size_t>(n);
+    }
+    used_ = 0;
+  }
+  void close() {
+    if (fd_ < 0) return;
+    flush();
+    if (::close(fd_) != 0) {
+      std::perror(path_);
+      std::exit(2);
+    }
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  const char* path_ = "";
+  std::vector<char> buf_ = std::vector<char>(64 << 10);
+  size_t used_ = 0;
+};
+RecordOut records;
+
+template <size_t N>
+char* lit(char* p, const char (&text)[N]) {
+  std::memcpy(p, text, N - 1);
+  return p + N - 1;
+}
+
+// The text of a JSON string without its quotes, escaped as trig escapes it (bytes from 0x80 on
+// are copied: the events were valid UTF-8). At most 6 bytes per input byte.
+char* escaped(char* p, std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+      *p++ = ch;
+      continue;
+    }
+    *p++ = '\\';
+    switch (c) {
+      case '"': *p++ = '"'; break;
+      case '\\': *p++ = '\\'; break;
+      case '\n': *p++ = 'n'; break;
+      case '\r': *p++ = 'r'; break;
+      case '\t': *p++ = 't'; break;
+      case '\b': *p++ = 'b'; break;
+      case '\f': *p++ = 'f'; break;
+      default:
+        p = lit(p, "u00");
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 15];
+    }
+  }
+  return p;
+}
+
+char* decimal(char* p, uint64_t v) {
+  char buf[20];
+  char* q = buf + sizeof buf;
+  do {
+    *--q = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  const auto n = static_cast<size_t>(buf + sizeof buf - q);
+  std::memcpy(p, q, n);
+  return p + n;
+}
+
+// Money as templates render it: two decimals, rounded half away from zero.
+char* money(char* p, int64_t millionths) {
+  const bool neg = millionths < 0;
+  const uint64_t u =
+      neg ? 0 - static_cast<uint64_t>(millionths) : static_cast<uint64_t>(millionths);
+  const uint64_t cents = (u + 5000) / 10000;
+  if (neg && cents != 0) *p++ = '-';
+  p = decimal(p, cents / 100);
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + cents % 100 / 10);
+  *p++ = static_cast<char>('0' + cents % 10);
+  return p;
+}
+
+// Liquid's `default`: absent, empty, or only white space.
+bool blank(std::string_view v) {
+  return v.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
+}
+
+// The subject of template `t` (the order of MAIL_TEMPLATES in bench/harness/translate.py), JSON-
+// escaped. Every value is at most the line's length, so 6 bytes per byte of the line bound it.
+char* renderSubject(char* p, int t, const Ev& e, const Traits& tr) {
+  p = escaped(p, blank(tr.firstName) ? "Hi"sv : std::string_view(tr.firstName));
+  switch (t) {
+    case 0:  // mail_page
+      p = lit(p, ", more on ");
+      return escaped(p, e.str(F_URL));
+    case 1:  // mail_product
+      p = lit(p, ", still thinking about ");
+      p = escaped(p, e.has(F_PRODUCT_NAME) && !blank(e.str(F_PRODUCT_NAME)) ? e.str(F_PRODUCT_NAME)
+                                                                            : "it"sv);
+      return lit(p, "?");
+    case 2:  // mail_checkout
+      p = lit(p, ", your cart of ");
+      p = e.has(F_CART_VALUE) ? money(p, e.num(F_CART_VALUE)) : lit(p, "a few things");
+      return lit(p, " is waiting");
+    case 3:  // mail_order
+      p = lit(p, ", thanks for order ");
+      return escaped(p, e.str(F_ORDER_ID));
+    case 4:  // mail_engaged
+      p = lit(p, ", more about ");
+      return escaped(p, e.has(F_RULE) && !blank(e.str(F_RULE)) ? e.str(F_RULE) : "our news"sv);
+    default: return p;
+  }
+}
+
+// Civil date from days since 1970-01-01 (Howard Hinnant's civil_from_days).
+void civilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2);
+}
+
+// RFC 3339 in UTC, milliseconds only when not zero, the date of the last day kept (the events
+// are in time order). Years 1970-9999, as the workloads have.
+char* timestamp(char* p, int64_t t) {
+  static int64_t lastDay = kNever;
+  static char dayText[10];
+  const int64_t day = t / kMsDay;
+  if (day != lastDay) {
+    int64_t y;
+    unsigned m, d;
+    civilFromDays(day, y, m, d);
+    char text[32];
+    std::snprintf(text, sizeof text, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+    std::memcpy(dayText, text, sizeof dayText);
+    lastDay = day;
+  }
+  const auto ms = static_cast<uint32_t>(t - day * kMsDay);
+  const uint32_t h = ms / 3'600'000, mi = ms / 60'000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+  std::memcpy(p, dayText, sizeof dayText);
+  p += sizeof dayText;
+  char two[] = {'T', static_cast<char>('0' + h / 10),  static_cast<char>('0' + h % 10),
+                ':', static_cast<char>('0' + mi / 10), static_cast<char>('0' + mi % 10),
+                ':', static_cast<char>('0' + s / 10),  static_cast<char>('0' + s % 10)};
+  std::memcpy(p, two, sizeof two);
+  p += sizeof two;
+  if (frac != 0) {
+    p[0] = '.';
+    p[1] = static_cast<char>('0' + frac / 100);
+    p[2] = static_cast<char>('0' + frac / 10 % 10);
+    p[3] = static_cast<char>('0' + frac % 10);
+    p += 4;
+  }
+  *p++ = 'Z';
+  return p;
+}
+
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+uint64_t fnv(uint64_t h, std::string_view bytes) {
+  for (unsigned char ch : bytes) h = (h ^ ch) * 0x100000001b3ull;
+  return h;
+}
+// Per rule: FNV-1a of "rule\x1f", where every message id of the rule starts.
+std::vector<uint64_t> idPrefix;
+
+// The message id of step 1 of a firing of `rule` for `customer` at `t`, as trig makes it.
+char* messageId(char* p, int rule, std::string_view customer, int64_t t) {
+  uint64_t h = fnv(idPrefix[static_cast<size_t>(rule)], customer);
+  constexpr char kStep1[] = {0x1f, '1', 0x1f};
+  h = fnv(h, std::string_view(kStep1, sizeof kStep1));
+  char digits[24];
+  char* q = digits + sizeof digits;
+  const bool neg = t < 0;
+  auto u = neg ? 0 - static_cast<uint64_t>(t) : static_cast<uint64_t>(t);
+  do {
+    *--q = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (neg) *--q = '-';
+  h = fnv(h, std::string_view(q, static_cast<size_t>(digits + sizeof digits - q)));
+  p = lit(p, "trig-");
+  for (int i = 15; i >= 0; --i) p[15 - i] = "0123456789abcdef"[(h >> (4 * i)) & 15];
+  return p + 16;
+}
+
+// The send of `rule`'s first step to the customer of `e`, at the event's time.
+void send(int rule, const Ev& e, const Traits& tr, size_t lineBytes) {
+  if (tr.email.empty()) return;  // trig: suppressed (no_email), no record without --explain
+  ++sent[static_cast<size_t>(rule)];
+  const std::string_view ruleName = kRuleNames[rule];
+  const std::string_view tmpl = kTemplateNames[kRuleTemplate[rule]];
+  const size_t bound = 512 + 6 * (lineBytes + e.customer.size() + tr.email.size() +
+                                  tr.firstName.size() + ruleName.size() + tmpl.size());
+  char* p = records.reserve(bound);
+  p = lit(p, "{\"decision\":\"send\",\"time\":\"");
+  p = timestamp(p, e.time);
+  p = lit(p, "\",\"customer\":\"");
+  p = escaped(p, e.customer);
+  p = lit(p, "\",\"rule\":\"");
+  p = escaped(p, ruleName);
+  p = lit(p, "\",\"step\":1,\"template\":\"");
+  p = escaped(p, tmpl);
+  p = lit(p, "\",\"variant\":null,\"to\":\"");
+  p = escaped(p, tr.email);
+  p = lit(p, "\",\"subject\":\"");
+  p = renderSubject(p, kRuleTemplate[rule], e, tr);
+  p = lit(p, "\",\"message_id\":\"");
+  p = messageId(p, rule, e.customer, e.time);
+  p = lit(p, "\"}\n");
+  records.commit(p);
 }
 
 // --- Reading -------------------------------------------------------------------------------
@@ -555,6 +828,31 @@ bool decodeProperties(Parser& Q, int t, Ev& ev) {
   return Q.lit('}');
 }
 
+// An identify's traits object: the address and the first name (a string, or null to remove).
+bool decodeTraits(Parser& Q, Ev& ev) {
+  if (!Q.lit('{')) return false;
+  if (Q.lit('}')) return true;
+  do {
+    std::string_view k;
+    if (!Q.str(k) || !Q.lit(':')) return false;
+    const bool email = k == "email", first = k == "first_name" || k == "firstName";
+    if (!email && !first) {
+      if (!Q.skip()) return false;
+      continue;
+    }
+    Q.ws();
+    uint8_t& set = email ? ev.setEmail : ev.setFirstName;
+    if (Q.p < Q.end && Q.p[0] == 'n') {
+      if (!Q.skip()) return false;
+      set = 2;
+      continue;
+    }
+    if (!Q.str(email ? ev.email : ev.firstName)) return false;  // not a string: invalid
+    set = 1;
+  } while (Q.lit(','));
+  return Q.lit('}');
+}
+
 // Decodes one line into `ev`. Returns false for an invalid event (counted, never processed).
 bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
   Parser P{b, e, scratch};
@@ -563,9 +861,12 @@ bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
   scratch[0].reserve(static_cast<size_t>(e - b));
   std::string_view type = "track", event, user, ts;
   const char* propsBegin = nullptr;  // properties seen before the event name: decoded after
+  const char* traitsBegin = nullptr;
   bool propsDone = false;
   int t = -1;
   ev.present = 0;
+  ev.identify = false;
+  ev.setEmail = ev.setFirstName = 0;
   if (!P.lit('{')) return false;
   if (!P.lit('}')) {
     do {
@@ -580,6 +881,10 @@ bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
           propsBegin = P.p;
           if (!P.skip()) return false;
         }
+      } else if (k == "traits") {
+        P.ws();
+        traitsBegin = P.p;
+        if (!P.skip()) return false;
       } else if (k == "event") {
         if (!P.str(event)) return false;
         t = typeByName(event);
@@ -593,7 +898,15 @@ bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
     } while (P.lit(','));
     if (!P.lit('}')) return false;
   }
-  if (type != "track") return false;  // the workloads send no identify calls
+  if (type == "identify" && kMail) {
+    if (user.empty() || !parseTime(ts, ev.time)) return false;
+    ev.identify = true;
+    ev.customer = user;
+    if (!traitsBegin) return true;
+    Parser Q{traitsBegin, e, scratch};
+    return decodeTraits(Q, ev);
+  }
+  if (type != "track") return false;  // the plain workloads send no identify calls
   if (t < 0 || user.empty() || !parseTime(ts, ev.time)) return false;
   ev.type = static_cast<EventType>(t);
   ev.customer = user;
@@ -609,10 +922,21 @@ bool decode(const char* b, const char* e, Ev& ev, std::string* scratch) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: baseline EVENTS.jsonl\n");
+  if (argc != 2 && !(argc == 4 && std::strcmp(argv[2], "--records") == 0)) {
+    std::fprintf(stderr, "usage: baseline EVENTS.jsonl [--records FILE]\n");
     return 2;
   }
+  if (argc == 4 && !records.open(argv[3])) {
+    std::perror(argv[3]);
+    return 2;
+  }
+  if (kMail && !records.isOpen()) {
+    std::fprintf(stderr, "baseline: a mail rule set needs --records FILE\n");
+    return 2;
+  }
+  sent.assign(kRuleCount, 0);
+  for (int i = 0; i < kRuleCount; ++i)
+    idPrefix.push_back(fnv(fnv(kFnvOffset, kRuleNames[i]), "\x1f"sv));
   int fd = open(argv[1], O_RDONLY);
   if (fd < 0) {
     std::perror(argv[1]);
@@ -666,8 +990,20 @@ int main(int argc, char** argv) {
       fireDue(ev.time);
       bool added = false;
       uint32_t ci = customers.intern(ev.customer, added);
-      if (added) custs.emplace_back();
+      if (added) {
+        custs.emplace_back();
+        if constexpr (kMail) traits.emplace_back();
+      }
       Cust& c = custs[ci];
+      if constexpr (kMail) {
+        if (ev.identify) {
+          // Identify calls are not activity: they cancel nothing and anchor nothing.
+          Traits& tr = traits[ci];
+          if (ev.setEmail) tr.email.assign(ev.setEmail == 1 ? ev.email : ""sv);
+          if (ev.setFirstName) tr.firstName.assign(ev.setFirstName == 1 ? ev.firstName : ""sv);
+          continue;
+        }
+      }
       if constexpr (kNeedPurchases) {
         if (ev.type == T_PURCHASED) c.lastPurchase = ev.time;
       }
@@ -696,6 +1032,10 @@ int main(int argc, char** argv) {
         peakPending = std::max(peakPending, pending);
       }
       onEvent(ev, c);
+      if constexpr (kMail) {
+        if (winner >= 0) send(winner, ev, traits[ci], static_cast<size_t>(nl - b));
+        winner = -1;
+      }
     }
     size_t used = static_cast<size_t>(p - buf.data());
     std::memmove(buf.data(), p, have - used);
@@ -704,6 +1044,7 @@ int main(int argc, char** argv) {
   }
   close(fd);
   fireDue(std::numeric_limits<int64_t>::max());
+  records.close();
   std::printf(
       "{\"engine\":\"cpp\",\"events\":%llu,\"rejected\":%llu,\"customers\":%zu,\"peak_pending\":%"
       "llu,\"fired\":{",
@@ -712,6 +1053,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < kRuleCount; ++i)
     std::printf("%s\"%s\":%llu", i ? "," : "", kRuleNames[i],
                 static_cast<unsigned long long>(fired[i]));
-  std::printf("}}\n");
+  std::printf("}");
+  if (kMail) {
+    std::printf(",\"sent\":{");
+    for (int i = 0; i < kRuleCount; ++i)
+      std::printf("%s\"%s\":%llu", i ? "," : "", kRuleNames[i],
+                  static_cast<unsigned long long>(sent[i]));
+    std::printf("}");
+  }
+  std::printf("}\n");
   return rejected > 0 ? 1 : 0;
 }

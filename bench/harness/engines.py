@@ -4,6 +4,10 @@
     engine.prepare(rules, workdir)       translate the rules (and compile, for the C++ baseline)
     engine.run(stream) -> Run            process one JSON-lines file; fired counts and resources
 
+On a mail workload (prepare(..., mail=True): customers have addresses) an engine that supports
+it sends, and its Run also carries the sent count of every rule and the digest of the records it
+wrote; only the C++ baseline and trig do (CLIPS and json-rules-engine are not run on them).
+
 A Run carries the fired count of every rule, CPU seconds (user + system, all threads), wall
 seconds and peak RSS of the engine's process, measured with wait4 on the process pinned to one
 core (`taskset -c 0`), which is what /usr/bin/time -v reports as well.
@@ -33,6 +37,16 @@ class Run:
     wall_s: float
     maxrss_kb: int
     extra: dict = field(default_factory=dict)
+    # Mail workloads: sends per rule; extra["records_sha"] is the digest of the records written.
+    sent: dict[str, int] | None = None
+
+
+def file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 class EngineError(Exception):
@@ -103,23 +117,28 @@ class Engine:
     key = ""
     label = ""
     handles_timers = False
+    handles_mail = False
 
     def __init__(self) -> None:
         self.rules: list[Rule] = []
         self.workdir = ""
+        self.mail = False
 
     @property
     def available(self) -> tuple[bool, str]:
         return True, ""
 
-    def supports(self, rules: list[Rule]) -> tuple[bool, str]:
+    def supports(self, rules: list[Rule], mail: bool = False) -> tuple[bool, str]:
         if any(r.idle_ms for r in rules) and not self.handles_timers:
             return False, "no timers (idle) in this engine"
+        if mail and not self.handles_mail:
+            return False, "sends (addresses, templates, arbitration) are not modelled in this engine"
         return True, ""
 
-    def prepare(self, rules: list[Rule], workdir: str) -> None:
+    def prepare(self, rules: list[Rule], workdir: str, mail: bool = False) -> None:
         self.rules = rules
         self.workdir = workdir
+        self.mail = mail
         os.makedirs(workdir, exist_ok=True)
 
     def run(self, stream: str, events: int) -> Run:
@@ -132,6 +151,7 @@ class CppBaseline(Engine):
     key = "cpp"
     label = "hand-written C++"
     handles_timers = True
+    handles_mail = True
     CXX_FLAGS = ["-std=c++20", "-O2", "-march=native", "-DNDEBUG"]
 
     def __init__(self, cache_dir: str) -> None:
@@ -146,9 +166,9 @@ class CppBaseline(Engine):
             return False, "no C++ compiler (g++)"
         return True, ""
 
-    def prepare(self, rules, workdir):
-        super().prepare(rules, workdir)
-        inc = translate.to_cpp(rules)
+    def prepare(self, rules, workdir, mail=False):
+        super().prepare(rules, workdir, mail)
+        inc = translate.to_cpp(rules, mail=mail)
         with open(os.path.join(BENCH_DIR, "baseline", "baseline.cpp"), encoding="utf-8") as f:
             src = f.read()
         key = _sha(inc, src, " ".join(self.CXX_FLAGS))
@@ -170,15 +190,23 @@ class CppBaseline(Engine):
 
     def run(self, stream, events):
         out = os.path.join(self.workdir, "cpp.out")
-        rc, cpu, wall, rss, err = measure([self.binary, stream], out)
+        records = os.path.join(self.workdir, "cpp.records")
+        cmd = [self.binary, stream] + (["--records", records] if self.mail else [])
+        rc, cpu, wall, rss, err = measure(cmd, out)
         if rc != 0:
             raise EngineError(f"baseline exited {rc}: {_tail(err)}")
         with open(out, encoding="utf-8") as f:
             data = json.load(f)
         if data["events"] != events:
             raise EngineError(f"baseline read {data['events']} events, expected {events}")
-        return Run(events, data["fired"], cpu, wall, rss,
-                   {"customers": data["customers"], "peak_pending": data["peak_pending"]})
+        extra = {"customers": data["customers"], "peak_pending": data["peak_pending"]}
+        sent = None
+        if self.mail:
+            sent = data["sent"]
+            extra["records_sha"] = file_digest(records)
+            extra["records_bytes"] = os.path.getsize(records)
+            extra["records_path"] = records
+        return Run(events, data["fired"], cpu, wall, rss, extra, sent)
 
 
 # ------------------------------------------------------------------------------------- CLIPS
@@ -203,8 +231,8 @@ class Clips(Engine):
         m = re.search(r"CLIPS \(([^)]*)\)", r.stdout)
         return m.group(1) if m else "?"
 
-    def prepare(self, rules, workdir):
-        super().prepare(rules, workdir)
+    def prepare(self, rules, workdir, mail=False):
+        super().prepare(rules, workdir, mail)
         self.rules_path = os.path.join(workdir, "rules.clp")
         with open(self.rules_path, "w", encoding="utf-8") as f:
             f.write(translate.to_clips(rules))
@@ -260,8 +288,8 @@ class JsonRulesEngine(Engine):
         except OSError:
             return "?"
 
-    def prepare(self, rules, workdir):
-        super().prepare(rules, workdir)
+    def prepare(self, rules, workdir, mail=False):
+        super().prepare(rules, workdir, mail)
         self.rules_path = os.path.join(workdir, "rules.json")
         with open(self.rules_path, "w", encoding="utf-8") as f:
             json.dump(translate.to_jre(rules), f)
@@ -309,8 +337,23 @@ def count_trig_records(path: str) -> dict[str, int]:
     return fired
 
 
+def count_trig_sends(path: str) -> dict[str, int]:
+    """Sends per rule in `trig run` output."""
+    sent: dict[str, int] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            d = _DECISION.search(line)
+            r = _RULE.search(line)
+            if d and r and d.group(1) == "send":
+                sent[r.group(1)] = sent.get(r.group(1), 0) + 1
+    return sent
+
+
+
+
 class Trig(Engine):
     handles_timers = True
+    handles_mail = True
 
     def __init__(self, binary: str, mode: str, cache_dir: str) -> None:
         super().__init__()
@@ -362,11 +405,11 @@ class Trig(Engine):
         env["TRIG_CACHE_DIR"] = os.path.join(self.cache_dir, "jit-cache")
         return env
 
-    def prepare(self, rules, workdir):
-        super().prepare(rules, workdir)
+    def prepare(self, rules, workdir, mail=False):
+        super().prepare(rules, workdir, mail)
         self.rules_path = os.path.join(workdir, "rules.trig")
         with open(self.rules_path, "w", encoding="utf-8") as f:
-            f.write(translate.to_trig(rules, f"{len(rules)} benchmark rules"))
+            f.write(translate.to_trig(rules, f"{len(rules)} benchmark rules", mail=mail))
         # Fill the JIT's object cache, so that the start-up run and the measured runs alike load
         # compiled code (a cold compile is measured on its own, in the compile phase). `trig
         # compile` builds the optimised code to the end; a `run` on no events would not (its
@@ -384,13 +427,18 @@ class Trig(Engine):
             raise EngineError(f"trig run on no events exited {r.returncode}: {_tail(r.stderr)}")
 
     def command(self, stream: str) -> list[str]:
-        return [self.binary, "run", self.rules_path, "--events", stream, "--explain", "--engine", self.mode]
+        # Plain workloads: every firing is a no_email suppression, printed by --explain. Mail
+        # workloads: the sends, as production prints them (no --explain).
+        explain = [] if self.mail else ["--explain"]
+        return [self.binary, "run", self.rules_path, "--events", stream, *explain, "--engine", self.mode]
 
     def run(self, stream, events):
         out = os.path.join(self.workdir, f"{self.key}.out")
         rc, cpu, wall, rss, err = measure(self.command(stream), out, env=self._env())
         if rc != 0:
             raise EngineError(f"trig run exited {rc}: {_tail(err)}")
+        if self.mail:
+            return self._mail_run(out, err, events, cpu, wall, rss)
         records = count_trig_records(out)
         summary = {}
         for line in err.splitlines():
@@ -413,3 +461,15 @@ class Trig(Engine):
             if int(m.group(3)) or int(m.group(2)) != events:
                 raise EngineError(f"trig accepted {m.group(2)} of {events} events, rejected {m.group(3)}")
         return Run(events, fired, cpu, wall, rss, extra)
+
+    def _mail_run(self, out: str, err: str, events: int, cpu: float, wall: float, rss: int) -> Run:
+        """Sent counts from the records, and their digest. Without --explain trig prints no
+        firings and no summary, so `fired` stays empty: a mail run is judged by its sends and its
+        records' bytes (compared with the baseline's by the harness)."""
+        if err.strip():
+            raise EngineError(f"trig run printed on standard error: {_tail(err, 3)}")
+        sent = {r.name: 0 for r in self.rules}
+        sent.update(count_trig_sends(out))
+        extra = {"output_bytes": os.path.getsize(out), "records_sha": file_digest(out),
+                 "records_bytes": os.path.getsize(out), "records_path": out}
+        return Run(events, {}, cpu, wall, rss, extra, sent)

@@ -23,7 +23,7 @@ class Streams:
         info_path = path + ".info.json"
         if not (os.path.exists(path) and os.path.exists(info_path)):
             self.log(f"  generating {spec.name}: {spec.events:,} events, {spec.customers:,} customers "
-                     f"(seed {spec.seed}) ...")
+                     f"(seed {spec.seed}{', an identify with an address per customer' if spec.mail else ''}) ...")
             info = workload.write_stream(spec, path)
             with open(info_path, "w") as f:
                 json.dump(info, f)

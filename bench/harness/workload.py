@@ -8,9 +8,13 @@ forms are deliberately few so that their meaning is the same in every engine:
     when E(c1 and c2 ...) [and count(product_view(same product_id)) within 7d >= K]
                           [and idle D] [unless purchased within 30d] send note
 
-Customers never get an email (no identify events), so every firing of trig ends as one
-`no_email` suppression: the fired count is the number of decisions before policy, with no
-arbitration, cap or quiet hours in play.
+In the plain workloads customers never get an email (no identify events), so every firing of
+trig ends as one `no_email` suppression: the fired count is the number of decisions before
+policy, with no arbitration, cap or quiet hours in play. The *mail* workloads (StreamSpec.mail)
+are the same events with an identify call before each customer's first event, giving an email
+address (and most customers a first name): trig's firings then become sends, rendered and
+written, one per customer and instant (the others are outranked: every rule has its own
+priority, the rule declared first the highest).
 """
 from __future__ import annotations
 
@@ -66,6 +70,7 @@ NOUNS = {"shoes": "Shoe", "bags": "Bag", "lamps": "Lamp", "chairs": "Chair", "ta
          "phones": "Phone", "beauty": "Cream"}
 N_PRODUCTS = 2000
 TITLE_WORDS = ["Home", "Sale", "New arrivals", "Blog", "Help", "Gift ideas", "Deals"]
+FIRST_NAMES = ["Ann", "Bob", "Chloé", "Dev", "Eve", "Femi", "Gus", "Hana", "Ivo", "June", "Kai", "Lena"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,10 +255,17 @@ class StreamSpec:
     span_ms: int           # event time from the first to the last event
     zipf_s: float = 1.0    # customer popularity; 0 = uniform
     start_ms: int = EPOCH_2026
+    # An identify (email, usually a first name) before each customer's first event: the same
+    # events, plus one line per customer.
+    mail: bool = False
 
-    def key(self) -> str:
+    def events_key(self) -> str:
+        """What the events are drawn from (a mail stream's events are the plain stream's)."""
         return (f"{self.name}-n{self.events}-c{self.customers}-s{self.seed}-span{self.span_ms}"
                 f"-z{self.zipf_s}-v3")
+
+    def key(self) -> str:
+        return self.events_key() + ("-mail1" if self.mail else "")
 
 
 def format_ts(ms: int) -> str:
@@ -295,7 +307,7 @@ def generate(spec: StreamSpec) -> Iterator[tuple[str, str, int, dict]]:
     """Yields (event, userId, time ms, properties) in time order. Time is spread evenly over the
     span; two events of one customer never share a stamp, so no engine has to break a tie
     between them (stable order would decide, but that is not what this benchmark measures)."""
-    rng = random.Random(f"events/{spec.key()}")
+    rng = random.Random(f"events/{spec.events_key()}")
     types, type_w = zip(*EVENT_MIX)
     n = spec.events
     cust_cum = _zipf_cum(spec.customers, spec.zipf_s)
@@ -410,26 +422,57 @@ def segment_line(et: str, user: str, ts_text: str, props: dict) -> str:
             f'"properties":{{{",".join(parts)}}}}}')
 
 
+def identify_line(user: str, ts_text: str, traits: dict) -> str:
+    """One Segment identify call (spec section 8), keys in a fixed order."""
+    body = ",".join(f'"{k}":"{v}"' for k, v in traits.items())
+    return f'{{"type":"identify","userId":"{user}","timestamp":"{ts_text}","traits":{{{body}}}}}'
+
+
+def customer_traits(rng: random.Random, user: str) -> dict:
+    """A mail stream's traits of one customer: an address, and a first name for 80% of them."""
+    first = FIRST_NAMES[int(rng.random() * len(FIRST_NAMES))]
+    traits = {"email": f"{user}@example.com"}
+    if rng.random() < 0.8:
+        traits["first_name"] = first
+    return traits
+
+
 def write_stream(spec: StreamSpec, path: str) -> dict:
-    """Writes the stream as JSON lines; returns facts about it (distinct customers, mix)."""
+    """Writes the stream as JSON lines; returns facts about it (lines, distinct customers, mix).
+    A mail stream has an identify line, stamped as the event, before each customer's first
+    event; its traits come from a generator of their own, so the events are the plain stream's."""
     tmp = path + ".tmp"
     fmt_ts = _TsFormatter()
     counts: dict[str, int] = {}
     customers: set[str] = set()
+    traits_rng = random.Random(f"traits/{spec.key()}")
+    lines = 0
     with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as out:
         for et, user, ts, props in generate(spec):
-            out.write(segment_line(et, user, fmt_ts(ts), props))
+            ts_text = fmt_ts(ts)
+            if spec.mail and user not in customers:
+                out.write(identify_line(user, ts_text, customer_traits(traits_rng, user)))
+                out.write("\n")
+                lines += 1
+                counts["identify"] = counts.get("identify", 0) + 1
+            out.write(segment_line(et, user, ts_text, props))
             out.write("\n")
+            lines += 1
             counts[et] = counts.get(et, 0) + 1
             customers.add(user)
     os.replace(tmp, path)
-    return {"events": spec.events, "distinct_customers": len(customers), "mix": counts}
+    # `events` is the number of lines, identify calls included: what every engine reads.
+    return {"events": lines, "track_events": spec.events, "distinct_customers": len(customers),
+            "mix": counts}
 
 
 def parse_line(line: str) -> tuple[str, str, int, dict]:
-    """The inverse of segment_line for the peers' converters and the reference model: money
-    comes back as Money (exact), ints as int."""
+    """The inverse of segment_line (and identify_line, as the event "identify" with the traits as
+    its properties) for the peers' converters and the reference model: money comes back as Money
+    (exact), ints as int."""
     obj = json.loads(line, parse_float=decimal.Decimal)
+    if obj.get("type") == "identify":
+        return "identify", obj["userId"], parse_ts(obj["timestamp"]), dict(obj.get("traits", {}))
     et = obj["event"]
     fields = EVENT_FIELDS[et]
     props = {}

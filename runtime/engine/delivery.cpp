@@ -70,7 +70,7 @@ bool Engine::Impl::mayFire(Customer& c, uint32_t ri) {
   r.templateName = tmpl;
   r.variant = variant;
   r.loc = a.verdict.loc != nullptr ? *a.verdict.loc : ar.loc;
-  r.messageId = messageId(ruleName(ri), c.id, 1, now);
+  r.messageId = messageIdOf(ri, c.id, 1, now);
   r.detail = std::move(a.verdict.detail);
   emit(std::move(r));
   return false;
@@ -197,11 +197,15 @@ void Engine::Impl::decide(Customer& c) {
 void Engine::Impl::goOut(PendingSend ps) {
   Flow& f = *ps.flow;
   Customer& c = *f.customer;
+  // Nothing reads the rendering or the id of a send that went out again: moved, not copied.
+  std::string id = std::move(ps.messageId);
   Record r = sendRecord(ps, Decision::Send, Reason::None);
+  r.messageId = std::move(id);
   r.to = trait(c, traitEmail).s;
-  r.subject = ps.rendered.subject;
-  r.body = ps.rendered.body;
-  r.detail = fmt::format("sent {}", ps.ast->templateName.text);
+  r.subject = std::move(ps.rendered.subject);
+  r.body = std::move(ps.rendered.body);
+  r.detail.reserve(5 + ps.ast->templateName.text.size());
+  r.detail.append("sent ").append(ps.ast->templateName.text);
   emit(std::move(r));
   SendContext ctx(*this, c, &ps);
   policies.sent(policySend(ps, policy::Moment::Decision), ctx);
@@ -303,11 +307,13 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
     switch (v.kind) {
       case sema::VarSource::Kind::Binding: return &bindings[v.index];
       case sema::VarSource::Kind::Trait: return &trait(c, v.index);
-      case sema::VarSource::Kind::AnchorField:
+      case sema::VarSource::Kind::AnchorField: {
+        const Event& anchor = f.anchorEvent();
         for (const auto& [type, slot] : v.anchorSlots)
-          if (type == f.anchor.type)
-            return slot < f.anchor.fields.size() ? &f.anchor.fields[slot] : &kAbsent;
+          if (type == anchor.type)
+            return slot < anchor.fields.size() ? &anchor.fields[slot] : &kAbsent;
         return &kAbsent;
+      }
       case sema::VarSource::Kind::None: break;
     }
     return nullptr;

@@ -62,7 +62,12 @@ struct Flow {
   Customer* customer = nullptr;
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
+  // The anchor: its type and time always; its fields only when something may read them after
+  // the firing (Engine::Impl::keepsAnchor). While the firing runs, `liveAnchor` is the event
+  // itself, which the first send renders from.
   Event anchor;
+  const Event* liveAnchor = nullptr;
+  const Event& anchorEvent() const { return liveAnchor != nullptr ? *liveAnchor : anchor; }
   Value priority;               // the rule's priority, evaluated at the firing
   uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
   bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
@@ -238,7 +243,7 @@ struct Engine::Impl {
   }
 
   EvalEnv flowEnv(Flow& f) const {
-    EvalEnv env = ruleEnv(*f.customer, f.anchor);
+    EvalEnv env = ruleEnv(*f.customer, f.anchorEvent());
     env.firedAt = f.firedAt;
     env.firedAfterSeq = f.firedAfterSeq;
     return env;
@@ -258,6 +263,16 @@ struct Engine::Impl {
   void removeFromWindow(Customer& c, Flow& f);
 
   const std::string& ruleName(uint32_t rule) const { return model.rules[rule].name; }
+  // messageId(ruleName(rule), customer, step, firedAt), the same bytes, with the rule's part of
+  // the hash computed once per rule (a send's id is made at every firing).
+  std::string messageIdOf(uint32_t rule, std::string_view customer, uint32_t step, TimeMs firedAt);
+  std::vector<uint64_t> ruleIdHash;  // by rule: FNV-1a-64 of "name\x1f", filled on first use
+  // Whether a flow of the rule may read its anchor's fields after the firing: a goal (its filter
+  // may compare with the anchor), a step after the first, a first step that is not a send or
+  // waits (`after`), or `await_email` (a send that waited for an address is rendered again).
+  // Otherwise the one send is rendered while the firing runs, and the copy is not made.
+  bool keepsAnchor(uint32_t rule);
+  std::vector<uint8_t> keepsAnchor_;  // by rule: 0 unknown, 1 no, 2 yes
 
   // ---- goals (goals.cpp) ---------------------------------------------------------------------
   void watchGoal(const std::shared_ptr<Flow>& fp);

@@ -6,10 +6,38 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 
 #include "runtime/policy/split.h"
 
 namespace trig::engine {
+
+std::string Engine::Impl::messageIdOf(uint32_t rule, std::string_view customer, uint32_t step,
+                                      TimeMs firedAt) {
+  if (ruleIdHash.size() != model.rules.size()) {
+    ruleIdHash.clear();
+    for (const auto& r : model.rules)
+      ruleIdHash.push_back(
+          policy::fnvAppend(policy::fnvAppend(policy::kFnvOffset, r.name), "\x1f"));
+  }
+  // FNV-1a-64 of "rule\x1fcustomer\x1fstep\x1ffiredAt", as messageId (engine.cpp) hashes it.
+  uint64_t h = ruleIdHash[rule];
+  auto mix = [&h](const char* p, const char* end) {
+    for (; p < end; ++p) h = (h ^ static_cast<unsigned char>(*p)) * 0x100000001b3ULL;
+  };
+  static constexpr char kSep = '\x1f';
+  mix(customer.data(), customer.data() + customer.size());
+  mix(&kSep, &kSep + 1);
+  char digits[24];  // a uint32_t or an int64_t in decimal
+  mix(digits, std::to_chars(digits, digits + sizeof digits, step).ptr);
+  mix(&kSep, &kSep + 1);
+  mix(digits, std::to_chars(digits, digits + sizeof digits, firedAt).ptr);
+  std::string id(21, '0');
+  std::memcpy(id.data(), "trig-", 5);
+  for (size_t i = id.size(); i > 5; h >>= 4) id[--i] = "0123456789abcdef"[h & 15];
+  return id;
+}
 
 // The template and variant the step at `steps[index]` would send (splits resolved for `c`).
 std::pair<std::string, std::string> Engine::Impl::describeStep(const Customer& c, uint32_t ri,
@@ -38,7 +66,16 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   f->customer = &c;
   f->firedAt = now;
   f->firedAfterSeq = firedAfterSeq;
-  f->anchor = anchorCopy(anchor);
+  const bool keep = keepsAnchor(ri);
+  if (keep) {
+    f->anchor = anchorCopy(anchor);
+  } else {
+    f->anchor.kind = anchor.kind;
+    f->anchor.type = anchor.type;
+    f->anchor.time = anchor.time;
+    f->anchor.seq = anchor.seq;
+  }
+  f->liveAnchor = &anchor;
   if (rule.priorityExpr != nullptr) {
     Value computed = eval.value(*rule.priorityExpr, ruleEnv(c, anchor));
     f->priority = policy::priorityOf(rule.priority, &computed);
@@ -52,6 +89,20 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
     return fmt::format("fired (anchor {} at {})", anchorName(anchor), formatTimestamp(anchor.time));
   });
   advance(f, now);
+  f->liveAnchor = nullptr;
+}
+
+bool Engine::Impl::keepsAnchor(uint32_t ri) {
+  if (keepsAnchor_.size() != model.rules.size()) keepsAnchor_.assign(model.rules.size(), 0);
+  uint8_t& known = keepsAnchor_[ri];
+  if (known == 0) {
+    const auto& rule = model.rules[ri];
+    const StepList& steps = rule.rule->steps;
+    const bool oneSend = steps.size() == 1 && steps[0].action == ast::ActionKind::Send &&
+                         !steps[0].after && steps[0].unless.empty();
+    known = !oneSend || rule.goalEvent || model.settings.awaitEmail > 0 ? 2 : 1;
+  }
+  return known == 2;
 }
 
 void Engine::Impl::endFlow(Flow& f) {
@@ -129,7 +180,7 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
   ps.ast = &s;
   ps.variant = f.variant;
   ps.templateIndex = model.sends[s.id].templateIndex;
-  ps.messageId = messageId(ruleName(f.rule), f.customer->id, ps.step, f.firedAt);
+  ps.messageId = messageIdOf(f.rule, f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
   becomeDue(std::move(ps));
   return false;
@@ -146,7 +197,7 @@ void Engine::Impl::holdout(Flow& f, const ast::Variant& v) {
   r.step = f.stepsTaken;  // the split's step: the holdout is recorded where the split is reached
   r.variant = v.name.text;
   r.loc = v.loc;
-  r.messageId = messageId(ruleName(f.rule), f.customer->id, r.step, f.firedAt);
+  r.messageId = messageIdOf(f.rule, f.customer->id, r.step, f.firedAt);
   r.detail = fmt::format("variant {} is a holdout: no message from this point", v.name.text);
   emit(std::move(r));
   f.anySendDecided = true;
@@ -179,7 +230,7 @@ void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
     r.templateName = tmpl;
     r.variant = variant.empty() ? f.variant : variant;
     r.loc = u->loc;
-    r.messageId = messageId(ruleName(ri), c.id, r.step, f.firedAt);
+    r.messageId = messageIdOf(ri, c.id, r.step, f.firedAt);
     r.detail = "the step's `unless` held when it was due" + conditionValues(*u, env);
     f.anySendDecided = true;
     emit(std::move(r));
@@ -230,7 +281,7 @@ void Engine::Impl::cancelFlow(Flow& f, Reason reason, const std::string& detail)
     case Flow::State::Done: pending = false; break;
   }
   if (pending) {
-    r.messageId = messageId(ruleName(f.rule), c.id, r.step, f.firedAt);
+    r.messageId = messageIdOf(f.rule, c.id, r.step, f.firedAt);
     emit(std::move(r));
   }
   endFlow(f);

@@ -25,6 +25,19 @@ struct Out {
     p += N - 1;
   }
   void str(std::string_view v) { p = deliver::writeJsonString(p, v); }
+  // A rule's name (an identifier of the language: it never needs an escape), copied as it is.
+  // Template and variant names are escaped like any string: a Record may carry any text there.
+  void name(std::string_view v) {
+    *p++ = '"';
+    std::memcpy(p, v.data(), v.size());
+    p += v.size();
+    *p++ = '"';
+  }
+  template <size_t N>
+  void name(const char (&key)[N], std::string_view v) {
+    lit(key);
+    name(v);
+  }
   // `,"key":"value"` (the key's text includes its quotes and colon).
   template <size_t N>
   void str(const char (&key)[N], std::string_view v) {
@@ -131,7 +144,7 @@ void RecordWriter::append(std::string& out, const Record& r) {
     o.str(",\"source\":", r.source);
     o.str(",\"detail\":", r.detail);
   } else {
-    o.str(",\"rule\":", rule);
+    o.name(",\"rule\":", rule);
     o.lit(",\"step\":");
     o.decimal(r.step);
     o.strOrNull(",\"template\":", r.templateName);
