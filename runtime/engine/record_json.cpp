@@ -29,7 +29,7 @@ struct Out {
   // Template and variant names are escaped like any string: a Record may carry any text there.
   void name(std::string_view v) {
     *p++ = '"';
-    std::memcpy(p, v.data(), v.size());
+    if (!v.empty()) std::memcpy(p, v.data(), v.size());  // an empty view's data may be null
     p += v.size();
     *p++ = '"';
   }
