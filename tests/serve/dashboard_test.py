@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import serve_test  # noqa: E402
 from serve_test import Serve, outbox, trig, ADMIN  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,13 +67,7 @@ def at(hours, minutes=0):
 
 
 def write_rules(tmp):
-    os.makedirs(os.path.join(tmp, "templates"), exist_ok=True)
-    with open(os.path.join(tmp, "templates", "reminder.html"), "w") as f:
-        f.write(REMINDER)
-    path = os.path.join(tmp, "rules.trig")
-    with open(path, "w") as f:
-        f.write(RULES)
-    return path
+    return serve_test.write_rule_files(tmp, RULES, {"reminder.html": REMINDER})
 
 
 def get(port, path, headers=None):

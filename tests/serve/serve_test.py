@@ -48,6 +48,18 @@ def metric(s, name, **labels):
     return 0.0
 
 
+def write_rule_files(tmp, rules, templates=None):
+    """rules.trig in `tmp` with `templates` ({"nudge.html": text}) in tmp/templates; its path."""
+    os.makedirs(os.path.join(tmp, "templates"), exist_ok=True)
+    for name, text in (templates or {}).items():
+        with open(os.path.join(tmp, "templates", name), "w") as f:
+            f.write(text)
+    path = os.path.join(tmp, "rules.trig")
+    with open(path, "w") as f:
+        f.write(rules)
+    return path
+
+
 def run_tests(suite, tests):
     """Runs each test(tmp) in a fresh temporary directory, timed; a test that raises is a failure
     and the others still run. The exit code: 1 when anything failed (FAILURES), else 0."""

@@ -22,6 +22,7 @@ import http.client, json, os, re, sys, tempfile, time, email, email.policy
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import serve_test  # noqa: E402
 from serve_test import check, metric, run_tests, Serve, lines, outbox, trig, ADMIN  # noqa: E402
 from delivery_test import Sink  # noqa: E402
 
@@ -47,13 +48,7 @@ T = ["2026-03-02T10:00:%02dZ" % i for i in range(60)]
 
 
 def write_rules(tmp):
-    os.makedirs(os.path.join(tmp, "templates"), exist_ok=True)
-    with open(os.path.join(tmp, "templates", "nudge.html"), "w") as f:
-        f.write(NUDGE)
-    path = os.path.join(tmp, "rules.trig")
-    with open(path, "w") as f:
-        f.write(RULES)
-    return path
+    return serve_test.write_rule_files(tmp, RULES, {"nudge.html": NUDGE})
 
 
 def get(s, path, method="GET", body=None):
