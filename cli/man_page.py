@@ -9,15 +9,13 @@ usage: man_page.py HELP2MAN TRIG OUT
 """
 import os, re, subprocess, sys, tempfile
 
-help2man, trig, out = sys.argv[1:4]
 
-
-def helptext(args):
-    r = subprocess.run([trig] + args + ["--help"], capture_output=True, text=True, timeout=60,
-                       env=dict(os.environ, NO_COLOR="1"))
-    if r.returncode != 0:
-        sys.exit(f"man_page.py: trig {' '.join(args)} --help failed: {r.stderr}")
-    return r.stdout
+def helptext(trig, args):
+    """(exit status, text) of `trig ARGS --help`, run as `trig` (usage lines name the program by
+    how it was started, and the page must not show the build directory)."""
+    r = subprocess.run(["trig"] + args + ["--help"], executable=trig, capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, NO_COLOR="1"))
+    return r.returncode, r.stdout
 
 
 def subcommands(text):
@@ -45,30 +43,47 @@ def roff(text):
     return "\n".join(lines)
 
 
-sections = []
+def command_tree(trig):
+    """Every command, nested ones too, as (path, exit status of its --help, the help text)."""
+    found = []
+
+    def walk(path):
+        rc, text = helptext(trig, path)
+        found.append((path, rc, text))
+        for sub in subcommands(text):
+            walk(path + [sub])
+
+    walk([])
+    return found
 
 
-def walk(path):
-    text = helptext(path)
-    if path:
-        sections.append(f'.SS "trig {" ".join(path)}"\n.nf\n{roff(text)}\n.fi\n')
-    for sub in subcommands(text):
-        walk(path + [sub])
+def main(help2man, trig, out):
+    sections = []
+    for path, rc, text in command_tree(trig):
+        if rc != 0:
+            sys.exit(f"man_page.py: trig {' '.join(path)} --help failed")
+        if path:
+            sections.append(f'.SS "trig {" ".join(path)}"\n.nf\n{roff(text)}\n.fi\n')
+    write_page(help2man, trig, out, sections)
 
 
-walk([])
-with tempfile.NamedTemporaryFile("w", suffix=".h2m", delete=False) as inc:
-    inc.write("[COMMANDS]\nEach command's own --help.\n" + "".join(sections))
-    inc.write("[SEE ALSO]\nThe language: docs/language.md; the marketer's guide: docs/guide.md; "
-              "the commands: docs/cli.md and README.md, in trig's repository.\n")
-try:
-    r = subprocess.run([help2man, "--no-info", "--section=1",
-                        "--name=compile, check, test and run behavioural email trigger rules",
-                        f"--include={inc.name}", f"--output={out}.tmp", trig],
-                       capture_output=True, text=True, timeout=120,
-                       env=dict(os.environ, NO_COLOR="1"))
-    if r.returncode != 0:
-        sys.exit(f"man_page.py: help2man failed: {r.stderr}")
-    os.replace(out + ".tmp", out)
-finally:
-    os.unlink(inc.name)
+def write_page(help2man, trig, out, sections):
+    with tempfile.NamedTemporaryFile("w", suffix=".h2m", delete=False) as inc:
+        inc.write("[COMMANDS]\nEach command's own --help.\n" + "".join(sections))
+        inc.write("[SEE ALSO]\nThe language: docs/language.md; the marketer's guide: docs/guide.md; "
+                  "the commands: docs/cli.md and README.md, in trig's repository.\n")
+    try:
+        r = subprocess.run([help2man, "--no-info", "--section=1",
+                            "--name=compile, check, test and run behavioural email trigger rules",
+                            f"--include={inc.name}", f"--output={out}.tmp", trig],
+                           capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, NO_COLOR="1"))
+        if r.returncode != 0:
+            sys.exit(f"man_page.py: help2man failed: {r.stderr}")
+        os.replace(out + ".tmp", out)
+    finally:
+        os.unlink(inc.name)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

@@ -9,42 +9,15 @@ import os, re, shutil, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from checks import check, finish  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "cli"))
+import man_page  # noqa: E402  (walks the commands the way the man page does)
+
 trig = os.path.abspath(sys.argv[1])
 manpage = sys.argv[2]
 
 
-
-
-def helptext(path):
-    r = subprocess.run([trig] + path + ["--help"], capture_output=True, text=True, timeout=60)
-    return r.returncode, r.stdout
-
-
-def subcommands(text):
-    names, inside = [], False
-    for line in text.splitlines():
-        if line.strip().upper() == "SUBCOMMANDS:":
-            inside = True
-        elif inside:
-            m = re.match(r"  (\S+)", line)
-            if m:
-                names.append(m.group(1))
-            elif line.strip():
-                inside = False
-    return names
-
-
-paths = []
-
-
-def walk(path):
-    rc, text = helptext(path)
-    paths.append((path, rc, text))
-    for sub in subcommands(text):
-        walk(path + [sub])
-
-
-walk([])
+paths = man_page.command_tree(trig)
 check("commands found", len(paths) > 10, [p for p, _, _ in paths])
 for path, rc, text in paths:
     name = " ".join(["trig"] + path)
@@ -75,6 +48,8 @@ else:
         if path:
             check(f"man page: trig {' '.join(path)}", f'.SS "trig {" ".join(path)}"' in page)
     check("man page: exit codes", "Exit status:" in page)
+    check("man page: usage lines say `trig`, not the build's path",
+          "Usage: trig check" in page and trig not in page, page[:2000])
     if shutil.which("groff"):
         r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", manpage], capture_output=True,
                            text=True)
