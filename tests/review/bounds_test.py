@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""`trig check --bounds` against the runtime (docs/review.md, "Bounds").
+
+usage: bounds_test.py TRIG
+
+For small rule sets generated from fixed seeds (anchors no other rule uses, limits, `idle`,
+multi-step flows with delays, splits with holdouts, sometimes a `cap` or a `cooldown`):
+
+- the printed schedule of each window (day, week) is replayed with `trig run`: the anchors at the
+  offsets it names, for the customer it names. The most sends that customer gets in any sliding
+  window of that length is never above the bound, and equals it when the bound is claimed tight;
+- dense random streams of the rules' anchors for one customer (bursts, steady trickles, events a
+  few seconds apart) never get above the bound in any sliding day or week;
+- `--max-per-week` below the bound exits 1 with `bound-exceeded`, at the bound exits 0;
+- the output is deterministic (two runs, the same bytes).
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from checks import check, finish  # noqa: E402
+
+TRIG = os.path.abspath(sys.argv[1])
+DAY = 86400000
+WINDOWS = {"day": DAY, "week": 7 * DAY}
+BASE = 1767571200000  # 2026-01-05T00:00:00Z; the schedules' offsets are from here
+# The anchors the rules use (one rule each) and the properties their events need.
+ANCHORS = {
+    "page_view": {"url": "/"},
+    "search": {"query": "lamp"},
+    "cart_remove": {"product_id": "p1"},
+    "checkout_start": {},
+    "cart_add": {"product_id": "p1"},
+}
+
+
+def stamp(ms):
+    import datetime
+    t = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def generate(seed):
+    """A small rule set: 1 to 3 rules on distinct anchors, every rule bounded by itself or a cap."""
+    rnd = random.Random(seed)
+    names = rnd.sample(sorted(ANCHORS), rnd.randint(1, 3))
+    lines = []
+    templates = set()
+    settings = []
+    if rnd.random() < 0.25:
+        settings.append(f"cap {rnd.randint(2, 4)} per {rnd.choice(['1d', '12h'])}")
+    if rnd.random() < 0.15:
+        settings.append("cooldown 1d")
+    if settings:
+        lines.append("settings { " + "  ".join(settings) + " }")
+    for k, ev in enumerate(names):
+        idle = rnd.choice(["", "", " and idle 15m", " and idle 2h"])
+        limit = rnd.choice(["", f" limit {rnd.randint(1, 2)} per {rnd.choice(['12h', '1d', '2d'])}"])
+        if not limit and not idle:
+            limit = " limit 1 per 1d"
+        steps = []
+        for s in range(rnd.randint(1, 3)):
+            after = rnd.choice(["", "after 1h ", "after 1d ", "after 2d "]) if s else rnd.choice(["", "", "after 30m "])
+            t = f"t{k}_{s}"
+            templates.add(t)
+            steps.append(f"{after}send {t}")
+        if rnd.random() < 0.3:
+            t = f"t{k}_x"
+            templates.add(t)
+            steps.append("after 1d split s { 50% a: send " + t + " then after 1d send " + t +
+                         "  30% b: send " + t + "  20% c: holdout }")
+        unless = " unless purchased within 7d" if rnd.random() < 0.3 else ""
+        lines.append(f"trigger r{k}: when {ev}{idle}{unless}{limit} " + " then ".join(steps))
+    for t in sorted(templates):
+        lines.insert(0, f'template {t} {{ subject "{t}" body "." }}')
+    return "\n".join(lines) + "\n", names
+
+
+def trig(args, cwd, **kw):
+    return subprocess.run([TRIG] + args, cwd=cwd, capture_output=True, text=True, timeout=120, **kw)
+
+
+def sends_of(cwd, events, customer):
+    with open(os.path.join(cwd, "events.jsonl"), "w") as f:
+        f.write(f'{{"type":"identify","userId":"{customer}","timestamp":"{stamp(BASE - 30 * DAY)}",'
+                f'"traits":{{"email":"{customer}@example.com"}}}}\n')
+        for ms, ev in sorted(events):
+            props = json.dumps(ANCHORS[ev])
+            f.write(f'{{"event":"{ev}","userId":"{customer}","timestamp":"{stamp(BASE + ms)}",'
+                    f'"properties":{props}}}\n')
+    p = trig(["run", "rules.trig", "--events", "events.jsonl", "--engine", "interp"], cwd)
+    if p.returncode != 0:
+        return None, p.stderr
+    times = []
+    for line in p.stdout.splitlines():
+        r = json.loads(line)
+        if r.get("decision") == "send" and r.get("customer") == customer:
+            times.append(r["time"])
+    return sorted(times), ""
+
+
+def parse_ms(t):
+    import datetime
+    frac = 0
+    if "." in t:
+        main, rest = t[:-1].split(".")
+        frac = int(rest.ljust(3, "0")[:3])
+        t = main + "Z"
+    d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    return int(d.timestamp() * 1000) + frac
+
+
+def most_in_window(times, length):
+    ms = sorted(parse_ms(t) for t in times)
+    best, i = 0, 0
+    for j in range(len(ms)):
+        while ms[j] - ms[i] >= length:
+            i += 1
+        best = max(best, j - i + 1)
+    return best
+
+
+def main():
+    seeds = range(1, 13)
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            rules, anchors = generate(seed)
+            with open(os.path.join(tmp, "rules.trig"), "w") as f:
+                f.write(rules)
+            p = trig(["check", "--bounds", "--format", "json", "rules.trig"], tmp)
+            q = trig(["check", "--bounds", "--format", "json", "rules.trig"], tmp)
+            if not check(f"seed {seed}: check --bounds runs", p.returncode == 0 and p.stdout == q.stdout,
+                         rules + p.stdout[-2000:] + p.stderr):
+                continue
+            b = json.loads(p.stdout)["bounds"]
+            for name, length in WINDOWS.items():
+                w = b[name]
+                if not check(f"seed {seed} {name}: bounded", not w["unbounded"], rules + json.dumps(w)):
+                    continue
+                customer = w["customer"] or "c1"
+                events = [(f["anchor_ms"], f["event"]) for f in w["firings"]]
+                times, err = sends_of(tmp, events, customer)
+                if not check(f"seed {seed} {name}: the schedule replays", times is not None, err):
+                    continue
+                got = most_in_window(times, length)
+                check(f"seed {seed} {name}: the schedule's {got} in a {name} <= bound {w['count']}",
+                      got <= w["count"], rules + json.dumps(w))
+                if w["tight"]:
+                    check(f"seed {seed} {name}: tight, and the schedule reaches {w['count']}",
+                          got == w["count"], f"{rules}\ngot {got}: {times}\n{json.dumps(w)}")
+            # Dense random streams for one customer, over ten days.
+            rnd = random.Random(seed * 7919)
+            for trial in range(3):
+                events = []
+                t = 0
+                while t < 10 * DAY and len(events) < 400:
+                    t += rnd.choice([1000, 5000, 60000, 15 * 60000 + 1, 3600000, 2 * 3600000 + 1,
+                                     DAY // 2, DAY + 1, rnd.randint(1, 3 * DAY)])
+                    events.append((t, rnd.choice(anchors)))
+                times, err = sends_of(tmp, events, "c1")
+                if not check(f"seed {seed} random stream {trial}: replays", times is not None, err):
+                    continue
+                for name, length in WINDOWS.items():
+                    got = most_in_window(times, length)
+                    check(f"seed {seed} random stream {trial}: {got} in a {name} <= {b[name]['count']}",
+                          got <= b[name]["count"], rules)
+            # --max-per-week at the bound passes, below it fails with bound-exceeded.
+            n = b["week"]["count"]
+            ok = trig(["check", "--bounds", "--max-per-week", str(n), "rules.trig"], tmp)
+            bad = trig(["check", "--format", "json", "--max-per-week", str(n - 1), "rules.trig"], tmp)
+            kinds = [d["kind"] for d in json.loads(bad.stdout)["diagnostics"]] if bad.stdout else []
+            check(f"seed {seed}: --max-per-week {n} passes, {n - 1} fails",
+                  ok.returncode == 0 and bad.returncode == 1 and kinds == ["bound-exceeded"],
+                  ok.stdout + bad.stdout)
+    return finish("review_bounds: ")
+
+
+sys.exit(main())
