@@ -322,6 +322,7 @@ class BoundsComputer {
         w.unboundedWhy = rb.why;
       }
       sum += rb.upper;
+      w.perRule.emplace_back(i, rb.unbounded ? -1 : rb.upper);
       per[i] = std::move(rb);
     }
     // The frequency cap holds every send: at most N in each of ceil(L / D) consecutive

@@ -63,6 +63,9 @@ struct WindowBound {
   std::vector<ScheduledFiring> firings;
   std::vector<ScheduledSend> sends;
   std::string customer;  // a customer id whose split variants are the schedule's
+  // Each rule's own bound in this window (rule index, count; -1 when unbounded without a cap),
+  // before the cap and the cooldown: what `trig diff` compares.
+  std::vector<std::pair<uint32_t, int64_t>> perRule;
 };
 
 struct Bounds {
@@ -81,7 +84,7 @@ std::string boundsJson(const Bounds& b, const Compilation& c);  // a JSON object
 
 // Exposed for the unit tests: the worst number of sends in [0, length) of one rule path with
 // send offsets `offsets` (from the firing, non-decreasing), firings spaced by at least `idle`,
-// and `limit` (count, per) if any. nullopt when the search gave up (budget).
+// and `limit` (count, per) if any. Past the budget the count is a loose sound bound (not exact).
 struct PathResult {
   int64_t count = 0;
   std::vector<DurationMs> firings;    // firing times of the schedule

@@ -176,7 +176,60 @@ def main():
             check(f"seed {seed}: --max-per-week {n} passes, {n - 1} fails",
                   ok.returncode == 0 and bad.returncode == 1 and kinds == ["bound-exceeded"],
                   ok.stdout + bad.stdout)
+        static_diff(tmp)
+        schema_valid(tmp)
     return finish("review_bounds: ")
+
+
+def static_diff(tmp):
+    """`trig diff --static`: new overlapping pairs (the review's), bounds that grew or became
+    unbounded; nothing between a rule set and itself."""
+    common = 'template t { subject "T" body "." }\ntemplate u { subject "U" body "." }\n'
+    old = common + "trigger a: when cart_add limit 1 per 1d send t\ntrigger b: when search limit 1 per 1d send u\n"
+    new = common + ("trigger a: when cart_add limit 2 per 1d send t\ntrigger b: when search limit 1 per 1d send u\n"
+                    "trigger c: when cart_add(price > 10) send u\n")
+    for name, text in (("old.trig", old), ("new.trig", new)):
+        with open(os.path.join(tmp, name), "w") as f:
+            f.write(text)
+    p = trig(["diff", "--static", "old.trig", "new.trig"], tmp)
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    got = {(l["change"], tuple(l["rules"]) if "rules" in l else (l["rule"], l["window"], l["old"], l["new"]))
+           for l in lines}
+    want = {("overlap", ("a", "c")),
+            ("bound", ("a", "day", 1, 2)), ("bound", ("a", "week", 7, 14)),
+            ("unbounded", ("c", "day", None, "unbounded")), ("unbounded", ("c", "week", None, "unbounded")),
+            ("unbounded", (None, "day", 2, "unbounded")), ("unbounded", (None, "week", 14, "unbounded"))}
+    check("diff --static: the new overlap, the grown bounds, the unbounded rule", p.returncode == 0 and got == want,
+          f"{p.returncode} {p.stdout} {p.stderr} missing {want - got} extra {got - want}")
+    p = trig(["diff", "--static", "--fail-on-change", "old.trig", "new.trig"], tmp)
+    check("diff --static --fail-on-change exits 1 on findings", p.returncode == 1, p.stderr)
+    p = trig(["diff", "--static", "--fail-on-change", "new.trig", "new.trig"], tmp)
+    check("diff --static of a rule set with itself finds nothing", p.returncode == 0 and p.stdout == "",
+          p.stdout + p.stderr)
+    p = trig(["diff", "--static", "new.trig", "old.trig"], tmp)
+    check("diff --static the other way: no overlap is new, no bound grew", p.returncode == 0 and p.stdout == "",
+          p.stdout + p.stderr)
+    p = trig(["diff", "old.trig", "new.trig"], tmp)
+    check("diff without --events or --static is a usage error", p.returncode == 2, p.stderr)
+
+
+def schema_valid(tmp):
+    """The `bounds` member of --format json is what docs/schema/check.schema.json says."""
+    try:
+        import jsonschema
+    except ImportError:
+        print("skip: python3-jsonschema is not installed")
+        return
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "schema", "check.schema.json")) as f:
+        schema = json.load(f)
+    for rules in ("trigger a: when cart_add limit 1 per 1d send t then after 1d send t\n",
+                  "trigger a: when cart_add send t\n"):
+        with open(os.path.join(tmp, "s.trig"), "w") as f:
+            f.write('template t { subject "T" body "." }\n' + rules)
+        p = trig(["check", "--bounds", "--format", "json", "s.trig"], tmp)
+        errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(json.loads(p.stdout))]
+        check(f"check --bounds --format json matches the schema ({rules.strip()})", not errors, errors[:2])
 
 
 sys.exit(main())
