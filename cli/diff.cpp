@@ -104,7 +104,7 @@ int runStatic(const DiffOptions& o) {
       j["change"] = n == -1 ? "unbounded" : "bound";
       j["rule"] = rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(rule);
       j["window"] = window;
-      j["old"] = !had ? nlohmann::ordered_json(nullptr)
+      j["old"] = !had        ? nlohmann::ordered_json(nullptr)
                  : was == -1 ? nlohmann::ordered_json("unbounded")
                              : nlohmann::ordered_json(was);
       j["new"] = n == -1 ? nlohmann::ordered_json("unbounded") : nlohmann::ordered_json(n);
@@ -112,8 +112,7 @@ int runStatic(const DiffOptions& o) {
       ++bounds;
     }
   std::cerr << "trig diff: " << overlaps << " newly overlapping pair" << (overlaps == 1 ? "" : "s")
-            << ", " << bounds << " bound" << (bounds == 1 ? "" : "s")
-            << " grown or unbounded\n";
+            << ", " << bounds << " bound" << (bounds == 1 ? "" : "s") << " grown or unbounded\n";
   return o.failOnChange && overlaps + bounds > 0 ? kExitFailed : kExitOk;
 }
 

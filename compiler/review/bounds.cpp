@@ -23,8 +23,7 @@ constexpr size_t kMaxPaths = 64;     // paths through one rule's splits
 class PathSearch {
  public:
   PathSearch(const std::vector<DurationMs>& o, DurationMs idle,
-             std::optional<std::pair<int64_t, DurationMs>> limit, DurationMs length,
-             size_t budget)
+             std::optional<std::pair<int64_t, DurationMs>> limit, DurationMs length, size_t budget)
       : o_(o), idle_(idle), limit_(limit), length_(length), budget_(budget) {}
 
   PathResult run() {
@@ -161,8 +160,8 @@ class PathSearch {
       fs.push_back(f);
       DurationMs next = std::max(idle_, o_.back() + 1) + f;
       if (limit_ && static_cast<int64_t>(fs.size()) >= limit_->first)
-        next = std::max(next, fs[fs.size() - static_cast<size_t>(limit_->first)] +
-                                  limit_->second + o_.front());
+        next = std::max(
+            next, fs[fs.size() - static_cast<size_t>(limit_->first)] + limit_->second + o_.front());
       f = next;
     }
     for (DurationMs x : fs) {
@@ -201,9 +200,8 @@ struct Path {
 };
 
 // Walks steps[i..] (then the frames below, as the runtime's stack of positions does).
-void walk(const std::vector<std::pair<const std::vector<ast::Step>*, size_t>>& stack,
-          DurationMs t, uint32_t step, const std::string& variant, Path cur,
-          std::vector<Path>& out) {
+void walk(const std::vector<std::pair<const std::vector<ast::Step>*, size_t>>& stack, DurationMs t,
+          uint32_t step, const std::string& variant, Path cur, std::vector<Path>& out) {
   if (out.size() > kMaxPaths) return;
   auto frames = stack;
   while (!frames.empty() && frames.back().second >= frames.back().first->size()) frames.pop_back();
@@ -334,8 +332,8 @@ class BoundsComputer {
       for (uint32_t i : rules_)
         for (const auto& p : paths_[i])
           for (const auto& s : p.sends) templates.insert(s.s->templateName.text);
-      coolBound = static_cast<int64_t>(templates.size()) *
-                  ((length + *st.cooldown - 1) / *st.cooldown);
+      coolBound =
+          static_cast<int64_t>(templates.size()) * ((length + *st.cooldown - 1) / *st.cooldown);
     }
     if (w.unbounded && capBound) w.unbounded = false;
     if (w.unbounded) {
@@ -349,8 +347,8 @@ class BoundsComputer {
     if (coolBound && *coolBound < w.count) w.count = *coolBound;
     for (const auto& [i, rb] : per) {
       if (!rb.exact)
-        reasons.push_back(fmt::format("the search over firing times of rule '{}' gave up",
-                                      m_.rules[i].name));
+        reasons.push_back(
+            fmt::format("the search over firing times of rule '{}' gave up", m_.rules[i].name));
       if (rb.bypass && rb.upper > rb.witness.reached)
         reasons.push_back(fmt::format(
             "rule '{}' may fire beyond its limit when its first send is suppressed (cap, "
@@ -389,17 +387,19 @@ class BoundsComputer {
       // rest of the flow still goes out: the limit then bounds nothing for the later steps.
       bool bypass = counts && p.sends.size() > 1 &&
                     (st.cap || st.cooldown || !p.sends.front().s->unless.empty());
-      std::optional<std::pair<int64_t, DurationMs>> proven = counts && !bypass ? limit : std::nullopt;
+      std::optional<std::pair<int64_t, DurationMs>> proven =
+          counts && !bypass ? limit : std::nullopt;
       if (!proven && idle == 0 && offsets.front() == 0) {
         rb.unbounded = true;
         rb.why = !limit ? fmt::format("has no `limit` and sends at once on every {}", anchors(ri))
-                 : !counts
-                     ? fmt::format("sends at once on every {}, and its `limit` never counts (its "
-                                   "flow starts with a split: only step 1 counts)",
-                                   anchors(ri))
-                     : fmt::format("sends at once on every {} whose first send is suppressed "
-                                   "(its `limit` counts only the first sends that go out)",
-                                   anchors(ri));
+                 : !counts ? fmt::format(
+                                 "sends at once on every {}, and its `limit` never counts (its "
+                                 "flow starts with a split: only step 1 counts)",
+                                 anchors(ri))
+                           : fmt::format(
+                                 "sends at once on every {} whose first send is suppressed "
+                                 "(its `limit` counts only the first sends that go out)",
+                                 anchors(ri));
         if (rb.path == nullptr) {
           // Its schedule: firings 1 s apart, as many as the cap lets out in each of its windows
           // (without a cap the bound is "unbounded" and no schedule is printed).
@@ -418,11 +418,10 @@ class BoundsComputer {
       }
       DurationMs widened = length + perStep * static_cast<DurationMs>(offsets.size());
       PathResult up = PathSearch(offsets, idle, proven, widened, 2000000).run();
-      PathResult wit = perStep == 0 && !bypass && counts == static_cast<bool>(proven)
-                           ? up
-                           : PathSearch(offsets, idle, counts ? limit : std::nullopt, length,
-                                        2000000)
-                                 .run();
+      PathResult wit =
+          perStep == 0 && !bypass && counts == static_cast<bool>(proven)
+              ? up
+              : PathSearch(offsets, idle, counts ? limit : std::nullopt, length, 2000000).run();
       if (!rb.unbounded) {
         rb.exact = rb.exact && up.exact;
         rb.bypass = rb.bypass || bypass;
@@ -460,19 +459,19 @@ class BoundsComputer {
     for (const auto& s : p.sends)
       for (const auto* u : s.s->unless)
         if (!falseWithout(m_, u, anchors_))
-          return fmt::format("a step of rule '{}' has an `unless` other than events no rule is "
-                             "armed by",
-                             ri.name);
+          return fmt::format(
+              "a step of rule '{}' has an `unless` other than events no rule is "
+              "armed by",
+              ri.name);
     if (ri.goalEvent && anchors_.count(*ri.goalEvent))
       return fmt::format("rule '{}' has a goal that another rule's anchor reaches", ri.name);
     for (uint32_t e : ri.anchorEvents)
-      if (anchorRules_.at(e) > 1)
-        return fmt::format("rules share the anchor '{}'", evName(m_, e));
+      if (anchorRules_.at(e) > 1) return fmt::format("rules share the anchor '{}'", evName(m_, e));
     return "";
   }
 
-  void schedule(WindowBound& w, const std::map<uint32_t, RuleBound>& per,
-                const sema::Settings& st, std::vector<std::string>& reasons) {
+  void schedule(WindowBound& w, const std::map<uint32_t, RuleBound>& per, const sema::Settings& st,
+                std::vector<std::string>& reasons) {
     struct Item {
       DurationMs at;
       uint32_t rule;
@@ -525,8 +524,8 @@ class BoundsComputer {
       if (f.firing == f.anchor) continue;
       bool cancelled = false;
       for (size_t j = k + 1; j < w.firings.size() && w.firings[j].anchor < f.firing; ++j)
-        cancelled = cancelled ||
-                    (w.firings[j].anchor > f.anchor && !m_.events[w.firings[j].anchorEvent].passive);
+        cancelled = cancelled || (w.firings[j].anchor > f.anchor &&
+                                  !m_.events[w.firings[j].anchorEvent].passive);
       if (cancelled) {
         reasons.push_back(fmt::format("another anchor falls in an `idle` wait of rule '{}'",
                                       m_.rules[f.rule].name));
@@ -651,13 +650,13 @@ Bounds bounds(Compilation& c, const BoundsOptions& options) {
         }
     }
     if (blame == nullptr || blame->rule == nullptr) return;
-    std::string msg =
-        w.unbounded
-            ? fmt::format("one customer can get unboundedly many emails in {}: rule '{}' {}, "
-                          "over {} {}",
-                          what, blame->name, w.unboundedWhy, flag, *max)
-            : fmt::format("one customer can get {} {} emails in {}, over {} {}",
-                          w.tight ? "exactly" : "up to", w.count, what, flag, *max);
+    std::string msg = w.unbounded
+                          ? fmt::format(
+                                "one customer can get unboundedly many emails in {}: rule '{}' {}, "
+                                "over {} {}",
+                                what, blame->name, w.unboundedWhy, flag, *max)
+                          : fmt::format("one customer can get {} {} emails in {}, over {} {}",
+                                        w.tight ? "exactly" : "up to", w.count, what, flag, *max);
     auto d = c.diags.add(DiagKind::BoundExceeded, ruleLoc(*blame->rule), msg);
     if (!w.unbounded) {
       std::set<uint32_t> others;
@@ -707,8 +706,8 @@ std::string boundsText(const Bounds& b, const Compilation& c) {
       for (const auto& s : w->sends) sends = sends || s.rule == f.rule;
       if (!sends) continue;
       if (f.anchor == f.firing)
-        out += fmt::format("    {:<12} {} fires '{}'\n", offset(f.anchor),
-                           evName(m, f.anchorEvent), ri.name);
+        out += fmt::format("    {:<12} {} fires '{}'\n", offset(f.anchor), evName(m, f.anchorEvent),
+                           ri.name);
       else
         out += fmt::format("    {:<12} {} arms '{}' (fires at {})\n", offset(f.anchor),
                            evName(m, f.anchorEvent), ri.name, offset(f.firing));

@@ -87,10 +87,10 @@ std::string boundsJson(const Bounds& b, const Compilation& c);  // a JSON object
 // and `limit` (count, per) if any. Past the budget the count is a loose sound bound (not exact).
 struct PathResult {
   int64_t count = 0;
-  std::vector<DurationMs> firings;    // firing times of the schedule
-  std::vector<uint32_t> stepsOut;     // per firing: how many of its sends go out
-  bool exact = true;                  // false: `count` is the loose bound, the schedule less
-  int64_t reached = 0;                // what the schedule reaches
+  std::vector<DurationMs> firings;  // firing times of the schedule
+  std::vector<uint32_t> stepsOut;   // per firing: how many of its sends go out
+  bool exact = true;                // false: `count` is the loose bound, the schedule less
+  int64_t reached = 0;              // what the schedule reaches
 };
 PathResult worstPath(const std::vector<DurationMs>& offsets, DurationMs idle,
                      std::optional<std::pair<int64_t, DurationMs>> limit, DurationMs length,

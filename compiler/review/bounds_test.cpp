@@ -102,8 +102,9 @@ Bounds of(const std::string& rules, const BoundsOptions& o = {},
 }
 
 TEST_CASE("rule sets: sums, unbounded, cap, cooldown, splits") {
-  Bounds b = of("trigger a: when cart_add limit 1 per 1d send t\n"
-                "trigger b: when search limit 2 per 1d send u\n");
+  Bounds b =
+      of("trigger a: when cart_add limit 1 per 1d send t\n"
+         "trigger b: when search limit 2 per 1d send u\n");
   REQUIRE(b.computed);
   CHECK(b.day.count == 3);
   CHECK(b.week.count == 21);
@@ -126,7 +127,8 @@ TEST_CASE("rule sets: sums, unbounded, cap, cooldown, splits") {
   CHECK(b.day.count == 1);
   CHECK(b.week.count == 7);
   // A split counts its arm with the most sends; a holdout none.
-  b = of("trigger a: when cart_add limit 1 per 7d send t then after 1d split s {\n"
+  b =
+      of("trigger a: when cart_add limit 1 per 7d send t then after 1d split s {\n"
          "  50% x: send u then after 1d send u\n  40% y: send u\n  10% z: holdout }\n");
   CHECK(b.week.count == 3);
   CHECK(b.day.count == 1);
