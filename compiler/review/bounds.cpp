@@ -613,7 +613,7 @@ class BoundsComputer {
 };
 
 std::string offset(DurationMs d) {
-  return "+" + formatDuration(d);
+  return d < 0 ? "-" + formatDuration(-d) : "+" + formatDuration(d);
 }
 
 }  // namespace

@@ -90,10 +90,10 @@ def main():
             if m:
                 covered.add(m.group(1))
         if regen:
+            out = text_output(trig, path, args) if args else []
             with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
                 f.write("\n".join(body) + "\n\n" + "".join(MARK + l + "\n" for l in got))
-                if args:
-                    f.write("".join(OUTPUT + l + "\n" for l in text_output(trig, path, args)))
+                f.write("".join(OUTPUT + l + "\n" for l in out))
             continue
         if args and text_output(trig, path, args) != outputs:
             failures += 1
