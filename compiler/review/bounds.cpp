@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -335,14 +336,15 @@ class BoundsComputer {
       coolBound =
           static_cast<int64_t>(templates.size()) * ((length + *st.cooldown - 1) / *st.cooldown);
     }
-    if (w.unbounded && capBound) w.unbounded = false;
-    if (w.unbounded) {
+    bool someUnbounded = w.unbounded;
+    if (w.unbounded && !capBound && !coolBound) {
       w.tight = false;
       schedule(w, per, st, reasons);  // what one can see of it
       w.count = 0;
       return w;
     }
-    w.count = sum;
+    w.unbounded = false;  // a rule without end, held by the cap or the cooldown
+    w.count = someUnbounded ? INT64_MAX : sum;
     if (capBound && *capBound < w.count) w.count = *capBound;
     if (coolBound && *coolBound < w.count) w.count = *coolBound;
     for (const auto& [i, rb] : per) {
@@ -684,7 +686,8 @@ std::string boundsText(const Bounds& b, const Compilation& c) {
     const char* name = w == &b.day ? "any day" : "any week";
     if (w->unbounded) {
       const sema::RuleInfo& ri = m.rules[w->unboundedRule];
-      out += fmt::format("{}: unbounded: rule '{}' ({}) {}, and no `cap` is set\n", name, ri.name,
+      out += fmt::format("{}: unbounded: rule '{}' ({}) {}, and no `cap` or `cooldown` is set\n",
+                         name, ri.name,
                          ruleWhere(c, ri), w->unboundedWhy);
       continue;
     }

@@ -125,7 +125,7 @@ def most_in_window(times, length):
 
 
 def main():
-    seeds = range(1, 13)
+    seeds = range(1, 11)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             rules, anchors = generate(seed)
@@ -154,7 +154,7 @@ def main():
                           got == w["count"], f"{rules}\ngot {got}: {times}\n{json.dumps(w)}")
             # Dense random streams for one customer, over ten days.
             rnd = random.Random(seed * 7919)
-            for trial in range(3):
+            for trial in range(2):
                 events = []
                 t = 0
                 while t < 10 * DAY and len(events) < 400:
@@ -165,10 +165,14 @@ def main():
                 if not check(f"seed {seed} random stream {trial}: replays", times is not None, err):
                     continue
                 for name, length in WINDOWS.items():
+                    if b[name]["unbounded"]:
+                        continue
                     got = most_in_window(times, length)
                     check(f"seed {seed} random stream {trial}: {got} in a {name} <= {b[name]['count']}",
                           got <= b[name]["count"], rules)
             # --max-per-week at the bound passes, below it fails with bound-exceeded.
+            if b["week"]["unbounded"]:
+                continue
             n = b["week"]["count"]
             ok = trig(["check", "--bounds", "--max-per-week", str(n), "rules.trig"], tmp)
             bad = trig(["check", "--format", "json", "--max-per-week", str(n - 1), "rules.trig"], tmp)
