@@ -18,8 +18,8 @@ namespace trig::review {
 
 namespace {
 
-constexpr size_t kMaxDepth = 20000;  // firings in one window the search follows
-constexpr size_t kMaxPaths = 64;     // paths through one rule's splits
+constexpr size_t kMaxDepth = 4000;  // firings in one window the search follows (its recursion)
+constexpr size_t kMaxPaths = 64;    // paths through one rule's splits
 
 class PathSearch {
  public:
@@ -687,8 +687,7 @@ std::string boundsText(const Bounds& b, const Compilation& c) {
     if (w->unbounded) {
       const sema::RuleInfo& ri = m.rules[w->unboundedRule];
       out += fmt::format("{}: unbounded: rule '{}' ({}) {}, and no `cap` or `cooldown` is set\n",
-                         name, ri.name,
-                         ruleWhere(c, ri), w->unboundedWhy);
+                         name, ri.name, ruleWhere(c, ri), w->unboundedWhy);
       continue;
     }
     if (w->tight)
