@@ -6,16 +6,24 @@
 // customer c in the old run is compared with the k-th in the new run. A matched pair whose time,
 // template, variant, recipient or subject differ is "changed"; unmatched sends are "removed"
 // (old only) or "added" (new only). Output: one JSON object per line, in the order of `run`.
+//
+// `--static` compares the two rule sets without events (docs/review.md, "trig diff --static"):
+// pairs of rules the review (compiler/review) reports as overlapping in the new version and not
+// in the old, and rules whose worst-case bound (compiler/review/bounds.h) became unbounded or
+// grew, per day and per week, and the same for the whole rule set.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
 #include "cli/commands.h"
 #include "cli/run_common.h"
+#include "compiler/review/bounds.h"
+#include "compiler/review/review.h"
 #include "runtime/engine/record_json.h"
 
 namespace trig::cli {
@@ -28,7 +36,85 @@ struct DiffOptions {
       eventNames;  // what messages call them (copies of pipes keep their names)
   std::string engine = engine::kDefaultEngine;
   bool failOnChange = false;
+  bool staticOnly = false;  // --static
 };
+
+// What `--static` compares of one version.
+struct StaticFacts {
+  std::set<std::pair<std::string, std::string>> overlaps;  // (earlier rule, later rule)
+  // window name -> rule name (empty: the whole rule set) -> bound (-1: unbounded)
+  std::map<std::string, std::map<std::string, int64_t>> bounds;
+};
+
+bool staticFacts(const std::string& file, StaticFacts& out, int& rc) {
+  auto c = compile({file});
+  rc = refuseIfBroken(*c, "diff");
+  if (rc != kExitOk) return false;
+  review::review(*c);
+  const sema::Model& m = c->model;
+  // The overlap warnings point at the later rule's name (or its `trigger` keyword when it is
+  // anonymous) with a note at the earlier one.
+  auto ruleAt = [&](Loc l) -> const sema::RuleInfo* {
+    for (const auto& ri : m.rules) {
+      if (ri.rule == nullptr) continue;
+      if ((ri.rule->name.loc.file == l.file && ri.rule->name.loc.begin == l.begin &&
+           ri.rule->name.loc.valid()) ||
+          (ri.rule->loc.file == l.file && ri.rule->loc.begin == l.begin))
+        return &ri;
+    }
+    return nullptr;
+  };
+  for (const auto& d : c->diags.all()) {
+    if (d.kind != DiagKind::Overlap || d.notes.empty()) continue;
+    const sema::RuleInfo* later = ruleAt(d.loc);
+    const sema::RuleInfo* earlier = ruleAt(d.notes.front().loc);
+    if (later != nullptr && earlier != nullptr) out.overlaps.insert({earlier->name, later->name});
+  }
+  review::Bounds b = review::bounds(*c, {});
+  for (const auto* w : {&b.day, &b.week}) {
+    auto& into = out.bounds[w == &b.day ? "day" : "week"];
+    into[""] = w->unbounded ? -1 : w->count;
+    for (const auto& [rule, n] : w->perRule) into[m.rules[rule].name] = n;
+  }
+  return true;
+}
+
+int runStatic(const DiffOptions& o) {
+  StaticFacts before, after;
+  int rc = kExitOk;
+  if (!staticFacts(o.oldFile, before, rc) || !staticFacts(o.newFile, after, rc)) return rc;
+  size_t overlaps = 0, bounds = 0;
+  for (const auto& pair : after.overlaps) {
+    if (before.overlaps.count(pair)) continue;
+    nlohmann::ordered_json j;
+    j["change"] = "overlap";
+    j["rules"] = {pair.first, pair.second};
+    std::cout << j.dump() << "\n";
+    ++overlaps;
+  }
+  for (const auto& [window, rules] : after.bounds)
+    for (const auto& [rule, n] : rules) {
+      const auto& old = before.bounds[window];
+      auto it = old.find(rule);
+      bool had = it != old.end();
+      int64_t was = had ? it->second : 0;
+      bool grew = n == -1 ? (!had || was != -1) : (had && was != -1 && n > was) || (!had && n > 0);
+      if (!grew) continue;
+      nlohmann::ordered_json j;
+      j["change"] = n == -1 ? "unbounded" : "bound";
+      j["rule"] = rule.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(rule);
+      j["window"] = window;
+      j["old"] = !had        ? nlohmann::ordered_json(nullptr)
+                 : was == -1 ? nlohmann::ordered_json("unbounded")
+                             : nlohmann::ordered_json(was);
+      j["new"] = n == -1 ? nlohmann::ordered_json("unbounded") : nlohmann::ordered_json(n);
+      std::cout << j.dump() << "\n";
+      ++bounds;
+    }
+  std::cerr << "trig diff: " << overlaps << " newly overlapping pair" << (overlaps == 1 ? "" : "s")
+            << ", " << bounds << " bound" << (bounds == 1 ? "" : "s") << " grown or unbounded\n";
+  return o.failOnChange && overlaps + bounds > 0 ? kExitFailed : kExitOk;
+}
 
 struct Send {
   engine::Record record;
@@ -83,6 +169,11 @@ bool same(const engine::Record& a, const engine::Record& b) {
 }
 
 int runDiff(DiffOptions o) {
+  if (o.staticOnly) return runStatic(o);
+  if (o.events.empty()) {
+    std::cerr << "trig diff: --events is required (or --static)\n";
+    return kExitUsage;
+  }
   // Both replays read the events, so standard input and pipes (`<(zcat log.gz)`), which can be
   // read only once, are saved to temporary files first; messages still name them as given.
   std::vector<std::string> copies;
@@ -152,11 +243,16 @@ void addDiffCommand(CLI::App& app, Action& action) {
       "diff", "Replay one event log through two rule sets and print the sends that differ");
   cmd->add_option("old", o->oldFile, "The rule set before the change")->required();
   cmd->add_option("new", o->newFile, "The rule set after the change")->required();
-  cmd->add_option("--events", o->events, "Events as JSON lines; - for standard input")->required();
+  cmd->add_option("--events", o->events,
+                  "Events as JSON lines; - for standard input (required without --static)");
   cmd->add_option("--engine", o->engine, "Condition evaluator: jit or interp")
       ->check(CLI::IsMember({"jit", "interp"}));
   cmd->add_flag("--fail-on-change", o->failOnChange,
-                "Exit 1 when any send was added, removed or changed");
+                "Exit 1 when any send was added, removed or changed (with --static: any "
+                "finding)");
+  cmd->add_flag("--static", o->staticOnly,
+                "Compare without events: rule pairs that newly overlap, and bounds on the mails "
+                "per customer that grew or became unbounded (docs/review.md)");
   cmd->callback([o, &action] { action = [o] { return runDiff(*o); }; });
 }
 

@@ -23,7 +23,8 @@ const std::vector<HelpEnd>& table() {
       {"", "trig check rules/ && trig test rules/   # check the rules, then run their tests",
        "the rules or tests failed (see each command)"},
       {"check", "trig check examples/cart_abandonment --strict",
-       "errors in the rules (or warnings, with --strict)",
+       "errors in the rules (or warnings, with --strict; or a worst case above --max-per-day or "
+       "--max-per-week)",
        "usage errors, or a file that cannot be read"},
       {"run",
        "trig run examples/cart_abandonment/rules.trig --events "
@@ -37,7 +38,7 @@ const std::vector<HelpEnd>& table() {
        "the rules fail `trig check`"},
       {"diff", "trig diff old.trig new.trig --events events.jsonl --fail-on-change",
        "the rules fail `trig check` (or, with --fail-on-change, a send was added, removed or "
-       "changed)"},
+       "changed; with --static, two rules newly overlap or a bound grew)"},
       {"compile", "trig compile examples/cart_abandonment/rules.trig --emit llvm",
        "the rules have errors"},
       {"serve", "trig serve examples/cart_abandonment --data /tmp/trig-data",

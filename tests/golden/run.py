@@ -10,7 +10,10 @@ written indented under it:
     # EXPECT:   note 1:7: previous declaration is here
 A help of several lines (the witness `test` block of overlap and shadowed) continues on lines
     # EXPECT:   | test "a and b on one cart_add" {
-The runner runs `trig check --format json FILE` and compares. TRIG_REGEN=1 rewrites the
+The runner runs `trig check --format json FILE` and compares. A line `# ARGS: --bounds ...` adds
+options to that run, and then the text output of `trig check ARGS FILE` is compared too, with
+the lines written as
+    # OUTPUT: any day: 3 emails (tight: the schedule below reaches it) TRIG_REGEN=1 rewrites the
 expectations from the actual output (with details where the file had them, or everywhere with
 TRIG_DETAILS=1). The suite also fails when a diagnostic kind listed in
 compiler/diag/kinds.def has no golden case (a kind is covered when some EXPECT line names it).
@@ -20,6 +23,8 @@ usage: run.py TRIG GOLDEN_DIR
 import json, os, re, subprocess, sys
 
 MARK = "# EXPECT: "
+OUTPUT = "# OUTPUT: "
+ARGS = "# ARGS: "
 # Kinds that cannot come from a single file and are covered by CLI tests instead.
 EXEMPT = {"io-error"}
 
@@ -29,8 +34,14 @@ def where(d, path, line, column):
     return w if d["file"] == os.path.basename(path) else f"{d['file']}:{w}"
 
 
-def actual(trig, path, details):
-    p = subprocess.run([trig, "check", "--format", "json", os.path.basename(path)],
+def text_output(trig, path, args):
+    p = subprocess.run([trig, "check", *args, os.path.basename(path)],
+                       cwd=os.path.dirname(path), capture_output=True, text=True, timeout=60)
+    return p.stdout.rstrip("\n").split("\n") if p.stdout.strip() else []
+
+
+def actual(trig, path, details, args=()):
+    p = subprocess.run([trig, "check", "--format", "json", *args, os.path.basename(path)],
                        cwd=os.path.dirname(path), capture_output=True, text=True, timeout=60)
     try:
         doc = json.loads(p.stdout)
@@ -62,12 +73,14 @@ def main():
     for name in files:
         path = os.path.join(root, name)
         text = open(path, encoding="utf-8", errors="surrogateescape").read()
-        body = [l for l in text.split("\n") if not l.startswith(MARK)]
+        body = [l for l in text.split("\n") if not l.startswith(MARK) and not l.startswith(OUTPUT)]
+        args = [a for l in text.split("\n") if l.startswith(ARGS) for a in l[len(ARGS):].split()]
+        outputs = [l[len(OUTPUT):] for l in text.split("\n") if l.startswith(OUTPUT)]
         while body and body[-1] == "":
             body.pop()
         expected = [l[len(MARK):] for l in text.split("\n") if l.startswith(MARK)]
         details = any(l.startswith("  ") for l in expected) or (regen and os.environ.get("TRIG_DETAILS") == "1")
-        got, err = actual(trig, path, details)
+        got, err = actual(trig, path, details, args)
         if err:
             print(f"FAIL {name}: {err}")
             failures += 1
@@ -77,8 +90,16 @@ def main():
             if m:
                 covered.add(m.group(1))
         if regen:
+            out = text_output(trig, path, args) if args else []
             with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
                 f.write("\n".join(body) + "\n\n" + "".join(MARK + l + "\n" for l in got))
+                f.write("".join(OUTPUT + l + "\n" for l in out))
+            continue
+        if args and text_output(trig, path, args) != outputs:
+            failures += 1
+            print(f"FAIL {name}: the text output of trig check {' '.join(args)}")
+            for l in text_output(trig, path, args):
+                print(f"  got: {l}")
             continue
         if got != expected:
             failures += 1
