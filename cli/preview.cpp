@@ -33,9 +33,9 @@
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "compiler/diag/diagnostic.h"
+#include "compiler/plan/plan.h"
 #include "runtime/deliver/render.h"
 #include "runtime/engine/record_json.h"
-#include "compiler/plan/plan.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
 
@@ -260,8 +260,7 @@ class Preview {
     e.fields.resize(fields.size());
     for (size_t i = 0; i < fields.size(); ++i)
       if (fields[i].defaultValue)
-        if (auto v = plan::literalValue(*fields[i].defaultValue, fields[i].type))
-          e.fields[i] = *v;
+        if (auto v = plan::literalValue(*fields[i].defaultValue, fields[i].type)) e.fields[i] = *v;
     return e;
   }
 

@@ -370,9 +370,9 @@ struct LineGen {
       if (chance(3)) members.push_back(quoted(key) + ":" + typed(f.type));  // repeated
     }
     if (chance(10))
-      members.push_back(pick<std::string>({R"("plan":"gold")", R"("age":41)",
-                                           R"("address":{"city":"x"})", R"("tags2":["a","b"])",
-                                           R"("gone":null)", R"("firstName":"Ann")"}));
+      members.push_back(
+          pick<std::string>({R"("plan":"gold")", R"("age":41)", R"("address":{"city":"x"})",
+                             R"("tags2":["a","b"])", R"("gone":null)", R"("firstName":"Ann")"}));
     if (chance(20)) std::shuffle(members.begin(), members.end(), rng);
     std::string s = "{";
     for (size_t k = 0; k < members.size(); ++k) s += (k ? "," : "") + members[k];
