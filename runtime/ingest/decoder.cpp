@@ -289,6 +289,9 @@ struct Decoder::Impl {
   // type's width to another's destroys Values and re-creates them, string buffers included, on
   // nearly every event. Rows are swapped in and out instead, keeping their buffers.
   std::vector<std::vector<Value>> spareRows;
+  // The same for Event::traits: a track call puts the identify's traits aside (a track has none),
+  // and the next identify takes them back, so that its traits' strings keep their buffers.
+  std::vector<std::pair<std::string, Value>> spareTraits;
   std::string* reason = nullptr;
   uint32_t subscribedTrait = core::kNone;  // position of `subscribed` in `traits`
   bool failedClosed = false;               // see Decoder::failedClosed()
@@ -1146,6 +1149,7 @@ struct Decoder::Impl {
   bool fastTraits(Cursor& c, Event& out) {
     const size_t n = traits.fields.size();
     if (n > 64 || !c.take('{')) return false;
+    if (out.traits.empty()) out.traits.swap(spareTraits);
     size_t count = 0;
     uint64_t keyMask = 0;
     if (!c.take('}')) {
@@ -1338,7 +1342,10 @@ struct Decoder::Impl {
     out.identified = true;
     setString(out.messageId, messageId);
     setRepeated(out.name, event);
-    out.traits.clear();
+    if (!out.traits.empty()) {
+      if (spareTraits.empty()) out.traits.swap(spareTraits);
+      out.traits.clear();
+    }
     if (eventPos == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
       out.type = core::kNone;
