@@ -33,6 +33,7 @@
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "compiler/diag/diagnostic.h"
+#include "compiler/plan/plan.h"
 #include "runtime/deliver/render.h"
 #include "runtime/engine/record_json.h"
 #include "runtime/ingest/decoder.h"
@@ -149,7 +150,7 @@ class Preview {
     profile_.resize(m_.traits.size());
     for (uint32_t i = 0; i < m_.traits.size(); ++i)
       if (m_.traits[i].defaultValue)
-        if (auto v = ingest::literalValue(*m_.traits[i].defaultValue, m_.traits[i].type))
+        if (auto v = plan::literalValue(*m_.traits[i].defaultValue, m_.traits[i].type))
           profile_[i] = *v;
     if (int rc = readEvents(); rc != kExitOk) return rc;
     if (int rc = chooseAnchor(); rc != kExitOk) return rc;
@@ -259,8 +260,7 @@ class Preview {
     e.fields.resize(fields.size());
     for (size_t i = 0; i < fields.size(); ++i)
       if (fields[i].defaultValue)
-        if (auto v = ingest::literalValue(*fields[i].defaultValue, fields[i].type))
-          e.fields[i] = *v;
+        if (auto v = plan::literalValue(*fields[i].defaultValue, fields[i].type)) e.fields[i] = *v;
     return e;
   }
 

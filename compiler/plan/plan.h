@@ -8,11 +8,14 @@
 // list resolved to slots; conditions and steps are still read from the AST and the sema model by
 // the engine (issue 10).
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "compiler/ast/ast.h"
 #include "compiler/core/pin.h"
+#include "compiler/core/value.h"
+#include "compiler/plan/ingest.h"
 #include "compiler/sema/model.h"
 #include "compiler/support/time.h"
 
@@ -108,5 +111,12 @@ struct Plan {
 
 // The plan of a checked program (after sema, with no errors).
 Plan buildPlan(const sema::Model& model);
+
+// ---- Ingest (issue 16: the decoder reads the plan, not sema; see compiler/plan/ingest.h) ----
+
+// The value of a default written in a declaration (`subscribed: bool = true`), converted to the
+// field's type (an int literal for a money or float field becomes money or float). nullopt when
+// the expression is not a literal of a compatible type (sema reports that case).
+std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type);
 
 }  // namespace trig::plan

@@ -97,65 +97,6 @@ std::string snakeCase(std::string_view key) {
   return out;
 }
 
-std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type) {
-  using sema::TypeKind;
-  switch (expr.kind) {
-    case ast::ExprKind::IntLit:
-      if (type.kind == TypeKind::Int) return Value::integer(expr.intValue);
-      if (type.kind == TypeKind::Money) {
-        if (auto d = Decimal::fromInt(expr.intValue)) return Value::money(*d);
-        return std::nullopt;  // out of range: the checker refused it
-      }
-      if (type.kind == TypeKind::Float) return Value::flt(static_cast<double>(expr.intValue));
-      return std::nullopt;
-    case ast::ExprKind::DecimalLit:
-      if (type.kind == TypeKind::Money) return Value::money(expr.decimalValue);
-      if (type.kind == TypeKind::Float) {
-        double d = 0;
-        auto r = std::from_chars(expr.text.data(), expr.text.data() + expr.text.size(), d);
-        if (expr.text.empty() || r.ec != std::errc()) d = expr.decimalValue.toDouble();
-        return Value::flt(d);
-      }
-      return std::nullopt;
-    case ast::ExprKind::StringLit:
-      if (type.kind == TypeKind::String) return Value::str(expr.text);
-      return std::nullopt;
-    case ast::ExprKind::BoolLit:
-      if (type.kind == TypeKind::Bool) return Value::boolean(expr.boolValue);
-      return std::nullopt;
-    case ast::ExprKind::DurationLit:
-      if (type.kind == TypeKind::Duration) return Value::duration(expr.intValue);
-      return std::nullopt;
-    case ast::ExprKind::TimeLit:
-      if (type.kind == TypeKind::Time) return Value::time(expr.intValue);
-      return std::nullopt;
-    case ast::ExprKind::Unary: {
-      if (expr.op != ast::Op::Neg || !expr.lhs) return std::nullopt;
-      auto inner = literalValue(*expr.lhs, type);
-      if (!inner) return std::nullopt;
-      switch (inner->kind) {
-        case Value::Kind::Int: inner->i = -inner->i; return inner;
-        case Value::Kind::Float: inner->f = -inner->f; return inner;
-        case Value::Kind::Money: inner->m.units = -inner->m.units; return inner;
-        default: return std::nullopt;
-      }
-    }
-    case ast::ExprKind::List: {
-      if (type.kind != TypeKind::List) return std::nullopt;
-      Value list;
-      list.kind = Value::Kind::List;
-      for (const ast::Expr* item : expr.items) {
-        if (!item) return std::nullopt;
-        auto v = literalValue(*item, sema::Type::of(type.elem));
-        if (!v) return std::nullopt;
-        list.list.push_back(std::move(*v));
-      }
-      return list;
-    }
-    default: return std::nullopt;
-  }
-}
-
 // ---- The decoder --------------------------------------------------------------------------------
 
 namespace {
@@ -164,7 +105,7 @@ namespace {
 struct FieldTable {
   NameIndex byName;   // declared name -> position in `fields`
   NameIndex byAlias;  // `from` name -> position in `fields`
-  std::vector<const sema::FieldInfo*> fields;
+  std::vector<const plan::IngestField*> fields;
   std::vector<std::optional<Value>> defaults;
   size_t width = 0;  // slots in the flat layout
   // The fast path's guess of the keys: `"name":` of each field, to match a key in place, and the
@@ -174,18 +115,16 @@ struct FieldTable {
   std::vector<std::string> quotedNames;
   std::vector<uint32_t> nextAfter;
 
-  void build(const std::vector<sema::FieldInfo>& infos) {
+  void build(const std::vector<plan::IngestField>& infos) {
     for (const auto& f : infos) {
       width = std::max<size_t>(width, size_t{f.slot} + 1);
       quotedNames.push_back('"' + f.name + "\":");
       byName.add(f.name, static_cast<uint32_t>(fields.size()));
       for (const auto& alias : f.aliases) byAlias.add(alias, static_cast<uint32_t>(fields.size()));
       fields.push_back(&f);
-      std::optional<Value> d;
-      if (f.defaultValue) d = literalValue(*f.defaultValue, f.type);
-      defaults.push_back(std::move(d));
+      defaults.push_back(f.defaultValue);
     }
-    nextAfter.assign(fields.size() + 1, sema::kNone);
+    nextAfter.assign(fields.size() + 1, core::kNone);
   }
 };
 
@@ -334,7 +273,7 @@ std::optional<std::string_view> integralPart(std::string_view text) {
 
 struct Decoder::Impl {
   static constexpr const char* kPageView = "page_view";  // what a `page` call is
-  const sema::Model& model;
+  const plan::IngestPlan model;
   std::vector<FieldTable> events;
   FieldTable traits;
   NameIndex eventIndex;  // declared names, then `from` aliases (a name wins over an alias)
@@ -350,27 +289,31 @@ struct Decoder::Impl {
   // type's width to another's destroys Values and re-creates them, string buffers included, on
   // nearly every event. Rows are swapped in and out instead, keeping their buffers.
   std::vector<std::vector<Value>> spareRows;
+  // The same for Event::traits: a track call puts the identify's traits aside (a track has none),
+  // and the next identify takes them back, so that its traits' strings keep their buffers.
+  std::vector<std::pair<std::string, Value>> spareTraits;
   std::string* reason = nullptr;
-  uint32_t subscribedTrait = sema::kNone;  // position of `subscribed` in `traits`
+  uint32_t subscribedTrait = core::kNone;  // position of `subscribed` in `traits`
   bool failedClosed = false;               // see Decoder::failedClosed()
   bool fastPath = true;
   Stats stats;
   TimestampParser timestamps;
 
-  explicit Impl(const sema::Model& m) : model(m) {
-    events.resize(m.events.size());
-    for (size_t k = 0; k < m.events.size(); ++k) events[k].build(m.events[k].fields);
-    traits.build(m.traits);
+  explicit Impl(plan::IngestPlan m) : model(std::move(m)) {
+    events.resize(model.events.size());
+    for (size_t k = 0; k < model.events.size(); ++k) events[k].build(model.events[k].fields);
+    traits.build(model.traits);
     subscribedTrait = traits.byName.find("subscribed");
     if (subscribedTrait == NameIndex::kNotFound ||
-        traits.fields[subscribedTrait]->type.kind != sema::TypeKind::Bool)
-      subscribedTrait = sema::kNone;
-    // Positions in model.events (which sema keeps equal to EventInfo::index).
-    const auto count = static_cast<uint32_t>(m.events.size());
-    for (uint32_t k = 0; k < count; ++k) eventIndex.add(m.events[k].name, k);
+        traits.fields[subscribedTrait]->kind != core::TypeKind::Bool)
+      subscribedTrait = core::kNone;
+    // Positions in model.events (the event types' indices). FieldTable keeps pointers into
+    // `model`, the decoder's own copy.
+    const auto count = static_cast<uint32_t>(model.events.size());
+    for (uint32_t k = 0; k < count; ++k) eventIndex.add(model.events[k].name, k);
     for (uint32_t k = 0; k < count; ++k)
-      for (const auto& alias : m.events[k].aliases) eventIndex.add(alias, k);
-    for (const auto& [alias, index] : m.eventByAlias) eventIndex.add(alias, index);
+      for (const auto& alias : model.events[k].aliases) eventIndex.add(alias, k);
+    for (const auto& [alias, index] : model.eventAliases) eventIndex.add(alias, index);
     size_t widest = 0;
     for (const auto& t : events) widest = std::max(widest, t.width);
     spareRows.resize(widest + 1);
@@ -408,8 +351,13 @@ struct Decoder::Impl {
     }
     return d;
   }
-  bool typeError(const Subject& s, sema::Type want, std::string got) {
-    return fail(describe(s) + " must be " + sema::typeName(want) + ", got " + got);
+  bool typeError(const Subject& s, std::string_view want, std::string got) {
+    std::string m = describe(s);
+    m += " must be ";
+    m += want;
+    m += ", got ";
+    m += got;
+    return fail(std::move(m));
   }
   // A field filled by two keys (its name, its camelCase form) with different values.
   static std::string filledTwice(const Subject& s, std::string_view key) {
@@ -420,11 +368,11 @@ struct Decoder::Impl {
   // ---- typed values ----
 
   // Reads the value at the scanner into `out` as type `t` (not a list).
-  bool readScalar(json::Scanner& sc, sema::TypeKind t, Value& out, const Subject& subj) {
-    using sema::TypeKind;
+  bool readScalar(json::Scanner& sc, core::TypeKind t, std::string_view want, Value& out,
+                  const Subject& subj) {
+    using core::TypeKind;
     json::Kind k = json::Kind::Null;
     if (!sc.peekKind(k)) return jsonError(sc);
-    const sema::Type want = sema::Type::of(t);
     switch (t) {
       case TypeKind::String:
       case TypeKind::Time:
@@ -567,7 +515,7 @@ struct Decoder::Impl {
 
   // A value of the wrong JSON kind; strings are quoted in the message (shortened) because
   // `"150"` for a number is the usual mistake.
-  bool gotOther(json::Scanner& sc, json::Kind k, const Subject& subj, sema::Type want) {
+  bool gotOther(json::Scanner& sc, json::Kind k, const Subject& subj, std::string_view want) {
     if (k != json::Kind::String) return typeError(subj, want, json::kindName(k));
     std::string_view raw;
     bool esc;
@@ -592,11 +540,11 @@ struct Decoder::Impl {
     return got;
   }
 
-  bool readTyped(json::Scanner& sc, sema::Type t, Value& out, const Subject& subj) {
-    if (t.kind != sema::TypeKind::List) return readScalar(sc, t.kind, out, subj);
+  bool readTyped(json::Scanner& sc, const plan::IngestField& f, Value& out, const Subject& subj) {
+    if (f.kind != core::TypeKind::List) return readScalar(sc, f.kind, f.typeName, out, subj);
     json::Kind k = json::Kind::Null;
     if (!sc.peekKind(k)) return jsonError(sc);
-    if (k != json::Kind::Array) return gotOther(sc, k, subj, t);
+    if (k != json::Kind::Array) return gotOther(sc, k, subj, f.typeName);
     clearValue(out);
     out.kind = Value::Kind::List;
     sc.expect('[', "'['");
@@ -608,7 +556,7 @@ struct Decoder::Impl {
       if (!sc.peekKind(ik)) return jsonError(sc);
       if (ik == json::Kind::Null) return fail(describe(item) + " is null");
       out.list.emplace_back();
-      if (!readScalar(sc, t.elem, out.list.back(), item)) return false;
+      if (!readScalar(sc, f.elem, f.elemTypeName, out.list.back(), item)) return false;
       ++item.item;
     } while (sc.take(','));
     if (!sc.expect(']', "',' or ']'")) return jsonError(sc);
@@ -708,7 +656,7 @@ struct Decoder::Impl {
       if (uint32_t k = table.byName.find(snake); k != NameIndex::kNotFound) return k;
     }
     if (uint32_t k = table.byAlias.find(name); k != NameIndex::kNotFound) return k;
-    return sema::kNone;
+    return core::kNone;
   }
 
   // ---- track properties ----
@@ -735,7 +683,7 @@ struct Decoder::Impl {
 
   // Reads the properties object at the scanner (or none, when `sc` is null) into out.fields.
   bool readProperties(json::Scanner* sc, uint32_t eventPos, Event& out) {
-    const sema::EventInfo& info = model.events[eventPos];
+    const plan::IngestEvent& info = model.events[eventPos];
     const FieldTable& table = events[eventPos];
     const size_t n = table.fields.size();
     fieldsOfWidth(out, table.width);
@@ -750,11 +698,11 @@ struct Decoder::Impl {
           if (!propertyKeys.add(name))
             return fail(twiceMessage(name, " in the properties of event '" + info.name + "'"));
           const uint32_t idx = lookup(table, name);
-          if (idx == sema::kNone) {
+          if (idx == core::kNone) {
             if (!sc->skipValue()) return jsonError(*sc);
             continue;
           }
-          const sema::FieldInfo& f = *table.fields[idx];
+          const plan::IngestField& f = *table.fields[idx];
           json::Kind k = json::Kind::Null;
           if (!sc->peekKind(k)) return jsonError(*sc);
           if (k == json::Kind::Null) {
@@ -764,11 +712,11 @@ struct Decoder::Impl {
           }
           Subject subj{"property", f.name, info.name, -1};
           if (seen[idx]) {
-            if (!readTyped(*sc, f.type, again, subj)) return false;
+            if (!readTyped(*sc, f, again, subj)) return false;
             if (!(again == out.fields[f.slot])) return fail(filledTwice(subj, name));
             continue;
           }
-          if (!readTyped(*sc, f.type, out.fields[f.slot], subj)) return false;
+          if (!readTyped(*sc, f, out.fields[f.slot], subj)) return false;
           seen[idx] = 1;
         } while (sc->take(','));
         if (!sc->expect('}', "',' or '}'")) return jsonError(*sc);
@@ -776,7 +724,7 @@ struct Decoder::Impl {
     }
     for (size_t k = 0; k < n; ++k) {
       if (seen[k]) continue;
-      const sema::FieldInfo& f = *table.fields[k];
+      const plan::IngestField& f = *table.fields[k];
       Value& v = out.fields[f.slot];
       if (table.defaults[k]) {
         v = *table.defaults[k];
@@ -811,7 +759,7 @@ struct Decoder::Impl {
     if (sc.take('}')) return true;
     std::string firstError;
     traitKeys.clear();
-    traitAt.assign(traits.fields.size(), sema::kNone);
+    traitAt.assign(traits.fields.size(), core::kNone);
     do {
       std::string_view name;
       if (!readKey(sc, name)) return false;
@@ -820,8 +768,8 @@ struct Decoder::Impl {
       const uint32_t idx = lookup(traits, name);
       json::Kind k = json::Kind::Null;
       if (!sc.peekKind(k)) return jsonError(sc);
-      if (idx != sema::kNone) {
-        const sema::FieldInfo& f = *traits.fields[idx];
+      if (idx != core::kNone) {
+        const plan::IngestField& f = *traits.fields[idx];
         Value v;
         Subject subj{"trait", f.name, {}, -1};
         if (k == json::Kind::Null) {
@@ -830,7 +778,7 @@ struct Decoder::Impl {
         } else {
           sc.ws();
           const size_t start = sc.pos();
-          if (!readTyped(sc, f.type, v, subj)) {
+          if (!readTyped(sc, f, v, subj)) {
             if (!sc.error().empty()) return false;
             if (idx == subscribedTrait) unsubscribes = true;
             if (firstError.empty()) firstError = std::move(*reason);
@@ -841,7 +789,7 @@ struct Decoder::Impl {
           if (idx == subscribedTrait && !v.b) unsubscribes = true;
         }
         // A null trait is a change too (it removes the trait): filled twice, both must agree.
-        if (traitAt[idx] != sema::kNone) {
+        if (traitAt[idx] != core::kNone) {
           if (!(out.traits[traitAt[idx]].second == v) && firstError.empty())
             firstError = filledTwice(subj, name);
           continue;
@@ -1017,8 +965,8 @@ struct Decoder::Impl {
   }
 
   // A value of scalar type `t` (null is the caller's business), as readScalar reads it.
-  [[gnu::always_inline]] bool fastValue(Cursor& c, sema::TypeKind t, Value& v) {
-    using sema::TypeKind;
+  [[gnu::always_inline]] bool fastValue(Cursor& c, core::TypeKind t, Value& v) {
+    using core::TypeKind;
     switch (t) {
       case TypeKind::String: {
         std::string_view text;
@@ -1077,7 +1025,10 @@ struct Decoder::Impl {
         Decimal m;
         int decimals = 0;
         if (!fastDecimal(c, m.units, decimals)) return false;
-        for (int k = decimals < 0 ? 0 : decimals; k < Decimal::kScaleDigits; ++k) m.units *= 10;
+        // Scaled to millionths in one multiplication (at most 18 digits: no overflow).
+        static constexpr int64_t kScale[Decimal::kScaleDigits + 1] = {1000000, 100000, 10000, 1000,
+                                                                      100,     10,     1};
+        m.units *= kScale[decimals < 0 ? 0 : decimals];
         clearValue(v);
         v.kind = Value::Kind::Money;
         v.m = m;
@@ -1091,14 +1042,21 @@ struct Decoder::Impl {
 
   // The keys of one object that the fast path skipped, to find one sent twice (the general
   // path's case, as is a ninth).
+  // (Plain arrays, left uninitialized: only the first `n` entries are ever read, and zeroing
+  // eight views cost about 25 instructions per object on every line.)
   struct SkippedKeys {
-    std::string_view keys[8];
+    static constexpr size_t kMax = 8;
+    const char* data[kMax];
+    size_t size[kMax];
     size_t n = 0;
     [[gnu::always_inline]] bool add(std::string_view key) {
       for (size_t k = 0; k < n; ++k)
-        if (keys[k] == key) return false;
-      if (n == std::size(keys)) return false;
-      keys[n++] = key;
+        if (size[k] == key.size() && std::memcmp(data[k], key.data(), key.size()) == 0)
+          return false;
+      if (n == kMax) return false;
+      data[n] = key.data();
+      size[n] = key.size();
+      ++n;
       return true;
     }
   };
@@ -1121,19 +1079,19 @@ struct Decoder::Impl {
           // find. The key is most often the one that followed the previous key last time, else
           // a later one in declared order (producers tend to send that order, omitting some).
           uint32_t idx = table.nextAfter[prev];
-          if (idx == sema::kNone || !c->take(table.quotedNames[idx])) {
-            idx = sema::kNone;
+          if (idx == core::kNone || !c->take(table.quotedNames[idx])) {
+            idx = core::kNone;
             for (auto k = prev == n ? 0 : prev + 1; k < n; ++k) {
               if (c->take(table.quotedNames[k])) {
                 idx = static_cast<uint32_t>(k);
                 break;
               }
             }
-            if (idx == sema::kNone) {
+            if (idx == core::kNone) {
               std::string_view name;
               if (!fastString(*c, name) || !c->take(':')) return false;
               idx = lookup(table, name);
-              if (idx == sema::kNone) {
+              if (idx == core::kNone) {
                 if (!skipped.add(name) || !fastSkip(*c, line)) return false;
                 continue;
               }
@@ -1149,9 +1107,9 @@ struct Decoder::Impl {
             if (!fastWord(*c, "null")) return false;
             continue;
           }
-          const sema::FieldInfo& f = *table.fields[idx];
+          const plan::IngestField& f = *table.fields[idx];
           Value& v = out.fields[f.slot];
-          if (f.type.kind == sema::TypeKind::List) {
+          if (f.kind == core::TypeKind::List) {
             // Items of the element type; a null item is the general path's error.
             if (!c->take('[')) return false;
             clearValue(v);
@@ -1159,11 +1117,11 @@ struct Decoder::Impl {
             if (!c->take(']')) {
               do {
                 v.list.emplace_back();
-                if (!fastValue(*c, f.type.elem, v.list.back())) return false;
+                if (!fastValue(*c, f.elem, v.list.back())) return false;
               } while (c->take(','));
               if (!c->take(']')) return false;
             }
-          } else if (!fastValue(*c, f.type.kind, v)) {
+          } else if (!fastValue(*c, f.kind, v)) {
             return false;
           }
           seenMask |= bit;
@@ -1173,7 +1131,7 @@ struct Decoder::Impl {
     }
     for (size_t k = 0; k < n; ++k) {
       if (seenMask & (uint64_t{1} << k)) continue;
-      const sema::FieldInfo& f = *table.fields[k];
+      const plan::IngestField& f = *table.fields[k];
       Value& v = out.fields[f.slot];
       if (table.defaults[k])
         v = *table.defaults[k];
@@ -1183,6 +1141,62 @@ struct Decoder::Impl {
         return false;
     }
     return true;
+  }
+
+  // The traits object of an identify call at the cursor, as readTraits reads it when every key
+  // names a declared trait once (an undeclared trait, a trait sent twice or filled by two keys
+  // are the general path's). The entries of Event::traits are reused, keeping their buffers.
+  bool fastTraits(Cursor& c, Event& out) {
+    const size_t n = traits.fields.size();
+    if (n > 64 || !c.take('{')) return false;
+    if (out.traits.empty()) out.traits.swap(spareTraits);
+    size_t count = 0;
+    uint64_t keyMask = 0;
+    if (!c.take('}')) {
+      do {
+        std::string_view name;
+        if (!fastString(c, name) || !c.take(':')) return false;
+        const uint32_t idx = lookup(traits, name);
+        if (idx == core::kNone) return false;
+        const uint64_t bit = uint64_t{1} << idx;
+        if (keyMask & bit) return false;
+        keyMask |= bit;
+        const plan::IngestField& f = *traits.fields[idx];
+        if (c.at('n')) {
+          // null removes the trait (an Absent value), except `subscribed`, which it leaves.
+          if (!fastWord(c, "null")) return false;
+          if (idx != subscribedTrait) clearValue(traitEntry(out, count++, f.name));
+          continue;
+        }
+        Value& v = traitEntry(out, count++, f.name);
+        if (f.kind == core::TypeKind::List) {
+          if (!c.take('[')) return false;
+          clearValue(v);
+          v.kind = Value::Kind::List;
+          if (!c.take(']')) {
+            do {
+              v.list.emplace_back();
+              if (!fastValue(c, f.elem, v.list.back())) return false;
+            } while (c.take(','));
+            if (!c.take(']')) return false;
+          }
+        } else if (!fastValue(c, f.kind, v)) {
+          return false;
+        }
+      } while (c.take(','));
+      if (!c.take('}')) return false;
+    }
+    if (out.traits.size() > count) out.traits.resize(count);
+    return true;
+  }
+  // Entry `k` of Event::traits named `name` (its value as it was: the caller sets it).
+  static Value& traitEntry(Event& out, size_t k, std::string_view name) {
+    if (k < out.traits.size()) {
+      setRepeated(out.traits[k].first, name);
+      return out.traits[k].second;
+    }
+    out.traits.emplace_back(std::string(name), Value{});
+    return out.traits.back().second;
   }
 
   // The top-level members the fast path reads, and the order of the last line's (the guess).
@@ -1201,6 +1215,7 @@ struct Decoder::Impl {
     uint32_t eventPos = NameIndex::kNotFound;
     size_t position = 0;
     SkippedKeys skipped;
+    bool identify = false;
     if (!c.take('{')) return false;
     do {
       const size_t at = position++;
@@ -1249,8 +1264,13 @@ struct Decoder::Impl {
       present |= bit;
       switch (m) {
         case kType: {
-          // The whole string `"track"`: the bytes say it has no escape.
-          if (!c.take(std::string_view("\"track\""))) return false;
+          // The whole string `"track"` or `"identify"`: the bytes say it has no escape. An
+          // identify after properties or traits were read as a track's is the general path's.
+          if (c.take(std::string_view("\"track\""))) break;
+          if (!c.take(std::string_view("\"identify\"")) ||
+              (present & ((1u << kProperties) | (1u << kTraits))))
+            return false;
+          identify = true;
           break;
         }
         case kEvent:
@@ -1266,6 +1286,10 @@ struct Decoder::Impl {
           if (!fastString(c, messageId)) return false;
           break;
         case kProperties:
+          if (identify) {
+            if (!fastSkip(c, line)) return false;  // an identify call's properties mean nothing
+            break;
+          }
           if (!(present & (1u << kEvent)) || !c.at('{')) return false;
           eventPos = eventIndex.find(event);
           if (eventPos == NameIndex::kNotFound) {
@@ -1275,14 +1299,18 @@ struct Decoder::Impl {
           }
           break;
         case kTraits:
-          if (!fastSkip(c, line)) return false;  // a track call's traits are ignored
+          if (identify) {
+            if (!fastTraits(c, out)) return false;
+          } else if (!fastSkip(c, line)) {
+            return false;  // a track call's traits are ignored
+          }
           break;
       }
     } while (c.take(','));
     if (!c.take('}') || c.p != c.end) return false;
 
     if (!(present & (1u << kUserId)) || userId.empty()) return false;
-    if (!(present & (1u << kEvent)) || event.empty()) return false;
+    if (!identify && (!(present & (1u << kEvent)) || event.empty())) return false;
     if (present & (1u << kTimestamp)) {
       const auto t = timestamps.parse(timestamp);
       if (!t) return false;
@@ -1291,6 +1319,18 @@ struct Decoder::Impl {
       out.time = *receivedAt;
     } else {
       return false;
+    }
+    if (identify) {
+      if (!(present & (1u << kTraits))) out.traits.clear();
+      setString(out.customer, userId);
+      out.anonymousId.clear();
+      out.identified = true;
+      setString(out.messageId, messageId);
+      setRepeated(out.name, "identify");
+      out.kind = Event::Kind::Identify;
+      out.type = core::kNone;
+      releaseFields(out);
+      return true;
     }
     if (!(present & (1u << kProperties))) {
       eventPos = eventIndex.find(event);
@@ -1302,10 +1342,13 @@ struct Decoder::Impl {
     out.identified = true;
     setString(out.messageId, messageId);
     setRepeated(out.name, event);
-    out.traits.clear();
+    if (!out.traits.empty()) {
+      if (spareTraits.empty()) out.traits.swap(spareTraits);
+      out.traits.clear();
+    }
     if (eventPos == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
-      out.type = sema::kNone;
+      out.type = core::kNone;
       releaseFields(out);
     } else {
       out.kind = Event::Kind::Track;
@@ -1403,7 +1446,7 @@ struct Decoder::Impl {
   // change that must be applied anyway. `envelopeOk` is false when messageId was invalid.
   bool readIdentify(const Member& traitsM, Event& out, bool envelopeOk) {
     out.kind = Event::Kind::Identify;
-    out.type = sema::kNone;
+    out.type = core::kNone;
     out.name = "identify";
     releaseFields(out);
     if (traitsM.present && traitsM.kind != json::Kind::Object) {
@@ -1564,7 +1607,7 @@ struct Decoder::Impl {
     if (alias) {
       // Nothing but the merge (spec section 8): not activity, no properties, no traits.
       out.kind = Event::Kind::Alias;
-      out.type = sema::kNone;
+      out.type = core::kNone;
       out.name = "alias";
       out.traits.clear();
       releaseFields(out);
@@ -1590,7 +1633,7 @@ struct Decoder::Impl {
     const uint32_t found = inlined.done ? inlined.event : eventIndex.find(out.name);
     if (found == NameIndex::kNotFound) {
       out.kind = Event::Kind::Undeclared;
-      out.type = sema::kNone;
+      out.type = core::kNone;
       releaseFields(out);
       return true;
     }
@@ -1604,7 +1647,7 @@ struct Decoder::Impl {
   }
 };
 
-Decoder::Decoder(const sema::Model& model) : impl_(std::make_unique<Impl>(model)) {}
+Decoder::Decoder(plan::IngestPlan plan) : impl_(std::make_unique<Impl>(std::move(plan))) {}
 Decoder::~Decoder() = default;
 
 void Decoder::setFastPath(bool on) {

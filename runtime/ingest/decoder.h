@@ -59,18 +59,18 @@
 #include <string>
 #include <string_view>
 
-#include "compiler/ast/ast.h"
 #include "compiler/core/event.h"
 #include "compiler/core/value.h"
-#include "compiler/sema/model.h"
+#include "compiler/plan/ingest.h"
 
 namespace trig::ingest {
 
 // Keeps scratch buffers between calls: one decoder per thread.
 class Decoder {
  public:
-  // The model must outlive the decoder.
-  explicit Decoder(const sema::Model& model);
+  // Decodes against the declarations of `plan` (a checked program's: `Decoder decoder(model)`
+  // builds it from the sema model), which the decoder copies.
+  explicit Decoder(plan::IngestPlan plan);
   ~Decoder();
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
@@ -108,11 +108,6 @@ class Decoder {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The value of a default written in a declaration (`subscribed: bool = true`), converted to the
-// field's type (an int literal for a money or float field becomes money or float). nullopt when
-// the expression is not a literal of a compatible type (sema reports that case).
-std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type);
 
 // `productId` -> `product_id`, `URL` -> `url`, `cartValue2` -> `cart_value2`; already
 // snake_case names are returned unchanged.

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "compiler/driver/driver.h"
+#include "compiler/plan/plan.h"
 #include "runtime/ingest/decoder.h"
 
 using namespace trig;
@@ -95,7 +96,7 @@ when signup send hello
   const uint32_t subscribed = m.traitIndex("subscribed");
   REQUIRE(subscribed != sema::kNone);
   REQUIRE(m.traits[subscribed].defaultValue);
-  CHECK(*ingest::literalValue(*m.traits[subscribed].defaultValue, m.traits[subscribed].type) ==
+  CHECK(*plan::literalValue(*m.traits[subscribed].defaultValue, m.traits[subscribed].type) ==
         Value::boolean(true));
 }
 

@@ -1,4 +1,5 @@
 #include "runtime/ingest/decoder.h"
+#include "compiler/plan/plan.h"
 
 #include <doctest/doctest.h>
 
@@ -631,21 +632,21 @@ TEST_CASE("literalValue converts declaration defaults") {
   testing::TestModel tm;
   using sema::Type;
   using sema::TypeKind;
-  CHECK(*ingest::literalValue(*tm.intLit(5), Type::of(TypeKind::Money)) ==
+  CHECK(*plan::literalValue(*tm.intLit(5), Type::of(TypeKind::Money)) ==
         Value::money(Decimal::whole(5)));
-  CHECK(*ingest::literalValue(*tm.intLit(5), Type::of(TypeKind::Float)) == Value::flt(5));
-  CHECK(*ingest::literalValue(*tm.decimalLit("0.1"), Type::of(TypeKind::Float)) == Value::flt(0.1));
-  CHECK(*ingest::literalValue(*tm.strLit("x"), Type::of(TypeKind::String)) == Value::str("x"));
-  CHECK_FALSE(ingest::literalValue(*tm.strLit("x"), Type::of(TypeKind::Int)));
-  CHECK_FALSE(ingest::literalValue(*tm.decimalLit("1.5"), Type::of(TypeKind::Int)));
+  CHECK(*plan::literalValue(*tm.intLit(5), Type::of(TypeKind::Float)) == Value::flt(5));
+  CHECK(*plan::literalValue(*tm.decimalLit("0.1"), Type::of(TypeKind::Float)) == Value::flt(0.1));
+  CHECK(*plan::literalValue(*tm.strLit("x"), Type::of(TypeKind::String)) == Value::str("x"));
+  CHECK_FALSE(plan::literalValue(*tm.strLit("x"), Type::of(TypeKind::Int)));
+  CHECK_FALSE(plan::literalValue(*tm.decimalLit("1.5"), Type::of(TypeKind::Int)));
   ast::Expr* neg = tm.arena.newExpr(ast::ExprKind::Unary, {});
   neg->op = ast::Op::Neg;
   neg->lhs = const_cast<ast::Expr*>(tm.decimalLit("2.25"));
-  CHECK(ingest::literalValue(*neg, Type::of(TypeKind::Money))->m.units == -2'250'000);
+  CHECK(plan::literalValue(*neg, Type::of(TypeKind::Money))->m.units == -2'250'000);
   ast::Expr* list = tm.arena.newExpr(ast::ExprKind::List, {});
   list->items = {const_cast<ast::Expr*>(tm.strLit("a")), const_cast<ast::Expr*>(tm.strLit("b"))};
-  CHECK(ingest::literalValue(*list, Type::listOf(TypeKind::String))->list.size() == 2);
-  CHECK_FALSE(ingest::literalValue(*list, Type::listOf(TypeKind::Int)));
+  CHECK(plan::literalValue(*list, Type::listOf(TypeKind::String))->list.size() == 2);
+  CHECK_FALSE(plan::literalValue(*list, Type::listOf(TypeKind::Int)));
 }
 
 TEST_CASE("decoder: fuzzed lines never crash, and malformed JSON is always reported as such") {

@@ -150,7 +150,7 @@ TEST_CASE("plain timestamps: calendar edges") {
         parseTimestamp("2026-01-01T10:00:00Z"));
 }
 
-TEST_CASE("plain timestamps: the stream parser's remembered minute") {
+TEST_CASE("plain timestamps: the stream parser's remembered day") {
   ingest::TimestampParser p;
   // Same minute, then stamps that share its first 16 bytes but not its shape or validity.
   const char* stamps[] = {
@@ -171,6 +171,17 @@ TEST_CASE("plain timestamps: the stream parser's remembered minute") {
       "2026-02-30T10:01:30Z",
       "2026-01-01T10:01:31Z",
       "2026-01-01T10:00:05.123456789Z",
+      // The same day with another clock, valid or not; then other days.
+      "2026-01-01T23:59:59.999Z",
+      "2026-01-01T24:00:00Z",
+      "2026-01-01T23:60:00Z",
+      "2026-01-01Tx3:00:00Z",
+      "2026-01-01T00:00:00.000Z",
+      "2026-01-02T00:00:00Z",
+      "2026-01-02t00:00:00Z",
+      "2024-02-29T12:34:56.789Z",
+      "2023-02-29T12:34:56.789Z",
+      "2024-02-29T12:34:57Z",
   };
   for (const char* s : stamps) CHECK_MESSAGE(p.parse(s) == parseTimestamp(s), s);
 }
@@ -347,7 +358,30 @@ struct LineGen {
     return s + "}";
   }
 
+  // An identify call's traits: declared ones (some camelCase, null, repeated, of the wrong type),
+  // sometimes undeclared ones or no object at all.
+  std::string traitsObject() {
+    if (chance(3)) return pick<std::string>({"null", "[1]", "{", R"({"a":})", R"("x")"});
+    std::vector<std::string> members;
+    for (const auto& f : model.traits) {
+      if (!chance(50)) continue;
+      const std::string key = chance(15) ? camel(f.name) : f.name;
+      members.push_back(quoted(key) + ":" + (chance(5) ? "null" : typed(f.type)));
+      if (chance(3)) members.push_back(quoted(key) + ":" + typed(f.type));  // repeated
+    }
+    if (chance(10))
+      members.push_back(
+          pick<std::string>({R"("plan":"gold")", R"("age":41)", R"("address":{"city":"x"})",
+                             R"("tags2":["a","b"])", R"("gone":null)", R"("firstName":"Ann")"}));
+    if (chance(20)) std::shuffle(members.begin(), members.end(), rng);
+    std::string s = "{";
+    for (size_t k = 0; k < members.size(); ++k) s += (k ? "," : "") + members[k];
+    return s + "}";
+  }
+
   std::string line() {
+    // Identify calls now and then, in the shape producers send them.
+    const bool identify = chance(15);
     // The event first, as its properties depend on it.
     static const std::vector<std::string> kUndeclared = {"Video Played", "", "cart\\u005fadd",
                                                          "order completed"};
@@ -362,12 +396,14 @@ struct LineGen {
       eventName = pick(kUndeclared);
     }
     std::vector<std::pair<std::string, std::string>> members;  // key, value text
-    if (chance(60))
+    if (identify)
+      members.emplace_back("type", R"("identify")");
+    else if (chance(60))
       members.emplace_back("type", chance(85)
                                        ? R"("track")"
                                        : pick<std::string>({R"("identify")", R"("Track")", "null",
                                                             R"("tr\u0061ck")", "5"}));
-    if (chance(97))
+    if (identify ? chance(10) : chance(97))
       members.emplace_back(
           "event", chance(95) ? quoted(eventName) : pick<std::string>({"null", "7", R"("")"}));
     if (chance(97))
@@ -380,10 +416,11 @@ struct LineGen {
     if (chance(40))
       members.emplace_back("messageId",
                            chance(90) ? R"("m-1")" : pick<std::string>({"null", "3", R"("m\n")"}));
-    if (chance(90)) members.emplace_back("properties", properties(info));
-    if (chance(5))
-      members.emplace_back("traits", pick<std::string>({R"({"email":"a@b"})", "[1]",
-                                                        R"({"vip":true,"x":{"y":1}})"}));
+    if (identify ? chance(5) : chance(90)) members.emplace_back("properties", properties(info));
+    if (identify ? chance(95) : chance(5))
+      members.emplace_back("traits", identify ? traitsObject()
+                                              : pick<std::string>({R"({"email":"a@b"})", "[1]",
+                                                                   R"({"vip":true,"x":{"y":1}})"}));
     if (chance(10))
       members.emplace_back(pick<std::string>({"context", "anonymousId", "sentAt", "us\\u0065rId"}),
                            pick<std::string>({R"({"ip":"1.2.3.4","library":{"name":"x"}})",
@@ -416,7 +453,7 @@ struct LineGen {
 bool sameEvent(const Event& a, const Event& b) {
   return a.kind == b.kind && a.type == b.type && a.name == b.name && a.customer == b.customer &&
          a.time == b.time && a.messageId == b.messageId && a.fields == b.fields &&
-         a.traits == b.traits;
+         a.traits == b.traits && a.identified == b.identified && a.anonymousId == b.anonymousId;
 }
 
 }  // namespace
@@ -432,7 +469,7 @@ TEST_CASE("decoder: the fast path agrees with the general path on generated line
   // another shape would show as a difference.
   Event reused;
   std::string fastReason, generalReason;
-  int accepted = 0, rejected = 0, mismatches = 0;
+  int accepted = 0, rejected = 0, mismatches = 0, fastIdentifies = 0;
   for (int round = 0; round < 40000 && mismatches < 20; ++round) {
     const std::string line = gen.line();
     std::optional<TimeMs> receivedAt;
@@ -440,12 +477,16 @@ TEST_CASE("decoder: the fast path agrees with the general path on generated line
     Event fresh;
     fastReason.clear();
     generalReason.clear();
+    const uint64_t fastBefore = fast.stats().fast;
     const bool fastOk = fast.decode(line, reused, fastReason, receivedAt);
     const bool generalOk = general.decode(line, fresh, generalReason, receivedAt);
     fastOk ? ++accepted : ++rejected;
+    if (fast.stats().fast > fastBefore && reused.kind == Event::Kind::Identify) ++fastIdentifies;
     bool same = fastOk == generalOk;
     if (same && fastOk) same = sameEvent(reused, fresh);
-    if (same && !fastOk) same = fastReason == generalReason;
+    if (same && !fastOk)
+      same = fastReason == generalReason && fast.failedClosed() == general.failedClosed() &&
+             (!fast.failedClosed() || sameEvent(reused, fresh));
     if (!same) {
       ++mismatches;
       FAIL_CHECK("paths disagree on " << line << "\n  fast: " << fastOk << " " << fastReason
@@ -459,6 +500,7 @@ TEST_CASE("decoder: the fast path agrees with the general path on generated line
   CHECK(fast.stats().fast > 8000);
   CHECK(fast.stats().general > 8000);
   CHECK(general.stats().fast == 0);
+  CHECK(fastIdentifies > 500);  // identify calls take the fast path too
 }
 
 TEST_CASE("decoder: a reused Event keeps nothing from a line of another shape") {

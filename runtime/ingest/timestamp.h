@@ -19,31 +19,48 @@ inline unsigned digit(std::string_view s, size_t k) {
   return static_cast<unsigned>(static_cast<unsigned char>(s[k])) - unsigned{'0'};
 }
 
-// `YYYY-MM-DDTHH:MM` at the start of `s` (at least 16 bytes): the time of that minute, when it
-// is one (parseTimestamp's checks: month 1-12, a day of that month, hour 0-23, minute 0-59).
-inline bool minute(std::string_view s, TimeMs& out) {
-  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':') return false;
+// `YYYY-MM-DDT` at the start of `s` (at least 11 bytes): the time of that day's midnight, when
+// it is one (parseTimestamp's checks: month 1-12, a day of that month).
+inline bool day(std::string_view s, TimeMs& out) {
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T') return false;
   const unsigned y0 = digit(s, 0), y1 = digit(s, 1), y2 = digit(s, 2), y3 = digit(s, 3),
-                 mo0 = digit(s, 5), mo1 = digit(s, 6), d0 = digit(s, 8), d1 = digit(s, 9),
-                 h0 = digit(s, 11), h1 = digit(s, 12), mi0 = digit(s, 14), mi1 = digit(s, 15);
-  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (mo0 > 9) | (mo1 > 9) | (d0 > 9) | (d1 > 9) |
-      (h0 > 9) | (h1 > 9) | (mi0 > 9) | (mi1 > 9))
+                 mo0 = digit(s, 5), mo1 = digit(s, 6), d0 = digit(s, 8), d1 = digit(s, 9);
+  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (mo0 > 9) | (mo1 > 9) | (d0 > 9) | (d1 > 9))
     return false;
   const int year = static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
-  const unsigned month = mo0 * 10 + mo1, day = d0 * 10 + d1, hour = h0 * 10 + h1,
-                 min = mi0 * 10 + mi1;
-  if (month < 1 || month > 12 || hour > 23 || min > 59 || day < 1) return false;
+  const unsigned month = mo0 * 10 + mo1, dd = d0 * 10 + d1;
+  if (month < 1 || month > 12 || dd < 1) return false;
   static constexpr unsigned char kDaysIn[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-  if (day > kDaysIn[month - 1] + (month == 2 && leap ? 1u : 0u)) return false;
+  if (dd > kDaysIn[month - 1] + (month == 2 && leap ? 1u : 0u)) return false;
   // Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
   const int y = year - (month <= 2 ? 1 : 0);
   const int era = (y >= 0 ? y : y - 399) / 400;
   const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + dd - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   const int64_t days = int64_t{era} * 146097 + static_cast<int64_t>(doe) - 719468;
-  out = ((days * 24 + hour) * 60 + min) * kMinute;
+  out = days * 24 * 60 * kMinute;
+  return true;
+}
+
+// `HH:MM` at bytes 11 to 15 of `s` (at least 16 bytes): the time into the day (hour 0-23, minute
+// 0-59).
+[[gnu::always_inline]] inline bool hourMinute(std::string_view s, TimeMs& out) {
+  const unsigned h0 = digit(s, 11), h1 = digit(s, 12), mi0 = digit(s, 14), mi1 = digit(s, 15);
+  if (s[13] != ':' || (h0 > 9) | (h1 > 9) | (mi0 > 9) | (mi1 > 9)) return false;
+  const unsigned hour = h0 * 10 + h1, min = mi0 * 10 + mi1;
+  if (hour > 23 || min > 59) return false;
+  out = (hour * 60 + min) * kMinute;
+  return true;
+}
+
+// `YYYY-MM-DDTHH:MM` at the start of `s` (at least 16 bytes): the time of that minute, when it
+// is one.
+inline bool minute(std::string_view s, TimeMs& out) {
+  TimeMs d = 0, hm = 0;
+  if (!day(s, d) || !hourMinute(s, hm)) return false;
+  out = d + hm;
   return true;
 }
 
@@ -114,28 +131,30 @@ inline std::optional<TimeMs> parseEventTimestamp(std::string_view s) {
   return parseTimestamp(s);
 }
 
-// parseEventTimestamp for a stream of events, which mostly share the minute of the one before:
-// the last valid plain `YYYY-MM-DDTHH:MM` is kept with its time, and a stamp that starts with
-// the same 16 bytes only has its seconds read. One per thread.
+// parseEventTimestamp for a stream of events, which mostly share the day of the one before: the
+// last valid plain `YYYY-MM-DDT` is kept with its time, and a stamp that starts with the same 11
+// bytes only has its clock read (a stream of a few events a minute changes minute on nearly
+// every event, day only every thousand or so). One per thread.
 class TimestampParser {
  public:
   std::optional<TimeMs> parse(std::string_view s) {
     if (s.size() >= 20) {
-      TimeMs sec = 0;
-      if (valid_ && std::memcmp(s.data(), minuteText_, 16) == 0) {
-        if (plain::seconds(s, sec)) return minuteTime_ + sec;
-      } else if (plain::minute(s, minuteTime_)) {
-        std::memcpy(minuteText_, s.data(), 16);
+      TimeMs hm = 0, sec = 0;
+      if (valid_ && std::memcmp(s.data(), dayText_, 11) == 0) {
+        if (plain::hourMinute(s, hm) && plain::seconds(s, sec)) return dayTime_ + hm + sec;
+      } else if (TimeMs d = 0; plain::day(s, d)) {
+        std::memcpy(dayText_, s.data(), 11);
+        dayTime_ = d;
         valid_ = true;
-        if (plain::seconds(s, sec)) return minuteTime_ + sec;
+        if (plain::hourMinute(s, hm) && plain::seconds(s, sec)) return dayTime_ + hm + sec;
       }
     }
     return parseTimestamp(s);
   }
 
  private:
-  char minuteText_[16] = {};
-  TimeMs minuteTime_ = 0;
+  char dayText_[11] = {};
+  TimeMs dayTime_ = 0;
   bool valid_ = false;
 };
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "runtime/ingest/decoder.h"
+#include "compiler/plan/plan.h"
 
 namespace trig::state {
 
@@ -11,7 +11,7 @@ std::vector<Value> defaultTraits(const sema::Model& model) {
   for (size_t i = 0; i < model.traits.size(); ++i) {
     const auto& t = model.traits[i];
     if (t.defaultValue != nullptr)
-      if (auto v = ingest::literalValue(*t.defaultValue, t.type)) out[i] = *v;
+      if (auto v = plan::literalValue(*t.defaultValue, t.type)) out[i] = *v;
   }
   return out;
 }
