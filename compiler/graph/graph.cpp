@@ -7,15 +7,104 @@
 #include <graphviz/gvc.h>
 
 #include <algorithm>
+#include <cstring>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "compiler/support/utf8.h"
 
 namespace trig::graph {
+
+namespace {
+
+// Graphviz's default ID discipline names an object by the address of its interned name, and
+// keeps subgraphs in ID order: the clusters' order, and so the layout, followed the heap (the
+// same DOT text drew another SVG when only the input path's length changed). This discipline
+// numbers names in the order the reader meets them, so the same text draws the same picture.
+// Named objects get even IDs, anonymous ones odd IDs, as in the default.
+struct SequentialIds {
+  std::unordered_map<std::string, IDTYPE> ids;
+  std::deque<std::string> names;  // names[id / 2 - 1]: stable addresses for `print`
+  IDTYPE anonymous = 1;
+};
+
+void* idOpen(Agraph_t* /*g*/, Agdisc_t* /*disc*/) {
+  return new SequentialIds;
+}
+
+long idMap(void* state, int /*objtype*/, char* str, IDTYPE* id, int createflag) {
+  auto& s = *static_cast<SequentialIds*>(state);
+  if (str == nullptr) {
+    *id = s.anonymous;
+    s.anonymous += 2;
+    return 1;
+  }
+  auto it = s.ids.find(str);
+  if (it != s.ids.end()) {
+    *id = it->second;
+    return 1;
+  }
+  if (createflag == 0) {
+    *id = 0;  // as the default: no object has this name
+    return 1;
+  }
+  s.names.emplace_back(str);
+  *id = static_cast<IDTYPE>(2 * s.names.size());
+  s.ids.emplace(s.names.back(), *id);
+  return 1;
+}
+
+long idAlloc(void* /*state*/, int /*objtype*/, IDTYPE /*request*/) {
+  return 0;
+}
+void idFree(void* /*state*/, int /*objtype*/, IDTYPE /*id*/) {}
+
+char* idPrint(void* state, int /*objtype*/, IDTYPE id) {
+  auto& s = *static_cast<SequentialIds*>(state);
+  if (id % 2 != 0 || id == 0 || id / 2 > s.names.size()) return nullptr;
+  return s.names[id / 2 - 1].data();
+}
+
+void idClose(void* state) {
+  delete static_cast<SequentialIds*>(state);
+}
+void idRegister(void* /*state*/, int /*objtype*/, void* /*obj*/) {}
+
+Agiddisc_t sequentialIdDisc = {idOpen, idMap, idAlloc, idFree, idPrint, idClose, idRegister};
+
+// agmemread's reader, with the discipline above.
+struct TextChannel {
+  const std::string* text;
+  size_t at = 0;
+};
+
+int readText(void* chan, char* buf, int bufsize) {
+  auto& c = *static_cast<TextChannel*>(chan);
+  if (bufsize <= 0 || c.at >= c.text->size()) return 0;
+  // One line at a time, as Graphviz's own memory reader does (its lexer counts lines).
+  size_t end = c.text->find('\n', c.at);
+  end = end == std::string::npos ? c.text->size() : end + 1;
+  size_t n = std::min(end - c.at, static_cast<size_t>(bufsize));
+  std::memcpy(buf, c.text->data() + c.at, n);
+  c.at += n;
+  return static_cast<int>(n);
+}
+
+Agraph_t* readGraph(const std::string& text) {
+  static Agiodisc_t io = {readText, AgIoDisc.putstr, AgIoDisc.flush};
+  Agdisc_t disc = {&AgMemDisc, &sequentialIdDisc, &io};
+  TextChannel chan{&text};
+  return agread(&chan, &disc);
+}
+
+}  // namespace
+
 namespace {
 
 // The state of a flow instance arriving somewhere: the steps it has taken (its step number so
@@ -557,7 +646,7 @@ std::optional<std::string> render(std::string_view dot, std::string_view format,
     return std::nullopt;
   }
   std::string text(dot);
-  Agraph_t* g = agmemread(text.c_str());
+  Agraph_t* g = readGraph(text);
   if (g == nullptr) {
     error = "Graphviz cannot read the graph: " + trimmed();
     return std::nullopt;

@@ -422,6 +422,23 @@ def test_docs_graphs():
                   committed == out)
 
 
+def test_svg_independent_of_the_path():
+    """Graphviz keeps clusters in the order of their IDs, which by default are the addresses of
+    their names: the same rules given by another path (so another heap) drew another SVG."""
+    import shutil
+    here_svg = run(["graph", rules_of("priorities"), "--format", "svg"]).stdout
+    differ = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for depth in range(1, 9):
+            deep = os.path.join(tmp, *(["d" * depth] * depth), "priorities")
+            shutil.copytree(os.path.join(examples, "priorities"), deep)
+            there = run(["graph", os.path.join(deep, "rules.trig"), "--format", "svg"]).stdout
+            if there != here_svg:
+                differ.append(deep)
+    check("svg: the same picture whatever path names the rules",
+          here_svg != "" and not differ, differ)
+
+
 def main():
     test_cart()
     test_browse()
@@ -429,6 +446,7 @@ def main():
     test_priorities()
     test_errors_and_determinism()
     test_svg()
+    test_svg_independent_of_the_path()
     for n in ("cart_abandonment", "browse_abandonment", "reminder_timing", "priorities"):
         test_counts(rules_of(n), os.path.join(examples, n, "events.jsonl"), n)
     with tempfile.TemporaryDirectory() as tmp:
