@@ -215,6 +215,27 @@ class Poster:
         return self.join()
 
 
+def set_core_slice(pid: int, slice_us: int) -> str:
+    """Sets the EEVDF slice of serve's core thread (comm `trig-core`) from outside, as the core
+    sets it itself (runtime/serve/core.cpp): 0 gives it the kernel's default back. For A/B runs."""
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() != "trig-core":
+                continue
+        # struct sched_attr (48 bytes): size, policy, flags, nice, priority, runtime, deadline, period
+        attr = ctypes.create_string_buffer(struct.pack("IIQiIQQQ", 48, 0, 0, os.getpriority(os.PRIO_PROCESS, int(tid)),
+                                                       0, slice_us * 1000, 0, 0), 48)
+        if libc.syscall(314, int(tid), attr, 0) != 0:  # SYS_sched_setattr on x86-64
+            return f"sched_setattr failed: errno {ctypes.get_errno()}"
+        with open(f"/proc/{pid}/task/{tid}/sched") as f:
+            m = re.search(r"se\.slice\s*:\s*(\d+)", f.read())
+        return f"trig-core slice {int(m.group(1)) / 1000 if m else '?'} us"
+    return "no trig-core thread"
+
+
 def sleep_until(t: float) -> None:
     while True:
         left = t - time.time()
@@ -282,6 +303,10 @@ def run(a) -> dict:
             f.write(RULES.format(s1=s1, s2=s2))
         p, port, _ = serve_restart.start(a.trig, rules, os.path.join(tmp, "data"), clock="wall")
         threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+        if a.core_slice_us is not None:
+            time.sleep(0.5)  # the core thread names itself as its loop starts
+            res["meta"]["core_slice"] = set_core_slice(p.pid, a.core_slice_us)
+            log(f"timer_lateness: {res['meta']['core_slice']}")
         load = None
         try:
             t = time.time()
@@ -398,6 +423,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="200k timers, 20k due per phase over 15 s")
     ap.add_argument("--metric", default=METRIC, help="the lateness histogram (trig_decision_lateness_seconds "
                     "for a trig without trig_timer_lateness_seconds: the same records here, in milliseconds)")
+    ap.add_argument("--core-slice-us", type=int, help="set the core thread's EEVDF slice from outside "
+                    "(0: the kernel's default), to compare with what the core asks for (100)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tmp", default=None, help="where the data directory goes (default: $TMPDIR)")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "out"))
