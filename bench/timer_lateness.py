@@ -216,8 +216,10 @@ class Poster:
 
 
 def set_core_slice(pid: int, slice_us: int) -> str:
-    """Sets the EEVDF slice of serve's core thread (comm `trig-core`) from outside, as the core
-    sets it itself (runtime/serve/core.cpp): 0 gives it the kernel's default back. For A/B runs."""
+    """Sets the EEVDF slice (Linux 6.12+: sched_runtime of a SCHED_OTHER thread) of serve's core
+    thread (comm `trig-core`) from outside; 0 gives it the kernel's default back. The experiment of
+    docs/performance.md, "Timer lateness": does a short slice let the core preempt its neighbours
+    when it wakes for a timer?"""
     import ctypes
     import struct
     libc = ctypes.CDLL(None, use_errno=True)
@@ -424,7 +426,7 @@ def main() -> int:
     ap.add_argument("--metric", default=METRIC, help="the lateness histogram (trig_decision_lateness_seconds "
                     "for a trig without trig_timer_lateness_seconds: the same records here, in milliseconds)")
     ap.add_argument("--core-slice-us", type=int, help="set the core thread's EEVDF slice from outside "
-                    "(0: the kernel's default), to compare with what the core asks for (100)")
+                    "(microseconds, 100 to 100000; 0: the kernel's default), an experiment")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tmp", default=None, help="where the data directory goes (default: $TMPDIR)")
     ap.add_argument("--out", default=os.path.join(BENCH_DIR, "out"))

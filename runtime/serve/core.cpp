@@ -4,15 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <map>
 #include <unordered_set>
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "runtime/deliver/render.h"
 #include "runtime/serve/ingest_api.h"
@@ -38,30 +34,6 @@ int64_t wallNowUs() {
 uint64_t instantKey(std::string_view customer, TimeMs t) {
   return std::hash<std::string_view>{}(customer) ^
          (static_cast<uint64_t>(t) * 0x9E3779B97F4A7C15ull);
-}
-
-// The core thread asks the kernel for a short time slice (Linux 6.12 and later: `sched_runtime`
-// of a SCHED_OTHER thread is its EEVDF slice, 0.1 ms to 100 ms; older kernels ignore it). Its
-// share of the CPU is unchanged, but its virtual deadline comes sooner, so when it wakes for a
-// timer on a busy machine it preempts a task with a long slice instead of queueing behind it: the
-// wait for a CPU is most of a timer's lateness under load (docs/performance.md, "Timer
-// lateness"). No privilege is needed; a failure only costs that.
-void preferShortSlices() {
-  struct SchedAttr {  // struct sched_attr, SCHED_ATTR_SIZE_VER0
-    uint32_t size, policy;
-    uint64_t flags;
-    int32_t nice;
-    uint32_t priority;
-    uint64_t runtime, deadline, period;
-  } attr{};
-  static_assert(sizeof(SchedAttr) == 48);
-  attr.size = sizeof attr;
-  attr.policy = 0;  // SCHED_OTHER
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-  attr.nice = errno == 0 ? nice : 0;
-  attr.runtime = 100'000;  // ns
-  (void)syscall(SYS_sched_setattr, 0, &attr, 0u);
 }
 
 // How often the wall clock runs the engine on when nothing arrives: the decisions of an instant
@@ -535,8 +507,8 @@ Core::Accept Core::submit(Submission s) {
 
 void Core::run() {
   Impl& m = *impl_;
+  // Named for top, perf and the benchmarks (bench/timer_lateness.py finds it by name).
   pthread_setname_np(pthread_self(), "trig-core");
-  if (!m.opt.manualClock) preferShortSlices();
   for (;;) {
     m.metrics.set("trig_timers_pending", static_cast<double>(m.engine->pendingTimers()));
     m.metrics.set("trig_log_entries", static_cast<double>(m.logged.load()));

@@ -16,9 +16,9 @@ constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 
 // fine enough below 20 ms to tell 2 ms from 4 ms, and up to an hour for timers that fell due
 // while the service was down.
 constexpr std::array<double, 29> kTimerBuckets = {
-    0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.008,
-    0.01,   0.0125, 0.015, 0.02, 0.025,  0.03,  0.04,  0.05,  0.075, 0.1,
-    0.25,   0.5,    1,     2.5,  5,      10,    60,    600,   3600};
+    0.0005, 0.001,  0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.008,
+    0.01,   0.0125, 0.015,  0.02,  0.025,  0.03,  0.04,  0.05,  0.075, 0.1,
+    0.25,   0.5,    1,      2.5,   5,      10,    60,    600,   3600};
 
 // The bucket bounds of the histogram `name`.
 std::span<const double> bucketsOf(const std::string& name) {
@@ -163,8 +163,8 @@ std::string Metrics::render() const {
     header(name, "histogram");
     const std::span<const double> bounds = bucketsOf(name);
     for (size_t i = 0; i < bounds.size(); ++i)
-      out += name + "_bucket{le=\"" + number(bounds[i]) + "\"} " + std::to_string(h.buckets[i]) +
-             "\n";
+      out +=
+          name + "_bucket{le=\"" + number(bounds[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
     out += name + "_bucket{le=\"+Inf\"} " + std::to_string(h.count) + "\n";
     out += name + "_sum " + number(h.sum) + "\n";
     out += name + "_count " + std::to_string(h.count) + "\n";
