@@ -2,8 +2,8 @@
 """Timer lateness of `trig serve` on the wall clock with 1M pending timers (issue 11: p99 under
 10 ms), alone and beside an ingest load.
 
-    python3 bench/timer_lateness.py --trig build/trig                 # 1M timers, ~3 minutes
-    python3 bench/timer_lateness.py --trig build/trig --quick         # 200k timers, ~1.5 minutes
+    python3 bench/timer_lateness.py --trig build/trig                 # 1M timers, ~5 minutes
+    python3 bench/timer_lateness.py --trig build/trig --quick         # 200k timers, ~2 minutes
     python3 bench/timer_lateness.py ... --update-docs                 # the table into docs/performance.md
 
 What it does (one `trig serve`, wall clock, a fresh data directory, port 0):
