@@ -52,7 +52,10 @@ std::string number(double v) {
   if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0)
     return std::to_string(static_cast<int64_t>(v));
   char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  // Fixed notation where it is short (a bucket bound of 0.0005, not 5e-04), else the shortest.
+  const bool fixed = std::fabs(v) >= 1e-4 && std::fabs(v) < 1e15;
+  auto [end, ec] = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, ec == std::errc() ? end : buf);
 }
 
