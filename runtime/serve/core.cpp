@@ -168,6 +168,7 @@ struct Core::Impl {
   bool switchRules(const std::string& version, uint64_t seq, std::string& error);
   void endRemovedFlows(const RuleSet& next);
   void publish();
+  void publishRecords();
   void publishSend(const engine::Record& r, const std::string& json);
   void commit(std::deque<Submission>& batch);
   bool storeRules(const RuleSet& r, std::string& error);
@@ -342,7 +343,20 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
 
 // The records the engine produced: decision records, metrics, and the outbox.
 void Core::Impl::publish() {
-  if (records.empty()) return;
+  if (!records.empty()) publishRecords();
+  // Every record of the instants before the engine's time is out: forget their events. Also when
+  // there were no records: else a long stretch of events without decisions (a load of a million
+  // `idle` anchors) piles up in the set until the first decision, which then pays for freeing
+  // it all (a 0.5-1 s stall of the first timers, docs/performance.md, "Timer lateness").
+  if (engine->now() > lastStamp && !eventInstants.empty()) {
+    if (eventInstants.bucket_count() > 65536)
+      std::unordered_set<uint64_t>().swap(eventInstants);  // give a burst's buckets back
+    else
+      eventInstants.clear();
+  }
+}
+
+void Core::Impl::publishRecords() {
   std::vector<std::pair<uint64_t, std::string>> decisions;
   decisions.reserve(records.size());
   std::string json;
@@ -378,8 +392,6 @@ void Core::Impl::publish() {
   std::string error;
   if (!store.putDecisions(decisions, error)) log("cannot store decision records: " + error);
   records.clear();
-  // Every record of the instants before the engine's time is out.
-  if (engine->now() > lastStamp) eventInstants.clear();
 }
 
 // The files of a rule set, under its version, before the log names it.
