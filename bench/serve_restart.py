@@ -18,15 +18,29 @@ ENV = dict(os.environ, TRIG_WRITE_KEY="wk", TRIG_ADMIN_KEY="ak", TRIG_TRACKING_S
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"wk:").decode()}
 
 
-def start(trig, rules, data):
+def start(trig, rules, data, clock="manual"):
     t0 = time.monotonic()
     p = subprocess.Popen([trig, "serve", rules, "--data", data, "--listen", "127.0.0.1:0",
-                          "--clock", "manual"], stderr=subprocess.PIPE, text=True, env=ENV)
+                          "--clock", clock], stderr=subprocess.PIPE, text=True, env=ENV)
     for line in p.stderr:
         m = re.search(r"listening on http://[^:]+:(\d+)", line)
         if m:
             return p, int(m.group(1)), time.monotonic() - t0
     raise RuntimeError("serve did not start")
+
+
+def events(first, count, event="cart_add", prefix="c", properties=None):
+    """One event of each customer prefix+first .. prefix+(first+count-1): with the rules above,
+    one pending `idle` wait each (bench/timer_lateness.py uses it too)."""
+    props = {"product_id": "p"} if properties is None else properties
+    return [{"type": "track", "event": event, "userId": f"{prefix}{i}", "properties": props}
+            for i in range(first, first + count)]
+
+
+def batch_bodies(first, count, batch, **kw):
+    """`events(first, count, **kw)` as /v1/batch bodies of `batch` events (bytes), one by one."""
+    for i in range(first, first + count, batch):
+        yield json.dumps({"batch": events(i, min(batch, first + count - i), **kw)}).encode()
 
 
 def rss_mib(pid):
@@ -52,11 +66,8 @@ def main():
                   {"Authorization": "Bearer ak"})
         c.getresponse().read()
         t0 = time.monotonic()
-        for first in range(0, a.customers, a.batch):
-            batch = [{"type": "track", "event": "cart_add", "userId": f"c{i}",
-                      "properties": {"product_id": "p"}}
-                     for i in range(first, min(first + a.batch, a.customers))]
-            c.request("POST", "/v1/batch", json.dumps({"batch": batch}), AUTH)
+        for body in batch_bodies(0, a.customers, a.batch):
+            c.request("POST", "/v1/batch", body, AUTH)
             r = c.getresponse()
             r.read()
             assert r.status == 200, r.status

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <unordered_set>
+
+#include <pthread.h>
 
 #include "runtime/deliver/render.h"
 #include "runtime/serve/ingest_api.h"
@@ -18,6 +21,19 @@ namespace {
 TimeMs wallNow() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The wall clock in microseconds: lateness is measured finer than the engine's milliseconds.
+int64_t wallNowUs() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// A customer at an instant, as one number: the decisions an event makes are its customer's, at
+// its stamp; every other decision is a timer's.
+uint64_t instantKey(std::string_view customer, TimeMs t) {
+  return std::hash<std::string_view>{}(customer) ^
+         (static_cast<uint64_t>(t) * 0x9E3779B97F4A7C15ull);
 }
 
 // How often the wall clock runs the engine on when nothing arrives: the decisions of an instant
@@ -107,6 +123,9 @@ struct Core::Impl {
   std::atomic<TimeMs> clockNow{0};
   TimeMs lastStamp = INT64_MIN;
   std::atomic<uint64_t> logged{0};
+  // (customer, stamp) of the events processed whose instant may still have records to come: a
+  // record of a customer at such an instant is the event's, any other a timer's (metrics).
+  std::unordered_set<uint64_t> eventInstants;
 
   Impl(Store& s, std::shared_ptr<const RuleSet> r, RuleLoader l, CoreOptions o, Metrics& m,
        std::function<void(OutboxEntry)> send,
@@ -149,6 +168,7 @@ struct Core::Impl {
   bool switchRules(const std::string& version, uint64_t seq, std::string& error);
   void endRemovedFlows(const RuleSet& next);
   void publish();
+  void publishRecords();
   void publishSend(const engine::Record& r, const std::string& json);
   void commit(std::deque<Submission>& batch);
   bool storeRules(const RuleSet& r, std::string& error);
@@ -182,6 +202,8 @@ void Core::Impl::apply(const LogEntry& e) {
   }
   event.seq = e.seq;
   event.source = EventSource::named("log", e.seq);
+  if (!silent && !recovering && !opt.manualClock)
+    eventInstants.insert(instantKey(event.customer, e.stamp));
   engine->process(event);
 }
 
@@ -321,18 +343,36 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
 
 // The records the engine produced: decision records, metrics, and the outbox.
 void Core::Impl::publish() {
-  if (records.empty()) return;
+  if (!records.empty()) publishRecords();
+  // Every record of the instants before the engine's time is out: forget their events. Also when
+  // there were no records: else a long stretch of events without decisions (a load of a million
+  // `idle` anchors) piles up in the set until the first decision, which then pays for freeing
+  // it all (a 0.5-1 s stall of the first timers, docs/performance.md, "Timer lateness").
+  if (engine->now() > lastStamp && !eventInstants.empty()) {
+    if (eventInstants.bucket_count() > 65536)
+      std::unordered_set<uint64_t>().swap(eventInstants);  // give a burst's buckets back
+    else
+      eventInstants.clear();
+  }
+}
+
+void Core::Impl::publishRecords() {
   std::vector<std::pair<uint64_t, std::string>> decisions;
   decisions.reserve(records.size());
   std::string json;
-  const TimeMs published = opt.manualClock || recovering ? 0 : wallNow();
+  const int64_t publishedUs = opt.manualClock || recovering ? 0 : wallNowUs();
   const sema::Model& m = *rules->model;
   for (const engine::Record& r : records) {
     // From when the decision was due (its event's stamp or its timer's time) to now: timers'
-    // lateness and the event-to-decision latency, on the wall clock.
-    if (published != 0)
-      metrics.observe("trig_decision_lateness_seconds",
-                      static_cast<double>(std::max<TimeMs>(0, published - r.time)) / 1000.0);
+    // lateness and the event-to-decision latency, on the wall clock; timers' alone too.
+    if (publishedUs != 0) {
+      const double late =
+          static_cast<double>(std::max<int64_t>(0, publishedUs - r.time * 1000)) / 1e6;
+      metrics.observe("trig_decision_lateness_seconds", late);
+      if (r.reason != engine::Reason::RuleRemoved &&
+          !eventInstants.contains(instantKey(r.customer, r.time)))
+        metrics.observe("trig_timer_lateness_seconds", late);
+    }
     json.clear();
     writer->append(json, r);
     json.pop_back();
@@ -479,6 +519,8 @@ Core::Accept Core::submit(Submission s) {
 
 void Core::run() {
   Impl& m = *impl_;
+  // Named for top, perf and the benchmarks (bench/timer_lateness.py finds it by name).
+  pthread_setname_np(pthread_self(), "trig-core");
   for (;;) {
     m.metrics.set("trig_timers_pending", static_cast<double>(m.engine->pendingTimers()));
     m.metrics.set("trig_log_entries", static_cast<double>(m.logged.load()));

@@ -58,6 +58,30 @@ trigger never:
   CHECK(text.find("rule=\"never\"") == std::string::npos);
 }
 
+TEST_CASE("metrics: timer lateness has buckets fine below 20 ms, others the common ones") {
+  Metrics m;
+  m.observe("trig_timer_lateness_seconds", 0.0012);
+  m.observe("trig_timer_lateness_seconds", 0.0035);
+  m.observe("trig_timer_lateness_seconds", 7200);  // fell due while the service was down
+  m.observe("trig_decision_lateness_seconds", 0.0012);
+  std::string text = m.render();
+  CHECK(text.find("# HELP trig_timer_lateness_seconds From when a timer was due") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE trig_timer_lateness_seconds histogram\n"
+                  "trig_timer_lateness_seconds_bucket{le=\"0.0005\"} 0\n"
+                  "trig_timer_lateness_seconds_bucket{le=\"0.001\"} 0\n"
+                  "trig_timer_lateness_seconds_bucket{le=\"0.0015\"} 1\n") != std::string::npos);
+  CHECK(text.find("trig_timer_lateness_seconds_bucket{le=\"0.003\"} 1\n"
+                  "trig_timer_lateness_seconds_bucket{le=\"0.004\"} 2\n") != std::string::npos);
+  CHECK(text.find("trig_timer_lateness_seconds_bucket{le=\"3600\"} 2\n"
+                  "trig_timer_lateness_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(text.find("trig_timer_lateness_seconds_count 3\n") != std::string::npos);
+  // The other histograms keep their buckets: 1 ms, then 2.5 ms.
+  CHECK(text.find("trig_decision_lateness_seconds_bucket{le=\"0.001\"} 0\n"
+                  "trig_decision_lateness_seconds_bucket{le=\"0.0025\"} 1\n") != std::string::npos);
+  CHECK(text.find("trig_decision_lateness_seconds_bucket{le=\"0.0015\"}") == std::string::npos);
+}
+
 TEST_CASE("metrics: setCounter replaces, add adds") {
   Metrics m;
   m.add("x_total", {{"a", "1"}}, 2);

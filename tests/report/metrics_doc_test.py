@@ -4,7 +4,8 @@
 Every block of docs/metrics.md that follows a line `<!-- output: trig ARGS -->` (a fenced or an
 indented block up to the next blank line after it) must be, byte for byte, what `trig ARGS`
 prints, run from the repository's root. With --update, the blocks are rewritten from trig's
-output instead (then review the prose around them).
+output instead (then review the prose around them). And every metric `trig serve` has a help
+text for (runtime/serve/metrics.cpp) is named in docs/metrics.md or docs/serve.md.
 
 usage: metrics_doc_test.py TRIG [--update]
 """
@@ -13,6 +14,18 @@ import os, re, shlex, subprocess, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "docs", "metrics.md")
 MARK = re.compile(r"^<!-- output: trig (.*) -->$")
+METRICS_CPP = os.path.join(ROOT, "runtime", "serve", "metrics.cpp")
+SERVE_DOC = os.path.join(ROOT, "docs", "serve.md")
+
+
+def undocumented_metrics():
+    """The metric names of Metrics::help's table that neither docs/metrics.md nor docs/serve.md
+    names (as `name` or `name{labels}`)."""
+    names = re.findall(r'\{"(trig_\w+)",', open(METRICS_CPP).read())
+    if not names:
+        raise SystemExit(f"metrics_doc_test: no metric names found in {METRICS_CPP}")
+    docs = open(DOC).read() + open(SERVE_DOC).read()
+    return [n for n in names if not re.search(r"`" + n + r"[`{]", docs)]
 
 
 def run(trig, args):
@@ -57,6 +70,10 @@ def main():
     if checked == 0:
         print("FAIL: no `<!-- output: trig ... -->` block in docs/metrics.md")
         return 1
+    for name in undocumented_metrics():
+        failures += 1
+        print(f"FAIL: the metric {name} (runtime/serve/metrics.cpp) is in neither docs/metrics.md "
+              f"nor docs/serve.md")
     if failures:
         return 1
     print(f"metrics_doc_test: {checked} block(s) match")
