@@ -99,8 +99,8 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
     eng.advanceTo(t, false);
     statsBefore = eng.stats();
     enteredBefore = coverage.variants;
-    collector.countFrom(t);
   };
+  if (options.since) collector.countFrom(*options.since);
 
   ingest::Decoder decoder(model);
   Event event;

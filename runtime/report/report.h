@@ -138,7 +138,8 @@ class Collector {
   void addEventNow(const Event& e);
   void applyDeferred();
   // Counts only from `t` on (ReportOptions::since): earlier sends and suppressions are kept to
-  // match engagement and conversions to, but not counted, nor is what happens to them.
+  // match engagement and conversions to, but not counted, nor is what happens to them. Call
+  // before the first record.
   void countFrom(TimeMs t) { since_ = t; }
 
   Report build(const engine::Stats& stats, const engine::Coverage& coverage,
