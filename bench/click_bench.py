@@ -34,7 +34,7 @@ per-thread CPU and the time each serve thread waited runnable for a CPU
 timings are not tests.
 """
 import argparse, base64, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile
-import time
+import threading, time
 
 LUA = r"""
 local requests = {}
@@ -203,6 +203,13 @@ class Serve:
         if self.port is None:
             self.proc.kill()
             raise RuntimeError("serve did not start")
+        # Its log read to the end, counted: a pipe nobody reads would block serve's next line.
+        self.log_lines = 0
+
+        def drain():
+            for _ in self.proc.stderr:
+                self.log_lines += 1
+        threading.Thread(target=drain, daemon=True).start()
 
     def request(self, method, path, body=None, key=WRITE):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -259,6 +266,8 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds of the measured run")
     ap.add_argument("--customers", type=int, default=500)
     ap.add_argument("--no-peer", action="store_true", help="skip the nginx and invalid-token runs")
+    ap.add_argument("--during", help="a shell command run beside the measured run, {pid} being "
+                    "serve's (for instance 'perf sched record -o sched.data -- sleep 5')")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         print("click_bench: wrk is not installed (apt-get install wrk)")
@@ -307,7 +316,11 @@ def main():
         before = metric(s, "trig_clicks_total")
         cpu_before = cpu_seconds(s.proc.pid)
         threads_before = thread_stats(s.proc.pid)
+        during = (subprocess.Popen(args.during.replace("{pid}", str(s.proc.pid)), shell=True)
+                  if args.during else None)
         r, raw = run_wrk(s.port, urls, args.duration, args.conns, delay_ms, lua)
+        if during:
+            during.wait()
         threads = thread_report(threads_before, thread_stats(s.proc.pid), args.duration)
         time.sleep(0.5)
         cpu = cpu_seconds(s.proc.pid) - cpu_before
@@ -328,6 +341,7 @@ def main():
         print(f"  clicks recorded by serve in the run: {recorded:,.0f} "
               f"({'= answers' if abs(recorded - r['requests']) <= args.conns else 'MISMATCH'})")
         print(f"  serve's threads: {threads}")
+        print(f"  serve's log lines during the whole bench: {s.log_lines}")
         verdict = "PASS" if lat["p99"] < 1000 and errors == 0 else "FAIL"
         print(f"  target p99 < 1 ms: {verdict}")
         result = {"rate": round(rate), "latency_us": lat, "errors": r["errors"],
