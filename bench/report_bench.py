@@ -73,17 +73,17 @@ class Serve:
             raise RuntimeError("serve did not start")
         # Keep reading its log so that it never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
-        self.local = threading.local()
 
     def request(self, method, path, body, key=WRITE):
-        c = getattr(self.local, "conn", None)
-        if c is None:
-            c = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        # A connection per request: a kept-alive one may be closed by serve's idle timeout while
+        # this side waits for a drain on a busy machine.
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
         h = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode(),
              "Content-Type": "application/json"}
         c.request(method, path, body=body, headers=h)
         r = c.getresponse()
         data = r.read()
+        c.close()
         if r.status != 200:
             raise RuntimeError(f"{method} {path}: {r.status} {data[:300]}")
         return data

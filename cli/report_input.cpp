@@ -68,7 +68,8 @@ int reportFromStore(const Compilation& c, const ReportInput& input, const std::s
     return store->scanLog(
         1,
         [&f](const serve::LogEntry& entry) {
-          return entry.kind != serve::LogEntry::Kind::Event || f(entry.seq, entry.stamp, entry.data);
+          return entry.kind != serve::LogEntry::Kind::Event ||
+                 f(entry.seq, entry.stamp, entry.data);
         },
         e);
   };

@@ -20,6 +20,7 @@ std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluato
   eo.sink = [&](const engine::Record& r) { collector.add(r); };
   eo.coverage = &coverage;
   eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
+  eo.traceKinds = Collector::kTraceKinds;
   eo.warn = input.warn;
   engine::Engine eng(model, evaluator, eo);
 
@@ -88,6 +89,7 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
   eo.sink = [&](const engine::Record& r) { collector.add(r); };
   eo.coverage = &coverage;
   eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
+  eo.traceKinds = Collector::kTraceKinds;
   eo.warn = input.warn;
   engine::Engine eng(model, evaluator, eo);
 

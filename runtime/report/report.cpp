@@ -88,10 +88,13 @@ void Collector::add(const engine::Record& r) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
     if (counted) ++rows_[r.rule][row].funnel.sent;
     auto idx = static_cast<uint32_t>(messages_.size());
-    messages_.push_back(Message{r.rule, row, r.time});
-    messages_.back().counted = counted;
+    Message& m = messages_.emplace_back();
+    m.rule = r.rule;
+    m.row = row;
+    m.time = r.time;
+    m.counted = counted;
+    m.customer = r.customer;
     if (!r.messageId.empty()) byId_.emplace(r.messageId, idx);
-    byCustomer_[r.customer].emplace_back(r.time, idx);
   } else if (r.decision == engine::Decision::Suppressed && counted) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
     ++rows_[r.rule][row].funnel.suppressed[engine::reasonName(r.reason)];
@@ -160,7 +163,13 @@ void Collector::apply(const Pending& p) {
   Message* m = nullptr;
   if (!p.byCustomer) {
     if (auto it = byId_.find(p.key); it != byId_.end()) m = &messages_[it->second];
-  } else if (auto it = byCustomer_.find(p.key); it != byCustomer_.end()) {
+  } else {
+    for (; indexed_ < messages_.size(); ++indexed_)
+      byCustomer_[messages_[indexed_].customer].emplace_back(messages_[indexed_].time,
+                                                             static_cast<uint32_t>(indexed_));
+  }
+  if (auto it = p.byCustomer ? byCustomer_.find(p.key) : byCustomer_.end();
+      it != byCustomer_.end()) {
     // No message id: the customer's latest message at or before the unsubscribe.
     auto& v = it->second;
     if (!std::is_sorted(v.begin(), v.end()))
@@ -583,8 +592,9 @@ std::string renderJson(const Report& r) {
       r.engagement.bounces, r.engagement.unmatched, num(r.detectDiff),
       r.bucket ? jstr(formatDuration(r.bucket)) : std::string("null"));
   // Only with --since, so that a report of everything stays as it was.
-  if (r.since) out.insert(out.size() - std::string_view("\"rules\":[").size(),
-                          "\"since\":" + jstr(formatTimestamp(*r.since)) + ",");
+  if (r.since)
+    out.insert(out.size() - std::string_view("\"rules\":[").size(),
+               "\"since\":" + jstr(formatTimestamp(*r.since)) + ",");
   bool firstRule = true;
   for (const auto& rule : r.rules) {
     if (!firstRule) out += ",";

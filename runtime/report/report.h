@@ -102,8 +102,8 @@ struct Report {
   // Whether conversions were attributed to messages (Funnel::converted): the engine's trace was
   // given and its attribution adds up to the engine's own count of conversions after a send.
   bool stepConversions = false;
-  DurationMs bucket = 0;  // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
-  double detectDiff = 0;  // the absolute difference sample sizes are for (0.02)
+  DurationMs bucket = 0;        // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
+  double detectDiff = 0;        // the absolute difference sample sizes are for (0.02)
   std::optional<TimeMs> since;  // the report counts from this time on (`--since`)
 };
 
@@ -127,6 +127,11 @@ class Collector {
   // attribute each conversion to the message it followed. Optional; without it
   // Report::stepConversions is false.
   void trace(const engine::TraceEntry& t);
+  // The kinds of trace entry trace() reads (EngineOptions::traceKinds).
+  static constexpr uint32_t kTraceKinds =
+      1u << static_cast<unsigned>(engine::TraceEntry::Kind::Fired) |
+      1u << static_cast<unsigned>(engine::TraceEntry::Kind::Decision) |
+      1u << static_cast<unsigned>(engine::TraceEntry::Kind::Conversion);
   // One decoded input event; those that are not engagement events are ignored. Call after every
   // record was added (the engine finished): an unsubscribe without a message id goes to the
   // customer's latest send at or before it.
@@ -147,11 +152,12 @@ class Collector {
 
  private:
   struct Message {
-    uint32_t rule;
-    uint32_t row;  // index into rows_[rule]
-    TimeMs time;
+    uint32_t rule = 0;
+    uint32_t row = 0;  // index into rows_[rule]
+    TimeMs time = 0;
     bool opened = false, clicked = false, bounced = false, unsubscribed = false;
     bool counted = true;  // sent at or after since_
+    std::string customer;
   };
   // An engagement event as much as matching it needs: its kind, its time, and its message id
   // (or, for an unsubscribe without one, its customer).
@@ -173,8 +179,10 @@ class Collector {
   std::vector<std::vector<StepRow>> rows_;                  // by rule
   std::vector<Message> messages_;
   std::unordered_map<std::string, uint32_t> byId_;  // message id -> messages_ index
-  // customer -> (time, messages_ index) of its sends, in time order
+  // customer -> (time, messages_ index) of its sends, in time order: only for an unsubscribe
+  // without a message id, made when the first one comes (of messages_[0, indexed_)).
   std::unordered_map<std::string, std::vector<std::pair<TimeMs, uint32_t>>> byCustomer_;
+  size_t indexed_ = 0;
   EngagementCounts engagement_;
   // (customer, rule) -> the message id of the current instance's latest send; empty when the
   // instance has sent nothing yet or reached a holdout point.
