@@ -24,6 +24,7 @@ struct ReportOptions {
   std::string engine = engine::kDefaultEngine;
   std::string output;
   std::string data;
+  std::string since;
   double detect = 2.0;  // percentage points
 };
 
@@ -43,6 +44,7 @@ int runReport(const ReportOptions& o) {
   input.data = o.data;
   input.engine = o.engine;
   input.detect = o.detect;
+  input.since = o.since;
   report::Report rep;
   if (int rc = buildReport(*c, input, "report", rep); rc != kExitOk) return rc;
   std::string text = o.format == "json"   ? report::renderJson(rep)
@@ -87,6 +89,9 @@ void addReportCommand(CLI::App& app, Action& action) {
                   "(default 2)");
   cmd->add_option("--data", o->data,
                   "A live store (trig serve --data DIR): its event log replayed through the rules");
+  cmd->add_option("--since", o->since,
+                  "With --data: count from this time on, an RFC 3339 time or a duration before "
+                  "the log's last event (7d)");
   cmd->callback([o, &action] { action = [o] { return runReport(*o); }; });
 }
 

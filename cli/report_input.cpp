@@ -8,34 +8,97 @@
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "runtime/engine/replay.h"
-#include "runtime/serve/dashboard.h"
 #include "runtime/serve/store.h"
 
 namespace trig::cli {
+namespace {
+
+// The time `--since` names: an RFC 3339 time, or a duration before the stamp of the log's last
+// event (`7d`: its last seven days).
+std::optional<TimeMs> sinceTime(const serve::Store& store, const std::string& text,
+                                std::string& error) {
+  if (auto t = parseTimestamp(text)) return t;
+  auto d = parseDuration(text);
+  if (!d || *d < 0) {
+    error = "--since '" + text + "' is neither an RFC 3339 time nor a duration such as 7d";
+    return std::nullopt;
+  }
+  TimeMs last = 0;
+  bool any = false;
+  for (uint64_t seq = store.lastSeq(); seq > 0 && !any; --seq) {
+    if (!store.scanLog(
+            seq,
+            [&](const serve::LogEntry& e) {
+              if (e.kind == serve::LogEntry::Kind::Event) any = true, last = e.stamp;
+              return false;
+            },
+            error))
+      return std::nullopt;
+  }
+  return last - *d;
+}
+
+int reportFromStore(const Compilation& c, const ReportInput& input, const std::string& prefix,
+                    report::Report& out) {
+  std::string error;
+  std::unique_ptr<serve::Store> store = serve::Store::openReadOnly(input.data, error);
+  if (!store) {
+    std::cerr << prefix << error << "\n";
+    return kExitUsage;
+  }
+  report::ReportOptions ropt;
+  ropt.detectDiff = input.detect / 100.0;
+  if (!input.since.empty()) {
+    ropt.since = sinceTime(*store, input.since, error);
+    if (!ropt.since) {
+      std::cerr << prefix << error << "\n";
+      return kExitUsage;
+    }
+  }
+  std::string note;
+  auto evaluator = engine::makeEvaluator(input.engine, c, note, error);
+  if (!evaluator) {
+    std::cerr << prefix << error << "\n";
+    return kExitUsage;
+  }
+  PrintableBuf printableErr(std::cerr);
+  std::ostream diagnostics(&printableErr);
+  report::LogInput li;
+  li.scan = [&store](const auto& f, std::string& e) {
+    return store->scanLog(
+        1,
+        [&f](const serve::LogEntry& entry) {
+          return entry.kind != serve::LogEntry::Kind::Event ||
+                 f(entry.seq, entry.stamp, entry.data);
+        },
+        e);
+  };
+  li.entries = store->lastSeq();
+  li.diagnostics = &diagnostics;
+  li.progress = terminalProgress();
+  li.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
+  auto rep = report::logReport(c.model, *evaluator, li, ropt, error);
+  if (!rep) {
+    std::cerr << prefix << error << "\n";
+    return kExitUsage;
+  }
+  out = std::move(*rep);
+  return kExitOk;
+}
+
+}  // namespace
 
 int buildReport(const Compilation& c, const ReportInput& input, const std::string& command,
                 report::Report& out) {
   const std::string prefix = "trig " + command + ": ";
   std::vector<std::string> events = input.events;
-  // A live store: its log replayed through the rules (the rules it was decided with: a store
-  // whose log saw a reload is reported under the rules given).
-  std::string exported;
-  if (!input.data.empty()) {
-    std::string error;
-    if (auto store = serve::Store::openReadOnly(input.data, error))
-      exported = serve::exportLog(*store, error);
-    if (exported.empty()) {
-      std::cerr << prefix << error << "\n";
-      return kExitUsage;
-    }
-    events = {exported};
+  if (!input.since.empty() && input.data.empty()) {
+    std::cerr << prefix << "--since needs --data DIR (a live store's log)\n";
+    return kExitUsage;
   }
-  struct RemoveExported {
-    std::string path;
-    ~RemoveExported() {
-      if (!path.empty()) std::remove(path.c_str());
-    }
-  } removeExported{exported};
+  // A live store: its log replayed through the rules in one pass (the rules it was decided
+  // with: a store whose log saw a reload is reported under the rules given).
+  if (!input.data.empty()) return reportFromStore(c, input, prefix, out);
 
   std::string note, error;
   auto evaluator = engine::makeEvaluator(input.engine, c, note, error);

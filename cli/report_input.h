@@ -16,6 +16,9 @@ struct ReportInput {
   std::string data;                 // or a live store's directory (read-only)
   std::string engine = engine::kDefaultEngine;
   double detect = 2.0;  // percentage points
+  // `--since` (with `data` only): an RFC 3339 time, or a duration ("7d") before the log's last
+  // event.
+  std::string since;
 };
 
 // Replays `input` through the checked compilation `c` into `out`. Errors are printed on

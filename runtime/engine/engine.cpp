@@ -184,7 +184,7 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
     candidateFilters.clear();
   }
   const auto& rules = p.anchors;
-  if (tracing(c.id)) {
+  if (tracing(TraceEntry::Kind::AnchorFilter, c.id)) {
     // Every rule, so that the trace says which filters did not hold.
     for (const plan::AnchorRule& a : rules) {
       if (a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
@@ -270,7 +270,7 @@ void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64
     bool held = eval.test(*cond, env);
     noteCondition(*cond, held);
     if (!held) {
-      if (tracing(c.id))
+      if (tracing(TraceEntry::Kind::NotHeld, c.id))
         trace(TraceEntry::Kind::NotHeld, c.id, ri, cond->loc, [&] {
           return "did not fire: this condition did not hold" + conditionValues(*cond, env);
         });
@@ -281,7 +281,7 @@ void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64
     bool held = eval.test(*u, env);
     noteCondition(*u, held);
     if (held) {
-      if (tracing(c.id))
+      if (tracing(TraceEntry::Kind::UnlessHeld, c.id))
         trace(TraceEntry::Kind::UnlessHeld, c.id, ri, u->loc,
               [&] { return "did not fire: this `unless` held" + conditionValues(*u, env); });
       return;

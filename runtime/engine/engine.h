@@ -129,6 +129,9 @@ struct EngineOptions {
   // Tracing for `trig explain`: null for none; `traceCustomer` empty traces everyone.
   std::function<void(const TraceEntry&)> trace;
   std::string traceCustomer;
+  // The kinds of entry traced, bit (1 << kind): `trig report` needs three of them, and every
+  // entry of the others (one per event at least) was made, its sentence formatted, for nothing.
+  uint32_t traceKinds = ~0u;
   Coverage* coverage = nullptr;
   // Warnings that do not stop the run (an unknown time zone, once per name).
   std::function<void(const std::string&)> warn;

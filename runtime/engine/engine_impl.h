@@ -314,13 +314,16 @@ struct Engine::Impl {
   bool tracing(std::string_view customer) const {
     return opt.trace && (opt.traceCustomer.empty() || opt.traceCustomer == customer);
   }
+  bool tracing(TraceEntry::Kind kind, std::string_view customer) const {
+    return (opt.traceKinds >> static_cast<unsigned>(kind) & 1u) != 0 && tracing(customer);
+  }
 
   // `text` makes the sentence; it runs only when this customer is traced (formatting every
   // sentence for nobody cost 40% of the replay).
   template <typename MakeText>
   void trace(TraceEntry::Kind kind, std::string_view customer, uint32_t rule, Loc loc,
              MakeText&& text) {
-    if (!tracing(customer)) return;
+    if (!tracing(kind, customer)) return;
     TraceEntry t;
     t.kind = kind;
     t.time = now;

@@ -128,7 +128,7 @@ void Engine::Impl::advance(const std::shared_ptr<Flow>& fp, TimeMs base) {
       f.state = Flow::State::WaitingStep;
       f.timer =
           timers.schedule(later(base, s.after->ms), Timer{Timer::Kind::Step, f.customer, f.rule});
-      if (tracing(f.customer->id)) {
+      if (tracing(TraceEntry::Kind::StepDue, f.customer->id)) {
         auto [tmpl, variant] =
             describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
         trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc, [&] {

@@ -52,7 +52,7 @@ void Engine::Impl::emit(Record&& r) {
     }
     case Decision::Dropped: break;
   }
-  if (tracing(r.customer)) {
+  if (tracing(TraceEntry::Kind::Decision, r.customer)) {
     TraceEntry t;
     t.kind = TraceEntry::Kind::Decision;
     t.time = now;

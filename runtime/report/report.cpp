@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 
 #include "compiler/support/time.h"
@@ -82,14 +83,19 @@ uint32_t Collector::rowFor(uint32_t rule, uint32_t step, const std::string& temp
 
 void Collector::add(const engine::Record& r) {
   if (r.rule == sema::kNone || r.rule >= rows_.size()) return;
+  const bool counted = !since_ || r.time >= *since_;
   if (r.decision == engine::Decision::Send) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
-    ++rows_[r.rule][row].funnel.sent;
+    if (counted) ++rows_[r.rule][row].funnel.sent;
     auto idx = static_cast<uint32_t>(messages_.size());
-    messages_.push_back(Message{r.rule, row, r.time});
+    Message& m = messages_.emplace_back();
+    m.rule = r.rule;
+    m.row = row;
+    m.time = r.time;
+    m.counted = counted;
+    m.customer = r.customer;
     if (!r.messageId.empty()) byId_.emplace(r.messageId, idx);
-    byCustomer_[r.customer].emplace_back(r.time, idx);
-  } else if (r.decision == engine::Decision::Suppressed) {
+  } else if (r.decision == engine::Decision::Suppressed && counted) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
     ++rows_[r.rule][row].funnel.suppressed[engine::reasonName(r.reason)];
   }
@@ -115,6 +121,7 @@ void Collector::trace(const engine::TraceEntry& t) {
         lastSend_[key].clear();
       break;
     case Kind::Conversion:
+      if (since_ && t.time < *since_) break;  // before the report's window
       if (auto it = lastSend_.find(key); it != lastSend_.end() && !it->second.empty())
         convertedMessages_.push_back(it->second);
       break;
@@ -122,50 +129,95 @@ void Collector::trace(const engine::TraceEntry& t) {
   }
 }
 
-Collector::Message* Collector::find(const Event& e, uint32_t slot) {
-  if (slot == sema::kNone || slot >= e.fields.size()) return nullptr;
-  const Value& v = e.fields[slot];
-  if (v.kind != Value::Kind::String) return nullptr;
-  auto it = byId_.find(v.s);
-  return it == byId_.end() ? nullptr : &messages_[it->second];
+Collector::Pending Collector::classify(const Event& e) const {
+  Pending p;
+  if (e.kind != Event::Kind::Track || e.type == sema::kNone) return p;
+  uint32_t slot = sema::kNone;
+  if (e.type == open_) {
+    p.kind = Engagement::Open;
+    slot = openSlot_;
+  } else if (e.type == click_) {
+    p.kind = Engagement::Click;
+    slot = clickSlot_;
+  } else if (e.type == bounce_) {
+    p.kind = Engagement::Bounce;
+    slot = bounceSlot_;
+  } else if (e.type == unsub_) {
+    p.kind = Engagement::Unsubscribe;
+    slot = unsubSlot_;
+  } else {
+    return p;
+  }
+  p.time = e.time;
+  if (slot != sema::kNone && slot < e.fields.size() && e.fields[slot].kind == Value::Kind::String)
+    p.key = e.fields[slot].s;
+  else if (p.kind == Engagement::Unsubscribe)
+    p.byCustomer = true, p.key = e.customer;  // attributed to the customer's latest send
+  return p;
+}
+
+void Collector::apply(const Pending& p) {
+  if (p.kind == Engagement::None) return;
+  // With --since: the engagement from then on (that of earlier sends is not attributed).
+  if (since_ && p.time < *since_) return;
+  Message* m = nullptr;
+  if (!p.byCustomer) {
+    if (auto it = byId_.find(p.key); it != byId_.end()) m = &messages_[it->second];
+  } else {
+    for (; indexed_ < messages_.size(); ++indexed_)
+      byCustomer_[messages_[indexed_].customer].emplace_back(messages_[indexed_].time,
+                                                             static_cast<uint32_t>(indexed_));
+  }
+  if (auto it = p.byCustomer ? byCustomer_.find(p.key) : byCustomer_.end();
+      it != byCustomer_.end()) {
+    // No message id: the customer's latest message at or before the unsubscribe.
+    auto& v = it->second;
+    if (!std::is_sorted(v.begin(), v.end()))
+      std::stable_sort(v.begin(), v.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto up = std::upper_bound(v.begin(), v.end(), p.time,
+                               [](TimeMs t, const auto& q) { return t < q.first; });
+    if (up != v.begin()) m = &messages_[std::prev(up)->second];
+  }
+  switch (p.kind) {
+    case Engagement::Open:
+      ++engagement_.opens;
+      if (m) m->opened = true;
+      break;
+    case Engagement::Click:
+      ++engagement_.clicks;
+      if (m) m->clicked = true;
+      break;
+    case Engagement::Bounce:
+      ++engagement_.bounces;
+      if (m) m->bounced = true;
+      break;
+    case Engagement::Unsubscribe:
+      ++engagement_.unsubscribes;
+      if (m) m->unsubscribed = true;
+      break;
+    case Engagement::None: break;
+  }
+  if (!m) ++engagement_.unmatched;
 }
 
 void Collector::addEvent(const Event& e) {
-  if (e.kind != Event::Kind::Track || e.type == sema::kNone) return;
-  Message* m = nullptr;
-  if (e.type == open_) {
-    ++engagement_.opens;
-    m = find(e, openSlot_);
-    if (m) m->opened = true;
-  } else if (e.type == click_) {
-    ++engagement_.clicks;
-    m = find(e, clickSlot_);
-    if (m) m->clicked = true;
-  } else if (e.type == bounce_) {
-    ++engagement_.bounces;
-    m = find(e, bounceSlot_);
-    if (m) m->bounced = true;
-  } else if (e.type == unsub_) {
-    ++engagement_.unsubscribes;
-    m = find(e, unsubSlot_);
-    if (!m) {
-      // No message id: the customer's latest message at or before the unsubscribe.
-      auto it = byCustomer_.find(e.customer);
-      if (it != byCustomer_.end()) {
-        auto& v = it->second;
-        if (!std::is_sorted(v.begin(), v.end()))
-          std::stable_sort(v.begin(), v.end(),
-                           [](const auto& a, const auto& b) { return a.first < b.first; });
-        auto up = std::upper_bound(v.begin(), v.end(), e.time,
-                                   [](TimeMs t, const auto& p) { return t < p.first; });
-        if (up != v.begin()) m = &messages_[std::prev(up)->second];
-      }
-    }
-    if (m) m->unsubscribed = true;
-  } else {
-    return;
-  }
-  if (!m) ++engagement_.unmatched;
+  apply(classify(e));
+}
+
+void Collector::addEventNow(const Event& e) {
+  Pending p = classify(e);
+  if (p.kind == Engagement::None) return;
+  // A send is recorded once the clock passed its instant, so an open of it comes later; what is
+  // not known yet (and every unsubscribe matched by customer) waits for the end.
+  if (!p.byCustomer && byId_.contains(p.key)) return apply(p);
+  deferred_.push_back(std::move(p));
+}
+
+void Collector::applyDeferred() {
+  for (const Pending& p : deferred_) apply(p);
+  deferred_.clear();
+  deferred_.shrink_to_fit();
 }
 
 Report Collector::build(const engine::Stats& stats, const engine::Coverage& coverage,
@@ -174,12 +226,13 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
   out.engagement = engagement_;
   out.events = stats.events;
   out.detectDiff = options.detectDiff;
+  out.since = since_;
   // The time buckets: the smallest of an hour, a day and a week that keeps the series short.
-  if (!messages_.empty()) {
-    auto [lo, hi] =
-        std::minmax_element(messages_.begin(), messages_.end(),
-                            [](const Message& a, const Message& b) { return a.time < b.time; });
-    const TimeMs span = hi->time - lo->time;
+  TimeMs lo = std::numeric_limits<TimeMs>::max(), hi = std::numeric_limits<TimeMs>::min();
+  for (const Message& m : messages_)
+    if (m.counted) lo = std::min(lo, m.time), hi = std::max(hi, m.time);
+  if (lo <= hi) {
+    const TimeMs span = hi - lo;
     constexpr DurationMs kHour = 3'600'000;
     out.bucket = span <= 200 * kHour        ? kHour
                  : span <= 200 * 24 * kHour ? 24 * kHour
@@ -190,7 +243,8 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
     return b > t ? b - out.bucket : b;  // floor for times before 1970
   };
   std::vector<std::map<TimeMs, uint64_t>> perRule(model_.rules.size());
-  for (const auto& m : messages_) ++perRule[m.rule][bucketOf(m.time)];
+  for (const auto& m : messages_)
+    if (m.counted) ++perRule[m.rule][bucketOf(m.time)];
   // Engagement onto the rows.
   auto rows = rows_;
   // Conversions onto the messages they followed, checked against the engine's count per rule.
@@ -203,10 +257,11 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
       break;
     }
     const Message& m = messages_[it->second];
-    ++rows[m.rule][m.row].funnel.converted;
+    if (m.counted) ++rows[m.rule][m.row].funnel.converted;
     ++attributed[m.rule];
   }
   for (const auto& m : messages_) {
+    if (!m.counted) continue;
     Funnel& f = rows[m.rule][m.row].funnel;
     f.opened += m.opened ? 1 : 0;
     f.clicked += m.clicked ? 1 : 0;
@@ -426,6 +481,8 @@ std::string renderText(const Report& r) {
       "bounces ({} not matched to a send)\n",
       r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
       r.engagement.bounces, r.engagement.unmatched);
+  if (r.since)
+    out += "counted from " + formatTimestamp(*r.since) + " on (the events before it replayed)\n";
   for (const auto& rule : r.rules) {
     out += "\n";
     out +=
@@ -534,6 +591,10 @@ std::string renderJson(const Report& r) {
       r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
       r.engagement.bounces, r.engagement.unmatched, num(r.detectDiff),
       r.bucket ? jstr(formatDuration(r.bucket)) : std::string("null"));
+  // Only with --since, so that a report of everything stays as it was.
+  if (r.since)
+    out.insert(out.size() - std::string_view("\"rules\":[").size(),
+               "\"since\":" + jstr(formatTimestamp(*r.since)) + ",");
   bool firstRule = true;
   for (const auto& rule : r.rules) {
     if (!firstRule) out += ",";
@@ -816,6 +877,9 @@ std::string renderHtml(const Report& r) {
       "matched to a send).</p>\n",
       r.events, r.engagement.opens, r.engagement.clicks, r.engagement.unsubscribes,
       r.engagement.bounces, r.engagement.unmatched);
+  if (r.since)
+    out += "<p>Counted from " + esc(formatTimestamp(*r.since)) +
+           " on (the events before it replayed).</p>\n";
   for (const auto& rule : r.rules) {
     out += fmt::format("<section><h2>{}{}</h2>\n", esc(rule.name),
                        rule.title.empty() ? "" : " &mdash; " + esc(rule.title));

@@ -102,12 +102,18 @@ struct Report {
   // Whether conversions were attributed to messages (Funnel::converted): the engine's trace was
   // given and its attribution adds up to the engine's own count of conversions after a send.
   bool stepConversions = false;
-  DurationMs bucket = 0;  // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
-  double detectDiff = 0;  // the absolute difference sample sizes are for (0.02)
+  DurationMs bucket = 0;        // of the sends-over-time series: 1h, 1d or 7d (at most 200 buckets)
+  double detectDiff = 0;        // the absolute difference sample sizes are for (0.02)
+  std::optional<TimeMs> since;  // the report counts from this time on (`--since`)
 };
 
 struct ReportOptions {
   double detectDiff = 0.02;  // "a 2-point difference"
+  // Count from this time on (`trig report --data DIR --since T`, logReport only): firings,
+  // sends, suppressions, split entries and conversions at or after `since`, and the engagement
+  // of the messages sent from then on. The events before it are still replayed (they make the
+  // state), their numbers left out.
+  std::optional<TimeMs> since;
 };
 
 class Collector {
@@ -121,24 +127,51 @@ class Collector {
   // attribute each conversion to the message it followed. Optional; without it
   // Report::stepConversions is false.
   void trace(const engine::TraceEntry& t);
+  // The kinds of trace entry trace() reads (EngineOptions::traceKinds).
+  static constexpr uint32_t kTraceKinds =
+      1u << static_cast<unsigned>(engine::TraceEntry::Kind::Fired) |
+      1u << static_cast<unsigned>(engine::TraceEntry::Kind::Decision) |
+      1u << static_cast<unsigned>(engine::TraceEntry::Kind::Conversion);
   // One decoded input event; those that are not engagement events are ignored. Call after every
   // record was added (the engine finished): an unsubscribe without a message id goes to the
   // customer's latest send at or before it.
   void addEvent(const Event& e);
+  // The same, during the replay (one pass over a log): an open, click or bounce of a send
+  // already recorded counts at once; the others (an unsubscribe, a message id not seen yet)
+  // wait, in a compact form, for applyDeferred() once the engine finished. Same numbers as
+  // addEvent after the replay.
+  void addEventNow(const Event& e);
+  void applyDeferred();
+  // Counts only from `t` on (ReportOptions::since): earlier sends and suppressions are kept to
+  // match engagement and conversions to, but not counted, nor is what happens to them. Call
+  // before the first record.
+  void countFrom(TimeMs t) { since_ = t; }
 
   Report build(const engine::Stats& stats, const engine::Coverage& coverage,
                const ReportOptions& options = {}) const;
 
  private:
   struct Message {
-    uint32_t rule;
-    uint32_t row;  // index into rows_[rule]
-    TimeMs time;
+    uint32_t rule = 0;
+    uint32_t row = 0;  // index into rows_[rule]
+    TimeMs time = 0;
     bool opened = false, clicked = false, bounced = false, unsubscribed = false;
+    bool counted = true;  // sent at or after since_
+    std::string customer;
+  };
+  // An engagement event as much as matching it needs: its kind, its time, and its message id
+  // (or, for an unsubscribe without one, its customer).
+  enum class Engagement : uint8_t { None, Open, Click, Bounce, Unsubscribe };
+  struct Pending {
+    Engagement kind = Engagement::None;
+    bool byCustomer = false;  // `key` is the customer (an unsubscribe without a message id)
+    TimeMs time = 0;
+    std::string key;
   };
   uint32_t rowFor(uint32_t rule, uint32_t step, const std::string& templ,
                   const std::string& variant);
-  Message* find(const Event& e, uint32_t slot);
+  Pending classify(const Event& e) const;
+  void apply(const Pending& p);
 
   const sema::Model& model_;
   uint32_t open_, click_, bounce_, unsub_;                  // event types (kNone when absent)
@@ -146,13 +179,17 @@ class Collector {
   std::vector<std::vector<StepRow>> rows_;                  // by rule
   std::vector<Message> messages_;
   std::unordered_map<std::string, uint32_t> byId_;  // message id -> messages_ index
-  // customer -> (time, messages_ index) of its sends, in time order
+  // customer -> (time, messages_ index) of its sends, in time order: only for an unsubscribe
+  // without a message id, made when the first one comes (of messages_[0, indexed_)).
   std::unordered_map<std::string, std::vector<std::pair<TimeMs, uint32_t>>> byCustomer_;
+  size_t indexed_ = 0;
   EngagementCounts engagement_;
   // (customer, rule) -> the message id of the current instance's latest send; empty when the
   // instance has sent nothing yet or reached a holdout point.
   std::unordered_map<std::string, std::string> lastSend_;
   std::vector<std::string> convertedMessages_;
+  std::vector<Pending> deferred_;
+  std::optional<TimeMs> since_;
   bool traced_ = false;
 };
 
@@ -191,5 +228,26 @@ struct ReplayInput {
 std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluator,
                                    const ReplayInput& input, const ReportOptions& options,
                                    std::string& error);
+
+// A live store's log (`trig report --data DIR`): `scan` calls its argument with every accepted
+// event of the log in log order (stamps never decrease), as (sequence number, stamp, JSON
+// text), until it returns false; it returns false with `error` on a read error.
+using LogScan = std::function<bool(
+    const std::function<bool(uint64_t seq, TimeMs stamp, std::string_view json)>& f,
+    std::string& error)>;
+struct LogInput {
+  LogScan scan;
+  uint64_t entries = 0;                 // for progress (0: unknown)
+  std::ostream* diagnostics = nullptr;  // entries that do not decode under these rules
+  std::function<void(uint64_t done, uint64_t total)> progress;
+  std::function<void(const std::string&)> warn;
+};
+
+// The report of a log in one pass: every event decoded once, fed to the engine (as replayReport
+// does, so the numbers are the same as those of the log's export replayed), its engagement
+// events matched as they come. Honours options.since. Null, with `error`, on a read error.
+std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
+                                const LogInput& input, const ReportOptions& options,
+                                std::string& error);
 
 }  // namespace trig::report
