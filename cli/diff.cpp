@@ -26,7 +26,7 @@ struct DiffOptions {
   std::vector<std::string> events;
   std::vector<std::string>
       eventNames;  // what messages call them (copies of pipes keep their names)
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   bool failOnChange = false;
 };
 
@@ -45,7 +45,7 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
   rc = refuseIfBroken(*c, "diff");
   if (rc != kExitOk) return false;
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::cerr << "trig diff: " << error << "\n";
     rc = kExitUsage;

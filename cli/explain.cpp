@@ -25,7 +25,7 @@ struct ExplainOptions {
   std::vector<std::string> events;
   std::string customer;
   std::string until;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
 };
 
 struct RuleStory {
@@ -177,7 +177,7 @@ int runExplain(const ExplainOptions& o) {
   auto c = compile(o.files);
   if (int rc = refuseIfBroken(*c, "explain"); rc != kExitOk) return rc;
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::cerr << "trig explain: " << error << "\n";
     return kExitUsage;

@@ -403,7 +403,7 @@ class Preview {
     std::string note, error;
     std::vector<std::pair<std::string, Value>> bindings;
     if (sender_.step && !sender_.step->bindings.empty()) {
-      auto evaluator = engine::makeEvaluator("interp", c_, note, error);
+      auto evaluator = cli::makeEvaluator("interp", c_, note, error);
       if (!evaluator) return usage(error);
       EvalEnv env;
       env.anchor = anchor_ ? &*anchor_ : nullptr;

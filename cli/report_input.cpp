@@ -38,7 +38,7 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
   } removeExported{exported};
 
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(input.engine, c, note, error);
+  auto evaluator = cli::makeEvaluator(input.engine, c, note, error);
   if (!evaluator) {
     std::cerr << prefix << error << "\n";
     return kExitUsage;

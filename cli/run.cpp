@@ -22,7 +22,7 @@ struct RunOptions {
   std::vector<std::string> events;
   bool explain = false;
   std::string until;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   std::string deadLetter;
   bool strict = false;
 };
@@ -40,7 +40,7 @@ int runRun(const RunOptions& o) {
   auto c = compile(o.files);
   if (int rc = refuseIfBroken(*c, "run"); rc != kExitOk) return rc;
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::cerr << "trig run: " << error << "\n";
     return kExitUsage;

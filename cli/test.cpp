@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 struct TestOptions {
   std::vector<std::string> paths;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   bool coverage = false;
   std::string run;  // a regular expression searched in the descriptions
   std::string format = "text";
@@ -228,7 +228,7 @@ int runTest(const TestOptions& o) {
     }
     if (tests.empty()) continue;
     std::string note, error;
-    auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+    auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
     if (!evaluator) {
       std::cerr << "trig test: " << error << "\n";
       return kExitUsage;

@@ -1,9 +1,9 @@
-#include "runtime/engine/evaluators.h"
+#include "cli/evaluators.h"
 
 #include "compiler/interp/interp.h"
 #include "runtime/jit/jit_evaluator.h"
 
-namespace trig::engine {
+namespace trig::cli {
 
 std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
                                          std::string& note, std::string& error) {
@@ -28,4 +28,4 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
   return nullptr;
 }
 
-}  // namespace trig::engine
+}  // namespace trig::cli
