@@ -60,6 +60,21 @@ void owners(EventPlan& p) {
   }
 }
 
+// The arms of every split among `steps` (and in its variants), by step id.
+void addSplits(const std::vector<ast::Step>& steps, std::vector<SplitArms>& out) {
+  for (const ast::Step& s : steps) {
+    if (s.action != ast::ActionKind::Split) continue;
+    if (out.size() <= s.id) out.resize(s.id + 1);
+    SplitArms& arms = out[s.id];
+    arms.name = s.splitName.text;
+    for (const ast::Variant& v : s.variants) {
+      arms.variants.push_back(v.name.text);
+      arms.percents.push_back(v.percent);
+      addSplits(v.steps, out);
+    }
+  }
+}
+
 }  // namespace
 
 Plan buildPlan(const sema::Model& m) {
@@ -82,6 +97,12 @@ Plan buildPlan(const sema::Model& m) {
     }
   }
   for (EventPlan& p : plan.events) owners(p);
+  if (m.settings.quietHours)
+    plan.quietHours =
+        QuietHours{m.settings.quietHours->startMinute, m.settings.quietHours->endMinute};
+  for (const sema::FieldInfo& t : m.traits) plan.traits.names.push_back(t.name);
+  for (const sema::RuleInfo& r : m.rules)
+    if (r.rule != nullptr) addSplits(r.rule->steps, plan.splits);
   return plan;
 }
 

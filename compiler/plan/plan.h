@@ -8,12 +8,16 @@
 // list resolved to slots; conditions and steps are still read from the AST and the sema model by
 // the engine (issue 10).
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "compiler/ast/ast.h"
 #include "compiler/core/pin.h"
 #include "compiler/sema/model.h"
+#include "compiler/support/decimal.h"
 #include "compiler/support/time.h"
 
 namespace trig::plan {
@@ -100,10 +104,43 @@ struct EventPlan {
   std::vector<uint32_t> goalRules;  // the rules whose goal it is, in declaration order
 };
 
+// ---- What the delivery policy and the customer state read of the program, as values ----------
+// (the runtime's policies and profile read no sema::Settings, sema::TraitInfo or ast::Variant)
+
+// `quiet_hours HH:MM-HH:MM`: minutes after midnight, local time; start > end crosses midnight,
+// start == end is empty.
+struct QuietHours {
+  int startMinute = 0;
+  int endMinute = 0;
+};
+
+// The declared traits of a profile, by slot (sema's trait slots).
+struct Traits {
+  std::vector<std::string> names;
+  // The slot of a declared trait, core::kNone for an undeclared name (an identify may send any).
+  uint32_t slot(std::string_view name) const {
+    for (uint32_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return i;
+    return core::kNone;
+  }
+  size_t size() const { return names.size(); }
+};
+
+// A split step's arms in declared order: its name, and each variant's name and percentage.
+struct SplitArms {
+  std::string name;
+  std::vector<std::string> variants;
+  std::vector<Decimal> percents;
+};
+
 struct Plan {
   RetentionPlan retention;
   std::vector<EventPlan> events;  // by event type
   std::vector<RefMatch> goals;    // by rule: how its goal event matches (empty for no goal)
+  // The delivery policy's and the profile's data (see above).
+  std::optional<QuietHours> quietHours;
+  Traits traits;
+  std::vector<SplitArms> splits;  // by ast::Step::id of a split step (empty for other steps)
 };
 
 // The plan of a checked program (after sema, with no errors).

@@ -11,6 +11,7 @@
 #include "compiler/core/ops.h"
 #include "runtime/engine/engine_impl.h"
 #include "runtime/engine/policies.h"
+#include "runtime/ingest/decoder.h"
 #include "runtime/policy/split.h"
 
 namespace trig::engine {
@@ -36,14 +37,29 @@ std::string messageId(std::string_view rule, std::string_view customer, uint32_t
   return id;
 }
 
+namespace {
+
+// The declared defaults of every trait slot (`subscribed: bool = true`), computed once.
+std::vector<Value> defaultTraits(const sema::Model& model) {
+  std::vector<Value> out(model.traits.size());
+  for (size_t i = 0; i < model.traits.size(); ++i) {
+    const auto& t = model.traits[i];
+    if (t.defaultValue != nullptr)
+      if (auto v = ingest::literalValue(*t.defaultValue, t.type)) out[i] = *v;
+  }
+  return out;
+}
+
+}  // namespace
+
 Engine::Impl::Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
     : model(m),
       eval(e),
       opt(std::move(o)),
-      defaults(state::defaultTraits(m)),
+      rulePlan(plan::buildPlan(m)),
+      defaults(defaultTraits(m)),
       dedup(m.settings.dedup),
-      policies(deliveryPolicy(m, opt.warn)),
-      rulePlan(plan::buildPlan(m)) {
+      policies(deliveryPolicy(m, rulePlan, opt.warn)) {
   traitEmail = m.traitIndex("email");
   traitSubscribed = m.traitIndex("subscribed");
   traitTimezone = m.traitIndex("timezone");
