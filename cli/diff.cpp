@@ -52,10 +52,11 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
     return false;
   }
   std::vector<Send> sends;
+  engine::RecordWriter writer(plan::ruleNames(c->model), plan::SourceMap::of(c->sources));
   engine::EngineOptions eo;
   eo.sink = [&](const engine::Record& r) {
     if (r.decision != engine::Decision::Send) return;
-    sends.push_back({r, engine::recordJson(r, c->model, c->sources), c->model.rules[r.rule].name});
+    sends.push_back({r, engine::recordJson(r, writer), c->model.rules[r.rule].name});
   };
   engine::Engine eng(c->model, *evaluator, eo);
   engine::ReplayOptions ro;
@@ -63,7 +64,8 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
   ro.eventNames = o.eventNames;
   std::ostringstream quiet;  // invalid lines are reported once, by the first replay
   ro.diagnostics = reportInvalid ? &std::cerr : &quiet;
-  engine::ReplayResult rr = engine::replay(eng, c->model, ro);
+  ingest::Decoder decoder(c->model);
+  engine::ReplayResult rr = engine::replay(eng, decoder, ro);
   if (!rr.ioError.empty()) {
     std::cerr << "trig diff: " << rr.ioError << "\n";
     rc = kExitUsage;

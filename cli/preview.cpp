@@ -446,7 +446,7 @@ class Preview {
 
     PrintableBuf printableOut(std::cout);
     std::ostream show(&printableOut);
-    auto loc = [&](Loc l) { return engine::formatLoc(l, sources); };
+    auto loc = [&](Loc l) { return plan::formatLoc(l, sources); };
     std::string tmplAt = tmpl_->decl ? loc(tmpl_->loc) : tmpl_->path;
     show << "template  " << tmpl_->name << (tmplAt.empty() ? "" : " (" + tmplAt + ")") << "\n";
     if (const auto* ri = rule()) {

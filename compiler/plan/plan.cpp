@@ -1,5 +1,7 @@
 #include "compiler/plan/plan.h"
 
+#include <algorithm>
+
 #include "compiler/sema/pins.h"
 
 namespace trig::plan {
@@ -103,7 +105,48 @@ Plan buildPlan(const sema::Model& m) {
   for (const sema::FieldInfo& t : m.traits) plan.traits.names.push_back(t.name);
   for (const sema::RuleInfo& r : m.rules)
     if (r.rule != nullptr) addSplits(r.rule->steps, plan.splits);
+  plan.ruleNames = ruleNames(m);
   return plan;
+}
+
+std::vector<std::string> ruleNames(const sema::Model& model) {
+  std::vector<std::string> names;
+  names.reserve(model.rules.size());
+  for (const sema::RuleInfo& r : model.rules) names.push_back(r.name);
+  return names;
+}
+
+SourceMap SourceMap::of(const SourceManager& sources) {
+  SourceMap map;
+  for (FileId id = 0; id < sources.size(); ++id) {
+    const SourceFile& f = sources.file(id);
+    map.paths.push_back(f.path());
+    std::vector<uint32_t> starts;
+    for (uint32_t line = 1; line <= f.lineCount(); ++line)
+      starts.push_back(static_cast<uint32_t>(f.lineText(line).data() - f.text().data()));
+    map.lineStarts.push_back(std::move(starts));
+    map.sizes.push_back(static_cast<uint32_t>(f.text().size()));
+  }
+  return map;
+}
+
+std::string SourceMap::format(Loc loc) const {
+  if (!loc.valid() || loc.file >= paths.size() || lineStarts[loc.file].empty()) return "";
+  const std::vector<uint32_t>& starts = lineStarts[loc.file];
+  // As SourceFile::lineCol: the last line starting at or before the offset, an offset past the
+  // end counting as the end.
+  const uint32_t offset = std::min(loc.begin, sizes[loc.file]);
+  auto it = std::upper_bound(starts.begin(), starts.end(), offset);
+  const auto line = static_cast<uint32_t>(it - starts.begin());
+  return paths[loc.file] + ":" + std::to_string(line) + ":" +
+         std::to_string(offset - starts[line - 1] + 1);
+}
+
+std::string formatLoc(Loc loc, const SourceManager& sources) {
+  if (!loc.valid() || loc.file >= sources.size()) return "";
+  const SourceFile& f = sources.file(loc.file);
+  LineCol lc = f.lineCol(loc.begin);
+  return f.path() + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
 }
 
 }  // namespace trig::plan

@@ -17,6 +17,7 @@
 #include "compiler/ast/ast.h"
 #include "compiler/core/pin.h"
 #include "compiler/sema/model.h"
+#include "compiler/source/source.h"
 #include "compiler/support/decimal.h"
 #include "compiler/support/time.h"
 
@@ -133,6 +134,24 @@ struct SplitArms {
   std::vector<Decimal> percents;
 };
 
+// ---- What records print of the program ---------------------------------------------------------
+
+// Source locations as records print them ("rules.trig:12:5"): each file's path and line starts,
+// copied from the compilation's sources, so that a record writer needs nothing of them.
+struct SourceMap {
+  std::vector<std::string> paths;                 // by FileId
+  std::vector<std::vector<uint32_t>> lineStarts;  // by FileId: the offset each line starts at
+  std::vector<uint32_t> sizes;                    // by FileId: the text's length
+  static SourceMap of(const SourceManager& sources);
+  // "rules.trig:12:5" (line and byte column, 1-based, as SourceFile::lineCol counts them), or ""
+  // for an invalid location.
+  std::string format(Loc loc) const;
+};
+// The same text straight from the sources (`trig explain`, `trig test --coverage`).
+std::string formatLoc(Loc loc, const SourceManager& sources);
+// The rules' names by rule index.
+std::vector<std::string> ruleNames(const sema::Model& model);
+
 struct Plan {
   RetentionPlan retention;
   std::vector<EventPlan> events;  // by event type
@@ -141,6 +160,7 @@ struct Plan {
   std::optional<QuietHours> quietHours;
   Traits traits;
   std::vector<SplitArms> splits;  // by ast::Step::id of a split step (empty for other steps)
+  std::vector<std::string> ruleNames;  // by rule index
 };
 
 // The plan of a checked program (after sema, with no errors).

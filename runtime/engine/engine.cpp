@@ -327,6 +327,9 @@ void Engine::finish(std::optional<TimeMs> until) {
 TimeMs Engine::now() const {
   return impl_->now;
 }
+bool Engine::ignoresUndeclared() const {
+  return impl_->model.settings.ignoreUndeclared;
+}
 void Engine::forEachFlow(
     const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const {
   impl_->customers.forEach([&](const IdTable<Customer>::Entry& e) {

@@ -397,9 +397,9 @@ bool filesAreSorted(const std::vector<Input>& inputs, size_t maxLineBytes, uint6
 
 }  // namespace
 
-ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options) {
+ReplayResult replay(Engine& engine, ingest::Decoder& decoder, const ReplayOptions& options) {
   ReplayResult result;
-  ingest::Decoder decoder(model);
+  const bool warnUndeclared = !engine.ignoresUndeclared();
   std::unique_ptr<ingest::DeadLetterWriter> dead;
   if (!options.deadLetter.empty()) {
     // Dead letters are appended (a rejected event is never lost, not even one of an earlier
@@ -434,7 +434,7 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
       ++result.afterUntil;
       return;
     }
-    if (e.kind == Event::Kind::Undeclared && !model.settings.ignoreUndeclared &&
+    if (e.kind == Event::Kind::Undeclared && warnUndeclared &&
         result.undeclared.insert(e.name).second && options.diagnostics)
       *options.diagnostics << e.source << ": warning: event '" << e.name
                            << "' is not declared; it counts as activity and is otherwise ignored\n";
