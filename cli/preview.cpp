@@ -415,7 +415,7 @@ class Preview {
         env.firedAfterSeq = static_cast<int64_t>(anchor_->seq);
       }
       for (const auto& b : sender_.step->bindings)
-        bindings.emplace_back(b.name.text, evaluator->value(*b.value, env));
+        bindings.emplace_back(b.name.text, evaluator->value(b.value->id, env));
     }
     // What each variable is was decided by sema for this send (sema::SendInfo), as the engine
     // renders it: a binding, a trait's slot, the anchor's slot by anchor type.

@@ -16,7 +16,7 @@ uint32_t refEvent(const sema::Model& m, const ast::EventRef& ref) {
 // `ref` resolved against anchors of the given event types.
 RefMatch refMatch(const sema::Model& m, const ast::EventRef& ref,
                   const std::vector<uint32_t>& anchorTypes) {
-  RefMatch match{ref.filter, {}};
+  RefMatch match{ref.filter != nullptr ? ref.filter->id : core::kNone, {}};
   auto it = m.eventRefSame.find(&ref);
   if (it == m.eventRefSame.end()) return match;
   for (const sema::SameInfo& same : it->second) {
@@ -41,7 +41,7 @@ void addAnchor(const sema::Model& m, uint32_t ri, uint32_t ev, EventPlan& p) {
       match = refMatch(m, *ref, {ev});
     } else if (ref->filter != nullptr) {
       filter = static_cast<int32_t>(p.filters.size());
-      p.filters.push_back(ref->filter);
+      p.filters.push_back(ref->filter->id);
       p.filterPins.push_back(sema::pinsOf(m, ev, ref->filter));
     }
     a.refs.push_back(AnchorRef{ref, filter, std::move(match)});

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "compiler/ast/ast.h"
+#include "compiler/core/evaluator.h"
 #include "compiler/core/pin.h"
 #include "compiler/sema/model.h"
 #include "compiler/source/source.h"
@@ -79,7 +80,7 @@ struct SamePair {
   std::vector<std::pair<uint32_t, uint32_t>> anchorSlots;  // (anchor event type, its slot of f)
 };
 struct RefMatch {
-  const ast::Expr* filter = nullptr;
+  ExprId filter = core::kNone;  // the ref's filter (kNone: none), for Evaluator::test
   std::vector<SamePair> same;
 };
 struct AnchorRef {
@@ -94,7 +95,7 @@ struct AnchorRule {
 };
 struct EventPlan {
   std::vector<AnchorRule> anchors;                 // the rules it anchors, in declaration order
-  std::vector<const ast::Expr*> filters;           // their anchor filters
+  std::vector<ExprId> filters;                     // their anchor filters
   std::vector<std::vector<core::Pin>> filterPins;  // by filter: its index keys (sema::pinsOf)
   // By filter: the position in `anchors` of the rule whose one ref has it (kNoOwner for filters
   // of rules with several refs); and the positions of the rules that are anchors whatever the

@@ -299,7 +299,7 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
   const sema::SendInfo& send = model.sends[ps.ast->id];
   std::vector<Value> bindings;
   bindings.reserve(ps.ast->bindings.size());
-  for (const auto& b : ps.ast->bindings) bindings.push_back(eval.value(*b.value, env));
+  for (const auto& b : ps.ast->bindings) bindings.push_back(eval.value(b.value->id, env));
   // What each variable is was decided by sema (sema::SendInfo): nothing is looked up by name.
   static const Value kAbsent;
   deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {

@@ -172,10 +172,10 @@ bool Engine::Impl::refMatches(const plan::RefMatch& m, const Event& e, const Eve
       if (!core::compare(core::Op::Eq, mine, *theirs)) return false;
     }
   }
-  if (m.filter == nullptr) return true;
+  if (m.filter == core::kNone) return true;
   EvalEnv env = ruleEnv(c, anchor ? *anchor : e);
   env.subject = &e;
-  return eval.test(*m.filter, env);
+  return eval.test(m.filter, env);
 }
 
 bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e) {
@@ -273,8 +273,8 @@ std::string Engine::Impl::conditionValues(const ast::Expr& cond, const EvalEnv& 
   auto show = [](const Value& v) {
     return v.isAbsent() ? std::string("absent") : deliver::formatValue(v);
   };
-  return fmt::format(" (left side {}, right side {})", show(eval.value(*cond.lhs, env)),
-                     show(eval.value(*cond.rhs, env)));
+  return fmt::format(" (left side {}, right side {})", show(eval.value(cond.lhs->id, env)),
+                     show(eval.value(cond.rhs->id, env)));
 }
 
 // Evaluates the rule's conditions now (its anchor was just processed, or its idle period
@@ -283,7 +283,7 @@ void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64
   const auto& rule = model.rules[ri];
   EvalEnv env = ruleEnv(c, anchor);
   for (const auto* cond : rule.conditions) {
-    bool held = eval.test(*cond, env);
+    bool held = eval.test(cond->id, env);
     noteCondition(*cond, held);
     if (!held) {
       if (tracing(c.id))
@@ -294,7 +294,7 @@ void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64
     }
   }
   for (const auto* u : rule.unless) {
-    bool held = eval.test(*u, env);
+    bool held = eval.test(u->id, env);
     noteCondition(*u, held);
     if (held) {
       if (tracing(c.id))

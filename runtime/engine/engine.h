@@ -21,8 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compiler/core/evaluator.h"
 #include "compiler/core/event.h"
-#include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
 #include "runtime/policy/reason.h"
 #include "runtime/policy/split.h"

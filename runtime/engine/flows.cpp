@@ -78,7 +78,7 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   }
   f->liveAnchor = &anchor;
   if (rule.priorityExpr != nullptr) {
-    Value computed = eval.value(*rule.priorityExpr, ruleEnv(c, anchor));
+    Value computed = eval.value(rule.priorityExpr->id, ruleEnv(c, anchor));
     f->priority = policy::priorityOf(rule.priority, &computed);
   } else {
     f->priority = policy::priorityOf(rule.priority, nullptr);
@@ -217,7 +217,7 @@ void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
   const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
   EvalEnv env = flowEnv(f);
   for (const auto* u : s.unless) {
-    bool held = eval.test(*u, env);
+    bool held = eval.test(u->id, env);
     noteCondition(*u, held);
     if (!held) continue;
     if (opt.coverage) ++opt.coverage->steps[&s];

@@ -596,7 +596,7 @@ Environment environment(Generator<Rng>& g, const Compilation& c) {
 // the conditions the interpreter found true.
 template <class Rng>
 std::string compareOne(Generator<Rng>& g, const Compilation& c, const Environment& e, const Case& k,
-                       Evaluator& jit, Evaluator& interp, uint64_t& held) {
+                       AstEvaluator& jit, AstEvaluator& interp, uint64_t& held) {
   const VectorHistory& h = e.history;
   EvalEnv env;
   env.history = &h;

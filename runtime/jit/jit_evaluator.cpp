@@ -142,7 +142,7 @@ bool JitEvaluator::compiled(const ast::Expr& e) const {
   return e.id < slots_.size() && slots_[e.id].fn != nullptr;
 }
 
-Evaluator& JitEvaluator::fallback(const ast::Expr&) {
+Evaluator& JitEvaluator::fallback() {
   ++fallbackCalls_;
   return *fallback_;
 }
@@ -191,13 +191,13 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
   return true;
 }
 
-bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
+bool JitEvaluator::test(ExprId cond, const EvalEnv& env) {
   adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject))
-    return fallback(cond).test(cond, env);
-  const Slot& s = slots_[cond.id];
+  if (cond >= slots_.size() || !prepare(slots_[cond], env, ctx, subject))
+    return fallback().test(cond, env);
+  const Slot& s = slots_[cond];
   std::exception_ptr error;
   ctx.error = &error;
   if (s.kind == lower::EntryKind::Value) {
@@ -212,8 +212,8 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
   return r != 0;
 }
 
-void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
-                            std::span<const uint32_t> which, const EvalEnv& env, uint8_t* out) {
+void JitEvaluator::testSome(std::span<const ExprId> conds, std::span<const uint32_t> which,
+                            const EvalEnv& env, uint8_t* out) {
   if (which.empty()) return;
   adoptFinishedTier();
   // The context as prepare() fills it for the first condition of the list; every other
@@ -221,9 +221,9 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
   // scratch.
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  const Slot* first = conds[0]->id < slots_.size() ? &slots_[conds[0]->id] : nullptr;
+  const Slot* first = conds[0] < slots_.size() ? &slots_[conds[0]] : nullptr;
   if (first == nullptr || !prepare(*first, env, ctx, subject)) {
-    for (uint32_t i : which) out[i] = test(*conds[i], env) ? 1 : 0;
+    for (uint32_t i : which) out[i] = test(conds[i], env) ? 1 : 0;
     return;
   }
   const Batched* calls = batch(conds, *first, ctx.anchorType).data();
@@ -234,7 +234,7 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
   for (uint32_t i : which) {
     const Batched& b = calls[i];
     if (b.fn == nullptr) [[unlikely]] {
-      out[i] = test(*conds[i], env) ? 1 : 0;
+      out[i] = test(conds[i], env) ? 1 : 0;
       continue;
     }
     ctx.scratch = b.scratch;
@@ -249,15 +249,16 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
 // one's is a sequential read. An entry without `fn` goes through
 // test(): its code reads other rows than the first condition's (another subject event, an
 // anchor its rule does not take), or it has none.
-const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(
-    std::span<const ast::Expr* const> conds, const Slot& first, uint32_t anchorType) {
+const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ExprId> conds,
+                                                              const Slot& first,
+                                                              uint32_t anchorType) {
   for (const auto& b : batches_)
     if (b.anchorType == anchorType && b.conds.size() == conds.size() &&
         std::memcmp(b.conds.data(), conds.data(), conds.size_bytes()) == 0)
       return b.calls;
   BatchList list{{conds.begin(), conds.end()}, anchorType, {}};
-  for (const ast::Expr* cond : conds) {
-    const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
+  for (ExprId cond : conds) {
+    const Slot* s = cond < slots_.size() ? &slots_[cond] : nullptr;
     bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
                   s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
     list.calls.push_back(shared ? Batched{s->fn, s->which, scratch_.data() + s->scratchBase}
@@ -267,13 +268,12 @@ const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(
   return batches_.back().calls;
 }
 
-Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
+Value JitEvaluator::value(ExprId e, const EvalEnv& env) {
   adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject))
-    return fallback(e).value(e, env);
-  const Slot& s = slots_[e.id];
+  if (e >= slots_.size() || !prepare(slots_[e], env, ctx, subject)) return fallback().value(e, env);
+  const Slot& s = slots_[e];
   if (s.kind != lower::EntryKind::Value) return Value::boolean(test(e, env));
   std::exception_ptr error;
   ctx.error = &error;

@@ -19,7 +19,7 @@
 
 namespace trig::jit {
 
-class JitEvaluator : public Evaluator {
+class JitEvaluator : public AstEvaluator {
  public:
   // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator. `fallback`
   // null: the reference interpreter. Throws JitError when code generation fails.
@@ -27,11 +27,14 @@ class JitEvaluator : public Evaluator {
                std::unique_ptr<Evaluator> fallback = nullptr);
   ~JitEvaluator() override;
 
-  bool test(const ast::Expr& cond, const EvalEnv& env) override;
-  Value value(const ast::Expr& e, const EvalEnv& env) override;
+  using AstEvaluator::testSome;
+  bool test(ExprId cond, const EvalEnv& env) override;
+  Value value(ExprId e, const EvalEnv& env) override;
+  bool test(const ast::Expr& cond, const EvalEnv& env) override { return test(cond.id, env); }
+  Value value(const ast::Expr& e, const EvalEnv& env) override { return value(e.id, env); }
   // One context for all of `conds` (filters of one subject): a call each, not a set-up each.
-  void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which,
-                const EvalEnv& env, uint8_t* out) override;
+  void testSome(std::span<const ExprId> conds, std::span<const uint32_t> which, const EvalEnv& env,
+                uint8_t* out) override;
 
   const RuleSetCode& code() const { return *code_; }
   // Tiered: whether the optimised code is still being built in the background, and waits for it
@@ -60,15 +63,15 @@ class JitEvaluator : public Evaluator {
     Value* scratch = nullptr;  // its module's `last` slots in scratch_
   };
   struct BatchList {
-    std::vector<const ast::Expr*> conds;
+    std::vector<ExprId> conds;
     uint32_t anchorType;
     std::vector<Batched> calls;
   };
-  const std::vector<Batched>& batch(std::span<const ast::Expr* const> conds, const Slot& first,
+  const std::vector<Batched>& batch(std::span<const ExprId> conds, const Slot& first,
                                     uint32_t anchorType);
   static bool anchorAccepts(const Slot& s, uint32_t type);
   bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
-  Evaluator& fallback(const ast::Expr& e);
+  Evaluator& fallback();
   void install(std::unique_ptr<RuleSetCode> code);
   void adoptTier();
   void adoptFinishedTier();
