@@ -422,7 +422,7 @@ class Preview {
     static const Value kAbsent;
     const sema::SendInfo* send =
         sender_.step && sender_.step->id < m_.sends.size() ? &m_.sends[sender_.step->id] : nullptr;
-    deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
+    deliver::Lookup lookup = [&](const plan::Placeholder& p) -> const Value* {
       if (!send || p.index >= send->vars.size()) return nullptr;
       const sema::VarSource& v = send->vars[p.index];
       switch (v.kind) {
@@ -442,7 +442,7 @@ class Preview {
     };
     deliver::RenderedTemplate out;
     deliver::RenderError gap;
-    bool rendered = deliver::renderTemplate(*tmpl_, lookup, out, gap);
+    bool rendered = deliver::renderTemplate(plan::templateOf(*tmpl_), lookup, out, gap);
 
     PrintableBuf printableOut(std::cout);
     std::ostream show(&printableOut);

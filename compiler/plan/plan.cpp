@@ -77,7 +77,38 @@ void addSplits(const std::vector<ast::Step>& steps, std::vector<SplitArms>& out)
   }
 }
 
+TemplateText textOf(const ast::TemplateText& text) {
+  TemplateText out;
+  out.pieces.reserve(text.pieces.size());
+  for (const ast::TemplatePiece& piece : text.pieces) {
+    TemplatePiece p;
+    p.isPlaceholder = piece.isPlaceholder;
+    p.text = piece.text;
+    if (piece.isPlaceholder) {
+      const ast::Placeholder& ph = piece.placeholder;
+      p.placeholder.index = ph.index;
+      for (size_t k = 0; k < ph.path.size(); ++k) {
+        if (k) p.placeholder.name += '.';
+        p.placeholder.name += ph.path[k].text;
+      }
+      p.placeholder.defaultText = ph.defaultText;
+      p.placeholder.loc = ph.loc;
+    }
+    out.pieces.push_back(std::move(p));
+  }
+  return out;
+}
+
 }  // namespace
+
+Template templateOf(const sema::TemplateInfo& info) {
+  Template t;
+  t.name = info.name;
+  if (info.subject) t.subject = textOf(*info.subject);
+  if (info.body) t.body = textOf(*info.body);
+  t.html = info.html;
+  return t;
+}
 
 Plan buildPlan(const sema::Model& m) {
   Plan plan;
@@ -106,6 +137,8 @@ Plan buildPlan(const sema::Model& m) {
   for (const sema::RuleInfo& r : m.rules)
     if (r.rule != nullptr) addSplits(r.rule->steps, plan.splits);
   plan.ruleNames = ruleNames(m);
+  plan.templates.reserve(m.templates.size());
+  for (const sema::TemplateInfo& t : m.templates) plan.templates.push_back(templateOf(t));
   return plan;
 }
 

@@ -135,6 +135,33 @@ struct SplitArms {
   std::vector<Decimal> percents;
 };
 
+// ---- Templates as the runtime renders them ------------------------------------------------------
+
+// A `{{ path }}` placeholder: which variable of its send it is (sema::SendInfo::vars is indexed by
+// `index`, subject first, then body), its name as written for messages, its default text.
+struct Placeholder {
+  uint32_t index = 0;
+  std::string name;  // "product_name", "customer.first_name"
+  std::optional<std::string> defaultText;
+  Loc loc;  // the whole `{{ ... }}`
+};
+struct TemplatePiece {
+  bool isPlaceholder = false;
+  std::string text;  // literal text when !isPlaceholder
+  Placeholder placeholder;
+};
+struct TemplateText {
+  std::vector<TemplatePiece> pieces;
+};
+struct Template {
+  std::string name;
+  std::optional<TemplateText> subject;
+  std::optional<TemplateText> body;
+  bool html = false;  // the body came from a .html file: values are HTML-escaped
+};
+// A template of the checked program as the plan holds it (`trig preview` renders one this way).
+Template templateOf(const sema::TemplateInfo& info);
+
 // ---- What records print of the program ---------------------------------------------------------
 
 // Source locations as records print them ("rules.trig:12:5"): each file's path and line starts,
@@ -160,8 +187,9 @@ struct Plan {
   // The delivery policy's and the profile's data (see above).
   std::optional<QuietHours> quietHours;
   Traits traits;
-  std::vector<SplitArms> splits;  // by ast::Step::id of a split step (empty for other steps)
+  std::vector<SplitArms> splits;       // by ast::Step::id of a split step (empty for other steps)
   std::vector<std::string> ruleNames;  // by rule index
+  std::vector<Template> templates;     // by template index (sema::SendInfo::templateIndex)
 };
 
 // The plan of a checked program (after sema, with no errors).
