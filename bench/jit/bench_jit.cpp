@@ -87,7 +87,7 @@ void evaluationsPerSecond(const std::filesystem::path& dir, const char* label, c
   auto c = compileText(dir, std::string(label) + ".trig", std::string(kPrelude) + rules);
   jit::JitOptions o;
   o.useCache = false;
-  jit::JitEvaluator jitEval(*c, o);
+  jit::JitEvaluator jitEval(*c, o, std::make_unique<interp::Interpreter>(c->model));
   interp::Interpreter interp(c->model);
 
   std::vector<const ast::Expr*> conds;

@@ -17,7 +17,6 @@ class Interpreter final : public AstEvaluator {
   // The model must outlive the interpreter.
   explicit Interpreter(const sema::Model& model) : model_(model) {}
 
-  using AstEvaluator::testSome;
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
   Value value(const ast::Expr& e, const EvalEnv& env) override;
   // By id: any expression of the model's rules (an id of no rule's expression holds nothing and

@@ -596,7 +596,7 @@ Environment environment(Generator<Rng>& g, const Compilation& c) {
 // the conditions the interpreter found true.
 template <class Rng>
 std::string compareOne(Generator<Rng>& g, const Compilation& c, const Environment& e, const Case& k,
-                       AstEvaluator& jit, AstEvaluator& interp, uint64_t& held) {
+                       Evaluator& jit, Evaluator& interp, uint64_t& held) {
   const VectorHistory& h = e.history;
   EvalEnv env;
   env.history = &h;
@@ -621,8 +621,8 @@ std::string compareOne(Generator<Rng>& g, const Compilation& c, const Environmen
     return out;
   };
   if (k.binding) {
-    Value a = jit.value(*k.expr, env);
-    Value b = interp.value(*k.expr, env);
+    Value a = jit.value(k.expr->id, env);
+    Value b = interp.value(k.expr->id, env);
     if (!sameValue(a, b))
       why << "value differs: " << sourceOf(c, *k.expr) << "\n jit=" << show(a)
           << " interp=" << show(b) << "\n anchor=" << show(c, *env.anchor)
@@ -630,8 +630,8 @@ std::string compareOne(Generator<Rng>& g, const Compilation& c, const Environmen
           << "\n history:" << history();
     return why.str();
   }
-  bool a = jit.test(*k.expr, env);
-  bool b = interp.test(*k.expr, env);
+  bool a = jit.test(k.expr->id, env);
+  bool b = interp.test(k.expr->id, env);
   held += b ? 1 : 0;
   if (a != b) {
     std::string tr;

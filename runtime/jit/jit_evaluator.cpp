@@ -6,7 +6,6 @@
 #include <cstring>
 #include <exception>
 
-#include "compiler/interp/interp.h"
 #include "runtime/abi/abi.h"
 
 namespace trig::jit {
@@ -24,11 +23,12 @@ const Value* atLeast(const std::vector<Value>& row, size_t need, std::vector<Val
 
 JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options,
                            std::unique_ptr<Evaluator> fallback)
-    : model_(c.model),
-      fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
+    : traitCount_(c.model.traits.size()), fallback_(std::move(fallback)) {
+  if (!fallback_) throw JitError("the JIT evaluator needs a fallback evaluator");
   slots_.resize(c.program.arena.exprCount());
-  size_t longest = model_.traits.size();
-  for (const auto& ev : model_.events) {
+  for (const auto& r : c.model.rules) anchorEvents_.push_back(r.anchorEvents);
+  size_t longest = traitCount_;
+  for (const auto& ev : c.model.events) {
     fieldCounts_.push_back(static_cast<uint32_t>(ev.fields.size()));
     longest = std::max(longest, ev.fields.size());
   }
@@ -90,11 +90,11 @@ void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
     s.fn = reinterpret_cast<abi::EntryFn>(code->entryAddress(i));
     s.which = e.which;
     s.kind = e.kind;
-    s.type = e.type;
+    s.typeKind = e.type.kind;
     s.event = e.event;
     s.scratchBase = e.scratchBase;
-    if (e.rule < model_.rules.size()) {
-      s.anchorEvents = &model_.rules[e.rule].anchorEvents;
+    if (e.rule < anchorEvents_.size()) {
+      s.anchorEvents = &anchorEvents_[e.rule];
       if (s.anchorEvents->size() == 1) s.anchorEvent = s.anchorEvents->front();
     }
   }
@@ -138,8 +138,8 @@ void JitEvaluator::waitForTier() {
   adoptTier();
 }
 
-bool JitEvaluator::compiled(const ast::Expr& e) const {
-  return e.id < slots_.size() && slots_[e.id].fn != nullptr;
+bool JitEvaluator::compiled(ExprId e) const {
+  return e < slots_.size() && slots_[e].fn != nullptr;
 }
 
 Evaluator& JitEvaluator::fallback() {
@@ -149,8 +149,8 @@ Evaluator& JitEvaluator::fallback() {
 
 // Whether `s`'s code reads an anchor of type `type` (kNone: the call has no anchor) at its slots.
 bool JitEvaluator::anchorAccepts(const Slot& s, uint32_t type) {
-  if (type == sema::kNone) return true;
-  if (s.anchorEvent != sema::kNone) return type == s.anchorEvent;
+  if (type == core::kNone) return true;
+  if (s.anchorEvent != core::kNone) return type == s.anchorEvent;
   return s.anchorEvents == nullptr ||
          std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) != s.anchorEvents->end();
 }
@@ -163,7 +163,7 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
                            const Value*& subject) {
   if (s.fn == nullptr) return false;
   ctx.anchor = absentRow_.data();
-  ctx.anchorType = sema::kNone;
+  ctx.anchorType = core::kNone;
   if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track) {
     uint32_t type = env.anchor->type;
     if (type >= fieldCounts_.size()) return false;
@@ -171,8 +171,8 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
     ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
     ctx.anchorType = type;
   }
-  ctx.traits = env.traits != nullptr ? atLeast(*env.traits, model_.traits.size(), paddedTraits_)
-                                     : absentRow_.data();
+  ctx.traits =
+      env.traits != nullptr ? atLeast(*env.traits, traitCount_, paddedTraits_) : absentRow_.data();
   subject = absentRow_.data();
   if (s.kind == lower::EntryKind::Filter && env.subject != nullptr) {
     if (env.subject->kind != Event::Kind::Track || env.subject->type != s.event ||
@@ -205,7 +205,7 @@ bool JitEvaluator::test(ExprId cond, const EvalEnv& env) {
     const Value* v = nullptr;
     uint8_t present = s.fn(&ctx, s.which, subject, &out, &v);
     if (ctx.failed) std::rethrow_exception(error);
-    return present != 0 && s.type.kind == sema::TypeKind::Bool && out.b != 0;
+    return present != 0 && s.typeKind == core::TypeKind::Bool && out.b != 0;
   }
   uint8_t r = s.fn(&ctx, s.which, subject, nullptr, nullptr);
   if (ctx.failed) std::rethrow_exception(error);
@@ -282,7 +282,7 @@ Value JitEvaluator::value(ExprId e, const EvalEnv& env) {
   uint8_t present = s.fn(&ctx, s.which, subject, &out, &v);
   if (ctx.failed) std::rethrow_exception(error);
   if (present == 0) return Value::absent();
-  if (s.type.kind == sema::TypeKind::List) return v != nullptr ? *v : Value::absent();
+  if (s.typeKind == core::TypeKind::List) return v != nullptr ? *v : Value::absent();
   return abi::toValue(out);
 }
 
