@@ -34,7 +34,7 @@ struct DiffOptions {
   std::vector<std::string> events;
   std::vector<std::string>
       eventNames;  // what messages call them (copies of pipes keep their names)
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   bool failOnChange = false;
   bool staticOnly = false;  // --static
 };
@@ -131,17 +131,18 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
   rc = refuseIfBroken(*c, "diff");
   if (rc != kExitOk) return false;
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::cerr << "trig diff: " << error << "\n";
     rc = kExitUsage;
     return false;
   }
   std::vector<Send> sends;
+  engine::RecordWriter writer(plan::ruleNames(c->model), plan::SourceMap::of(c->sources));
   engine::EngineOptions eo;
   eo.sink = [&](const engine::Record& r) {
     if (r.decision != engine::Decision::Send) return;
-    sends.push_back({r, engine::recordJson(r, c->model, c->sources), c->model.rules[r.rule].name});
+    sends.push_back({r, engine::recordJson(r, writer), c->model.rules[r.rule].name});
   };
   engine::Engine eng(c->model, *evaluator, eo);
   engine::ReplayOptions ro;
@@ -149,7 +150,8 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
   ro.eventNames = o.eventNames;
   std::ostringstream quiet;  // invalid lines are reported once, by the first replay
   ro.diagnostics = reportInvalid ? &std::cerr : &quiet;
-  engine::ReplayResult rr = engine::replay(eng, c->model, ro);
+  ingest::Decoder decoder(c->model);
+  engine::ReplayResult rr = engine::replay(eng, decoder, ro);
   if (!rr.ioError.empty()) {
     std::cerr << "trig diff: " << rr.ioError << "\n";
     rc = kExitUsage;

@@ -25,7 +25,7 @@ struct ExplainOptions {
   std::vector<std::string> events;
   std::string customer;
   std::string until;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
 };
 
 struct RuleStory {
@@ -108,20 +108,21 @@ int explainCustomer(const sema::Model& model, const SourceManager& sources, Eval
       if (t.kind == K::NotHeld || t.kind == K::UnlessHeld) {
         if (!model.rules[t.rule].idle) ++s.armed;
         s.lastMiss = fmt::format("{} at {}: `{}` ({})", t.text, formatTimestamp(t.time),
-                                 snippet(sources, t.loc), engine::formatLoc(t.loc, sources));
+                                 snippet(sources, t.loc), plan::formatLoc(t.loc, sources));
       }
       if (t.kind == K::Cancelled) s.lastMiss = t.text + " at " + formatTimestamp(t.time);
     }
     say(fmt::format("{:<22}{}{}", stamp, who, text));
     if ((t.kind == K::NotHeld || t.kind == K::UnlessHeld || t.kind == K::AnchorFilter) &&
         t.loc.valid())
-      say(fmt::format("{:<22}    {}  {}", "", engine::formatLoc(t.loc, sources),
+      say(fmt::format("{:<22}    {}  {}", "", plan::formatLoc(t.loc, sources),
                       snippet(sources, t.loc)));
   };
   say("Customer \"" + customer + "\"");
   say("");
   engine::Engine eng(model, evaluator, eo);
-  auto rr = engine::replay(eng, model, ro);
+  ingest::Decoder decoder(model);
+  auto rr = engine::replay(eng, decoder, ro);
   if (!rr.ioError.empty()) {
     err << "trig explain: " << printable(rr.ioError) << "\n";
     return kExitUsage;
@@ -133,8 +134,8 @@ int explainCustomer(const sema::Model& model, const SourceManager& sources, Eval
   for (size_t i = 0; i < model.rules.size(); ++i) {
     const auto& ri = model.rules[i];
     const auto& s = stories[i];
-    std::string head = fmt::format("  {} ({})", ri.name,
-                                   engine::formatLoc(ri.rule ? ri.rule->loc : Loc{}, sources));
+    std::string head =
+        fmt::format("  {} ({})", ri.name, plan::formatLoc(ri.rule ? ri.rule->loc : Loc{}, sources));
     if (!s.sends.empty()) {
       say(fmt::format("{}: sent {}: {}", head, s.sends.size(), fmt::join(s.sends, ", ")));
     } else if (s.fired > 0) {
@@ -177,7 +178,7 @@ int runExplain(const ExplainOptions& o) {
   auto c = compile(o.files);
   if (int rc = refuseIfBroken(*c, "explain"); rc != kExitOk) return rc;
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::cerr << "trig explain: " << error << "\n";
     return kExitUsage;

@@ -25,7 +25,7 @@ struct GraphCommandOptions {
   std::string output;
   std::vector<std::string> events;
   std::string data;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
 };
 
 int runGraph(const GraphCommandOptions& o) {

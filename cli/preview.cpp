@@ -403,7 +403,7 @@ class Preview {
     std::string note, error;
     std::vector<std::pair<std::string, Value>> bindings;
     if (sender_.step && !sender_.step->bindings.empty()) {
-      auto evaluator = engine::makeEvaluator("interp", c_, note, error);
+      auto evaluator = cli::makeEvaluator("interp", c_, note, error);
       if (!evaluator) return usage(error);
       EvalEnv env;
       env.anchor = anchor_ ? &*anchor_ : nullptr;
@@ -415,14 +415,14 @@ class Preview {
         env.firedAfterSeq = static_cast<int64_t>(anchor_->seq);
       }
       for (const auto& b : sender_.step->bindings)
-        bindings.emplace_back(b.name.text, evaluator->value(*b.value, env));
+        bindings.emplace_back(b.name.text, evaluator->value(b.value->id, env));
     }
     // What each variable is was decided by sema for this send (sema::SendInfo), as the engine
     // renders it: a binding, a trait's slot, the anchor's slot by anchor type.
     static const Value kAbsent;
     const sema::SendInfo* send =
         sender_.step && sender_.step->id < m_.sends.size() ? &m_.sends[sender_.step->id] : nullptr;
-    deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
+    deliver::Lookup lookup = [&](const plan::Placeholder& p) -> const Value* {
       if (!send || p.index >= send->vars.size()) return nullptr;
       const sema::VarSource& v = send->vars[p.index];
       switch (v.kind) {
@@ -442,11 +442,11 @@ class Preview {
     };
     deliver::RenderedTemplate out;
     deliver::RenderError gap;
-    bool rendered = deliver::renderTemplate(*tmpl_, lookup, out, gap);
+    bool rendered = deliver::renderTemplate(plan::templateOf(*tmpl_), lookup, out, gap);
 
     PrintableBuf printableOut(std::cout);
     std::ostream show(&printableOut);
-    auto loc = [&](Loc l) { return engine::formatLoc(l, sources); };
+    auto loc = [&](Loc l) { return plan::formatLoc(l, sources); };
     std::string tmplAt = tmpl_->decl ? loc(tmpl_->loc) : tmpl_->path;
     show << "template  " << tmpl_->name << (tmplAt.empty() ? "" : " (" + tmplAt + ")") << "\n";
     if (const auto* ri = rule()) {

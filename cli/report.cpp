@@ -21,7 +21,7 @@ struct ReportOptions {
   std::vector<std::string> files;
   std::vector<std::string> events;
   std::string format = "text";
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   std::string output;
   std::string data;
   std::string since;

@@ -101,7 +101,7 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
   if (!input.data.empty()) return reportFromStore(c, input, prefix, out);
 
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(input.engine, c, note, error);
+  auto evaluator = cli::makeEvaluator(input.engine, c, note, error);
   if (!evaluator) {
     std::cerr << prefix << error << "\n";
     return kExitUsage;

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/evaluators.h"
 #include "compiler/driver/driver.h"
-#include "runtime/engine/evaluators.h"
 #include "runtime/report/report.h"
 
 namespace trig::cli {
@@ -14,7 +14,7 @@ namespace trig::cli {
 struct ReportInput {
   std::vector<std::string> events;  // JSON-lines files ("-" for standard input)
   std::string data;                 // or a live store's directory (read-only)
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   double detect = 2.0;  // percentage points
   // `--since` (with `data` only): an RFC 3339 time, or a duration ("7d") before the log's last
   // event.

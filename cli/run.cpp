@@ -22,7 +22,7 @@ struct RunOptions {
   std::vector<std::string> events;
   bool explain = false;
   std::string until;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   std::string deadLetter;
   bool strict = false;
 };
@@ -40,7 +40,7 @@ int runRun(const RunOptions& o) {
   auto c = compile(o.files);
   if (int rc = refuseIfBroken(*c, "run"); rc != kExitOk) return rc;
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::cerr << "trig run: " << error << "\n";
     return kExitUsage;
@@ -49,7 +49,7 @@ int runRun(const RunOptions& o) {
 
   // Records are built in one buffer and written a batch at a time (a terminal gets each line
   // as it comes).
-  engine::RecordWriter writer(c->model, c->sources);
+  engine::RecordWriter writer(plan::ruleNames(c->model), plan::SourceMap::of(c->sources));
   std::string out;
   const size_t batch = isatty(STDOUT_FILENO) != 0 ? 0 : size_t{1} << 16;
   auto writeOut = [&out] {
@@ -75,7 +75,8 @@ int runRun(const RunOptions& o) {
   std::ostream diagnostics(&printableErr);
   ro.diagnostics = &diagnostics;
   ro.progress = terminalProgress();
-  engine::ReplayResult rr = engine::replay(eng, c->model, ro);
+  ingest::Decoder decoder(c->model);
+  engine::ReplayResult rr = engine::replay(eng, decoder, ro);
   writeOut();
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
     std::cerr << "trig run: cannot write the records to standard output: " << std::strerror(errno)

@@ -6,9 +6,9 @@
 #include <ostream>
 #include <string>
 
+#include "cli/evaluators.h"
 #include "compiler/driver/driver.h"
 #include "runtime/engine/engine.h"
-#include "runtime/engine/evaluators.h"
 #include "runtime/engine/replay.h"
 
 namespace trig::cli {

@@ -23,7 +23,7 @@ struct ServeOptions {
   serve::ServiceOptions service;
   std::string clock = "wall";
   std::string logFormat = "text";
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
 };
 
 // 16 hex digits of FNV-1a over every file's name and text, in load order: the rule-set version
@@ -82,7 +82,7 @@ std::shared_ptr<const serve::RuleSet> loadRules(const std::vector<std::string>& 
     return nullptr;
   }
   std::string note;
-  loaded->evaluator = engine::makeEvaluator(engineName, c, note, diagnostics);
+  loaded->evaluator = cli::makeEvaluator(engineName, c, note, diagnostics);
   if (!loaded->evaluator) return nullptr;
   for (size_t i = 0; i < c.sources.size(); ++i) {
     const SourceFile& f = c.sources.file(static_cast<FileId>(i));
@@ -118,7 +118,7 @@ int runServe(ServeOptions& o) {
   o.service.dashboard.evaluator = [](const serve::RuleSet& r) -> std::unique_ptr<Evaluator> {
     auto loaded = std::static_pointer_cast<const Loaded>(r.owner);
     std::string note, error;
-    return engine::makeEvaluator("interp", *loaded->compilation, note, error);
+    return cli::makeEvaluator("interp", *loaded->compilation, note, error);
   };
   o.service.dashboard.explain = [evaluatorFor = o.service.dashboard.evaluator](
                                     const serve::RuleSet& r, const std::string& eventsFile,

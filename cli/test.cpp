@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 struct TestOptions {
   std::vector<std::string> paths;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   bool coverage = false;
   std::string run;  // a regular expression searched in the descriptions
   std::string format = "text";
@@ -76,13 +76,13 @@ void collectStepConditions(const std::vector<ast::Step>& steps,
 void mergeSteps(CoverageReport& report, const Compilation& c, const engine::Coverage& cov,
                 const std::string& rule, const std::vector<ast::Step>& steps) {
   for (const auto& s : steps) {
-    auto& sc = report.steps[engine::formatLoc(s.loc, c.sources)];
+    auto& sc = report.steps[plan::formatLoc(s.loc, c.sources)];
     sc.rule = rule;
     sc.what = s.action == ast::ActionKind::Send ? "send " + s.templateName.text
                                                 : "split " + s.splitName.text;
     if (auto it = cov.steps.find(&s); it != cov.steps.end()) sc.reached += it->second;
     for (const auto& v : s.variants) {
-      auto& vc = report.steps[engine::formatLoc(v.loc, c.sources)];
+      auto& vc = report.steps[plan::formatLoc(v.loc, c.sources)];
       vc.rule = rule;
       vc.what = "variant " + v.name.text + " of split " + s.splitName.text;
       if (auto it = cov.variants.find(&v); it != cov.variants.end()) vc.reached += it->second;
@@ -95,7 +95,7 @@ void mergeCoverage(CoverageReport& report, const Compilation& c, const engine::C
   for (size_t i = 0; i < c.model.rules.size(); ++i) {
     const auto& ri = c.model.rules[i];
     if (ri.rule == nullptr || !ri.rule->loc.valid()) continue;
-    std::string key = engine::formatLoc(ri.rule->loc, c.sources);
+    std::string key = plan::formatLoc(ri.rule->loc, c.sources);
     auto& rc = report.rules[key];
     rc.name = ri.name;
     rc.fired += i < cov.ruleFired.size() ? cov.ruleFired[i] : 0;
@@ -106,7 +106,7 @@ void mergeCoverage(CoverageReport& report, const Compilation& c, const engine::C
     collectStepConditions(ri.rule->steps, conds);
     mergeSteps(report, c, cov, ri.name, ri.rule->steps);
     for (const auto* e : conds) {
-      auto& cc = report.conditions[engine::formatLoc(e->loc, c.sources)];
+      auto& cc = report.conditions[plan::formatLoc(e->loc, c.sources)];
       cc.rule = ri.name;
       cc.text = snippet(c.sources, e->loc);
       if (auto it = cov.conditions.find(e->id); it != cov.conditions.end())
@@ -228,7 +228,7 @@ int runTest(const TestOptions& o) {
     }
     if (tests.empty()) continue;
     std::string note, error;
-    auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+    auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
     if (!evaluator) {
       std::cerr << "trig test: " << error << "\n";
       return kExitUsage;

@@ -43,10 +43,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/evaluators.h"
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
 #include "runtime/engine/engine.h"
-#include "runtime/engine/evaluators.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
 #include "runtime/jit/jit_evaluator.h"
@@ -77,7 +77,7 @@ double threadCpuS() {
 struct Options {
   std::vector<std::string> rules;
   std::string events;
-  std::string engine = engine::kDefaultEngine;
+  std::string engine = cli::kDefaultEngine;
   double rateFraction = 0.5;
   double rate = 0;  // events/s; 0: rateFraction x the measured maximum
   uint64_t maxEvents = UINT64_MAX;
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string note, error;
-  auto evaluator = engine::makeEvaluator(o.engine, *c, note, error);
+  auto evaluator = cli::makeEvaluator(o.engine, *c, note, error);
   if (!evaluator) {
     std::fprintf(stderr, "trig_bench_latency: %s\n", error.c_str());
     return 2;

@@ -276,6 +276,56 @@ Value Interpreter::value(const ast::Expr& e, const EvalEnv& env) {
   return Value::absent();
 }
 
+namespace {
+
+// Files `e` and the expressions inside it by id.
+void index(const ast::Expr* e, std::vector<const ast::Expr*>& byId) {
+  if (e == nullptr) return;
+  if (byId.size() <= e->id) byId.resize(size_t{e->id} + 1, nullptr);
+  byId[e->id] = e;
+  index(e->lhs, byId);
+  index(e->rhs, byId);
+  for (const ast::Expr* item : e->items) index(item, byId);
+  if (e->event != nullptr) index(e->event->filter, byId);
+}
+
+void index(const std::vector<ast::Step>& steps, std::vector<const ast::Expr*>& byId) {
+  for (const ast::Step& s : steps) {
+    for (const ast::Expr* u : s.unless) index(u, byId);
+    for (const ast::Binding& b : s.bindings) index(b.value, byId);
+    for (const ast::Variant& v : s.variants) index(v.steps, byId);
+  }
+}
+
+}  // namespace
+
+const ast::Expr* Interpreter::expr(ExprId id) {
+  if (byId_.empty()) {
+    for (const sema::RuleInfo& info : model_.rules) {
+      const ast::Rule* r = info.rule;
+      if (r == nullptr) continue;
+      for (const ast::EventRef* ref : r->anchor.events) index(ref->filter, byId_);
+      for (const ast::Expr* t : r->terms) index(t, byId_);
+      for (const ast::Expr* u : r->unless) index(u, byId_);
+      index(r->priorityExpr, byId_);
+      if (r->goal && r->goal->event != nullptr) index(r->goal->event->filter, byId_);
+      index(r->steps, byId_);
+    }
+    if (byId_.empty()) byId_.push_back(nullptr);  // indexed: no expression at all
+  }
+  return id < byId_.size() ? byId_[id] : nullptr;
+}
+
+bool Interpreter::test(ExprId cond, const EvalEnv& env) {
+  const ast::Expr* e = expr(cond);
+  return e != nullptr && test(*e, env);
+}
+
+Value Interpreter::value(ExprId id, const EvalEnv& env) {
+  const ast::Expr* e = expr(id);
+  return e != nullptr ? value(*e, env) : Value::absent();
+}
+
 bool Interpreter::test(const ast::Expr& cond, const EvalEnv& env) {
   if (cond.kind == ast::ExprKind::Binary) {
     if (cond.op == ast::Op::And) return test(*cond.lhs, env) && test(*cond.rhs, env);

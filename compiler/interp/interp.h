@@ -6,18 +6,23 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "compiler/interp/eval.h"
 
 namespace trig::interp {
 
-class Interpreter final : public Evaluator {
+class Interpreter final : public AstEvaluator {
  public:
   // The model must outlive the interpreter.
   explicit Interpreter(const sema::Model& model) : model_(model) {}
 
   bool test(const ast::Expr& cond, const EvalEnv& env) override;
   Value value(const ast::Expr& e, const EvalEnv& env) override;
+  // By id: any expression of the model's rules (an id of no rule's expression holds nothing and
+  // has no value).
+  bool test(ExprId cond, const EvalEnv& env) override;
+  Value value(ExprId e, const EvalEnv& env) override;
 
  private:
   // Whether `ev` (an event of the term's type) passes the term's `same` list and filter.
@@ -44,8 +49,11 @@ class Interpreter final : public Evaluator {
   };
   const ConstantList* constantList(const ast::Expr& e);
 
+  const ast::Expr* expr(ExprId id);
+
   const sema::Model& model_;
   std::unordered_map<uint32_t, ConstantList> constantLists_;
+  std::vector<const ast::Expr*> byId_;  // every expression of the rules, by id (on first use)
 };
 
 // A field of the anchor by name (rules whose anchor has alternatives look fields up by name).

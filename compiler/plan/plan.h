@@ -9,14 +9,19 @@
 // the engine (issue 10).
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "compiler/ast/ast.h"
+#include "compiler/core/evaluator.h"
 #include "compiler/core/pin.h"
 #include "compiler/core/value.h"
 #include "compiler/plan/ingest.h"
 #include "compiler/sema/model.h"
+#include "compiler/source/source.h"
+#include "compiler/support/decimal.h"
 #include "compiler/support/time.h"
 
 namespace trig::plan {
@@ -77,7 +82,7 @@ struct SamePair {
   std::vector<std::pair<uint32_t, uint32_t>> anchorSlots;  // (anchor event type, its slot of f)
 };
 struct RefMatch {
-  const ast::Expr* filter = nullptr;
+  ExprId filter = core::kNone;  // the ref's filter (kNone: none), for Evaluator::test
   std::vector<SamePair> same;
 };
 struct AnchorRef {
@@ -92,7 +97,7 @@ struct AnchorRule {
 };
 struct EventPlan {
   std::vector<AnchorRule> anchors;                 // the rules it anchors, in declaration order
-  std::vector<const ast::Expr*> filters;           // their anchor filters
+  std::vector<ExprId> filters;                     // their anchor filters
   std::vector<std::vector<core::Pin>> filterPins;  // by filter: its index keys (sema::pinsOf)
   // By filter: the position in `anchors` of the rule whose one ref has it (kNoOwner for filters
   // of rules with several refs); and the positions of the rules that are anchors whatever the
@@ -103,10 +108,91 @@ struct EventPlan {
   std::vector<uint32_t> goalRules;  // the rules whose goal it is, in declaration order
 };
 
+// ---- What the delivery policy and the customer state read of the program, as values ----------
+// (the runtime's policies and profile read no sema::Settings, sema::TraitInfo or ast::Variant)
+
+// `quiet_hours HH:MM-HH:MM`: minutes after midnight, local time; start > end crosses midnight,
+// start == end is empty.
+struct QuietHours {
+  int startMinute = 0;
+  int endMinute = 0;
+};
+
+// The declared traits of a profile, by slot (sema's trait slots).
+struct Traits {
+  std::vector<std::string> names;
+  std::vector<Value> defaults;  // by slot: the declared default (`subscribed: bool = true`)
+  // The slot of a declared trait, core::kNone for an undeclared name (an identify may send any).
+  uint32_t slot(std::string_view name) const {
+    for (uint32_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return i;
+    return core::kNone;
+  }
+  size_t size() const { return names.size(); }
+};
+
+// A split step's arms in declared order: its name, and each variant's name and percentage.
+struct SplitArms {
+  std::string name;
+  std::vector<std::string> variants;
+  std::vector<Decimal> percents;
+};
+
+// ---- Templates as the runtime renders them ------------------------------------------------------
+
+// A `{{ path }}` placeholder: which variable of its send it is (sema::SendInfo::vars is indexed by
+// `index`, subject first, then body), its name as written for messages, its default text.
+struct Placeholder {
+  uint32_t index = 0;
+  std::string name;  // "product_name", "customer.first_name"
+  std::optional<std::string> defaultText;
+  Loc loc;  // the whole `{{ ... }}`
+};
+struct TemplatePiece {
+  bool isPlaceholder = false;
+  std::string text;  // literal text when !isPlaceholder
+  Placeholder placeholder;
+};
+struct TemplateText {
+  std::vector<TemplatePiece> pieces;
+};
+struct Template {
+  std::string name;
+  std::optional<TemplateText> subject;
+  std::optional<TemplateText> body;
+  bool html = false;  // the body came from a .html file: values are HTML-escaped
+};
+// A template of the checked program as the plan holds it (`trig preview` renders one this way).
+Template templateOf(const sema::TemplateInfo& info);
+
+// ---- What records print of the program ---------------------------------------------------------
+
+// Source locations as records print them ("rules.trig:12:5"): each file's path and line starts,
+// copied from the compilation's sources, so that a record writer needs nothing of them.
+struct SourceMap {
+  std::vector<std::string> paths;                 // by FileId
+  std::vector<std::vector<uint32_t>> lineStarts;  // by FileId: the offset each line starts at
+  std::vector<uint32_t> sizes;                    // by FileId: the text's length
+  static SourceMap of(const SourceManager& sources);
+  // "rules.trig:12:5" (line and byte column, 1-based, as SourceFile::lineCol counts them), or ""
+  // for an invalid location.
+  std::string format(Loc loc) const;
+};
+// The same text straight from the sources (`trig explain`, `trig test --coverage`).
+std::string formatLoc(Loc loc, const SourceManager& sources);
+// The rules' names by rule index.
+std::vector<std::string> ruleNames(const sema::Model& model);
+
 struct Plan {
   RetentionPlan retention;
   std::vector<EventPlan> events;  // by event type
   std::vector<RefMatch> goals;    // by rule: how its goal event matches (empty for no goal)
+  // The delivery policy's and the profile's data (see above).
+  std::optional<QuietHours> quietHours;
+  Traits traits;
+  std::vector<SplitArms> splits;       // by ast::Step::id of a split step (empty for other steps)
+  std::vector<std::string> ruleNames;  // by rule index
+  std::vector<Template> templates;     // by template index (sema::SendInfo::templateIndex)
 };
 
 // The plan of a checked program (after sema, with no errors).

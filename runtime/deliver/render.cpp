@@ -91,16 +91,7 @@ std::string formatValue(const Value& v) {
   return s;
 }
 
-std::string variableName(const ast::Placeholder& p) {
-  std::string name;
-  for (size_t k = 0; k < p.path.size(); ++k) {
-    if (k) name += '.';
-    name += p.path[k].text;
-  }
-  return name;
-}
-
-bool render(const ast::TemplateText& text, const Lookup& lookup, Escape escape, std::string& out,
+bool render(const plan::TemplateText& text, const Lookup& lookup, Escape escape, std::string& out,
             RenderError& error) {
   for (const auto& piece : text.pieces) {
     if (!piece.isPlaceholder) {
@@ -113,7 +104,7 @@ bool render(const ast::TemplateText& text, const Lookup& lookup, Escape escape, 
     } else if (piece.placeholder.defaultText) {
       out += *piece.placeholder.defaultText;
     } else {
-      error.variable = variableName(piece.placeholder);
+      error.variable = piece.placeholder.name;
       error.loc = piece.placeholder.loc;
       return false;
     }
@@ -121,7 +112,7 @@ bool render(const ast::TemplateText& text, const Lookup& lookup, Escape escape, 
   return true;
 }
 
-bool renderTemplate(const sema::TemplateInfo& info, const Lookup& lookup, RenderedTemplate& out,
+bool renderTemplate(const plan::Template& info, const Lookup& lookup, RenderedTemplate& out,
                     RenderError& error) {
   out.subject.clear();
   out.body.clear();

@@ -15,15 +15,14 @@
 #include <string>
 #include <string_view>
 
-#include "compiler/ast/ast.h"
 #include "compiler/core/value.h"
-#include "compiler/sema/model.h"
+#include "compiler/plan/plan.h"
 
 namespace trig::deliver {
 
 // Returns the value of a placeholder, or nullptr (or a pointer to an Absent value) when it has
 // none. The pointer must stay valid until the callback is called again.
-using Lookup = std::function<const Value*(const ast::Placeholder&)>;
+using Lookup = std::function<const Value*(const plan::Placeholder&)>;
 
 enum class Escape : uint8_t { None, Html };
 
@@ -34,7 +33,7 @@ struct RenderError {
 
 // Appends the rendered text to `out`. On a missing variable returns false with `error` set;
 // `out` then holds a partial rendering the caller must discard.
-bool render(const ast::TemplateText& text, const Lookup& lookup, Escape escape, std::string& out,
+bool render(const plan::TemplateText& text, const Lookup& lookup, Escape escape, std::string& out,
             RenderError& error);
 
 struct RenderedTemplate {
@@ -42,11 +41,8 @@ struct RenderedTemplate {
   std::string body;
 };
 // Renders a template's subject (never escaped) and body (HTML-escaped when info.html).
-bool renderTemplate(const sema::TemplateInfo& info, const Lookup& lookup, RenderedTemplate& out,
+bool renderTemplate(const plan::Template& info, const Lookup& lookup, RenderedTemplate& out,
                     RenderError& error);
-
-// The placeholder's variable name as written: path joined by ".".
-std::string variableName(const ast::Placeholder& p);
 
 // A value as templates show it (see above); Absent renders as "".
 std::string formatValue(const Value& v);

@@ -15,21 +15,21 @@ using namespace trig::deliver;
 
 namespace {
 
-ast::TemplatePiece lit(std::string text) {
-  ast::TemplatePiece p;
+plan::TemplatePiece lit(std::string text) {
+  plan::TemplatePiece p;
   p.text = std::move(text);
   return p;
 }
-ast::TemplatePiece var(std::vector<std::string> path, std::optional<std::string> def = {}) {
-  ast::TemplatePiece p;
+plan::TemplatePiece var(std::vector<std::string> path, std::optional<std::string> def = {}) {
+  plan::TemplatePiece p;
   p.isPlaceholder = true;
-  for (auto& s : path) p.placeholder.path.push_back({std::move(s), {}});
+  for (size_t k = 0; k < path.size(); ++k) p.placeholder.name += (k ? "." : "") + path[k];
   p.placeholder.defaultText = std::move(def);
   p.placeholder.loc = Loc{0, 10, 20};
   return p;
 }
-ast::TemplateText text(std::vector<ast::TemplatePiece> pieces) {
-  ast::TemplateText t;
+plan::TemplateText text(std::vector<plan::TemplatePiece> pieces) {
+  plan::TemplateText t;
   t.pieces = std::move(pieces);
   return t;
 }
@@ -38,8 +38,8 @@ ast::TemplateText text(std::vector<ast::TemplatePiece> pieces) {
 struct Vars {
   std::map<std::string, Value> values;
   Lookup lookup() {
-    return [this](const ast::Placeholder& p) -> const Value* {
-      auto it = values.find(variableName(p));
+    return [this](const plan::Placeholder& p) -> const Value* {
+      auto it = values.find(p.name);
       return it == values.end() ? nullptr : &it->second;
     };
   }
@@ -128,7 +128,7 @@ TEST_CASE("render: HTML escaping applies to values in HTML bodies only") {
   Vars vars;
   vars.values["name"] = Value::str("<b>Tom & \"Jerry's\"</b>");
   vars.values["tags"] = Value::listOf({Value::str("a<b"), Value::str("c&d")});
-  sema::TemplateInfo info;
+  plan::Template info;
   info.subject = text({lit("For "), var({"name"})});
   info.body = text({lit("<p>"), var({"name"}), lit("</p><i>"), var({"tags"}), lit("</i>"),
                     var({"nope"}, "<em>default</em>")});

@@ -12,7 +12,7 @@ void Engine::Impl::identify(Customer& c, const Event& e) {
   std::string changed;
   for (const auto& [name, v] : e.traits) {
     ownTraits(c);
-    c.profile.apply(model, defaults, name, v);
+    c.profile.apply(rulePlan.traits, defaults, name, v);
     if (!changed.empty()) changed += ", ";
     changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
   }

@@ -299,10 +299,10 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
   const sema::SendInfo& send = model.sends[ps.ast->id];
   std::vector<Value> bindings;
   bindings.reserve(ps.ast->bindings.size());
-  for (const auto& b : ps.ast->bindings) bindings.push_back(eval.value(*b.value, env));
+  for (const auto& b : ps.ast->bindings) bindings.push_back(eval.value(b.value->id, env));
   // What each variable is was decided by sema (sema::SendInfo): nothing is looked up by name.
   static const Value kAbsent;
-  deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
+  deliver::Lookup lookup = [&](const plan::Placeholder& p) -> const Value* {
     const sema::VarSource& v = send.vars[p.index];
     switch (v.kind) {
       case sema::VarSource::Kind::Binding: return &bindings[v.index];
@@ -318,7 +318,7 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
     }
     return nullptr;
   };
-  if (!deliver::renderTemplate(model.templates[ps.templateIndex], lookup, ps.rendered, err))
+  if (!deliver::renderTemplate(rulePlan.templates[ps.templateIndex], lookup, ps.rendered, err))
     return policy::RenderGap{false, err.variable, &err.loc};
   ps.isRendered = true;
   return std::nullopt;

@@ -11,6 +11,7 @@
 #include "compiler/core/ops.h"
 #include "runtime/engine/engine_impl.h"
 #include "runtime/engine/policies.h"
+#include "runtime/ingest/decoder.h"
 #include "runtime/policy/split.h"
 
 namespace trig::engine {
@@ -40,10 +41,10 @@ Engine::Impl::Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
     : model(m),
       eval(e),
       opt(std::move(o)),
-      defaults(state::defaultTraits(m)),
+      rulePlan(plan::buildPlan(m)),
+      defaults(rulePlan.traits.defaults),
       dedup(m.settings.dedup),
-      policies(deliveryPolicy(m, opt.warn)),
-      rulePlan(plan::buildPlan(m)) {
+      policies(deliveryPolicy(m, rulePlan, opt.warn)) {
   traitEmail = m.traitIndex("email");
   traitSubscribed = m.traitIndex("subscribed");
   traitTimezone = m.traitIndex("timezone");
@@ -156,10 +157,10 @@ bool Engine::Impl::refMatches(const plan::RefMatch& m, const Event& e, const Eve
       if (!core::compare(core::Op::Eq, mine, *theirs)) return false;
     }
   }
-  if (m.filter == nullptr) return true;
+  if (m.filter == core::kNone) return true;
   EvalEnv env = ruleEnv(c, anchor ? *anchor : e);
   env.subject = &e;
-  return eval.test(*m.filter, env);
+  return eval.test(m.filter, env);
 }
 
 bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e) {
@@ -257,8 +258,8 @@ std::string Engine::Impl::conditionValues(const ast::Expr& cond, const EvalEnv& 
   auto show = [](const Value& v) {
     return v.isAbsent() ? std::string("absent") : deliver::formatValue(v);
   };
-  return fmt::format(" (left side {}, right side {})", show(eval.value(*cond.lhs, env)),
-                     show(eval.value(*cond.rhs, env)));
+  return fmt::format(" (left side {}, right side {})", show(eval.value(cond.lhs->id, env)),
+                     show(eval.value(cond.rhs->id, env)));
 }
 
 // Evaluates the rule's conditions now (its anchor was just processed, or its idle period
@@ -267,7 +268,7 @@ void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64
   const auto& rule = model.rules[ri];
   EvalEnv env = ruleEnv(c, anchor);
   for (const auto* cond : rule.conditions) {
-    bool held = eval.test(*cond, env);
+    bool held = eval.test(cond->id, env);
     noteCondition(*cond, held);
     if (!held) {
       if (tracing(TraceEntry::Kind::NotHeld, c.id))
@@ -278,7 +279,7 @@ void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64
     }
   }
   for (const auto* u : rule.unless) {
-    bool held = eval.test(*u, env);
+    bool held = eval.test(u->id, env);
     noteCondition(*u, held);
     if (held) {
       if (tracing(TraceEntry::Kind::UnlessHeld, c.id))
@@ -310,6 +311,9 @@ void Engine::finish(std::optional<TimeMs> until) {
 
 TimeMs Engine::now() const {
   return impl_->now;
+}
+bool Engine::ignoresUndeclared() const {
+  return impl_->model.settings.ignoreUndeclared;
 }
 void Engine::forEachFlow(
     const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const {

@@ -21,8 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "compiler/core/evaluator.h"
 #include "compiler/core/event.h"
-#include "compiler/interp/eval.h"
 #include "compiler/sema/model.h"
 #include "runtime/policy/reason.h"
 #include "runtime/policy/split.h"
@@ -160,6 +160,8 @@ class Engine {
 
   TimeMs now() const;
   size_t pendingTimers() const;
+  // `undeclared_events ignore`: an event of an undeclared name is as if it never arrived.
+  bool ignoresUndeclared() const;
   // Every flow still running (customers in the order they arrived, then rules): the rule's
   // index and the steps it has reached. `trig serve` ends those of rules a reload removed.
   void forEachFlow(

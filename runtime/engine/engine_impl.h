@@ -150,6 +150,10 @@ struct Engine::Impl {
   const sema::Model& model;
   Evaluator& eval;
   EngineOptions opt;
+  // By event type: the rules it anchors (with their filters) and the rules whose goal it is,
+  // in declaration order (an event looks only at its own rules, however many the program has);
+  // and what the policies, profiles and splits read of the program, as values.
+  const plan::Plan rulePlan;
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   policy::Chain policies;
@@ -165,9 +169,6 @@ struct Engine::Impl {
   uint32_t traitEmail, traitSubscribed, traitTimezone;
   uint32_t unsubscribeEvent = sema::kNone;
   uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;
-  // By event type: the rules it anchors (with their filters) and the rules whose goal it is,
-  // in declaration order (an event looks only at its own rules, however many the program has).
-  const plan::Plan rulePlan;
   std::vector<FilterIndex> filterIndex;  // by event type, over rulePlan's filters
   std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;

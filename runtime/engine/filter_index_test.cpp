@@ -36,7 +36,7 @@ trigger a6: when visit(page starts_with "") send t
   const auto& info = *p.model.findEvent("visit");
   plan::Plan rulePlan = plan::buildPlan(p.model);
   const plan::EventPlan& visits = rulePlan.events[info.index];
-  const std::vector<const ast::Expr*>& filters = visits.filters;
+  const std::vector<ExprId>& filters = visits.filters;
   REQUIRE(filters.size() == 14);
   FilterIndex index = FilterIndex::build(visits.filterPins);
   // k1-k5 by value, a4, p1-p3 by prefix; a1-a3, a5 and a6 (the empty prefix) always run.
@@ -67,7 +67,7 @@ trigger a6: when visit(page starts_with "") send t
     env.now = 1000;
     for (uint32_t i = 0; i < filters.size(); ++i) {
       bool candidate = std::binary_search(cand.begin(), cand.end(), i);
-      if (interp.test(*filters[i], env)) {
+      if (interp.test(filters[i], env)) {
         CAPTURE(round);
         CAPTURE(i);
         CHECK(candidate);

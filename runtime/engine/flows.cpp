@@ -47,8 +47,9 @@ std::pair<std::string, std::string> Engine::Impl::describeStep(const Customer& c
   const ast::Step& s = steps[index];
   if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
   if (s.variants.empty()) return {};
-  size_t v = policy::variantFor(opt.pins, c.id, ruleName(ri), s,
-                                policy::splitBucket(c.id, ruleName(ri), s.splitName.text));
+  const plan::SplitArms& arms = rulePlan.splits[s.id];
+  size_t v = policy::variantFor(opt.pins, c.id, ruleName(ri), arms.name, arms.variants,
+                                arms.percents, policy::splitBucket(c.id, ruleName(ri), arms.name));
   auto inner = describeStep(c, ri, s.variants[v].steps, 0);
   return {inner.first, s.variants[v].name.text};
 }
@@ -77,7 +78,7 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   }
   f->liveAnchor = &anchor;
   if (rule.priorityExpr != nullptr) {
-    Value computed = eval.value(*rule.priorityExpr, ruleEnv(c, anchor));
+    Value computed = eval.value(rule.priorityExpr->id, ruleEnv(c, anchor));
     f->priority = policy::priorityOf(rule.priority, &computed);
   } else {
     f->priority = policy::priorityOf(rule.priority, nullptr);
@@ -154,8 +155,10 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
     // (docs/language.md, "Steps and flows").
     ++f.stepsTaken;
     if (s.variants.empty()) return true;
-    uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), s.splitName.text);
-    size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), s, bucket);
+    const plan::SplitArms& arms = rulePlan.splits[s.id];
+    uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), arms.name);
+    size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), arms.name,
+                                  arms.variants, arms.percents, bucket);
     f.variant = s.variants[v].name.text;
     if (opt.coverage) {
       ++opt.coverage->steps[&s];
@@ -214,7 +217,7 @@ void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
   const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
   EvalEnv env = flowEnv(f);
   for (const auto* u : s.unless) {
-    bool held = eval.test(*u, env);
+    bool held = eval.test(u->id, env);
     noteCondition(*u, held);
     if (!held) continue;
     if (opt.coverage) ++opt.coverage->steps[&s];

@@ -25,7 +25,8 @@ std::vector<std::optional<policy::RuleLimit::Limit>> ruleLimits(const sema::Mode
 
 }  // namespace
 
-policy::Chain deliveryPolicy(const sema::Model& m, std::function<void(const std::string&)> warn) {
+policy::Chain deliveryPolicy(const sema::Model& m, const plan::Plan& plan,
+                             std::function<void(const std::string&)> warn) {
   const sema::Settings& s = m.settings;
   policy::Chain chain;
   // In the order of the language: each policy is asked only if those before it passed.
@@ -35,9 +36,9 @@ policy::Chain deliveryPolicy(const sema::Model& m, std::function<void(const std:
   chain.add(std::make_unique<policy::Arbitration>(s.arbitration));
   if (s.cooldown) chain.add(std::make_unique<policy::Cooldown>(*s.cooldown));
   if (s.cap) chain.add(std::make_unique<policy::FrequencyCap>(s.cap->count, s.cap->per));
-  if (s.quietHours)
+  if (plan.quietHours)
     chain.add(std::make_unique<policy::QuietHours>(
-        *s.quietHours, [warn = std::move(warn)](std::string_view zone) {
+        *plan.quietHours, [warn = std::move(warn)](std::string_view zone) {
           if (warn) warn(fmt::format("unknown time zone '{}': quiet hours use UTC for it", zone));
         }));
   return chain;

@@ -1,17 +1,11 @@
 #include "runtime/engine/record_json.h"
 
 #include <cstring>
+#include <utility>
 
 #include "runtime/deliver/render.h"
 
 namespace trig::engine {
-
-std::string formatLoc(Loc loc, const SourceManager& sources) {
-  if (!loc.valid() || loc.file >= sources.size()) return "";
-  const SourceFile& f = sources.file(loc.file);
-  LineCol lc = f.lineCol(loc.begin);
-  return f.path() + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
-}
 
 namespace {
 
@@ -70,13 +64,13 @@ constexpr size_t kFixedBound = 512;
 
 }  // namespace
 
-RecordWriter::RecordWriter(const sema::Model& model, const SourceManager& sources)
-    : model_(model), sources_(sources) {}
+RecordWriter::RecordWriter(std::vector<std::string> ruleNames, plan::SourceMap sources)
+    : ruleNames_(std::move(ruleNames)), sources_(std::move(sources)) {}
 
 const std::string& RecordWriter::location(Loc loc) {
   const uint64_t key = (uint64_t{loc.file} << 32) | loc.begin;
   auto it = locations_.find(key);
-  if (it == locations_.end()) it = locations_.emplace(key, formatLoc(loc, sources_)).first;
+  if (it == locations_.end()) it = locations_.emplace(key, sources_.format(loc)).first;
   return it->second;
 }
 
@@ -119,9 +113,9 @@ char* RecordWriter::writeTime(char* p, TimeMs t) {
 }
 
 void RecordWriter::append(std::string& out, const Record& r) {
-  const std::string_view rule = r.decision == Decision::Dropped || r.rule >= model_.rules.size()
+  const std::string_view rule = r.decision == Decision::Dropped || r.rule >= ruleNames_.size()
                                     ? std::string_view{}
-                                    : model_.rules[r.rule].name;
+                                    : ruleNames_[r.rule];
   const std::string_view loc =
       r.decision == Decision::Suppressed || r.decision == Decision::Deferred
           ? std::string_view(location(r.loc))
@@ -175,10 +169,10 @@ void RecordWriter::append(std::string& out, const Record& r) {
   out.resize(static_cast<size_t>(o.p - out.data()));
 }
 
-std::string recordJson(const Record& r, const sema::Model& model, const SourceManager& sources) {
+std::string recordJson(const Record& r, RecordWriter& writer) {
   std::string out;
   out.reserve(256);
-  RecordWriter(model, sources).append(out, r);
+  writer.append(out, r);
   return out;
 }
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
-#include "compiler/sema/model.h"
-#include "compiler/source/source.h"
+#include "compiler/plan/plan.h"
 #include "runtime/engine/engine.h"
 
 namespace trig::engine {
@@ -16,8 +16,8 @@ namespace trig::engine {
 // once, and the day of the last time printed is kept. One per thread.
 class RecordWriter {
  public:
-  // The model and sources must outlive the writer.
-  RecordWriter(const sema::Model& model, const SourceManager& sources);
+  // The rules' names by rule index (plan::ruleNames) and the sources' locations.
+  RecordWriter(std::vector<std::string> ruleNames, plan::SourceMap sources);
   // Appends the record's JSON object (no newline) to `out`.
   void append(std::string& out, const Record& r);
 
@@ -25,16 +25,14 @@ class RecordWriter {
   const std::string& location(Loc loc);
   char* writeTime(char* p, TimeMs t);
 
-  const sema::Model& model_;
-  const SourceManager& sources_;
+  std::vector<std::string> ruleNames_;
+  plan::SourceMap sources_;
   std::unordered_map<uint64_t, std::string> locations_;  // (file, begin) -> "rules.trig:12:5"
   int64_t day_ = INT64_MIN;                              // days since 1970 of `dayText_`
   char dayText_[10] = {};                                // "2026-01-01"
 };
 
-// The same JSON as RecordWriter, as a new string.
-std::string recordJson(const Record& r, const sema::Model& model, const SourceManager& sources);
-// "rules.trig:12:5", or "" for an invalid location.
-std::string formatLoc(Loc loc, const SourceManager& sources);
+// The same JSON as RecordWriter::append, as a new string.
+std::string recordJson(const Record& r, RecordWriter& writer);
 
 }  // namespace trig::engine

@@ -395,32 +395,38 @@ bool filesAreSorted(const std::vector<Input>& inputs, size_t maxLineBytes, uint6
   return true;
 }
 
-}  // namespace
-
-ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options) {
-  ReplayResult result;
-  ingest::Decoder decoder(model);
-  std::unique_ptr<ingest::DeadLetterWriter> dead;
-  if (!options.deadLetter.empty()) {
-    // Dead letters are appended (a rejected event is never lost, not even one of an earlier
-    // run); and never into an input, which would be read and written at once.
-    struct stat dl{};
-    for (const std::string& f : options.eventFiles) {
-      struct stat in{};
-      if (f != "-" && ::stat(options.deadLetter.c_str(), &dl) == 0 && ::stat(f.c_str(), &in) == 0 &&
-          dl.st_dev == in.st_dev && dl.st_ino == in.st_ino) {
-        result.ioError = "the dead-letter file '" + options.deadLetter + "' is the events file '" +
-                         f + "': give --dead-letter another file";
-        return result;
-      }
-    }
-    dead = std::make_unique<ingest::DeadLetterWriter>(options.deadLetter,
-                                                      ingest::DeadLetterWriter::Mode::Append);
-    if (!dead->ok()) {
-      result.ioError = dead->error();
-      return result;
+// The dead-letter file of `options`, opened for appending: a rejected event is never lost, not
+// even one of an earlier run. Null when none is asked for, or (with `error` set) when it is one
+// of the inputs, which would be read and written at once, or cannot be opened.
+std::unique_ptr<ingest::DeadLetterWriter> openDeadLetter(const ReplayOptions& options,
+                                                         std::string& error) {
+  if (options.deadLetter.empty()) return nullptr;
+  struct stat dl{};
+  for (const std::string& f : options.eventFiles) {
+    struct stat in{};
+    if (f != "-" && ::stat(options.deadLetter.c_str(), &dl) == 0 && ::stat(f.c_str(), &in) == 0 &&
+        dl.st_dev == in.st_dev && dl.st_ino == in.st_ino) {
+      error = "the dead-letter file '" + options.deadLetter + "' is the events file '" + f +
+              "': give --dead-letter another file";
+      return nullptr;
     }
   }
+  auto dead = std::make_unique<ingest::DeadLetterWriter>(options.deadLetter,
+                                                         ingest::DeadLetterWriter::Mode::Append);
+  if (!dead->ok()) {
+    error = dead->error();
+    return nullptr;
+  }
+  return dead;
+}
+
+}  // namespace
+
+ReplayResult replay(Engine& engine, ingest::Decoder& decoder, const ReplayOptions& options) {
+  ReplayResult result;
+  const bool warnUndeclared = !engine.ignoresUndeclared();
+  std::unique_ptr<ingest::DeadLetterWriter> dead = openDeadLetter(options, result.ioError);
+  if (!result.ioError.empty()) return result;
   ingest::ReaderOptions ro;
   ro.diagnostics = options.diagnostics;
   ro.deadLetter = dead.get();
@@ -434,7 +440,7 @@ ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOption
       ++result.afterUntil;
       return;
     }
-    if (e.kind == Event::Kind::Undeclared && !model.settings.ignoreUndeclared &&
+    if (e.kind == Event::Kind::Undeclared && warnUndeclared &&
         result.undeclared.insert(e.name).second && options.diagnostics)
       *options.diagnostics << e.source << ": warning: event '" << e.name
                            << "' is not declared; it counts as activity and is otherwise ignored\n";

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/sema/model.h"
 #include "runtime/engine/engine.h"
+#include "runtime/ingest/decoder.h"
 #include "runtime/ingest/timestamp.h"
 
 namespace trig::engine {
@@ -65,7 +65,8 @@ bool scanTimestampGeneral(std::string_view line, TimeMs& out);
 // twice. Empty, with `error` set, when the copy cannot be made.
 std::string readableTwice(const std::string& path, std::string& error);
 
-// Reads every event file, then replays them through `engine` and finishes it.
-ReplayResult replay(Engine& engine, const sema::Model& model, const ReplayOptions& options);
+// Reads every event file, decoding its lines with `decoder` (of the engine's program), then
+// replays them through `engine` and finishes it.
+ReplayResult replay(Engine& engine, ingest::Decoder& decoder, const ReplayOptions& options);
 
 }  // namespace trig::engine

@@ -236,7 +236,8 @@ template t { subject "s" body "b" }
   ro.eventFiles = {path.string()};
   ro.progressEvery = 2;
   ro.progress = [&](uint64_t done, uint64_t total) { out.progress.emplace_back(done, total); };
-  replay(engine, p.model, ro);
+  ingest::Decoder decoder(p.model);
+  replay(engine, decoder, ro);
   std::filesystem::remove(path);
   return out;
 }
@@ -289,7 +290,8 @@ template t { subject "s" body "b" }
   ro.eventFiles = {path};
   std::ostringstream diagnostics;
   ro.diagnostics = &diagnostics;
-  ReplayResult rr = replay(engine, p.model, ro);
+  ingest::Decoder decoder(p.model);
+  ReplayResult rr = replay(engine, decoder, ro);
   close(fds[0]);
   // Read through a temporary copy, but reported under the name it was given.
   CHECK(diagnostics.str().find(path + ":3: error: malformed JSON") != std::string::npos);

@@ -621,8 +621,8 @@ std::string compareOne(Generator<Rng>& g, const Compilation& c, const Environmen
     return out;
   };
   if (k.binding) {
-    Value a = jit.value(*k.expr, env);
-    Value b = interp.value(*k.expr, env);
+    Value a = jit.value(k.expr->id, env);
+    Value b = interp.value(k.expr->id, env);
     if (!sameValue(a, b))
       why << "value differs: " << sourceOf(c, *k.expr) << "\n jit=" << show(a)
           << " interp=" << show(b) << "\n anchor=" << show(c, *env.anchor)
@@ -630,8 +630,8 @@ std::string compareOne(Generator<Rng>& g, const Compilation& c, const Environmen
           << "\n history:" << history();
     return why.str();
   }
-  bool a = jit.test(*k.expr, env);
-  bool b = interp.test(*k.expr, env);
+  bool a = jit.test(k.expr->id, env);
+  bool b = interp.test(k.expr->id, env);
   held += b ? 1 : 0;
   if (a != b) {
     std::string tr;

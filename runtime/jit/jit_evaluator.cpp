@@ -6,7 +6,6 @@
 #include <cstring>
 #include <exception>
 
-#include "compiler/interp/interp.h"
 #include "runtime/abi/abi.h"
 
 namespace trig::jit {
@@ -24,11 +23,12 @@ const Value* atLeast(const std::vector<Value>& row, size_t need, std::vector<Val
 
 JitEvaluator::JitEvaluator(const Compilation& c, const JitOptions& options,
                            std::unique_ptr<Evaluator> fallback)
-    : model_(c.model),
-      fallback_(fallback ? std::move(fallback) : std::make_unique<interp::Interpreter>(c.model)) {
+    : traitCount_(c.model.traits.size()), fallback_(std::move(fallback)) {
+  if (!fallback_) throw JitError("the JIT evaluator needs a fallback evaluator");
   slots_.resize(c.program.arena.exprCount());
-  size_t longest = model_.traits.size();
-  for (const auto& ev : model_.events) {
+  for (const auto& r : c.model.rules) anchorEvents_.push_back(r.anchorEvents);
+  size_t longest = traitCount_;
+  for (const auto& ev : c.model.events) {
     fieldCounts_.push_back(static_cast<uint32_t>(ev.fields.size()));
     longest = std::max(longest, ev.fields.size());
   }
@@ -90,11 +90,11 @@ void JitEvaluator::install(std::unique_ptr<RuleSetCode> code) {
     s.fn = reinterpret_cast<abi::EntryFn>(code->entryAddress(i));
     s.which = e.which;
     s.kind = e.kind;
-    s.type = e.type;
+    s.typeKind = e.type.kind;
     s.event = e.event;
     s.scratchBase = e.scratchBase;
-    if (e.rule < model_.rules.size()) {
-      s.anchorEvents = &model_.rules[e.rule].anchorEvents;
+    if (e.rule < anchorEvents_.size()) {
+      s.anchorEvents = &anchorEvents_[e.rule];
       if (s.anchorEvents->size() == 1) s.anchorEvent = s.anchorEvents->front();
     }
   }
@@ -138,19 +138,19 @@ void JitEvaluator::waitForTier() {
   adoptTier();
 }
 
-bool JitEvaluator::compiled(const ast::Expr& e) const {
-  return e.id < slots_.size() && slots_[e.id].fn != nullptr;
+bool JitEvaluator::compiled(ExprId e) const {
+  return e < slots_.size() && slots_[e].fn != nullptr;
 }
 
-Evaluator& JitEvaluator::fallback(const ast::Expr&) {
+Evaluator& JitEvaluator::fallback() {
   ++fallbackCalls_;
   return *fallback_;
 }
 
 // Whether `s`'s code reads an anchor of type `type` (kNone: the call has no anchor) at its slots.
 bool JitEvaluator::anchorAccepts(const Slot& s, uint32_t type) {
-  if (type == sema::kNone) return true;
-  if (s.anchorEvent != sema::kNone) return type == s.anchorEvent;
+  if (type == core::kNone) return true;
+  if (s.anchorEvent != core::kNone) return type == s.anchorEvent;
   return s.anchorEvents == nullptr ||
          std::find(s.anchorEvents->begin(), s.anchorEvents->end(), type) != s.anchorEvents->end();
 }
@@ -163,7 +163,7 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
                            const Value*& subject) {
   if (s.fn == nullptr) return false;
   ctx.anchor = absentRow_.data();
-  ctx.anchorType = sema::kNone;
+  ctx.anchorType = core::kNone;
   if (env.anchor != nullptr && env.anchor->kind == Event::Kind::Track) {
     uint32_t type = env.anchor->type;
     if (type >= fieldCounts_.size()) return false;
@@ -171,8 +171,8 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
     ctx.anchor = atLeast(env.anchor->fields, fieldCounts_[type], paddedAnchor_);
     ctx.anchorType = type;
   }
-  ctx.traits = env.traits != nullptr ? atLeast(*env.traits, model_.traits.size(), paddedTraits_)
-                                     : absentRow_.data();
+  ctx.traits =
+      env.traits != nullptr ? atLeast(*env.traits, traitCount_, paddedTraits_) : absentRow_.data();
   subject = absentRow_.data();
   if (s.kind == lower::EntryKind::Filter && env.subject != nullptr) {
     if (env.subject->kind != Event::Kind::Track || env.subject->type != s.event ||
@@ -191,13 +191,13 @@ bool JitEvaluator::prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx,
   return true;
 }
 
-bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
+bool JitEvaluator::test(ExprId cond, const EvalEnv& env) {
   adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  if (cond.id >= slots_.size() || !prepare(slots_[cond.id], env, ctx, subject))
-    return fallback(cond).test(cond, env);
-  const Slot& s = slots_[cond.id];
+  if (cond >= slots_.size() || !prepare(slots_[cond], env, ctx, subject))
+    return fallback().test(cond, env);
+  const Slot& s = slots_[cond];
   std::exception_ptr error;
   ctx.error = &error;
   if (s.kind == lower::EntryKind::Value) {
@@ -205,15 +205,15 @@ bool JitEvaluator::test(const ast::Expr& cond, const EvalEnv& env) {
     const Value* v = nullptr;
     uint8_t present = s.fn(&ctx, s.which, subject, &out, &v);
     if (ctx.failed) std::rethrow_exception(error);
-    return present != 0 && s.type.kind == sema::TypeKind::Bool && out.b != 0;
+    return present != 0 && s.typeKind == core::TypeKind::Bool && out.b != 0;
   }
   uint8_t r = s.fn(&ctx, s.which, subject, nullptr, nullptr);
   if (ctx.failed) std::rethrow_exception(error);
   return r != 0;
 }
 
-void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
-                            std::span<const uint32_t> which, const EvalEnv& env, uint8_t* out) {
+void JitEvaluator::testSome(std::span<const ExprId> conds, std::span<const uint32_t> which,
+                            const EvalEnv& env, uint8_t* out) {
   if (which.empty()) return;
   adoptFinishedTier();
   // The context as prepare() fills it for the first condition of the list; every other
@@ -221,9 +221,9 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
   // scratch.
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  const Slot* first = conds[0]->id < slots_.size() ? &slots_[conds[0]->id] : nullptr;
+  const Slot* first = conds[0] < slots_.size() ? &slots_[conds[0]] : nullptr;
   if (first == nullptr || !prepare(*first, env, ctx, subject)) {
-    for (uint32_t i : which) out[i] = test(*conds[i], env) ? 1 : 0;
+    for (uint32_t i : which) out[i] = test(conds[i], env) ? 1 : 0;
     return;
   }
   const Batched* calls = batch(conds, *first, ctx.anchorType).data();
@@ -234,7 +234,7 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
   for (uint32_t i : which) {
     const Batched& b = calls[i];
     if (b.fn == nullptr) [[unlikely]] {
-      out[i] = test(*conds[i], env) ? 1 : 0;
+      out[i] = test(conds[i], env) ? 1 : 0;
       continue;
     }
     ctx.scratch = b.scratch;
@@ -249,15 +249,16 @@ void JitEvaluator::testSome(std::span<const ast::Expr* const> conds,
 // one's is a sequential read. An entry without `fn` goes through
 // test(): its code reads other rows than the first condition's (another subject event, an
 // anchor its rule does not take), or it has none.
-const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(
-    std::span<const ast::Expr* const> conds, const Slot& first, uint32_t anchorType) {
+const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(std::span<const ExprId> conds,
+                                                              const Slot& first,
+                                                              uint32_t anchorType) {
   for (const auto& b : batches_)
     if (b.anchorType == anchorType && b.conds.size() == conds.size() &&
         std::memcmp(b.conds.data(), conds.data(), conds.size_bytes()) == 0)
       return b.calls;
   BatchList list{{conds.begin(), conds.end()}, anchorType, {}};
-  for (const ast::Expr* cond : conds) {
-    const Slot* s = cond->id < slots_.size() ? &slots_[cond->id] : nullptr;
+  for (ExprId cond : conds) {
+    const Slot* s = cond < slots_.size() ? &slots_[cond] : nullptr;
     bool shared = s != nullptr && s->fn != nullptr && s->kind != lower::EntryKind::Value &&
                   s->kind == first.kind && s->event == first.event && anchorAccepts(*s, anchorType);
     list.calls.push_back(shared ? Batched{s->fn, s->which, scratch_.data() + s->scratchBase}
@@ -267,13 +268,12 @@ const std::vector<JitEvaluator::Batched>& JitEvaluator::batch(
   return batches_.back().calls;
 }
 
-Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
+Value JitEvaluator::value(ExprId e, const EvalEnv& env) {
   adoptFinishedTier();
   abi::Ctx ctx;
   const Value* subject = nullptr;
-  if (e.id >= slots_.size() || !prepare(slots_[e.id], env, ctx, subject))
-    return fallback(e).value(e, env);
-  const Slot& s = slots_[e.id];
+  if (e >= slots_.size() || !prepare(slots_[e], env, ctx, subject)) return fallback().value(e, env);
+  const Slot& s = slots_[e];
   if (s.kind != lower::EntryKind::Value) return Value::boolean(test(e, env));
   std::exception_ptr error;
   ctx.error = &error;
@@ -282,7 +282,7 @@ Value JitEvaluator::value(const ast::Expr& e, const EvalEnv& env) {
   uint8_t present = s.fn(&ctx, s.which, subject, &out, &v);
   if (ctx.failed) std::rethrow_exception(error);
   if (present == 0) return Value::absent();
-  if (s.type.kind == sema::TypeKind::List) return v != nullptr ? *v : Value::absent();
+  if (s.typeKind == core::TypeKind::List) return v != nullptr ? *v : Value::absent();
   return abi::toValue(out);
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// The JIT Evaluator: answers Evaluator::test/value by calling the native function compiled for
-// each condition, filter and binding of the rule set (runtime/jit/jit.h). An expression without
-// compiled code (see lower::Fallback) goes to the fallback evaluator: the interpreter unless the
-// caller gives another.
+// The JIT Evaluator: answers Evaluator::test/value (by expression id) by calling the native
+// function compiled for each condition, filter and binding of the rule set (runtime/jit/jit.h).
+// An expression without compiled code (see lower::Fallback) goes to the fallback evaluator the
+// caller gives: the reference interpreter (cli/evaluators.cpp builds it; the runtime does not
+// name it).
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -11,9 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "compiler/ast/ast.h"
-#include "compiler/interp/eval.h"
-#include "compiler/sema/model.h"
+#include "compiler/core/evaluator.h"
+#include "compiler/core/kinds.h"
 #include "runtime/abi/abi.h"
 #include "runtime/jit/jit.h"
 
@@ -21,25 +21,26 @@ namespace trig::jit {
 
 class JitEvaluator : public Evaluator {
  public:
-  // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator. `fallback`
-  // null: the reference interpreter. Throws JitError when code generation fails.
+  // Compiles the rule set (or loads it from the cache). `c` must outlive the evaluator;
+  // `fallback` (not null) answers for the expressions without code. Throws JitError when code
+  // generation fails.
   JitEvaluator(const Compilation& c, const JitOptions& options,
-               std::unique_ptr<Evaluator> fallback = nullptr);
+               std::unique_ptr<Evaluator> fallback);
   ~JitEvaluator() override;
 
-  bool test(const ast::Expr& cond, const EvalEnv& env) override;
-  Value value(const ast::Expr& e, const EvalEnv& env) override;
+  bool test(ExprId cond, const EvalEnv& env) override;
+  Value value(ExprId e, const EvalEnv& env) override;
   // One context for all of `conds` (filters of one subject): a call each, not a set-up each.
-  void testSome(std::span<const ast::Expr* const> conds, std::span<const uint32_t> which,
-                const EvalEnv& env, uint8_t* out) override;
+  void testSome(std::span<const ExprId> conds, std::span<const uint32_t> which, const EvalEnv& env,
+                uint8_t* out) override;
 
   const RuleSetCode& code() const { return *code_; }
   // Tiered: whether the optimised code is still being built in the background, and waits for it
   // (and switches to it) when asked to; tests and benchmarks use this, the runtime never waits.
   bool tierPending() const { return tier_ != nullptr; }
   void waitForTier();
-  // Whether `e` runs as native code.
-  bool compiled(const ast::Expr& e) const;
+  // Whether expression `e` runs as native code.
+  bool compiled(ExprId e) const;
   // How many calls went to the fallback evaluator.
   uint64_t fallbackCalls() const { return fallbackCalls_; }
 
@@ -48,11 +49,11 @@ class JitEvaluator : public Evaluator {
     abi::EntryFn fn = nullptr;
     uint32_t which = 0;
     lower::EntryKind kind = lower::EntryKind::Predicate;
-    sema::Type type;
-    uint32_t event = sema::kNone;                         // filters: the subject's event type
+    core::TypeKind typeKind = core::TypeKind::Error;
+    uint32_t event = core::kNone;                         // filters: the subject's event type
     uint32_t scratchBase = 0;                             // its module's `last` slots
     const std::vector<uint32_t>* anchorEvents = nullptr;  // the rule's anchor alternatives
-    uint32_t anchorEvent = sema::kNone;                   // ... when there is just one
+    uint32_t anchorEvent = core::kNone;                   // ... when there is just one
   };
   struct Batched {
     abi::EntryFn fn = nullptr;  // null: through test()
@@ -60,15 +61,15 @@ class JitEvaluator : public Evaluator {
     Value* scratch = nullptr;  // its module's `last` slots in scratch_
   };
   struct BatchList {
-    std::vector<const ast::Expr*> conds;
+    std::vector<ExprId> conds;
     uint32_t anchorType;
     std::vector<Batched> calls;
   };
-  const std::vector<Batched>& batch(std::span<const ast::Expr* const> conds, const Slot& first,
+  const std::vector<Batched>& batch(std::span<const ExprId> conds, const Slot& first,
                                     uint32_t anchorType);
   static bool anchorAccepts(const Slot& s, uint32_t type);
   bool prepare(const Slot& s, const EvalEnv& env, abi::Ctx& ctx, const Value*& subject);
-  Evaluator& fallback(const ast::Expr& e);
+  Evaluator& fallback();
   void install(std::unique_ptr<RuleSetCode> code);
   void adoptTier();
   void adoptFinishedTier();
@@ -83,7 +84,8 @@ class JitEvaluator : public Evaluator {
     std::thread thread;
   };
 
-  const sema::Model& model_;
+  std::vector<std::vector<uint32_t>> anchorEvents_;  // by rule: its anchor's event types
+  size_t traitCount_ = 0;                            // the profile's slots
   std::unique_ptr<RuleSetCode> code_;
   std::vector<Slot> slots_;         // by Expr id
   std::vector<BatchList> batches_;  // testSome's packed calls, until the next install()
@@ -96,8 +98,8 @@ class JitEvaluator : public Evaluator {
   std::unique_ptr<Tier> tier_;
 };
 
-// The factory the runtime calls for `--engine jit`.
+// The same, as an Evaluator.
 std::unique_ptr<Evaluator> makeJitEvaluator(const Compilation& c, const JitOptions& options,
-                                            std::unique_ptr<Evaluator> fallback = nullptr);
+                                            std::unique_ptr<Evaluator> fallback);
 
 }  // namespace trig::jit

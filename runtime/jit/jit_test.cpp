@@ -31,11 +31,13 @@ struct Both {
   jit::JitEvaluator jit;
   interp::Interpreter interp;
   explicit Both(const Compilation& comp, jit::JitOptions o = noCache())
-      : c(comp), jit(comp, o), interp(comp.model) {}
+      : c(comp),
+        jit(comp, o, std::make_unique<interp::Interpreter>(comp.model)),
+        interp(comp.model) {}
 
   bool test(const ast::Expr& e, const EvalEnv& env) {
-    REQUIRE(jit.compiled(e));
-    bool a = jit.test(e, env);
+    REQUIRE(jit.compiled(e.id));
+    bool a = jit.test(e.id, env);
     bool b = interp.test(e, env);
     CHECK(a == b);
     return a;
@@ -227,7 +229,7 @@ template browse_reminder { subject "s" body "b" }
 
 TEST_CASE("JIT: a History that throws: the exception crosses no JIT frame and reaches the caller") {
   auto c = compileText(kRules);
-  jit::JitEvaluator jit(*c, noCache());
+  jit::JitEvaluator jit(*c, noCache(), std::make_unique<interp::Interpreter>(c->model));
   struct Throwing final : History {
     void forEach(uint32_t, TimeMs, TimeMs,
                  const std::function<bool(const Event&)>&) const override {
@@ -238,9 +240,9 @@ TEST_CASE("JIT: a History that throws: the exception crosses no JIT frame and re
   EvalEnv env;
   env.anchor = &anchor;
   env.history = &h;
-  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(0), env), "store unavailable",
+  CHECK_THROWS_WITH_AS(jit.test(rule(*c, "seen").conditions.at(0)->id, env), "store unavailable",
                        std::runtime_error);
-  CHECK_THROWS_WITH_AS(jit.test(*rule(*c, "seen").conditions.at(2), env), "store unavailable",
+  CHECK_THROWS_WITH_AS(jit.test(rule(*c, "seen").conditions.at(2)->id, env), "store unavailable",
                        std::runtime_error);
 }
 
@@ -370,7 +372,7 @@ TEST_CASE("JIT: tiered evaluation starts on the fast tier and switches to the op
     // An evaluator destroyed while its tier compiles cancels it cleanly.
     jit::JitOptions other = o;
     other.optLevel = 3;
-    jit::JitEvaluator quick(*c, other);
+    jit::JitEvaluator quick(*c, other, std::make_unique<interp::Interpreter>(c->model));
     CHECK(quick.tierPending());
   }
 }
@@ -391,11 +393,11 @@ TEST_CASE("JIT: the tier is chosen by the size of the code, not the number of ru
   o.cacheDir = dir.path.string();
   o.tiered = true;
   {
-    jit::JitEvaluator one(*big, o);
+    jit::JitEvaluator one(*big, o, std::make_unique<interp::Interpreter>(big->model));
     CHECK(one.tierPending());  // one rule, yet the fast tier first
     one.waitForTier();
   }
-  jit::JitEvaluator several(*small, o);
+  jit::JitEvaluator several(*small, o, std::make_unique<interp::Interpreter>(small->model));
   CHECK_FALSE(several.tierPending());  // several small rules: -O2 at once
 }
 
@@ -419,6 +421,8 @@ template t { subject "s" body "b" }
       anchorFilter("f1", 0), anchorFilter("f2", 0),           anchorFilter("f3", 0),
       anchorFilter("f4", 0), rule(*c, "f5").conditions.at(0), rule(*c, "f5").conditions.at(1)};
   for (const auto* e : conds) REQUIRE(e != nullptr);
+  std::vector<ExprId> ids;
+  for (const auto* e : conds) ids.push_back(e->id);
   std::vector<Value> traits(c->model.traits.size());
   VectorHistory h;
   h.events.reserve(4);
@@ -441,10 +445,10 @@ template t { subject "s" body "b" }
     std::vector<uint8_t> out(conds.size(), 2);
     std::vector<uint32_t> all(conds.size());
     for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-    both.jit.testSome(conds, all, env, out.data());
+    both.jit.testSome(ids, all, env, out.data());
     for (size_t i = 0; i < conds.size(); ++i) {
       CAPTURE(i);
-      CHECK(out[i] == (both.jit.test(*conds[i], env) ? 1 : 0));
+      CHECK(out[i] == (both.jit.test(conds[i]->id, env) ? 1 : 0));
       CHECK(out[i] == (both.interp.test(*conds[i], env) ? 1 : 0));
     }
     // The visit filters do answer (not all false): f1 holds exactly when score > 3.
@@ -454,7 +458,7 @@ template t { subject "s" body "b" }
     for (uint32_t i = 0; i < conds.size(); ++i)
       if ((i + static_cast<uint32_t>(round)) % 3 != 0) some.push_back(i);
     std::vector<uint8_t> part(conds.size(), 2);
-    both.jit.testSome(conds, some, env, part.data());
+    both.jit.testSome(ids, some, env, part.data());
     for (uint32_t i = 0; i < conds.size(); ++i) {
       CAPTURE(i);
       bool asked = std::find(some.begin(), some.end(), i) != some.end();

@@ -152,7 +152,7 @@ TEST_CASE("FrequencyCap: sends that went out count, in a rolling window") {
 
 TEST_CASE("QuietHours: the winner is deferred to the end of the period, in its time zone") {
   Chain chain;
-  chain.add(std::make_unique<QuietHours>(sema::Settings::Quiet{22 * 60, 8 * 60}, nullptr));
+  chain.add(std::make_unique<QuietHours>(plan::QuietHours{22 * 60, 8 * 60}, nullptr));
   FakeCustomer c;
   TimeMs eleven = *parseTimestamp("2026-01-01T23:00:00Z");
   CHECK(ask(chain, Moment::Due, eleven, c).passes());

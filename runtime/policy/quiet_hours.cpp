@@ -50,7 +50,7 @@ TimeMs endInstant(const date::time_zone* zone, LocalMs local, TimeMs t) {
 
 }  // namespace
 
-QuietPeriod::QuietPeriod(sema::Settings::Quiet quiet, UnknownZoneReporter reportUnknown)
+QuietPeriod::QuietPeriod(plan::QuietHours quiet, UnknownZoneReporter reportUnknown)
     : quiet_(quiet), reportUnknown_(std::move(reportUnknown)) {}
 
 const date::time_zone* QuietPeriod::zone(std::string_view name) {

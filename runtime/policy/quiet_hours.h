@@ -14,7 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "compiler/sema/model.h"
+#include "compiler/plan/plan.h"
 #include "compiler/support/time.h"
 #include "runtime/policy/policy.h"
 
@@ -35,7 +35,7 @@ class QuietPeriod {
  public:
   using UnknownZoneReporter = std::function<void(std::string_view name)>;
 
-  QuietPeriod(sema::Settings::Quiet quiet, UnknownZoneReporter reportUnknown);
+  QuietPeriod(plan::QuietHours quiet, UnknownZoneReporter reportUnknown);
 
   // `timezone` empty means UTC.
   QuietDecision check(TimeMs t, std::string_view timezone);
@@ -43,7 +43,7 @@ class QuietPeriod {
  private:
   const date::time_zone* zone(std::string_view name);  // nullptr: UTC
 
-  sema::Settings::Quiet quiet_;
+  plan::QuietHours quiet_;
   UnknownZoneReporter reportUnknown_;
   struct NameHash {
     using is_transparent = void;
@@ -56,7 +56,7 @@ class QuietPeriod {
 // The policy: the arbitration winner is deferred while its customer's quiet period lasts.
 class QuietHours final : public Policy {
  public:
-  QuietHours(sema::Settings::Quiet quiet, QuietPeriod::UnknownZoneReporter reportUnknown)
+  QuietHours(plan::QuietHours quiet, QuietPeriod::UnknownZoneReporter reportUnknown)
       : period_(quiet, std::move(reportUnknown)) {}
   Verdict check(const Send& s, Context& c) override;
 

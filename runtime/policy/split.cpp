@@ -34,26 +34,17 @@ size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents) {
   return percents.empty() ? 0 : percents.size() - 1;
 }
 
-size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants) {
-  const Decimal b = Decimal::whole(static_cast<int32_t>(bucket));
-  Decimal upper;
-  for (size_t i = 0; i < variants.size(); ++i) {
-    upper.units += variants[i].percent.units;
-    if (b < upper) return i;
-  }
-  return variants.empty() ? 0 : variants.size() - 1;
-}
-
 size_t variantFor(const VariantPins& pins, std::string_view customer, std::string_view rule,
-                  const ast::Step& split, uint32_t bucket) {
+                  std::string_view split, std::span<const std::string> variants,
+                  std::span<const Decimal> percents, uint32_t bucket) {
   if (!pins.empty()) {
     auto it =
-        pins.find(std::make_tuple(std::string(customer), std::string(rule), split.splitName.text));
+        pins.find(std::make_tuple(std::string(customer), std::string(rule), std::string(split)));
     if (it != pins.end())
-      for (size_t i = 0; i < split.variants.size(); ++i)
-        if (split.variants[i].name.text == it->second) return i;
+      for (size_t i = 0; i < variants.size(); ++i)
+        if (variants[i] == it->second) return i;
   }
-  return chooseVariant(bucket, split.variants);
+  return chooseVariant(bucket, percents);
 }
 
 }  // namespace trig::policy

@@ -10,7 +10,6 @@
 #include <tuple>
 #include <vector>
 
-#include "compiler/ast/ast.h"
 #include "compiler/support/decimal.h"
 
 namespace trig::policy {
@@ -29,13 +28,14 @@ uint32_t splitBucket(std::string_view customer, std::string_view rule, std::stri
 // A bucket beyond the sum (the percentages sum below 100, which sema rejects) goes to the last
 // variant. `percents` must not be empty.
 size_t chooseVariant(uint32_t bucket, std::span<const Decimal> percents);
-size_t chooseVariant(uint32_t bucket, const std::vector<ast::Variant>& variants);
 
 // Variants fixed by a test (`pin "ID" R.SPLIT VARIANT`): (customer, rule, split) -> variant.
 using VariantPins = std::map<std::tuple<std::string, std::string, std::string>, std::string>;
-// The variant of the split step `split` for `customer` in `rule`: the pinned one when there is
-// one, else the one `bucket` selects.
+// The variant of the split named `split` (its variants' names and percentages in declared order,
+// as the rule plan holds them: plan::SplitArms) for `customer` in `rule`: the pinned one when
+// there is one, else the one `bucket` selects.
 size_t variantFor(const VariantPins& pins, std::string_view customer, std::string_view rule,
-                  const ast::Step& split, uint32_t bucket);
+                  std::string_view split, std::span<const std::string> variants,
+                  std::span<const Decimal> percents, uint32_t bucket);
 
 }  // namespace trig::policy

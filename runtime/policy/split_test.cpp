@@ -61,33 +61,28 @@ TEST_CASE("chooseVariant: consecutive ranges in declared order") {
   CHECK(chooseVariant(0, std::vector<Decimal>{pct("100")}) == 0);
 }
 
-TEST_CASE("chooseVariant over ast::Variant") {
-  std::vector<ast::Variant> variants(2);
-  variants[0].percent = pct("25");
-  variants[1].percent = pct("75");
-  CHECK(chooseVariant(24, variants) == 0);
-  CHECK(chooseVariant(25, variants) == 1);
-  // The spec's vector: c4 in rule checkout, split delay, 50/50 -> bucket 23 -> the first.
-  variants[0].percent = pct("50");
-  variants[1].percent = pct("50");
-  CHECK(chooseVariant(splitBucket("c4", "checkout", "delay"), variants) == 0);
+TEST_CASE("chooseVariant: the spec's vector") {
+  // c4 in rule checkout, split delay, 50/50 -> bucket 23 -> the first.
+  const std::vector<Decimal> half{pct("50"), pct("50")};
+  CHECK(chooseVariant(splitBucket("c4", "checkout", "delay"), half) == 0);
 }
 
 TEST_CASE("variantFor: a pin wins over the bucket, for its own customer, rule and split only") {
-  ast::Step split;
-  split.splitName.text = "delay";
-  split.variants.resize(2);
-  split.variants[0].name.text = "fast";
-  split.variants[0].percent = pct("50");
-  split.variants[1].name.text = "slow";
-  split.variants[1].percent = pct("50");
+  const std::vector<std::string> names{"fast", "slow"};
+  const std::vector<Decimal> percents{pct("50"), pct("50")};
+  auto variant = [&](const VariantPins& pins, const char* customer, const char* rule,
+                     uint32_t bucket) {
+    return variantFor(pins, customer, rule, "delay", names, percents, bucket);
+  };
   VariantPins pins;
-  CHECK(variantFor(pins, "c4", "checkout", split, 23) == 0);
+  CHECK(variant(pins, "c4", "checkout", 23) == 0);
   pins[{"c4", "checkout", "delay"}] = "slow";
-  CHECK(variantFor(pins, "c4", "checkout", split, 23) == 1);
-  CHECK(variantFor(pins, "c5", "checkout", split, 23) == 0);
-  CHECK(variantFor(pins, "c4", "other", split, 23) == 0);
+  CHECK(variant(pins, "c4", "checkout", 23) == 1);
+  CHECK(variant(pins, "c5", "checkout", 23) == 0);
+  CHECK(variant(pins, "c4", "other", 23) == 0);
+  // A pin of another split of the rule does not apply.
+  CHECK(variantFor(pins, "c4", "checkout", "other", names, percents, 23) == 0);
   // A pin naming no variant of the split (the checker rejects it) leaves the bucket's choice.
   pins[{"c4", "checkout", "delay"}] = "medium";
-  CHECK(variantFor(pins, "c4", "checkout", split, 60) == 1);
+  CHECK(variant(pins, "c4", "checkout", 60) == 1);
 }

@@ -29,7 +29,8 @@ std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluato
   ro.eventNames = input.names;
   ro.diagnostics = input.diagnostics;
   ro.progress = input.progress;
-  engine::ReplayResult rr = engine::replay(eng, model, ro);
+  ingest::Decoder replayDecoder(model);
+  engine::ReplayResult rr = engine::replay(eng, replayDecoder, ro);
   if (!rr.ioError.empty()) {
     error = rr.ioError;
     return std::nullopt;

@@ -155,7 +155,8 @@ struct Core::Impl {
     eo.warn = [this](const std::string& w) { log("warning: " + w); };
     engine = std::make_unique<engine::Engine>(*rules->model, *rules->evaluator, eo);
     decoder = std::make_unique<ingest::Decoder>(*rules->model);
-    writer = std::make_unique<engine::RecordWriter>(*rules->model, *rules->sources);
+    writer = std::make_unique<engine::RecordWriter>(plan::ruleNames(*rules->model),
+                                                    plan::SourceMap::of(*rules->sources));
     metrics.set("trig_jit_compile_seconds", rules->compileSeconds);
   }
 

@@ -2,25 +2,13 @@
 
 #include <algorithm>
 
-#include "compiler/plan/plan.h"
-
 namespace trig::state {
 
-std::vector<Value> defaultTraits(const sema::Model& model) {
-  std::vector<Value> out(model.traits.size());
-  for (size_t i = 0; i < model.traits.size(); ++i) {
-    const auto& t = model.traits[i];
-    if (t.defaultValue != nullptr)
-      if (auto v = plan::literalValue(*t.defaultValue, t.type)) out[i] = *v;
-  }
-  return out;
-}
-
-void Profile::apply(const sema::Model& model, const std::vector<Value>& defaults,
+void Profile::apply(const plan::Traits& layout, const std::vector<Value>& defaults,
                     const std::string& name, const Value& v) {
-  if (traits.size() < model.traits.size()) traits.resize(model.traits.size());
-  uint32_t slot = model.traitIndex(name);
-  if (slot == sema::kNone) {
+  if (traits.size() < layout.size()) traits.resize(layout.size());
+  uint32_t slot = layout.slot(name);
+  if (slot == core::kNone) {
     auto it =
         std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == name; });
     if (v.isAbsent()) {

@@ -7,12 +7,9 @@
 #include <vector>
 
 #include "compiler/core/value.h"
-#include "compiler/sema/model.h"
+#include "compiler/plan/plan.h"
 
 namespace trig::state {
-
-// The declared defaults of every trait slot (`subscribed: bool = true`), computed once.
-std::vector<Value> defaultTraits(const sema::Model& model);
 
 struct Profile {
   std::vector<Value> traits;  // by sema trait slot
@@ -23,10 +20,10 @@ struct Profile {
   // The address hard bounced (spec section 6): no mail until an identify sets another `email`.
   bool bounced = false;
 
-  // Merges one identify change: an absent value removes the trait (back to its default); an
-  // `email` other than the one held ends a bounce.
-  void apply(const sema::Model& model, const std::vector<Value>& defaults, const std::string& name,
-             const Value& v);
+  // Merges one identify change: an absent value removes the trait (back to its default in
+  // `defaults`, by slot); an `email` other than the one held ends a bounce.
+  void apply(const plan::Traits& layout, const std::vector<Value>& defaults,
+             const std::string& name, const Value& v);
 };
 
 }  // namespace trig::state

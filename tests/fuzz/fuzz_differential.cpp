@@ -60,11 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.optLevel = g.chance(50) ? 0 : 2;
   options.granularity =
       g.chance(50) ? lower::Granularity::PerRule : lower::Granularity::PerCondition;
-  jit::JitEvaluator jit(*c, options);
+  jit::JitEvaluator jit(*c, options, std::make_unique<interp::Interpreter>(c->model));
   interp::Interpreter interp(c->model);
   std::vector<Case> cases = casesOf(*c);
   for (const Case& k : cases)
-    if (!jit.compiled(*k.expr)) {
+    if (!jit.compiled(k.expr->id)) {
       std::fprintf(stderr, "fuzz_differential: not compiled: %s\n", sourceOf(*c, *k.expr).c_str());
       std::abort();
     }

@@ -1,6 +1,8 @@
 #pragma once
 // The evaluator behind `--engine jit|interp`. One place decides which implementation a name
-// means, so `run`, `test`, `explain` (and later `diff`, `serve`) agree.
+// means, so `run`, `test`, `explain`, `diff` and `serve` agree. It is wiring, not runtime: the
+// engine takes any Evaluator and never names the interpreter or the JIT (docs/architecture.md,
+// "Layers"); bench/latency compiles this file too.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -8,7 +10,7 @@
 #include "compiler/driver/driver.h"
 #include "compiler/interp/eval.h"
 
-namespace trig::engine {
+namespace trig::cli {
 
 // The names `--engine` accepts.
 inline constexpr const char* kEngineNames[] = {"jit", "interp"};
@@ -21,4 +23,4 @@ inline constexpr const char* kDefaultEngine = "jit";
 std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
                                          std::string& note, std::string& error);
 
-}  // namespace trig::engine
+}  // namespace trig::cli

@@ -1,9 +1,9 @@
-#include "runtime/engine/evaluators.h"
+#include "cli/evaluators.h"
 
 #include "compiler/interp/interp.h"
 #include "runtime/jit/jit_evaluator.h"
 
-namespace trig::engine {
+namespace trig::cli {
 
 std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,
                                          std::string& note, std::string& error) {
@@ -14,7 +14,8 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
     jit::JitOptions o;
     o.tiered = true;
     try {
-      auto jitEval = std::make_unique<jit::JitEvaluator>(c, o);
+      auto jitEval =
+          std::make_unique<jit::JitEvaluator>(c, o, std::make_unique<interp::Interpreter>(c.model));
       if (size_t n = jitEval->code().fallbacks().size(); n > 0)
         note = std::to_string(n) + (n == 1 ? " expression runs" : " expressions run") +
                " in the interpreter (see trig compile)";
@@ -28,4 +29,4 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
   return nullptr;
 }
 
-}  // namespace trig::engine
+}  // namespace trig::cli
