@@ -34,8 +34,10 @@ int runCheck(const CheckOptions& o) {
     bo.maxPerWeek = o.maxPerWeek;
     bo.variantOf = [](const std::string& customer, const std::string& rule,
                       const ast::Step& split) {
+      std::vector<Decimal> percents;
+      for (const ast::Variant& v : split.variants) percents.push_back(v.percent);
       return policy::chooseVariant(policy::splitBucket(customer, rule, split.splitName.text),
-                                   split.variants);
+                                   percents);
     };
     bounds = review::bounds(*c, bo);
   }
