@@ -8,6 +8,7 @@
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "runtime/engine/replay.h"
+#include "runtime/serve/dashboard.h"
 #include "runtime/serve/store.h"
 
 namespace trig::cli {
@@ -56,24 +57,14 @@ int reportFromStore(const Compilation& c, const ReportInput& input, const std::s
     }
   }
   std::string note;
-  auto evaluator = engine::makeEvaluator(input.engine, c, note, error);
+  auto evaluator = cli::makeEvaluator(input.engine, c, note, error);
   if (!evaluator) {
     std::cerr << prefix << error << "\n";
     return kExitUsage;
   }
   PrintableBuf printableErr(std::cerr);
   std::ostream diagnostics(&printableErr);
-  report::LogInput li;
-  li.scan = [&store](const auto& f, std::string& e) {
-    return store->scanLog(
-        1,
-        [&f](const serve::LogEntry& entry) {
-          return entry.kind != serve::LogEntry::Kind::Event ||
-                 f(entry.seq, entry.stamp, entry.data);
-        },
-        e);
-  };
-  li.entries = store->lastSeq();
+  report::LogInput li = serve::logInput(*store);
   li.diagnostics = &diagnostics;
   li.progress = terminalProgress();
   li.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };

@@ -111,27 +111,33 @@ std::optional<report::Report> liveReport(const RuleSet& rules, const Store& stor
     note = "no evaluator is wired for the dashboard: numbers are not available";
     return std::nullopt;
   }
-  std::string error;
-  TempFile log{exportLog(store, error)};
-  if (log.path.empty()) {
-    note = "cannot read the log: " + error;
-    return std::nullopt;
-  }
   std::unique_ptr<Evaluator> evaluator = hooks.evaluator(rules);
   if (!evaluator) {
     note = "cannot build an evaluator for the rules in force";
     return std::nullopt;
   }
-  report::ReplayInput input;
-  input.paths = {log.path};
-  input.names = {"log export"};
-  std::optional<report::Report> rep =
-      report::replayReport(*rules.model, *evaluator, input, report::ReportOptions{}, error);
+  std::string error;
+  std::optional<report::Report> rep = report::logReport(*rules.model, *evaluator, logInput(store),
+                                                        report::ReportOptions{}, error);
   if (!rep) note = "cannot replay the log: " + error;
   return rep;
 }
 
 }  // namespace
+
+report::LogInput logInput(const Store& store) {
+  report::LogInput in;
+  in.scan = [&store](const auto& f, std::string& error) {
+    return store.scanLog(
+        1,
+        [&f](const LogEntry& entry) {
+          return entry.kind != LogEntry::Kind::Event || f(entry.seq, entry.stamp, entry.data);
+        },
+        error);
+  };
+  in.entries = store.lastSeq();
+  return in;
+}
 
 std::string exportLog(const Store& store, std::string& error) {
   std::string path = (std::filesystem::temp_directory_path() / "trig-log-XXXXXX").string();

@@ -49,6 +49,10 @@ struct DashboardPage {
 // in a new temporary file the caller deletes; "" with `error` on failure.
 std::string exportLog(const Store& store, std::string& error);
 
+// The store's accepted events as report::logReport reads them (`trig report --data DIR` and the
+// dashboard: one pass over the log, no export). The caller may add diagnostics and progress.
+report::LogInput logInput(const Store& store);
+
 // The pages, from their data. `rep` may be null (the report could not be made: `note` says why).
 DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const std::string& note);
 DashboardPage rulePage(const RuleSet& rules, const report::Report* rep, const std::string& rule,
