@@ -98,6 +98,16 @@ struct PackedEvent {
       if (!e.fields[i].isAbsent()) p.present.emplace_back(i, e.fields[i]);
     return p;
   }
+  // The event again into `e` (its buffers reused), as Engine's anchor copies are: no identity
+  // strings, no source.
+  void unpackInto(Event& e) const {
+    e.kind = kind;
+    e.type = type;
+    e.time = time;
+    e.seq = seq;
+    e.fields.assign(width, Value{});
+    for (const auto& [slot, v] : present) e.fields[slot] = v;
+  }
   // The event again, as Engine's anchor copies are: no identity strings, no source.
   Event unpack() && {
     Event e;

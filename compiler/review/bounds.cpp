@@ -354,7 +354,7 @@ class BoundsComputer {
       if (rb.bypass && rb.upper > rb.witness.reached)
         reasons.push_back(fmt::format(
             "rule '{}' may fire beyond its limit when its first send is suppressed (cap, "
-            "cooldown, a step `unless`, a split first)",
+            "cooldown, a step `unless`)",
             m_.rules[i].name));
     }
     schedule(w, per, st, reasons);
@@ -368,10 +368,9 @@ class BoundsComputer {
   }
 
  private:
-  // Whether the runtime counts a first send of this path for the rule's limit: it counts the
-  // sends of step 1 that go out (runtime/policy/rule_limit.cpp), so a flow that starts with a
-  // split never counts.
-  static bool limitCounts(const Path& p) { return !p.sends.empty() && p.sends.front().step == 1; }
+  // Whether the rule's limit counts a send of this path: it counts each flow's first send that
+  // goes out (step 1, or a split's variant's first step: runtime/policy/rule_limit.cpp).
+  static bool limitCounts(const Path& p) { return !p.sends.empty(); }
 
   RuleBound rule(uint32_t i, DurationMs length, DurationMs perStep) {
     const sema::RuleInfo& ri = m_.rules[i];
@@ -394,11 +393,7 @@ class BoundsComputer {
       if (!proven && idle == 0 && offsets.front() == 0) {
         rb.unbounded = true;
         rb.why = !limit ? fmt::format("has no `limit` and sends at once on every {}", anchors(ri))
-                 : !counts ? fmt::format(
-                                 "sends at once on every {}, and its `limit` never counts (its "
-                                 "flow starts with a split: only step 1 counts)",
-                                 anchors(ri))
-                           : fmt::format(
+                        : fmt::format(
                                  "sends at once on every {} whose first send is suppressed "
                                  "(its `limit` counts only the first sends that go out)",
                                  anchors(ri));

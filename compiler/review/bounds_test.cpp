@@ -135,10 +135,11 @@ TEST_CASE("rule sets: sums, unbounded, cap, cooldown, splits") {
   CHECK(b.day.count == 1);
   CHECK_FALSE(b.week.tight);  // no variantOf: no customer is searched for, so not claimed
   CHECK(b.week.customer.empty());
-  // A flow that starts with a split: the runtime counts only step 1 for the limit, so the
-  // limit never holds it back.
+  // A flow that starts with a split: its first send is its variant's first, and the limit
+  // counts it (runtime/policy/rule_limit.cpp).
   b = of("trigger a: when cart_add limit 1 per 7d split s { 50% x: send t  50% y: send u }\n");
-  CHECK(b.day.unbounded);
+  CHECK_FALSE(b.day.unbounded);
+  CHECK(b.week.count == 1);
 }
 
 TEST_CASE("--max-per-day and --max-per-week are errors when exceeded") {

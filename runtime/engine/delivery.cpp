@@ -82,6 +82,7 @@ policy::Send Engine::Impl::policySend(const PendingSend& ps, policy::Moment mome
   s.now = now;
   s.rule = ps.flow->rule;
   s.step = ps.step;
+  s.first = ps.first;
   s.templ = ps.templateIndex;
   s.templateName = ps.ast->templateName.text;
   return s;
@@ -308,7 +309,7 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
       case sema::VarSource::Kind::Binding: return &bindings[v.index];
       case sema::VarSource::Kind::Trait: return &trait(c, v.index);
       case sema::VarSource::Kind::AnchorField: {
-        const Event& anchor = f.anchorEvent();
+        const Event& anchor = *env.anchor;  // flowEnv unpacked it once for this render
         for (const auto& [type, slot] : v.anchorSlots)
           if (type == anchor.type)
             return slot < anchor.fields.size() ? &anchor.fields[slot] : &kAbsent;

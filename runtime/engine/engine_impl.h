@@ -42,18 +42,6 @@ using StepList = std::vector<ast::Step>;
 
 struct Customer;
 
-// What the engine keeps of an anchor: what conditions and templates read (type, time, fields,
-// input order), not the identity strings the customer's state already has.
-inline Event anchorCopy(const Event& e) {
-  Event a;
-  a.kind = e.kind;
-  a.type = e.type;
-  a.time = e.time;
-  a.seq = e.seq;
-  a.fields = e.fields;
-  return a;
-}
-
 using timers::later;
 
 // One flow instance: a firing of a rule for a customer, walking its steps.
@@ -63,14 +51,15 @@ struct Flow {
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
   // The anchor: its type and time always; its fields only when something may read them after
-  // the firing (Engine::Impl::keepsAnchor). While the firing runs, `liveAnchor` is the event
-  // itself, which the first send renders from.
-  Event anchor;
+  // the firing (Engine::Impl::keepsAnchor), packed (a million flows in flight hold a million
+  // anchors; Engine::Impl::anchorOf unpacks one when a step reads it). While the firing runs,
+  // `liveAnchor` is the event itself, which the first send renders from.
+  PackedEvent anchor;
   const Event* liveAnchor = nullptr;
-  const Event& anchorEvent() const { return liveAnchor != nullptr ? *liveAnchor : anchor; }
   Value priority;               // the rule's priority, evaluated at the firing
   uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
   bool anySendDecided = false;  // "a flow whose first send is outranked does not start"
+  bool sendReached = false;     // a send step was reached: later ones are not first sends
   // The goal (spec section 5) is reached by its event within D after `goalSince`: the
   // instance's most recent send that went out, or its holdout point, or else its firing.
   TimeMs goalSince = 0;
@@ -96,6 +85,7 @@ struct Flow {
 struct PendingSend {
   std::shared_ptr<Flow> flow;
   uint32_t step = 0;
+  bool first = false;  // the flow's first send (policy::Send::first)
   const ast::Step* ast = nullptr;
   uint32_t templateIndex = sema::kNone;
   std::string variant;
@@ -243,8 +233,17 @@ struct Engine::Impl {
     return env;
   }
 
+  // The flow's anchor as an Event: the live one during its firing, else its packed copy
+  // unpacked into one scratch event (valid until the next call: read it, do not keep it).
+  const Event& anchorOf(const Flow& f) const {
+    if (f.liveAnchor != nullptr) return *f.liveAnchor;
+    f.anchor.unpackInto(anchorScratch);
+    return anchorScratch;
+  }
+  mutable Event anchorScratch;
+
   EvalEnv flowEnv(Flow& f) const {
-    EvalEnv env = ruleEnv(*f.customer, f.anchorEvent());
+    EvalEnv env = ruleEnv(*f.customer, anchorOf(f));
     env.firedAt = f.firedAt;
     env.firedAfterSeq = f.firedAfterSeq;
     return env;

@@ -69,7 +69,7 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   f->firedAfterSeq = firedAfterSeq;
   const bool keep = keepsAnchor(ri);
   if (keep) {
-    f->anchor = anchorCopy(anchor);
+    f->anchor = PackedEvent::pack(anchor);
   } else {
     f->anchor.kind = anchor.kind;
     f->anchor.type = anchor.type;
@@ -180,6 +180,8 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
   PendingSend ps;
   ps.flow = fp;
   ps.step = f.stepsTaken;
+  ps.first = !f.sendReached;
+  f.sendReached = true;
   ps.ast = &s;
   ps.variant = f.variant;
   ps.templateIndex = model.sends[s.id].templateIndex;

@@ -55,6 +55,9 @@ struct Send {
   TimeMs now = 0;
   uint32_t rule = 0;              // the rule's index in declaration order
   uint32_t step = 1;              // the 1-based step of the flow instance
+  // The flow's first send (what `limit N per D` counts, spec section 4 rule 5): step 1, or, when
+  // the flow starts with a split, the first send of the variant it chose.
+  bool first = true;
   uint32_t templ = kNoTemplate;   // the template's index; none at a firing or when undeclared
   std::string_view templateName;  // as the step names it; empty at a firing
 };

@@ -111,6 +111,10 @@ TEST_CASE("RuleLimit: counts first sends of the rule, stops firings") {
   CHECK(v.reason == Reason::RuleLimit);
   CHECK(v.detail == "the rule already sent 1 first message(s) to this customer within 1d");
   CHECK(ask(chain, Moment::Firing, kDay, c).passes());
+  Send afterSplit = send(Moment::Decision, kDay, 0, 2);
+  afterSplit.first = true;  // step 2, but the first send of a flow that starts with a split
+  chain.sent(afterSplit, c);
+  CHECK(ask(chain, Moment::Firing, kDay + kHour, c).reason == Reason::RuleLimit);
   Send other = send(Moment::Firing, kHour);
   other.rule = 1;  // no limit
   CHECK(chain.check(other, c).verdict.passes());

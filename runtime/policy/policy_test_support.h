@@ -44,6 +44,7 @@ inline Send send(Moment moment, TimeMs now, uint32_t templ = 0, uint32_t step = 
   s.now = now;
   s.rule = 0;
   s.step = step;
+  s.first = step == 1;
   s.templ = templ;
   s.templateName = names.at(templ);
   return s;

@@ -24,7 +24,7 @@ Verdict RuleLimit::check(const Send& s, Context& c) {
 
 void RuleLimit::sent(const Send& s, Context& c) {
   const Limit* limit = limitOf(s.rule);
-  if (s.step == 1 && limit != nullptr)
+  if (s.first && limit != nullptr)
     memoryFor<FirstSends>(c).of(s.rule).record(s.now, limit->per, limit->count);
 }
 
