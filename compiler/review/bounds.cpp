@@ -394,9 +394,9 @@ class BoundsComputer {
         rb.unbounded = true;
         rb.why = !limit ? fmt::format("has no `limit` and sends at once on every {}", anchors(ri))
                         : fmt::format(
-                                 "sends at once on every {} whose first send is suppressed "
-                                 "(its `limit` counts only the first sends that go out)",
-                                 anchors(ri));
+                              "sends at once on every {} whose first send is suppressed "
+                              "(its `limit` counts only the first sends that go out)",
+                              anchors(ri));
         if (rb.path == nullptr) {
           // Its schedule: firings 1 s apart, as many as the cap lets out in each of its windows
           // (without a cap the bound is "unbounded" and no schedule is printed).

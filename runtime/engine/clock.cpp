@@ -44,6 +44,9 @@ void Engine::Impl::fireTimer(const Timer& t) {
       if (it == c.idle.end()) return;
       Event anchor = std::move(it->anchor).unpack();
       c.idle.erase(it);
+      // The wait ended in a firing: a customer may now be quiet for long, with a flow in flight
+      // (a million of them hold 80 bytes each of an empty vector's room otherwise).
+      if (c.idle.empty()) c.idle.shrink_to_fit();
       // A firing by a timer comes before every event stamped at its instant.
       evaluate(c, t.rule, anchor, -1);
       break;

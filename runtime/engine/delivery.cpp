@@ -215,7 +215,7 @@ void Engine::Impl::goOut(PendingSend ps) {
   ++rs.sends;
   ++rs.variants[ps.variant].sends;
   if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
-  if (rule.goalEvent) watchGoalAfter(f, ps.ast->templateName.text, ps.variant);
+  if (rule.goalEvent) watchGoalAfter(f, &ps.ast->templateName.text, f.variant);
   preempt(c, f.priority, f.rule);
   decided(ps, false);
 }

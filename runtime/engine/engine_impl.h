@@ -64,9 +64,18 @@ struct Flow {
   // instance's most recent send that went out, or its holdout point, or else its firing.
   TimeMs goalSince = 0;
   bool goalAfterMessage = false;  // goalSince is a send or a holdout point, not the firing
-  std::string goalTemplate;       // that send's template (empty: a holdout point)
-  std::string goalVariant;        // that send's variant, or the holdout variant
-  std::string variant;
+  // Names as the rules spell them (the AST outlives its flows, as `pos` below relies on too):
+  // pointers, not copies, in a state a million customers may hold at once. Null: none.
+  const std::string* goalTemplate = nullptr;  // that send's template (null: a holdout point)
+  const std::string* goalVariant = nullptr;   // that send's variant, or the holdout variant
+  const std::string* variant = nullptr;       // the variant of the innermost split reached
+  static const std::string& nameOf(const std::string* s) {
+    static const std::string kNone;
+    return s != nullptr ? *s : kNone;
+  }
+  const std::string& variantName() const { return nameOf(variant); }
+  const std::string& goalTemplateName() const { return nameOf(goalTemplate); }
+  const std::string& goalVariantName() const { return nameOf(goalVariant); }
   // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
   // index of the next step in each.
   std::vector<std::pair<const StepList*, size_t>> pos;
@@ -276,7 +285,7 @@ struct Engine::Impl {
 
   // ---- goals (goals.cpp) ---------------------------------------------------------------------
   void watchGoal(const std::shared_ptr<Flow>& fp);
-  void watchGoalAfter(Flow& f, const std::string& templ, const std::string& variant);
+  void watchGoalAfter(Flow& f, const std::string* templ, const std::string* variant);
   void unwatchGoal(const Flow& f);
   void goals(Customer& c, const Event& e);
   void pruneGoals(Customer& c);

@@ -159,14 +159,14 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
     uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), arms.name);
     size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), arms.name,
                                   arms.variants, arms.percents, bucket);
-    f.variant = s.variants[v].name.text;
+    f.variant = &s.variants[v].name.text;
     if (opt.coverage) {
       ++opt.coverage->steps[&s];
       ++opt.coverage->variants[&s.variants[v]];
     }
     trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc, [&] {
       return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
-                         f.variant);
+                         f.variantName());
     });
     if (s.variants[v].holdout) {
       holdout(f, s.variants[v]);
@@ -183,7 +183,7 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
   ps.first = !f.sendReached;
   f.sendReached = true;
   ps.ast = &s;
-  ps.variant = f.variant;
+  ps.variant = f.variantName();
   ps.templateIndex = model.sends[s.id].templateIndex;
   ps.messageId = messageIdOf(f.rule, f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
@@ -207,7 +207,7 @@ void Engine::Impl::holdout(Flow& f, const ast::Variant& v) {
   emit(std::move(r));
   f.anySendDecided = true;
   ++stats.rules[f.rule].variants[v.name.text].heldOut;
-  if (model.rules[f.rule].goalEvent) watchGoalAfter(f, "", v.name.text);
+  if (model.rules[f.rule].goalEvent) watchGoalAfter(f, nullptr, &v.name.text);
   endFlow(f);
 }
 
@@ -233,7 +233,7 @@ void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
     r.rule = ri;
     r.step = f.stepsTaken;
     r.templateName = tmpl;
-    r.variant = variant.empty() ? f.variant : variant;
+    r.variant = variant.empty() ? f.variantName() : variant;
     r.loc = u->loc;
     r.messageId = messageIdOf(ri, c.id, r.step, f.firedAt);
     r.detail = "the step's `unless` held when it was due" + conditionValues(*u, env);
@@ -260,7 +260,7 @@ void Engine::Impl::cancelFlow(Flow& f, Reason reason, const std::string& detail)
       auto [tmpl, variant] = describeStep(c, f.rule, *f.pos.back().first, f.pos.back().second);
       r.step = f.stepsTaken + 1;
       r.templateName = tmpl;
-      r.variant = variant.empty() ? f.variant : variant;
+      r.variant = variant.empty() ? f.variantName() : variant;
       r.loc = (*f.pos.back().first)[f.pos.back().second].loc;
       break;
     }

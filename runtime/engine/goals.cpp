@@ -20,7 +20,7 @@ void Engine::Impl::watchGoal(const std::shared_ptr<Flow>& fp) {
 
 // A send of the flow went out, or the flow reached a holdout point (empty `templ`), now: the
 // goal counts from here and converts that message (or holdout variant).
-void Engine::Impl::watchGoalAfter(Flow& f, const std::string& templ, const std::string& variant) {
+void Engine::Impl::watchGoalAfter(Flow& f, const std::string* templ, const std::string* variant) {
   f.goalSince = now;
   f.goalAfterMessage = true;
   f.goalTemplate = templ;
@@ -56,17 +56,18 @@ void Engine::Impl::goals(Customer& c, const Event& e) {
     auto& rs = stats.rules[ri];
     ++rs.conversions;
     if (f.goalAfterMessage)
-      ++rs.variants[f.goalVariant].conversions;
+      ++rs.variants[f.goalVariantName()].conversions;
     else
       ++rs.conversionsWithoutMessage;
-    std::string what = !f.goalAfterMessage      ? std::string("the firing, before any send")
-                       : f.goalTemplate.empty() ? "the holdout point of variant " + f.goalVariant
-                                                : "the send of " + f.goalTemplate;
+    std::string what = !f.goalAfterMessage ? std::string("the firing, before any send")
+                       : f.goalTemplate == nullptr
+                           ? "the holdout point of variant " + f.goalVariantName()
+                           : "the send of " + f.goalTemplateName();
     trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc, [&] {
       return fmt::format("goal reached: {} within {} after {} at {}{}", anchorName(e),
                          formatDuration(rule.goalWithin), what, formatTimestamp(f.goalSince),
-                         f.goalAfterMessage && !f.goalTemplate.empty() && !f.goalVariant.empty()
-                             ? " (variant " + f.goalVariant + ")"
+                         f.goalAfterMessage && f.goalTemplate != nullptr && f.goalVariant != nullptr
+                             ? " (variant " + f.goalVariantName() + ")"
                              : "");
     });
     if (f.state != Flow::State::Done)

@@ -53,8 +53,8 @@ struct Send {
   static constexpr uint32_t kNoTemplate = UINT32_MAX;
   Moment moment = Moment::Due;
   TimeMs now = 0;
-  uint32_t rule = 0;              // the rule's index in declaration order
-  uint32_t step = 1;              // the 1-based step of the flow instance
+  uint32_t rule = 0;  // the rule's index in declaration order
+  uint32_t step = 1;  // the 1-based step of the flow instance
   // The flow's first send (what `limit N per D` counts, spec section 4 rule 5): step 1, or, when
   // the flow starts with a split, the first send of the variant it chose.
   bool first = true;

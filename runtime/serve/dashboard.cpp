@@ -117,8 +117,8 @@ std::optional<report::Report> liveReport(const RuleSet& rules, const Store& stor
     return std::nullopt;
   }
   std::string error;
-  std::optional<report::Report> rep = report::logReport(*rules.model, *evaluator, logInput(store),
-                                                        report::ReportOptions{}, error);
+  std::optional<report::Report> rep =
+      report::logReport(*rules.model, *evaluator, logInput(store), report::ReportOptions{}, error);
   if (!rep) note = "cannot replay the log: " + error;
   return rep;
 }
