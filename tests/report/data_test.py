@@ -18,7 +18,7 @@ also an open of an A message. Then, with serve stopped:
 
 usage: data_test.py TRIG
 """
-import base64, datetime, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile
+import datetime, json, os, shutil, subprocess, sys, tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,7 +26,6 @@ from checks import check, finish  # noqa: E402
 
 trig = os.path.abspath(sys.argv[1])
 rules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules.trig")
-WRITE, ADMIN = "wk-report-test", "ak-report-test"
 T0 = datetime.datetime(2026, 3, 1, 8, tzinfo=datetime.timezone.utc)
 T1 = T0 + datetime.timedelta(days=2)
 
@@ -50,53 +49,26 @@ def run(args):
     return subprocess.run([trig] + args, capture_output=True, text=True, timeout=120)
 
 
-class Serve:
-    def __init__(self, data):
-        env = dict(os.environ, TRIG_WRITE_KEY=WRITE, TRIG_ADMIN_KEY=ADMIN,
-                   TRIG_TRACKING_SECRET="report-test-secret")
-        self.proc = subprocess.Popen([trig, "serve", rules, "--data", data, "--listen",
-                                      "127.0.0.1:0", "--clock", "manual"],
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.port = None
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            m = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "serve"))
+import serve_test  # noqa: E402  (how the tests start serve: its keys, its log drained)
 
-    def request(self, path, body, key=WRITE):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode(),
-             "Content-Type": "application/json"}
-        c.request("POST", path, body=json.dumps(body), headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, data
+
+class Serve(serve_test.Serve):
+    def __init__(self, data):
+        super().__init__([rules], data)
 
     def batch(self, items):
-        st, body = self.request("/v1/batch", {"batch": items})
-        check(f"batch of {len(items)} accepted", st == 200, body[:300])
+        st, body = self.post("/v1/batch", {"batch": items})
+        check(f"batch of {len(items)} accepted", st == 200, str(body)[:300])
 
     def clock(self, t):
-        st, body = self.request("/v1/admin/clock", {"now": ts(t)}, key=ADMIN)
+        st, body = super().clock(ts(t))
         check(f"clock to {ts(t)}", st == 200, body)
 
     def drain(self):
-        st, body = self.request("/v1/admin/drain", {}, key=ADMIN)
+        st, body = super().drain()
         check("drain", st == 200, body)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def sends_in(data):
