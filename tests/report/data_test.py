@@ -19,7 +19,6 @@ also an open of an A message. Then, with serve stopped:
 usage: data_test.py TRIG
 """
 import datetime, json, os, shutil, subprocess, sys, tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from checks import check, finish  # noqa: E402
