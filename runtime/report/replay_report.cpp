@@ -1,6 +1,7 @@
 // The report of a replay (report.h, replayReport): the one place that wires an engine, its
 // trace and coverage to a Collector. `trig report` (from event files or a live store's log) and
 // the `trig serve` dashboard both call it, so they show the same numbers.
+#include <functional>
 #include <set>
 #include <unordered_map>
 
@@ -10,19 +11,30 @@
 
 namespace trig::report {
 
+namespace {
+
+// The engine's options for a report: every decision and the trace entries the collector reads,
+// into `collector`, with coverage (entered variants).
+engine::EngineOptions reportOptions(Collector& collector, engine::Coverage& coverage,
+                                    std::function<void(const std::string&)> warn) {
+  engine::EngineOptions eo;
+  eo.explain = true;
+  eo.sink = [&collector](const engine::Record& r) { collector.add(r); };
+  eo.coverage = &coverage;
+  eo.trace = [&collector](const engine::TraceEntry& t) { collector.trace(t); };
+  eo.traceKinds = Collector::kTraceKinds;
+  eo.warn = std::move(warn);
+  return eo;
+}
+
+}  // namespace
+
 std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluator,
                                    const ReplayInput& input, const ReportOptions& options,
                                    std::string& error) {
   Collector collector(model);
   engine::Coverage coverage;
-  engine::EngineOptions eo;
-  eo.explain = true;
-  eo.sink = [&](const engine::Record& r) { collector.add(r); };
-  eo.coverage = &coverage;
-  eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
-  eo.traceKinds = Collector::kTraceKinds;
-  eo.warn = input.warn;
-  engine::Engine eng(model, evaluator, eo);
+  engine::Engine eng(model, evaluator, reportOptions(collector, coverage, input.warn));
 
   engine::ReplayOptions ro;
   ro.eventFiles = input.paths;
@@ -85,14 +97,7 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
                                 std::string& error) {
   Collector collector(model);
   engine::Coverage coverage;
-  engine::EngineOptions eo;
-  eo.explain = true;
-  eo.sink = [&](const engine::Record& r) { collector.add(r); };
-  eo.coverage = &coverage;
-  eo.trace = [&](const engine::TraceEntry& t) { collector.trace(t); };
-  eo.traceKinds = Collector::kTraceKinds;
-  eo.warn = input.warn;
-  engine::Engine eng(model, evaluator, eo);
+  engine::Engine eng(model, evaluator, reportOptions(collector, coverage, input.warn));
 
   // With a window: the counters as they stood when it opened, taken off at the end.
   std::optional<engine::Stats> statsBefore;

@@ -23,6 +23,9 @@ import datetime, json, os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from checks import check, finish  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from splits import variant_of  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 rules = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules.trig")
 T0 = datetime.datetime(2026, 3, 1, 8, tzinfo=datetime.timezone.utc)
@@ -31,17 +34,6 @@ T1 = T0 + datetime.timedelta(days=2)
 
 def ts(t):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def variant_of(customer):
-    return "fast" if fnv1a64(f"{customer}/checkout/delay".encode()) % 100 < 50 else "slow"
 
 
 def run(args):

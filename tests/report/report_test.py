@@ -17,6 +17,9 @@ from statistics import NormalDist
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from checks import check, finish  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from splits import variant_of  # noqa: E402
+
 trig = os.path.abspath(sys.argv[1])
 here = os.path.dirname(os.path.abspath(__file__))
 rules = os.path.join(here, "rules.trig")
@@ -28,17 +31,6 @@ ZB = 0.8416212335729143
 
 def run(args, stdin=None):
     return subprocess.run([trig] + args, capture_output=True, text=True, input=stdin, timeout=120)
-
-
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def variant_of(customer):
-    return "fast" if fnv1a64(f"{customer}/checkout/delay".encode()) % 100 < 50 else "slow"
 
 
 def ts(t):
