@@ -33,8 +33,8 @@ per-thread CPU and the time each serve thread waited runnable for a CPU
 (/proc/PID/task/*/schedstat) are printed for the measured run. Never run by `make test`:
 timings are not tests.
 """
-import argparse, base64, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile
-import threading, time
+import argparse, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile
+import time
 
 LUA = r"""
 local requests = {}
@@ -90,7 +90,8 @@ NUDGE = """Subject: Your cart
 
 <html><body><p><a href="https://shop.example.com/cart">See your cart</a></p></body></html>
 """
-WRITE, ADMIN = "wk-bench", "ak-bench"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.serve_process import ADMIN, WRITE, ServeProcess  # noqa: E402
 
 # The peer: nginx answering every click URL with the same 302, one worker process (serve has one
 # HTTP I/O thread), in the same run with the same wrk pacing: the floor of a redirect over
@@ -183,52 +184,9 @@ def thread_report(before, after, seconds):
     return "; ".join(rows)
 
 
-class Serve:
-    def __init__(self, trig, rules, data):
-        env = dict(os.environ, TRIG_WRITE_KEY=WRITE, TRIG_ADMIN_KEY=ADMIN,
-                   TRIG_TRACKING_SECRET="bench-secret")
-        self.proc = subprocess.Popen([trig, "serve", rules, "--data", data, "--listen",
-                                      "127.0.0.1:0", "--clock", "manual"],
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.port = None
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            m = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("serve did not start")
-        # Its log read to the end, counted: a pipe nobody reads would block serve's next line.
-        self.log_lines = 0
-
-        def drain():
-            for _ in self.proc.stderr:
-                self.log_lines += 1
-        threading.Thread(target=drain, daemon=True).start()
-
+class Serve(ServeProcess):
     def request(self, method, path, body=None, key=WRITE):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode()}
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, data
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        return self.http(method, path, body, key)
 
 
 def metric(s, name):

@@ -28,8 +28,8 @@ wall and peak RSS; best of --repeat):
 
 Never run by `make test`: timings are not tests.
 """
-import argparse, base64, http.client, json, os, re, shutil, signal, subprocess, sys, tempfile
-import threading, time
+import argparse, json, os, re, shutil, subprocess, sys, tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 RULES = """
@@ -42,7 +42,8 @@ trigger checkout "Checkout nudge":
   }
 """
 NUDGE = 'template nudge { subject "Still deciding?" body "Your cart is waiting." }\n'
-WRITE, ADMIN = "wk-bench", "ak-bench"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.serve_process import ADMIN, WRITE, ServeProcess  # noqa: E402
 WAVE = 100_000
 BATCH_BYTES = 450_000
 
@@ -51,41 +52,11 @@ def ts(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-class Serve:
-    def __init__(self, trig, rules, data):
-        env = dict(os.environ, TRIG_WRITE_KEY=WRITE, TRIG_ADMIN_KEY=ADMIN,
-                   TRIG_TRACKING_SECRET="bench-secret")
-        self.proc = subprocess.Popen([trig, "serve", rules, "--data", data, "--listen",
-                                      "127.0.0.1:0", "--clock", "manual"],
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.port = None
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            m = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("serve did not start")
-        # Keep reading its log so that it never blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
-
+class Serve(ServeProcess):
     def request(self, method, path, body, key=WRITE):
-        # A connection per request: a kept-alive one may be closed by serve's idle timeout while
-        # this side waits for a drain on a busy machine.
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        h = {"Authorization": "Basic " + base64.b64encode((key + ":").encode()).decode(),
-             "Content-Type": "application/json"}
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        if r.status != 200:
-            raise RuntimeError(f"{method} {path}: {r.status} {data[:300]}")
+        st, data = self.http(method, path, body, key, timeout=600)
+        if st != 200:
+            raise RuntimeError(f"{method} {path}: {st} {data[:300]}")
         return data
 
     def clock(self, t):
@@ -101,12 +72,7 @@ class Serve:
         raise RuntimeError("the outbox did not drain")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=300)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        super().stop(timeout=300)
 
 
 def post_all(s, items, pool):
