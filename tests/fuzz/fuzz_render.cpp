@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/parse/parse.h"
+#include "compiler/plan/plan.h"
 #include "runtime/deliver/render.h"
 
 using namespace trig;
@@ -25,11 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                             Value::listOf({})};
   std::string_view raw(reinterpret_cast<const char*>(data), size);
   DiagEngine diags;
-  ast::TemplateText text =
-      parse::parseTemplate(raw, FileId{0}, 0, /*decodeEscapes=*/size % 2 == 0, diags);
+  // As the runtime renders it: the parsed text converted to the plan's form.
+  sema::TemplateInfo info;
+  info.subject = parse::parseTemplate(raw, FileId{0}, 0, /*decodeEscapes=*/size % 2 == 0, diags);
+  const plan::TemplateText text = *plan::templateOf(info).subject;
   size_t next = 0;
-  deliver::Lookup lookup = [&](const ast::Placeholder& p) -> const Value* {
-    size_t h = p.path.size() + (p.defaultText ? 7 : 0) + next++;
+  deliver::Lookup lookup = [&](const plan::Placeholder& p) -> const Value* {
+    size_t h = p.name.size() + (p.defaultText ? 7 : 0) + next++;
     return h % (values.size() + 1) == values.size() ? nullptr : &values[h % (values.size() + 1)];
   };
   for (deliver::Escape e : {deliver::Escape::None, deliver::Escape::Html}) {
