@@ -45,7 +45,6 @@ import base64
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -859,14 +858,15 @@ def render(res: dict, args) -> str:
     return "\n".join(out)
 
 
-def update_docs(path: str, md: str) -> None:
+def update_docs(path: str, md: str, begin: str = DOCS_BEGIN, end: str = DOCS_END) -> None:
+    """Replaces what stands between the markers `begin` and `end` in `path` with `md`."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    a, b = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    a, b = text.find(begin), text.find(end)
     if a < 0 or b < a:
-        log(f"{path}: no {DOCS_BEGIN} ... {DOCS_END} markers; not updated")
+        log(f"{path}: no {begin} ... {end} markers; not updated")
         return
-    text = text[:a + len(DOCS_BEGIN)] + "\n" + md + text[b:]
+    text = text[:a + len(begin)] + "\n" + md + text[b:]
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     log(f"updated {path}")

@@ -45,7 +45,6 @@ import json
 import os
 import random
 import re
-import shutil
 import sys
 import tempfile
 import threading
@@ -57,7 +56,8 @@ REPO = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
 
 import serve_restart  # noqa: E402  (the event generator, the service's start)
-from serve_bench import cpu_diff, cpu_pressure, cpu_ticks, machine_info, proc_hwm_kb, trig_version  # noqa: E402
+from serve_bench import (cpu_diff, cpu_pressure, cpu_ticks, machine_info, proc_hwm_kb,  # noqa: E402
+                         trig_version, update_docs)
 
 DOCS_BEGIN = "<!-- bench:timers:begin -->"
 DOCS_END = "<!-- bench:timers:end -->"
@@ -403,19 +403,6 @@ def render(res: dict) -> str:
     return "\n".join(out)
 
 
-def update_docs(path: str, md: str) -> None:
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    a, b = text.find(DOCS_BEGIN), text.find(DOCS_END)
-    if a < 0 or b < a:
-        log(f"{path}: no {DOCS_BEGIN} ... {DOCS_END} markers; not updated")
-        return
-    text = text[:a + len(DOCS_BEGIN)] + "\n" + md + "\n" + text[b:]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    log(f"updated {path}")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trig", default=os.path.join(REPO, "build", "trig"))
@@ -445,7 +432,7 @@ def main() -> int:
     with open(os.path.join(a.out, "timer_lateness.json"), "w") as f:
         json.dump(res, f, indent=1, default=str)
     if a.update_docs:
-        update_docs(os.path.join(REPO, "docs", "performance.md"), md)
+        update_docs(os.path.join(REPO, "docs", "performance.md"), md + "\n", DOCS_BEGIN, DOCS_END)
     print()
     print(md)
     return 1 if any("MISMATCH" in c for c in res["checks"]) else 0
