@@ -42,7 +42,7 @@ void Engine::Impl::fireTimer(const Timer& t) {
       auto it = std::find_if(c.idle.begin(), c.idle.end(),
                              [&](const Customer::Idle& p) { return p.rule == t.rule; });
       if (it == c.idle.end()) return;
-      Event anchor = std::move(it->anchor).unpack();
+      Event anchor = it->anchor.unpack();
       c.idle.erase(it);
       // The wait ended in a firing: a customer may now be quiet for long, with a flow in flight
       // (a million of them hold 80 bytes each of an empty vector's room otherwise).

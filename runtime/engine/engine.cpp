@@ -130,7 +130,7 @@ void Engine::Impl::cancelIdle(Customer& c, const Event& e) {
       // marketer looks up to see why the wait ended.
       std::string source = e.source.empty() ? "" : " (" + e.source.str() + ")";
       return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}{}",
-                         model.events[p.anchor.type].name, formatTimestamp(p.anchor.time),
+                         model.events[p.anchor.type()].name, formatTimestamp(p.anchor.time()),
                          e.kind == Event::Kind::Undeclared ? e.name : anchorName(e), source);
     });
   }
@@ -232,14 +232,20 @@ void Engine::Impl::arm(Customer& c, uint32_t ri, const Event& e) {
     timers.cancel(it->timer);
     trace(TraceEntry::Kind::Replaced, c.id, ri, rule.rule->loc, [&] {
       return fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor",
-                         formatTimestamp(it->anchor.time));
+                         formatTimestamp(it->anchor.time()));
     });
     c.idle.erase(it);
     break;
   }
   Customer::Idle p;
   p.rule = ri;
-  p.anchor = PackedEvent::pack(e);
+  // The rules one event arms share its kept copy.
+  for (const Customer::Idle& q : c.idle)
+    if (q.anchor.holds(e)) {
+      p.anchor = q.anchor;
+      break;
+    }
+  if (p.anchor.empty()) p.anchor = state::KeptEvent(e);
   p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
   trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc, [&] {
     return fmt::format(

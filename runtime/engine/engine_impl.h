@@ -31,6 +31,7 @@
 #include "runtime/policy/policy.h"
 #include "runtime/policy/priority.h"
 #include "runtime/state/history.h"
+#include "runtime/state/kept_event.h"
 #include "runtime/state/profile.h"
 #include "runtime/timers/later.h"
 #include "runtime/timers/timer_queue.h"
@@ -111,8 +112,10 @@ struct Customer {
   state::EventHistory history;
   struct Idle {
     uint32_t rule;
-    PackedEvent anchor;  // a million pending waits hold a million anchors: packed
     TimerHandle timer;
+    // A million pending waits hold a million anchors: kept in cells, and once for the rules
+    // one event arms (state/kept_event.h).
+    state::KeptEvent anchor;
   };
   std::vector<Idle> idle;
   std::vector<std::shared_ptr<Flow>> flows;  // active instances, at most one per rule
@@ -139,10 +142,15 @@ struct Customer {
   }
 };
 
+// What a timer of `timers` does when due. 16 bytes (a million are pending in W3): the pointer
+// first, so that the rule and the kind share its second word.
 struct Timer {
-  enum class Kind : uint8_t { Idle, Step, Deferred, Await } kind = Kind::Idle;
+  enum class Kind : uint8_t { Idle, Step, Deferred, Await };
+  Timer() = default;
+  Timer(Kind k, Customer* c, uint32_t r) : customer(c), rule(r), kind(k) {}
   Customer* customer = nullptr;
   uint32_t rule = 0;
+  Kind kind = Kind::Idle;
 };
 
 struct Engine::Impl {

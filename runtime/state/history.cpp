@@ -9,177 +9,22 @@
 #include <stdexcept>
 
 #include "compiler/core/ops.h"
+#include "runtime/state/cell.h"
 
 namespace trig::state {
 namespace {
 
-using Cell = EventHistory::Cell;
 using Kind = Value::Kind;
-
-// A cell's last byte is its tag: a Value::Kind for the scalars (Absent, Int, Float, Money,
-// Bool, Time, Duration: the payload in the first 8 bytes) and for a List (a pointer to an owned
-// Value in the first 8 bytes); kLongString for a string of more than 15 bytes (a pointer to an
-// owned block: its length as a size_t, then the bytes); kInlineString + length for a string of
-// up to 15 bytes, held in the first 15 bytes. Value::Kind::String itself is never a tag.
-constexpr unsigned char kTagByte = 15;
-constexpr unsigned char kLongString = 0x10;
-constexpr unsigned char kInlineString = 0x20;
-constexpr size_t kInlineMax = 15;
-static_assert(static_cast<unsigned>(Kind::List) < kLongString);
-
-unsigned char tagOf(const Cell& c) {
-  return c.bytes[kTagByte];
-}
-
-template <typename T>
-T payload(const Cell& c) {
-  static_assert(sizeof(T) <= 8);
-  T v;
-  std::memcpy(&v, c.bytes, sizeof(T));
-  return v;
-}
-
-template <typename T>
-void setPayload(Cell& c, unsigned char tag, T v) {
-  static_assert(sizeof(T) <= 8);
-  std::memset(c.bytes, 0, sizeof(c.bytes));
-  std::memcpy(c.bytes, &v, sizeof(T));
-  c.bytes[kTagByte] = tag;
-}
-
-// `c` = `v`; may allocate (a long string, a list) and throw, leaving `c` untouched.
-void encode(Cell& c, const Value& v) {
-  switch (v.kind) {
-    case Kind::Absent: setPayload<int64_t>(c, 0, 0); return;
-    case Kind::Int:
-    case Kind::Time:
-    case Kind::Duration: setPayload(c, static_cast<unsigned char>(v.kind), v.i); return;
-    case Kind::Float: setPayload(c, static_cast<unsigned char>(v.kind), v.f); return;
-    case Kind::Money: setPayload(c, static_cast<unsigned char>(v.kind), v.m.units); return;
-    case Kind::Bool:
-      setPayload<unsigned char>(c, static_cast<unsigned char>(v.kind), v.b ? 1 : 0);
-      return;
-    case Kind::String: {
-      const size_t n = v.s.size();
-      if (n <= kInlineMax) {
-        std::memset(c.bytes, 0, sizeof(c.bytes));
-        if (n > 0) std::memcpy(c.bytes, v.s.data(), n);
-        c.bytes[kTagByte] = static_cast<unsigned char>(kInlineString + n);
-        return;
-      }
-      if (n > std::numeric_limits<size_t>::max() - sizeof(size_t)) throw std::bad_alloc();
-      auto* block = static_cast<char*>(std::malloc(sizeof(size_t) + n));
-      if (block == nullptr) throw std::bad_alloc();
-      std::memcpy(block, &n, sizeof(size_t));
-      std::memcpy(block + sizeof(size_t), v.s.data(), n);
-      setPayload(c, kLongString, block);
-      return;
-    }
-    case Kind::List: setPayload(c, static_cast<unsigned char>(Kind::List), new Value(v)); return;
-  }
-  setPayload<int64_t>(c, 0, 0);
-}
-
-// Frees what `c` owns (a long string, a list); `c` must not be read afterwards.
-void releaseCell(const Cell& c) {
-  unsigned char tag = tagOf(c);
-  if (tag == kLongString)
-    std::free(payload<char*>(c));
-  else if (tag == static_cast<unsigned char>(Kind::List))
-    delete payload<Value*>(c);
-}
-
-// Heap bytes a cell owns beyond its 16.
-size_t ownedBytes(const Cell& c) {
-  unsigned char tag = tagOf(c);
-  if (tag == kLongString) {
-    size_t n;
-    std::memcpy(&n, payload<const char*>(c), sizeof(n));
-    return sizeof(size_t) + n;
-  }
-  if (tag == static_cast<unsigned char>(Kind::List))
-    return sizeof(Value) + payload<const Value*>(c)->list.capacity() * sizeof(Value);
-  return 0;
-}
-
-// dst = the Value `c` holds, every member as Value's own assignment would leave it (rows are
-// compared whole), without its calls for the members a scalar does not use: rows are refilled
-// for every look at the history. A string of up to 15 bytes fits the reused Value's own buffer.
-void decode(Value& dst, const Cell& c) {
-  const unsigned char tag = tagOf(c);
-  dst.b = false;
-  dst.i = 0;
-  dst.f = 0;
-  dst.m = Decimal{};
-  if (tag >= kInlineString || tag == kLongString) {
-    dst.kind = Kind::String;
-    if (tag == kLongString) {
-      const char* block = payload<const char*>(c);
-      size_t n;
-      std::memcpy(&n, block, sizeof(n));
-      dst.s.assign(block + sizeof(size_t), n);
-    } else {
-      dst.s.assign(reinterpret_cast<const char*>(c.bytes), tag - kInlineString);
-    }
-    if (!dst.list.empty()) dst.list.clear();
-    return;
-  }
-  if (!dst.s.empty()) dst.s.clear();
-  dst.kind = static_cast<Kind>(tag);
-  switch (dst.kind) {
-    case Kind::Int:
-    case Kind::Time:
-    case Kind::Duration: dst.i = payload<int64_t>(c); break;
-    case Kind::Float: dst.f = payload<double>(c); break;
-    case Kind::Money: dst.m.units = payload<int64_t>(c); break;
-    case Kind::Bool: dst.b = payload<unsigned char>(c) != 0; break;
-    case Kind::List: dst.list = payload<const Value*>(c)->list; return;
-    case Kind::Absent:
-    case Kind::String: break;
-  }
-  if (!dst.list.empty()) dst.list.clear();
-}
-
-// Whether two cells are identical, as two 8-byte words.
-bool sameBytes(const Cell& a, const Cell& b) {
-  uint64_t a0, a1, b0, b1;
-  std::memcpy(&a0, a.bytes, 8);
-  std::memcpy(&a1, a.bytes + 8, 8);
-  std::memcpy(&b0, b.bytes, 8);
-  std::memcpy(&b1, b.bytes + 8, 8);
-  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
-// Whether the value `c` holds == `v` (the language's ==; `v` present), without building it
-// when the kinds match: strings byte for byte, the exact scalars by payload. `tmp` holds the
-// built value for the rest (floats, mixed numbers, lists), which ops decides.
-bool cellEquals(const Cell& c, const Value& v, Value& tmp) {
-  const unsigned char tag = tagOf(c);
-  if (tag == 0) return false;
-  if (v.kind == Kind::String) {
-    if (tag >= kInlineString) {
-      const size_t n = tag - kInlineString;
-      return v.s.size() == n && (n == 0 || std::memcmp(c.bytes, v.s.data(), n) == 0);
-    }
-    if (tag == kLongString) {
-      const char* block = payload<const char*>(c);
-      size_t n;
-      std::memcpy(&n, block, sizeof(n));
-      return v.s.size() == n && std::memcmp(block + sizeof(size_t), v.s.data(), n) == 0;
-    }
-  } else if (tag == static_cast<unsigned char>(v.kind)) {
-    switch (v.kind) {
-      case Kind::Int:
-      case Kind::Time:
-      case Kind::Duration: return payload<int64_t>(c) == v.i;
-      case Kind::Money: return payload<int64_t>(c) == v.m.units;
-      case Kind::Bool: return (payload<unsigned char>(c) != 0) == v.b;
-      default: break;
-    }
-  }
-  decode(tmp, c);
-  return core::compare(ast::Op::Eq, tmp, v);
-}
+// The encoding of a kept value (cell.h).
+using coding::cellEquals;
+using coding::decode;
+using coding::encode;
+using coding::kInlineMax;
+using coding::kLongString;
+using coding::ownedBytes;
+using coding::releaseCell;
+using coding::sameBytes;
+using coding::tagOf;
 
 // Back to Absent, every member at its default, keeping the buffers.
 void clear(Value& v) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "compiler/core/env.h"
+#include "runtime/state/cell.h"
 #include "runtime/state/retention.h"
 
 namespace trig::state {
@@ -50,11 +51,9 @@ class EventHistory final : public History {
   // without the allocator's own overhead): what the state costs per customer.
   size_t heapBytes() const;
 
-  // A kept field value in 16 bytes (history.cpp says how): a scalar, a string of up to 15
-  // bytes in place, or a pointer to a longer string or a list the history owns.
-  struct alignas(8) Cell {
-    unsigned char bytes[16];
-  };
+  // A kept field value in 16 bytes (cell.h): a scalar, a string of up to 15 bytes in place, or
+  // a pointer to a longer string or a list the history owns.
+  using Cell = state::Cell;
 
  private:
   struct Row {

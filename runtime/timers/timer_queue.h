@@ -34,7 +34,6 @@ class TimerQueue {
     }
     Slot& s = slots_[slot];
     s.payload = std::move(payload);
-    s.live = true;
     heap_.push_back(Entry{at, nextSeq_++, slot});
     s.pos = static_cast<uint32_t>(heap_.size() - 1);
     siftUp(s.pos);
@@ -50,7 +49,7 @@ class TimerQueue {
   }
 
   bool isPending(const TimerHandle& h) const {
-    return h.valid() && h.slot < slots_.size() && slots_[h.slot].live &&
+    return h.valid() && h.slot < slots_.size() && slots_[h.slot].pos != kFree &&
            slots_[h.slot].generation == h.generation;
   }
 
@@ -79,11 +78,12 @@ class TimerQueue {
     uint64_t seq;
     uint32_t slot;
   };
+  // A slot's `pos` while its timer is not pending.
+  static constexpr uint32_t kFree = std::numeric_limits<uint32_t>::max();
   struct Slot {
     Payload payload{};
-    uint32_t pos = 0;
+    uint32_t pos = kFree;  // its entry's index in heap_; kFree: not pending
     uint32_t generation = 0;
-    bool live = false;
   };
 
   static bool before(const Entry& a, const Entry& b) {
@@ -125,7 +125,7 @@ class TimerQueue {
   void removeAt(size_t i) {
     uint32_t slot = heap_[i].slot;
     Slot& s = slots_[slot];
-    s.live = false;
+    s.pos = kFree;
     ++s.generation;
     s.payload = Payload{};
     freeSlots_.push_back(slot);

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <vector>
 
 using trig::TimeMs;
 using trig::timers::TimerHandle;
@@ -74,5 +75,22 @@ TEST_CASE("random schedules and cancellations agree with a reference ordering") 
       ref.erase(first);
     }
     REQUIRE(q.size() == ref.size());
+    if (round % 1000 == 0)
+      for (const auto& [key, h] : ref) REQUIRE(q.isPending(h));
   }
+}
+
+TEST_CASE("a timer's slot is pending from schedule to pop or cancel, whatever moves in the heap") {
+  TimerQueue<int> q;
+  std::vector<TimerHandle> hs;
+  for (int i = 0; i < 64; ++i) hs.push_back(q.schedule(100 - i, i));
+  // The last scheduled is due first; popping it moves others through the heap.
+  CHECK(q.pop() == 63);
+  CHECK_FALSE(q.isPending(hs[63]));
+  for (int i = 0; i < 63; ++i) CHECK(q.isPending(hs[static_cast<size_t>(i)]));
+  TimerHandle first = hs[0];
+  CHECK(q.cancel(hs[0]));
+  CHECK_FALSE(q.isPending(first));
+  CHECK(q.dueTime(hs[1]) == 99);
+  CHECK(q.size() == 62);
 }
