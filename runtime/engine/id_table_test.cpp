@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace trig::engine {
 
@@ -50,6 +51,29 @@ TEST_CASE("IdTable::find adds nothing") {
   CHECK(table.find("c1000") == nullptr);
   CHECK(table.find("") == nullptr);
   CHECK(table.size() == 1000);
+}
+
+TEST_CASE("IdTable keeps ids of any length, the empty one and ones longer than its id blocks") {
+  IdTable<int> table;
+  const std::string huge(200 * 1024, 'x');  // more than one block of kept id bytes
+  std::vector<std::string> ids = {"", "a", huge, "b", huge + "y", std::string(65536, 'z')};
+  for (size_t i = 0; i < ids.size(); ++i) table.findOrAdd(ids[i]).value = static_cast<int>(i) + 1;
+  // Many short ones after them, so that later ids fill fresh blocks.
+  for (int i = 0; i < 20000; ++i) table.findOrAdd("c" + std::to_string(i)).value = -i;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto* e = table.find(ids[i]);
+    REQUIRE(e != nullptr);
+    CHECK(e->id == ids[i]);
+    CHECK(e->value == static_cast<int>(i) + 1);
+  }
+  CHECK(table.find(huge + "z") == nullptr);
+  size_t visited = 0;
+  table.forEach([&](const IdTable<int>::Entry& e) {
+    if (visited < ids.size()) CHECK(e.id == ids[visited]);  // in the order added
+    ++visited;
+  });
+  CHECK(visited == table.size());
+  CHECK(table.size() == ids.size() + 20000);
 }
 
 TEST_CASE("hashId depends on every byte and on the length") {
