@@ -10,260 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "runtime/ingest/reader.h"
-#include "runtime/ingest/timestamp.h"
 
 namespace trig::engine {
-namespace {
-
-// ---- a cheap look at the timestamps, to replay sorted files without holding them ----------
-
-void skipSpace(std::string_view s, size_t& i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
-}
-
-// Skips a JSON string at s[i] == '"'; false when it does not end on the line. Jumps from quote
-// to quote (memchr) and counts the backslashes before each: this pre-pass reads every byte of
-// the input once more, so it has to be cheap.
-bool skipString(std::string_view s, size_t& i) {
-  size_t from = i + 1;
-  for (;;) {
-    const void* q = from < s.size() ? std::memchr(s.data() + from, '"', s.size() - from) : nullptr;
-    if (q == nullptr) return false;
-    size_t k = static_cast<size_t>(static_cast<const char*>(q) - s.data());
-    size_t backslashes = 0;
-    while (k - backslashes > i + 1 && s[k - 1 - backslashes] == '\\') ++backslashes;
-    if (backslashes % 2 == 0) {
-      i = k + 1;
-      return true;
-    }
-    from = k + 1;
-  }
-}
-
-// Skips any JSON value (objects and arrays by bracket depth, strings aware of escapes).
-bool skipValue(std::string_view s, size_t& i) {
-  skipSpace(s, i);
-  if (i >= s.size()) return false;
-  if (s[i] == '"') return skipString(s, i);
-  if (s[i] == '{' || s[i] == '[') {
-    int depth = 0;
-    while (i < s.size()) {
-      char c = s[i];
-      if (c == '"') {
-        if (!skipString(s, i)) return false;
-        continue;
-      }
-      if (c == '{' || c == '[') ++depth;
-      if (c == '}' || c == ']') --depth;
-      ++i;
-      if (depth == 0) return true;
-    }
-    return false;
-  }
-  size_t b = i;
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
-         s[i] != '\r')
-    ++i;
-  return i > b;
-}
-
-// `"timestamp"` at s[k] (k + 11 <= s.size()), compared as one 8-byte word and three bytes.
-[[gnu::always_inline]] inline bool keyAt(const char* s, size_t k) {
-  static constexpr char kKey[] = "\"timestamp\"";
-  uint64_t head, want;
-  std::memcpy(&head, s + k, 8);
-  std::memcpy(&want, kKey, 8);
-  return head == want && s[k + 8] == 'm' && s[k + 9] == 'p' && s[k + 10] == '"';
-}
-
-// The position of the one `"timestamp"` in a line without backslashes; npos when the line has a
-// backslash, or the key not exactly once. One pass, 16 bytes at a time with SSE2: the pre-pass
-// reads every byte of the input once more than the decoder does, so it has to be cheap.
-size_t soleTimestampKey(std::string_view s) {
-  constexpr size_t kNone = std::string_view::npos;
-  const char* p = s.data();
-  const size_t n = s.size();
-  size_t found = kNone;
-#if defined(__SSE2__)
-  size_t i = 0;
-  const __m128i quote = _mm_set1_epi8('"'), t = _mm_set1_epi8('t'), slash = _mm_set1_epi8('\\');
-  __m128i slashes = _mm_setzero_si128();
-  // The 16 bytes at `bytes` (line position `at0`) and the 10 after them: candidates are a quote,
-  // 't' and a quote 10 bytes on, as in `"timestamp"`. False when the key is found a second time.
-  auto block = [&](const char* bytes, size_t at0) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 1));
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 10));
-    slashes = _mm_or_si128(slashes, _mm_cmpeq_epi8(a, slash));
-    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(
-        _mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(c, quote)), _mm_cmpeq_epi8(b, t))));
-    while (mask != 0) {
-      const size_t at = at0 + static_cast<size_t>(__builtin_ctz(mask));
-      if (keyAt(p, at)) {
-        if (found != kNone) return false;
-        found = at;
-      }
-      mask &= mask - 1;
-    }
-    return true;
-  };
-  for (; i + 26 <= n; i += 16)
-    if (!block(p + i, i)) return kNone;
-  // The last 1 to 25 bytes, from a copy padded with zeros (which match nothing).
-  if (i < n) {
-    char tail[48] = {};
-    std::memcpy(tail, p + i, n - i);
-    if (!block(tail, i)) return kNone;
-    if (i + 16 < n && !block(tail + 16, i + 16)) return kNone;
-  }
-  if (_mm_movemask_epi8(slashes) != 0) return kNone;
-  return found;
-#else
-  constexpr size_t kKeySize = 11;
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] == '\\') return kNone;
-    if (p[i] == '"' && i + kKeySize <= n && keyAt(p, i)) {
-      if (found != kNone) return kNone;
-      found = i;
-    }
-  }
-  return found;
-#endif
-}
-
-// Whether s[from, to) has no bracket and an even number of quotes. In a line without
-// backslashes that means: what follows `to` is outside any string and at the depth of `from`.
-bool flatPrefix(std::string_view s, size_t from, size_t to) {
-  const char* p = s.data();
-  // Only the parity of the quote count matters: the quote masks are XORed together.
-  unsigned quotes = 0;
-  size_t i = from;
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}'),
-                lower = _mm_set1_epi8(0x20);
-  // Whole blocks may read past `to` (the bits there are cleared) but not past the line.
-  for (; i < to && i + 16 <= s.size(); i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    // '[' | 0x20 is '{' and ']' | 0x20 is '}'; no other byte maps to either.
-    const __m128i folded = _mm_or_si128(a, lower);
-    const unsigned keep = to - i >= 16 ? 0xFFFFu : (1u << (to - i)) - 1;
-    const auto brackets = static_cast<unsigned>(_mm_movemask_epi8(
-        _mm_or_si128(_mm_cmpeq_epi8(folded, open), _mm_cmpeq_epi8(folded, close))));
-    if ((brackets & keep) != 0) return false;
-    quotes ^= static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, quote))) & keep;
-  }
-#endif
-  for (; i < to; ++i) {
-    const char c = p[i];
-    if (c == '{' || c == '}' || c == '[' || c == ']') return false;
-    quotes ^= c == '"' ? 1u : 0u;
-  }
-  quotes ^= quotes >> 8;
-  quotes ^= quotes >> 4;
-  quotes ^= quotes >> 2;
-  quotes ^= quotes >> 1;
-  return (quotes & 1) == 0;
-}
-
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-// The common line, cheaply: no backslash anywhere (so no escaped key can spell "timestamp" and
-// every quote opens or closes a string), "timestamp" in quotes exactly once, and nothing but
-// flat members before it in the top-level object, so that it is one of that object's keys.
-// False when any of that does not hold (the general scan then decides).
-bool plainTimestamp(std::string_view s, TimeMs& out, ingest::TimestampParser& parser) {
-  const size_t at = soleTimestampKey(s);
-  if (at == std::string_view::npos) return false;
-  size_t first = 0;
-  while (first < at && isSpace(s[first])) ++first;
-  if (first >= at || s[first] != '{') return false;
-  size_t before = at;
-  while (before > first && isSpace(s[before - 1])) --before;
-  if (s[before - 1] != ',' && s[before - 1] != '{') return false;
-  if (!flatPrefix(s, first + 1, at)) return false;
-  size_t i = at + 11;
-  skipSpace(s, i);
-  if (i >= s.size() || s[i] != ':') return false;
-  ++i;
-  skipSpace(s, i);
-  if (i >= s.size() || s[i] != '"') return false;
-  const size_t begin = i + 1;
-  // The usual stamps end after 20 or 24 bytes; no backslash, so the next quote ends any.
-  size_t end = begin + 24;
-  if (end >= s.size() || s[end] != '"') {
-    end = begin + 20;
-    if (end >= s.size() || s[end] != '"') {
-      const void* q = std::memchr(s.data() + begin, '"', s.size() - begin);
-      if (q == nullptr) return false;
-      end = static_cast<size_t>(static_cast<const char*>(q) - s.data());
-    }
-  }
-  const std::string_view text = s.substr(begin, end - begin);
-  // A quote at one of the usual lengths ends the string only when no quote comes before it.
-  if (std::memchr(text.data(), '"', text.size()) != nullptr) return false;
-  auto t = parser.parse(text);
-  if (!t) return false;
-  out = *t;
-  return true;
-}
-
-}  // namespace
-
-bool scanTimestampGeneral(std::string_view s, TimeMs& out) {
-  size_t i = 0;
-  skipSpace(s, i);
-  if (i >= s.size() || s[i] != '{') return false;
-  ++i;
-  bool found = false;
-  for (;;) {
-    skipSpace(s, i);
-    if (i < s.size() && s[i] == '}') return found;
-    if (i >= s.size() || s[i] != '"') return false;
-    size_t keyBegin = i + 1;
-    if (!skipString(s, i)) return false;
-    std::string_view key = s.substr(keyBegin, i - 1 - keyBegin);
-    skipSpace(s, i);
-    if (i >= s.size() || s[i] != ':') return false;
-    ++i;
-    skipSpace(s, i);
-    if (key == "timestamp") {
-      if (i >= s.size() || s[i] != '"') return false;
-      size_t vb = i + 1;
-      if (!skipString(s, i)) return false;
-      std::string_view v = s.substr(vb, i - 1 - vb);
-      if (v.find('\\') != std::string_view::npos) return false;
-      auto t = ingest::parseEventTimestamp(v);
-      if (!t) return false;
-      out = *t;
-      found = true;
-    } else if (key.find('\\') != std::string_view::npos || !skipValue(s, i)) {
-      return false;
-    }
-    skipSpace(s, i);
-    if (i < s.size() && s[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i < s.size() && s[i] == '}') return found;
-    return false;
-  }
-}
-
-bool TimestampScanner::scan(std::string_view line, TimeMs& out) {
-  return plainTimestamp(line, out, parser_) || scanTimestampGeneral(line, out);
-}
-
-bool scanTimestamp(std::string_view line, TimeMs& out) {
-  TimestampScanner scanner;
-  return scanner.scan(line, out);
-}
 
 std::string readableTwice(const std::string& path, std::string& error) {
   std::error_code ec;
@@ -368,12 +117,13 @@ class TempCopies {
   std::vector<std::string> paths_;
 };
 
-// Whether every line of every file has a timestamp the scan vouches for, in non-decreasing order
-// across the files: then the events can be decoded and processed one at a time. `lines` counts
-// the non-blank lines seen (all of them when the answer is yes). Lines too long for the reader
-// do not count: it rejects them whatever they hold.
-bool filesAreSorted(const std::vector<Input>& inputs, size_t maxLineBytes, uint64_t& lines) {
-  TimestampScanner scanner;
+// Whether every line of every file has a top-level timestamp (Decoder::peekTime: the decoder's
+// own reader, up to the stamp only), in non-decreasing order across the files: then the events
+// can be decoded and processed one at a time, and the bytes after each stamp are parsed once.
+// `lines` counts the non-blank lines seen (all of them when the answer is yes). Lines too long
+// for the reader do not count: it rejects them whatever they hold.
+bool filesAreSorted(const std::vector<Input>& inputs, ingest::Decoder& decoder, size_t maxLineBytes,
+                    uint64_t& lines) {
   TimeMs last = INT64_MIN;
   lines = 0;
   for (const auto& input : inputs) {
@@ -387,7 +137,7 @@ bool filesAreSorted(const std::vector<Input>& inputs, size_t maxLineBytes, uint6
       ++lines;
       if (truncated) continue;
       TimeMs t = 0;
-      if (!scanner.scan(line, t) || t < last) return false;
+      if (!decoder.peekTime(line, t) || t < last) return false;
       last = t;
     }
     if (reader.failed()) return false;
@@ -461,7 +211,7 @@ ReplayResult replay(Engine& engine, ingest::Decoder& decoder, const ReplayOption
       return result;
     }
   }
-  const bool streaming = filesAreSorted(inputs, ro.maxLineBytes, total);
+  const bool streaming = filesAreSorted(inputs, decoder, ro.maxLineBytes, total);
   if (!streaming) total = 0;
   std::vector<Event> events;
   for (const auto& input : inputs) {

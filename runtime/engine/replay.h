@@ -12,12 +12,10 @@
 #include <ostream>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "runtime/engine/engine.h"
 #include "runtime/ingest/decoder.h"
-#include "runtime/ingest/timestamp.h"
 
 namespace trig::engine {
 
@@ -41,24 +39,6 @@ struct ReplayResult {
   std::set<std::string> undeclared;
   std::string ioError;  // set when a file could not be opened or read (exit 2)
 };
-
-// The top-level "timestamp" of a wire event line (the last one, as the decoder takes the last of
-// duplicate keys), found without decoding the rest: replay's pre-pass over the files, which
-// streams them when they are already in order. False when the line does not have the plain
-// shape this scan understands (the caller then reads the files whole and sorts). Where it is
-// true on a line the decoder accepts, it agrees with the decoder's Event::time.
-class TimestampScanner {
- public:
-  bool scan(std::string_view line, TimeMs& out);
-
- private:
-  // Consecutive lines mostly share their minute: it is parsed once.
-  ingest::TimestampParser parser_;
-};
-bool scanTimestamp(std::string_view line, TimeMs& out);
-// The same answer by the general scan alone (no shortcut for the usual line), for tests that
-// compare the two.
-bool scanTimestampGeneral(std::string_view line, TimeMs& out);
 
 // `path` itself when it is a regular file; otherwise (standard input "-", a pipe, a device) a
 // new temporary file holding what it had, which the caller deletes: a path that can be read

@@ -1357,6 +1357,66 @@ struct Decoder::Impl {
     return true;
   }
 
+  // ---- the time alone (replay's ordering pass) ----
+
+  // The usual line (compact, no escapes before the stamp) with the fast path's cursor; anything
+  // else by peekTimeGeneral, from the start.
+  bool peekTime(std::string_view line, TimeMs& out) {
+    static constexpr std::string_view kStampKey = "\"timestamp\":\"";
+    Cursor c{line.data(), line.data() + line.size()};
+    if (c.take('{')) {
+      do {
+        if (c.take(kStampKey)) {
+          const char* start = c.p;
+          c.p = json::skipPlain(c.p, c.end);
+          if (!c.at('"')) break;
+          const auto t =
+              timestamps.parse(std::string_view(start, static_cast<size_t>(c.p - start)));
+          if (!t) return false;
+          out = *t;
+          return true;
+        }
+        std::string_view name;
+        if (!fastString(c, name) || !c.take(':') || is(name, "timestamp")) break;
+        if (c.at('"')) {
+          if (!fastString(c, name)) break;
+        } else if (!fastSkip(c, line)) {
+          return false;  // not JSON: the general look would not find a stamp either
+        }
+      } while (c.take(','));
+    }
+    return peekTimeGeneral(line, out);
+  }
+
+  bool peekTimeGeneral(std::string_view line, TimeMs& out) {
+    json::Scanner sc(line);
+    if (!sc.take('{')) return false;
+    do {
+      std::string_view name;
+      bool escaped = false;
+      if (!sc.string(name, escaped)) return false;
+      if (escaped) {
+        json::Scanner::decode(name, true, key);
+        name = key;
+      }
+      if (!sc.take(':')) return false;
+      if (name == "timestamp") {
+        std::string_view text;
+        if (!sc.string(text, escaped)) return false;
+        if (escaped) {
+          json::Scanner::decode(text, true, str);
+          text = str;
+        }
+        const auto t = timestamps.parse(text);
+        if (!t) return false;
+        out = *t;
+        return true;
+      }
+      if (!sc.skipValue()) return false;
+    } while (sc.take(','));
+    return false;
+  }
+
   // ---- one line ----
 
   struct Member {
@@ -1656,6 +1716,10 @@ void Decoder::setFastPath(bool on) {
 
 bool Decoder::failedClosed() const {
   return impl_->failedClosed;
+}
+
+bool Decoder::peekTime(std::string_view line, TimeMs& out) {
+  return impl_->peekTime(line, out);
 }
 
 const Decoder::Stats& Decoder::stats() const {

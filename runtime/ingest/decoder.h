@@ -85,6 +85,13 @@ class Decoder {
   bool decode(std::string_view line, Event& out, std::string& reason,
               std::optional<TimeMs> receivedAt = std::nullopt);
 
+  // The time decode() gives `line` whenever it hands the line out (accepted, or failed closed),
+  // read by the same reader but only up to the top-level `timestamp`: replay's ordering pass,
+  // which so parses only the bytes before the stamp a second time. False when no top-level
+  // timestamp can be read before the end or before anything malformed (decode() then rejects the
+  // line). On a line decode() rejects, a stamp means nothing (of a key sent twice, the first).
+  bool peekTime(std::string_view line, TimeMs& out);
+
   // After decode() returned false: whether the rejected line must still be applied, with the
   // change it carries in `out`. Opt-out fails closed (spec section 6): an identify whose
   // `subscribed` cannot be read as a bool, or that is invalid for another reason while saying
