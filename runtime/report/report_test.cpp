@@ -405,7 +405,9 @@ struct Log {
       if (i % 4 != 3)
         add(t, R"({"type":"track","event":"email_open","userId":")" + s.customer + stamp + props);
       if (i % 2 == 0)
-        add(t, R"({"type":"track","event":"email_click","userId":")" + s.customer + stamp + props);
+        add(t, R"({"type":"track","event":"email_click","userId":")" + s.customer + stamp +
+                   R"(,"properties":{"message_id":")" + s.messageId +
+                   R"(","url":"https://shop.example.com/"}})");
     }
     add(t, R"({"type":"track","event":"email_open","userId":"c1)" + stamp +
                R"(,"properties":{"message_id":"nope"}})");
@@ -453,7 +455,7 @@ TEST_CASE("report: a log read ahead on a second thread gives the same report") {
   // 40 identify + 40 checkout + 14 purchases + 30 opens + 20 clicks + 3 + 5000 views (the
   // rejected purchase is not counted).
   CHECK(ahead.find("\"events\":5147,") != std::string::npos);
-  CHECK(ahead.find("\"opens\":31") != std::string::npos);
+  CHECK(ahead.find("\"opens\":31,\"clicks\":20,\"unsubscribes\":1,") != std::string::npos);
   CHECK(ahead.find("\"unmatched\":1") != std::string::npos);
   CHECK(aheadDiag.find("log entry ") != std::string::npos);
   CHECK(aheadDiag.find("log:") != std::string::npos);  // the undeclared event's warning
