@@ -94,7 +94,13 @@ void Collector::add(const engine::Record& r) {
     m.time = r.time;
     m.counted = counted;
     m.customer = r.customer;
-    if (!r.messageId.empty()) byId_.emplace(r.messageId, idx);
+    if (!r.messageId.empty()) {
+      MessageKey k = keyOf(r.messageId);
+      if (k.text.empty())
+        byNumber_.emplace(k.number, idx);
+      else
+        byText_.emplace(std::move(k.text), idx);
+    }
   } else if (r.decision == engine::Decision::Suppressed && counted) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
     ++rows_[r.rule][row].funnel.suppressed[engine::reasonName(r.reason)];
@@ -112,25 +118,50 @@ void Collector::trace(const engine::TraceEntry& t) {
   key += '\0';
   key += std::to_string(t.rule);
   switch (t.kind) {
-    case Kind::Fired: lastSend_[key].clear(); break;  // a new instance: nothing sent yet
+    case Kind::Fired: lastSend_[key] = MessageKey{}; break;  // a new instance: nothing sent yet
     case Kind::Decision:
       if (t.record->decision == engine::Decision::Send)
-        lastSend_[key] = t.record->messageId;
+        lastSend_[key] = keyOf(t.record->messageId);
       else if (t.record->decision == engine::Decision::Suppressed &&
                t.record->reason == engine::Reason::Holdout)
-        lastSend_[key].clear();
+        lastSend_[key] = MessageKey{};
       break;
     case Kind::Conversion:
       if (since_ && t.time < *since_) break;  // before the report's window
-      if (auto it = lastSend_.find(key); it != lastSend_.end() && !it->second.empty())
+      if (auto it = lastSend_.find(key); it != lastSend_.end() && it->second.set)
         convertedMessages_.push_back(it->second);
       break;
     default: break;
   }
 }
 
-Collector::Pending Collector::classify(const Event& e) const {
-  Pending p;
+Collector::MessageKey Collector::keyOf(std::string_view id) {
+  MessageKey k;
+  k.set = !id.empty();
+  constexpr std::string_view kPrefix = "trig-";
+  bool number = id.size() == kPrefix.size() + 16 && id.starts_with(kPrefix);
+  for (size_t i = kPrefix.size(); number && i < id.size(); ++i) {
+    const char c = id[i];
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) number = false;
+    k.number = k.number << 4 | static_cast<uint64_t>(digit);
+  }
+  if (!number) k.number = 0, k.text = id;
+  return k;
+}
+
+uint32_t Collector::indexOf(const MessageKey& k) const {
+  if (!k.set) return kNoMessage;
+  if (k.text.empty()) {
+    auto it = byNumber_.find(k.number);
+    return it == byNumber_.end() ? kNoMessage : it->second;
+  }
+  auto it = byText_.find(k.text);
+  return it == byText_.end() ? kNoMessage : it->second;
+}
+
+Collector::Engaged Collector::classify(const Event& e) const {
+  Engaged p;
   if (e.kind != Event::Kind::Track || e.type == sema::kNone) return p;
   uint32_t slot = sema::kNone;
   if (e.type == open_) {
@@ -156,19 +187,19 @@ Collector::Pending Collector::classify(const Event& e) const {
   return p;
 }
 
-void Collector::apply(const Pending& p) {
+void Collector::apply(const Engaged& p) {
   if (p.kind == Engagement::None) return;
   // With --since: the engagement from then on (that of earlier sends is not attributed).
   if (since_ && p.time < *since_) return;
   Message* m = nullptr;
   if (!p.byCustomer) {
-    if (auto it = byId_.find(p.key); it != byId_.end()) m = &messages_[it->second];
+    m = find(p.key);
   } else {
     for (; indexed_ < messages_.size(); ++indexed_)
       byCustomer_[messages_[indexed_].customer].emplace_back(messages_[indexed_].time,
                                                              static_cast<uint32_t>(indexed_));
   }
-  if (auto it = p.byCustomer ? byCustomer_.find(p.key) : byCustomer_.end();
+  if (auto it = p.byCustomer ? byCustomer_.find(std::string(p.key)) : byCustomer_.end();
       it != byCustomer_.end()) {
     // No message id: the customer's latest message at or before the unsubscribe.
     auto& v = it->second;
@@ -206,16 +237,16 @@ void Collector::addEvent(const Event& e) {
 }
 
 void Collector::addEventNow(const Event& e) {
-  Pending p = classify(e);
+  Engaged p = classify(e);
   if (p.kind == Engagement::None) return;
   // A send is recorded once the clock passed its instant, so an open of it comes later; what is
   // not known yet (and every unsubscribe matched by customer) waits for the end.
-  if (!p.byCustomer && byId_.contains(p.key)) return apply(p);
-  deferred_.push_back(std::move(p));
+  if (!p.byCustomer && find(p.key)) return apply(p);
+  deferred_.push_back(Pending{p.kind, p.byCustomer, p.time, std::string(p.key)});
 }
 
 void Collector::applyDeferred() {
-  for (const Pending& p : deferred_) apply(p);
+  for (const Pending& p : deferred_) apply(Engaged{p.kind, p.byCustomer, p.time, p.key});
   deferred_.clear();
   deferred_.shrink_to_fit();
 }
@@ -251,12 +282,12 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
   std::vector<uint64_t> attributed(model_.rules.size());
   out.stepConversions = traced_;
   for (const auto& id : convertedMessages_) {
-    auto it = byId_.find(id);
-    if (it == byId_.end()) {
+    const uint32_t i = indexOf(id);
+    if (i == kNoMessage) {
       out.stepConversions = false;
       break;
     }
-    const Message& m = messages_[it->second];
+    const Message& m = messages_[i];
     if (m.counted) ++rows[m.rule][m.row].funnel.converted;
     ++attributed[m.rule];
   }

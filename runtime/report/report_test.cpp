@@ -3,10 +3,16 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
@@ -358,6 +364,143 @@ TEST_CASE("report: countFrom leaves out the sends before it and what became of t
   CHECK(window.find("\"sent\":5,") != std::string::npos);
   CHECK(window.find("\"since\":\"2026-03-02T08:00:00Z\"") != std::string::npos);
   CHECK(all.find("\"since\"") == std::string::npos);
+}
+
+// A log as `trig serve` keeps it (stamp, JSON text) for logReport: the checkout flow of 40
+// customers, some purchases, opens and clicks of the sends' ids (read from a first run), an
+// unknown id, an unsubscribe without id, an undeclared event, a line these rules reject, and
+// product views enough to fill several of the reader's batches.
+struct Log {
+  std::vector<std::pair<TimeMs, std::string>> entries;
+
+  Log() {
+    const TimeMs t0 = at("2026-03-01T08:00:00Z");
+    Run first;
+    auto add = [&](TimeMs t, const std::string& json) { entries.emplace_back(t, json); };
+    auto ts = [](TimeMs t) { return formatTimestamp(t); };
+    for (int i = 0; i < 40; ++i) {
+      const std::string c = "c" + std::to_string(i);
+      first.email(c, t0);
+      add(t0, R"({"type":"identify","userId":")" + c + R"(","timestamp":")" + ts(t0) +
+                  R"(","traits":{"email":")" + c + R"(@example.com"}})");
+    }
+    for (int i = 0; i < 40; ++i) {
+      const std::string c = "c" + std::to_string(i);
+      const TimeMs t = t0 + 60'000 + i * 1000;
+      first.track(c, "checkout_start", t);
+      add(t, R"({"type":"track","event":"checkout_start","userId":")" + c + R"(","timestamp":")" +
+                 ts(t) + R"("})");
+    }
+    first.engine->finish();
+    TimeMs t = t0 + 5 * 3'600'000;
+    for (int i = 0; i < 40; i += 3)
+      add(t, R"({"type":"track","event":"purchased","userId":"c)" + std::to_string(i) +
+                 R"(","timestamp":")" + ts(t) + R"(","properties":{"order_id":"o)" +
+                 std::to_string(i) + R"("}})");
+    t += 60'000;
+    const std::string stamp = R"(","timestamp":")" + ts(t) + '"';
+    for (size_t i = 0; i < first.sends.size(); ++i) {
+      const auto& s = first.sends[i];
+      const std::string props = R"(,"properties":{"message_id":")" + s.messageId + R"("}})";
+      if (i % 4 != 3)
+        add(t, R"({"type":"track","event":"email_open","userId":")" + s.customer + stamp + props);
+      if (i % 2 == 0)
+        add(t, R"({"type":"track","event":"email_click","userId":")" + s.customer + stamp +
+                   R"(,"properties":{"message_id":")" + s.messageId +
+                   R"(","url":"https://shop.example.com/"}})");
+    }
+    add(t, R"({"type":"track","event":"email_open","userId":"c1)" + stamp +
+               R"(,"properties":{"message_id":"nope"}})");
+    add(t, R"({"type":"track","event":"unsubscribe","userId":"c5)" + stamp + "}");
+    add(t, R"({"type":"track","event":"wishlist_add","userId":"c6)" + stamp + "}");
+    add(t, R"({"type":"track","event":"purchased","userId":"c7)" + stamp + "}");  // no order_id
+    for (int i = 0; i < 5000; ++i)
+      add(t, R"({"type":"track","event":"product_view","userId":"c)" + std::to_string(i % 40) +
+                 stamp + R"(,"properties":{"product_id":"p1","category":"shoes","price":9.99}})");
+  }
+
+  LogScan scan() const {
+    return [this](const auto& f, std::string&) {
+      for (size_t i = 0; i < entries.size(); ++i)
+        if (!f(i + 1, entries[i].first, entries[i].second)) break;
+      return true;
+    };
+  }
+};
+
+// logReport's JSON and diagnostics, the log read ahead on a second thread or not.
+std::pair<std::string, std::string> logJson(const Log& log, bool readAhead,
+                                            std::optional<TimeMs> since = std::nullopt) {
+  CheckedProgram p(kRules);
+  interp::Interpreter interp(p.model);
+  std::ostringstream diagnostics;
+  LogInput in;
+  in.scan = log.scan();
+  in.diagnostics = &diagnostics;
+  in.readAhead = readAhead;
+  ReportOptions options;
+  options.since = since;
+  std::string error;
+  auto rep = logReport(p.model, interp, in, options, error);
+  REQUIRE(rep);
+  return {renderJson(*rep), diagnostics.str()};
+}
+
+TEST_CASE("report: a log read ahead on a second thread gives the same report") {
+  Log log;
+  auto [ahead, aheadDiag] = logJson(log, true);
+  auto [inline_, inlineDiag] = logJson(log, false);
+  CHECK(ahead == inline_);
+  CHECK(aheadDiag == inlineDiag);
+  // 40 identify + 40 checkout + 14 purchases + 30 opens + 20 clicks + 3 + 5000 views (the
+  // rejected purchase is not counted).
+  CHECK(ahead.find("\"events\":5147,") != std::string::npos);
+  CHECK(ahead.find("\"opens\":31,\"clicks\":20,\"unsubscribes\":1,") != std::string::npos);
+  CHECK(ahead.find("\"unmatched\":1") != std::string::npos);
+  CHECK(aheadDiag.find("log entry ") != std::string::npos);
+  CHECK(aheadDiag.find("log:") != std::string::npos);  // the undeclared event's warning
+  // The same with a window.
+  const TimeMs since = at("2026-03-01T08:00:30Z");
+  CHECK(logJson(log, true, since).first == logJson(log, false, since).first);
+  CHECK(logJson(log, true, since).first != ahead);
+
+  // And the same as the replay of the log's lines as a file (replayReport).
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("trig-report-test-" + std::to_string(::getpid()) + ".jsonl");
+  {
+    std::ofstream f(path);
+    for (const auto& [t, json] : log.entries) f << json << "\n";
+  }
+  CheckedProgram p(kRules);
+  interp::Interpreter interp(p.model);
+  std::ostringstream diagnostics;
+  ReplayInput in;
+  in.paths = {path.string()};
+  in.diagnostics = &diagnostics;
+  std::string error;
+  auto rep = replayReport(p.model, interp, in, ReportOptions{}, error);
+  std::filesystem::remove(path);
+  REQUIRE(rep);
+  CHECK(renderJson(*rep) == ahead);
+}
+
+TEST_CASE("report: a log's read error ends the report with it, on either thread") {
+  CheckedProgram p(kRules);
+  Log log;
+  for (bool readAhead : {true, false}) {
+    interp::Interpreter interp(p.model);
+    LogInput in;
+    in.readAhead = readAhead;
+    in.scan = [&](const auto& f, std::string& error) {
+      for (size_t i = 0; i < 3000; ++i)
+        if (!f(i + 1, log.entries[i].first, log.entries[i].second)) return true;
+      error = "disk on fire";
+      return false;
+    };
+    std::string error;
+    CHECK_FALSE(logReport(p.model, interp, in, ReportOptions{}, error));
+    CHECK(error == "disk on fire");
+  }
 }
 
 }  // namespace
