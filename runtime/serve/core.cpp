@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <unordered_set>
 
@@ -61,6 +63,36 @@ bool getBytes(std::string_view& in, std::string& out) {
   in.remove_prefix(n);
   return true;
 }
+
+using Steady = std::chrono::steady_clock;
+
+int64_t usSince(Steady::time_point a, Steady::time_point b) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count();
+}
+
+// The core thread's timeline, for finding what holds up an answer (docs/performance.md, "Live
+// ingest"): with TRIG_SERVE_TRACE=FILE set, one line per cycle that did anything, with the
+// microseconds each phase took (see the header line). Off (no file, no clock reads beyond the
+// cycle's two) otherwise.
+struct Trace {
+  std::FILE* f = nullptr;
+  Steady::time_point start = Steady::now();
+  Trace() {
+    if (const char* path = std::getenv("TRIG_SERVE_TRACE"); path && *path) {
+      f = std::fopen(path, "w");
+      if (f)
+        std::fputs(
+            "t_us submissions events oldest_wait_us stamp_us append_us answer_us engine_us "
+            "publish_us dead_us wallclock_us\n",
+            f);
+    }
+  }
+  ~Trace() {
+    if (f) std::fclose(f);
+  }
+  Trace(const Trace&) = delete;
+  Trace& operator=(const Trace&) = delete;
+};
 
 }  // namespace
 
@@ -126,6 +158,8 @@ struct Core::Impl {
   // (customer, stamp) of the events processed whose instant may still have records to come: a
   // record of a customer at such an instant is the event's, any other a timer's (metrics).
   std::unordered_set<uint64_t> eventInstants;
+  Trace trace;
+  std::vector<int64_t> traceLine;  // the current cycle's (Trace)
 
   Impl(Store& s, std::shared_ptr<const RuleSet> r, RuleLoader l, CoreOptions o, Metrics& m,
        std::function<void(OutboxEntry)> send,
@@ -174,6 +208,7 @@ struct Core::Impl {
   void commit(std::deque<Submission>& batch);
   bool storeRules(const RuleSet& r, std::string& error);
   void runWallClock();
+  void flushTrace();
 };
 
 // One log entry into the engine: an event at its stamp, a clock move, or a rule set.
@@ -404,6 +439,7 @@ bool Core::Impl::storeRules(const RuleSet& r, std::string& error) {
 // Stamps and appends one batch of submissions with one synced write, answers them, and runs
 // the entries through the engine.
 void Core::Impl::commit(std::deque<Submission>& batch) {
+  const Steady::time_point t0 = trace.f ? Steady::now() : Steady::time_point{};
   std::vector<LogEntry> entries;
   std::vector<DeadLetter> dead;
   TimeMs manual = clockNow.load();
@@ -425,19 +461,24 @@ void Core::Impl::commit(std::deque<Submission>& batch) {
     }
     for (DeadLetter& d : s.dead) dead.push_back(std::move(d));
   }
+  const Steady::time_point t1 = trace.f ? Steady::now() : t0;
   if (!error.empty() || !store.append(entries, dead, error)) {
     log("cannot write the event log: " + error);
     for (Submission& s : batch) s.done(error);
     return;
   }
   logged = store.lastSeq();
+  const Steady::time_point t2 = trace.f ? Steady::now() : t0;
   for (Submission& s : batch) {
     for (const std::string& type : s.types)
       metrics.add("trig_events_accepted_total", {{"type", type}});
     if (!s.clock && !s.rules) s.done("");
   }
+  const Steady::time_point t3 = trace.f ? Steady::now() : t0;
   for (const LogEntry& e : entries) apply(e);
+  const Steady::time_point t4 = trace.f ? Steady::now() : t0;
   publish();
+  const Steady::time_point t5 = trace.f ? Steady::now() : t0;
   if (!undecodable.empty()) {
     std::vector<LogEntry> none;
     if (!store.append(none, undecodable, error)) log("cannot write the dead letter: " + error);
@@ -445,15 +486,45 @@ void Core::Impl::commit(std::deque<Submission>& batch) {
   }
   for (Submission& s : batch)
     if (s.clock || s.rules) s.done("");
+  if (trace.f) {
+    const Steady::time_point t6 = Steady::now();
+    Steady::time_point oldest = t0;
+    for (const Submission& s : batch) oldest = std::min(oldest, s.queued);
+    traceLine = {usSince(trace.start, t0),
+                 static_cast<int64_t>(batch.size()),
+                 static_cast<int64_t>(entries.size()),
+                 usSince(oldest, t0),
+                 usSince(t0, t1),
+                 usSince(t1, t2),
+                 usSince(t2, t3),
+                 usSince(t3, t4),
+                 usSince(t4, t5),
+                 usSince(t5, t6)};
+  }
 }
 
 // Runs the engine on to the wall clock: every timer due by now fires.
 void Core::Impl::runWallClock() {
   TimeMs now = std::max(wallNow(), lastStamp);
   if (now <= clockNow.load()) return;
+  const Steady::time_point t0 = trace.f ? Steady::now() : Steady::time_point{};
   engine->advanceTo(now, false);
   clockNow = now;
   publish();
+  if (trace.f) {
+    if (traceLine.empty()) traceLine = {usSince(trace.start, t0), 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    traceLine.push_back(usSince(t0, Steady::now()));
+  }
+}
+
+// The trace's line of the cycle that just ended, if it did anything.
+void Core::Impl::flushTrace() {
+  if (!trace.f || traceLine.empty()) return;
+  if (traceLine.size() < 11) traceLine.push_back(0);
+  for (size_t i = 0; i < traceLine.size(); ++i)
+    std::fprintf(trace.f, i ? " %lld" : "%lld", static_cast<long long>(traceLine[i]));
+  std::fputc('\n', trace.f);
+  traceLine.clear();
 }
 
 Core::Core(Store& store, std::shared_ptr<const RuleSet> rules, RuleLoader loader,
@@ -512,6 +583,7 @@ Core::Accept Core::submit(Submission s) {
       return Accept::Busy;
     }
     m.queuedEvents += s.events.size();
+    if (m.trace.f) s.queued = Steady::now();
     m.queue.push_back(std::move(s));
   }
   m.cv.notify_one();
@@ -541,6 +613,7 @@ void Core::run() {
     }
     if (!batch.empty()) m.commit(batch);
     if (!m.opt.manualClock) m.runWallClock();
+    m.flushTrace();
   }
 }
 

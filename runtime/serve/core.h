@@ -20,6 +20,7 @@
 // rules would have made of the same history, so a flow whose rule still exists goes on under its
 // new definition; the flows of removed rules end with a `rule_removed` record. A restart with
 // other rules on disk is a reload after the replay.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -82,6 +83,7 @@ struct Submission {
   // Called once: "" when everything is durable (a clock move or a reload: when the engine has
   // run to it), otherwise the error.
   std::function<void(const std::string& error)> done;
+  std::chrono::steady_clock::time_point queued{};  // set by Core::submit (the trace's wait)
 };
 
 class Core {

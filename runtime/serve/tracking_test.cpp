@@ -2,7 +2,10 @@
 #include "runtime/serve/tracking.h"
 
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <algorithm>
 #include <string>
 
 #include "runtime/serve/delivery.h"
@@ -43,6 +46,39 @@ TEST_CASE("tracking: a token round-trips, for every kind") {
   auto back = openToken(sealToken(empty, kSecret), kSecret, Kind::Open);
   REQUIRE(back);
   CHECK(*back == empty);
+}
+
+// A token's bytes: base64url without padding, decoded with OpenSSL's base64.
+std::string unbase64url(std::string s) {
+  std::replace(s.begin(), s.end(), '-', '+');
+  std::replace(s.begin(), s.end(), '_', '/');
+  size_t pad = (4 - s.size() % 4) % 4;
+  s.append(pad, '=');
+  std::string out(s.size() / 4 * 3, '\0');
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n) - pad);
+  return out;
+}
+
+// The MAC a token ends with is OpenSSL's one-shot HMAC-SHA-256 of the rest under the secret
+// (the sealing reuses a keyed context per thread; switching secrets must re-key it).
+TEST_CASE("tracking: a token's MAC is HMAC-SHA-256 of its payload, whatever secret came before") {
+  const std::string secrets[] = {std::string(kSecret), "another secret", std::string(kSecret), "",
+                                 std::string(kSecret)};
+  for (const std::string& secret : secrets) {
+    std::string bytes = unbase64url(sealToken(click(), secret));
+    REQUIRE(bytes.size() > 32);
+    std::string payload = bytes.substr(0, bytes.size() - 32);
+    unsigned char md[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), md, &len);
+    REQUIRE(len == 32);
+    CHECK(bytes.substr(bytes.size() - 32) == std::string(reinterpret_cast<char*>(md), 32));
+    CHECK(openToken(sealToken(click(), secret), secret, Kind::Click));
+  }
 }
 
 TEST_CASE("tracking: any single-byte change of a token is rejected") {
