@@ -46,10 +46,10 @@
 #include "cli/evaluators.h"
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
+#include "compiler/jit/jit_evaluator.h"
 #include "runtime/engine/engine.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
-#include "runtime/jit/jit_evaluator.h"
 
 using namespace trig;
 
