@@ -11,8 +11,8 @@
 #include "cli/commands.h"
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
+#include "compiler/jit/jit.h"
 #include "compiler/lower/ast_dump.h"
-#include "runtime/jit/jit.h"
 
 namespace trig::cli {
 namespace {

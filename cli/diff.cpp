@@ -144,7 +144,7 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
     if (r.decision != engine::Decision::Send) return;
     sends.push_back({r, engine::recordJson(r, writer), c->model.rules[r.rule].name});
   };
-  engine::Engine eng(c->model, *evaluator, eo);
+  engine::Engine eng(plan::buildPlan(c->model), *evaluator, eo);
   engine::ReplayOptions ro;
   ro.eventFiles = o.events;
   ro.eventNames = o.eventNames;

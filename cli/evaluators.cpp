@@ -1,7 +1,7 @@
 #include "cli/evaluators.h"
 
 #include "compiler/interp/interp.h"
-#include "runtime/jit/jit_evaluator.h"
+#include "compiler/jit/jit_evaluator.h"
 
 namespace trig::cli {
 
@@ -10,7 +10,7 @@ std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilatio
   if (name == "interp") return std::make_unique<interp::Interpreter>(c.model);
   if (name == "jit") {
     // Optimised code from the compiled-code cache ($TRIG_CACHE_DIR, `off` to disable), else
-    // compiled now; a large rule set starts on a fast tier while it compiles (runtime/jit).
+    // compiled now; a large rule set starts on a fast tier while it compiles (compiler/jit).
     jit::JitOptions o;
     o.tiered = true;
     try {

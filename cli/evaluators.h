@@ -17,7 +17,7 @@ inline constexpr const char* kEngineNames[] = {"jit", "interp"};
 inline constexpr const char* kDefaultEngine = "jit";
 
 // Builds the evaluator for `name` over a compilation without errors: "jit" the native code of
-// runtime/jit (which hands the rare expression it does not compile to the interpreter),
+// compiler/jit (which hands the rare expression it does not compile to the interpreter),
 // "interp" the reference interpreter. `note` carries anything --explain should mention. Returns
 // null, with `error` set, for an unknown name or a JIT failure. `c` must outlive the evaluator.
 std::unique_ptr<Evaluator> makeEvaluator(std::string_view name, const Compilation& c,

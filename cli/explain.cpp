@@ -120,7 +120,7 @@ int explainCustomer(const sema::Model& model, const SourceManager& sources, Eval
   };
   say("Customer \"" + customer + "\"");
   say("");
-  engine::Engine eng(model, evaluator, eo);
+  engine::Engine eng(plan::buildPlan(model), evaluator, eo);
   ingest::Decoder decoder(model);
   auto rr = engine::replay(eng, decoder, ro);
   if (!rr.ioError.empty()) {

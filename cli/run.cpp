@@ -65,7 +65,7 @@ int runRun(const RunOptions& o) {
   };
   // Warnings and the replay's messages quote event data: control characters are escaped.
   eo.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
-  engine::Engine eng(c->model, *evaluator, eo);
+  engine::Engine eng(plan::buildPlan(c->model), *evaluator, eo);
 
   engine::ReplayOptions ro;
   ro.eventFiles = o.events;

@@ -13,8 +13,8 @@
 #include "cli/commands.h"
 #include "cli/run_common.h"
 #include "cli/test_report.h"
+#include "cli/test_runner.h"
 #include "runtime/engine/record_json.h"
-#include "runtime/engine/test_runner.h"
 
 namespace trig::cli {
 namespace {
@@ -80,12 +80,15 @@ void mergeSteps(CoverageReport& report, const Compilation& c, const engine::Cove
     sc.rule = rule;
     sc.what = s.action == ast::ActionKind::Send ? "send " + s.templateName.text
                                                 : "split " + s.splitName.text;
-    if (auto it = cov.steps.find(&s); it != cov.steps.end()) sc.reached += it->second;
-    for (const auto& v : s.variants) {
+    if (auto it = cov.steps.find(s.id); it != cov.steps.end()) sc.reached += it->second;
+    for (size_t vi = 0; vi < s.variants.size(); ++vi) {
+      const ast::Variant& v = s.variants[vi];
       auto& vc = report.steps[plan::formatLoc(v.loc, c.sources)];
       vc.rule = rule;
       vc.what = "variant " + v.name.text + " of split " + s.splitName.text;
-      if (auto it = cov.variants.find(&v); it != cov.variants.end()) vc.reached += it->second;
+      if (auto it = cov.variants.find(engine::Coverage::variantKey(s.id, vi));
+          it != cov.variants.end())
+        vc.reached += it->second;
       mergeSteps(report, c, cov, rule, v.steps);
     }
   }

@@ -8,18 +8,16 @@ headers, which may use any layer they test; not of generated code):
 2. `runtime/` includes nothing of `compiler/` except the folders the runtime is allowed to
    share with it (ALLOWED below: the rule plan, the value core and the support code).
 
-What breaks a rule today and is being paid off is listed, one `file -> included header` a line,
-in scripts/layering-debt.txt; a listed include that is gone fails too ("remove it from the
-list"), so the list can only shrink. A new include that breaks a rule fails with the file and
-line.
+A break fails with the file and the line. (While issue 10's rule plan paid the breaks off, they
+were listed in scripts/layering-debt.txt, a list that could only shrink; it is empty and gone,
+and nothing may be let through any more.)
 
-usage: scripts/check-layering.py [--write-debt]   (--write-debt rewrites the list from the tree)
-exit: 0 clean; 1 a rule broken or the list stale.
+usage: scripts/check-layering.py
+exit: 0 clean; 1 a rule broken.
 """
 import os, re, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEBT = os.path.join(ROOT, "scripts", "layering-debt.txt")
 TOPS = ("compiler", "runtime", "cli", "stdlib", "bench")
 # What runtime/ may include of compiler/: the rule plan, the value core below both halves, and the
 # dependency-free support code (decimals, time).
@@ -103,30 +101,12 @@ def main():
             if folder(f) in inside and folder(inc) in inside and folder(f) != folder(inc):
                 broken.setdefault(f"{f} -> {inc}", f"{f}:{n}: includes {inc}, closing the folder "
                                   f"cycle {' <-> '.join(comp)}")
-    if "--write-debt" in sys.argv:
-        with open(DEBT, "w") as out:
-            out.write("# Includes that break scripts/check-layering.py's rules today, being paid off\n"
-                      "# (issue 10: the rule plan and the value core); the list may only shrink.\n")
-            for k in sorted(broken):
-                out.write(k + "\n")
-        print(f"check-layering: wrote {len(broken)} entries to {os.path.relpath(DEBT, ROOT)}")
-        return 0
-    debt = set()
-    if os.path.exists(DEBT):
-        debt = {l.split("#")[0].strip() for l in open(DEBT)} - {""}
-    bad = 0
     for k, why in sorted(broken.items()):
-        if k not in debt:
-            print(f"check-layering: error: {why}")
-            bad += 1
-    for k in sorted(debt - broken.keys()):
-        print(f"check-layering: error: '{k}' is listed in scripts/layering-debt.txt but no longer "
-              f"breaks a rule: remove it from the list")
-        bad += 1
-    if bad:
+        print(f"check-layering: error: {why}")
+    if broken:
         return 1
-    print(f"check-layering: {len(incs)} includes, no new folder cycle and no new runtime -> compiler "
-          f"include ({len(debt)} known, listed in scripts/layering-debt.txt)")
+    print(f"check-layering: {len(incs)} includes, no folder cycle and no runtime -> compiler include "
+          f"beyond {', '.join(ALLOWED)}")
     return 0
 
 

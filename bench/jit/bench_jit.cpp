@@ -18,8 +18,8 @@
 
 #include "compiler/driver/driver.h"
 #include "compiler/interp/interp.h"
-#include "runtime/jit/jit.h"
-#include "runtime/jit/jit_evaluator.h"
+#include "compiler/jit/jit.h"
+#include "compiler/jit/jit_evaluator.h"
 
 using namespace trig;
 

@@ -46,10 +46,10 @@
 #include "cli/evaluators.h"
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
+#include "compiler/jit/jit_evaluator.h"
 #include "runtime/engine/engine.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
-#include "runtime/jit/jit_evaluator.h"
 
 using namespace trig;
 
@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
     eo.explain = true;
     eo.sink = [&](const engine::Record&) { ++recordsMax; };
     eo.warn = quiet;
-    engine::Engine eng(c->model, *evaluator, eo);
+    engine::Engine eng(plan::buildPlan(c->model), *evaluator, eo);
     double t0 = threadCpuS();
     for (const auto& e : events) eng.process(e);
     maxCpuS = threadCpuS() - t0;
@@ -358,7 +358,7 @@ int main(int argc, char** argv) {
     eo.explain = true;
     eo.sink = [&](const engine::Record& r) { seen.push_back({wallNs(), r.time}); };
     eo.warn = quiet;
-    engine::Engine eng(c->model, *evaluator, eo);
+    engine::Engine eng(plan::buildPlan(c->model), *evaluator, eo);
     const auto tickNs = static_cast<int64_t>(o.tickUs * 1e3);
     sched.start = wallNs() + 1'000'000;
     const double cpu0 = threadCpuS();

@@ -1,6 +1,6 @@
 #pragma once
 // How the runtime evaluates conditions, whatever the engine: the reference interpreter
-// (compiler/interp) or the JIT's native code (runtime/jit). The runtime builds an EvalEnv for one
+// (compiler/interp) or the JIT's native code (compiler/jit). The runtime builds an EvalEnv for one
 // customer at one instant and asks an Evaluator whether a condition holds or what an expression's
 // value is. An expression is named by its id (ast::Expr::id, the id the rule plan names its
 // conditions, filters and bindings by): the runtime hands no AST node to an evaluator, and the

@@ -44,7 +44,8 @@ void addAnchor(const sema::Model& m, uint32_t ri, uint32_t ev, EventPlan& p) {
       p.filters.push_back(ref->filter->id);
       p.filterPins.push_back(sema::pinsOf(m, ev, ref->filter));
     }
-    a.refs.push_back(AnchorRef{ref, filter, std::move(match)});
+    a.refs.push_back(
+        AnchorRef{ref->filter != nullptr ? ref->filter->loc : Loc{}, filter, std::move(match)});
   }
   if (a.refs.empty()) return;  // no ref names the type: never an anchor of it
   if (a.refs.size() == 1) a.only = a.refs[0].filter == kGeneral ? kSeveral : a.refs[0].filter;
@@ -62,18 +63,116 @@ void owners(EventPlan& p) {
   }
 }
 
-// The arms of every split among `steps` (and in its variants), by step id.
-void addSplits(const std::vector<ast::Step>& steps, std::vector<SplitArms>& out) {
-  for (const ast::Step& s : steps) {
-    if (s.action != ast::ActionKind::Split) continue;
-    if (out.size() <= s.id) out.resize(s.id + 1);
-    SplitArms& arms = out[s.id];
-    arms.name = s.splitName.text;
-    for (const ast::Variant& v : s.variants) {
-      arms.variants.push_back(v.name.text);
-      arms.percents.push_back(v.percent);
-      addSplits(v.steps, out);
+Condition conditionOf(const ast::Expr& e) {
+  Condition c{e.id, e.loc, core::kNone, core::kNone};
+  const bool comparison = e.kind == ast::ExprKind::Binary && e.op != ast::Op::And &&
+                          e.op != ast::Op::Or && e.op != ast::Op::Add && e.op != ast::Op::Sub &&
+                          e.op != ast::Op::Mul && e.op != ast::Op::Div;
+  if (comparison && e.lhs != nullptr && e.rhs != nullptr) {
+    c.lhs = e.lhs->id;
+    c.rhs = e.rhs->id;
+  }
+  return c;
+}
+
+std::vector<Condition> conditionsOf(const std::vector<const ast::Expr*>& exprs) {
+  std::vector<Condition> out;
+  for (const ast::Expr* e : exprs)
+    if (e != nullptr) out.push_back(conditionOf(*e));
+  return out;
+}
+
+SendVar sendVar(const sema::VarSource& v) {
+  SendVar out;
+  switch (v.kind) {
+    case sema::VarSource::Kind::None: out.kind = SendVar::Kind::None; break;
+    case sema::VarSource::Kind::Binding: out.kind = SendVar::Kind::Binding; break;
+    case sema::VarSource::Kind::AnchorField: out.kind = SendVar::Kind::AnchorField; break;
+    case sema::VarSource::Kind::Trait: out.kind = SendVar::Kind::Trait; break;
+  }
+  out.index = v.index;
+  out.anchorSlots = v.anchorSlots;
+  return out;
+}
+
+// The step `s` into plan.steps[at] (its variants' steps appended after everything so far).
+StepRange addSteps(const sema::Model& m, const std::vector<ast::Step>& steps, Plan& plan);
+
+void fillStep(const sema::Model& m, const ast::Step& s, uint32_t at, Plan& plan) {
+  Step st;
+  st.kind = s.action == ast::ActionKind::Split ? Step::Kind::Split : Step::Kind::Send;
+  if (s.after) st.after = s.after->ms;
+  std::vector<const ast::Expr*> unless(s.unless.begin(), s.unless.end());
+  st.unless = conditionsOf(unless);
+  st.loc = s.loc;
+  st.id = s.id;
+  if (st.kind == Step::Kind::Send) {
+    st.templateName = s.templateName.text;
+    for (const ast::Binding& b : s.bindings) st.bindings.push_back(b.value->id);
+    if (s.id < m.sends.size()) {
+      st.templateIndex = m.sends[s.id].templateIndex;
+      for (const sema::VarSource& v : m.sends[s.id].vars) st.vars.push_back(sendVar(v));
     }
+  } else {
+    st.arms.name = s.splitName.text;
+    for (const ast::Variant& v : s.variants) {
+      st.arms.variants.push_back(v.name.text);
+      st.arms.percents.push_back(v.percent);
+    }
+  }
+  plan.steps[at] = std::move(st);
+  // The variants' steps go after (plan.steps grows: no reference into it is held across).
+  std::vector<Variant> variants;
+  for (const ast::Variant& v : s.variants)
+    variants.push_back(Variant{v.name.text, v.loc, v.holdout, addSteps(m, v.steps, plan)});
+  plan.steps[at].variants = std::move(variants);
+}
+
+StepRange addSteps(const sema::Model& m, const std::vector<ast::Step>& steps, Plan& plan) {
+  StepRange range{static_cast<uint32_t>(plan.steps.size()), 0};
+  range.end = range.first + static_cast<uint32_t>(steps.size());
+  plan.steps.resize(range.end);
+  for (uint32_t i = 0; i < steps.size(); ++i) fillStep(m, steps[i], range.first + i, plan);
+  return range;
+}
+
+Rule ruleOf(const sema::Model& m, const sema::RuleInfo& r, Plan& plan) {
+  Rule out;
+  out.name = r.name;
+  out.order = r.order;
+  out.idle = r.idle;
+  out.conditions = conditionsOf(r.conditions);
+  out.unless = conditionsOf(r.unless);
+  out.priority = r.priority;
+  if (r.priorityExpr != nullptr) out.priorityExpr = r.priorityExpr->id;
+  out.hasGoal = r.goalEvent.has_value();
+  out.goalWithin = r.goalWithin;
+  if (r.rule == nullptr) return out;
+  out.loc = r.rule->loc;
+  if (r.rule->goal) out.goalLoc = r.rule->goal->loc;
+  if (r.rule->limit)
+    out.limit = Rule::Limit{r.rule->limit->count, r.rule->limit->per.ms, r.rule->limit->loc};
+  out.steps = addSteps(m, r.rule->steps, plan);
+  return out;
+}
+
+void settingsAndNames(const sema::Model& m, Plan& plan) {
+  const sema::Settings& s = m.settings;
+  plan.settings.arbitration = s.arbitration;
+  if (s.cap) plan.settings.cap = Settings::Cap{s.cap->count, s.cap->per};
+  plan.settings.dedup = s.dedup;
+  plan.settings.cooldown = s.cooldown;
+  plan.settings.ignoreUndeclared = s.ignoreUndeclared;
+  plan.settings.awaitEmail = s.awaitEmail;
+  for (const sema::EventInfo& e : m.events) plan.eventNames.push_back({e.name, e.passive});
+  plan.known.traitEmail = m.traitIndex("email");
+  plan.known.traitSubscribed = m.traitIndex("subscribed");
+  plan.known.traitTimezone = m.traitIndex("timezone");
+  if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end())
+    plan.known.unsubscribeEvent = it->second;
+  if (auto it = m.eventByName.find("email_bounce"); it != m.eventByName.end()) {
+    plan.known.bounceEvent = it->second;
+    plan.known.bounceKindSlot = m.events[it->second].fieldIndex("kind");
   }
 }
 
@@ -139,8 +238,9 @@ Plan buildPlan(const sema::Model& m) {
     if (t.defaultValue != nullptr) v = literalValue(*t.defaultValue, t.type);
     plan.traits.defaults.push_back(v ? *v : Value{});
   }
-  for (const sema::RuleInfo& r : m.rules)
-    if (r.rule != nullptr) addSplits(r.rule->steps, plan.splits);
+  plan.rules.reserve(m.rules.size());
+  for (const sema::RuleInfo& r : m.rules) plan.rules.push_back(ruleOf(m, r, plan));
+  settingsAndNames(m, plan);
   plan.ruleNames = ruleNames(m);
   plan.templates.reserve(m.templates.size());
   for (const sema::TemplateInfo& t : m.templates) plan.templates.push_back(templateOf(t));

@@ -3,10 +3,11 @@
 // (docs/architecture.md, "The rule plan"). The runtime includes the plan, the value core and the
 // ABI, never the AST or sema directly.
 //
-// Today it holds what each event type's history must keep (retention), how an event finds the
-// rules it anchors (with the filters' index keys) and the goals it converts, and every `same`
-// list resolved to slots; conditions and steps are still read from the AST and the sema model by
-// the engine (issue 10).
+// It holds what each event type's history must keep (retention), how an event finds the rules it
+// anchors (with the filters' index keys) and the goals it converts, every `same` list resolved to
+// slots, and per rule its conditions by expression id and its steps as one flat array with their
+// templates and placeholders resolved: the engine walks nothing of the AST and looks up no name
+// while it processes events.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -86,7 +87,7 @@ struct RefMatch {
   std::vector<SamePair> same;
 };
 struct AnchorRef {
-  const ast::EventRef* ref;
+  Loc filterLoc;  // the ref's filter, for the trace of one that did not hold (invalid: none)
   int32_t filter;
   RefMatch match;  // for kGeneral: the anchor is the event itself
 };
@@ -183,6 +184,112 @@ std::string formatLoc(Loc loc, const SourceManager& sources);
 // The rules' names by rule index.
 std::vector<std::string> ruleNames(const sema::Model& model);
 
+// ---- Rules and their steps, by index -----------------------------------------------------------
+
+// A condition of a rule or a step: its expression, where it is, and for `trig explain`'s "left
+// side ..., right side ..." the sides of a comparison (kNone for any other condition).
+struct Condition {
+  ExprId id = core::kNone;
+  Loc loc;
+  ExprId lhs = core::kNone;
+  ExprId rhs = core::kNone;
+};
+
+// Where the value of a send's template variable comes from (sema decided it: nothing is looked
+// up by name when the template is rendered). By Placeholder::index.
+struct SendVar {
+  enum class Kind : uint8_t { None, Binding, AnchorField, Trait };
+  Kind kind = Kind::None;
+  uint32_t index = core::kNone;  // Binding: the send's binding; Trait: the trait's slot
+  // AnchorField: (anchor event type, its slot of the field) for each alternative of the anchor
+  // that has the field.
+  std::vector<std::pair<uint32_t, uint32_t>> anchorSlots;
+};
+
+// A list of steps: [first, end) of Plan::steps (a rule's steps, or a split variant's).
+struct StepRange {
+  uint32_t first = 0;
+  uint32_t end = 0;
+  bool empty() const { return first >= end; }
+  uint32_t size() const { return end - first; }
+};
+
+struct Variant {
+  std::string name;
+  Loc loc;
+  bool holdout = false;  // a control group: sent nothing from here
+  StepRange steps;
+};
+
+// One step of a flow: a send (its template resolved, its bindings by expression id and its
+// template's variables resolved) or a split (its arms and its variants' steps).
+struct Step {
+  enum class Kind : uint8_t { Send, Split };
+  Kind kind = Kind::Send;
+  std::optional<DurationMs> after;
+  std::vector<Condition> unless;
+  Loc loc;
+  uint32_t id = 0;  // the step's ast::Step::id: `trig test --coverage` and reports key steps by it
+  // Send
+  std::string templateName;              // as written
+  uint32_t templateIndex = core::kNone;  // Plan::templates (kNone: no such template)
+  std::vector<ExprId> bindings;          // `with` values, in order
+  std::vector<SendVar> vars;             // by Placeholder::index of its template
+  // Split
+  SplitArms arms;                 // its name, and each variant's name and percentage
+  std::vector<Variant> variants;  // in declared order
+};
+
+struct Rule {
+  std::string name;
+  Loc loc;
+  uint32_t order = 0;  // declaration order: prelude, imports depth-first, files
+  std::optional<DurationMs> idle;
+  std::vector<Condition> conditions;  // the `and` terms other than `idle`
+  std::vector<Condition> unless;      // rule-level `unless` conditions
+  int64_t priority = 0;               // `priority N`
+  ExprId priorityExpr = core::kNone;  // `priority EXPR`, evaluated at each firing
+  bool hasGoal = false;
+  DurationMs goalWithin = 0;
+  Loc goalLoc;
+  struct Limit {
+    int64_t count = 0;
+    DurationMs per = 0;
+    Loc loc;
+  };
+  std::optional<Limit> limit;  // `limit N per D`
+  StepRange steps;
+};
+
+// The settings as the engine and its policies read them.
+struct Settings {
+  DurationMs arbitration = 0;
+  struct Cap {
+    int64_t count = 0;
+    DurationMs per = 0;
+  };
+  std::optional<Cap> cap;
+  DurationMs dedup = 0;
+  std::optional<DurationMs> cooldown;
+  bool ignoreUndeclared = false;
+  DurationMs awaitEmail = 0;
+};
+
+// What traces and records say of an event type, and the event types and traits the engine gives
+// a meaning of its own (kNone: not declared).
+struct EventName {
+  std::string name;
+  bool passive = false;
+};
+struct WellKnown {
+  uint32_t traitEmail = core::kNone;
+  uint32_t traitSubscribed = core::kNone;
+  uint32_t traitTimezone = core::kNone;
+  uint32_t unsubscribeEvent = core::kNone;
+  uint32_t bounceEvent = core::kNone;
+  uint32_t bounceKindSlot = core::kNone;  // `email_bounce`'s `kind` field
+};
+
 struct Plan {
   RetentionPlan retention;
   std::vector<EventPlan> events;  // by event type
@@ -190,9 +297,13 @@ struct Plan {
   // The delivery policy's and the profile's data (see above).
   std::optional<QuietHours> quietHours;
   Traits traits;
-  std::vector<SplitArms> splits;       // by ast::Step::id of a split step (empty for other steps)
   std::vector<std::string> ruleNames;  // by rule index
   std::vector<Template> templates;     // by template index (sema::SendInfo::templateIndex)
+  std::vector<Rule> rules;             // by rule index
+  std::vector<Step> steps;             // every rule's steps, each list contiguous (StepRange)
+  Settings settings;
+  std::vector<EventName> eventNames;  // by event type
+  WellKnown known;
 };
 
 // The plan of a checked program (after sema, with no errors).

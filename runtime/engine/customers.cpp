@@ -16,7 +16,7 @@ void Engine::Impl::identify(Customer& c, const Event& e) {
     if (!changed.empty()) changed += ", ";
     changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
   }
-  trace(TraceEntry::Kind::Profile, c.id, sema::kNone, Loc{},
+  trace(TraceEntry::Kind::Profile, c.id, core::kNone, Loc{},
         [&] { return fmt::format("identify ({}): {}", e.source.str(), changed); });
   profileChanged(c);
 }
@@ -47,10 +47,10 @@ void Engine::Impl::merge(Customer& user, const std::string& anonymousId) {
   const size_t moved = anon.history.size();
   user.history.mergeFrom(std::move(anon.history), rulePlan.retention, now, oldestFiring(user));
   const bool traitsChanged = adoptTraits(user, anon);
-  trace(TraceEntry::Kind::Profile, anon.id, sema::kNone, Loc{}, [&] {
+  trace(TraceEntry::Kind::Profile, anon.id, core::kNone, Loc{}, [&] {
     return fmt::format("merged into customer {}: its pending evaluations and flows end", user.id);
   });
-  trace(TraceEntry::Kind::Profile, user.id, sema::kNone, Loc{}, [&] {
+  trace(TraceEntry::Kind::Profile, user.id, core::kNone, Loc{}, [&] {
     return fmt::format("merged the anonymous visitor {} ({} remembered event{}{})", anon.id, moved,
                        moved == 1 ? "" : "s", traitsChanged ? ", traits" : "");
   });

@@ -59,17 +59,17 @@ bool Engine::Impl::mayFire(Customer& c, uint32_t ri) {
   policy::Chain::Answer a = policies.check(s, ctx);
   // At a firing the only answer is a suppression: a firing is not a send that can wait.
   if (a.verdict.passes()) return true;
-  const ast::Rule& ar = *model.rules[ri].rule;
+  const plan::Rule& rule = rulePlan.rules[ri];
   Record r;
   r.decision = Decision::Suppressed;
   r.reason = a.verdict.reason;
   r.customer = c.id;
   r.rule = ri;
   r.step = 1;
-  auto [tmpl, variant] = describeStep(c, ri, ar.steps, 0);
+  auto [tmpl, variant] = describeStep(c, ri, rule.steps);
   r.templateName = tmpl;
   r.variant = variant;
-  r.loc = a.verdict.loc != nullptr ? *a.verdict.loc : ar.loc;
+  r.loc = a.verdict.loc != nullptr ? *a.verdict.loc : rule.loc;
   r.messageId = messageIdOf(ri, c.id, 1, now);
   r.detail = std::move(a.verdict.detail);
   emit(std::move(r));
@@ -84,7 +84,7 @@ policy::Send Engine::Impl::policySend(const PendingSend& ps, policy::Moment mome
   s.step = ps.step;
   s.first = ps.first;
   s.templ = ps.templateIndex;
-  s.templateName = ps.ast->templateName.text;
+  s.templateName = ps.send->templateName;
   return s;
 }
 
@@ -128,9 +128,9 @@ void Engine::Impl::apply(PendingSend ps, policy::Moment moment, policy::Chain::A
       return;
     }
     case policy::Verdict::Kind::Await:
-      trace(TraceEntry::Kind::StepDue, ps.flow->customer->id, ps.flow->rule, ps.ast->loc, [&] {
-        return fmt::format("{} (step {}) is due but {}: it waits until {}",
-                           ps.ast->templateName.text, ps.step, v.detail, formatTimestamp(v.until));
+      trace(TraceEntry::Kind::StepDue, ps.flow->customer->id, ps.flow->rule, ps.send->loc, [&] {
+        return fmt::format("{} (step {}) is due but {}: it waits until {}", ps.send->templateName,
+                           ps.step, v.detail, formatTimestamp(v.until));
       });
       ps.awaitedBy = a.by;
       park(std::move(ps), Flow::State::Awaiting, v.until);
@@ -160,16 +160,16 @@ void Engine::Impl::compete(PendingSend ps, TimeMs closes) {
     decisions.schedule(c.window->closes, &c);
   }
   if (closes > now)
-    trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.ast->loc, [&] {
+    trace(TraceEntry::Kind::StepDue, c.id, f.rule, ps.send->loc, [&] {
       return fmt::format("{} (step {}) is due: it competes in the arbitration window until {}",
-                         ps.ast->templateName.text, ps.step, formatTimestamp(c.window->closes));
+                         ps.send->templateName, ps.step, formatTimestamp(c.window->closes));
     });
   c.window->members.push_back(std::move(ps));
 }
 
 policy::Arbitration::Contender Engine::Impl::contender(const PendingSend& ps) const {
   const Flow& f = *ps.flow;
-  return {&f.priority, f.anchor.time, model.rules[f.rule].order, ps.step, ps.order};
+  return {&f.priority, f.anchor.time, rulePlan.rules[f.rule].order, ps.step, ps.order};
 }
 
 // The arbitration window of `c` closes now: the winner goes on to the policies after the
@@ -205,17 +205,17 @@ void Engine::Impl::goOut(PendingSend ps) {
   r.to = trait(c, traitEmail).s;
   r.subject = std::move(ps.rendered.subject);
   r.body = std::move(ps.rendered.body);
-  r.detail.reserve(5 + ps.ast->templateName.text.size());
-  r.detail.append("sent ").append(ps.ast->templateName.text);
+  r.detail.reserve(5 + ps.send->templateName.size());
+  r.detail.append("sent ").append(ps.send->templateName);
   emit(std::move(r));
   SendContext ctx(*this, c, &ps);
   policies.sent(policySend(ps, policy::Moment::Decision), ctx);
-  const auto& rule = model.rules[f.rule];
+  const plan::Rule& rule = rulePlan.rules[f.rule];
   auto& rs = stats.rules[f.rule];
   ++rs.sends;
   ++rs.variants[ps.variant].sends;
   if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
-  if (rule.goalEvent) watchGoalAfter(f, &ps.ast->templateName.text, f.variant);
+  if (rule.hasGoal) watchGoalAfter(f, &ps.send->templateName, f.variant);
   preempt(c, f.priority, f.rule);
   decided(ps, false);
 }
@@ -295,27 +295,27 @@ std::optional<PendingSend> Engine::Impl::takeParked(Flow& f, Flow::State state) 
 std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::RenderError& err) {
   Flow& f = *ps.flow;
   Customer& c = *f.customer;
-  if (ps.templateIndex == sema::kNone) return policy::RenderGap{true, {}, nullptr};
+  if (ps.templateIndex == core::kNone) return policy::RenderGap{true, {}, nullptr};
   EvalEnv env = flowEnv(f);
-  const sema::SendInfo& send = model.sends[ps.ast->id];
+  const plan::Step& send = *ps.send;
   std::vector<Value> bindings;
-  bindings.reserve(ps.ast->bindings.size());
-  for (const auto& b : ps.ast->bindings) bindings.push_back(eval.value(b.value->id, env));
-  // What each variable is was decided by sema (sema::SendInfo): nothing is looked up by name.
+  bindings.reserve(send.bindings.size());
+  for (ExprId b : send.bindings) bindings.push_back(eval.value(b, env));
+  // What each variable is was decided by sema (plan::SendVar): nothing is looked up by name.
   static const Value kAbsent;
   deliver::Lookup lookup = [&](const plan::Placeholder& p) -> const Value* {
-    const sema::VarSource& v = send.vars[p.index];
+    const plan::SendVar& v = send.vars[p.index];
     switch (v.kind) {
-      case sema::VarSource::Kind::Binding: return &bindings[v.index];
-      case sema::VarSource::Kind::Trait: return &trait(c, v.index);
-      case sema::VarSource::Kind::AnchorField: {
+      case plan::SendVar::Kind::Binding: return &bindings[v.index];
+      case plan::SendVar::Kind::Trait: return &trait(c, v.index);
+      case plan::SendVar::Kind::AnchorField: {
         const Event& anchor = *env.anchor;  // flowEnv unpacked it once for this render
         for (const auto& [type, slot] : v.anchorSlots)
           if (type == anchor.type)
             return slot < anchor.fields.size() ? &anchor.fields[slot] : &kAbsent;
         return &kAbsent;
       }
-      case sema::VarSource::Kind::None: break;
+      case plan::SendVar::Kind::None: break;
     }
     return nullptr;
   };

@@ -37,35 +37,32 @@ std::string messageId(std::string_view rule, std::string_view customer, uint32_t
   return id;
 }
 
-Engine::Impl::Impl(const sema::Model& m, Evaluator& e, EngineOptions o)
-    : model(m),
+Engine::Impl::Impl(plan::Plan program, Evaluator& e, EngineOptions o)
+    : rulePlan(std::move(program)),
       eval(e),
       opt(std::move(o)),
-      rulePlan(plan::buildPlan(m)),
       defaults(rulePlan.traits.defaults),
-      dedup(m.settings.dedup),
-      policies(deliveryPolicy(m, rulePlan, opt.warn)) {
-  traitEmail = m.traitIndex("email");
-  traitSubscribed = m.traitIndex("subscribed");
-  traitTimezone = m.traitIndex("timezone");
-  if (auto it = m.eventByName.find("unsubscribe"); it != m.eventByName.end())
-    unsubscribeEvent = it->second;
-  if (auto it = m.eventByName.find("email_bounce"); it != m.eventByName.end()) {
-    bounceEvent = it->second;
-    bounceKindSlot = m.events[bounceEvent].fieldIndex("kind");
-  }
-  stats.rules.resize(m.rules.size());
+      dedup(rulePlan.settings.dedup),
+      policies(deliveryPolicy(rulePlan, opt.warn)),
+      traitEmail(rulePlan.known.traitEmail),
+      traitSubscribed(rulePlan.known.traitSubscribed),
+      traitTimezone(rulePlan.known.traitTimezone),
+      unsubscribeEvent(rulePlan.known.unsubscribeEvent),
+      bounceEvent(rulePlan.known.bounceEvent),
+      bounceKindSlot(rulePlan.known.bounceKindSlot) {
+  const size_t rules = rulePlan.rules.size();
+  stats.rules.resize(rules);
   for (const plan::EventPlan& p : rulePlan.events)
     filterIndex.push_back(FilterIndex::build(p.filterPins));
   if (opt.coverage) {
-    opt.coverage->ruleArmed.resize(m.rules.size());
-    opt.coverage->ruleFired.resize(m.rules.size());
-    opt.coverage->ruleSent.resize(m.rules.size());
+    opt.coverage->ruleArmed.resize(rules);
+    opt.coverage->ruleFired.resize(rules);
+    opt.coverage->ruleSent.resize(rules);
   }
 }
 
 void Engine::Impl::process(const Event& in) {
-  if (in.kind == Event::Kind::Undeclared && model.settings.ignoreUndeclared) return;
+  if (in.kind == Event::Kind::Undeclared && rulePlan.settings.ignoreUndeclared) return;
   runUntil(in.time, false);
   setNow(in.time);
   // Before deduplication: a merged visitor's event is compared as the user's.
@@ -84,7 +81,7 @@ void Engine::Impl::process(const Event& in) {
     r.detail = r.reason == Reason::DuplicateId
                    ? fmt::format("dropped: messageId '{}' was already accepted", e.messageId)
                    : fmt::format("dropped: same content as an event accepted within {}",
-                                 formatDuration(model.settings.dedup));
+                                 formatDuration(rulePlan.settings.dedup));
     emit(std::move(r));
     return;
   }
@@ -97,7 +94,7 @@ void Engine::Impl::process(const Event& in) {
     case Event::Kind::Alias: return;  // the merge alone: not activity
     case Event::Kind::Undeclared:
       ++stats.undeclared;
-      trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{}, [&] {
+      trace(TraceEntry::Kind::Event, c.id, core::kNone, Loc{}, [&] {
         return fmt::format("event '{}' ({}) is not declared: activity only", e.name,
                            e.source.str());
       });
@@ -105,14 +102,14 @@ void Engine::Impl::process(const Event& in) {
       return;
     case Event::Kind::Track: break;
   }
-  if (e.type >= model.events.size()) return;
-  const auto& info = model.events[e.type];
-  trace(TraceEntry::Kind::Event, c.id, sema::kNone, Loc{}, [&] {
+  if (e.type >= rulePlan.eventNames.size()) return;
+  const plan::EventName& info = rulePlan.eventNames[e.type];
+  trace(TraceEntry::Kind::Event, c.id, core::kNone, Loc{}, [&] {
     return fmt::format("event {}{} ({})", info.name, info.passive ? " (passive)" : "",
                        e.source.str());
   });
   c.history.append(e, rulePlan.retention, oldestFiring(c));
-  if (e.type == unsubscribeEvent && traitSubscribed != sema::kNone) {
+  if (e.type == unsubscribeEvent && traitSubscribed != core::kNone) {
     ownTraits(c)[traitSubscribed] = Value::boolean(false);
   }
   if (e.type == bounceEvent && hardBounce(e)) c.profile.bounced = true;
@@ -125,12 +122,12 @@ void Engine::Impl::process(const Event& in) {
 void Engine::Impl::cancelIdle(Customer& c, const Event& e) {
   for (auto& p : c.idle) {
     timers.cancel(p.timer);
-    trace(TraceEntry::Kind::Cancelled, c.id, p.rule, model.rules[p.rule].rule->loc, [&] {
+    trace(TraceEntry::Kind::Cancelled, c.id, p.rule, rulePlan.rules[p.rule].loc, [&] {
       // The cancelling event by name and, when it came from an input, its line: what a
       // marketer looks up to see why the wait ended.
       std::string source = e.source.empty() ? "" : " (" + e.source.str() + ")";
       return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}{}",
-                         model.events[p.anchor.type()].name, formatTimestamp(p.anchor.time()),
+                         rulePlan.eventNames[p.anchor.type()].name, formatTimestamp(p.anchor.time()),
                          e.kind == Event::Kind::Undeclared ? e.name : anchorName(e), source);
     });
   }
@@ -138,7 +135,7 @@ void Engine::Impl::cancelIdle(Customer& c, const Event& e) {
 }
 
 std::string Engine::Impl::anchorName(const Event& e) const {
-  return e.type < model.events.size() ? model.events[e.type].name : e.name;
+  return e.type < rulePlan.eventNames.size() ? rulePlan.eventNames[e.type].name : e.name;
 }
 
 // Whether `e` passes a reference's `same` list (compared with `anchor`) and filter.
@@ -194,9 +191,9 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
         continue;
       }
       // The filter that did not hold is the last one tried.
-      const ast::EventRef* failed = a.refs.back().ref;
-      if (failed->filter != nullptr)
-        trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed->filter->loc, [&] {
+      const Loc failed = a.refs.back().filterLoc;
+      if (failed.valid())
+        trace(TraceEntry::Kind::AnchorFilter, c.id, a.rule, failed, [&] {
           return fmt::format("{} is not an anchor: its filter did not hold", anchorName(e));
         });
     }
@@ -218,7 +215,7 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
 // `e` is an anchor of rule `ri`: arm its idle timer, or evaluate it now.
 void Engine::Impl::anchored(Customer& c, uint32_t ri, const Event& e) {
   if (opt.coverage) ++opt.coverage->ruleArmed[ri];
-  if (model.rules[ri].idle) {
+  if (rulePlan.rules[ri].idle) {
     arm(c, ri, e);
   } else {
     evaluate(c, ri, e, static_cast<int64_t>(e.seq));
@@ -226,11 +223,11 @@ void Engine::Impl::anchored(Customer& c, uint32_t ri, const Event& e) {
 }
 
 void Engine::Impl::arm(Customer& c, uint32_t ri, const Event& e) {
-  const auto& rule = model.rules[ri];
+  const plan::Rule& rule = rulePlan.rules[ri];
   for (auto it = c.idle.begin(); it != c.idle.end(); ++it) {
     if (it->rule != ri) continue;
     timers.cancel(it->timer);
-    trace(TraceEntry::Kind::Replaced, c.id, ri, rule.rule->loc, [&] {
+    trace(TraceEntry::Kind::Replaced, c.id, ri, rule.loc, [&] {
       return fmt::format("pending evaluation (anchor at {}) replaced by the newer anchor",
                          formatTimestamp(it->anchor.time()));
     });
@@ -247,7 +244,7 @@ void Engine::Impl::arm(Customer& c, uint32_t ri, const Event& e) {
     }
   if (p.anchor.empty()) p.anchor = state::KeptEvent(e);
   p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
-  trace(TraceEntry::Kind::Armed, c.id, ri, rule.rule->loc, [&] {
+  trace(TraceEntry::Kind::Armed, c.id, ri, rule.loc, [&] {
     return fmt::format(
         "armed by {}: evaluates at {} unless there is activity before then (idle {})",
         anchorName(e), formatTimestamp(later(e.time, *rule.idle)), formatDuration(*rule.idle));
@@ -255,50 +252,46 @@ void Engine::Impl::arm(Customer& c, uint32_t ri, const Event& e) {
   c.idle.push_back(std::move(p));
 }
 
-std::string Engine::Impl::conditionValues(const ast::Expr& cond, const EvalEnv& env) {
-  if (cond.kind != ast::ExprKind::Binary || cond.op == ast::Op::And || cond.op == ast::Op::Or)
-    return "";
-  if (cond.op == ast::Op::Add || cond.op == ast::Op::Sub || cond.op == ast::Op::Mul ||
-      cond.op == ast::Op::Div)
-    return "";
+std::string Engine::Impl::conditionValues(const plan::Condition& cond, const EvalEnv& env) {
+  if (cond.lhs == core::kNone) return "";  // not a comparison
   auto show = [](const Value& v) {
     return v.isAbsent() ? std::string("absent") : deliver::formatValue(v);
   };
-  return fmt::format(" (left side {}, right side {})", show(eval.value(cond.lhs->id, env)),
-                     show(eval.value(cond.rhs->id, env)));
+  return fmt::format(" (left side {}, right side {})", show(eval.value(cond.lhs, env)),
+                     show(eval.value(cond.rhs, env)));
 }
 
 // Evaluates the rule's conditions now (its anchor was just processed, or its idle period
 // passed) and fires it when they hold.
 void Engine::Impl::evaluate(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq) {
-  const auto& rule = model.rules[ri];
+  const plan::Rule& rule = rulePlan.rules[ri];
   EvalEnv env = ruleEnv(c, anchor);
-  for (const auto* cond : rule.conditions) {
-    bool held = eval.test(cond->id, env);
-    noteCondition(*cond, held);
+  for (const plan::Condition& cond : rule.conditions) {
+    bool held = eval.test(cond.id, env);
+    noteCondition(cond, held);
     if (!held) {
       if (tracing(TraceEntry::Kind::NotHeld, c.id))
-        trace(TraceEntry::Kind::NotHeld, c.id, ri, cond->loc, [&] {
-          return "did not fire: this condition did not hold" + conditionValues(*cond, env);
+        trace(TraceEntry::Kind::NotHeld, c.id, ri, cond.loc, [&] {
+          return "did not fire: this condition did not hold" + conditionValues(cond, env);
         });
       return;
     }
   }
-  for (const auto* u : rule.unless) {
-    bool held = eval.test(u->id, env);
-    noteCondition(*u, held);
+  for (const plan::Condition& u : rule.unless) {
+    bool held = eval.test(u.id, env);
+    noteCondition(u, held);
     if (held) {
       if (tracing(TraceEntry::Kind::UnlessHeld, c.id))
-        trace(TraceEntry::Kind::UnlessHeld, c.id, ri, u->loc,
-              [&] { return "did not fire: this `unless` held" + conditionValues(*u, env); });
+        trace(TraceEntry::Kind::UnlessHeld, c.id, ri, u.loc,
+              [&] { return "did not fire: this `unless` held" + conditionValues(u, env); });
       return;
     }
   }
   fire(c, ri, anchor, firedAfterSeq);
 }
 
-Engine::Engine(const sema::Model& model, Evaluator& evaluator, EngineOptions options)
-    : impl_(std::make_unique<Impl>(model, evaluator, std::move(options))) {}
+Engine::Engine(plan::Plan plan, Evaluator& evaluator, EngineOptions options)
+    : impl_(std::make_unique<Impl>(std::move(plan), evaluator, std::move(options))) {}
 Engine::~Engine() = default;
 
 void Engine::process(const Event& e) {
@@ -319,7 +312,7 @@ TimeMs Engine::now() const {
   return impl_->now;
 }
 bool Engine::ignoresUndeclared() const {
-  return impl_->model.settings.ignoreUndeclared;
+  return impl_->rulePlan.settings.ignoreUndeclared;
 }
 void Engine::forEachFlow(
     const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const {

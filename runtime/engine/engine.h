@@ -23,7 +23,7 @@
 
 #include "compiler/core/evaluator.h"
 #include "compiler/core/event.h"
-#include "compiler/sema/model.h"
+#include "compiler/plan/plan.h"
 #include "runtime/policy/reason.h"
 #include "runtime/policy/split.h"
 
@@ -41,7 +41,7 @@ struct Record {
   Decision decision = Decision::Send;
   TimeMs time = 0;
   std::string customer;
-  uint32_t rule = sema::kNone;   // index into Model::rules (kNone for Dropped)
+  uint32_t rule = core::kNone;   // index into Plan::rules (kNone for Dropped)
   uint32_t step = 0;             // 1-based step of the flow instance (0: none)
   std::string templateName;      // empty: none
   std::string variant;           // empty: none
@@ -78,7 +78,7 @@ struct TraceEntry {
   Kind kind;
   TimeMs time = 0;
   std::string customer;
-  uint32_t rule = sema::kNone;
+  uint32_t rule = core::kNone;
   Loc loc;                         // the condition, step or rule concerned
   std::string text;                // what happened, in words
   const Record* record = nullptr;  // Decision entries
@@ -91,9 +91,13 @@ struct Coverage {
   std::vector<uint64_t> ruleSent;
   // Condition expression id -> bit 1: it held at least once, bit 2: it did not hold at least once.
   std::unordered_map<uint32_t, uint8_t> conditions;
-  // Flow steps reached (sent, suppressed or split), and split variants chosen.
-  std::unordered_map<const ast::Step*, uint64_t> steps;
-  std::unordered_map<const ast::Variant*, uint64_t> variants;
+  // Flow steps reached (sent, suppressed or split), by plan::Step::id (the step's ast::Step::id),
+  // and split variants chosen, by variantKey(the split's id, the variant's position).
+  std::unordered_map<uint32_t, uint64_t> steps;
+  std::unordered_map<uint64_t, uint64_t> variants;
+  static uint64_t variantKey(uint32_t splitId, size_t variant) {
+    return static_cast<uint64_t>(splitId) << 32 | static_cast<uint64_t>(variant);
+  }
 };
 
 struct Stats {
@@ -141,8 +145,9 @@ struct EngineOptions {
 
 class Engine {
  public:
-  // The model and evaluator must outlive the engine.
-  Engine(const sema::Model& model, Evaluator& evaluator, EngineOptions options);
+  // The program as the rule plan holds it (plan::buildPlan); the evaluator must outlive the
+  // engine.
+  Engine(plan::Plan plan, Evaluator& evaluator, EngineOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -39,7 +39,6 @@
 namespace trig::engine {
 
 using timers::TimerHandle;
-using StepList = std::vector<ast::Step>;
 
 struct Customer;
 
@@ -65,8 +64,8 @@ struct Flow {
   // instance's most recent send that went out, or its holdout point, or else its firing.
   TimeMs goalSince = 0;
   bool goalAfterMessage = false;  // goalSince is a send or a holdout point, not the firing
-  // Names as the rules spell them (the AST outlives its flows, as `pos` below relies on too):
-  // pointers, not copies, in a state a million customers may hold at once. Null: none.
+  // Names as the rules spell them (the engine's plan outlives its flows): pointers, not copies,
+  // in a state a million customers may hold at once. Null: none.
   const std::string* goalTemplate = nullptr;  // that send's template (null: a holdout point)
   const std::string* goalVariant = nullptr;   // that send's variant, or the holdout variant
   const std::string* variant = nullptr;       // the variant of the innermost split reached
@@ -77,9 +76,9 @@ struct Flow {
   const std::string& variantName() const { return nameOf(variant); }
   const std::string& goalTemplateName() const { return nameOf(goalTemplate); }
   const std::string& goalVariantName() const { return nameOf(goalVariant); }
-  // Where the flow stands: the step lists entered (the rule's, then a split variant's) and the
-  // index of the next step in each.
-  std::vector<std::pair<const StepList*, size_t>> pos;
+  // Where the flow stands: the step lists entered (the rule's, then a split variant's), each as
+  // the index of its next step in plan::Plan::steps and the end of the list.
+  std::vector<plan::StepRange> pos;
   enum class State : uint8_t {
     Running,
     WaitingStep,
@@ -95,9 +94,9 @@ struct Flow {
 struct PendingSend {
   std::shared_ptr<Flow> flow;
   uint32_t step = 0;
-  bool first = false;  // the flow's first send (policy::Send::first)
-  const ast::Step* ast = nullptr;
-  uint32_t templateIndex = sema::kNone;
+  bool first = false;                // the flow's first send (policy::Send::first)
+  const plan::Step* send = nullptr;  // the send step (its template, bindings and variables)
+  uint32_t templateIndex = core::kNone;
   std::string variant;
   std::string messageId;
   deliver::RenderedTemplate rendered;
@@ -154,13 +153,13 @@ struct Timer {
 };
 
 struct Engine::Impl {
-  const sema::Model& model;
+  // The program: by event type the rules it anchors (with their filters) and the rules whose
+  // goal it is, in declaration order (an event looks only at its own rules, however many the
+  // program has); the rules, their steps, the settings, what the policies, profiles and splits
+  // read, as values and by index.
+  const plan::Plan rulePlan;
   Evaluator& eval;
   EngineOptions opt;
-  // By event type: the rules it anchors (with their filters) and the rules whose goal it is,
-  // in declaration order (an event looks only at its own rules, however many the program has);
-  // and what the policies, profiles and splits read of the program, as values.
-  const plan::Plan rulePlan;
   std::vector<Value> defaults;
   ingest::Deduplicator dedup;
   policy::Chain policies;
@@ -174,14 +173,13 @@ struct Engine::Impl {
   TimeMs now = INT64_MIN;
   uint64_t nextOrder = 0;
   uint32_t traitEmail, traitSubscribed, traitTimezone;
-  uint32_t unsubscribeEvent = sema::kNone;
-  uint32_t bounceEvent = sema::kNone, bounceKindSlot = sema::kNone;
+  uint32_t unsubscribeEvent, bounceEvent, bounceKindSlot;
   std::vector<FilterIndex> filterIndex;  // by event type, over rulePlan's filters
   std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
   std::vector<uint32_t> visit;
 
-  Impl(const sema::Model& m, Evaluator& e, EngineOptions o);
+  Impl(plan::Plan program, Evaluator& e, EngineOptions o);
 
   // ---- events (engine.cpp) -------------------------------------------------------------------
   void process(const Event& e);
@@ -192,7 +190,7 @@ struct Engine::Impl {
   void anchors(Customer& c, const Event& e);
   void anchored(Customer& c, uint32_t ri, const Event& e);
   void arm(Customer& c, uint32_t ri, const Event& e);
-  std::string conditionValues(const ast::Expr& cond, const EvalEnv& env);
+  std::string conditionValues(const plan::Condition& cond, const EvalEnv& env);
   void evaluate(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq);
 
   // ---- clock and timers (clock.cpp) ----------------------------------------------------------
@@ -268,18 +266,19 @@ struct Engine::Impl {
 
   // ---- flows (flows.cpp) ---------------------------------------------------------------------
   std::pair<std::string, std::string> describeStep(const Customer& c, uint32_t ri,
-                                                   const StepList& steps, size_t index);
+                                                   plan::StepRange steps);
+  const plan::Step& step(uint32_t i) const { return rulePlan.steps[i]; }
   void fire(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq);
   void endFlow(Flow& f);
   void advance(const std::shared_ptr<Flow>& fp, TimeMs base);
-  bool execute(const std::shared_ptr<Flow>& fp, const ast::Step& s);
-  void holdout(Flow& f, const ast::Variant& v);
+  bool execute(const std::shared_ptr<Flow>& fp, const plan::Step& s);
+  void holdout(Flow& f, const plan::Variant& v);
   void onStepTimer(Customer& c, uint32_t ri);
   void cancelFlow(Flow& f, Reason reason, const std::string& detail);
   PendingSend* pendingSendOf(Flow& f);
   void removeFromWindow(Customer& c, Flow& f);
 
-  const std::string& ruleName(uint32_t rule) const { return model.rules[rule].name; }
+  const std::string& ruleName(uint32_t rule) const { return rulePlan.rules[rule].name; }
   // messageId(ruleName(rule), customer, step, firedAt), the same bytes, with the rule's part of
   // the hash computed once per rule (a send's id is made at every firing).
   std::string messageIdOf(uint32_t rule, std::string_view customer, uint32_t step, TimeMs firedAt);
@@ -351,7 +350,7 @@ struct Engine::Impl {
     opt.trace(t);
   }
 
-  void noteCondition(const ast::Expr& e, bool held) {
+  void noteCondition(const plan::Condition& e, bool held) {
     if (opt.coverage) opt.coverage->conditions[e.id] |= held ? 1 : 2;
   }
 };

@@ -30,7 +30,7 @@ struct Run {
     o.explain = true;
     o.sink = [this](const Record& r) { records.push_back(r); };
     o.warn = [this](const std::string& w) { warnings.push_back(w); };
-    engine = std::make_unique<Engine>(p.model, interp, o);
+    engine = std::make_unique<Engine>(plan::buildPlan(p.model), interp, o);
   }
   void identify(const std::string& customer, TimeMs t,
                 std::vector<std::pair<std::string, Value>> traits) {

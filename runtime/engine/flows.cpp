@@ -15,9 +15,9 @@ namespace trig::engine {
 
 std::string Engine::Impl::messageIdOf(uint32_t rule, std::string_view customer, uint32_t step,
                                       TimeMs firedAt) {
-  if (ruleIdHash.size() != model.rules.size()) {
+  if (ruleIdHash.size() != rulePlan.rules.size()) {
     ruleIdHash.clear();
-    for (const auto& r : model.rules)
+    for (const plan::Rule& r : rulePlan.rules)
       ruleIdHash.push_back(
           policy::fnvAppend(policy::fnvAppend(policy::kFnvOffset, r.name), "\x1f"));
   }
@@ -39,24 +39,22 @@ std::string Engine::Impl::messageIdOf(uint32_t rule, std::string_view customer, 
   return id;
 }
 
-// The template and variant the step at `steps[index]` would send (splits resolved for `c`).
+// The template and variant the first step of `steps` would send (splits resolved for `c`).
 std::pair<std::string, std::string> Engine::Impl::describeStep(const Customer& c, uint32_t ri,
-                                                               const StepList& steps,
-                                                               size_t index) {
-  if (index >= steps.size()) return {};
-  const ast::Step& s = steps[index];
-  if (s.action == ast::ActionKind::Send) return {s.templateName.text, ""};
+                                                               plan::StepRange steps) {
+  if (steps.empty()) return {};
+  const plan::Step& s = step(steps.first);
+  if (s.kind == plan::Step::Kind::Send) return {s.templateName, ""};
   if (s.variants.empty()) return {};
-  const plan::SplitArms& arms = rulePlan.splits[s.id];
+  const plan::SplitArms& arms = s.arms;
   size_t v = policy::variantFor(opt.pins, c.id, ruleName(ri), arms.name, arms.variants,
                                 arms.percents, policy::splitBucket(c.id, ruleName(ri), arms.name));
-  auto inner = describeStep(c, ri, s.variants[v].steps, 0);
-  return {inner.first, s.variants[v].name.text};
+  auto inner = describeStep(c, ri, s.variants[v].steps);
+  return {inner.first, s.variants[v].name};
 }
 
 void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t firedAfterSeq) {
-  const auto& rule = model.rules[ri];
-  const ast::Rule& ar = *rule.rule;
+  const plan::Rule& rule = rulePlan.rules[ri];
   if (!mayFire(c, ri)) return;
   if (auto old = activeFlow(c, ri))
     cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
@@ -77,16 +75,16 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
     f->anchor.seq = anchor.seq;
   }
   f->liveAnchor = &anchor;
-  if (rule.priorityExpr != nullptr) {
-    Value computed = eval.value(rule.priorityExpr->id, ruleEnv(c, anchor));
+  if (rule.priorityExpr != core::kNone) {
+    Value computed = eval.value(rule.priorityExpr, ruleEnv(c, anchor));
     f->priority = policy::priorityOf(rule.priority, &computed);
   } else {
     f->priority = policy::priorityOf(rule.priority, nullptr);
   }
-  f->pos.emplace_back(&ar.steps, 0);
+  f->pos.push_back(rule.steps);
   c.flows.push_back(f);
   watchGoal(f);
-  trace(TraceEntry::Kind::Fired, c.id, ri, ar.loc, [&] {
+  trace(TraceEntry::Kind::Fired, c.id, ri, rule.loc, [&] {
     return fmt::format("fired (anchor {} at {})", anchorName(anchor), formatTimestamp(anchor.time));
   });
   advance(f, now);
@@ -94,14 +92,14 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
 }
 
 bool Engine::Impl::keepsAnchor(uint32_t ri) {
-  if (keepsAnchor_.size() != model.rules.size()) keepsAnchor_.assign(model.rules.size(), 0);
+  if (keepsAnchor_.size() != rulePlan.rules.size()) keepsAnchor_.assign(rulePlan.rules.size(), 0);
   uint8_t& known = keepsAnchor_[ri];
   if (known == 0) {
-    const auto& rule = model.rules[ri];
-    const StepList& steps = rule.rule->steps;
-    const bool oneSend = steps.size() == 1 && steps[0].action == ast::ActionKind::Send &&
-                         !steps[0].after && steps[0].unless.empty();
-    known = !oneSend || rule.goalEvent || model.settings.awaitEmail > 0 ? 2 : 1;
+    const plan::Rule& rule = rulePlan.rules[ri];
+    const plan::StepRange steps = rule.steps;
+    const bool oneSend = steps.size() == 1 && step(steps.first).kind == plan::Step::Kind::Send &&
+                         !step(steps.first).after && step(steps.first).unless.empty();
+    known = !oneSend || rule.hasGoal || rulePlan.settings.awaitEmail > 0 ? 2 : 1;
   }
   return known == 2;
 }
@@ -119,24 +117,22 @@ void Engine::Impl::advance(const std::shared_ptr<Flow>& fp, TimeMs base) {
   Flow& f = *fp;
   for (;;) {
     if (f.state == Flow::State::Done) return;
-    while (!f.pos.empty() && f.pos.back().second >= f.pos.back().first->size()) f.pos.pop_back();
+    while (!f.pos.empty() && f.pos.back().empty()) f.pos.pop_back();
     if (f.pos.empty()) {
       endFlow(f);
       return;
     }
-    const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
+    const plan::Step& s = step(f.pos.back().first);
     if (s.after) {
       f.state = Flow::State::WaitingStep;
       f.timer =
-          timers.schedule(later(base, s.after->ms), Timer{Timer::Kind::Step, f.customer, f.rule});
+          timers.schedule(later(base, *s.after), Timer{Timer::Kind::Step, f.customer, f.rule});
       if (tracing(TraceEntry::Kind::StepDue, f.customer->id)) {
-        auto [tmpl, variant] =
-            describeStep(*f.customer, f.rule, *f.pos.back().first, f.pos.back().second);
+        auto [tmpl, variant] = describeStep(*f.customer, f.rule, f.pos.back());
         trace(TraceEntry::Kind::StepDue, f.customer->id, f.rule, s.loc, [&] {
           return fmt::format("step {} ({}) due at {} (after {})", f.stepsTaken + 1,
                              tmpl.empty() ? "split" : "send " + tmpl,
-                             formatTimestamp(later(base, s.after->ms)),
-                             formatDuration(s.after->ms));
+                             formatTimestamp(later(base, *s.after)), formatDuration(*s.after));
         });
       }
       return;
@@ -146,45 +142,45 @@ void Engine::Impl::advance(const std::shared_ptr<Flow>& fp, TimeMs base) {
 }
 
 // Runs the step now. True when the flow goes on at once (a split entered its variant).
-bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) {
+bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const plan::Step& s) {
   Flow& f = *fp;
   f.state = Flow::State::Running;
-  ++f.pos.back().second;
-  if (s.action == ast::ActionKind::Split) {
+  ++f.pos.back().first;
+  if (s.kind == plan::Step::Kind::Split) {
     // A split is a step of its own: its variant's first step is the split's step + 1
     // (docs/language.md, "Steps and flows").
     ++f.stepsTaken;
     if (s.variants.empty()) return true;
-    const plan::SplitArms& arms = rulePlan.splits[s.id];
+    const plan::SplitArms& arms = s.arms;
     uint32_t bucket = policy::splitBucket(f.customer->id, ruleName(f.rule), arms.name);
     size_t v = policy::variantFor(opt.pins, f.customer->id, ruleName(f.rule), arms.name,
                                   arms.variants, arms.percents, bucket);
-    f.variant = &s.variants[v].name.text;
+    f.variant = &s.variants[v].name;
     if (opt.coverage) {
-      ++opt.coverage->steps[&s];
-      ++opt.coverage->variants[&s.variants[v]];
+      ++opt.coverage->steps[s.id];
+      ++opt.coverage->variants[Coverage::variantKey(s.id, v)];
     }
     trace(TraceEntry::Kind::Variant, f.customer->id, f.rule, s.variants[v].loc, [&] {
-      return fmt::format("split {}: bucket {} chooses variant {}", s.splitName.text, bucket,
+      return fmt::format("split {}: bucket {} chooses variant {}", arms.name, bucket,
                          f.variantName());
     });
     if (s.variants[v].holdout) {
       holdout(f, s.variants[v]);
       return false;
     }
-    f.pos.emplace_back(&s.variants[v].steps, 0);
+    f.pos.push_back(s.variants[v].steps);
     return true;
   }
   ++f.stepsTaken;
-  if (opt.coverage) ++opt.coverage->steps[&s];
+  if (opt.coverage) ++opt.coverage->steps[s.id];
   PendingSend ps;
   ps.flow = fp;
   ps.step = f.stepsTaken;
   ps.first = !f.sendReached;
   f.sendReached = true;
-  ps.ast = &s;
+  ps.send = &s;
   ps.variant = f.variantName();
-  ps.templateIndex = model.sends[s.id].templateIndex;
+  ps.templateIndex = s.templateIndex;
   ps.messageId = messageIdOf(f.rule, f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
   becomeDue(std::move(ps));
@@ -193,21 +189,21 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const ast::Step& s) 
 
 // The flow reached a `holdout` variant: the customer gets nothing from here on (not even the
 // steps after the split), and the goal counts from this point as a conversion of the variant.
-void Engine::Impl::holdout(Flow& f, const ast::Variant& v) {
+void Engine::Impl::holdout(Flow& f, const plan::Variant& v) {
   Record r;
   r.decision = Decision::Suppressed;
   r.reason = Reason::Holdout;
   r.customer = f.customer->id;
   r.rule = f.rule;
   r.step = f.stepsTaken;  // the split's step: the holdout is recorded where the split is reached
-  r.variant = v.name.text;
+  r.variant = v.name;
   r.loc = v.loc;
   r.messageId = messageIdOf(f.rule, f.customer->id, r.step, f.firedAt);
-  r.detail = fmt::format("variant {} is a holdout: no message from this point", v.name.text);
+  r.detail = fmt::format("variant {} is a holdout: no message from this point", v.name);
   emit(std::move(r));
   f.anySendDecided = true;
-  ++stats.rules[f.rule].variants[v.name.text].heldOut;
-  if (model.rules[f.rule].goalEvent) watchGoalAfter(f, nullptr, &v.name.text);
+  ++stats.rules[f.rule].variants[v.name].heldOut;
+  if (rulePlan.rules[f.rule].hasGoal) watchGoalAfter(f, nullptr, &v.name);
   endFlow(f);
 }
 
@@ -216,16 +212,16 @@ void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
   if (!fp || fp->state != Flow::State::WaitingStep) return;
   Flow& f = *fp;
   f.timer = TimerHandle{};
-  const ast::Step& s = (*f.pos.back().first)[f.pos.back().second];
+  const plan::Step& s = step(f.pos.back().first);
   EvalEnv env = flowEnv(f);
-  for (const auto* u : s.unless) {
-    bool held = eval.test(u->id, env);
-    noteCondition(*u, held);
+  for (const plan::Condition& u : s.unless) {
+    bool held = eval.test(u.id, env);
+    noteCondition(u, held);
     if (!held) continue;
-    if (opt.coverage) ++opt.coverage->steps[&s];
-    ++f.pos.back().second;
+    if (opt.coverage) ++opt.coverage->steps[s.id];
+    ++f.pos.back().first;
     ++f.stepsTaken;
-    auto [tmpl, variant] = describeStep(c, ri, *f.pos.back().first, f.pos.back().second - 1);
+    auto [tmpl, variant] = describeStep(c, ri, {f.pos.back().first - 1, f.pos.back().end});
     Record r;
     r.decision = Decision::Suppressed;
     r.reason = Reason::Condition;
@@ -234,9 +230,9 @@ void Engine::Impl::onStepTimer(Customer& c, uint32_t ri) {
     r.step = f.stepsTaken;
     r.templateName = tmpl;
     r.variant = variant.empty() ? f.variantName() : variant;
-    r.loc = u->loc;
+    r.loc = u.loc;
     r.messageId = messageIdOf(ri, c.id, r.step, f.firedAt);
-    r.detail = "the step's `unless` held when it was due" + conditionValues(*u, env);
+    r.detail = "the step's `unless` held when it was due" + conditionValues(u, env);
     f.anySendDecided = true;
     emit(std::move(r));
     advance(fp, now);
@@ -257,11 +253,11 @@ void Engine::Impl::cancelFlow(Flow& f, Reason reason, const std::string& detail)
   bool pending = true;
   switch (f.state) {
     case Flow::State::WaitingStep: {
-      auto [tmpl, variant] = describeStep(c, f.rule, *f.pos.back().first, f.pos.back().second);
+      auto [tmpl, variant] = describeStep(c, f.rule, f.pos.back());
       r.step = f.stepsTaken + 1;
       r.templateName = tmpl;
       r.variant = variant.empty() ? f.variantName() : variant;
-      r.loc = (*f.pos.back().first)[f.pos.back().second].loc;
+      r.loc = step(f.pos.back().first).loc;
       break;
     }
     case Flow::State::InWindow:
@@ -273,9 +269,9 @@ void Engine::Impl::cancelFlow(Flow& f, Reason reason, const std::string& detail)
         break;
       }
       r.step = ps->step;
-      r.templateName = ps->ast->templateName.text;
+      r.templateName = ps->send->templateName;
       r.variant = ps->variant;
-      r.loc = ps->ast->loc;
+      r.loc = ps->send->loc;
       if (f.state == Flow::State::InWindow)
         removeFromWindow(c, f);
       else

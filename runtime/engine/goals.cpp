@@ -11,7 +11,7 @@ namespace trig::engine {
 // The rule's goal now counts from this firing (a new instance replaces the watch of the old).
 void Engine::Impl::watchGoal(const std::shared_ptr<Flow>& fp) {
   Flow& f = *fp;
-  if (!model.rules[f.rule].goalEvent) return;
+  if (!rulePlan.rules[f.rule].hasGoal) return;
   f.goalSince = f.firedAt;
   auto& watch = f.customer->sendState().goalWatch;
   std::erase_if(watch, [&](const std::shared_ptr<Flow>& w) { return w->rule == f.rule; });
@@ -42,7 +42,7 @@ void Engine::Impl::unwatchGoal(const Flow& f) {
 void Engine::Impl::goals(Customer& c, const Event& e) {
   if (!c.sends) return;
   for (uint32_t ri : rulePlan.events[e.type].goalRules) {
-    const auto& rule = model.rules[ri];
+    const plan::Rule& rule = rulePlan.rules[ri];
     auto& watch = c.sends->goalWatch;
     auto it = std::find_if(watch.begin(), watch.end(),
                            [&](const std::shared_ptr<Flow>& w) { return w->rule == ri; });
@@ -63,7 +63,7 @@ void Engine::Impl::goals(Customer& c, const Event& e) {
                        : f.goalTemplate == nullptr
                            ? "the holdout point of variant " + f.goalVariantName()
                            : "the send of " + f.goalTemplateName();
-    trace(TraceEntry::Kind::Conversion, c.id, ri, rule.rule->goal->loc, [&] {
+    trace(TraceEntry::Kind::Conversion, c.id, ri, rule.goalLoc, [&] {
       return fmt::format("goal reached: {} within {} after {} at {}{}", anchorName(e),
                          formatDuration(rule.goalWithin), what, formatTimestamp(f.goalSince),
                          f.goalAfterMessage && f.goalTemplate != nullptr && f.goalVariant != nullptr
@@ -81,7 +81,7 @@ void Engine::Impl::goals(Customer& c, const Event& e) {
 void Engine::Impl::pruneGoals(Customer& c) {
   if (!c.sends) return;
   std::erase_if(c.sends->goalWatch, [&](const std::shared_ptr<Flow>& w) {
-    return w->state == Flow::State::Done && now - w->goalSince > model.rules[w->rule].goalWithin;
+    return w->state == Flow::State::Done && now - w->goalSince > rulePlan.rules[w->rule].goalWithin;
   });
 }
 

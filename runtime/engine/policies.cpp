@@ -15,24 +15,23 @@ namespace trig::engine {
 namespace {
 
 // `limit N per D` of each rule, by rule index.
-std::vector<std::optional<policy::RuleLimit::Limit>> ruleLimits(const sema::Model& m) {
-  std::vector<std::optional<policy::RuleLimit::Limit>> limits(m.rules.size());
-  for (size_t ri = 0; ri < m.rules.size(); ++ri)
-    if (const ast::Rule* r = m.rules[ri].rule; r != nullptr && r->limit)
-      limits[ri] = policy::RuleLimit::Limit{r->limit->count, r->limit->per.ms, &r->limit->loc};
+std::vector<std::optional<policy::RuleLimit::Limit>> ruleLimits(const plan::Plan& plan) {
+  std::vector<std::optional<policy::RuleLimit::Limit>> limits(plan.rules.size());
+  for (size_t ri = 0; ri < plan.rules.size(); ++ri)
+    if (const auto& limit = plan.rules[ri].limit)
+      limits[ri] = policy::RuleLimit::Limit{limit->count, limit->per, &limit->loc};
   return limits;
 }
 
 }  // namespace
 
-policy::Chain deliveryPolicy(const sema::Model& m, const plan::Plan& plan,
-                             std::function<void(const std::string&)> warn) {
-  const sema::Settings& s = m.settings;
+policy::Chain deliveryPolicy(const plan::Plan& plan, std::function<void(const std::string&)> warn) {
+  const plan::Settings& s = plan.settings;
   policy::Chain chain;
   // In the order of the language: each policy is asked only if those before it passed.
   chain.add(std::make_unique<policy::OptOut>(s.awaitEmail));
   chain.add(std::make_unique<policy::MissingData>());
-  chain.add(std::make_unique<policy::RuleLimit>(ruleLimits(m)));
+  chain.add(std::make_unique<policy::RuleLimit>(ruleLimits(plan)));
   chain.add(std::make_unique<policy::Arbitration>(s.arbitration));
   if (s.cooldown) chain.add(std::make_unique<policy::Cooldown>(*s.cooldown));
   if (s.cap) chain.add(std::make_unique<policy::FrequencyCap>(s.cap->count, s.cap->per));

@@ -10,9 +10,8 @@
 
 namespace trig::engine {
 
-// The policies of `model`'s rules and settings (quiet hours as `plan` holds them); `warn` hears
-// of what does not stop the run (an unknown time zone).
-policy::Chain deliveryPolicy(const sema::Model& model, const plan::Plan& plan,
-                             std::function<void(const std::string&)> warn);
+// The policies of the plan's rules and settings; `warn` hears of what does not stop the run (an
+// unknown time zone). The chain points into `plan`, which must outlive it.
+policy::Chain deliveryPolicy(const plan::Plan& plan, std::function<void(const std::string&)> warn);
 
 }  // namespace trig::engine

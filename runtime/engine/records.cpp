@@ -26,8 +26,8 @@ void Engine::Impl::flush() {
     std::sort(ordered.begin(), ordered.end(), [this](const Record* a, const Record* b) {
       if (a->time != b->time) return a->time < b->time;
       if (a->customer != b->customer) return a->customer < b->customer;
-      uint64_t ra = a->rule == sema::kNone ? 0 : model.rules[a->rule].order + 1ull;
-      uint64_t rb = b->rule == sema::kNone ? 0 : model.rules[b->rule].order + 1ull;
+      uint64_t ra = a->rule == core::kNone ? 0 : rulePlan.rules[a->rule].order + 1ull;
+      uint64_t rb = b->rule == core::kNone ? 0 : rulePlan.rules[b->rule].order + 1ull;
       if (ra != rb) return ra < rb;
       if (a->step != b->step) return a->step < b->step;
       return a->order < b->order;  // unique: the sort is total, so stable
@@ -74,10 +74,10 @@ Record Engine::Impl::sendRecord(const PendingSend& ps, Decision d, Reason reason
   r.customer = f.customer->id;
   r.rule = f.rule;
   r.step = ps.step;
-  r.templateName = ps.ast->templateName.text;
+  r.templateName = ps.send->templateName;
   r.variant = ps.variant;
   r.messageId = ps.messageId;
-  r.loc = ps.ast->loc;
+  r.loc = ps.send->loc;
   return r;
 }
 

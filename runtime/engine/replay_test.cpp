@@ -237,7 +237,7 @@ template t { subject "s" body "b" }
   EngineOptions eo;
   eo.explain = true;  // nobody has an email: each firing is a `no_email` record
   eo.sink = [&](const Record& r) { out.sends.push_back(r.time); };
-  Engine engine(p.model, interp, eo);
+  Engine engine(plan::buildPlan(p.model), interp, eo);
   auto path = std::filesystem::temp_directory_path() /
               ("trig-replay-test-" + std::to_string(std::random_device{}()) + ".jsonl");
   {
@@ -290,7 +290,7 @@ template t { subject "s" body "b" }
   EngineOptions eo;
   eo.explain = true;
   eo.sink = [&](const Record& r) { firings.push_back(r.time); };
-  Engine engine(p.model, interp, eo);
+  Engine engine(plan::buildPlan(p.model), interp, eo);
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   std::string text = cartAdd("a", "2026-01-01T10:00:00Z") + "\n" +

@@ -40,7 +40,8 @@ std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluato
                                    std::string& error) {
   Collector collector(model);
   engine::Coverage coverage;
-  engine::Engine eng(model, evaluator, reportOptions(collector, coverage, input.warn));
+  engine::Engine eng(plan::buildPlan(model), evaluator,
+                     reportOptions(collector, coverage, input.warn));
 
   engine::ReplayOptions ro;
   ro.eventFiles = input.paths;
@@ -228,11 +229,12 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
                                 std::string& error) {
   Collector collector(model);
   engine::Coverage coverage;
-  engine::Engine eng(model, evaluator, reportOptions(collector, coverage, input.warn));
+  engine::Engine eng(plan::buildPlan(model), evaluator,
+                     reportOptions(collector, coverage, input.warn));
 
   // With a window: the counters as they stood when it opened, taken off at the end.
   std::optional<engine::Stats> statsBefore;
-  std::optional<std::unordered_map<const ast::Variant*, uint64_t>> enteredBefore;
+  std::optional<std::unordered_map<uint64_t, uint64_t>> enteredBefore;
   auto open = [&](TimeMs t) {
     // Timers and decisions due before `since` run first; those due at it belong to the window.
     eng.advanceTo(t, false);

@@ -344,12 +344,14 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
       forEachSplit(info.rule->steps, [&](const ast::Step& s) {
         SplitResult sr;
         sr.name = s.splitName.text;
-        for (const auto& v : s.variants) {
+        for (size_t vi = 0; vi < s.variants.size(); ++vi) {
+          const ast::Variant& v = s.variants[vi];
           VariantResult vr;
           vr.name = v.name.text;
           vr.percent = v.percent.toString();
           vr.holdout = v.holdout;
-          if (auto it = coverage.variants.find(&v); it != coverage.variants.end())
+          if (auto it = coverage.variants.find(engine::Coverage::variantKey(s.id, vi));
+              it != coverage.variants.end())
             vr.entered = it->second;
           if (ps)
             if (auto it = ps->variants.find(vr.name); it != ps->variants.end())

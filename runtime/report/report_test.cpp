@@ -59,7 +59,7 @@ struct Run {
       if (r.decision == engine::Decision::Send) sends.push_back(r);
     };
     o.trace = [this](const engine::TraceEntry& t) { collector.trace(t); };
-    engine = std::make_unique<engine::Engine>(p.model, interp, o);
+    engine = std::make_unique<engine::Engine>(plan::buildPlan(p.model), interp, o);
   }
   void email(const std::string& c, TimeMs t) {
     Event e;

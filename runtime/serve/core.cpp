@@ -187,7 +187,8 @@ struct Core::Impl {
       if (!silent) records.push_back(rec);
     };
     eo.warn = [this](const std::string& w) { log("warning: " + w); };
-    engine = std::make_unique<engine::Engine>(*rules->model, *rules->evaluator, eo);
+    engine =
+        std::make_unique<engine::Engine>(plan::buildPlan(*rules->model), *rules->evaluator, eo);
     decoder = std::make_unique<ingest::Decoder>(*rules->model);
     writer = std::make_unique<engine::RecordWriter>(plan::ruleNames(*rules->model),
                                                     plan::SourceMap::of(*rules->sources));

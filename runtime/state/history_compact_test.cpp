@@ -8,8 +8,8 @@
 
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
-#include "runtime/jit/jit_evaluator.h"
-#include "runtime/jit/jit_test_support.h"
+#include "compiler/jit/jit_evaluator.h"
+#include "compiler/jit/jit_test_support.h"
 #include "runtime/state/history.h"
 
 namespace trig::state {

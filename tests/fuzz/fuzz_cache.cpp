@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "runtime/jit/object_cache.h"
+#include "compiler/jit/object_cache.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string dir = [] {

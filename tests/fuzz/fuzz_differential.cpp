@@ -1,6 +1,6 @@
 // Fuzz target: the differential test driven by the fuzz input. The bytes choose a small rule set
 // (random well-typed conditions, filters, step conditions and bindings over every type, from the
-// generator of runtime/jit/differential_test.cpp), the JIT's options, and the histories, anchors
+// generator of compiler/jit/differential_test.cpp), the JIT's options, and the histories, anchors
 // and profiles they are evaluated in. The JIT and the reference interpreter must agree on every
 // one: a disagreement prints both answers, the expression and the environment, and aborts.
 #include <cstdint>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "compiler/interp/interp.h"
-#include "runtime/jit/differential_test_support.h"
-#include "runtime/jit/jit_evaluator.h"
+#include "compiler/jit/differential_test_support.h"
+#include "compiler/jit/jit_evaluator.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {

@@ -1,5 +1,5 @@
 #pragma once
-// The differential test's generator, shared by runtime/jit/differential_test.cpp and the fuzz
+// The differential test's generator, shared by compiler/jit/differential_test.cpp and the fuzz
 // target tests/fuzz/fuzz_differential.cpp: random well-typed conditions (every operator and type,
 // optional fields present and absent, history terms with filters and `same`, aggregates, `last`,
 // step conditions since the firing, `with` bindings) over random events and histories with edge
@@ -18,7 +18,7 @@
 
 #include "compiler/driver/driver.h"
 #include "compiler/interp/eval.h"
-#include "runtime/jit/history_test_support.h"
+#include "compiler/jit/history_test_support.h"
 
 namespace trig::jit::differential {
 

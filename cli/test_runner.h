@@ -3,6 +3,9 @@
 // the rules of its file; its events are replayed in time order and the clock runs on until every
 // timer has fired; then its expectations are checked against the sends. A failed expectation says
 // what was expected, what happened instead, and why (from the suppression records).
+//
+// It drives the engine from the command's side: the tests are read from the AST of the
+// compilation (`ast::TestDecl`), which the runtime never sees.
 #include <string>
 #include <vector>
 

@@ -3,7 +3,7 @@
 //   manifest inside it] -> otherwise lower (fresh ThreadSafeContext) -> [verify] -> manifest ->
 //   IR pipeline -> object code -> store in the cache
 //   -> link into a new JITDylib through a ResourceTracker -> look every entry symbol up at once.
-#include "runtime/jit/jit.h"
+#include "compiler/jit/jit.h"
 
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/Config/llvm-config.h>
@@ -41,8 +41,8 @@
 #include <set>
 #include <sstream>
 
+#include "compiler/jit/object_cache.h"
 #include "runtime/abi/abi.h"
-#include "runtime/jit/object_cache.h"
 
 namespace trig::jit {
 namespace {

@@ -1,4 +1,4 @@
-#include "runtime/jit/object_cache.h"
+#include "compiler/jit/object_cache.h"
 
 #include <fcntl.h>
 #include <llvm/IR/Module.h>

@@ -1,6 +1,6 @@
 // The JIT's object cache trusts only what it wrote, for the key it wrote it under: damaged,
 // foreign, oversized and linked entries are misses (and are replaced), the directory is private.
-#include "runtime/jit/object_cache.h"
+#include "compiler/jit/object_cache.h"
 
 #include <doctest/doctest.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/jit/jit_test_support.h"
+#include "compiler/jit/jit_test_support.h"
 
 using namespace trig::jit;
 using trig::jit::testing::TempDir;

@@ -1,4 +1,4 @@
-#include "runtime/jit/jit_evaluator.h"
+#include "compiler/jit/jit_evaluator.h"
 
 #include <algorithm>
 #include <chrono>

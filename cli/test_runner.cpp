@@ -1,4 +1,4 @@
-#include "runtime/engine/test_runner.h"
+#include "cli/test_runner.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -327,7 +327,7 @@ std::vector<TestOutcome> runTests(const Compilation& c,
       if (s.kind == ast::TestStmtKind::Pin && s.fromRule && s.variant)
         eo.pins[std::make_tuple(s.customer.value, s.fromRule->text, s.split.text)] =
             s.variant->text;
-    Engine engine(c.model, evaluator, eo);
+    Engine engine(plan::buildPlan(c.model), evaluator, eo);
     ingest::Decoder decoder(c.model);
     std::vector<Event> events;
     uint64_t seq = 0;

@@ -1,6 +1,6 @@
 #pragma once
 // The JIT Evaluator: answers Evaluator::test/value (by expression id) by calling the native
-// function compiled for each condition, filter and binding of the rule set (runtime/jit/jit.h).
+// function compiled for each condition, filter and binding of the rule set (compiler/jit/jit.h).
 // An expression without compiled code (see lower::Fallback) goes to the fallback evaluator the
 // caller gives: the reference interpreter (cli/evaluators.cpp builds it; the runtime does not
 // name it).
@@ -14,8 +14,8 @@
 
 #include "compiler/core/evaluator.h"
 #include "compiler/core/kinds.h"
+#include "compiler/jit/jit.h"
 #include "runtime/abi/abi.h"
-#include "runtime/jit/jit.h"
 
 namespace trig::jit {
 

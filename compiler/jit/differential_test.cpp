@@ -1,5 +1,5 @@
 // Differential test: random well-typed conditions over random events and histories with edge
-// values (the generator is runtime/jit/differential_test_support.h, which the fuzz target
+// values (the generator is compiler/jit/differential_test_support.h, which the fuzz target
 // tests/fuzz/fuzz_differential.cpp shares). The JIT and the reference interpreter must agree on
 // every one.
 //   TRIG_DIFF_ITERATIONS  conditions to generate (default 2000)
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "compiler/interp/interp.h"
-#include "runtime/jit/differential_test_support.h"
-#include "runtime/jit/jit_evaluator.h"
-#include "runtime/jit/jit_test_support.h"
+#include "compiler/jit/differential_test_support.h"
+#include "compiler/jit/jit_evaluator.h"
+#include "compiler/jit/jit_test_support.h"
 
 using namespace trig;
 using namespace trig::jit::testing;

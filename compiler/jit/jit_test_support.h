@@ -14,7 +14,7 @@
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
 #include "compiler/interp/eval.h"
-#include "runtime/jit/history_test_support.h"
+#include "compiler/jit/history_test_support.h"
 
 namespace trig::jit::testing {
 

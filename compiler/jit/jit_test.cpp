@@ -1,6 +1,6 @@
 // The JIT end to end: .trig text -> native predicates, run over hand-built events and histories,
 // checked against the expected answer and against the reference interpreter.
-#include "runtime/jit/jit.h"
+#include "compiler/jit/jit.h"
 
 #include <doctest/doctest.h>
 
@@ -10,8 +10,8 @@
 #include <stdexcept>
 
 #include "compiler/interp/interp.h"
-#include "runtime/jit/jit_evaluator.h"
-#include "runtime/jit/jit_test_support.h"
+#include "compiler/jit/jit_evaluator.h"
+#include "compiler/jit/jit_test_support.h"
 
 using namespace trig;
 using namespace trig::jit::testing;
