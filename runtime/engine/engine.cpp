@@ -127,7 +127,8 @@ void Engine::Impl::cancelIdle(Customer& c, const Event& e) {
       // marketer looks up to see why the wait ended.
       std::string source = e.source.empty() ? "" : " (" + e.source.str() + ")";
       return fmt::format("pending evaluation (anchor {} at {}) cancelled by activity: {}{}",
-                         rulePlan.eventNames[p.anchor.type()].name, formatTimestamp(p.anchor.time()),
+                         rulePlan.eventNames[p.anchor.type()].name,
+                         formatTimestamp(p.anchor.time()),
                          e.kind == Event::Kind::Undeclared ? e.name : anchorName(e), source);
     });
   }
