@@ -169,7 +169,7 @@ void Engine::Impl::compete(PendingSend ps, TimeMs closes) {
 
 policy::Arbitration::Contender Engine::Impl::contender(const PendingSend& ps) const {
   const Flow& f = *ps.flow;
-  return {&f.priority, f.anchor.time, rulePlan.rules[f.rule].order, ps.step, ps.order};
+  return {&f.priority, f.anchorTime, rulePlan.rules[f.rule].order, ps.step, ps.order};
 }
 
 // The arbitration window of `c` closes now: the winner goes on to the policies after the

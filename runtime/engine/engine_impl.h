@@ -50,11 +50,16 @@ struct Flow {
   Customer* customer = nullptr;
   TimeMs firedAt = 0;
   int64_t firedAfterSeq = -1;
-  // The anchor: its type and time always; its fields only when something may read them after
-  // the firing (Engine::Impl::keepsAnchor), packed (a million flows in flight hold a million
-  // anchors; Engine::Impl::anchorOf unpacks one when a step reads it). While the firing runs,
+  // The anchor: its kind, type, time and input order always; the whole event only when
+  // something may read its fields after the firing (Engine::Impl::keepsAnchor), kept in cells
+  // as an idle wait keeps its anchor (a million flows in flight hold a million anchors;
+  // Engine::Impl::anchorOf unpacks one when a step reads it). While the firing runs,
   // `liveAnchor` is the event itself, which the first send renders from.
-  PackedEvent anchor;
+  Event::Kind anchorKind = Event::Kind::Track;
+  uint32_t anchorType = core::kNone;
+  TimeMs anchorTime = 0;
+  uint64_t anchorSeq = 0;
+  state::KeptEvent keptAnchor;  // empty unless keepsAnchor
   const Event* liveAnchor = nullptr;
   Value priority;               // the rule's priority, evaluated at the firing
   uint32_t stepsTaken = 0;      // steps reached (the record's `step`)
@@ -248,11 +253,20 @@ struct Engine::Impl {
     return env;
   }
 
-  // The flow's anchor as an Event: the live one during its firing, else its packed copy
-  // unpacked into one scratch event (valid until the next call: read it, do not keep it).
+  // The flow's anchor as an Event: the live one during its firing, else its kept copy
+  // unpacked into one scratch event (valid until the next call: read it, do not keep it); a
+  // flow that kept no copy gives its kind, type, time and input order, with no fields.
   const Event& anchorOf(const Flow& f) const {
     if (f.liveAnchor != nullptr) return *f.liveAnchor;
-    f.anchor.unpackInto(anchorScratch);
+    if (!f.keptAnchor.empty()) {
+      f.keptAnchor.unpackInto(anchorScratch);
+      return anchorScratch;
+    }
+    anchorScratch.kind = f.anchorKind;
+    anchorScratch.type = f.anchorType;
+    anchorScratch.time = f.anchorTime;
+    anchorScratch.seq = f.anchorSeq;
+    anchorScratch.fields.clear();
     return anchorScratch;
   }
   mutable Event anchorScratch;

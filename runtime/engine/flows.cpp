@@ -65,15 +65,11 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   f->customer = &c;
   f->firedAt = now;
   f->firedAfterSeq = firedAfterSeq;
-  const bool keep = keepsAnchor(ri);
-  if (keep) {
-    f->anchor = PackedEvent::pack(anchor);
-  } else {
-    f->anchor.kind = anchor.kind;
-    f->anchor.type = anchor.type;
-    f->anchor.time = anchor.time;
-    f->anchor.seq = anchor.seq;
-  }
+  f->anchorKind = anchor.kind;
+  f->anchorType = anchor.type;
+  f->anchorTime = anchor.time;
+  f->anchorSeq = anchor.seq;
+  if (keepsAnchor(ri)) f->keptAnchor = state::KeptEvent(anchor);
   f->liveAnchor = &anchor;
   if (rule.priorityExpr != core::kNone) {
     Value computed = eval.value(rule.priorityExpr, ruleEnv(c, anchor));

@@ -1,9 +1,10 @@
 #pragma once
-// An event kept for later by a pending `idle` evaluation (its anchor): what the rule's condition
-// and templates read of it when the timer fires — kind, type, time, input order and the fields
-// that were sent — in one allocation of 16-byte cells (cell.h) instead of Values of 88 bytes.
-// A million pending evaluations hold a million anchors, so this is most of their state: an
-// anchor of six fields is 152 bytes here, about 600 as a vector of (slot, Value) pairs.
+// An event kept for later as an anchor, by a pending `idle` evaluation or by a flow whose later
+// steps read it: what the rule's condition and templates read of it when the timer fires or the
+// step runs — kind, type, time, input order and the fields that were sent — in one allocation
+// of 16-byte cells (cell.h) instead of Values of 88 bytes. A million pending evaluations hold a
+// million anchors, so this is most of their state: an anchor of six fields is 152 bytes here,
+// about 600 as a vector of (slot, Value) pairs.
 //
 // Copies share the allocation (the anchor never changes once kept): the rules one event arms
 // keep it once. The count is not atomic: an engine's state belongs to one thread.
