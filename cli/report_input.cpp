@@ -4,16 +4,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/allocator.h"
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "runtime/engine/replay.h"
 #include "runtime/serve/dashboard.h"
 #include "runtime/serve/store.h"
-
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 namespace trig::cli {
 namespace {
@@ -91,13 +88,10 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
     std::cerr << prefix << "--since needs --data DIR (a live store's log)\n";
     return kExitUsage;
   }
-  // No transparent huge pages for a report (cli/allocator.cpp asks jemalloc for them, for the
-  // service's and `trig run`'s random reads of customer state): a report builds the state of
-  // every customer from nothing once, and with huge pages zeroing them took 8.6 s of a 21 s
-  // report of 10M events (docs/performance.md, "Report"). A failure only leaves them on.
-#ifdef __linux__
-  ::prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-#endif
+  // No transparent huge pages for a report (cli/allocator.cpp asks jemalloc for them, for
+  // `trig run`'s random reads of customer state): a report builds every customer's state from
+  // nothing once (docs/performance.md, "Report").
+  disableHugePages();
   // A live store: its log replayed through the rules in one pass (the rules it was decided
   // with: a store whose log saw a reload is reported under the rules given).
   if (!input.data.empty()) return reportFromStore(c, input, prefix, out);

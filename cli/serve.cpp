@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/allocator.h"
 #include "cli/commands.h"
 #include "cli/explain.h"
 #include "cli/graph_counts.h"
@@ -99,6 +100,9 @@ std::shared_ptr<const serve::RuleSet> loadRules(const std::vector<std::string>& 
 }
 
 int runServe(ServeOptions& o) {
+  // No transparent huge pages for the service: a fresh huge page's first touch stalled its
+  // threads for milliseconds, which was `/v1/track`'s p99 (docs/performance.md, "Live ingest").
+  disableHugePages();
   // The service waits for SIGTERM, SIGINT and SIGHUP in a thread of its own: they are blocked in
   // every thread, including those the JIT starts while the rules compile.
   serve::blockServiceSignals();
