@@ -13,10 +13,13 @@ What it does, on 127.0.0.1 ports the server picks:
    link; `--customers` customers (default 500) each get one message, so the outbox holds that
    many distinct click tokens.
 2. The click URLs go to a wrk script (the LUA text below, written into a temporary file): every
-   connection GETs them in turn and waits DELAY ms before each request (wrk's `delay`), with
-   DELAY = conns x 1000 / rate: `--conns` connections at `--rate` requests per second in all.
-   wrk is Debian's (no -R option; the delay paces it). Its latency is from a request's write to
-   the last byte of the answer.
+   connection GETs them in turn and waits before each request (wrk's `delay`) a time drawn from
+   an exponential distribution of mean DELAY = conns x 1000 / rate: `--conns` independent
+   clickers whose requests arrive together as a Poisson process at `--rate` per second.
+   `--arrivals step` waits exactly DELAY instead: the connections then start together and stay
+   in step, sending bursts of `--conns` requests at once (a harsher load than the rate says: at
+   50 connections, the last of a burst waits behind 49 others). wrk is Debian's (no -R option;
+   the delay paces it). Its latency is from a request's write to the last byte of the answer.
 3. A warm-up run (2 s), then the measured run; prints the achieved rate, the latency
    percentiles and the status counts, and checks every answer was a 302 (wrk counts any status
    over 399 as an error) and that serve recorded one `email_click` per answer
@@ -41,6 +44,7 @@ local requests = {}
 local n = 0
 local i = 0
 local delay_ms = 0
+local poisson = true
 local thread_no = 0
 
 function setup(thread)
@@ -50,6 +54,8 @@ end
 
 function init(args)
   delay_ms = tonumber(args[2]) or 0
+  poisson = args[3] ~= "step"
+  math.randomseed(12345 + (thread_no or 0))
   for line in io.lines(args[1]) do
     if #line > 0 then
       n = n + 1
@@ -58,8 +64,14 @@ function init(args)
   end
   i = ((thread_no or 0) * 7919) % n
   if delay_ms > 0 then
+    -- wrk calls delay() before every request, the first included. "step": every connection
+    -- waits DELAY ms, so all of them start together and stay in step (bursts of --conns requests
+    -- at once). Otherwise each wait is drawn from an exponential distribution of mean DELAY
+    -- (rounded to wrk's whole milliseconds): independent clickers, whose requests together
+    -- arrive as a Poisson process of the asked rate.
     function delay()
-      return delay_ms
+      if not poisson then return delay_ms end
+      return math.floor(-math.log(1 - math.random()) * delay_ms + 0.5)
     end
   end
 end
@@ -206,9 +218,9 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(port, urls, duration, conns, delay_ms, lua):
+def run_wrk(port, urls, duration, conns, delay_ms, lua, arrivals):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "10s",
-           "-s", lua, f"http://127.0.0.1:{port}", "--", urls, str(delay_ms)]
+           "-s", lua, f"http://127.0.0.1:{port}", "--", urls, str(delay_ms), arrivals]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"wrk failed: {p.stderr[-500:]}")
@@ -223,6 +235,10 @@ def main():
     ap.add_argument("--conns", type=int, default=50)
     ap.add_argument("--duration", type=int, default=10, help="seconds of the measured run")
     ap.add_argument("--customers", type=int, default=500)
+    ap.add_argument("--arrivals", choices=["poisson", "step"], default="poisson",
+                    help="poisson: each connection waits a random (exponential) time of mean "
+                    "DELAY between requests; step: exactly DELAY, so the connections send in "
+                    "bursts of --conns at once")
     ap.add_argument("--no-peer", action="store_true", help="skip the nginx and invalid-token runs")
     ap.add_argument("--during", help="a shell command run beside the measured run, {pid} being "
                     "serve's (for instance 'perf sched record -o sched.data -- sleep 5')")
@@ -270,13 +286,13 @@ def main():
         with open(lua, "w") as f:
             f.write(LUA)
 
-        run_wrk(s.port, urls, 2, args.conns, delay_ms, lua)  # warm-up
+        run_wrk(s.port, urls, 2, args.conns, delay_ms, lua, args.arrivals)  # warm-up
         before = metric(s, "trig_clicks_total")
         cpu_before = cpu_seconds(s.proc.pid)
         threads_before = thread_stats(s.proc.pid)
         during = (subprocess.Popen(args.during.replace("{pid}", str(s.proc.pid)), shell=True)
                   if args.during else None)
-        r, raw = run_wrk(s.port, urls, args.duration, args.conns, delay_ms, lua)
+        r, raw = run_wrk(s.port, urls, args.duration, args.conns, delay_ms, lua, args.arrivals)
         if during:
             during.wait()
         threads = thread_report(threads_before, thread_stats(s.proc.pid), args.duration)
@@ -288,8 +304,9 @@ def main():
         rate = r["requests"] / (r["duration_us"] / 1e6)
         lat = r["latency_us"]
         errors = sum(r["errors"].values())
+        spacing = ("exactly" if args.arrivals == "step" else "on average (exponential)")
         print(f"click redirect: {args.conns} connections, {delay_ms} ms between a connection's "
-              f"requests (target {args.rate}/s), {args.duration} s")
+              f"requests {spacing} (target {args.rate}/s), {args.duration} s")
         print(f"  achieved {rate:,.0f} req/s, {r['requests']:,} requests, {errors} errors")
         print(f"  latency us: mean {lat['mean']:.0f}, p50 {lat['p50']}, p90 {lat['p90']}, "
               f"p99 {lat['p99']}, p99.9 {lat['p999']}, max {lat['max']}")
@@ -311,11 +328,11 @@ def main():
             with open(bad, "w") as f:
                 f.write("\n".join(p[:-3] + ("AAA" if p[-3:] != "AAA" else "BBB")
                                    for p in paths) + "\n")
-            rb, _ = run_wrk(s.port, bad, args.duration, args.conns, delay_ms, lua)
+            rb, _ = run_wrk(s.port, bad, args.duration, args.conns, delay_ms, lua, args.arrivals)
             ng = Nginx(tmp)
             try:
-                run_wrk(ng.port, urls, 2, args.conns, delay_ms, lua)
-                rn, _ = run_wrk(ng.port, urls, args.duration, args.conns, delay_ms, lua)
+                run_wrk(ng.port, urls, 2, args.conns, delay_ms, lua, args.arrivals)
+                rn, _ = run_wrk(ng.port, urls, args.duration, args.conns, delay_ms, lua, args.arrivals)
             finally:
                 ng.stop()
             for name, x in (("trig, invalid tokens (400, nothing recorded)", rb),
