@@ -186,13 +186,15 @@ def thread_stats(pid):
     return out
 
 
-def thread_report(before, after, seconds):
+def thread_report(before, after, seconds, requests):
     rows = []
     for tid, (name, cpu, wait) in after.items():
         b = before.get(tid, (name, 0, 0))
         dcpu, dwait = (cpu - b[1]) / 1e9, (wait - b[2]) / 1e9
         if dcpu > 0.005 or dwait > 0.005:
-            rows.append(f"{name}/{tid} {dcpu / seconds:.2f} cores (waited for a CPU {dwait:.2f} s)")
+            rows.append(f"{name}/{tid} {dcpu / seconds:.2f} cores, "
+                        f"{dcpu / max(1, requests) * 1e6:.1f} us per request "
+                        f"(waited for a CPU {dwait:.2f} s)")
     return "; ".join(rows)
 
 
@@ -295,7 +297,8 @@ def main():
         r, raw = run_wrk(s.port, urls, args.duration, args.conns, delay_ms, lua, args.arrivals)
         if during:
             during.wait()
-        threads = thread_report(threads_before, thread_stats(s.proc.pid), args.duration)
+        threads = thread_report(threads_before, thread_stats(s.proc.pid), args.duration,
+                                r["requests"])
         time.sleep(0.5)
         cpu = cpu_seconds(s.proc.pid) - cpu_before
         recorded = metric(s, "trig_clicks_total") - before
@@ -328,7 +331,10 @@ def main():
             with open(bad, "w") as f:
                 f.write("\n".join(p[:-3] + ("AAA" if p[-3:] != "AAA" else "BBB")
                                    for p in paths) + "\n")
+            bad_before = thread_stats(s.proc.pid)
             rb, _ = run_wrk(s.port, bad, args.duration, args.conns, delay_ms, lua, args.arrivals)
+            bad_threads = thread_report(bad_before, thread_stats(s.proc.pid), args.duration,
+                                        rb["requests"])
             ng = Nginx(tmp)
             try:
                 run_wrk(ng.port, urls, 2, args.conns, delay_ms, lua, args.arrivals)
@@ -341,6 +347,7 @@ def main():
                 print(f"  {name}: {x['requests'] / (x['duration_us'] / 1e6):,.0f} req/s, latency us "
                       f"p50 {xl['p50']}, p90 {xl['p90']}, p99 {xl['p99']}, p99.9 {xl['p999']}, "
                       f"max {xl['max']}")
+            print(f"  serve's threads with broken tokens: {bad_threads}")
             print(f"  trig's p99 / nginx's p99: {lat['p99'] / max(1, rn['latency_us']['p99']):.2f}")
             result["invalid_latency_us"] = rb["latency_us"]
             result["nginx_latency_us"] = rn["latency_us"]
