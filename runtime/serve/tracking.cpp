@@ -44,11 +44,12 @@ std::string base64url(std::string_view in) {
 // Strict: only the base64url alphabet, no padding, and the canonical spelling (the unused low
 // bits of the last character zero), so that two different tokens never decode to the same bytes.
 std::optional<std::string> unbase64url(std::string_view in) {
-  // Each character's 6 bits, or -1 outside the alphabet (a table: a click decodes ~340).
+  // Each character's 6 bits, or kNone outside the alphabet (a table: a click decodes ~340).
+  static constexpr uint8_t kNone = 0xff;
   static constexpr auto kValue = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kB64Url[i])] = static_cast<int8_t>(i);
+    std::array<uint8_t, 256> t{};
+    t.fill(kNone);
+    for (uint8_t i = 0; i < 64; ++i) t[static_cast<uint8_t>(kB64Url[i])] = i;
     return t;
   }();
   if (in.size() % 4 == 1) return std::nullopt;
@@ -57,9 +58,9 @@ std::optional<std::string> unbase64url(std::string_view in) {
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
-    const int v = kValue[static_cast<uint8_t>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
+    const uint8_t v = kValue[static_cast<uint8_t>(c)];
+    if (v == kNone) return std::nullopt;
+    acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
