@@ -269,6 +269,8 @@ void Session::onHeader(const error_code& ec) {
                       });
     return;
   }
+  // A request without a body (a GET) is complete with its header: no read to wait for.
+  if (parser_->is_done()) return dispatch();
   readBody();
 }
 
