@@ -7,7 +7,11 @@ so at the end every customer has a flow waiting for its second step. Peak RSS of
 that stream, minus the peak RSS over one event, divided by N: an upper bound of the state per
 customer (input buffers and the JIT included). Two variants: customers without an address (the
 first send is suppressed `no_email`, the flow goes on), and customers identified first with an
-email and a first name (the profile's traits then count too).
+email and a first name (the profile's traits then count too). A third, W3's usual customer (issue
+16), seen once: each adds to a cart once under W3's `cart_idle` rule (idle 15m, unless purchased
+within 30d, one send), all within a minute, so that every wait is pending at once before it fires
+(no address: the send ends `no_email`, no flow stays): the customer's table entry, its slot and id,
+one idle wait with its kept anchor and timer.
 
 usage: flow_memory.py [--trig build/trig] [--customers 1000000]
 Not a test: it takes about a minute and 2 GB of memory at 1M customers.
@@ -20,6 +24,21 @@ root = os.path.dirname(here)
 
 def stamp(base, seconds):
     return (base + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+W3_RULE = """template note { subject "Hello" body "A message from the benchmark." }
+trigger cart_idle: when cart_add and idle 15m unless purchased within 30d send note
+"""
+
+
+def write_seen_once(path, n):
+    base = datetime.datetime(2026, 3, 2, 8, 0, 0)
+    span = 60.0 / max(n, 1)
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write('{"type":"track","event":"cart_add","userId":"c%d","timestamp":"%s",'
+                    '"properties":{"product_id":"p%d","cart_value":120,"quantity":1}}\n'
+                    % (i, stamp(base, i * span), i % 100))
 
 
 def write_stream(path, n, identify):
@@ -71,6 +90,17 @@ def main():
             what = "identified (email, first name)" if identify else "no address"
             print(f"  {what:32} peak RSS {peak / 1024:8.0f} MiB  (one event: {empty / 1024:.0f} MiB)"
                   f"  -> {per:6.0f} B per customer")
+        w3 = os.path.join(tmp, "w3.trig")
+        with open(w3, "w") as f:
+            f.write(W3_RULE)
+        w3_empty = peak_kib(a.trig, w3, one)
+        events = os.path.join(tmp, "events.jsonl")
+        write_seen_once(events, a.customers)
+        peak = peak_kib(a.trig, w3, events)
+        per = (peak - w3_empty) * 1024 / a.customers
+        what = "seen once (W3: an idle wait)"
+        print(f"  {what:32} peak RSS {peak / 1024:8.0f} MiB  (one event: {w3_empty / 1024:.0f} MiB)"
+              f"  -> {per:6.0f} B per customer")
 
 
 if __name__ == "__main__":

@@ -40,9 +40,9 @@ bool Engine::Impl::resolve(const Event& e, Event& user) const {
 // user's unset ones.
 void Engine::Impl::merge(Customer& user, const std::string& anonymousId) {
   if (!mergedInto.emplace(anonymousId, std::string(user.id)).second) return;
-  auto* entry = customers.find("anon:" + anonymousId);
-  if (entry == nullptr || &entry->value == &user) return;
-  Customer& anon = entry->value;
+  Customer* found = customers.find("anon:" + anonymousId);
+  if (found == nullptr || found == &user) return;
+  Customer& anon = *found;
   endAnonymous(anon);
   const size_t moved = anon.history.size();
   user.history.mergeFrom(std::move(anon.history), rulePlan.retention, now, oldestFiring(user));
@@ -62,7 +62,8 @@ void Engine::Impl::merge(Customer& user, const std::string& anonymousId) {
 void Engine::Impl::endAnonymous(Customer& anon) {
   for (auto& p : anon.idle) timers.cancel(p.timer);
   anon.idle.clear();
-  const std::vector<std::shared_ptr<Flow>> flows = anon.flows;  // endFlow edits the list
+  // endFlow edits the list
+  const std::vector<std::shared_ptr<Flow>> flows(anon.flows.begin(), anon.flows.end());
   for (const auto& f : flows) {
     switch (f->state) {
       case Flow::State::InWindow: removeFromWindow(anon, *f); break;
@@ -83,9 +84,10 @@ void Engine::Impl::endAnonymous(Customer& anon) {
 // when a trait changed.
 bool Engine::Impl::adoptTraits(Customer& user, const Customer& anon) {
   bool changed = false;
-  if (!anon.profile.traits.empty()) {
-    for (size_t slot = 0; slot < anon.profile.traits.size() && slot < defaults.size(); ++slot) {
-      const Value& v = anon.profile.traits[slot];
+  if (anon.profile.ownsTraits()) {
+    const std::vector<Value>& traits = anon.profile.traits();
+    for (size_t slot = 0; slot < traits.size() && slot < defaults.size(); ++slot) {
+      const Value& v = traits[slot];
       if (v == defaults[slot] || !(trait(user, static_cast<uint32_t>(slot)) == defaults[slot]))
         continue;
       ownTraits(user)[slot] = v;
@@ -93,9 +95,9 @@ bool Engine::Impl::adoptTraits(Customer& user, const Customer& anon) {
       changed = true;
     }
   }
-  for (const auto& [name, v] : anon.profile.extra) {
+  for (const auto& [name, v] : anon.profile.extra()) {
     if (user.profile.extraTrait(name) != nullptr) continue;
-    user.profile.extra.emplace_back(name, v);
+    user.profile.addExtra(name, v);
     changed = true;
   }
   return changed;
@@ -108,8 +110,7 @@ std::shared_ptr<Flow> Engine::Impl::activeFlow(Customer& c, uint32_t rule) {
 }
 
 std::vector<Value>& Engine::Impl::ownTraits(Customer& c) {
-  if (c.profile.traits.empty()) c.profile.traits = defaults;
-  return c.profile.traits;
+  return c.profile.ownTraits(defaults);
 }
 
 // An `email_bounce` whose `kind` is "hard" or not sent; "soft" and any other kind are not.

@@ -317,9 +317,9 @@ bool Engine::ignoresUndeclared() const {
 }
 void Engine::forEachFlow(
     const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const {
-  impl_->customers.forEach([&](const IdTable<Customer>::Entry& e) {
-    for (const auto& flow : e.value.flows)
-      if (flow->state != Flow::State::Done) f(e.id, flow->rule, flow->stepsTaken);
+  impl_->customers.forEach([&](const Customer& c) {
+    for (const auto& flow : c.flows)
+      if (flow->state != Flow::State::Done) f(c.id, flow->rule, flow->stepsTaken);
   });
 }
 

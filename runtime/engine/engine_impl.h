@@ -30,6 +30,7 @@
 #include "runtime/ingest/dedup.h"
 #include "runtime/policy/policy.h"
 #include "runtime/policy/priority.h"
+#include "runtime/state/compact_vector.h"
 #include "runtime/state/history.h"
 #include "runtime/state/kept_event.h"
 #include "runtime/state/profile.h"
@@ -110,10 +111,16 @@ struct PendingSend {
   uint64_t order = 0;
 };
 
+// A customer's table entry: 72 bytes, most of them pointers that stay null for the usual
+// customer of an event stream (seen once or twice, an idle wait armed and then fired or
+// cancelled, never identified, never sent to): W3's ten million events make six million of
+// them. What only some customers use lives out of line, allocated when first used: the profile's
+// traits, the remembered events, the lists of pending waits and flows (which give their room
+// back when emptied), the arbitration window, what sends leave behind.
 struct Customer {
-  std::string_view id;  // the key of the table entry that holds the customer
-  state::Profile profile;
+  TableId id;  // set by the table that holds the customer (its only copy of the id)
   state::EventHistory history;
+  state::Profile profile;
   struct Idle {
     uint32_t rule;
     TimerHandle timer;
@@ -121,8 +128,8 @@ struct Customer {
     // one event arms (state/kept_event.h).
     state::KeptEvent anchor;
   };
-  std::vector<Idle> idle;
-  std::vector<std::shared_ptr<Flow>> flows;  // active instances, at most one per rule
+  state::CompactVector<Idle> idle;
+  state::CompactVector<std::shared_ptr<Flow>> flows;  // active instances, at most one per rule
   // Its decision is a timer of `decisions`, never cancelled: a window closes even when its
   // members left it.
   struct Window {
@@ -145,6 +152,7 @@ struct Customer {
     return *sends;
   }
 };
+static_assert(sizeof(Customer) <= 72, "every byte here is paid by every customer: keep it small");
 
 // What a timer of `timers` does when due. 16 bytes (a million are pending in W3): the pointer
 // first, so that the rule and the kind share its second word.
@@ -224,18 +232,13 @@ struct Engine::Impl {
     return t;
   }
 
-  Customer& customer(const std::string& id) {
-    bool added = false;
-    auto& entry = customers.findOrAdd(id, &added);
-    if (added) entry.value.id = entry.id;
-    return entry.value;
-  }
+  Customer& customer(const std::string& id) { return customers.findOrAdd(id); }
 
   // A customer shares the declared defaults until an identify (or an unsubscribe) changes a
   // trait: most customers of an event stream are never identified, and a row of defaults per
   // customer was half of the state of one who was not.
   const std::vector<Value>& traitsOf(const Customer& c) const {
-    return c.profile.traits.empty() ? defaults : c.profile.traits;
+    return c.profile.ownsTraits() ? c.profile.traits() : defaults;
   }
 
   const Value& trait(const Customer& c, uint32_t slot) const {

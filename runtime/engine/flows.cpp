@@ -104,7 +104,7 @@ void Engine::Impl::endFlow(Flow& f) {
   f.state = Flow::State::Done;
   timers.cancel(f.timer);
   auto& flows = f.customer->flows;
-  std::erase_if(flows, [&](const std::shared_ptr<Flow>& x) { return x.get() == &f; });
+  flows.eraseIf([&](const std::shared_ptr<Flow>& x) { return x.get() == &f; });
 }
 
 // Walks the flow from `base` (the firing, or the decision of the previous send) to its next

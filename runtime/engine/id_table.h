@@ -8,6 +8,9 @@
 // move, so pointers to values stay valid (timers and flows hold them), and ids are never removed.
 // The slots are split into shards by hash: a shard that grows rehashes only its own slots (a
 // single table stalled every event behind it for milliseconds at a million customers).
+//
+// The entry is the value itself, which holds its id as a `TableId` member named `id` (set by the
+// table): the id is stored once, in 8 bytes of the entry.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -21,7 +24,32 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace trig::engine {
+
+// An id an IdTable keeps, as its entry holds it: a pointer to the id's length (4 bytes) followed
+// by its bytes, in the table's id storage (8 bytes where a std::string_view is 16, and a
+// std::string 32). Reads as a std::string_view.
+class TableId {
+ public:
+  TableId() = default;
+  std::string_view view() const {
+    if (p_ == nullptr) return {};
+    uint32_t n;
+    std::memcpy(&n, p_, sizeof n);
+    return {p_ + sizeof n, n};
+  }
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
+  bool operator==(std::string_view s) const { return view() == s; }
+  bool operator==(const TableId& o) const { return view() == o.view(); }
+
+ private:
+  template <typename T>
+  friend class IdTable;
+  explicit TableId(const char* p) : p_(p) {}
+  const char* p_ = nullptr;  // null: the empty id
+};
 
 // A 64-bit hash of a short string, 8 bytes at a time.
 inline uint64_t hashId(std::string_view s) {
@@ -57,13 +85,11 @@ inline uint64_t hashId(std::string_view s) {
   return mix(h);
 }
 
+// T: default-constructible, with a public member `TableId id`.
 template <typename T>
 class IdTable {
  public:
-  struct Entry {
-    std::string_view id;  // the id's bytes, kept by the table (they never move)
-    T value;
-  };
+  using Entry = T;
 
   IdTable() = default;
   IdTable(const IdTable&) = delete;
@@ -95,7 +121,7 @@ class IdTable {
       }
       if (s.tag == tag) {
         Entry& e = at(s.index);
-        if (e.id == id) {
+        if (e.id.view() == id) {
           if (added != nullptr) *added = false;
           return e;
         }
@@ -114,7 +140,7 @@ class IdTable {
     for (size_t i = tag & mask;; i = (i + 1) & mask) {
       const Slot& s = shard.slots[i];
       if (s.index == kEmpty) return nullptr;
-      if (s.tag == tag && at(s.index).id == id) return &at(s.index);
+      if (s.tag == tag && at(s.index).id.view() == id) return &at(s.index);
     }
   }
 
@@ -187,27 +213,34 @@ class IdTable {
           static_cast<Entry*>(::operator new(n * sizeof(Entry), std::align_val_t{alignof(Entry)})));
       chunkUsed_ = 0;
     }
-    Entry* e = new (&chunks_.back()[chunkUsed_]) Entry{keep(id), T{}};
+    const TableId kept = keep(id);
+    Entry* e = new (&chunks_.back()[chunkUsed_]) Entry{};
+    e->id = kept;
     ++chunkUsed_;
     ++size_;
     return e;
   }
 
-  // A copy of `id` in the table's id storage: blocks that are filled and never freed before
-  // the table (ids are never removed), so the bytes never move. A std::string per entry was 32
-  // bytes of every customer for ids that are mostly a few bytes long.
-  std::string_view keep(std::string_view id) {
+  // A copy of `id` in the table's id storage, its length first: blocks that are filled and never
+  // freed before the table (ids are never removed), so the bytes never move. A std::string per
+  // entry was 32 bytes of every customer for ids that are mostly a few bytes long.
+  TableId keep(std::string_view id) {
     if (id.empty()) return {};
-    if (id.size() > idLeft_) {
-      const size_t n = std::max(kIdBlock, id.size());
+    if (id.size() > std::numeric_limits<uint32_t>::max())
+      throw std::length_error("trig: a customer id longer than 4 GiB");
+    const size_t need = sizeof(uint32_t) + id.size();
+    if (need > idLeft_) {
+      const size_t n = std::max(kIdBlock, need);
       idBlocks_.push_back(std::make_unique<char[]>(n));
       idNext_ = idBlocks_.back().get();
       idLeft_ = n;
     }
-    std::memcpy(idNext_, id.data(), id.size());
-    std::string_view kept(idNext_, id.size());
-    idNext_ += id.size();
-    idLeft_ -= id.size();
+    const auto len = static_cast<uint32_t>(id.size());
+    std::memcpy(idNext_, &len, sizeof len);
+    std::memcpy(idNext_ + sizeof len, id.data(), id.size());
+    TableId kept(idNext_);
+    idNext_ += need;
+    idLeft_ -= need;
     return kept;
   }
   static constexpr size_t kIdBlock = 64 * 1024;
@@ -221,3 +254,11 @@ class IdTable {
 };
 
 }  // namespace trig::engine
+
+template <>
+struct fmt::formatter<trig::engine::TableId> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(const trig::engine::TableId& id, FormatContext& ctx) const {
+    return fmt::formatter<std::string_view>::format(id.view(), ctx);
+  }
+};

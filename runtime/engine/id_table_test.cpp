@@ -8,9 +8,31 @@
 #include <vector>
 
 namespace trig::engine {
+namespace {
+
+// What the table holds: a value and the id the table sets.
+struct Item {
+  TableId id;
+  int value = 0;
+};
+
+}  // namespace
+
+TEST_CASE("TableId is 8 bytes and reads as the id") {
+  static_assert(sizeof(TableId) == 8);
+  CHECK(TableId().view().empty());
+  IdTable<Item> table;
+  const std::string id("c\0\xff 42", 6);
+  auto& item = table.findOrAdd(id);
+  CHECK(item.id.view() == id);
+  CHECK(item.id.view().size() == 6);
+  CHECK(item.id == std::string_view(id));
+  CHECK(std::string(item.id) == id);
+  CHECK(fmt::format("<{}>", table.findOrAdd("c7").id) == "<c7>");
+}
 
 TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a map") {
-  IdTable<int> table;
+  IdTable<Item> table;
   std::unordered_map<std::string, int*> seen;  // id -> where its value was first put
   std::mt19937_64 rng(7);
   for (int i = 0; i < 200000; ++i) {
@@ -22,7 +44,7 @@ TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a
       id.push_back(static_cast<char>((pick * 131 + k * 7) % 256));
     bool added = false;
     auto& entry = table.findOrAdd(id, &added);
-    CHECK(entry.id == id);
+    CHECK(entry.id.view() == id);
     auto it = seen.find(id);
     if (it == seen.end()) {
       REQUIRE(added);
@@ -40,7 +62,7 @@ TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a
 }
 
 TEST_CASE("IdTable::find adds nothing") {
-  IdTable<int> table;
+  IdTable<Item> table;
   CHECK(table.find("c1") == nullptr);
   for (int i = 0; i < 1000; ++i) table.findOrAdd("c" + std::to_string(i)).value = i;
   for (int i = 0; i < 1000; ++i) {
@@ -54,7 +76,7 @@ TEST_CASE("IdTable::find adds nothing") {
 }
 
 TEST_CASE("IdTable keeps ids of any length, the empty one and ones longer than its id blocks") {
-  IdTable<int> table;
+  IdTable<Item> table;
   const std::string huge(200 * 1024, 'x');  // more than one block of kept id bytes
   std::vector<std::string> ids = {"", "a", huge, "b", huge + "y", std::string(65536, 'z')};
   for (size_t i = 0; i < ids.size(); ++i) table.findOrAdd(ids[i]).value = static_cast<int>(i) + 1;
@@ -63,13 +85,13 @@ TEST_CASE("IdTable keeps ids of any length, the empty one and ones longer than i
   for (size_t i = 0; i < ids.size(); ++i) {
     auto* e = table.find(ids[i]);
     REQUIRE(e != nullptr);
-    CHECK(e->id == ids[i]);
+    CHECK(e->id.view() == ids[i]);
     CHECK(e->value == static_cast<int>(i) + 1);
   }
   CHECK(table.find(huge + "z") == nullptr);
   size_t visited = 0;
-  table.forEach([&](const IdTable<int>::Entry& e) {
-    if (visited < ids.size()) CHECK(e.id == ids[visited]);  // in the order added
+  table.forEach([&](const IdTable<Item>::Entry& e) {
+    if (visited < ids.size()) CHECK(e.id.view() == ids[visited]);  // in the order added
     ++visited;
   });
   CHECK(visited == table.size());

@@ -73,17 +73,12 @@ EventHistory::~EventHistory() {
   for (auto& s : stores_) release(s);
 }
 
-EventHistory::EventHistory(EventHistory&& other) noexcept
-    : plan_(other.plan_), stores_(std::move(other.stores_)) {
-  other.stores_.clear();
-}
+EventHistory::EventHistory(EventHistory&& other) noexcept : stores_(std::move(other.stores_)) {}
 
 EventHistory& EventHistory::operator=(EventHistory&& other) noexcept {
   if (this != &other) {
     for (auto& s : stores_) release(s);
-    plan_ = other.plan_;
     stores_ = std::move(other.stores_);
-    other.stores_.clear();
   }
   return *this;
 }
@@ -135,7 +130,6 @@ void EventHistory::dropOldest(Store& s, size_t n) {
 }
 
 void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring) {
-  plan_ = &plan;
   const Retention& r = plan.of(e.type);
   if (e.kind != Event::Kind::Track || !r.stored()) return;
   Store* store = nullptr;
@@ -145,12 +139,12 @@ void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs olde
     Store fresh;
     fresh.type = e.type;
     fresh.width = static_cast<uint32_t>(r.slots.size());
-    // Exactly one more: a customer's few types arrive once each, and every spare Store is 32
-    // bytes of every customer's state.
-    stores_.reserve(stores_.size() + 1);
+    // One more (CompactVector grows by one while small): a customer's few types arrive once
+    // each, and every spare Store is 32 bytes of every customer's state.
     stores_.push_back(fresh);
     store = &stores_.back();
   }
+  setPlan(plan);
   Store& s = *store;
   if (s.count == s.capacity) {
     // Grow by half (most customers hold one or two events of a type; the deep ones, windows
@@ -200,18 +194,16 @@ void EventHistory::pruneStore(Store& s, TimeMs now, const Retention& r, TimeMs o
 }
 
 void EventHistory::prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFiring) {
-  plan_ = &plan;
+  setPlan(plan);
   for (auto& s : stores_) {
     pruneStore(s, now, plan.of(s.type), oldestFiring);
     if (s.count == 0) release(s);
   }
-  if (std::erase_if(stores_, [](const Store& s) { return s.count == 0; }) > 0)
-    stores_.shrink_to_fit();
+  if (stores_.eraseIf([](const Store& s) { return s.count == 0; }) > 0) stores_.shrink_to_fit();
 }
 
 void EventHistory::mergeFrom(EventHistory&& other, const RetentionPlan& plan, TimeMs now,
                              TimeMs oldestFiring) {
-  plan_ = &plan;
   for (Store& from : other.stores_) {
     Store* into = nullptr;
     for (auto& s : stores_)
@@ -225,6 +217,7 @@ void EventHistory::mergeFrom(EventHistory&& other, const RetentionPlan& plan, Ti
     from = Store{};
   }
   other.stores_.clear();
+  setPlan(plan);
   prune(now, plan, oldestFiring);
 }
 
@@ -297,10 +290,10 @@ void EventHistory::walk(const Store& s, size_t begin, size_t end, bool newestFir
 void EventHistory::visitEvents(uint32_t type, TimeMs from, TimeMs to, bool newestFirst,
                                const std::function<bool(const Event&)>& f) const {
   const Store* s = find(type);
-  if (s == nullptr || plan_ == nullptr) return;
+  if (s == nullptr || plan() == nullptr) return;
   auto [begin, end] = rowsIn(*s, from, to);
   if (begin >= end) return;
-  const Retention& r = plan_->of(type);
+  const Retention& r = plan()->of(type);
   Level level(s->type, std::max<size_t>(r.fields, r.slots.empty() ? 0 : r.slots.back() + 1));
   Event& x = level.event;
   walk(*s, begin, end, newestFirst, [&](const Row& row, const Cell* cells) {
@@ -324,10 +317,10 @@ void EventHistory::forEachNewestFirst(uint32_t type, TimeMs from, TimeMs to,
 void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestFirst,
                              size_t minFields, Reads reads, RowVisitor f, void* data) const {
   const Store* s = find(type);
-  if (s == nullptr || plan_ == nullptr) return;
+  if (s == nullptr || plan() == nullptr) return;
   auto [begin, end] = rowsIn(*s, from, to);
   if (begin >= end) return;
-  const Retention& r = plan_->of(type);
+  const Retention& r = plan()->of(type);
   size_t fields = std::max<size_t>(minFields, r.fields);
   if (!r.slots.empty()) fields = std::max<size_t>(fields, r.slots.back() + 1);
   Level level(s->type, fields);
@@ -358,8 +351,8 @@ void EventHistory::visitRows(uint32_t type, TimeMs from, TimeMs to, bool newestF
 int64_t EventHistory::countEqual(const EqualCount& q) const {
   if (q.value == nullptr || q.value->isAbsent() || q.limit <= 0) return 0;
   const Store* s = find(q.type);
-  if (s == nullptr || plan_ == nullptr) return 0;
-  const Retention& r = plan_->of(q.type);
+  if (s == nullptr || plan() == nullptr) return 0;
+  const Retention& r = plan()->of(q.type);
   // A field the plan does not keep reads as absent, which equals nothing.
   auto kept = std::lower_bound(r.slots.begin(), r.slots.end(), q.slot);
   if (kept == r.slots.end() || *kept != q.slot) return 0;
@@ -412,7 +405,7 @@ size_t EventHistory::size() const {
 }
 
 size_t EventHistory::heapBytes() const {
-  size_t n = stores_.capacity() * sizeof(Store);
+  size_t n = stores_.heapBytes();
   for (const auto& s : stores_) {
     n += size_t{s.capacity} * (1 + size_t{s.width}) * sizeof(Unit);
     for (size_t i = 0; i < s.count; ++i) {

@@ -9,6 +9,7 @@
 
 #include "compiler/core/env.h"
 #include "runtime/state/cell.h"
+#include "runtime/state/compact_vector.h"
 #include "runtime/state/retention.h"
 
 namespace trig::state {
@@ -91,8 +92,17 @@ class EventHistory final : public History {
   void visitEvents(uint32_t type, TimeMs from, TimeMs to, bool newestFirst,
                    const std::function<bool(const Event&)>& f) const;
 
-  const RetentionPlan* plan_ = nullptr;  // the one append and prune are given
-  std::vector<Store> stores_;            // few types per customer: a linear search beats a map
+  const RetentionPlan* plan() const {
+    const auto* p = stores_.prefix();
+    return p == nullptr ? nullptr : *p;
+  }
+  void setPlan(const RetentionPlan& plan) {
+    if (auto* p = stores_.prefix()) *p = &plan;
+  }
+  // Few types per customer: a linear search beats a map. One pointer, null while nothing is
+  // remembered (most customers of an event stream); the plan append and prune are given rides
+  // in its header (it is read only for remembered rows). 16 bytes with the vtable's pointer.
+  CompactVector<Store, const RetentionPlan*> stores_;
 };
 
 }  // namespace trig::state
