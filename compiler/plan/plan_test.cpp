@@ -1,6 +1,6 @@
 // The rule plan's per-rule data: the flat step array (each list contiguous, variants after),
 // templates and placeholders resolved, conditions by expression id, settings as values.
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 #include <doctest/doctest.h>
 

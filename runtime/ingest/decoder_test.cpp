@@ -1,5 +1,5 @@
 #include "runtime/ingest/decoder.h"
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 #include <doctest/doctest.h>
 
