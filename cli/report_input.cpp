@@ -134,7 +134,8 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
   ri.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
   report::ReportOptions ropt;
   ropt.detectDiff = input.detect / 100.0;
-  auto rep = report::replayReport(plan::buildProgram(c.model, c.sources), *evaluator, ri, ropt, error);
+  auto rep =
+      report::replayReport(plan::buildProgram(c.model, c.sources), *evaluator, ri, ropt, error);
   if (!rep) {
     std::cerr << prefix << error << "\n";
     return kExitUsage;

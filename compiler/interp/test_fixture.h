@@ -11,8 +11,8 @@
 
 #include "compiler/diag/render.h"
 #include "compiler/interp/eval.h"
-#include "compiler/plan/build.h"
 #include "compiler/parse/parse.h"
+#include "compiler/plan/build.h"
 #include "compiler/sema/sema.h"
 #include "stdlib/stdlib.h"
 

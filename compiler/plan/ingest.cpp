@@ -94,7 +94,8 @@ IngestPlan buildIngestPlan(const sema::Model& model) {
     events.push_back(std::move(ev));
   }
   for (const sema::FieldInfo& t : model.traits) plan.traits.push_back(ingestField(t));
-  for (const auto& [alias, index] : model.eventByAlias) plan.eventAliases.emplace_back(alias, index);
+  for (const auto& [alias, index] : model.eventByAlias)
+    plan.eventAliases.emplace_back(alias, index);
   return plan;
 }
 

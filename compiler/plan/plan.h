@@ -168,7 +168,7 @@ struct SourceMap {
   std::vector<std::string> paths;                 // by FileId
   std::vector<std::vector<uint32_t>> lineStarts;  // by FileId: the offset each line starts at
   std::vector<uint32_t> sizes;                    // by FileId: the text's length
-  static SourceMap of(const SourceManager& sources);  // compiler/source/source.h: plain data
+  static SourceMap of(const SourceManager& sources);
   // "rules.trig:12:5" (line and byte column, 1-based, as SourceFile::lineCol counts them), or ""
   // for an invalid location.
   std::string format(Loc loc) const;

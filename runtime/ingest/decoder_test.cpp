@@ -15,7 +15,7 @@ namespace {
 
 struct Fixture {
   testing::TestModel tm;
-  Decoder decoder{tm.model};
+  Decoder decoder{plan::buildIngestPlan(tm.model)};
   Event e;
   std::string reason;
 

@@ -65,7 +65,7 @@ std::string slurp(const std::string& path) {
 struct ReadRun {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder{tm.model};
+  Decoder decoder{plan::buildIngestPlan(tm.model)};
   std::string events, deadPath;
   std::ostringstream diags;
   std::vector<Event> got;

@@ -40,8 +40,7 @@ std::optional<Report> replayReport(const plan::Program& program, Evaluator& eval
                                    std::string& error) {
   Collector collector(program);
   engine::Coverage coverage;
-  engine::Engine eng(program.plan, evaluator,
-                     reportOptions(collector, coverage, input.warn));
+  engine::Engine eng(program.plan, evaluator, reportOptions(collector, coverage, input.warn));
 
   engine::ReplayOptions ro;
   ro.eventFiles = input.paths;
@@ -229,8 +228,7 @@ std::optional<Report> logReport(const plan::Program& program, Evaluator& evaluat
                                 std::string& error) {
   Collector collector(program);
   engine::Coverage coverage;
-  engine::Engine eng(program.plan, evaluator,
-                     reportOptions(collector, coverage, input.warn));
+  engine::Engine eng(program.plan, evaluator, reportOptions(collector, coverage, input.warn));
 
   // With a window: the counters as they stood when it opened, taken off at the end.
   std::optional<engine::Stats> statsBefore;

@@ -348,43 +348,43 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
     });
     for (const auto& s : rr.steps) rr.funnel.add(s.funnel);
     forEachSplit(plan_, info.steps, [&](const plan::Step& s) {
-        SplitResult sr;
-        sr.name = s.arms.name;
-        for (size_t vi = 0; vi < s.variants.size(); ++vi) {
-          const plan::Variant& v = s.variants[vi];
-          VariantResult vr;
-          vr.name = v.name;
-          vr.percent = s.arms.percents[vi].toString();
-          vr.holdout = v.holdout;
-          if (auto it = coverage.variants.find(engine::Coverage::variantKey(s.id, vi));
-              it != coverage.variants.end())
-            vr.entered = it->second;
-          if (ps)
-            if (auto it = ps->variants.find(vr.name); it != ps->variants.end())
-              vr.converted = it->second.conversions;
-          for (const auto& row : rr.steps)
-            if (row.variant == vr.name) vr.funnel.add(row.funnel);
-          vr.conversionCi = wilson(vr.converted, vr.entered);
-          vr.clickCi = wilson(vr.funnel.clicked, vr.funnel.sent);
-          sr.variants.push_back(std::move(vr));
-        }
-        for (size_t i = 1; i < sr.variants.size(); ++i) {
-          const auto& a = sr.variants[0];
-          auto& b = sr.variants[i];
-          VariantResult::Versus vs;
-          vs.conversionDiff = rate(b.converted, b.entered) - rate(a.converted, a.entered);
-          vs.conversion = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
-          vs.clickDiff =
-              rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
-          vs.click =
-              twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked, b.funnel.sent);
-          b.versus = vs;
-          std::string v = verdict(a, b, options.detectDiff);
-          if (sr.variants.size() > 2) v = b.name + " vs " + a.name + ": " + v;
-          sr.verdicts.push_back(std::move(v));
-        }
-        rr.splits.push_back(std::move(sr));
-      });
+      SplitResult sr;
+      sr.name = s.arms.name;
+      for (size_t vi = 0; vi < s.variants.size(); ++vi) {
+        const plan::Variant& v = s.variants[vi];
+        VariantResult vr;
+        vr.name = v.name;
+        vr.percent = s.arms.percents[vi].toString();
+        vr.holdout = v.holdout;
+        if (auto it = coverage.variants.find(engine::Coverage::variantKey(s.id, vi));
+            it != coverage.variants.end())
+          vr.entered = it->second;
+        if (ps)
+          if (auto it = ps->variants.find(vr.name); it != ps->variants.end())
+            vr.converted = it->second.conversions;
+        for (const auto& row : rr.steps)
+          if (row.variant == vr.name) vr.funnel.add(row.funnel);
+        vr.conversionCi = wilson(vr.converted, vr.entered);
+        vr.clickCi = wilson(vr.funnel.clicked, vr.funnel.sent);
+        sr.variants.push_back(std::move(vr));
+      }
+      for (size_t i = 1; i < sr.variants.size(); ++i) {
+        const auto& a = sr.variants[0];
+        auto& b = sr.variants[i];
+        VariantResult::Versus vs;
+        vs.conversionDiff = rate(b.converted, b.entered) - rate(a.converted, a.entered);
+        vs.conversion = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
+        vs.clickDiff =
+            rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
+        vs.click =
+            twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked, b.funnel.sent);
+        b.versus = vs;
+        std::string v = verdict(a, b, options.detectDiff);
+        if (sr.variants.size() > 2) v = b.name + " vs " + a.name + ": " + v;
+        sr.verdicts.push_back(std::move(v));
+      }
+      rr.splits.push_back(std::move(sr));
+    });
     if (!perRule[ri].empty()) {
       const TimeMs first = perRule[ri].begin()->first, last = perRule[ri].rbegin()->first;
       for (TimeMs t = first; t <= last; t += out.bucket) {

@@ -479,7 +479,8 @@ TEST_CASE("report: a log read ahead on a second thread gives the same report") {
   in.paths = {path.string()};
   in.diagnostics = &diagnostics;
   std::string error;
-  auto rep = replayReport(plan::buildProgram(p.model, p.sources), interp, in, ReportOptions{}, error);
+  auto rep =
+      replayReport(plan::buildProgram(p.model, p.sources), interp, in, ReportOptions{}, error);
   std::filesystem::remove(path);
   REQUIRE(rep);
   CHECK(renderJson(*rep) == ahead);
@@ -499,7 +500,8 @@ TEST_CASE("report: a log's read error ends the report with it, on either thread"
       return false;
     };
     std::string error;
-    CHECK_FALSE(logReport(plan::buildProgram(p.model, p.sources), interp, in, ReportOptions{}, error));
+    CHECK_FALSE(
+        logReport(plan::buildProgram(p.model, p.sources), interp, in, ReportOptions{}, error));
     CHECK(error == "disk on fire");
   }
 }

@@ -146,7 +146,8 @@ struct Core::Impl {
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<ingest::Decoder> decoder;
   std::unique_ptr<engine::RecordWriter> writer;
-  std::unordered_set<std::string> htmlTemplates;  // the rules' templates whose body is HTML
+  // The rules' templates whose body is HTML (the message's part is `html`, not `text`).
+  std::unordered_set<std::string> htmlTemplates;
   std::vector<engine::Record> records;  // produced since the last publish()
   bool silent = false;                  // rebuilding an engine: its records are not decisions
   uint64_t recordNo = 0;                // decision records numbered from 1, log order

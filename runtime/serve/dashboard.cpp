@@ -118,8 +118,8 @@ std::optional<report::Report> liveReport(const RuleSet& rules, const Store& stor
     return std::nullopt;
   }
   std::string error;
-  std::optional<report::Report> rep =
-      report::logReport(*rules.program, *evaluator, logInput(store), report::ReportOptions{}, error);
+  std::optional<report::Report> rep = report::logReport(*rules.program, *evaluator, logInput(store),
+                                                        report::ReportOptions{}, error);
   if (!rep) note = "cannot replay the log: " + error;
   return rep;
 }
@@ -231,10 +231,10 @@ DashboardPage rulePage(const RuleSet& rules, const report::Report* rep, const st
         "<p>The rules in force have no rule named <code>" + htmlEscape(rule) + "</code>.</p>\n");
   std::string body = noteHtml(note);
   if (info->title) body += "<p><em>" + htmlEscape(*info->title) + "</em></p>\n";
-  body += fmt::format("<p>priority <span id=\"priority\">{}</span>, rule set <code>{}</code></p>\n",
-                      info->priorityExpr != core::kNone ? "an expression"
-                                                        : std::to_string(info->priority),
-                      htmlEscape(rules.version));
+  body += fmt::format(
+      "<p>priority <span id=\"priority\">{}</span>, rule set <code>{}</code></p>\n",
+      info->priorityExpr != core::kNone ? "an expression" : std::to_string(info->priority),
+      htmlEscape(rules.version));
   if (!svg.empty())
     body += "<h2>Flowchart</h2>\n<div class=\"flow\" id=\"flowchart\">" + svg + "</div>\n";
   if (const report::RuleReport* rr = findRule(rep, rule)) {

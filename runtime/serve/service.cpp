@@ -201,7 +201,8 @@ struct Service {
   }
   PooledDecoder takeDecoder() {
     std::lock_guard lock(rulesMu);
-    if (decoders.empty()) return {current, std::make_unique<ingest::Decoder>(current->program->ingest)};
+    if (decoders.empty())
+      return {current, std::make_unique<ingest::Decoder>(current->program->ingest)};
     PooledDecoder d = std::move(decoders.back());
     decoders.pop_back();
     return d;
