@@ -3,7 +3,7 @@
 // (docs/architecture.md, "The rule plan"). The runtime includes the plan, the value core and the
 // ABI, never the AST or sema: this header is data and functions over data, and reaches nothing of
 // the front end; the plan is built from a checked program by compiler/plan/build.h, which only
-// the compiler's side (cli/, compiler/) and tests include.
+// the compiler's side (cli/, compiler/, bench/) and tests include.
 //
 // It holds what each event type's history must keep (retention), how an event finds the rules it
 // anchors (with the filters' index keys) and the goals it converts, every `same` list resolved to
@@ -160,6 +160,7 @@ struct Template {
   std::optional<TemplateText> body;
   bool html = false;  // the body came from a .html file: values are HTML-escaped
 };
+
 // ---- What records print of the program ---------------------------------------------------------
 
 // Source locations as records print them ("rules.trig:12:5"): each file's path and line starts,
@@ -175,6 +176,7 @@ struct SourceMap {
 };
 // The same text straight from the sources (`trig explain`, `trig test --coverage`).
 std::string formatLoc(Loc loc, const SourceManager& sources);
+
 // ---- Rules and their steps, by index -----------------------------------------------------------
 
 // A condition of a rule or a step: its expression, where it is, and for `trig explain`'s "left

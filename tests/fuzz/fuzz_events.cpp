@@ -22,8 +22,8 @@ bool same(const trig::Event& a, const trig::Event& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto c = trig::fuzz::compileOnce(trig::fuzz::kSchema);
-  static trig::ingest::Decoder fast(plan::buildIngestPlan(c->model));
-  static trig::ingest::Decoder general(plan::buildIngestPlan(c->model));
+  static trig::ingest::Decoder fast(trig::plan::buildIngestPlan(c->model));
+  static trig::ingest::Decoder general(trig::plan::buildIngestPlan(c->model));
   static const bool generalOnly = (general.setFastPath(false), true);
   (void)generalOnly;
   std::string_view input(reinterpret_cast<const char*>(data), size);
