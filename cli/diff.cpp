@@ -22,6 +22,7 @@
 
 #include "cli/commands.h"
 #include "cli/run_common.h"
+#include "compiler/plan/build.h"
 #include "compiler/review/bounds.h"
 #include "compiler/review/review.h"
 #include "runtime/engine/record_json.h"
@@ -150,7 +151,7 @@ bool sendsOf(const std::string& file, const DiffOptions& o, bool reportInvalid,
   ro.eventNames = o.eventNames;
   std::ostringstream quiet;  // invalid lines are reported once, by the first replay
   ro.diagnostics = reportInvalid ? &std::cerr : &quiet;
-  ingest::Decoder decoder(c->model);
+  ingest::Decoder decoder(plan::buildIngestPlan(c->model));
   engine::ReplayResult rr = engine::replay(eng, decoder, ro);
   if (!rr.ioError.empty()) {
     std::cerr << "trig diff: " << rr.ioError << "\n";

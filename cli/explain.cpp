@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/run_common.h"
+#include "compiler/plan/build.h"
 #include "runtime/engine/record_json.h"
 
 namespace trig::cli {
@@ -121,7 +122,7 @@ int explainCustomer(const sema::Model& model, const SourceManager& sources, Eval
   say("Customer \"" + customer + "\"");
   say("");
   engine::Engine eng(plan::buildPlan(model), evaluator, eo);
-  ingest::Decoder decoder(model);
+  ingest::Decoder decoder(plan::buildIngestPlan(model));
   auto rr = engine::replay(eng, decoder, ro);
   if (!rr.ioError.empty()) {
     err << "trig explain: " << printable(rr.ioError) << "\n";

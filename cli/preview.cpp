@@ -33,6 +33,7 @@
 #include "cli/printable.h"
 #include "cli/run_common.h"
 #include "compiler/diag/diagnostic.h"
+#include "compiler/plan/build.h"
 #include "compiler/plan/plan.h"
 #include "runtime/deliver/render.h"
 #include "runtime/engine/record_json.h"
@@ -194,7 +195,7 @@ class Preview {
   // history, in time order (input order for equal stamps).
   int readEvents() {
     if (o_.events.empty()) return kExitOk;
-    ingest::Decoder decoder(m_);
+    ingest::Decoder decoder(plan::buildIngestPlan(m_));
     PrintableBuf printableErr(std::cerr);
     std::ostream diagnostics(&printableErr);
     ingest::ReaderOptions ro;
@@ -333,7 +334,7 @@ class Preview {
       }
       fields[ev->name].push_back(std::move(a));
     }
-    ingest::Decoder decoder(m_);
+    ingest::Decoder decoder(plan::buildIngestPlan(m_));
     std::string stamp = formatTimestamp(now());
     std::string id;
     deliver::appendJsonString(id, o_.customer.empty() ? std::string("preview") : o_.customer);

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/run_common.h"
+#include "compiler/plan/build.h"
 #include "runtime/engine/replay.h"
 #include "runtime/serve/dashboard.h"
 #include "runtime/serve/store.h"
@@ -69,7 +70,7 @@ int reportFromStore(const Compilation& c, const ReportInput& input, const std::s
   li.diagnostics = &diagnostics;
   li.progress = terminalProgress();
   li.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
-  auto rep = report::logReport(c.model, *evaluator, li, ropt, error);
+  auto rep = report::logReport(plan::buildProgram(c.model, c.sources), *evaluator, li, ropt, error);
   if (!rep) {
     std::cerr << prefix << error << "\n";
     return kExitUsage;
@@ -133,7 +134,8 @@ int buildReport(const Compilation& c, const ReportInput& input, const std::strin
   ri.warn = [](const std::string& w) { std::cerr << "trig: warning: " << printable(w) << "\n"; };
   report::ReportOptions ropt;
   ropt.detectDiff = input.detect / 100.0;
-  auto rep = report::replayReport(c.model, *evaluator, ri, ropt, error);
+  auto rep =
+      report::replayReport(plan::buildProgram(c.model, c.sources), *evaluator, ri, ropt, error);
   if (!rep) {
     std::cerr << prefix << error << "\n";
     return kExitUsage;

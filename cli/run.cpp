@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/run_common.h"
+#include "compiler/plan/build.h"
 #include "runtime/engine/record_json.h"
 #include "runtime/engine/replay.h"
 
@@ -75,7 +76,7 @@ int runRun(const RunOptions& o) {
   std::ostream diagnostics(&printableErr);
   ro.diagnostics = &diagnostics;
   ro.progress = terminalProgress();
-  ingest::Decoder decoder(c->model);
+  ingest::Decoder decoder(plan::buildIngestPlan(c->model));
   engine::ReplayResult rr = engine::replay(eng, decoder, ro);
   writeOut();
   if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {

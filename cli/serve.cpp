@@ -14,6 +14,7 @@
 #include "cli/run_common.h"
 #include "compiler/diag/render.h"
 #include "compiler/graph/graph.h"
+#include "compiler/plan/build.h"
 #include "runtime/serve/service.h"
 
 namespace trig::cli {
@@ -45,10 +46,17 @@ std::string versionOf(const std::vector<std::pair<std::string, std::string>>& fi
   return buf;
 }
 
+// What a serve::RuleSet's pointers point into (its `owner`): the compilation stays for the
+// dashboard's hooks (an interpreter, `trig explain`, the flowchart), the service sees the plan.
 struct Loaded {
   std::unique_ptr<Compilation> compilation;
+  plan::Program program;
   std::unique_ptr<Evaluator> evaluator;
 };
+
+const Compilation& compilationOf(const serve::RuleSet& r) {
+  return *std::static_pointer_cast<const Loaded>(r.owner)->compilation;
+}
 
 // The errors of a compilation as `trig check` prints them.
 std::string errorText(const Compilation& c) {
@@ -89,9 +97,9 @@ std::shared_ptr<const serve::RuleSet> loadRules(const std::vector<std::string>& 
     const SourceFile& f = c.sources.file(static_cast<FileId>(i));
     if (!f.path().starts_with("<")) rules->files.emplace_back(f.path(), std::string(f.text()));
   }
+  loaded->program = plan::buildProgram(c.model, c.sources);
   rules->owner = loaded;
-  rules->model = &c.model;
-  rules->sources = &c.sources;
+  rules->program = &loaded->program;
   rules->evaluator = loaded->evaluator.get();
   rules->version = versionOf(rules->files);
   rules->compileSeconds =
@@ -120,9 +128,8 @@ int runServe(ServeOptions& o) {
   // The dashboard replays the log on a thread of its own, with an interpreter of its own (the
   // reference evaluator: the same answers as the JIT, nothing to compile per page).
   o.service.dashboard.evaluator = [](const serve::RuleSet& r) -> std::unique_ptr<Evaluator> {
-    auto loaded = std::static_pointer_cast<const Loaded>(r.owner);
     std::string note, error;
-    return cli::makeEvaluator("interp", *loaded->compilation, note, error);
+    return cli::makeEvaluator("interp", compilationOf(r), note, error);
   };
   o.service.dashboard.explain = [evaluatorFor = o.service.dashboard.evaluator](
                                     const serve::RuleSet& r, const std::string& eventsFile,
@@ -134,7 +141,8 @@ int runServe(ServeOptions& o) {
     ro.eventNames = {"log export"};  // lines of `trig log export`
     std::ostringstream out, err;
     ro.diagnostics = &err;
-    explainCustomer(*r.model, *r.sources, *evaluator, ro, customer, out, err);
+    const Compilation& c = compilationOf(r);
+    explainCustomer(c.model, c.sources, *evaluator, ro, customer, out, err);
     return out.str() + err.str();
   };
   // A rule's flowchart, as `trig graph --data` draws it (the report's numbers on its edges).
@@ -145,7 +153,8 @@ int runServe(ServeOptions& o) {
     graph::GraphOptions go;
     go.rule = rule;
     go.counts = rep ? &counts : nullptr;
-    std::string dot = graph::toDot(*r.model, *r.sources, go), error;
+    const Compilation& c = compilationOf(r);
+    std::string dot = graph::toDot(c.model, c.sources, go), error;
     if (dot.empty()) return std::string();
     std::string svg = graph::render(dot, "svg", error).value_or("");
     // Inline in the page: the <svg> element without the XML prolog and doctype before it.

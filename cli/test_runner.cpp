@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "compiler/plan/build.h"
 #include "runtime/deliver/render.h"
 #include "runtime/ingest/decoder.h"
 
@@ -328,7 +329,7 @@ std::vector<TestOutcome> runTests(const Compilation& c,
         eo.pins[std::make_tuple(s.customer.value, s.fromRule->text, s.split.text)] =
             s.variant->text;
     Engine engine(plan::buildPlan(c.model), evaluator, eo);
-    ingest::Decoder decoder(c.model);
+    ingest::Decoder decoder(plan::buildIngestPlan(c.model));
     std::vector<Event> events;
     uint64_t seq = 0;
     for (const auto& te : testEvents(*test)) {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "compiler/driver/driver.h"
+#include "compiler/plan/build.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s does not check (%zu errors)\n", argv[1], c->diags.errorCount());
     return 2;
   }
-  ingest::Decoder decoder(c->model);
+  ingest::Decoder decoder(plan::buildIngestPlan(c->model));
 
   // The ordering pass as replay runs it: every line's stamp, checked for order.
   uint64_t looked = 0, stamped = 0, inOrder = 0;

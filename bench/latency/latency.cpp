@@ -47,6 +47,7 @@
 #include "compiler/diag/render.h"
 #include "compiler/driver/driver.h"
 #include "compiler/jit/jit_evaluator.h"
+#include "compiler/plan/build.h"
 #include "runtime/engine/engine.h"
 #include "runtime/ingest/decoder.h"
 #include "runtime/ingest/reader.h"
@@ -286,7 +287,7 @@ int main(int argc, char** argv) {
 
   std::vector<Event> events;
   {
-    ingest::Decoder decoder(c->model);
+    ingest::Decoder decoder(plan::buildIngestPlan(c->model));
     ingest::ReaderOptions ro;
     ro.diagnostics = &std::cerr;
     ingest::EventReader reader(decoder, ro);

@@ -12,6 +12,7 @@
 #include "compiler/diag/render.h"
 #include "compiler/interp/eval.h"
 #include "compiler/parse/parse.h"
+#include "compiler/plan/build.h"
 #include "compiler/sema/sema.h"
 #include "stdlib/stdlib.h"
 

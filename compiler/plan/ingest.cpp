@@ -1,6 +1,6 @@
 #include <charconv>
 
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 namespace trig::plan {
 
@@ -82,7 +82,9 @@ IngestField ingestField(const sema::FieldInfo& f) {
 
 }  // namespace
 
-IngestPlan::IngestPlan(const sema::Model& model) {
+IngestPlan buildIngestPlan(const sema::Model& model) {
+  IngestPlan plan;
+  auto& events = plan.events;
   events.reserve(model.events.size());
   for (const sema::EventInfo& e : model.events) {
     IngestEvent ev;
@@ -91,8 +93,10 @@ IngestPlan::IngestPlan(const sema::Model& model) {
     for (const sema::FieldInfo& f : e.fields) ev.fields.push_back(ingestField(f));
     events.push_back(std::move(ev));
   }
-  for (const sema::FieldInfo& t : model.traits) traits.push_back(ingestField(t));
-  for (const auto& [alias, index] : model.eventByAlias) eventAliases.emplace_back(alias, index);
+  for (const sema::FieldInfo& t : model.traits) plan.traits.push_back(ingestField(t));
+  for (const auto& [alias, index] : model.eventByAlias)
+    plan.eventAliases.emplace_back(alias, index);
+  return plan;
 }
 
 }  // namespace trig::plan

@@ -3,7 +3,7 @@
 // program to turn a wire event into a trig::Event -- the declared events with their `from`
 // aliases, each one's fields (wire name, aliases, type, slot, default as a value), and the
 // customer traits -- as plain values, so that the decoder sees neither the AST nor sema (issue 10).
-// Built once per program (plan/ingest.cpp); the decoder keeps its own copy.
+// Built once per program by plan::buildIngestPlan (build.h); the decoder keeps its own copy.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,10 +12,6 @@
 
 #include "compiler/core/kinds.h"
 #include "compiler/core/value.h"
-
-namespace trig::sema {
-struct Model;
-}
 
 namespace trig::plan {
 
@@ -40,11 +36,6 @@ struct IngestEvent {
 };
 
 struct IngestPlan {
-  IngestPlan() = default;
-  // The plan of a checked program (implicit, so that `ingest::Decoder decoder(model)` reads as
-  // it always did).
-  IngestPlan(const sema::Model& model);  // NOLINT(google-explicit-constructor)
-
   std::vector<IngestEvent> events;  // by event type
   std::vector<IngestField> traits;  // the declared customer traits
   // Aliases sema resolved to event types besides the events' own (Model::eventByAlias).

@@ -1,4 +1,4 @@
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 #include <algorithm>
 
@@ -139,6 +139,7 @@ StepRange addSteps(const sema::Model& m, const std::vector<ast::Step>& steps, Pl
 Rule ruleOf(const sema::Model& m, const sema::RuleInfo& r, Plan& plan) {
   Rule out;
   out.name = r.name;
+  if (r.goalEvent) out.goalEvent = *r.goalEvent;
   out.order = r.order;
   out.idle = r.idle;
   out.conditions = conditionsOf(r.conditions);
@@ -149,6 +150,7 @@ Rule ruleOf(const sema::Model& m, const sema::RuleInfo& r, Plan& plan) {
   out.goalWithin = r.goalWithin;
   if (r.rule == nullptr) return out;
   out.loc = r.rule->loc;
+  if (r.rule->title) out.title = r.rule->title->value;
   if (r.rule->goal) out.goalLoc = r.rule->goal->loc;
   if (r.rule->limit)
     out.limit = Rule::Limit{r.rule->limit->count, r.rule->limit->per.ms, r.rule->limit->loc};
@@ -203,6 +205,7 @@ TemplateText textOf(const ast::TemplateText& text) {
 Template templateOf(const sema::TemplateInfo& info) {
   Template t;
   t.name = info.name;
+  t.path = info.path;
   if (info.subject) t.subject = textOf(*info.subject);
   if (info.body) t.body = textOf(*info.body);
   t.html = info.html;
@@ -211,7 +214,7 @@ Template templateOf(const sema::TemplateInfo& info) {
 
 Plan buildPlan(const sema::Model& m) {
   Plan plan;
-  plan.retention = RetentionPlan::build(m);
+  plan.retention = buildRetention(m);
   plan.events.resize(m.events.size());
   plan.goals.resize(m.rules.size());
   for (uint32_t ri = 0; ri < m.rules.size(); ++ri) {
@@ -245,6 +248,10 @@ Plan buildPlan(const sema::Model& m) {
   plan.templates.reserve(m.templates.size());
   for (const sema::TemplateInfo& t : m.templates) plan.templates.push_back(templateOf(t));
   return plan;
+}
+
+Program buildProgram(const sema::Model& model, const SourceManager& sources) {
+  return Program{buildPlan(model), buildIngestPlan(model), SourceMap::of(sources)};
 }
 
 std::vector<std::string> ruleNames(const sema::Model& model) {

@@ -1,7 +1,9 @@
 #pragma once
 // The rule plan: what the runtime needs of a checked program, computed once after sema
 // (docs/architecture.md, "The rule plan"). The runtime includes the plan, the value core and the
-// ABI, never the AST or sema directly.
+// ABI, never the AST or sema: this header is data and functions over data, and reaches nothing of
+// the front end; the plan is built from a checked program by compiler/plan/build.h, which only
+// the compiler's side (cli/, compiler/, bench/) and tests include.
 //
 // It holds what each event type's history must keep (retention), how an event finds the rules it
 // anchors (with the filters' index keys) and the goals it converts, every `same` list resolved to
@@ -15,12 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "compiler/ast/ast.h"
 #include "compiler/core/evaluator.h"
 #include "compiler/core/pin.h"
 #include "compiler/core/value.h"
 #include "compiler/plan/ingest.h"
-#include "compiler/sema/model.h"
 #include "compiler/source/source.h"
 #include "compiler/support/decimal.h"
 #include "compiler/support/time.h"
@@ -45,25 +45,21 @@ struct Retention {
   bool stored() const { return window > 0 || keepLast || keepAll || sinceFiring; }
 };
 
+// Built from a checked program by plan::buildRetention (build.h).
 class RetentionPlan {
  public:
-  static RetentionPlan build(const sema::Model& model);
   const Retention& of(uint32_t type) const {
     static const Retention kNothing;
     return type < types_.size() ? types_[type] : kNothing;
   }
   bool anySinceFiring() const { return anySinceFiring_; }
-  // For tests of the history: a plan of the given retentions.
+  // A plan of the given retentions (their slots sorted and made unique): the builder's result,
+  // and tests of the history.
   static RetentionPlan of(std::vector<Retention> types);
 
  private:
-  void scan(const sema::Model& model, const ast::Expr* e, bool inHistory = false);
-  void readsField(uint32_t type, uint32_t slot);
-  void scanSteps(const sema::Model& model, const std::vector<ast::Step>& steps);
-  void finish(const sema::Model* model);
   std::vector<Retention> types_;
   bool anySinceFiring_ = false;
-  bool allFields_ = false;  // a field read by name whatever the type: keep every field
 };
 
 // How events of one type find their rules, resolved once (the hot path of every event does no
@@ -159,12 +155,11 @@ struct TemplateText {
 };
 struct Template {
   std::string name;
+  std::string path;  // the file it was read from ("" for one written in a .trig file)
   std::optional<TemplateText> subject;
   std::optional<TemplateText> body;
   bool html = false;  // the body came from a .html file: values are HTML-escaped
 };
-// A template of the checked program as the plan holds it (`trig preview` renders one this way).
-Template templateOf(const sema::TemplateInfo& info);
 
 // ---- What records print of the program ---------------------------------------------------------
 
@@ -181,8 +176,6 @@ struct SourceMap {
 };
 // The same text straight from the sources (`trig explain`, `trig test --coverage`).
 std::string formatLoc(Loc loc, const SourceManager& sources);
-// The rules' names by rule index.
-std::vector<std::string> ruleNames(const sema::Model& model);
 
 // ---- Rules and their steps, by index -----------------------------------------------------------
 
@@ -242,6 +235,7 @@ struct Step {
 
 struct Rule {
   std::string name;
+  std::optional<std::string> title;  // `title "..."`
   Loc loc;
   uint32_t order = 0;  // declaration order: prelude, imports depth-first, files
   std::optional<DurationMs> idle;
@@ -250,6 +244,7 @@ struct Rule {
   int64_t priority = 0;               // `priority N`
   ExprId priorityExpr = core::kNone;  // `priority EXPR`, evaluated at each firing
   bool hasGoal = false;
+  uint32_t goalEvent = core::kNone;  // the goal's event type
   DurationMs goalWithin = 0;
   Loc goalLoc;
   struct Limit {
@@ -306,14 +301,13 @@ struct Plan {
   WellKnown known;
 };
 
-// The plan of a checked program (after sema, with no errors).
-Plan buildPlan(const sema::Model& model);
-
-// ---- Ingest (issue 16: the decoder reads the plan, not sema; see compiler/plan/ingest.h) ----
-
-// The value of a default written in a declaration (`subscribed: bool = true`), converted to the
-// field's type (an int literal for a money or float field becomes money or float). nullopt when
-// the expression is not a literal of a compatible type (sema reports that case).
-std::optional<Value> literalValue(const ast::Expr& expr, sema::Type type);
+// A checked program as the runtime takes it from the command that compiled it (`trig serve`,
+// `trig report`): the rule plan, the ingest plan (the decoder's) and the source map (the record
+// writer's), built once by plan::buildProgram (build.h). The evaluator comes beside it.
+struct Program {
+  Plan plan;
+  IngestPlan ingest;
+  SourceMap sources;
+};
 
 }  // namespace trig::plan

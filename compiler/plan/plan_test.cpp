@@ -1,6 +1,6 @@
 // The rule plan's per-rule data: the flat step array (each list contiguous, variants after),
 // templates and placeholders resolved, conditions by expression id, settings as values.
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 #include <doctest/doctest.h>
 
@@ -122,6 +122,41 @@ trigger t:
   CHECK(plan.known.traitEmail == plan.traits.slot("email"));
   CHECK(plan.known.bounceEvent != core::kNone);
   CHECK(plan.eventNames.size() == p.model.events.size());
+}
+
+// What the report and the service's dashboard read of the plan instead of the model.
+TEST_CASE("a program holds a rule's title and goal event, the templates and the ingest plan") {
+  CheckedProgram p(R"(
+template a { subject "A" body "." }
+trigger titled "Win them back":
+  when cart_add
+  goal purchased within 1d
+  send a
+trigger plain:
+  when cart_add
+  send a
+)");
+  const Program program = buildProgram(p.model, p.sources);
+  const Rule& titled = ruleNamed(program.plan, "titled");
+  REQUIRE(titled.title);
+  CHECK(*titled.title == "Win them back");
+  REQUIRE(titled.goalEvent < program.plan.eventNames.size());
+  CHECK(program.plan.eventNames[titled.goalEvent].name == "purchased");
+  const Rule& plain = ruleNamed(program.plan, "plain");
+  CHECK_FALSE(plain.title);
+  CHECK(plain.goalEvent == core::kNone);
+  REQUIRE(program.plan.templates.size() == p.model.templates.size());
+  for (size_t i = 0; i < program.plan.templates.size(); ++i)
+    CHECK(program.plan.templates[i].path == p.model.templates[i].path);
+  // The ingest plan names the same event types, in the same order, with the same slots.
+  REQUIRE(program.ingest.events.size() == p.model.events.size());
+  for (size_t t = 0; t < p.model.events.size(); ++t) {
+    CHECK(program.ingest.events[t].name == program.plan.eventNames[t].name);
+    for (const IngestField& f : program.ingest.events[t].fields)
+      CHECK(f.slot == p.model.events[t].fieldIndex(f.name));
+  }
+  CHECK(program.sources.paths.size() == p.sources.size());
+  CHECK(program.sources.format(titled.loc) == formatLoc(titled.loc, p.sources));
 }
 
 }  // namespace

@@ -1,65 +1,81 @@
 // Retention (plan.h): what each event type's history must keep, from every expression of every
 // rule. A slot or a window left out would silently read as absent: when in doubt, keep it.
-#include "compiler/plan/plan.h"
-
 #include <algorithm>
 
-namespace trig::plan {
+#include "compiler/plan/build.h"
 
-RetentionPlan RetentionPlan::build(const sema::Model& model) {
-  RetentionPlan p;
-  p.types_.resize(model.events.size());
+namespace trig::plan {
+namespace {
+
+// The walk over a checked program's expressions that buildRetention makes.
+class Scanner {
+ public:
+  explicit Scanner(const sema::Model& model) : model_(model), types_(model.events.size()) {}
+  void scan(const ast::Expr* e, bool inHistory = false);
+  void scanSteps(const std::vector<ast::Step>& steps);
+  void keepFor(uint32_t type, DurationMs window) {
+    if (type < types_.size()) types_[type].window = std::max(types_[type].window, window);
+  }
+  // The retentions with their row lengths (every field when one is read by name whatever the
+  // type); RetentionPlan::of sorts the slots.
+  std::vector<Retention> finish() {
+    for (uint32_t t = 0; t < types_.size(); ++t) {
+      Retention& r = types_[t];
+      r.fields = static_cast<uint32_t>(model_.events[t].fields.size());
+      if (allFields_) {
+        r.slots.clear();
+        for (uint32_t i = 0; i < r.fields; ++i) r.slots.push_back(i);
+      }
+    }
+    return std::move(types_);
+  }
+
+ private:
+  void readsField(uint32_t type, uint32_t slot);
+  const sema::Model& model_;
+  std::vector<Retention> types_;
+  bool allFields_ = false;  // a field read by name whatever the type: keep every field
+};
+
+}  // namespace
+
+RetentionPlan buildRetention(const sema::Model& model) {
+  Scanner p(model);
   for (const auto& rule : model.rules) {
     if (rule.rule == nullptr) continue;
-    for (const auto* t : rule.rule->terms) p.scan(model, t);
-    for (const auto* u : rule.rule->unless) p.scan(model, u);
-    if (rule.rule->priorityExpr != nullptr) p.scan(model, rule.rule->priorityExpr);
+    for (const auto* t : rule.rule->terms) p.scan(t);
+    for (const auto* u : rule.rule->unless) p.scan(u);
+    if (rule.rule->priorityExpr != nullptr) p.scan(rule.rule->priorityExpr);
     for (const auto* r : rule.rule->anchor.events)
-      if (r->filter) p.scan(model, r->filter);
-    if (rule.rule->goal && rule.goalEvent && *rule.goalEvent < p.types_.size()) {
-      // A goal counts the events in (send, send + within]: kept that long.
-      DurationMs& window = p.types_[*rule.goalEvent].window;
-      window = std::max(window, rule.rule->goal->within.ms);
-    }
-    if (rule.rule->goal && rule.rule->goal->event->filter)
-      p.scan(model, rule.rule->goal->event->filter);
-    p.scanSteps(model, rule.rule->steps);
+      if (r->filter) p.scan(r->filter);
+    // A goal counts the events in (send, send + within]: kept that long.
+    if (rule.rule->goal && rule.goalEvent) p.keepFor(*rule.goalEvent, rule.rule->goal->within.ms);
+    if (rule.rule->goal && rule.rule->goal->event->filter) p.scan(rule.rule->goal->event->filter);
+    p.scanSteps(rule.rule->steps);
   }
-  p.finish(&model);
-  return p;
+  return RetentionPlan::of(p.finish());
 }
 
 RetentionPlan RetentionPlan::of(std::vector<Retention> types) {
   RetentionPlan p;
   p.types_ = std::move(types);
-  p.finish(nullptr);
-  return p;
-}
-
-// Row lengths from the model (when there is one), slots sorted and unique.
-void RetentionPlan::finish(const sema::Model* model) {
-  for (const auto& r : types_) anySinceFiring_ = anySinceFiring_ || r.sinceFiring;
-  for (uint32_t t = 0; t < types_.size(); ++t) {
-    Retention& r = types_[t];
-    if (model != nullptr) r.fields = static_cast<uint32_t>(model->events[t].fields.size());
-    if (allFields_) {
-      r.slots.clear();
-      for (uint32_t i = 0; i < r.fields; ++i) r.slots.push_back(i);
-    }
+  for (Retention& r : p.types_) {
+    p.anySinceFiring_ = p.anySinceFiring_ || r.sinceFiring;
     std::sort(r.slots.begin(), r.slots.end());
     r.slots.erase(std::unique(r.slots.begin(), r.slots.end()), r.slots.end());
   }
+  return p;
 }
 
-void RetentionPlan::scanSteps(const sema::Model& model, const std::vector<ast::Step>& steps) {
+void Scanner::scanSteps(const std::vector<ast::Step>& steps) {
   for (const auto& s : steps) {
-    for (const auto* u : s.unless) scan(model, u);
-    for (const auto& b : s.bindings) scan(model, b.value);
-    for (const auto& v : s.variants) scanSteps(model, v.steps);
+    for (const auto* u : s.unless) scan(u);
+    for (const auto& b : s.bindings) scan(b.value);
+    for (const auto& v : s.variants) scanSteps(v.steps);
   }
 }
 
-void RetentionPlan::readsField(uint32_t type, uint32_t slot) {
+void Scanner::readsField(uint32_t type, uint32_t slot) {
   if (type < types_.size() && slot != sema::kNone) types_[type].slots.push_back(slot);
 }
 
@@ -67,8 +83,9 @@ void RetentionPlan::readsField(uint32_t type, uint32_t slot) {
 // fields named inside the filter of a history term (`inHistory`: not those of an anchor's or a
 // goal's filter, which read the incoming event), `same` lists, aggregated and `last` fields.
 // A slot left out would read as absent from history, silently: when in doubt, keep it.
-void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHistory) {
+void Scanner::scan(const ast::Expr* e, bool inHistory) {
   if (e == nullptr) return;
+  const sema::Model& model = model_;
   auto eventOf = [&](const ast::Expr& x) -> uint32_t {
     if (x.id < model.exprEvent.size() && model.exprEvent[x.id] != sema::kNone)
       return model.exprEvent[x.id];
@@ -107,7 +124,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHi
         else
           types_[t].sinceFiring = true;
       }
-      if (e->event != nullptr) scan(model, e->event->filter, true);
+      if (e->event != nullptr) scan(e->event->filter, true);
       break;
     }
     case ast::ExprKind::Last: {
@@ -120,7 +137,7 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHi
         else
           types_[t].keepLast = true;
       }
-      if (e->event != nullptr) scan(model, e->event->filter, true);
+      if (e->event != nullptr) scan(e->event->filter, true);
       break;
     }
     case ast::ExprKind::Name:
@@ -130,9 +147,9 @@ void RetentionPlan::scan(const sema::Model& model, const ast::Expr* e, bool inHi
       break;
     default: break;
   }
-  scan(model, e->lhs, inHistory);
-  scan(model, e->rhs, inHistory);
-  for (const auto* item : e->items) scan(model, item, inHistory);
+  scan(e->lhs, inHistory);
+  scan(e->rhs, inHistory);
+  for (const auto* item : e->items) scan(item, inHistory);
 }
 
 }  // namespace trig::plan

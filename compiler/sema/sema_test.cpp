@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "compiler/parse/parse.h"
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 #include "compiler/sema/sema.h"
 #include "stdlib/stdlib.h"
 
@@ -63,7 +63,7 @@ struct Checked {
 
 // What the rule plan keeps of event type `name` for the checked program.
 plan::Retention kept(const Checked& c, const std::string& name) {
-  return plan::RetentionPlan::build(c.model).of(c.event(name).index);
+  return plan::buildRetention(c.model).of(c.event(name).index);
 }
 
 const char* kSeed = R"(

@@ -7,7 +7,7 @@
 
 #include "compiler/interp/interp.h"
 #include "compiler/interp/test_fixture.h"
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 namespace trig::engine {
 

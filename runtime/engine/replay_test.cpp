@@ -31,7 +31,7 @@ template t { subject "s" body "b" }
 // Decoder::peekTime with a decoder of a one-rule program.
 bool scanTimestamp(std::string_view line, TimeMs& out) {
   static testing::CheckedProgram p(kCartRule);
-  static ingest::Decoder decoder(p.model);
+  static ingest::Decoder decoder(plan::buildIngestPlan(p.model));
   return decoder.peekTime(line, out);
 }
 
@@ -199,7 +199,7 @@ std::string randomEventLine(std::mt19937& rng, TimeMs& base) {
 
 TEST_CASE("replay ordering pass: the look's stamp is the decoder's, on random lines") {
   testing::CheckedProgram p(kCartRule);
-  ingest::Decoder decoder(p.model);
+  ingest::Decoder decoder(plan::buildIngestPlan(p.model));
   std::mt19937 rng(7);
   TimeMs base = stamp("2026-01-01T00:00:00Z");
   int decoded = 0;
@@ -248,7 +248,7 @@ template t { subject "s" body "b" }
   ro.eventFiles = {path.string()};
   ro.progressEvery = 2;
   ro.progress = [&](uint64_t done, uint64_t total) { out.progress.emplace_back(done, total); };
-  ingest::Decoder decoder(p.model);
+  ingest::Decoder decoder(plan::buildIngestPlan(p.model));
   replay(engine, decoder, ro);
   std::filesystem::remove(path);
   return out;
@@ -302,7 +302,7 @@ template t { subject "s" body "b" }
   ro.eventFiles = {path};
   std::ostringstream diagnostics;
   ro.diagnostics = &diagnostics;
-  ingest::Decoder decoder(p.model);
+  ingest::Decoder decoder(plan::buildIngestPlan(p.model));
   ReplayResult rr = replay(engine, decoder, ro);
   close(fds[0]);
   // Read through a temporary copy, but reported under the name it was given.

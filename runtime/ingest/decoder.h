@@ -68,8 +68,8 @@ namespace trig::ingest {
 // Keeps scratch buffers between calls: one decoder per thread.
 class Decoder {
  public:
-  // Decodes against the declarations of `plan` (a checked program's: `Decoder decoder(model)`
-  // builds it from the sema model), which the decoder copies.
+  // Decodes against the declarations of `plan` (a checked program's, built by the command:
+  // `Decoder decoder(plan::buildIngestPlan(model))`), which the decoder copies.
   explicit Decoder(plan::IngestPlan plan);
   ~Decoder();
   Decoder(const Decoder&) = delete;

@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "compiler/driver/driver.h"
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 #include "runtime/ingest/decoder.h"
 
 using namespace trig;
@@ -34,7 +34,7 @@ struct Compiled {
   explicit Compiled(const std::string& rules) : c(compileText(rules)) {
     REQUIRE(c);
     REQUIRE(c->ok());
-    decoder = std::make_unique<ingest::Decoder>(c->model);
+    decoder = std::make_unique<ingest::Decoder>(plan::buildIngestPlan(c->model));
   }
   auto parts() { return std::tie(c->model, *decoder, e, reason); }
 };

@@ -1,5 +1,5 @@
 #include "runtime/ingest/decoder.h"
-#include "compiler/plan/plan.h"
+#include "compiler/plan/build.h"
 
 #include <doctest/doctest.h>
 
@@ -15,7 +15,7 @@ namespace {
 
 struct Fixture {
   testing::TestModel tm;
-  Decoder decoder{tm.model};
+  Decoder decoder{plan::buildIngestPlan(tm.model)};
   Event e;
   std::string reason;
 

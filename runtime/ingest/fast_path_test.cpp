@@ -460,8 +460,8 @@ bool sameEvent(const Event& a, const Event& b) {
 
 TEST_CASE("decoder: the fast path agrees with the general path on generated lines") {
   testing::TestModel tm;
-  ingest::Decoder fast(tm.model);
-  ingest::Decoder general(tm.model);
+  ingest::Decoder fast(plan::buildIngestPlan(tm.model));
+  ingest::Decoder general(plan::buildIngestPlan(tm.model));
   general.setFastPath(false);
   LineGen gen{tm.model};
   // One Event reused across every line, failed ones included (the way the reader uses it),
@@ -505,7 +505,7 @@ TEST_CASE("decoder: the fast path agrees with the general path on generated line
 
 TEST_CASE("decoder: a reused Event keeps nothing from a line of another shape") {
   testing::TestModel tm;
-  ingest::Decoder decoder(tm.model);
+  ingest::Decoder decoder(plan::buildIngestPlan(tm.model));
   Event e;
   std::string reason;
   const std::string head = R"({"type":"track","event":"cart_add","userId":"c1",)"
@@ -551,7 +551,7 @@ TEST_CASE("decoder: a reused Event keeps nothing from a line of another shape") 
 
 TEST_CASE("decoder: escapes in strings and keys go the general way, with the same result") {
   testing::TestModel tm;
-  ingest::Decoder decoder(tm.model);
+  ingest::Decoder decoder(plan::buildIngestPlan(tm.model));
   Event e;
   std::string reason;
   REQUIRE(
@@ -577,8 +577,8 @@ TEST_CASE(
   // The decoder parks Event::fields rows by width between types, and guesses each key from the
   // one before it: alternate types, omit keys, reorder them, and compare with a fresh decode.
   testing::TestModel tm;
-  ingest::Decoder fast(tm.model);
-  ingest::Decoder general(tm.model);
+  ingest::Decoder fast(plan::buildIngestPlan(tm.model));
+  ingest::Decoder general(plan::buildIngestPlan(tm.model));
   general.setFastPath(false);
   const std::string head = R"({"userId":"c1","timestamp":"2026-01-01T10:00:00Z",)";
   const std::vector<std::string> lines = {

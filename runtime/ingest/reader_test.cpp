@@ -65,7 +65,7 @@ std::string slurp(const std::string& path) {
 struct ReadRun {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder{tm.model};
+  Decoder decoder{plan::buildIngestPlan(tm.model)};
   std::string events, deadPath;
   std::ostringstream diags;
   std::vector<Event> got;
@@ -142,7 +142,7 @@ TEST_CASE("reader: valid, invalid and blank lines; seq, source, diagnostics, dea
 TEST_CASE("reader: seq continues across files; missing files and directories are errors") {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder(tm.model);
+  Decoder decoder(plan::buildIngestPlan(tm.model));
   EventReader reader(decoder, {});
   const std::string a =
       dir.write("a.jsonl", pageView("c1", "/1") + "\n" + pageView("c1", "/2") + "\n");
@@ -173,7 +173,7 @@ TEST_CASE("reader: seq continues across files; missing files and directories are
 TEST_CASE("reader: lines longer than the limit are rejected, kept truncated, and skipped") {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder(tm.model);
+  Decoder decoder(plan::buildIngestPlan(tm.model));
   const std::string longLine = pageView("c1", std::string(5000, 'x'));
   const std::string path =
       dir.write("long.jsonl", longLine + "\n" + pageView("c2", "/ok") + "\n" + longLine);
@@ -200,7 +200,7 @@ TEST_CASE("reader: lines longer than the limit are rejected, kept truncated, and
 TEST_CASE("reader: lines spanning read chunks, and many lines") {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder(tm.model);
+  Decoder decoder(plan::buildIngestPlan(tm.model));
   // Lines of varied lengths around and above the 1 MiB chunk, then many small ones.
   std::string content;
   std::vector<size_t> urlLengths = {10, (1u << 20) - 90, 3u << 20, 5, (1u << 20) + 7, 1};
@@ -238,7 +238,7 @@ TEST_CASE("reader: lines spanning read chunks, and many lines") {
 TEST_CASE("reader: standard input is '-'") {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder(tm.model);
+  Decoder decoder(plan::buildIngestPlan(tm.model));
   const std::string path = dir.write("stdin.jsonl", pageView("c1", "/") + "\nbad\n");
   const int saved = ::dup(STDIN_FILENO);
   REQUIRE(saved >= 0);
@@ -283,7 +283,7 @@ TEST_CASE("dead-letter records are valid JSON for any text") {
 TEST_CASE("reader: source is FILE:LINE whatever the Event held before") {
   TempDir dir;
   testing::TestModel tm;
-  Decoder decoder(tm.model);
+  Decoder decoder(plan::buildIngestPlan(tm.model));
   const std::string a =
       dir.write("a.jsonl", pageView("c1", "/") + "\n\n" + pageView("c2", "/") + "\n");
   // A name that starts with the other's "FILE:".

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compiler/ast/ast.h"
+#include "compiler/plan/build.h"
 #include "compiler/sema/model.h"
 
 namespace trig::testing {

@@ -35,20 +35,19 @@ engine::EngineOptions reportOptions(Collector& collector, engine::Coverage& cove
 
 }  // namespace
 
-std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluator,
+std::optional<Report> replayReport(const plan::Program& program, Evaluator& evaluator,
                                    const ReplayInput& input, const ReportOptions& options,
                                    std::string& error) {
-  Collector collector(model);
+  Collector collector(program);
   engine::Coverage coverage;
-  engine::Engine eng(plan::buildPlan(model), evaluator,
-                     reportOptions(collector, coverage, input.warn));
+  engine::Engine eng(program.plan, evaluator, reportOptions(collector, coverage, input.warn));
 
   engine::ReplayOptions ro;
   ro.eventFiles = input.paths;
   ro.eventNames = input.names;
   ro.diagnostics = input.diagnostics;
   ro.progress = input.progress;
-  ingest::Decoder replayDecoder(model);
+  ingest::Decoder replayDecoder(program.ingest);
   engine::ReplayResult rr = engine::replay(eng, replayDecoder, ro);
   if (!rr.ioError.empty()) {
     error = rr.ioError;
@@ -56,7 +55,7 @@ std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluato
   }
 
   // The engagement pass: invalid lines were reported by the replay already.
-  ingest::Decoder decoder(model);
+  ingest::Decoder decoder(program.ingest);
   ingest::EventReader reader(decoder, ingest::ReaderOptions{});
   for (size_t i = 0; i < input.paths.size(); ++i) {
     const std::string name = i < input.names.size() ? input.names[i] : input.paths[i];
@@ -125,7 +124,7 @@ class ReadAhead {
     size_t size = 0;
   };
 
-  ReadAhead(const sema::Model& model, const LogScan& scan) : decoder_(model) {
+  ReadAhead(const plan::IngestPlan& events, const LogScan& scan) : decoder_(events) {
     for (auto& b : batches_) {
       b.items.resize(kBatch);
       free_.push_back(&b);
@@ -224,13 +223,12 @@ class ReadAhead {
 
 }  // namespace
 
-std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
+std::optional<Report> logReport(const plan::Program& program, Evaluator& evaluator,
                                 const LogInput& input, const ReportOptions& options,
                                 std::string& error) {
-  Collector collector(model);
+  Collector collector(program);
   engine::Coverage coverage;
-  engine::Engine eng(plan::buildPlan(model), evaluator,
-                     reportOptions(collector, coverage, input.warn));
+  engine::Engine eng(program.plan, evaluator, reportOptions(collector, coverage, input.warn));
 
   // With a window: the counters as they stood when it opened, taken off at the end.
   std::optional<engine::Stats> statsBefore;
@@ -262,7 +260,7 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
     event.seq = seq;
     event.source = logSource;
     event.source.line = seq;
-    if (event.kind == Event::Kind::Undeclared && !model.settings.ignoreUndeclared &&
+    if (event.kind == Event::Kind::Undeclared && !program.plan.settings.ignoreUndeclared &&
         undeclared.insert(event.name).second && input.diagnostics)
       *input.diagnostics << event.source << ": warning: event '" << event.name
                          << "' is not declared; it counts as activity and is otherwise "
@@ -273,7 +271,7 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
 
   bool ok = true;
   if (input.readAhead) {
-    ReadAhead reader(model, input.scan);
+    ReadAhead reader(program.ingest, input.scan);
     while (ReadAhead::Batch* b = reader.next()) {
       for (size_t i = 0; i < b->size; ++i) {
         Decoded& d = b->items[i];
@@ -283,7 +281,7 @@ std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
     }
     ok = reader.ok(error);
   } else {
-    ingest::Decoder decoder(model);
+    ingest::Decoder decoder(program.ingest);
     Event event;
     std::string reason;
     ok = input.scan(

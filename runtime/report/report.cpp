@@ -24,22 +24,29 @@ void Funnel::add(const Funnel& o) {
 
 namespace {
 
-uint32_t eventType(const sema::Model& m, const char* name) {
-  auto it = m.eventByName.find(name);
-  return it == m.eventByName.end() ? sema::kNone : it->second;
+// The declared event type of that name (core::kNone: none).
+uint32_t eventType(const plan::IngestPlan& p, std::string_view name) {
+  for (uint32_t t = 0; t < p.events.size(); ++t)
+    if (p.events[t].name == name) return t;
+  return core::kNone;
 }
 
-uint32_t fieldSlot(const sema::Model& m, uint32_t type, const char* field) {
-  return type == sema::kNone ? sema::kNone : m.events[type].fieldIndex(field);
+// The slot of an event type's field of that name (core::kNone: none).
+uint32_t fieldSlot(const plan::IngestPlan& p, uint32_t type, std::string_view field) {
+  if (type >= p.events.size()) return core::kNone;
+  for (const plan::IngestField& f : p.events[type].fields)
+    if (f.name == field) return f.slot;
+  return core::kNone;
 }
 
 // Every split of the steps, depth first in declaration order.
-void forEachSplit(const std::vector<ast::Step>& steps,
-                  const std::function<void(const ast::Step&)>& f) {
-  for (const auto& s : steps) {
-    if (s.action != ast::ActionKind::Split) continue;
+void forEachSplit(const plan::Plan& plan, plan::StepRange steps,
+                  const std::function<void(const plan::Step&)>& f) {
+  for (uint32_t i = steps.first; i < steps.end; ++i) {
+    const plan::Step& s = plan.steps[i];
+    if (s.kind != plan::Step::Kind::Split) continue;
     f(s);
-    for (const auto& v : s.variants) forEachSplit(v.steps, f);
+    for (const auto& v : s.variants) forEachSplit(plan, v.steps, f);
   }
 }
 
@@ -59,16 +66,17 @@ std::string formatP(double p) {
 
 }  // namespace
 
-Collector::Collector(const sema::Model& model) : model_(model) {
-  open_ = eventType(model, "email_open");
-  click_ = eventType(model, "email_click");
-  bounce_ = eventType(model, "email_bounce");
-  unsub_ = eventType(model, "unsubscribe");
-  openSlot_ = fieldSlot(model, open_, "message_id");
-  clickSlot_ = fieldSlot(model, click_, "message_id");
-  bounceSlot_ = fieldSlot(model, bounce_, "message_id");
-  unsubSlot_ = fieldSlot(model, unsub_, "message_id");
-  rows_.resize(model.rules.size());
+Collector::Collector(const plan::Program& program) : plan_(program.plan) {
+  const plan::IngestPlan& events = program.ingest;
+  open_ = eventType(events, "email_open");
+  click_ = eventType(events, "email_click");
+  bounce_ = eventType(events, "email_bounce");
+  unsub_ = eventType(events, "unsubscribe");
+  openSlot_ = fieldSlot(events, open_, "message_id");
+  clickSlot_ = fieldSlot(events, click_, "message_id");
+  bounceSlot_ = fieldSlot(events, bounce_, "message_id");
+  unsubSlot_ = fieldSlot(events, unsub_, "message_id");
+  rows_.resize(plan_.rules.size());
 }
 
 uint32_t Collector::rowFor(uint32_t rule, uint32_t step, const std::string& templ,
@@ -82,7 +90,7 @@ uint32_t Collector::rowFor(uint32_t rule, uint32_t step, const std::string& temp
 }
 
 void Collector::add(const engine::Record& r) {
-  if (r.rule == sema::kNone || r.rule >= rows_.size()) return;
+  if (r.rule == core::kNone || r.rule >= rows_.size()) return;
   const bool counted = !since_ || r.time >= *since_;
   if (r.decision == engine::Decision::Send) {
     uint32_t row = rowFor(r.rule, r.step, r.templateName, r.variant);
@@ -110,7 +118,7 @@ void Collector::add(const engine::Record& r) {
 void Collector::trace(const engine::TraceEntry& t) {
   using Kind = engine::TraceEntry::Kind;
   traced_ = true;
-  if (t.rule == sema::kNone) return;
+  if (t.rule == core::kNone) return;
   if (t.kind != Kind::Fired && t.kind != Kind::Conversion &&
       !(t.kind == Kind::Decision && t.record != nullptr))
     return;
@@ -162,8 +170,8 @@ uint32_t Collector::indexOf(const MessageKey& k) const {
 
 Collector::Engaged Collector::classify(const Event& e) const {
   Engaged p;
-  if (e.kind != Event::Kind::Track || e.type == sema::kNone) return p;
-  uint32_t slot = sema::kNone;
+  if (e.kind != Event::Kind::Track || e.type == core::kNone) return p;
+  uint32_t slot = core::kNone;
   if (e.type == open_) {
     p.kind = Engagement::Open;
     slot = openSlot_;
@@ -180,7 +188,7 @@ Collector::Engaged Collector::classify(const Event& e) const {
     return p;
   }
   p.time = e.time;
-  if (slot != sema::kNone && slot < e.fields.size() && e.fields[slot].kind == Value::Kind::String)
+  if (slot != core::kNone && slot < e.fields.size() && e.fields[slot].kind == Value::Kind::String)
     p.key = e.fields[slot].s;
   else if (p.kind == Engagement::Unsubscribe)
     p.byCustomer = true, p.key = e.customer;  // attributed to the customer's latest send
@@ -273,13 +281,13 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
     TimeMs b = t / out.bucket * out.bucket;
     return b > t ? b - out.bucket : b;  // floor for times before 1970
   };
-  std::vector<std::map<TimeMs, uint64_t>> perRule(model_.rules.size());
+  std::vector<std::map<TimeMs, uint64_t>> perRule(plan_.rules.size());
   for (const auto& m : messages_)
     if (m.counted) ++perRule[m.rule][bucketOf(m.time)];
   // Engagement onto the rows.
   auto rows = rows_;
   // Conversions onto the messages they followed, checked against the engine's count per rule.
-  std::vector<uint64_t> attributed(model_.rules.size());
+  std::vector<uint64_t> attributed(plan_.rules.size());
   out.stepConversions = traced_;
   for (const auto& id : convertedMessages_) {
     const uint32_t i = indexOf(id);
@@ -299,13 +307,13 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
     f.bounced += m.bounced ? 1 : 0;
     f.unsubscribed += m.unsubscribed ? 1 : 0;
   }
-  for (uint32_t ri = 0; ri < model_.rules.size(); ++ri) {
-    const auto& info = model_.rules[ri];
+  for (uint32_t ri = 0; ri < plan_.rules.size(); ++ri) {
+    const plan::Rule& info = plan_.rules[ri];
     RuleReport rr;
     rr.name = info.name;
-    if (info.rule && info.rule->title) rr.title = info.rule->title->value;
-    if (info.goalEvent) {
-      rr.goalEvent = model_.events[*info.goalEvent].name;
+    if (info.title) rr.title = *info.title;
+    if (info.goalEvent < plan_.eventNames.size()) {
+      rr.goalEvent = plan_.eventNames[info.goalEvent].name;
       rr.goalWithin = formatDuration(info.goalWithin);
     }
     const engine::Stats::PerRule* ps = ri < stats.rules.size() ? &stats.rules[ri] : nullptr;
@@ -317,13 +325,12 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
     // Variants in declaration order, to order the rows.
     std::map<std::string, size_t> variantOrder;
     std::set<std::string> holdouts;
-    if (info.rule)
-      forEachSplit(info.rule->steps, [&](const ast::Step& s) {
-        for (const auto& v : s.variants) {
-          variantOrder.emplace(v.name.text, variantOrder.size() + 1);
-          if (v.holdout) holdouts.insert(v.name.text);
-        }
-      });
+    forEachSplit(plan_, info.steps, [&](const plan::Step& s) {
+      for (const auto& v : s.variants) {
+        variantOrder.emplace(v.name, variantOrder.size() + 1);
+        if (v.holdout) holdouts.insert(v.name);
+      }
+    });
     if (ps)
       for (const auto& [name, pv] : ps->variants)
         if (!holdouts.contains(name)) rr.convertedAfterMessage += pv.conversions;
@@ -340,45 +347,44 @@ Report Collector::build(const engine::Stats& stats, const engine::Coverage& cove
       return a.templateName < b.templateName;
     });
     for (const auto& s : rr.steps) rr.funnel.add(s.funnel);
-    if (info.rule)
-      forEachSplit(info.rule->steps, [&](const ast::Step& s) {
-        SplitResult sr;
-        sr.name = s.splitName.text;
-        for (size_t vi = 0; vi < s.variants.size(); ++vi) {
-          const ast::Variant& v = s.variants[vi];
-          VariantResult vr;
-          vr.name = v.name.text;
-          vr.percent = v.percent.toString();
-          vr.holdout = v.holdout;
-          if (auto it = coverage.variants.find(engine::Coverage::variantKey(s.id, vi));
-              it != coverage.variants.end())
-            vr.entered = it->second;
-          if (ps)
-            if (auto it = ps->variants.find(vr.name); it != ps->variants.end())
-              vr.converted = it->second.conversions;
-          for (const auto& row : rr.steps)
-            if (row.variant == vr.name) vr.funnel.add(row.funnel);
-          vr.conversionCi = wilson(vr.converted, vr.entered);
-          vr.clickCi = wilson(vr.funnel.clicked, vr.funnel.sent);
-          sr.variants.push_back(std::move(vr));
-        }
-        for (size_t i = 1; i < sr.variants.size(); ++i) {
-          const auto& a = sr.variants[0];
-          auto& b = sr.variants[i];
-          VariantResult::Versus vs;
-          vs.conversionDiff = rate(b.converted, b.entered) - rate(a.converted, a.entered);
-          vs.conversion = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
-          vs.clickDiff =
-              rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
-          vs.click =
-              twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked, b.funnel.sent);
-          b.versus = vs;
-          std::string v = verdict(a, b, options.detectDiff);
-          if (sr.variants.size() > 2) v = b.name + " vs " + a.name + ": " + v;
-          sr.verdicts.push_back(std::move(v));
-        }
-        rr.splits.push_back(std::move(sr));
-      });
+    forEachSplit(plan_, info.steps, [&](const plan::Step& s) {
+      SplitResult sr;
+      sr.name = s.arms.name;
+      for (size_t vi = 0; vi < s.variants.size(); ++vi) {
+        const plan::Variant& v = s.variants[vi];
+        VariantResult vr;
+        vr.name = v.name;
+        vr.percent = s.arms.percents[vi].toString();
+        vr.holdout = v.holdout;
+        if (auto it = coverage.variants.find(engine::Coverage::variantKey(s.id, vi));
+            it != coverage.variants.end())
+          vr.entered = it->second;
+        if (ps)
+          if (auto it = ps->variants.find(vr.name); it != ps->variants.end())
+            vr.converted = it->second.conversions;
+        for (const auto& row : rr.steps)
+          if (row.variant == vr.name) vr.funnel.add(row.funnel);
+        vr.conversionCi = wilson(vr.converted, vr.entered);
+        vr.clickCi = wilson(vr.funnel.clicked, vr.funnel.sent);
+        sr.variants.push_back(std::move(vr));
+      }
+      for (size_t i = 1; i < sr.variants.size(); ++i) {
+        const auto& a = sr.variants[0];
+        auto& b = sr.variants[i];
+        VariantResult::Versus vs;
+        vs.conversionDiff = rate(b.converted, b.entered) - rate(a.converted, a.entered);
+        vs.conversion = twoProportionZTest(a.converted, a.entered, b.converted, b.entered);
+        vs.clickDiff =
+            rate(b.funnel.clicked, b.funnel.sent) - rate(a.funnel.clicked, a.funnel.sent);
+        vs.click =
+            twoProportionZTest(a.funnel.clicked, a.funnel.sent, b.funnel.clicked, b.funnel.sent);
+        b.versus = vs;
+        std::string v = verdict(a, b, options.detectDiff);
+        if (sr.variants.size() > 2) v = b.name + " vs " + a.name + ": " + v;
+        sr.verdicts.push_back(std::move(v));
+      }
+      rr.splits.push_back(std::move(sr));
+    });
     if (!perRule[ri].empty()) {
       const TimeMs first = perRule[ri].begin()->first, last = perRule[ri].rbegin()->first;
       for (TimeMs t = first; t <= last; t += out.bucket) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "compiler/core/event.h"
+#include "compiler/plan/plan.h"
 #include "runtime/engine/engine.h"
 #include "runtime/report/stats.h"
 
@@ -118,8 +119,8 @@ struct ReportOptions {
 
 class Collector {
  public:
-  // The model must outlive the collector.
-  explicit Collector(const sema::Model& model);
+  // The program must outlive the collector.
+  explicit Collector(const plan::Program& program);
 
   // The engine's sink: sends and (with explain) suppressions. Other records are ignored.
   void add(const engine::Record& r);
@@ -197,7 +198,7 @@ class Collector {
   Engaged classify(const Event& e) const;
   void apply(const Engaged& p);
 
-  const sema::Model& model_;
+  const plan::Plan& plan_;
   uint32_t open_, click_, bounce_, unsub_;                  // event types (kNone when absent)
   uint32_t openSlot_, clickSlot_, bounceSlot_, unsubSlot_;  // their message_id fields
   std::vector<std::vector<StepRow>> rows_;                  // by rule
@@ -249,9 +250,9 @@ struct ReplayInput {
 // Replays the input through the rules (an engine with explain and trace on, the collector fed
 // its records and trace, then the input's engagement events) and builds the report: what
 // `trig report` prints and the dashboard shows. Null, with `error`, when a file cannot be read.
-// The model and evaluator are used by this call alone (an evaluator is not shared across
-// threads).
-std::optional<Report> replayReport(const sema::Model& model, Evaluator& evaluator,
+// The program (the command built it: plan::buildProgram) and the evaluator are used by this call
+// alone (an evaluator is not shared across threads).
+std::optional<Report> replayReport(const plan::Program& program, Evaluator& evaluator,
                                    const ReplayInput& input, const ReportOptions& options,
                                    std::string& error);
 
@@ -275,7 +276,7 @@ struct LogInput {
 // The report of a log in one pass: every event decoded once, fed to the engine (as replayReport
 // does, so the numbers are the same as those of the log's export replayed), its engagement
 // events matched as they come. Honours options.since. Null, with `error`, on a read error.
-std::optional<Report> logReport(const sema::Model& model, Evaluator& evaluator,
+std::optional<Report> logReport(const plan::Program& program, Evaluator& evaluator,
                                 const LogInput& input, const ReportOptions& options,
                                 std::string& error);
 

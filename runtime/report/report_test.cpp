@@ -43,9 +43,10 @@ trigger promo:
 
 struct Run {
   CheckedProgram p;
+  plan::Program program = plan::buildProgram(p.model, p.sources);
   interp::Interpreter interp{p.model};
   engine::Coverage coverage;
-  Collector collector{p.model};
+  Collector collector{program};
   std::vector<engine::Record> sends;
   std::unique_ptr<engine::Engine> engine;
   uint64_t seq = 0;
@@ -59,7 +60,7 @@ struct Run {
       if (r.decision == engine::Decision::Send) sends.push_back(r);
     };
     o.trace = [this](const engine::TraceEntry& t) { collector.trace(t); };
-    engine = std::make_unique<engine::Engine>(plan::buildPlan(p.model), interp, o);
+    engine = std::make_unique<engine::Engine>(program.plan, interp, o);
   }
   void email(const std::string& c, TimeMs t) {
     Event e;
@@ -441,7 +442,7 @@ std::pair<std::string, std::string> logJson(const Log& log, bool readAhead,
   ReportOptions options;
   options.since = since;
   std::string error;
-  auto rep = logReport(p.model, interp, in, options, error);
+  auto rep = logReport(plan::buildProgram(p.model, p.sources), interp, in, options, error);
   REQUIRE(rep);
   return {renderJson(*rep), diagnostics.str()};
 }
@@ -478,7 +479,8 @@ TEST_CASE("report: a log read ahead on a second thread gives the same report") {
   in.paths = {path.string()};
   in.diagnostics = &diagnostics;
   std::string error;
-  auto rep = replayReport(p.model, interp, in, ReportOptions{}, error);
+  auto rep =
+      replayReport(plan::buildProgram(p.model, p.sources), interp, in, ReportOptions{}, error);
   std::filesystem::remove(path);
   REQUIRE(rep);
   CHECK(renderJson(*rep) == ahead);
@@ -498,7 +500,8 @@ TEST_CASE("report: a log's read error ends the report with it, on either thread"
       return false;
     };
     std::string error;
-    CHECK_FALSE(logReport(p.model, interp, in, ReportOptions{}, error));
+    CHECK_FALSE(
+        logReport(plan::buildProgram(p.model, p.sources), interp, in, ReportOptions{}, error));
     CHECK(error == "disk on fire");
   }
 }

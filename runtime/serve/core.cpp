@@ -146,6 +146,8 @@ struct Core::Impl {
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<ingest::Decoder> decoder;
   std::unique_ptr<engine::RecordWriter> writer;
+  // The rules' templates whose body is HTML (the message's part is `html`, not `text`).
+  std::unordered_set<std::string> htmlTemplates;
   std::vector<engine::Record> records;  // produced since the last publish()
   bool silent = false;                  // rebuilding an engine: its records are not decisions
   uint64_t recordNo = 0;                // decision records numbered from 1, log order
@@ -187,11 +189,13 @@ struct Core::Impl {
       if (!silent) records.push_back(rec);
     };
     eo.warn = [this](const std::string& w) { log("warning: " + w); };
-    engine =
-        std::make_unique<engine::Engine>(plan::buildPlan(*rules->model), *rules->evaluator, eo);
-    decoder = std::make_unique<ingest::Decoder>(*rules->model);
-    writer = std::make_unique<engine::RecordWriter>(plan::ruleNames(*rules->model),
-                                                    plan::SourceMap::of(*rules->sources));
+    const plan::Program& program = *rules->program;
+    engine = std::make_unique<engine::Engine>(program.plan, *rules->evaluator, eo);
+    decoder = std::make_unique<ingest::Decoder>(program.ingest);
+    writer = std::make_unique<engine::RecordWriter>(program.plan.ruleNames, program.sources);
+    htmlTemplates.clear();
+    for (const plan::Template& t : program.plan.templates)
+      if (t.html) htmlTemplates.insert(t.name);
     metrics.set("trig_jit_compile_seconds", rules->compileSeconds);
   }
 
@@ -246,10 +250,10 @@ void Core::Impl::apply(const LogEntry& e) {
 
 // The records of flows that `next` has no rule for: they end here.
 void Core::Impl::endRemovedFlows(const RuleSet& next) {
-  const sema::Model& m = *rules->model;
+  const plan::Plan& p = rules->program->plan;
   engine->forEachFlow([&](std::string_view customer, uint32_t rule, uint32_t step) {
-    const std::string& name = m.rules[rule].name;
-    for (const auto& r : next.model->rules)
+    const std::string& name = p.rules[rule].name;
+    for (const auto& r : next.program->plan.rules)
       if (r.name == name) return;
     engine::Record rec;
     rec.decision = engine::Decision::Suppressed;
@@ -258,7 +262,7 @@ void Core::Impl::endRemovedFlows(const RuleSet& next) {
     rec.rule = rule;
     rec.step = step;
     rec.reason = engine::Reason::RuleRemoved;
-    rec.loc = m.rules[rule].rule->loc;
+    rec.loc = p.rules[rule].loc;
     rec.detail = "the rule was removed by the rules " + next.version;
     records.push_back(std::move(rec));
   });
@@ -315,8 +319,8 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
   o.payload = json.substr(0, json.size() - 1);
   o.payload += ",\"from\":";
   deliver::appendJsonString(o.payload, opt.from);
-  auto t = rules->model->templateByName.find(r.templateName);
-  bool html = t != rules->model->templateByName.end() && rules->model->templates[t->second].html;
+  const plan::Plan& p = rules->program->plan;
+  const bool html = htmlTemplates.contains(r.templateName);
   o.payload += html ? ",\"html\":" : ",\"text\":";
   // Engagement tracking: links through /c/, the open pixel, the unsubscribe link.
   std::string unsubscribe;
@@ -326,7 +330,7 @@ void Core::Impl::publishSend(const engine::Record& r, const std::string& json) {
     TrackingTarget target;
     target.messageId = r.messageId;
     target.customer = r.customer;
-    target.rule = rules->model->rules[r.rule].name;
+    target.rule = p.rules[r.rule].name;
     target.step = r.step;
     target.variant = r.variant;
     auto url = [&](TrackingTarget::Kind kind, char path, std::string_view suffix) {
@@ -398,7 +402,7 @@ void Core::Impl::publishRecords() {
   decisions.reserve(records.size());
   std::string json;
   const int64_t publishedUs = opt.manualClock || recovering ? 0 : wallNowUs();
-  const sema::Model& m = *rules->model;
+  const plan::Plan& p = rules->program->plan;
   for (const engine::Record& r : records) {
     // From when the decision was due (its event's stamp or its timer's time) to now: timers'
     // lateness and the event-to-decision latency, on the wall clock; timers' alone too.
@@ -417,7 +421,7 @@ void Core::Impl::publishRecords() {
     decisions.emplace_back(++recordNo, json);
     const bool ruled = r.decision != engine::Decision::Dropped;
     metrics.add("trig_decisions_total",
-                {{"rule", ruled ? m.rules[r.rule].name : ""},
+                {{"rule", ruled ? p.rules[r.rule].name : ""},
                  {"step", std::to_string(r.step)},
                  {"variant", r.variant},
                  {"decision", engine::decisionName(r.decision)},
@@ -598,7 +602,7 @@ void Core::run() {
   for (;;) {
     m.metrics.set("trig_timers_pending", static_cast<double>(m.engine->pendingTimers()));
     m.metrics.set("trig_log_entries", static_cast<double>(m.logged.load()));
-    publishConversions(m.metrics, *m.rules->model, m.engine->stats());
+    publishConversions(m.metrics, m.rules->program->plan, m.engine->stats());
     std::deque<Submission> batch;
     {
       std::unique_lock lock(m.mu);

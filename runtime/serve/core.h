@@ -39,11 +39,12 @@
 
 namespace trig::serve {
 
-// A checked rule set and its evaluator; `owner` keeps what the pointers point into alive.
+// A checked rule set as the service runs it: the program's plan (plan::Program: the rule plan, the
+// ingest plan, the source map) and its evaluator, both built by the command that compiled it (the
+// service sees no AST or sema model); `owner` keeps what the pointers point into alive.
 struct RuleSet {
   std::shared_ptr<void> owner;
-  const sema::Model* model = nullptr;
-  const SourceManager* sources = nullptr;
+  const plan::Program* program = nullptr;
   Evaluator* evaluator = nullptr;
   std::string version;  // a hash of the rule and template files' text (16 hex digits)
   double compileSeconds = 0;
@@ -54,8 +55,9 @@ struct RuleSet {
   std::vector<std::pair<std::string, std::string>> files;
 };
 
-// Compiles a rule set: the files on disk when `stored` is null, else `stored`'s paths and files
-// (nothing read from disk). Null with `diagnostics` (as `trig check` prints them) on errors.
+// Compiles a rule set (the command's callback: compiling is not the runtime's): the files on disk
+// when `stored` is null, else `stored`'s paths and files (nothing read from disk). Null with
+// `diagnostics` (as `trig check` prints them) on errors.
 using RuleLoader =
     std::function<std::shared_ptr<const RuleSet>(const RuleSet* stored, std::string& diagnostics)>;
 

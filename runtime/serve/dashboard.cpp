@@ -66,14 +66,15 @@ std::string noteHtml(const std::string& note) {
 }
 
 // The templates a rule's steps send, in source order, each once.
-void templatesOf(const std::vector<ast::Step>& steps, std::vector<std::string>& out) {
-  for (const auto& s : steps) {
-    if (s.action == ast::ActionKind::Send) {
-      if (std::find(out.begin(), out.end(), s.templateName.text) == out.end())
-        out.push_back(s.templateName.text);
+void templatesOf(const plan::Plan& plan, plan::StepRange steps, std::vector<std::string>& out) {
+  for (uint32_t i = steps.first; i < steps.end; ++i) {
+    const plan::Step& s = plan.steps[i];
+    if (s.kind == plan::Step::Kind::Send) {
+      if (std::find(out.begin(), out.end(), s.templateName) == out.end())
+        out.push_back(s.templateName);
       continue;
     }
-    for (const auto& v : s.variants) templatesOf(v.steps, out);
+    for (const auto& v : s.variants) templatesOf(plan, v.steps, out);
   }
 }
 
@@ -117,8 +118,8 @@ std::optional<report::Report> liveReport(const RuleSet& rules, const Store& stor
     return std::nullopt;
   }
   std::string error;
-  std::optional<report::Report> rep =
-      report::logReport(*rules.model, *evaluator, logInput(store), report::ReportOptions{}, error);
+  std::optional<report::Report> rep = report::logReport(*rules.program, *evaluator, logInput(store),
+                                                        report::ReportOptions{}, error);
   if (!rep) note = "cannot replay the log: " + error;
   return rep;
 }
@@ -176,7 +177,7 @@ std::string exportLog(const Store& store, std::string& error) {
 }
 
 DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const std::string& note) {
-  const sema::Model& m = *rules.model;
+  const plan::Plan& m = rules.program->plan;
   std::string body = fmt::format("<p>Rule set <code id=\"version\">{}</code>: {} rule(s)",
                                  htmlEscape(rules.version), m.rules.size());
   if (rep) body += fmt::format(", <span id=\"events\">{}</span> events in the log", rep->events);
@@ -185,15 +186,13 @@ DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const st
       "<h2>Rules</h2>\n<table id=\"rules\"><tr><th>rule</th><th>priority</th><th>goal</th>"
       "<th>templates</th><th>fired</th><th>sent</th><th>opened</th><th>clicked</th>"
       "<th>converted</th></tr>\n";
-  for (const sema::RuleInfo& ri : m.rules) {
+  for (const plan::Rule& ri : m.rules) {
     std::vector<std::string> templates;
     std::string priority = std::to_string(ri.priority), goal = "-";
-    if (ri.rule) {
-      templatesOf(ri.rule->steps, templates);
-      if (ri.priorityExpr) priority = "expression";
-    }
-    if (ri.goalEvent && *ri.goalEvent < m.events.size())
-      goal = m.events[*ri.goalEvent].name + " within " + formatDuration(ri.goalWithin);
+    templatesOf(m, ri.steps, templates);
+    if (ri.priorityExpr != core::kNone) priority = "expression";
+    if (ri.goalEvent < m.eventNames.size())
+      goal = m.eventNames[ri.goalEvent].name + " within " + formatDuration(ri.goalWithin);
     std::string list;
     for (const auto& t : templates) list += (list.empty() ? "" : ", ") + t;
     body += fmt::format(
@@ -211,7 +210,7 @@ DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const st
             cell(ri.name, "converted", n(rr ? rr->converted : 0)) + "</tr>\n";
   }
   body += "</table>\n<h2>Templates</h2>\n<ul id=\"templates\">";
-  for (const sema::TemplateInfo& t : m.templates)
+  for (const plan::Template& t : m.templates)
     body += "<li data-template=\"" + htmlEscape(t.name) + "\">" + htmlEscape(t.name) +
             (t.path.empty() ? "" : " <small>(" + htmlEscape(t.path) + ")</small>") + "</li>";
   body +=
@@ -223,19 +222,19 @@ DashboardPage homePage(const RuleSet& rules, const report::Report* rep, const st
 
 DashboardPage rulePage(const RuleSet& rules, const report::Report* rep, const std::string& rule,
                        const std::string& svg, const std::string& note) {
-  const sema::RuleInfo* info = nullptr;
-  for (const auto& ri : rules.model->rules)
+  const plan::Rule* info = nullptr;
+  for (const auto& ri : rules.program->plan.rules)
     if (ri.name == rule) info = &ri;
   if (info == nullptr)
     return shell(
         404, "No such rule",
         "<p>The rules in force have no rule named <code>" + htmlEscape(rule) + "</code>.</p>\n");
   std::string body = noteHtml(note);
-  if (info->rule && info->rule->title)
-    body += "<p><em>" + htmlEscape(info->rule->title->value) + "</em></p>\n";
-  body += fmt::format("<p>priority <span id=\"priority\">{}</span>, rule set <code>{}</code></p>\n",
-                      info->priorityExpr ? "an expression" : std::to_string(info->priority),
-                      htmlEscape(rules.version));
+  if (info->title) body += "<p><em>" + htmlEscape(*info->title) + "</em></p>\n";
+  body += fmt::format(
+      "<p>priority <span id=\"priority\">{}</span>, rule set <code>{}</code></p>\n",
+      info->priorityExpr != core::kNone ? "an expression" : std::to_string(info->priority),
+      htmlEscape(rules.version));
   if (!svg.empty())
     body += "<h2>Flowchart</h2>\n<div class=\"flow\" id=\"flowchart\">" + svg + "</div>\n";
   if (const report::RuleReport* rr = findRule(rep, rule)) {

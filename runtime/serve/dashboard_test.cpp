@@ -73,13 +73,13 @@ std::vector<std::string> events(int customers, int buyers) {
 struct Fixture {
   TempDir dir;
   testing::CheckedProgram p{kRules};
+  plan::Program program = plan::buildProgram(p.model, p.sources);
   RuleSet rules;
   std::unique_ptr<Store> store;
   DashboardHooks hooks;
 
   Fixture() {
-    rules.model = &p.model;
-    rules.sources = &p.sources;
+    rules.program = &program;
     rules.version = "0123456789abcdef";
     std::string error;
     store = Store::open(dir.path, error);
@@ -103,7 +103,7 @@ struct Fixture {
     interp::Interpreter interp(p.model);
     report::ReplayInput in;
     in.paths = {path};
-    auto rep = report::replayReport(p.model, interp, in, {}, error);
+    auto rep = report::replayReport(program, interp, in, {}, error);
     std::remove(path.c_str());
     REQUIRE_MESSAGE(rep, error);
     return *rep;

@@ -108,10 +108,10 @@ void Metrics::setCounter(const std::string& name, const Labels& labels, uint64_t
   counters_[name][labelText(labels)] = n;
 }
 
-void publishConversions(Metrics& metrics, const sema::Model& model, const engine::Stats& stats) {
-  for (size_t i = 0; i < stats.rules.size() && i < model.rules.size(); ++i) {
+void publishConversions(Metrics& metrics, const plan::Plan& plan, const engine::Stats& stats) {
+  for (size_t i = 0; i < stats.rules.size() && i < plan.rules.size(); ++i) {
     const engine::Stats::PerRule& r = stats.rules[i];
-    const std::string& rule = model.rules[i].name;
+    const std::string& rule = plan.rules[i].name;
     if (r.conversions == 0) continue;
     for (const auto& [variant, v] : r.variants)
       if (v.conversions > 0)

@@ -50,6 +50,6 @@ class Metrics {
 // that variant; variant "" outside a split) and trig_conversions_without_message_total{rule}
 // (reached before any send), as counted over the whole log since the engine was built. Called on
 // the core's thread, which owns the engine.
-void publishConversions(Metrics& metrics, const sema::Model& model, const engine::Stats& stats);
+void publishConversions(Metrics& metrics, const plan::Plan& plan, const engine::Stats& stats);
 
 }  // namespace trig::serve

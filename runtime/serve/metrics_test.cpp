@@ -37,7 +37,7 @@ trigger never:
   stats.rules[1].variants[""].sends = 9;
 
   Metrics m;
-  publishConversions(m, p.model, stats);
+  publishConversions(m, plan::buildPlan(p.model), stats);
   CHECK(m.value("trig_conversions_total", {{"rule", "checkout"}, {"variant", "fast"}}) == 4);
   CHECK(m.value("trig_conversions_total", {{"rule", "checkout"}, {"variant", "slow"}}) == 1);
   CHECK(m.value("trig_conversions_total", {{"rule", "plain"}, {"variant", ""}}) == 3);
@@ -47,8 +47,8 @@ trigger never:
   // Published again with more: the counter is the engine's count, not a sum of publications.
   stats.rules[0].variants["fast"].conversions = 5;
   stats.rules[0].conversions = 8;
-  publishConversions(m, p.model, stats);
-  publishConversions(m, p.model, stats);
+  publishConversions(m, plan::buildPlan(p.model), stats);
+  publishConversions(m, plan::buildPlan(p.model), stats);
   CHECK(m.value("trig_conversions_total", {{"rule", "checkout"}, {"variant", "fast"}}) == 5);
 
   std::string text = m.render();

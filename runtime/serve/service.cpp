@@ -201,7 +201,8 @@ struct Service {
   }
   PooledDecoder takeDecoder() {
     std::lock_guard lock(rulesMu);
-    if (decoders.empty()) return {current, std::make_unique<ingest::Decoder>(*current->model)};
+    if (decoders.empty())
+      return {current, std::make_unique<ingest::Decoder>(current->program->ingest)};
     PooledDecoder d = std::move(decoders.back());
     decoders.pop_back();
     return d;
@@ -479,9 +480,9 @@ void Service::clock(const HttpRequest& req, Respond respond) {
 HttpResponse Service::rulesInfo() {
   std::shared_ptr<const RuleSet> rules = rulesInForce();
   std::string body = "{\"version\":\"" + rules->version + "\",\"rules\":[";
-  for (size_t i = 0; i < rules->model->rules.size(); ++i) {
+  for (size_t i = 0; i < rules->program->plan.rules.size(); ++i) {
     if (i) body += ',';
-    deliver::appendJsonString(body, rules->model->rules[i].name);
+    deliver::appendJsonString(body, rules->program->plan.rules[i].name);
   }
   return json(200, body + "]}");
 }

@@ -33,7 +33,7 @@ trigger b: when cart_add and sum(purchased.revenue) within 30d > 10 send t
 trigger c: when product_view(category == "books") unless purchased(order_id == "x") within 1d send t
 template t { subject "s" body "b" }
 )");
-  RetentionPlan plan = RetentionPlan::build(p.model);
+  RetentionPlan plan = plan::buildRetention(p.model);
   const auto& pv = plan.of(p.model.findEvent("product_view")->index);
   CHECK(pv.slots == slotsOf(p, plan, "product_view", {"product_id"}));
   CHECK(pv.fields == p.model.findEvent("product_view")->fields.size());
@@ -54,7 +54,7 @@ trigger avg_max: when purchased and avg(purchased.revenue) within 30d > 50 and m
 trigger excluded: when purchased unless purchased(revenue > 100) within 30d send t
 template t { subject "s" body "b" }
 )");
-  RetentionPlan plan = RetentionPlan::build(p.model);
+  RetentionPlan plan = plan::buildRetention(p.model);
   interp::Interpreter interp(p.model);
   std::mt19937 rng(42);
   auto pick = [&](std::initializer_list<const char*> options) -> Value {
@@ -247,7 +247,7 @@ TEST_CASE(
   jit::JitEvaluator jit(*c, options, std::make_unique<interp::Interpreter>(c->model));
   REQUIRE(jit.code().fallbacks().empty());
   interp::Interpreter interp(c->model);
-  RetentionPlan plan = RetentionPlan::build(c->model);
+  RetentionPlan plan = plan::buildRetention(c->model);
   const uint32_t rich = c->model.findEvent("rich")->index;
   const Retention& kept = plan.of(rich);
   const size_t width = c->model.events[rich].fields.size();
@@ -349,7 +349,7 @@ event note { text?: string, tags?: [string] }
 trigger a: when cart_add and count(note(text starts_with "x" and "t" in tags)) within 1d >= 1 send t
 template t { subject "s" body "b" }
 )");
-  RetentionPlan plan = RetentionPlan::build(p.model);
+  RetentionPlan plan = plan::buildRetention(p.model);
   const uint32_t note = p.model.findEvent("note")->index;
   EventHistory h;
   const TimeMs start = testing::at("2026-01-01T00:00:00Z");

@@ -30,20 +30,11 @@ std::vector<uint64_t> seqs(const History& h, uint32_t type, TimeMs from, TimeMs 
   return out;
 }
 
-// A model with three event types: a (looked back at for 10ms), b (`last` only), c (nothing).
+// Three event types: a (looked back at for 10ms), b (`last` only), c (nothing).
 struct Fixture {
-  struct {
-    sema::Model model;
-  } tm;
   std::vector<state::Retention> kept = std::vector<state::Retention>(3);
   state::RetentionPlan plan;
   Fixture() {
-    for (const char* name : {"a", "b", "c"}) {
-      sema::EventInfo info;
-      info.index = static_cast<uint32_t>(tm.model.events.size());
-      info.name = name;
-      tm.model.events.push_back(info);
-    }
     kept[0].window = 10;
     kept[1].keepLast = true;
     plan = state::RetentionPlan::of(kept);

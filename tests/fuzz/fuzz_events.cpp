@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "compiler/plan/build.h"
 #include "runtime/ingest/decoder.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -21,8 +22,8 @@ bool same(const trig::Event& a, const trig::Event& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto c = trig::fuzz::compileOnce(trig::fuzz::kSchema);
-  static trig::ingest::Decoder fast(c->model);
-  static trig::ingest::Decoder general(c->model);
+  static trig::ingest::Decoder fast(trig::plan::buildIngestPlan(c->model));
+  static trig::ingest::Decoder general(trig::plan::buildIngestPlan(c->model));
   static const bool generalOnly = (general.setFastPath(false), true);
   (void)generalOnly;
   std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/parse/parse.h"
+#include "compiler/plan/build.h"
 #include "compiler/plan/plan.h"
 #include "runtime/deliver/render.h"
 
