@@ -93,6 +93,15 @@ std::string formatValue(const Value& v) {
 
 bool render(const plan::TemplateText& text, LookupRef lookup, Escape escape, std::string* out,
             RenderError& error) {
+  if (out != nullptr) {
+    // Room for the literal text and a short value per placeholder at once: a subject grown a
+    // piece at a time was reallocated twice.
+    constexpr size_t kValueRoom = 24;
+    size_t room = out->size();
+    for (const auto& piece : text.pieces)
+      room += piece.isPlaceholder ? kValueRoom : piece.text.size();
+    out->reserve(room);
+  }
   for (const auto& piece : text.pieces) {
     if (!piece.isPlaceholder) {
       if (out != nullptr) *out += piece.text;

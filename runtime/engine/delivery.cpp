@@ -90,14 +90,14 @@ policy::Send Engine::Impl::policySend(const PendingSend& ps, policy::Moment mome
 
 // A send becomes due now (first, or again after a deferral or a wait): the policies up to the
 // arbitration have their say.
-void Engine::Impl::becomeDue(PendingSend ps) {
+void Engine::Impl::becomeDue(PendingSend&& ps) {
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Due), ctx);
   apply(std::move(ps), policy::Moment::Due, a);
 }
 
 // The arbitration winner: the policies after the arbitration have their say, then it goes out.
-void Engine::Impl::deliver(PendingSend ps) {
+void Engine::Impl::deliver(PendingSend&& ps) {
   if (ps.flow->state == Flow::State::Done) return;  // its flow ended while it waited
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Decision), ctx);
@@ -106,7 +106,7 @@ void Engine::Impl::deliver(PendingSend ps) {
 
 // Does what the policy answered about `ps` at `moment`. A send every policy passes competes at
 // its instant when it became due (as with a window of 0s), and goes out when it won.
-void Engine::Impl::apply(PendingSend ps, policy::Moment moment, policy::Chain::Answer& a) {
+void Engine::Impl::apply(PendingSend&& ps, policy::Moment moment, policy::Chain::Answer& a) {
   policy::Verdict& v = a.verdict;
   switch (v.kind) {
     case policy::Verdict::Kind::Pass:
@@ -140,7 +140,7 @@ void Engine::Impl::apply(PendingSend ps, policy::Moment moment, policy::Chain::A
 }
 
 // The send waits, out of every window, until `until` (or, Awaiting, until profileChanged).
-void Engine::Impl::park(PendingSend ps, Flow::State state, TimeMs until) {
+void Engine::Impl::park(PendingSend&& ps, Flow::State state, TimeMs until) {
   Flow& f = *ps.flow;
   f.state = state;
   f.timer = timers.schedule(
@@ -150,7 +150,7 @@ void Engine::Impl::park(PendingSend ps, Flow::State state, TimeMs until) {
 }
 
 // The send joins the customer's arbitration window, or opens one that closes at `closes`.
-void Engine::Impl::compete(PendingSend ps, TimeMs closes) {
+void Engine::Impl::compete(PendingSend&& ps, TimeMs closes) {
   Flow& f = *ps.flow;
   Customer& c = *f.customer;
   f.state = Flow::State::InWindow;
@@ -197,7 +197,7 @@ void Engine::Impl::decide(Customer& c) {
 }
 
 // The send goes out now.
-void Engine::Impl::goOut(PendingSend ps) {
+void Engine::Impl::goOut(PendingSend&& ps) {
   Flow& f = *ps.flow;
   Customer& c = *f.customer;
   // The record is a reused slot (draft): its strings take these bytes without allocating.
@@ -261,7 +261,7 @@ void Engine::Impl::profileChanged(Customer& c) {
 }
 
 // The wait of an awaited send ran out: the policy that made it wait says what becomes of it.
-void Engine::Impl::awaitExpired(PendingSend ps) {
+void Engine::Impl::awaitExpired(PendingSend&& ps) {
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a{
       policies.at(ps.awaitedBy).expired(policySend(ps, policy::Moment::Due), ctx), ps.awaitedBy};
@@ -272,7 +272,7 @@ void Engine::Impl::awaitExpired(PendingSend ps) {
 }
 
 // An awaited send becomes due again, and is rendered then (what it waited for may be in it).
-void Engine::Impl::wake(PendingSend ps) {
+void Engine::Impl::wake(PendingSend&& ps) {
   ps.isRendered = false;
   becomeDue(std::move(ps));
 }

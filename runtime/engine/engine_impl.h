@@ -331,23 +331,26 @@ struct Engine::Impl {
 
   // ---- delivery policy (delivery.cpp) --------------------------------------------------------
   struct SendContext;
+  // A send is handed on by reference from its step to its window, and from its window to its
+  // record (`PendingSend&&`: the callee may take it; the caller never reads it after): each copy
+  // of its strings was a cost of every send.
   // Parked sends (deferred, or awaiting a change of the customer's profile), by flow.
   std::unordered_map<const Flow*, PendingSend> deferred;
   bool mayFire(Customer& c, uint32_t ri);
   policy::Send policySend(const PendingSend& ps, policy::Moment moment) const;
-  void becomeDue(PendingSend ps);
-  void deliver(PendingSend ps);
-  void apply(PendingSend ps, policy::Moment moment, policy::Chain::Answer& a);
-  void park(PendingSend ps, Flow::State state, TimeMs until);
-  void compete(PendingSend ps, TimeMs closes);
+  void becomeDue(PendingSend&& ps);
+  void deliver(PendingSend&& ps);
+  void apply(PendingSend&& ps, policy::Moment moment, policy::Chain::Answer& a);
+  void park(PendingSend&& ps, Flow::State state, TimeMs until);
+  void compete(PendingSend&& ps, TimeMs closes);
   policy::Arbitration::Contender contender(const PendingSend& ps) const;
   void decide(Customer& c);
-  void goOut(PendingSend ps);
+  void goOut(PendingSend&& ps);
   void preempt(Customer& c, const Value& p, uint32_t by);
   void decided(const PendingSend& ps, bool outranked);
   void profileChanged(Customer& c);
-  void awaitExpired(PendingSend ps);
-  void wake(PendingSend ps);
+  void awaitExpired(PendingSend&& ps);
+  void wake(PendingSend&& ps);
   std::optional<PendingSend> takeParked(Flow& f, Flow::State state);
   std::optional<policy::RenderGap> render(PendingSend& ps, deliver::RenderError& err);
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -29,8 +30,13 @@ MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view cust
   static constexpr char kSep = '\x1f';
   mix(customer.data(), customer.data() + customer.size());
   mix(&kSep, &kSep + 1);
-  char digits[12];  // a uint32_t in decimal
-  mix(digits, std::to_chars(digits, digits + sizeof digits, step).ptr);
+  if (step < 10) {
+    const char digit = static_cast<char>('0' + step);
+    mix(&digit, &digit + 1);
+  } else {
+    char digits[12];  // a uint32_t in decimal
+    mix(digits, std::to_chars(digits, digits + sizeof digits, step).ptr);
+  }
   mix(&kSep, &kSep + 1);
   if (firedAt != idTime) {
     idTime = firedAt;
@@ -41,7 +47,17 @@ MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view cust
   mix(idTimeDigits.data(), idTimeDigits.data() + idTimeLength);
   MessageIdText id;
   std::memcpy(id.text.data(), "trig-", 5);
-  for (size_t i = MessageIdText::kSize; i > 5; h >>= 4) id.text[--i] = "0123456789abcdef"[h & 15];
+  // The hash's 16 hex digits, most significant first, a byte (two digits) at a time.
+  static constexpr auto kHexPairs = [] {
+    std::array<char, 512> t{};
+    for (size_t b = 0; b < 256; ++b) {
+      t[2 * b] = "0123456789abcdef"[b >> 4];
+      t[2 * b + 1] = "0123456789abcdef"[b & 15];
+    }
+    return t;
+  }();
+  for (size_t i = MessageIdText::kSize; i > 5; i -= 2, h >>= 8)
+    std::memcpy(&id.text[i - 2], &kHexPairs[2 * (h & 0xff)], 2);
   return id;
 }
 
