@@ -199,9 +199,10 @@ TEST_CASE("a record made in a reused slot carries nothing of the records before 
   // Without --explain the suppressions are not kept: their slots are reused by the next record.
   Run run(R"(
 template a { subject "A {{ product_id }}" body "." }
+template c { subject "C" body "." }
 template longer_template_name { subject "B" body "." }
 trigger first: when page_view priority 2 split s { 50% x: send longer_template_name  50% y: send longer_template_name }
-trigger second: when page_view priority 1 send a
+trigger second: when page_view priority 1 send c
 trigger third: when cart_add send a
 )",
           false, [](EngineOptions& o) { o.explain = false; });

@@ -14,8 +14,8 @@
 
 namespace trig::engine {
 
-MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view customer,
-                                            uint32_t step, TimeMs firedAt) {
+MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view customer, uint32_t step,
+                                            TimeMs firedAt) {
   if (ruleIdHash.size() != rulePlan.rules.size()) {
     ruleIdHash.clear();
     for (const plan::Rule& r : rulePlan.rules)

@@ -80,8 +80,8 @@ TEST_CASE("Policies pass, whatever the customer, at the moments they say they do
   policies.push_back(std::make_unique<OptOut>(0));
   policies.push_back(std::make_unique<OptOut>(kHour));
   policies.push_back(std::make_unique<MissingData>());
-  policies.push_back(std::make_unique<RuleLimit>(std::vector<std::optional<RuleLimit::Limit>>{
-      RuleLimit::Limit{1, kHour, nullptr}}));
+  policies.push_back(std::make_unique<RuleLimit>(
+      std::vector<std::optional<RuleLimit::Limit>>{RuleLimit::Limit{1, kHour, nullptr}}));
   policies.push_back(
       std::make_unique<RuleLimit>(std::vector<std::optional<RuleLimit::Limit>>{std::nullopt}));
   policies.push_back(std::make_unique<Arbitration>(0));
