@@ -59,6 +59,7 @@ int runRun(const RunOptions& o) {
   };
   engine::EngineOptions eo;
   eo.explain = o.explain;
+  eo.bodies = false;  // a record's line has no body (a body's missing variable still counts)
   eo.sink = [&](const engine::Record& r) {
     writer.append(out, r);
     out += '\n';

@@ -91,18 +91,27 @@ std::string formatValue(const Value& v) {
   return s;
 }
 
-bool render(const plan::TemplateText& text, const Lookup& lookup, Escape escape, std::string& out,
+bool render(const plan::TemplateText& text, LookupRef lookup, Escape escape, std::string* out,
             RenderError& error) {
+  if (out != nullptr) {
+    // Room for the literal text and a short value per placeholder at once: a subject grown a
+    // piece at a time was reallocated twice.
+    constexpr size_t kValueRoom = 24;
+    size_t room = out->size();
+    for (const auto& piece : text.pieces)
+      room += piece.isPlaceholder ? kValueRoom : piece.text.size();
+    out->reserve(room);
+  }
   for (const auto& piece : text.pieces) {
     if (!piece.isPlaceholder) {
-      out += piece.text;
+      if (out != nullptr) *out += piece.text;
       continue;
     }
-    const Value* v = lookup ? lookup(piece.placeholder) : nullptr;
+    const Value* v = lookup(piece.placeholder);
     if (v && !v->isAbsent() && !(piece.placeholder.defaultText && takesDefault(*v))) {
-      appendRendered(out, *v, escape);
+      if (out != nullptr) appendRendered(*out, *v, escape);
     } else if (piece.placeholder.defaultText) {
-      out += *piece.placeholder.defaultText;
+      if (out != nullptr) *out += *piece.placeholder.defaultText;
     } else {
       error.variable = piece.placeholder.name;
       error.loc = piece.placeholder.loc;
@@ -112,14 +121,14 @@ bool render(const plan::TemplateText& text, const Lookup& lookup, Escape escape,
   return true;
 }
 
-bool renderTemplate(const plan::Template& info, const Lookup& lookup, RenderedTemplate& out,
-                    RenderError& error) {
+bool renderTemplate(const plan::Template& info, LookupRef lookup, RenderedTemplate& out,
+                    RenderError& error, Body body) {
   out.subject.clear();
   out.body.clear();
-  if (info.subject && !render(*info.subject, lookup, Escape::None, out.subject, error))
+  if (info.subject && !render(*info.subject, lookup, Escape::None, &out.subject, error))
     return false;
-  if (info.body &&
-      !render(*info.body, lookup, info.html ? Escape::Html : Escape::None, out.body, error))
+  if (info.body && !render(*info.body, lookup, info.html ? Escape::Html : Escape::None,
+                           body == Body::Render ? &out.body : nullptr, error))
     return false;
   return true;
 }

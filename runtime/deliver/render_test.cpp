@@ -155,6 +155,45 @@ TEST_CASE("render: HTML escaping applies to values in HTML bodies only") {
   CHECK(out.body == "x");
 }
 
+TEST_CASE("renderTemplate: Body::Check renders the subject, checks the body, writes no body") {
+  Vars vars;
+  vars.values["name"] = Value::str("Ann");
+  plan::Template info;
+  info.subject = text({lit("Hi "), var({"name"})});
+  info.body = text({lit("<p>"), var({"name"}), lit("</p>"), var({"nope"}, "d")});
+  RenderedTemplate out;
+  out.body = "left over";
+  RenderError err;
+  REQUIRE(renderTemplate(info, vars.lookup(), out, err, Body::Check));
+  CHECK(out.subject == "Hi Ann");
+  CHECK(out.body.empty());
+  // A variable the body misses fails as a full rendering does, naming it.
+  info.body = text({lit("x "), var({"customer", "last_name"})});
+  CHECK_FALSE(renderTemplate(info, vars.lookup(), out, err, Body::Check));
+  CHECK(err.variable == "customer.last_name");
+  RenderError full;
+  CHECK_FALSE(renderTemplate(info, vars.lookup(), out, full));
+  CHECK(full.variable == err.variable);
+}
+
+TEST_CASE("render: a lambda is called in place, as a Lookup is") {
+  const Value name = Value::str("Bo");
+  int calls = 0;
+  auto lookup = [&](const plan::Placeholder& p) -> const Value* {
+    ++calls;
+    return p.name == "name" ? &name : nullptr;
+  };
+  std::string out;
+  RenderError err;
+  REQUIRE(render(text({lit("["), var({"name"}), lit("|"), var({"x"}, "none"), lit("]")}), lookup,
+                 Escape::None, out, err));
+  CHECK(out == "[Bo|none]");
+  CHECK(calls == 2);
+  out.clear();
+  CHECK_FALSE(render(text({var({"name"}), var({"x"})}), nullptr, Escape::None, out, err));
+  CHECK(err.variable == "name");
+}
+
 TEST_CASE("appendHtmlEscaped") {
   std::string out;
   appendHtmlEscaped(out, "a&b<c>d\"e'f");

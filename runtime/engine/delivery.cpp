@@ -90,14 +90,14 @@ policy::Send Engine::Impl::policySend(const PendingSend& ps, policy::Moment mome
 
 // A send becomes due now (first, or again after a deferral or a wait): the policies up to the
 // arbitration have their say.
-void Engine::Impl::becomeDue(PendingSend ps) {
+void Engine::Impl::becomeDue(PendingSend&& ps) {
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Due), ctx);
   apply(std::move(ps), policy::Moment::Due, a);
 }
 
 // The arbitration winner: the policies after the arbitration have their say, then it goes out.
-void Engine::Impl::deliver(PendingSend ps) {
+void Engine::Impl::deliver(PendingSend&& ps) {
   if (ps.flow->state == Flow::State::Done) return;  // its flow ended while it waited
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a = policies.check(policySend(ps, policy::Moment::Decision), ctx);
@@ -106,7 +106,7 @@ void Engine::Impl::deliver(PendingSend ps) {
 
 // Does what the policy answered about `ps` at `moment`. A send every policy passes competes at
 // its instant when it became due (as with a window of 0s), and goes out when it won.
-void Engine::Impl::apply(PendingSend ps, policy::Moment moment, policy::Chain::Answer& a) {
+void Engine::Impl::apply(PendingSend&& ps, policy::Moment moment, policy::Chain::Answer& a) {
   policy::Verdict& v = a.verdict;
   switch (v.kind) {
     case policy::Verdict::Kind::Pass:
@@ -120,10 +120,10 @@ void Engine::Impl::apply(PendingSend ps, policy::Moment moment, policy::Chain::A
       decided(ps, false);
       return;
     case policy::Verdict::Kind::Defer: {
-      Record r = sendRecord(ps, Decision::Deferred, Reason::None);
+      Record& r = sendRecord(ps, Decision::Deferred, Reason::None);
       r.until = v.until;
       r.detail = std::move(v.detail);
-      emit(std::move(r));
+      emit(r);
       park(std::move(ps), Flow::State::Deferred, v.until);
       return;
     }
@@ -140,7 +140,7 @@ void Engine::Impl::apply(PendingSend ps, policy::Moment moment, policy::Chain::A
 }
 
 // The send waits, out of every window, until `until` (or, Awaiting, until profileChanged).
-void Engine::Impl::park(PendingSend ps, Flow::State state, TimeMs until) {
+void Engine::Impl::park(PendingSend&& ps, Flow::State state, TimeMs until) {
   Flow& f = *ps.flow;
   f.state = state;
   f.timer = timers.schedule(
@@ -150,7 +150,7 @@ void Engine::Impl::park(PendingSend ps, Flow::State state, TimeMs until) {
 }
 
 // The send joins the customer's arbitration window, or opens one that closes at `closes`.
-void Engine::Impl::compete(PendingSend ps, TimeMs closes) {
+void Engine::Impl::compete(PendingSend&& ps, TimeMs closes) {
   Flow& f = *ps.flow;
   Customer& c = *f.customer;
   f.state = Flow::State::InWindow;
@@ -179,10 +179,12 @@ void Engine::Impl::decide(Customer& c) {
   std::vector<PendingSend> members = std::move(c.window->members);
   c.window.reset();
   if (members.empty()) return;
-  std::stable_sort(members.begin(), members.end(),
-                   [this](const PendingSend& a, const PendingSend& b) {
-                     return policy::Arbitration::outranks(contender(a), contender(b));
-                   });
+  // Most windows hold one send, and std::stable_sort allocates its buffer even then.
+  if (members.size() > 1)
+    std::stable_sort(members.begin(), members.end(),
+                     [this](const PendingSend& a, const PendingSend& b) {
+                       return policy::Arbitration::outranks(contender(a), contender(b));
+                     });
   const PendingSend& winner = members.front();
   for (size_t i = 1; i < members.size(); ++i) {
     PendingSend& loser = members[i];
@@ -195,19 +197,16 @@ void Engine::Impl::decide(Customer& c) {
 }
 
 // The send goes out now.
-void Engine::Impl::goOut(PendingSend ps) {
+void Engine::Impl::goOut(PendingSend&& ps) {
   Flow& f = *ps.flow;
   Customer& c = *f.customer;
-  // Nothing reads the rendering or the id of a send that went out again: moved, not copied.
-  std::string id = std::move(ps.messageId);
-  Record r = sendRecord(ps, Decision::Send, Reason::None);
-  r.messageId = std::move(id);
-  r.to = trait(c, traitEmail).s;
-  r.subject = std::move(ps.rendered.subject);
-  r.body = std::move(ps.rendered.body);
-  r.detail.reserve(5 + ps.send->templateName.size());
-  r.detail.append("sent ").append(ps.send->templateName);
-  emit(std::move(r));
+  // The record is a reused slot (draft): its strings take these bytes without allocating.
+  Record& r = sendRecord(ps, Decision::Send, Reason::None);
+  r.to.assign(trait(c, traitEmail).s);
+  r.subject.assign(ps.rendered.subject);
+  r.body.assign(ps.rendered.body);
+  r.detail.assign("sent ").append(ps.send->templateName);
+  emit(r);
   SendContext ctx(*this, c, &ps);
   policies.sent(policySend(ps, policy::Moment::Decision), ctx);
   const plan::Rule& rule = rulePlan.rules[f.rule];
@@ -262,7 +261,7 @@ void Engine::Impl::profileChanged(Customer& c) {
 }
 
 // The wait of an awaited send ran out: the policy that made it wait says what becomes of it.
-void Engine::Impl::awaitExpired(PendingSend ps) {
+void Engine::Impl::awaitExpired(PendingSend&& ps) {
   SendContext ctx(*this, *ps.flow->customer, &ps);
   policy::Chain::Answer a{
       policies.at(ps.awaitedBy).expired(policySend(ps, policy::Moment::Due), ctx), ps.awaitedBy};
@@ -273,7 +272,7 @@ void Engine::Impl::awaitExpired(PendingSend ps) {
 }
 
 // An awaited send becomes due again, and is rendered then (what it waited for may be in it).
-void Engine::Impl::wake(PendingSend ps) {
+void Engine::Impl::wake(PendingSend&& ps) {
   ps.isRendered = false;
   becomeDue(std::move(ps));
 }
@@ -303,7 +302,7 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
   for (ExprId b : send.bindings) bindings.push_back(eval.value(b, env));
   // What each variable is was decided by sema (plan::SendVar): nothing is looked up by name.
   static const Value kAbsent;
-  deliver::Lookup lookup = [&](const plan::Placeholder& p) -> const Value* {
+  auto lookup = [&](const plan::Placeholder& p) -> const Value* {
     const plan::SendVar& v = send.vars[p.index];
     switch (v.kind) {
       case plan::SendVar::Kind::Binding: return &bindings[v.index];
@@ -319,7 +318,8 @@ std::optional<policy::RenderGap> Engine::Impl::render(PendingSend& ps, deliver::
     }
     return nullptr;
   };
-  if (!deliver::renderTemplate(rulePlan.templates[ps.templateIndex], lookup, ps.rendered, err))
+  if (!deliver::renderTemplate(rulePlan.templates[ps.templateIndex], lookup, ps.rendered, err,
+                               opt.bodies ? deliver::Body::Render : deliver::Body::Check))
     return policy::RenderGap{false, err.variable, &err.loc};
   ps.isRendered = true;
   return std::nullopt;

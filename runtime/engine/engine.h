@@ -130,6 +130,10 @@ struct EngineOptions {
   // records only when `explain` is set.
   std::function<void(const Record&)> sink;
   bool explain = false;
+  // Render the bodies of sends (Record::body). Off, a body is only checked, so that a variable
+  // it misses still suppresses the send (`missing_data`), and records carry none: `trig run`
+  // prints no body.
+  bool bodies = true;
   // Tracing for `trig explain`: null for none; `traceCustomer` empty traces everyone.
   std::function<void(const TraceEntry&)> trace;
   std::string traceCustomer;

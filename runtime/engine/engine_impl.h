@@ -96,6 +96,14 @@ struct Flow {
   TimerHandle timer;  // WaitingStep, Deferred, Awaiting
 };
 
+// A message id as messageId() spells it ("trig-" and 16 hex digits), held without an allocation:
+// a send carries one from its firing to its record.
+struct MessageIdText {
+  static constexpr size_t kSize = 21;
+  std::array<char, kSize> text{};
+  std::string_view view() const { return {text.data(), kSize}; }
+};
+
 // A send on its way through the delivery policy.
 struct PendingSend {
   std::shared_ptr<Flow> flow;
@@ -104,7 +112,7 @@ struct PendingSend {
   const plan::Step* send = nullptr;  // the send step (its template, bindings and variables)
   uint32_t templateIndex = core::kNone;
   std::string variant;
-  std::string messageId;
+  MessageIdText messageId;
   deliver::RenderedTemplate rendered;
   bool isRendered = false;  // rendered when it became due, and not since waiting for an address
   size_t awaitedBy = 0;     // Awaiting: the policy that made it wait
@@ -180,7 +188,11 @@ struct Engine::Impl {
   IdTable<Customer> customers;
   timers::TimerQueue<Timer> timers;
   timers::TimerQueue<Customer*> decisions;
+  // The records of the instant so far: the first `kept` of `buffer`. The slots past them are
+  // reused, with the room of their strings (a send's record allocates nothing once the engine
+  // has run a while): see draft().
   std::vector<Record> buffer;
+  size_t kept = 0;
   Stats stats;
   std::array<uint64_t*, static_cast<size_t>(Reason::DuplicateContent) + 1> suppressedCount{};
   TimeMs now = INT64_MIN;
@@ -299,7 +311,13 @@ struct Engine::Impl {
   // messageId(ruleName(rule), customer, step, firedAt), the same bytes, with the rule's part of
   // the hash computed once per rule (a send's id is made at every firing).
   std::string messageIdOf(uint32_t rule, std::string_view customer, uint32_t step, TimeMs firedAt);
+  MessageIdText messageIdTextOf(uint32_t rule, std::string_view customer, uint32_t step,
+                                TimeMs firedAt);
   std::vector<uint64_t> ruleIdHash;  // by rule: FNV-1a-64 of "name\x1f", filled on first use
+  // The decimal digits of the last firing time hashed (most ids of an instant share it).
+  TimeMs idTime = INT64_MIN;
+  std::array<char, 24> idTimeDigits{};
+  size_t idTimeLength = 0;
   // Whether a flow of the rule may read its anchor's fields after the firing: a goal (its filter
   // may compare with the anchor), a step after the first, a first step that is not a send or
   // waits (`after`), or `await_email` (a send that waited for an address is rendered again).
@@ -316,23 +334,26 @@ struct Engine::Impl {
 
   // ---- delivery policy (delivery.cpp) --------------------------------------------------------
   struct SendContext;
+  // A send is handed on by reference from its step to its window, and from its window to its
+  // record (`PendingSend&&`: the callee may take it; the caller never reads it after): each copy
+  // of its strings was a cost of every send.
   // Parked sends (deferred, or awaiting a change of the customer's profile), by flow.
   std::unordered_map<const Flow*, PendingSend> deferred;
   bool mayFire(Customer& c, uint32_t ri);
   policy::Send policySend(const PendingSend& ps, policy::Moment moment) const;
-  void becomeDue(PendingSend ps);
-  void deliver(PendingSend ps);
-  void apply(PendingSend ps, policy::Moment moment, policy::Chain::Answer& a);
-  void park(PendingSend ps, Flow::State state, TimeMs until);
-  void compete(PendingSend ps, TimeMs closes);
+  void becomeDue(PendingSend&& ps);
+  void deliver(PendingSend&& ps);
+  void apply(PendingSend&& ps, policy::Moment moment, policy::Chain::Answer& a);
+  void park(PendingSend&& ps, Flow::State state, TimeMs until);
+  void compete(PendingSend&& ps, TimeMs closes);
   policy::Arbitration::Contender contender(const PendingSend& ps) const;
   void decide(Customer& c);
-  void goOut(PendingSend ps);
+  void goOut(PendingSend&& ps);
   void preempt(Customer& c, const Value& p, uint32_t by);
   void decided(const PendingSend& ps, bool outranked);
   void profileChanged(Customer& c);
-  void awaitExpired(PendingSend ps);
-  void wake(PendingSend ps);
+  void awaitExpired(PendingSend&& ps);
+  void wake(PendingSend&& ps);
   std::optional<PendingSend> takeParked(Flow& f, Flow::State state);
   std::optional<policy::RenderGap> render(PendingSend& ps, deliver::RenderError& err);
 
@@ -340,8 +361,12 @@ struct Engine::Impl {
   // The records of the instant that ended, in output order (see flush).
   std::vector<const Record*> ordered;
   void flush();
+  // A record to fill and emit: the next free slot of `buffer`, emptied, its strings' room kept.
+  // Emit it (emit(Record&)) before the next draft.
+  Record& draft();
+  void emit(Record& r);  // a draft
   void emit(Record&& r);
-  Record sendRecord(const PendingSend& ps, Decision d, Reason reason);
+  Record& sendRecord(const PendingSend& ps, Decision d, Reason reason);
   void suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc = Loc{});
 
   bool tracing(std::string_view customer) const {

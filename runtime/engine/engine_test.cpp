@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <functional>
 #include <tuple>
 
 #include "compiler/interp/interp.h"
@@ -25,11 +26,14 @@ struct Run {
   std::unique_ptr<Engine> engine;
   uint64_t seq = 0;
 
-  explicit Run(const std::string& rules, bool allowErrors = false) : p(rules, allowErrors) {
+  explicit Run(const std::string& rules, bool allowErrors = false,
+               const std::function<void(EngineOptions&)>& configure = {})
+      : p(rules, allowErrors) {
     EngineOptions o;
     o.explain = true;
     o.sink = [this](const Record& r) { records.push_back(r); };
     o.warn = [this](const std::string& w) { warnings.push_back(w); };
+    if (configure) configure(o);
     engine = std::make_unique<Engine>(plan::buildPlan(p.model), interp, o);
   }
   void identify(const std::string& customer, TimeMs t,
@@ -170,6 +174,64 @@ trigger r: when cart_add send a
   CHECK(run.summary() == "10:00 c1 r 1 a missing_data\n11:00 c1 r 1 a sent\n");
   CHECK(run.records[1].subject == "About Lamp");
   CHECK(run.records[0].detail.find("product_name") != std::string::npos);
+}
+
+TEST_CASE("without bodies, a body is checked but not rendered: its missing variable still counts") {
+  const std::string rules = R"(
+template a { subject "Hi {{ product_id }}" body "About {{ product_name }}." }
+trigger r: when cart_add send a
+)";
+  for (const bool bodies : {true, false}) {
+    CAPTURE(bodies);
+    Run run(rules, true, [&](EngineOptions& o) { o.bodies = bodies; });
+    run.email("c1");
+    run.track("c1", "cart_add", T0, {{"product_id", Value::str("p")}});
+    run.track("c1", "cart_add", T0 + kHour,
+              {{"product_id", Value::str("q")}, {"product_name", Value::str("Lamp")}});
+    CHECK(run.summary() == "10:00 c1 r 1 a missing_data\n11:00 c1 r 1 a sent\n");
+    CHECK(run.records[0].detail.find("product_name") != std::string::npos);
+    CHECK(run.records[1].subject == "Hi q");
+    CHECK(run.records[1].body == (bodies ? "About Lamp." : ""));
+  }
+}
+
+TEST_CASE("a record made in a reused slot carries nothing of the records before it") {
+  // Without --explain the suppressions are not kept: their slots are reused by the next record.
+  Run run(R"(
+template a { subject "A {{ product_id }}" body "." }
+template c { subject "C" body "." }
+template longer_template_name { subject "B" body "." }
+trigger first: when page_view priority 2 split s { 50% x: send longer_template_name  50% y: send longer_template_name }
+trigger second: when page_view priority 1 send c
+trigger third: when cart_add send a
+)",
+          false, [](EngineOptions& o) { o.explain = false; });
+  run.email("c1");
+  run.track("c1", "page_view", T0, {{"url", Value::str("/")}});
+  run.track("c1", "cart_add", T0 + kHour, {{"product_id", Value::str("p")}});
+  run.engine->finish();
+  REQUIRE(run.records.size() == 2);  // second's send was outranked, and not kept
+  const Record& big = run.records[0];
+  CHECK(big.decision == Decision::Send);
+  CHECK(big.templateName == "longer_template_name");
+  CHECK(!big.variant.empty());
+  const Record& r = run.records[1];
+  CHECK(r.decision == Decision::Send);
+  CHECK(r.time == T0 + kHour);
+  CHECK(r.customer == "c1");
+  CHECK(r.rule == 2);
+  CHECK(r.step == 1);
+  CHECK(r.templateName == "a");
+  CHECK(r.variant.empty());
+  CHECK(r.to == "c1@example.com");
+  CHECK(r.subject == "A p");
+  CHECK(r.body == ".");
+  CHECK(r.messageId == messageId("third", "c1", 1, T0 + kHour));
+  CHECK(r.reason == Reason::None);
+  CHECK(r.until == 0);
+  CHECK(r.detail == "sent a");
+  CHECK(r.event.empty());
+  CHECK(r.source.empty());
 }
 
 TEST_CASE("steps count every step reached, the split one of them, its variant continuing") {

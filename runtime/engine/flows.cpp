@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -13,8 +14,8 @@
 
 namespace trig::engine {
 
-std::string Engine::Impl::messageIdOf(uint32_t rule, std::string_view customer, uint32_t step,
-                                      TimeMs firedAt) {
+MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view customer, uint32_t step,
+                                            TimeMs firedAt) {
   if (ruleIdHash.size() != rulePlan.rules.size()) {
     ruleIdHash.clear();
     for (const plan::Rule& r : rulePlan.rules)
@@ -29,14 +30,40 @@ std::string Engine::Impl::messageIdOf(uint32_t rule, std::string_view customer, 
   static constexpr char kSep = '\x1f';
   mix(customer.data(), customer.data() + customer.size());
   mix(&kSep, &kSep + 1);
-  char digits[24];  // a uint32_t or an int64_t in decimal
-  mix(digits, std::to_chars(digits, digits + sizeof digits, step).ptr);
+  if (step < 10) {
+    const char digit = static_cast<char>('0' + step);
+    mix(&digit, &digit + 1);
+  } else {
+    char digits[12];  // a uint32_t in decimal
+    mix(digits, std::to_chars(digits, digits + sizeof digits, step).ptr);
+  }
   mix(&kSep, &kSep + 1);
-  mix(digits, std::to_chars(digits, digits + sizeof digits, firedAt).ptr);
-  std::string id(21, '0');
-  std::memcpy(id.data(), "trig-", 5);
-  for (size_t i = id.size(); i > 5; h >>= 4) id[--i] = "0123456789abcdef"[h & 15];
+  if (firedAt != idTime) {
+    idTime = firedAt;
+    idTimeLength = static_cast<size_t>(
+        std::to_chars(idTimeDigits.data(), idTimeDigits.data() + idTimeDigits.size(), firedAt).ptr -
+        idTimeDigits.data());
+  }
+  mix(idTimeDigits.data(), idTimeDigits.data() + idTimeLength);
+  MessageIdText id;
+  std::memcpy(id.text.data(), "trig-", 5);
+  // The hash's 16 hex digits, most significant first, a byte (two digits) at a time.
+  static constexpr auto kHexPairs = [] {
+    std::array<char, 512> t{};
+    for (size_t b = 0; b < 256; ++b) {
+      t[2 * b] = "0123456789abcdef"[b >> 4];
+      t[2 * b + 1] = "0123456789abcdef"[b & 15];
+    }
+    return t;
+  }();
+  for (size_t i = MessageIdText::kSize; i > 5; i -= 2, h >>= 8)
+    std::memcpy(&id.text[i - 2], &kHexPairs[2 * (h & 0xff)], 2);
   return id;
+}
+
+std::string Engine::Impl::messageIdOf(uint32_t rule, std::string_view customer, uint32_t step,
+                                      TimeMs firedAt) {
+  return std::string(messageIdTextOf(rule, customer, step, firedAt).view());
 }
 
 // The template and variant the first step of `steps` would send (splits resolved for `c`).
@@ -177,7 +204,7 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const plan::Step& s)
   ps.send = &s;
   ps.variant = f.variantName();
   ps.templateIndex = s.templateIndex;
-  ps.messageId = messageIdOf(f.rule, f.customer->id, ps.step, f.firedAt);
+  ps.messageId = messageIdTextOf(f.rule, f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
   becomeDue(std::move(ps));
   return false;

@@ -19,9 +19,9 @@ const char* decisionName(Decision d) {
 // The records of the instant that ended go to the sink in output order. They are sorted by
 // pointer (a Record is a few hundred bytes), and most instants hold one record.
 void Engine::Impl::flush() {
-  if (buffer.empty()) return;
+  if (kept == 0) return;
   ordered.clear();
-  for (const Record& r : buffer) ordered.push_back(&r);
+  for (size_t i = 0; i < kept; ++i) ordered.push_back(&buffer[i]);
   if (ordered.size() > 1)
     std::sort(ordered.begin(), ordered.end(), [this](const Record* a, const Record* b) {
       if (a->time != b->time) return a->time < b->time;
@@ -34,10 +34,44 @@ void Engine::Impl::flush() {
     });
   if (opt.sink)
     for (const Record* r : ordered) opt.sink(*r);
-  buffer.clear();
+  kept = 0;
+  // An instant with many records (a replay's end) leaves no more than a few slots behind.
+  constexpr size_t kSlotsKept = 64;
+  if (buffer.size() > kSlotsKept) buffer.resize(kSlotsKept);
+}
+
+Record& Engine::Impl::draft() {
+  if (kept == buffer.size()) return buffer.emplace_back();
+  Record& r = buffer[kept];
+  // Every member of Record, as a new one has it (the strings keep their room).
+  r.decision = Decision::Send;
+  r.time = 0;
+  r.customer.clear();
+  r.rule = core::kNone;
+  r.step = 0;
+  r.templateName.clear();
+  r.variant.clear();
+  r.to.clear();
+  r.subject.clear();
+  r.body.clear();
+  r.messageId.clear();
+  r.reason = Reason::None;
+  r.until = 0;
+  r.loc = Loc{};
+  r.detail.clear();
+  r.event.clear();
+  r.source.clear();
+  r.order = 0;
+  return r;
 }
 
 void Engine::Impl::emit(Record&& r) {
+  Record& slot = draft();
+  slot = std::move(r);
+  emit(slot);
+}
+
+void Engine::Impl::emit(Record& r) {
   r.order = nextOrder++;
   r.time = now;
   switch (r.decision) {
@@ -63,29 +97,30 @@ void Engine::Impl::emit(Record&& r) {
     t.record = &r;
     opt.trace(t);
   }
-  if (r.decision == Decision::Send || opt.explain) buffer.push_back(std::move(r));
+  // Kept for the instant's end, or the slot is free again (a record only traced).
+  if (r.decision == Decision::Send || opt.explain) ++kept;
 }
 
-Record Engine::Impl::sendRecord(const PendingSend& ps, Decision d, Reason reason) {
+Record& Engine::Impl::sendRecord(const PendingSend& ps, Decision d, Reason reason) {
   Flow& f = *ps.flow;
-  Record r;
+  Record& r = draft();
   r.decision = d;
   r.reason = reason;
-  r.customer = f.customer->id;
+  r.customer.assign(f.customer->id);
   r.rule = f.rule;
   r.step = ps.step;
-  r.templateName = ps.send->templateName;
-  r.variant = ps.variant;
-  r.messageId = ps.messageId;
+  r.templateName.assign(ps.send->templateName);
+  r.variant.assign(ps.variant);
+  r.messageId.assign(ps.messageId.view());
   r.loc = ps.send->loc;
   return r;
 }
 
 void Engine::Impl::suppress(const PendingSend& ps, Reason reason, std::string detail, Loc loc) {
-  Record r = sendRecord(ps, Decision::Suppressed, reason);
+  Record& r = sendRecord(ps, Decision::Suppressed, reason);
   r.detail = std::move(detail);
   if (loc.valid()) r.loc = loc;
-  emit(std::move(r));
+  emit(r);
 }
 
 }  // namespace trig::engine

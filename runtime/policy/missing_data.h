@@ -10,6 +10,7 @@ namespace trig::policy {
 class MissingData final : public Policy {
  public:
   Verdict check(const Send& s, Context& c) override;
+  bool answersAt(Moment m) const override { return m == Moment::Due; }
 };
 
 }  // namespace trig::policy

@@ -22,6 +22,7 @@
 // Policies see a send as plain data (Send) and its customer through a narrow interface
 // (Context): a few facts, the rendering of the template, and a memory slot of their own in the
 // customer's state. Nothing else of the engine.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -128,6 +129,10 @@ class Policy {
  public:
   virtual ~Policy() = default;
   virtual Verdict check(const Send& s, Context& c) = 0;
+  // Whether check() may answer anything but a pass at `m`. The chain asks a policy only at the
+  // moments it answers at (three questions per send, most of them passes, were a cost of every
+  // send); check() still passes at the others for whoever asks anyway.
+  virtual bool answersAt(Moment) const { return true; }
   // `s` went out (at Moment::Decision).
   virtual void sent(const Send&, Context&) {}
   // After an Await of this policy, when the customer's profile changed: whether the wait is over
@@ -174,6 +179,8 @@ class Chain {
 
  private:
   std::vector<std::unique_ptr<Policy>> policies_;
+  // By Moment: the slots of the policies that answer at it (Policy::answersAt), in order.
+  std::array<std::vector<uint32_t>, 3> askedAt_;
 };
 
 }  // namespace trig::policy

@@ -49,6 +49,59 @@ TEST_CASE("Chain: the first answer that is not a pass decides; every policy hear
   CHECK((first->sends == 1 && second->sends == 1 && third->sends == 1));
 }
 
+TEST_CASE("Chain: a policy is asked only at the moments it answers at") {
+  struct DueOnly final : Policy {
+    int asked = 0;
+    Verdict check(const Send&, Context&) override {
+      ++asked;
+      return Verdict::suppress(Reason::Cooldown, "due");
+    }
+    bool answersAt(Moment m) const override { return m == Moment::Due; }
+  };
+  Chain chain;
+  auto* due = new DueOnly;
+  auto* last = new Fixed(Verdict::suppress(Reason::FrequencyCap, "last"));
+  chain.add(std::unique_ptr<Policy>(due));
+  chain.add(std::unique_ptr<Policy>(last));
+  FakeCustomer c;
+  Chain::Answer a = chain.check(send(Moment::Firing, 0), c);
+  CHECK(a.by == 1);  // the slot is the place in the chain, whoever was skipped
+  CHECK(a.verdict.reason == Reason::FrequencyCap);
+  CHECK(due->asked == 0);
+  a = chain.check(send(Moment::Due, 0), c);
+  CHECK(a.by == 0);
+  CHECK(a.verdict.reason == Reason::Cooldown);
+  CHECK(due->asked == 1);
+  CHECK(last->asked == 1);
+}
+
+TEST_CASE("Policies pass, whatever the customer, at the moments they say they do not answer at") {
+  std::vector<std::unique_ptr<Policy>> policies;
+  policies.push_back(std::make_unique<OptOut>(0));
+  policies.push_back(std::make_unique<OptOut>(kHour));
+  policies.push_back(std::make_unique<MissingData>());
+  policies.push_back(std::make_unique<RuleLimit>(
+      std::vector<std::optional<RuleLimit::Limit>>{RuleLimit::Limit{1, kHour, nullptr}}));
+  policies.push_back(
+      std::make_unique<RuleLimit>(std::vector<std::optional<RuleLimit::Limit>>{std::nullopt}));
+  policies.push_back(std::make_unique<Arbitration>(0));
+  int skipped = 0;
+  for (auto& p : policies)
+    for (const Moment m : {Moment::Firing, Moment::Due, Moment::Decision}) {
+      if (p->answersAt(m)) continue;
+      ++skipped;
+      FakeCustomer c;
+      c.isUnsubscribed = true;
+      c.email = false;
+      c.isBounced = true;
+      c.gap = RenderGap{false, "x", nullptr};
+      // The rule limit's memory is full: one first send went out just now.
+      p->sent(send(Moment::Decision, 0), c);
+      CHECK(p->check(send(m, 0), c).passes());
+    }
+  CHECK(skipped == 11);
+}
+
 TEST_CASE("OptOut: unsubscribed first, then no email (or a wait for one), then bounced") {
   Chain chain;
   chain.add(std::make_unique<OptOut>(0));

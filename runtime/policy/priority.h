@@ -26,6 +26,7 @@ class Arbitration final : public Policy {
   explicit Arbitration(DurationMs window) : window_(window) {}
   DurationMs window() const { return window_; }
   Verdict check(const Send& s, Context& c) override;
+  bool answersAt(Moment m) const override { return m == Moment::Due; }
 
   // One send of a window.
   struct Contender {

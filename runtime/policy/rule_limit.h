@@ -2,6 +2,7 @@
 // Policy 3, the rule limit (docs/language.md, "The delivery policy"): `limit N per D` is checked
 // when the rule fires, before its flow starts; a firing stopped by it is no firing and restarts
 // nothing. What counts is the flow's first sends that went out to the customer in (t - D, t].
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -21,6 +22,11 @@ class RuleLimit final : public Policy {
   // By rule index: the rule's limit, if it has one.
   explicit RuleLimit(std::vector<std::optional<Limit>> limits) : limits_(std::move(limits)) {}
   Verdict check(const Send& s, Context& c) override;
+  // At a firing, and only when some rule has a limit.
+  bool answersAt(Moment m) const override {
+    return m == Moment::Firing &&
+           std::any_of(limits_.begin(), limits_.end(), [](const auto& l) { return l.has_value(); });
+  }
   void sent(const Send& s, Context& c) override;
 
  private:
