@@ -30,7 +30,7 @@ sys.path.insert(0, BENCH_DIR)
 
 from harness import report, workload  # noqa: E402
 from harness.engines import Clips, CppBaseline, EngineError, JsonRulesEngine, Trig, measure as measure_cmd  # noqa: E402
-from harness.measure import Reference, Result, compare, snap, throughput  # noqa: E402
+from harness.measure import Reference, Result, compare, throughput  # noqa: E402
 from harness.streams import Streams  # noqa: E402
 from harness.workload import MS_DAY, MS_HOUR, MS_MINUTE, StreamSpec  # noqa: E402
 

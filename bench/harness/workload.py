@@ -25,7 +25,7 @@ import itertools
 import json
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 MS_SECOND = 1000
