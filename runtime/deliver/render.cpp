@@ -158,11 +158,8 @@ namespace {
 // DEL, or any byte outside ASCII (checked as UTF-8 by the caller). As the high bit of each byte
 // of the 8 at `p`: the first flagged byte is always right, bytes after it may be flagged wrongly
 // (borrows) but never because of a plain byte before them.
-inline uint64_t specialBytes(const char* p) {
+inline uint64_t specialWord(uint64_t x) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  uint64_t x;
-  std::memcpy(&x, p, 8);
-  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
   const uint64_t quote = x ^ (kOnes * '"');
   const uint64_t slash = x ^ (kOnes * '\\');
   const uint64_t del = x ^ (kOnes * 0x7f);
@@ -171,21 +168,65 @@ inline uint64_t specialBytes(const char* p) {
           ((x - kOnes * 0x20) & ~x) | x) &
          (kOnes * 0x80);
 }
+inline uint64_t specialBytes(const char* p) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+  return specialWord(x);
+}
+
+#if defined(__SSE2__)
+// The same test for the 16 bytes at `p`, as a bit per byte.
+inline unsigned special16(const char* at) {
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  // Signed bytes below 0x20 are the control characters and every byte outside ASCII.
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+      _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                   _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))))));
+}
+#endif
+
+// Copies the n >= 4 bytes at `s` to `out` a block at a time (blocks overlapping at the end, so
+// nothing outside [s, s + n) is read and nothing outside [out, out + n) written) and says whether
+// all of them were plain: the common case of a record's strings, whole, without a loop per run.
+// When not, the copy is to be discarded.
+inline bool copiedPlain(char* out, const char* s, size_t n) {
+#if defined(__SSE2__)
+  if (n >= 16) {
+    unsigned any = 0;
+    for (size_t k = 0; k + 16 < n; k += 16) {
+      any |= special16(s + k);
+      std::memcpy(out + k, s + k, 16);
+    }
+    any |= special16(s + n - 16);
+    std::memcpy(out + n - 16, s + n - 16, 16);
+    return any == 0;
+  }
+#endif
+  if (n >= 8) {
+    uint64_t any = 0;
+    for (size_t k = 0; k + 8 < n; k += 8) {
+      any |= specialBytes(s + k);
+      std::memcpy(out + k, s + k, 8);
+    }
+    any |= specialBytes(s + n - 8);
+    std::memcpy(out + n - 8, s + n - 8, 8);
+    return any == 0;
+  }
+  uint32_t head, tail;
+  std::memcpy(&head, s, 4);
+  std::memcpy(&tail, s + n - 4, 4);
+  std::memcpy(out, &head, 4);
+  std::memcpy(out + n - 4, &tail, 4);
+  return specialWord(uint64_t{head} | uint64_t{tail} << 32) == 0;
+}
 
 // The first byte of [p, end) that specialBytes() flags, or `end`; `begin` (at most `p`) is where
 // the text starts, so that the last block can end at `end` by reading bytes already checked
 // again. 16 bytes at a time with SSE2, then 8: records are mostly plain text.
 const char* plainJsonRun(const char* begin, const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i quote16 = _mm_set1_epi8('"'), slash16 = _mm_set1_epi8('\\'),
-                space16 = _mm_set1_epi8(0x20), del16 = _mm_set1_epi8(0x7f);
-  auto special16 = [&](const char* at) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-    // Signed bytes below 0x20 are the control characters and every byte outside ASCII.
-    return static_cast<unsigned>(_mm_movemask_epi8(
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote16), _mm_cmpeq_epi8(x, slash16)),
-                     _mm_or_si128(_mm_cmplt_epi8(x, space16), _mm_cmpeq_epi8(x, del16)))));
-  };
   while (end - p >= 16) {
     if (const unsigned mask = special16(p); mask != 0) return p + __builtin_ctz(mask);
     p += 16;
@@ -218,6 +259,11 @@ const char* plainJsonRun(const char* begin, const char* p, const char* end) {
 
 char* writeJsonString(char* p, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  if (const size_t n = text.size(); n >= 4 && copiedPlain(p + 1, text.data(), n)) {
+    p[0] = '"';
+    p[n + 1] = '"';
+    return p + n + 2;
+  }
   auto put = [&p](const char* bytes, size_t n) {
     std::memcpy(p, bytes, n);
     p += n;

@@ -7,6 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "compiler/support/utf8.h"
 
@@ -218,41 +221,43 @@ TEST_CASE("JSON output helpers produce valid JSON") {
   CHECK(nlohmann::json::parse(s).size() == 9);
 }
 
-TEST_CASE("appendJsonString: the same bytes as escaping one character at a time") {
-  // The reference: every byte looked at on its own, as the writer did before it copied runs.
-  auto reference = [](std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (size_t i = 0; i < text.size();) {
-      const auto c = static_cast<unsigned char>(text[i]);
-      if (c >= 0x80) {
-        const size_t n = utf8::sequenceLength(text, i);
-        out += n == 0 ? std::string("\\ufffd") : std::string(text.substr(i, n));
-        i += n == 0 ? 1 : n;
-        continue;
-      }
-      if (c == '"')
-        out += "\\\"";
-      else if (c == '\\')
-        out += "\\\\";
-      else if (c == '\n')
-        out += "\\n";
-      else if (c == '\r')
-        out += "\\r";
-      else if (c == '\t')
-        out += "\\t";
-      else if (c == '\b')
-        out += "\\b";
-      else if (c == '\f')
-        out += "\\f";
-      else if (c < 0x20 || c == 0x7f)
-        out += std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
-      else
-        out += static_cast<char>(c);
-      ++i;
+// The reference JSON string: every byte looked at on its own, as the writer did before it copied
+// runs.
+static std::string referenceJson(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const size_t n = utf8::sequenceLength(text, i);
+      out += n == 0 ? std::string("\\ufffd") : std::string(text.substr(i, n));
+      i += n == 0 ? 1 : n;
+      continue;
     }
-    return out + "\"";
-  };
+    if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\b')
+      out += "\\b";
+    else if (c == '\f')
+      out += "\\f";
+    else if (c < 0x20 || c == 0x7f)
+      out += std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xF];
+    else
+      out += static_cast<char>(c);
+    ++i;
+  }
+  return out + "\"";
+}
+
+TEST_CASE("appendJsonString: the same bytes as escaping one character at a time") {
   std::mt19937 rng(11);
   // Mostly plain text, so that runs cross the 16-byte blocks, with every kind of special byte.
   const std::string specials[] = {"\"",       "\\",           "\n",
@@ -270,6 +275,31 @@ TEST_CASE("appendJsonString: the same bytes as escaping one character at a time"
     CAPTURE(text);
     std::string got = "prefix";
     appendJsonString(got, text);
-    REQUIRE(got == "prefix" + reference(text));
+    REQUIRE(got == "prefix" + referenceJson(text));
+  }
+}
+
+TEST_CASE(
+    "writeJsonString: every length, plain or with one special byte anywhere, within its bound") {
+  // The plain path copies whole blocks that overlap at the end: each length from empty to past
+  // four blocks, a special byte at each position, and nothing written past jsonStringBound.
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xff"};
+  for (size_t n = 0; n <= 70; ++n) {
+    std::string plain;
+    static constexpr std::string_view kPlain = "abcdefghijklmnopqrstuvwxyz0123456789 -_./:@,";
+    for (size_t i = 0; i < n; ++i) plain += kPlain[i * 7 % kPlain.size()];
+    std::vector<std::string> texts = {plain};
+    for (size_t at = 0; at < n; ++at)
+      for (const std::string& sp : specials)
+        texts.push_back(plain.substr(0, at) + sp + plain.substr(at));
+    for (const std::string& text : texts) {
+      CAPTURE(text);
+      const size_t bound = jsonStringBound(text.size());
+      std::string buf(bound + 16, '#');
+      char* end = writeJsonString(buf.data(), text);
+      REQUIRE(end <= buf.data() + bound);
+      REQUIRE(std::string(buf.data(), end) == referenceJson(text));
+      REQUIRE(buf.substr(bound) == std::string(16, '#'));
+    }
   }
 }

@@ -155,7 +155,12 @@ void Engine::Impl::compete(PendingSend&& ps, TimeMs closes) {
   Customer& c = *f.customer;
   f.state = Flow::State::InWindow;
   if (!c.window) {
-    c.window = std::make_unique<Customer::Window>();
+    if (spareWindows.empty()) {
+      c.window = std::make_unique<Customer::Window>();
+    } else {
+      c.window = std::move(spareWindows.back());
+      spareWindows.pop_back();
+    }
     c.window->closes = closes;
     decisions.schedule(c.window->closes, &c);
   }
@@ -176,24 +181,29 @@ policy::Arbitration::Contender Engine::Impl::contender(const PendingSend& ps) co
 // arbitration, every other member is outranked.
 void Engine::Impl::decide(Customer& c) {
   if (!c.window) return;
-  std::vector<PendingSend> members = std::move(c.window->members);
-  c.window.reset();
-  if (members.empty()) return;
-  // Most windows hold one send, and std::stable_sort allocates its buffer even then.
-  if (members.size() > 1)
-    std::stable_sort(members.begin(), members.end(),
-                     [this](const PendingSend& a, const PendingSend& b) {
-                       return policy::Arbitration::outranks(contender(a), contender(b));
-                     });
-  const PendingSend& winner = members.front();
-  for (size_t i = 1; i < members.size(); ++i) {
-    PendingSend& loser = members[i];
-    suppress(loser, Reason::Outranked,
-             policy::Arbitration::outrankedBy(ruleName(winner.flow->rule), winner.flow->priority,
-                                              winner.step));
-    decided(loser, true);
+  // The window is closed (a send decided now that competes opens a new one), and kept for reuse
+  // once its members are decided.
+  std::unique_ptr<Customer::Window> window = std::move(c.window);
+  std::vector<PendingSend>& members = window->members;
+  if (!members.empty()) {
+    // Most windows hold one send, and std::stable_sort allocates its buffer even then.
+    if (members.size() > 1)
+      std::stable_sort(members.begin(), members.end(),
+                       [this](const PendingSend& a, const PendingSend& b) {
+                         return policy::Arbitration::outranks(contender(a), contender(b));
+                       });
+    const PendingSend& winner = members.front();
+    for (size_t i = 1; i < members.size(); ++i) {
+      PendingSend& loser = members[i];
+      suppress(loser, Reason::Outranked,
+               policy::Arbitration::outrankedBy(ruleName(winner.flow->rule), winner.flow->priority,
+                                                winner.step));
+      decided(loser, true);
+    }
+    deliver(std::move(members.front()));
   }
-  deliver(std::move(members.front()));
+  members.clear();
+  if (spareWindows.size() < kSpares) spareWindows.push_back(std::move(window));
 }
 
 // The send goes out now.
@@ -203,8 +213,12 @@ void Engine::Impl::goOut(PendingSend&& ps) {
   // The record is a reused slot (draft): its strings take these bytes without allocating.
   Record& r = sendRecord(ps, Decision::Send, Reason::None);
   r.to.assign(trait(c, traitEmail).s);
-  r.subject.assign(ps.rendered.subject);
-  r.body.assign(ps.rendered.body);
+  // The rendered texts move into the record, whose slot's old room goes to the spares.
+  r.subject.swap(ps.rendered.subject);
+  r.body.swap(ps.rendered.body);
+  for (std::string* room : {&ps.rendered.subject, &ps.rendered.body})
+    if (room->capacity() > std::string().capacity() && spareTexts.size() < kSpares)
+      spareTexts.push_back(std::move(*room));
   r.detail.assign("sent ").append(ps.send->templateName);
   emit(r);
   SendContext ctx(*this, c, &ps);

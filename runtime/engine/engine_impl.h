@@ -45,6 +45,32 @@ struct Customer;
 
 using timers::later;
 
+// The step lists a flow entered, innermost last (the rule's own, then one per split reached),
+// the subset of std::vector that Flow::pos uses. Most flows never enter a split: the first two
+// lists are inline, and a firing allocates nothing for them.
+class StepPath {
+ public:
+  bool empty() const { return size_ == 0; }
+  plan::StepRange& back() { return size_ <= kInline ? inline_[size_ - 1] : deeper_.back(); }
+  void push_back(plan::StepRange r) {
+    if (size_ < kInline)
+      inline_[size_] = r;
+    else
+      deeper_.push_back(r);
+    ++size_;
+  }
+  void pop_back() {
+    if (size_ > kInline) deeper_.pop_back();
+    --size_;
+  }
+
+ private:
+  static constexpr uint32_t kInline = 2;
+  std::array<plan::StepRange, kInline> inline_{};
+  uint32_t size_ = 0;
+  std::vector<plan::StepRange> deeper_;  // past the first kInline
+};
+
 // One flow instance: a firing of a rule for a customer, walking its steps.
 struct Flow {
   uint32_t rule = 0;
@@ -84,7 +110,7 @@ struct Flow {
   const std::string& goalVariantName() const { return nameOf(goalVariant); }
   // Where the flow stands: the step lists entered (the rule's, then a split variant's), each as
   // the index of its next step in plan::Plan::steps and the end of the list.
-  std::vector<plan::StepRange> pos;
+  StepPath pos;
   enum class State : uint8_t {
     Running,
     WaitingStep,
@@ -94,6 +120,49 @@ struct Flow {
     Done
   } state = State::Running;
   TimerHandle timer;  // WaitingStep, Deferred, Awaiting
+};
+
+// The blocks of flows that ended, for the next firings' (a flow and its shared_ptr's counts are
+// one block: std::allocate_shared with FlowAllocator); a firing allocated and freed one.
+struct FlowBlocks {
+  static constexpr size_t kKept = 64;
+  std::vector<void*> free;
+  size_t size = 0;  // of each block (allocate_shared allocates one type)
+  FlowBlocks() { free.reserve(kKept); }
+  FlowBlocks(const FlowBlocks&) = delete;
+  FlowBlocks& operator=(const FlowBlocks&) = delete;
+  ~FlowBlocks() {
+    for (void* p : free) ::operator delete(p);
+  }
+};
+
+template <typename T>
+struct FlowAllocator {
+  using value_type = T;
+  FlowBlocks* blocks;
+  explicit FlowAllocator(FlowBlocks* b) : blocks(b) {}
+  template <typename U>
+  FlowAllocator(const FlowAllocator<U>& other) : blocks(other.blocks) {}  // NOLINT: rebinding
+  T* allocate(size_t n) {
+    if (n == 1 && sizeof(T) == blocks->size && !blocks->free.empty()) {
+      void* p = blocks->free.back();
+      blocks->free.pop_back();
+      return static_cast<T*>(p);
+    }
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, size_t n) {
+    if (n == 1 && (blocks->size == 0 || blocks->size == sizeof(T)) &&
+        blocks->free.size() < FlowBlocks::kKept) {
+      blocks->size = sizeof(T);
+      blocks->free.push_back(p);
+      return;
+    }
+    std::allocator<T>().deallocate(p, n);
+  }
+  friend bool operator==(const FlowAllocator& a, const FlowAllocator& b) {
+    return a.blocks == b.blocks;
+  }
 };
 
 // A message id as messageId() spells it ("trig-" and 16 hex digits), held without an allocation:
@@ -174,6 +243,8 @@ struct Timer {
 };
 
 struct Engine::Impl {
+  // First: destroyed last, after every flow (customers, parked sends and windows hold them).
+  FlowBlocks flowBlocks;
   // The program: by event type the rules it anchors (with their filters) and the rules whose
   // goal it is, in declaration order (an event looks only at its own rules, however many the
   // program has); the rules, their steps, the settings, what the policies, profiles and splits
@@ -349,6 +420,13 @@ struct Engine::Impl {
   policy::Arbitration::Contender contender(const PendingSend& ps) const;
   void decide(Customer& c);
   void goOut(PendingSend&& ps);
+  // Closed windows, each kept with its vector's room for the next send that opens one (a window
+  // made and freed per send was two allocations); at most kSpares.
+  std::vector<std::unique_ptr<Customer::Window>> spareWindows;
+  // The room of subjects (and bodies) that went out into records, for the next sends to render
+  // into (a subject past the short-string buffer was an allocation per send); at most kSpares.
+  std::vector<std::string> spareTexts;
+  static constexpr size_t kSpares = 16;
   void preempt(Customer& c, const Value& p, uint32_t by);
   void decided(const PendingSend& ps, bool outranked);
   void profileChanged(Customer& c);

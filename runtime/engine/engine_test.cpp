@@ -134,6 +134,44 @@ trigger late: when page_view send a then after 1h send a
   CHECK(ids[0][0] != ids[0][1]);
 }
 
+TEST_CASE("a send's message id is messageId() of its firing, whatever digits the time shares") {
+  // The engine rewrites only the last digits of a firing time that shares the rest with the one
+  // before: times across those boundaries, and across a change in the number of digits.
+  Run run(R"(
+template a { subject "A" body "." }
+trigger t: when page_view send a
+)");
+  const std::vector<TimeMs> times = {5,
+                                     999'999,
+                                     1'000'000,
+                                     1'000'001,
+                                     1'999'999,
+                                     2'000'000,
+                                     2'000'123,
+                                     9'999'999'999,
+                                     T0,
+                                     T0 + 1,
+                                     T0 + 999'999,
+                                     T0 + 1'000'000,
+                                     T0 + 1'000'000 + 777,
+                                     T0 + 86'400'000,
+                                     T0 + 86'400'001};
+  for (size_t i = 0; i < times.size(); ++i) {
+    const std::string customer = "c" + std::to_string(i % 3);
+    run.email(customer, times[i]);
+    run.track(customer, "page_view", times[i], {{"url", Value::str("/")}});
+  }
+  run.engine->finish();
+  std::vector<std::pair<TimeMs, std::string>> got, want;
+  for (const auto& r : run.records) {
+    if (r.decision != Decision::Send) continue;
+    got.emplace_back(r.time, r.messageId);
+    want.emplace_back(r.time, messageId("t", r.customer, 1, r.time));
+  }
+  CHECK(got.size() == times.size());
+  CHECK(got == want);
+}
+
 TEST_CASE("quiet hours: a deferral is a record with `until`, and the send goes out then") {
   Run run(R"(
 settings { quiet_hours 22:00-08:00 }

@@ -39,10 +39,20 @@ MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view cust
   }
   mix(&kSep, &kSep + 1);
   if (firedAt != idTime) {
+    // Firings come in time order: most share all but the last six digits with the one before
+    // (a thousand seconds), and only those are written again.
+    constexpr int64_t kLow = 1'000'000;
+    if (firedAt >= kLow && idTime >= kLow && firedAt / kLow == idTime / kLow) {
+      int64_t low = firedAt % kLow;
+      char* q = idTimeDigits.data() + idTimeLength;
+      for (int i = 0; i < 6; ++i, low /= 10) *--q = static_cast<char>('0' + low % 10);
+    } else {
+      idTimeLength = static_cast<size_t>(
+          std::to_chars(idTimeDigits.data(), idTimeDigits.data() + idTimeDigits.size(), firedAt)
+              .ptr -
+          idTimeDigits.data());
+    }
     idTime = firedAt;
-    idTimeLength = static_cast<size_t>(
-        std::to_chars(idTimeDigits.data(), idTimeDigits.data() + idTimeDigits.size(), firedAt).ptr -
-        idTimeDigits.data());
   }
   mix(idTimeDigits.data(), idTimeDigits.data() + idTimeLength);
   MessageIdText id;
@@ -87,7 +97,7 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
     cancelFlow(*old, Reason::Restarted, "a new firing of the rule restarted its flow");
   ++stats.rules[ri].fired;
   if (opt.coverage) ++opt.coverage->ruleFired[ri];
-  auto f = std::make_shared<Flow>();
+  auto f = std::allocate_shared<Flow>(FlowAllocator<Flow>(&flowBlocks));
   f->rule = ri;
   f->customer = &c;
   f->firedAt = now;
@@ -206,6 +216,12 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const plan::Step& s)
   ps.templateIndex = s.templateIndex;
   ps.messageId = messageIdTextOf(f.rule, f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
+  // The room of texts that went out, for this send's to render into.
+  for (std::string* room : {&ps.rendered.subject, &ps.rendered.body}) {
+    if (spareTexts.empty() || (room == &ps.rendered.body && !opt.bodies)) break;
+    *room = std::move(spareTexts.back());
+    spareTexts.pop_back();
+  }
   becomeDue(std::move(ps));
   return false;
 }

@@ -1,6 +1,6 @@
 #include "runtime/policy/priority.h"
 
-#include <fmt/format.h>
+#include <charconv>
 
 #include "compiler/core/ops.h"
 #include "runtime/deliver/render.h"
@@ -32,14 +32,26 @@ bool Arbitration::outranks(const Contender& a, const Contender& b) {
   return a.order < b.order;
 }
 
+// The sentences are put together a piece at a time (fmt::format and formatValue's own string
+// were most of an outranked send's record).
 std::string Arbitration::outrankedBy(std::string_view rule, const Value& priority, uint32_t step) {
-  return fmt::format("outranked by {} (priority {}, step {})", rule, deliver::formatValue(priority),
-                     step);
+  std::string s;
+  s.reserve(64);
+  s.append("outranked by ").append(rule).append(" (priority ");
+  deliver::appendValue(s, priority);
+  char digits[12];  // a uint32_t in decimal
+  const char* end = std::to_chars(digits, digits + sizeof digits, step).ptr;
+  s.append(", step ").append(digits, static_cast<size_t>(end - digits)).append(")");
+  return s;
 }
 
 std::string Arbitration::preemptedBy(std::string_view rule, const Value& priority) {
-  return fmt::format("preempted by a send of {} (priority {})", rule,
-                     deliver::formatValue(priority));
+  std::string s;
+  s.reserve(64);
+  s.append("preempted by a send of ").append(rule).append(" (priority ");
+  deliver::appendValue(s, priority);
+  s.append(")");
+  return s;
 }
 
 }  // namespace trig::policy
