@@ -213,12 +213,11 @@ void Engine::Impl::goOut(PendingSend&& ps) {
   // The record is a reused slot (draft): its strings take these bytes without allocating.
   Record& r = sendRecord(ps, Decision::Send, Reason::None);
   r.to.assign(trait(c, traitEmail).s);
-  // The rendered texts move into the record, whose slot's old room goes to the spares.
-  r.subject.swap(ps.rendered.subject);
-  r.body.swap(ps.rendered.body);
-  for (std::string* room : {&ps.rendered.subject, &ps.rendered.body})
-    if (room->capacity() > std::string().capacity() && spareTexts.size() < kSpares)
-      spareTexts.push_back(std::move(*room));
+  r.subject.assign(ps.rendered.subject);
+  r.body.assign(ps.rendered.body);
+  // Their room goes to the spares, for the next sends to render into.
+  keepRoom(ps.rendered.subject);
+  if (!ps.rendered.body.empty()) keepRoom(ps.rendered.body);
   r.detail.assign("sent ").append(ps.send->templateName);
   emit(r);
   SendContext ctx(*this, c, &ps);
@@ -231,6 +230,12 @@ void Engine::Impl::goOut(PendingSend&& ps) {
   if (rule.hasGoal) watchGoalAfter(f, &ps.send->templateName, f.variant);
   preempt(c, f.priority, f.rule);
   decided(ps, false);
+}
+
+void Engine::Impl::keepRoom(std::string& text) {
+  static const size_t kShort = std::string().capacity();  // the short-string buffer's
+  if (text.capacity() > kShort && spareTexts.size() < kSpares)
+    spareTexts.push_back(std::move(text));
 }
 
 // A send with priority p went out: the pending later steps it preempts are cancelled.

@@ -427,6 +427,7 @@ struct Engine::Impl {
   // into (a subject past the short-string buffer was an allocation per send); at most kSpares.
   std::vector<std::string> spareTexts;
   static constexpr size_t kSpares = 16;
+  void keepRoom(std::string& text);  // to spareTexts, when it has room past the short buffer
   void preempt(Customer& c, const Value& p, uint32_t by);
   void decided(const PendingSend& ps, bool outranked);
   void profileChanged(Customer& c);

@@ -127,8 +127,12 @@ void RecordWriter::append(std::string& out, const Record& r) {
   const size_t start = out.size();
   out.resize(start + kFixedBound + deliver::jsonStringBound(strings));
   Out o{out.data() + start};
-  o.lit("{\"decision\":");
-  o.str(decisionName(r.decision));
+  switch (r.decision) {  // decisionName's words, which need no escape
+    case Decision::Send: o.lit("{\"decision\":\"send\""); break;
+    case Decision::Suppressed: o.lit("{\"decision\":\"suppressed\""); break;
+    case Decision::Deferred: o.lit("{\"decision\":\"deferred\""); break;
+    case Decision::Dropped: o.lit("{\"decision\":\"dropped\""); break;
+  }
   o.lit(",\"time\":");
   o.p = writeTime(o.p, r.time);
   o.str(",\"customer\":", r.customer);

@@ -11,6 +11,7 @@ class MissingData final : public Policy {
  public:
   Verdict check(const Send& s, Context& c) override;
   bool answersAt(Moment m) const override { return m == Moment::Due; }
+  bool hearsSends() const override { return false; }
 };
 
 }  // namespace trig::policy

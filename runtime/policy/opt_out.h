@@ -16,6 +16,7 @@ class OptOut final : public Policy {
   explicit OptOut(DurationMs awaitEmail) : awaitEmail_(awaitEmail) {}
   Verdict check(const Send& s, Context& c) override;
   bool answersAt(Moment m) const override { return m != Moment::Firing; }
+  bool hearsSends() const override { return false; }
   bool ready(Context& c) const override { return c.hasEmail(); }
   Verdict expired(const Send& s, Context& c) const override;
 

@@ -7,6 +7,7 @@ void Chain::add(std::unique_ptr<Policy> p) {
   for (const Moment m : {Moment::Firing, Moment::Due, Moment::Decision})
     if (p->answersAt(m))
       askedAt_[static_cast<size_t>(m)].push_back(static_cast<uint32_t>(policies_.size()));
+  if (p->hearsSends()) hearSends_.push_back(static_cast<uint32_t>(policies_.size()));
   policies_.push_back(std::move(p));
 }
 
@@ -19,7 +20,7 @@ Chain::Answer Chain::check(const Send& s, Context& c) const {
 }
 
 void Chain::sent(const Send& s, Context& c) const {
-  for (const auto& p : policies_) p->sent(s, c);
+  for (const uint32_t i : hearSends_) policies_[i]->sent(s, c);
 }
 
 }  // namespace trig::policy

@@ -135,6 +135,9 @@ class Policy {
   virtual bool answersAt(Moment) const { return true; }
   // `s` went out (at Moment::Decision).
   virtual void sent(const Send&, Context&) {}
+  // Whether sent() does anything: the chain tells only those that hear of sends (every policy
+  // told of every send was a cost of each).
+  virtual bool hearsSends() const { return true; }
   // After an Await of this policy, when the customer's profile changed: whether the wait is over
   // (the send becomes due again).
   virtual bool ready(Context&) const { return true; }
@@ -181,6 +184,7 @@ class Chain {
   std::vector<std::unique_ptr<Policy>> policies_;
   // By Moment: the slots of the policies that answer at it (Policy::answersAt), in order.
   std::array<std::vector<uint32_t>, 3> askedAt_;
+  std::vector<uint32_t> hearSends_;  // the slots of the policies that hear of sends
 };
 
 }  // namespace trig::policy

@@ -49,6 +49,28 @@ TEST_CASE("Chain: the first answer that is not a pass decides; every policy hear
   CHECK((first->sends == 1 && second->sends == 1 && third->sends == 1));
 }
 
+TEST_CASE("Chain: a policy that does not hear of sends is not told; a rule limit hears when set") {
+  struct Deaf final : Policy {
+    int sends = 0;
+    Verdict check(const Send&, Context&) override { return Verdict::pass(); }
+    void sent(const Send&, Context&) override { ++sends; }
+    bool hearsSends() const override { return false; }
+  };
+  Chain chain;
+  auto* deaf = new Deaf;
+  auto* hears = new Fixed(Verdict::pass());
+  chain.add(std::unique_ptr<Policy>(deaf));
+  chain.add(std::unique_ptr<Policy>(hears));
+  FakeCustomer c;
+  chain.sent(send(Moment::Decision, 0), c);
+  CHECK(deaf->sends == 0);
+  CHECK(hears->sends == 1);
+  CHECK_FALSE(RuleLimit({std::nullopt, std::nullopt}).hearsSends());
+  CHECK(RuleLimit({std::nullopt, RuleLimit::Limit{1, 86'400'000, nullptr}}).hearsSends());
+  CHECK_FALSE(OptOut(0).hearsSends());
+  CHECK_FALSE(MissingData().hearsSends());
+}
+
 TEST_CASE("Chain: a policy is asked only at the moments it answers at") {
   struct DueOnly final : Policy {
     int asked = 0;

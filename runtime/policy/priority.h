@@ -27,6 +27,7 @@ class Arbitration final : public Policy {
   DurationMs window() const { return window_; }
   Verdict check(const Send& s, Context& c) override;
   bool answersAt(Moment m) const override { return m == Moment::Due; }
+  bool hearsSends() const override { return false; }
 
   // One send of a window.
   struct Contender {

@@ -28,6 +28,8 @@ class RuleLimit final : public Policy {
            std::any_of(limits_.begin(), limits_.end(), [](const auto& l) { return l.has_value(); });
   }
   void sent(const Send& s, Context& c) override;
+  // Only when some rule has a limit.
+  bool hearsSends() const override { return answersAt(Moment::Firing); }
 
  private:
   // A customer's first sends, by rule.
