@@ -28,6 +28,17 @@ struct Engine::Impl::SendContext final : policy::Context {
     return email.kind == Value::Kind::String && !email.s.empty();
   }
   bool bounced() const override { return c.profile.bounced; }
+  Reach reach() const override {
+    const std::vector<Value>& traits = e.traitsOf(c);
+    const size_t n = traits.size();
+    const Value* sub = e.traitSubscribed < n ? &traits[e.traitSubscribed] : nullptr;
+    const Value* email = e.traitEmail < n ? &traits[e.traitEmail] : nullptr;
+    Reach r;
+    r.unsubscribed = sub != nullptr && sub->kind == Value::Kind::Bool && !sub->b;
+    r.hasEmail = email != nullptr && email->kind == Value::Kind::String && !email->s.empty();
+    r.bounced = c.profile.bounced;
+    return r;
+  }
   std::string_view timezone() const override {
     const Value& tz = e.trait(c, e.traitTimezone);
     return tz.kind == Value::Kind::String ? std::string_view(tz.s) : std::string_view();

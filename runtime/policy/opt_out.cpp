@@ -8,14 +8,15 @@ namespace trig::policy {
 
 Verdict OptOut::check(const Send& s, Context& c) {
   if (s.moment == Moment::Firing) return Verdict::pass();
-  if (c.unsubscribed())
+  const Context::Reach reach = c.reach();
+  if (reach.unsubscribed)
     return Verdict::suppress(Reason::OptedOut, "the customer is not subscribed");
-  if (!c.hasEmail()) {
+  if (!reach.hasEmail) {
     if (s.moment == Moment::Due && awaitEmail_ > 0)
       return Verdict::await(timers::later(s.now, awaitEmail_), "the customer has no email address");
     return Verdict::suppress(Reason::NoEmail, "the customer has no email address");
   }
-  if (c.bounced())
+  if (reach.bounced)
     return Verdict::suppress(Reason::Bounced, "the customer's email address hard bounced");
   return Verdict::pass();
 }

@@ -114,6 +114,12 @@ class Context {
   virtual bool hasEmail() const = 0;              // a non-empty `email` trait
   virtual bool bounced() const = 0;               // the address hard bounced
   virtual std::string_view timezone() const = 0;  // the `timezone` trait; empty: none
+  // The three facts above at once, which the opt-out policy asks at every moment (an engine may
+  // answer them in one look at the customer's traits).
+  struct Reach {
+    bool unsubscribed = false, hasEmail = false, bounced = false;
+  };
+  virtual Reach reach() const { return {unsubscribed(), hasEmail(), bounced()}; }
   // Renders the send's template unless it is rendered already: the gap when a variable had no
   // value (the rendering is then discarded).
   virtual std::optional<RenderGap> render() = 0;
