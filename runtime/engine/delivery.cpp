@@ -61,6 +61,7 @@ struct Engine::Impl::SendContext final : policy::Context {
 
 // The policy's word on a firing (the rule limit): false when a suppression stopped it.
 bool Engine::Impl::mayFire(Customer& c, uint32_t ri) {
+  if (!policies.asksAt(policy::Moment::Firing)) return true;  // no rule has a limit
   policy::Send s;
   s.moment = policy::Moment::Firing;
   s.now = now;

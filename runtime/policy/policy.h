@@ -181,6 +181,8 @@ class Chain {
   };
   // The first answer that is not a pass, in order (a pass when every policy passes).
   Answer check(const Send& s, Context& c) const;
+  // Whether any policy answers at `m` (else check() passes at once, and need not be asked).
+  bool asksAt(Moment m) const { return !askedAt_[static_cast<size_t>(m)].empty(); }
   void sent(const Send& s, Context& c) const;
 
   Policy& at(size_t slot) const { return *policies_[slot]; }

@@ -49,7 +49,7 @@ TEST_CASE("Chain: the first answer that is not a pass decides; every policy hear
   CHECK((first->sends == 1 && second->sends == 1 && third->sends == 1));
 }
 
-TEST_CASE("Chain: a policy that does not hear of sends is not told; a rule limit hears when set") {
+TEST_CASE("Chain: a policy that does not hear of sends is not told; asked only at its moments") {
   struct Deaf final : Policy {
     int sends = 0;
     Verdict check(const Send&, Context&) override { return Verdict::pass(); }
@@ -68,6 +68,13 @@ TEST_CASE("Chain: a policy that does not hear of sends is not told; a rule limit
   CHECK_FALSE(RuleLimit({std::nullopt, std::nullopt}).hearsSends());
   CHECK(RuleLimit({std::nullopt, RuleLimit::Limit{1, 86'400'000, nullptr}}).hearsSends());
   CHECK_FALSE(OptOut(0).hearsSends());
+  // A chain asks at a moment only when one of its policies answers then.
+  CHECK(chain.asksAt(Moment::Firing));
+  Chain dueOnly;
+  dueOnly.add(std::make_unique<MissingData>());
+  CHECK_FALSE(dueOnly.asksAt(Moment::Firing));
+  CHECK(dueOnly.asksAt(Moment::Due));
+  CHECK_FALSE(dueOnly.asksAt(Moment::Decision));
   CHECK_FALSE(MissingData().hearsSends());
 }
 
