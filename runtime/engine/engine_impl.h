@@ -222,6 +222,7 @@ struct Engine::Impl {
   void setNow(TimeMs t);
   void runUntil(TimeMs t, bool decisionsAtT);
   void fireTimer(const Timer& t);
+  Event idleAnchor;  // the anchor of the idle wait firing (fireTimer)
 
   // ---- customers (customers.cpp) -------------------------------------------------------------
   void identify(Customer& c, const Event& e);
