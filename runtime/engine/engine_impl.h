@@ -222,6 +222,7 @@ struct Engine::Impl {
   void setNow(TimeMs t);
   void runUntil(TimeMs t, bool decisionsAtT);
   void fireTimer(const Timer& t);
+  void prefetchIdle(uint32_t lane) const;
   Event idleAnchor;  // the anchor of the idle wait firing (fireTimer)
 
   // ---- customers (customers.cpp) -------------------------------------------------------------

@@ -170,3 +170,30 @@ TEST_CASE("lanes: random schedules, cancellations and pops agree with a referenc
   }
   CHECK(q.empty());
 }
+
+TEST_CASE("lanes: pop says the lane, and lookAhead sees a lane's pending timers in order") {
+  TimerQueue<int> q;
+  std::vector<TimerHandle> hs;
+  for (int i = 0; i < 6; ++i) hs.push_back(q.schedule(10 * i, i, 2));
+  q.schedule(25, 100);  // no lane
+  std::vector<int> seen;
+  auto note = [&](const int& v) { seen.push_back(v); };
+  q.lookAhead(2, 5, 2, note);
+  q.lookAhead(2, 0, 9, note);  // past the lane's end: nothing
+  q.lookAhead(7, 0, 0, note);  // no such lane: nothing
+  CHECK(seen == std::vector<int>{2});
+  CHECK(q.cancel(hs[3]));
+  uint32_t lane = 0;
+  CHECK(q.pop(nullptr, &lane) == 0);
+  CHECK(lane == 2);
+  q.lookAhead(2, 0, 2, note);  // the cancelled timer, dead in its lane: not seen
+  q.lookAhead(2, 0, 1, note);  // lane now 1 (first), 2, 3 (dead), 4, 5
+  CHECK(seen == std::vector<int>{2, 2});
+  CHECK(q.pop(nullptr, &lane) == 1);
+  CHECK(q.pop(nullptr, &lane) == 2);
+  CHECK(lane == 2);
+  CHECK(q.pop(nullptr, &lane) == 100);
+  CHECK(lane == trig::timers::kNoLane);
+  CHECK(q.pop(nullptr, &lane) == 4);
+  CHECK(q.size() == 1);
+}
