@@ -165,6 +165,13 @@ def latency_lines(res: dict) -> list[str]:
     return out
 
 
+def more_repeats(res: dict) -> str:
+    """The workloads run more often than the mode's repeats (W3), as " (W3: best of 3)"."""
+    extra = [f"{e['id']}: best of {e['repeats']}" for e in res.get("workloads", [])
+             if e.get("repeats", res["meta"]["repeats"]) != res["meta"]["repeats"]]
+    return f" ({'; '.join(extra)})" if extra else ""
+
+
 def render(res: dict) -> str:
     meta = res["meta"]
     out = []
@@ -175,7 +182,7 @@ def render(res: dict) -> str:
     add(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}. "
         f"Every engine {'pinned to core 0 (`taskset -c 0`)' if meta['pinned'] else 'unpinned (no taskset)'}; "
         f"rates are events per CPU second (user + system) beyond the engine's start-up, best of "
-        f"{meta['repeats']}. Seed {meta['seed']}. Harness time {meta.get('elapsed_s', '?')} s.")
+        f"{meta['repeats']}{more_repeats(res)}. Seed {meta['seed']}. Harness time {meta.get('elapsed_s', '?')} s.")
     add("")
     add("Engines:")
     for k in ENGINES:

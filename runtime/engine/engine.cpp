@@ -244,7 +244,9 @@ void Engine::Impl::arm(Customer& c, uint32_t ri, const Event& e) {
       break;
     }
   if (p.anchor.empty()) p.anchor = state::KeptEvent(e);
-  p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri});
+  // A lane per rule: its one idle period after events in time order, so its timers come due in
+  // the order they are armed (timer_queue.h).
+  p.timer = timers.schedule(later(e.time, *rule.idle), Timer{Timer::Kind::Idle, &c, ri}, ri);
   trace(TraceEntry::Kind::Armed, c.id, ri, rule.loc, [&] {
     return fmt::format(
         "armed by {}: evaluates at {} unless there is activity before then (idle {})",

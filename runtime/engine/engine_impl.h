@@ -293,6 +293,8 @@ struct Engine::Impl {
   void setNow(TimeMs t);
   void runUntil(TimeMs t, bool decisionsAtT);
   void fireTimer(const Timer& t);
+  void prefetchIdle(uint32_t lane) const;
+  Event idleAnchor;  // the anchor of the idle wait firing (fireTimer)
 
   // ---- customers (customers.cpp) -------------------------------------------------------------
   void identify(Customer& c, const Event& e);

@@ -31,6 +31,25 @@ TEST_CASE("TableId is 8 bytes and reads as the id") {
   CHECK(fmt::format("<{}>", table.findOrAdd("c7").id) == "<c7>");
 }
 
+TEST_CASE("ids of up to 7 bytes are held in the entry, longer ones in the table's storage") {
+  IdTable<Item> table;
+  for (size_t n = 0; n <= 12; ++n) {
+    std::string id(n, 'x');
+    if (n > 0) id[n - 1] = static_cast<char>('0' + n);
+    if (n > 1) id[0] = '\0';
+    auto& item = table.findOrAdd(id);
+    INFO("length " << n);
+    CHECK(item.id.view() == id);
+    const char* data = item.id.view().data();
+    const auto* self = reinterpret_cast<const char*>(&item.id);
+    const bool inside = data >= self && data < self + sizeof(TableId);
+    CHECK(inside == (n >= 1 && n <= TableId::kInlineMax));
+    CHECK(table.find(id) == &item);
+  }
+  CHECK(table.size() == 13);
+  CHECK(table.find("xxxxxx7") == nullptr);  // a short id differing only in its first byte
+}
+
 TEST_CASE("IdTable finds what it added, keeps values in place, and agrees with a map") {
   IdTable<Item> table;
   std::unordered_map<std::string, int*> seen;  // id -> where its value was first put

@@ -116,10 +116,18 @@ void KeptEvent::unpackInto(Event& e) const {
   e.type = block_->type;
   e.time = block_->time;
   e.seq = block_->seq;
-  e.fields.assign(block_->width, Value{});
+  // One pass over the fields, each decoded into (or emptied in) place: a string keeps its room.
+  e.fields.resize(block_->width);
   const Cell* c = cells();
   const uint32_t* s = slots();
-  for (uint32_t k = 0; k < block_->count; ++k) decode(e.fields[s[k]], c[k]);
+  uint32_t k = 0;
+  for (uint32_t slot = 0; slot < block_->width; ++slot) {
+    Value& v = e.fields[slot];
+    if (k < block_->count && s[k] == slot)
+      decode(v, c[k++]);
+    else
+      v = Value{};
+  }
 }
 
 Event KeptEvent::unpack() const {

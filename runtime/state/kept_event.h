@@ -58,6 +58,8 @@ class KeptEvent {
 
   // Bytes of the shared allocation and what its cells own (long strings, lists); 0 when empty.
   size_t heapBytes() const;
+  // The shared allocation's address, for a prefetch (null when empty).
+  const void* address() const { return block_; }
   // How many KeptEvents share the allocation (0 when empty).
   uint32_t shares() const { return block_ == nullptr ? 0 : block_->refs; }
 

@@ -74,6 +74,19 @@ TEST_CASE("a kept event unpacks to the fields, kind, type, time and order it was
   REQUIRE(reused.fields.size() == e.fields.size());
   CHECK(reused.fields[1].isAbsent());
   CHECK(reused.fields[2] == e.fields[2]);
+
+  // And into a narrower one holding strings and lists where the kept event has other values or
+  // none: every field equals the kept one, member for member (an absent one is Value{}).
+  Event other;
+  other.fields.assign(4, Value::listOf({Value::str("x")}));
+  other.fields[1] = Value::str("a string long enough to own its room, not inline");
+  other.fields[3] = Value::str("a string where an int goes, longer than fifteen");
+  k.unpackInto(other);
+  REQUIRE(other.fields.size() == e.fields.size());
+  for (size_t i = 0; i < e.fields.size(); ++i) {
+    INFO("field " << i);
+    CHECK(other.fields[i] == e.fields[i]);
+  }
 }
 
 TEST_CASE("copies of a kept event share one allocation, which the last one frees") {
