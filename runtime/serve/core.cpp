@@ -570,6 +570,7 @@ bool Core::recover(std::string& error) {
       return false;
   }
   if (!m.opt.manualClock) m.runWallClock();
+  m.flushTrace();  // the start's own line: a cycle's wall-clock run would add a 12th column to it
   {
     std::lock_guard lock(m.mu);
     m.requestedClock = m.clockNow.load();
