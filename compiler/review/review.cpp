@@ -6,10 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "compiler/review/encode.h"
@@ -20,6 +25,14 @@ namespace trig::review {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+struct CpuClock {
+  using time_point = double;
+  static double now() {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1e9 + t.tv_nsec;
+  }
+};
 constexpr size_t kModelsKept = 8;  // per rule and anchor
 enum class Answer { Sat, Unsat, Unknown };
 
@@ -45,6 +58,30 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
+// Whether a value pinned by `a` can also be pinned by `b` (one field): an equal value, or a
+// value or prefix that starts with a prefix of the other.
+bool meet(const core::Pin& a, const core::Pin& b) {
+  auto starts = [](const std::string& v, const std::string& p) { return v.starts_with(p); };
+  for (const auto& x : a.values)
+    for (const auto& y : b.values) {
+      if (!a.prefix && !b.prefix ? x == y
+          : a.prefix && b.prefix ? starts(x, y) || starts(y, x)
+          : a.prefix             ? starts(y, x)
+                                 : starts(x, y))
+        return true;
+    }
+  return false;
+}
+
+// Whether two encodings on one anchor event pin one of its fields to disjoint values: then no
+// event meets both filters, so the rules never fire together (no query needed).
+bool exclusive(const Encoded& a, const Encoded& b) {
+  for (const auto& pa : a.pins)
+    for (const auto& pb : b.pins)
+      if (pa.slot == pb.slot && pa.strings == pb.strings && !meet(pa, pb)) return true;
+  return false;
+}
+
 class Reviewer {
  public:
   Reviewer(Compilation& c, const Options& o)
@@ -56,14 +93,46 @@ class Reviewer {
     stringSolver_.set(p);
   }
 
+  ~Reviewer() {
+    if (std::getenv("TRIG_REVIEW_PROFILE") == nullptr) return;
+    const char* names[] = {"never", "redundant", "pairs", "witness"};
+    for (int k = 0; k < 4; ++k)
+      std::fprintf(stderr, "PROF %s: %zu queries %.1f ms; phase %.1f ms\n", names[k], profN_[k],
+                   profQ_[k] / 1e6, profP_[k] / 1e6);
+    std::fprintf(stderr, "PROF anyModel %zu calls %.1f ms; pairs %zu by pins %zu\n", profAnyN_,
+                 profAny_ / 1e6, stats_.pairs, stats_.pairsByPins);
+  }
+  int phase_ = 0;
+  size_t profN_[4] = {}, profAnyN_ = 0;
+  double profQ_[4] = {}, profP_[4] = {}, profAny_ = 0;
+  struct Phase {
+    Reviewer& r;
+    int old;
+    double t0 = CpuClock::now();
+    Phase(Reviewer& x, int p) : r(x), old(x.phase_) { r.phase_ = p; }
+    ~Phase() {
+      r.profP_[r.phase_] += CpuClock::now() - t0;
+      r.phase_ = old;
+    }
+  };
+
   Stats run() {
     const sema::Model& m = c_.model;
     encoded_.resize(m.rules.size());
     fires_.resize(m.rules.size());
     models_.resize(m.rules.size());
-    for (uint32_t i = 0; i < m.rules.size(); ++i) neverFires(i);
-    for (uint32_t i = 0; i < m.rules.size(); ++i) redundant(i);
-    pairs();
+    {
+      Phase ph(*this, 0);
+      for (uint32_t i = 0; i < m.rules.size(); ++i) neverFires(i);
+    }
+    {
+      Phase ph(*this, 1);
+      for (uint32_t i = 0; i < m.rules.size(); ++i) redundant(i);
+    }
+    {
+      Phase ph(*this, 2);
+      pairs();
+    }
     return stats_;
   }
 
@@ -84,7 +153,15 @@ class Reviewer {
     }
     ++stats_.queries;
     // One solver, a scope per query: a fresh solver sets its theories up again (milliseconds).
-    z3::solver& s = strings ? stringSolver_ : solver_;
+    static bool freshEach = std::getenv("TRIG_REVIEW_FRESH") != nullptr;
+    std::optional<z3::solver> own;
+    if (freshEach) {
+      own.emplace(z_);
+      z3::params p(z_);
+      p.set("timeout", o_.queryTimeoutMs);
+      own->set(p);
+    }
+    z3::solver& s = freshEach ? *own : strings ? stringSolver_ : solver_;
     struct Scope {
       z3::solver& s;
       explicit Scope(z3::solver& x) : s(x) { s.push(); }
@@ -97,7 +174,14 @@ class Reviewer {
       s.add(z3::implies(lit, assumed[i]));
       lits.push_back(lit);
     }
+    double q0 = CpuClock::now();
     z3::check_result r = s.check(lits);
+    double qns = CpuClock::now() - q0;
+    profQ_[phase_] += qns;
+    if (std::getenv("TRIG_REVIEW_PROFILE") != nullptr && qns > 20e6)
+      std::fprintf(stderr, "SLOW %d %s %.1f ms %s\n", phase_, strings ? "str" : "-", qns / 1e6,
+                   r == z3::unknown ? "unknown" : r == z3::sat ? "sat" : "unsat");
+    ++profN_[phase_];
     if (r == z3::unknown) {
       ++stats_.unknown;
       return Answer::Unknown;
@@ -282,18 +366,81 @@ class Reviewer {
     return nullptr;
   }
 
-  // Whether one of the models satisfies `what` (completed with defaults for what they leave
-  // open, in one evaluation, so consistently): a proof of satisfiability without a query.
-  static bool anyModel(const std::vector<z3::model>* models, const z3::expr& what) {
+  // Whether one of the models satisfies every one of `first` and of `rest()` (built only when
+  // needed) (completed with defaults for what they leave open, consistently: a completed constant
+  // keeps its value in the model): a proof of satisfiability without a query. A conjunction holds
+  // in a model exactly when each conjunct does, so each conjunct is evaluated once per model and
+  // remembered; most pairs of rules then cost a few look-ups.
+  bool anyModel(const std::vector<z3::model>* models, const std::vector<z3::expr>& first,
+                const std::function<std::vector<z3::expr>()>& rest) {
+    double a0 = CpuClock::now();
+    ++profAnyN_;
+    struct D {
+      Reviewer& r;
+      double a0;
+      ~D() { r.profAny_ += CpuClock::now() - a0; }
+    } d{*this, a0};
     if (models == nullptr) return false;
-    for (const auto& m : *models)
-      if (m.eval(what, true).is_true()) return true;
+    std::optional<std::vector<z3::expr>> more;
+    for (const auto& m : *models) {
+      auto& known = holds_[static_cast<Z3_model>(m)];
+      auto every = [&](const std::vector<z3::expr>& what) {
+        for (const auto& e : what) {
+          auto [it, fresh] = known.try_emplace(e.id(), false);
+          if (fresh) {
+            it->second = m.eval(e, true).is_true();
+            held_.push_back(e);  // keeps its id its own
+          }
+          if (!it->second) return false;
+        }
+        return true;
+      };
+      if (!every(first)) continue;
+      if (!more) more = rest();
+      if (every(*more)) return true;
+    }
     return false;
   }
 
-  static z3::expr all(z3::context& z, const std::vector<z3::expr>& v) {
-    z3::expr out = z.bool_val(true);
-    for (const auto& e : v) out = out && e;
+  // What a rule contributes to the pairs it is in, built once: its history axioms and terms as
+  // conjuncts, and (for a higher rule) "it does not fire" and its Self terms.
+  struct Parts {
+    std::vector<z3::expr> axioms, terms, self;
+    z3::expr escape;
+    std::set<std::string> families;
+  };
+
+  const Parts& parts(const Encoded& e) {
+    auto it = parts_.find(&e);
+    if (it != parts_.end()) return it->second;
+    Parts p{enc_.axioms({&e}), {}, {}, z_.bool_val(true), {}};
+    z3::expr fires = z_.bool_val(true);
+    for (const auto& t : e.terms) {
+      p.terms.push_back(t.holds);
+      if (t.kind == Term::Kind::Self)
+        p.self.push_back(t.holds);
+      else
+        fires = fires && t.holds;
+    }
+    p.escape = !fires;
+    for (const auto& h : e.history)
+      if (h.isCount) p.families.insert(h.family);
+    return parts_.emplace(&e, std::move(p)).first->second;
+  }
+
+  // The conjuncts of both rules firing (`both`), or of `lo` firing beside hi's Self terms (hi's
+  // escape aside), as sets: the axioms of the two rules are each rule's own unless they share a
+  // family of history counts, whose windows then nest across the rules.
+  std::vector<z3::expr> conjuncts(const Encoded& x, const Encoded& y, bool both) {
+    const Parts& px = parts(x);
+    const Parts& py = parts(y);
+    bool shared = false;
+    for (const auto& f : px.families) shared = shared || py.families.count(f) != 0;
+    std::vector<z3::expr> out = shared ? enc_.axioms({&x, &y}) : px.axioms;
+    if (!shared) out.insert(out.end(), py.axioms.begin(), py.axioms.end());
+    out.insert(out.end(), py.terms.begin(), py.terms.end());
+    const auto& fromX = both ? px.terms : px.self;
+    out.insert(out.end(), fromX.begin(), fromX.end());
     return out;
   }
 
@@ -322,6 +469,13 @@ class Reviewer {
           const Encoded* ea = encodedFor(a, ev);
           const Encoded* eb = encodedFor(b, ev);
           if (ea == nullptr || eb == nullptr) continue;
+          ++stats_.pairs;
+          // Never both: no overlap, and the lower one fires without the higher (it can fire).
+          static bool noPins = std::getenv("TRIG_REVIEW_PINS") == nullptr;
+          if (!noPins && exclusive(*ea, *eb)) {
+            ++stats_.pairsByPins;
+            continue;
+          }
           Answer got = Answer::Sat;
           if (ra.priority == rb.priority) {
             if (!overlapSeen[b]) got = overlap(ev, *ea, *eb, overlapSeen[b]);
@@ -379,11 +533,10 @@ class Reviewer {
     const sema::RuleInfo& ra = *a.rule;
     const sema::RuleInfo& rb = *b.rule;
     if (!gate_.open(DiagKind::Overlap, rb.rule->loc, {ra.rule->loc})) return Answer::Sat;
+    auto rest = [&] { return conjuncts(a, b, true); };
+    bool known = anyModel(modelsFor(a), {}, rest) || anyModel(modelsFor(b), {}, rest);
     std::vector<z3::expr> hard = both(a, b);
-    z3::expr conj = all(z_, hard);
-    Answer got = anyModel(modelsFor(a), conj) || anyModel(modelsFor(b), conj)
-                     ? Answer::Sat
-                     : check(a.strings || b.strings, hard, {});
+    Answer got = known ? Answer::Sat : check(a.strings || b.strings, hard, {});
     if (got != Answer::Sat) return got;
     seen = 1;
     std::string witness = witnessFor(ev, hard, {&a, &b}, a, b);
@@ -414,6 +567,12 @@ class Reviewer {
     if (!hi.exact || rh.rule->limit || rh.goalEvent || send == nullptr || !send->unless.empty())
       return Answer::Sat;
     if (!gate_.open(DiagKind::Shadowed, rl.rule->loc, {rh.rule->loc})) return Answer::Sat;
+    std::vector<z3::model>* loModels = modelsFor(lo);
+    // Most pairs end here: a model of lo in which hi does not fire, found without building the
+    // query (the conjuncts of the query below, in another order).
+    const Parts& hp = parts(hi);
+    if (anyModel(loModels, {hp.escape}, [&] { return conjuncts(hi, lo, false); }))
+      return Answer::Sat;
     std::vector<z3::expr> hard = enc_.axioms({&hi, &lo});
     for (const auto& t : lo.terms) hard.push_back(t.holds);
     z3::expr hiFires = z_.bool_val(true);
@@ -425,8 +584,6 @@ class Reviewer {
     }
     std::vector<z3::expr> escape = hard;
     escape.push_back(!hiFires);
-    std::vector<z3::model>* loModels = modelsFor(lo);
-    if (anyModel(loModels, all(z_, escape))) return Answer::Sat;
     z3::model counter(z_);
     Answer got = check(hi.strings || lo.strings, escape, {}, &counter);
     if (got == Answer::Sat && loModels != nullptr && loModels->size() < kModelsKept)
@@ -530,6 +687,7 @@ class Reviewer {
     const ast::Step* s1 = firstSend(*first.rule);
     const ast::Step* s2 = firstSend(*second.rule);
     if (s1 == nullptr || s2 == nullptr) return "";
+    Phase ph(*this, 3);
     witnessOnly(hard, rules);
     for (const auto& f : c_.model.events[ev].fields)
       if (f.type.kind == core::TypeKind::Money && enc_.has(enc_.anchorVar(ev, f.name)))
@@ -576,6 +734,11 @@ class Reviewer {
   // By rule and anchor: models in which it fires (its own, and counterexamples of shadowing),
   // to answer "can it fire without that other rule" without asking the solver.
   std::vector<std::vector<std::vector<z3::model>>> models_;
+  // By model and expression id: whether it holds in the model (anyModel). The expressions are
+  // held, so that an id is never reused for another expression while it is remembered.
+  std::map<Z3_model, std::unordered_map<unsigned, bool>> holds_;
+  std::map<const Encoded*, Parts> parts_;
+  std::vector<z3::expr> held_;
 };
 
 }  // namespace

@@ -23,6 +23,8 @@ struct Options {
 struct Stats {
   size_t queries = 0;  // solver checks made
   size_t unknown = 0;  // answered "unknown" (or skipped for the budget)
+  size_t pairs = 0;    // pairs of rules compared (one anchor event, one arbitration window)
+  size_t pairsByPins = 0;  // of them, decided by disjoint pins (sema::pinsOf) without Z3
 };
 
 // Reviews the rules of a compilation and reports into its diagnostics. Rules with errors, and

@@ -77,6 +77,43 @@ TEST_CASE("overlap and shadowed compare rules on one anchor event only") {
                  "trigger b: when cart_add(price > 20) priority 1 send t\n") == "");
 }
 
+TEST_CASE("pairs whose anchor filters pin a field to disjoint values are decided without Z3") {
+  Stats s;
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") send t\n"
+                 "trigger b: when cart_add(category in [\"books\", \"bags\"]) send t\n",
+                 &s) == "");
+  CHECK(s.pairs == 1);
+  CHECK(s.pairsByPins == 1);
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") send t\n"
+                 "trigger b: when cart_add(category in [\"books\", \"lamps\"]) send t\n",
+                 &s) == "overlap@3");
+  CHECK(s.pairsByPins == 0);
+  // Prefixes: "/sale" and "/sales/x" meet, "/sale" and "/shop" do not, nor "/a" and "/b".
+  CHECK(findings("trigger a: when page_view(url starts_with \"/sale\") send t\n"
+                 "trigger b: when page_view(url == \"/sales/x\") send t\n",
+                 &s) == "overlap@3");
+  CHECK(s.pairsByPins == 0);
+  CHECK(findings("trigger a: when page_view(url starts_with \"/sale\") priority 2 send t\n"
+                 "trigger b: when page_view(url == \"/shop\") priority 1 send t\n",
+                 &s) == "");
+  CHECK(s.pairsByPins == 1);
+  CHECK(findings("trigger a: when page_view(url starts_with \"/sale\") priority 2 send t\n"
+                 "trigger b: when page_view(url starts_with \"/sale/b\") priority 1 send t\n",
+                 &s) == "shadowed@3");
+  CHECK(s.pairsByPins == 0);
+  CHECK(findings("trigger a: when page_view(url starts_with \"/a\" or url starts_with \"/b\") "
+                 "send t\n"
+                 "trigger b: when page_view(url starts_with \"/c\") send t\n",
+                 &s) == "");
+  CHECK(s.pairsByPins == 1);
+  // A pin on another field, or on the same field with a common value, decides nothing.
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") priority 2 send t\n"
+                 "trigger b: when cart_add(product_id == \"p1\" and category == \"lamps\") "
+                 "priority 1 send t\n",
+                 &s) == "shadowed@3");
+  CHECK(s.pairsByPins == 0);
+}
+
 TEST_CASE("redundant-term names the implied term") {
   CHECK(findings("trigger a: when cart_add(price > 100 and price > 50) send t\n") ==
         "redundant-term@2");
