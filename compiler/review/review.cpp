@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -19,20 +17,14 @@
 
 #include "compiler/review/encode.h"
 #include "compiler/sema/lint.h"
+#include "compiler/sema/pins.h"
 #include "compiler/support/time.h"
 
 namespace trig::review {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-struct CpuClock {
-  using time_point = double;
-  static double now() {
-    timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec * 1e9 + t.tv_nsec;
-  }
-};
+
 constexpr size_t kModelsKept = 8;  // per rule and anchor
 enum class Answer { Sat, Unsat, Unknown };
 
@@ -58,30 +50,6 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
-// Whether a value pinned by `a` can also be pinned by `b` (one field): an equal value, or a
-// value or prefix that starts with a prefix of the other.
-bool meet(const core::Pin& a, const core::Pin& b) {
-  auto starts = [](const std::string& v, const std::string& p) { return v.starts_with(p); };
-  for (const auto& x : a.values)
-    for (const auto& y : b.values) {
-      if (!a.prefix && !b.prefix ? x == y
-          : a.prefix && b.prefix ? starts(x, y) || starts(y, x)
-          : a.prefix             ? starts(y, x)
-                                 : starts(x, y))
-        return true;
-    }
-  return false;
-}
-
-// Whether two encodings on one anchor event pin one of its fields to disjoint values: then no
-// event meets both filters, so the rules never fire together (no query needed).
-bool exclusive(const Encoded& a, const Encoded& b) {
-  for (const auto& pa : a.pins)
-    for (const auto& pb : b.pins)
-      if (pa.slot == pb.slot && pa.strings == pb.strings && !meet(pa, pb)) return true;
-  return false;
-}
-
 class Reviewer {
  public:
   Reviewer(Compilation& c, const Options& o)
@@ -93,46 +61,14 @@ class Reviewer {
     stringSolver_.set(p);
   }
 
-  ~Reviewer() {
-    if (std::getenv("TRIG_REVIEW_PROFILE") == nullptr) return;
-    const char* names[] = {"never", "redundant", "pairs", "witness"};
-    for (int k = 0; k < 4; ++k)
-      std::fprintf(stderr, "PROF %s: %zu queries %.1f ms; phase %.1f ms\n", names[k], profN_[k],
-                   profQ_[k] / 1e6, profP_[k] / 1e6);
-    std::fprintf(stderr, "PROF anyModel %zu calls %.1f ms; pairs %zu by pins %zu\n", profAnyN_,
-                 profAny_ / 1e6, stats_.pairs, stats_.pairsByPins);
-  }
-  int phase_ = 0;
-  size_t profN_[4] = {}, profAnyN_ = 0;
-  double profQ_[4] = {}, profP_[4] = {}, profAny_ = 0;
-  struct Phase {
-    Reviewer& r;
-    int old;
-    double t0 = CpuClock::now();
-    Phase(Reviewer& x, int p) : r(x), old(x.phase_) { r.phase_ = p; }
-    ~Phase() {
-      r.profP_[r.phase_] += CpuClock::now() - t0;
-      r.phase_ = old;
-    }
-  };
-
   Stats run() {
     const sema::Model& m = c_.model;
     encoded_.resize(m.rules.size());
     fires_.resize(m.rules.size());
     models_.resize(m.rules.size());
-    {
-      Phase ph(*this, 0);
-      for (uint32_t i = 0; i < m.rules.size(); ++i) neverFires(i);
-    }
-    {
-      Phase ph(*this, 1);
-      for (uint32_t i = 0; i < m.rules.size(); ++i) redundant(i);
-    }
-    {
-      Phase ph(*this, 2);
-      pairs();
-    }
+    for (uint32_t i = 0; i < m.rules.size(); ++i) neverFires(i);
+    for (uint32_t i = 0; i < m.rules.size(); ++i) redundant(i);
+    pairs();
     return stats_;
   }
 
@@ -153,15 +89,7 @@ class Reviewer {
     }
     ++stats_.queries;
     // One solver, a scope per query: a fresh solver sets its theories up again (milliseconds).
-    static bool freshEach = std::getenv("TRIG_REVIEW_FRESH") != nullptr;
-    std::optional<z3::solver> own;
-    if (freshEach) {
-      own.emplace(z_);
-      z3::params p(z_);
-      p.set("timeout", o_.queryTimeoutMs);
-      own->set(p);
-    }
-    z3::solver& s = freshEach ? *own : strings ? stringSolver_ : solver_;
+    z3::solver& s = strings ? stringSolver_ : solver_;
     struct Scope {
       z3::solver& s;
       explicit Scope(z3::solver& x) : s(x) { s.push(); }
@@ -174,14 +102,7 @@ class Reviewer {
       s.add(z3::implies(lit, assumed[i]));
       lits.push_back(lit);
     }
-    double q0 = CpuClock::now();
     z3::check_result r = s.check(lits);
-    double qns = CpuClock::now() - q0;
-    profQ_[phase_] += qns;
-    if (std::getenv("TRIG_REVIEW_PROFILE") != nullptr && qns > 20e6)
-      std::fprintf(stderr, "SLOW %d %s %.1f ms %s\n", phase_, strings ? "str" : "-", qns / 1e6,
-                   r == z3::unknown ? "unknown" : r == z3::sat ? "sat" : "unsat");
-    ++profN_[phase_];
     if (r == z3::unknown) {
       ++stats_.unknown;
       return Answer::Unknown;
@@ -292,6 +213,35 @@ class Reviewer {
                : "fix or remove one of the contradicting terms, or remove the rule");
   }
 
+  // Whether term `i` of a rule that can fire is surely not implied by its other terms, without a
+  // query: it pins a string field of the anchor (it fails for a value outside the pin, or an
+  // absent field) and no other term reads that field, so the others hold with it failing.
+  bool surelyFree(const Encoded& e, size_t i) {
+    const Term& t = e.terms[i];
+    if (t.kind != Term::Kind::Filter || !t.exact) return false;
+    auto pins = sema::pinsOf(c_.model, e.anchorEvent, t.expr);
+    if (pins.size() != 1 || !pins.front().strings || pins.front().values.empty()) return false;
+    std::set<unsigned> mine, seen;
+    constants(t.holds, mine, seen);
+    std::set<unsigned> others;
+    seen.clear();
+    for (size_t j = 0; j < e.terms.size(); ++j)
+      if (j != i) constants(e.terms[j].holds, others, seen);
+    for (unsigned c : mine)
+      if (others.count(c)) return false;
+    return true;
+  }
+
+  // The uninterpreted constants of `e` (by declaration id).
+  static void constants(const z3::expr& e, std::set<unsigned>& out, std::set<unsigned>& seen) {
+    if (!seen.insert(e.id()).second || !e.is_app()) return;
+    if (e.is_const() && e.decl().decl_kind() == Z3_OP_UNINTERPRETED) {
+      out.insert(e.decl().id());
+      return;
+    }
+    for (unsigned k = 0; k < e.num_args(); ++k) constants(e.arg(k), out, seen);
+  }
+
   // --- redundant-term -------------------------------------------------------------------------
 
   void redundant(uint32_t index) {
@@ -307,6 +257,10 @@ class Reviewer {
       const Term& t = e.terms[i];
       if ((t.kind != Term::Kind::Filter && t.kind != Term::Kind::When) || t.expr == nullptr)
         continue;
+      if (surelyFree(e, i)) {
+        ++stats_.termsByPins;
+        continue;
+      }
       std::vector<z3::expr> hard = axioms;
       hard.push_back(!t.holds);
       std::vector<z3::expr> others;
@@ -366,40 +320,87 @@ class Reviewer {
     return nullptr;
   }
 
-  // Whether one of the models satisfies every one of `first` and of `rest()` (built only when
-  // needed) (completed with defaults for what they leave open, consistently: a completed constant
-  // keeps its value in the model): a proof of satisfiability without a query. A conjunction holds
-  // in a model exactly when each conjunct does, so each conjunct is evaluated once per model and
-  // remembered; most pairs of rules then cost a few look-ups.
-  bool anyModel(const std::vector<z3::model>* models, const std::vector<z3::expr>& first,
+  // What is known of one kept model: which expressions hold in it, and the values it gives the
+  // anchor's fields (by slot).
+  struct FieldValue {
+    bool known = false;    // false: cannot be told here (the full evaluation decides)
+    bool present = false;  // an optional field can be absent
+    std::string text;      // as a pin value
+  };
+  struct Memo {
+    std::unordered_map<unsigned, bool> holds;  // by expression id
+    std::unordered_map<uint32_t, FieldValue> fields;
+  };
+
+  // Whether one of the models satisfies `escape` (hi does not fire; when given) and every one
+  // of `rest()` (built only when needed), completed with defaults for what they leave open,
+  // consistently (a completed constant keeps its value in the model): a proof of satisfiability
+  // without a query. A conjunction holds in a model exactly when each conjunct does, so each
+  // conjunct is evaluated once per model and remembered; most pairs of rules then cost a few
+  // look-ups. Whether hi does not fire is first read off the pins of hi and the model's values.
+  bool anyModel(const std::vector<z3::model>* models, const Encoded* escape,
                 const std::function<std::vector<z3::expr>()>& rest) {
-    double a0 = CpuClock::now();
-    ++profAnyN_;
-    struct D {
-      Reviewer& r;
-      double a0;
-      ~D() { r.profAny_ += CpuClock::now() - a0; }
-    } d{*this, a0};
     if (models == nullptr) return false;
     std::optional<std::vector<z3::expr>> more;
     for (const auto& m : *models) {
-      auto& known = holds_[static_cast<Z3_model>(m)];
-      auto every = [&](const std::vector<z3::expr>& what) {
-        for (const auto& e : what) {
-          auto [it, fresh] = known.try_emplace(e.id(), false);
-          if (fresh) {
-            it->second = m.eval(e, true).is_true();
-            held_.push_back(e);  // keeps its id its own
-          }
-          if (!it->second) return false;
+      Memo& memo = memo_[static_cast<Z3_model>(m)];
+      auto holds = [&](const z3::expr& e) {
+        auto [it, fresh] = memo.holds.try_emplace(e.id(), false);
+        if (fresh) {
+          it->second = m.eval(e, true).is_true();
+          held_.push_back(e);  // keeps its id its own
         }
-        return true;
+        return it->second;
       };
-      if (!every(first)) continue;
+      if (escape != nullptr && !outsidePins(m, memo, *escape) && !holds(parts(*escape).escape))
+        continue;
       if (!more) more = rest();
-      if (every(*more)) return true;
+      if (std::all_of(more->begin(), more->end(), holds)) return true;
     }
     return false;
+  }
+
+  // Whether the model gives a field that `e` pins a value outside the pin (or leaves it absent):
+  // then the pinning term is false in it, and so is e's condition. False when it cannot be told.
+  bool outsidePins(const z3::model& m, Memo& memo, const Encoded& e) {
+    for (const core::Pin& pin : e.pins) {
+      auto [it, fresh] = memo.fields.try_emplace(pin.slot);
+      if (fresh) it->second = fieldValue(m, e.anchorEvent, pin);
+      const FieldValue& v = it->second;
+      if (!v.known) continue;
+      bool in = v.present && std::any_of(pin.values.begin(), pin.values.end(), [&](auto& p) {
+        return pin.prefix ? v.text.starts_with(p) : v.text == p;
+      });
+      // Absent: every comparison with it is false.
+      if (!in) {
+        ++stats_.modelsByPins;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  FieldValue fieldValue(const z3::model& m, uint32_t ev, const core::Pin& pin) {
+    const sema::FieldInfo& f = c_.model.events[ev].fields[pin.slot];
+    std::string n = enc_.anchorVar(ev, f.name);
+    if (!enc_.has(n)) return {};
+    if (f.optional && f.defaultValue == nullptr) {
+      z3::expr present = m.eval(enc_.presence(n, true), true);
+      if (present.is_false()) return {true, false, ""};
+      if (!present.is_true()) return {};
+    }
+    if (!pin.strings) {
+      z3::expr v = m.eval(enc_.var(n, core::TypeKind::Bool), true);
+      if (!v.is_true() && !v.is_false()) return {};
+      return {true, true, v.is_true() ? "true" : "false"};
+    }
+    bool theory = enc_.theoryString(f.name);
+    z3::expr v = m.eval(enc_.var(n, theory ? core::TypeKind::String : core::TypeKind::Int), true);
+    if (theory ? !v.is_string_value() : !v.is_numeral()) return {};
+    std::optional<std::string> text = enc_.decode(v);
+    // Z3 escapes some characters of string values: the full evaluation decides those.
+    if (!text || (theory && text->find('\\') != std::string::npos)) return {};
+    return {true, true, *text};
   }
 
   // What a rule contributes to the pairs it is in, built once: its history axioms and terms as
@@ -470,12 +471,6 @@ class Reviewer {
           const Encoded* eb = encodedFor(b, ev);
           if (ea == nullptr || eb == nullptr) continue;
           ++stats_.pairs;
-          // Never both: no overlap, and the lower one fires without the higher (it can fire).
-          static bool noPins = std::getenv("TRIG_REVIEW_PINS") == nullptr;
-          if (!noPins && exclusive(*ea, *eb)) {
-            ++stats_.pairsByPins;
-            continue;
-          }
           Answer got = Answer::Sat;
           if (ra.priority == rb.priority) {
             if (!overlapSeen[b]) got = overlap(ev, *ea, *eb, overlapSeen[b]);
@@ -534,7 +529,7 @@ class Reviewer {
     const sema::RuleInfo& rb = *b.rule;
     if (!gate_.open(DiagKind::Overlap, rb.rule->loc, {ra.rule->loc})) return Answer::Sat;
     auto rest = [&] { return conjuncts(a, b, true); };
-    bool known = anyModel(modelsFor(a), {}, rest) || anyModel(modelsFor(b), {}, rest);
+    bool known = anyModel(modelsFor(a), nullptr, rest) || anyModel(modelsFor(b), nullptr, rest);
     std::vector<z3::expr> hard = both(a, b);
     Answer got = known ? Answer::Sat : check(a.strings || b.strings, hard, {});
     if (got != Answer::Sat) return got;
@@ -570,9 +565,7 @@ class Reviewer {
     std::vector<z3::model>* loModels = modelsFor(lo);
     // Most pairs end here: a model of lo in which hi does not fire, found without building the
     // query (the conjuncts of the query below, in another order).
-    const Parts& hp = parts(hi);
-    if (anyModel(loModels, {hp.escape}, [&] { return conjuncts(hi, lo, false); }))
-      return Answer::Sat;
+    if (anyModel(loModels, &hi, [&] { return conjuncts(hi, lo, false); })) return Answer::Sat;
     std::vector<z3::expr> hard = enc_.axioms({&hi, &lo});
     for (const auto& t : lo.terms) hard.push_back(t.holds);
     z3::expr hiFires = z_.bool_val(true);
@@ -687,7 +680,6 @@ class Reviewer {
     const ast::Step* s1 = firstSend(*first.rule);
     const ast::Step* s2 = firstSend(*second.rule);
     if (s1 == nullptr || s2 == nullptr) return "";
-    Phase ph(*this, 3);
     witnessOnly(hard, rules);
     for (const auto& f : c_.model.events[ev].fields)
       if (f.type.kind == core::TypeKind::Money && enc_.has(enc_.anchorVar(ev, f.name)))
@@ -736,7 +728,7 @@ class Reviewer {
   std::vector<std::vector<std::vector<z3::model>>> models_;
   // By model and expression id: whether it holds in the model (anyModel). The expressions are
   // held, so that an id is never reused for another expression while it is remembered.
-  std::map<Z3_model, std::unordered_map<unsigned, bool>> holds_;
+  std::unordered_map<Z3_model, Memo> memo_;
   std::map<const Encoded*, Parts> parts_;
   std::vector<z3::expr> held_;
 };
