@@ -338,9 +338,9 @@ Encoded Encoder::encode(const sema::RuleInfo& ri, uint32_t anchorEvent) {
       out.terms.push_back(Term{kind, make(), loc, e, true});
     } catch (const z3::exception&) {  // a sort the encoding did not foresee: an unknown
       out.exact = false;
-      out.terms.push_back(
-          Term{kind, var("u.term." + std::to_string(e ? e->id : 0), core::TypeKind::Bool), loc, e,
-               false});
+      out.terms.push_back(Term{kind,
+                               var("u.term." + std::to_string(e ? e->id : 0), core::TypeKind::Bool),
+                               loc, e, false});
     }
     out.terms.back().exact = out.exact;
     out.exact = before && out.exact;

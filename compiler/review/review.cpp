@@ -369,8 +369,8 @@ class Reviewer {
       const FieldValue& v = it->second;
       if (!v.known) continue;
       bool in = v.present && std::any_of(pin.values.begin(), pin.values.end(), [&](auto& p) {
-        return pin.prefix ? v.text.starts_with(p) : v.text == p;
-      });
+                  return pin.prefix ? v.text.starts_with(p) : v.text == p;
+                });
       // Absent: every comparison with it is false.
       if (!in) {
         ++stats_.modelsByPins;
