@@ -397,6 +397,8 @@ class Reviewer {
     bool theory = enc_.theoryString(f.name);
     z3::expr v = m.eval(enc_.var(n, theory ? core::TypeKind::String : core::TypeKind::Int), true);
     if (theory ? !v.is_string_value() : !v.is_numeral()) return {};
+    int64_t code = 0;
+    if (!theory && !v.is_numeral_i64(code)) return {};  // a code past 64 bits: no literal's
     std::optional<std::string> text = enc_.decode(v);
     // Z3 escapes some characters of string values: the full evaluation decides those.
     if (!text || (theory && text->find('\\') != std::string::npos)) return {};
