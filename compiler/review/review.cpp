@@ -54,11 +54,16 @@ class Reviewer {
  public:
   Reviewer(Compilation& c, const Options& o)
       : c_(c), o_(o), enc_(z_, c), gate_(c.program, c.sources, c.diags), start_(Clock::now()) {
-    // Set once: setting a solver's parameters at each query costs more than most queries.
+    configure(solver_);
+    configure(stringSolver_);
+  }
+
+  // Set once per solver: setting a solver's parameters at each query costs more than most
+  // queries.
+  void configure(z3::solver& s) {
     z3::params p(z_);
-    p.set("timeout", o.queryTimeoutMs);
-    solver_.set(p);
-    stringSolver_.set(p);
+    p.set("timeout", o_.queryTimeoutMs);
+    s.set(p);
   }
 
   Stats run() {
@@ -90,11 +95,22 @@ class Reviewer {
     ++stats_.queries;
     // One solver, a scope per query: a fresh solver sets its theories up again (milliseconds).
     z3::solver& s = strings ? stringSolver_ : solver_;
+    // A query stopped by its time limit leaves the solver so that popping its scope can crash
+    // inside Z3 (seen with string terms on a loaded machine): that solver is dropped instead.
     struct Scope {
+      Reviewer& r;
       z3::solver& s;
-      explicit Scope(z3::solver& x) : s(x) { s.push(); }
-      ~Scope() { s.pop(); }
-    } scope(s);
+      bool stopped = false;
+      Scope(Reviewer& rv, z3::solver& x) : r(rv), s(x) { s.push(); }
+      ~Scope() {
+        if (!stopped) {
+          s.pop();
+          return;
+        }
+        s = z3::solver(r.z_);
+        r.configure(s);
+      }
+    } scope(*this, s);
     for (const auto& h : hard) s.add(h);
     z3::expr_vector lits(z_);
     for (size_t i = 0; i < assumed.size(); ++i) {
@@ -105,6 +121,7 @@ class Reviewer {
     z3::check_result r = s.check(lits);
     if (r == z3::unknown) {
       ++stats_.unknown;
+      scope.stopped = true;
       return Answer::Unknown;
     }
     if (r == z3::sat) {
