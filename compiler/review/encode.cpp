@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "compiler/sema/pins.h"
+
 namespace trig::review {
 namespace {
 
@@ -329,13 +331,19 @@ Encoded Encoder::encode(const sema::RuleInfo& ri, uint32_t anchorEvent) {
   Scope s{&ri, anchorEvent, false, &out};
   Scope onAnchor{&ri, anchorEvent, true, &out};
   auto add = [&](Term::Kind kind, const ast::Expr* e, Loc loc, auto&& make) {
+    // `exact` is sticky over the rule; each term's own is kept too (for the pins, review.cpp).
+    bool before = out.exact;
+    out.exact = true;
     try {
-      out.terms.push_back(Term{kind, make(), loc, e});
+      out.terms.push_back(Term{kind, make(), loc, e, true});
     } catch (const z3::exception&) {  // a sort the encoding did not foresee: an unknown
       out.exact = false;
-      out.terms.push_back(
-          Term{kind, var("u.term." + std::to_string(e ? e->id : 0), core::TypeKind::Bool), loc, e});
+      out.terms.push_back(Term{kind,
+                               var("u.term." + std::to_string(e ? e->id : 0), core::TypeKind::Bool),
+                               loc, e, false});
     }
+    out.terms.back().exact = out.exact;
+    out.exact = before && out.exact;
   };
   std::vector<const ast::EventRef*> refs;
   for (const auto* ref : ri.rule->anchor.events) {
@@ -368,9 +376,12 @@ Encoded Encoder::encode(const sema::RuleInfo& ri, uint32_t anchorEvent) {
       self = self && h.var >= h.onlyAnchor;
       any = true;
     }
-  if (any) out.terms.push_back(Term{Term::Kind::Self, self, ri.rule->anchor.loc, nullptr});
+  if (any) out.terms.push_back(Term{Term::Kind::Self, self, ri.rule->anchor.loc, nullptr, true});
   std::set<unsigned> seen;
   for (const auto& t : out.terms) out.strings = out.strings || anySeq(t.holds, seen);
+  for (const auto& t : out.terms)
+    if (t.kind == Term::Kind::Filter && t.exact && t.expr != nullptr)
+      for (auto& pin : sema::pinsOf(c_.model, anchorEvent, t.expr)) out.pins.push_back(pin);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/core/pin.h"
 #include "compiler/driver/driver.h"
 
 namespace trig::review {
@@ -25,6 +26,7 @@ struct Term {
   z3::expr holds;  // the conjunct (for Unless: the negation of the `unless` condition)
   Loc loc;
   const ast::Expr* expr = nullptr;  // null for Self
+  bool exact = true;                // no part of it was over-approximated (an unknown value)
 };
 
 // A history unknown: a count (or another aggregate's value) of one event/filter/window.
@@ -45,6 +47,9 @@ struct Encoded {
   std::vector<HistoryVar> history;
   bool exact = true;     // false when some term was over-approximated (an unknown value)
   bool strings = false;  // uses Z3's string theory (asked of a solver of its own)
+  // What the anchor filter's exactly encoded terms pin the anchor's fields to (sema::pinsOf):
+  // the encoding implies each, so two rules with disjoint pins on one field never fire together.
+  std::vector<core::Pin> pins;
 };
 
 class Encoder {

@@ -9,17 +9,22 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "compiler/review/encode.h"
 #include "compiler/sema/lint.h"
+#include "compiler/sema/pins.h"
 #include "compiler/support/time.h"
 
 namespace trig::review {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
 constexpr size_t kModelsKept = 8;  // per rule and anchor
 enum class Answer { Sat, Unsat, Unknown };
 
@@ -49,11 +54,16 @@ class Reviewer {
  public:
   Reviewer(Compilation& c, const Options& o)
       : c_(c), o_(o), enc_(z_, c), gate_(c.program, c.sources, c.diags), start_(Clock::now()) {
-    // Set once: setting a solver's parameters at each query costs more than most queries.
+    configure(solver_);
+    configure(stringSolver_);
+  }
+
+  // Set once per solver: setting a solver's parameters at each query costs more than most
+  // queries.
+  void configure(z3::solver& s) {
     z3::params p(z_);
-    p.set("timeout", o.queryTimeoutMs);
-    solver_.set(p);
-    stringSolver_.set(p);
+    p.set("timeout", o_.queryTimeoutMs);
+    s.set(p);
   }
 
   Stats run() {
@@ -85,11 +95,22 @@ class Reviewer {
     ++stats_.queries;
     // One solver, a scope per query: a fresh solver sets its theories up again (milliseconds).
     z3::solver& s = strings ? stringSolver_ : solver_;
+    // A query stopped by its time limit leaves the solver so that popping its scope can crash
+    // inside Z3 (seen with string terms on a loaded machine): that solver is dropped instead.
     struct Scope {
+      Reviewer& r;
       z3::solver& s;
-      explicit Scope(z3::solver& x) : s(x) { s.push(); }
-      ~Scope() { s.pop(); }
-    } scope(s);
+      bool stopped = false;
+      Scope(Reviewer& rv, z3::solver& x) : r(rv), s(x) { s.push(); }
+      ~Scope() {
+        if (!stopped) {
+          s.pop();
+          return;
+        }
+        s = z3::solver(r.z_);
+        r.configure(s);
+      }
+    } scope(*this, s);
     for (const auto& h : hard) s.add(h);
     z3::expr_vector lits(z_);
     for (size_t i = 0; i < assumed.size(); ++i) {
@@ -100,6 +121,7 @@ class Reviewer {
     z3::check_result r = s.check(lits);
     if (r == z3::unknown) {
       ++stats_.unknown;
+      scope.stopped = true;
       return Answer::Unknown;
     }
     if (r == z3::sat) {
@@ -208,6 +230,35 @@ class Reviewer {
                : "fix or remove one of the contradicting terms, or remove the rule");
   }
 
+  // Whether term `i` of a rule that can fire is surely not implied by its other terms, without a
+  // query: it pins a string field of the anchor (it fails for a value outside the pin, or an
+  // absent field) and no other term reads that field, so the others hold with it failing.
+  bool surelyFree(const Encoded& e, size_t i) {
+    const Term& t = e.terms[i];
+    if (t.kind != Term::Kind::Filter || !t.exact) return false;
+    auto pins = sema::pinsOf(c_.model, e.anchorEvent, t.expr);
+    if (pins.size() != 1 || !pins.front().strings || pins.front().values.empty()) return false;
+    std::set<unsigned> mine, seen;
+    constants(t.holds, mine, seen);
+    std::set<unsigned> others;
+    seen.clear();
+    for (size_t j = 0; j < e.terms.size(); ++j)
+      if (j != i) constants(e.terms[j].holds, others, seen);
+    for (unsigned c : mine)
+      if (others.count(c)) return false;
+    return true;
+  }
+
+  // The uninterpreted constants of `e` (by declaration id).
+  static void constants(const z3::expr& e, std::set<unsigned>& out, std::set<unsigned>& seen) {
+    if (!seen.insert(e.id()).second || !e.is_app()) return;
+    if (e.is_const() && e.decl().decl_kind() == Z3_OP_UNINTERPRETED) {
+      out.insert(e.decl().id());
+      return;
+    }
+    for (unsigned k = 0; k < e.num_args(); ++k) constants(e.arg(k), out, seen);
+  }
+
   // --- redundant-term -------------------------------------------------------------------------
 
   void redundant(uint32_t index) {
@@ -223,6 +274,10 @@ class Reviewer {
       const Term& t = e.terms[i];
       if ((t.kind != Term::Kind::Filter && t.kind != Term::Kind::When) || t.expr == nullptr)
         continue;
+      if (surelyFree(e, i)) {
+        ++stats_.termsByPins;
+        continue;
+      }
       std::vector<z3::expr> hard = axioms;
       hard.push_back(!t.holds);
       std::vector<z3::expr> others;
@@ -282,18 +337,130 @@ class Reviewer {
     return nullptr;
   }
 
-  // Whether one of the models satisfies `what` (completed with defaults for what they leave
-  // open, in one evaluation, so consistently): a proof of satisfiability without a query.
-  static bool anyModel(const std::vector<z3::model>* models, const z3::expr& what) {
+  // What is known of one kept model: which expressions hold in it, and the values it gives the
+  // anchor's fields (by slot).
+  struct FieldValue {
+    bool known = false;    // false: cannot be told here (the full evaluation decides)
+    bool present = false;  // an optional field can be absent
+    std::string text;      // as a pin value
+  };
+  struct Memo {
+    std::unordered_map<unsigned, bool> holds;  // by expression id
+    std::unordered_map<uint32_t, FieldValue> fields;
+  };
+
+  // Whether one of the models satisfies `escape` (hi does not fire; when given) and every one
+  // of `rest()` (built only when needed), completed with defaults for what they leave open,
+  // consistently (a completed constant keeps its value in the model): a proof of satisfiability
+  // without a query. A conjunction holds in a model exactly when each conjunct does, so each
+  // conjunct is evaluated once per model and remembered; most pairs of rules then cost a few
+  // look-ups. Whether hi does not fire is first read off the pins of hi and the model's values.
+  bool anyModel(const std::vector<z3::model>* models, const Encoded* escape,
+                const std::function<std::vector<z3::expr>()>& rest) {
     if (models == nullptr) return false;
-    for (const auto& m : *models)
-      if (m.eval(what, true).is_true()) return true;
+    std::optional<std::vector<z3::expr>> more;
+    for (const auto& m : *models) {
+      Memo& memo = memo_[static_cast<Z3_model>(m)];
+      auto holds = [&](const z3::expr& e) {
+        auto [it, fresh] = memo.holds.try_emplace(e.id(), false);
+        if (fresh) {
+          it->second = m.eval(e, true).is_true();
+          held_.push_back(e);  // keeps its id its own
+        }
+        return it->second;
+      };
+      if (escape != nullptr && !outsidePins(m, memo, *escape) && !holds(parts(*escape).escape))
+        continue;
+      if (!more) more = rest();
+      if (std::all_of(more->begin(), more->end(), holds)) return true;
+    }
     return false;
   }
 
-  static z3::expr all(z3::context& z, const std::vector<z3::expr>& v) {
-    z3::expr out = z.bool_val(true);
-    for (const auto& e : v) out = out && e;
+  // Whether the model gives a field that `e` pins a value outside the pin (or leaves it absent):
+  // then the pinning term is false in it, and so is e's condition. False when it cannot be told.
+  bool outsidePins(const z3::model& m, Memo& memo, const Encoded& e) {
+    for (const core::Pin& pin : e.pins) {
+      auto [it, fresh] = memo.fields.try_emplace(pin.slot);
+      if (fresh) it->second = fieldValue(m, e.anchorEvent, pin);
+      const FieldValue& v = it->second;
+      if (!v.known) continue;
+      bool in = v.present && std::any_of(pin.values.begin(), pin.values.end(), [&](auto& p) {
+                  return pin.prefix ? v.text.starts_with(p) : v.text == p;
+                });
+      // Absent: every comparison with it is false.
+      if (!in) {
+        ++stats_.modelsByPins;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  FieldValue fieldValue(const z3::model& m, uint32_t ev, const core::Pin& pin) {
+    const sema::FieldInfo& f = c_.model.events[ev].fields[pin.slot];
+    std::string n = enc_.anchorVar(ev, f.name);
+    if (!enc_.has(n)) return {};
+    if (f.optional && f.defaultValue == nullptr) {
+      z3::expr present = m.eval(enc_.presence(n, true), true);
+      if (present.is_false()) return {true, false, ""};
+      if (!present.is_true()) return {};
+    }
+    if (!pin.strings) {
+      z3::expr v = m.eval(enc_.var(n, core::TypeKind::Bool), true);
+      if (!v.is_true() && !v.is_false()) return {};
+      return {true, true, v.is_true() ? "true" : "false"};
+    }
+    bool theory = enc_.theoryString(f.name);
+    z3::expr v = m.eval(enc_.var(n, theory ? core::TypeKind::String : core::TypeKind::Int), true);
+    if (theory ? !v.is_string_value() : !v.is_numeral()) return {};
+    int64_t code = 0;
+    if (!theory && !v.is_numeral_i64(code)) return {};  // a code past 64 bits: no literal's
+    std::optional<std::string> text = enc_.decode(v);
+    // Z3 escapes some characters of string values: the full evaluation decides those.
+    if (!text || (theory && text->find('\\') != std::string::npos)) return {};
+    return {true, true, *text};
+  }
+
+  // What a rule contributes to the pairs it is in, built once: its history axioms and terms as
+  // conjuncts, and (for a higher rule) "it does not fire" and its Self terms.
+  struct Parts {
+    std::vector<z3::expr> axioms, terms, self;
+    z3::expr escape;
+    std::set<std::string> families;
+  };
+
+  const Parts& parts(const Encoded& e) {
+    auto it = parts_.find(&e);
+    if (it != parts_.end()) return it->second;
+    Parts p{enc_.axioms({&e}), {}, {}, z_.bool_val(true), {}};
+    z3::expr fires = z_.bool_val(true);
+    for (const auto& t : e.terms) {
+      p.terms.push_back(t.holds);
+      if (t.kind == Term::Kind::Self)
+        p.self.push_back(t.holds);
+      else
+        fires = fires && t.holds;
+    }
+    p.escape = !fires;
+    for (const auto& h : e.history)
+      if (h.isCount) p.families.insert(h.family);
+    return parts_.emplace(&e, std::move(p)).first->second;
+  }
+
+  // The conjuncts of both rules firing (`both`), or of `lo` firing beside hi's Self terms (hi's
+  // escape aside), as sets: the axioms of the two rules are each rule's own unless they share a
+  // family of history counts, whose windows then nest across the rules.
+  std::vector<z3::expr> conjuncts(const Encoded& x, const Encoded& y, bool both) {
+    const Parts& px = parts(x);
+    const Parts& py = parts(y);
+    bool shared = false;
+    for (const auto& f : px.families) shared = shared || py.families.count(f) != 0;
+    std::vector<z3::expr> out = shared ? enc_.axioms({&x, &y}) : px.axioms;
+    if (!shared) out.insert(out.end(), py.axioms.begin(), py.axioms.end());
+    out.insert(out.end(), py.terms.begin(), py.terms.end());
+    const auto& fromX = both ? px.terms : px.self;
+    out.insert(out.end(), fromX.begin(), fromX.end());
     return out;
   }
 
@@ -322,6 +489,7 @@ class Reviewer {
           const Encoded* ea = encodedFor(a, ev);
           const Encoded* eb = encodedFor(b, ev);
           if (ea == nullptr || eb == nullptr) continue;
+          ++stats_.pairs;
           Answer got = Answer::Sat;
           if (ra.priority == rb.priority) {
             if (!overlapSeen[b]) got = overlap(ev, *ea, *eb, overlapSeen[b]);
@@ -379,11 +547,10 @@ class Reviewer {
     const sema::RuleInfo& ra = *a.rule;
     const sema::RuleInfo& rb = *b.rule;
     if (!gate_.open(DiagKind::Overlap, rb.rule->loc, {ra.rule->loc})) return Answer::Sat;
+    auto rest = [&] { return conjuncts(a, b, true); };
+    bool known = anyModel(modelsFor(a), nullptr, rest) || anyModel(modelsFor(b), nullptr, rest);
     std::vector<z3::expr> hard = both(a, b);
-    z3::expr conj = all(z_, hard);
-    Answer got = anyModel(modelsFor(a), conj) || anyModel(modelsFor(b), conj)
-                     ? Answer::Sat
-                     : check(a.strings || b.strings, hard, {});
+    Answer got = known ? Answer::Sat : check(a.strings || b.strings, hard, {});
     if (got != Answer::Sat) return got;
     seen = 1;
     std::string witness = witnessFor(ev, hard, {&a, &b}, a, b);
@@ -414,6 +581,10 @@ class Reviewer {
     if (!hi.exact || rh.rule->limit || rh.goalEvent || send == nullptr || !send->unless.empty())
       return Answer::Sat;
     if (!gate_.open(DiagKind::Shadowed, rl.rule->loc, {rh.rule->loc})) return Answer::Sat;
+    std::vector<z3::model>* loModels = modelsFor(lo);
+    // Most pairs end here: a model of lo in which hi does not fire, found without building the
+    // query (the conjuncts of the query below, in another order).
+    if (anyModel(loModels, &hi, [&] { return conjuncts(hi, lo, false); })) return Answer::Sat;
     std::vector<z3::expr> hard = enc_.axioms({&hi, &lo});
     for (const auto& t : lo.terms) hard.push_back(t.holds);
     z3::expr hiFires = z_.bool_val(true);
@@ -425,8 +596,6 @@ class Reviewer {
     }
     std::vector<z3::expr> escape = hard;
     escape.push_back(!hiFires);
-    std::vector<z3::model>* loModels = modelsFor(lo);
-    if (anyModel(loModels, all(z_, escape))) return Answer::Sat;
     z3::model counter(z_);
     Answer got = check(hi.strings || lo.strings, escape, {}, &counter);
     if (got == Answer::Sat && loModels != nullptr && loModels->size() < kModelsKept)
@@ -576,6 +745,11 @@ class Reviewer {
   // By rule and anchor: models in which it fires (its own, and counterexamples of shadowing),
   // to answer "can it fire without that other rule" without asking the solver.
   std::vector<std::vector<std::vector<z3::model>>> models_;
+  // By model and expression id: whether it holds in the model (anyModel). The expressions are
+  // held, so that an id is never reused for another expression while it is remembered.
+  std::unordered_map<Z3_model, Memo> memo_;
+  std::map<const Encoded*, Parts> parts_;
+  std::vector<z3::expr> held_;
 };
 
 }  // namespace

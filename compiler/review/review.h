@@ -21,8 +21,11 @@ struct Options {
 };
 
 struct Stats {
-  size_t queries = 0;  // solver checks made
-  size_t unknown = 0;  // answered "unknown" (or skipped for the budget)
+  size_t queries = 0;       // solver checks made
+  size_t unknown = 0;       // answered "unknown" (or skipped for the budget)
+  size_t pairs = 0;         // pairs of rules compared (one anchor event, one arbitration window)
+  size_t modelsByPins = 0;  // kept models in which a rule's pins showed it does not fire
+  size_t termsByPins = 0;   // terms shown not redundant without a query (surelyFree)
 };
 
 // Reviews the rules of a compilation and reports into its diagnostics. Rules with errors, and

@@ -77,6 +77,52 @@ TEST_CASE("overlap and shadowed compare rules on one anchor event only") {
                  "trigger b: when cart_add(price > 20) priority 1 send t\n") == "");
 }
 
+TEST_CASE("pins: a kept model whose field is outside the higher rule's pin refutes shadowing") {
+  Stats s;
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") priority 2 send t\n"
+                 "trigger b: when cart_add(category in [\"books\", \"bags\"]) priority 1 "
+                 "send t\n",
+                 &s) == "");
+  CHECK(s.pairs == 1);
+  CHECK(s.modelsByPins >= 1);
+  // The lower rule's models meet the pin: only the full evaluation (or a query) can tell.
+  CHECK(findings("trigger a: when cart_add(category in [\"books\", \"lamps\"]) priority 2 send t\n"
+                 "trigger b: when cart_add(category == \"lamps\") priority 1 send t\n",
+                 &s) == "shadowed@3");
+  CHECK(s.modelsByPins == 0);
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") priority 2 send t\n"
+                 "trigger b: when cart_add(category in [\"books\", \"lamps\"]) priority 1 "
+                 "send t\n") == "");
+  // Prefixes: "/sale" and "/sales/x" meet, "/sale" and "/shop" do not.
+  CHECK(findings("trigger a: when page_view(url starts_with \"/sale\") priority 2 send t\n"
+                 "trigger b: when page_view(url == \"/sales/x\") priority 1 send t\n") ==
+        "shadowed@3");
+  CHECK(findings("trigger a: when page_view(url starts_with \"/sale\") priority 2 send t\n"
+                 "trigger b: when page_view(url == \"/shop\") priority 1 send t\n",
+                 &s) == "");
+  CHECK(s.modelsByPins >= 1);
+  // An optional field the lower rule does not read may be absent: the pin then fails.
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") priority 2 send t\n"
+                 "trigger b: when cart_add(price > 5) priority 1 send t\n") == "");
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\") send t\n"
+                 "trigger b: when cart_add(category in [\"books\", \"lamps\"]) send t\n") ==
+        "overlap@3");
+}
+
+TEST_CASE("redundant-term: a pin on a field no other term reads is never implied (no query)") {
+  Stats s;
+  CHECK(findings("trigger a: when cart_add(category == \"lamps\" and price > 5) send t\n", &s) ==
+        "");
+  CHECK(s.termsByPins == 1);
+  // Another term reads the field: asked, and found implied.
+  CHECK(findings("trigger a: when cart_add(category in [\"lamps\", \"books\"] and "
+                 "category == \"lamps\") send t\n",
+                 &s) == "redundant-term@2");
+  CHECK(s.termsByPins == 0);
+  CHECK(findings("trigger a: when page_view(url starts_with \"/a\" and url == \"/ab\") "
+                 "send t\n") == "redundant-term@2");
+}
+
 TEST_CASE("redundant-term names the implied term") {
   CHECK(findings("trigger a: when cart_add(price > 100 and price > 50) send t\n") ==
         "redundant-term@2");
@@ -103,6 +149,27 @@ TEST_CASE("a budget spent answers unknown, never a guess") {
   }
   CHECK(unknown);
   CHECK(!dead);
+}
+
+TEST_CASE("queries stopped by their time limit: unknown, and the review goes on") {
+  namespace fs = std::filesystem;
+  fs::path file =
+      fs::temp_directory_path() / ("trig-review-t-" + std::to_string(::getpid()) + ".trig");
+  std::ofstream out(file);
+  out << "template t { subject \"T\" body \".\" }\n";
+  for (int i = 0; i < 12; ++i)
+    out << "trigger r" << i << ": when product_view(product_name contains \"S" << i % 3
+        << "\" and category != \"c" << i << "\") and count(product_view(same product_id)) within "
+        << (i % 2 ? "7d" : "1d") << " >= " << 1 + i % 3 << " priority " << i << " send t\n";
+  out << "trigger dead: when cart_add(price > 100 and price < 50) send t\n";
+  out.close();
+  auto c = compile({file.string()});
+  Options o;
+  o.queryTimeoutMs = 1;  // some queries stop; each stopped one drops its solver (check())
+  Stats s = review(*c, o);
+  fs::remove(file);
+  CHECK(s.queries > 0);
+  CHECK(s.queries + s.unknown > 12);
 }
 
 }  // namespace
