@@ -368,8 +368,13 @@ class CompactReader {
 
   // A string without escapes or control characters, valid UTF-8: the text between the quotes.
   [[gnu::always_inline]] bool string(std::string_view& raw, bool& escaped) {
+    return take('"') && stringBody(raw, escaped);
+  }
+  // A string comes next: its opening quote consumed (the general reader leaves it), for
+  // stringBody.
+  [[gnu::always_inline]] bool stringStarts() { return take('"'); }
+  [[gnu::always_inline]] bool stringBody(std::string_view& raw, bool& escaped) {
     escaped = false;
-    if (!take('"')) return false;
     const char* start = p_;
     p_ = json::skipPlain(p_, end_);
     if (p_ < end_ && *p_ == '"') [[likely]] {
@@ -495,6 +500,8 @@ class GeneralReader {
   }
   bool peekKind(json::Kind& k) { return sc_.peekKind(k); }
   bool string(std::string_view& raw, bool& escaped) { return sc_.string(raw, escaped); }
+  bool stringStarts() { return at('"'); }
+  bool stringBody(std::string_view& raw, bool& escaped) { return sc_.string(raw, escaped); }
   bool key(std::string_view& name, bool& escaped) {
     if (!at('"')) return sc_.failUnexpected("a property name");
     return sc_.string(name, escaped) && sc_.expect(':', "':'");
@@ -1377,8 +1384,8 @@ struct Decoder::Impl {
     return -1;
   }
 
-  // One member's value as read: strings as the text between the quotes, other values as their
-  // whole text (an object is read again from it).
+  // One member's value as read, kept for what is decided at the line's end: strings as the text
+  // between the quotes, other values as their whole text (an object is read again from it).
   // (Trivial, left uninitialized in Line: only the members sent are read, and zeroing nine views
   // would cost on every line.)
   struct Member {
@@ -1387,18 +1394,32 @@ struct Decoder::Impl {
     json::Kind kind;
     bool escaped;
     std::string_view raw() const { return {data, size}; }
-    void setRaw(std::string_view text) {
+    void set(std::string_view text, json::Kind k, bool esc) {
       data = text.data();
       size = text.size();
+      kind = k;
+      escaped = esc;
     }
   };
-  // (Set member by member as the line is read: decodeWith sets keys, sent, propertiesRead and
-  // traitsRead first, the rest only when these say so.)
+  // What a call is (`type`).
+  enum Call : uint8_t { kTrackCall, kIdentifyCall, kPageCall, kAliasCall, kUnsupportedCall };
+
+  // A line's members, each interpreted as it is read: the ids, the stamp and the messageId
+  // converted straight into the Event, the type classified, the properties (and, with the compact
+  // reader, an identify's traits) read in place. What is wrong with a member is only noted
+  // (`wrong`, with the member kept in `m`): the end of the line decides, in the order the spec
+  // ranks errors, which one a line with several gets (a line that is not JSON, or has a key sent
+  // twice, gets that one whatever else is wrong).
+  // (Set member by member as the line is read: decodeWith sets keys, sent, wrong, call,
+  // propertiesRead and traitsRead first, the rest only when these say so.)
   struct Line {
-    Member m[kMembers];
-    unsigned keys;  // a bit per TopMember whose key was sent
-    unsigned sent;  // ... with a value other than null (null counts as not sent)
+    Member m[kMembers];  // kept: event, anonymousId, previousId, properties, traits, and the wrong
+    unsigned keys;       // a bit per TopMember whose key was sent
+    unsigned sent;       // ... with a value other than null (null counts as not sent)
+    unsigned wrong;      // ... with a value that is not what the member takes (kept in `m`)
+    Call call;           // `type` (track when not sent; only meaningful when not wrong)
     bool has(int member) const { return (sent & (1u << member)) != 0; }
+    bool isWrong(int member) const { return (wrong & (1u << member)) != 0; }
     // Properties read in the pass over the line, for `event` (their error in propertiesReason).
     bool propertiesRead;
     bool propertiesOk;
@@ -1410,30 +1431,63 @@ struct Decoder::Impl {
     bool unsubscribes;
   };
 
-  [[gnu::always_inline]] bool stringMember(const Member& m, const char* name, std::string& dest) {
-    if (m.kind != json::Kind::String) [[unlikely]]
-      return notAString(m, name);
-    setText(dest, m.raw(), m.escaped);
-    return true;
-  }
   [[gnu::noinline]] bool notAString(const Member& m, const char* name) {
     return fail(std::string(name) + " must be a string, got " + json::kindName(m.kind));
   }
 
-  // Sets out.customer, out.anonymousId and out.identified from the ids (spec section 8): the
-  // userId when sent; else the anonymous visitor `anon:<anonymousId>`. An alias call needs a
-  // userId and a previousId (the anonymous id it merges, kept in out.anonymousId; its own
-  // anonymousId means nothing). An empty or null anonymousId counts as not sent.
+  // A top-level member's string value (the text between the quotes, `escaped` when it has
+  // escapes), interpreted: false when the member does not take it (the caller keeps it).
+  [[gnu::always_inline]] bool stringMember(int mi, std::string_view raw, bool escaped, Call& call,
+                                           Line& l, Event& out) {
+    switch (mi) {
+      case kType: {
+        const std::string_view t = textOf(raw, escaped, str);
+        if (is(t, "track")) {
+          call = kTrackCall;
+        } else if (is(t, "identify")) {
+          call = kIdentifyCall;
+        } else if (is(t, "page")) {
+          call = kPageCall;
+        } else if (is(t, "alias")) {
+          call = kAliasCall;
+        } else {
+          call = kUnsupportedCall;
+          return false;
+        }
+        return true;
+      }
+      case kEvent: l.m[kEvent].set(raw, json::Kind::String, escaped); return true;
+      case kUserId: setText(out.customer, raw, escaped); return true;
+      case kTimestamp: {
+        const auto t = timestamps.parse(textOf(raw, escaped, str));
+        if (!t) return false;
+        out.time = *t;
+        return true;
+      }
+      case kMessageId: setText(out.messageId, raw, escaped); return true;
+      case kAnonymousId:
+      case kPreviousId: l.m[mi].set(raw, json::Kind::String, escaped); return true;
+      default: return false;  // properties, traits
+    }
+  }
+
+  // Sets out.customer (the userId was converted as it was read), out.anonymousId and
+  // out.identified from the ids (spec section 8): the userId when sent; else the anonymous visitor
+  // `anon:<anonymousId>`. An alias call needs a userId and a previousId (the anonymous id it
+  // merges, kept in out.anonymousId; its own anonymousId means nothing). An empty or null
+  // anonymousId counts as not sent.
   [[gnu::always_inline]] bool readIds(const Line& l, bool alias, Event& out) {
     out.anonymousId.clear();
     out.identified = l.has(kUserId);
     const int anon = alias ? kPreviousId : kAnonymousId;
-    if (l.has(anon) &&
-        !stringMember(l.m[anon], alias ? "previousId" : "anonymousId", out.anonymousId))
-      return false;
+    if (l.has(anon)) [[unlikely]] {
+      const Member& m = l.m[anon];
+      if (m.kind != json::Kind::String) return notAString(m, alias ? "previousId" : "anonymousId");
+      setText(out.anonymousId, m.raw(), m.escaped);
+    }
     if (alias && out.anonymousId.empty()) return fail("an alias call needs a previousId");
-    if (l.has(kUserId)) {
-      if (!stringMember(l.m[kUserId], "userId", out.customer)) return false;
+    if (l.has(kUserId)) [[likely]] {
+      if (l.isWrong(kUserId)) return notAString(l.m[kUserId], "userId");
       if (out.customer.empty()) return fail("userId is empty");
       return true;
     }
@@ -1482,9 +1536,9 @@ struct Decoder::Impl {
     return false;
   }
 
-  // The whole line, read by `r`: its members in one pass (properties and, with the compact
-  // reader, traits read in place when the members before them say how), then what they mean,
-  // in the order that decides which error a line with several gets.
+  // The whole line, read by `r`: its members in one pass, each interpreted as it is read (see
+  // Line), then the checks that need the whole line, in the order that decides which error a line
+  // with several gets.
   //
   // The reader is taken by value, so that the compact reader's pointers can stay in registers
   // (see onCopy); when the general reader fails, its message is the reason.
@@ -1498,9 +1552,12 @@ struct Decoder::Impl {
   }
   template <class R>
   [[gnu::always_inline]] bool decodeLine(R& r, Event& out, std::optional<TimeMs> receivedAt) {
+    static constexpr std::string_view kTrack = "\"track\"", kIdentify = "\"identify\"";
     Line l;
-    l.keys = 0;
-    l.sent = 0;
+    // (The bits and the call in locals while the line is read, so that they stay in registers;
+    // into `l` at the end.)
+    unsigned keys = 0, sent = 0, wrong = 0;
+    Call call = kTrackCall;
     l.propertiesRead = false;
     l.traitsRead = false;
     l.traitsOk = true;
@@ -1532,33 +1589,52 @@ struct Decoder::Impl {
           if (at < kGuessedMembers) lastMembers[at] = static_cast<uint8_t>(mi);
         }
         const unsigned bit = 1u << mi;
-        if ((l.keys & bit) && twice.empty()) twice = kMemberName[mi];
-        l.keys |= bit;
-        Member& m = l.m[mi];
-        if (r.at('"')) [[likely]] {
-          l.sent |= bit;
+        if ((keys & bit) && twice.empty()) [[unlikely]]
+          twice = kMemberName[mi];
+        keys |= bit;
+        sent |= bit;  // (taken back below for a null)
+        // The usual types, matched in place (the bytes say there is no escape).
+        if (mi == kType) {
+          if (r.take(kTrack)) {
+            call = kTrackCall;
+            continue;
+          }
+          if (r.take(kIdentify)) {
+            call = kIdentifyCall;
+            continue;
+          }
+        }
+        if (r.stringStarts()) [[likely]] {
           std::string_view raw;
           bool esc = false;
-          if (!r.string(raw, esc)) return fromReader();
-          m.kind = json::Kind::String;
-          m.escaped = esc;
-          m.setRaw(raw);
+          if (!r.stringBody(raw, esc)) return fromReader();
+          if (!stringMember(mi, raw, esc, call, l, out)) [[unlikely]] {
+            wrong |= bit;
+            l.m[mi].set(raw, json::Kind::String, esc);
+          }
           continue;
         }
-        if (!r.peekKind(m.kind)) return fromReader();
-        if (m.kind == json::Kind::Null) {
-          l.sent &= ~bit;
-          if (!r.literal(m.kind)) return fromReader();
+        if (mi == kProperties && r.at('{')) {
+          const auto start = r.pos();
+          if (readPropertiesInPlace(r, l, out, (sent & ~wrong) & (1u << kEvent), call)) {
+            if (broken) return false;
+            // (Read again only if a later `"type":"page"` says they are a page's.)
+            l.m[kProperties].set(r.since(start), json::Kind::Object, false);
+            continue;
+          }
+        }
+        json::Kind kind = json::Kind::Null;
+        if (!r.peekKind(kind)) return fromReader();
+        if (kind == json::Kind::Null) {
+          sent &= ~bit;
+          if (!r.literal(kind)) return fromReader();
           continue;
         }
-        l.sent |= bit;
-        m.escaped = false;
         r.ws();
         const auto start = r.pos();
-        if (mi == kProperties && m.kind == json::Kind::Object && readPropertiesInPlace(r, l, out)) {
-          if (broken) return false;
-        } else if (!R::kGeneral && mi == kTraits && m.kind == json::Kind::Object && l.has(kType) &&
-                   is(l.m[kType].raw(), "identify") && !l.m[kType].escaped) {
+        const bool object = kind == json::Kind::Object;
+        if (!R::kGeneral && mi == kTraits && object && (sent & (1u << kType)) &&
+            call == kIdentifyCall) {
           // Read in place (the general reader reads them from the checked text afterwards).
           std::string* finalReason = reason;
           reason = &traitsLater;
@@ -1569,12 +1645,19 @@ struct Decoder::Impl {
         } else if (!r.skipValue()) {
           return fromReader();
         }
-        m.setRaw(r.since(start));
+        l.m[mi].set(r.since(start), kind, false);
+        if (!(object && (mi == kProperties || mi == kTraits))) {
+          wrong |= bit;
+          if (mi == kType) call = kUnsupportedCall;
+        }
       } while (r.take(','));
       if (!r.expect('}', "',' or '}'")) return fromReader();
     }
     if (!r.finished()) return fromReader();
     if (!twice.empty()) return fail(twiceMessage(twice, ""));
+    l.sent = sent;
+    l.wrong = wrong;
+    l.call = call;
     return onCopy(r, [&](R& c) { return meaning(c, l, out, receivedAt); });
   }
   // Notes an unrecognised top-level key; false when it was sent before. The first eight keys
@@ -1606,11 +1689,10 @@ struct Decoder::Impl {
   // turns out to be a track of that event (a later "type":"identify" changes that), and the rest
   // of the object is then still read as JSON. False when it does not apply.
   template <class R>
-  [[gnu::always_inline]] bool readPropertiesInPlace(R& r, Line& l, Event& out) {
+  [[gnu::always_inline]] bool readPropertiesInPlace(R& r, Line& l, Event& out, bool eventSent,
+                                                    Call call) {
     const Member& event = l.m[kEvent];
-    if (!l.has(kEvent) || event.kind != json::Kind::String || event.escaped) return false;
-    if (l.has(kType) && !(l.m[kType].kind == json::Kind::String && is(l.m[kType].raw(), "track")))
-      return false;
+    if (!eventSent || event.escaped || call != kTrackCall) return false;
     const uint32_t found = eventIndex.find(event.raw());
     if (found == NameIndex::kNotFound) return false;
     const auto start = r.pos();
@@ -1627,42 +1709,32 @@ struct Decoder::Impl {
     return true;
   }
 
-  // What the members of a line that is JSON mean (spec section 8), in the order that decides
-  // which error a line with several gets.
+  // The checks that need the whole line (spec section 8), in the order that decides which error a
+  // line with several gets: each member's value was interpreted as it was read.
   template <class R>
   bool meaning(R& r, Line& l, Event& out, std::optional<TimeMs> receivedAt) {
     // type
-    bool identify = false, page = false, alias = false;
-    if (l.has(kType)) {
+    const Call call = l.call;  // (track when not sent)
+    if (l.isWrong(kType)) [[unlikely]] {
       const Member& type = l.m[kType];
       if (type.kind != json::Kind::String)
         return fail(std::string("type must be a string, got ") + json::kindName(type.kind));
-      const std::string_view t = textOf(type.raw(), type.escaped, str);
-      if (is(t, "track")) {
-      } else if (is(t, "identify")) {
-        identify = true;
-      } else if (is(t, "page")) {
-        page = true;
-      } else if (is(t, "alias")) {
-        alias = true;
-      } else {
-        return fail("unsupported type '" + std::string(t) +
-                    "' (expected \"track\", \"identify\", \"page\" or \"alias\")");
-      }
+      return fail("unsupported type '" + std::string(textOf(type.raw(), type.escaped, str)) +
+                  "' (expected \"track\", \"identify\", \"page\" or \"alias\")");
     }
     // userId, anonymousId, previousId
-    if (!readIds(l, alias, out)) return false;
+    if (!readIds(l, call == kAliasCall, out)) return false;
     // timestamp
     if (l.has(kTimestamp)) {
-      const Member& stamp = l.m[kTimestamp];
-      if (stamp.kind != json::Kind::String)
-        return fail(std::string("timestamp must be a string, got ") + json::kindName(stamp.kind));
-      const std::string_view text = textOf(stamp.raw(), stamp.escaped, str);
-      const auto t = timestamps.parse(text);
-      if (!t)
-        return fail("unparsable timestamp \"" + std::string(text) +
+      if (l.isWrong(kTimestamp)) [[unlikely]] {
+        const Member& stamp = l.m[kTimestamp];
+        if (stamp.kind != json::Kind::String)
+          return fail(std::string("timestamp must be a string, got ") +
+                      json::kindName(stamp.kind));
+        return fail("unparsable timestamp \"" +
+                    std::string(textOf(stamp.raw(), stamp.escaped, str)) +
                     "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");
-      out.time = *t;
+      }
     } else if (receivedAt) {
       out.time = *receivedAt;
     } else {
@@ -1670,17 +1742,17 @@ struct Decoder::Impl {
     }
     // messageId
     bool messageIdOk = true;
-    if (l.has(kMessageId))
-      messageIdOk = stringMember(l.m[kMessageId], "messageId", out.messageId);
-    else
+    if (!l.has(kMessageId))
       out.messageId.clear();
-    if (identify) return readIdentify(r, l, out, messageIdOk);
+    else if (l.isWrong(kMessageId)) [[unlikely]]
+      messageIdOk = notAString(l.m[kMessageId], "messageId");
+    if (call == kIdentifyCall) return readIdentify(r, l, out, messageIdOk);
     if (!messageIdOk) return false;
     if (!out.traits.empty()) {
       if (spareTraits.empty()) out.traits.swap(spareTraits);
       out.traits.clear();
     }
-    if (alias) {
+    if (call == kAliasCall) {
       // Nothing but the merge (spec section 8): not activity, no properties, no traits.
       out.kind = Event::Kind::Alias;
       out.type = core::kNone;
@@ -1688,7 +1760,7 @@ struct Decoder::Impl {
       releaseFields(out);
       return true;
     }
-    if (page) {
+    if (call == kPageCall) {
       // A Segment page call is a page_view with the fields of its properties (spec section 3);
       // its `event`, if any, means nothing, nor do properties read for it.
       setRepeated(out.name, kPageView);
@@ -1696,13 +1768,13 @@ struct Decoder::Impl {
     } else {
       if (!l.has(kEvent)) return fail("missing event name (\"event\")");
       const Member& event = l.m[kEvent];
-      if (event.kind != json::Kind::String)
+      if (l.isWrong(kEvent))
         return fail(std::string("event must be a string, got ") + json::kindName(event.kind));
       setRepeated(out.name, textOf(event.raw(), event.escaped, str));
       if (out.name.empty()) return fail("event name is empty");
     }
     const Member& properties = l.m[kProperties];
-    if (l.has(kProperties) && properties.kind != json::Kind::Object)
+    if (l.has(kProperties) && l.isWrong(kProperties))
       return fail(std::string("properties must be an object, got ") +
                   json::kindName(properties.kind));
     // The properties read in the pass were read for the event name in force (a second "event"
