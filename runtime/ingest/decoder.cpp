@@ -1420,6 +1420,11 @@ struct Decoder::Impl {
     Call call;           // `type` (track when not sent; only meaningful when not wrong)
     bool has(int member) const { return (sent & (1u << member)) != 0; }
     bool isWrong(int member) const { return (wrong & (1u << member)) != 0; }
+    // isWrong, known false when no member is (`someWrong` false: the checks compile away).
+    template <bool someWrong>
+    bool wrongAt(int member) const {
+      return someWrong && isWrong(member);
+    }
     // Properties read in the pass over the line, for `event` (their error in propertiesReason).
     bool propertiesRead;
     bool propertiesOk;
@@ -1476,6 +1481,7 @@ struct Decoder::Impl {
   // `anon:<anonymousId>`. An alias call needs a userId and a previousId (the anonymous id it
   // merges, kept in out.anonymousId; its own anonymousId means nothing). An empty or null
   // anonymousId counts as not sent.
+  template <bool someWrong>
   [[gnu::always_inline]] bool readIds(const Line& l, bool alias, Event& out) {
     out.anonymousId.clear();
     out.identified = l.has(kUserId);
@@ -1487,7 +1493,7 @@ struct Decoder::Impl {
     }
     if (alias && out.anonymousId.empty()) return fail("an alias call needs a previousId");
     if (l.has(kUserId)) [[likely]] {
-      if (l.isWrong(kUserId)) return notAString(l.m[kUserId], "userId");
+      if (l.wrongAt<someWrong>(kUserId)) return notAString(l.m[kUserId], "userId");
       if (out.customer.empty()) return fail("userId is empty");
       return true;
     }
@@ -1658,7 +1664,9 @@ struct Decoder::Impl {
     l.sent = sent;
     l.wrong = wrong;
     l.call = call;
-    return onCopy(r, [&](R& c) { return meaning(c, l, out, receivedAt); });
+    if (wrong == 0) [[likely]]
+      return onCopy(r, [&](R& c) { return meaning<false>(c, l, out, receivedAt); });
+    return onCopy(r, [&](R& c) { return meaning<true>(c, l, out, receivedAt); });
   }
   // Notes an unrecognised top-level key; false when it was sent before. The first eight keys
   // are compared in place, any more (or a key spelled with escapes) in topKeys (`manyKeys`).
@@ -1711,11 +1719,13 @@ struct Decoder::Impl {
 
   // The checks that need the whole line (spec section 8), in the order that decides which error a
   // line with several gets: each member's value was interpreted as it was read.
-  template <class R>
+  //
+  // (`someWrong`: whether any member is wrong; without, the checks of wrong members compile away.)
+  template <bool someWrong, class R>
   bool meaning(R& r, Line& l, Event& out, std::optional<TimeMs> receivedAt) {
     // type
     const Call call = l.call;  // (track when not sent)
-    if (l.isWrong(kType)) [[unlikely]] {
+    if (l.wrongAt<someWrong>(kType)) [[unlikely]] {
       const Member& type = l.m[kType];
       if (type.kind != json::Kind::String)
         return fail(std::string("type must be a string, got ") + json::kindName(type.kind));
@@ -1723,10 +1733,10 @@ struct Decoder::Impl {
                   "' (expected \"track\", \"identify\", \"page\" or \"alias\")");
     }
     // userId, anonymousId, previousId
-    if (!readIds(l, call == kAliasCall, out)) return false;
+    if (!readIds<someWrong>(l, call == kAliasCall, out)) return false;
     // timestamp
     if (l.has(kTimestamp)) {
-      if (l.isWrong(kTimestamp)) [[unlikely]] {
+      if (l.wrongAt<someWrong>(kTimestamp)) [[unlikely]] {
         const Member& stamp = l.m[kTimestamp];
         if (stamp.kind != json::Kind::String)
           return fail(std::string("timestamp must be a string, got ") +
@@ -1744,7 +1754,7 @@ struct Decoder::Impl {
     bool messageIdOk = true;
     if (!l.has(kMessageId))
       out.messageId.clear();
-    else if (l.isWrong(kMessageId)) [[unlikely]]
+    else if (l.wrongAt<someWrong>(kMessageId)) [[unlikely]]
       messageIdOk = notAString(l.m[kMessageId], "messageId");
     if (call == kIdentifyCall) return readIdentify(r, l, out, messageIdOk);
     if (!messageIdOk) return false;
@@ -1768,13 +1778,13 @@ struct Decoder::Impl {
     } else {
       if (!l.has(kEvent)) return fail("missing event name (\"event\")");
       const Member& event = l.m[kEvent];
-      if (l.isWrong(kEvent))
+      if (l.wrongAt<someWrong>(kEvent))
         return fail(std::string("event must be a string, got ") + json::kindName(event.kind));
       setRepeated(out.name, textOf(event.raw(), event.escaped, str));
       if (out.name.empty()) return fail("event name is empty");
     }
     const Member& properties = l.m[kProperties];
-    if (l.has(kProperties) && l.isWrong(kProperties))
+    if (l.has(kProperties) && l.wrongAt<someWrong>(kProperties))
       return fail(std::string("properties must be an object, got ") +
                   json::kindName(properties.kind));
     // The properties read in the pass were read for the event name in force (a second "event"
