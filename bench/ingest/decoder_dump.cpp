@@ -10,15 +10,23 @@
 // --mutate N adds N byte-level mutations of each line (a byte replaced, erased or inserted, one
 // to three times; seeded, so both builds see the same lines). Every seventh line is also decoded
 // with a receive time (the live ingest's stand-in for a missing timestamp).
-#define DOCTEST_CONFIG_DISABLE  // the generator of fast_path_test, without its tests
-#include "runtime/ingest/fast_path_test.cpp"
-
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <random>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "compiler/driver/driver.h"
+#include "compiler/plan/build.h"
+#include "runtime/ingest/decoder.h"
+#include "runtime/ingest/test_lines.h"
+#include "runtime/ingest/test_model.h"
+
+using namespace trig;
 
 namespace {
 
@@ -140,7 +148,7 @@ int main(int argc, char** argv) {
     Dumper d{decoder, {}, {}, {}, 0};
     const long count = std::atol(argv[2]);
     mutateAt(3);
-    LineGen gen{tm.model};
+    testing::LineGen gen{tm.model};
     for (long k = 0; k < count; ++k) d.withMutations(gen.line(), mutations, rng);
     return 0;
   }

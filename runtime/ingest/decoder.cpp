@@ -1420,10 +1420,10 @@ struct Decoder::Impl {
     Call call;           // `type` (track when not sent; only meaningful when not wrong)
     bool has(int member) const { return (sent & (1u << member)) != 0; }
     bool isWrong(int member) const { return (wrong & (1u << member)) != 0; }
-    // isWrong, known false when no member is (`someWrong` false: the checks compile away).
-    template <bool someWrong>
+    // isWrong, known false on a usual line (see meaning: the checks then compile away).
+    template <bool unusual>
     bool wrongAt(int member) const {
-      return someWrong && isWrong(member);
+      return unusual && isWrong(member);
     }
     // Properties read in the pass over the line, for `event` (their error in propertiesReason).
     bool propertiesRead;
@@ -1481,19 +1481,19 @@ struct Decoder::Impl {
   // `anon:<anonymousId>`. An alias call needs a userId and a previousId (the anonymous id it
   // merges, kept in out.anonymousId; its own anonymousId means nothing). An empty or null
   // anonymousId counts as not sent.
-  template <bool someWrong>
+  template <bool unusual>
   [[gnu::always_inline]] bool readIds(const Line& l, bool alias, Event& out) {
     out.anonymousId.clear();
     out.identified = l.has(kUserId);
     const int anon = alias ? kPreviousId : kAnonymousId;
-    if (l.has(anon)) [[unlikely]] {
+    if (unusual && l.has(anon)) [[unlikely]] {
       const Member& m = l.m[anon];
       if (m.kind != json::Kind::String) return notAString(m, alias ? "previousId" : "anonymousId");
       setText(out.anonymousId, m.raw(), m.escaped);
     }
     if (alias && out.anonymousId.empty()) return fail("an alias call needs a previousId");
     if (l.has(kUserId)) [[likely]] {
-      if (l.wrongAt<someWrong>(kUserId)) return notAString(l.m[kUserId], "userId");
+      if (l.wrongAt<unusual>(kUserId)) return notAString(l.m[kUserId], "userId");
       if (out.customer.empty()) return fail("userId is empty");
       return true;
     }
@@ -1572,7 +1572,8 @@ struct Decoder::Impl {
     bool manyKeys = false;  // unrecognised keys are in topKeys
     std::string_view twice;
     if (!r.expect('{', "'{'")) return fromReader();
-    if (!r.take('}')) {
+    // (`{}` is the general reader's: the compact one gives up at its missing key.)
+    if (!R::kGeneral || !r.take('}')) {
       size_t position = 0;
       do {
         const size_t at = position++;
@@ -1664,7 +1665,8 @@ struct Decoder::Impl {
     l.sent = sent;
     l.wrong = wrong;
     l.call = call;
-    if (wrong == 0) [[likely]]
+    constexpr unsigned kAnonymous = (1u << kAnonymousId) | (1u << kPreviousId);
+    if ((wrong | (sent & kAnonymous)) == 0 && call <= kIdentifyCall) [[likely]]
       return onCopy(r, [&](R& c) { return meaning<false>(c, l, out, receivedAt); });
     return onCopy(r, [&](R& c) { return meaning<true>(c, l, out, receivedAt); });
   }
@@ -1720,12 +1722,13 @@ struct Decoder::Impl {
   // The checks that need the whole line (spec section 8), in the order that decides which error a
   // line with several gets: each member's value was interpreted as it was read.
   //
-  // (`someWrong`: whether any member is wrong; without, the checks of wrong members compile away.)
-  template <bool someWrong, class R>
+  // (`unusual`: a member is wrong, or an anonymousId or previousId was sent, or the call is not a
+  // track or an identify. On a usual line, the checks for these compile away.)
+  template <bool unusual, class R>
   bool meaning(R& r, Line& l, Event& out, std::optional<TimeMs> receivedAt) {
     // type
     const Call call = l.call;  // (track when not sent)
-    if (l.wrongAt<someWrong>(kType)) [[unlikely]] {
+    if (l.wrongAt<unusual>(kType)) [[unlikely]] {
       const Member& type = l.m[kType];
       if (type.kind != json::Kind::String)
         return fail(std::string("type must be a string, got ") + json::kindName(type.kind));
@@ -1733,10 +1736,10 @@ struct Decoder::Impl {
                   "' (expected \"track\", \"identify\", \"page\" or \"alias\")");
     }
     // userId, anonymousId, previousId
-    if (!readIds<someWrong>(l, call == kAliasCall, out)) return false;
+    if (!readIds<unusual>(l, unusual && call == kAliasCall, out)) return false;
     // timestamp
     if (l.has(kTimestamp)) {
-      if (l.wrongAt<someWrong>(kTimestamp)) [[unlikely]] {
+      if (l.wrongAt<unusual>(kTimestamp)) [[unlikely]] {
         const Member& stamp = l.m[kTimestamp];
         if (stamp.kind != json::Kind::String)
           return fail(std::string("timestamp must be a string, got ") +
@@ -1754,7 +1757,7 @@ struct Decoder::Impl {
     bool messageIdOk = true;
     if (!l.has(kMessageId))
       out.messageId.clear();
-    else if (l.wrongAt<someWrong>(kMessageId)) [[unlikely]]
+    else if (l.wrongAt<unusual>(kMessageId)) [[unlikely]]
       messageIdOk = notAString(l.m[kMessageId], "messageId");
     if (call == kIdentifyCall) return readIdentify(r, l, out, messageIdOk);
     if (!messageIdOk) return false;
@@ -1762,7 +1765,7 @@ struct Decoder::Impl {
       if (spareTraits.empty()) out.traits.swap(spareTraits);
       out.traits.clear();
     }
-    if (call == kAliasCall) {
+    if (unusual && call == kAliasCall) {
       // Nothing but the merge (spec section 8): not activity, no properties, no traits.
       out.kind = Event::Kind::Alias;
       out.type = core::kNone;
@@ -1770,7 +1773,7 @@ struct Decoder::Impl {
       releaseFields(out);
       return true;
     }
-    if (call == kPageCall) {
+    if (unusual && call == kPageCall) {
       // A Segment page call is a page_view with the fields of its properties (spec section 3);
       // its `event`, if any, means nothing, nor do properties read for it.
       setRepeated(out.name, kPageView);
@@ -1778,13 +1781,13 @@ struct Decoder::Impl {
     } else {
       if (!l.has(kEvent)) return fail("missing event name (\"event\")");
       const Member& event = l.m[kEvent];
-      if (l.wrongAt<someWrong>(kEvent))
+      if (l.wrongAt<unusual>(kEvent))
         return fail(std::string("event must be a string, got ") + json::kindName(event.kind));
       setRepeated(out.name, textOf(event.raw(), event.escaped, str));
       if (out.name.empty()) return fail("event name is empty");
     }
     const Member& properties = l.m[kProperties];
-    if (l.has(kProperties) && l.wrongAt<someWrong>(kProperties))
+    if (l.has(kProperties) && l.wrongAt<unusual>(kProperties))
       return fail(std::string("properties must be an object, got ") +
                   json::kindName(properties.kind));
     // The properties read in the pass were read for the event name in force (a second "event"
