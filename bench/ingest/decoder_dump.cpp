@@ -34,7 +34,11 @@ void printValue(std::string& o, const Value& v) {
   char buf[64];
   switch (v.kind) {
     case Value::Kind::Absent: o += "absent"; return;
-    case Value::Kind::String: o += "s:"; o += v.s; o += '\x1f'; return;
+    case Value::Kind::String:
+      o += "s:";
+      o += v.s;
+      o += '\x1f';
+      return;
     case Value::Kind::Int: std::snprintf(buf, sizeof buf, "i:%" PRId64, v.i); break;
     case Value::Kind::Float: std::snprintf(buf, sizeof buf, "f:%.17g", v.f); break;
     case Value::Kind::Money: std::snprintf(buf, sizeof buf, "m:%" PRId64, v.m.units); break;
@@ -77,8 +81,7 @@ struct Dumper {
     if (!ok) out += reason;
     if (ok || closed) {
       std::snprintf(buf, sizeof buf, " kind=%d type=%u identified=%d time=%" PRId64 " ",
-                    static_cast<int>(event.kind), event.type, event.identified ? 1 : 0,
-                    event.time);
+                    static_cast<int>(event.kind), event.type, event.identified ? 1 : 0, event.time);
       out += buf;
       out += "name=" + event.name + '\x1f' + " customer=" + event.customer + '\x1f' +
              " anon=" + event.anonymousId + '\x1f' + " mid=" + event.messageId + '\x1f' +

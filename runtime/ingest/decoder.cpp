@@ -1742,8 +1742,7 @@ struct Decoder::Impl {
       if (l.wrongAt<unusual>(kTimestamp)) [[unlikely]] {
         const Member& stamp = l.m[kTimestamp];
         if (stamp.kind != json::Kind::String)
-          return fail(std::string("timestamp must be a string, got ") +
-                      json::kindName(stamp.kind));
+          return fail(std::string("timestamp must be a string, got ") + json::kindName(stamp.kind));
         return fail("unparsable timestamp \"" +
                     std::string(textOf(stamp.raw(), stamp.escaped, str)) +
                     "\" (expected RFC 3339, such as 2026-01-01T10:00:00Z)");

@@ -391,8 +391,8 @@ TEST_CASE("decoder: every compact line is decoded without the general reader, er
   // values of the wrong type, missing members -- are read to their end by the compact reader and
   // come out exactly as the general reader alone gives them.
   testing::TestModel tm;
-  ingest::Decoder compact(tm.model);
-  ingest::Decoder general(tm.model);
+  ingest::Decoder compact(plan::buildIngestPlan(tm.model));
+  ingest::Decoder general(plan::buildIngestPlan(tm.model));
   general.setFastPath(false);
   const std::string at = R"("timestamp":"2026-01-01T10:00:00Z")";
   const std::vector<std::string> lines = {
