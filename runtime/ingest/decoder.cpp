@@ -1556,6 +1556,112 @@ struct Decoder::Impl {
     }
     return ok;
   }
+  // The usual start of a line, read with the compact reader: `{"type":"track","event":"...",
+  // "userId":"...","timestamp":"...","properties":{...}` or `{"type":"identify","userId":"...",
+  // "timestamp":"...","traits":{...}`, each key matched with what comes before and after it, as
+  // far as the line goes that way. False when the line does not start so (nothing read);
+  // otherwise the members read are in the bits, `position` is the next member's and `more` says
+  // whether one follows (the line's member loop goes on from there); `broken` when the reader
+  // failed. Each member means what it means in the loop (stringMember, propertiesAt, traitsAt).
+  template <class R>
+  [[gnu::always_inline]] bool usualStart(R& r, Event& out, Line& l, unsigned& keys,
+                                         unsigned& sent, unsigned& wrong, Call& call,
+                                         size_t& position, bool& more) {
+    static constexpr std::string_view kTrackStart = "{\"type\":\"track\",\"event\":\"",
+                                      kIdentifyStart = "{\"type\":\"identify\",\"userId\":\"",
+                                      kNextUserId = ",\"userId\":\"",
+                                      kNextStamp = ",\"timestamp\":\"",
+                                      kNextProperties = ",\"properties\":{",
+                                      kNextTraits = ",\"traits\":{";
+    constexpr unsigned kTypeBit = 1u << kType;
+    // (Lambdas, which GCC does not inline here, would keep the reader in memory.)
+#define TRIG_USUAL_STRING(mi)                                                        \
+  (keys |= 1u << (mi), sent |= 1u << (mi), ++position,                                 \
+   stringValue(r, (mi), call, l, out, wrong))
+#define TRIG_USUAL_OBJECT(mi)                                                         \
+  (keys |= 1u << (mi), sent |= 1u << (mi), ++position, r.seek(r.pos() - 1),           \
+   (mi) == kProperties ? propertiesAt(r, l, out, sent, wrong, call)                   \
+                       : traitsAt(r, l, out, sent, call))
+    if (r.take(kTrackStart)) {
+      keys = sent = kTypeBit;
+      call = kTrackCall;
+      position = 1;
+      if (!TRIG_USUAL_STRING(kEvent)) return fromReader(), true;
+      if (r.take(kNextUserId)) {
+        if (!TRIG_USUAL_STRING(kUserId)) return fromReader(), true;
+        if (r.take(kNextStamp)) {
+          if (!TRIG_USUAL_STRING(kTimestamp)) return fromReader(), true;
+          if (r.take(kNextProperties) && !TRIG_USUAL_OBJECT(kProperties)) return true;
+        }
+      }
+    } else if (r.take(kIdentifyStart)) {
+      keys = sent = kTypeBit;
+      call = kIdentifyCall;
+      position = 1;
+      if (!TRIG_USUAL_STRING(kUserId)) return fromReader(), true;
+      if (r.take(kNextStamp)) {
+        if (!TRIG_USUAL_STRING(kTimestamp)) return fromReader(), true;
+        if (r.take(kNextTraits) && !TRIG_USUAL_OBJECT(kTraits)) return true;
+      }
+    } else {
+      return false;
+    }
+    more = r.take(',');
+    return true;
+#undef TRIG_USUAL_STRING
+#undef TRIG_USUAL_OBJECT
+  }
+  // A member's string value, after its opening quote: what stringMember makes of it (noted wrong
+  // and kept when the member does not take it). False when the reader failed.
+  template <class R>
+  [[gnu::always_inline]] bool stringValue(R& r, int mi, Call& call, Line& l, Event& out,
+                                          unsigned& wrong) {
+    std::string_view raw;
+    bool esc = false;
+    if (!r.stringBody(raw, esc)) return false;
+    if (!stringMember(mi, raw, esc, call, l, out)) [[unlikely]] {
+      wrong |= 1u << mi;
+      l.m[mi].set(raw, json::Kind::String, esc);
+    }
+    return true;
+  }
+  // The properties object at the reader: read in place when the members before say how
+  // (readPropertiesInPlace), else only checked to be JSON and kept. False when the reader failed
+  // (`broken`).
+  template <class R>
+  [[gnu::always_inline]] bool propertiesAt(R& r, Line& l, Event& out, unsigned sent,
+                                           unsigned wrong, Call call) {
+    const auto start = r.pos();
+    if (readPropertiesInPlace(r, l, out, (sent & ~wrong) & (1u << kEvent), call)) {
+      if (broken) return false;
+    } else if (!r.skipValue()) {
+      return fromReader();
+    }
+    // (Read again only if the properties were not read in place, or a later `"type":"page"`
+    // says they are a page's.)
+    l.m[kProperties].set(r.since(start), json::Kind::Object, false);
+    return true;
+  }
+  // The traits object at the reader: with the compact reader, after `"type":"identify"`, read in
+  // place (the general reader reads them from the checked text afterwards); else only checked to
+  // be JSON and kept. False when the reader failed (`broken`).
+  template <class R>
+  [[gnu::always_inline]] bool traitsAt(R& r, Line& l, Event& out, unsigned sent, Call call) {
+    const auto start = r.pos();
+    if (!R::kGeneral && (sent & (1u << kType)) && call == kIdentifyCall) {
+      std::string* finalReason = reason;
+      reason = &traitsLater;
+      l.traitsRead = true;
+      l.traitsOk = onCopy(r, [&](R& c) { return readTraits(&c, out, l.unsubscribes); });
+      reason = finalReason;
+      if (broken) return false;
+    } else if (!r.skipValue()) {
+      return fromReader();
+    }
+    l.m[kTraits].set(r.since(start), json::Kind::Object, false);
+    return true;
+  }
+
   template <class R>
   [[gnu::always_inline]] bool decodeLine(R& r, Event& out, std::optional<TimeMs> receivedAt) {
     static constexpr std::string_view kTrack = "\"track\"", kIdentify = "\"identify\"";
@@ -1571,10 +1677,16 @@ struct Decoder::Impl {
     SkippedKeys skipped;
     bool manyKeys = false;  // unrecognised keys are in topKeys
     std::string_view twice;
-    if (!r.expect('{', "'{'")) return fromReader();
-    // (`{}` is the general reader's: the compact one gives up at its missing key.)
-    if (!R::kGeneral || !r.take('}')) {
-      size_t position = 0;
+    size_t position = 0;  // of the next member
+    bool more = true;     // a member comes next (else the closing brace)
+    bool closed = false;  // the closing brace was read (`{}`)
+    if (R::kGeneral || !usualStart(r, out, l, keys, sent, wrong, call, position, more)) {
+      if (!r.expect('{', "'{'")) return fromReader();
+      // (`{}` is the general reader's: the compact one gives up at its missing key.)
+      if (R::kGeneral && r.take('}')) more = false, closed = true;
+    }
+    if (broken) return false;
+    if (more) {
       do {
         const size_t at = position++;
         int mi = -1;
@@ -1612,23 +1724,8 @@ struct Decoder::Impl {
           }
         }
         if (r.stringStarts()) [[likely]] {
-          std::string_view raw;
-          bool esc = false;
-          if (!r.stringBody(raw, esc)) return fromReader();
-          if (!stringMember(mi, raw, esc, call, l, out)) [[unlikely]] {
-            wrong |= bit;
-            l.m[mi].set(raw, json::Kind::String, esc);
-          }
+          if (!stringValue(r, mi, call, l, out, wrong)) return fromReader();
           continue;
-        }
-        if (mi == kProperties && r.at('{')) {
-          const auto start = r.pos();
-          if (readPropertiesInPlace(r, l, out, (sent & ~wrong) & (1u << kEvent), call)) {
-            if (broken) return false;
-            // (Read again only if a later `"type":"page"` says they are a page's.)
-            l.m[kProperties].set(r.since(start), json::Kind::Object, false);
-            continue;
-          }
         }
         json::Kind kind = json::Kind::Null;
         if (!r.peekKind(kind)) return fromReader();
@@ -1638,28 +1735,21 @@ struct Decoder::Impl {
           continue;
         }
         r.ws();
+        if (kind == json::Kind::Object && (mi == kProperties || mi == kTraits)) {
+          if (!(mi == kProperties ? propertiesAt(r, l, out, sent, wrong, call)
+                                  : traitsAt(r, l, out, sent, call)))
+            return false;
+          continue;
+        }
+        // A value the member does not take.
         const auto start = r.pos();
-        const bool object = kind == json::Kind::Object;
-        if (!R::kGeneral && mi == kTraits && object && (sent & (1u << kType)) &&
-            call == kIdentifyCall) {
-          // Read in place (the general reader reads them from the checked text afterwards).
-          std::string* finalReason = reason;
-          reason = &traitsLater;
-          l.traitsRead = true;
-          l.traitsOk = onCopy(r, [&](R& c) { return readTraits(&c, out, l.unsubscribes); });
-          reason = finalReason;
-          if (broken) return false;
-        } else if (!r.skipValue()) {
-          return fromReader();
-        }
+        if (!r.skipValue()) return fromReader();
         l.m[mi].set(r.since(start), kind, false);
-        if (!(object && (mi == kProperties || mi == kTraits))) {
-          wrong |= bit;
-          if (mi == kType) call = kUnsupportedCall;
-        }
+        wrong |= bit;
+        if (mi == kType) call = kUnsupportedCall;
       } while (r.take(','));
-      if (!r.expect('}', "',' or '}'")) return fromReader();
     }
+    if (!closed && !r.expect('}', "',' or '}'")) return fromReader();
     if (!r.finished()) return fromReader();
     if (!twice.empty()) return fail(twiceMessage(twice, ""));
     l.sent = sent;
