@@ -1564,9 +1564,9 @@ struct Decoder::Impl {
   // whether one follows (the line's member loop goes on from there); `broken` when the reader
   // failed. Each member means what it means in the loop (stringMember, propertiesAt, traitsAt).
   template <class R>
-  [[gnu::always_inline]] bool usualStart(R& r, Event& out, Line& l, unsigned& keys,
-                                         unsigned& sent, unsigned& wrong, Call& call,
-                                         size_t& position, bool& more) {
+  [[gnu::always_inline]] bool usualStart(R& r, Event& out, Line& l, unsigned& keys, unsigned& sent,
+                                         unsigned& wrong, Call& call, size_t& position,
+                                         bool& more) {
     static constexpr std::string_view kTrackStart = "{\"type\":\"track\",\"event\":\"",
                                       kIdentifyStart = "{\"type\":\"identify\",\"userId\":\"",
                                       kNextUserId = ",\"userId\":\"",
@@ -1574,42 +1574,65 @@ struct Decoder::Impl {
                                       kNextProperties = ",\"properties\":{",
                                       kNextTraits = ",\"traits\":{";
     constexpr unsigned kTypeBit = 1u << kType;
-    // (Lambdas, which GCC does not inline here, would keep the reader in memory.)
-#define TRIG_USUAL_STRING(mi)                                                        \
-  (keys |= 1u << (mi), sent |= 1u << (mi), ++position,                                 \
-   stringValue(r, (mi), call, l, out, wrong))
-#define TRIG_USUAL_OBJECT(mi)                                                         \
-  (keys |= 1u << (mi), sent |= 1u << (mi), ++position, r.seek(r.pos() - 1),           \
-   (mi) == kProperties ? propertiesAt(r, l, out, sent, wrong, call)                   \
-                       : traitsAt(r, l, out, sent, call))
     if (r.take(kTrackStart)) {
       keys = sent = kTypeBit;
       call = kTrackCall;
       position = 1;
-      if (!TRIG_USUAL_STRING(kEvent)) return fromReader(), true;
+      if (!usualString(r, kEvent, out, l, keys, sent, wrong, call, position))
+        return fromReader(), true;
       if (r.take(kNextUserId)) {
-        if (!TRIG_USUAL_STRING(kUserId)) return fromReader(), true;
+        if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
+          return fromReader(), true;
         if (r.take(kNextStamp)) {
-          if (!TRIG_USUAL_STRING(kTimestamp)) return fromReader(), true;
-          if (r.take(kNextProperties) && !TRIG_USUAL_OBJECT(kProperties)) return true;
+          if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
+            return fromReader(), true;
+          if (r.take(kNextProperties) &&
+              !usualObject(r, kProperties, out, l, keys, sent, wrong, call, position))
+            return true;
         }
       }
     } else if (r.take(kIdentifyStart)) {
       keys = sent = kTypeBit;
       call = kIdentifyCall;
       position = 1;
-      if (!TRIG_USUAL_STRING(kUserId)) return fromReader(), true;
+      if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
+        return fromReader(), true;
       if (r.take(kNextStamp)) {
-        if (!TRIG_USUAL_STRING(kTimestamp)) return fromReader(), true;
-        if (r.take(kNextTraits) && !TRIG_USUAL_OBJECT(kTraits)) return true;
+        if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
+          return fromReader(), true;
+        if (r.take(kNextTraits) &&
+            !usualObject(r, kTraits, out, l, keys, sent, wrong, call, position))
+          return true;
       }
     } else {
       return false;
     }
     more = r.take(',');
     return true;
-#undef TRIG_USUAL_STRING
-#undef TRIG_USUAL_OBJECT
+  }
+  // usualStart's members: a string value after its key and opening quote, an object after its
+  // key and opening brace (taken back here). False when the reader failed.
+  // (Functions rather than lambdas, which GCC does not inline here: the reader would then live
+  // in memory for the whole line, which cost about 250 instructions per line.)
+  template <class R>
+  [[gnu::always_inline]] bool usualString(R& r, int mi, Event& out, Line& l, unsigned& keys,
+                                          unsigned& sent, unsigned& wrong, Call& call,
+                                          size_t& position) {
+    keys |= 1u << mi;
+    sent |= 1u << mi;
+    ++position;
+    return stringValue(r, mi, call, l, out, wrong);
+  }
+  template <class R>
+  [[gnu::always_inline]] bool usualObject(R& r, int mi, Event& out, Line& l, unsigned& keys,
+                                          unsigned& sent, unsigned& wrong, Call& call,
+                                          size_t& position) {
+    keys |= 1u << mi;
+    sent |= 1u << mi;
+    ++position;
+    r.seek(r.pos() - 1);
+    return mi == kProperties ? propertiesAt(r, l, out, sent, wrong, call)
+                             : traitsAt(r, l, out, sent, call);
   }
   // A member's string value, after its opening quote: what stringMember makes of it (noted wrong
   // and kept when the member does not take it). False when the reader failed.
@@ -1629,8 +1652,8 @@ struct Decoder::Impl {
   // (readPropertiesInPlace), else only checked to be JSON and kept. False when the reader failed
   // (`broken`).
   template <class R>
-  [[gnu::always_inline]] bool propertiesAt(R& r, Line& l, Event& out, unsigned sent,
-                                           unsigned wrong, Call call) {
+  [[gnu::always_inline]] bool propertiesAt(R& r, Line& l, Event& out, unsigned sent, unsigned wrong,
+                                           Call call) {
     const auto start = r.pos();
     if (readPropertiesInPlace(r, l, out, (sent & ~wrong) & (1u << kEvent), call)) {
       if (broken) return false;
