@@ -1613,7 +1613,7 @@ struct Decoder::Impl {
   // usualStart's members: a string value after its key and opening quote, an object after its
   // key and opening brace (taken back here). False when the reader failed.
   // (Functions rather than lambdas, which GCC does not inline here: the reader would then live
-  // in memory for the whole line, which cost about 250 instructions per line.)
+  // in memory for the whole line, which cost about 225 instructions per line.)
   template <class R>
   [[gnu::always_inline]] bool usualString(R& r, int mi, Event& out, Line& l, unsigned& keys,
                                           unsigned& sent, unsigned& wrong, Call& call,
