@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   }
   const double secs = cpuSeconds() - start;
   std::printf(
-      "ingest: %llu events (%llu fields; %llu lines by the fast path, %llu by the general one) in "
-      "%.3f s CPU: %.0f events/s\n",
+      "ingest: %llu events (%llu fields; %llu lines read by the compact reader, %llu by the "
+      "general one) in %.3f s CPU: %.0f events/s\n",
       static_cast<unsigned long long>(events), static_cast<unsigned long long>(fieldsSeen),
       static_cast<unsigned long long>(decoder.stats().fast),
       static_cast<unsigned long long>(decoder.stats().general), secs,

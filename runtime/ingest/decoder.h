@@ -99,12 +99,17 @@ class Decoder {
   // only trait change is `subscribed` = false. The line is still reported and counted as invalid.
   bool failedClosed() const;
 
-  // Lines in the usual shape take a fast path that gives up on anything unusual; the general
-  // path then decides, so the outcome is the same either way. Off: the general path alone (for
-  // tests that compare the two, and benchmarks).
+  // One decoder reads every line (what each member means, each type's conversion and error,
+  // defaults, keys sent twice, opt-out failing closed: written once), through one of two JSON
+  // readers that know shapes only. The compact reader takes the line as producers send it (no
+  // whitespace, no escapes) and gives up at anything else, valid or not; the general reader
+  // (json::Scanner) then reads it again from the start, and words the column-exact "malformed
+  // JSON" message. Off: the general reader alone (for tests that compare the two, and
+  // benchmarks).
   void setFastPath(bool on);
 
-  // Lines decoded by each path (the general path's count includes every rejected line).
+  // Lines read to their end by each reader (accepted or rejected): the compact reader's, and the
+  // general reader's (every line the compact one gave up on, malformed ones included).
   struct Stats {
     uint64_t fast = 0;
     uint64_t general = 0;
