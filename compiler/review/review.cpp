@@ -5,7 +5,6 @@
 #include <z3++.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -22,8 +21,6 @@
 
 namespace trig::review {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr size_t kModelsKept = 8;  // per rule and anchor
 enum class Answer { Sat, Unsat, Unknown };
@@ -53,15 +50,17 @@ std::string quote(const std::string& s) {
 class Reviewer {
  public:
   Reviewer(Compilation& c, const Options& o)
-      : c_(c), o_(o), enc_(z_, c), gate_(c.program, c.sources, c.diags), start_(Clock::now()) {
+      : c_(c), o_(o), enc_(z_, c), gate_(c.program, c.sources, c.diags) {
     configure(solver_);
     configure(stringSolver_);
+    workAtStart_ = workDone();
   }
 
   // Set once per solver: setting a solver's parameters at each query costs more than most
   // queries.
   void configure(z3::solver& s) {
     z3::params p(z_);
+    p.set("rlimit", static_cast<unsigned>(std::min<uint64_t>(o_.queryWork, UINT32_MAX)));
     p.set("timeout", o_.queryTimeoutMs);
     s.set(p);
   }
@@ -87,8 +86,8 @@ class Reviewer {
   Answer check(bool strings, const std::vector<z3::expr>& hard,
                const std::vector<z3::expr>& assumed, z3::model* model = nullptr,
                std::vector<size_t>* core = nullptr) {
-    auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
-    if (spent.count() >= o_.budgetMs) {
+    if (stats_.queries % kBudgetEvery == 0) spent_ = workDone();
+    if (spent_ >= o_.budgetWork) {
       ++stats_.unknown;
       return Answer::Unknown;
     }
@@ -138,6 +137,16 @@ class Reviewer {
       std::sort(core->begin(), core->end());
     }
     return Answer::Unsat;
+  }
+
+  // Z3's resource units spent by this review so far (the context's count, over both solvers).
+  // Reading the statistics costs about 30 µs, so the budget is looked at every kBudgetEvery
+  // queries: still the same queries on every machine.
+  uint64_t workDone() {
+    z3::stats st = solver_.statistics();
+    for (unsigned k = 0; k < st.size(); ++k)
+      if (st.key(k) == "rlimit count" && st.is_uint(k)) return st.uint_value(k) - workAtStart_;
+    return 0;
   }
 
   // The smallest core: drop each term in turn while the rest stays unsatisfiable.
@@ -738,7 +747,9 @@ class Reviewer {
   z3::solver stringSolver_{z_};
   Encoder enc_;
   sema::LintGate gate_;
-  Clock::time_point start_;
+  uint64_t workAtStart_ = 0;  // the context's units before the first query
+  uint64_t spent_ = 0;        // units spent, as last read (every kBudgetEvery queries)
+  static constexpr size_t kBudgetEvery = 8;
   Stats stats_;
   std::vector<std::vector<Encoded>> encoded_;  // by rule: one per anchor event type
   std::vector<std::vector<uint8_t>> fires_;    // by rule and anchor: proven satisfiable
