@@ -11,8 +11,8 @@ Runs `trig check --format json` and `trig check` (text) with both binaries on
 - bench/check_bench/gen_rules.py's sets of 300 and 1,000 rules (--quick: 300);
 and fails, naming the file, when standard output, standard error or the exit code differ. When
 the old build disagrees with itself (a build from before the work limits, whose time limits let
-`review-unknown` come and go with the machine's load), the file is reported UNSTABLE and only its JSON findings other
-than `review-unknown` are compared (the 100-warning cap can still let those differ). A
+`review-unknown` come and go with the machine's load), the file is reported UNSTABLE and only its
+JSON findings other than `review-unknown` are compared (the 100-warning cap can still let those differ). A
 change to the review that should not change what it reports (a faster way to the same answers)
 is checked with it against the build before the change (docs/review.md, "Limits").
 """
