@@ -191,29 +191,24 @@ inline unsigned special16(const char* at) {
 // nothing outside [s, s + n) is read and nothing outside [out, out + n) written) and says whether
 // all of them were plain: the common case of a record's strings, whole, without a loop per run.
 // When not, the copy is to be discarded.
+// One block width W (n >= W) of copiedPlain(), `special` being the test for W bytes.
+template <size_t W, typename Special>
+inline bool copiedPlainBlocks(char* out, const char* s, size_t n, Special special) {
+  decltype(special(s)) any = 0;
+  for (size_t k = 0; k + W < n; k += W) {
+    any |= special(s + k);
+    std::memcpy(out + k, s + k, W);
+  }
+  any |= special(s + n - W);
+  std::memcpy(out + n - W, s + n - W, W);
+  return any == 0;
+}
+
 inline bool copiedPlain(char* out, const char* s, size_t n) {
 #if defined(__SSE2__)
-  if (n >= 16) {
-    unsigned any = 0;
-    for (size_t k = 0; k + 16 < n; k += 16) {
-      any |= special16(s + k);
-      std::memcpy(out + k, s + k, 16);
-    }
-    any |= special16(s + n - 16);
-    std::memcpy(out + n - 16, s + n - 16, 16);
-    return any == 0;
-  }
+  if (n >= 16) return copiedPlainBlocks<16>(out, s, n, [](const char* p) { return special16(p); });
 #endif
-  if (n >= 8) {
-    uint64_t any = 0;
-    for (size_t k = 0; k + 8 < n; k += 8) {
-      any |= specialBytes(s + k);
-      std::memcpy(out + k, s + k, 8);
-    }
-    any |= specialBytes(s + n - 8);
-    std::memcpy(out + n - 8, s + n - 8, 8);
-    return any == 0;
-  }
+  if (n >= 8) return copiedPlainBlocks<8>(out, s, n, [](const char* p) { return specialBytes(p); });
   uint32_t head, tail;
   std::memcpy(&head, s, 4);
   std::memcpy(&tail, s + n - 4, 4);
