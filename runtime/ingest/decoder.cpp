@@ -1542,6 +1542,13 @@ struct Decoder::Impl {
     return false;
   }
 
+  // The usual start of a line, as producers send it (Segment's libraries): usualStart and
+  // usualStamp match these bytes in place.
+  static constexpr std::string_view kTrackStart = "{\"type\":\"track\",\"event\":\"",
+                                    kIdentifyStart = "{\"type\":\"identify\",\"userId\":\"",
+                                    kNextUserId = ",\"userId\":\"",
+                                    kNextStamp = ",\"timestamp\":\"";
+
   // The whole line, read by `r`: its members in one pass, each interpreted as it is read (see
   // Line), then the checks that need the whole line, in the order that decides which error a line
   // with several gets.
@@ -1567,11 +1574,7 @@ struct Decoder::Impl {
   [[gnu::always_inline]] bool usualStart(R& r, Event& out, Line& l, unsigned& keys, unsigned& sent,
                                          unsigned& wrong, Call& call, size_t& position,
                                          bool& more) {
-    static constexpr std::string_view kTrackStart = "{\"type\":\"track\",\"event\":\"",
-                                      kIdentifyStart = "{\"type\":\"identify\",\"userId\":\"",
-                                      kNextUserId = ",\"userId\":\"",
-                                      kNextStamp = ",\"timestamp\":\"",
-                                      kNextProperties = ",\"properties\":{",
+    static constexpr std::string_view kNextProperties = ",\"properties\":{",
                                       kNextTraits = ",\"traits\":{";
     constexpr unsigned kTypeBit = 1u << kType;
     if (r.take(kTrackStart)) {
@@ -1991,7 +1994,29 @@ struct Decoder::Impl {
     return R::kGeneral ? 0 : -1;  // (whitespace before a comma stops the compact reader too)
   }
 
+  // The stamp's text of a line with the usual start, its strings plain (no escape): found by
+  // the start's fixed bytes and the ends of the strings between them. False for any other line
+  // (peekWith reads its members).
+  static bool usualStamp(std::string_view line, std::string_view& stamp) {
+    CompactReader r(line);
+    std::string_view text;
+    bool escaped = false;
+    if (r.take(kTrackStart)) {
+      if (!r.stringBody(text, escaped) || escaped || !r.take(kNextUserId)) return false;
+    } else if (!r.take(kIdentifyStart)) {
+      return false;
+    }
+    if (!r.stringBody(text, escaped) || escaped || !r.take(kNextStamp)) return false;
+    return r.stringBody(stamp, escaped) && !escaped;
+  }
+
   bool peekTime(std::string_view line, TimeMs& out) {
+    if (std::string_view stamp; usualStamp(line, stamp)) {
+      if (const auto t = timestamps.parse(stamp)) {
+        out = *t;
+        return true;
+      }
+    }
     CompactReader compact(line);
     const int found = peekWith(compact, out);
     if (found >= 0) return found == 1;
