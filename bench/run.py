@@ -163,7 +163,9 @@ def trig_version(binary: str) -> str:
 class Harness:
     def __init__(self, args) -> None:
         self.args = args
-        self.mode = MODES["quick" if args.quick else "full"]
+        self.mode = dict(MODES["quick" if args.quick else "full"])
+        if args.repeats:
+            self.mode["repeats"] = args.repeats
         self.out = os.path.abspath(args.out)
         self.work = os.path.join(self.out, "work")
         os.makedirs(self.work, exist_ok=True)
@@ -570,6 +572,9 @@ def main() -> int:
     ap.add_argument("--engines", type=lambda s: s.split(","),
                     help="comma-separated subset of trig-jit,trig-interp,clips,jre (the baseline always runs)")
     ap.add_argument("--events", type=int, help="cap every stream at this many events (smoke runs)")
+    ap.add_argument("--repeats", type=int,
+                    help="runs per engine at each stream length, the least CPU kept (default: the mode's, "
+                         "1 with --quick, 3 in full; W3 at least 3)")
     ap.add_argument("--latency-bin", help="the latency benchmark (default: bench/trig_bench_latency beside --trig)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing peers")
     ap.add_argument("--update-docs", action="store_true",
