@@ -129,9 +129,8 @@ void EventHistory::dropOldest(Store& s, size_t n) {
   s.count -= static_cast<uint32_t>(n);
 }
 
-void EventHistory::append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring) {
-  const Retention& r = plan.of(e.type);
-  if (e.kind != Event::Kind::Track || !r.stored()) return;
+void EventHistory::appendRow(const Event& e, const Retention& r, const RetentionPlan& plan,
+                             TimeMs oldestFiring) {
   Store* store = nullptr;
   for (auto& s : stores_)
     if (s.type == e.type) store = &s;
@@ -259,8 +258,14 @@ std::pair<size_t, size_t> EventHistory::rowsIn(const Store& s, TimeMs from, Time
     }
     return lo;
   };
-  size_t begin = firstAfter(0, [&](TimeMs t) { return t < from; });
-  size_t end = firstAfter(begin, [&](TimeMs t) { return t <= to; });
+  if (s.count == 0) return {0, 0};
+  // Windows mostly reach back past the oldest row or up to the newest one (`to` is often now):
+  // those ends need no search.
+  const size_t begin =
+      rowAt(s, 0)->row.time >= from ? 0 : firstAfter(0, [&](TimeMs t) { return t < from; });
+  const size_t end = rowAt(s, s.count - 1)->row.time <= to
+                         ? s.count
+                         : firstAfter(begin, [&](TimeMs t) { return t <= to; });
   return {begin, end};
 }
 
@@ -361,23 +366,29 @@ int64_t EventHistory::countEqual(const EqualCount& q) const {
   const Value& v = *q.value;
   // The value as a cell, when that encoding allocates nothing and equal values of its kind
   // have equal cells (every byte: encode zero-fills): a row then matches when its cell's 16
-  // bytes are the probe's, and misses when its cell holds another value of the same kind (any
-  // other string); other kinds (absent aside) are left to ops. Floats (-0 == 0), long strings
-  // and lists always are.
+  // bytes are the probe's. Other kinds (absent aside) are left to ops: floats (-0 == 0), long
+  // strings and lists; their probe has a tag no cell has, so that no row's bytes are its.
   Cell probe{};
   const bool exact = v.kind != Kind::Float && v.kind != Kind::List &&
                      !(v.kind == Kind::String && v.s.size() > kInlineMax);
-  if (exact) encode(probe, v);
+  if (exact)
+    encode(probe, v);
+  else
+    probe.bytes[coding::kTagByte] = 0xff;
+  // The tags of the cells that may still equal the value when their bytes differ from the
+  // probe's, as a bit set: never absent ones; for an exact probe, not those of its own kind
+  // either (for a string: any string, in place or not).
+  static_assert(coding::kInlineString + kInlineMax < 64, "every tag is a bit of a word");
   const unsigned char probeTag = tagOf(probe);
-  // Cells that differ from an exact probe and still cannot equal it: absent ones, and those
-  // of the probe's own kind (for a string: any string, in place or not).
-  const auto settledMiss = [&](unsigned char tag) {
-    return tag == 0 || (probeTag >= kLongString ? tag >= kLongString : tag == probeTag);
-  };
+  uint64_t unsettled = ~uint64_t{1};
+  if (exact)
+    unsettled &=
+        probeTag >= kLongString ? ~uint64_t{0} >> (64 - kLongString) : ~(uint64_t{1} << probeTag);
   int64_t n = 0;
   Value tmp;
   // The rows [begin, end) as the (at most two) contiguous runs of the ring, by stride: this
-  // loop is the whole cost of `count(E(same f))` over deep histories.
+  // loop is the whole cost of `count(E(same f))` over deep histories. Most rows differ from the
+  // probe in their bytes and settle there; only a match is checked against the firing.
   const size_t stride = 1 + size_t{s->width};
   for (size_t i = begin; i < end;) {
     size_t p = s->head + i;
@@ -385,13 +396,14 @@ int64_t EventHistory::countEqual(const EqualCount& q) const {
     const size_t run = std::min(end - i, s->capacity - p);
     const Unit* row = s->units + p * stride;
     for (const Unit* last = row + run * stride; row != last; row += stride) {
+      const Cell& c = row[1 + k].cell;
+      const bool match =
+          sameBytes(c, probe) || (((unsettled >> tagOf(c)) & 1) != 0 && cellEquals(c, v, tmp));
+      if (!match) continue;
       if (q.afterFiring && row->row.time == q.firedAt &&
           static_cast<int64_t>(row->row.seq) <= q.firedAfterSeq)
         continue;
-      const Cell& c = row[1 + k].cell;
-      bool match = exact && sameBytes(c, probe);
-      if (!match && !(exact && settledMiss(tagOf(c)))) match = cellEquals(c, v, tmp);
-      if (match && ++n >= q.limit) return n;
+      if (++n >= q.limit) return n;
     }
     i += run;
   }

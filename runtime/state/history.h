@@ -29,7 +29,11 @@ class EventHistory final : public History {
   // message id, traits), and fields no expression reads, are not kept: the Event a callback
   // sees has them absent, and lives only until the callback returns. Every call (append and
   // prune) must pass the same plan, which must outlive the history.
-  void append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring);
+  void append(const Event& e, const RetentionPlan& plan, TimeMs oldestFiring) {
+    // Most events are of types no rule looks back at: told apart here, without a call.
+    const Retention& r = plan.of(e.type);
+    if (e.kind == Event::Kind::Track && r.stored()) appendRow(e, r, plan, oldestFiring);
+  }
   // Drops what no rule can ask about any more at `now`. `oldestFiring` is the firing time of the
   // customer's oldest active flow (INT64_MAX when none), for "since the rule fired" steps.
   void prune(TimeMs now, const RetentionPlan& plan, TimeMs oldestFiring);
@@ -80,6 +84,9 @@ class EventHistory final : public History {
     Unit* units = nullptr;
   };
   const Store* find(uint32_t type) const;
+  // append's work for an event the plan stores (`r` is its type's retention).
+  void appendRow(const Event& e, const Retention& r, const RetentionPlan& plan,
+                 TimeMs oldestFiring);
   static Unit* rowAt(const Store& s, size_t i);
   static void resize(Store& s, uint32_t capacity);
   static void release(Store& s);

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "compiler/core/ops.h"
+
 using namespace trig;
 
 namespace {
@@ -119,4 +121,81 @@ TEST_CASE("history merges another's events in time order, then input order, and 
   });
   CHECK(texts == std::vector<std::string>{"a string longer than fifteen bytes"});
   CHECK(seqs(empty, 0, 0, 200) == std::vector<uint64_t>{9});
+}
+
+TEST_CASE("a window's edge row is kept until the clock passes it, then dropped") {
+  Fixture fx;
+  state::EventHistory h;
+  h.append(ev(0, 100, 1), fx.plan, INT64_MAX);
+  h.append(ev(0, 110, 2), fx.plan, INT64_MAX);  // 100 is exactly 110 - 10: still in
+  CHECK(seqs(h, 0, 0, 200) == std::vector<uint64_t>{1, 2});
+  h.prune(110, fx.plan, INT64_MAX);
+  CHECK(h.size() == 2);
+  h.prune(111, fx.plan, INT64_MAX);
+  CHECK(seqs(h, 0, 0, 200) == std::vector<uint64_t>{2});
+  h.append(ev(0, 121, 3), fx.plan, INT64_MAX);  // 110 is one past the edge now
+  CHECK(seqs(h, 0, 0, 200) == std::vector<uint64_t>{3});
+}
+
+TEST_CASE("countEqual over a ring that wraps counts exactly the window's equal rows") {
+  // One type looked back at for 10ms by one field: the ring's head moves round as rows expire,
+  // and it grows and shrinks as the window fills and thins.
+  std::vector<state::Retention> kept(1);
+  kept[0].window = 10;
+  kept[0].slots = {0};
+  kept[0].fields = 1;
+  const state::RetentionPlan plan = state::RetentionPlan::of(kept);
+  const std::vector<Value> values = {
+      Value::str("p1"),    Value::str("p2"), Value::str("a string longer than fifteen bytes"),
+      Value::integer(1),   Value::flt(1.0),  Value::flt(-0.0),
+      Value::integer(0),   Value::absent(),  Value::str(""),
+      Value::boolean(true)};
+  state::EventHistory h;
+  std::vector<Event> all;
+  TimeMs t = 1000;
+  size_t counted = 0, limited = 0;
+  for (uint64_t seq = 1; seq <= 400; ++seq) {
+    // Bursts of equal stamps and gaps up to past the window, so that counts cross the edge.
+    const uint64_t step = (seq * 2654435761u) % 17;
+    if (step > 4) t += static_cast<TimeMs>(step > 15 ? 12 : step - 4);
+    Event e = ev(0, t, seq);
+    e.fields = {values[(seq * 7 + seq / 5) % values.size()]};
+    h.append(e, plan, INT64_MAX);
+    all.push_back(e);
+    for (const Value& v : values) {
+      for (TimeMs from : {t - 10, t - 4, t}) {
+        for (const bool afterFiring : {false, true}) {
+          for (const int64_t limit : {int64_t{1}, int64_t{3}, INT64_MAX}) {
+            History::EqualCount q;
+            q.type = 0;
+            q.from = from;
+            q.to = t - (seq % 4 == 0 ? 2 : 0);
+            q.value = &v;
+            q.afterFiring = afterFiring;
+            q.firedAt = from;
+            q.firedAfterSeq = static_cast<int64_t>(seq) - 3;
+            q.limit = limit;
+            int64_t want = 0;
+            if (!v.isAbsent())
+              for (const Event& x : all) {
+                if (x.time < q.from || x.time > q.to) continue;
+                if (afterFiring && x.time == q.firedAt &&
+                    static_cast<int64_t>(x.seq) <= q.firedAfterSeq)
+                  continue;
+                if (core::compare(core::Op::Eq, x.fields[0], v)) ++want;
+              }
+            CAPTURE(seq);
+            CAPTURE(from);
+            CAPTURE(v.kind);
+            CHECK(h.countEqual(q) == std::min(want, limit));
+            counted += want > 0 ? 1 : 0;
+            limited += want > limit ? 1 : 0;
+          }
+        }
+      }
+    }
+  }
+  // Matches, and counts the limit cuts, both occur, or agreement would mean little.
+  CHECK(counted > 1000);
+  CHECK(limited > 100);
 }
