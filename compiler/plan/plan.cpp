@@ -29,6 +29,36 @@ RefMatch refMatch(const sema::Model& m, const ast::EventRef& ref,
   return match;
 }
 
+// Whether evaluating `e` may read the customer's traits or history: anything but literals,
+// fields of the event and operators over them counts (a new kind of expression is assumed to).
+bool readsCustomer(const sema::Model& m, const ast::Expr& e) {
+  using K = ast::ExprKind;
+  switch (e.kind) {
+    case K::IntLit:
+    case K::DecimalLit:
+    case K::StringLit:
+    case K::BoolLit:
+    case K::DurationLit:
+    case K::PercentLit:
+    case K::TimeLit: return false;
+    case K::Name: {
+      if (e.id >= m.exprRef.size()) return true;
+      const sema::RefKind k = m.exprRef[e.id].kind;
+      return k != sema::RefKind::AnchorField && k != sema::RefKind::EventField;
+    }
+    case K::List:
+    case K::Unary:
+    case K::Binary:
+    case K::Call:
+      if ((e.lhs != nullptr && readsCustomer(m, *e.lhs)) ||
+          (e.rhs != nullptr && readsCustomer(m, *e.rhs)))
+        return true;
+      return std::any_of(e.items.begin(), e.items.end(),
+                         [&](const ast::Expr* x) { return x != nullptr && readsCustomer(m, *x); });
+    default: return true;
+  }
+}
+
 // Rule `ri`'s references to event type `ev`, its filters appended to the type's.
 void addAnchor(const sema::Model& m, uint32_t ri, uint32_t ev, EventPlan& p) {
   AnchorRule a{ri, kSeveral, {}};
@@ -44,6 +74,7 @@ void addAnchor(const sema::Model& m, uint32_t ri, uint32_t ev, EventPlan& p) {
       p.filters.push_back(ref->filter->id);
       p.filterPins.push_back(sema::pinsOf(m, ev, ref->filter));
     }
+    if (ref->filter != nullptr && readsCustomer(m, *ref->filter)) p.filtersReadCustomer = true;
     a.refs.push_back(
         AnchorRef{ref->filter != nullptr ? ref->filter->loc : Loc{}, filter, std::move(match)});
   }

@@ -103,6 +103,10 @@ struct EventPlan {
   std::vector<uint32_t> filterOwner;
   std::vector<uint32_t> unfiltered;
   std::vector<uint32_t> goalRules;  // the rules whose goal it is, in declaration order
+  // Whether an anchor filter of the type may read the customer (a trait, or the history: an
+  // event term, an aggregate, `last`): the engine looks the customer up before testing them only
+  // then (Engine::Impl::needsCustomer). True when in doubt.
+  bool filtersReadCustomer = false;
 };
 
 // ---- What the delivery policy and the customer state read of the program, as values ----------

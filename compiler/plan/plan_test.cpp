@@ -159,5 +159,28 @@ trigger plain:
   CHECK(program.sources.format(titled.loc) == formatLoc(titled.loc, p.sources));
 }
 
+// The engine looks the customer up before testing a type's anchor filters only when one may
+// read it (Engine::Impl::needsCustomer): a trait, or the history, anywhere in a filter.
+TEST_CASE("an event type's filters read the customer when one names a trait") {
+  CheckedProgram p(R"(
+template t { subject "T" body "." }
+trigger fields: when page_view(url starts_with "/p" and exists(title) and category in ["a", "b"]) send t
+trigger either: when (cart_add(price > 10) or purchased) send t
+trigger trait: when product_view(price > 10 and not (customer.country == "FR")) send t
+trigger none: when purchased send t
+trigger cond: when checkout_start and customer.country == "FR" unless purchased within 1h send t
+)");
+  const Plan plan = buildPlan(p.model);
+  auto reads = [&](const char* event) {
+    return plan.events[p.model.findEvent(event)->index].filtersReadCustomer;
+  };
+  CHECK_FALSE(reads("page_view"));
+  CHECK_FALSE(reads("cart_add"));
+  CHECK(reads("product_view"));
+  CHECK_FALSE(reads("purchased"));
+  // Conditions are evaluated once a rule anchors, with the customer: not filters.
+  CHECK_FALSE(reads("checkout_start"));
+}
+
 }  // namespace
 }  // namespace trig::plan

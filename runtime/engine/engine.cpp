@@ -54,6 +54,8 @@ Engine::Impl::Impl(plan::Plan program, Evaluator& e, EngineOptions o)
   stats.rules.resize(rules);
   for (const plan::EventPlan& p : rulePlan.events)
     filterIndex.push_back(FilterIndex::build(p.filterPins));
+  for (uint32_t type = 0; type < rulePlan.events.size(); ++type)
+    lazyTypes.push_back(needsCustomer(type) ? 0 : 1);
   if (opt.coverage) {
     opt.coverage->ruleArmed.resize(rules);
     opt.coverage->ruleFired.resize(rules);
@@ -86,9 +88,16 @@ void Engine::Impl::process(const Event& in) {
     return;
   }
   ++stats.events;
-  Customer& c = customer(e.customer);
   // The first event with both ids merges the visitor's history before the event itself counts.
-  if (e.identified && !e.anonymousId.empty()) merge(c, e.anonymousId);
+  const bool merges = e.identified && !e.anonymousId.empty();
+  if (e.kind == Event::Kind::Track && !merges && e.type < lazyTypes.size() &&
+      lazyTypes[e.type] != 0) {
+    EventCustomer lazy{e.customer};
+    anchors(lazy, e);
+    return;
+  }
+  Customer& c = customer(e.customer);
+  if (merges) merge(c, e.anonymousId);
   switch (e.kind) {
     case Event::Kind::Identify: identify(c, e); return;
     case Event::Kind::Alias: return;  // the merge alone: not activity
@@ -100,8 +109,24 @@ void Engine::Impl::process(const Event& in) {
       });
       cancelIdle(c, e);
       return;
-    case Event::Kind::Track: break;
+    case Event::Kind::Track: track(c, e); return;
   }
+}
+
+// Whether an accepted Track event of `type` may need its customer before a rule anchors: what
+// track() does with the customer besides anchors, and filters that read it. When it does not,
+// process() skips all of track() but anchors (the rest does nothing for such a type).
+bool Engine::Impl::needsCustomer(uint32_t type) const {
+  const bool anyIdleOrGoal = std::any_of(rulePlan.rules.begin(), rulePlan.rules.end(),
+                                         [](const plan::Rule& r) { return r.idle || r.hasGoal; });
+  // Tracing names the customer of every event; customersInArrivalOrder wants an entry for each.
+  return opt.trace || opt.customersInArrivalOrder || anyIdleOrGoal ||
+         rulePlan.retention.of(type).stored() || type == unsubscribeEvent || type == bounceEvent ||
+         rulePlan.events[type].filtersReadCustomer;
+}
+
+// A declared event of the customer's: remembered, its profile changes, activity, goals, anchors.
+void Engine::Impl::track(Customer& c, const Event& e) {
   if (e.type >= rulePlan.eventNames.size()) return;
   const plan::EventName& info = rulePlan.eventNames[e.type];
   trace(TraceEntry::Kind::Event, c.id, core::kNone, Loc{}, [&] {
@@ -115,7 +140,8 @@ void Engine::Impl::process(const Event& in) {
   if (e.type == bounceEvent && hardBounce(e)) c.profile.bounced = true;
   if (!info.passive) cancelIdle(c, e);
   goals(c, e);
-  anchors(c, e);
+  EventCustomer known{e.customer, &c};
+  anchors(known, e);
   pruneGoals(c);
 }
 
@@ -141,7 +167,7 @@ std::string Engine::Impl::anchorName(const Event& e) const {
 
 // Whether `e` passes a reference's `same` list (compared with `anchor`) and filter.
 bool Engine::Impl::refMatches(const plan::RefMatch& m, const Event& e, const Event* anchor,
-                              Customer& c) {
+                              const Customer* c) {
   static const Value kAbsent;
   if (anchor != nullptr) {
     for (const plan::SamePair& s : m.same) {
@@ -161,7 +187,7 @@ bool Engine::Impl::refMatches(const plan::RefMatch& m, const Event& e, const Eve
   return eval.test(m.filter, env);
 }
 
-bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e) {
+bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, const Customer* c, const Event& e) {
   for (const plan::AnchorRef& r : a.refs)
     if (r.filter == plan::kPasses ||
         (r.filter >= 0 ? filterResults[static_cast<size_t>(r.filter)] != 0
@@ -170,13 +196,14 @@ bool Engine::Impl::anyRefPasses(const plan::AnchorRule& a, Customer& c, const Ev
   return false;
 }
 
-void Engine::Impl::anchors(Customer& c, const Event& e) {
+// The rules `e` anchors. `c` is looked up here only when a rule anchors, if it was not already.
+void Engine::Impl::anchors(EventCustomer& c, const Event& e) {
   const plan::EventPlan& p = rulePlan.events[e.type];
   const auto& filters = p.filters;
   if (!filters.empty()) {
     filterResults.assign(filters.size(), 0);
     filterIndex[e.type].candidates(e, candidateFilters);
-    EvalEnv env = ruleEnv(c, e);
+    EvalEnv env = ruleEnv(c.found, e);
     env.subject = &e;
     eval.testSome(filters, candidateFilters, env, filterResults.data());
   } else {
@@ -187,8 +214,8 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
     // Every rule, so that the trace says which filters did not hold.
     for (const plan::AnchorRule& a : rules) {
       if (a.only >= 0 ? filterResults[static_cast<size_t>(a.only)] != 0
-                      : a.only == plan::kPasses || anyRefPasses(a, c, e)) {
-        anchored(c, a.rule, e);
+                      : a.only == plan::kPasses || anyRefPasses(a, c.found, e)) {
+        anchored(need(c), a.rule, e);
         continue;
       }
       // The filter that did not hold is the last one tried.
@@ -208,8 +235,8 @@ void Engine::Impl::anchors(Customer& c, const Event& e) {
   if (visit.size() > 1) std::sort(visit.begin(), visit.end());
   for (uint32_t pos : visit) {
     const plan::AnchorRule& a = rules[pos];
-    if (a.only == plan::kSeveral && !anyRefPasses(a, c, e)) continue;
-    anchored(c, a.rule, e);
+    if (a.only == plan::kSeveral && !anyRefPasses(a, c.found, e)) continue;
+    anchored(need(c), a.rule, e);
   }
 }
 

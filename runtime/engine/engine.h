@@ -145,6 +145,11 @@ struct EngineOptions {
   std::function<void(const std::string&)> warn;
   // Split variants fixed by `pin` in a test, instead of the hash.
   policy::VariantPins pins;
+  // A customer's state is made at its first event, so that forEachFlow walks customers in the
+  // order they arrived (`trig serve`). Else an event that needs nothing of its customer unless a
+  // rule anchors makes none until one does (a look-up per event was most of a replay's cost),
+  // and forEachFlow's order is that of the customers' first events that needed their state.
+  bool customersInArrivalOrder = false;
 };
 
 class Engine {
@@ -171,7 +176,8 @@ class Engine {
   size_t pendingTimers() const;
   // `undeclared_events ignore`: an event of an undeclared name is as if it never arrived.
   bool ignoresUndeclared() const;
-  // Every flow still running (customers in the order they arrived, then rules): the rule's
+  // Every flow still running (customers in the order they arrived, with
+  // EngineOptions::customersInArrivalOrder; then rules): the rule's
   // index and the steps it has reached. `trig serve` ends those of rules a reload removed.
   void forEachFlow(
       const std::function<void(std::string_view customer, uint32_t rule, uint32_t step)>& f) const;

@@ -231,6 +231,15 @@ struct Customer {
 };
 static_assert(sizeof(Customer) <= 72, "every byte here is paid by every customer: keep it small");
 
+// The customer of the event being processed, looked up by the first use that needs it
+// (Engine::Impl::need): an event of a type that needs nothing of its customer before a rule
+// anchors (Engine::Impl::lazyTypes) looks nobody up unless one does. That look-up, a cache miss
+// on the customer's entry, was the main cost of such an event.
+struct EventCustomer {
+  const std::string& id;
+  Customer* found = nullptr;
+};
+
 // What a timer of `timers` does when due. 16 bytes (a million are pending in W3): the pointer
 // first, so that the rule and the kind share its second word.
 struct Timer {
@@ -274,16 +283,21 @@ struct Engine::Impl {
   std::vector<uint32_t> candidateFilters;
   std::vector<uint8_t> filterResults;
   std::vector<uint32_t> visit;
+  // By event type: 1 when an accepted Track event of the type needs nothing of its customer
+  // before a rule anchors (needsCustomer), and process() looks the customer up only then.
+  std::vector<uint8_t> lazyTypes;
 
   Impl(plan::Plan program, Evaluator& e, EngineOptions o);
 
   // ---- events (engine.cpp) -------------------------------------------------------------------
   void process(const Event& e);
+  bool needsCustomer(uint32_t type) const;
+  void track(Customer& c, const Event& e);
   void cancelIdle(Customer& c, const Event& e);
   std::string anchorName(const Event& e) const;
-  bool refMatches(const plan::RefMatch& m, const Event& e, const Event* anchor, Customer& c);
-  bool anyRefPasses(const plan::AnchorRule& a, Customer& c, const Event& e);
-  void anchors(Customer& c, const Event& e);
+  bool refMatches(const plan::RefMatch& m, const Event& e, const Event* anchor, const Customer* c);
+  bool anyRefPasses(const plan::AnchorRule& a, const Customer* c, const Event& e);
+  void anchors(EventCustomer& c, const Event& e);
   void anchored(Customer& c, uint32_t ri, const Event& e);
   void arm(Customer& c, uint32_t ri, const Event& e);
   std::string conditionValues(const plan::Condition& cond, const EvalEnv& env);
@@ -318,6 +332,10 @@ struct Engine::Impl {
   }
 
   Customer& customer(const std::string& id) { return customers.findOrAdd(id); }
+  Customer& need(EventCustomer& c) {
+    if (c.found == nullptr) c.found = &customer(c.id);
+    return *c.found;
+  }
 
   // A customer shares the declared defaults until an identify (or an unsubscribe) changes a
   // trait: most customers of an event stream are never identified, and a row of defaults per
@@ -332,11 +350,16 @@ struct Engine::Impl {
     return slot < traits.size() ? traits[slot] : kAbsent;
   }
 
-  EvalEnv ruleEnv(Customer& c, const Event& anchor) const {
+  EvalEnv ruleEnv(const Customer& c, const Event& anchor) const { return ruleEnv(&c, anchor); }
+  // With no customer (not looked up: see EventCustomer), no traits and no history: for the
+  // filters of a type whose filters read neither.
+  EvalEnv ruleEnv(const Customer* c, const Event& anchor) const {
     EvalEnv env;
     env.anchor = &anchor;
-    env.traits = &traitsOf(c);
-    env.history = &c.history;
+    if (c != nullptr) {
+      env.traits = &traitsOf(*c);
+      env.history = &c->history;
+    }
     env.now = now;
     return env;
   }

@@ -657,4 +657,61 @@ trigger r: when page_view send a
         "10:32 c5 r 1 a sent\n");
 }
 
+// Events of a type whose filters read nothing of the customer, in a rule set with no idle rule,
+// goal or history of the type, look no customer up unless a rule anchors (customers that never
+// arrived, or arrived without an entry): the records must be those of the path that makes every
+// customer's entry at its first event (customersInArrivalOrder). A filter that reads a trait, a
+// condition over the history and the unsubscribe event need the customer.
+TEST_CASE("events that need no customer until a rule anchors give the records of the full path") {
+  const std::string rules = R"(
+template a { subject "A" body "Hello {{ customer.first_name | default "you" }}." }
+template b { subject "B" body "." }
+trigger pages: when page_view(url starts_with "/p") after 1h send a then after 1h send b
+trigger carts: when cart_add(price > 10) priority 2 send a
+trigger french: when product_view(customer.country == "FR") send b
+trigger calm: when checkout_start unless purchased within 1h send b
+)";
+  auto scenario = [&](bool arrivalOrder, std::string& flows) {
+    Run run(rules, false, [&](EngineOptions& o) { o.customersInArrivalOrder = arrivalOrder; });
+    run.track("x", "page_view", T0, {{"url", Value::str("/home")}});  // no rule anchors
+    run.email("y", T0);
+    run.identify("y", T0, {{"first_name", Value::str("Yo")}, {"country", Value::str("FR")}});
+    run.track("y", "page_view", T0 + 1000, {{"url", Value::str("/p1")}});
+    run.track("x", "page_view", T0 + 2000, {{"url", Value::str("/p2")}});  // no email: suppressed
+    run.track("z", "cart_add", T0 + 3000,
+              {{"product_id", Value::str("p")}, {"price", Value::money(Decimal::whole(12))}});
+    run.track("y", "product_view", T0 + 4000, {{"product_id", Value::str("p")}});
+    run.track("x", "product_view", T0 + 5000, {{"product_id", Value::str("p")}});
+    run.track("y", "purchased", T0 + 6000, {{"order_id", Value::str("o")}});
+    run.track("y", "checkout_start", T0 + 7000);
+    run.email("w", T0 + 8000);
+    run.track("w", "checkout_start", T0 + 9000);
+    run.track("w", "unsubscribe", T0 + 10000);
+    run.track("w", "cart_add", T0 + 11000,
+              {{"product_id", Value::str("p")}, {"price", Value::money(Decimal::whole(20))}});
+    run.engine->forEachFlow([&](std::string_view c, uint32_t rule, uint32_t) {
+      flows += fmt::format("{} {}\n", c, run.p.model.rules[rule].name);
+    });
+    std::string out = run.summary();
+    for (const Record& r : run.records) out += r.messageId + " " + r.detail + " " + r.body + "\n";
+    return out + fmt::format("events {}\n", run.engine->stats().events);
+  };
+  std::string lazyFlows, fullFlows;
+  const std::string lazy = scenario(false, lazyFlows);
+  CHECK(lazy == scenario(true, fullFlows));
+  CHECK(
+      lazy.starts_with("10:00 z carts 1 a no_email\n"
+                       "10:00 y french 1 b sent\n"
+                       "10:00 w calm 1 b sent\n"
+                       "10:00 w carts 1 a opted_out\n"
+                       "11:00 y pages 1 a sent\n"
+                       "11:00 x pages 1 a no_email\n"
+                       "12:00 y pages 2 b sent\n"
+                       "12:00 x pages 2 b no_email\n"));
+  CHECK(lazy.find("Hello Yo.") != std::string::npos);
+  // x's first event made no entry on the lazy path: its state dates from its first anchor.
+  CHECK(fullFlows == "x pages\ny pages\n");
+  CHECK(lazyFlows == "y pages\nx pages\n");
+}
+
 }  // namespace trig::engine

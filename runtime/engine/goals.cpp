@@ -51,7 +51,7 @@ void Engine::Impl::goals(Customer& c, const Event& e) {
     std::shared_ptr<Flow> fp = *it;  // NOLINT(performance-unnecessary-copy-initialization)
     Flow& f = *fp;
     if (e.time - f.goalSince > rule.goalWithin) continue;
-    if (!refMatches(rulePlan.goals[ri], e, &anchorOf(f), c)) continue;
+    if (!refMatches(rulePlan.goals[ri], e, &anchorOf(f), &c)) continue;
     watch.erase(it);
     auto& rs = stats.rules[ri];
     ++rs.conversions;

@@ -184,7 +184,8 @@ struct Core::Impl {
   void use(std::shared_ptr<const RuleSet> r) {
     rules = std::move(r);
     engine::EngineOptions eo;
-    eo.explain = true;  // every decision is recorded, not only sends
+    eo.explain = true;                  // every decision is recorded, not only sends
+    eo.customersInArrivalOrder = true;  // endRemovedFlows' records, in the order they always were
     eo.sink = [this](const engine::Record& rec) {
       if (!silent) records.push_back(rec);
     };
