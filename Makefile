@@ -3,11 +3,12 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+RELEASE_BUILD ?= build-release
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance bench bench-serve clean format tidy
+.PHONY: all deps check-deps build asan fuzz test test-fast demo conformance release bench bench-serve clean format tidy
 
 all: build
 
@@ -52,11 +53,18 @@ conformance: build
 check-deps:
 	scripts/check-deps.py $(wildcard $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD))
 
-# Benchmarks (numbers, not pass/fail); figures are recorded in docs/performance.md. The quick
-# side-by-side run (throughput, memory, compile time, latency; a few minutes), then the JIT's own.
-# The full run: python3 bench/run.py --trig $(BUILD)/trig [--update-docs]
-bench: build
-	python3 bench/run.py --quick --trig $(BUILD)/trig
+# The release build: trig compiled by a profile of its own replay work (GCC profile-guided
+# optimisation: an instrumented build, a training run, the build by its profile; about twice a
+# build's time). What production should run, and what `make bench` measures.
+release: deps
+	scripts/release-build.sh $(RELEASE_BUILD)
+
+# Benchmarks (numbers, not pass/fail) of the release build; figures are recorded in
+# docs/performance.md. The quick side-by-side run (throughput, memory, compile time, latency; a few
+# minutes), then the JIT's own.
+# The full run: python3 bench/run.py --trig $(RELEASE_BUILD)/trig [--update-docs]
+bench: build release
+	python3 bench/run.py --quick --trig $(RELEASE_BUILD)/trig
 	$(BUILD)/bench/trig_bench_jit --quick
 
 # trig serve's HTTP ingest beside nginx (wrk; docs/performance.md, "Live ingest"). Not in `bench`.
@@ -71,4 +79,4 @@ format:
 	clang-format-19 -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(RELEASE_BUILD)-gen
