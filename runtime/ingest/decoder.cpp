@@ -1574,41 +1574,41 @@ struct Decoder::Impl {
   [[gnu::always_inline]] bool usualStart(R& r, Event& out, Line& l, unsigned& keys, unsigned& sent,
                                          unsigned& wrong, Call& call, size_t& position,
                                          bool& more) {
-    static constexpr std::string_view kNextProperties = ",\"properties\":{",
-                                      kNextTraits = ",\"traits\":{";
-    constexpr unsigned kTypeBit = 1u << kType;
-    if (r.take(kTrackStart)) {
-      keys = sent = kTypeBit;
-      call = kTrackCall;
-      position = 1;
+    if (r.take(kTrackStart))
+      return usualRest<true>(r, out, l, keys, sent, wrong, call, position, more);
+    if (r.take(kIdentifyStart))
+      return usualRest<false>(r, out, l, keys, sent, wrong, call, position, more);
+    return false;
+  }
+  // usualStart after `{"type":"track",` (a track call's event name first) or
+  // `{"type":"identify",`: what both shapes share is userId, timestamp, then the object
+  // (properties or traits). One body, made twice by the template: each shape's keys compared as
+  // constants, with no test of which shape it is on the way.
+  template <bool track, class R>
+  [[gnu::always_inline]] bool usualRest(R& r, Event& out, Line& l, unsigned& keys, unsigned& sent,
+                                        unsigned& wrong, Call& call, size_t& position, bool& more) {
+    static constexpr std::string_view kNextObject =
+        track ? std::string_view(",\"properties\":{") : std::string_view(",\"traits\":{");
+    constexpr int kObject = track ? kProperties : kTraits;
+    keys = sent = 1u << kType;
+    call = track ? kTrackCall : kIdentifyCall;
+    position = 1;
+    if constexpr (track) {
       if (!usualString(r, kEvent, out, l, keys, sent, wrong, call, position))
         return fromReader(), true;
-      if (r.take(kNextUserId)) {
-        if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
-          return fromReader(), true;
-        if (r.take(kNextStamp)) {
-          if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
-            return fromReader(), true;
-          if (r.take(kNextProperties) &&
-              !usualObject(r, kProperties, out, l, keys, sent, wrong, call, position))
-            return true;
-        }
+      if (!r.take(kNextUserId)) {
+        more = r.take(',');
+        return true;
       }
-    } else if (r.take(kIdentifyStart)) {
-      keys = sent = kTypeBit;
-      call = kIdentifyCall;
-      position = 1;
-      if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
+    }
+    if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
+      return fromReader(), true;
+    if (r.take(kNextStamp)) {
+      if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
         return fromReader(), true;
-      if (r.take(kNextStamp)) {
-        if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
-          return fromReader(), true;
-        if (r.take(kNextTraits) &&
-            !usualObject(r, kTraits, out, l, keys, sent, wrong, call, position))
-          return true;
-      }
-    } else {
-      return false;
+      if (r.take(kNextObject) &&
+          !usualObject(r, kObject, out, l, keys, sent, wrong, call, position))
+        return true;
     }
     more = r.take(',');
     return true;
