@@ -9,15 +9,17 @@ namespace trig::engine {
 
 // An identify: the traits it sets (or removes), and the sends waiting for them.
 void Engine::Impl::identify(Customer& c, const Event& e) {
-  std::string changed;
-  for (const auto& [name, v] : e.traits) {
-    ownTraits(c);
-    c.profile.apply(rulePlan.traits, defaults, name, v);
-    if (!changed.empty()) changed += ", ";
-    changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
-  }
-  trace(TraceEntry::Kind::Profile, c.id, core::kNone, Loc{},
-        [&] { return fmt::format("identify ({}): {}", e.source.str(), changed); });
+  if (!e.traits.empty()) ownTraits(c);
+  for (const auto& [name, v] : e.traits) c.profile.apply(rulePlan.traits, defaults, name, v);
+  // The traits as the call sent them, worded only when traced.
+  trace(TraceEntry::Kind::Profile, c.id, core::kNone, Loc{}, [&] {
+    std::string changed;
+    for (const auto& [name, v] : e.traits) {
+      if (!changed.empty()) changed += ", ";
+      changed += v.isAbsent() ? name + " removed" : name + " = " + deliver::formatValue(v);
+    }
+    return fmt::format("identify ({}): {}", e.source.str(), changed);
+  });
   profileChanged(c);
 }
 
