@@ -11,8 +11,9 @@
 #
 # Why: the replay's instructions per event are about the hand-written C++ program's, but its code
 # is spread over the engine's files and misses the instruction cache about 48 times per event
-# against the C++ program's 0.4 (callgrind --cache-sim=yes; docs/performance.md, "Profile-guided
-# release build"). The benchmark (make bench) measures this binary.
+# against the C++ program's 0.4 (callgrind --cache-sim=yes; docs/performance.md, "The
+# release build: profile-guided and link-time optimised"). The benchmark (make bench) measures
+# this binary.
 #
 # usage: scripts/release-build.sh [OUT]     (default build-release)
 set -euo pipefail
