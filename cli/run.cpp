@@ -51,18 +51,17 @@ int runRun(const RunOptions& o) {
   // Records are built in one buffer and written a batch at a time (a terminal gets each line
   // as it comes).
   engine::RecordWriter writer(plan::ruleNames(c->model), plan::SourceMap::of(c->sources));
-  std::string out;
+  engine::LineBuffer out;
   const size_t batch = isatty(STDOUT_FILENO) != 0 ? 0 : size_t{1} << 16;
   auto writeOut = [&out] {
-    std::fwrite(out.data(), 1, out.size(), stdout);
+    if (out.size() != 0) std::fwrite(out.view().data(), 1, out.size(), stdout);
     out.clear();
   };
   engine::EngineOptions eo;
   eo.explain = o.explain;
   eo.bodies = false;  // a record's line has no body (a body's missing variable still counts)
   eo.sink = [&](const engine::Record& r) {
-    writer.append(out, r);
-    out += '\n';
+    writer.appendLine(out, r);
     if (out.size() > batch) writeOut();
   };
   // Warnings and the replay's messages quote event data: control characters are escaped.

@@ -237,7 +237,14 @@ void Engine::Impl::goOut(PendingSend&& ps) {
   const plan::Rule& rule = rulePlan.rules[f.rule];
   auto& rs = stats.rules[f.rule];
   ++rs.sends;
-  ++rs.variants[ps.variant].sends;
+  if (ps.variant != nullptr) {
+    ++rs.variants[*ps.variant].sends;
+  } else {
+    if (noVariantStats.empty()) noVariantStats.assign(stats.rules.size(), nullptr);
+    Stats::PerVariant*& counts = noVariantStats[f.rule];
+    if (counts == nullptr) counts = &rs.variants[std::string()];
+    ++counts->sends;
+  }
   if (opt.coverage) ++opt.coverage->ruleSent[f.rule];
   if (rule.hasGoal) watchGoalAfter(f, &ps.send->templateName, f.variant);
   preempt(c, f.priority, f.rule);

@@ -180,7 +180,9 @@ struct PendingSend {
   bool first = false;                // the flow's first send (policy::Send::first)
   const plan::Step* send = nullptr;  // the send step (its template, bindings and variables)
   uint32_t templateIndex = core::kNone;
-  std::string variant;
+  const std::string* variant =
+      nullptr;  // the flow's variant when the send was reached (a name of the plan)
+  const std::string& variantName() const { return Flow::nameOf(variant); }
   MessageIdText messageId;
   deliver::RenderedTemplate rendered;
   bool isRendered = false;  // rendered when it became due, and not since waiting for an address
@@ -455,6 +457,9 @@ struct Engine::Impl {
   void keepRoom(std::string& text);  // to spareTexts, when it has room past the short buffer
   void preempt(Customer& c, const Value& p, uint32_t by);
   void decided(const PendingSend& ps, bool outranked);
+  // By rule: the counts of sends of no variant, the node of Stats::PerRule::variants[""] once a
+  // send made it (a look-up by name per send otherwise).
+  std::vector<Stats::PerVariant*> noVariantStats;
   void profileChanged(Customer& c);
   void awaitExpired(PendingSend&& ps);
   void wake(PendingSend&& ps);

@@ -212,7 +212,7 @@ bool Engine::Impl::execute(const std::shared_ptr<Flow>& fp, const plan::Step& s)
   ps.first = !f.sendReached;
   f.sendReached = true;
   ps.send = &s;
-  ps.variant = f.variantName();
+  ps.variant = f.variant;
   ps.templateIndex = s.templateIndex;
   ps.messageId = messageIdTextOf(f.rule, f.customer->id, ps.step, f.firedAt);
   ps.order = nextOrder++;
@@ -309,7 +309,7 @@ void Engine::Impl::cancelFlow(Flow& f, Reason reason, const std::string& detail)
       }
       r.step = ps->step;
       r.templateName = ps->send->templateName;
-      r.variant = ps->variant;
+      r.variant = ps->variantName();
       r.loc = ps->send->loc;
       if (f.state == Flow::State::InWindow)
         removeFromWindow(c, f);

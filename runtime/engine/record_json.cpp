@@ -1,6 +1,8 @@
 #include "runtime/engine/record_json.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "runtime/deliver/render.h"
@@ -112,21 +114,43 @@ char* RecordWriter::writeTime(char* p, TimeMs t) {
   return p + 2;
 }
 
-void RecordWriter::append(std::string& out, const Record& r) {
-  const std::string_view rule = r.decision == Decision::Dropped || r.rule >= ruleNames_.size()
-                                    ? std::string_view{}
-                                    : ruleNames_[r.rule];
-  const std::string_view loc =
-      r.decision == Decision::Suppressed || r.decision == Decision::Deferred
-          ? std::string_view(location(r.loc))
-          : std::string_view{};
-  // Every string at its worst (all escaped), then the rest; cut to size at the end.
+// Every string of the record at its worst (all escaped) and room for the rest.
+size_t RecordWriter::bound(const Record& r, std::string_view rule, std::string_view loc) {
   const size_t strings = r.customer.size() + r.event.size() + r.source.size() + r.detail.size() +
                          rule.size() + r.templateName.size() + r.variant.size() + r.to.size() +
                          r.subject.size() + r.messageId.size() + loc.size();
+  return kFixedBound + deliver::jsonStringBound(strings);
+}
+
+std::string_view RecordWriter::ruleOf(const Record& r) const {
+  return r.decision == Decision::Dropped || r.rule >= ruleNames_.size()
+             ? std::string_view{}
+             : std::string_view(ruleNames_[r.rule]);
+}
+
+std::string_view RecordWriter::locationOf(const Record& r) {
+  return r.decision == Decision::Suppressed || r.decision == Decision::Deferred
+             ? std::string_view(location(r.loc))
+             : std::string_view{};
+}
+
+void RecordWriter::append(std::string& out, const Record& r) {
+  const std::string_view rule = ruleOf(r), loc = locationOf(r);
   const size_t start = out.size();
-  out.resize(start + kFixedBound + deliver::jsonStringBound(strings));
-  Out o{out.data() + start};
+  out.resize(start + bound(r, rule, loc));
+  char* end = write(out.data() + start, r, rule, loc);
+  out.resize(static_cast<size_t>(end - out.data()));
+}
+
+void RecordWriter::appendLine(LineBuffer& out, const Record& r) {
+  const std::string_view rule = ruleOf(r), loc = locationOf(r);
+  char* p = write(out.reserve(bound(r, rule, loc) + 1), r, rule, loc);
+  *p++ = '\n';
+  out.commit(p);
+}
+
+char* RecordWriter::write(char* p, const Record& r, std::string_view rule, std::string_view loc) {
+  Out o{p};
   switch (r.decision) {  // decisionName's words, which need no escape
     case Decision::Send: o.lit("{\"decision\":\"send\""); break;
     case Decision::Suppressed: o.lit("{\"decision\":\"suppressed\""); break;
@@ -170,7 +194,18 @@ void RecordWriter::append(std::string& out, const Record& r) {
     }
   }
   *o.p++ = '}';
-  out.resize(static_cast<size_t>(o.p - out.data()));
+  return o.p;
+}
+
+char* LineBuffer::reserve(size_t n) {
+  if (cap_ - size_ < n) {
+    const size_t cap = std::max(size_ + n, 2 * cap_);
+    auto grown = std::make_unique_for_overwrite<char[]>(cap);
+    if (size_ != 0) std::memcpy(grown.get(), data_.get(), size_);
+    data_ = std::move(grown);
+    cap_ = cap;
+  }
+  return data_.get() + size_;
 }
 
 std::string recordJson(const Record& r, RecordWriter& writer) {

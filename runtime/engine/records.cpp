@@ -110,7 +110,7 @@ Record& Engine::Impl::sendRecord(const PendingSend& ps, Decision d, Reason reaso
   r.rule = f.rule;
   r.step = ps.step;
   r.templateName.assign(ps.send->templateName);
-  r.variant.assign(ps.variant);
+  r.variant.assign(ps.variantName());
   r.messageId.assign(ps.messageId.view());
   r.loc = ps.send->loc;
   return r;

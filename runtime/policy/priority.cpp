@@ -16,6 +16,8 @@ Value priorityOf(int64_t constant, const Value* computed) {
 }
 
 int comparePriority(const Value& a, const Value& b) {
+  // Most priorities are constants (integers): compared here, without the general comparison.
+  if (a.kind == Value::Kind::Int && b.kind == Value::Kind::Int) return (a.i > b.i) - (a.i < b.i);
   return core::compareValues(a, b).value_or(0);
 }
 
