@@ -232,8 +232,10 @@ void Engine::Impl::goOut(PendingSend&& ps) {
   if (!ps.rendered.body.empty()) keepRoom(ps.rendered.body);
   r.detail.assign("sent ").append(ps.send->templateName);
   emit(r);
-  SendContext ctx(*this, c, &ps);
-  policies.sent(policySend(ps, policy::Moment::Decision), ctx);
+  if (policies.hearsSends()) {
+    SendContext ctx(*this, c, &ps);
+    policies.sent(policySend(ps, policy::Moment::Decision), ctx);
+  }
   const plan::Rule& rule = rulePlan.rules[f.rule];
   auto& rs = stats.rules[f.rule];
   ++rs.sends;

@@ -14,6 +14,18 @@
 
 namespace trig::engine {
 
+namespace {
+// "00" to "99", two digits a time.
+constexpr auto kDecimalPairs = [] {
+  std::array<char, 200> t{};
+  for (size_t n = 0; n < 100; ++n) {
+    t[2 * n] = static_cast<char>('0' + n / 10);
+    t[2 * n + 1] = static_cast<char>('0' + n % 10);
+  }
+  return t;
+}();
+}  // namespace
+
 MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view customer, uint32_t step,
                                             TimeMs firedAt) {
   if (ruleIdHash.size() != rulePlan.rules.size()) {
@@ -43,9 +55,12 @@ MessageIdText Engine::Impl::messageIdTextOf(uint32_t rule, std::string_view cust
     // (a thousand seconds), and only those are written again.
     constexpr int64_t kLow = 1'000'000;
     if (firedAt >= kLow && idTime >= kLow && firedAt / kLow == idTime / kLow) {
-      int64_t low = firedAt % kLow;
+      auto low = static_cast<uint32_t>(firedAt % kLow);
       char* q = idTimeDigits.data() + idTimeLength;
-      for (int i = 0; i < 6; ++i, low /= 10) *--q = static_cast<char>('0' + low % 10);
+      for (int i = 0; i < 3; ++i, low /= 100) {
+        q -= 2;
+        std::memcpy(q, &kDecimalPairs[2 * (low % 100)], 2);
+      }
     } else {
       idTimeLength = static_cast<size_t>(
           std::to_chars(idTimeDigits.data(), idTimeDigits.data() + idTimeDigits.size(), firedAt)
@@ -110,9 +125,9 @@ void Engine::Impl::fire(Customer& c, uint32_t ri, const Event& anchor, int64_t f
   f->liveAnchor = &anchor;
   if (rule.priorityExpr != core::kNone) {
     Value computed = eval.value(rule.priorityExpr, ruleEnv(c, anchor));
-    f->priority = policy::priorityOf(rule.priority, &computed);
+    policy::assignPriority(f->priority, rule.priority, &computed);
   } else {
-    f->priority = policy::priorityOf(rule.priority, nullptr);
+    policy::assignPriority(f->priority, rule.priority, nullptr);
   }
   f->pos.push_back(rule.steps);
   c.flows.push_back(f);

@@ -184,6 +184,8 @@ class Chain {
   // Whether any policy answers at `m` (else check() passes at once, and need not be asked).
   bool asksAt(Moment m) const { return !askedAt_[static_cast<size_t>(m)].empty(); }
   void sent(const Send& s, Context& c) const;
+  // Whether any policy hears of sends (else sent() does nothing).
+  bool hearsSends() const { return !hearSends_.empty(); }
 
   Policy& at(size_t slot) const { return *policies_[slot]; }
   size_t size() const { return policies_.size(); }

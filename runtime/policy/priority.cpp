@@ -15,6 +15,15 @@ Value priorityOf(int64_t constant, const Value* computed) {
   return *computed;
 }
 
+void assignPriority(Value& out, int64_t constant, const Value* computed) {
+  if (computed == nullptr) {
+    out.kind = Value::Kind::Int;
+    out.i = constant;
+    return;
+  }
+  out = priorityOf(constant, computed);
+}
+
 int comparePriority(const Value& a, const Value& b) {
   // Most priorities are constants (integers): compared here, without the general comparison.
   if (a.kind == Value::Kind::Int && b.kind == Value::Kind::Int) return (a.i > b.i) - (a.i < b.i);

@@ -18,6 +18,9 @@ namespace trig::policy {
 // The priority a firing carries, from the constant or the expression's value: an absent value
 // (or a NaN) counts as 0.
 Value priorityOf(int64_t constant, const Value* computed);
+// The same into `out`, a Value as constructed (Absent, no text, no list): a firing's flow, whose
+// priority is most often the rule's constant (no Value made and moved).
+void assignPriority(Value& out, int64_t constant, const Value* computed);
 // <0, 0, >0: priority a against b (int, money and float compare by value).
 int comparePriority(const Value& a, const Value& b);
 
