@@ -127,6 +127,64 @@ TEST_CASE("render: placeholders, defaults, missing variables") {
   CHECK(out.empty());
 }
 
+TEST_CASE("render: texts of any length, in pieces around render()'s buffer, appended in order") {
+  // render() gathers a text's pieces in a buffer of its own and appends it whole; pieces and
+  // values longer than it, or that fill it part way, and values that are not strings (appended
+  // directly) must come out in order, after what `out` held.
+  std::mt19937 rng(7);
+  for (int round = 0; round < 300; ++round) {
+    Vars vars;
+    std::vector<plan::TemplatePiece> pieces;
+    std::string want = "before|";
+    const int n = static_cast<int>(rng() % 8);
+    for (int k = 0; k < n; ++k) {
+      const size_t len = rng() % 4 == 0 ? rng() % 700 : rng() % 40;
+      std::string t(len, static_cast<char>('a' + k));
+      switch (rng() % 3) {
+        case 0:
+          pieces.push_back(lit(t));
+          want += t;
+          break;
+        case 1: {
+          const std::string name = "v" + std::to_string(k);
+          vars.values[name] = Value::str(t);
+          pieces.push_back(var({name}));
+          want += t;
+          break;
+        }
+        default: {
+          const std::string name = "n" + std::to_string(k);
+          vars.values[name] = Value::integer(static_cast<int64_t>(len));
+          pieces.push_back(var({name}));
+          want += std::to_string(len);
+          break;
+        }
+      }
+    }
+    std::string out = "before|";
+    RenderError err;
+    REQUIRE(render(text(std::move(pieces)), vars.lookup(), Escape::None, out, err));
+    CHECK(out == want);
+  }
+  // White space that takes a default is any of " \t\n\v\f\r"; anything else does not.
+  for (const char* blank : {" ", "\t", "\n", "\v", "\f", "\r", " \t\n\v\f\r"}) {
+    Vars vars;
+    vars.values["x"] = Value::str(blank);
+    std::string out;
+    RenderError err;
+    REQUIRE(render(text({var({"x"}, "d")}), vars.lookup(), Escape::None, out, err));
+    CHECK(out == "d");
+  }
+  for (const char* word : {"\x08", "\x0e", "\x1f", "a", " a", "\t\x0e"}) {
+    Vars vars;
+    vars.values["x"] = Value::str(word);
+    std::string out;
+    RenderError err;
+    REQUIRE(render(text({var({"x"}, "d")}), vars.lookup(), Escape::None, out, err));
+    CHECK(out == word);
+  }
+}
+
 TEST_CASE("render: HTML escaping applies to values in HTML bodies only") {
   Vars vars;
   vars.values["name"] = Value::str("<b>Tom & \"Jerry's\"</b>");

@@ -99,7 +99,11 @@ template t { subject "s" body "b" }
   };
   RecordWriter writer(plan::ruleNames(p.model), plan::SourceMap::of(p.sources));
   RecordWriter other(plan::ruleNames(p.model), plan::SourceMap::of(p.sources));
+  RecordWriter lines(plan::ruleNames(p.model), plan::SourceMap::of(p.sources));
   std::string out;
+  // Every record as a line, one after another (the buffer grows from nothing without zeroing).
+  LineBuffer lineBuffer;
+  std::string wantLines;
   for (int round = 0; round < 5000; ++round) {
     Record r;
     r.decision = static_cast<Decision>(pick(4));
@@ -124,7 +128,15 @@ template t { subject "s" body "b" }
     writer.append(out, r);
     REQUIRE(out == want);
     CHECK(recordJson(r, other) == want);
+    const size_t before = lineBuffer.size();
+    lines.appendLine(lineBuffer, r);
+    REQUIRE(lineBuffer.view().substr(before) == want + '\n');
+    wantLines += want;
+    wantLines += '\n';
   }
+  CHECK(lineBuffer.view() == wantLines);  // what was appended before stayed as it was
+  lineBuffer.clear();
+  CHECK(lineBuffer.size() == 0);
   // What is not invalid UTF-8 parses as JSON, with the keys in order.
   Record send;
   send.time = 1'767'225'600'123;
