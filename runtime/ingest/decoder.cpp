@@ -1,6 +1,7 @@
 #include "runtime/ingest/decoder.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -403,6 +404,16 @@ class CompactReader {
   }
   bool expect(char c, const char* /*what*/) { return take(c); }
   bool finished() const { return p_ == end_; }
+  // A string of `n` bytes at the reader, its opening quote consumed before, when `accept` takes
+  // them: its closing quote consumed. `accept` must take only bytes a plain string may hold (no
+  // quote, backslash, control character or non-ASCII byte: then this is stringBody()'s reading).
+  template <class Accept>
+  [[gnu::always_inline]] bool stringOfSize(size_t n, Accept&& accept) {
+    if (static_cast<size_t>(end_ - p_) <= n || p_[n] != '"' || !accept(std::string_view(p_, n)))
+      return false;
+    p_ += n + 1;
+    return true;
+  }
 
   [[gnu::always_inline]] bool peekKind(json::Kind& k) const {
     if (p_ == end_) return false;
@@ -1151,7 +1162,14 @@ struct Decoder::Impl {
       }
       *r = local;
     }
-    return defaults(info, table, out, [&](size_t k) { return ((seenMask >> k) & 1) != 0; });
+    // (Only the fields no key filled are visited: a bit each.)
+    uint64_t missing = ~seenMask & (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1);
+    while (missing != 0) {
+      const auto k = static_cast<size_t>(std::countr_zero(missing));
+      missing &= missing - 1;
+      if (!defaultOf(info, table, out, k)) return false;
+    }
+    return true;
   }
   template <class R>
   [[gnu::noinline]] bool readPropertiesCarefully(R* r, const plan::IngestEvent& info,
@@ -1172,17 +1190,21 @@ struct Decoder::Impl {
   [[gnu::always_inline]] bool defaults(const plan::IngestEvent& info, const FieldTable& table,
                                        Event& out, Filled filled) {
     const size_t n = table.fields.size();
-    for (size_t k = 0; k < n; ++k) {
-      if (filled(k)) continue;
-      const plan::IngestField& f = *table.fields[k];
-      Value& v = out.fields[f.slot];
-      if (table.defaults[k]) {
-        v = *table.defaults[k];
-      } else if (f.optional) {
-        clearValue(v);
-      } else {
-        return fail("missing required property '" + f.name + "' of event '" + info.name + "'");
-      }
+    for (size_t k = 0; k < n; ++k)
+      if (!filled(k) && !defaultOf(info, table, out, k)) return false;
+    return true;
+  }
+  // Field `k`, which no key filled: its default, absent when optional, else the event is invalid.
+  [[gnu::always_inline]] bool defaultOf(const plan::IngestEvent& info, const FieldTable& table,
+                                        Event& out, size_t k) {
+    const plan::IngestField& f = *table.fields[k];
+    Value& v = out.fields[f.slot];
+    if (table.defaults[k]) {
+      v = *table.defaults[k];
+    } else if (f.optional) {
+      clearValue(v);
+    } else {
+      return fail("missing required property '" + f.name + "' of event '" + info.name + "'");
     }
     return true;
   }
@@ -1659,8 +1681,7 @@ struct Decoder::Impl {
     if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
       return fromReader(), true;
     if (r.take(kNextStamp)) {
-      if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
-        return fromReader(), true;
+      if (!usualStampValue(r, out, l, keys, sent, wrong, call, position)) return fromReader(), true;
       if (r.take(kNextObject) &&
           !usualObject(r, kObject, out, l, keys, sent, wrong, call, position))
         return true;
@@ -1680,6 +1701,23 @@ struct Decoder::Impl {
     sent |= 1u << mi;
     ++position;
     return stringValue(r, mi, call, l, out, wrong);
+  }
+  // The timestamp's value (usualString for kTimestamp): the usual stamp read in place, with no
+  // scan for its closing quote.
+  template <class R>
+  [[gnu::always_inline]] bool usualStampValue(R& r, Event& out, Line& l, unsigned& keys,
+                                              unsigned& sent, unsigned& wrong, Call& call,
+                                              size_t& position) {
+    if constexpr (!R::kGeneral) {
+      if (r.stringOfSize(24,
+                         [&](std::string_view s) { return timestamps.parseUsual(s, out.time); })) {
+        keys |= 1u << kTimestamp;
+        sent |= 1u << kTimestamp;
+        ++position;
+        return true;
+      }
+    }
+    return usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position);
   }
   template <class R>
   [[gnu::always_inline]] bool usualObject(R& r, int mi, Event& out, Line& l, unsigned& keys,
@@ -2049,10 +2087,10 @@ struct Decoder::Impl {
     return R::kGeneral ? 0 : -1;  // (whitespace before a comma stops the compact reader too)
   }
 
-  // The stamp's text of a line with the usual start, its strings plain (no escape): found by
+  // The stamp's time of a line with the usual start, its strings plain (no escape): found by
   // the start's fixed bytes and the ends of the strings between them. False for any other line
   // (peekWith reads its members).
-  static bool usualStamp(std::string_view line, std::string_view& stamp) {
+  bool usualStamp(std::string_view line, TimeMs& out) {
     CompactReader r(line);
     std::string_view text;
     bool escaped = false;
@@ -2062,16 +2100,18 @@ struct Decoder::Impl {
       return false;
     }
     if (!r.stringBody(text, escaped) || escaped || !r.take(kNextStamp)) return false;
-    return r.stringBody(stamp, escaped) && !escaped;
+    // The usual stamp in place (as in usualStampValue), else its text as any string's.
+    if (r.stringOfSize(24, [&](std::string_view s) { return timestamps.parseUsual(s, out); }))
+      return true;
+    if (!r.stringBody(text, escaped) || escaped) return false;
+    const auto t = timestamps.parse(text);
+    if (!t) return false;
+    out = *t;
+    return true;
   }
 
   bool peekTime(std::string_view line, TimeMs& out) {
-    if (std::string_view stamp; usualStamp(line, stamp)) {
-      if (const auto t = timestamps.parse(stamp)) {
-        out = *t;
-        return true;
-      }
-    }
+    if (usualStamp(line, out)) return true;
     CompactReader compact(line);
     const int found = peekWith(compact, out);
     if (found >= 0) return found == 1;

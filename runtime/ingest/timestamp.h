@@ -166,9 +166,17 @@ class TimestampParser {
  public:
   // The usual case inline: the minute of the last stamp, milliseconds in the usual shape.
   [[gnu::always_inline]] std::optional<TimeMs> parse(std::string_view s) {
-    if (TimeMs ms = 0; s.size() == 24 && sameMinute(s) && plain::secondsMillis24(s, ms))
-      return minuteTime_ + ms;
+    if (TimeMs t = 0; parseUsual(s, t)) return t;
     return parseAny(s);
+  }
+  // parse() when `s` is the usual case (then every byte of `s` is a digit or a separator of the
+  // plain shape: `s` holds no quote, backslash or control character); false, with nothing
+  // changed, for any other `s`, valid or not.
+  [[gnu::always_inline]] bool parseUsual(std::string_view s, TimeMs& out) const {
+    TimeMs ms = 0;
+    if (s.size() != 24 || !sameMinute(s) || !plain::secondsMillis24(s, ms)) return false;
+    out = minuteTime_ + ms;
+    return true;
   }
 
  private:
