@@ -1355,12 +1355,22 @@ struct Decoder::Impl {
     }
     uint64_t keyMask = 0;
     SkippedKeys skipped;
+    // The trait that followed the previous one last time, matched in place (`"name":`, its exact
+    // name: what lookup() would find first), as readMembers does for properties.
+    auto prev = static_cast<uint32_t>(n);
     do {
       std::string_view name;
       bool esc = false;
-      if (!r.key(name, esc)) return fromReader();
-      name = textOf(name, esc, key);
-      const uint32_t idx = lookup(traits, name);
+      uint32_t idx = traits.nextAfter[prev];
+      if (idx != core::kNone && r.take(traits.quotedNames[idx])) {
+        name = traits.fields[idx]->name;
+      } else {
+        if (!r.key(name, esc)) return fromReader();
+        name = textOf(name, esc, key);
+        idx = lookup(traits, name);
+        if (idx != core::kNone) traits.nextAfter[prev] = idx;
+      }
+      if (idx != core::kNone) prev = idx;
       if (careful) {
         if (!traitKeys.add(name) && traitsReason.empty())
           traitsReason = twiceMessage(name, " in the traits");
