@@ -2116,7 +2116,7 @@ struct Decoder::Impl {
   // The stamp's time of a line with the usual start, its strings plain (no escape): found by
   // the start's fixed bytes and the ends of the strings between them. False for any other line
   // (peekWith reads its members).
-  bool usualStamp(std::string_view line, TimeMs& out) {
+  [[gnu::always_inline]] bool usualStamp(std::string_view line, TimeMs& out) {
     CompactReader r(line);
     std::string_view text;
     bool escaped = false;
