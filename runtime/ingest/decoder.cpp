@@ -1,6 +1,7 @@
 #include "runtime/ingest/decoder.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -128,16 +129,79 @@ struct FieldTable {
   }
 };
 
-// Resets a value to Absent keeping its buffers (fields are compared whole, so every member must
-// be back to its default).
-[[gnu::always_inline]] inline void clearValue(Value& v) {
+// Every member of a value but its string back to its default, keeping the buffers (see
+// clearValue).
+[[gnu::always_inline]] inline void clearScalars(Value& v) {
   v.kind = Value::Kind::Absent;
   v.b = false;
   v.i = 0;
   v.f = 0;
   v.m = Decimal{};
-  v.s.clear();
   if (!v.list.empty()) v.list.clear();
+}
+
+// Resets a value to Absent keeping its buffers (fields are compared whole, so every member must
+// be back to its default).
+[[gnu::always_inline]] inline void clearValue(Value& v) {
+  clearScalars(v);
+  v.s.clear();
+}
+
+// `n` bytes from `src` to `dst` (which do not overlap), without a library call for the short
+// lengths of names and values: overlapping loads from both ends, all loaded before any store.
+[[gnu::always_inline]] inline void copyBytes(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n > 16 && n <= 32) {
+    uint64_t a, b, c, d;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + 8, 8);
+    std::memcpy(&c, src + n - 16, 8);
+    std::memcpy(&d, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + 8, &b, 8);
+    std::memcpy(dst + n - 16, &c, 8);
+    std::memcpy(dst + n - 8, &d, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n > 0 && n < 4) {
+    const char a = src[0], b = src[n / 2], c = src[n - 1];
+    dst[0] = a;
+    dst[n / 2] = b;
+    dst[n - 1] = c;
+  } else if (n > 32) {
+    std::memcpy(dst, src, n);
+  }
+}
+
+// `dest` cut to its first `n` bytes. (GCC leaves erase() out of line, about 12 instructions a
+// call; flattened here, about 7 with the call. Inlining this too brings the out-of-line erase()
+// back.)
+[[gnu::flatten]] inline void cutTo(std::string& dest, size_t n) {
+  dest.erase(n);
+}
+// `dest` = `text` (which must not point into `dest`), keeping dest's buffer. libstdc++'s
+// append() is out of line (about 45 instructions with its memcpy); when `text` is no longer than
+// what `dest` holds, it is copied over it and cut (cutTo). A longer `text` goes by append: the
+// only member that lengthens a string without a library call is push_back, and pushing the
+// extra bytes back one by one (flattened, so that push_back is inline) measured worse.
+[[gnu::always_inline]] inline void copyInto(std::string& dest, std::string_view text) {
+  const size_t n = text.size();
+  if (n <= dest.size()) {
+    copyBytes(dest.data(), text.data(), n);
+    cutTo(dest, n);
+    return;
+  }
+  dest.clear();
+  dest.append(text.data(), n);
 }
 
 // -Wpedantic rejects __int128 unless marked as an extension.
@@ -347,6 +411,16 @@ class CompactReader {
   }
   bool expect(char c, const char* /*what*/) { return take(c); }
   bool finished() const { return p_ == end_; }
+  // A string of `n` bytes at the reader, its opening quote consumed before, when `accept` takes
+  // them: its closing quote consumed. `accept` must take only bytes a plain string may hold (no
+  // quote, backslash, control character or non-ASCII byte: then this is stringBody()'s reading).
+  template <class Accept>
+  [[gnu::always_inline]] bool stringOfSize(size_t n, Accept&& accept) {
+    if (static_cast<size_t>(end_ - p_) <= n || p_[n] != '"' || !accept(std::string_view(p_, n)))
+      return false;
+    p_ += n + 1;
+    return true;
+  }
 
   [[gnu::always_inline]] bool peekKind(json::Kind& k) const {
     if (p_ == end_) return false;
@@ -669,11 +743,10 @@ struct Decoder::Impl {
     return got;
   }
 
-  // (clear() then append() is about half the instructions of libstdc++'s assign(), which
-  // handles overlapping sources.)
+  // (copyInto: libstdc++'s assign() handles overlapping sources, at about four times the
+  // instructions.)
   [[gnu::always_inline]] static void setString(std::string& dest, std::string_view text) {
-    dest.clear();
-    if (!text.empty()) dest.append(text.data(), text.size());
+    copyInto(dest, text);
   }
   // The same, for strings that often repeat from one event to the next (event names).
   [[gnu::always_inline]] static void setRepeated(std::string& dest, std::string_view text) {
@@ -730,9 +803,9 @@ struct Decoder::Impl {
           std::string_view raw;
           bool esc = false;
           if (r.string(raw, esc) && !esc) [[likely]] {
-            clearValue(out);
+            clearScalars(out);
             out.kind = Value::Kind::String;
-            out.s.append(raw);
+            copyInto(out.s, raw);
             return true;
           }
           r.seek(start);
@@ -1051,7 +1124,16 @@ struct Decoder::Impl {
 
   // Event::fields as a row of `width` values, whatever they hold (every slot is then written).
   [[gnu::always_inline]] void fieldsOfWidth(Event& out, size_t width) {
-    if (out.fields.size() == width) return;
+    const size_t old = out.fields.size();
+    if (old == width) return;
+    // The usual change of type, both rows at hand: resizeFields' two swaps, inline (a call of it
+    // cost about 78 instructions). (From an empty row, the first swap trades two empty rows.)
+    if (old < spareRows.size() && width < spareRows.size() && spareRows[old].empty() &&
+        spareRows[width].size() == width) {
+      out.fields.swap(spareRows[old]);
+      out.fields.swap(spareRows[width]);
+      return;
+    }
     resizeFields(out, width);
   }
   [[gnu::noinline]] void resizeFields(Event& out, size_t width) {
@@ -1096,7 +1178,14 @@ struct Decoder::Impl {
       }
       *r = local;
     }
-    return defaults(info, table, out, [&](size_t k) { return ((seenMask >> k) & 1) != 0; });
+    // (Only the fields no key filled are visited: a bit each.)
+    uint64_t missing = ~seenMask & (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1);
+    while (missing != 0) {
+      const auto k = static_cast<size_t>(std::countr_zero(missing));
+      missing &= missing - 1;
+      if (!defaultOf(info, table, out, k)) return false;
+    }
+    return true;
   }
   template <class R>
   [[gnu::noinline]] bool readPropertiesCarefully(R* r, const plan::IngestEvent& info,
@@ -1117,17 +1206,21 @@ struct Decoder::Impl {
   [[gnu::always_inline]] bool defaults(const plan::IngestEvent& info, const FieldTable& table,
                                        Event& out, Filled filled) {
     const size_t n = table.fields.size();
-    for (size_t k = 0; k < n; ++k) {
-      if (filled(k)) continue;
-      const plan::IngestField& f = *table.fields[k];
-      Value& v = out.fields[f.slot];
-      if (table.defaults[k]) {
-        v = *table.defaults[k];
-      } else if (f.optional) {
-        clearValue(v);
-      } else {
-        return fail("missing required property '" + f.name + "' of event '" + info.name + "'");
-      }
+    for (size_t k = 0; k < n; ++k)
+      if (!filled(k) && !defaultOf(info, table, out, k)) return false;
+    return true;
+  }
+  // Field `k`, which no key filled: its default, absent when optional, else the event is invalid.
+  [[gnu::always_inline]] bool defaultOf(const plan::IngestEvent& info, const FieldTable& table,
+                                        Event& out, size_t k) {
+    const plan::IngestField& f = *table.fields[k];
+    Value& v = out.fields[f.slot];
+    if (table.defaults[k]) {
+      v = *table.defaults[k];
+    } else if (f.optional) {
+      clearValue(v);
+    } else {
+      return fail("missing required property '" + f.name + "' of event '" + info.name + "'");
     }
     return true;
   }
@@ -1262,12 +1355,22 @@ struct Decoder::Impl {
     }
     uint64_t keyMask = 0;
     SkippedKeys skipped;
+    // The trait that followed the previous one last time, matched in place (`"name":`, its exact
+    // name: what lookup() would find first), as readMembers does for properties.
+    auto prev = static_cast<uint32_t>(n);
     do {
       std::string_view name;
       bool esc = false;
-      if (!r.key(name, esc)) return fromReader();
-      name = textOf(name, esc, key);
-      const uint32_t idx = lookup(traits, name);
+      uint32_t idx = traits.nextAfter[prev];
+      if (idx != core::kNone && r.take(traits.quotedNames[idx])) {
+        name = traits.fields[idx]->name;
+      } else {
+        if (!r.key(name, esc)) return fromReader();
+        name = textOf(name, esc, key);
+        idx = lookup(traits, name);
+        if (idx != core::kNone) traits.nextAfter[prev] = idx;
+      }
+      if (idx != core::kNone) prev = idx;
       if (careful) {
         if (!traitKeys.add(name) && traitsReason.empty())
           traitsReason = twiceMessage(name, " in the traits");
@@ -1604,8 +1707,7 @@ struct Decoder::Impl {
     if (!usualString(r, kUserId, out, l, keys, sent, wrong, call, position))
       return fromReader(), true;
     if (r.take(kNextStamp)) {
-      if (!usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position))
-        return fromReader(), true;
+      if (!usualStampValue(r, out, l, keys, sent, wrong, call, position)) return fromReader(), true;
       if (r.take(kNextObject) &&
           !usualObject(r, kObject, out, l, keys, sent, wrong, call, position))
         return true;
@@ -1625,6 +1727,23 @@ struct Decoder::Impl {
     sent |= 1u << mi;
     ++position;
     return stringValue(r, mi, call, l, out, wrong);
+  }
+  // The timestamp's value (usualString for kTimestamp): the usual stamp read in place, with no
+  // scan for its closing quote.
+  template <class R>
+  [[gnu::always_inline]] bool usualStampValue(R& r, Event& out, Line& l, unsigned& keys,
+                                              unsigned& sent, unsigned& wrong, Call& call,
+                                              size_t& position) {
+    if constexpr (!R::kGeneral) {
+      if (r.stringOfSize(24,
+                         [&](std::string_view s) { return timestamps.parseUsual(s, out.time); })) {
+        keys |= 1u << kTimestamp;
+        sent |= 1u << kTimestamp;
+        ++position;
+        return true;
+      }
+    }
+    return usualString(r, kTimestamp, out, l, keys, sent, wrong, call, position);
   }
   template <class R>
   [[gnu::always_inline]] bool usualObject(R& r, int mi, Event& out, Line& l, unsigned& keys,
@@ -1994,10 +2113,10 @@ struct Decoder::Impl {
     return R::kGeneral ? 0 : -1;  // (whitespace before a comma stops the compact reader too)
   }
 
-  // The stamp's text of a line with the usual start, its strings plain (no escape): found by
+  // The stamp's time of a line with the usual start, its strings plain (no escape): found by
   // the start's fixed bytes and the ends of the strings between them. False for any other line
   // (peekWith reads its members).
-  static bool usualStamp(std::string_view line, std::string_view& stamp) {
+  [[gnu::always_inline]] bool usualStamp(std::string_view line, TimeMs& out) {
     CompactReader r(line);
     std::string_view text;
     bool escaped = false;
@@ -2007,16 +2126,18 @@ struct Decoder::Impl {
       return false;
     }
     if (!r.stringBody(text, escaped) || escaped || !r.take(kNextStamp)) return false;
-    return r.stringBody(stamp, escaped) && !escaped;
+    // The usual stamp in place (as in usualStampValue), else its text as any string's.
+    if (r.stringOfSize(24, [&](std::string_view s) { return timestamps.parseUsual(s, out); }))
+      return true;
+    if (!r.stringBody(text, escaped) || escaped) return false;
+    const auto t = timestamps.parse(text);
+    if (!t) return false;
+    out = *t;
+    return true;
   }
 
   bool peekTime(std::string_view line, TimeMs& out) {
-    if (std::string_view stamp; usualStamp(line, stamp)) {
-      if (const auto t = timestamps.parse(stamp)) {
-        out = *t;
-        return true;
-      }
-    }
+    if (usualStamp(line, out)) return true;
     CompactReader compact(line);
     const int found = peekWith(compact, out);
     if (found >= 0) return found == 1;

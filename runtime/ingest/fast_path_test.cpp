@@ -19,6 +19,7 @@
 using namespace trig;
 using testing::LineGen;
 using testing::randomStamp;
+using testing::twoDigits;
 
 namespace {
 
@@ -151,6 +152,32 @@ TEST_CASE("plain timestamps: the stream parser's remembered day") {
       "2024-02-29T12:34:57Z",
   };
   for (const char* s : stamps) CHECK_MESSAGE(p.parse(s) == parseTimestamp(s), s);
+}
+
+TEST_CASE("plain timestamps: the stream parser's remembered minute and its usual seconds") {
+  // Stamps that share their first 16 bytes with the one before, most of them 24 bytes long (the
+  // seconds read with one load), each of the last 8 bytes sometimes any byte: every result as
+  // parseTimestamp's.
+  std::mt19937 rng(16);
+  ingest::TimestampParser p;
+  static const char kRaw[] = "0123456789:.Zz/+-;a \x00\x7f\xc3";
+  const std::string kBytes(kRaw, sizeof kRaw - 1);
+  int usual = 0;
+  for (int round = 0; round < 100000; ++round) {
+    std::string s =
+        rng() % 64 == 0 ? randomStamp(rng) : "2026-01-01T10:0" + std::to_string(rng() % 2);
+    if (s.size() == 16) {
+      s += ':' + twoDigits(static_cast<int>(rng() % 64)) + '.' + std::to_string(100 + rng() % 900) +
+           'Z';
+      for (size_t k = 16; k < s.size(); ++k)
+        if (rng() % 16 == 0) s[k] = kBytes[rng() % kBytes.size()];
+      if (rng() % 32 == 0) s.resize(16 + rng() % 12);
+    }
+    const auto want = parseTimestamp(s);
+    if (want && s.size() == 24 && s[19] == '.') ++usual;
+    if (p.parse(s) != want) FAIL_CHECK("TimestampParser: " << s);
+  }
+  CHECK(usual > 50000);
 }
 
 // ---- the SIMD string scan -----------------------------------------------------------------------

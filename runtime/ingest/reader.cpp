@@ -114,7 +114,7 @@ std::string_view LineReader::finish(std::string_view line) {
   return line;
 }
 
-bool LineReader::next(std::string_view& out, bool& truncated, size_t max) {
+bool LineReader::nextAny(std::string_view& out, bool& truncated, size_t max) {
   truncated = false;
   bool carrying = false;
   while (true) {

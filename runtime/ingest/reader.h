@@ -10,6 +10,7 @@
 // UTF-8 byte order mark at the start of the input.
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -66,13 +67,32 @@ class LineReader {
   // mark); `truncated` when it was longer than
   // `maxLineBytes` (`line` then holds its first maxLineBytes bytes). False at the end of the
   // input or on a read error (see failed()).
-  bool next(std::string_view& line, bool& truncated, size_t maxLineBytes);
+  bool next(std::string_view& line, bool& truncated, size_t maxLineBytes) {
+    // The usual line, inline: whole in the chunk, not too long, and not the first (which may
+    // start with a byte order mark).
+    if (begin_ < end_ && line_ != 0) [[likely]] {
+      const char* start = buf_.get() + begin_;
+      if (const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_))) {
+        size_t len = static_cast<size_t>(nl - start);
+        if (len <= maxLineBytes) [[likely]] {
+          begin_ += len + 1;
+          ++line_;
+          truncated = false;
+          if (len > 0 && start[len - 1] == '\r') --len;
+          line = std::string_view(start, len);
+          return true;
+        }
+      }
+    }
+    return nextAny(line, truncated, maxLineBytes);
+  }
   uint64_t lineNumber() const { return line_; }  // of the last line returned, from 1
   bool failed() const { return failed_; }
   int readErrno() const { return readErrno_; }
 
  private:
   static constexpr size_t kChunk = 1u << 20;
+  bool nextAny(std::string_view& line, bool& truncated, size_t maxLineBytes);
   void appendCapped(const char* p, size_t n, size_t max, bool& truncated);
   std::string_view finish(std::string_view line);
 

@@ -3,6 +3,7 @@
 // `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.fffZ`; that shape is parsed here directly, and
 // everything else (offsets, lower-case separators, a space for `T`, more than 9 fraction digits,
 // invalid text) goes to trig::parseTimestamp, which defines the result in every case.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -95,6 +96,31 @@ inline bool secondsAnyFraction(std::string_view s, TimeMs& out) {
   return true;
 }
 
+// The usual shape `:SS.fffZ` at bytes 16 to 23 of `s` (exactly 24 bytes), read with one load:
+// the milliseconds into the minute. False when they are not that shape or not valid (seconds()
+// then decides).
+[[gnu::always_inline]] inline bool secondsMillis24(std::string_view s, TimeMs& out) {
+  // Its separators compared at once, then its five digits (the separators' bytes replaced by
+  // '0'): each byte in 0x30-0x3F, and still so with 6 added (no carry between bytes once the
+  // first test holds).
+  constexpr uint64_t kSepMask = 0xFF000000FF0000FFULL;  // bytes 0, 3 and 7
+  constexpr uint64_t kSep = (uint64_t{'Z'} << 56) | (uint64_t{'.'} << 24) | uint64_t{':'};
+  constexpr uint64_t kZeros = 0x3030303030303030ULL, kHigh = 0xF0F0F0F0F0F0F0F0ULL;
+  uint64_t x;
+  std::memcpy(&x, s.data() + 16, 8);
+  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+  if ((x & kSepMask) != kSep) return false;
+  const uint64_t d = (x & ~kSepMask) | (kZeros & kSepMask);
+  if ((d & kHigh) != kZeros || ((d + 0x0606060606060606ULL) & kHigh) != kZeros) return false;
+  const uint64_t v = d - kZeros;  // each byte its digit's value (0 at the separators)
+  // Byte k of t is 10 * digit k + digit k+1 (at most 99: no carry).
+  const uint64_t t = v * 10 + (v >> 8);
+  const auto sec = static_cast<unsigned>((t >> 8) & 0xFF);
+  if (sec > 60) return false;
+  out = sec * kSecond + static_cast<int64_t>(((t >> 32) & 0xFF) * 10 + ((v >> 48) & 0xFF));
+  return true;
+}
+
 // secondsAnyFraction() for the usual shape `:SS.fffZ` in a few instructions, the others out of
 // line.
 [[gnu::always_inline]] inline bool seconds(std::string_view s, TimeMs& out) {
@@ -131,31 +157,69 @@ inline std::optional<TimeMs> parseEventTimestamp(std::string_view s) {
   return parseTimestamp(s);
 }
 
-// parseEventTimestamp for a stream of events, which mostly share the day of the one before: the
-// last valid plain `YYYY-MM-DDT` is kept with its time, and a stamp that starts with the same 11
-// bytes only has its clock read (a stream of a few events a minute changes minute on nearly
-// every event, day only every thousand or so). One per thread.
+// parseEventTimestamp for a stream of events, which mostly share the minute or at least the day
+// of the one before: the last valid plain `YYYY-MM-DDTHH:MM` is kept with its time, and so is its
+// `YYYY-MM-DDT`; a stamp that starts with the same 16 bytes only has its seconds read (inline for
+// the usual `:SS.fffZ`), one with the same 11 its clock (a stream of a few events a minute
+// changes minute every ten or so events, day only every thousand or so). One per thread.
 class TimestampParser {
  public:
-  std::optional<TimeMs> parse(std::string_view s) {
+  // The usual case inline: the minute of the last stamp, milliseconds in the usual shape.
+  [[gnu::always_inline]] std::optional<TimeMs> parse(std::string_view s) {
+    if (TimeMs t = 0; parseUsual(s, t)) return t;
+    return parseAny(s);
+  }
+  // parse() when `s` is the usual case (then every byte of `s` is a digit or a separator of the
+  // plain shape: `s` holds no quote, backslash or control character); false, with nothing
+  // changed, for any other `s`, valid or not.
+  [[gnu::always_inline]] bool parseUsual(std::string_view s, TimeMs& out) const {
+    TimeMs ms = 0;
+    if (s.size() != 24 || !sameMinute(s) || !plain::secondsMillis24(s, ms)) return false;
+    out = minuteTime_ + ms;
+    return true;
+  }
+
+ private:
+  [[gnu::noinline]] std::optional<TimeMs> parseAny(std::string_view s) {
     if (s.size() >= 20) {
       TimeMs hm = 0, sec = 0;
-      if (valid_ && std::memcmp(s.data(), dayText_, 11) == 0) {
-        if (plain::hourMinute(s, hm) && plain::seconds(s, sec)) return dayTime_ + hm + sec;
+      // The same `YYYY-MM-DDTHH:MM` as the last valid one (most stamps of a stream of a few
+      // events a minute): its time is known, only the seconds are read.
+      if (sameMinute(s)) {
+        if (plain::seconds(s, sec)) return minuteTime_ + sec;
+      } else if (dayValid_ && std::memcmp(s.data(), dayText_, 11) == 0) {
+        if (plain::hourMinute(s, hm) && plain::seconds(s, sec)) return newMinute(s, hm) + sec;
       } else if (TimeMs d = 0; plain::day(s, d)) {
         std::memcpy(dayText_, s.data(), 11);
         dayTime_ = d;
-        valid_ = true;
-        if (plain::hourMinute(s, hm) && plain::seconds(s, sec)) return dayTime_ + hm + sec;
+        dayValid_ = true;
+        if (plain::hourMinute(s, hm) && plain::seconds(s, sec)) return newMinute(s, hm) + sec;
       }
     }
     return parseTimestamp(s);
   }
 
- private:
+  // (`s` has at least 16 bytes.)
+  [[gnu::always_inline]] bool sameMinute(std::string_view s) const {
+    uint64_t a0, a1;
+    std::memcpy(&a0, s.data(), 8);
+    std::memcpy(&a1, s.data() + 8, 8);
+    return ((a0 ^ minuteText_[0]) | (a1 ^ minuteText_[1])) == 0 && minuteValid_;
+  }
+  // Keeps the minute of `s` (its day the kept day, `hm` its time into the day): its time.
+  TimeMs newMinute(std::string_view s, TimeMs hm) {
+    std::memcpy(minuteText_, s.data(), 16);
+    minuteTime_ = dayTime_ + hm;
+    minuteValid_ = true;
+    return minuteTime_;
+  }
+
   char dayText_[11] = {};
   TimeMs dayTime_ = 0;
-  bool valid_ = false;
+  bool dayValid_ = false;
+  bool minuteValid_ = false;
+  uint64_t minuteText_[2] = {};  // the 16 bytes of the kept minute
+  TimeMs minuteTime_ = 0;
 };
 
 }  // namespace trig::ingest
