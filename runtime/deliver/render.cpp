@@ -132,10 +132,6 @@ class Pieces {
   char buf_[256];
 };
 
-}  // namespace
-
-namespace {
-
 // render(), into `pieces` (null: only checked).
 bool renderPieces(const plan::TemplateText& text, LookupRef lookup, Escape escape, Pieces* pieces,
                   RenderError& error) {

@@ -180,8 +180,8 @@ struct PendingSend {
   bool first = false;                // the flow's first send (policy::Send::first)
   const plan::Step* send = nullptr;  // the send step (its template, bindings and variables)
   uint32_t templateIndex = core::kNone;
-  const std::string* variant =
-      nullptr;  // the flow's variant when the send was reached (a name of the plan)
+  // The flow's variant when the send was reached (a name of the plan; null: none).
+  const std::string* variant = nullptr;
   const std::string& variantName() const { return Flow::nameOf(variant); }
   MessageIdText messageId;
   deliver::RenderedTemplate rendered;

@@ -15,7 +15,7 @@
 namespace trig::engine {
 
 namespace {
-// "00" to "99", two digits a time.
+// "00" to "99": decimal digits written two at a time.
 constexpr auto kDecimalPairs = [] {
   std::array<char, 200> t{};
   for (size_t n = 0; n < 100; ++n) {
